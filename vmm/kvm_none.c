@@ -1,0 +1,49 @@
+/*
+ * Builds for a machine that is not arm64: pinvmd still serves its API
+ * (profiles, compatibility checks) but reports that no hypervisor is here.
+ */
+#include "kvm_host.h"
+#include "probe.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/utsname.h>
+
+void kvm_host_probe(struct kvm_host_info *info)
+{
+	struct utsname u;
+
+	memset(info, 0, sizeof(*info));
+	if (uname(&u) == 0) {
+		snprintf(info->arch, sizeof(info->arch), "%s", u.machine);
+		snprintf(info->kernel_release, sizeof(info->kernel_release),
+			 "%s", u.release);
+	}
+	snprintf(info->reason, sizeof(info->reason),
+		 "this pinvmd was built for %s; arm64 KVM needs an aarch64 build "
+		 "on an arm64 host", info->arch[0] ? info->arch : "another architecture");
+}
+
+int kvm_host_read_fwregs(struct kvm_fwreg **regs, size_t *nregs,
+			 char *err, size_t errlen)
+{
+	*regs = NULL;
+	*nregs = 0;
+	snprintf(err, errlen, "no arm64 KVM in this build");
+	return -ENODEV;
+}
+
+int probe_run(struct vmm_pin *pins, size_t npins, unsigned timeout_ms,
+	      struct probe_result *res, size_t *failed_pin,
+	      char *err, size_t errlen)
+{
+	(void)pins;
+	(void)npins;
+	(void)timeout_ms;
+	memset(res, 0, sizeof(*res));
+	*failed_pin = SIZE_MAX;
+	snprintf(err, errlen, "no arm64 KVM in this build");
+	return -ENODEV;
+}

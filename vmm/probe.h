@@ -1,0 +1,36 @@
+/*
+ * The probe microVM: one vCPU running the probe guest, which makes the
+ * SMCCC calls of api/smccc.h and reports what each returned. It observes
+ * the hypercall ABI a guest really gets, under host defaults or pins.
+ */
+#ifndef PINVM_VMM_PROBE_H
+#define PINVM_VMM_PROBE_H
+
+#include "vcpu_pins.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PROBE_MAX_CALLS 32
+
+struct probe_result {
+	uint64_t x0[PROBE_MAX_CALLS]; /* raw x0 of call i, as the guest saw it */
+	size_t ncalls;
+	bool pvtime_ipa_set;          /* PV time was reachable (IPA configured) */
+};
+
+/*
+ * Builds the probe VM, applies pins (may be NULL/0) after KVM_ARM_VCPU_INIT
+ * and before the first KVM_RUN, runs the guest to SYSTEM_OFF, tears it all
+ * down. Returns 0 with *res filled and pins' readbacks set. When KVM refuses
+ * a pin, returns its negative errno with *failed_pin = its index; any other
+ * failure returns a negative errno with *failed_pin = SIZE_MAX. err always
+ * says what happened on failure. A guest that does not finish within
+ * timeout_ms is stopped (-ETIMEDOUT).
+ */
+int probe_run(struct vmm_pin *pins, size_t npins, unsigned timeout_ms,
+	      struct probe_result *res, size_t *failed_pin,
+	      char *err, size_t errlen);
+
+#endif
