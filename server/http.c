@@ -1,0 +1,279 @@
+#include "http.h"
+
+#include "log.h"
+#include "problem.h"
+#include "router.h"
+
+#include <errno.h>
+#include <microhttpd.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Per-connection request state, from the first callback to completion. */
+struct exchange {
+	struct timespec start;
+	char *body;
+	size_t len;
+	size_t cap;
+	bool too_big;
+	char id[40];
+};
+
+void reply_json(struct reply *rep, unsigned status, json_t *body)
+{
+	json_decref(rep->body);
+	rep->status = body ? status : 500;
+	rep->body = body;
+}
+
+void reply_problem(struct reply *rep, unsigned status, const char *code,
+		   const char *field, const char *fmt, ...)
+{
+	char detail[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	reply_json(rep, status, problem_new(status, code, field, "%s", detail));
+}
+
+const char *request_query(const struct request *req, const char *key)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+static bool safe_request_id(const char *s)
+{
+	size_t n = 0;
+
+	for (; s[n]; n++) {
+		char c = s[n];
+
+		if (n >= 64 || !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+				 (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+				 c == '.'))
+			return false;
+	}
+	return n > 0;
+}
+
+static void make_request_id(struct MHD_Connection *conn, char out[40])
+{
+	static atomic_ulong counter;
+	const char *given =
+		MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id");
+	unsigned char rnd[6] = { 0 };
+
+	if (given && safe_request_id(given)) {
+		snprintf(out, 40, "%s", given);
+		return;
+	}
+	if (getrandom(rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd))
+		memset(rnd, 0, sizeof(rnd));
+	snprintf(out, 40, "%02x%02x%02x%02x%02x%02x-%lu", rnd[0], rnd[1],
+		 rnd[2], rnd[3], rnd[4], rnd[5],
+		 (unsigned long)atomic_fetch_add(&counter, 1));
+}
+
+static enum MHD_Result send_reply(struct MHD_Connection *conn,
+				  struct exchange *ex, const char *method,
+				  const char *url, struct reply *rep)
+{
+	struct MHD_Response *resp;
+	struct timespec end;
+	enum MHD_Result ret;
+	char *text = NULL;
+	json_t *fields;
+
+	if (!rep->body) {
+		rep->status = 500;
+		rep->body = problem_new(500, "out_of_memory", NULL, "out of memory");
+	}
+	if (rep->body)
+		text = json_dumps(rep->body, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	if (text) {
+		size_t len = strlen(text);
+
+		/* A trailing newline keeps curl output readable. */
+		char *nl = realloc(text, len + 2);
+
+		if (nl) {
+			text = nl;
+			text[len++] = '\n';
+			text[len] = '\0';
+		}
+		resp = MHD_create_response_from_buffer(len, text,
+						       MHD_RESPMEM_MUST_FREE);
+	} else {
+		rep->status = 500;
+		resp = MHD_create_response_from_buffer(0, "",
+						       MHD_RESPMEM_PERSISTENT);
+	}
+	if (!resp) {
+		free(text);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, "Content-Type",
+				rep->status >= 400 ? "application/problem+json"
+						   : "application/json");
+	MHD_add_response_header(resp, "X-Request-Id", ex->id);
+	if (rep->allow[0])
+		MHD_add_response_header(resp, "Allow", rep->allow);
+	ret = MHD_queue_response(conn, rep->status, resp);
+	MHD_destroy_response(resp);
+
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	fields = json_pack("{s:s, s:s, s:s, s:i, s:f}", "request_id", ex->id,
+			   "method", method, "path", url, "status",
+			   (int)rep->status, "duration_ms",
+			   (double)(end.tv_sec - ex->start.tv_sec) * 1e3 +
+				   (double)(end.tv_nsec - ex->start.tv_nsec) / 1e6);
+	log_event(rep->status >= 500 ? LOG_ERROR : LOG_INFO, "request", fields);
+	json_decref(fields);
+	return ret;
+}
+
+static bool json_content_type(struct MHD_Connection *conn)
+{
+	const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+						     "Content-Type");
+	size_t n = strlen("application/json");
+
+	return ct && !strncasecmp(ct, "application/json", n) &&
+	       (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+static bool append_body(struct exchange *ex, const char *data, size_t size,
+			size_t limit)
+{
+	if (ex->too_big || size > limit - ex->len) {
+		ex->too_big = true;
+		return true;
+	}
+	if (ex->len + size + 1 > ex->cap) {
+		size_t cap = ex->cap ? ex->cap : 4096;
+		char *p;
+
+		while (cap < ex->len + size + 1)
+			cap *= 2;
+		p = realloc(ex->body, cap);
+		if (!p)
+			return false;
+		ex->body = p;
+		ex->cap = cap;
+	}
+	memcpy(ex->body + ex->len, data, size);
+	ex->len += size;
+	ex->body[ex->len] = '\0';
+	return true;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
+				  const char *url, const char *method,
+				  const char *version, const char *upload,
+				  size_t *upload_size, void **con_cls)
+{
+	struct server *srv = cls;
+	struct exchange *ex = *con_cls;
+	struct reply rep = { 0 };
+	struct request req = { 0 };
+	enum MHD_Result ret;
+
+	(void)version;
+	if (!ex) {
+		ex = calloc(1, sizeof(*ex));
+		if (!ex)
+			return MHD_NO;
+		clock_gettime(CLOCK_MONOTONIC, &ex->start);
+		make_request_id(conn, ex->id);
+		*con_cls = ex;
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		if (!append_body(ex, upload, *upload_size, srv->body_limit))
+			return MHD_NO;
+		*upload_size = 0;
+		return MHD_YES;
+	}
+
+	if (ex->too_big) {
+		reply_problem(&rep, 413, "body_too_large", NULL,
+			      "request body exceeds %zu bytes", srv->body_limit);
+	} else if (ex->len && !json_content_type(conn)) {
+		reply_problem(&rep, 415, "unsupported_media_type", NULL,
+			      "request bodies must be application/json");
+	} else {
+		req.srv = srv;
+		req.conn = conn;
+		req.method = method;
+		req.path = url;
+		req.body = ex->body ? ex->body : "";
+		req.body_len = ex->len;
+		memcpy(req.id, ex->id, sizeof(req.id));
+		router_dispatch(&req, &rep);
+	}
+	if (rep.body && json_is_object(rep.body) && rep.status >= 400)
+		json_object_set_new(rep.body, "request_id", json_string(ex->id));
+	ret = send_reply(conn, ex, method, url, &rep);
+	json_decref(rep.body);
+	return ret;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn,
+			 void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+	struct exchange *ex = *con_cls;
+
+	(void)cls;
+	(void)conn;
+	(void)toe;
+	if (ex) {
+		free(ex->body);
+		free(ex);
+		*con_cls = NULL;
+	}
+}
+
+int http_serve(struct server *srv, int fd, char *err, size_t errlen)
+{
+	struct MHD_Daemon *d;
+
+	if (srv->ndaemons >= SERVER_MAX_LISTENERS) {
+		close(fd);
+		snprintf(err, errlen, "at most %d listeners", SERVER_MAX_LISTENERS);
+		return -E2BIG;
+	}
+	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
+				     MHD_USE_ERROR_LOG,
+			     0, NULL, NULL, on_request, srv,
+			     MHD_OPTION_LISTEN_SOCKET, fd,
+			     MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)4,
+			     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
+			     MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
+			     MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+			     MHD_OPTION_END);
+	if (!d) {
+		close(fd);
+		snprintf(err, errlen, "libmicrohttpd refused to start");
+		return -EIO;
+	}
+	srv->daemons[srv->ndaemons++] = d;
+	return 0;
+}
+
+void http_stop_all(struct server *srv)
+{
+	while (srv->ndaemons) {
+		/* Closes the listening socket too. */
+		MHD_stop_daemon(srv->daemons[--srv->ndaemons]);
+	}
+}

@@ -1,0 +1,144 @@
+#include "listen.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+static int fail(const char *what, const char *spec, char *err, size_t errlen)
+{
+	int e = errno ? errno : EIO;
+
+	snprintf(err, errlen, "%s %s: %s", what, spec, strerror(e));
+	return -e;
+}
+
+static int mkdir_parents(const char *path)
+{
+	char buf[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char *p;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (p = buf + 1; (p = strchr(p, '/')); p++) {
+		*p = '\0';
+		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	return 0;
+}
+
+static int open_unix(const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct stat st;
+	int fd, ret;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		snprintf(err, errlen, "unix socket path is %zu bytes, the limit is %zu: %s",
+			 strlen(path), sizeof(sa.sun_path) - 1, path);
+		return -ENAMETOOLONG;
+	}
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	ret = mkdir_parents(path);
+	if (ret < 0) {
+		errno = -ret;
+		return fail("cannot create the directory of", path, err, errlen);
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return fail("socket for", path, err, errlen);
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			close(fd);
+			snprintf(err, errlen, "%s exists and is not a socket", path);
+			return -EEXIST;
+		}
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+			close(fd);
+			snprintf(err, errlen, "another server answers on %s", path);
+			return -EADDRINUSE;
+		}
+		unlink(path);
+	}
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    chmod(path, 0660) < 0 || listen(fd, 64) < 0) {
+		ret = fail("cannot listen on", path, err, errlen);
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+static int open_tcp(const char *hostport, char *err, size_t errlen)
+{
+	struct addrinfo hints = { .ai_family = AF_UNSPEC,
+				  .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
+	struct addrinfo *ai = NULL;
+	char host[256];
+	const char *port;
+	int fd, one = 1, ret;
+
+	if (hostport[0] == '[') {
+		const char *end = strchr(hostport, ']');
+
+		if (!end || end[1] != ':' || (size_t)(end - hostport) > sizeof(host))
+			goto bad;
+		snprintf(host, sizeof(host), "%.*s", (int)(end - hostport - 1),
+			 hostport + 1);
+		port = end + 2;
+	} else {
+		const char *colon = strrchr(hostport, ':');
+
+		if (!colon || (size_t)(colon - hostport) >= sizeof(host))
+			goto bad;
+		snprintf(host, sizeof(host), "%.*s", (int)(colon - hostport),
+			 hostport);
+		port = colon + 1;
+	}
+	if (!*host || !*port || strspn(port, "0123456789") != strlen(port) ||
+	    atoi(port) < 1 || atoi(port) > 65535)
+		goto bad;
+	ret = getaddrinfo(host, port, &hints, &ai);
+	if (ret) {
+		snprintf(err, errlen, "cannot resolve %s: %s", hostport,
+			 gai_strerror(ret));
+		return -EINVAL;
+	}
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		ret = fail("socket for", hostport, err, errlen);
+		freeaddrinfo(ai);
+		return ret;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 128) < 0) {
+		ret = fail("cannot listen on", hostport, err, errlen);
+		close(fd);
+		freeaddrinfo(ai);
+		return ret;
+	}
+	freeaddrinfo(ai);
+	return fd;
+bad:
+	snprintf(err, errlen, "bad tcp address \"%s\": want HOST:PORT or [IPV6]:PORT",
+		 hostport);
+	return -EINVAL;
+}
+
+int listen_open(const char *spec, char *err, size_t errlen)
+{
+	if (!strncmp(spec, "unix:", 5) && spec[5])
+		return open_unix(spec + 5, err, errlen);
+	if (!strncmp(spec, "tcp:", 4))
+		return open_tcp(spec + 4, err, errlen);
+	snprintf(err, errlen, "bad --listen \"%s\": want unix:PATH or tcp:HOST:PORT",
+		 spec);
+	return -EINVAL;
+}

@@ -1,0 +1,200 @@
+/* pinvmd: the pinvm daemon. Parses flags, opens listeners, serves until
+ * SIGINT/SIGTERM. */
+#include "http.h"
+#include "listen.h"
+#include "log.h"
+#include "server.h"
+#include "store.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAX_LISTEN SERVER_MAX_LISTENERS
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: pinvmd [--listen unix:PATH|tcp:HOST:PORT]... [--state-dir DIR]\n"
+		"              [--image-dir DIR] [--body-limit BYTES]\n"
+		"\n"
+		"  --listen SPEC     where to serve the API; repeatable. Default:\n"
+		"                    unix:$XDG_RUNTIME_DIR/pinvm/pinvmd.sock, or\n"
+		"                    unix:/run/pinvm/pinvmd.sock as root\n"
+		"  --state-dir DIR   persistent state (default /var/lib/pinvm as root,\n"
+		"                    else $XDG_STATE_HOME/pinvm or ~/.local/state/pinvm)\n"
+		"  --image-dir DIR   guest kernels and initrds VMs may name\n"
+		"  --body-limit N    largest request body in bytes (default 1048576)\n");
+}
+
+static int default_paths(char *sock, size_t socklen, char *state, size_t statelen)
+{
+	const char *run = getenv("XDG_RUNTIME_DIR");
+	const char *st = getenv("XDG_STATE_HOME");
+	const char *home = getenv("HOME");
+
+	if (geteuid() == 0) {
+		snprintf(sock, socklen, "unix:/run/pinvm/pinvmd.sock");
+		snprintf(state, statelen, "/var/lib/pinvm");
+		return 0;
+	}
+	if (run && *run)
+		snprintf(sock, socklen, "unix:%s/pinvm/pinvmd.sock", run);
+	else
+		snprintf(sock, socklen, "unix:/tmp/pinvm-%u/pinvmd.sock",
+			 (unsigned)geteuid());
+	if (st && *st)
+		snprintf(state, statelen, "%s/pinvm", st);
+	else if (home && *home)
+		snprintf(state, statelen, "%s/.local/state/pinvm", home);
+	else
+		return -ENOENT;
+	return 0;
+}
+
+static int mkdirs(const char *path, mode_t mode)
+{
+	char buf[PATH_MAX];
+	char *p;
+
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+		return -ENAMETOOLONG;
+	for (p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, mode) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, mode) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "state-dir", required_argument, NULL, 's' },
+		{ "image-dir", required_argument, NULL, 'i' },
+		{ "body-limit", required_argument, NULL, 'b' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static struct server srv;
+	const char *listen_specs[MAX_LISTEN];
+	char default_sock[PATH_MAX + 8], err[512];
+	size_t nlisten = 0, i;
+	struct stat st;
+	sigset_t sigs;
+	int c, sig, ret;
+
+	srv.body_limit = 1024 * 1024;
+	if (default_paths(default_sock, sizeof(default_sock), srv.state_dir,
+			  sizeof(srv.state_dir)) < 0)
+		srv.state_dir[0] = '\0';
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'l':
+			if (nlisten == MAX_LISTEN) {
+				fprintf(stderr, "pinvmd: at most %d --listen\n", MAX_LISTEN);
+				return 2;
+			}
+			listen_specs[nlisten++] = optarg;
+			break;
+		case 's':
+			snprintf(srv.state_dir, sizeof(srv.state_dir), "%s", optarg);
+			break;
+		case 'i':
+			snprintf(srv.image_dir, sizeof(srv.image_dir), "%s", optarg);
+			break;
+		case 'b': {
+			char *end;
+			unsigned long long v = strtoull(optarg, &end, 10);
+
+			if (*end || v < 1024 || v > 64ull * 1024 * 1024) {
+				fprintf(stderr, "pinvmd: --body-limit wants 1024..67108864\n");
+				return 2;
+			}
+			srv.body_limit = (size_t)v;
+			break;
+		}
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("pinvmd %s\n", PINVM_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "pinvmd: unexpected argument \"%s\"\n", argv[optind]);
+		return 2;
+	}
+	if (!nlisten)
+		listen_specs[nlisten++] = default_sock;
+	if (!srv.state_dir[0]) {
+		fprintf(stderr, "pinvmd: no --state-dir and no HOME to derive one\n");
+		return 2;
+	}
+	ret = mkdirs(srv.state_dir, 0700);
+	if (ret < 0) {
+		fprintf(stderr, "pinvmd: state directory %s: %s\n", srv.state_dir,
+			strerror(-ret));
+		return 1;
+	}
+	ret = store_open(srv.state_dir, &srv.store, err, sizeof(err));
+	if (ret < 0) {
+		fprintf(stderr, "pinvmd: %s\n", err);
+		return 1;
+	}
+	if (srv.image_dir[0] && (stat(srv.image_dir, &st) < 0 || !S_ISDIR(st.st_mode))) {
+		fprintf(stderr, "pinvmd: --image-dir %s is not a directory\n",
+			srv.image_dir);
+		store_close(srv.store);
+		return 1;
+	}
+
+	/* Signals are taken synchronously by sigwait below, not by handlers;
+	 * block them before any thread starts so every thread inherits it. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	for (i = 0; i < nlisten; i++) {
+		int fd = listen_open(listen_specs[i], err, sizeof(err));
+
+		if (fd < 0 || http_serve(&srv, fd, err, sizeof(err)) < 0) {
+			fprintf(stderr, "pinvmd: %s\n", err);
+			http_stop_all(&srv);
+			store_close(srv.store);
+			return 1;
+		}
+		log_msg(LOG_INFO, "listening on %s", listen_specs[i]);
+	}
+	log_msg(LOG_INFO, "pinvmd %s ready, state in %s", PINVM_VERSION,
+		srv.state_dir);
+
+	if (sigwait(&sigs, &sig) == 0)
+		log_msg(LOG_INFO, "stopping on signal %d", sig);
+	http_stop_all(&srv);
+	/* Our sockets only: a stale file would mislead the next client. */
+	for (i = 0; i < nlisten; i++)
+		if (!strncmp(listen_specs[i], "unix:", 5))
+			unlink(listen_specs[i] + 5);
+	store_close(srv.store);
+	return 0;
+}

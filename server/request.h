@@ -1,0 +1,48 @@
+/*
+ * What a route handler sees and fills. The HTTP layer owns both structs;
+ * handlers borrow the request and hand the reply's body over to it.
+ */
+#ifndef PINVM_SERVER_REQUEST_H
+#define PINVM_SERVER_REQUEST_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#define REQUEST_MAX_PARAMS 4
+
+struct server;
+struct MHD_Connection;
+
+struct request {
+	struct server *srv;
+	struct MHD_Connection *conn;
+	const char *method;
+	const char *path;
+	/* Path parameters in route order, NUL-terminated copies. */
+	char *params[REQUEST_MAX_PARAMS];
+	size_t nparams;
+	const char *body; /* NUL-terminated, may be empty */
+	size_t body_len;
+	char id[40];      /* request id, echoed as X-Request-Id */
+};
+
+struct reply {
+	unsigned status;
+	json_t *body;     /* owned by the reply once set */
+	char allow[64];   /* Allow header for 405, empty otherwise */
+};
+
+typedef void (*route_handler)(struct request *req, struct reply *rep);
+
+/* Sets status and body; steals body (NULL body means out of memory). */
+void reply_json(struct reply *rep, unsigned status, json_t *body);
+
+/* Sets a problem+json reply; see problem_new for the arguments. */
+void reply_problem(struct reply *rep, unsigned status, const char *code,
+		   const char *field, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+/* Query argument value (borrowed from the connection), or NULL. */
+const char *request_query(const struct request *req, const char *key);
+
+#endif

@@ -1,0 +1,27 @@
+/*
+ * The route table: the single list of what pinvmd serves. Matching decides
+ * between a handler, 404 (no such path) and 405 (path exists, other method).
+ */
+#ifndef PINVM_SERVER_ROUTER_H
+#define PINVM_SERVER_ROUTER_H
+
+#include "request.h"
+
+struct route {
+	const char *method;
+	const char *pattern; /* "/v1/profiles/{name}": {x} matches one segment */
+	route_handler handler;
+};
+
+/*
+ * Dispatches req to its route, filling req->params and calling the
+ * handler; or fills rep with 404/405 itself. Never fails: out of memory
+ * becomes a 500 reply.
+ */
+void router_dispatch(struct request *req, struct reply *rep);
+
+/* The table, for tests and the OpenAPI cross-check. */
+extern const struct route router_routes[];
+extern const size_t router_nroutes;
+
+#endif

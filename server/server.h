@@ -1,0 +1,25 @@
+/*
+ * The daemon's shared state. One instance lives in main(); everything
+ * else borrows it through struct request.
+ */
+#ifndef PINVM_SERVER_SERVER_H
+#define PINVM_SERVER_SERVER_H
+
+#include <limits.h>
+#include <stddef.h>
+
+#define SERVER_MAX_LISTENERS 8
+
+struct MHD_Daemon;
+struct store;
+
+struct server {
+	char state_dir[PATH_MAX];
+	char image_dir[PATH_MAX]; /* empty: no image directory */
+	size_t body_limit;        /* bytes; larger bodies get 413 */
+	struct store *store;      /* profiles; owned by main */
+	struct MHD_Daemon *daemons[SERVER_MAX_LISTENERS];
+	size_t ndaemons;
+};
+
+#endif

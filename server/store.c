@@ -1,0 +1,244 @@
+#include "store.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct store {
+	sqlite3 *db;
+	pthread_mutex_t lock;
+};
+
+/* Each entry brings the schema from version i to i + 1; append only. */
+static const char *const migrations[] = {
+	"CREATE TABLE profiles ("
+	"  name TEXT PRIMARY KEY NOT NULL,"
+	"  doc TEXT NOT NULL,"
+	"  created_seq INTEGER NOT NULL"
+	");",
+};
+
+static int db_fail(struct store *s, const char *what, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "%s: %s", what, sqlite3_errmsg(s->db));
+	return -EIO;
+}
+
+static int migrate(struct store *s, char *err, size_t errlen)
+{
+	sqlite3_stmt *st;
+	int version = 0;
+	size_t i;
+
+	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL))
+		return db_fail(s, "read schema version", err, errlen);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		version = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (version > (int)(sizeof(migrations) / sizeof(migrations[0]))) {
+		snprintf(err, errlen,
+			 "database schema %d is newer than this pinvmd knows", version);
+		return -EPROTO;
+	}
+	for (i = (size_t)version; i < sizeof(migrations) / sizeof(migrations[0]); i++) {
+		char sql[64];
+
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %zu", i + 1);
+		if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) ||
+		    sqlite3_exec(s->db, migrations[i], NULL, NULL, NULL) ||
+		    sqlite3_exec(s->db, sql, NULL, NULL, NULL) ||
+		    sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL)) {
+			int ret = db_fail(s, "migrate schema", err, errlen);
+
+			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+int store_open(const char *dir, struct store **out, char *err, size_t errlen)
+{
+	struct store *s;
+	char path[4096];
+	int ret;
+
+	*out = NULL;
+	if (snprintf(path, sizeof(path), "%s/pinvm.db", dir) >= (int)sizeof(path)) {
+		snprintf(err, errlen, "state directory path too long");
+		return -ENAMETOOLONG;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	pthread_mutex_init(&s->lock, NULL);
+	if (sqlite3_open_v2(path, &s->db,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+				    SQLITE_OPEN_FULLMUTEX,
+			    NULL) != SQLITE_OK) {
+		ret = db_fail(s, path, err, errlen);
+		goto err_close;
+	}
+	sqlite3_busy_timeout(s->db, 5000);
+	/* WAL + synchronous=FULL: a committed row survives kill -9 and power
+	 * loss; readers never block the writer. */
+	if (sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+				"PRAGMA foreign_keys=ON;", NULL, NULL, NULL)) {
+		ret = db_fail(s, "configure database", err, errlen);
+		goto err_close;
+	}
+	ret = migrate(s, err, errlen);
+	if (ret < 0)
+		goto err_close;
+	*out = s;
+	return 0;
+
+err_close:
+	store_close(s);
+	return ret;
+}
+
+void store_close(struct store *s)
+{
+	if (!s)
+		return;
+	sqlite3_close(s->db);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
+int store_profile_insert(struct store *s, const char *name, const json_t *doc,
+			 char *err, size_t errlen)
+{
+	char *text = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	sqlite3_stmt *st = NULL;
+	int rc, ret = 0;
+
+	if (!text) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	pthread_mutex_lock(&s->lock);
+	if (sqlite3_prepare_v2(s->db,
+			       "INSERT INTO profiles (name, doc, created_seq) VALUES "
+			       "(?1, ?2, (SELECT IFNULL(MAX(created_seq), 0) + 1 FROM profiles))",
+			       -1, &st, NULL)) {
+		ret = db_fail(s, "prepare insert", err, errlen);
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_CONSTRAINT) {
+		snprintf(err, errlen, "a profile named \"%s\" exists", name);
+		ret = -EEXIST;
+	} else if (rc != SQLITE_DONE) {
+		ret = db_fail(s, "insert profile", err, errlen);
+	}
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->lock);
+	free(text);
+	return ret;
+}
+
+int store_profile_get(struct store *s, const char *name, json_t **doc,
+		      char *err, size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, ret = 0;
+
+	*doc = NULL;
+	pthread_mutex_lock(&s->lock);
+	if (sqlite3_prepare_v2(s->db, "SELECT doc FROM profiles WHERE name = ?1",
+			       -1, &st, NULL)) {
+		ret = db_fail(s, "prepare select", err, errlen);
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*doc = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
+		if (!*doc) {
+			snprintf(err, errlen, "stored profile \"%s\" is not JSON", name);
+			ret = -EPROTO;
+		}
+	} else if (rc == SQLITE_DONE) {
+		snprintf(err, errlen, "no profile named \"%s\"", name);
+		ret = -ENOENT;
+	} else {
+		ret = db_fail(s, "select profile", err, errlen);
+	}
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
+int store_profile_list(struct store *s, json_t **docs, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	json_t *list = json_array();
+	int rc, ret = 0;
+
+	*docs = NULL;
+	if (!list) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	pthread_mutex_lock(&s->lock);
+	if (sqlite3_prepare_v2(s->db, "SELECT doc FROM profiles ORDER BY created_seq",
+			       -1, &st, NULL)) {
+		ret = db_fail(s, "prepare list", err, errlen);
+		goto out;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		json_t *doc = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
+
+		if (!doc || json_array_append_new(list, doc)) {
+			snprintf(err, errlen, "a stored profile is unreadable");
+			ret = -EPROTO;
+			goto out;
+		}
+	}
+	if (rc != SQLITE_DONE)
+		ret = db_fail(s, "list profiles", err, errlen);
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->lock);
+	if (ret < 0)
+		json_decref(list);
+	else
+		*docs = list;
+	return ret;
+}
+
+int store_profile_delete(struct store *s, const char *name, char *err,
+			 size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	int ret = 0;
+
+	pthread_mutex_lock(&s->lock);
+	if (sqlite3_prepare_v2(s->db, "DELETE FROM profiles WHERE name = ?1", -1,
+			       &st, NULL)) {
+		ret = db_fail(s, "prepare delete", err, errlen);
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		ret = db_fail(s, "delete profile", err, errlen);
+	} else if (sqlite3_changes(s->db) == 0) {
+		snprintf(err, errlen, "no profile named \"%s\"", name);
+		ret = -ENOENT;
+	}
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}

@@ -1,0 +1,41 @@
+/*
+ * Durable state: one SQLite database (WAL) in the state directory. Profiles
+ * are stored as their canonical JSON documents; a row is only ever removed
+ * by an explicit delete. Safe to call from any thread: one connection,
+ * serialised by the store's own lock (each call is a short transaction).
+ */
+#ifndef PINVM_SERVER_STORE_H
+#define PINVM_SERVER_STORE_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+struct store;
+
+/*
+ * Opens (creating if needed) DIR/pinvm.db and brings its schema up to
+ * date. Returns 0 with *out set (caller closes it), or a negative errno
+ * with err filled.
+ */
+int store_open(const char *dir, struct store **out, char *err, size_t errlen);
+void store_close(struct store *s);
+
+/*
+ * Inserts a profile document under name. Borrows doc. Returns 0,
+ * -EEXIST when the name is taken, or another negative errno (err filled).
+ */
+int store_profile_insert(struct store *s, const char *name, const json_t *doc,
+			 char *err, size_t errlen);
+
+/* On success *doc is a new reference. -ENOENT when there is no such name. */
+int store_profile_get(struct store *s, const char *name, json_t **doc,
+		      char *err, size_t errlen);
+
+/* *docs is a new array of every profile document, oldest first. */
+int store_profile_list(struct store *s, json_t **docs, char *err, size_t errlen);
+
+/* -ENOENT when there is no such name. */
+int store_profile_delete(struct store *s, const char *name, char *err,
+			 size_t errlen);
+
+#endif

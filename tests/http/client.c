@@ -1,0 +1,116 @@
+#include "client.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static size_t on_body(char *data, size_t size, size_t n, void *arg)
+{
+	struct response *r = arg;
+	size_t len = size * n;
+	char *p = realloc(r->body, r->len + len + 1);
+
+	if (!p)
+		return 0;
+	memcpy(p + r->len, data, len);
+	r->body = p;
+	r->len += len;
+	r->body[r->len] = '\0';
+	return len;
+}
+
+static void keep_header(const char *line, size_t len, const char *name,
+			char *out, size_t outlen)
+{
+	size_t n = strlen(name);
+
+	if (len <= n + 1 || strncasecmp(line, name, n) || line[n] != ':')
+		return;
+	line += n + 1;
+	len -= n + 1;
+	while (len && (*line == ' ' || *line == '\t')) {
+		line++;
+		len--;
+	}
+	while (len && (line[len - 1] == '\r' || line[len - 1] == '\n'))
+		len--;
+	snprintf(out, outlen, "%.*s", (int)len, line);
+}
+
+static size_t on_header(char *data, size_t size, size_t n, void *arg)
+{
+	struct response *r = arg;
+	size_t len = size * n;
+
+	keep_header(data, len, "Content-Type", r->content_type,
+		    sizeof(r->content_type));
+	keep_header(data, len, "Allow", r->allow, sizeof(r->allow));
+	keep_header(data, len, "X-Request-Id", r->request_id,
+		    sizeof(r->request_id));
+	return len;
+}
+
+void client_call(const struct client *c, const char *method, const char *path,
+		 const char *content_type, const char *body, size_t body_len,
+		 const char *header, struct response *r)
+{
+	struct curl_slist *hdrs = NULL;
+	char url[1024], ct[160];
+	CURLcode rc;
+	CURL *h;
+
+	memset(r, 0, sizeof(*r));
+	h = curl_easy_init();
+	if (!h) {
+		snprintf(r->error, sizeof(r->error), "curl_easy_init failed");
+		return;
+	}
+	snprintf(url, sizeof(url), "%s%s", c->base, path);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	if (c->unix_path[0])
+		curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, c->unix_path);
+	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+	if (!strcmp(method, "HEAD"))
+		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, r);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, 120L);
+	if (body) {
+		snprintf(ct, sizeof(ct), "Content-Type: %s",
+			 content_type ? content_type : "application/json");
+		hdrs = curl_slist_append(hdrs, ct);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
+				 (curl_off_t)body_len);
+	}
+	/* curl would otherwise wait a second for "100 Continue". */
+	hdrs = curl_slist_append(hdrs, "Expect:");
+	if (header)
+		hdrs = curl_slist_append(hdrs, header);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+	rc = curl_easy_perform(h);
+	if (rc != CURLE_OK)
+		snprintf(r->error, sizeof(r->error), "%s", curl_easy_strerror(rc));
+	else
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
+	if (r->body)
+		r->json = json_loadb(r->body, r->len, 0, NULL);
+	curl_slist_free_all(hdrs);
+	curl_easy_cleanup(h);
+}
+
+void response_free(struct response *r)
+{
+	free(r->body);
+	json_decref(r->json);
+	memset(r, 0, sizeof(*r));
+}
+
+const char *response_str(const struct response *r, const char *key)
+{
+	return json_string_value(json_object_get(r->json, key));
+}

@@ -1,0 +1,41 @@
+/*
+ * A blocking HTTP client for tests (libcurl): one call, one response with
+ * its status, selected headers and parsed JSON body.
+ */
+#ifndef PINVM_TESTS_CLIENT_H
+#define PINVM_TESTS_CLIENT_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+struct client {
+	char base[256];        /* "http://127.0.0.1:8080" */
+	char unix_path[256];   /* non-empty: connect over this socket */
+};
+
+struct response {
+	long status;           /* 0 when the request itself failed */
+	char *body;            /* raw body, NUL-terminated (owned) */
+	size_t len;
+	json_t *json;          /* parsed body or NULL (owned) */
+	char content_type[128];
+	char allow[128];
+	char request_id[128];
+	char error[256];       /* transport error when status == 0 */
+};
+
+/*
+ * Sends method path with an optional body (content_type may be NULL for
+ * application/json) and extra "Name: value" header (may be NULL).
+ * Always fills *r; free it with response_free.
+ */
+void client_call(const struct client *c, const char *method, const char *path,
+		 const char *content_type, const char *body, size_t body_len,
+		 const char *header, struct response *r);
+
+void response_free(struct response *r);
+
+/* Looks up a string member of the response's JSON object, or NULL. */
+const char *response_str(const struct response *r, const char *key);
+
+#endif

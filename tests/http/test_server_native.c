@@ -1,0 +1,292 @@
+/*
+ * pinvmd as a process on a machine without arm64 KVM (any x86 box, and the
+ * sanitizer build): listeners, routing, problem+json, limits, lifecycle.
+ * usage: test_server_native PATH_TO_PINVMD
+ */
+#include "check.h"
+#include "client.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *pinvmd;
+static char tmpdir[] = "/tmp/pinvm-native-XXXXXX";
+
+static int free_port(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
+		port = ntohs(sa.sin_port);
+	if (fd >= 0)
+		close(fd);
+	return port;
+}
+
+/* Starts pinvmd with args (NULL-terminated); stderr goes to logpath. */
+static pid_t spawn(const char *const *args, const char *logpath)
+{
+	const char *argv[16] = { pinvmd };
+	pid_t pid;
+	int i;
+
+	for (i = 0; args[i] && i < 14; i++)
+		argv[i + 1] = args[i];
+	pid = fork();
+	if (pid == 0) {
+		if (!freopen(logpath, "w", stderr))
+			_exit(127);
+		execv(pinvmd, (char *const *)argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+static bool wait_socket(const char *path, pid_t pid)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+	if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path) >=
+	    (int)sizeof(sa.sun_path))
+		return false;
+	for (int i = 0; i < 500; i++) {
+		int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+		int ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+
+		close(fd);
+		if (ok)
+			return true;
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			return false;
+		usleep(20000);
+	}
+	return false;
+}
+
+/* Exit status of a pinvmd run expected to refuse to start, or -1. */
+static int run_to_exit(const char *const *args, char *log, size_t loglen)
+{
+	char path[300];
+	int status;
+	pid_t pid;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/refused.log", tmpdir);
+	pid = spawn(args, path);
+	for (int i = 0; i < 250; i++) {
+		if (waitpid(pid, &status, WNOHANG) == pid) {
+			log[0] = '\0';
+			f = fopen(path, "r");
+			if (f) {
+				size_t n = fread(log, 1, loglen - 1, f);
+
+				log[n] = '\0';
+				fclose(f);
+			}
+			return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+		}
+		usleep(20000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	return -1;
+}
+
+static void test_host(const struct client *c, const char *via)
+{
+	struct response r;
+	char name[128];
+
+	client_call(c, "GET", "/v1/host", NULL, NULL, 0, NULL, &r);
+	snprintf(name, sizeof(name), "GET /v1/host over %s answers 200", via);
+	check(r.status == 200, name, "status %ld %s", r.status, r.error);
+	snprintf(name, sizeof(name), "over %s: hypervisor none with a reason", via);
+	check(response_str(&r, "hypervisor") &&
+		      !strcmp(response_str(&r, "hypervisor"), "none") &&
+		      response_str(&r, "reason") && *response_str(&r, "reason"),
+	      name, "body %s", r.body ? r.body : "(none)");
+	snprintf(name, sizeof(name), "over %s: JSON content type and a request id", via);
+	check(!strcmp(r.content_type, "application/json") && r.request_id[0],
+	      name, "content-type '%s' request id '%s'", r.content_type,
+	      r.request_id);
+	response_free(&r);
+}
+
+static void expect_problem(const struct client *c, const char *method,
+			   const char *path, const char *ct, const char *body,
+			   size_t len, long status, const char *code,
+			   const char *name)
+{
+	struct response r;
+	const char *rid;
+
+	client_call(c, method, path, ct, body, len, NULL, &r);
+	rid = response_str(&r, "request_id");
+	check(r.status == status && !strcmp(r.content_type, "application/problem+json") &&
+		      response_str(&r, "code") && !strcmp(response_str(&r, "code"), code) &&
+		      json_integer_value(json_object_get(r.json, "status")) == status &&
+		      rid && !strcmp(rid, r.request_id) && response_str(&r, "detail"),
+	      name, "status %ld, content-type '%s', body %s", r.status,
+	      r.content_type, r.body ? r.body : "(none)");
+	response_free(&r);
+}
+
+static void test_errors(const struct client *c)
+{
+	struct response r;
+	char *big;
+
+	expect_problem(c, "GET", "/v1/host/firmware-registers", NULL, NULL, 0,
+		       503, "no_hypervisor", "firmware registers without KVM: 503 no_hypervisor");
+	expect_problem(c, "GET", "/v1/nope", NULL, NULL, 0, 404, "not_found",
+		       "unknown path: 404 not_found");
+	expect_problem(c, "GET", "/v1/host/", NULL, NULL, 0, 404, "not_found",
+		       "trailing slash is another path: 404");
+	expect_problem(c, "DELETE", "/v1/host", NULL, NULL, 0, 405,
+		       "method_not_allowed", "wrong method: 405 method_not_allowed");
+
+	client_call(c, "POST", "/v1/host", NULL, "{}", 2, NULL, &r);
+	check(r.status == 405 && !strcmp(r.allow, "GET"), "405 carries Allow: GET",
+	      "status %ld allow '%s'", r.status, r.allow);
+	response_free(&r);
+
+	expect_problem(c, "POST", "/v1/host", "text/plain", "hello", 5, 415,
+		       "unsupported_media_type", "non-JSON body: 415");
+
+	big = malloc(2 * 1024 * 1024);
+	memset(big, ' ', 2 * 1024 * 1024);
+	expect_problem(c, "POST", "/v1/host", NULL, big, 2 * 1024 * 1024, 413,
+		       "body_too_large", "2 MiB body: 413 body_too_large");
+	free(big);
+
+	client_call(c, "GET", "/v1/host", NULL, NULL, 0, "X-Request-Id: trace-42.a_b", &r);
+	check(!strcmp(r.request_id, "trace-42.a_b"), "a safe X-Request-Id is echoed",
+	      "got '%s'", r.request_id);
+	response_free(&r);
+	client_call(c, "GET", "/v1/host", NULL, NULL, 0, "X-Request-Id: <script>", &r);
+	check(r.request_id[0] && !strchr(r.request_id, '<'),
+	      "an unsafe X-Request-Id is replaced", "got '%s'", r.request_id);
+	response_free(&r);
+
+	client_call(c, "HEAD", "/v1/host", NULL, NULL, 0, NULL, &r);
+	check(r.status == 200 && r.len == 0, "HEAD /v1/host: 200 without a body",
+	      "status %ld len %zu", r.status, r.len);
+	response_free(&r);
+}
+
+static void test_refusals(const char *sock)
+{
+	char longpath[200], log[4096], spec[256];
+	int st;
+
+	{
+		const char *args[] = { "--listen", NULL, "--state-dir", NULL, NULL };
+		char state[300];
+
+		snprintf(spec, sizeof(spec), "unix:%s", sock);
+		snprintf(state, sizeof(state), "%s/state2", tmpdir);
+		args[1] = spec;
+		args[3] = state;
+		st = run_to_exit(args, log, sizeof(log));
+		check(st == 1 && strstr(log, "another server answers"),
+		      "a second pinvmd on a live socket refuses to start",
+		      "exit %d, log: %s", st, log);
+	}
+	{
+		const char *args[] = { "--listen", spec, NULL };
+
+		memset(longpath, 'a', sizeof(longpath) - 1);
+		longpath[sizeof(longpath) - 1] = '\0';
+		longpath[0] = '/';
+		snprintf(spec, sizeof(spec), "unix:%s", longpath);
+		st = run_to_exit(args, log, sizeof(log));
+		check(st == 1 && strstr(log, "the limit is"),
+		      "an over-long unix socket path is refused, not truncated",
+		      "exit %d, log: %s", st, log);
+	}
+	{
+		const char *args[] = { "--listen", "tcp:127.0.0.1:99999", NULL };
+
+		st = run_to_exit(args, log, sizeof(log));
+		check(st == 1 && strstr(log, "bad tcp address"),
+		      "a bad TCP port is refused", "exit %d, log: %s", st, log);
+	}
+	{
+		const char *args[] = { "--bogus", NULL };
+
+		st = run_to_exit(args, log, sizeof(log));
+		check(st == 2, "an unknown flag exits 2", "exit %d", st);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	char sock[100], state[100], tcp[64], logpath[100];
+	struct client cu = { 0 }, ct = { 0 };
+	struct stat st;
+	int port, status;
+	pid_t pid;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: %s PINVMD\n", argv[0]);
+		return 2;
+	}
+	pinvmd = argv[1];
+	if (!mkdtemp(tmpdir)) {
+		perror("mkdtemp");
+		return 2;
+	}
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	snprintf(sock, sizeof(sock), "%s/run/pinvmd.sock", tmpdir);
+	snprintf(state, sizeof(state), "%s/state", tmpdir);
+	snprintf(logpath, sizeof(logpath), "%s/pinvmd.log", tmpdir);
+	port = free_port();
+	snprintf(tcp, sizeof(tcp), "tcp:127.0.0.1:%d", port);
+	{
+		char spec[128];
+		const char *args[] = { "--listen", spec, "--listen", tcp,
+				       "--state-dir", state, NULL };
+
+		snprintf(spec, sizeof(spec), "unix:%s", sock);
+		pid = spawn(args, logpath);
+	}
+	if (!check(wait_socket(sock, pid), "pinvmd starts and listens on its unix socket",
+		   "see %s", logpath))
+		return check_summary();
+	check(stat(sock, &st) == 0 && (st.st_mode & 0777) == 0660,
+	      "the unix socket has mode 0660", "mode %o", st.st_mode & 0777);
+	check(stat(state, &st) == 0 && S_ISDIR(st.st_mode),
+	      "the state directory is created", "%s", state);
+
+	snprintf(cu.base, sizeof(cu.base), "http://localhost");
+	snprintf(cu.unix_path, sizeof(cu.unix_path), "%s", sock);
+	snprintf(ct.base, sizeof(ct.base), "http://127.0.0.1:%d", port);
+	test_host(&cu, "unix socket");
+	test_host(&ct, "tcp");
+	test_errors(&cu);
+	test_refusals(sock);
+
+	kill(pid, SIGTERM);
+	check(waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+		      WEXITSTATUS(status) == 0,
+	      "SIGTERM stops pinvmd with status 0", "status 0x%x", status);
+	check(access(sock, F_OK) != 0, "the unix socket is removed on exit",
+	      "%s still exists", sock);
+	curl_global_cleanup();
+	return check_summary();
+}

@@ -1,0 +1,132 @@
+/* The SQLite store: round trips, uniqueness, deletion, reopen, schema guard. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "store.h"
+
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char dir[64];
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/pinvm-store-XXXXXX");
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	return system(cmd);
+}
+
+static json_t *doc(const char *name, int n)
+{
+	return json_pack("{s:s, s:i}", "name", name, "n", n);
+}
+
+static void test_round_trip(void **state)
+{
+	struct store *s;
+	json_t *d = doc("a", 1), *got, *list;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(store_open(dir, &s, err, sizeof(err)), 0);
+	assert_int_equal(store_profile_insert(s, "a", d, err, sizeof(err)), 0);
+	assert_int_equal(store_profile_insert(s, "a", d, err, sizeof(err)), -EEXIST);
+	assert_non_null(strstr(err, "exists"));
+	assert_int_equal(store_profile_get(s, "a", &got, err, sizeof(err)), 0);
+	assert_true(json_equal(got, d));
+	json_decref(got);
+	assert_int_equal(store_profile_get(s, "b", &got, err, sizeof(err)), -ENOENT);
+	assert_null(got);
+
+	json_decref(d);
+	d = doc("b", 2);
+	assert_int_equal(store_profile_insert(s, "b", d, err, sizeof(err)), 0);
+	assert_int_equal(store_profile_list(s, &list, err, sizeof(err)), 0);
+	assert_int_equal(json_array_size(list), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(list, 0), "name")), "a");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(list, 1), "name")), "b");
+	json_decref(list);
+
+	assert_int_equal(store_profile_delete(s, "a", err, sizeof(err)), 0);
+	assert_int_equal(store_profile_delete(s, "a", err, sizeof(err)), -ENOENT);
+	store_close(s);
+
+	/* What was committed is there after reopening; what was deleted is not. */
+	assert_int_equal(store_open(dir, &s, err, sizeof(err)), 0);
+	assert_int_equal(store_profile_get(s, "a", &got, err, sizeof(err)), -ENOENT);
+	assert_int_equal(store_profile_get(s, "b", &got, err, sizeof(err)), 0);
+	assert_true(json_equal(got, d));
+	json_decref(got);
+	json_decref(d);
+	store_close(s);
+}
+
+static void test_names_are_data(void **state)
+{
+	const char *name = "x'); DROP TABLE profiles; --";
+	struct store *s;
+	json_t *d = doc(name, 3), *got;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(store_open(dir, &s, err, sizeof(err)), 0);
+	assert_int_equal(store_profile_insert(s, name, d, err, sizeof(err)), 0);
+	assert_int_equal(store_profile_get(s, name, &got, err, sizeof(err)), 0);
+	json_decref(got);
+	json_decref(d);
+	store_close(s);
+}
+
+static void test_newer_schema_refused(void **state)
+{
+	char path[128], err[256];
+	struct store *s;
+	sqlite3 *db;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/pinvm.db", dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(store_open(dir, &s, err, sizeof(err)), -EPROTO);
+	assert_null(s);
+	assert_non_null(strstr(err, "newer"));
+}
+
+static void test_unwritable_dir(void **state)
+{
+	struct store *s;
+	char err[256];
+
+	(void)state;
+	assert_true(store_open("/nonexistent/pinvm", &s, err, sizeof(err)) < 0);
+	assert_null(s);
+	assert_non_null(strstr(err, "/nonexistent/pinvm/pinvm.db"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_names_are_data, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unwritable_dir, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
