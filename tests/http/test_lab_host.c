@@ -75,6 +75,29 @@ static void compare_registers(json_t *got, json_t *want, const char *kernel)
 	}
 }
 
+static void compare_calls(json_t *got, json_t *want, const char *kernel)
+{
+	char name[256];
+	size_t i;
+	json_t *w;
+
+	check(json_array_size(got) == json_array_size(want) && json_array_size(want),
+	      "the probe guest made every call", "%zu calls, fixture %zu",
+	      json_array_size(got), json_array_size(want));
+	json_array_foreach(want, i, w) {
+		json_t *g = json_array_get(got, i);
+		char *gs = g ? json_dumps(g, JSON_SORT_KEYS | JSON_COMPACT) : NULL;
+		char *ws = json_dumps(w, JSON_SORT_KEYS | JSON_COMPACT);
+
+		snprintf(name, sizeof(name), "%s guest sees %s as captured", kernel,
+			 json_string_value(json_object_get(w, "name")));
+		check(g && json_equal(g, w), name, "got %s, want %s",
+		      gs ? gs : "(missing)", ws);
+		free(gs);
+		free(ws);
+	}
+}
+
 static void check_shape(json_t *list)
 {
 	bool ok = json_is_array(list) && json_array_size(list) > 0;
@@ -156,6 +179,15 @@ int main(int argc, char **argv)
 	client_call(&c, "GET", "/v1/host/firmware-registers", NULL, NULL, 0, NULL, &again);
 	check(again.status == 200 && json_equal(again.json, regs.json),
 	      "a second read gives the same set", "differs: %s", again.body);
+	response_free(&again);
+
+	/* The probe guest's view, call by call, as this kernel answered it. */
+	client_call(&c, "GET", "/v1/host/observed-abi", NULL, NULL, 0, NULL, &again);
+	check(again.status == 200, "GET /v1/host/observed-abi answers 200",
+	      "status %ld %s", again.status, again.body ? again.body : again.error);
+	compare_calls(json_object_get(again.json, "calls"),
+		      json_object_get(json_object_get(fix, "observed_abi"), "calls"),
+		      kernel);
 
 	response_free(&host);
 	response_free(&regs);

@@ -153,6 +153,8 @@ static void test_errors(const struct client *c)
 
 	expect_problem(c, "GET", "/v1/host/firmware-registers", NULL, NULL, 0,
 		       503, "no_hypervisor", "firmware registers without KVM: 503 no_hypervisor");
+	expect_problem(c, "GET", "/v1/host/observed-abi", NULL, NULL, 0,
+		       503, "no_hypervisor", "observed ABI without KVM: 503 no_hypervisor");
 	expect_problem(c, "GET", "/v1/nope", NULL, NULL, 0, 404, "not_found",
 		       "unknown path: 404 not_found");
 	expect_problem(c, "GET", "/v1/host/", NULL, NULL, 0, 404, "not_found",
