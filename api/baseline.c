@@ -1,0 +1,249 @@
+/* baseline_compute(): the common ABI of several hosts, as a profile. */
+#include "baseline.h"
+
+#include "compat.h"
+#include "fwreg.h"
+#include "jsonutil.h"
+#include "profile_internal.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Sorted union of the hosts' register ids; -1 when more than `max`. */
+static int union_ids(const struct hostset *hosts, size_t n, uint64_t *ids,
+		     size_t max, size_t *count)
+{
+	*count = 0;
+	for (size_t h = 0; h < n; h++)
+		for (size_t r = 0; r < hosts[h].nregs; r++) {
+			uint64_t id = hosts[h].regs[r].id;
+			size_t at = 0;
+
+			while (at < *count && ids[at] < id)
+				at++;
+			if (at < *count && ids[at] == id)
+				continue;
+			if (*count == max)
+				return -1;
+			memmove(&ids[at + 1], &ids[at],
+				(*count - at) * sizeof(ids[0]));
+			ids[at] = id;
+			(*count)++;
+		}
+	return 0;
+}
+
+static bool is_bitmap(const struct fwreg_desc *d, uint64_t id)
+{
+	if (d)
+		return d->kind == FWREG_KIND_BITMAP;
+	return ((id >> 16) & 0xfff) == FWREG_COPROC_FEAT_BMAP;
+}
+
+/* Does every host listing d accept `value` on a fresh VM? */
+static bool accepted_by_all(const struct fwreg_desc *d,
+			    const struct hostset *hosts, size_t n,
+			    uint64_t value)
+{
+	for (size_t h = 0; h < n; h++) {
+		const struct hostset_reg *r = hostset_find(&hosts[h], d->id);
+		struct fwreg_vm_state vm = { .vcpu_initialized = true,
+					     .vcpu_has_psci_0_2 = true };
+		struct fwreg_host host;
+
+		if (!r)
+			continue;
+		vm.current = r->value;
+		fwreg_host_from_value(d, r->value, &host);
+		if (fwreg_check_write(d, &host, &vm, value, NULL))
+			return false;
+	}
+	return true;
+}
+
+struct decision {
+	enum profile_pin_mode mode;
+	uint64_t value;
+};
+
+/* WORKAROUND_2: the common value, else NOT_REQUIRED, else NOT_AVAIL. */
+static bool decide_wa2(const struct fwreg_desc *d, const struct hostset *hosts,
+		       size_t n, uint64_t first, bool same,
+		       struct decision *out)
+{
+	const uint64_t candidates[] = { FWREG_WA2_NOT_REQUIRED,
+					FWREG_WA2_NOT_AVAIL };
+
+	if (same && accepted_by_all(d, hosts, n, first)) {
+		out->value = first;
+		return true;
+	}
+	for (size_t i = 0; i < 2; i++)
+		if (accepted_by_all(d, hosts, n, candidates[i])) {
+			out->value = candidates[i];
+			return true;
+		}
+	return false;
+}
+
+static int decide(uint64_t id, const struct hostset *hosts, size_t n,
+		  struct decision *out, struct api_error *err)
+{
+	const struct fwreg_desc *d = fwreg_lookup_id(id);
+	uint64_t min = UINT64_MAX, and = UINT64_MAX, first = 0;
+	size_t listed = 0;
+	bool same = true;
+	char field[64];
+
+	profile_pin_field(field, sizeof(field), id);
+	for (size_t h = 0; h < n; h++) {
+		const struct hostset_reg *r = hostset_find(&hosts[h], id);
+		uint64_t v = r ? r->value : 0, derived;
+
+		if (r && d && hosts[h].observed.present &&
+		    observed_derive(&hosts[h].observed, id, &derived, NULL, 0))
+			v &= derived;
+		and &= v;
+		if (!r)
+			continue;
+		if (listed++ == 0)
+			first = r->value;
+		else if (r->value != first)
+			same = false;
+		if (r->value < min)
+			min = r->value;
+	}
+	out->mode = PROFILE_PIN_VALUE;
+	if (is_bitmap(d, id)) {
+		out->value = and;
+		return 0;
+	}
+	if (!d) {
+		if (listed == n && same) {
+			out->value = first;
+			return 0;
+		}
+		return api_fail(err, 422, "baseline_conflict", field,
+				"register 0x%" PRIx64 " is not in pinvm's "
+				"catalogue and %s; pinvm cannot tell which "
+				"value every host accepts",
+				id,
+				listed == n ?
+					"the hosts disagree on its value" :
+					"only some hosts list it");
+	}
+	if (listed < n && d->kind != FWREG_KIND_PSCI_VERSION) {
+		/* Nothing common to require: each guest sees its host's. */
+		out->mode = PROFILE_PIN_HOST;
+		out->value = 0;
+		return 0;
+	}
+	switch (d->kind) {
+	case FWREG_KIND_WORKAROUND_2:
+		if (decide_wa2(d, hosts, n, first, same, out))
+			return 0;
+		return api_fail(err, 422, "baseline_conflict", field,
+				"%s: no level every host accepts", d->name);
+	case FWREG_KIND_PSCI_VERSION:
+	case FWREG_KIND_WORKAROUND:
+	case FWREG_KIND_BITMAP:
+		break;
+	}
+	out->value = min;
+	return 0;
+}
+
+static int set_source(struct profile *p, const struct hostset *hosts,
+		      size_t n, struct api_error *err)
+{
+	json_t *list = json_array();
+
+	p->source = json_pack("{s:s, s:o}", "kind", "baseline", "hosts", list);
+	if (!p->source)
+		return ju_oom(err);
+	for (size_t h = 0; h < n; h++)
+		if (ju_append_new(list, json_string(hosts[h].kernel_release)))
+			return ju_oom(err);
+	return 0;
+}
+
+/* The promise of the header: compatible with every input host. */
+static int verify(const struct profile *p, const struct hostset *hosts,
+		  size_t n, struct api_error *err)
+{
+	struct compat_report *r = ju_malloc(sizeof(*r));
+	int ret = 0;
+
+	if (!r)
+		return ju_oom(err);
+	for (size_t h = 0; h < n && !ret; h++) {
+		struct api_error e;
+
+		compat_check(p, &hosts[h], r);
+		if (compat_refusal(r, p->name, &e) == 0)
+			continue;
+		ret = api_fail(err, 422, "baseline_conflict", e.field,
+			       "no value every host accepts: %s", e.detail);
+	}
+	ju_free(r);
+	return ret;
+}
+
+int baseline_compute(const char *name, const struct hostset *hosts, size_t n,
+		     struct profile **out, struct api_error *err)
+{
+	uint64_t ids[PROFILE_MAX_PINS];
+	struct profile *p = NULL;
+	size_t nids;
+	int ret;
+
+	*out = NULL;
+	ret = profile_check_name(name, err);
+	if (ret)
+		return ret;
+	if (n == 0 || !hosts)
+		return api_fail(err, 422, "no_hosts", "hosts",
+				"a baseline needs at least one host");
+	if (n > BASELINE_MAX_HOSTS)
+		return api_fail(err, 422, "too_many_hosts", "hosts",
+				"%zu hosts; at most %d are allowed", n,
+				BASELINE_MAX_HOSTS);
+	for (size_t h = 0; h < n; h++) {
+		char field[32];
+
+		if (hostset_find(&hosts[h], FWREG_ID_PSCI_VERSION))
+			continue;
+		snprintf(field, sizeof(field), "hosts[%zu]", h);
+		return api_fail(err, 422, "psci_version_missing", field,
+				"host %zu (%s) does not list PSCI_VERSION; "
+				"pinvm cannot tell which PSCI versions it "
+				"accepts",
+				h, hosts[h].kernel_release);
+	}
+	if (union_ids(hosts, n, ids, PROFILE_MAX_PINS, &nids))
+		return api_fail(err, 422, "too_many_registers", "registers",
+				"the hosts list more than %d registers "
+				"together",
+				PROFILE_MAX_PINS);
+	ret = profile_new(name, &p, err);
+	for (size_t i = 0; !ret && i < nids; i++) {
+		struct decision dec = { PROFILE_PIN_VALUE, 0 };
+
+		ret = decide(ids[i], hosts, n, &dec, err);
+		if (!ret)
+			ret = profile_add_pin(p, ids[i], dec.mode, dec.value,
+					      err);
+	}
+	if (!ret)
+		ret = set_source(p, hosts, n, err);
+	if (!ret)
+		ret = verify(p, hosts, n, err);
+	if (ret) {
+		profile_free(p);
+		return ret;
+	}
+	*out = p;
+	return 0;
+}

@@ -1,0 +1,46 @@
+/*
+ * Baselines: the greatest hypercall ABI every host of a fleet can honour,
+ * as a profile (pin it, and a guest can move between those hosts).
+ */
+#ifndef PINVM_API_BASELINE_H
+#define PINVM_API_BASELINE_H
+
+#include "api_error.h"
+#include "hostset.h"
+#include "profile.h"
+
+#include <stddef.h>
+
+#define BASELINE_MAX_HOSTS 64
+
+/*
+ * Computes the baseline of hosts[0..n) (borrowed) as a new profile named
+ * `name` (*out; free it with profile_free()):
+ *   PSCI_VERSION       the lowest of the hosts' versions (a host accepts
+ *                      every version from 0.2 up to its newest)
+ *   WORKAROUND_1/_3    the lowest level (KVM accepts any level <= its own)
+ *   WORKAROUND_2       the hosts' common value, else the best level KVM's
+ *                      mapping lets every host accept (NOT_REQUIRED, else
+ *                      NOT_AVAIL)
+ *   a workaround some host does not list: "host"
+ *   bitmaps            AND over the hosts, a host without the register
+ *                      counting as 0; a host with an observed ABI counts
+ *                      with what its guest saw (observed_derive())
+ *   uncatalogued       coprocessor 0x16 (feature bitmaps): AND as above;
+ *                      0x14: the hosts' common value
+ * unknown_registers "refuse"; source {"kind": "baseline", "hosts":
+ * [kernel releases]}; no observed ABI. Every pin is checked with
+ * fwreg_check_write() on every host, and the result with compat_check():
+ * a returned baseline is compatible with each input host.
+ * Errors (-EINVAL unless noted; *out NULL):
+ *   422 bad_name, 422 no_hosts (n == 0), 422 too_many_hosts
+ *   422 psci_version_missing  a host without PSCI_VERSION (field "hosts[i]")
+ *   422 baseline_conflict     no value every host accepts (field
+ *                             "registers.<name or id>", detail says why)
+ *   422 too_many_registers    the hosts list more than 64 registers together
+ *   500 out_of_memory (-ENOMEM)
+ */
+int baseline_compute(const char *name, const struct hostset *hosts, size_t n,
+		     struct profile **out, struct api_error *err);
+
+#endif

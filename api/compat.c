@@ -1,0 +1,408 @@
+/* compat_check(): a profile against a host register set. */
+#include "compat.h"
+
+#include "jsonutil.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#define RULE_UNMENTIONED "unmentioned_register"
+#define RULE_READBACK "readback_mismatch"
+
+static const char *const verdict_names[] = {
+	[COMPAT_PINNED] = "pinned",
+	[COMPAT_GUEST_SEES_HOST] = "guest_sees_host",
+	[COMPAT_HOST_VALUE] = "host_value",
+	[COMPAT_ABSENT_OFF] = "absent_off",
+	[COMPAT_DERIVED] = "derived",
+	[COMPAT_DISABLED] = "disabled",
+	[COMPAT_REFUSED] = "refused",
+};
+
+const char *compat_verdict_name(enum compat_verdict v)
+{
+	if ((size_t)v >= sizeof(verdict_names) / sizeof(verdict_names[0]))
+		return "unknown";
+	return verdict_names[v];
+}
+
+__attribute__((format(printf, 2, 3)))
+static void reason(struct compat_entry *e, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(e->reason, sizeof(e->reason), fmt, ap);
+	va_end(ap);
+}
+
+/* "STD_BMAP" or "register 0x6030000000160007" */
+static void reg_name(char *buf, size_t size, const struct compat_entry *e)
+{
+	if (e->desc)
+		snprintf(buf, size, "%s", e->desc->name);
+	else
+		snprintf(buf, size, "register 0x%" PRIx64, e->id);
+}
+
+/* Every register of coprocessor 0x16 is a feature bitmap. */
+static bool is_bitmap(const struct compat_entry *e)
+{
+	if (e->desc)
+		return e->desc->kind == FWREG_KIND_BITMAP;
+	return ((e->id >> 16) & 0xfff) == FWREG_COPROC_FEAT_BMAP;
+}
+
+static void refuse(struct compat_entry *e, const char *rule, int err)
+{
+	e->verdict = COMPAT_REFUSED;
+	e->rule = rule;
+	e->err = err;
+	e->writes = false;
+	e->has_guest_sees = false;
+}
+
+static void accept(struct compat_entry *e, enum compat_verdict verdict,
+		   uint64_t write, uint64_t guest_sees)
+{
+	e->verdict = verdict;
+	e->writes = true;
+	e->write = write;
+	e->has_guest_sees = true;
+	e->guest_sees = guest_sees;
+}
+
+/* A register pinvm does not catalogue, listed by the host. */
+static void judge_uncatalogued(struct compat_entry *e, uint64_t wanted,
+			       enum compat_verdict ok, const char *prefix)
+{
+	struct fwreg_host host;
+	struct fwreg_vm_state vm = { .vcpu_initialized = true,
+				     .vcpu_has_psci_0_2 = true,
+				     .current = e->host };
+	struct fwreg_verdict v;
+
+	if (wanted == e->host) {
+		accept(e, ok, wanted, wanted);
+		reason(e, "%sregister 0x%" PRIx64 " (not in pinvm's "
+			  "catalogue): 0x%" PRIx64 " is the host's own "
+			  "value, which KVM accepts back",
+		       prefix, e->id, wanted);
+		return;
+	}
+	if (is_bitmap(e) && !(wanted & ~e->host)) {
+		accept(e, ok, wanted, wanted);
+		reason(e, "%sregister 0x%" PRIx64 " (not in pinvm's "
+			  "catalogue): a feature bitmap; 0x%" PRIx64
+			  " is within the host's 0x%" PRIx64 ", which KVM "
+			  "accepts",
+		       prefix, e->id, wanted, e->host);
+		return;
+	}
+	fwreg_host_from_value(NULL, e->host, &host);
+	refuse(e, "register_unknown",
+	       fwreg_check_write(NULL, &host, &vm, wanted, &v));
+	e->rule = v.code;
+	reason(e, "%sregister 0x%" PRIx64 ": wanted 0x%" PRIx64 ", host has "
+		  "0x%" PRIx64 "; %s",
+	       prefix, e->id, wanted, e->host, v.reason);
+}
+
+/*
+ * Would KVM take `wanted` for this register on a fresh VM of this host?
+ * `ok` is the verdict when it would; `prefix` starts the reason.
+ */
+static void judge_write(struct compat_entry *e, uint64_t wanted,
+			enum compat_verdict ok, const char *prefix)
+{
+	struct fwreg_vm_state vm = { .vcpu_initialized = true,
+				     .vcpu_has_psci_0_2 = true,
+				     .current = e->host };
+	struct fwreg_host host;
+	struct fwreg_verdict v;
+	int ret;
+
+	if (!e->desc) {
+		judge_uncatalogued(e, wanted, ok, prefix);
+		return;
+	}
+	fwreg_host_from_value(e->desc, e->host, &host);
+	ret = fwreg_check_write(e->desc, &host, &vm, wanted, &v);
+	reason(e, "%s%s", prefix, v.reason);
+	if (ret) {
+		refuse(e, v.code, ret);
+		return;
+	}
+	accept(e, ok, wanted, v.guest_sees);
+	if (ok == COMPAT_PINNED && v.guest_sees != wanted)
+		e->verdict = COMPAT_GUEST_SEES_HOST;
+}
+
+static void judge_pinned_absent(struct compat_entry *e)
+{
+	char name[48];
+
+	reg_name(name, sizeof(name), e);
+	if (e->pinned_host) {
+		e->verdict = COMPAT_HOST_VALUE;
+		reason(e, "%s: pinned \"host\"; the host does not have the "
+			  "register, so the guest sees none",
+		       name);
+		return;
+	}
+	if (is_bitmap(e) && e->pin == 0) {
+		e->verdict = COMPAT_ABSENT_OFF;
+		reason(e, "%s: pinned 0x0 (every service off) and the host "
+			  "does not have the register: the guest sees the same",
+		       name);
+		return;
+	}
+	refuse(e, fwreg_rule_code(FWREG_RULE_REGISTER_ABSENT), -ENOENT);
+	if (e->desc) {
+		struct fwreg_host host = { .present = false };
+		struct fwreg_vm_state vm = { .vcpu_initialized = true,
+					     .vcpu_has_psci_0_2 = true };
+		struct fwreg_verdict v;
+
+		e->err = fwreg_check_write(e->desc, &host, &vm, e->pin, &v);
+		e->rule = v.code;
+		reason(e, "%s%s", v.reason,
+		       is_bitmap(e) ? "; only a bitmap pinned to 0x0 (services "
+				      "off) is honoured without the register" :
+				      "");
+		return;
+	}
+	reason(e, "%s: the host kernel does not have this register; writing "
+		  "0x%" PRIx64 " fails with ENOENT%s",
+	       name, e->pin,
+	       is_bitmap(e) ? "; only a bitmap pinned to 0x0 (services off) "
+			      "is honoured without the register" :
+			      "");
+}
+
+static void judge_unpinned(struct compat_entry *e, const struct profile *p)
+{
+	char name[48], why[160], prefix[200];
+	uint64_t derived;
+
+	reg_name(name, sizeof(name), e);
+	if (e->desc && observed_derive(&p->observed, e->id, &derived, why,
+				       sizeof(why))) {
+		snprintf(prefix, sizeof(prefix),
+			 "derived from the observed ABI: %s; ", why);
+		judge_write(e, derived, COMPAT_DERIVED, prefix);
+		return;
+	}
+	if (p->unknown_registers == PROFILE_UNKNOWN_DISABLE && is_bitmap(e)) {
+		judge_write(e, 0, COMPAT_DISABLED,
+			    "not in the profile, unknown_registers is "
+			    "\"disable\": ");
+		return;
+	}
+	refuse(e, RULE_UNMENTIONED, -EPERM);
+	if (p->unknown_registers == PROFILE_UNKNOWN_DISABLE)
+		reason(e, "%s: the host lists it (0x%" PRIx64 ") and the "
+			  "profile does not mention it; unknown_registers is "
+			  "\"disable\", but only bitmaps can be disabled",
+		       name, e->host);
+	else
+		reason(e, "%s: the host lists it (0x%" PRIx64 ") and the "
+			  "profile does not mention it; unknown_registers is "
+			  "\"refuse\"",
+		       name, e->host);
+}
+
+int compat_check(const struct profile *p, const struct hostset *h,
+		 struct compat_report *out)
+{
+	size_t i = 0, j = 0;
+
+	if (!p || !h || !out)
+		return -EINVAL;
+	memset(out, 0, sizeof(*out));
+	snprintf(out->kernel_release, sizeof(out->kernel_release), "%s",
+		 h->kernel_release);
+	while (i < p->npins || j < h->nregs) {
+		struct compat_entry *e = &out->entries[out->nentries++];
+		const struct profile_pin *pin =
+			i < p->npins ? &p->pins[i] : NULL;
+		const struct hostset_reg *reg =
+			j < h->nregs ? &h->regs[j] : NULL;
+
+		if (pin && reg && pin->id < reg->id)
+			reg = NULL;
+		else if (pin && reg && reg->id < pin->id)
+			pin = NULL;
+		if (pin)
+			i++;
+		if (reg)
+			j++;
+
+		e->id = pin ? pin->id : reg->id;
+		e->desc = fwreg_lookup_id(e->id);
+		e->pinned = pin != NULL;
+		e->pinned_host = pin && pin->mode == PROFILE_PIN_HOST;
+		e->pin = pin ? pin->value : 0;
+		e->host_present = reg != NULL;
+		e->host = reg ? reg->value : 0;
+
+		if (pin && reg && e->pinned_host) {
+			char name[48];
+
+			reg_name(name, sizeof(name), e);
+			e->verdict = COMPAT_HOST_VALUE;
+			e->has_guest_sees = true;
+			e->guest_sees = e->host;
+			reason(e, "%s: pinned \"host\": nothing is written, "
+				  "the guest sees the host's 0x%" PRIx64,
+			       name, e->host);
+		} else if (pin && reg) {
+			judge_write(e, e->pin, COMPAT_PINNED, "");
+		} else if (pin) {
+			judge_pinned_absent(e);
+		} else {
+			judge_unpinned(e, p);
+		}
+	}
+	out->compatible = true;
+	for (size_t k = 0; k < out->nentries; k++) {
+		const struct compat_entry *e = &out->entries[k];
+
+		if (e->verdict == COMPAT_REFUSED)
+			out->compatible = false;
+		if (e->writes) {
+			out->writes[out->nwrites].id = e->id;
+			out->writes[out->nwrites].value = e->write;
+			out->nwrites++;
+		}
+	}
+	return 0;
+}
+
+static const struct compat_write *find_write(const struct compat_write *w,
+					     size_t n, uint64_t id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (w[i].id == id)
+			return &w[i];
+	return NULL;
+}
+
+int compat_check_readback(struct compat_report *r,
+			  const struct compat_write *readback, size_t n)
+{
+	bool mismatch = false;
+
+	if (!r || (!readback && n))
+		return -EINVAL;
+	for (size_t k = 0; k < r->nentries; k++) {
+		struct compat_entry *e = &r->entries[k];
+		const struct compat_write *rb;
+		char name[48];
+
+		if (!e->writes)
+			continue;
+		reg_name(name, sizeof(name), e);
+		rb = find_write(readback, n, e->id);
+		if (!rb) {
+			refuse(e, RULE_READBACK, -EIO);
+			reason(e, "%s: KVM_GET_ONE_REG did not return the "
+				  "register after writing 0x%" PRIx64,
+			       name, e->write);
+			mismatch = true;
+			continue;
+		}
+		if (rb->value == e->write)
+			continue;
+		if (e->desc && !e->desc->stores) {
+			e->verdict = COMPAT_GUEST_SEES_HOST;
+			e->guest_sees = rb->value;
+			reason(e, "%s: KVM accepted 0x%" PRIx64 " but reads "
+				  "back 0x%" PRIx64 ": it stores nothing, the "
+				  "guest sees the host's level",
+			       name, e->write, rb->value);
+			continue;
+		}
+		refuse(e, RULE_READBACK, -EIO);
+		reason(e, "%s: wrote 0x%" PRIx64 ", KVM_GET_ONE_REG reads back "
+			  "0x%" PRIx64 "; KVM stores this register, so the "
+			  "guest would not see the pinned value",
+		       name, e->write, rb->value);
+		mismatch = true;
+	}
+	if (!mismatch)
+		return 0;
+	r->compatible = false;
+	return -EIO;
+}
+
+static json_t *entry_json(const struct compat_entry *e)
+{
+	json_t *o = json_object();
+
+	if (!o)
+		return NULL;
+	if (ju_set_new(o, "name", e->desc ? json_string(e->desc->name) :
+					    json_null()) ||
+	    ju_set_new(o, "id", ju_hex(e->id)) ||
+	    ju_set_new(o, "pinned", !e->pinned ? json_null() :
+				    e->pinned_host ? json_string("host") :
+						     ju_hex(e->pin)) ||
+	    ju_set_new(o, "host", e->host_present ? ju_hex(e->host) :
+						    json_null()) ||
+	    ju_set_new(o, "verdict",
+		       json_string(compat_verdict_name(e->verdict))) ||
+	    (e->rule && ju_set_new(o, "rule", json_string(e->rule))) ||
+	    ju_set_new(o, "reason", json_string(e->reason)) ||
+	    (e->writes && ju_set_new(o, "write", ju_hex(e->write))) ||
+	    (e->has_guest_sees &&
+	     ju_set_new(o, "guest_sees", ju_hex(e->guest_sees)))) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+json_t *compat_report_to_json(const struct compat_report *r)
+{
+	json_t *doc, *regs = json_array();
+
+	doc = json_pack("{s:b, s:s, s:o}", "compatible", r->compatible,
+			"kernel_release", r->kernel_release, "registers", regs);
+	if (!doc)
+		return NULL;
+	for (size_t i = 0; i < r->nentries; i++)
+		if (ju_append_new(regs, entry_json(&r->entries[i]))) {
+			json_decref(doc);
+			return NULL;
+		}
+	return doc;
+}
+
+int compat_refusal(const struct compat_report *r, const char *profile_name,
+		   struct api_error *err)
+{
+	for (size_t i = 0; i < r->nentries; i++) {
+		const struct compat_entry *e = &r->entries[i];
+		char field[64];
+
+		if (e->verdict != COMPAT_REFUSED)
+			continue;
+		if (e->desc)
+			snprintf(field, sizeof(field), "registers.%s",
+				 e->desc->name);
+		else
+			snprintf(field, sizeof(field), "registers.0x%" PRIx64,
+				 e->id);
+		api_fail(err, 409, "profile_refused", field,
+			 "profile %s cannot be applied on %s: %s (rule %s)",
+			 profile_name ? profile_name : "(unnamed)",
+			 r->kernel_release[0] ? r->kernel_release : "this host",
+			 e->reason, e->rule ? e->rule : "unknown");
+		return -EPERM;
+	}
+	return 0;
+}

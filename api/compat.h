@@ -1,0 +1,138 @@
+/*
+ * Compatibility: what applying a profile on a host means, register by
+ * register, and the KVM_SET_ONE_REG writes the VMM performs for it.
+ *
+ * Every judgement about a catalogued register is fwreg_check_write()'s,
+ * for a fresh VM (vCPU initialised with KVM_ARM_VCPU_PSCI_0_2, not run)
+ * and the host's offer from fwreg_host_from_value().
+ *
+ * Verdicts (compat_verdict_name()):
+ *   pinned           the pin is written and the guest sees it
+ *   guest_sees_host  KVM accepts the pinned workaround level but stores
+ *                    nothing: the guest sees the host's level (allowed)
+ *   host_value       pinned "host": nothing written
+ *   absent_off       a bitmap pinned to 0 on a host without the register
+ *                    (services off == register absent): nothing written
+ *   derived          not pinned; the profile's observed ABI determines the
+ *                    bitmap's value, which is written
+ *   disabled         not pinned, policy "disable": the bitmap is written 0
+ *   refused          the profile cannot be honoured (see `rule`)
+ * Rules of refused entries: fwreg_rule_code()'s (workaround_level_above_host,
+ * psci_version_unsupported, register_absent_on_host, register_unknown, ...),
+ * plus unmentioned_register (host lists it, profile does not mention it and
+ * nothing else decides it) and readback_mismatch (compat_check_readback()).
+ *
+ * Registers pinvm does not catalogue: a pin equal to the host's value is
+ * accepted (KVM accepts what it reports), and for coprocessor 0x16 (all
+ * feature bitmaps, KVM_REG_ARM_FW_FEAT_BMAP) any subset of the host's
+ * value, 0 included; anything else is refused (register_unknown).
+ *
+ * Plain data, no allocation: struct compat_report is large (about 80 KiB),
+ * so keep it off small stacks.
+ */
+#ifndef PINVM_API_COMPAT_H
+#define PINVM_API_COMPAT_H
+
+#include "api_error.h"
+#include "fwreg.h"
+#include "hostset.h"
+#include "profile.h"
+
+#include <jansson.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define COMPAT_MAX_ENTRIES (PROFILE_MAX_PINS + HOSTSET_MAX_REGS)
+#define COMPAT_REASON_MAX 512
+
+enum compat_verdict {
+	COMPAT_PINNED,
+	COMPAT_GUEST_SEES_HOST,
+	COMPAT_HOST_VALUE,
+	COMPAT_ABSENT_OFF,
+	COMPAT_DERIVED,
+	COMPAT_DISABLED,
+	COMPAT_REFUSED,
+};
+
+struct compat_entry {
+	uint64_t id;
+	const struct fwreg_desc *desc; /* NULL: not catalogued */
+	bool pinned;                   /* the profile pins it ... */
+	bool pinned_host;              /* ... as "host" */
+	uint64_t pin;                  /* ... at this value */
+	bool host_present;             /* the host lists it ... */
+	uint64_t host;                 /* ... with this value */
+	enum compat_verdict verdict;
+	const char *rule;  /* static code of a refusal, else NULL */
+	int err;           /* refused: the errno KVM would return (<0) or
+			    * -EPERM for a policy refusal; else 0 */
+	bool writes;       /* the plan writes `write` */
+	uint64_t write;
+	bool has_guest_sees;
+	uint64_t guest_sees;
+	char reason[COMPAT_REASON_MAX];
+};
+
+struct compat_write {
+	uint64_t id;
+	uint64_t value;
+};
+
+struct compat_report {
+	bool compatible;   /* no entry is refused */
+	char kernel_release[HOSTSET_RELEASE_MAX + 1];
+	size_t nentries;
+	struct compat_entry entries[COMPAT_MAX_ENTRIES]; /* sorted by id */
+	/* The plan: KVM_SET_ONE_REG writes in order, before the first
+	 * KVM_RUN. PSCI_VERSION (lowest id) comes first; it is per VM, so
+	 * writing it on one vCPU is enough, and never after the guest ran. */
+	size_t nwrites;
+	struct compat_write writes[COMPAT_MAX_ENTRIES];
+};
+
+/*
+ * The verdict of applying p on h (both borrowed) into *out. Returns 0, or
+ * -EINVAL for NULL arguments. A refused register does not make the call
+ * fail: it makes out->compatible false.
+ */
+int compat_check(const struct profile *p, const struct hostset *h,
+		 struct compat_report *out);
+
+/*
+ * After the plan was executed: readback[0..n) are the values
+ * KVM_GET_ONE_REG returned (any order, borrowed). For each planned write,
+ * a register KVM stores that reads back differently (or is missing) turns
+ * the entry "refused" with rule readback_mismatch; a validate-only
+ * register reading back differently becomes "guest_sees_host". Returns 0,
+ * -EIO when a mismatch made the report incompatible, -EINVAL for NULL
+ * arguments.
+ */
+int compat_check_readback(struct compat_report *r,
+			  const struct compat_write *readback, size_t n);
+
+/* "pinned", "guest_sees_host", ... */
+const char *compat_verdict_name(enum compat_verdict v);
+
+/*
+ * {"compatible": bool, "kernel_release": "...",
+ *  "registers": [{"name": "..."|null, "id": "0x..",
+ *                 "pinned": "0x.."|"host"|null, "host": "0x.."|null,
+ *                 "verdict": "...", "rule"?: "...", "reason": "...",
+ *                 "write"?: "0x..", "guest_sees"?: "0x.."}]}
+ * New reference, NULL when an allocation fails.
+ */
+json_t *compat_report_to_json(const struct compat_report *r);
+
+/*
+ * When r is not compatible, fills err with the first refusal: 409
+ * profile_refused, field "registers.<name or id>", detail naming the
+ * register, the wanted value, the host's offer and the rule; returns
+ * -EPERM. Returns 0 (err untouched) when r is compatible.
+ */
+int compat_refusal(const struct compat_report *r, const char *profile_name,
+		   struct api_error *err);
+
+#endif
