@@ -35,12 +35,13 @@ int kvm_host_read_fwregs(struct kvm_fwreg **regs, size_t *nregs,
 	return -ENODEV;
 }
 
-int probe_run(struct vmm_pin *pins, size_t npins, unsigned timeout_ms,
+int probe_run(struct vmm_pin *pins, size_t npins, bool pvtime, unsigned timeout_ms,
 	      struct probe_result *res, size_t *failed_pin,
 	      char *err, size_t errlen)
 {
 	(void)pins;
 	(void)npins;
+	(void)pvtime;
 	(void)timeout_ms;
 	memset(res, 0, sizeof(*res));
 	*failed_pin = SIZE_MAX;

@@ -215,7 +215,7 @@ static int run_guest(struct probe_vm *p, struct probe_result *res,
 	}
 }
 
-int probe_run(struct vmm_pin *pins, size_t npins, unsigned timeout_ms,
+int probe_run(struct vmm_pin *pins, size_t npins, bool pvtime, unsigned timeout_ms,
 	      struct probe_result *res, size_t *failed_pin,
 	      char *err, size_t errlen)
 {
@@ -247,7 +247,7 @@ int probe_run(struct vmm_pin *pins, size_t npins, unsigned timeout_ms,
 			goto out;
 		}
 	}
-	res->pvtime_ipa_set = setup_pvtime(p.vcpu);
+	res->pvtime_ipa_set = pvtime && setup_pvtime(p.vcpu);
 	pc.id = CORE_REG(regs.pc);
 	pc.addr = (uintptr_t)&entry;
 	if (ioctl(p.vcpu, KVM_SET_ONE_REG, &pc) < 0) {

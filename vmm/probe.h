@@ -22,14 +22,15 @@ struct probe_result {
 
 /*
  * Builds the probe VM, applies pins (may be NULL/0) after KVM_ARM_VCPU_INIT
- * and before the first KVM_RUN, runs the guest to SYSTEM_OFF, tears it all
- * down. Returns 0 with *res filled and pins' readbacks set. When KVM refuses
+ * and before the first KVM_RUN, gives the guest a PV time (stolen time)
+ * area when pvtime is true and KVM supports it, runs the guest to
+ * SYSTEM_OFF, tears it all down. Returns 0 with *res filled and pins' readbacks set. When KVM refuses
  * a pin, returns its negative errno with *failed_pin = its index; any other
  * failure returns a negative errno with *failed_pin = SIZE_MAX. err always
  * says what happened on failure. A guest that does not finish within
  * timeout_ms is stopped (-ETIMEDOUT).
  */
-int probe_run(struct vmm_pin *pins, size_t npins, unsigned timeout_ms,
+int probe_run(struct vmm_pin *pins, size_t npins, bool pvtime, unsigned timeout_ms,
 	      struct probe_result *res, size_t *failed_pin,
 	      char *err, size_t errlen);
 
