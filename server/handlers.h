@@ -8,6 +8,27 @@ void handle_host_get(struct request *req, struct reply *rep);
 void handle_host_fwregs_get(struct request *req, struct reply *rep);
 void handle_host_observed_abi_get(struct request *req, struct reply *rep);
 
+struct profile;
+
+void handle_profiles_post(struct request *req, struct reply *rep);
+void handle_profiles_list(struct request *req, struct reply *rep);
+void handle_profile_get(struct request *req, struct reply *rep);
+void handle_profile_delete(struct request *req, struct reply *rep);
+void handle_profile_compat_get(struct request *req, struct reply *rep);
+void handle_profile_observed_abi_get(struct request *req, struct reply *rep);
+void handle_compat_post(struct request *req, struct reply *rep);
+void handle_baselines_post(struct request *req, struct reply *rep);
+
+/* Stores p (borrowed) and answers 201 with its stored document;
+ * default_kind is source.kind when p has no source. */
+void profile_store_and_reply(struct request *req, struct reply *rep,
+			     const struct profile *p, const char *default_kind);
+
+/* Loads stored profile `name` into *out (caller frees); on failure fills
+ * rep (404 profile_not_found, 500) and returns a negative errno. */
+int profile_load(struct request *req, struct reply *rep, const char *name,
+		 struct profile **out);
+
 /* How long a probe guest may run before it is stopped. */
 #define PROBE_TIMEOUT_MS 10000
 

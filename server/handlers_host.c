@@ -99,7 +99,7 @@ void handle_host_observed_abi_get(struct request *req, struct reply *rep)
 			      "no arm64 KVM on this host: %s", info.reason);
 		return;
 	}
-	ret = probe_run(NULL, 0, PROBE_TIMEOUT_MS, &res, &failed, err, sizeof(err));
+	ret = probe_run(NULL, 0, true, PROBE_TIMEOUT_MS, &res, &failed, err, sizeof(err));
 	if (ret < 0) {
 		reply_problem(rep, 500, "probe_failed", NULL,
 			      "the probe guest failed: %s", err);

@@ -34,6 +34,14 @@ void reply_json(struct reply *rep, unsigned status, json_t *body)
 	rep->body = body;
 }
 
+void reply_empty(struct reply *rep)
+{
+	json_decref(rep->body);
+	rep->body = NULL;
+	rep->status = 204;
+	rep->empty = true;
+}
+
 void reply_problem(struct reply *rep, unsigned status, const char *code,
 		   const char *field, const char *fmt, ...)
 {
@@ -94,7 +102,7 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn,
 	char *text = NULL;
 	json_t *fields;
 
-	if (!rep->body) {
+	if (!rep->body && !rep->empty) {
 		rep->status = 500;
 		rep->body = problem_new(500, "out_of_memory", NULL, "out of memory");
 	}
@@ -114,7 +122,8 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn,
 		resp = MHD_create_response_from_buffer(len, text,
 						       MHD_RESPMEM_MUST_FREE);
 	} else {
-		rep->status = 500;
+		if (!rep->empty)
+			rep->status = 500;
 		resp = MHD_create_response_from_buffer(0, "",
 						       MHD_RESPMEM_PERSISTENT);
 	}
@@ -122,9 +131,12 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn,
 		free(text);
 		return MHD_NO;
 	}
-	MHD_add_response_header(resp, "Content-Type",
-				rep->status >= 400 ? "application/problem+json"
-						   : "application/json");
+	if (!rep->empty)
+		MHD_add_response_header(resp, "Content-Type",
+					rep->status >= 400 ? "application/problem+json"
+							   : "application/json");
+	if (rep->location[0])
+		MHD_add_response_header(resp, "Location", rep->location);
 	MHD_add_response_header(resp, "X-Request-Id", ex->id);
 	if (rep->allow[0])
 		MHD_add_response_header(resp, "Allow", rep->allow);

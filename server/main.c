@@ -3,6 +3,7 @@
 #include "http.h"
 #include "listen.h"
 #include "log.h"
+#include "router.h"
 #include "server.h"
 #include "store.h"
 
@@ -30,7 +31,8 @@ static void usage(FILE *f)
 		"  --state-dir DIR   persistent state (default /var/lib/pinvm as root,\n"
 		"                    else $XDG_STATE_HOME/pinvm or ~/.local/state/pinvm)\n"
 		"  --image-dir DIR   guest kernels and initrds VMs may name\n"
-		"  --body-limit N    largest request body in bytes (default 1048576)\n");
+		"  --body-limit N    largest request body in bytes (default 1048576)\n"
+		"  --routes          print the route table and exit\n");
 }
 
 static int default_paths(char *sock, size_t socklen, char *state, size_t statelen)
@@ -87,6 +89,7 @@ int main(int argc, char **argv)
 		{ "body-limit", required_argument, NULL, 'b' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "routes", no_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct server srv;
@@ -132,6 +135,12 @@ int main(int argc, char **argv)
 			return 0;
 		case 'V':
 			printf("pinvmd %s\n", PINVM_VERSION);
+			return 0;
+		case 'R':
+			/* The route table, for checking openapi.yaml against it. */
+			for (i = 0; i < router_nroutes; i++)
+				printf("%s %s\n", router_routes[i].method,
+				       router_routes[i].pattern);
 			return 0;
 		default:
 			usage(stderr);

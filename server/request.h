@@ -6,6 +6,7 @@
 #define PINVM_SERVER_REQUEST_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #define REQUEST_MAX_PARAMS 4
@@ -30,9 +31,14 @@ struct reply {
 	unsigned status;
 	json_t *body;     /* owned by the reply once set */
 	char allow[64];   /* Allow header for 405, empty otherwise */
+	char location[192]; /* Location header for 201, empty otherwise */
+	bool empty;       /* 204: no body at all */
 };
 
 typedef void (*route_handler)(struct request *req, struct reply *rep);
+
+/* A 204 reply without a body. */
+void reply_empty(struct reply *rep);
 
 /* Sets status and body; steals body (NULL body means out of memory). */
 void reply_json(struct reply *rep, unsigned status, json_t *body);

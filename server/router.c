@@ -10,6 +10,14 @@ const struct route router_routes[] = {
 	{ "GET", "/v1/host", handle_host_get },
 	{ "GET", "/v1/host/firmware-registers", handle_host_fwregs_get },
 	{ "GET", "/v1/host/observed-abi", handle_host_observed_abi_get },
+	{ "GET", "/v1/profiles", handle_profiles_list },
+	{ "POST", "/v1/profiles", handle_profiles_post },
+	{ "GET", "/v1/profiles/{name}", handle_profile_get },
+	{ "DELETE", "/v1/profiles/{name}", handle_profile_delete },
+	{ "GET", "/v1/profiles/{name}/compatibility", handle_profile_compat_get },
+	{ "GET", "/v1/profiles/{name}/observed-abi", handle_profile_observed_abi_get },
+	{ "POST", "/v1/compatibility", handle_compat_post },
+	{ "POST", "/v1/baselines", handle_baselines_post },
 };
 const size_t router_nroutes = sizeof(router_routes) / sizeof(router_routes[0]);
 

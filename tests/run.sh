@@ -2,37 +2,40 @@
 # Runs every pinvm test and ends with "N passed, N failed":
 #   1. unit and server tests (ctest), native build
 #   2. the same under ASan+UBSan
-#   3. openapi.yaml through a real OpenAPI linter (Redocly CLI, from npm)
+#   3. openapi.yaml through a real OpenAPI linter (Redocly CLI, from npm),
+#      checked against pinvmd's route table; the JSON parsers fuzzed briefly
 #   4. the lab: real arm64 KVM under each Debian kernel (5.10, 6.1, 6.12, latest)
 # Installs what it needs (Debian packages, one npm package) when missing.
-# PINVM_TEST_KERNELS="6.12" narrows the lab kernels (default: all four).
+# PINVM_TEST_KERNELS="6.12" narrows the lab kernels (default: all four);
+# PINVM_FUZZ_SECONDS sets how long each fuzzer runs (default 20).
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 KERNELS=${PINVM_TEST_KERNELS:-"5.10 6.1 6.12 latest"}
+FUZZ_SECONDS=${PINVM_FUZZ_SECONDS:-20}
 LOGDIR=$ROOT/build/test-logs
 DEPS=$ROOT/tests/.deps
 REDOCLY_VERSION=2.77.0
 PASSED=0
 FAILED=0
 LAB_PID=
+PROFILES=$ROOT/build/test-profiles
 
 say() { printf '== %s\n' "$*"; }
 
-# Adds the counts of one step: from its own "N passed, N failed" line, or
-# from ctest's summary, or 1/0 by exit status.
+# Adds the counts of one step: from its programs' "N passed, N failed"
+# lines (summed), or from ctest's summary, or 1/0 by exit status.
 tally() {
 	local name=$1 rc=$2 log=$3 p f line
-	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1)
-	if [ -n "$line" ]; then
-		p=${line%% passed*}
-		f=${line#*, }; f=${f%% failed}
+	if grep -qE '^[0-9]+ passed, [0-9]+ failed$' "$log"; then
+		read -r p f < <(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" |
+			awk '{p += $1; f += $3} END {print p, f}')
 	elif line=$(grep -E 'tests? passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -n 1); then
 		f=$(sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\1/' <<<"$line")
 		p=$(( $(sed -E 's/.* failed out of ([0-9]+).*/\1/' <<<"$line") - f ))
 	else
-		p=0 f=0
+		p=$((rc == 0)) f=0
 	fi
 	# A failing step that counted no failure still fails.
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
@@ -44,7 +47,8 @@ tally() {
 install_deps() {
 	local need=() p
 	for p in build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev \
-		libcurl4-openssl-dev libcmocka-dev libsqlite3-dev curl nodejs npm; do
+		libcurl4-openssl-dev libcmocka-dev libsqlite3-dev curl jq clang \
+		libclang-rt-14-dev nodejs npm; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || need+=("$p")
 	done
 	# nodesource's nodejs ships npm itself
@@ -83,6 +87,20 @@ lint_openapi() {
 	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true \
 		"$DEPS/node_modules/.bin/redocly" lint --format=stylish "$ROOT/openapi.yaml" >"$log" 2>&1
 	tally "openapi lint" $? "$log"
+
+	# The spec and the route table are the same set of (method, path).
+	log=$LOGDIR/openapi-routes.log
+	command -v jq >/dev/null || apt-get install -y -qq --no-install-recommends jq >/dev/null
+	if REDOCLY_TELEMETRY=off "$DEPS/node_modules/.bin/redocly" bundle "$ROOT/openapi.yaml" \
+		--ext json -o "$LOGDIR/openapi.json" >"$log" 2>&1; then
+		diff <(jq -r '.paths | to_entries[] | .key as $p | .value | keys[]
+			| select(. != "parameters") | "\(ascii_upcase) \($p)"' "$LOGDIR/openapi.json" |
+			sed -E 's/\{[a-z_]+\}/{}/g' | sort) \
+			<("$ROOT/build/bin/pinvmd" --routes | sed -E 's/\{[a-z_]+\}/{}/g' | sort) >>"$log" 2>&1
+		tally "openapi.yaml matches the route table" $? "$log"
+	else
+		tally "openapi bundle" 1 "$log"
+	fi
 }
 
 lab_stop() {
@@ -107,26 +125,42 @@ lab_start() {
 	return 1
 }
 
-lab_tests() {
-	local kernel=$1 port=$2 log=$LOGDIR/lab-$1.log tlog=$LOGDIR/lab-$1-tests.log
-	local url=http://127.0.0.1:$port
-	say "lab $kernel: booting"
+# Boots the lab on one kernel, runs "$@" (with {url} replaced) against it,
+# tallies the result under "lab $kernel $step".
+lab_run() {
+	local kernel=$1 port=$2 step=$3; shift 3
+	local log=$LOGDIR/lab-$kernel-$step.log tlog=$LOGDIR/lab-$kernel-$step-tests.log
+	local url=http://127.0.0.1:$port arg args=()
+	say "lab $kernel ($step): booting"
 	if ! lab_start "$kernel" "$port" "$log"; then
 		echo "lab $kernel did not come up; its log:" >"$tlog"
 		tail -n 40 "$log" >>"$tlog"
 		lab_stop
-		tally "lab $kernel" 1 "$tlog"
+		tally "lab $kernel $step" 1 "$tlog"
 		return
 	fi
-	"$ROOT/build/bin/test_lab_host" "$url" "$ROOT/tests/fixtures/lab-$kernel.json" >"$tlog" 2>&1
+	for arg in "$@"; do args+=("${arg//\{url\}/$url}"); done
+	"${args[@]}" >"$tlog" 2>&1
 	local rc=$?
 	lab_stop
-	tally "lab $kernel" $rc "$tlog"
+	tally "lab $kernel $step" $rc "$tlog"
+}
+
+# Pass 1 on one kernel: the host against its fixture, then its capture as
+# a profile (saved for pass 2).
+lab_pass1() {
+	local kernel=$1 port=$2
+	lab_run "$kernel" "$port" host sh -c '
+		"$1/test_lab_host" "$2" "$3"; a=$?
+		"$1/test_lab_profiles" capture "$2" "$4" "$3" "$5"; b=$?
+		exit $((a | b))' sh "$ROOT/build/bin" {url} \
+		"$ROOT/tests/fixtures/lab-$kernel.json" "$kernel" "$PROFILES"
 }
 
 main() {
 	install_deps
-	mkdir -p "$LOGDIR"
+	rm -rf "$PROFILES"
+	mkdir -p "$LOGDIR" "$PROFILES"
 	say "native build"
 	if build "$ROOT/build" >"$LOGDIR/build.log" 2>&1; then
 		run_ctest "unit+server (native)" "$ROOT/build"
@@ -141,6 +175,9 @@ main() {
 	fi
 	say "openapi lint"
 	lint_openapi
+	say "fuzzing the JSON parsers (${FUZZ_SECONDS}s each)"
+	"$ROOT/tests/fuzz/run.sh" "$FUZZ_SECONDS" >"$LOGDIR/fuzz.log" 2>&1
+	tally "fuzz (libFuzzer, ASan+UBSan)" $? "$LOGDIR/fuzz.log"
 
 	say "lab: preparing kernels $KERNELS"
 	if ! "$ROOT/deploy/lab.sh" --prepare --kernel all </dev/null >"$LOGDIR/lab-prepare.log" 2>&1; then
@@ -148,9 +185,15 @@ main() {
 	else
 		local port=18180 k
 		for k in $KERNELS; do
-			lab_tests "$k" "$port"
-			port=$((port + 1))
+			lab_pass1 "$k" "$port"
 		done
+		# Pass 2: every capture applied on every host (the fidelity matrix).
+		for k in $KERNELS; do
+			lab_run "$k" "$port" matrix "$ROOT/build/bin/test_lab_profiles" \
+				matrix {url} "$k" "$PROFILES"
+		done
+		say "fidelity matrix (profile captured on a kernel, applied on a host):"
+		cat "$LOGDIR"/lab-*-matrix-tests.log 2>/dev/null | grep '^MATRIX' | sort
 	fi
 	echo "$PASSED passed, $FAILED failed"
 	[ "$FAILED" -eq 0 ]

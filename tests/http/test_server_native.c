@@ -5,6 +5,7 @@
  */
 #include "check.h"
 #include "client.h"
+#include "daemon.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -23,61 +24,6 @@
 static const char *pinvmd;
 static char tmpdir[] = "/tmp/pinvm-native-XXXXXX";
 
-static int free_port(void)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET,
-				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
-
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
-		port = ntohs(sa.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return port;
-}
-
-/* Starts pinvmd with args (NULL-terminated); stderr goes to logpath. */
-static pid_t spawn(const char *const *args, const char *logpath)
-{
-	const char *argv[16] = { pinvmd };
-	pid_t pid;
-	int i;
-
-	for (i = 0; args[i] && i < 14; i++)
-		argv[i + 1] = args[i];
-	pid = fork();
-	if (pid == 0) {
-		if (!freopen(logpath, "w", stderr))
-			_exit(127);
-		execv(pinvmd, (char *const *)argv);
-		_exit(127);
-	}
-	return pid;
-}
-
-static bool wait_socket(const char *path, pid_t pid)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-
-	if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path) >=
-	    (int)sizeof(sa.sun_path))
-		return false;
-	for (int i = 0; i < 500; i++) {
-		int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-		int ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-
-		close(fd);
-		if (ok)
-			return true;
-		if (waitpid(pid, NULL, WNOHANG) == pid)
-			return false;
-		usleep(20000);
-	}
-	return false;
-}
-
 /* Exit status of a pinvmd run expected to refuse to start, or -1. */
 static int run_to_exit(const char *const *args, char *log, size_t loglen)
 {
@@ -87,7 +33,7 @@ static int run_to_exit(const char *const *args, char *log, size_t loglen)
 	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/refused.log", tmpdir);
-	pid = spawn(args, path);
+	pid = daemon_spawn(pinvmd, args, path);
 	for (int i = 0; i < 250; i++) {
 		if (waitpid(pid, &status, WNOHANG) == pid) {
 			log[0] = '\0';
@@ -257,7 +203,7 @@ int main(int argc, char **argv)
 	snprintf(sock, sizeof(sock), "%s/run/pinvmd.sock", tmpdir);
 	snprintf(state, sizeof(state), "%s/state", tmpdir);
 	snprintf(logpath, sizeof(logpath), "%s/pinvmd.log", tmpdir);
-	port = free_port();
+	port = daemon_free_port();
 	snprintf(tcp, sizeof(tcp), "tcp:127.0.0.1:%d", port);
 	{
 		char spec[128];
@@ -265,9 +211,9 @@ int main(int argc, char **argv)
 				       "--state-dir", state, NULL };
 
 		snprintf(spec, sizeof(spec), "unix:%s", sock);
-		pid = spawn(args, logpath);
+		pid = daemon_spawn(pinvmd, args, logpath);
 	}
-	if (!check(wait_socket(sock, pid), "pinvmd starts and listens on its unix socket",
+	if (!check(daemon_wait_socket(sock, pid), "pinvmd starts and listens on its unix socket",
 		   "see %s", logpath))
 		return check_summary();
 	check(stat(sock, &st) == 0 && (st.st_mode & 0777) == 0660,

@@ -1,0 +1,302 @@
+/*
+ * Compatibility verdicts, baselines, and running the probe guest under a
+ * profile: the answers to "can this host honour that ABI?" and "what does
+ * a guest then really see?".
+ */
+#include "handlers.h"
+
+#include "abi_json.h"
+#include "baseline.h"
+#include "compat.h"
+#include "fwreg.h"
+#include "live_host.h"
+#include "probe.h"
+#include "profile.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void reply_report(struct reply *rep, const struct compat_report *r,
+			 const char *profile_name)
+{
+	json_t *body = compat_report_to_json(r);
+
+	if (body && profile_name &&
+	    json_object_set_new(body, "profile", json_string(profile_name))) {
+		json_decref(body);
+		body = NULL;
+	}
+	reply_json(rep, 200, body);
+}
+
+/* Answers the first refusal of r as 409, with the whole report attached. */
+static void reply_refused(struct reply *rep, const struct compat_report *r,
+			  const char *profile_name)
+{
+	struct api_error aerr;
+
+	compat_refusal(r, profile_name, &aerr);
+	reply_api_error(rep, &aerr);
+	if (rep->body)
+		json_object_set_new(rep->body, "compatibility",
+				    compat_report_to_json(r));
+}
+
+void handle_profile_compat_get(struct request *req, struct reply *rep)
+{
+	struct compat_report *r = NULL;
+	struct profile *p = NULL;
+	struct hostset host;
+
+	if (profile_load(req, rep, req->params[0], &p) < 0)
+		return;
+	if (live_host_read(&host, false, rep) < 0)
+		goto out;
+	r = malloc(sizeof(*r));
+	if (!r || compat_check(p, &host, r) < 0) {
+		reply_json(rep, 500, NULL);
+		goto out;
+	}
+	reply_report(rep, r, p->name);
+out:
+	free(r);
+	profile_free(p);
+}
+
+/* {"profile": {document} | "stored name", "host": {register set}} */
+void handle_compat_post(struct request *req, struct reply *rep)
+{
+	struct compat_report *r = NULL;
+	struct profile *p = NULL;
+	struct hostset host;
+	struct api_error aerr;
+	json_t *body, *jp, *jh;
+	const char *key;
+	json_t *v;
+
+	if (parse_json_body(req, rep, &body) < 0)
+		return;
+	json_object_foreach(body, key, v) {
+		if (strcmp(key, "profile") && strcmp(key, "host")) {
+			reply_problem(rep, 422, "unknown_field", key,
+				      "takes \"profile\" and \"host\"; \"%s\" is neither", key);
+			goto out;
+		}
+	}
+	jp = json_object_get(body, "profile");
+	jh = json_object_get(body, "host");
+	if (!jp || !jh) {
+		reply_problem(rep, 422, "missing_field", jp ? "host" : "profile",
+			      "needs a profile (document or stored name) and a host "
+			      "(a GET /v1/host/firmware-registers body)");
+		goto out;
+	}
+	if (json_is_string(jp)) {
+		if (profile_load(req, rep, json_string_value(jp), &p) < 0)
+			goto out;
+	} else if (json_is_object(jp)) {
+		if (profile_from_json(jp, &p, &aerr) < 0) {
+			api_error_nest(&aerr, "profile");
+			reply_api_error(rep, &aerr);
+			goto out;
+		}
+	} else {
+		reply_problem(rep, 400, "wrong_type", "profile",
+			      "profile must be a document (object) or a stored name (string)");
+		goto out;
+	}
+	if (hostset_from_json(jh, &host, &aerr) < 0) {
+		api_error_nest(&aerr, "host");
+		reply_api_error(rep, &aerr);
+		goto out;
+	}
+	r = malloc(sizeof(*r));
+	if (!r || compat_check(p, &host, r) < 0) {
+		reply_json(rep, 500, NULL);
+		goto out;
+	}
+	reply_report(rep, r, p->name);
+out:
+	free(r);
+	profile_free(p);
+	json_decref(body);
+}
+
+/* {"name", "hosts": [register sets], "description"?} → a stored profile. */
+void handle_baselines_post(struct request *req, struct reply *rep)
+{
+	struct hostset *hosts = NULL;
+	struct profile *p = NULL;
+	struct api_error aerr;
+	json_t *body, *list, *h;
+	const char *key;
+	json_t *v;
+	size_t i;
+
+	if (parse_json_body(req, rep, &body) < 0)
+		return;
+	json_object_foreach(body, key, v) {
+		if (strcmp(key, "name") && strcmp(key, "hosts") && strcmp(key, "description")) {
+			reply_problem(rep, 422, "unknown_field", key,
+				      "takes name, hosts and description; \"%s\" is none", key);
+			goto out;
+		}
+	}
+	list = json_object_get(body, "hosts");
+	if (!json_is_string(json_object_get(body, "name")) || !json_is_array(list)) {
+		const char *f = json_is_string(json_object_get(body, "name")) ? "hosts" : "name";
+
+		reply_problem(rep, json_object_get(body, f) ? 400 : 422,
+			      json_object_get(body, f) ? "wrong_type" : "missing_field", f,
+			      "needs name (string) and hosts (array of register sets)");
+		goto out;
+	}
+	if (json_array_size(list) > BASELINE_MAX_HOSTS) {
+		reply_problem(rep, 422, "too_many_hosts", "hosts",
+			      "at most %d hosts", BASELINE_MAX_HOSTS);
+		goto out;
+	}
+	hosts = calloc(json_array_size(list) ? json_array_size(list) : 1, sizeof(*hosts));
+	if (!hosts) {
+		reply_json(rep, 500, NULL);
+		goto out;
+	}
+	json_array_foreach(list, i, h) {
+		if (hostset_from_json(h, &hosts[i], &aerr) < 0) {
+			char prefix[32];
+
+			snprintf(prefix, sizeof(prefix), "hosts[%zu]", i);
+			api_error_nest(&aerr, prefix);
+			reply_api_error(rep, &aerr);
+			goto out;
+		}
+	}
+	if (baseline_compute(json_string_value(json_object_get(body, "name")), hosts,
+			     json_array_size(list), &p, &aerr) < 0) {
+		reply_api_error(rep, &aerr);
+		goto out;
+	}
+	if (json_object_get(body, "description")) {
+		/* Through the document parser, which validates descriptions. */
+		json_t *doc = profile_to_json(p);
+		struct profile *q = NULL;
+
+		if (!doc || json_object_set(doc, "description",
+					    json_object_get(body, "description"))) {
+			json_decref(doc);
+			reply_json(rep, 500, NULL);
+			goto out;
+		}
+		if (profile_from_json(doc, &q, &aerr) < 0) {
+			json_decref(doc);
+			reply_api_error(rep, &aerr);
+			goto out;
+		}
+		json_decref(doc);
+		profile_free(p);
+		p = q;
+	}
+	profile_store_and_reply(req, rep, p, "baseline");
+out:
+	profile_free(p);
+	free(hosts);
+	json_decref(body);
+}
+
+/*
+ * PV time reaches a guest only through the stolen-time area the VMM sets
+ * up, so the VMM enforces STD_HYP_BMAP's PV_TIME bit (bit 0) itself: on a
+ * host without the register (5.10) that is the only way to turn it off.
+ * The bit the guest is meant to see: what the plan writes, else the pin,
+ * else the host's, else (no register anywhere) the old default, on.
+ */
+static bool wants_pvtime(const struct compat_report *r)
+{
+	for (size_t i = 0; i < r->nentries; i++) {
+		const struct compat_entry *e = &r->entries[i];
+
+		if (e->id != FWREG_ID_STD_HYP_BMAP)
+			continue;
+		if (e->writes)
+			return e->write & 1;
+		if (e->pinned && !e->pinned_host)
+			return e->pin & 1;
+		if (e->host_present)
+			return e->host & 1;
+	}
+	return true;
+}
+
+/*
+ * Runs the probe guest with the profile applied: the refusal, or what the
+ * guest saw together with the register report (read-backs included).
+ */
+void handle_profile_observed_abi_get(struct request *req, struct reply *rep)
+{
+	struct compat_report *r = NULL;
+	struct vmm_pin pins[COMPAT_MAX_ENTRIES];
+	struct compat_write back[COMPAT_MAX_ENTRIES];
+	struct probe_result res;
+	struct profile *p = NULL;
+	struct hostset host;
+	size_t i, failed;
+	char err[256];
+	json_t *body, *report;
+	int ret;
+
+	if (profile_load(req, rep, req->params[0], &p) < 0)
+		return;
+	if (live_host_read(&host, false, rep) < 0)
+		goto out;
+	r = malloc(sizeof(*r));
+	if (!r || compat_check(p, &host, r) < 0) {
+		reply_json(rep, 500, NULL);
+		goto out;
+	}
+	if (!r->compatible) {
+		reply_refused(rep, r, p->name);
+		goto out;
+	}
+	for (i = 0; i < r->nwrites; i++) {
+		pins[i].id = r->writes[i].id;
+		pins[i].value = r->writes[i].value;
+	}
+	ret = probe_run(pins, r->nwrites, wants_pvtime(r), PROBE_TIMEOUT_MS, &res, &failed, err,
+			sizeof(err));
+	if (ret < 0 && failed != SIZE_MAX) {
+		const struct fwreg_desc *d = fwreg_lookup_id(pins[failed].id);
+
+		reply_problem(rep, 409, "kvm_refused",
+			      d ? d->name : NULL,
+			      "KVM_SET_ONE_REG refused %s = 0x%llx on %s: %s "
+			      "(pinvm's rules expected it to accept)",
+			      d ? d->name : "register", (unsigned long long)pins[failed].value,
+			      host.kernel_release, strerror(-ret));
+		goto out;
+	}
+	if (ret < 0) {
+		reply_problem(rep, 500, "probe_failed", NULL,
+			      "the probe guest failed: %s", err);
+		goto out;
+	}
+	for (i = 0; i < r->nwrites; i++) {
+		back[i].id = pins[i].id;
+		back[i].value = pins[i].readback;
+	}
+	if (compat_check_readback(r, back, r->nwrites) < 0) {
+		reply_refused(rep, r, p->name);
+		goto out;
+	}
+	report = compat_report_to_json(r);
+	body = json_pack("{s:s, s:s, s:o*, s:O*}", "kernel_release",
+			 host.kernel_release, "profile", p->name, "calls",
+			 abi_calls_json(&res), "registers",
+			 json_object_get(report, "registers"));
+	json_decref(report);
+	reply_json(rep, 200, body);
+out:
+	free(r);
+	profile_free(p);
+}

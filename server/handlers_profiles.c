@@ -1,0 +1,233 @@
+/*
+ * /v1/profiles: pinned hypercall ABIs, stored immutably. A different ABI is
+ * a new profile.
+ */
+#include "handlers.h"
+
+#include "live_host.h"
+#include "profile.h"
+#include "server.h"
+#include "store.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+static void now_iso(char out[32])
+{
+	time_t t = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* Stores p (borrowed) and answers 201 with its stored document. */
+void profile_store_and_reply(struct request *req, struct reply *rep,
+			     const struct profile *p, const char *default_kind)
+{
+	json_t *doc = profile_to_json(p);
+	char when[32], err[256];
+	int ret;
+
+	if (!doc) {
+		reply_json(rep, 500, NULL);
+		return;
+	}
+	now_iso(when);
+	if (json_object_set_new(doc, "created_at", json_string(when)) ||
+	    (!json_object_get(doc, "source") &&
+	     json_object_set_new(doc, "source",
+				 json_pack("{s:s}", "kind", default_kind)))) {
+		json_decref(doc);
+		reply_json(rep, 500, NULL);
+		return;
+	}
+	ret = store_profile_insert(req->srv->store, p->name, doc, err, sizeof(err));
+	if (ret == -EEXIST) {
+		json_decref(doc);
+		reply_problem(rep, 409, "profile_exists", "name",
+			      "a profile named \"%s\" exists; profiles are immutable, "
+			      "give a different ABI a new name", p->name);
+		return;
+	}
+	if (ret < 0) {
+		json_decref(doc);
+		reply_problem(rep, 500, "store_error", NULL, "%s", err);
+		return;
+	}
+	snprintf(rep->location, sizeof(rep->location), "/v1/profiles/%s", p->name);
+	reply_json(rep, 201, doc);
+}
+
+/* Loads a stored profile; fills rep (404, 500) and returns <0 on failure. */
+int profile_load(struct request *req, struct reply *rep, const char *name,
+		 struct profile **out)
+{
+	struct api_error aerr;
+	char err[256];
+	json_t *doc;
+	int ret;
+
+	*out = NULL;
+	ret = store_profile_get(req->srv->store, name, &doc, err, sizeof(err));
+	if (ret == -ENOENT) {
+		reply_problem(rep, 404, "profile_not_found", NULL,
+			      "no profile named \"%s\"", name);
+		return ret;
+	}
+	if (ret < 0) {
+		reply_problem(rep, 500, "store_error", NULL, "%s", err);
+		return ret;
+	}
+	ret = profile_from_json(doc, out, &aerr);
+	json_decref(doc);
+	if (ret < 0)
+		reply_problem(rep, 500, "store_error", NULL,
+			      "stored profile \"%s\" no longer parses: %s", name,
+			      aerr.detail);
+	return ret;
+}
+
+/*
+ * {"capture": "host", "name", "description"?, "unknown_registers"?}: pin
+ * every register this host lists, with what the probe guest saw.
+ */
+static void capture(struct request *req, struct reply *rep, json_t *body)
+{
+	static const char *const allowed[] = { "capture", "name", "description",
+						"unknown_registers" };
+	struct profile *p = NULL, *final = NULL;
+	struct hostset host;
+	struct api_error aerr;
+	const char *key;
+	json_t *v, *doc;
+	size_t i;
+
+	json_object_foreach(body, key, v) {
+		for (i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++)
+			if (!strcmp(key, allowed[i]))
+				break;
+		if (i == sizeof(allowed) / sizeof(allowed[0])) {
+			reply_problem(rep, 422, "unknown_field", key,
+				      "a capture request takes capture, name, description "
+				      "and unknown_registers; \"%s\" is not one of them", key);
+			return;
+		}
+	}
+	if (!json_is_string(json_object_get(body, "capture")) ||
+	    strcmp(json_string_value(json_object_get(body, "capture")), "host")) {
+		reply_problem(rep, 422, "bad_value", "capture",
+			      "capture must be \"host\" (this host's registers)");
+		return;
+	}
+	if (!json_is_string(json_object_get(body, "name"))) {
+		reply_problem(rep, json_object_get(body, "name") ? 400 : 422,
+			      json_object_get(body, "name") ? "wrong_type" : "missing_field",
+			      "name", "a capture needs a name (string)");
+		return;
+	}
+	if (profile_check_name(json_string_value(json_object_get(body, "name")), &aerr) < 0) {
+		reply_api_error(rep, &aerr);
+		return;
+	}
+	if (live_host_read(&host, true, rep) < 0)
+		return;
+	if (profile_capture(json_string_value(json_object_get(body, "name")), &host,
+			    NULL, PROFILE_UNKNOWN_REFUSE, &p, &aerr) < 0) {
+		reply_api_error(rep, &aerr);
+		return;
+	}
+	/* Description and policy go through the document parser, so a capture
+	 * is validated exactly like a posted profile. */
+	doc = profile_to_json(p);
+	profile_free(p);
+	if (!doc) {
+		reply_json(rep, 500, NULL);
+		return;
+	}
+	if ((json_object_get(body, "description") &&
+	     json_object_set(doc, "description", json_object_get(body, "description"))) ||
+	    (json_object_get(body, "unknown_registers") &&
+	     json_object_set(doc, "unknown_registers",
+			     json_object_get(body, "unknown_registers")))) {
+		json_decref(doc);
+		reply_json(rep, 500, NULL);
+		return;
+	}
+	if (profile_from_json(doc, &final, &aerr) < 0) {
+		json_decref(doc);
+		reply_api_error(rep, &aerr);
+		return;
+	}
+	json_decref(doc);
+	profile_store_and_reply(req, rep, final, "capture");
+	profile_free(final);
+}
+
+void handle_profiles_post(struct request *req, struct reply *rep)
+{
+	struct profile *p = NULL;
+	struct api_error aerr;
+	json_t *body;
+
+	if (parse_json_body(req, rep, &body) < 0)
+		return;
+	if (json_object_get(body, "capture")) {
+		capture(req, rep, body);
+		json_decref(body);
+		return;
+	}
+	if (profile_from_json(body, &p, &aerr) < 0) {
+		json_decref(body);
+		reply_api_error(rep, &aerr);
+		return;
+	}
+	json_decref(body);
+	profile_store_and_reply(req, rep, p, "document");
+	profile_free(p);
+}
+
+void handle_profiles_list(struct request *req, struct reply *rep)
+{
+	json_t *docs;
+	char err[256];
+
+	if (store_profile_list(req->srv->store, &docs, err, sizeof(err)) < 0) {
+		reply_problem(rep, 500, "store_error", NULL, "%s", err);
+		return;
+	}
+	reply_json(rep, 200, json_pack("{s:o}", "profiles", docs));
+}
+
+void handle_profile_get(struct request *req, struct reply *rep)
+{
+	json_t *doc;
+	char err[256];
+	int ret;
+
+	ret = store_profile_get(req->srv->store, req->params[0], &doc, err, sizeof(err));
+	if (ret == -ENOENT)
+		reply_problem(rep, 404, "profile_not_found", NULL,
+			      "no profile named \"%s\"", req->params[0]);
+	else if (ret < 0)
+		reply_problem(rep, 500, "store_error", NULL, "%s", err);
+	else
+		reply_json(rep, 200, doc);
+}
+
+void handle_profile_delete(struct request *req, struct reply *rep)
+{
+	char err[256];
+	int ret;
+
+	ret = store_profile_delete(req->srv->store, req->params[0], err, sizeof(err));
+	if (ret == -ENOENT)
+		reply_problem(rep, 404, "profile_not_found", NULL,
+			      "no profile named \"%s\"", req->params[0]);
+	else if (ret < 0)
+		reply_problem(rep, 500, "store_error", NULL, "%s", err);
+	else
+		reply_empty(rep);
+}

@@ -1,0 +1,78 @@
+#include "daemon.h"
+
+#include <netinet/in.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+int daemon_free_port(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
+		port = ntohs(sa.sin_port);
+	if (fd >= 0)
+		close(fd);
+	return port;
+}
+
+pid_t daemon_spawn(const char *pinvmd, const char *const *args,
+		   const char *logpath)
+{
+	const char *argv[16] = { pinvmd };
+	pid_t pid;
+	int i;
+
+	for (i = 0; args[i] && i < 14; i++)
+		argv[i + 1] = args[i];
+	pid = fork();
+	if (pid == 0) {
+		if (!freopen(logpath, "w", stderr))
+			_exit(127);
+		execv(pinvmd, (char *const *)argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+static bool wait_connect(const struct sockaddr *sa, socklen_t len, int family,
+			 pid_t pid)
+{
+	for (int i = 0; i < 500; i++) {
+		int fd = socket(family, SOCK_STREAM, 0);
+		int ok = connect(fd, sa, len) == 0;
+
+		close(fd);
+		if (ok)
+			return true;
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			return false;
+		usleep(20000);
+	}
+	return false;
+}
+
+bool daemon_wait_socket(const char *path, pid_t pid)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+	if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path) >=
+	    (int)sizeof(sa.sun_path))
+		return false;
+	return wait_connect((struct sockaddr *)&sa, sizeof(sa), AF_UNIX, pid);
+}
+
+bool daemon_wait_tcp(int port, pid_t pid)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons((unsigned short)port),
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+
+	return wait_connect((struct sockaddr *)&sa, sizeof(sa), AF_INET, pid);
+}

@@ -1,0 +1,24 @@
+/* Running pinvmd as a child process in tests. */
+#ifndef PINVM_TESTS_DAEMON_H
+#define PINVM_TESTS_DAEMON_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+/* A free loopback TCP port (racy by nature, fine for tests), or -1. */
+int daemon_free_port(void);
+
+/*
+ * Starts `pinvmd` with args (NULL-terminated, at most 14), stderr to
+ * logpath. Returns the pid, or -1.
+ */
+pid_t daemon_spawn(const char *pinvmd, const char *const *args,
+		   const char *logpath);
+
+/* Waits until the unix socket accepts connections (10 s) or pid exits. */
+bool daemon_wait_socket(const char *path, pid_t pid);
+
+/* Waits until 127.0.0.1:port accepts connections (10 s) or pid exits. */
+bool daemon_wait_tcp(int port, pid_t pid);
+
+#endif

@@ -1,0 +1,315 @@
+/*
+ * ABI profiles against real KVM in the lab. Two passes over the kernels:
+ *
+ *   test_lab_profiles capture URL KERNEL FIXTURE OUTDIR
+ *     captures this host as profile lab-KERNEL (unknown_registers
+ *     "disable"), checks it against the fixture captured from the same
+ *     kernel, checks a hand-written "5.10 services" profile from inside the
+ *     probe guest, and saves the capture to OUTDIR/profile-KERNEL.json.
+ *
+ *   test_lab_profiles matrix URL KERNEL OUTDIR
+ *     imports every saved capture and, for each, either runs the probe
+ *     guest under it and demands exactly the capturing kernel's native ABI,
+ *     or demands a refusal naming the register and rule. Expected cells are
+ *     written out below; a cell that differs fails. Prints "MATRIX" lines.
+ */
+#include "check.h"
+#include "client.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const kernels[] = { "5.10", "6.1", "6.12", "latest" };
+#define NKERNELS (sizeof(kernels) / sizeof(kernels[0]))
+
+/*
+ * What must happen when the capture of kernels[c] is applied on kernels[h]:
+ * NULL = runs with the capture's native ABI; else "REGISTER rule".
+ * 5.10 reports WORKAROUND_3 = 2 on the lab's CPU where later kernels
+ * report 0, and KVM never raises a workaround level; PSCI 1.1 is unknown to
+ * 5.10 and 1.3 to everything before 6.13.
+ */
+static const char *const expected[NKERNELS][NKERNELS] = {
+	/* capture 5.10 on */ { NULL,
+				"SMCCC_ARCH_WORKAROUND_3 workaround_level_above_host",
+				"SMCCC_ARCH_WORKAROUND_3 workaround_level_above_host",
+				"SMCCC_ARCH_WORKAROUND_3 workaround_level_above_host" },
+	/* capture 6.1 on */ { "PSCI_VERSION psci_version_unsupported", NULL, NULL, NULL },
+	/* capture 6.12 on */ { "PSCI_VERSION psci_version_unsupported", NULL, NULL, NULL },
+	/* capture latest on */ { "PSCI_VERSION psci_version_unsupported",
+				  "PSCI_VERSION psci_version_unsupported",
+				  "PSCI_VERSION psci_version_unsupported", NULL },
+};
+
+static struct client c;
+
+static long post_json(const char *path, json_t *doc, struct response *r)
+{
+	char *text = json_dumps(doc, JSON_COMPACT);
+
+	client_call(&c, "POST", path, NULL, text, strlen(text), NULL, r);
+	free(text);
+	return r->status;
+}
+
+static int kernel_index(const char *k)
+{
+	for (size_t i = 0; i < NKERNELS; i++)
+		if (!strcmp(kernels[i], k))
+			return (int)i;
+	return -1;
+}
+
+/* x0 of call `name` in a calls array, or NULL. */
+static const char *call_x0(json_t *calls, const char *name)
+{
+	size_t i;
+	json_t *e;
+
+	json_array_foreach(calls, i, e)
+		if (!strcmp(json_string_value(json_object_get(e, "name")), name))
+			return json_string_value(json_object_get(e, "x0"));
+	return NULL;
+}
+
+static bool x0_is(json_t *calls, const char *name, const char *want)
+{
+	const char *got = call_x0(calls, name);
+
+	return got && !strcmp(got, want);
+}
+
+/* The hand-written rollback profile: 5.10's services on any host. */
+static void five_ten_services(const char *kernel)
+{
+	struct response r;
+	json_t *doc = json_pack(
+		"{s:s, s:s, s:s, s:{s:s, s:s, s:s, s:s, s:{s:b}, s:s, s:s}}",
+		"name", "services-5.10", "unknown_registers", "disable", "description",
+		"the services Linux 5.10 offered: PSCI 1.0, no TRNG, PV time or KVM vendor calls",
+		"registers", "PSCI_VERSION", "1.0", "SMCCC_ARCH_WORKAROUND_1", "host",
+		"SMCCC_ARCH_WORKAROUND_2", "host", "SMCCC_ARCH_WORKAROUND_3", "host",
+		"STD_BMAP", "TRNG", 0, "STD_HYP_BMAP", "0x0", "VENDOR_HYP_BMAP", "0x0");
+	json_t *calls;
+	char name[160];
+
+	check(post_json("/v1/profiles", doc, &r) == 201, "a hand-written profile is stored",
+	      "status %ld %s", r.status, r.body);
+	json_decref(doc);
+	response_free(&r);
+
+	client_call(&c, "GET", "/v1/profiles/services-5.10/observed-abi", NULL, NULL, 0, NULL, &r);
+	snprintf(name, sizeof(name), "%s: the probe runs under 5.10's services", kernel);
+	check(r.status == 200, name, "status %ld %s", r.status, r.body);
+	calls = json_object_get(r.json, "calls");
+	snprintf(name, sizeof(name), "%s: under it the guest sees PSCI 1.0, no TRNG, no KVM vendor calls", kernel);
+	check(x0_is(calls, "PSCI_VERSION", "0x0000000000010000") &&
+		      x0_is(calls, "TRNG_VERSION", "0xffffffffffffffff") &&
+		      x0_is(calls, "KVM_VENDOR_UID", "0xffffffffffffffff") &&
+		      x0_is(calls, "KVM_FEATURES", "0xffffffffffffffff") &&
+		      x0_is(calls, "PV_TIME_FEATURES(PV_TIME_ST)", "0xffffffffffffffff") &&
+		      x0_is(calls, "SMCCC_VERSION", "0x0000000000010001"),
+	      name, "calls %s", r.body);
+	response_free(&r);
+}
+
+static int capture(const char *kernel, const char *fixture_path, const char *outdir)
+{
+	struct response r, g;
+	json_error_t jerr;
+	json_t *fix = json_load_file(fixture_path, 0, &jerr), *doc, *regs, *want;
+	char path[512], name[160], profile[64];
+	size_t i;
+	json_t *e;
+
+	if (!fix) {
+		fprintf(stderr, "%s: %s\n", fixture_path, jerr.text);
+		return 2;
+	}
+	snprintf(profile, sizeof(profile), "lab-%s", kernel);
+	doc = json_pack("{s:s, s:s, s:s, s:s}", "capture", "host", "name", profile,
+			"unknown_registers", "disable", "description",
+			"captured by the lab tests");
+	post_json("/v1/profiles", doc, &r);
+	json_decref(doc);
+	check(r.status == 201, "capture this host as a profile", "status %ld %s",
+	      r.status, r.body);
+
+	/* Every register the kernel listed, pinned at the captured value. */
+	regs = json_object_get(r.json, "registers");
+	want = json_object_get(json_object_get(fix, "firmware_registers"), "registers");
+	check(json_array_size(regs) == json_array_size(want),
+	      "the capture pins every register the host lists", "%zu pins, host lists %zu",
+	      json_array_size(regs), json_array_size(want));
+	json_array_foreach(want, i, e) {
+		json_t *pin = json_array_get(regs, i);
+		const char *mode = json_string_value(json_object_get(pin, "pin"));
+
+		snprintf(name, sizeof(name), "%s capture pins %s at %s", kernel,
+			 json_string_value(json_object_get(e, "name")),
+			 json_string_value(json_object_get(e, "value")));
+		check(pin && json_equal(json_object_get(pin, "id"), json_object_get(e, "id")) &&
+			      json_equal(json_object_get(pin, "value"), json_object_get(e, "value")) &&
+			      mode && !strcmp(mode, "value"),
+		      name, "pin %s = %s", json_string_value(json_object_get(pin, "id")),
+		      json_string_value(json_object_get(pin, "value")));
+	}
+	check(json_equal(json_object_get(json_object_get(r.json, "observed_abi"), "calls"),
+			 json_object_get(json_object_get(fix, "observed_abi"), "calls")),
+	      "the capture holds the ABI the probe guest observed", "body %s", r.body);
+	check(!strcmp(json_string_value(json_object_get(json_object_get(r.json, "source"), "kind")) ?: "", "capture"),
+	      "its source says capture", "body %s", r.body);
+
+	snprintf(path, sizeof(path), "/v1/profiles/lab-%s", kernel);
+	client_call(&c, "GET", path, NULL, NULL, 0, NULL, &g);
+	check(g.status == 200 && json_equal(g.json, r.json),
+	      "GET returns the stored capture unchanged", "status %ld", g.status);
+	snprintf(path, sizeof(path), "%s/profile-%s.json", outdir, kernel);
+	if (json_dump_file(g.json, path, JSON_INDENT(1)))
+		check(false, "save the capture", "cannot write %s", path);
+	response_free(&g);
+
+	doc = json_pack("{s:s, s:s}", "capture", "host", "name", profile);
+	post_json("/v1/profiles", doc, &g);
+	json_decref(doc);
+	check(g.status == 409 && !strcmp(response_str(&g, "code") ?: "", "profile_exists"),
+	      "profiles are immutable: the same name again is 409", "status %ld", g.status);
+	response_free(&g);
+	response_free(&r);
+
+	five_ten_services(kernel);
+	json_decref(fix);
+	return 0;
+}
+
+static void cell(int ci, int hi)
+{
+	char path[512], name[256];
+	struct response comp, obs;
+	const char *want = expected[ci][hi];
+
+	snprintf(path, sizeof(path), "/v1/profiles/lab-%s/compatibility", kernels[ci]);
+	client_call(&c, "GET", path, NULL, NULL, 0, NULL, &comp);
+	snprintf(path, sizeof(path), "/v1/profiles/lab-%s/observed-abi", kernels[ci]);
+	client_call(&c, "GET", path, NULL, NULL, 0, NULL, &obs);
+
+	snprintf(name, sizeof(name), "capture %s on %s: %s", kernels[ci], kernels[hi],
+		 want ? want : "runs with the native ABI");
+	if (!want) {
+		json_t *got = json_object_get(obs.json, "calls");
+		json_t *native = NULL;
+
+		snprintf(path, sizeof(path), "/v1/profiles/lab-%s", kernels[ci]);
+		{
+			struct response p;
+
+			client_call(&c, "GET", path, NULL, NULL, 0, NULL, &p);
+			native = json_incref(json_object_get(json_object_get(p.json, "observed_abi"), "calls"));
+			response_free(&p);
+		}
+		check(comp.status == 200 && json_is_true(json_object_get(comp.json, "compatible")) &&
+			      obs.status == 200 && native && json_equal(got, native),
+		      name, "compatibility %ld %s; observed %ld %s", comp.status,
+		      comp.body ? comp.body : "", obs.status, obs.body ? obs.body : "");
+		printf("MATRIX capture %-6s on %-6s : runs, guest ABI identical to %s's (%zu calls)\n",
+		       kernels[ci], kernels[hi], kernels[ci], json_array_size(got));
+		json_decref(native);
+	} else {
+		char reg[64], rule[64];
+		const char *field = response_str(&obs, "field");
+		const char *detail = response_str(&obs, "detail");
+		json_t *entries = json_object_get(json_object_get(obs.json, "compatibility"), "registers");
+		const char *got_rule = NULL;
+		size_t i;
+		json_t *e;
+
+		sscanf(want, "%63s %63s", reg, rule);
+		json_array_foreach(entries, i, e)
+			if (!strcmp(json_string_value(json_object_get(e, "name")) ?: "", reg))
+				got_rule = json_string_value(json_object_get(e, "rule"));
+		check(comp.status == 200 && json_is_false(json_object_get(comp.json, "compatible")) &&
+			      obs.status == 409 &&
+			      !strcmp(response_str(&obs, "code") ?: "", "profile_refused") &&
+			      field && strstr(field, reg) && detail && strstr(detail, reg) &&
+			      got_rule && !strcmp(got_rule, rule),
+		      name, "compatibility %ld; observed-abi %ld %s", comp.status,
+		      obs.status, obs.body ? obs.body : "");
+		printf("MATRIX capture %-6s on %-6s : refused: %s\n", kernels[ci],
+		       kernels[hi], detail ? detail : "(no detail)");
+	}
+	response_free(&comp);
+	response_free(&obs);
+}
+
+static int matrix(const char *kernel, const char *outdir)
+{
+	int hi = kernel_index(kernel);
+	struct response r;
+	char path[512], name[128];
+
+	if (hi < 0)
+		return 2;
+	for (size_t ci = 0; ci < NKERNELS; ci++) {
+		json_error_t jerr;
+		json_t *doc;
+
+		snprintf(path, sizeof(path), "%s/profile-%s.json", outdir, kernels[ci]);
+		doc = json_load_file(path, 0, &jerr);
+		snprintf(name, sizeof(name), "import the %s capture (GET document POSTed back)",
+			 kernels[ci]);
+		if (!check(doc != NULL, name, "%s: %s", path, jerr.text))
+			continue;
+		post_json("/v1/profiles", doc, &r);
+		check(r.status == 201 && json_equal(json_object_get(r.json, "registers"),
+						    json_object_get(doc, "registers")),
+		      name, "status %ld %s", r.status, r.body);
+		response_free(&r);
+		json_decref(doc);
+	}
+	for (size_t ci = 0; ci < NKERNELS; ci++)
+		cell((int)ci, hi);
+
+	/* With "refuse", a register the profile does not mention stops it. */
+	if (!strcmp(kernel, "latest")) {
+		json_t *doc;
+
+		snprintf(path, sizeof(path), "%s/profile-6.12.json", outdir);
+		doc = json_load_file(path, 0, NULL);
+		if (doc) {
+			json_object_set_new(doc, "name", json_string("lab-6.12-refuse"));
+			json_object_set_new(doc, "unknown_registers", json_string("refuse"));
+			post_json("/v1/profiles", doc, &r);
+			response_free(&r);
+			json_decref(doc);
+		}
+		client_call(&c, "GET", "/v1/profiles/lab-6.12-refuse/observed-abi", NULL, NULL, 0, NULL, &r);
+		check(r.status == 409 && response_str(&r, "field") &&
+			      strstr(response_str(&r, "field"), "VENDOR_HYP_BMAP_2") &&
+			      strstr(r.body, "unmentioned_register"),
+		      "6.12 capture with unknown_registers refuse on latest: refused on VENDOR_HYP_BMAP_2",
+		      "status %ld %s", r.status, r.body);
+		response_free(&r);
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	int ret = 2;
+
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (argc == 6 && !strcmp(argv[1], "capture")) {
+		snprintf(c.base, sizeof(c.base), "%s", argv[2]);
+		ret = capture(argv[3], argv[4], argv[5]);
+	} else if (argc == 5 && !strcmp(argv[1], "matrix")) {
+		snprintf(c.base, sizeof(c.base), "%s", argv[2]);
+		ret = matrix(argv[3], argv[4]);
+	} else {
+		fprintf(stderr, "usage: %s capture URL KERNEL FIXTURE OUTDIR\n"
+				"       %s matrix URL KERNEL OUTDIR\n", argv[0], argv[0]);
+	}
+	curl_global_cleanup();
+	return ret == 2 ? 2 : check_summary();
+}
