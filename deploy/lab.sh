@@ -11,13 +11,27 @@
 #   pinvm lab ready: http://127.0.0.1:PORT kernel=<uname -r>
 #
 # Usage: deploy/lab.sh [--kernel 5.10|6.1|6.12|latest] [--port N] [--cpus N]
-#                      [--mem MiB] [--prepare] [--extra DIR]...
+#                      [--mem MiB] [--prepare] [--extra DIR]... [--selftest]
+#                      [--control-port N]
 #   --kernel   5.10 = bullseye, 6.1 = bookworm, 6.12 = trixie (default),
 #              latest = trixie-backports; with --prepare also "all".
 #   --prepare  fetch and cache the kernel(s), build pinvm and the initramfs
 #              (.lab/initrd/<suite>.cpio.gz), then exit without booting.
 #   --extra    copy DIR's contents into the initramfs at / (repeatable; the
 #              lab's own files win on a name clash).
+#   --control-port N  tests only: forward 127.0.0.1:N to a busybox httpd in
+#              the lab whose /cgi-bin/run executes a POSTed shell command as
+#              root (to kill a pinvm-vmm or look for leftovers). Off unless
+#              asked; never expose it beyond loopback.
+#   --selftest boot, run pinvm-vmm-selftest (tests/vmm/selftest.c) in the
+#              lab instead of serving the API, power off, and exit with the
+#              selftest's status (0 = all passed). Its output is on stdout.
+#
+# The initramfs always carries /images (pinvmd's --image-dir): a guest
+# kernel, debian-6.1-arm64.Image (bookworm's cloud kernel, whatever kernel
+# the lab itself boots), and busybox-initramfs.cpio.gz, whose /init is
+# deploy/lab/guest-init. Kernel arguments for the lab's /init (put them in
+# PINVM_LAB_APPEND): pinvm.selftest=1 runs the selftest before pinvmd.
 #
 # Environment (all optional):
 #   PINVM_LAB_CACHE       cache directory (default <repo>/.lab)
@@ -27,7 +41,8 @@
 #   PINVM_LAB_OFFLINE=1   do not contact the mirror; use the cached kernels
 #   PINVM_LAB_RECHECK_MIN ask the mirror for a newer kernel at most every N
 #                         minutes (default 60; 0 = on every run)
-#   PINVM_LAB_TIMEOUT     seconds to wait for the API (default 300)
+#   PINVM_LAB_TIMEOUT     seconds to wait for the API (default 300), or with
+#                         --selftest for the whole run (default 1500)
 #   PINVM_LAB_APPEND      extra kernel command line arguments
 #   PINVM_LAB_CPU         QEMU -cpu (default max,pauth-impdef=on: QEMU's
 #                         own pointer-authentication algorithm instead of
@@ -61,14 +76,20 @@ WANT_MODULES+=("${_extra_modules[@]}")
 
 HOST_PACKAGES=(qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross cpio
 	xz-utils curl cmake make pkg-config libmicrohttpd-dev:arm64
-	libjansson-dev:arm64 libsqlite3-dev:arm64)
+	libjansson-dev:arm64 libsqlite3-dev:arm64 libfdt-dev:arm64)
 
 KERNEL=6.12
 PORT=8080
 CPUS=2
 MEM=2048
 PREPARE=0
+SELFTEST=0
+CONTROL_PORT=
 EXTRA_DIRS=()
+# The guest kernel the lab ships in /images comes from this suite.
+GUEST_SUITE=bookworm
+GUEST_KERNEL_NAME="debian-6.1-arm64.Image"
+GUEST_INITRD_NAME="busybox-initramfs.cpio.gz"
 
 QEMU_PID=
 RUN_DIR=
@@ -96,6 +117,9 @@ parse_args() {
 		--mem) MEM=${2:?--mem needs a value}; shift ;;
 		--mem=*) MEM=${1#*=} ;;
 		--prepare) PREPARE=1 ;;
+		--selftest) SELFTEST=1 ;;
+		--control-port) CONTROL_PORT=${2:?--control-port needs a value}; shift ;;
+		--control-port=*) CONTROL_PORT=${1#*=} ;;
 		--extra) EXTRA_DIRS+=("${2:?--extra needs a directory}"); shift ;;
 		--extra=*) EXTRA_DIRS+=("${1#*=}") ;;
 		-h | --help) usage; exit 0 ;;
@@ -114,6 +138,12 @@ parse_args() {
 	done
 	if [[ $KERNEL == all && $PREPARE == 0 ]]; then
 		die "--kernel all only goes with --prepare"
+	fi
+	if ((SELFTEST && PREPARE)); then
+		die "--selftest and --prepare do not go together"
+	fi
+	if ((SELFTEST)); then
+		TIMEOUT=${PINVM_LAB_TIMEOUT:-1500}
 	fi
 }
 
@@ -439,6 +469,42 @@ fetch_busybox() {
 	echo "$d/busybox"
 }
 
+# /images for the lab's pinvmd and pinvm-vmm-selftest, as an uncompressed
+# newc cpio that build_initrd puts first: the GUEST_SUITE (6.1) cloud
+# kernel's Image (Debian's arm64 vmlinuz is an uncompressed Image) and a
+# busybox initramfs whose /init is deploy/lab/guest-init. Uncompressed
+# because an arm64 Image shrinks only ~2.5x and the emulated lab would
+# spend seconds inflating it at every boot. Cached under $CACHE/images,
+# keyed by the kernel package, busybox and guest-init.
+build_images() {
+	local gkdir=$1 busybox=$2 d=$CACHE/images key stage
+	key=$({
+		cat "$gkdir/info"
+		sha256sum "$busybox" "$LAB_DIR/guest-init" | cut -d' ' -f1
+	} | sha256sum | cut -c1-16)
+	if [[ -f $d/$key.cpio ]]; then
+		echo "$d/$key.cpio"
+		return
+	fi
+	mkdir -p "$d"
+	rm -rf "$d"/.stage.* "$d"/*.cpio "$d"/*.tmp
+	stage=$(mktemp -d "$d/.stage.XXXXXX")
+	mkdir -p "$stage/guest"/{bin,dev,proc,sys,tmp} "$stage/images"
+	cp "$busybox" "$stage/guest/bin/busybox"
+	ln -s busybox "$stage/guest/bin/sh"
+	install -m 0755 "$LAB_DIR/guest-init" "$stage/guest/init"
+	mknod -m 0600 "$stage/guest/dev/console" c 5 1 2>/dev/null || true
+	(cd "$stage/guest" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet | gzip -9) \
+		>"$stage/images/$GUEST_INITRD_NAME"
+	cp "$gkdir/vmlinuz" "$stage/images/$GUEST_KERNEL_NAME"
+	chmod 0644 "$stage/images"/*
+	(cd "$stage" && find images | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$d/$key.cpio.tmp"
+	mv "$d/$key.cpio.tmp" "$d/$key.cpio"
+	rm -rf "$stage"
+	log "guest images: $GUEST_KERNEL_NAME ($(cat "$gkdir/release")), $GUEST_INITRD_NAME -> $d/$key.cpio ($(du -h "$d/$key.cpio" | cut -f1))"
+	echo "$d/$key.cpio"
+}
+
 build_pinvm() {
 	if [[ ${PINVM_LAB_NO_BUILD:-0} == 1 ]]; then
 		log "PINVM_LAB_NO_BUILD=1: taking $BUILD_DIR/bin as it is"
@@ -491,12 +557,12 @@ copy_libs() {
 
 # Builds the initramfs for the kernel in KDIR into OUT: a gzip'ed newc cpio of
 # busybox, /init, the kernel's modules, and every executable of BUILD_DIR/bin
-# with its shared libraries; then each --extra DIR as an uncompressed cpio
-# (no time spent compressing or, in the emulated guest, decompressing tens of
-# MB). The extras come first: the kernel unpacks the archives in order, so
-# the lab's own files win on a clash.
+# with its shared libraries; before it the /images cpio (IMAGES) and each
+# --extra DIR as an uncompressed cpio (no time spent compressing or, in the
+# emulated guest, decompressing tens of MB). The extras come first: the
+# kernel unpacks the archives in order, so the lab's own files win on a clash.
 build_initrd() {
-	local kdir=$1 out=$2 busybox=$3 stage
+	local kdir=$1 out=$2 busybox=$3 images=$4 stage
 	stage=$(mktemp -d "${out%/*}/.stage.XXXXXX")
 	mkdir -p "$stage"/{bin,sbin,usr/bin,usr/sbin,usr/lib/$ARCH_TRIPLET,lib/modules,etc/lab,proc,sys,dev,tmp,run,root,var/lib/pinvm}
 	# Libraries live in /usr/lib/aarch64-linux-gnu (the loader's default
@@ -525,7 +591,8 @@ build_initrd() {
 
 	local base=$out.base.tmp d
 	(cd "$stage" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet | gzip -6) >"$base"
-	: >"$out.tmp"
+	# newc archives are padded to 512 bytes, so each next one starts aligned.
+	cat "$images" >"$out.tmp"
 	for d in "${EXTRA_DIRS[@]}"; do
 		# newc archives are padded to 512 bytes, so the next one starts aligned.
 		(cd "$d" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >>"$out.tmp"
@@ -571,23 +638,73 @@ on_signal() {
 	exit 0
 }
 
+# --selftest: QEMU's console goes to a file we follow; the lab's /init runs
+# pinvm-vmm-selftest, prints "pinvm-vmm-selftest: exit status N" and powers
+# off. Returns N.
+selftest_wait() {
+	local log=$1 t0=$2 rc=0 tail_pid status
+	tail -n +1 -f --pid="$QEMU_PID" "$log" &
+	tail_pid=$!
+	local deadline=$((SECONDS + TIMEOUT))
+	while kill -0 "$QEMU_PID" 2>/dev/null; do
+		if ((SECONDS >= deadline)); then
+			log "the selftest did not finish within ${TIMEOUT}s"
+			stop_qemu
+			break
+		fi
+		sleep 0.5
+	done
+	if [[ -n $QEMU_PID ]]; then
+		wait "$QEMU_PID" || rc=$?
+		QEMU_PID=
+	fi
+	wait "$tail_pid" 2>/dev/null || true
+	status=$(sed -n 's/^pinvm-vmm-selftest: exit status \([0-9]*\).*/\1/p' "$log" | tail -n1)
+	log "the lab ran $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }') s (QEMU status $rc)"
+	if [[ -z $status ]]; then
+		log "no selftest result on the console"
+		return 1
+	fi
+	log "pinvm-vmm-selftest exit status $status"
+	return "$status"
+}
+
 boot() {
 	local kdir=$1 initrd=$2 release
 	release=$(cat "$kdir/release")
+	local append="console=ttyAMA0 panic=-1 quiet"
+	local netdev="user,id=n0,hostfwd=tcp:127.0.0.1:$PORT-:8080"
+	if ((SELFTEST)); then
+		append+=" pinvm.selftest=1 pinvm.selftest.exit=1"
+		netdev="user,id=n0" # nothing to serve, no port to take
+	elif [[ -n $CONTROL_PORT ]]; then
+		# Tests only: a shell inside the lab, on the loopback port given.
+		append+=" pinvm.control=1"
+		netdev+=",hostfwd=tcp:127.0.0.1:$CONTROL_PORT-:8081"
+	fi
+	append+="${PINVM_LAB_APPEND:+ $PINVM_LAB_APPEND}"
 	# shellcheck disable=SC2054 # the commas are QEMU's
 	local qemu=(qemu-system-aarch64
 		-M virt,virtualization=on,gic-version=3 -cpu "${PINVM_LAB_CPU:-max,pauth-impdef=on}" -smp "$CPUS" -m "$MEM"
 		-display none -no-reboot -monitor none
 		-chardev stdio,id=con,signal=off -serial chardev:con
 		-kernel "$kdir/vmlinuz" -initrd "$initrd"
-		-append "console=ttyAMA0 panic=-1 quiet${PINVM_LAB_APPEND:+ $PINVM_LAB_APPEND}"
-		-netdev "user,id=n0,hostfwd=tcp:127.0.0.1:$PORT-:8080"
+		-append "$append"
+		-netdev "$netdev"
 		-device virtio-net-pci,netdev=n0,romfile=)
-	log "booting $release: ${CPUS} vCPUs, ${MEM} MiB, API on 127.0.0.1:$PORT"
 	# Own session: a Ctrl-C on the terminal reaches lab.sh only, which stops
 	# QEMU itself. --pdeathsig: QEMU dies with lab.sh even on SIGKILL.
 	# stdin is /dev/null, so QEMU never reads (or stops on) the terminal.
 	local t0=$EPOCHREALTIME
+	if ((SELFTEST)); then
+		log "booting $release: ${CPUS} vCPUs, ${MEM} MiB, to run pinvm-vmm-selftest"
+		setsid setpriv --pdeathsig KILL -- "${qemu[@]}" </dev/null >"$RUN_DIR/console.log" &
+		QEMU_PID=$!
+		local st=0
+		selftest_wait "$RUN_DIR/console.log" "$t0" || st=$?
+		exit "$st"
+	fi
+	log "booting $release: ${CPUS} vCPUs, ${MEM} MiB, API on 127.0.0.1:$PORT"
 	setsid setpriv --pdeathsig KILL -- "${qemu[@]}" </dev/null &
 	QEMU_PID=$!
 
@@ -624,7 +741,7 @@ main() {
 	else
 		suites=("$(suite_of "$KERNEL")")
 	fi
-	if ((!PREPARE)) && port_in_use "$PORT"; then
+	if ((!PREPARE && !SELFTEST)) && port_in_use "$PORT"; then
 		die "port 127.0.0.1:$PORT is already in use"
 	fi
 
@@ -648,13 +765,15 @@ main() {
 		kdirs+=("$k")
 	done
 	busybox=$(fetch_busybox)
+	local images
+	images=$(build_images "$(fetch_kernel "$GUEST_SUITE")" "$busybox")
 	build_pinvm
 
 	if ((PREPARE)); then
 		mkdir -p "$CACHE/initrd"
 		local i
 		for i in "${!suites[@]}"; do
-			build_initrd "${kdirs[$i]}" "$CACHE/initrd/${suites[$i]}.cpio.gz" "$busybox"
+			build_initrd "${kdirs[$i]}" "$CACHE/initrd/${suites[$i]}.cpio.gz" "$busybox" "$images"
 		done
 		log "prepared: ${suites[*]}"
 		return 0
@@ -665,7 +784,7 @@ main() {
 	# its initrd when it started).
 	find "$CACHE/run" -mindepth 1 -maxdepth 1 -name 'lab.*' -mmin +60 -exec rm -rf {} +
 	RUN_DIR=$(mktemp -d "$CACHE/run/lab.XXXXXX")
-	build_initrd "${kdirs[0]}" "$RUN_DIR/initrd.img" "$busybox"
+	build_initrd "${kdirs[0]}" "$RUN_DIR/initrd.img" "$busybox" "$images"
 	flock -u 9
 	exec 9>&-
 	boot "${kdirs[0]}" "$RUN_DIR/initrd.img"

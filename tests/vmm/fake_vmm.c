@@ -1,0 +1,156 @@
+/*
+ * fake-vmm: a stand-in for pinvm-vmm that speaks the control protocol
+ * without KVM, for test_vmm_client. Same command line. What it does comes
+ * from the config's cmdline:
+ *   (default)              created, then obeys start/pause/resume/stop
+ *   fake:poweroff          after "start": running, then exited/poweroff
+ *   fake:fail-create       error (step "pin", a register, EINVAL), exit 1
+ *   fake:silent            says nothing; waits to be killed
+ * It first writes "fds: ..." (its open descriptors) to stderr.
+ */
+#include "vmm_config.h"
+#include "vmm_proto.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void list_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int mine = d ? dirfd(d) : -1;
+	int fds[64], n = 0;
+
+	fputs("fds:", stderr);
+	while (d && (e = readdir(d)) != NULL && n < 64) {
+		int fd = atoi(e->d_name);
+
+		if (e->d_name[0] != '.' && fd != mine)
+			fds[n++] = fd;
+	}
+	if (d)
+		closedir(d);
+	/* readdir order is not numeric */
+	for (int i = 0; i < n; i++)
+		for (int j = i + 1; j < n; j++)
+			if (fds[j] < fds[i]) {
+				int t = fds[i];
+
+				fds[i] = fds[j];
+				fds[j] = t;
+			}
+	for (int i = 0; i < n; i++)
+		fprintf(stderr, " %d", fds[i]);
+	fputc('\n', stderr);
+	fflush(stderr);
+}
+
+static void send_simple(int fd, enum vmm_event_type type)
+{
+	struct vmm_event ev = { .type = type };
+
+	vmm_proto_send_event(fd, &ev);
+}
+
+static int serve(int fd, struct vmm_config *cfg);
+
+int main(int argc, char **argv)
+{
+	struct vmm_config cfg;
+	struct vmm_error err;
+	struct vmm_event ev = { .type = VMM_EVENT_ERROR };
+	const char *config = NULL;
+	int fd = -1, i, status;
+
+	list_fds();
+	for (i = 1; i + 1 < argc; i += 2) {
+		if (!strcmp(argv[i], "--config"))
+			config = argv[i + 1];
+		else if (!strcmp(argv[i], "--control-fd"))
+			fd = atoi(argv[i + 1]);
+	}
+	if (!config || fd < 0)
+		return 2;
+	if (vmm_config_load(config, &cfg, &err) < 0) {
+		ev.error = err;
+		vmm_proto_send_event(fd, &ev);
+		return 1;
+	}
+	status = serve(fd, &cfg);
+	vmm_config_free(&cfg);
+	return status;
+}
+
+static int serve(int fd, struct vmm_config *cfgp)
+{
+	struct vmm_config cfg = *cfgp;
+	struct vmm_event ev = { .type = VMM_EVENT_CREATED };
+	struct vmm_error err;
+	bool started = false;
+
+	if (strstr(cfg.cmdline, "fake:silent")) {
+		for (;;)
+			pause();
+	}
+	if (strstr(cfg.cmdline, "fake:fail-create")) {
+		ev.type = VMM_EVENT_ERROR;
+		vmm_error_set(&ev.error, "pin", EINVAL, "fake refusal");
+		ev.error.has_register = true;
+		ev.error.reg = 0x6030000000160000ULL;
+		vmm_proto_send_event(fd, &ev);
+		return 1;
+	}
+	for (size_t p = 0; p < cfg.npins; p++)
+		cfg.pins[p].readback = cfg.pins[p].value;
+	ev.pins = cfg.pins;
+	ev.npins = cfg.npins;
+	ev.vcpus = cfg.vcpus;
+	snprintf(ev.gic, sizeof(ev.gic), "v3");
+	vmm_proto_send_event(fd, &ev);
+	for (;;) {
+		enum vmm_op op;
+		char bad[16];
+		int ret = vmm_proto_recv_op(fd, &op, bad, sizeof(bad), &err);
+
+		if (ret == -EPROTO) {
+			struct vmm_event r = { .type = VMM_EVENT_REJECTED };
+
+			snprintf(r.op, sizeof(r.op), "%s", bad);
+			vmm_proto_send_event(fd, &r);
+			continue;
+		}
+		if (ret < 0)
+			return 0;
+		switch (op) {
+		case VMM_OP_START:
+			started = true;
+			send_simple(fd, VMM_EVENT_RUNNING);
+			if (strstr(cfg.cmdline, "fake:poweroff")) {
+				struct vmm_event x = { .type = VMM_EVENT_EXITED,
+						       .reason = VMM_EXIT_POWEROFF };
+
+				vmm_proto_send_event(fd, &x);
+				return 0;
+			}
+			break;
+		case VMM_OP_PAUSE:
+			send_simple(fd, started ? VMM_EVENT_PAUSED : VMM_EVENT_REJECTED);
+			break;
+		case VMM_OP_RESUME:
+			send_simple(fd, VMM_EVENT_RUNNING);
+			break;
+		case VMM_OP_STOP: {
+			struct vmm_event x = { .type = VMM_EVENT_EXITED,
+					       .reason = VMM_EXIT_STOPPED };
+
+			vmm_proto_send_event(fd, &x);
+			return 0;
+		}
+		}
+	}
+}

@@ -1,0 +1,730 @@
+/*
+ * pinvm-vmm-selftest: boots the lab's guest with pinvm-vmm on the real KVM
+ * of the lab host, driving it through vmm_client as pinvmd does.
+ *
+ *   pinvm-vmm-selftest [--vmm PATH] [--image-dir DIR] [--work-dir DIR]
+ *                      [--timeout S]
+ *
+ * Prints one "ok N - ..." or "not ok N - ..." line per check, "# ..."
+ * lines with timings and diagnostics, and "N passed, M failed" last.
+ * Exit status 0 when nothing failed. deploy/lab.sh --selftest runs it
+ * inside the lab (deploy/lab/init, kernel argument pinvm.selftest=1).
+ *
+ * The guest (deploy/lab/guest-init) prints "pinvm-guest-ready N" with N
+ * online CPUs, then powers off (pinvm.poweroff=1) or ticks once a second
+ * (pinvm.tick=1).
+ */
+#include "kvm_host.h"
+#include "vmm_client.h"
+#include "vmm_config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define KERNEL_NAME "debian-6.1-arm64.Image"
+#define INITRD_NAME "busybox-initramfs.cpio.gz"
+#define REG_PSCI_VERSION 0x6030000000140000ULL
+#define REG_STD_BMAP 0x6030000000160000ULL
+#define REG_BOGUS 0x603000000014ffffULL /* no such firmware register */
+#define GUEST_MIB 256
+#define EVENT_MS 30000
+
+static struct {
+	char vmm[4096];
+	char images[4096];
+	char work[4096];
+	int boot_timeout_ms;
+} opt = { .images = "/images", .work = "/tmp/pinvm-vmm-selftest",
+	  .boot_timeout_ms = 300000 };
+
+static unsigned n_checks, n_failed;
+
+static void check(bool ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void check(bool ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	n_checks++;
+	if (!ok)
+		n_failed++;
+	printf("%sok %u - ", ok ? "" : "not ", n_checks);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	fflush(stdout);
+}
+
+static void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void note(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("# ", stdout);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	fflush(stdout);
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* One guest under test. */
+struct guest {
+	const char *name;
+	char config[4200];
+	char console[4200];
+	char log[4200];
+	struct vmm_client c;
+	int64_t t_spawn, t_created, t_start;
+};
+
+/* The console file's contents (malloc'd, NUL-terminated) or NULL. */
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t cap = 0, n = 0;
+
+	if (!f)
+		return NULL;
+	for (;;) {
+		size_t got;
+
+		if (cap - n < 4096) {
+			char *b = realloc(buf, cap + 65536);
+
+			if (!b)
+				break;
+			buf = b;
+			cap += 65536;
+		}
+		got = fread(buf + n, 1, cap - n - 1, f);
+		n += got;
+		if (got == 0)
+			break;
+	}
+	fclose(f);
+	if (buf)
+		buf[n] = '\0';
+	if (len)
+		*len = n;
+	return buf;
+}
+
+static off_t file_size(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? st.st_size : -1;
+}
+
+static bool console_has(struct guest *g, const char *needle)
+{
+	char *s = slurp(g->console, NULL);
+	bool found = s && strstr(s, needle);
+
+	free(s);
+	return found;
+}
+
+/* needle as a whole line (the guest's tty ends lines with "\r\n"). */
+static bool console_has_line(struct guest *g, const char *needle)
+{
+	char *s = slurp(g->console, NULL), *p = s;
+	size_t n = strlen(needle);
+	bool found = false;
+
+	while (p && (p = strstr(p, needle)) != NULL) {
+		if ((p == s || p[-1] == '\n') && (p[n] == '\r' || p[n] == '\n')) {
+			found = true;
+			break;
+		}
+		p += n;
+	}
+	free(s);
+	return found;
+}
+
+/* Waits for needle on the console; elapsed ms since start, or -1. */
+static int64_t wait_console(struct guest *g, const char *needle, int timeout_ms)
+{
+	int64_t t0 = now_ms();
+
+	for (;;) {
+		if (console_has_line(g, needle))
+			return now_ms() - g->t_start;
+		if (now_ms() - t0 > timeout_ms)
+			return -1;
+		sleep_ms(100);
+	}
+}
+
+/* Notes the first console line containing needle. */
+static void note_line(struct guest *g, const char *needle)
+{
+	char *s = slurp(g->console, NULL), *p, *e;
+
+	if (s && (p = strstr(s, needle)) != NULL) {
+		while (p > s && p[-1] != '\n')
+			p--;
+		e = strpbrk(p, "\r\n");
+		if (e)
+			*e = '\0';
+		note("%s: %s", g->name, p);
+	}
+	free(s);
+}
+
+static void dump_tail(const char *label, const char *path, int lines)
+{
+	size_t len;
+	char *s = slurp(path, &len);
+	char *p;
+	int n = 0;
+
+	if (!s) {
+		note("%s: (nothing at %s)", label, path);
+		return;
+	}
+	for (p = s + len; p > s; p--)
+		if (p[-1] == '\n' && ++n > lines)
+			break;
+	note("last lines of %s (%s):", label, path);
+	for (char *line = strtok(p, "\r\n"); line; line = strtok(NULL, "\r\n"))
+		note("  | %s", line);
+	free(s);
+}
+
+/* printk timestamps that go backwards: the guest's clock misbehaved. */
+static void note_clock_jumps(struct guest *g)
+{
+	char *s = slurp(g->console, NULL), *p = s;
+	double last = -1;
+	int shown = 0;
+
+	while (p && (p = strstr(p, "\n[")) != NULL && shown < 4) {
+		double t;
+
+		p += 2;
+		if (sscanf(p, "%lf]", &t) != 1)
+			continue;
+		if (last >= 0 && (t < last || t > last + 10)) {
+			note("%s: guest clock jumped from %.6f to %.6f", g->name, last, t);
+			shown++;
+		}
+		last = t;
+	}
+	free(s);
+}
+
+static void diagnose(struct guest *g)
+{
+	/* Where the vCPUs are, twice, a second apart (pinvm-vmm's SIGQUIT). */
+	if (g->c.pid > 0 && !g->c.reaped && vmm_client_signal(&g->c, SIGQUIT) == 0) {
+		sleep_ms(1000);
+		vmm_client_signal(&g->c, SIGQUIT);
+		sleep_ms(500);
+	}
+	note_clock_jumps(g);
+	dump_tail("the console", g->console, 25);
+	dump_tail("pinvm-vmm's log", g->log, 12);
+}
+
+/*
+ * Writes the config, spawns pinvm-vmm and waits for its first event into
+ * *ev (created or error). false when spawning itself failed.
+ */
+static bool guest_spawn(struct guest *g, const char *name, const char *kernel,
+			unsigned vcpus, uint64_t mib, const char *cmdline,
+			struct vmm_pin *pins, size_t npins, struct vmm_event *ev)
+{
+	char kpath[4200], ipath[4200];
+	struct vmm_config cfg = { 0 };
+	struct vmm_spawn sp;
+	struct vmm_error err;
+	int log_fd, ret;
+
+	memset(ev, 0, sizeof(*ev));
+	g->name = name;
+	vmm_client_init(&g->c);
+	snprintf(g->config, sizeof(g->config), "%s/%s.json", opt.work, name);
+	snprintf(g->console, sizeof(g->console), "%s/%s.console", opt.work, name);
+	snprintf(g->log, sizeof(g->log), "%s/%s.log", opt.work, name);
+	snprintf(kpath, sizeof(kpath), "%s/%s", opt.images, kernel);
+	snprintf(ipath, sizeof(ipath), "%s/%s", opt.images, INITRD_NAME);
+	unlink(g->console);
+	cfg.kernel = kpath;
+	cfg.initrd = ipath;
+	cfg.cmdline = (char *)cmdline;
+	cfg.console = g->console;
+	cfg.vcpus = vcpus;
+	cfg.memory_mib = mib;
+	cfg.pins = pins;
+	cfg.npins = npins;
+	if (vmm_config_save(&cfg, g->config, &err) < 0) {
+		check(false, "%s: write config: %s", name, err.detail);
+		return false;
+	}
+	log_fd = open(g->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	sp = (struct vmm_spawn){ .binary = opt.vmm, .config_path = g->config,
+				 .log_fd = log_fd };
+	g->t_spawn = now_ms();
+	ret = vmm_client_spawn(&g->c, &sp, &err);
+	if (log_fd >= 0)
+		close(log_fd);
+	if (ret < 0) {
+		check(false, "%s: spawn %s: %s", name, opt.vmm, err.detail);
+		return false;
+	}
+	ret = vmm_client_recv(&g->c, EVENT_MS, ev, &err);
+	g->t_created = now_ms();
+	if (ret < 0) {
+		check(false, "%s: first event: %s", name, err.detail);
+		diagnose(g);
+		return false;
+	}
+	return true;
+}
+
+/* Spawn, expect "created", start, expect "running". */
+static bool guest_boot(struct guest *g, const char *name, unsigned vcpus,
+		       const char *cmdline, struct vmm_pin *pins, size_t npins,
+		       struct vmm_event *created)
+{
+	struct vmm_event ev;
+	struct vmm_error err;
+	int ret;
+
+	if (!guest_spawn(g, name, KERNEL_NAME, vcpus, GUEST_MIB, cmdline, pins, npins,
+			 created))
+		return false;
+	check(created->type == VMM_EVENT_CREATED && created->vcpus == vcpus,
+	      "%s: created (%u vCPUs, GIC%s, %zu pins) %" PRId64 " ms after spawn%s%s",
+	      name, created->vcpus, created->gic, created->npins,
+	      g->t_created - g->t_spawn,
+	      created->type == VMM_EVENT_ERROR ? ": " : "",
+	      created->type == VMM_EVENT_ERROR ? created->error.detail : "");
+	if (created->type != VMM_EVENT_CREATED) {
+		diagnose(g);
+		return false;
+	}
+	g->t_start = now_ms();
+	ret = vmm_client_request(&g->c, VMM_OP_START, EVENT_MS, &ev, &err);
+	check(ret == 0 && ev.type == VMM_EVENT_RUNNING, "%s: start -> running%s%s",
+	      name, ret ? ": " : "", ret ? err.detail : "");
+	vmm_event_clear(&ev);
+	return ret == 0;
+}
+
+static bool marker(struct guest *g, unsigned vcpus)
+{
+	char want[64];
+	int64_t ms;
+
+	snprintf(want, sizeof(want), "pinvm-guest-ready %u", vcpus);
+	ms = wait_console(g, want, opt.boot_timeout_ms);
+	check(ms >= 0, "%s: guest printed \"pinvm-guest-ready %u\"%s", g->name, vcpus,
+	      ms >= 0 ? "" : " (timed out)");
+	if (ms >= 0)
+		note("timing: %s: spawn->created %" PRId64 " ms, start->marker %.1f s",
+		     g->name, g->t_created - g->t_spawn, (double)ms / 1000);
+	else
+		diagnose(g);
+	return ms >= 0;
+}
+
+static void reap(struct guest *g, int timeout_ms)
+{
+	struct vmm_error err;
+
+	if (vmm_client_reap(&g->c, timeout_ms, &err) < 0) {
+		note("%s: %s; killing it", g->name, err.detail);
+		vmm_client_signal(&g->c, SIGKILL);
+		vmm_client_reap(&g->c, -1, NULL);
+	}
+	vmm_client_close(&g->c);
+}
+
+static bool exited_status(struct guest *g, int code)
+{
+	return g->c.reaped && WIFEXITED(g->c.status) && WEXITSTATUS(g->c.status) == code;
+}
+
+/* 1 vCPU; pause holds the console, resume continues it; the guest survives
+ * its controller; SIGTERM ends it cleanly. */
+static void case_one_vcpu_pause(void)
+{
+	struct guest g;
+	struct vmm_event ev, created;
+	struct vmm_error err;
+	off_t held, later;
+	int ret;
+
+	if (!guest_boot(&g, "one-vcpu", 1, "console=ttyS0 quiet panic=-1 pinvm.tick=1",
+			NULL, 0, &created))
+		goto out;
+	if (!marker(&g, 1) || wait_console(&g, "pinvm-guest-tick 2", 30000) < 0)
+		goto out;
+
+	ret = vmm_client_request(&g.c, VMM_OP_PAUSE, EVENT_MS, &ev, &err);
+	check(ret == 0 && ev.type == VMM_EVENT_PAUSED, "one-vcpu: pause -> paused%s%s",
+	      ret ? ": " : "", ret ? err.detail : "");
+	vmm_event_clear(&ev);
+	held = file_size(g.console);
+	sleep_ms(3500);
+	later = file_size(g.console);
+	check(held > 0 && later == held,
+	      "one-vcpu: console held at %lld bytes for 3.5 s while paused (now %lld)",
+	      (long long)held, (long long)later);
+
+	ret = vmm_client_request(&g.c, VMM_OP_RESUME, EVENT_MS, &ev, &err);
+	check(ret == 0 && ev.type == VMM_EVENT_RUNNING, "one-vcpu: resume -> running%s%s",
+	      ret ? ": " : "", ret ? err.detail : "");
+	vmm_event_clear(&ev);
+	{
+		int64_t t0 = now_ms();
+
+		while (file_size(g.console) == later && now_ms() - t0 < 10000)
+			sleep_ms(100);
+		check(file_size(g.console) > later,
+		      "one-vcpu: console grows again after resume (%.1f s)",
+		      (double)(now_ms() - t0) / 1000);
+	}
+
+	/* pinvmd "dies": the guest must keep running. */
+	vmm_client_close(&g.c);
+	later = file_size(g.console);
+	sleep_ms(2500);
+	check(waitpid(g.c.pid, NULL, WNOHANG) == 0 && file_size(g.console) > later,
+	      "one-vcpu: without its control channel pinvm-vmm keeps the guest running");
+
+	vmm_client_signal(&g.c, SIGTERM);
+	reap(&g, 20000);
+	check(exited_status(&g, 0), "one-vcpu: SIGTERM stops it, exit status 0 (status 0x%x)",
+	      g.c.status);
+	vmm_event_clear(&created);
+	return;
+out:
+	vmm_event_clear(&created);
+	vmm_client_signal(&g.c, SIGKILL);
+	reap(&g, 5000);
+}
+
+/* 2 vCPUs (the second started by PSCI CPU_ON); SIGKILL is seen as EOF. */
+static void case_two_vcpus_kill(void)
+{
+	struct guest g;
+	struct vmm_event ev, created;
+	struct vmm_error err;
+	int ret;
+
+	if (!guest_boot(&g, "two-vcpus", 2, "console=ttyS0 quiet panic=-1", NULL, 0,
+			&created))
+		goto out;
+	if (!marker(&g, 2))
+		goto out;
+	note_line(&g, "detected in firmware");
+	note_line(&g, "pinvm-guest-trng:");
+	vmm_client_signal(&g.c, SIGKILL);
+	ret = vmm_client_recv(&g.c, 10000, &ev, &err);
+	check(ret == -EPIPE, "two-vcpus: SIGKILL -> the client sees the channel end "
+	      "(EOF) (%s)", ret == 0 ? vmm_event_name(ev.type) : strerror(-ret));
+	vmm_event_clear(&ev);
+	reap(&g, 10000);
+	check(g.c.reaped && WIFSIGNALED(g.c.status) && WTERMSIG(g.c.status) == SIGKILL,
+	      "two-vcpus: reaped, killed by SIGKILL");
+	vmm_event_clear(&created);
+	return;
+out:
+	vmm_event_clear(&created);
+	vmm_client_signal(&g.c, SIGKILL);
+	reap(&g, 5000);
+}
+
+/* Pins PSCI 1.0 (and no standard services on 6.x); the guest powers off. */
+static void case_pins_poweroff(void)
+{
+	struct vmm_pin pins[2] = { { .id = REG_PSCI_VERSION, .value = 0x10000 },
+				   { .id = REG_STD_BMAP, .value = 0 } };
+	struct kvm_fwreg *regs = NULL;
+	size_t nregs = 0, npins = 1, i;
+	struct vmm_event ev, created;
+	struct vmm_error err;
+	char errbuf[256];
+	unsigned failed_before = n_failed;
+	struct guest g;
+	bool readback_ok = true;
+	int ret;
+
+	if (kvm_host_read_fwregs(&regs, &nregs, errbuf, sizeof(errbuf)) == 0)
+		for (i = 0; i < nregs; i++)
+			if (regs[i].id == REG_STD_BMAP)
+				npins = 2;
+	free(regs);
+	note("pins: PSCI_VERSION=0x10000%s", npins == 2 ? ", STD_BMAP=0" :
+	     " (this host has no STD_BMAP)");
+	if (!guest_boot(&g, "pins-poweroff", 1,
+			"console=ttyS0 earlycon panic=-1 nokaslr pinvm.poweroff=1", pins, npins,
+			&created))
+		goto out;
+	for (i = 0; i < created.npins; i++) {
+		note("pin 0x%016" PRIx64 " = 0x%" PRIx64 ", readback 0x%" PRIx64,
+		     created.pins[i].id, created.pins[i].value, created.pins[i].readback);
+		readback_ok &= created.pins[i].readback == created.pins[i].value;
+	}
+	check(created.npins == npins && readback_ok,
+	      "pins-poweroff: \"created\" reports %zu pins read back as written",
+	      created.npins);
+	ret = vmm_client_recv(&g.c, opt.boot_timeout_ms, &ev, &err);
+	check(ret == 0 && ev.type == VMM_EVENT_EXITED && ev.reason == VMM_EXIT_POWEROFF,
+	      "pins-poweroff: guest poweroff -> exited/poweroff after %.1f s (%s%s%s)",
+	      (double)(now_ms() - g.t_start) / 1000,
+	      ret ? err.detail : vmm_event_name(ev.type),
+	      ret == 0 && ev.type == VMM_EVENT_EXITED ? "/" : "",
+	      ret == 0 && ev.type == VMM_EVENT_EXITED ? vmm_exit_reason_name(ev.reason) : "");
+	vmm_event_clear(&ev);
+	check(console_has_line(&g, "pinvm-guest-ready 1"),
+	      "pins-poweroff: guest printed \"pinvm-guest-ready 1\" before powering off");
+	check(console_has(&g, "psci: PSCIv1.0 detected in firmware."),
+	      "pins-poweroff: guest dmesg: \"psci: PSCIv1.0 detected in firmware.\"");
+	if (npins == 2)
+		check(console_has_line(&g, "pinvm-guest-trng: no"),
+		      "pins-poweroff: no SMCCC TRNG device in the guest with STD_BMAP=0");
+	reap(&g, 20000);
+	check(exited_status(&g, 0), "pins-poweroff: exit status 0 (status 0x%x)",
+	      g.c.status);
+	if (n_failed > failed_before)
+		diagnose(&g);
+	vmm_event_clear(&created);
+	return;
+out:
+	vmm_event_clear(&created);
+	vmm_client_signal(&g.c, SIGKILL);
+	reap(&g, 5000);
+}
+
+/* Creation failures, and stop before start: no guest boots. */
+static void case_failures(void)
+{
+	struct vmm_pin bogus[2] = { { .id = REG_PSCI_VERSION, .value = 0x10000 },
+				    { .id = REG_BOGUS, .value = 1 } };
+	struct vmm_event ev, e2;
+	struct vmm_error err;
+	struct guest g;
+	int ret;
+
+	if (guest_spawn(&g, "refused-pin", KERNEL_NAME, 2, GUEST_MIB, "", bogus, 2, &ev)) {
+		check(ev.type == VMM_EVENT_ERROR && !strcmp(ev.error.step, "pin") &&
+		      ev.error.has_register && ev.error.reg == REG_BOGUS &&
+		      ev.error.errnum == ENOENT,
+		      "refused-pin: error event names step \"pin\", register 0x%016llx, "
+		      "errno ENOENT (got %s, step \"%s\", errno %d: %s)",
+		      (unsigned long long)REG_BOGUS, vmm_event_name(ev.type),
+		      ev.error.step, ev.error.errnum, ev.error.detail);
+		ret = vmm_client_recv(&g.c, 5000, &e2, &err);
+		check(ret == -EPIPE, "refused-pin: the channel ends after the error");
+		vmm_event_clear(&e2);
+		reap(&g, 5000);
+		check(exited_status(&g, 1), "refused-pin: exit status 1");
+	}
+	vmm_event_clear(&ev);
+
+	if (guest_spawn(&g, "too-much-memory", KERNEL_NAME, 1, UINT64_C(1) << 24, "",
+			NULL, 0, &ev)) {
+		check(ev.type == VMM_EVENT_ERROR && !strcmp(ev.error.step, "memory") &&
+		      ev.error.errnum == ENOMEM,
+		      "too-much-memory: 16 TiB -> error, step \"memory\", ENOMEM (%s)",
+		      ev.error.detail);
+		reap(&g, 5000);
+	}
+	vmm_event_clear(&ev);
+
+	if (guest_spawn(&g, "no-kernel", "no-such.Image", 1, GUEST_MIB, "", NULL, 0, &ev)) {
+		check(ev.type == VMM_EVENT_ERROR && !strcmp(ev.error.step, "kernel") &&
+		      ev.error.errnum == ENOENT,
+		      "no-kernel: error event, step \"kernel\", ENOENT (%s)", ev.error.detail);
+		reap(&g, 5000);
+	}
+	vmm_event_clear(&ev);
+
+	if (guest_spawn(&g, "stop-unstarted", KERNEL_NAME, 8, GUEST_MIB, "", NULL, 0, &ev)) {
+		check(ev.type == VMM_EVENT_CREATED && ev.vcpus == 8,
+		      "stop-unstarted: created with 8 vCPUs (GIC%s)", ev.gic);
+		vmm_event_clear(&ev);
+		ret = vmm_client_request(&g.c, VMM_OP_PAUSE, EVENT_MS, &ev, &err);
+		check(ret == 0 && ev.type == VMM_EVENT_REJECTED,
+		      "stop-unstarted: pause before start -> rejected");
+		vmm_event_clear(&ev);
+		ret = vmm_client_request(&g.c, VMM_OP_STOP, EVENT_MS, &ev, &err);
+		check(ret == 0 && ev.type == VMM_EVENT_EXITED &&
+		      ev.reason == VMM_EXIT_STOPPED, "stop-unstarted: stop -> exited/stopped");
+		reap(&g, 5000);
+		check(exited_status(&g, 0), "stop-unstarted: exit status 0");
+	}
+	vmm_event_clear(&ev);
+
+	if (guest_spawn(&g, "orphan-unstarted", KERNEL_NAME, 1, GUEST_MIB, "", NULL, 0, &ev)) {
+		vmm_client_close(&g.c);
+		reap(&g, 5000);
+		check(ev.type == VMM_EVENT_CREATED && exited_status(&g, 0),
+		      "orphan-unstarted: channel closed before start -> pinvm-vmm drops "
+		      "the VM and exits 0");
+	}
+	vmm_event_clear(&ev);
+}
+
+/* 2 vCPUs, "stop" while running. */
+static void case_stop_running(void)
+{
+	struct guest g;
+	struct vmm_event ev, created;
+	struct vmm_error err;
+	int ret;
+
+	if (!guest_boot(&g, "stop-running", 2, "console=ttyS0 quiet panic=-1 pinvm.tick=1",
+			NULL, 0, &created))
+		goto out;
+	if (!marker(&g, 2))
+		goto out;
+	ret = vmm_client_request(&g.c, VMM_OP_STOP, EVENT_MS, &ev, &err);
+	check(ret == 0 && ev.type == VMM_EVENT_EXITED && ev.reason == VMM_EXIT_STOPPED,
+	      "stop-running: stop -> exited/stopped");
+	vmm_event_clear(&ev);
+	reap(&g, 10000);
+	check(exited_status(&g, 0), "stop-running: exit status 0");
+	vmm_event_clear(&created);
+	return;
+out:
+	vmm_event_clear(&created);
+	vmm_client_signal(&g.c, SIGKILL);
+	reap(&g, 5000);
+}
+
+/* 8 vCPUs, the secondaries brought up by the guest with PSCI CPU_ON. */
+static void case_eight_vcpus(void)
+{
+	struct guest g;
+	struct vmm_event ev, created;
+	struct vmm_error err;
+
+	if (!guest_boot(&g, "eight-vcpus", 8, "console=ttyS0 quiet panic=-1", NULL, 0,
+			&created))
+		goto out;
+	if (marker(&g, 8)) {
+		vmm_client_request(&g.c, VMM_OP_STOP, EVENT_MS, &ev, &err);
+		check(ev.type == VMM_EVENT_EXITED && ev.reason == VMM_EXIT_STOPPED,
+		      "eight-vcpus: stop -> exited/stopped");
+		vmm_event_clear(&ev);
+		reap(&g, 10000);
+	}
+out:
+	vmm_event_clear(&created);
+	vmm_client_signal(&g.c, SIGKILL);
+	reap(&g, 5000);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: pinvm-vmm-selftest [--vmm PATH] [--image-dir DIR] "
+		   "[--work-dir DIR] [--timeout SECONDS] [CASE...]\n"
+		   "cases (in the order given, repeats allowed; default: all once):\n"
+		   "  failures one-vcpu two-vcpus pins stop eight-vcpus\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "vmm", required_argument, NULL, 'v' },
+		{ "image-dir", required_argument, NULL, 'i' },
+		{ "work-dir", required_argument, NULL, 'w' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const struct {
+		const char *name;
+		void (*fn)(void);
+	} cases[] = {
+		{ "failures", case_failures },
+		{ "one-vcpu", case_one_vcpu_pause },
+		{ "two-vcpus", case_two_vcpus_kill },
+		{ "pins", case_pins_poweroff },
+		{ "stop", case_stop_running },
+		{ "eight-vcpus", case_eight_vcpus },
+	};
+	const size_t ndefault = sizeof(cases) / sizeof(cases[0]);
+	struct kvm_host_info host;
+	int64_t t0 = now_ms();
+	size_t i;
+	int c;
+
+	if (vmm_client_default_binary(opt.vmm, sizeof(opt.vmm)) < 0)
+		snprintf(opt.vmm, sizeof(opt.vmm), "/usr/bin/pinvm-vmm");
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'v': snprintf(opt.vmm, sizeof(opt.vmm), "%s", optarg); break;
+		case 'i': snprintf(opt.images, sizeof(opt.images), "%s", optarg); break;
+		case 'w': snprintf(opt.work, sizeof(opt.work), "%s", optarg); break;
+		case 't': opt.boot_timeout_ms = atoi(optarg) * 1000; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if (mkdir(opt.work, 0755) < 0 && errno != EEXIST) {
+		fprintf(stderr, "pinvm-vmm-selftest: mkdir %s: %s\n", opt.work, strerror(errno));
+		return 2;
+	}
+	kvm_host_probe(&host);
+	note("host: %s %s, KVM %s%s", host.arch, host.kernel_release,
+	     host.hypervisor ? "usable" : "unusable: ", host.hypervisor ? "" : host.reason);
+	note("pinvm-vmm: %s; images: %s", opt.vmm, opt.images);
+	if (optind == argc) {
+		for (i = 0; i < ndefault; i++) {
+			note("case %s", cases[i].name);
+			cases[i].fn();
+		}
+	}
+	for (int a = optind; a < argc; a++) {
+		for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+			if (!strcmp(argv[a], cases[i].name))
+				break;
+		if (i == sizeof(cases) / sizeof(cases[0])) {
+			check(false, "no case named \"%s\"", argv[a]);
+			continue;
+		}
+		note("case %s", cases[i].name);
+		cases[i].fn();
+	}
+	note("total %.1f s", (double)(now_ms() - t0) / 1000);
+	printf("%u passed, %u failed\n", n_checks - n_failed, n_failed);
+	return n_failed ? 1 : 0;
+}

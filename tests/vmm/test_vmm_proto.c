@@ -1,0 +1,326 @@
+/* The VM config file and the control protocol's messages. */
+#include "vmm_config.h"
+#include "vmm_proto.h"
+
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+static const char *good =
+	"{\"kernel\": \"/images/k\", \"initrd\": null, \"cmdline\": \"console=ttyS0\","
+	" \"vcpus\": 8, \"memory_mib\": 512, \"console\": \"/tmp/c.log\","
+	" \"pins\": [{\"id\": \"0x6030000000140000\", \"value\": \"0x10000\"},"
+	"            {\"id\": \"0x6030000000160000\", \"value\": \"0\"}]}";
+
+static int parse(const char *text, struct vmm_config *cfg, struct vmm_error *err)
+{
+	json_t *obj = json_loads(text, 0, NULL);
+	int ret;
+
+	assert_non_null(obj);
+	ret = vmm_config_from_json(obj, cfg, err);
+	json_decref(obj);
+	return ret;
+}
+
+static void test_config_good(void **state)
+{
+	struct vmm_config cfg;
+	struct vmm_error err;
+
+	(void)state;
+	assert_int_equal(parse(good, &cfg, &err), 0);
+	assert_string_equal(cfg.kernel, "/images/k");
+	assert_null(cfg.initrd);
+	assert_int_equal(cfg.vcpus, 8);
+	assert_int_equal(cfg.memory_mib, 512);
+	assert_int_equal(cfg.npins, 2);
+	assert_int_equal(cfg.pins[0].id, 0x6030000000140000ULL);
+	assert_int_equal(cfg.pins[0].value, 0x10000);
+	assert_int_equal(cfg.pins[1].value, 0);
+	vmm_config_free(&cfg);
+	assert_null(cfg.kernel);
+}
+
+static void test_config_bad(void **state)
+{
+	static const struct {
+		const char *json;
+		const char *detail; /* a piece of the message */
+	} bad[] = {
+		{ "[]", "JSON object" },
+		{ "{\"kernel\": \"/k\", \"cmdline\": \"\", \"vcpus\": 1, \"memory_mib\": 64,"
+		  " \"console\": \"/c\", \"extra\": 1}", "unknown key \"extra\"" },
+		{ "{\"cmdline\": \"\", \"vcpus\": 1, \"memory_mib\": 64, \"console\": \"/c\"}",
+		  "\"kernel\" is required" },
+		{ "{\"kernel\": \"/k\", \"cmdline\": \"\", \"vcpus\": 0, \"memory_mib\": 64,"
+		  " \"console\": \"/c\"}", "\"vcpus\" is 0" },
+		{ "{\"kernel\": \"/k\", \"cmdline\": \"\", \"vcpus\": 513, \"memory_mib\": 64,"
+		  " \"console\": \"/c\"}", "\"vcpus\"" },
+		{ "{\"kernel\": \"/k\", \"cmdline\": \"\", \"vcpus\": 1, \"memory_mib\": 16,"
+		  " \"console\": \"/c\"}", "\"memory_mib\" is 16" },
+		{ "{\"kernel\": \"/k\", \"cmdline\": \"\", \"vcpus\": \"1\", \"memory_mib\": 64,"
+		  " \"console\": \"/c\"}", "must be an integer" },
+		{ "{\"kernel\": \"\", \"cmdline\": \"\", \"vcpus\": 1, \"memory_mib\": 64,"
+		  " \"console\": \"/c\"}", "must not be empty" },
+		{ "{\"kernel\": \"/k\", \"cmdline\": \"\", \"vcpus\": 1, \"memory_mib\": 64,"
+		  " \"console\": \"/c\", \"pins\": [{\"id\": \"0xzz\", \"value\": \"1\"}]}",
+		  "pins[0]" },
+		{ "{\"kernel\": \"/k\", \"cmdline\": \"\", \"vcpus\": 1, \"memory_mib\": 64,"
+		  " \"console\": \"/c\", \"pins\": [{\"id\": 5, \"value\": \"1\"}]}", "pins[0]" },
+		{ "{\"kernel\": \"/k\", \"cmdline\": \"\", \"vcpus\": 1, \"memory_mib\": 64,"
+		  " \"console\": \"/c\", \"pins\": [{\"id\": \"1\", \"value\": \"1\"},"
+		  " {\"id\": \"0x1\", \"value\": \"2\"}]}", "repeats register" },
+		{ "{\"kernel\": \"/k\", \"cmdline\": \"\", \"vcpus\": 1, \"memory_mib\": 64,"
+		  " \"console\": \"/c\", \"pins\": {}}", "must be an array" },
+	};
+	struct vmm_config cfg;
+	struct vmm_error err;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(parse(bad[i].json, &cfg, &err), -EINVAL);
+		assert_string_equal(err.step, "config");
+		if (!strstr(err.detail, bad[i].detail))
+			fail_msg("case %zu: \"%s\" lacks \"%s\"", i, err.detail, bad[i].detail);
+		assert_null(cfg.kernel);
+		assert_null(cfg.pins);
+	}
+}
+
+static void test_config_cmdline_limit(void **state)
+{
+	char *text = malloc(4096), *cmd = malloc(2100);
+	struct vmm_config cfg;
+	struct vmm_error err;
+
+	(void)state;
+	memset(cmd, 'a', 2048);
+	cmd[2048] = '\0';
+	snprintf(text, 4096, "{\"kernel\": \"/k\", \"cmdline\": \"%s\", \"vcpus\": 1,"
+		 " \"memory_mib\": 64, \"console\": \"/c\"}", cmd);
+	assert_int_equal(parse(text, &cfg, &err), -E2BIG);
+	cmd[2047] = '\0';
+	snprintf(text, 4096, "{\"kernel\": \"/k\", \"cmdline\": \"%s\", \"vcpus\": 1,"
+		 " \"memory_mib\": 64, \"console\": \"/c\"}", cmd);
+	assert_int_equal(parse(text, &cfg, &err), 0);
+	vmm_config_free(&cfg);
+	free(text);
+	free(cmd);
+}
+
+static void test_config_save_load(void **state)
+{
+	char path[] = "/tmp/pinvm-test-config-XXXXXX";
+	struct vmm_config cfg, back;
+	struct vmm_error err;
+	int fd = mkstemp(path);
+
+	(void)state;
+	close(fd);
+	assert_int_equal(parse(good, &cfg, &err), 0);
+	cfg.initrd = strdup("/images/initrd");
+	assert_int_equal(vmm_config_save(&cfg, path, &err), 0);
+	assert_int_equal(vmm_config_load(path, &back, &err), 0);
+	assert_string_equal(back.kernel, cfg.kernel);
+	assert_string_equal(back.initrd, "/images/initrd");
+	assert_string_equal(back.cmdline, cfg.cmdline);
+	assert_int_equal(back.npins, 2);
+	assert_memory_equal(back.pins, cfg.pins, 2 * sizeof(cfg.pins[0]));
+	vmm_config_free(&back);
+	/* An invalid config is not written. */
+	cfg.vcpus = 0;
+	assert_int_equal(vmm_config_save(&cfg, path, &err), -EINVAL);
+	vmm_config_free(&cfg);
+	assert_int_equal(vmm_config_load("/nonexistent.json", &cfg, &err), -EINVAL);
+	unlink(path);
+}
+
+static void test_parse_u64(void **state)
+{
+	uint64_t v;
+
+	(void)state;
+	assert_int_equal(vmm_parse_u64("0x6030000000140000", &v), 0);
+	assert_int_equal(v, 0x6030000000140000ULL);
+	assert_int_equal(vmm_parse_u64("65536", &v), 0);
+	assert_int_equal(v, 65536);
+	assert_int_equal(vmm_parse_u64("0xffffffffffffffff", &v), 0);
+	assert_int_equal(vmm_parse_u64("0x10000000000000000", &v), -EINVAL);
+	assert_int_equal(vmm_parse_u64("-1", &v), -EINVAL);
+	assert_int_equal(vmm_parse_u64("", &v), -EINVAL);
+	assert_int_equal(vmm_parse_u64("12 ", &v), -EINVAL);
+	assert_int_equal(vmm_parse_u64(NULL, &v), -EINVAL);
+}
+
+static void roundtrip(const struct vmm_event *in, struct vmm_event *out)
+{
+	json_t *obj = vmm_event_to_json(in);
+	struct vmm_error err;
+
+	assert_non_null(obj);
+	assert_int_equal(vmm_event_from_json(obj, out, &err), 0);
+	json_decref(obj);
+	assert_int_equal(out->type, in->type);
+	assert_non_null(out->json);
+}
+
+static void test_events(void **state)
+{
+	struct vmm_pin pins[2] = { { 0x6030000000140000ULL, 0x10000, 0x10000 },
+				   { 0x6030000000140002ULL, 1, 0 } };
+	struct vmm_event in = { .type = VMM_EVENT_CREATED, .vcpus = 4, .gic = "v3",
+				.pins = pins, .npins = 2 };
+	struct vmm_event out;
+	char *s;
+
+	(void)state;
+	roundtrip(&in, &out);
+	assert_int_equal(out.vcpus, 4);
+	assert_string_equal(out.gic, "v3");
+	assert_int_equal(out.npins, 2);
+	assert_memory_equal(out.pins, pins, sizeof(pins));
+	s = json_dumps(out.json, JSON_SORT_KEYS | JSON_COMPACT);
+	assert_string_equal(s, "{\"event\":\"created\",\"gic\":\"v3\",\"pins\":["
+			    "{\"id\":\"0x6030000000140000\",\"readback\":\"0x10000\","
+			    "\"value\":\"0x10000\"},{\"id\":\"0x6030000000140002\","
+			    "\"readback\":\"0x0\",\"value\":\"0x1\"}],\"vcpus\":4}");
+	free(s);
+	vmm_event_clear(&out);
+
+	in = (struct vmm_event){ .type = VMM_EVENT_ERROR };
+	vmm_error_set(&in.error, "pin", ENOENT, "refused");
+	in.error.has_register = true;
+	in.error.reg = 0x6030000000160000ULL;
+	roundtrip(&in, &out);
+	assert_string_equal(out.error.step, "pin");
+	assert_string_equal(out.error.detail, "refused");
+	assert_int_equal(out.error.errnum, ENOENT);
+	assert_true(out.error.has_register);
+	assert_int_equal(out.error.reg, 0x6030000000160000ULL);
+	vmm_event_clear(&out);
+
+	in = (struct vmm_event){ .type = VMM_EVENT_ERROR };
+	vmm_error_set(&in.error, "kernel", ENOEXEC, "not an Image");
+	roundtrip(&in, &out);
+	assert_false(out.error.has_register);
+	assert_null(json_object_get(out.json, "register"));
+	vmm_event_clear(&out);
+
+	in = (struct vmm_event){ .type = VMM_EVENT_EXITED, .reason = VMM_EXIT_RESET };
+	snprintf(in.error.detail, sizeof(in.error.detail), "guest reset");
+	roundtrip(&in, &out);
+	assert_int_equal(out.reason, VMM_EXIT_RESET);
+	assert_string_equal(out.error.detail, "guest reset");
+	vmm_event_clear(&out);
+
+	in = (struct vmm_event){ .type = VMM_EVENT_REJECTED, .op = "pause" };
+	roundtrip(&in, &out);
+	assert_string_equal(out.op, "pause");
+	vmm_event_clear(&out);
+
+	in = (struct vmm_event){ .type = VMM_EVENT_PAUSED };
+	roundtrip(&in, &out);
+	vmm_event_clear(&out);
+}
+
+static void test_bad_events(void **state)
+{
+	static const char *const bad[] = {
+		"{}", "{\"event\": \"bogus\"}", "{\"event\": \"exited\", \"reason\": \"x\"}",
+		"{\"event\": \"created\"}",
+		"{\"event\": \"created\", \"pins\": [{\"id\": \"1\"}]}",
+		"{\"event\": \"error\", \"register\": \"zz\"}",
+	};
+	struct vmm_event ev;
+	struct vmm_error err;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		json_t *obj = json_loads(bad[i], 0, NULL);
+
+		assert_non_null(obj);
+		assert_int_equal(vmm_event_from_json(obj, &ev, &err), -EPROTO);
+		assert_null(ev.json);
+		assert_null(ev.pins);
+		json_decref(obj);
+	}
+}
+
+static void test_socket(void **state)
+{
+	struct vmm_event ev = { .type = VMM_EVENT_RUNNING }, got;
+	struct vmm_error err;
+	enum vmm_op op;
+	char bad[16];
+	int sv[2];
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	assert_int_equal(vmm_proto_send_op(sv[0], VMM_OP_PAUSE), 0);
+	assert_int_equal(vmm_proto_recv_op(sv[1], &op, bad, sizeof(bad), &err), 0);
+	assert_int_equal(op, VMM_OP_PAUSE);
+	/* Not an op: consumed, reported, with its name. */
+	assert_int_equal(send(sv[0], "{\"op\":\"jump\"}", 13, 0), 13);
+	assert_int_equal(vmm_proto_recv_op(sv[1], &op, bad, sizeof(bad), &err), -EPROTO);
+	assert_string_equal(bad, "jump");
+	assert_int_equal(send(sv[0], "nonsense", 8, 0), 8);
+	assert_int_equal(vmm_proto_recv_op(sv[1], &op, bad, sizeof(bad), &err), -EPROTO);
+	assert_string_equal(bad, "");
+	assert_int_equal(send(sv[0], "[1]", 3, 0), 3);
+	assert_int_equal(vmm_proto_recv_op(sv[1], &op, bad, sizeof(bad), &err), -EPROTO);
+	/* Events the other way. */
+	assert_int_equal(vmm_proto_send_event(sv[1], &ev), 0);
+	assert_int_equal(vmm_proto_recv_event(sv[0], &got, &err), 0);
+	assert_int_equal(got.type, VMM_EVENT_RUNNING);
+	vmm_event_clear(&got);
+	/* End of stream, and sending to a closed peer. */
+	close(sv[1]);
+	assert_int_equal(vmm_proto_recv_event(sv[0], &got, &err), -EPIPE);
+	assert_int_equal(vmm_proto_send_op(sv[0], VMM_OP_STOP), -EPIPE);
+	close(sv[0]);
+}
+
+static void test_names(void **state)
+{
+	enum vmm_op op;
+
+	(void)state;
+	assert_string_equal(vmm_op_name(VMM_OP_RESUME), "resume");
+	assert_int_equal(vmm_op_from_name("stop", &op), 0);
+	assert_int_equal(op, VMM_OP_STOP);
+	assert_int_equal(vmm_op_from_name("Stop", &op), -EINVAL);
+	assert_int_equal(vmm_op_from_name(NULL, &op), -EINVAL);
+	assert_string_equal(vmm_exit_reason_name(VMM_EXIT_POWEROFF), "poweroff");
+	assert_string_equal(vmm_event_name((enum vmm_event_type)99), "?");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_config_good),
+		cmocka_unit_test(test_config_bad),
+		cmocka_unit_test(test_config_cmdline_limit),
+		cmocka_unit_test(test_config_save_load),
+		cmocka_unit_test(test_parse_u64),
+		cmocka_unit_test(test_events),
+		cmocka_unit_test(test_bad_events),
+		cmocka_unit_test(test_socket),
+		cmocka_unit_test(test_names),
+	};
+
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

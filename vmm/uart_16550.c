@@ -1,0 +1,193 @@
+#include "uart_16550.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Register bits, as in the 16550A data sheet (and Linux serial_reg.h). */
+#define IER_RDI 0x01  /* received data available */
+#define IER_THRI 0x02 /* transmitter holding register empty */
+#define IER_MASK 0x0f
+#define IIR_NO_INT 0x01
+#define IIR_THRI 0x02
+#define IIR_RDI 0x04
+#define IIR_FIFO_ENABLED 0xc0
+#define FCR_ENABLE_FIFO 0x01
+#define LCR_DLAB 0x80
+#define MCR_DTR 0x01
+#define MCR_RTS 0x02
+#define MCR_OUT1 0x04
+#define MCR_OUT2 0x08
+#define MCR_LOOP 0x10
+#define LSR_DR 0x01
+#define LSR_THRE 0x20
+#define LSR_TEMT 0x40
+#define MSR_CTS 0x10
+#define MSR_DSR 0x20
+#define MSR_RI 0x40
+#define MSR_DCD 0x80
+
+void uart_16550_init(struct uart_16550 *u, int out_fd,
+		     void (*set_irq)(void *opaque, bool level), void *irq_opaque)
+{
+	memset(u, 0, sizeof(*u));
+	pthread_mutex_init(&u->lock, NULL);
+	u->out_fd = out_fd;
+	u->set_irq = set_irq;
+	u->irq_opaque = irq_opaque;
+	u->lcr = 0x03; /* 8N1 */
+	u->mcr = MCR_OUT2;
+}
+
+void uart_16550_destroy(struct uart_16550 *u)
+{
+	pthread_mutex_destroy(&u->lock);
+}
+
+/* The highest-priority pending interrupt, as IIR bits 0-3. */
+static uint8_t pending_iir(const struct uart_16550 *u)
+{
+	if ((u->ier & IER_RDI) && u->rx_ready)
+		return IIR_RDI;
+	if ((u->ier & IER_THRI) && u->thre_pending)
+		return IIR_THRI;
+	return IIR_NO_INT;
+}
+
+static void update_irq(struct uart_16550 *u)
+{
+	bool level = pending_iir(u) != IIR_NO_INT;
+
+	if (level == u->irq_level)
+		return;
+	u->irq_level = level;
+	if (u->set_irq)
+		u->set_irq(u->irq_opaque, level);
+}
+
+static void transmit(struct uart_16550 *u, uint8_t c)
+{
+	ssize_t n;
+
+	if (u->mcr & MCR_LOOP) {
+		u->rbr = c;
+		u->rx_ready = true;
+		return;
+	}
+	if (u->out_fd < 0)
+		return;
+	do
+		n = write(u->out_fd, &c, 1);
+	while (n < 0 && errno == EINTR);
+	if (n == 1)
+		u->tx_bytes++;
+	else if (!u->tx_errno)
+		u->tx_errno = n < 0 ? errno : EIO;
+}
+
+static uint8_t modem_status(const struct uart_16550 *u)
+{
+	uint8_t msr = 0;
+
+	if (!(u->mcr & MCR_LOOP))
+		return MSR_DCD | MSR_DSR | MSR_CTS;
+	if (u->mcr & MCR_RTS)
+		msr |= MSR_CTS;
+	if (u->mcr & MCR_DTR)
+		msr |= MSR_DSR;
+	if (u->mcr & MCR_OUT1)
+		msr |= MSR_RI;
+	if (u->mcr & MCR_OUT2)
+		msr |= MSR_DCD;
+	return msr;
+}
+
+uint8_t uart_16550_read(struct uart_16550 *u, unsigned offset)
+{
+	uint8_t v = 0;
+
+	pthread_mutex_lock(&u->lock);
+	switch (offset) {
+	case UART_RBR_THR_DLL:
+		if (u->lcr & LCR_DLAB) {
+			v = u->dll;
+		} else {
+			v = u->rbr;
+			u->rx_ready = false;
+		}
+		break;
+	case UART_IER_DLM:
+		v = (u->lcr & LCR_DLAB) ? u->dlm : u->ier;
+		break;
+	case UART_IIR_FCR:
+		v = pending_iir(u);
+		/* Reading IIR while it names THRE acknowledges that interrupt. */
+		if (v == IIR_THRI)
+			u->thre_pending = false;
+		if (u->fcr & FCR_ENABLE_FIFO)
+			v |= IIR_FIFO_ENABLED;
+		break;
+	case UART_LCR:
+		v = u->lcr;
+		break;
+	case UART_MCR:
+		v = u->mcr;
+		break;
+	case UART_LSR:
+		v = LSR_THRE | LSR_TEMT | (u->rx_ready ? LSR_DR : 0);
+		break;
+	case UART_MSR:
+		v = modem_status(u);
+		break;
+	case UART_SCR:
+		v = u->scr;
+		break;
+	default:
+		break;
+	}
+	update_irq(u);
+	pthread_mutex_unlock(&u->lock);
+	return v;
+}
+
+void uart_16550_write(struct uart_16550 *u, unsigned offset, uint8_t value)
+{
+	pthread_mutex_lock(&u->lock);
+	switch (offset) {
+	case UART_RBR_THR_DLL:
+		if (u->lcr & LCR_DLAB) {
+			u->dll = value;
+			break;
+		}
+		transmit(u, value);
+		/* The byte left at once: THR is empty again. */
+		u->thre_pending = true;
+		break;
+	case UART_IER_DLM:
+		if (u->lcr & LCR_DLAB) {
+			u->dlm = value;
+			break;
+		}
+		/* Enabling the THRE interrupt with THR empty raises it. */
+		if ((value & IER_THRI) && !(u->ier & IER_THRI))
+			u->thre_pending = true;
+		u->ier = value & IER_MASK;
+		break;
+	case UART_IIR_FCR:
+		u->fcr = value & FCR_ENABLE_FIFO; /* reset bits self-clear */
+		break;
+	case UART_LCR:
+		u->lcr = value;
+		break;
+	case UART_MCR:
+		u->mcr = value & 0x1f;
+		break;
+	case UART_SCR:
+		u->scr = value;
+		break;
+	default: /* LSR and MSR are read-only */
+		break;
+	}
+	update_irq(u);
+	pthread_mutex_unlock(&u->lock);
+}

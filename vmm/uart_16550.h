@@ -1,0 +1,60 @@
+/*
+ * A 16550A UART as the guest sees it: eight byte-wide registers (reg-shift
+ * 0), transmission that completes at once (THR is always empty again after
+ * a write), no receive path from the host yet (loopback mode works, which
+ * is all a driver's self-test needs).
+ *
+ * This file is the register model only; it knows nothing of KVM or of the
+ * device tree (console_uart.c wires it into a VM). The owner of the struct
+ * supplies where transmitted bytes go and how the interrupt line is driven.
+ *
+ * Threading: every entry point takes the UART's own lock, so vCPU threads
+ * may call it concurrently.
+ */
+#ifndef PINVM_VMM_UART_16550_H
+#define PINVM_VMM_UART_16550_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define UART_16550_REGS 8
+
+/* Register offsets (DLAB = LCR bit 7 selects DLL/DLM at 0 and 1). */
+enum {
+	UART_RBR_THR_DLL = 0,
+	UART_IER_DLM = 1,
+	UART_IIR_FCR = 2,
+	UART_LCR = 3,
+	UART_MCR = 4,
+	UART_LSR = 5,
+	UART_MSR = 6,
+	UART_SCR = 7,
+};
+
+struct uart_16550 {
+	pthread_mutex_t lock;
+	int out_fd; /* borrowed; transmitted bytes are written here; -1 drops */
+	void (*set_irq)(void *opaque, bool level); /* may be NULL */
+	void *irq_opaque;                          /* borrowed */
+
+	/* Everything below is guarded by lock. */
+	uint8_t ier, lcr, mcr, scr, dll, dlm, fcr;
+	bool thre_pending; /* "transmitter holding register empty" interrupt */
+	bool rx_ready;     /* a byte (from loopback) waits in RBR */
+	uint8_t rbr;
+	bool irq_level;    /* what set_irq was last told */
+	uint64_t tx_bytes; /* bytes written to out_fd */
+	int tx_errno;      /* first write error, 0 if none */
+};
+
+/* Reset state. out_fd and the callback are borrowed, not closed later. */
+void uart_16550_init(struct uart_16550 *u, int out_fd,
+		     void (*set_irq)(void *opaque, bool level), void *irq_opaque);
+void uart_16550_destroy(struct uart_16550 *u);
+
+/* One register access; offsets >= UART_16550_REGS read 0, writes vanish. */
+uint8_t uart_16550_read(struct uart_16550 *u, unsigned offset);
+void uart_16550_write(struct uart_16550 *u, unsigned offset, uint8_t value);
+
+#endif

@@ -1,0 +1,217 @@
+/*
+ * vCPUs: creation and KVM_ARM_VCPU_INIT, boot registers, and the thread
+ * that runs KVM_RUN and dispatches its exits. Run control (pause, stop,
+ * the end of the VM) is vm_run.c's; this loop only obeys it.
+ */
+#include "vm_internal.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define REG_MPIDR_EL1 ARM64_SYS_REG(3, 0, 0, 0, 5)
+
+int vcpu_create(struct vm *vm, unsigned index, const struct kvm_vcpu_init *init,
+		struct vcpu *v, struct vmm_error *err)
+{
+	struct kvm_vcpu_init vi = *init;
+	struct kvm_one_reg mpidr = { .id = REG_MPIDR_EL1,
+				     .addr = (uintptr_t)&v->mpidr };
+	char step[64];
+
+	memset(v, 0, sizeof(*v));
+	v->vm = vm;
+	v->index = index;
+	v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)index);
+	if (v->fd < 0) {
+		snprintf(step, sizeof(step), "KVM_CREATE_VCPU %u", index);
+		return vmm_error_sys(err, step);
+	}
+	v->run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		      v->fd, 0);
+	if (v->run == MAP_FAILED) {
+		v->run = NULL;
+		snprintf(step, sizeof(step), "mmap kvm_run of vCPU %u", index);
+		goto err_close;
+	}
+	/* PSCI 0.2+ in KVM; secondaries wait powered off for CPU_ON. */
+	vi.features[0] |= 1u << KVM_ARM_VCPU_PSCI_0_2;
+	if (index > 0)
+		vi.features[0] |= 1u << KVM_ARM_VCPU_POWER_OFF;
+	if (ioctl(v->fd, KVM_ARM_VCPU_INIT, &vi) < 0) {
+		snprintf(step, sizeof(step), "KVM_ARM_VCPU_INIT %u", index);
+		goto err_unmap;
+	}
+	if (ioctl(v->fd, KVM_GET_ONE_REG, &mpidr) < 0) {
+		snprintf(step, sizeof(step), "KVM_GET_ONE_REG MPIDR_EL1 of vCPU %u",
+			 index);
+		goto err_unmap;
+	}
+	return 0;
+
+err_unmap:
+	vmm_error_sys(err, step);
+	munmap(v->run, vm->run_size);
+	v->run = NULL;
+	close(v->fd);
+	v->fd = -1;
+	return -err->errnum;
+err_close:
+	vmm_error_sys(err, step);
+	close(v->fd);
+	v->fd = -1;
+	return -err->errnum;
+}
+
+void vcpu_destroy(struct vcpu *v)
+{
+	if (v->run)
+		munmap(v->run, v->vm->run_size);
+	if (v->fd >= 0)
+		close(v->fd);
+	v->run = NULL;
+	v->fd = -1;
+}
+
+int vcpu_set_core_reg(struct vcpu *v, uint64_t id, uint64_t value,
+		      struct vmm_error *err)
+{
+	struct kvm_one_reg r = { .id = id, .addr = (uintptr_t)&value };
+
+	if (ioctl(v->fd, KVM_SET_ONE_REG, &r) < 0)
+		return vmm_error_set(err, "boot registers", errno,
+				     "KVM_SET_ONE_REG 0x%llx on vCPU %u: %s",
+				     (unsigned long long)id, v->index, strerror(errno));
+	return 0;
+}
+
+static void note_unclaimed_mmio(struct vcpu *v)
+{
+	static atomic_uint logged;
+	struct kvm_run *run = v->run;
+
+	/* A few lines help whoever adds the next device; then stay quiet. */
+	if (atomic_fetch_add(&logged, 1) < 8)
+		fprintf(stderr,
+			"pinvm-vmm: vCPU %u: %u-byte MMIO %s at 0x%llx: no device there\n",
+			v->index, run->mmio.len, run->mmio.is_write ? "write" : "read",
+			(unsigned long long)run->mmio.phys_addr);
+}
+
+/* Handles one exit; false when this thread must leave its loop. */
+static bool handle_exit(struct vcpu *v)
+{
+	struct kvm_run *run = v->run;
+	struct vm *vm = v->vm;
+
+	switch (run->exit_reason) {
+	case KVM_EXIT_MMIO:
+		if (!mmio_bus_access(&vm->bus, run->mmio.phys_addr, run->mmio.data,
+				     run->mmio.len, run->mmio.is_write))
+			note_unclaimed_mmio(v);
+		return true;
+	case KVM_EXIT_INTR:
+		return true;
+	case KVM_EXIT_SYSTEM_EVENT:
+		switch (run->system_event.type) {
+		case KVM_SYSTEM_EVENT_SHUTDOWN:
+			vm_end(vm, VMM_EXIT_POWEROFF,
+			       "the guest powered off (PSCI SYSTEM_OFF on vCPU %u)",
+			       v->index);
+			break;
+		case KVM_SYSTEM_EVENT_RESET:
+			vm_end(vm, VMM_EXIT_RESET,
+			       "the guest asked for a reset (PSCI SYSTEM_RESET on vCPU %u)",
+			       v->index);
+			break;
+		case KVM_SYSTEM_EVENT_CRASH:
+			vm_end(vm, VMM_EXIT_ERROR, "the guest reported a crash (vCPU %u)",
+			       v->index);
+			break;
+		default:
+			vm_end(vm, VMM_EXIT_ERROR,
+			       "unhandled system event %u on vCPU %u",
+			       run->system_event.type, v->index);
+			break;
+		}
+		return false;
+	case KVM_EXIT_FAIL_ENTRY:
+		vm_end(vm, VMM_EXIT_ERROR, "KVM_EXIT_FAIL_ENTRY on vCPU %u (reason 0x%llx)",
+		       v->index,
+		       (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+		return false;
+	case KVM_EXIT_INTERNAL_ERROR:
+		vm_end(vm, VMM_EXIT_ERROR, "KVM internal error %u on vCPU %u",
+		       run->internal.suberror, v->index);
+		return false;
+	default:
+		vm_end(vm, VMM_EXIT_ERROR, "unhandled KVM exit %u on vCPU %u",
+		       run->exit_reason, v->index);
+		return false;
+	}
+}
+
+void *vcpu_thread(void *arg)
+{
+	struct vcpu *v = arg;
+	struct vm *vm = v->vm;
+	char name[16];
+
+	snprintf(name, sizeof(name), "vcpu%u", v->index);
+	pthread_setname_np(pthread_self(), name);
+	pthread_mutex_lock(&vm->lock);
+	for (;;) {
+		int ret;
+
+		if (vm->stop)
+			break;
+		if (vm->pause) {
+			v->parked = true;
+			vm->parked++;
+			pthread_cond_broadcast(&vm->cond);
+			while (vm->pause && !vm->stop)
+				pthread_cond_wait(&vm->cond, &vm->lock);
+			vm->parked--;
+			v->parked = false;
+			continue;
+		}
+		/* vm_kick_all_locked() sets it again, under the lock, to make
+		 * KVM_RUN return at once if the kick lands before the ioctl. */
+		__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+		pthread_mutex_unlock(&vm->lock);
+
+		ret = ioctl(v->fd, KVM_RUN, 0);
+		if (ret < 0 && (errno == EINTR || errno == EAGAIN)) {
+			pthread_mutex_lock(&vm->lock);
+			continue;
+		}
+		if (ret < 0) {
+			int e = errno;
+
+			if (e == ENOSYS)
+				vm_end(vm, VMM_EXIT_ERROR,
+				       "KVM_RUN on vCPU %u: the guest made an access KVM "
+				       "cannot decode (ENOSYS)", v->index);
+			else
+				vm_end(vm, VMM_EXIT_ERROR, "KVM_RUN on vCPU %u: %s",
+				       v->index, strerror(e));
+			pthread_mutex_lock(&vm->lock);
+			break;
+		}
+		if (!handle_exit(v)) {
+			pthread_mutex_lock(&vm->lock);
+			break;
+		}
+		pthread_mutex_lock(&vm->lock);
+	}
+	v->exited = true;
+	vm->live--;
+	pthread_cond_broadcast(&vm->cond);
+	pthread_mutex_unlock(&vm->lock);
+	return NULL;
+}

@@ -1,0 +1,398 @@
+/*
+ * Building and tearing down a microVM: KVM, guest RAM, the kernel and
+ * initrd, the GIC, the vCPUs, the pins, the console, the device tree and
+ * the boot registers, in that order; every step undone in reverse when a
+ * later one fails.
+ */
+#include "vm.h"
+
+#include "boot_image.h"
+#include "console_uart.h"
+#include "fdt_build.h"
+#include "gic.h"
+#include "machine_layout.h"
+#include "vm_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define SZ_2M (2ULL << 20)
+#define DEFAULT_IPA_BITS 40 /* what KVM gives a VM of type 0 */
+#define REG_PSCI_VERSION 0x6030000000140000ULL
+#define CORE_REG(field) (KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE | \
+			 (offsetof(struct kvm_regs, field) / sizeof(__u32)))
+
+void vm_add_device(struct vm *vm, struct vm_device *dev)
+{
+	struct vm_device **p = &vm->devices;
+
+	while (*p)
+		p = &(*p)->next;
+	dev->next = NULL;
+	*p = dev;
+}
+
+static unsigned bits_for(uint64_t last_addr)
+{
+	return 64u - (unsigned)__builtin_clzll(last_addr);
+}
+
+static int check_cap(int fd, long cap, const char *name, struct vmm_error *err)
+{
+	if (ioctl(fd, KVM_CHECK_EXTENSION, cap) > 0)
+		return 0;
+	return vmm_error_set(err, "kvm", ENOTSUP,
+			     "this KVM lacks %s, which pinvm-vmm needs", name);
+}
+
+/* /dev/kvm and the VM, sized for the RAM asked for. */
+static int kvm_open_vm(struct vm *vm, uint64_t ram_size, struct vmm_error *err)
+{
+	uint64_t last = MACHINE_RAM_BASE + ram_size - 1;
+	unsigned need = bits_for(last), max_ipa;
+	unsigned long type = 0;
+	int ret, sz, ipa_cap;
+
+	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (vm->kvm_fd < 0)
+		return vmm_error_sys(err, "open /dev/kvm");
+	if (ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION) {
+		ret = vmm_error_set(err, "kvm", ENOTSUP, "unexpected KVM API version");
+		goto err_close;
+	}
+	if ((ret = check_cap(vm->kvm_fd, KVM_CAP_ARM_PSCI_0_2, "PSCI 0.2", err)) < 0 ||
+	    (ret = check_cap(vm->kvm_fd, KVM_CAP_IMMEDIATE_EXIT, "immediate_exit", err)) < 0 ||
+	    (ret = check_cap(vm->kvm_fd, KVM_CAP_ONE_REG, "ONE_REG", err)) < 0 ||
+	    (ret = check_cap(vm->kvm_fd, KVM_CAP_DEVICE_CTRL, "DEVICE_CTRL", err)) < 0)
+		goto err_close;
+	ipa_cap = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_ARM_VM_IPA_SIZE);
+	max_ipa = ipa_cap > 0 ? (unsigned)ipa_cap : DEFAULT_IPA_BITS;
+	if (need > max_ipa) {
+		ret = vmm_error_set(err, "memory", E2BIG,
+				    "RAM up to 0x%llx needs a %u-bit IPA space; "
+				    "KVM offers %u bits",
+				    (unsigned long long)last, need, max_ipa);
+		goto err_close;
+	}
+	if (ipa_cap > 0)
+		type = KVM_VM_TYPE_ARM_IPA_SIZE(need < 32 ? 32 : need);
+	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, type);
+	if (vm->vm_fd < 0) {
+		ret = vmm_error_sys(err, "KVM_CREATE_VM");
+		goto err_close;
+	}
+	sz = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (sz < (int)sizeof(struct kvm_run)) {
+		ret = vmm_error_sys(err, "KVM_GET_VCPU_MMAP_SIZE");
+		goto err_close_vm;
+	}
+	vm->run_size = (size_t)sz;
+	return 0;
+
+err_close_vm:
+	close(vm->vm_fd);
+	vm->vm_fd = -1;
+err_close:
+	close(vm->kvm_fd);
+	vm->kvm_fd = -1;
+	return ret;
+}
+
+static void kvm_close_vm(struct vm *vm)
+{
+	if (vm->vm_fd >= 0)
+		close(vm->vm_fd);
+	if (vm->kvm_fd >= 0)
+		close(vm->kvm_fd);
+	vm->vm_fd = vm->kvm_fd = -1;
+}
+
+/* Anonymous RAM, 2 MiB aligned (transparent huge pages can back it). */
+static int ram_create(struct vm *vm, uint64_t size, struct vmm_error *err)
+{
+	struct kvm_userspace_memory_region region = {
+		.slot = 0, .guest_phys_addr = MACHINE_RAM_BASE, .memory_size = size,
+	};
+	long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+	uint64_t host = pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page : 0;
+	uintptr_t aligned;
+
+	if (host && size > host)
+		return vmm_error_set(err, "memory", ENOMEM,
+				     "%llu MiB asked for, the host has %llu MiB",
+				     (unsigned long long)(size >> 20),
+				     (unsigned long long)(host >> 20));
+	vm->ram_alloc_size = (size_t)size + SZ_2M;
+	vm->ram_alloc = mmap(NULL, vm->ram_alloc_size, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (vm->ram_alloc == MAP_FAILED) {
+		vm->ram_alloc = NULL;
+		return vmm_error_sys(err, "mmap guest RAM");
+	}
+	aligned = ((uintptr_t)vm->ram_alloc + SZ_2M - 1) & ~(uintptr_t)(SZ_2M - 1);
+	vm->ram = (void *)aligned;
+	vm->ram_base = MACHINE_RAM_BASE;
+	vm->ram_size = size;
+	madvise(vm->ram, size, MADV_HUGEPAGE); /* a hint; fine if refused */
+	region.userspace_addr = aligned;
+	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
+		int ret = vmm_error_sys(err, "KVM_SET_USER_MEMORY_REGION");
+
+		munmap(vm->ram_alloc, vm->ram_alloc_size);
+		vm->ram_alloc = vm->ram = NULL;
+		return ret;
+	}
+	return 0;
+}
+
+static void ram_destroy(struct vm *vm)
+{
+	if (vm->ram_alloc)
+		munmap(vm->ram_alloc, vm->ram_alloc_size);
+	vm->ram_alloc = vm->ram = NULL;
+}
+
+static int vcpus_create(struct vm *vm, unsigned n, struct vmm_error *err)
+{
+	struct kvm_vcpu_init init;
+	int max = ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
+	unsigned i;
+	int ret;
+
+	if (max > 0 && n > (unsigned)max)
+		return vmm_error_set(err, "vcpus", EINVAL,
+				     "%u vCPUs asked for, KVM allows %d", n, max);
+	if (n > gic_max_vcpus(vm->gic))
+		return vmm_error_set(err, "vcpus", EINVAL,
+				     "%u vCPUs asked for, a GIC%s takes %u", n,
+				     gic_name(vm->gic), gic_max_vcpus(vm->gic));
+	memset(&init, 0, sizeof(init));
+	if (ioctl(vm->vm_fd, KVM_ARM_PREFERRED_TARGET, &init) < 0)
+		return vmm_error_sys(err, "KVM_ARM_PREFERRED_TARGET");
+	vm->vcpus = calloc(n, sizeof(*vm->vcpus));
+	if (!vm->vcpus)
+		return vmm_error_set(err, "vcpus", ENOMEM, "out of memory");
+	for (i = 0; i < n; i++) {
+		ret = vcpu_create(vm, i, &init, &vm->vcpus[i], err);
+		if (ret < 0)
+			goto err_unwind;
+		vm->nr_vcpus = i + 1;
+	}
+	return 0;
+
+err_unwind:
+	while (i-- > 0)
+		vcpu_destroy(&vm->vcpus[i]);
+	free(vm->vcpus);
+	vm->vcpus = NULL;
+	vm->nr_vcpus = 0;
+	return ret;
+}
+
+static void vcpus_destroy(struct vm *vm)
+{
+	unsigned i;
+
+	for (i = 0; i < vm->nr_vcpus; i++)
+		vcpu_destroy(&vm->vcpus[i]);
+	free(vm->vcpus);
+	vm->vcpus = NULL;
+	vm->nr_vcpus = 0;
+}
+
+static void devices_destroy(struct vm *vm)
+{
+	/* Reverse order of registration. */
+	while (vm->devices) {
+		struct vm_device **p = &vm->devices, *last;
+
+		while ((*p)->next)
+			p = &(*p)->next;
+		last = *p;
+		*p = NULL;
+		last->destroy(last);
+	}
+	vm->gic = NULL;
+	mmio_bus_free(&vm->bus);
+}
+
+/*
+ * The pins on every vCPU, after all of them are initialised and before any
+ * runs. vCPU 0's readbacks are the ones reported.
+ */
+static int pins_apply(struct vm *vm, const struct vmm_config *cfg,
+		      struct vmm_error *err)
+{
+	struct kvm_one_reg psci = { .id = REG_PSCI_VERSION,
+				    .addr = (uintptr_t)&vm->psci_version };
+	struct vmm_pin *scratch;
+	size_t n = cfg->npins;
+	unsigned i;
+
+	if (n) {
+		vm->pins = calloc(n, sizeof(*vm->pins));
+		scratch = calloc(n, sizeof(*scratch));
+		if (!vm->pins || !scratch) {
+			free(scratch);
+			return vmm_error_set(err, "pin", ENOMEM, "out of memory");
+		}
+		vm->npins = n;
+		for (i = 0; i < vm->nr_vcpus; i++) {
+			/* vCPU 0 writes the reported copy, the others a scratch one. */
+			struct vmm_pin *pins = i == 0 ? vm->pins : scratch;
+			size_t failed = 0;
+			int ret;
+
+			memcpy(pins, cfg->pins, n * sizeof(*pins));
+			ret = vcpu_apply_pins(vm->vcpus[i].fd, pins, n, &failed);
+			if (ret < 0) {
+				free(scratch);
+				vmm_error_set(err, "pin", -ret,
+					      "KVM refused firmware register 0x%016llx = 0x%llx "
+					      "on vCPU %u: %s",
+					      (unsigned long long)cfg->pins[failed].id,
+					      (unsigned long long)cfg->pins[failed].value, i,
+					      strerror(-ret));
+				if (err) {
+					err->has_register = true;
+					err->reg = cfg->pins[failed].id;
+				}
+				return ret;
+			}
+		}
+		free(scratch);
+	}
+	/* What the guest will find, for the psci node's compatible. */
+	if (ioctl(vm->vcpus[0].fd, KVM_GET_ONE_REG, &psci) < 0)
+		vm->psci_version = 0x10000;
+	return 0;
+}
+
+/* Device tree into its slot; vCPU 0 to the kernel entry with x0 = dtb. */
+static int boot_finish(struct vm *vm, const char *cmdline, struct vmm_error *err)
+{
+	uint64_t off = vm->boot.dtb_addr - vm->ram_base;
+	int ret;
+
+	ret = fdt_build(vm, cmdline, (char *)vm->ram + off, BOOT_DTB_MAX, err);
+	if (ret < 0)
+		return ret;
+	ret = vcpu_set_core_reg(&vm->vcpus[0], CORE_REG(regs.pc),
+				vm->boot.kernel_addr, err);
+	if (ret < 0)
+		return ret;
+	return vcpu_set_core_reg(&vm->vcpus[0], CORE_REG(regs.regs[0]),
+				 vm->boot.dtb_addr, err);
+}
+
+int vm_create(const struct vmm_config *cfg, int console_fd, struct vm **out,
+	      struct vmm_error *err)
+{
+	uint64_t ram_size = cfg->memory_mib << 20;
+	struct vm *vm;
+	int ret;
+
+	*out = NULL;
+	vm = calloc(1, sizeof(*vm));
+	if (!vm)
+		return vmm_error_set(err, "vm", ENOMEM, "out of memory");
+	vm->kvm_fd = vm->vm_fd = vm->exit_efd = -1;
+	pthread_mutex_init(&vm->lock, NULL);
+	pthread_cond_init(&vm->cond, NULL);
+	mmio_bus_init(&vm->bus);
+
+	ret = kvm_open_vm(vm, ram_size, err);
+	if (ret < 0)
+		goto err_free;
+	ret = ram_create(vm, ram_size, err);
+	if (ret < 0)
+		goto err_close_vm;
+	ret = boot_load(cfg->kernel, cfg->initrd, vm->ram, vm->ram_base,
+			vm->ram_size, &vm->boot, err);
+	if (ret < 0)
+		goto err_ram;
+	ret = gic_create(vm, cfg->vcpus, err);
+	if (ret < 0)
+		goto err_ram;
+	ret = vcpus_create(vm, cfg->vcpus, err);
+	if (ret < 0)
+		goto err_devices;
+	ret = gic_finalize(vm, err);
+	if (ret < 0)
+		goto err_vcpus;
+	ret = pins_apply(vm, cfg, err);
+	if (ret < 0)
+		goto err_pins;
+	ret = console_uart_create(vm, MACHINE_UART_BASE, MACHINE_UART_SPI,
+				  console_fd, err);
+	if (ret < 0)
+		goto err_pins;
+	ret = boot_finish(vm, cfg->cmdline, err);
+	if (ret < 0)
+		goto err_pins;
+	vm->exit_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vm->exit_efd < 0) {
+		ret = vmm_error_sys(err, "eventfd");
+		goto err_pins;
+	}
+	*out = vm;
+	return 0;
+
+err_pins:
+	free(vm->pins);
+	vm->pins = NULL;
+err_vcpus:
+	vcpus_destroy(vm);
+err_devices:
+	devices_destroy(vm);
+err_ram:
+	ram_destroy(vm);
+err_close_vm:
+	kvm_close_vm(vm);
+err_free:
+	pthread_cond_destroy(&vm->cond);
+	pthread_mutex_destroy(&vm->lock);
+	free(vm);
+	return ret;
+}
+
+void vm_destroy(struct vm *vm)
+{
+	if (!vm)
+		return;
+	vm_run_destroy(vm);
+	if (vm->exit_efd >= 0)
+		close(vm->exit_efd);
+	free(vm->pins);
+	vcpus_destroy(vm);
+	devices_destroy(vm);
+	ram_destroy(vm);
+	kvm_close_vm(vm);
+	pthread_cond_destroy(&vm->cond);
+	pthread_mutex_destroy(&vm->lock);
+	free(vm);
+}
+
+const struct vmm_pin *vm_pins(const struct vm *vm, size_t *npins)
+{
+	*npins = vm->npins;
+	return vm->pins;
+}
+
+const char *vm_gic_name(const struct vm *vm)
+{
+	return gic_name(vm->gic);
+}
+
+unsigned vm_vcpu_count(const struct vm *vm)
+{
+	return vm->nr_vcpus;
+}

@@ -1,0 +1,76 @@
+/*
+ * The pinvm microVM engine: one arm64 Linux guest on KVM, built per the
+ * arm64 boot protocol (Image + initrd + device tree), with an in-kernel
+ * GIC (v3, else v2), PSCI 0.2+ vCPUs, the architected timer and a 16550
+ * UART console. One thread per vCPU runs KVM_RUN.
+ *
+ * Life cycle, all from one controlling thread:
+ *   vm_create()   builds everything, applies the pins on every vCPU after
+ *                 KVM_ARM_VCPU_INIT; no vCPU has run when it returns.
+ *   vm_start()    starts the vCPU threads (vCPU 0 enters the kernel; the
+ *                 others wait powered off for the guest's PSCI CPU_ON).
+ *   vm_pause() / vm_resume()
+ *   vm_stop()     ends the VM (if the guest has not) and joins the threads.
+ *   vm_destroy()  stops and frees everything.
+ * The guest ending on its own (power off, reset, a fatal exit) makes
+ * vm_exit_fd() readable; the controller then calls vm_stop() and reads
+ * vm_exit_reason().
+ *
+ * Errors: 0 or a negative errno, with *err filled (step, detail, errno,
+ * and the register for a refused pin). Nothing here exits the process.
+ * Only arm64 builds have the real engine (vm.c); elsewhere vm_create()
+ * fails with -ENODEV (vm_none.c).
+ */
+#ifndef PINVM_VMM_VM_H
+#define PINVM_VMM_VM_H
+
+#include "vcpu_pins.h"
+#include "vmm_config.h"
+#include "vmm_error.h"
+#include "vmm_proto.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+struct vm;
+
+/*
+ * cfg is read during the call only. console_fd is borrowed: UART output
+ * is written to it until vm_destroy(); the caller closes it afterwards.
+ */
+int vm_create(const struct vmm_config *cfg, int console_fd, struct vm **out,
+	      struct vmm_error *err);
+
+/* The pins with their readbacks from vCPU 0 (owned by vm), in config order. */
+const struct vmm_pin *vm_pins(const struct vm *vm, size_t *npins);
+const char *vm_gic_name(const struct vm *vm); /* "v3" or "v2" */
+unsigned vm_vcpu_count(const struct vm *vm);
+
+int vm_start(struct vm *vm, struct vmm_error *err);
+
+/*
+ * Takes every vCPU out of KVM_RUN and holds it; returns once all are held.
+ * -ESHUTDOWN if the VM ended meanwhile (vm_exit_fd() is then readable).
+ */
+int vm_pause(struct vm *vm);
+void vm_resume(struct vm *vm);
+
+/* Idempotent. A VM still running ends with reason "stopped". */
+void vm_stop(struct vm *vm);
+
+/* An eventfd, readable once the VM has ended; owned by vm. */
+int vm_exit_fd(const struct vm *vm);
+bool vm_has_ended(struct vm *vm);
+enum vmm_exit_reason vm_exit_reason(struct vm *vm, char *detail, size_t len);
+
+void vm_destroy(struct vm *vm);
+
+/*
+ * Debugging a hung guest: pauses the VM, prints each vCPU's PC, PSTATE,
+ * stack, exception and timer registers and power state to out, resumes.
+ * pinvm-vmm calls it on SIGQUIT. Controlling thread only.
+ */
+void vm_debug_dump(struct vm *vm, FILE *out);
+
+#endif

@@ -1,0 +1,99 @@
+/*
+ * What the engine's files share about a VM. Not for users of vm.h.
+ *
+ * Devices: each device is a struct vm_device embedded in the device's own
+ * struct, handed to vm_add_device() once built. The VM then owns it: the
+ * device tree is the walk over the registered devices (each writes its
+ * own node), and vm_destroy() destroys them in reverse order. Adding a
+ * device never edits a central list.
+ */
+#ifndef PINVM_VMM_VM_INTERNAL_H
+#define PINVM_VMM_VM_INTERNAL_H
+
+#include "boot_image.h"
+#include "mmio_bus.h"
+#include "vm.h"
+
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct fdt_ctx;
+struct gic;
+
+struct vm_device {
+	const char *name;
+	/* Writes the device's node(s) under the root node (libfdt sequential
+	 * write); 0 or a negative libfdt error. May be NULL. */
+	int (*fdt_node)(struct vm_device *dev, struct fdt_ctx *ctx);
+	void (*destroy)(struct vm_device *dev); /* frees the device */
+	struct vm_device *next;
+};
+
+struct vcpu {
+	struct vm *vm;
+	unsigned index;
+	int fd;
+	struct kvm_run *run; /* mmap of fd, vm->run_size bytes */
+	uint64_t mpidr;      /* MPIDR_EL1 as KVM set it */
+	pthread_t thread;
+	bool thread_started; /* thread is valid until joined */
+	bool joined;
+	bool exited;         /* under vm->lock: the thread left its loop */
+	bool parked;         /* under vm->lock: held by a pause */
+};
+
+struct vm {
+	int kvm_fd;
+	int vm_fd;
+	size_t run_size;
+
+	void *ram;            /* host mapping of guest RAM, 2 MiB aligned */
+	uint64_t ram_base;    /* guest physical */
+	uint64_t ram_size;
+	void *ram_alloc;      /* what mmap returned */
+	size_t ram_alloc_size;
+
+	struct boot_layout boot;
+	struct mmio_bus bus;
+	struct vm_device *devices; /* registration order */
+	struct gic *gic;
+	struct vcpu *vcpus;
+	unsigned nr_vcpus;
+	struct vmm_pin *pins;      /* readbacks of vCPU 0 */
+	size_t npins;
+	uint64_t psci_version;     /* after the pins; for the device tree */
+
+	/* Run control, guarded by lock. */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool started;
+	bool pause;
+	bool stop;
+	bool ended;
+	unsigned parked;  /* threads held by a pause */
+	unsigned live;    /* threads not yet out of their loop */
+	enum vmm_exit_reason reason;
+	char exit_detail[sizeof(((struct vmm_error *)0)->detail)];
+	int exit_efd;
+};
+
+void vm_add_device(struct vm *vm, struct vm_device *dev);
+
+/* vcpu.c */
+int vcpu_create(struct vm *vm, unsigned index, const struct kvm_vcpu_init *init,
+		struct vcpu *v, struct vmm_error *err);
+void vcpu_destroy(struct vcpu *v);
+int vcpu_set_core_reg(struct vcpu *v, uint64_t id, uint64_t value,
+		      struct vmm_error *err);
+void *vcpu_thread(void *arg);
+
+/* vm_run.c: the vCPU threads report the end of the VM here. */
+void vm_end(struct vm *vm, enum vmm_exit_reason reason, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Under vm->lock: take every running vCPU thread out of KVM_RUN. */
+void vm_kick_all_locked(struct vm *vm);
+void vm_run_destroy(struct vm *vm);
+
+#endif

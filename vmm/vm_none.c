@@ -1,0 +1,95 @@
+/*
+ * The engine on a build that is not arm64: pinvm-vmm still starts, reads
+ * its config and speaks the protocol, and vm_create() says why there is
+ * no VM, so pinvmd's side can be exercised anywhere.
+ */
+#include "vm.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+struct vm {
+	int unused;
+};
+
+int vm_create(const struct vmm_config *cfg, int console_fd, struct vm **out,
+	      struct vmm_error *err)
+{
+	(void)cfg;
+	(void)console_fd;
+	*out = NULL;
+	return vmm_error_set(err, "kvm", ENODEV,
+			     "this pinvm-vmm was built without arm64 KVM support");
+}
+
+const struct vmm_pin *vm_pins(const struct vm *vm, size_t *npins)
+{
+	(void)vm;
+	*npins = 0;
+	return NULL;
+}
+
+const char *vm_gic_name(const struct vm *vm)
+{
+	(void)vm;
+	return "none";
+}
+
+unsigned vm_vcpu_count(const struct vm *vm)
+{
+	(void)vm;
+	return 0;
+}
+
+int vm_start(struct vm *vm, struct vmm_error *err)
+{
+	(void)vm;
+	return vmm_error_set(err, "start", ENODEV, "no VM");
+}
+
+int vm_pause(struct vm *vm)
+{
+	(void)vm;
+	return -ENODEV;
+}
+
+void vm_resume(struct vm *vm)
+{
+	(void)vm;
+}
+
+void vm_stop(struct vm *vm)
+{
+	(void)vm;
+}
+
+int vm_exit_fd(const struct vm *vm)
+{
+	(void)vm;
+	return -1;
+}
+
+bool vm_has_ended(struct vm *vm)
+{
+	(void)vm;
+	return true;
+}
+
+enum vmm_exit_reason vm_exit_reason(struct vm *vm, char *detail, size_t len)
+{
+	(void)vm;
+	if (detail && len)
+		detail[0] = '\0';
+	return VMM_EXIT_ERROR;
+}
+
+void vm_destroy(struct vm *vm)
+{
+	free(vm);
+}
+
+void vm_debug_dump(struct vm *vm, FILE *out)
+{
+	(void)vm;
+	fprintf(out, "pinvm-vmm: no VM in this build\n");
+}

@@ -1,0 +1,99 @@
+/*
+ * pinvmd's side of a pinvm-vmm process: spawn it, talk to it over the
+ * control channel (vmm_proto.h), signal it, reap it.
+ *
+ * Ownership:
+ *   - pinvmd owns the config file (vmm_config_save() it before spawning;
+ *     pinvm-vmm only reads it, once, at start-up) and the console file the
+ *     config names (pinvm-vmm opens it O_APPEND and writes UART output).
+ *   - struct vmm_client is the caller's; it owns c->fd (our end of the
+ *     socketpair) and the duty to reap c->pid.
+ *   - pinvm-vmm runs in its own session (setsid), with stdin on /dev/null,
+ *     stdout and stderr on spawn->log_fd (or pinvmd's own), the control
+ *     socket as fd 3 and no other descriptor of pinvmd's.
+ *
+ * If pinvmd closes the channel or dies, pinvm-vmm does not stop the guest:
+ * a running (or paused) VM stays so, and the process lives on, reparented,
+ * until the guest ends. (Re-adoption by a restarted pinvmd needs a way to
+ * reach it again, e.g. a per-VM Unix socket; not built yet.) A VM that was
+ * never started has nothing to keep: pinvm-vmm exits when its channel
+ * closes before "start".
+ *
+ * Threading: one thread at a time per client. Nothing here touches
+ * process-wide state except fork(); only async-signal-safe calls run
+ * between fork() and exec, so pinvmd may spawn from any thread. Reap with
+ * vmm_client_reap() (waitpid on this pid only); a SIGCHLD handler that
+ * reaps every child (waitpid(-1)) would steal the status.
+ *
+ * Builds everywhere: it only spawns a process.
+ */
+#ifndef PINVM_VMM_CLIENT_H
+#define PINVM_VMM_CLIENT_H
+
+#include "vmm_error.h"
+#include "vmm_proto.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct vmm_client {
+	pid_t pid;   /* pinvm-vmm's pid; 0 before spawn */
+	int fd;      /* our end of the control channel; -1 when closed */
+	bool reaped; /* status is valid */
+	int status;  /* waitpid() status once reaped */
+};
+
+struct vmm_spawn {
+	const char *binary;      /* path of pinvm-vmm */
+	const char *config_path; /* an existing config file */
+	int log_fd;              /* pinvm-vmm's stdout and stderr; -1: ours */
+};
+
+void vmm_client_init(struct vmm_client *c);
+
+/*
+ * Starts pinvm-vmm --config CONFIG --control-fd 3. Returns once the exec
+ * succeeded (or with its errno, step "spawn", when it did not). The next
+ * event is "created" or "error".
+ */
+int vmm_client_spawn(struct vmm_client *c, const struct vmm_spawn *spawn,
+		     struct vmm_error *err);
+
+/* Sends one op. -EPIPE when pinvm-vmm is gone. */
+int vmm_client_send(struct vmm_client *c, enum vmm_op op,
+		    struct vmm_error *err);
+
+/*
+ * Waits up to timeout_ms (negative: forever) for the next event and fills
+ * *ev (free it with vmm_event_clear). -ETIMEDOUT; -EPIPE when the channel
+ * ended without an "exited"/"error" first, i.e. the process died (killed,
+ * crashed) or closed it; -EPROTO for a message that is not an event.
+ */
+int vmm_client_recv(struct vmm_client *c, int timeout_ms, struct vmm_event *ev,
+		    struct vmm_error *err);
+
+/* Sends op and receives the next event (normally its answer; check type). */
+int vmm_client_request(struct vmm_client *c, enum vmm_op op, int timeout_ms,
+		       struct vmm_event *ev, struct vmm_error *err);
+
+/* kill(pid, sig) unless already reaped; 0 or -errno. */
+int vmm_client_signal(struct vmm_client *c, int sig);
+
+/*
+ * Waits up to timeout_ms (negative: forever) for the process to end and
+ * stores its status in c->status. 0, -ETIMEDOUT, or -ECHILD.
+ */
+int vmm_client_reap(struct vmm_client *c, int timeout_ms,
+		    struct vmm_error *err);
+
+/* Closes the channel only; the process keeps running (see above). */
+void vmm_client_close(struct vmm_client *c);
+
+/*
+ * "<directory of the running executable>/pinvm-vmm" into buf: pinvm-vmm
+ * is installed next to pinvmd. 0 or -errno (-ENAMETOOLONG).
+ */
+int vmm_client_default_binary(char *buf, size_t len);
+
+#endif

@@ -1,0 +1,283 @@
+#include "vmm_config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int vmm_parse_u64(const char *s, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || *end)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+void vmm_config_free(struct vmm_config *cfg)
+{
+	free(cfg->kernel);
+	free(cfg->initrd);
+	free(cfg->cmdline);
+	free(cfg->console);
+	free(cfg->pins);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+static int bad(struct vmm_error *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static int bad(struct vmm_error *err, const char *fmt, ...)
+{
+	char what[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	return vmm_error_set(err, "config", EINVAL, "%s", what);
+}
+
+static int get_string(const json_t *obj, const char *key, bool nullable,
+		      char **out, struct vmm_error *err)
+{
+	const json_t *v = json_object_get(obj, key);
+
+	*out = NULL;
+	if (nullable && (!v || json_is_null(v)))
+		return 0;
+	if (!v || json_is_null(v))
+		return bad(err, "\"%s\" is required", key);
+	if (!json_is_string(v))
+		return bad(err, "\"%s\" must be a string", key);
+	if (strlen(json_string_value(v)) != json_string_length(v))
+		return bad(err, "\"%s\" holds a NUL character", key);
+	*out = strdup(json_string_value(v));
+	if (!*out)
+		return vmm_error_set(err, "config", ENOMEM, "out of memory");
+	return 0;
+}
+
+static int get_uint(const json_t *obj, const char *key, uint64_t min,
+		    uint64_t max, uint64_t *out, struct vmm_error *err)
+{
+	const json_t *v = json_object_get(obj, key);
+	json_int_t i;
+
+	if (!v)
+		return bad(err, "\"%s\" is required", key);
+	if (!json_is_integer(v))
+		return bad(err, "\"%s\" must be an integer", key);
+	i = json_integer_value(v);
+	if (i < 0 || (uint64_t)i < min || (uint64_t)i > max)
+		return vmm_error_set(err, "config", EINVAL,
+				     "\"%s\" is %" JSON_INTEGER_FORMAT
+				     ", allowed %" PRIu64 "..%" PRIu64,
+				     key, i, min, max);
+	*out = (uint64_t)i;
+	return 0;
+}
+
+static int get_pins(const json_t *obj, struct vmm_config *cfg,
+		    struct vmm_error *err)
+{
+	const json_t *arr = json_object_get(obj, "pins");
+	size_t i, j;
+
+	if (!arr || json_is_null(arr))
+		return 0;
+	if (!json_is_array(arr))
+		return bad(err, "\"%s\" must be an array", "pins");
+	if (json_array_size(arr) > VMM_CONFIG_MAX_PINS)
+		return vmm_error_set(err, "config", E2BIG,
+				     "more than %u pins", VMM_CONFIG_MAX_PINS);
+	if (!json_array_size(arr))
+		return 0;
+	cfg->pins = calloc(json_array_size(arr), sizeof(*cfg->pins));
+	if (!cfg->pins)
+		return vmm_error_set(err, "config", ENOMEM, "out of memory");
+	for (i = 0; i < json_array_size(arr); i++) {
+		const json_t *p = json_array_get(arr, i);
+		const json_t *id = json_object_get(p, "id");
+		const json_t *val = json_object_get(p, "value");
+
+		if (!json_is_object(p) || json_object_size(p) != 2 ||
+		    !json_is_string(id) || !json_is_string(val) ||
+		    vmm_parse_u64(json_string_value(id), &cfg->pins[i].id) < 0 ||
+		    vmm_parse_u64(json_string_value(val), &cfg->pins[i].value) < 0)
+			return vmm_error_set(err, "config", EINVAL,
+					     "pins[%zu] must be {\"id\": \"0x...\", "
+					     "\"value\": \"0x...\"}", i);
+		for (j = 0; j < i; j++)
+			if (cfg->pins[j].id == cfg->pins[i].id)
+				return vmm_error_set(err, "config", EINVAL,
+						     "pins[%zu] repeats register 0x%016" PRIx64,
+						     i, cfg->pins[i].id);
+		cfg->npins++;
+	}
+	return 0;
+}
+
+static const char *const known_keys[] = {
+	"kernel", "initrd", "cmdline", "vcpus", "memory_mib", "console", "pins",
+};
+
+int vmm_config_from_json(const json_t *obj, struct vmm_config *cfg,
+			 struct vmm_error *err)
+{
+	const char *key;
+	const json_t *v;
+	uint64_t n;
+	size_t i;
+	int ret;
+
+	memset(cfg, 0, sizeof(*cfg));
+	if (!json_is_object(obj))
+		return vmm_error_set(err, "config", EINVAL,
+				     "the configuration must be a JSON object");
+	json_object_foreach((json_t *)obj, key, v) {
+		for (i = 0; i < sizeof(known_keys) / sizeof(known_keys[0]); i++)
+			if (!strcmp(key, known_keys[i]))
+				break;
+		if (i == sizeof(known_keys) / sizeof(known_keys[0]))
+			return bad(err, "unknown key \"%s\"", key);
+	}
+	if ((ret = get_string(obj, "kernel", false, &cfg->kernel, err)) < 0 ||
+	    (ret = get_string(obj, "initrd", true, &cfg->initrd, err)) < 0 ||
+	    (ret = get_string(obj, "cmdline", false, &cfg->cmdline, err)) < 0 ||
+	    (ret = get_string(obj, "console", false, &cfg->console, err)) < 0)
+		goto fail;
+	if (!cfg->kernel[0] || !cfg->console[0] || (cfg->initrd && !cfg->initrd[0])) {
+		ret = vmm_error_set(err, "config", EINVAL,
+				    "\"kernel\", \"initrd\" and \"console\" must not be empty");
+		goto fail;
+	}
+	if (strlen(cfg->cmdline) > VMM_CONFIG_MAX_CMDLINE) {
+		ret = vmm_error_set(err, "config", E2BIG,
+				    "\"cmdline\" is longer than %u bytes",
+				    VMM_CONFIG_MAX_CMDLINE);
+		goto fail;
+	}
+	ret = get_uint(obj, "vcpus", 1, VMM_CONFIG_MAX_VCPUS, &n, err);
+	if (ret < 0)
+		goto fail;
+	cfg->vcpus = (unsigned)n;
+	ret = get_uint(obj, "memory_mib", VMM_CONFIG_MIN_MEMORY_MIB,
+		       UINT64_C(1) << 30, &cfg->memory_mib, err);
+	if (ret < 0)
+		goto fail;
+	ret = get_pins(obj, cfg, err);
+	if (ret < 0)
+		goto fail;
+	return 0;
+fail:
+	vmm_config_free(cfg);
+	return ret;
+}
+
+static json_t *hex(uint64_t v, bool wide)
+{
+	char buf[24];
+
+	snprintf(buf, sizeof(buf), wide ? "0x%016" PRIx64 : "0x%" PRIx64, v);
+	return json_string(buf);
+}
+
+json_t *vmm_config_to_json(const struct vmm_config *cfg)
+{
+	json_t *pins = json_array();
+	json_t *obj;
+	size_t i;
+
+	if (!pins)
+		return NULL;
+	for (i = 0; i < cfg->npins; i++)
+		if (json_array_append_new(pins, json_pack("{s:o, s:o}",
+				"id", hex(cfg->pins[i].id, true),
+				"value", hex(cfg->pins[i].value, false))) < 0) {
+			json_decref(pins);
+			return NULL;
+		}
+	obj = json_pack("{s:s, s:s?, s:s, s:I, s:I, s:s, s:o}",
+			"kernel", cfg->kernel ? cfg->kernel : "",
+			"initrd", cfg->initrd,
+			"cmdline", cfg->cmdline ? cfg->cmdline : "",
+			"vcpus", (json_int_t)cfg->vcpus,
+			"memory_mib", (json_int_t)cfg->memory_mib,
+			"console", cfg->console ? cfg->console : "",
+			"pins", pins);
+	return obj; /* "s?" packs a NULL initrd as JSON null */
+}
+
+int vmm_config_load(const char *path, struct vmm_config *cfg,
+		    struct vmm_error *err)
+{
+	json_error_t jerr;
+	json_t *obj;
+	int ret;
+
+	memset(cfg, 0, sizeof(*cfg));
+	obj = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	if (!obj)
+		return vmm_error_set(err, "config", EINVAL, "%s:%d:%d: %s", path,
+				     jerr.line, jerr.column, jerr.text);
+	ret = vmm_config_from_json(obj, cfg, err);
+	json_decref(obj);
+	return ret;
+}
+
+int vmm_config_save(const struct vmm_config *cfg, const char *path,
+		    struct vmm_error *err)
+{
+	struct vmm_config check;
+	char tmp[4096];
+	json_t *obj;
+	int fd, ret;
+
+	obj = vmm_config_to_json(cfg);
+	if (!obj)
+		return vmm_error_set(err, "config", ENOMEM, "out of memory");
+	ret = vmm_config_from_json(obj, &check, err);
+	if (ret < 0)
+		goto out;
+	vmm_config_free(&check);
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >=
+	    sizeof(tmp)) {
+		ret = vmm_error_set(err, "config", ENAMETOOLONG, "path too long: %s", path);
+		goto out;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		ret = vmm_error_set(err, "config", errno, "create %s: %s", tmp,
+				    strerror(errno));
+		goto out;
+	}
+	if (json_dumpfd(obj, fd, JSON_INDENT(1) | JSON_SORT_KEYS) < 0 ||
+	    write(fd, "\n", 1) != 1 || fsync(fd) < 0) {
+		ret = vmm_error_set(err, "config", errno ? errno : EIO,
+				    "write %s: %s", tmp, strerror(errno ? errno : EIO));
+		close(fd);
+		unlink(tmp);
+		goto out;
+	}
+	close(fd);
+	if (rename(tmp, path) < 0) {
+		ret = vmm_error_set(err, "config", errno, "rename %s: %s", path,
+				    strerror(errno));
+		unlink(tmp);
+		goto out;
+	}
+	ret = 0;
+out:
+	json_decref(obj);
+	return ret;
+}

@@ -1,0 +1,71 @@
+/*
+ * The configuration of one microVM, as pinvmd writes it for pinvm-vmm
+ * (--config FILE). A JSON object, unknown keys rejected:
+ *
+ *   {"kernel": "/images/debian-6.1-arm64.Image",   arm64 Image, required
+ *    "initrd": "/images/busybox-initramfs.cpio.gz", null or absent: none
+ *    "cmdline": "console=ttyS0",                   at most 2047 bytes
+ *    "vcpus": 2,                                    1..512
+ *    "memory_mib": 256,                             >= 32; <= host RAM
+ *    "console": "/var/lib/pinvm/vms/ID/console.log", UART output appended
+ *    "pins": [{"id": "0x6030000000140000", "value": "0x10000"}]}
+ *
+ * Register ids and values are strings holding a 0x-prefixed hex (or a
+ * decimal) 64-bit number. "pins" may be absent or empty.
+ *
+ * Builds everywhere (no KVM): pinvmd writes configs, pinvm-vmm reads them.
+ */
+#ifndef PINVM_VMM_CONFIG_H
+#define PINVM_VMM_CONFIG_H
+
+#include "vcpu_pins.h"
+#include "vmm_error.h"
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define VMM_CONFIG_MAX_VCPUS 512u
+#define VMM_CONFIG_MIN_MEMORY_MIB 32u
+#define VMM_CONFIG_MAX_PINS 64u
+#define VMM_CONFIG_MAX_CMDLINE 2047u /* arm64 COMMAND_LINE_SIZE - 1 */
+
+struct vmm_config {
+	char *kernel;        /* malloc'd; owned */
+	char *initrd;        /* malloc'd or NULL (no initrd); owned */
+	char *cmdline;       /* malloc'd, never NULL after a load; owned */
+	char *console;       /* malloc'd; owned */
+	unsigned vcpus;
+	uint64_t memory_mib;
+	struct vmm_pin *pins; /* malloc'd array of npins, readback 0; owned */
+	size_t npins;
+};
+
+/*
+ * Fills *cfg (zeroed first) from a parsed object; on failure nothing is
+ * left allocated and err names the offending key (step "config").
+ */
+int vmm_config_from_json(const json_t *obj, struct vmm_config *cfg,
+			 struct vmm_error *err);
+
+/* A new reference to the JSON form of cfg, or NULL when out of memory. */
+json_t *vmm_config_to_json(const struct vmm_config *cfg);
+
+/* Reads and validates FILE. */
+int vmm_config_load(const char *path, struct vmm_config *cfg,
+		    struct vmm_error *err);
+
+/*
+ * Validates cfg and writes it to path, mode 0600, atomically (a temporary
+ * file in the same directory renamed over path).
+ */
+int vmm_config_save(const struct vmm_config *cfg, const char *path,
+		    struct vmm_error *err);
+
+/* Frees what cfg owns and zeroes it; cfg itself is the caller's. */
+void vmm_config_free(struct vmm_config *cfg);
+
+/* "0x..." hex or decimal string -> u64; 0 or -EINVAL. */
+int vmm_parse_u64(const char *s, uint64_t *out);
+
+#endif

@@ -1,0 +1,332 @@
+/*
+ * pinvm-vmm: one microVM in its own process, controlled by pinvmd.
+ *
+ *   pinvm-vmm --config FILE --control-fd N
+ *
+ * FILE is described in vmm_config.h, the protocol on fd N in vmm_proto.h.
+ * The VM is built at once ("created" or "error"), and runs on "start".
+ *
+ * If the control channel closes (pinvmd exited or died), a VM that was
+ * started keeps running (or stays paused) and this process lives until
+ * the guest ends; nothing can control it any more until a re-adoption
+ * mechanism exists. A VM never started is simply dropped.
+ *
+ * SIGTERM and SIGINT stop the VM as {"op": "stop"} would. SIGQUIT prints
+ * every vCPU's registers to stderr (a hung guest's whereabouts) and goes
+ * on. SIGHUP and SIGPIPE are ignored. Exit status: 0 after poweroff, reset or stop; 1
+ * after an error (creation or run time); 2 for bad usage.
+ */
+#include "vm.h"
+#include "vmm_config.h"
+#include "vmm_proto.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+enum state { CREATED, RUNNING, PAUSED };
+
+struct vmm {
+	int ctl;          /* control channel; -1 once closed */
+	int sfd;          /* signalfd for SIGTERM/SIGINT */
+	int console_fd;
+	struct vm *vm;
+	enum state state;
+};
+
+static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void logf_(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "pinvm-vmm[%ld]: ", (long)getpid());
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: pinvm-vmm --config FILE --control-fd N\n"
+		   "  FILE  the VM's JSON configuration (see vmm/vmm_config.h)\n"
+		   "  N     a SOCK_SEQPACKET socket to pinvmd (see vmm/vmm_proto.h)\n");
+}
+
+/* Sends ev unless the channel is gone; a vanished peer closes our end. */
+static void send_event(struct vmm *m, const struct vmm_event *ev)
+{
+	int ret;
+
+	if (m->ctl < 0)
+		return;
+	ret = vmm_proto_send_event(m->ctl, ev);
+	if (ret < 0) {
+		logf_("sending \"%s\": %s; control channel closed",
+		      vmm_event_name(ev->type), strerror(-ret));
+		close(m->ctl);
+		m->ctl = -1;
+	}
+}
+
+static int fail(struct vmm *m, const struct vmm_error *err)
+{
+	struct vmm_event ev = { .type = VMM_EVENT_ERROR, .error = *err };
+
+	logf_("%s: %s", err->step, err->detail);
+	send_event(m, &ev);
+	return 1;
+}
+
+static void simple_event(struct vmm *m, enum vmm_event_type type)
+{
+	struct vmm_event ev = { .type = type };
+
+	send_event(m, &ev);
+}
+
+static void reject(struct vmm *m, const char *op, const char *detail)
+{
+	struct vmm_event ev = { .type = VMM_EVENT_REJECTED };
+
+	snprintf(ev.op, sizeof(ev.op), "%s", op);
+	snprintf(ev.error.detail, sizeof(ev.error.detail), "%s", detail);
+	send_event(m, &ev);
+}
+
+/* Ends the VM, reports why, and returns the exit status. */
+static int finish(struct vmm *m)
+{
+	struct vmm_event ev = { .type = VMM_EVENT_EXITED };
+
+	vm_stop(m->vm);
+	ev.reason = vm_exit_reason(m->vm, ev.error.detail, sizeof(ev.error.detail));
+	logf_("exited: %s: %s", vmm_exit_reason_name(ev.reason), ev.error.detail);
+	send_event(m, &ev);
+	return ev.reason == VMM_EXIT_ERROR ? 1 : 0;
+}
+
+/* One op from pinvmd; returns -1 to go on, else the exit status. */
+static int handle_op(struct vmm *m, enum vmm_op op)
+{
+	struct vmm_error err;
+
+	switch (op) {
+	case VMM_OP_START:
+		if (m->state != CREATED) {
+			reject(m, "start", "the VM was started already");
+			return -1;
+		}
+		if (vm_start(m->vm, &err) < 0) {
+			logf_("%s: %s", err.step, err.detail);
+			return finish(m);
+		}
+		m->state = RUNNING;
+		simple_event(m, VMM_EVENT_RUNNING);
+		return -1;
+	case VMM_OP_PAUSE:
+		if (m->state == CREATED) {
+			reject(m, "pause", "the VM has not been started");
+			return -1;
+		}
+		if (m->state == RUNNING && vm_pause(m->vm) < 0)
+			return -1; /* it ended meanwhile: the exit fd reports it */
+		m->state = PAUSED;
+		simple_event(m, VMM_EVENT_PAUSED);
+		return -1;
+	case VMM_OP_RESUME:
+		if (m->state == CREATED) {
+			reject(m, "resume", "the VM has not been started");
+			return -1;
+		}
+		vm_resume(m->vm);
+		m->state = RUNNING;
+		simple_event(m, VMM_EVENT_RUNNING);
+		return -1;
+	case VMM_OP_STOP:
+		return finish(m);
+	}
+	return -1;
+}
+
+/* The control channel is readable. */
+static int on_control(struct vmm *m)
+{
+	struct vmm_error err;
+	enum vmm_op op;
+	char bad[16];
+	int ret = vmm_proto_recv_op(m->ctl, &op, bad, sizeof(bad), &err);
+
+	if (ret == -EAGAIN)
+		return -1;
+	if (ret == -EPROTO) {
+		reject(m, bad[0] ? bad : "?", err.detail);
+		return -1;
+	}
+	if (ret < 0) {
+		close(m->ctl);
+		m->ctl = -1;
+		if (m->state == CREATED) {
+			logf_("control channel closed before start; dropping the VM");
+			return 0;
+		}
+		logf_("control channel closed (%s); the guest stays %s until it ends",
+		      strerror(-ret), m->state == PAUSED ? "paused" : "running");
+		return -1;
+	}
+	return handle_op(m, op);
+}
+
+static int serve(struct vmm *m)
+{
+	for (;;) {
+		struct pollfd pfd[3] = {
+			{ .fd = m->ctl, .events = POLLIN },
+			{ .fd = vm_exit_fd(m->vm), .events = POLLIN },
+			{ .fd = m->sfd, .events = POLLIN },
+		};
+		int ret;
+
+		ret = poll(pfd, 3, -1); /* a negative fd is skipped */
+		if (ret < 0 && errno == EINTR)
+			continue;
+		if (ret < 0) {
+			logf_("poll: %s", strerror(errno));
+			return finish(m);
+		}
+		if (pfd[1].revents)
+			return finish(m);
+		if (pfd[2].revents) {
+			struct signalfd_siginfo si;
+
+			if (read(m->sfd, &si, sizeof(si)) != (ssize_t)sizeof(si))
+				continue;
+			if (si.ssi_signo == SIGQUIT) {
+				if (m->state != CREATED)
+					vm_debug_dump(m->vm, stderr);
+				continue;
+			}
+			logf_("signal %u: stopping the VM", si.ssi_signo);
+			return finish(m);
+		}
+		if (pfd[0].revents) {
+			ret = on_control(m);
+			if (ret >= 0)
+				return ret;
+		}
+	}
+}
+
+static int parse_fd(const char *s)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *end || v < 0 || v > 1 << 20)
+		return -1;
+	return (int)v;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "control-fd", required_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct vmm m = { .ctl = -1, .sfd = -1, .console_fd = -1 };
+	const char *config = NULL;
+	struct vmm_config cfg;
+	struct vmm_error err;
+	struct stat st;
+	sigset_t sigs;
+	int c, status;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config = optarg;
+			break;
+		case 'f':
+			m.ctl = parse_fd(optarg);
+			if (m.ctl < 0) {
+				usage(stderr);
+				return 2;
+			}
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (!config || m.ctl < 0 || optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (fstat(m.ctl, &st) < 0 || !S_ISSOCK(st.st_mode)) {
+		logf_("--control-fd %d is not a socket", m.ctl);
+		return 2;
+	}
+	fcntl(m.ctl, F_SETFD, FD_CLOEXEC);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGQUIT);
+	sigprocmask(SIG_BLOCK, &sigs, NULL); /* vCPU threads inherit this */
+	m.sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
+	if (m.sfd < 0) {
+		vmm_error_sys(&err, "signalfd");
+		return fail(&m, &err);
+	}
+
+	if (vmm_config_load(config, &cfg, &err) < 0)
+		return fail(&m, &err);
+	m.console_fd = open(cfg.console, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
+			    O_NOCTTY, 0640);
+	if (m.console_fd < 0) {
+		vmm_error_set(&err, "console", errno, "open %s: %s", cfg.console,
+			      strerror(errno));
+		vmm_config_free(&cfg);
+		return fail(&m, &err);
+	}
+	if (vm_create(&cfg, m.console_fd, &m.vm, &err) < 0) {
+		vmm_config_free(&cfg);
+		close(m.console_fd);
+		return fail(&m, &err);
+	}
+	{
+		struct vmm_event ev = { .type = VMM_EVENT_CREATED };
+
+		ev.pins = (struct vmm_pin *)vm_pins(m.vm, &ev.npins);
+		ev.vcpus = vm_vcpu_count(m.vm);
+		snprintf(ev.gic, sizeof(ev.gic), "%s", vm_gic_name(m.vm));
+		logf_("created: %u vCPUs, %llu MiB, GIC%s, %zu pins", ev.vcpus,
+		      (unsigned long long)cfg.memory_mib, ev.gic, ev.npins);
+		send_event(&m, &ev);
+	}
+	vmm_config_free(&cfg);
+	status = m.ctl < 0 ? 0 : serve(&m);
+	vm_destroy(m.vm);
+	close(m.console_fd);
+	if (m.ctl >= 0)
+		close(m.ctl);
+	close(m.sfd);
+	return status;
+}

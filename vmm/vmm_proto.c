@@ -1,0 +1,352 @@
+#include "vmm_proto.h"
+
+#include "vmm_config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+static const char *const op_names[] = {
+	[VMM_OP_START] = "start",
+	[VMM_OP_PAUSE] = "pause",
+	[VMM_OP_RESUME] = "resume",
+	[VMM_OP_STOP] = "stop",
+};
+
+static const char *const event_names[] = {
+	[VMM_EVENT_CREATED] = "created",
+	[VMM_EVENT_RUNNING] = "running",
+	[VMM_EVENT_PAUSED] = "paused",
+	[VMM_EVENT_REJECTED] = "rejected",
+	[VMM_EVENT_EXITED] = "exited",
+	[VMM_EVENT_ERROR] = "error",
+};
+
+static const char *const reason_names[] = {
+	[VMM_EXIT_POWEROFF] = "poweroff",
+	[VMM_EXIT_RESET] = "reset",
+	[VMM_EXIT_STOPPED] = "stopped",
+	[VMM_EXIT_ERROR] = "error",
+};
+
+#define NAME_OF(table, i) \
+	((size_t)(i) < sizeof(table) / sizeof(table[0]) ? table[i] : "?")
+
+const char *vmm_op_name(enum vmm_op op)
+{
+	return NAME_OF(op_names, op);
+}
+
+const char *vmm_event_name(enum vmm_event_type type)
+{
+	return NAME_OF(event_names, type);
+}
+
+const char *vmm_exit_reason_name(enum vmm_exit_reason reason)
+{
+	return NAME_OF(reason_names, reason);
+}
+
+static int index_of(const char *const *table, size_t n, const char *name)
+{
+	size_t i;
+
+	for (i = 0; name && i < n; i++)
+		if (!strcmp(table[i], name))
+			return (int)i;
+	return -1;
+}
+
+int vmm_op_from_name(const char *name, enum vmm_op *op)
+{
+	int i = index_of(op_names, sizeof(op_names) / sizeof(op_names[0]), name);
+
+	if (i < 0)
+		return -EINVAL;
+	*op = (enum vmm_op)i;
+	return 0;
+}
+
+static json_t *hex(uint64_t v, bool wide)
+{
+	char buf[24];
+
+	snprintf(buf, sizeof(buf), wide ? "0x%016" PRIx64 : "0x%" PRIx64, v);
+	return json_string(buf);
+}
+
+json_t *vmm_event_to_json(const struct vmm_event *ev)
+{
+	json_t *obj = json_pack("{s:s}", "event", vmm_event_name(ev->type));
+	json_t *pins;
+	size_t i;
+
+	if (!obj)
+		return NULL;
+	switch (ev->type) {
+	case VMM_EVENT_CREATED:
+		pins = json_array();
+		if (!pins)
+			goto oom;
+		for (i = 0; i < ev->npins; i++)
+			if (json_array_append_new(pins, json_pack("{s:o, s:o, s:o}",
+					"id", hex(ev->pins[i].id, true),
+					"value", hex(ev->pins[i].value, false),
+					"readback", hex(ev->pins[i].readback, false))) < 0) {
+				json_decref(pins);
+				goto oom;
+			}
+		if (json_object_set_new(obj, "pins", pins) < 0 ||
+		    json_object_set_new(obj, "vcpus", json_integer(ev->vcpus)) < 0 ||
+		    json_object_set_new(obj, "gic", json_string(ev->gic)) < 0)
+			goto oom;
+		break;
+	case VMM_EVENT_RUNNING:
+	case VMM_EVENT_PAUSED:
+		break;
+	case VMM_EVENT_REJECTED:
+		if (json_object_set_new(obj, "op", json_string(ev->op)) < 0 ||
+		    json_object_set_new(obj, "detail", json_string(ev->error.detail)) < 0)
+			goto oom;
+		break;
+	case VMM_EVENT_EXITED:
+		if (json_object_set_new(obj, "reason",
+					json_string(vmm_exit_reason_name(ev->reason))) < 0 ||
+		    json_object_set_new(obj, "detail", json_string(ev->error.detail)) < 0)
+			goto oom;
+		break;
+	case VMM_EVENT_ERROR:
+		if (json_object_set_new(obj, "step", json_string(ev->error.step)) < 0 ||
+		    json_object_set_new(obj, "detail", json_string(ev->error.detail)) < 0 ||
+		    json_object_set_new(obj, "errno", json_integer(ev->error.errnum)) < 0)
+			goto oom;
+		if (ev->error.has_register &&
+		    json_object_set_new(obj, "register", hex(ev->error.reg, true)) < 0)
+			goto oom;
+		break;
+	}
+	return obj;
+oom:
+	json_decref(obj);
+	return NULL;
+}
+
+void vmm_event_clear(struct vmm_event *ev)
+{
+	free(ev->pins);
+	json_decref(ev->json);
+	memset(ev, 0, sizeof(*ev));
+}
+
+static int proto_err(struct vmm_error *err, const char *what)
+{
+	return vmm_error_set(err, "protocol", EPROTO, "bad event: %s", what);
+}
+
+static void copy_str(char *dst, size_t len, const json_t *v)
+{
+	snprintf(dst, len, "%s", json_is_string(v) ? json_string_value(v) : "");
+}
+
+static int decode_pins(const json_t *arr, struct vmm_event *ev,
+		       struct vmm_error *err)
+{
+	size_t i;
+
+	if (!json_is_array(arr))
+		return proto_err(err, "created without a pins array");
+	if (!json_array_size(arr))
+		return 0;
+	ev->pins = calloc(json_array_size(arr), sizeof(*ev->pins));
+	if (!ev->pins)
+		return vmm_error_set(err, "protocol", ENOMEM, "out of memory");
+	for (i = 0; i < json_array_size(arr); i++) {
+		const json_t *p = json_array_get(arr, i);
+		struct vmm_pin *pin = &ev->pins[i];
+
+		if (vmm_parse_u64(json_string_value(json_object_get(p, "id")), &pin->id) < 0 ||
+		    vmm_parse_u64(json_string_value(json_object_get(p, "value")), &pin->value) < 0 ||
+		    vmm_parse_u64(json_string_value(json_object_get(p, "readback")),
+				  &pin->readback) < 0)
+			return proto_err(err, "a pin without id, value and readback");
+		ev->npins++;
+	}
+	return 0;
+}
+
+int vmm_event_from_json(json_t *obj, struct vmm_event *ev,
+			struct vmm_error *err)
+{
+	const json_t *v;
+	int i, ret = 0;
+
+	memset(ev, 0, sizeof(*ev));
+	i = index_of(event_names, sizeof(event_names) / sizeof(event_names[0]),
+		     json_string_value(json_object_get(obj, "event")));
+	if (i < 0)
+		return proto_err(err, "no known \"event\"");
+	ev->type = (enum vmm_event_type)i;
+	ev->json = json_incref(obj);
+	copy_str(ev->error.detail, sizeof(ev->error.detail),
+		 json_object_get(obj, "detail"));
+	switch (ev->type) {
+	case VMM_EVENT_CREATED:
+		v = json_object_get(obj, "vcpus");
+		ev->vcpus = json_is_integer(v) ? (unsigned)json_integer_value(v) : 0;
+		copy_str(ev->gic, sizeof(ev->gic), json_object_get(obj, "gic"));
+		ret = decode_pins(json_object_get(obj, "pins"), ev, err);
+		break;
+	case VMM_EVENT_RUNNING:
+	case VMM_EVENT_PAUSED:
+		break;
+	case VMM_EVENT_REJECTED:
+		copy_str(ev->op, sizeof(ev->op), json_object_get(obj, "op"));
+		break;
+	case VMM_EVENT_EXITED:
+		i = index_of(reason_names, sizeof(reason_names) / sizeof(reason_names[0]),
+			     json_string_value(json_object_get(obj, "reason")));
+		if (i < 0)
+			ret = proto_err(err, "exited without a known reason");
+		else
+			ev->reason = (enum vmm_exit_reason)i;
+		break;
+	case VMM_EVENT_ERROR:
+		copy_str(ev->error.step, sizeof(ev->error.step),
+			 json_object_get(obj, "step"));
+		v = json_object_get(obj, "errno");
+		ev->error.errnum = json_is_integer(v) ? (int)json_integer_value(v) : 0;
+		v = json_object_get(obj, "register");
+		if (v) {
+			if (vmm_parse_u64(json_string_value(v), &ev->error.reg) < 0)
+				ret = proto_err(err, "a register that is not a number");
+			ev->error.has_register = true;
+		}
+		break;
+	}
+	if (ret < 0)
+		vmm_event_clear(ev);
+	return ret;
+}
+
+static int send_json(int fd, json_t *obj)
+{
+	char *s;
+	size_t len;
+	ssize_t n;
+
+	if (!obj)
+		return -ENOMEM;
+	s = json_dumps(obj, JSON_COMPACT);
+	json_decref(obj);
+	if (!s)
+		return -ENOMEM;
+	len = strlen(s);
+	if (len > VMM_PROTO_MAX_MSG) {
+		free(s);
+		return -EMSGSIZE;
+	}
+	do
+		n = send(fd, s, len, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	free(s);
+	if (n < 0)
+		return -errno;
+	return (size_t)n == len ? 0 : -EMSGSIZE;
+}
+
+int vmm_proto_send_op(int fd, enum vmm_op op)
+{
+	return send_json(fd, json_pack("{s:s}", "op", vmm_op_name(op)));
+}
+
+int vmm_proto_send_event(int fd, const struct vmm_event *ev)
+{
+	return send_json(fd, vmm_event_to_json(ev));
+}
+
+/* One message into a new JSON value. */
+static int recv_json(int fd, json_t **out, struct vmm_error *err)
+{
+	char *buf = malloc(VMM_PROTO_MAX_MSG + 1);
+	struct iovec iov = { .iov_base = buf, .iov_len = VMM_PROTO_MAX_MSG + 1 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	json_error_t jerr;
+	ssize_t n;
+	int ret = 0;
+
+	*out = NULL;
+	if (!buf)
+		return vmm_error_set(err, "protocol", ENOMEM, "out of memory");
+	do
+		n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		ret = -errno;
+		if (ret != -EAGAIN)
+			vmm_error_sys(err, "recvmsg");
+		if (ret == -ECONNRESET)
+			ret = -EPIPE;
+	} else if (n == 0) {
+		ret = vmm_error_set(err, "protocol", EPIPE, "the peer closed the channel");
+	} else if ((msg.msg_flags & MSG_TRUNC) || n > VMM_PROTO_MAX_MSG) {
+		ret = vmm_error_set(err, "protocol", EPROTO,
+				    "message longer than %d bytes", VMM_PROTO_MAX_MSG);
+	} else {
+		*out = json_loadb(buf, (size_t)n, JSON_REJECT_DUPLICATES, &jerr);
+		if (!*out)
+			ret = vmm_error_set(err, "protocol", EPROTO,
+					    "not JSON: %s", jerr.text);
+		else if (!json_is_object(*out)) {
+			json_decref(*out);
+			*out = NULL;
+			ret = vmm_error_set(err, "protocol", EPROTO,
+					    "a message must be a JSON object");
+		}
+	}
+	free(buf);
+	return ret;
+}
+
+int vmm_proto_recv_op(int fd, enum vmm_op *op, char *bad_op, size_t bad_op_len,
+		      struct vmm_error *err)
+{
+	const char *name;
+	json_t *obj;
+	int ret;
+
+	if (bad_op && bad_op_len)
+		bad_op[0] = '\0';
+	ret = recv_json(fd, &obj, err);
+	if (ret < 0)
+		return ret;
+	name = json_string_value(json_object_get(obj, "op"));
+	if (vmm_op_from_name(name, op) < 0) {
+		if (bad_op && bad_op_len && name)
+			snprintf(bad_op, bad_op_len, "%s", name);
+		if (name)
+			ret = vmm_error_set(err, "protocol", EPROTO,
+					    "unknown op \"%s\"", name);
+		else
+			ret = vmm_error_set(err, "protocol", EPROTO,
+					    "a message without a string \"op\"");
+	}
+	json_decref(obj);
+	return ret;
+}
+
+int vmm_proto_recv_event(int fd, struct vmm_event *ev, struct vmm_error *err)
+{
+	json_t *obj;
+	int ret;
+
+	memset(ev, 0, sizeof(*ev));
+	ret = recv_json(fd, &obj, err);
+	if (ret < 0)
+		return ret;
+	ret = vmm_event_from_json(obj, ev, err);
+	json_decref(obj);
+	return ret;
+}

@@ -1,0 +1,123 @@
+/*
+ * The private control channel between pinvmd and one pinvm-vmm process.
+ *
+ * Transport: one end of socketpair(AF_UNIX, SOCK_SEQPACKET); every message
+ * is exactly one JSON object (UTF-8, no trailing newline needed), at most
+ * VMM_PROTO_MAX_MSG bytes.
+ *
+ * pinvmd -> pinvm-vmm (ops):
+ *   {"op": "start"}   run the vCPUs                       -> running
+ *   {"op": "pause"}   every vCPU out of KVM_RUN and held  -> paused
+ *   {"op": "resume"}                                      -> running
+ *   {"op": "stop"}    end the VM                          -> exited(stopped)
+ * Extra keys are ignored. An op that makes no sense in the current state
+ * (pause before start, an unknown op, a malformed message) is answered
+ * with "rejected" and changes nothing.
+ *
+ * pinvm-vmm -> pinvmd (events):
+ *   {"event": "created", "vcpus": 2, "gic": "v3",
+ *    "pins": [{"id": "0x6030000000140000", "value": "0x10000",
+ *              "readback": "0x10000"}]}
+ *       once, when the VM is fully built (vCPUs initialised, pins applied
+ *       on every vCPU, readbacks from vCPU 0) and no vCPU has run yet.
+ *   {"event": "error", "step": "pin", "detail": "...", "errno": 2,
+ *    "register": "0x6030000000160000"}
+ *       creation failed ("register" only when KVM refused a pin); the
+ *       process exits right after sending it.
+ *   {"event": "running"} / {"event": "paused"}   answers to the ops.
+ *   {"event": "rejected", "op": "pause", "detail": "..."}
+ *   {"event": "exited", "reason": "poweroff"|"reset"|"stopped"|"error",
+ *    "detail": "..."}
+ *       the last message; the process exits right after it.
+ * Events come in the order the VMM did things, so after an op the next
+ * event is normally its answer; an "exited" may come first (the guest
+ * powered off meanwhile) and may also come unprompted at any time.
+ *
+ * Builds everywhere (no KVM): both ends use it.
+ */
+#ifndef PINVM_VMM_PROTO_H
+#define PINVM_VMM_PROTO_H
+
+#include "vcpu_pins.h"
+#include "vmm_error.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#define VMM_PROTO_MAX_MSG 65536
+
+enum vmm_op {
+	VMM_OP_START,
+	VMM_OP_PAUSE,
+	VMM_OP_RESUME,
+	VMM_OP_STOP,
+};
+
+enum vmm_event_type {
+	VMM_EVENT_CREATED,
+	VMM_EVENT_RUNNING,
+	VMM_EVENT_PAUSED,
+	VMM_EVENT_REJECTED,
+	VMM_EVENT_EXITED,
+	VMM_EVENT_ERROR,
+};
+
+enum vmm_exit_reason {
+	VMM_EXIT_POWEROFF, /* the guest powered off (PSCI SYSTEM_OFF) */
+	VMM_EXIT_RESET,    /* the guest rebooted (PSCI SYSTEM_RESET); not restarted */
+	VMM_EXIT_STOPPED,  /* "stop" or SIGTERM */
+	VMM_EXIT_ERROR,    /* KVM_RUN failed, an unhandled exit, a guest crash */
+};
+
+struct vmm_event {
+	enum vmm_event_type type;
+	/* created */
+	unsigned vcpus;
+	char gic[8];           /* "v3" or "v2" */
+	struct vmm_pin *pins;  /* malloc'd array (decode) or borrowed (encode) */
+	size_t npins;
+	/* exited */
+	enum vmm_exit_reason reason;
+	/* error: all of it; exited and rejected: error.detail only */
+	struct vmm_error error;
+	/* rejected */
+	char op[16];
+	/* Decoded events only: the message as received (a reference the
+	 * event owns), for forwarding verbatim. NULL when encoding. */
+	json_t *json;
+};
+
+const char *vmm_op_name(enum vmm_op op);
+int vmm_op_from_name(const char *name, enum vmm_op *op);
+const char *vmm_event_name(enum vmm_event_type type);
+const char *vmm_exit_reason_name(enum vmm_exit_reason reason);
+
+/* A new reference, or NULL when out of memory. */
+json_t *vmm_event_to_json(const struct vmm_event *ev);
+/* Fills *ev (zeroed first) from obj, taking a new reference to it. */
+int vmm_event_from_json(json_t *obj, struct vmm_event *ev,
+			struct vmm_error *err);
+/* Frees what a decoded event owns (pins, json) and zeroes it. */
+void vmm_event_clear(struct vmm_event *ev);
+
+/*
+ * Sending one message. Never raises SIGPIPE. 0, -EPIPE/-ECONNRESET when
+ * the peer is gone, -EMSGSIZE, -ENOMEM, or another -errno of send().
+ */
+int vmm_proto_send_op(int fd, enum vmm_op op);
+int vmm_proto_send_event(int fd, const struct vmm_event *ev);
+
+/*
+ * Receiving one message (blocking unless fd is non-blocking). 0 with the
+ * result; -EAGAIN (nothing there, non-blocking fd), -EPIPE (the peer
+ * closed its end: end of stream), -EPROTO (not a valid message; err says
+ * why; the message is consumed), or another -errno of recvmsg().
+ * vmm_proto_recv_op() also reports the op's name it could not accept in
+ * bad_op (may be NULL; "" when there was none).
+ */
+int vmm_proto_recv_op(int fd, enum vmm_op *op, char *bad_op, size_t bad_op_len,
+		      struct vmm_error *err);
+int vmm_proto_recv_event(int fd, struct vmm_event *ev, struct vmm_error *err);
+
+#endif
