@@ -42,6 +42,17 @@ void reply_empty(struct reply *rep)
 	rep->empty = true;
 }
 
+void reply_raw(struct reply *rep, char *data, size_t len, const char *ctype)
+{
+	json_decref(rep->body);
+	rep->body = NULL;
+	free(rep->raw);
+	rep->raw = data;
+	rep->raw_len = len;
+	rep->raw_type = ctype;
+	rep->status = 200;
+}
+
 void reply_problem(struct reply *rep, unsigned status, const char *code,
 		   const char *field, const char *fmt, ...)
 {
@@ -102,13 +113,18 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn,
 	char *text = NULL;
 	json_t *fields;
 
-	if (!rep->body && !rep->empty) {
+	if (!rep->body && !rep->empty && !rep->raw) {
 		rep->status = 500;
 		rep->body = problem_new(500, "out_of_memory", NULL, "out of memory");
 	}
 	if (rep->body)
 		text = json_dumps(rep->body, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	if (text) {
+	if (rep->raw) {
+		resp = MHD_create_response_from_buffer(rep->raw_len, rep->raw,
+						       MHD_RESPMEM_MUST_FREE);
+		if (resp)
+			rep->raw = NULL;
+	} else if (text) {
 		size_t len = strlen(text);
 
 		/* A trailing newline keeps curl output readable. */
@@ -131,10 +147,14 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn,
 		free(text);
 		return MHD_NO;
 	}
-	if (!rep->empty)
+	if (rep->raw_type)
+		MHD_add_response_header(resp, "Content-Type", rep->raw_type);
+	else if (!rep->empty)
 		MHD_add_response_header(resp, "Content-Type",
 					rep->status >= 400 ? "application/problem+json"
 							   : "application/json");
+	if (rep->extra_name[0])
+		MHD_add_response_header(resp, rep->extra_name, rep->extra_value);
 	if (rep->location[0])
 		MHD_add_response_header(resp, "Location", rep->location);
 	MHD_add_response_header(resp, "X-Request-Id", ex->id);
@@ -237,6 +257,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		json_object_set_new(rep.body, "request_id", json_string(ex->id));
 	ret = send_reply(conn, ex, method, url, &rep);
 	json_decref(rep.body);
+	free(rep.raw);
 	return ret;
 }
 

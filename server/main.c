@@ -6,6 +6,7 @@
 #include "router.h"
 #include "server.h"
 #include "store.h"
+#include "vms.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -168,9 +169,15 @@ int main(int argc, char **argv)
 		fprintf(stderr, "pinvmd: %s\n", err);
 		return 1;
 	}
+	if (vms_new(&srv.vms) < 0) {
+		fprintf(stderr, "pinvmd: out of memory\n");
+		store_close(srv.store);
+		return 1;
+	}
 	if (srv.image_dir[0] && (stat(srv.image_dir, &st) < 0 || !S_ISDIR(st.st_mode))) {
 		fprintf(stderr, "pinvmd: --image-dir %s is not a directory\n",
 			srv.image_dir);
+		vms_free(srv.vms);
 		store_close(srv.store);
 		return 1;
 	}
@@ -189,6 +196,7 @@ int main(int argc, char **argv)
 		if (fd < 0 || http_serve(&srv, fd, err, sizeof(err)) < 0) {
 			fprintf(stderr, "pinvmd: %s\n", err);
 			http_stop_all(&srv);
+			vms_free(srv.vms);
 			store_close(srv.store);
 			return 1;
 		}
@@ -204,6 +212,7 @@ int main(int argc, char **argv)
 	for (i = 0; i < nlisten; i++)
 		if (!strncmp(listen_specs[i], "unix:", 5))
 			unlink(listen_specs[i] + 5);
+	vms_free(srv.vms);
 	store_close(srv.store);
 	return 0;
 }

@@ -33,12 +33,20 @@ struct reply {
 	char allow[64];   /* Allow header for 405, empty otherwise */
 	char location[192]; /* Location header for 201, empty otherwise */
 	bool empty;       /* 204: no body at all */
+	char *raw;        /* a non-JSON body (malloc'd, owned), or NULL */
+	size_t raw_len;
+	const char *raw_type; /* its Content-Type, static */
+	char extra_name[32];  /* one more header, when extra_name[0] */
+	char extra_value[64];
 };
 
 typedef void (*route_handler)(struct request *req, struct reply *rep);
 
 /* A 204 reply without a body. */
 void reply_empty(struct reply *rep);
+
+/* A 200 reply with a raw body (steals data, malloc'd) of type ctype. */
+void reply_raw(struct reply *rep, char *data, size_t len, const char *ctype);
 
 /* Sets status and body; steals body (NULL body means out of memory). */
 void reply_json(struct reply *rep, unsigned status, json_t *body);

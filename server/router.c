@@ -1,6 +1,7 @@
 #include "router.h"
 
 #include "handlers.h"
+#include "vms.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
@@ -18,6 +19,13 @@ const struct route router_routes[] = {
 	{ "GET", "/v1/profiles/{name}/observed-abi", handle_profile_observed_abi_get },
 	{ "POST", "/v1/compatibility", handle_compat_post },
 	{ "POST", "/v1/baselines", handle_baselines_post },
+	{ "GET", "/v1/images", handle_images_list },
+	{ "GET", "/v1/vms", handle_vms_list },
+	{ "POST", "/v1/vms", handle_vms_post },
+	{ "GET", "/v1/vms/{id}", handle_vm_get },
+	{ "DELETE", "/v1/vms/{id}", handle_vm_delete },
+	{ "POST", "/v1/vms/{id}/actions", handle_vm_action },
+	{ "GET", "/v1/vms/{id}/console", handle_vm_console },
 };
 const size_t router_nroutes = sizeof(router_routes) / sizeof(router_routes[0]);
 

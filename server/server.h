@@ -12,12 +12,14 @@
 
 struct MHD_Daemon;
 struct store;
+struct vms;
 
 struct server {
 	char state_dir[PATH_MAX];
 	char image_dir[PATH_MAX]; /* empty: no image directory */
 	size_t body_limit;        /* bytes; larger bodies get 413 */
 	struct store *store;      /* profiles; owned by main */
+	struct vms *vms;          /* microVMs; owned by main */
 	struct MHD_Daemon *daemons[SERVER_MAX_LISTENERS];
 	size_t ndaemons;
 };

@@ -115,7 +115,8 @@ trap lab_stop EXIT
 # Boots the lab on one kernel and waits for its ready line.
 lab_start() {
 	local kernel=$1 port=$2 log=$3 i
-	"$ROOT/deploy/lab.sh" --kernel "$kernel" --port "$port" </dev/null >"$log" 2>&1 &
+	"$ROOT/deploy/lab.sh" --kernel "$kernel" --port "$port" \
+		--control-port $((port + 100)) </dev/null >"$log" 2>&1 &
 	LAB_PID=$!
 	for i in $(seq 1 600); do
 		grep -q '^pinvm lab ready:' "$log" && return 0
@@ -125,12 +126,13 @@ lab_start() {
 	return 1
 }
 
-# Boots the lab on one kernel, runs "$@" (with {url} replaced) against it,
+# Boots the lab on one kernel, runs "$@" (with {url} and {control}, the
+# lab's test-only control port, replaced) against it,
 # tallies the result under "lab $kernel $step".
 lab_run() {
 	local kernel=$1 port=$2 step=$3; shift 3
 	local log=$LOGDIR/lab-$kernel-$step.log tlog=$LOGDIR/lab-$kernel-$step-tests.log
-	local url=http://127.0.0.1:$port arg args=()
+	local url=http://127.0.0.1:$port control=http://127.0.0.1:$((port + 100)) arg args=()
 	say "lab $kernel ($step): booting"
 	if ! lab_start "$kernel" "$port" "$log"; then
 		echo "lab $kernel did not come up; its log:" >"$tlog"
@@ -139,7 +141,10 @@ lab_run() {
 		tally "lab $kernel $step" 1 "$tlog"
 		return
 	fi
-	for arg in "$@"; do args+=("${arg//\{url\}/$url}"); done
+	for arg in "$@"; do
+		arg=${arg//\{url\}/$url}
+		args+=("${arg//\{control\}/$control}")
+	done
 	"${args[@]}" >"$tlog" 2>&1
 	local rc=$?
 	lab_stop
@@ -187,13 +192,21 @@ main() {
 		for k in $KERNELS; do
 			lab_pass1 "$k" "$port"
 		done
-		# Pass 2: every capture applied on every host (the fidelity matrix).
+		# Pass 2: every capture applied on every host (the fidelity matrix),
+		# and Linux microVMs through the API (on 6.12 also under a profile).
 		for k in $KERNELS; do
-			lab_run "$k" "$port" matrix "$ROOT/build/bin/test_lab_profiles" \
-				matrix {url} "$k" "$PROFILES"
+			local extra=
+			[ "$k" = 6.12 ] && extra=--profile
+			lab_run "$k" "$port" vms sh -c '
+				"$1/test_lab_profiles" matrix "$2" "$4" "$5"; a=$?
+				"$1/test_lab_vms" "$2" "$3" $6; b=$?
+				exit $((a | b))' sh "$ROOT/build/bin" {url} {control} "$k" \
+				"$PROFILES" "$extra"
 		done
 		say "fidelity matrix (profile captured on a kernel, applied on a host):"
-		cat "$LOGDIR"/lab-*-matrix-tests.log 2>/dev/null | grep '^MATRIX' | sort
+		cat "$LOGDIR"/lab-*-vms-tests.log 2>/dev/null | grep '^MATRIX' | sort
+		say "benchmarks (figures, not pass/fail):"
+		grep -H '^BENCH' "$LOGDIR"/lab-*-vms-tests.log 2>/dev/null | sed "s|$LOGDIR/||"
 	fi
 	echo "$PASSED passed, $FAILED failed"
 	[ "$FAILED" -eq 0 ]

@@ -1,0 +1,389 @@
+/*
+ * microVMs on real KVM in the lab, through the REST API: a stock Debian
+ * arm64 kernel boots to the lab guest's marker; pause, resume, poweroff,
+ * delete; a killed pinvm-vmm fails only its own VM. With --profile, the
+ * Linux guest's own dmesg shows the pinned ABI.
+ * usage: test_lab_vms URL CONTROL_URL [--profile]
+ * CONTROL_URL is the lab's control port (runs a command inside the lab).
+ */
+#include "check.h"
+#include "client.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define KERNEL "debian-6.1-arm64.Image"
+#define INITRD "busybox-initramfs.cpio.gz"
+#define BOOT_TIMEOUT_S 240
+
+static struct client c, ctl;
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static long call(const char *method, const char *path, json_t *body, struct response *r)
+{
+	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+
+	client_call(&c, method, path, NULL, text, text ? strlen(text) : 0, NULL, r);
+	free(text);
+	json_decref(body);
+	return r->status;
+}
+
+/* Runs a shell command inside the lab; returns its output (caller frees). */
+static char *lab_sh(const char *cmd)
+{
+	struct response r;
+	char *out;
+
+	client_call(&ctl, "POST", "/cgi-bin/run", "text/plain", cmd, strlen(cmd), NULL, &r);
+	out = r.status == 200 && r.body ? strdup(r.body) : NULL;
+	response_free(&r);
+	return out;
+}
+
+/* Creates a VM; returns its id (caller frees) or NULL. */
+static char *create(int vcpus, const char *cmdline, const char *profile, struct response *out)
+{
+	json_t *spec = json_pack("{s:i, s:i, s:s, s:s, s:s}", "vcpus", vcpus,
+				 "memory_mib", 256, "kernel", KERNEL, "initrd", INITRD,
+				 "cmdline", cmdline);
+	struct response r;
+	char *id = NULL;
+
+	if (profile)
+		json_object_set_new(spec, "profile", json_string(profile));
+	call("POST", "/v1/vms", spec, &r);
+	if (r.status == 201 && response_str(&r, "id"))
+		id = strdup(response_str(&r, "id"));
+	if (out)
+		*out = r;
+	else
+		response_free(&r);
+	return id;
+}
+
+static long action(const char *id, const char *what, struct response *r)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "/v1/vms/%s/actions", id);
+	return call("POST", path, json_pack("{s:s}", "action", what), r);
+}
+
+/* The whole console so far (caller frees), following X-Console-Next-Offset. */
+static char *console(const char *id)
+{
+	char path[160];
+	struct response r;
+	char *all = NULL;
+
+	snprintf(path, sizeof(path), "/v1/vms/%s/console?offset=0", id);
+	client_call(&c, "GET", path, NULL, NULL, 0, NULL, &r);
+	if (r.status == 200)
+		all = strdup(r.body ? r.body : "");
+	response_free(&r);
+	return all;
+}
+
+static size_t console_len(const char *id)
+{
+	char *s = console(id);
+	size_t n = s ? strlen(s) : 0;
+
+	free(s);
+	return n;
+}
+
+/* Waits for needle on the console; returns seconds taken or -1. */
+static double wait_console(const char *id, const char *needle, double t0)
+{
+	while (now() - t0 < BOOT_TIMEOUT_S) {
+		char *s = console(id);
+		bool found = s && strstr(s, needle);
+
+		free(s);
+		if (found)
+			return now() - t0;
+		usleep(500000);
+	}
+	return -1;
+}
+
+static const char *state_of(const char *id)
+{
+	static char state[32];
+	char path[128];
+	struct response r;
+
+	snprintf(path, sizeof(path), "/v1/vms/%s", id);
+	client_call(&c, "GET", path, NULL, NULL, 0, NULL, &r);
+	snprintf(state, sizeof(state), "%s", response_str(&r, "state") ?: "(none)");
+	response_free(&r);
+	return state;
+}
+
+static bool wait_state(const char *id, const char *want, int seconds)
+{
+	for (int i = 0; i < seconds * 4; i++) {
+		if (!strcmp(state_of(id), want))
+			return true;
+		usleep(250000);
+	}
+	return false;
+}
+
+/*
+ * Figures only: pinvm-vmm's resident memory beyond the guest RAM it maps,
+ * beside the floor program's, both measured now in this lab.
+ */
+static void bench_rss(const char *id, int memory_mib)
+{
+	char path[128], cmd[512], *out;
+	struct response r;
+	long pid, rss = -1, guest = -1;
+
+	snprintf(path, sizeof(path), "/v1/vms/%s", id);
+	client_call(&c, "GET", path, NULL, NULL, 0, NULL, &r);
+	pid = (long)json_integer_value(json_object_get(r.json, "vmm_pid"));
+	response_free(&r);
+	snprintf(cmd, sizeof(cmd),
+		 "grep RssAnon /proc/%ld/status | tr -s ' ' | cut -d' ' -f2; "
+		 "awk '/^[0-9a-f]+-/ {sz = 0} /^Size:/ {sz = $2} "
+		 "/^Rss:/ {if (sz == %d) print $2}' /proc/%ld/smaps | head -n1",
+		 pid, memory_mib * 1024, pid);
+	out = lab_sh(cmd);
+	if (out && sscanf(out, "%ld %ld", &rss, &guest) == 2)
+		printf("BENCH pinvm-vmm (booted Linux guest, %d MiB): RssAnon %ld kB, of it guest RAM %ld kB, "
+		       "beyond guest RAM %ld kB\n", memory_mib, rss, guest, rss - guest);
+	else
+		printf("BENCH pinvm-vmm RSS: not measured (%s)\n", out ? out : "no control port");
+	free(out);
+	out = lab_sh("/usr/bin/pinvm-bench-floor");
+	printf("BENCH floor (KVM ioctls to a guest's first instruction): %s",
+	       out ? out : "not measured\n");
+	free(out);
+}
+
+static void test_boot_and_lifecycle(void)
+{
+	struct response r;
+	double t0, t;
+	char *one, *two, *off;
+	size_t a, b;
+
+	client_call(&c, "GET", "/v1/images", NULL, NULL, 0, NULL, &r);
+	check(r.status == 200 && strstr(r.body ?: "", KERNEL) && strstr(r.body ?: "", INITRD),
+	      "the lab's image directory holds the guest kernel and initramfs", "%s", r.body);
+	response_free(&r);
+
+	t0 = now();
+	one = create(1, "console=ttyS0", NULL, &r);
+	check(one && !strcmp(response_str(&r, "state") ?: "", "created"),
+	      "POST /v1/vms: 201, state created", "%ld %s", r.status, r.body);
+	response_free(&r);
+	two = create(2, "console=ttyS0 pinvm.tick=1", NULL, NULL);
+	check(two != NULL, "a second VM with 2 vCPUs is created", "no id");
+	if (!one || !two)
+		return;
+	action(one, "start", &r);
+	check(r.status == 200 && !strcmp(response_str(&r, "state") ?: "", "running"),
+	      "start: running", "%ld %s", r.status, r.body);
+	response_free(&r);
+	action(one, "start", &r);
+	check(r.status == 409 && !strcmp(response_str(&r, "state") ?: "", "running"),
+	      "start again: 409 with the current state", "%ld %s", r.status, r.body);
+	response_free(&r);
+	action(two, "start", &r);
+	response_free(&r);
+	t = wait_console(one, "pinvm-guest-ready 1", t0);
+	check(t >= 0, "1 vCPU: the guest boots to its marker", "console: %s", "(see lab log)");
+	printf("BENCH boot: POST+start to marker, 1 vCPU: %.1f s\n", t);
+	t = wait_console(two, "pinvm-guest-ready 2", t0);
+	check(t >= 0, "2 vCPUs: the guest reports 2 CPUs online", "no marker");
+	bench_rss(two, 256);
+
+	/* The guest ticks on its console; paused, it must not. */
+	action(two, "pause", &r);
+	check(r.status == 200 && !strcmp(response_str(&r, "state") ?: "", "paused"),
+	      "pause: paused", "%ld %s", r.status, r.body);
+	response_free(&r);
+	a = console_len(two);
+	sleep(4);
+	b = console_len(two);
+	check(a == b, "paused, the console does not advance", "%zu -> %zu bytes", a, b);
+	action(two, "resume", &r);
+	check(r.status == 200, "resume: running", "%ld %s", r.status, r.body);
+	response_free(&r);
+	sleep(4);
+	check(console_len(two) > b, "resumed, the console advances again", "still %zu", b);
+
+	/* A killed pinvm-vmm fails its VM only. */
+	{
+		char path[128], cmd[128], *out;
+		long pid;
+
+		snprintf(path, sizeof(path), "/v1/vms/%s", one);
+		client_call(&c, "GET", path, NULL, NULL, 0, NULL, &r);
+		pid = (long)json_integer_value(json_object_get(r.json, "vmm_pid"));
+		response_free(&r);
+		snprintf(cmd, sizeof(cmd), "kill -9 %ld && echo killed", pid);
+		out = lab_sh(cmd);
+		check(pid > 0 && out && strstr(out, "killed"), "kill -9 the first VM's pinvm-vmm",
+		      "pid %ld: %s", pid, out ? out : "(control port did not answer)");
+		free(out);
+		check(wait_state(one, "failed", 20), "its VM ends failed", "state %s", state_of(one));
+		snprintf(path, sizeof(path), "/v1/vms/%s", one);
+		client_call(&c, "GET", path, NULL, NULL, 0, NULL, &r);
+		check(strstr(response_str(&r, "reason") ?: "", "signal 9") != NULL,
+		      "the reason says it was killed", "%s", r.body);
+		response_free(&r);
+		a = console_len(two);
+		sleep(3);
+		check(!strcmp(state_of(two), "running") && console_len(two) > a,
+		      "the other VM keeps running", "state %s", state_of(two));
+	}
+
+	/* DELETE leaves no process and no files. */
+	{
+		char path[128], cmd[256], *out;
+
+		snprintf(path, sizeof(path), "/v1/vms/%s", two);
+		client_call(&c, "GET", path, NULL, NULL, 0, NULL, &r);
+		long pid = (long)json_integer_value(json_object_get(r.json, "vmm_pid"));
+		response_free(&r);
+		client_call(&c, "DELETE", path, NULL, NULL, 0, NULL, &r);
+		check(r.status == 204, "DELETE a running VM: 204", "%ld", r.status);
+		response_free(&r);
+		snprintf(cmd, sizeof(cmd),
+			 "if [ -e /proc/%ld ]; then echo process-left; fi; "
+			 "if [ -e /var/lib/pinvm/vms/%s ]; then echo files-left; fi; echo checked",
+			 pid, two);
+		out = lab_sh(cmd);
+		check(pid > 0 && out && strstr(out, "checked") && !strstr(out, "left"),
+		      "after DELETE no pinvm-vmm process and no VM files are left", "%s",
+		      out ? out : "(control port did not answer)");
+		free(out);
+		client_call(&c, "GET", path, NULL, NULL, 0, NULL, &r);
+		check(r.status == 404, "a deleted VM is 404", "%ld", r.status);
+		response_free(&r);
+	}
+
+	/* A guest poweroff ends in stopped. */
+	off = create(1, "console=ttyS0 pinvm.poweroff=1", NULL, NULL);
+	if (off) {
+		action(off, "start", &r);
+		response_free(&r);
+		check(wait_state(off, "stopped", BOOT_TIMEOUT_S), "a guest poweroff ends in stopped",
+		      "state %s", state_of(off));
+		{
+			char path[128];
+
+			snprintf(path, sizeof(path), "/v1/vms/%s", off);
+			client_call(&c, "GET", path, NULL, NULL, 0, NULL, &r);
+			check(strstr(response_str(&r, "reason") ?: "", "poweroff") != NULL,
+			      "its reason is poweroff", "%s", r.body);
+			response_free(&r);
+			client_call(&c, "DELETE", path, NULL, NULL, 0, NULL, &r);
+			response_free(&r);
+		}
+	}
+	{
+		char path[128];
+
+		snprintf(path, sizeof(path), "/v1/vms/%s", one);
+		client_call(&c, "DELETE", path, NULL, NULL, 0, NULL, &r);
+		response_free(&r);
+	}
+	free(one);
+	free(two);
+	free(off);
+}
+
+/* The Linux guest's own word on its ABI, pinned and not. */
+static void test_profile_in_linux(void)
+{
+	struct response r;
+	char *pinned, *plain, *con;
+	double t0 = now();
+
+	call("POST", "/v1/profiles",
+	     json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:s, s:s, s:s, s:s}}", "name",
+		       "linux-5.10-services", "unknown_registers", "disable", "registers",
+		       "PSCI_VERSION", "1.0", "STD_BMAP", "0x0", "STD_HYP_BMAP", "0x0",
+		       "VENDOR_HYP_BMAP", "0x0", "SMCCC_ARCH_WORKAROUND_1", "host",
+		       "SMCCC_ARCH_WORKAROUND_2", "host", "SMCCC_ARCH_WORKAROUND_3", "host"),
+	     &r);
+	check(r.status == 201, "store a profile pinning 5.10's services", "%ld %s", r.status, r.body);
+	response_free(&r);
+	pinned = create(1, "console=ttyS0 pinvm.poweroff=1", "linux-5.10-services", &r);
+	check(pinned && json_is_array(json_object_get(r.json, "abi")),
+	      "a VM from the profile is created with its register report", "%ld %s", r.status, r.body);
+	response_free(&r);
+	plain = create(1, "console=ttyS0 pinvm.poweroff=1", NULL, NULL);
+	if (!pinned || !plain)
+		return;
+	action(pinned, "start", &r);
+	response_free(&r);
+	action(plain, "start", &r);
+	response_free(&r);
+	check(wait_state(pinned, "stopped", BOOT_TIMEOUT_S) &&
+		      wait_state(plain, "stopped", BOOT_TIMEOUT_S),
+	      "both guests boot and power off", "pinned %s, plain %s", state_of(pinned),
+	      state_of(plain));
+	printf("BENCH two Linux guests, boot to poweroff: %.1f s\n", now() - t0);
+	con = console(pinned);
+	check(con && strstr(con, "psci: PSCIv1.0 detected in firmware.") &&
+		      !strstr(con, "hypervisor services detected"),
+	      "pinned: dmesg shows PSCIv1.0 and no KVM hypervisor services", "%s",
+	      con ? (strstr(con, "psci:") ?: "no psci line") : "(no console)");
+	free(con);
+	con = console(plain);
+	check(con && strstr(con, "psci: PSCIv1.1 detected in firmware.") &&
+		      strstr(con, "hypervisor services detected (0x00000000 0x00000000 0x00000000 0x00000003)"),
+	      "unpinned: dmesg shows PSCIv1.1 and services 0x3", "%s",
+	      con ? (strstr(con, "psci:") ?: "no psci line") : "(no console)");
+	free(con);
+	call("DELETE", "/v1/profiles/linux-5.10-services", NULL, &r);
+	check(r.status == 409 && !strcmp(response_str(&r, "code") ?: "", "profile_in_use"),
+	      "a profile a VM uses cannot be deleted: 409", "%ld %s", r.status, r.body);
+	response_free(&r);
+	for (int i = 0; i < 2; i++) {
+		char path[128];
+
+		snprintf(path, sizeof(path), "/v1/vms/%s", i ? plain : pinned);
+		client_call(&c, "DELETE", path, NULL, NULL, 0, NULL, &r);
+		response_free(&r);
+	}
+	call("DELETE", "/v1/profiles/linux-5.10-services", NULL, &r);
+	check(r.status == 204, "once its VM is gone the profile can be deleted", "%ld", r.status);
+	response_free(&r);
+	free(pinned);
+	free(plain);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 3) {
+		fprintf(stderr, "usage: %s URL CONTROL_URL [--profile]\n", argv[0]);
+		return 2;
+	}
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	snprintf(c.base, sizeof(c.base), "%s", argv[1]);
+	snprintf(ctl.base, sizeof(ctl.base), "%s", argv[2]);
+	test_boot_and_lifecycle();
+	if (argc > 3 && !strcmp(argv[3], "--profile"))
+		test_profile_in_linux();
+	curl_global_cleanup();
+	return check_summary();
+}
