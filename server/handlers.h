@@ -10,6 +10,9 @@ void handle_host_observed_abi_get(struct request *req, struct reply *rep);
 
 struct profile;
 
+void handle_health_get(struct request *req, struct reply *rep);
+void handle_ready_get(struct request *req, struct reply *rep);
+
 void handle_profiles_post(struct request *req, struct reply *rep);
 void handle_profiles_list(struct request *req, struct reply *rep);
 void handle_profile_get(struct request *req, struct reply *rep);

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -103,9 +104,45 @@ static void make_request_id(struct MHD_Connection *conn, char out[40])
 		 (unsigned long)atomic_fetch_add(&counter, 1));
 }
 
+/* The uid of a Unix-socket peer, or -1. */
+static long peer_uid(struct MHD_Connection *conn, const struct listener *l)
+{
+	const union MHD_ConnectionInfo *ci;
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (!l->is_unix)
+		return -1;
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (!ci || getsockopt(ci->connect_fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+		return -1;
+	return (long)cred.uid;
+}
+
+/* Compares in time independent of where the strings differ. */
+static bool token_matches(const char *given, const char *want)
+{
+	size_t gl = strlen(given), wl = strlen(want), i;
+	unsigned char diff = (unsigned char)(gl != wl);
+
+	for (i = 0; i < wl; i++)
+		diff |= (unsigned char)(want[i] ^ (i < gl ? given[i] : 0));
+	return diff == 0;
+}
+
+static bool authorized(struct MHD_Connection *conn, const struct listener *l)
+{
+	const char *h;
+
+	if (!l->require_token)
+		return true;
+	h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+	return h && !strncmp(h, "Bearer ", 7) && token_matches(h + 7, l->srv->token);
+}
+
 static enum MHD_Result send_reply(struct MHD_Connection *conn,
 				  struct exchange *ex, const char *method,
-				  const char *url, struct reply *rep)
+				  const char *url, struct reply *rep, long uid)
 {
 	struct MHD_Response *resp;
 	struct timespec end;
@@ -169,6 +206,8 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn,
 			   (int)rep->status, "duration_ms",
 			   (double)(end.tv_sec - ex->start.tv_sec) * 1e3 +
 				   (double)(end.tv_nsec - ex->start.tv_nsec) / 1e6);
+	if (fields && uid >= 0)
+		json_object_set_new(fields, "peer_uid", json_integer(uid));
 	log_event(rep->status >= 500 ? LOG_ERROR : LOG_INFO, "request", fields);
 	json_decref(fields);
 	return ret;
@@ -214,7 +253,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 				  const char *version, const char *upload,
 				  size_t *upload_size, void **con_cls)
 {
-	struct server *srv = cls;
+	struct listener *l = cls;
+	struct server *srv = l->srv;
 	struct exchange *ex = *con_cls;
 	struct reply rep = { 0 };
 	struct request req = { 0 };
@@ -237,7 +277,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		return MHD_YES;
 	}
 
-	if (ex->too_big) {
+	if (!authorized(conn, l)) {
+		reply_problem(&rep, 401, "unauthorized", NULL,
+			      "this listener needs Authorization: Bearer <token>");
+		snprintf(rep.extra_name, sizeof(rep.extra_name), "WWW-Authenticate");
+		snprintf(rep.extra_value, sizeof(rep.extra_value), "Bearer realm=\"pinvm\"");
+	} else if (ex->too_big) {
 		reply_problem(&rep, 413, "body_too_large", NULL,
 			      "request body exceeds %zu bytes", srv->body_limit);
 	} else if (ex->len && !json_content_type(conn)) {
@@ -255,7 +300,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	}
 	if (rep.body && json_is_object(rep.body) && rep.status >= 400)
 		json_object_set_new(rep.body, "request_id", json_string(ex->id));
-	ret = send_reply(conn, ex, method, url, &rep);
+	ret = send_reply(conn, ex, method, url, &rep, peer_uid(conn, l));
 	json_decref(rep.body);
 	free(rep.raw);
 	return ret;
@@ -276,8 +321,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
 	}
 }
 
-int http_serve(struct server *srv, int fd, char *err, size_t errlen)
+int http_serve(struct server *srv, int fd, bool is_unix, bool require_token,
+	       char *err, size_t errlen)
 {
+	struct listener *l;
 	struct MHD_Daemon *d;
 
 	if (srv->ndaemons >= SERVER_MAX_LISTENERS) {
@@ -285,12 +332,17 @@ int http_serve(struct server *srv, int fd, char *err, size_t errlen)
 		snprintf(err, errlen, "at most %d listeners", SERVER_MAX_LISTENERS);
 		return -E2BIG;
 	}
+	l = &srv->listeners[srv->ndaemons];
+	l->srv = srv;
+	l->is_unix = is_unix;
+	l->require_token = require_token;
 	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
 				     MHD_USE_ERROR_LOG,
-			     0, NULL, NULL, on_request, srv,
+			     0, NULL, NULL, on_request, l,
 			     MHD_OPTION_LISTEN_SOCKET, fd,
 			     MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)4,
 			     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
+			     MHD_OPTION_CONNECTION_LIMIT, (unsigned int)256,
 			     MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
 			     MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
 			     MHD_OPTION_END);

@@ -1,7 +1,10 @@
 #include "listen.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +36,8 @@ static int mkdir_parents(const char *path)
 	return 0;
 }
 
-static int open_unix(const char *path, char *err, size_t errlen)
+static int open_unix(const char *path, const struct listen_opts *opts,
+		     char *err, size_t errlen)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct stat st;
@@ -67,15 +71,36 @@ static int open_unix(const char *path, char *err, size_t errlen)
 		unlink(path);
 	}
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    chmod(path, 0660) < 0 || listen(fd, 64) < 0) {
+	    chmod(path, opts->mode) < 0 || listen(fd, 64) < 0) {
 		ret = fail("cannot listen on", path, err, errlen);
 		close(fd);
 		return ret;
 	}
+	if (opts->group) {
+		struct group *g = getgrnam(opts->group);
+
+		if (!g || chown(path, (uid_t)-1, g->gr_gid) < 0) {
+			snprintf(err, errlen, "cannot give %s to group %s: %s", path,
+				 opts->group, g ? strerror(errno) : "no such group");
+			close(fd);
+			unlink(path);
+			return -EINVAL;
+		}
+	}
 	return fd;
 }
 
-static int open_tcp(const char *hostport, char *err, size_t errlen)
+static bool loopback(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+	if (sa->sa_family == AF_INET6)
+		return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)sa)->sin6_addr);
+	return false;
+}
+
+static int open_tcp(const char *hostport, bool *is_loopback, char *err,
+		    size_t errlen)
 {
 	struct addrinfo hints = { .ai_family = AF_UNSPEC,
 				  .ai_socktype = SOCK_STREAM,
@@ -118,6 +143,7 @@ static int open_tcp(const char *hostport, char *err, size_t errlen)
 		return ret;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	*is_loopback = loopback(ai->ai_addr);
 	if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 128) < 0) {
 		ret = fail("cannot listen on", hostport, err, errlen);
 		close(fd);
@@ -132,12 +158,16 @@ bad:
 	return -EINVAL;
 }
 
-int listen_open(const char *spec, char *err, size_t errlen)
+int listen_open(const char *spec, const struct listen_opts *opts,
+		struct listen_info *info, char *err, size_t errlen)
 {
-	if (!strncmp(spec, "unix:", 5) && spec[5])
-		return open_unix(spec + 5, err, errlen);
+	info->is_unix = info->is_loopback = false;
+	if (!strncmp(spec, "unix:", 5) && spec[5]) {
+		info->is_unix = true;
+		return open_unix(spec + 5, opts, err, errlen);
+	}
 	if (!strncmp(spec, "tcp:", 4))
-		return open_tcp(spec + 4, err, errlen);
+		return open_tcp(spec + 4, &info->is_loopback, err, errlen);
 	snprintf(err, errlen, "bad --listen \"%s\": want unix:PATH or tcp:HOST:PORT",
 		 spec);
 	return -EINVAL;

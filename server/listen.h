@@ -5,15 +5,27 @@
 #ifndef PINVM_SERVER_LISTEN_H
 #define PINVM_SERVER_LISTEN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
+struct listen_opts {
+	unsigned mode;     /* Unix socket file mode, e.g. 0660 */
+	const char *group; /* Unix socket group name, or NULL to keep ours */
+};
+
+struct listen_info {
+	bool is_unix;
+	bool is_loopback;  /* TCP bound to 127.0.0.0/8 or ::1 */
+};
+
 /*
- * Creates, binds and listens. A Unix socket gets mode 0660 and its parent
- * directory is created; a stale socket file nobody answers on is replaced,
- * a live one is refused (EADDRINUSE), and a path too long for sun_path is
- * refused rather than truncated. Returns the fd (caller owns it) or a
- * negative errno with err set.
+ * Creates, binds and listens. A Unix socket gets opts->mode (and group) and
+ * its parent directory is created; a stale socket file nobody answers on is
+ * replaced, a live one is refused (EADDRINUSE), and a path too long for
+ * sun_path is refused rather than truncated. Returns the fd (caller owns
+ * it) with *info filled, or a negative errno with err set.
  */
-int listen_open(const char *spec, char *err, size_t errlen);
+int listen_open(const char *spec, const struct listen_opts *opts,
+		struct listen_info *info, char *err, size_t errlen);
 
 #endif

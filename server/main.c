@@ -9,13 +9,17 @@
 #include "vms.h"
 
 #include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #define MAX_LISTEN SERVER_MAX_LISTENERS
@@ -33,6 +37,14 @@ static void usage(FILE *f)
 		"                    else $XDG_STATE_HOME/pinvm or ~/.local/state/pinvm)\n"
 		"  --image-dir DIR   guest kernels and initrds VMs may name\n"
 		"  --body-limit N    largest request body in bytes (default 1048576)\n"
+		"  --socket-mode M   Unix socket file mode, octal (default 0660)\n"
+		"  --socket-group G  Unix socket group (default: pinvmd's)\n"
+		"  --token-file F    bearer token every TCP request must carry (file\n"
+		"                    not readable by others; 16..255 characters)\n"
+		"  --allow-unauthenticated-tcp  serve a non-loopback TCP address without\n"
+		"                    a token (only where that network is private, as in\n"
+		"                    the lab's emulated host)\n"
+		"  --max-vms N       refuse more VMs than this (default 64)\n"
 		"  --routes          print the route table and exit\n");
 }
 
@@ -59,6 +71,61 @@ static int default_paths(char *sock, size_t socklen, char *state, size_t statele
 	else
 		return -ENOENT;
 	return 0;
+}
+
+/* Reads the bearer token: one line, 16..255 characters, a private file. */
+static int read_token(const char *path, char *out, size_t len)
+{
+	struct stat st;
+	size_t n;
+	FILE *f;
+
+	f = fopen(path, "r");
+	if (!f || fstat(fileno(f), &st) < 0) {
+		fprintf(stderr, "pinvmd: --token-file %s: %s\n", path, strerror(errno));
+		if (f)
+			fclose(f);
+		return -1;
+	}
+	if (st.st_mode & 0007) {
+		fprintf(stderr, "pinvmd: --token-file %s is readable by others (mode %o)\n",
+			path, st.st_mode & 0777);
+		fclose(f);
+		return -1;
+	}
+	if (!fgets(out, (int)len, f))
+		out[0] = '\0';
+	fclose(f);
+	n = strcspn(out, "\r\n");
+	out[n] = '\0';
+	if (n < 16 || n >= len - 1) {
+		fprintf(stderr, "pinvmd: the token in %s must be 16..255 characters\n", path);
+		return -1;
+	}
+	return 0;
+}
+
+/* systemd's readiness protocol, by hand: one datagram to $NOTIFY_SOCKET. */
+static void sd_notify_msg(const char *msg)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	size_t n;
+	int fd;
+
+	if (!path || (path[0] != '/' && path[0] != '@') ||
+	    (n = strlen(path)) >= sizeof(sa.sun_path))
+		return;
+	memcpy(sa.sun_path, path, n);
+	if (sa.sun_path[0] == '@')
+		sa.sun_path[0] = '\0';
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	if (sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *)&sa,
+		   (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n)) < 0)
+		log_msg(LOG_WARN, "sd_notify: %s", strerror(errno));
+	close(fd);
 }
 
 static int mkdirs(const char *path, mode_t mode)
@@ -91,9 +158,17 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "routes", no_argument, NULL, 'R' },
+		{ "socket-mode", required_argument, NULL, 'm' },
+		{ "socket-group", required_argument, NULL, 'g' },
+		{ "token-file", required_argument, NULL, 't' },
+		{ "allow-unauthenticated-tcp", no_argument, NULL, 'U' },
+		{ "max-vms", required_argument, NULL, 'M' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct server srv;
+	struct listen_opts lopts = { .mode = 0660 };
+	const char *token_file = NULL;
+	bool allow_open_tcp = false;
 	const char *listen_specs[MAX_LISTEN];
 	char default_sock[PATH_MAX + 8], err[512];
 	size_t nlisten = 0, i;
@@ -102,6 +177,7 @@ int main(int argc, char **argv)
 	int c, sig, ret;
 
 	srv.body_limit = 1024 * 1024;
+	srv.max_vms = 64;
 	if (default_paths(default_sock, sizeof(default_sock), srv.state_dir,
 			  sizeof(srv.state_dir)) < 0)
 		srv.state_dir[0] = '\0';
@@ -131,6 +207,37 @@ int main(int argc, char **argv)
 			srv.body_limit = (size_t)v;
 			break;
 		}
+		case 'm': {
+			char *end;
+			unsigned long m = strtoul(optarg, &end, 8);
+
+			if (*end || !*optarg || m > 0777) {
+				fprintf(stderr, "pinvmd: --socket-mode wants an octal mode like 0660\n");
+				return 2;
+			}
+			lopts.mode = (unsigned)m;
+			break;
+		}
+		case 'g':
+			lopts.group = optarg;
+			break;
+		case 't':
+			token_file = optarg;
+			break;
+		case 'U':
+			allow_open_tcp = true;
+			break;
+		case 'M': {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+
+			if (*end || !*optarg || v < 1 || v > 4096) {
+				fprintf(stderr, "pinvmd: --max-vms wants 1..4096\n");
+				return 2;
+			}
+			srv.max_vms = (unsigned)v;
+			break;
+		}
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -154,6 +261,8 @@ int main(int argc, char **argv)
 	}
 	if (!nlisten)
 		listen_specs[nlisten++] = default_sock;
+	if (token_file && read_token(token_file, srv.token, sizeof(srv.token)) < 0)
+		return 2;
 	if (!srv.state_dir[0]) {
 		fprintf(stderr, "pinvmd: no --state-dir and no HOME to derive one\n");
 		return 2;
@@ -191,9 +300,20 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	for (i = 0; i < nlisten; i++) {
-		int fd = listen_open(listen_specs[i], err, sizeof(err));
+		struct listen_info li;
+		int fd = listen_open(listen_specs[i], &lopts, &li, err, sizeof(err));
 
-		if (fd < 0 || http_serve(&srv, fd, err, sizeof(err)) < 0) {
+		if (fd >= 0 && !li.is_unix && !li.is_loopback && !srv.token[0] &&
+		    !allow_open_tcp) {
+			close(fd);
+			snprintf(err, sizeof(err),
+				 "%s is not a loopback address: give --token-file (or, on a "
+				 "private network only, --allow-unauthenticated-tcp)",
+				 listen_specs[i]);
+			fd = -EPERM;
+		}
+		if (fd < 0 || http_serve(&srv, fd, li.is_unix, !li.is_unix && srv.token[0],
+					 err, sizeof(err)) < 0) {
 			fprintf(stderr, "pinvmd: %s\n", err);
 			http_stop_all(&srv);
 			vms_free(srv.vms);
@@ -204,9 +324,11 @@ int main(int argc, char **argv)
 	}
 	log_msg(LOG_INFO, "pinvmd %s ready, state in %s", PINVM_VERSION,
 		srv.state_dir);
+	sd_notify_msg("READY=1");
 
 	if (sigwait(&sigs, &sig) == 0)
 		log_msg(LOG_INFO, "stopping on signal %d", sig);
+	sd_notify_msg("STOPPING=1");
 	http_stop_all(&srv);
 	/* Our sockets only: a stale file would mislead the next client. */
 	for (i = 0; i < nlisten; i++)

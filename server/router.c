@@ -8,6 +8,8 @@
 #include <string.h>
 
 const struct route router_routes[] = {
+	{ "GET", "/v1/health", handle_health_get },
+	{ "GET", "/v1/ready", handle_ready_get },
 	{ "GET", "/v1/host", handle_host_get },
 	{ "GET", "/v1/host/firmware-registers", handle_host_fwregs_get },
 	{ "GET", "/v1/host/observed-abi", handle_host_observed_abi_get },

@@ -6,6 +6,7 @@
 #define PINVM_SERVER_SERVER_H
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #define SERVER_MAX_LISTENERS 8
@@ -14,12 +15,22 @@ struct MHD_Daemon;
 struct store;
 struct vms;
 
+/* One listening socket and who may use it. */
+struct listener {
+	struct server *srv;
+	bool is_unix;       /* peers are identified by SO_PEERCRED */
+	bool require_token; /* every request needs Authorization: Bearer */
+};
+
 struct server {
 	char state_dir[PATH_MAX];
 	char image_dir[PATH_MAX]; /* empty: no image directory */
 	size_t body_limit;        /* bytes; larger bodies get 413 */
 	struct store *store;      /* profiles; owned by main */
 	struct vms *vms;          /* microVMs; owned by main */
+	char token[256];          /* bearer token for TCP, "" when none */
+	unsigned max_vms;         /* more VMs than this are refused (409) */
+	struct listener listeners[SERVER_MAX_LISTENERS];
 	struct MHD_Daemon *daemons[SERVER_MAX_LISTENERS];
 	size_t ndaemons;
 };

@@ -242,3 +242,14 @@ out:
 	pthread_mutex_unlock(&s->lock);
 	return ret;
 }
+
+int store_ping(struct store *s, char *err, size_t errlen)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&s->lock);
+	if (sqlite3_exec(s->db, "SELECT COUNT(*) FROM profiles", NULL, NULL, NULL))
+		ret = db_fail(s, "database check", err, errlen);
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}

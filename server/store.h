@@ -38,4 +38,7 @@ int store_profile_list(struct store *s, json_t **docs, char *err, size_t errlen)
 int store_profile_delete(struct store *s, const char *name, char *err,
 			 size_t errlen);
 
+/* A trivial query: 0 when the database answers, else -EIO with err. */
+int store_ping(struct store *s, char *err, size_t errlen);
+
 #endif

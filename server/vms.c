@@ -415,6 +415,20 @@ void handle_vms_post(struct request *req, struct reply *rep)
 
 	if (parse_json_body(req, rep, &body) < 0 || parse_spec(body, &b, rep) < 0)
 		goto out;
+	{
+		unsigned n = 0;
+
+		pthread_mutex_lock(&req->srv->vms->lock);
+		for (struct vm *v = req->srv->vms->head; v; v = v->next)
+			n++;
+		pthread_mutex_unlock(&req->srv->vms->lock);
+		if (n >= req->srv->max_vms) {
+			reply_problem(rep, 409, "too_many_vms", NULL,
+				      "this pinvmd holds %u VMs, its limit (--max-vms); delete one first",
+				      n);
+			goto out;
+		}
+	}
 	if (!req->srv->image_dir[0]) {
 		reply_problem(rep, 422, "no_image_dir", "kernel",
 			      "pinvmd was started without --image-dir");
