@@ -10,6 +10,7 @@
 #include "compat.h"
 #include "fwreg.h"
 #include "live_host.h"
+#include "metrics.h"
 #include "probe.h"
 #include "profile.h"
 
@@ -255,6 +256,7 @@ void handle_profile_observed_abi_get(struct request *req, struct reply *rep)
 		reply_json(rep, 500, NULL);
 		goto out;
 	}
+	metrics_profile(r);
 	if (!r->compatible) {
 		reply_refused(rep, r, p->name);
 		goto out;

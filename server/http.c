@@ -1,6 +1,7 @@
 #include "http.h"
 
 #include "log.h"
+#include "metrics.h"
 #include "problem.h"
 #include "router.h"
 
@@ -142,7 +143,8 @@ static bool authorized(struct MHD_Connection *conn, const struct listener *l)
 
 static enum MHD_Result send_reply(struct MHD_Connection *conn,
 				  struct exchange *ex, const char *method,
-				  const char *url, struct reply *rep, long uid)
+				  const char *url, struct reply *rep, long uid,
+				  const char *route)
 {
 	struct MHD_Response *resp;
 	struct timespec end;
@@ -210,6 +212,9 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn,
 		json_object_set_new(fields, "peer_uid", json_integer(uid));
 	log_event(rep->status >= 500 ? LOG_ERROR : LOG_INFO, "request", fields);
 	json_decref(fields);
+	metrics_request(route ? route : "unmatched", method, rep->status,
+			(double)(end.tv_sec - ex->start.tv_sec) +
+				(double)(end.tv_nsec - ex->start.tv_nsec) / 1e9);
 	return ret;
 }
 
@@ -300,7 +305,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	}
 	if (rep.body && json_is_object(rep.body) && rep.status >= 400)
 		json_object_set_new(rep.body, "request_id", json_string(ex->id));
-	ret = send_reply(conn, ex, method, url, &rep, peer_uid(conn, l));
+	ret = send_reply(conn, ex, method, url, &rep, peer_uid(conn, l), req.route);
 	json_decref(rep.body);
 	free(rep.raw);
 	return ret;

@@ -25,6 +25,7 @@ struct request {
 	const char *body; /* NUL-terminated, may be empty */
 	size_t body_len;
 	char id[40];      /* request id, echoed as X-Request-Id */
+	const char *route; /* set by the router: the matched pattern (static) */
 };
 
 struct reply {

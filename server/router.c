@@ -1,6 +1,7 @@
 #include "router.h"
 
 #include "handlers.h"
+#include "metrics.h"
 #include "vms.h"
 
 #include <stdbool.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 
 const struct route router_routes[] = {
+	{ "GET", "/metrics", handle_metrics_get },
 	{ "GET", "/v1/health", handle_health_get },
 	{ "GET", "/v1/ready", handle_ready_get },
 	{ "GET", "/v1/host", handle_host_get },
@@ -100,6 +102,7 @@ void router_dispatch(struct request *req, struct reply *rep)
 				      "out of memory while routing");
 			return;
 		}
+		req->route = r->pattern;
 		r->handler(req, rep);
 		free_params(req);
 		return;

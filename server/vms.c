@@ -11,6 +11,7 @@
 #include "kvm_host.h"
 #include "live_host.h"
 #include "log.h"
+#include "metrics.h"
 #include "profile.h"
 #include "server.h"
 #include "vm_record.h"
@@ -66,6 +67,17 @@ void vms_free(struct vms *m)
 	}
 	pthread_mutex_destroy(&m->lock);
 	free(m);
+}
+
+void vms_count_by_state(struct vms *m, unsigned counts[5])
+{
+	pthread_mutex_lock(&m->lock);
+	for (struct vm *vm = m->head; vm; vm = vm->next) {
+		pthread_mutex_lock(&vm->lock);
+		counts[vm->state]++;
+		pthread_mutex_unlock(&vm->lock);
+	}
+	pthread_mutex_unlock(&m->lock);
 }
 
 bool vms_profile_in_use(struct vms *m, const char *name)
@@ -324,6 +336,7 @@ static int plan_profile(struct request *req, struct reply *rep, const char *name
 		ret = -ENOMEM;
 		goto out;
 	}
+	metrics_profile(*report);
 	if (!(*report)->compatible) {
 		compat_refusal(*report, p->name, &aerr);
 		reply_api_error(rep, &aerr);

@@ -22,6 +22,9 @@ int vms_new(struct vms **out);
 /* Stops every VM (stop op, then SIGKILL), joins supervisors, frees. */
 void vms_free(struct vms *m);
 
+/* Counts VMs by enum vm_state into counts[5]. */
+void vms_count_by_state(struct vms *m, unsigned counts[5]);
+
 /* True while a VM created from profile `name` exists. */
 bool vms_profile_in_use(struct vms *m, const char *name);
 

@@ -103,6 +103,36 @@ lint_openapi() {
 	fi
 }
 
+# /metrics of a native pinvmd that answered a few requests, through
+# promtool (from Debian's prometheus package, unpacked, not installed).
+check_metrics() {
+	local log=$LOGDIR/metrics.log dir port pid rc
+	if [ ! -x "$DEPS/prometheus/usr/bin/promtool" ]; then
+		(cd "$DEPS" && apt-get download -qq prometheus >/dev/null 2>&1 &&
+			dpkg-deb -x prometheus_*.deb prometheus && rm -f prometheus_*.deb)
+	fi
+	dir=$(mktemp -d)
+	port=18170
+	"$ROOT/build/bin/pinvmd" --listen "tcp:127.0.0.1:$port" --state-dir "$dir/state" 2>"$dir/log" &
+	pid=$!
+	for _ in $(seq 1 50); do curl -sf "127.0.0.1:$port/v1/health" >/dev/null && break; sleep 0.1; done
+	curl -s "127.0.0.1:$port/v1/host" >/dev/null
+	curl -s "127.0.0.1:$port/nope" >/dev/null
+	curl -s -XPOST -H 'Content-Type: application/json' "127.0.0.1:$port/v1/profiles" -d '{"name":"m","registers":{}}' >/dev/null
+	curl -s "127.0.0.1:$port/metrics" >"$dir/metrics"
+	kill "$pid"; wait "$pid" 2>/dev/null
+	{
+		"$DEPS/prometheus/usr/bin/promtool" check metrics <"$dir/metrics" &&
+			grep -q '^pinvm_http_requests_total{route="/v1/profiles",method="POST",status="201"} 1$' "$dir/metrics" &&
+			grep -q '^pinvm_http_requests_total{route="unmatched",method="GET",status="404"} 1$' "$dir/metrics" &&
+			grep -q '^pinvm_build_info{version=' "$dir/metrics"
+	} >"$log" 2>&1
+	rc=$?
+	cat "$dir/metrics" >>"$log"
+	rm -rf "$dir"
+	tally "metrics (promtool check metrics)" $rc "$log"
+}
+
 lab_stop() {
 	if [ -n "$LAB_PID" ] && kill -0 "$LAB_PID" 2>/dev/null; then
 		kill -TERM "$LAB_PID"
@@ -180,6 +210,8 @@ main() {
 	fi
 	say "openapi lint"
 	lint_openapi
+	say "metrics"
+	check_metrics
 	say "fuzzing the JSON parsers (${FUZZ_SECONDS}s each)"
 	"$ROOT/tests/fuzz/run.sh" "$FUZZ_SECONDS" >"$LOGDIR/fuzz.log" 2>&1
 	tally "fuzz (libFuzzer, ASan+UBSan)" $? "$LOGDIR/fuzz.log"
