@@ -4,6 +4,8 @@
 
 #include "request.h"
 
+#include <stdbool.h>
+
 void handle_host_get(struct request *req, struct reply *rep);
 void handle_host_fwregs_get(struct request *req, struct reply *rep);
 void handle_host_observed_abi_get(struct request *req, struct reply *rep);
@@ -31,6 +33,19 @@ void profile_store_and_reply(struct request *req, struct reply *rep,
  * rep (404 profile_not_found, 500) and returns a negative errno. */
 int profile_load(struct request *req, struct reply *rep, const char *name,
 		 struct profile **out);
+
+struct compat_report;
+
+/*
+ * The verdict of stored profile `name` on this host into *out (malloc'd,
+ * caller frees). When applying, the outcome is counted in the metrics and
+ * a refusal is answered (409 with the whole report). Returns 0, or a
+ * negative errno after filling rep: 404 profile_not_found (-ENOENT), 409
+ * (-EPERM), 503 no_hypervisor, 500.
+ */
+int profile_verdict_here(struct request *req, struct reply *rep,
+			 const char *name, bool applying,
+			 struct compat_report **out);
 
 /* How long a probe guest may run before it is stopped. */
 #define PROBE_TIMEOUT_MS 10000

@@ -45,25 +45,52 @@ static void reply_refused(struct reply *rep, const struct compat_report *r,
 				    compat_report_to_json(r));
 }
 
-void handle_profile_compat_get(struct request *req, struct reply *rep)
+int profile_verdict_here(struct request *req, struct reply *rep,
+			 const char *name, bool applying,
+			 struct compat_report **out)
 {
 	struct compat_report *r = NULL;
 	struct profile *p = NULL;
 	struct hostset host;
+	int ret;
 
-	if (profile_load(req, rep, req->params[0], &p) < 0)
-		return;
-	if (live_host_read(&host, false, rep) < 0)
+	*out = NULL;
+	ret = profile_load(req, rep, name, &p);
+	if (ret < 0)
+		return ret;
+	ret = live_host_read(&host, false, rep);
+	if (ret < 0)
 		goto out;
 	r = malloc(sizeof(*r));
 	if (!r || compat_check(p, &host, r) < 0) {
 		reply_json(rep, 500, NULL);
+		ret = -ENOMEM;
 		goto out;
 	}
-	reply_report(rep, r, p->name);
+	if (applying) {
+		metrics_profile(r);
+		if (!r->compatible) {
+			reply_refused(rep, r, p->name);
+			ret = -EPERM;
+			goto out;
+		}
+	}
+	*out = r;
+	r = NULL;
 out:
 	free(r);
 	profile_free(p);
+	return ret;
+}
+
+void handle_profile_compat_get(struct request *req, struct reply *rep)
+{
+	struct compat_report *r;
+
+	if (profile_verdict_here(req, rep, req->params[0], false, &r) < 0)
+		return;
+	reply_report(rep, r, req->params[0]);
+	free(r);
 }
 
 /* {"profile": {document} | "stored name", "host": {register set}} */
@@ -236,31 +263,18 @@ static bool wants_pvtime(const struct compat_report *r)
  */
 void handle_profile_observed_abi_get(struct request *req, struct reply *rep)
 {
+	const char *name = req->params[0];
 	struct compat_report *r = NULL;
 	struct vmm_pin pins[COMPAT_MAX_ENTRIES];
 	struct compat_write back[COMPAT_MAX_ENTRIES];
 	struct probe_result res;
-	struct profile *p = NULL;
-	struct hostset host;
 	size_t i, failed;
 	char err[256];
 	json_t *body, *report;
 	int ret;
 
-	if (profile_load(req, rep, req->params[0], &p) < 0)
+	if (profile_verdict_here(req, rep, name, true, &r) < 0)
 		return;
-	if (live_host_read(&host, false, rep) < 0)
-		goto out;
-	r = malloc(sizeof(*r));
-	if (!r || compat_check(p, &host, r) < 0) {
-		reply_json(rep, 500, NULL);
-		goto out;
-	}
-	metrics_profile(r);
-	if (!r->compatible) {
-		reply_refused(rep, r, p->name);
-		goto out;
-	}
 	for (i = 0; i < r->nwrites; i++) {
 		pins[i].id = r->writes[i].id;
 		pins[i].value = r->writes[i].value;
@@ -275,7 +289,7 @@ void handle_profile_observed_abi_get(struct request *req, struct reply *rep)
 			      "KVM_SET_ONE_REG refused %s = 0x%llx on %s: %s "
 			      "(pinvm's rules expected it to accept)",
 			      d ? d->name : "register", (unsigned long long)pins[failed].value,
-			      host.kernel_release, strerror(-ret));
+			      r->kernel_release, strerror(-ret));
 		goto out;
 	}
 	if (ret < 0) {
@@ -288,17 +302,16 @@ void handle_profile_observed_abi_get(struct request *req, struct reply *rep)
 		back[i].value = pins[i].readback;
 	}
 	if (compat_check_readback(r, back, r->nwrites) < 0) {
-		reply_refused(rep, r, p->name);
+		reply_refused(rep, r, name);
 		goto out;
 	}
 	report = compat_report_to_json(r);
 	body = json_pack("{s:s, s:s, s:o*, s:O*}", "kernel_release",
-			 host.kernel_release, "profile", p->name, "calls",
+			 r->kernel_release, "profile", name, "calls",
 			 abi_calls_json(&res), "registers",
 			 json_object_get(report, "registers"));
 	json_decref(report);
 	reply_json(rep, 200, body);
 out:
 	free(r);
-	profile_free(p);
 }

@@ -11,7 +11,6 @@
 #include "kvm_host.h"
 #include "live_host.h"
 #include "log.h"
-#include "metrics.h"
 #include "profile.h"
 #include "server.h"
 #include "vm_record.h"
@@ -309,51 +308,6 @@ static int check_host(const struct vm_request_body *b, struct reply *rep)
 	return 0;
 }
 
-/* The profile's verdict on this host; on success *report holds the plan. */
-static int plan_profile(struct request *req, struct reply *rep, const char *name,
-			struct compat_report **report)
-{
-	struct profile *p = NULL;
-	struct hostset host;
-	struct api_error aerr;
-	int ret;
-
-	*report = NULL;
-	ret = profile_load(req, rep, name, &p);
-	if (ret == -ENOENT) {
-		reply_problem(rep, 422, "unknown_profile", "profile",
-			      "no profile named \"%s\"", name);
-		return ret;
-	}
-	if (ret < 0)
-		return ret;
-	ret = live_host_read(&host, false, rep);
-	if (ret < 0)
-		goto out;
-	*report = malloc(sizeof(**report));
-	if (!*report || compat_check(p, &host, *report) < 0) {
-		reply_json(rep, 500, NULL);
-		ret = -ENOMEM;
-		goto out;
-	}
-	metrics_profile(*report);
-	if (!(*report)->compatible) {
-		compat_refusal(*report, p->name, &aerr);
-		reply_api_error(rep, &aerr);
-		if (rep->body)
-			json_object_set_new(rep->body, "compatibility",
-					    compat_report_to_json(*report));
-		ret = -EPERM;
-	}
-out:
-	if (ret < 0) {
-		free(*report);
-		*report = NULL;
-	}
-	profile_free(p);
-	return ret;
-}
-
 /* The first event of a new pinvm-vmm: built, or why not. */
 static int await_created(struct vm *vm, struct compat_report *report,
 			 struct reply *rep)
@@ -451,8 +405,14 @@ void handle_vms_post(struct request *req, struct reply *rep)
 	    (b.initrd && resolve_image(req->srv, "initrd", b.initrd, initrd, rep) < 0) ||
 	    check_host(&b, rep) < 0)
 		goto out;
-	if (b.profile && plan_profile(req, rep, b.profile, &report) < 0)
-		goto out;
+	if (b.profile) {
+		ret = profile_verdict_here(req, rep, b.profile, true, &report);
+		if (ret == -ENOENT)
+			reply_problem(rep, 422, "unknown_profile", "profile",
+				      "no profile named \"%s\"", b.profile);
+		if (ret < 0)
+			goto out;
+	}
 
 	vm = calloc(1, sizeof(*vm));
 	if (!vm) {
