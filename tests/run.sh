@@ -3,7 +3,8 @@
 #   1. unit and server tests (ctest), native build
 #   2. the same under ASan+UBSan
 #   3. openapi.yaml through a real OpenAPI linter (Redocly CLI, from npm),
-#      checked against pinvmd's route table; the JSON parsers fuzzed briefly
+#      checked against pinvmd's route table; every route's answers validated
+#      against it (tests/contract); the JSON parsers fuzzed briefly
 #   4. the lab: real arm64 KVM under each Debian kernel (5.10, 6.1, 6.12, latest)
 # Installs what it needs (Debian packages, one npm package) when missing.
 # PINVM_TEST_KERNELS="6.12" narrows the lab kernels (default: all four);
@@ -210,6 +211,9 @@ main() {
 	fi
 	say "openapi lint"
 	lint_openapi
+	say "contract: every route against openapi.yaml (Ajv)"
+	"$ROOT/tests/contract/run.sh" --spawn "$ROOT/build/bin/pinvmd" >"$LOGDIR/contract.log" 2>&1
+	tally "contract (native)" $? "$LOGDIR/contract.log"
 	say "metrics"
 	check_metrics
 	say "fuzzing the JSON parsers (${FUZZ_SECONDS}s each)"
@@ -232,8 +236,10 @@ main() {
 			lab_run "$k" "$port" vms sh -c '
 				"$1/test_lab_profiles" matrix "$2" "$4" "$5"; a=$?
 				"$1/test_lab_vms" "$2" "$3" $6; b=$?
-				exit $((a | b))' sh "$ROOT/build/bin" {url} {control} "$k" \
-				"$PROFILES" "$extra"
+				c=0
+				if [ -n "$6" ]; then "$7/tests/contract/run.sh" "$2" --kvm; c=$?; fi
+				exit $((a | b | c))' sh "$ROOT/build/bin" {url} {control} "$k" \
+				"$PROFILES" "$extra" "$ROOT"
 		done
 		say "fidelity matrix (profile captured on a kernel, applied on a host):"
 		cat "$LOGDIR"/lab-*-vms-tests.log 2>/dev/null | grep '^MATRIX' | sort
