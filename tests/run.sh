@@ -216,6 +216,9 @@ main() {
 	tally "contract (native)" $? "$LOGDIR/contract.log"
 	say "metrics"
 	check_metrics
+	say "systemd unit"
+	"$ROOT/tests/deploy/verify-unit.sh" "$ROOT/build/bin/pinvmd" >"$LOGDIR/unit.log" 2>&1
+	tally "systemd unit (systemd-analyze verify)" $? "$LOGDIR/unit.log"
 	say "fuzzing the JSON parsers (${FUZZ_SECONDS}s each)"
 	"$ROOT/tests/fuzz/run.sh" "$FUZZ_SECONDS" >"$LOGDIR/fuzz.log" 2>&1
 	tally "fuzz (libFuzzer, ASan+UBSan)" $? "$LOGDIR/fuzz.log"
