@@ -217,7 +217,7 @@ main() {
 	say "metrics"
 	check_metrics
 	say "systemd unit"
-	"$ROOT/tests/deploy/verify-unit.sh" "$ROOT/build/bin/pinvmd" >"$LOGDIR/unit.log" 2>&1
+	PINVMD="$ROOT/build/bin/pinvmd" "$ROOT/tests/deploy/verify-unit.sh" >"$LOGDIR/unit.log" 2>&1
 	tally "systemd unit (systemd-analyze verify)" $? "$LOGDIR/unit.log"
 	say "fuzzing the JSON parsers (${FUZZ_SECONDS}s each)"
 	"$ROOT/tests/fuzz/run.sh" "$FUZZ_SECONDS" >"$LOGDIR/fuzz.log" 2>&1
