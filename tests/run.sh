@@ -216,6 +216,10 @@ main() {
 	tally "contract (native)" $? "$LOGDIR/contract.log"
 	say "metrics"
 	check_metrics
+	say "load: pinvmd next to nginx serving the same JSON (wrk)"
+	"$ROOT/tests/bench/load.sh" "$ROOT/build/bin/pinvmd" >"$LOGDIR/load.log" 2>&1
+	tally "load (wrk, zero non-2xx)" $? "$LOGDIR/load.log"
+	sed -n '/^route /,/^[0-9]* passed/p' "$LOGDIR/load.log" | grep -v passed
 	say "systemd unit"
 	PINVMD="$ROOT/build/bin/pinvmd" "$ROOT/tests/deploy/verify-unit.sh" >"$LOGDIR/unit.log" 2>&1
 	tally "systemd unit (systemd-analyze verify)" $? "$LOGDIR/unit.log"

@@ -49,10 +49,15 @@ cleanup() {
 	[ -n "$TMP" ] && rm -rf "$TMP"
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap 'exit 130' INT TERM HUP PIPE
 
 ok() { PASSED=$((PASSED + 1)); printf 'ok   %s\n' "$1"; }
-fail() { FAILED=$((FAILED + 1)); printf 'FAIL %s\n' "$1"; shift; [ $# -eq 0 ] || printf '     %s\n' "$@"; }
+fail() {
+	FAILED=$((FAILED + 1))
+	printf 'FAIL %s\n' "$1"
+	shift
+	[ $# -eq 0 ] || printf '%s\n' "$@" | sed 's/^/     /'
+}
 
 install_deps() {
 	local need=()
@@ -247,7 +252,7 @@ check_security() {
 	elif awk -v s="$score" -v m="$MAX_EXPOSURE" 'BEGIN { exit !(s <= m) }'; then
 		ok "systemd-analyze security --offline=yes: exposure $score (0 best, 10 worst; at most $MAX_EXPOSURE)"
 	else
-		fail "systemd-analyze security --offline=yes: exposure $score above $MAX_EXPOSURE" "$out"
+		fail "systemd-analyze security --offline=yes: exposure $score above $MAX_EXPOSURE (the ✗ lines above cost it)"
 	fi
 }
 
@@ -256,7 +261,7 @@ check_security() {
 # READY=1 it connects to the API socket $3 at once and writes
 # "PID api-on-ready 200" (or the error), for READY=1 must mean "serving".
 notify_listener() {
-	python3 - "$@" <<'EOF'
+	exec python3 - "$@" <<'EOF'
 import http.client, os, socket, struct, sys
 
 path, log, api = sys.argv[1:4]
@@ -271,9 +276,14 @@ class UnixHTTP(http.client.HTTPConnection):
         self.sock.settimeout(5)
         self.sock.connect(api)
 
+parent = os.getppid()
+s.settimeout(0.5)
 with open(log, "a", buffering=1) as out:
-    while True:
-        msg, anc, _, _ = s.recvmsg(4096, socket.CMSG_SPACE(12))
+    while os.getppid() == parent:  # gone with the script, however it ends
+        try:
+            msg, anc, _, _ = s.recvmsg(4096, socket.CMSG_SPACE(12))
+        except socket.timeout:
+            continue
         pid = -1
         for level, typ, data in anc:
             if level == socket.SOL_SOCKET and typ == socket.SCM_CREDENTIALS:
@@ -304,6 +314,7 @@ check_run() {
 	for d in $(unit_list "$UNIT" Service StateDirectory); do mkdir -p "$root/var/lib/$d"; done
 	sock=$(sed -nE 's/.*--listen unix:([^ ]+).*/\1/p' <<<"$cmd")
 
+	# (exec in the function: $! is python's own pid, for cleanup)
 	notify_listener "$notify" "$log" "$sock" 2>"$TMP/listener.err" &
 	LISTENER_PID=$!
 	for ((i = 0; i < 50; i++)); do [ -e "$log.up" ] && break; sleep 0.1; done
