@@ -105,10 +105,23 @@ static int read_token(const char *path, char *out, size_t len)
 	return 0;
 }
 
+/* $NOTIFY_SOCKET, taken out of the environment so pinvm-vmm children do
+ * not inherit it. */
+static char notify_socket[sizeof(((struct sockaddr_un *)0)->sun_path)];
+
+static void take_notify_socket(void)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+
+	if (path && strlen(path) < sizeof(notify_socket))
+		memcpy(notify_socket, path, strlen(path) + 1);
+	unsetenv("NOTIFY_SOCKET");
+}
+
 /* systemd's readiness protocol, by hand: one datagram to $NOTIFY_SOCKET. */
 static void sd_notify_msg(const char *msg)
 {
-	const char *path = getenv("NOTIFY_SOCKET");
+	const char *path = notify_socket;
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	size_t n;
 	int fd;
@@ -178,6 +191,7 @@ int main(int argc, char **argv)
 
 	srv.body_limit = 1024 * 1024;
 	srv.max_vms = 64;
+	take_notify_socket();
 	if (default_paths(default_sock, sizeof(default_sock), srv.state_dir,
 			  sizeof(srv.state_dir)) < 0)
 		srv.state_dir[0] = '\0';
