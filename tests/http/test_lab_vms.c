@@ -279,6 +279,23 @@ static void test_boot_and_lifecycle(void)
 		response_free(&r);
 	}
 
+	/* Eight vCPUs: created (vCPUs initialised, GIC built), not booted, since
+	 * the lab has two emulated CPUs to run them on. */
+	{
+		char *eight = create(8, "console=ttyS0", NULL, &r);
+		char path[128];
+
+		check(eight && json_integer_value(json_object_get(json_object_get(r.json, "spec"), "vcpus")) == 8,
+		      "a VM with 8 vCPUs is created", "%ld %s", r.status, r.body);
+		response_free(&r);
+		if (eight) {
+			snprintf(path, sizeof(path), "/v1/vms/%s", eight);
+			client_call(&c, "DELETE", path, NULL, NULL, 0, NULL, &r);
+			response_free(&r);
+			free(eight);
+		}
+	}
+
 	/* A guest poweroff ends in stopped. */
 	off = create(1, "console=ttyS0 pinvm.poweroff=1", NULL, NULL);
 	if (off) {
