@@ -16,27 +16,35 @@
 
 #define REG_MPIDR_EL1 ARM64_SYS_REG(3, 0, 0, 0, 5)
 
+/* After a failed call: "<what> <index>: <strerror>", errno kept. */
+static int vcpu_fail(struct vmm_error *err, const char *what, unsigned index)
+{
+	int e = errno > 0 ? errno : EIO;
+	char step[64];
+
+	snprintf(step, sizeof(step), "%s %u", what, index);
+	return vmm_error_set(err, step, e, "%s: %s", step, strerror(e));
+}
+
 int vcpu_create(struct vm *vm, unsigned index, const struct kvm_vcpu_init *init,
 		struct vcpu *v, struct vmm_error *err)
 {
 	struct kvm_vcpu_init vi = *init;
 	struct kvm_one_reg mpidr = { .id = REG_MPIDR_EL1,
 				     .addr = (uintptr_t)&v->mpidr };
-	char step[64];
+	int ret;
 
 	memset(v, 0, sizeof(*v));
 	v->vm = vm;
 	v->index = index;
 	v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)index);
-	if (v->fd < 0) {
-		snprintf(step, sizeof(step), "KVM_CREATE_VCPU %u", index);
-		return vmm_error_sys(err, step);
-	}
+	if (v->fd < 0)
+		return vcpu_fail(err, "KVM_CREATE_VCPU", index);
 	v->run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED,
 		      v->fd, 0);
 	if (v->run == MAP_FAILED) {
 		v->run = NULL;
-		snprintf(step, sizeof(step), "mmap kvm_run of vCPU %u", index);
+		ret = vcpu_fail(err, "mmap kvm_run of vCPU", index);
 		goto err_close;
 	}
 	/* PSCI 0.2+ in KVM; secondaries wait powered off for CPU_ON. */
@@ -44,28 +52,22 @@ int vcpu_create(struct vm *vm, unsigned index, const struct kvm_vcpu_init *init,
 	if (index > 0)
 		vi.features[0] |= 1u << KVM_ARM_VCPU_POWER_OFF;
 	if (ioctl(v->fd, KVM_ARM_VCPU_INIT, &vi) < 0) {
-		snprintf(step, sizeof(step), "KVM_ARM_VCPU_INIT %u", index);
+		ret = vcpu_fail(err, "KVM_ARM_VCPU_INIT", index);
 		goto err_unmap;
 	}
 	if (ioctl(v->fd, KVM_GET_ONE_REG, &mpidr) < 0) {
-		snprintf(step, sizeof(step), "KVM_GET_ONE_REG MPIDR_EL1 of vCPU %u",
-			 index);
+		ret = vcpu_fail(err, "KVM_GET_ONE_REG MPIDR_EL1 of vCPU", index);
 		goto err_unmap;
 	}
 	return 0;
 
 err_unmap:
-	vmm_error_sys(err, step);
 	munmap(v->run, vm->run_size);
 	v->run = NULL;
-	close(v->fd);
-	v->fd = -1;
-	return -err->errnum;
 err_close:
-	vmm_error_sys(err, step);
 	close(v->fd);
 	v->fd = -1;
-	return -err->errnum;
+	return ret;
 }
 
 void vcpu_destroy(struct vcpu *v)

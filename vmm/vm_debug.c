@@ -27,9 +27,11 @@ static const struct {
 	{ "elr_el1", CORE_REG(elr_el1) },
 	{ "esr_el1", SYS_REG(3, 0, 5, 2, 0) },
 	{ "far_el1", SYS_REG(3, 0, 6, 0, 0) },
-	{ "cntv_ctl", SYS_REG(3, 3, 14, 3, 1) },
-	{ "cntv_cval", SYS_REG(3, 3, 14, 3, 2) },
-	{ "cntvct", SYS_REG(3, 3, 14, 0, 2) },
+	/* KVM's own ids: its TIMER_CNT and TIMER_CVAL encodings are swapped
+	 * relative to CNTVCT_EL0 and CNTV_CVAL_EL0, an ABI kept as it was. */
+	{ "cntv_ctl", KVM_REG_ARM_TIMER_CTL },
+	{ "cntv_cval", KVM_REG_ARM_TIMER_CVAL },
+	{ "cntvct", KVM_REG_ARM_TIMER_CNT },
 };
 
 void vm_debug_dump(struct vm *vm, FILE *out)

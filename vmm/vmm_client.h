@@ -19,9 +19,12 @@
  * never started has nothing to keep: pinvm-vmm exits when its channel
  * closes before "start".
  *
- * Threading: one thread at a time per client. Nothing here touches
- * process-wide state except fork(); only async-signal-safe calls run
- * between fork() and exec, so pinvmd may spawn from any thread. Reap with
+ * Threading: a client is not locked. One thread may sit in
+ * vmm_client_recv() while another calls vmm_client_send() (they only
+ * share the socket); spawn, reap and close must not race with anything
+ * else on the same client. Nothing here touches process-wide state
+ * except fork(); only async-signal-safe calls run between fork() and
+ * exec, so pinvmd may spawn from any thread. Reap with
  * vmm_client_reap() (waitpid on this pid only); a SIGCHLD handler that
  * reaps every child (waitpid(-1)) would steal the status.
  *
