@@ -1,10 +1,9 @@
 /* /v1/host and its firmware registers: what this machine's KVM offers. */
 #include "handlers.h"
 
-#include "abi_json.h"
-#include "fwreg.h"
+#include "hostset.h"
 #include "kvm_host.h"
-#include "probe.h"
+#include "live_host.h"
 
 #include <stdlib.h>
 
@@ -45,68 +44,33 @@ oom:
 
 void handle_host_fwregs_get(struct request *req, struct reply *rep)
 {
-	struct kvm_host_info info;
-	struct kvm_fwreg *regs = NULL;
-	json_t *body = NULL, *list;
-	size_t n = 0;
-	char err[256];
-	int ret;
+	struct hostset host;
+	json_t *doc;
 
 	(void)req;
-	kvm_host_probe(&info);
-	if (!info.hypervisor) {
-		reply_problem(rep, 503, "no_hypervisor", NULL,
-			      "no arm64 KVM on this host: %s", info.reason);
+	if (live_host_read(&host, false, rep) < 0)
 		return;
-	}
-	ret = kvm_host_read_fwregs(&regs, &n, err, sizeof(err));
-	if (ret < 0) {
-		reply_problem(rep, 500, "kvm_error", NULL,
-			      "reading firmware registers failed: %s", err);
-		return;
-	}
-	list = json_array();
-	body = json_pack("{s:s, s:o}", "kernel_release", info.kernel_release,
-			 "registers", list);
-	if (!body)
-		goto oom;
-	for (size_t i = 0; i < n; i++)
-		if (json_array_append_new(list, fwreg_entry_json(regs[i].id,
-								 regs[i].value)))
-			goto oom;
-	free(regs);
-	reply_json(rep, 200, body);
-	return;
-oom:
-	free(regs);
-	json_decref(body);
-	reply_json(rep, 500, NULL);
+	doc = hostset_to_json(&host);
+	reply_json(rep, 200, doc ? json_pack("{s:s, s:O}", "kernel_release",
+					     host.kernel_release, "registers",
+					     json_object_get(doc, "registers"))
+				 : NULL);
+	json_decref(doc);
 }
 
 void handle_host_observed_abi_get(struct request *req, struct reply *rep)
 {
-	struct kvm_host_info info;
-	struct probe_result res;
-	size_t failed;
-	char err[256];
-	json_t *calls;
-	int ret;
+	struct hostset host;
+	json_t *obs;
 
 	(void)req;
-	kvm_host_probe(&info);
-	if (!info.hypervisor) {
-		reply_problem(rep, 503, "no_hypervisor", NULL,
-			      "no arm64 KVM on this host: %s", info.reason);
+	if (live_host_read(&host, true, rep) < 0)
 		return;
-	}
-	ret = probe_run(NULL, 0, true, PROBE_TIMEOUT_MS, &res, &failed, err, sizeof(err));
-	if (ret < 0) {
-		reply_problem(rep, 500, "probe_failed", NULL,
-			      "the probe guest failed: %s", err);
-		return;
-	}
-	calls = abi_calls_json(&res);
-	reply_json(rep, 200, json_pack("{s:s, s:s, s:o*}", "kernel_release",
-				       info.kernel_release, "profile", "host defaults",
-				       "calls", calls));
+	obs = observed_abi_to_json(&host.observed);
+	reply_json(rep, 200, obs ? json_pack("{s:s, s:s, s:O}", "kernel_release",
+					     host.kernel_release, "profile",
+					     "host defaults", "calls",
+					     json_object_get(obs, "calls"))
+				 : NULL);
+	json_decref(obs);
 }
