@@ -215,6 +215,18 @@ static void judge_unpinned(struct compat_entry *e, const struct profile *p)
 		       name, e->host);
 }
 
+/* STD_HYP_BMAP's PV_TIME bit as the guest is meant to see it. */
+static bool pvtime_bit(const struct compat_entry *e)
+{
+	if (e->writes)
+		return e->write & 1;
+	if (e->pinned && !e->pinned_host)
+		return e->pin & 1;
+	if (e->host_present)
+		return e->host & 1;
+	return true;
+}
+
 int compat_check(const struct profile *p, const struct hostset *h,
 		 struct compat_report *out)
 {
@@ -268,11 +280,14 @@ int compat_check(const struct profile *p, const struct hostset *h,
 		}
 	}
 	out->compatible = true;
+	out->pvtime = true;
 	for (size_t k = 0; k < out->nentries; k++) {
 		const struct compat_entry *e = &out->entries[k];
 
 		if (e->verdict == COMPAT_REFUSED)
 			out->compatible = false;
+		if (e->id == FWREG_ID_STD_HYP_BMAP)
+			out->pvtime = pvtime_bit(e);
 		if (e->writes) {
 			out->writes[out->nwrites].id = e->id;
 			out->writes[out->nwrites].value = e->write;

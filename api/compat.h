@@ -91,6 +91,15 @@ struct compat_report {
 	 * writing it on one vCPU is enough, and never after the guest ran. */
 	size_t nwrites;
 	struct compat_write writes[COMPAT_MAX_ENTRIES];
+	/*
+	 * Whether the VMM gives the guest a PV time (stolen time) area. PV
+	 * time reaches a guest only through that area, so the VMM enforces
+	 * STD_HYP_BMAP's PV_TIME bit itself: on a host without the register
+	 * (5.10) that is the only switch. The bit the guest is meant to see:
+	 * what the plan writes, else the pin, else the host's, else (no
+	 * register on either side) the old default, on.
+	 */
+	bool pvtime;
 };
 
 /*

@@ -234,30 +234,6 @@ out:
 }
 
 /*
- * PV time reaches a guest only through the stolen-time area the VMM sets
- * up, so the VMM enforces STD_HYP_BMAP's PV_TIME bit (bit 0) itself: on a
- * host without the register (5.10) that is the only way to turn it off.
- * The bit the guest is meant to see: what the plan writes, else the pin,
- * else the host's, else (no register anywhere) the old default, on.
- */
-static bool wants_pvtime(const struct compat_report *r)
-{
-	for (size_t i = 0; i < r->nentries; i++) {
-		const struct compat_entry *e = &r->entries[i];
-
-		if (e->id != FWREG_ID_STD_HYP_BMAP)
-			continue;
-		if (e->writes)
-			return e->write & 1;
-		if (e->pinned && !e->pinned_host)
-			return e->pin & 1;
-		if (e->host_present)
-			return e->host & 1;
-	}
-	return true;
-}
-
-/*
  * Runs the probe guest with the profile applied: the refusal, or what the
  * guest saw together with the register report (read-backs included).
  */
@@ -279,7 +255,7 @@ void handle_profile_observed_abi_get(struct request *req, struct reply *rep)
 		pins[i].id = r->writes[i].id;
 		pins[i].value = r->writes[i].value;
 	}
-	ret = probe_run(pins, r->nwrites, wants_pvtime(r), PROBE_TIMEOUT_MS, &res, &failed, err,
+	ret = probe_run(pins, r->nwrites, r->pvtime, PROBE_TIMEOUT_MS, &res, &failed, err,
 			sizeof(err));
 	if (ret < 0 && failed != SIZE_MAX) {
 		const struct fwreg_desc *d = fwreg_lookup_id(pins[failed].id);

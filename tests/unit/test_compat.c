@@ -703,10 +703,43 @@ static void test_report_json(void **state)
 	profile_free(p);
 }
 
+/* The VMM gives PV time exactly when the guest is meant to see PV_TIME. */
+static void test_pvtime_follows_std_hyp_bmap(void **state)
+{
+	struct hostset h510 = host(LAB_5_10_JSON), h612 = host(LAB_6_12_JSON);
+	struct profile *off = profile(
+		"{\"name\": \"off\", \"unknown_registers\": \"disable\", \"registers\": "
+		"{\"STD_HYP_BMAP\": \"0x0\"}}");
+	struct profile *on = profile(
+		"{\"name\": \"on\", \"registers\": {\"STD_HYP_BMAP\": \"0x1\"}}");
+	struct profile *leave = profile(
+		"{\"name\": \"leave\", \"registers\": {\"STD_HYP_BMAP\": \"host\"}}");
+	struct profile *none = profile("{\"name\": \"none\", \"registers\": {}}");
+
+	(void)state;
+	/* 5.10 has no STD_HYP_BMAP: the pin to 0 is honoured by the VMM alone. */
+	assert_int_equal(compat_check(off, &h510, &report), 0);
+	assert_false(report.pvtime);
+	assert_int_equal(compat_check(none, &h510, &report), 0);
+	assert_true(report.pvtime);
+	/* 6.12 lists it at 0x1: the plan's write decides. */
+	assert_int_equal(compat_check(off, &h612, &report), 0);
+	assert_false(report.pvtime);
+	assert_int_equal(compat_check(on, &h612, &report), 0);
+	assert_true(report.pvtime);
+	assert_int_equal(compat_check(leave, &h612, &report), 0);
+	assert_true(report.pvtime);
+	profile_free(off);
+	profile_free(on);
+	profile_free(leave);
+	profile_free(none);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_5_10_capture_on_newer),
+		cmocka_unit_test(test_pvtime_follows_std_hyp_bmap),
 		cmocka_unit_test(test_6_1_capture_on_5_10),
 		cmocka_unit_test(test_7_3_capture_on_6_12),
 		cmocka_unit_test(test_6_12_capture_on_7_3),
