@@ -1,6 +1,9 @@
 #include "daemon.h"
 
+#define _XOPEN_SOURCE 700
+#include <ftw.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -75,4 +78,42 @@ bool daemon_wait_tcp(int port, pid_t pid)
 				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 
 	return wait_connect((struct sockaddr *)&sa, sizeof(sa), AF_INET, pid);
+}
+
+int daemon_run_to_exit(const char *pinvmd, const char *const *args,
+		       const char *logpath, char *log, size_t len)
+{
+	pid_t pid = daemon_spawn(pinvmd, args, logpath);
+	int status;
+	FILE *f;
+
+	for (int i = 0; i < 250; i++) {
+		if (waitpid(pid, &status, WNOHANG) == pid) {
+			log[0] = '\0';
+			f = fopen(logpath, "r");
+			if (f) {
+				log[fread(log, 1, len - 1, f)] = '\0';
+				fclose(f);
+			}
+			return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+		}
+		usleep(20000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	return -1;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int type,
+			struct FTW *ftw)
+{
+	(void)st;
+	(void)type;
+	(void)ftw;
+	return remove(path);
+}
+
+int daemon_remove_dir(const char *dir)
+{
+	return nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }

@@ -21,4 +21,15 @@ bool daemon_wait_socket(const char *path, pid_t pid);
 /* Waits until 127.0.0.1:port accepts connections (10 s) or pid exits. */
 bool daemon_wait_tcp(int port, pid_t pid);
 
+/*
+ * Runs pinvmd with args expecting it to exit within 5 s (a refused start):
+ * returns its exit status, or -1 (killed, or still running: then it is
+ * killed). Its stderr goes to logpath and is copied into log (len bytes).
+ */
+int daemon_run_to_exit(const char *pinvmd, const char *const *args,
+		       const char *logpath, char *log, size_t len);
+
+/* Removes a test's temporary directory tree; 0 or -1. */
+int daemon_remove_dir(const char *dir);
+
 #endif

@@ -22,26 +22,9 @@ static char dir[] = "/tmp/pinvm-access-XXXXXX";
 static int run_to_exit(const char *const *args, char *log, size_t len)
 {
 	char path[128];
-	int status = -1;
-	pid_t pid;
-	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/refused.log", dir);
-	pid = daemon_spawn(pinvmd, args, path);
-	for (int i = 0; i < 250 && waitpid(pid, &status, WNOHANG) != pid; i++)
-		usleep(20000);
-	if (!WIFEXITED(status)) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		return -1;
-	}
-	log[0] = '\0';
-	f = fopen(path, "r");
-	if (f) {
-		log[fread(log, 1, len - 1, f)] = '\0';
-		fclose(f);
-	}
-	return WEXITSTATUS(status);
+	return daemon_run_to_exit(pinvmd, args, path, log, len);
 }
 
 static void write_file(const char *path, const char *text, mode_t mode)
@@ -159,13 +142,8 @@ int main(int argc, char **argv)
 		check(found, "log lines of Unix-socket requests carry the peer's uid",
 		      "no %s in %s", needle, logpath);
 	}
-	{
-		char cmd[160];
-
-		snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-		if (system(cmd) != 0)
-			fprintf(stderr, "cannot remove %s\n", dir);
-	}
+	if (daemon_remove_dir(dir) < 0)
+		fprintf(stderr, "cannot remove %s\n", dir);
 	curl_global_cleanup();
 	return check_summary();
 }

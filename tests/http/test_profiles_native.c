@@ -308,12 +308,7 @@ int main(int argc, char **argv)
 	kill(pid, SIGTERM);
 	waitpid(pid, &status, 0);
 	curl_global_cleanup();
-	{
-		char cmd[160];
-
-		snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-		if (system(cmd) != 0)
-			fprintf(stderr, "could not remove %s\n", tmpdir);
-	}
+	if (daemon_remove_dir(tmpdir) < 0)
+		fprintf(stderr, "cannot remove %s\n", tmpdir);
 	return check_summary();
 }

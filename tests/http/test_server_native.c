@@ -28,29 +28,9 @@ static char tmpdir[] = "/tmp/pinvm-native-XXXXXX";
 static int run_to_exit(const char *const *args, char *log, size_t loglen)
 {
 	char path[300];
-	int status;
-	pid_t pid;
-	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/refused.log", tmpdir);
-	pid = daemon_spawn(pinvmd, args, path);
-	for (int i = 0; i < 250; i++) {
-		if (waitpid(pid, &status, WNOHANG) == pid) {
-			log[0] = '\0';
-			f = fopen(path, "r");
-			if (f) {
-				size_t n = fread(log, 1, loglen - 1, f);
-
-				log[n] = '\0';
-				fclose(f);
-			}
-			return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-		}
-		usleep(20000);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
-	return -1;
+	return daemon_run_to_exit(pinvmd, args, path, log, loglen);
 }
 
 static void test_host(const struct client *c, const char *via)
@@ -235,6 +215,8 @@ int main(int argc, char **argv)
 	      "SIGTERM stops pinvmd with status 0", "status 0x%x", status);
 	check(access(sock, F_OK) != 0, "the unix socket is removed on exit",
 	      "%s still exists", sock);
+	if (daemon_remove_dir(tmpdir) < 0)
+		fprintf(stderr, "cannot remove %s\n", tmpdir);
 	curl_global_cleanup();
 	return check_summary();
 }

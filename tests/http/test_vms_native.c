@@ -131,13 +131,8 @@ int main(int argc, char **argv)
 	kill(pid, SIGTERM);
 	waitpid(pid, &status, 0);
 	check(WIFEXITED(status) && WEXITSTATUS(status) == 0, "pinvmd stops cleanly", "0x%x", status);
-	{
-		char cmd[160];
-
-		snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-		if (system(cmd) != 0)
-			fprintf(stderr, "cannot remove %s\n", tmpdir);
-	}
+	if (daemon_remove_dir(tmpdir) < 0)
+		fprintf(stderr, "cannot remove %s\n", tmpdir);
 	curl_global_cleanup();
 	return check_summary();
 }
