@@ -1,6 +1,7 @@
 /* pinvmd: the pinvm daemon. Parses flags, opens listeners, serves until
  * SIGINT/SIGTERM. */
 #include "http.h"
+#include "kvm_host.h"
 #include "listen.h"
 #include "log.h"
 #include "router.h"
@@ -305,6 +306,16 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
+	/* Before any listener: handlers read it. */
+	{
+		struct kvm_host_info info;
+
+		kvm_host_probe(&info);
+		srv.hypervisor = info.hypervisor;
+		if (!info.hypervisor)
+			log_msg(LOG_INFO, "no hypervisor: %s", info.reason);
+	}
+
 	/* Signals are taken synchronously by sigwait below, not by handlers;
 	 * block them before any thread starts so every thread inherits it. */
 	sigemptyset(&sigs);
@@ -336,8 +347,8 @@ int main(int argc, char **argv)
 		}
 		log_msg(LOG_INFO, "listening on %s", listen_specs[i]);
 	}
-	log_msg(LOG_INFO, "pinvmd %s ready, state in %s", PINVM_VERSION,
-		srv.state_dir);
+	log_msg(LOG_INFO, "pinvmd %s ready, state in %s, hypervisor %s",
+		PINVM_VERSION, srv.state_dir, srv.hypervisor ? "kvm" : "none");
 	sd_notify_msg("READY=1");
 
 	if (sigwait(&sigs, &sig) == 0)

@@ -30,6 +30,7 @@ struct server {
 	struct vms *vms;          /* microVMs; owned by main */
 	char token[256];          /* bearer token for TCP, "" when none */
 	unsigned max_vms;         /* more VMs than this are refused (409) */
+	bool hypervisor;          /* arm64 KVM was usable at start-up */
 	struct listener listeners[SERVER_MAX_LISTENERS];
 	struct MHD_Daemon *daemons[SERVER_MAX_LISTENERS];
 	size_t ndaemons;
