@@ -1,0 +1,67 @@
+/*
+ * A VM request (POST /v1/vms): types and ranges of the body, before
+ * anything looks at the host or the image directory.
+ *
+ *   {"vcpus": 2,                      integer, required, 1..512
+ *    "memory_mib": 256,               integer, required, 32..16777216
+ *    "kernel": "Image",               string, required
+ *    "initrd": "initramfs.cpio.gz",   string or null, optional
+ *    "cmdline": "console=ttyS0",      string, optional, <= 2047 bytes
+ *    "profile": "lab-5.10"}           string, optional
+ *
+ * Only the JSON types and the ranges are checked here: whether the kernel
+ * and initrd name files in the image directory, whether the host has that
+ * many vCPUs and that much memory, and whether the profile exists are the
+ * server's business.
+ *
+ * The limits mirror vmm/vmm_config.h (api/ does not depend on vmm/); the
+ * server, which sees both, asserts they agree.
+ */
+#ifndef PINVM_API_VM_SPEC_H
+#define PINVM_API_VM_SPEC_H
+
+#include "api_error.h"
+
+#include <jansson.h>
+
+#define VM_SPEC_MAX_VCPUS 512u           /* VMM_CONFIG_MAX_VCPUS */
+#define VM_SPEC_MIN_MEMORY_MIB 32u       /* VMM_CONFIG_MIN_MEMORY_MIB */
+#define VM_SPEC_MAX_MEMORY_MIB 16777216u /* 16 TiB, 1 << 24 MiB */
+#define VM_SPEC_MAX_CMDLINE 2047u        /* VMM_CONFIG_MAX_CMDLINE, bytes */
+
+/*
+ * The strings borrow from the body passed to vm_spec_parse(): they stay
+ * valid while the body (and those members) live. Optional strings that
+ * were absent (or, for initrd, null) are NULL.
+ */
+struct vm_spec {
+	json_int_t vcpus;      /* 1..VM_SPEC_MAX_VCPUS */
+	json_int_t memory_mib; /* VM_SPEC_MIN_MEMORY_MIB..VM_SPEC_MAX_MEMORY_MIB */
+	const char *kernel;    /* never NULL after a successful parse */
+	const char *initrd;    /* NULL: no initrd */
+	const char *cmdline;   /* NULL: none given; <= VM_SPEC_MAX_CMDLINE bytes */
+	const char *profile;   /* NULL: no profile */
+};
+
+/*
+ * Parses a VM request body (borrowed, not modified). Returns 0 with *out
+ * filled, or -EINVAL with *out zeroed and err (which may be NULL) filled,
+ * checking in this order:
+ *   400 wrong_type      field ""          body is not a JSON object
+ *   422 unknown_field   field <the key>   a member other than the six above
+ *   422 missing_field   "vcpus", "memory_mib", "kernel" (in that order)
+ *   400 wrong_type      "vcpus", "memory_mib"   not an integer
+ *   400 wrong_type      "kernel", "initrd", "cmdline", "profile"
+ *                       not a string (initrd alone may be null; a null
+ *                       kernel, cmdline or profile is a wrong_type)
+ *   422 out_of_range    "vcpus"       < 1 or > VM_SPEC_MAX_VCPUS
+ *   422 out_of_range    "memory_mib"  < VM_SPEC_MIN_MEMORY_MIB or
+ *                                     > VM_SPEC_MAX_MEMORY_MIB
+ *   422 value_too_long  "cmdline"     more than VM_SPEC_MAX_CMDLINE bytes
+ * Strings are taken as C strings (up to their first NUL; a body loaded
+ * without JSON_ALLOW_NUL has none). Allocates nothing.
+ */
+int vm_spec_parse(const json_t *body, struct vm_spec *out,
+		  struct api_error *err);
+
+#endif
