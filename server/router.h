@@ -1,6 +1,7 @@
 /*
- * The route table: the single list of what pinvmd serves. Matching decides
- * between a handler, 404 (no such path) and 405 (path exists, other method).
+ * Dispatching to the route table (routes.def, the single list of what
+ * pinvmd serves). Matching (route_match.h) decides between a handler, 404
+ * (no such path) and 405 (path exists, other method).
  */
 #ifndef PINVM_SERVER_ROUTER_H
 #define PINVM_SERVER_ROUTER_H
@@ -20,7 +21,8 @@ struct route {
  */
 void router_dispatch(struct request *req, struct reply *rep);
 
-/* The table, for tests and the OpenAPI cross-check. */
+/* The table with its handlers, for tests and the OpenAPI cross-check:
+ * router_routes[i] is route_table[i] (route_match.h) plus the handler. */
 extern const struct route router_routes[];
 extern const size_t router_nroutes;
 
