@@ -12,7 +12,7 @@
 #
 # Usage: deploy/lab.sh [--kernel 5.10|6.1|6.12|latest] [--port N] [--cpus N]
 #                      [--mem MiB] [--prepare] [--extra DIR]... [--selftest]
-#                      [--control-port N]
+#                      [--control-port N] [--asan]
 #   --kernel   5.10 = bullseye, 6.1 = bookworm, 6.12 = trixie (default),
 #              latest = trixie-backports; with --prepare also "all".
 #   --prepare  fetch and cache the kernel(s), build pinvm and the initramfs
@@ -23,6 +23,12 @@
 #              the lab whose /cgi-bin/run executes a POSTed shell command as
 #              root (to kill a pinvm-vmm or look for leftovers). Off unless
 #              asked; never expose it beyond loopback.
+#   --asan     the ASan+UBSan build of pinvm (cmake -DPINVM_SANITIZE=ON, in
+#              <repo>/build-aarch64-asan unless PINVM_LAB_BUILD_DIR is set);
+#              the lab's /init gives pinvmd (and so pinvm-vmm) and the
+#              selftest sanitizer options that put every report in
+#              /tmp/asan/ in the lab (read them through --control-port, see
+#              deploy/lab/init), and prints them on the console at the end.
 #   --selftest boot, run pinvm-vmm-selftest (tests/vmm/selftest.c) in the
 #              lab instead of serving the API, power off, and exit with the
 #              selftest's status (0 = all passed). Its output is on stdout.
@@ -50,7 +56,11 @@
 #                         registers, and so the firmware registers, are
 #                         the same as with plain max)
 #   PINVM_LAB_MODULES     extra kernel modules to load (space separated)
-#   PINVM_LAB_BUILD_DIR   aarch64 build directory (default <repo>/build-aarch64)
+#   PINVM_LAB_BUILD_DIR   aarch64 build directory (default <repo>/build-aarch64,
+#                         with --asan <repo>/build-aarch64-asan)
+#   PINVM_LAB_ASAN_OPTIONS, PINVM_LAB_UBSAN_OPTIONS  with --asan, appended
+#                         to the lab's ASAN_OPTIONS / UBSAN_OPTIONS (e.g.
+#                         detect_leaks=0)
 #   PINVM_LAB_NO_BUILD=1  do not run cmake; take whatever is in BUILD_DIR/bin
 #
 # The machine's own apt sources are never changed: other suites' .debs come
@@ -63,7 +73,7 @@ LAB_DIR=$REPO/deploy/lab
 CACHE=${PINVM_LAB_CACHE:-$REPO/.lab}
 MIRROR=${PINVM_LAB_MIRROR:-http://deb.debian.org/debian}
 KEYRING=${PINVM_LAB_KEYRING:-/usr/share/keyrings/debian-archive-keyring.gpg}
-BUILD_DIR=${PINVM_LAB_BUILD_DIR:-$REPO/build-aarch64}
+BUILD_DIR= # set by parse_args: PINVM_LAB_BUILD_DIR or the default for --asan or not
 TIMEOUT=${PINVM_LAB_TIMEOUT:-300}
 ARCH_TRIPLET=aarch64-linux-gnu
 READELF=$ARCH_TRIPLET-readelf
@@ -75,6 +85,7 @@ read -r -a _extra_modules <<<"${PINVM_LAB_MODULES:-}"
 WANT_MODULES+=("${_extra_modules[@]}")
 
 HOST_PACKAGES=(qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross cpio
+	libasan8-arm64-cross libubsan1-arm64-cross
 	xz-utils curl cmake make pkg-config libmicrohttpd-dev:arm64
 	libjansson-dev:arm64 libsqlite3-dev:arm64 libfdt-dev:arm64)
 
@@ -84,6 +95,7 @@ CPUS=2
 MEM=2048
 PREPARE=0
 SELFTEST=0
+ASAN=0
 CONTROL_PORT=
 EXTRA_DIRS=()
 # The guest kernel the lab ships in /images comes from this suite.
@@ -118,6 +130,7 @@ parse_args() {
 		--mem=*) MEM=${1#*=} ;;
 		--prepare) PREPARE=1 ;;
 		--selftest) SELFTEST=1 ;;
+		--asan) ASAN=1 ;;
 		--control-port) CONTROL_PORT=${2:?--control-port needs a value}; shift ;;
 		--control-port=*) CONTROL_PORT=${1#*=} ;;
 		--extra) EXTRA_DIRS+=("${2:?--extra needs a directory}"); shift ;;
@@ -144,6 +157,11 @@ parse_args() {
 	fi
 	if ((SELFTEST)); then
 		TIMEOUT=${PINVM_LAB_TIMEOUT:-1500}
+	fi
+	if ((ASAN)); then
+		BUILD_DIR=${PINVM_LAB_BUILD_DIR:-$REPO/build-aarch64-asan}
+	else
+		BUILD_DIR=${PINVM_LAB_BUILD_DIR:-$REPO/build-aarch64}
 	fi
 }
 
@@ -509,14 +527,44 @@ build_pinvm() {
 	if [[ ${PINVM_LAB_NO_BUILD:-0} == 1 ]]; then
 		log "PINVM_LAB_NO_BUILD=1: taking $BUILD_DIR/bin as it is"
 	else
-		log "building pinvm for aarch64 in $BUILD_DIR"
+		local sanitize=OFF
+		((ASAN)) && sanitize=ON
+		log "building pinvm for aarch64 in $BUILD_DIR (PINVM_SANITIZE=$sanitize)"
 		cmake -S "$REPO" -B "$BUILD_DIR" \
 			-DCMAKE_TOOLCHAIN_FILE="$REPO/cmake/aarch64-linux-gnu.cmake" \
-			-DPINVM_TESTS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >&2 ||
+			-DPINVM_TESTS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+			-DPINVM_SANITIZE="$sanitize" >&2 ||
 			die "cmake configure for aarch64 failed"
 		cmake --build "$BUILD_DIR" -j2 >&2 || die "aarch64 build of pinvm failed"
 	fi
 	[[ -x $BUILD_DIR/bin/pinvmd ]] || die "$BUILD_DIR/bin/pinvmd was not built"
+	if ((ASAN)); then
+		local exe
+		for exe in "$BUILD_DIR/bin/pinvmd" "$BUILD_DIR/bin/pinvm-vmm"; do
+			"$READELF" -d "$exe" | grep -F '[libasan.so' >/dev/null ||
+				die "--asan: $exe is not linked with libasan (a build without PINVM_SANITIZE=ON?)"
+		done
+	fi
+}
+
+# With --asan, the lab's /etc/lab/asan: the sanitizer options /init exports.
+# ASan and LeakSanitizer reports go to /tmp/asan/asan.<program>.<pid>.
+# UBSan, whose runtime in GCC shares the process with ASan's, ignores
+# log_path and writes to stderr; log_to_syslog=1 also sends its reports to
+# syslog, which /init keeps in /tmp/asan/ubsan.syslog. The tests read
+# /tmp/asan/ through the control port; /init prints it on the console when
+# pinvmd ends. halt_on_error: the first error ends the process (the build
+# has -fno-sanitize-recover=all too). LeakSanitizer runs when a process
+# exits by itself (pinvmd on SIGTERM, pinvm-vmm when its VM ended); in the
+# emulated lab one leak check takes ~5 s, even for a trivial program.
+write_asan_options() {
+	local out=$1
+	local asan="log_path=/tmp/asan/asan:log_exe_name=1:detect_leaks=1:halt_on_error=1"
+	asan+=":detect_stack_use_after_return=1"
+	local ubsan="log_to_syslog=1:print_stacktrace=1:halt_on_error=1"
+	asan+=${PINVM_LAB_ASAN_OPTIONS:+:$PINVM_LAB_ASAN_OPTIONS}
+	ubsan+=${PINVM_LAB_UBSAN_OPTIONS:+:$PINVM_LAB_UBSAN_OPTIONS}
+	printf "ASAN_OPTIONS='%s'\nUBSAN_OPTIONS='%s'\n" "$asan" "$ubsan" >"$out"
 }
 
 # Directories searched for the binaries' shared libraries.
@@ -578,6 +626,7 @@ build_initrd() {
 
 	cp "$kdir"/modules/*.ko "$stage/lib/modules/" 2>/dev/null || true
 	cp "$kdir/modules.load" "$stage/etc/lab/modules"
+	((ASAN)) && write_asan_options "$stage/etc/lab/asan"
 
 	COPIED=()
 	local exe
@@ -601,7 +650,7 @@ build_initrd() {
 	rm -f "$base"
 	mv "$out.tmp" "$out"
 	rm -rf "$stage"
-	log "initramfs for $(cat "$kdir/release"): $out ($(du -h "$out" | cut -f1); executables: $(cd "$BUILD_DIR/bin" && echo *))"
+	log "initramfs for $(cat "$kdir/release"): $out ($(du -h "$out" | cut -f1); executables: $(cd "$BUILD_DIR/bin" && echo *)$( ((ASAN)) && echo ', ASan+UBSan build'))"
 }
 
 # -------------------------------------------------------------------- boot
@@ -773,7 +822,8 @@ main() {
 		mkdir -p "$CACHE/initrd"
 		local i
 		for i in "${!suites[@]}"; do
-			build_initrd "${kdirs[$i]}" "$CACHE/initrd/${suites[$i]}.cpio.gz" "$busybox" "$images"
+			build_initrd "${kdirs[$i]}" "$CACHE/initrd/${suites[$i]}$( ((ASAN)) && echo -asan).cpio.gz" \
+				"$busybox" "$images"
 		done
 		log "prepared: ${suites[*]}"
 		return 0
