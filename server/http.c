@@ -326,34 +326,95 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
 	}
 }
 
+/* The first complaint libmicrohttpd made in this thread since it was
+ * cleared: the cause, where later lines only say what failed because of it. */
+static _Thread_local char mhd_first_error[256];
+
+/* libmicrohttpd's own messages (a failed TLS handshake, a bad certificate)
+ * become JSON log lines like ours unless cls is NULL (only kept). */
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char line[256];
+
+	vsnprintf(line, sizeof(line), fmt, ap);
+	line[strcspn(line, "\r\n")] = '\0';
+	if (!mhd_first_error[0])
+		memcpy(mhd_first_error, line, sizeof(line));
+	if (cls)
+		log_msg(LOG_WARN, "libmicrohttpd: %s", line);
+}
+
+int http_tls_check(const char *cert, const char *key, char *err, size_t errlen)
+{
+	struct MHD_Daemon *d;
+
+	if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+		snprintf(err, errlen, "this libmicrohttpd was built without TLS");
+		return -ENOTSUP;
+	}
+	/* A daemon without a socket parses and pairs the certificate and key
+	 * exactly as the serving daemons will, before anything is opened. */
+	mhd_first_error[0] = '\0';
+	d = MHD_start_daemon(MHD_USE_NO_LISTEN_SOCKET | MHD_USE_TLS |
+				     MHD_USE_ERROR_LOG,
+			     0, NULL, NULL, on_request, NULL,
+			     MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+			     MHD_OPTION_HTTPS_MEM_CERT, cert,
+			     MHD_OPTION_HTTPS_MEM_KEY, key,
+			     MHD_OPTION_END);
+	if (!d) {
+		snprintf(err, errlen, "%s", mhd_first_error[0] ? mhd_first_error
+							       : "libmicrohttpd refused them");
+		return -EINVAL;
+	}
+	MHD_stop_daemon(d);
+	return 0;
+}
+
 int http_serve(struct server *srv, int fd, bool is_unix, bool require_token,
-	       char *err, size_t errlen)
+	       bool tls, char *err, size_t errlen)
 {
 	struct listener *l;
 	struct MHD_Daemon *d;
+	/* An array so one option list serves both plain HTTP and HTTPS. */
+	struct MHD_OptionItem tls_opts[] = {
+		{ tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, srv->tls_cert },
+		{ MHD_OPTION_HTTPS_MEM_KEY, 0, srv->tls_key },
+		{ MHD_OPTION_END, 0, NULL },
+	};
 
 	if (srv->ndaemons >= SERVER_MAX_LISTENERS) {
 		close(fd);
 		snprintf(err, errlen, "at most %d listeners", SERVER_MAX_LISTENERS);
 		return -E2BIG;
 	}
+	if (tls && (!srv->tls_cert || !srv->tls_key)) {
+		close(fd);
+		snprintf(err, errlen, "TLS without a certificate and key");
+		return -EINVAL;
+	}
 	l = &srv->listeners[srv->ndaemons];
 	l->srv = srv;
 	l->is_unix = is_unix;
 	l->require_token = require_token;
+	l->tls = tls;
+	mhd_first_error[0] = '\0';
 	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
-				     MHD_USE_ERROR_LOG,
+				     MHD_USE_ERROR_LOG | (tls ? MHD_USE_TLS : 0),
 			     0, NULL, NULL, on_request, l,
+			     MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
 			     MHD_OPTION_LISTEN_SOCKET, fd,
 			     MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)4,
 			     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
 			     MHD_OPTION_CONNECTION_LIMIT, (unsigned int)256,
 			     MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
 			     MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+			     MHD_OPTION_ARRAY, tls_opts,
 			     MHD_OPTION_END);
 	if (!d) {
 		close(fd);
-		snprintf(err, errlen, "libmicrohttpd refused to start");
+		snprintf(err, errlen, "libmicrohttpd refused to start%s%s",
+			 mhd_first_error[0] ? ": " : "", mhd_first_error);
 		return -EIO;
 	}
 	srv->daemons[srv->ndaemons++] = d;

@@ -10,14 +10,22 @@
 #include <stddef.h>
 
 /*
+ * Checks that this libmicrohttpd speaks TLS and accepts the PEM certificate
+ * (chain) and private key as a pair. Borrows both. Returns 0, -ENOTSUP
+ * without TLS support, or -EINVAL with err saying what GnuTLS disliked.
+ */
+int http_tls_check(const char *cert, const char *key, char *err, size_t errlen);
+
+/*
  * Starts serving on an already listening socket (ownership of fd passes to
  * the daemon, also on failure). A Unix socket's peers are logged by uid; on
  * a listener with require_token every request must carry
- * "Authorization: Bearer <srv->token>" (401 otherwise). Returns 0 or a
- * negative errno with err set.
+ * "Authorization: Bearer <srv->token>" (401 otherwise); with tls it speaks
+ * HTTPS only, with srv->tls_cert and srv->tls_key (which must stay until
+ * http_stop_all). Returns 0 or a negative errno with err set.
  */
 int http_serve(struct server *srv, int fd, bool is_unix, bool require_token,
-	       char *err, size_t errlen);
+	       bool tls, char *err, size_t errlen);
 
 /* Stops every daemon started with http_serve. */
 void http_stop_all(struct server *srv);

@@ -45,6 +45,11 @@ static void usage(FILE *f)
 		"  --allow-unauthenticated-tcp  serve a non-loopback TCP address without\n"
 		"                    a token (only where that network is private, as in\n"
 		"                    the lab's emulated host)\n"
+		"  --tls-cert FILE   serve HTTPS on every TCP listener with this PEM\n"
+		"                    certificate (chain); needs --tls-key. Unix sockets\n"
+		"                    stay plain HTTP\n"
+		"  --tls-key FILE    the certificate's PEM private key, unencrypted, in a\n"
+		"                    file only its owner may read or write\n"
 		"  --max-vms N       refuse more VMs than this (default 64)\n"
 		"  --routes          print the route table and exit\n");
 }
@@ -104,6 +109,73 @@ static int read_token(const char *path, char *out, size_t len)
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * Reads a PEM file named by flag into *out (caller frees). A private key must
+ * be its owner's alone and unencrypted: nobody is there to type a passphrase.
+ * Prints why on stderr and returns -1 on refusal.
+ */
+static int read_pem(const char *flag, const char *path, bool private_key,
+		    char **out)
+{
+	const size_t max = 1024 * 1024;
+	struct stat st;
+	char *buf = NULL;
+	size_t n = 0;
+	FILE *f;
+
+	*out = NULL;
+	f = fopen(path, "r");
+	if (!f || fstat(fileno(f), &st) < 0) {
+		fprintf(stderr, "pinvmd: %s %s: %s\n", flag, path, strerror(errno));
+		goto fail;
+	}
+	if (private_key && (st.st_mode & 0077)) {
+		fprintf(stderr, "pinvmd: %s %s is open to group or others (mode %o); "
+			"chmod 600 it\n", flag, path, st.st_mode & 0777);
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size <= 0 || (size_t)st.st_size > max) {
+		fprintf(stderr, "pinvmd: %s %s is not a PEM file of 1 byte..1 MiB\n",
+			flag, path);
+		goto fail;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf) {
+		fprintf(stderr, "pinvmd: %s %s: out of memory\n", flag, path);
+		goto fail;
+	}
+	n = fread(buf, 1, (size_t)st.st_size, f);
+	buf[n] = '\0';
+	if (ferror(f) || n != (size_t)st.st_size) {
+		fprintf(stderr, "pinvmd: %s %s: short read\n", flag, path);
+		goto fail;
+	}
+	if (private_key && strstr(buf, "-----BEGIN ENCRYPTED PRIVATE KEY-----")) {
+		fprintf(stderr, "pinvmd: %s %s is encrypted; pinvmd needs it without a "
+			"passphrase\n", flag, path);
+		goto fail;
+	}
+	/* Names the flag when the two files are swapped or not PEM at all;
+	 * GnuTLS's own message would not say which file it choked on. */
+	if (private_key ? !strstr(buf, "PRIVATE KEY-----")
+			: !strstr(buf, "-----BEGIN CERTIFICATE-----")) {
+		fprintf(stderr, "pinvmd: %s %s holds no PEM %s\n", flag, path,
+			private_key ? "private key" : "certificate");
+		goto fail;
+	}
+	fclose(f);
+	*out = buf;
+	return 0;
+fail:
+	if (buf) {
+		explicit_bzero(buf, n);
+		free(buf);
+	}
+	if (f)
+		fclose(f);
+	return -1;
 }
 
 /* $NOTIFY_SOCKET, taken out of the environment so pinvm-vmm children do
@@ -177,11 +249,14 @@ int main(int argc, char **argv)
 		{ "token-file", required_argument, NULL, 't' },
 		{ "allow-unauthenticated-tcp", no_argument, NULL, 'U' },
 		{ "max-vms", required_argument, NULL, 'M' },
+		{ "tls-cert", required_argument, NULL, 'C' },
+		{ "tls-key", required_argument, NULL, 'K' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct server srv;
 	struct listen_opts lopts = { .mode = 0660 };
 	const char *token_file = NULL;
+	const char *tls_cert = NULL, *tls_key = NULL;
 	bool allow_open_tcp = false;
 	const char *listen_specs[MAX_LISTEN];
 	char default_sock[PATH_MAX + 8], err[512];
@@ -242,6 +317,12 @@ int main(int argc, char **argv)
 		case 'U':
 			allow_open_tcp = true;
 			break;
+		case 'C':
+			tls_cert = optarg;
+			break;
+		case 'K':
+			tls_key = optarg;
+			break;
 		case 'M': {
 			char *end;
 			unsigned long v = strtoul(optarg, &end, 10);
@@ -278,6 +359,22 @@ int main(int argc, char **argv)
 		listen_specs[nlisten++] = default_sock;
 	if (token_file && read_token(token_file, srv.token, sizeof(srv.token)) < 0)
 		return 2;
+	if (!tls_cert != !tls_key) {
+		fprintf(stderr, "pinvmd: %s needs %s as well: give both or neither\n",
+			tls_cert ? "--tls-cert" : "--tls-key",
+			tls_cert ? "--tls-key" : "--tls-cert");
+		return 2;
+	}
+	if (tls_cert) {
+		if (read_pem("--tls-cert", tls_cert, false, &srv.tls_cert) < 0 ||
+		    read_pem("--tls-key", tls_key, true, &srv.tls_key) < 0)
+			return 2;
+		if (http_tls_check(srv.tls_cert, srv.tls_key, err, sizeof(err)) < 0) {
+			fprintf(stderr, "pinvmd: --tls-cert %s with --tls-key %s: %s\n",
+				tls_cert, tls_key, err);
+			return 2;
+		}
+	}
 	if (!srv.state_dir[0]) {
 		fprintf(stderr, "pinvmd: no --state-dir and no HOME to derive one\n");
 		return 2;
@@ -337,15 +434,22 @@ int main(int argc, char **argv)
 				 listen_specs[i]);
 			fd = -EPERM;
 		}
+		/* TLS hides the token on the wire but proves nothing about the
+		 * client, so the rule above holds with or without it. */
+		if (fd >= 0 && !li.is_unix && !li.is_loopback && srv.token[0] &&
+		    !srv.tls_cert)
+			log_msg(LOG_WARN, "%s carries the bearer token in clear text; "
+				"give --tls-cert and --tls-key", listen_specs[i]);
 		if (fd < 0 || http_serve(&srv, fd, li.is_unix, !li.is_unix && srv.token[0],
-					 err, sizeof(err)) < 0) {
+					 !li.is_unix && srv.tls_cert, err, sizeof(err)) < 0) {
 			fprintf(stderr, "pinvmd: %s\n", err);
 			http_stop_all(&srv);
 			vms_free(srv.vms);
 			store_close(srv.store);
 			return 1;
 		}
-		log_msg(LOG_INFO, "listening on %s", listen_specs[i]);
+		log_msg(LOG_INFO, "listening on %s%s", listen_specs[i],
+			!li.is_unix && srv.tls_cert ? " (https)" : "");
 	}
 	log_msg(LOG_INFO, "pinvmd %s ready, state in %s, hypervisor %s",
 		PINVM_VERSION, srv.state_dir, srv.hypervisor ? "kvm" : "none");
@@ -361,5 +465,9 @@ int main(int argc, char **argv)
 			unlink(listen_specs[i] + 5);
 	vms_free(srv.vms);
 	store_close(srv.store);
+	if (srv.tls_key)
+		explicit_bzero(srv.tls_key, strlen(srv.tls_key));
+	free(srv.tls_key);
+	free(srv.tls_cert);
 	return 0;
 }

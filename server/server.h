@@ -20,6 +20,7 @@ struct listener {
 	struct server *srv;
 	bool is_unix;       /* peers are identified by SO_PEERCRED */
 	bool require_token; /* every request needs Authorization: Bearer */
+	bool tls;           /* HTTPS with srv->tls_cert and srv->tls_key */
 };
 
 struct server {
@@ -29,6 +30,10 @@ struct server {
 	struct store *store;      /* profiles; owned by main */
 	struct vms *vms;          /* microVMs; owned by main */
 	char token[256];          /* bearer token for TCP, "" when none */
+	/* PEM text TCP listeners serve HTTPS with, NULL for plain HTTP; owned
+	 * by main and kept until the daemons stop (libmicrohttpd borrows it). */
+	char *tls_cert;
+	char *tls_key;
 	unsigned max_vms;         /* more VMs than this are refused (409) */
 	bool hypervisor;          /* arm64 KVM was usable at start-up */
 	struct listener listeners[SERVER_MAX_LISTENERS];
