@@ -144,7 +144,7 @@ static bool authorized(struct MHD_Connection *conn, const struct listener *l)
 static enum MHD_Result send_reply(struct MHD_Connection *conn,
 				  struct exchange *ex, const char *method,
 				  const char *url, struct reply *rep, long uid,
-				  const char *route)
+				  const char *route, bool closing)
 {
 	struct MHD_Response *resp;
 	struct timespec end;
@@ -197,6 +197,10 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn,
 	if (rep->location[0])
 		MHD_add_response_header(resp, "Location", rep->location);
 	MHD_add_response_header(resp, "X-Request-Id", ex->id);
+	/* While draining, a kept-alive connection would only be cut off by
+	 * the stop; the client had better open its next one elsewhere. */
+	if (closing)
+		MHD_add_response_header(resp, "Connection", "close");
 	if (rep->allow[0])
 		MHD_add_response_header(resp, "Allow", rep->allow);
 	ret = MHD_queue_response(conn, rep->status, resp);
@@ -273,6 +277,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		clock_gettime(CLOCK_MONOTONIC, &ex->start);
 		make_request_id(conn, ex->id);
 		*con_cls = ex;
+		atomic_fetch_add(&srv->in_flight, 1);
 		return MHD_YES;
 	}
 	if (*upload_size) {
@@ -305,24 +310,28 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	}
 	if (rep.body && json_is_object(rep.body) && rep.status >= 400)
 		json_object_set_new(rep.body, "request_id", json_string(ex->id));
-	ret = send_reply(conn, ex, method, url, &rep, peer_uid(conn, l), req.route);
+	ret = send_reply(conn, ex, method, url, &rep, peer_uid(conn, l), req.route,
+			 atomic_load(&srv->draining));
 	json_decref(rep.body);
 	free(rep.raw);
 	return ret;
 }
 
+/* Once the response is sent, or the request abandoned: the end of what a
+ * drain waits for. */
 static void on_completed(void *cls, struct MHD_Connection *conn,
 			 void **con_cls, enum MHD_RequestTerminationCode toe)
 {
+	struct server *srv = cls;
 	struct exchange *ex = *con_cls;
 
-	(void)cls;
 	(void)conn;
 	(void)toe;
 	if (ex) {
 		free(ex->body);
 		free(ex);
 		*con_cls = NULL;
+		atomic_fetch_sub(&srv->in_flight, 1);
 	}
 }
 
@@ -398,9 +407,12 @@ int http_serve(struct server *srv, int fd, bool is_unix, bool require_token,
 	l->is_unix = is_unix;
 	l->require_token = require_token;
 	l->tls = tls;
+	l->quiesced_fd = -1;
 	mhd_first_error[0] = '\0';
+	/* MHD_USE_ITC: a thread-pool daemon can only be quiesced with it. */
 	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
-				     MHD_USE_ERROR_LOG | (tls ? MHD_USE_TLS : 0),
+				     MHD_USE_ITC | MHD_USE_ERROR_LOG |
+				     (tls ? MHD_USE_TLS : 0),
 			     0, NULL, NULL, on_request, l,
 			     MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
 			     MHD_OPTION_LISTEN_SOCKET, fd,
@@ -421,10 +433,50 @@ int http_serve(struct server *srv, int fd, bool is_unix, bool require_token,
 	return 0;
 }
 
+unsigned http_quiesce_all(struct server *srv)
+{
+	size_t i;
+
+	atomic_store(&srv->draining, true);
+	for (i = 0; i < srv->ndaemons; i++) {
+		struct listener *l = &srv->listeners[i];
+		MHD_socket fd;
+
+		if (l->quiesced_fd >= 0)
+			continue;
+		fd = MHD_quiesce_daemon(srv->daemons[i]);
+		if (fd == MHD_INVALID_SOCKET) {
+			log_msg(LOG_WARN, "listener %zu cannot stop accepting; it "
+				"serves on until the stop", i);
+			continue;
+		}
+		/* libmicrohttpd's threads may still hold the fd, so it is closed
+		 * only after the stop; shutdown() already refuses connections
+		 * (and resets those waiting in the backlog) without freeing the
+		 * number for reuse. */
+		if (shutdown(fd, SHUT_RDWR) < 0)
+			log_msg(LOG_WARN, "shutdown of listener %zu: %s", i,
+				strerror(errno));
+		l->quiesced_fd = fd;
+	}
+	return http_in_flight(srv);
+}
+
+unsigned http_in_flight(struct server *srv)
+{
+	return atomic_load(&srv->in_flight);
+}
+
 void http_stop_all(struct server *srv)
 {
 	while (srv->ndaemons) {
-		/* Closes the listening socket too. */
-		MHD_stop_daemon(srv->daemons[--srv->ndaemons]);
+		struct listener *l = &srv->listeners[--srv->ndaemons];
+
+		/* Closes the listening socket too, unless it was quiesced. */
+		MHD_stop_daemon(srv->daemons[srv->ndaemons]);
+		if (l->quiesced_fd >= 0) {
+			close(l->quiesced_fd);
+			l->quiesced_fd = -1;
+		}
 	}
 }

@@ -27,7 +27,21 @@ int http_tls_check(const char *cert, const char *key, char *err, size_t errlen);
 int http_serve(struct server *srv, int fd, bool is_unix, bool require_token,
 	       bool tls, char *err, size_t errlen);
 
-/* Stops every daemon started with http_serve. */
+/*
+ * The first step of a graceful stop: every listener refuses new connections
+ * from now on, while requests already begun run to their response (which
+ * then closes its connection). Returns the number of requests in flight.
+ * Safe to call more than once; http_stop_all still has to follow.
+ */
+unsigned http_quiesce_all(struct server *srv);
+
+/* Requests whose headers were read and whose response is not yet sent (or
+ * abandoned): what a drain waits for. Idle kept-alive connections do not
+ * count. */
+unsigned http_in_flight(struct server *srv);
+
+/* Stops every daemon started with http_serve, cutting off whatever is still
+ * in flight, and closes their listening sockets. */
 void http_stop_all(struct server *srv);
 
 #endif

@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_LISTEN SERVER_MAX_LISTENERS
@@ -51,6 +52,9 @@ static void usage(FILE *f)
 		"  --tls-key FILE    the certificate's PEM private key, unencrypted, in a\n"
 		"                    file only its owner may read or write\n"
 		"  --max-vms N       refuse more VMs than this (default 64)\n"
+		"  --drain-seconds N on SIGTERM/SIGINT, stop accepting and wait up to N\n"
+		"                    seconds for requests in flight (default 30; a\n"
+		"                    second signal stops at once)\n"
 		"  --routes          print the route table and exit\n");
 }
 
@@ -214,6 +218,40 @@ static void sd_notify_msg(const char *msg)
 	close(fd);
 }
 
+/*
+ * A graceful stop: no new connections, then up to seconds for the requests
+ * in flight to be answered. A second signal from sigs ends the wait, for an
+ * operator who does not want to wait.
+ */
+static void drain(struct server *srv, const sigset_t *sigs, unsigned seconds)
+{
+	struct timespec now, end, tick = { .tv_nsec = 20 * 1000 * 1000 };
+	unsigned n = http_quiesce_all(srv);
+	int sig;
+
+	log_msg(LOG_INFO, "draining %u requests", n);
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += seconds;
+	while ((n = http_in_flight(srv)) > 0) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec > end.tv_sec ||
+		    (now.tv_sec == end.tv_sec && now.tv_nsec >= end.tv_nsec)) {
+			log_msg(LOG_WARN, "drain timed out after %u s, cutting off %u "
+				"requests", seconds, n);
+			return;
+		}
+		/* Polls: completions come from libmicrohttpd's threads, and this
+		 * wait doubles as the watch for a second signal. */
+		sig = sigtimedwait(sigs, NULL, &tick);
+		if (sig > 0) {
+			log_msg(LOG_WARN, "signal %d while draining, cutting off %u "
+				"requests", sig, n);
+			return;
+		}
+	}
+	log_msg(LOG_INFO, "drained");
+}
+
 static int mkdirs(const char *path, mode_t mode)
 {
 	char buf[PATH_MAX];
@@ -251,12 +289,14 @@ int main(int argc, char **argv)
 		{ "max-vms", required_argument, NULL, 'M' },
 		{ "tls-cert", required_argument, NULL, 'C' },
 		{ "tls-key", required_argument, NULL, 'K' },
+		{ "drain-seconds", required_argument, NULL, 'D' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct server srv;
 	struct listen_opts lopts = { .mode = 0660 };
 	const char *token_file = NULL;
 	const char *tls_cert = NULL, *tls_key = NULL;
+	unsigned drain_seconds = 30;
 	bool allow_open_tcp = false;
 	const char *listen_specs[MAX_LISTEN];
 	char default_sock[PATH_MAX + 8], err[512];
@@ -323,6 +363,17 @@ int main(int argc, char **argv)
 		case 'K':
 			tls_key = optarg;
 			break;
+		case 'D': {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+
+			if (*end || !*optarg || *optarg == '-' || v > 3600) {
+				fprintf(stderr, "pinvmd: --drain-seconds wants 0..3600\n");
+				return 2;
+			}
+			drain_seconds = (unsigned)v;
+			break;
+		}
 		case 'M': {
 			char *end;
 			unsigned long v = strtoul(optarg, &end, 10);
@@ -458,6 +509,7 @@ int main(int argc, char **argv)
 	if (sigwait(&sigs, &sig) == 0)
 		log_msg(LOG_INFO, "stopping on signal %d", sig);
 	sd_notify_msg("STOPPING=1");
+	drain(&srv, &sigs, drain_seconds);
 	http_stop_all(&srv);
 	/* Our sockets only: a stale file would mislead the next client. */
 	for (i = 0; i < nlisten; i++)

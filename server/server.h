@@ -6,6 +6,7 @@
 #define PINVM_SERVER_SERVER_H
 
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -21,6 +22,8 @@ struct listener {
 	bool is_unix;       /* peers are identified by SO_PEERCRED */
 	bool require_token; /* every request needs Authorization: Bearer */
 	bool tls;           /* HTTPS with srv->tls_cert and srv->tls_key */
+	int quiesced_fd;    /* listening socket taken back from libmicrohttpd
+			     * while draining, else -1 */
 };
 
 struct server {
@@ -39,6 +42,8 @@ struct server {
 	struct listener listeners[SERVER_MAX_LISTENERS];
 	struct MHD_Daemon *daemons[SERVER_MAX_LISTENERS];
 	size_t ndaemons;
+	atomic_uint in_flight;    /* requests begun and not yet completed */
+	atomic_bool draining;     /* shutting down: responses close connections */
 };
 
 #endif
