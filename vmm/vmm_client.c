@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -24,6 +25,7 @@ void vmm_client_init(struct vmm_client *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
+	c->pidfd = -1;
 }
 
 static int64_t now_ms(void)
@@ -78,8 +80,9 @@ int vmm_client_spawn(struct vmm_client *c, const struct vmm_spawn *spawn,
 		     struct vmm_error *err)
 {
 	char fdarg[16];
-	char *argv[] = { (char *)spawn->binary, "--config",
-			 (char *)spawn->config_path, "--control-fd", fdarg, NULL };
+	char *argv[10] = { (char *)spawn->binary, "--config",
+			   (char *)spawn->config_path, "--control-fd", fdarg };
+	int argc = 5;
 	int sv[2] = { -1, -1 }, ep[2] = { -1, -1 };
 	int ctl = -1, errw = -1, e = 0, ret;
 	ssize_t n;
@@ -87,6 +90,15 @@ int vmm_client_spawn(struct vmm_client *c, const struct vmm_spawn *spawn,
 
 	vmm_client_init(c);
 	snprintf(fdarg, sizeof(fdarg), "%d", CHILD_CONTROL_FD);
+	if (spawn->control_socket) {
+		argv[argc++] = "--control-socket";
+		argv[argc++] = (char *)spawn->control_socket;
+	}
+	if (spawn->exit_file) {
+		argv[argc++] = "--exit-file";
+		argv[argc++] = (char *)spawn->exit_file;
+	}
+	argv[argc] = NULL;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return vmm_error_sys(err, "socketpair");
 	if (pipe2(ep, O_CLOEXEC) < 0) {
@@ -118,8 +130,10 @@ int vmm_client_spawn(struct vmm_client *c, const struct vmm_spawn *spawn,
 	close(ep[0]);
 	c->pid = pid;
 	c->fd = sv[0];
-	if (n == 0)
+	if (n == 0) {
+		c->status_known = true; /* our child: waitpid will tell */
 		return 0; /* exec closed the pipe: pinvm-vmm is running */
+	}
 	if (n != (ssize_t)sizeof(e))
 		e = EIO;
 	ret = vmm_error_set(err, "spawn", e, "exec %s: %s", spawn->binary,
@@ -197,11 +211,95 @@ int vmm_client_request(struct vmm_client *c, enum vmm_op op, int timeout_ms,
 	return vmm_client_recv(c, timeout_ms, ev, err);
 }
 
+int vmm_client_attach(struct vmm_client *c, const char *socket_path,
+		      int timeout_ms, struct vmm_event *ev,
+		      struct vmm_error *err)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	int fd, ret;
+
+	vmm_client_init(c);
+	memset(ev, 0, sizeof(*ev));
+	if (strlen(socket_path) >= sizeof(sa.sun_path))
+		return vmm_error_set(err, "attach", ENAMETOOLONG, "%s: too long",
+				     socket_path);
+	memcpy(sa.sun_path, socket_path, strlen(socket_path) + 1);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return vmm_error_sys(err, "attach");
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		ret = vmm_error_set(err, "attach", errno, "%s: %s", socket_path,
+				    strerror(errno));
+		close(fd);
+		return ret;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || cred.pid <= 0) {
+		ret = vmm_error_sys(err, "SO_PEERCRED");
+		close(fd);
+		return ret;
+	}
+	c->fd = fd;
+	c->pid = cred.pid;
+	c->adopted = true;
+	/* Taken while the connection pins the peer, so the pid is still its. */
+	c->pidfd = (int)syscall(SYS_pidfd_open, cred.pid, 0);
+	if (c->pidfd < 0) {
+		ret = vmm_error_sys(err, "pidfd_open");
+		vmm_client_close(c);
+		vmm_client_init(c);
+		return ret;
+	}
+	ret = vmm_client_recv(c, timeout_ms, ev, err);
+	if (ret == 0 && ev->type == VMM_EVENT_REJECTED)
+		ret = vmm_error_set(err, "attach", EBUSY, "%s", ev->error.detail);
+	else if (ret == 0 && ev->type != VMM_EVENT_ATTACHED)
+		ret = vmm_error_set(err, "attach", EPROTO, "pinvm-vmm said \"%s\" first",
+				    vmm_event_name(ev->type));
+	if (ret < 0) {
+		vmm_event_clear(ev);
+		vmm_client_close(c);
+		vmm_client_init(c);
+	}
+	return ret;
+}
+
 int vmm_client_signal(struct vmm_client *c, int sig)
 {
 	if (c->pid <= 0 || c->reaped)
 		return -ESRCH;
+	if (c->pidfd >= 0)
+		return syscall(SYS_pidfd_send_signal, c->pidfd, sig, NULL, 0) < 0 ? -errno : 0;
 	return kill(c->pid, sig) < 0 ? -errno : 0;
+}
+
+/* An adopted process: its pidfd turns readable when it ends. */
+static int reap_adopted(struct vmm_client *c, int timeout_ms,
+			struct vmm_error *err)
+{
+	struct pollfd pfd = { .fd = c->pidfd, .events = POLLIN };
+	int64_t deadline = now_ms() + (timeout_ms < 0 ? 0 : timeout_ms);
+
+	if (c->pidfd < 0)
+		return vmm_error_set(err, "reap", ECHILD, "no pidfd for pid %ld",
+				     (long)c->pid);
+	for (;;) {
+		int64_t left = deadline - now_ms();
+		int r = poll(&pfd, 1, timeout_ms < 0 ? -1 : (int)(left > 0 ? left : 0));
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return vmm_error_sys(err, "poll pidfd");
+		if (r > 0) {
+			c->reaped = true;
+			return 0;
+		}
+		return vmm_error_set(err, "reap", ETIMEDOUT,
+				     "pinvm-vmm %ld still running after %d ms",
+				     (long)c->pid, timeout_ms);
+	}
 }
 
 int vmm_client_reap(struct vmm_client *c, int timeout_ms,
@@ -214,6 +312,8 @@ int vmm_client_reap(struct vmm_client *c, int timeout_ms,
 		return 0;
 	if (c->pid <= 0)
 		return vmm_error_set(err, "reap", ECHILD, "no process was spawned");
+	if (c->adopted)
+		return reap_adopted(c, timeout_ms, err);
 	for (;;) {
 		pid_t r = waitpid(c->pid, &c->status,
 				  timeout_ms < 0 ? 0 : WNOHANG);
@@ -238,6 +338,9 @@ void vmm_client_close(struct vmm_client *c)
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
+	if (c->pidfd >= 0)
+		close(c->pidfd);
+	c->pidfd = -1;
 }
 
 int vmm_client_default_binary(char *buf, size_t len)

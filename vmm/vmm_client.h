@@ -13,11 +13,14 @@
  *     socket as fd 3 and no other descriptor of pinvmd's.
  *
  * If pinvmd closes the channel or dies, pinvm-vmm does not stop the guest:
- * a running (or paused) VM stays so, and the process lives on, reparented,
- * until the guest ends. (Re-adoption by a restarted pinvmd needs a way to
- * reach it again, e.g. a per-VM Unix socket; not built yet.) A VM that was
- * never started has nothing to keep: pinvm-vmm exits when its channel
- * closes before "start".
+ * the VM keeps its state and the process lives on, reparented, until the
+ * guest ends. Spawned with a control socket (vmm_control.h), it waits
+ * there for a restarted pinvmd, which takes it over with
+ * vmm_client_attach(); without one, a VM never started is dropped.
+ *
+ * An attached client's process is not our child: it is watched through a
+ * pidfd (signals cannot reach a recycled pid), and its exit status is
+ * never known (status_known false): the exit file says why it ended.
  *
  * Threading: a client is not locked. One thread may sit in
  * vmm_client_recv() while another calls vmm_client_send() (they only
@@ -43,14 +46,19 @@
 struct vmm_client {
 	pid_t pid;   /* pinvm-vmm's pid; 0 before spawn */
 	int fd;      /* our end of the control channel; -1 when closed */
-	bool reaped; /* status is valid */
-	int status;  /* waitpid() status once reaped */
+	int pidfd;   /* attached clients: the process; -1 otherwise */
+	bool adopted; /* attached, not spawned: not our child */
+	bool reaped; /* the process has ended (status valid if status_known) */
+	bool status_known;
+	int status;  /* waitpid() status once reaped, if status_known */
 };
 
 struct vmm_spawn {
 	const char *binary;      /* path of pinvm-vmm */
 	const char *config_path; /* an existing config file */
 	int log_fd;              /* pinvm-vmm's stdout and stderr; -1: ours */
+	const char *control_socket; /* --control-socket; NULL: none */
+	const char *exit_file;      /* --exit-file; NULL: none */
 };
 
 void vmm_client_init(struct vmm_client *c);
@@ -62,6 +70,18 @@ void vmm_client_init(struct vmm_client *c);
  */
 int vmm_client_spawn(struct vmm_client *c, const struct vmm_spawn *spawn,
 		     struct vmm_error *err);
+
+/*
+ * Connects to the control socket of a pinvm-vmm a previous pinvmd spawned
+ * and reads its "attached" event into *ev (ev->state says where the VM
+ * stands; free it with vmm_event_clear). Fills c (pid from SO_PEERCRED,
+ * a pidfd, adopted = true). -ENOENT/-ECONNREFUSED when nobody listens
+ * there (the process is gone); -EBUSY when another pinvmd holds the VM;
+ * -ETIMEDOUT; -EPROTO. On failure c holds nothing to release.
+ */
+int vmm_client_attach(struct vmm_client *c, const char *socket_path,
+		      int timeout_ms, struct vmm_event *ev,
+		      struct vmm_error *err);
 
 /* Sends one op. -EPIPE when pinvm-vmm is gone. */
 int vmm_client_send(struct vmm_client *c, enum vmm_op op,
@@ -80,17 +100,19 @@ int vmm_client_recv(struct vmm_client *c, int timeout_ms, struct vmm_event *ev,
 int vmm_client_request(struct vmm_client *c, enum vmm_op op, int timeout_ms,
 		       struct vmm_event *ev, struct vmm_error *err);
 
-/* kill(pid, sig) unless already reaped; 0 or -errno. */
+/* Sends sig (through the pidfd when attached) unless already reaped;
+ * 0 or -errno. */
 int vmm_client_signal(struct vmm_client *c, int sig);
 
 /*
  * Waits up to timeout_ms (negative: forever) for the process to end and
- * stores its status in c->status. 0, -ETIMEDOUT, or -ECHILD.
+ * stores its status in c->status (spawned clients only). 0, -ETIMEDOUT,
+ * or -ECHILD.
  */
 int vmm_client_reap(struct vmm_client *c, int timeout_ms,
 		    struct vmm_error *err);
 
-/* Closes the channel only; the process keeps running (see above). */
+/* Closes the channel (and pidfd) only; the process keeps running. */
 void vmm_client_close(struct vmm_client *c);
 
 /*

@@ -1,15 +1,18 @@
 /*
  * pinvm-vmm: one microVM in its own process, controlled by pinvmd.
  *
- *   pinvm-vmm --config FILE --control-fd N
+ *   pinvm-vmm --config FILE --control-fd N [--control-socket PATH]
+ *             [--exit-file PATH]
  *
  * FILE is described in vmm_config.h, the protocol on fd N in vmm_proto.h.
  * The VM is built at once ("created" or "error"), and runs on "start".
  *
- * If the control channel closes (pinvmd exited or died), a VM that was
- * started keeps running (or stays paused) and this process lives until
- * the guest ends; nothing can control it any more until a re-adoption
- * mechanism exists. A VM never started is simply dropped.
+ * If the control channel closes (pinvmd exited or died), the VM keeps its
+ * state and this process lives until the guest ends. With
+ * --control-socket, a restarted pinvmd reconnects there and takes over
+ * (vmm_control.h); without it, a started VM runs on uncontrolled and one
+ * never started is dropped. With --exit-file, the last event is written
+ * there before the process exits, whoever is listening.
  *
  * SIGTERM and SIGINT stop the VM as {"op": "stop"} would. SIGQUIT prints
  * every vCPU's registers to stderr (a hung guest's whereabouts) and goes
@@ -18,6 +21,7 @@
  */
 #include "vm.h"
 #include "vmm_config.h"
+#include "vmm_control.h"
 #include "vmm_proto.h"
 
 #include <errno.h>
@@ -35,8 +39,15 @@
 
 enum state { CREATED, RUNNING, PAUSED };
 
+static const char *state_name(enum state s)
+{
+	return s == CREATED ? "created" : s == RUNNING ? "running" : "paused";
+}
+
 struct vmm {
 	int ctl;          /* control channel; -1 once closed */
+	int lfd;          /* --control-socket listener; -1 without */
+	const char *socket_path, *exit_path; /* NULL when not asked for */
 	int sfd;          /* signalfd for SIGTERM/SIGINT */
 	int console_fd;
 	struct vm *vm;
@@ -57,9 +68,12 @@ static void logf_(const char *fmt, ...)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: pinvm-vmm --config FILE --control-fd N\n"
+	fprintf(f, "usage: pinvm-vmm --config FILE --control-fd N [--control-socket PATH]\n"
+		   "                 [--exit-file PATH]\n"
 		   "  FILE  the VM's JSON configuration (see vmm/vmm_config.h)\n"
-		   "  N     a SOCK_SEQPACKET socket to pinvmd (see vmm/vmm_proto.h)\n");
+		   "  N     a SOCK_SEQPACKET socket to pinvmd (see vmm/vmm_proto.h)\n"
+		   "  --control-socket  where a restarted pinvmd reconnects\n"
+		   "  --exit-file       where the last event is kept\n");
 }
 
 /* Sends ev unless the channel is gone; a vanished peer closes our end. */
@@ -78,11 +92,28 @@ static void send_event(struct vmm *m, const struct vmm_event *ev)
 	}
 }
 
+/* The last event, kept on disk for a pinvmd that is not listening now. */
+static void record_exit(struct vmm *m, const struct vmm_event *ev)
+{
+	struct vmm_error err;
+
+	if (m->exit_path && vmm_exit_file_write(m->exit_path, ev, &err) < 0)
+		logf_("%s: %s", err.step, err.detail);
+	/* Written before the socket goes, so a pinvmd that finds no socket
+	 * finds the reason. */
+	if (m->socket_path && m->lfd >= 0) {
+		unlink(m->socket_path);
+		close(m->lfd);
+		m->lfd = -1;
+	}
+}
+
 static int fail(struct vmm *m, const struct vmm_error *err)
 {
 	struct vmm_event ev = { .type = VMM_EVENT_ERROR, .error = *err };
 
 	logf_("%s: %s", err->step, err->detail);
+	record_exit(m, &ev);
 	send_event(m, &ev);
 	return 1;
 }
@@ -111,6 +142,7 @@ static int finish(struct vmm *m)
 	vm_stop(m->vm);
 	ev.reason = vm_exit_reason(m->vm, ev.error.detail, sizeof(ev.error.detail));
 	logf_("exited: %s: %s", vmm_exit_reason_name(ev.reason), ev.error.detail);
+	record_exit(m, &ev);
 	send_event(m, &ev);
 	return ev.reason == VMM_EXIT_ERROR ? 1 : 0;
 }
@@ -175,6 +207,12 @@ static int on_control(struct vmm *m)
 	if (ret < 0) {
 		close(m->ctl);
 		m->ctl = -1;
+		if (m->lfd >= 0) {
+			logf_("control channel closed (%s); the VM stays %s, waiting for "
+			      "pinvmd on %s", strerror(-ret), state_name(m->state),
+			      m->socket_path);
+			return -1;
+		}
 		if (m->state == CREATED) {
 			logf_("control channel closed before start; dropping the VM");
 			return 0;
@@ -189,14 +227,15 @@ static int on_control(struct vmm *m)
 static int serve(struct vmm *m)
 {
 	for (;;) {
-		struct pollfd pfd[3] = {
+		struct pollfd pfd[4] = {
 			{ .fd = m->ctl, .events = POLLIN },
 			{ .fd = vm_exit_fd(m->vm), .events = POLLIN },
 			{ .fd = m->sfd, .events = POLLIN },
+			{ .fd = m->lfd, .events = POLLIN },
 		};
 		int ret;
 
-		ret = poll(pfd, 3, -1); /* a negative fd is skipped */
+		ret = poll(pfd, 4, -1); /* a negative fd is skipped */
 		if (ret < 0 && errno == EINTR)
 			continue;
 		if (ret < 0) {
@@ -223,6 +262,16 @@ static int serve(struct vmm *m)
 			if (ret >= 0)
 				return ret;
 		}
+		if (pfd[3].revents) {
+			struct vmm_error err;
+			bool was_free = m->ctl < 0;
+
+			if (vmm_control_accept(m->lfd, &m->ctl, state_name(m->state),
+					       &err) < 0)
+				logf_("%s: %s", err.step, err.detail);
+			else if (was_free)
+				logf_("pinvmd attached on %s", m->socket_path);
+		}
 	}
 }
 
@@ -243,10 +292,12 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "control-fd", required_argument, NULL, 'f' },
+		{ "control-socket", required_argument, NULL, 's' },
+		{ "exit-file", required_argument, NULL, 'x' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct vmm m = { .ctl = -1, .sfd = -1, .console_fd = -1 };
+	struct vmm m = { .ctl = -1, .lfd = -1, .sfd = -1, .console_fd = -1 };
 	const char *config = NULL;
 	struct vmm_config cfg;
 	struct vmm_error err;
@@ -265,6 +316,12 @@ int main(int argc, char **argv)
 				usage(stderr);
 				return 2;
 			}
+			break;
+		case 's':
+			m.socket_path = optarg;
+			break;
+		case 'x':
+			m.exit_path = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -296,8 +353,15 @@ int main(int argc, char **argv)
 		return fail(&m, &err);
 	}
 
+	if (m.exit_path)
+		unlink(m.exit_path); /* a VM's directory holds one life */
 	if (vmm_config_load(config, &cfg, &err) < 0)
 		return fail(&m, &err);
+	/* Before "created": once pinvmd has the VM, it can always come back. */
+	if (m.socket_path && vmm_control_listen(m.socket_path, &m.lfd, &err) < 0) {
+		vmm_config_free(&cfg);
+		return fail(&m, &err);
+	}
 	m.console_fd = open(cfg.console, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
 			    O_NOCTTY, 0640);
 	if (m.console_fd < 0) {
@@ -322,8 +386,12 @@ int main(int argc, char **argv)
 		send_event(&m, &ev);
 	}
 	vmm_config_free(&cfg);
-	status = m.ctl < 0 ? 0 : serve(&m);
+	status = m.ctl < 0 && m.lfd < 0 ? 0 : serve(&m);
 	vm_destroy(m.vm);
+	if (m.lfd >= 0) {
+		unlink(m.socket_path);
+		close(m.lfd);
+	}
 	close(m.console_fd);
 	if (m.ctl >= 0)
 		close(m.ctl);

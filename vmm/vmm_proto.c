@@ -23,6 +23,7 @@ static const char *const event_names[] = {
 	[VMM_EVENT_REJECTED] = "rejected",
 	[VMM_EVENT_EXITED] = "exited",
 	[VMM_EVENT_ERROR] = "error",
+	[VMM_EVENT_ATTACHED] = "attached",
 };
 
 static const char *const reason_names[] = {
@@ -127,6 +128,10 @@ json_t *vmm_event_to_json(const struct vmm_event *ev)
 		    json_object_set_new(obj, "register", hex(ev->error.reg, true)) < 0)
 			goto oom;
 		break;
+	case VMM_EVENT_ATTACHED:
+		if (json_object_set_new(obj, "state", json_string(ev->state)) < 0)
+			goto oom;
+		break;
 	}
 	return obj;
 oom:
@@ -224,6 +229,12 @@ int vmm_event_from_json(json_t *obj, struct vmm_event *ev,
 				ret = proto_err(err, "a register that is not a number");
 			ev->error.has_register = true;
 		}
+		break;
+	case VMM_EVENT_ATTACHED:
+		copy_str(ev->state, sizeof(ev->state), json_object_get(obj, "state"));
+		if (strcmp(ev->state, "created") && strcmp(ev->state, "running") &&
+		    strcmp(ev->state, "paused"))
+			ret = proto_err(err, "attached without a known state");
 		break;
 	}
 	if (ret < 0)

@@ -29,6 +29,10 @@
  *   {"event": "exited", "reason": "poweroff"|"reset"|"stopped"|"error",
  *    "detail": "..."}
  *       the last message; the process exits right after it.
+ *   {"event": "attached", "state": "created"|"running"|"paused"}
+ *       the first message on a connection to the VM's control socket
+ *       (pinvm-vmm --control-socket; see vmm_control.h): a restarted
+ *       pinvmd taking the VM over learns where it stands.
  * Events come in the order the VMM did things, so after an op the next
  * event is normally its answer; an "exited" may come first (the guest
  * powered off meanwhile) and may also come unprompted at any time.
@@ -61,6 +65,7 @@ enum vmm_event_type {
 	VMM_EVENT_REJECTED,
 	VMM_EVENT_EXITED,
 	VMM_EVENT_ERROR,
+	VMM_EVENT_ATTACHED,
 };
 
 enum vmm_exit_reason {
@@ -83,6 +88,8 @@ struct vmm_event {
 	struct vmm_error error;
 	/* rejected */
 	char op[16];
+	/* attached */
+	char state[16];
 	/* Decoded events only: the message as received (a reference the
 	 * event owns), for forwarding verbatim. NULL when encoding. */
 	json_t *json;

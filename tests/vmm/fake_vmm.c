@@ -7,13 +7,17 @@
  *   fake:fail-create       error (step "pin", a register, EINVAL), exit 1
  *   fake:silent            says nothing; waits to be killed
  * It first writes "fds: ..." (its open descriptors) to stderr.
+ * --control-socket and --exit-file work as in pinvm-vmm, through the same
+ * vmm_control.c: when the channel closes it waits there for a new one.
  */
 #include "vmm_config.h"
+#include "vmm_control.h"
 #include "vmm_proto.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +61,20 @@ static void send_simple(int fd, enum vmm_event_type type)
 	vmm_proto_send_event(fd, &ev);
 }
 
+static const char *exit_file;
+static int lfd = -1;
+
+static int finish(enum vmm_exit_reason reason, int fd)
+{
+	struct vmm_event x = { .type = VMM_EVENT_EXITED, .reason = reason };
+	struct vmm_error err;
+
+	if (exit_file)
+		vmm_exit_file_write(exit_file, &x, &err);
+	vmm_proto_send_event(fd, &x);
+	return 0;
+}
+
 static int serve(int fd, struct vmm_config *cfg);
 
 int main(int argc, char **argv)
@@ -64,7 +82,7 @@ int main(int argc, char **argv)
 	struct vmm_config cfg;
 	struct vmm_error err;
 	struct vmm_event ev = { .type = VMM_EVENT_ERROR };
-	const char *config = NULL;
+	const char *config = NULL, *sock = NULL;
 	int fd = -1, i, status;
 
 	list_fds();
@@ -73,6 +91,10 @@ int main(int argc, char **argv)
 			config = argv[i + 1];
 		else if (!strcmp(argv[i], "--control-fd"))
 			fd = atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "--control-socket"))
+			sock = argv[i + 1];
+		else if (!strcmp(argv[i], "--exit-file"))
+			exit_file = argv[i + 1];
 	}
 	if (!config || fd < 0)
 		return 2;
@@ -81,7 +103,14 @@ int main(int argc, char **argv)
 		vmm_proto_send_event(fd, &ev);
 		return 1;
 	}
+	if (sock && vmm_control_listen(sock, &lfd, &err) < 0) {
+		ev.error = err;
+		vmm_proto_send_event(fd, &ev);
+		return 1;
+	}
 	status = serve(fd, &cfg);
+	if (lfd >= 0)
+		unlink(sock);
 	vmm_config_free(&cfg);
 	return status;
 }
@@ -91,7 +120,7 @@ static int serve(int fd, struct vmm_config *cfgp)
 	struct vmm_config cfg = *cfgp;
 	struct vmm_event ev = { .type = VMM_EVENT_CREATED };
 	struct vmm_error err;
-	bool started = false;
+	bool started = false, paused = false;
 
 	if (strstr(cfg.cmdline, "fake:silent")) {
 		for (;;)
@@ -113,15 +142,34 @@ static int serve(int fd, struct vmm_config *cfgp)
 	snprintf(ev.gic, sizeof(ev.gic), "v3");
 	vmm_proto_send_event(fd, &ev);
 	for (;;) {
+		struct pollfd pfd[2] = { { .fd = fd, .events = POLLIN },
+					 { .fd = lfd, .events = POLLIN } };
 		enum vmm_op op;
 		char bad[16];
-		int ret = vmm_proto_recv_op(fd, &op, bad, sizeof(bad), &err);
+		int ret;
+
+		if (poll(pfd, 2, -1) < 0)
+			continue;
+		/* The old channel's end before a newcomer, as in pinvm-vmm. */
+		if (!pfd[0].revents) {
+			if (pfd[1].revents)
+				vmm_control_accept(lfd, &fd, !started ? "created" :
+						   paused ? "paused" : "running", &err);
+			continue;
+		}
+		ret = vmm_proto_recv_op(fd, &op, bad, sizeof(bad), &err);
 
 		if (ret == -EPROTO) {
 			struct vmm_event r = { .type = VMM_EVENT_REJECTED };
 
 			snprintf(r.op, sizeof(r.op), "%s", bad);
 			vmm_proto_send_event(fd, &r);
+			continue;
+		}
+		if (ret < 0 && lfd >= 0) {
+			/* pinvmd went away: wait for the next one. */
+			close(fd);
+			fd = -1;
 			continue;
 		}
 		if (ret < 0)
@@ -131,26 +179,19 @@ static int serve(int fd, struct vmm_config *cfgp)
 			started = true;
 			send_simple(fd, VMM_EVENT_RUNNING);
 			if (strstr(cfg.cmdline, "fake:poweroff")) {
-				struct vmm_event x = { .type = VMM_EVENT_EXITED,
-						       .reason = VMM_EXIT_POWEROFF };
-
-				vmm_proto_send_event(fd, &x);
-				return 0;
+				return finish(VMM_EXIT_POWEROFF, fd);
 			}
 			break;
 		case VMM_OP_PAUSE:
+			paused = started;
 			send_simple(fd, started ? VMM_EVENT_PAUSED : VMM_EVENT_REJECTED);
 			break;
 		case VMM_OP_RESUME:
+			paused = false;
 			send_simple(fd, VMM_EVENT_RUNNING);
 			break;
-		case VMM_OP_STOP: {
-			struct vmm_event x = { .type = VMM_EVENT_EXITED,
-					       .reason = VMM_EXIT_STOPPED };
-
-			vmm_proto_send_event(fd, &x);
-			return 0;
-		}
+		case VMM_OP_STOP:
+			return finish(VMM_EXIT_STOPPED, fd);
 		}
 	}
 }

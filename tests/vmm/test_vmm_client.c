@@ -4,6 +4,7 @@
  */
 #include "vmm_client.h"
 #include "vmm_config.h"
+#include "vmm_control.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -24,10 +25,10 @@ static char dir[] = "/tmp/pinvm-test-client-XXXXXX";
 
 static const char *path_in(const char *name)
 {
-	static char buf[4][256];
+	static char buf[16][256];
 	static int i;
 
-	i = (i + 1) % 4;
+	i = (i + 1) % 16;
 	snprintf(buf[i], sizeof(buf[i]), "%s/%s", dir, name);
 	return buf[i];
 }
@@ -66,6 +67,9 @@ static void expect(struct vmm_client *c, enum vmm_event_type type)
 	struct vmm_error err;
 
 	assert_int_equal(vmm_client_recv(c, 5000, &ev, &err), 0);
+	if (ev.type != type)
+		fprintf(stderr, "unexpected %s: %s: %s\n", vmm_event_name(ev.type),
+			ev.error.step, ev.error.detail);
 	assert_string_equal(vmm_event_name(ev.type), vmm_event_name(type));
 	vmm_event_clear(&ev);
 }
@@ -92,9 +96,12 @@ static void test_real_vmm_without_kvm(void **state)
 	struct vmm_event ev;
 	struct vmm_error err;
 	const char *config = write_config("real.json", "console=ttyS0");
+	struct vmm_spawn sp = { .binary = REAL_VMM, .config_path = config,
+				.log_fd = -1, .control_socket = path_in("real.sock"),
+				.exit_file = path_in("real.exit") };
 
 	(void)state;
-	spawn(&c, REAL_VMM, config, -1);
+	assert_int_equal(vmm_client_spawn(&c, &sp, &err), 0);
 	assert_int_equal(vmm_client_recv(&c, 5000, &ev, &err), 0);
 	assert_int_equal(ev.type, VMM_EVENT_ERROR);
 	assert_string_equal(ev.error.step, "kvm");
@@ -106,6 +113,12 @@ static void test_real_vmm_without_kvm(void **state)
 	assert_int_equal(vmm_client_reap(&c, 5000, &err), 0);
 	assert_true(WIFEXITED(c.status) && WEXITSTATUS(c.status) == 1);
 	vmm_client_close(&c);
+	/* The failure is on disk and nothing listens for a VM that never was. */
+	assert_int_equal(vmm_exit_file_read(path_in("real.exit"), &ev, &err), 0);
+	assert_int_equal(ev.type, VMM_EVENT_ERROR);
+	assert_string_equal(ev.error.step, "kvm");
+	vmm_event_clear(&ev);
+	assert_int_equal(access(path_in("real.sock"), F_OK), -1);
 }
 #endif
 
@@ -238,6 +251,98 @@ static void test_timeout_and_kill(void **state)
 	assert_int_equal(vmm_client_recv(&c, 0, &ev, &err), -EBADF);
 }
 
+/* For processes that outlive a failed test: ctest would wait for them
+ * if they held its output pipe. */
+static int quiet_log(void)
+{
+	static int fd = -1;
+
+	if (fd < 0)
+		fd = open(path_in("attach.log"), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+			  0644);
+	return fd;
+}
+
+/* pinvmd goes away and a new one takes the VM over through its socket. */
+static void test_attach(void **state)
+{
+	struct vmm_spawn sp = { .binary = FAKE_VMM,
+				.config_path = write_config("att.json", "console=ttyS0"),
+				.log_fd = quiet_log(), .control_socket = path_in("att.sock"),
+				.exit_file = path_in("att.exit") };
+	struct vmm_client first, c, other;
+	struct vmm_event ev;
+	struct vmm_error err;
+
+	(void)state;
+	assert_int_equal(vmm_client_attach(&c, path_in("att.sock"), 1000, &ev, &err),
+			 -ENOENT);
+	assert_int_equal(c.fd, -1);
+	assert_int_equal(vmm_client_spawn(&first, &sp, &err), 0);
+	expect(&first, VMM_EVENT_CREATED);
+	assert_int_equal(vmm_client_request(&first, VMM_OP_START, 5000, &ev, &err), 0);
+	vmm_event_clear(&ev);
+	vmm_client_close(&first); /* pinvmd died */
+
+	assert_int_equal(vmm_client_attach(&c, path_in("att.sock"), 5000, &ev, &err), 0);
+	assert_string_equal(ev.state, "running");
+	vmm_event_clear(&ev);
+	assert_true(c.adopted);
+	assert_int_equal(c.pid, first.pid);
+	/* One controller at a time. */
+	assert_int_equal(vmm_client_attach(&other, path_in("att.sock"), 5000, &ev, &err),
+			 -EBUSY);
+	assert_int_equal(other.fd, -1);
+	assert_int_equal(vmm_client_request(&c, VMM_OP_PAUSE, 5000, &ev, &err), 0);
+	assert_int_equal(ev.type, VMM_EVENT_PAUSED);
+	vmm_event_clear(&ev);
+	vmm_client_close(&c);
+
+	assert_int_equal(vmm_client_attach(&c, path_in("att.sock"), 5000, &ev, &err), 0);
+	assert_string_equal(ev.state, "paused");
+	vmm_event_clear(&ev);
+	assert_int_equal(vmm_client_reap(&c, 100, &err), -ETIMEDOUT);
+	assert_int_equal(vmm_client_request(&c, VMM_OP_STOP, 5000, &ev, &err), 0);
+	assert_int_equal(ev.type, VMM_EVENT_EXITED);
+	vmm_event_clear(&ev);
+	assert_int_equal(vmm_client_reap(&c, 5000, &err), 0);
+	assert_false(c.status_known);
+	assert_int_equal(vmm_client_signal(&c, SIGKILL), -ESRCH);
+	vmm_client_close(&c);
+	assert_int_equal(vmm_exit_file_read(path_in("att.exit"), &ev, &err), 0);
+	assert_int_equal(ev.type, VMM_EVENT_EXITED);
+	assert_int_equal(ev.reason, VMM_EXIT_STOPPED);
+	vmm_event_clear(&ev);
+	assert_int_equal(vmm_client_reap(&first, 5000, &err), 0);
+}
+
+/* An adopted process killed through its pidfd leaves no exit file. */
+static void test_attach_kill(void **state)
+{
+	struct vmm_spawn sp = { .binary = FAKE_VMM,
+				.config_path = write_config("ak.json", "console=ttyS0"),
+				.log_fd = quiet_log(), .control_socket = path_in("ak.sock"),
+				.exit_file = path_in("ak.exit") };
+	struct vmm_client first, c;
+	struct vmm_event ev;
+	struct vmm_error err;
+
+	(void)state;
+	assert_int_equal(vmm_client_spawn(&first, &sp, &err), 0);
+	expect(&first, VMM_EVENT_CREATED);
+	vmm_client_close(&first); /* before start: a created VM waits too */
+	assert_int_equal(vmm_client_attach(&c, path_in("ak.sock"), 5000, &ev, &err), 0);
+	assert_string_equal(ev.state, "created");
+	vmm_event_clear(&ev);
+	assert_int_equal(vmm_client_signal(&c, SIGKILL), 0);
+	assert_int_equal(vmm_client_recv(&c, 5000, &ev, &err), -EPIPE);
+	assert_int_equal(vmm_client_reap(&c, 5000, &err), 0);
+	vmm_client_close(&c);
+	assert_int_equal(vmm_exit_file_read(path_in("ak.exit"), &ev, &err), -ENOENT);
+	assert_int_equal(vmm_client_reap(&first, 5000, &err), 0);
+	assert_true(WIFSIGNALED(first.status) && WTERMSIG(first.status) == SIGKILL);
+}
+
 static void test_default_binary(void **state)
 {
 	char buf[4096];
@@ -278,6 +383,8 @@ int main(void)
 		cmocka_unit_test(test_poweroff),
 		cmocka_unit_test(test_fail_create),
 		cmocka_unit_test(test_timeout_and_kill),
+		cmocka_unit_test(test_attach),
+		cmocka_unit_test(test_attach_kill),
 		cmocka_unit_test(test_default_binary),
 	};
 

@@ -233,6 +233,11 @@ static void test_events(void **state)
 	in = (struct vmm_event){ .type = VMM_EVENT_PAUSED };
 	roundtrip(&in, &out);
 	vmm_event_clear(&out);
+
+	in = (struct vmm_event){ .type = VMM_EVENT_ATTACHED, .state = "paused" };
+	roundtrip(&in, &out);
+	assert_string_equal(out.state, "paused");
+	vmm_event_clear(&out);
 }
 
 static void test_bad_events(void **state)
@@ -242,6 +247,7 @@ static void test_bad_events(void **state)
 		"{\"event\": \"created\"}",
 		"{\"event\": \"created\", \"pins\": [{\"id\": \"1\"}]}",
 		"{\"event\": \"error\", \"register\": \"zz\"}",
+		"{\"event\": \"attached\"}", "{\"event\": \"attached\", \"state\": \"stopped\"}",
 	};
 	struct vmm_event ev;
 	struct vmm_error err;
