@@ -19,6 +19,11 @@ static const char *const migrations[] = {
 	"  doc TEXT NOT NULL,"
 	"  created_seq INTEGER NOT NULL"
 	");",
+	"CREATE TABLE vms ("
+	"  id TEXT PRIMARY KEY NOT NULL,"
+	"  doc TEXT NOT NULL,"
+	"  created_seq INTEGER NOT NULL"
+	");",
 };
 
 static int db_fail(struct store *s, const char *what, char *err, size_t errlen)
@@ -235,6 +240,99 @@ int store_profile_delete(struct store *s, const char *name, char *err,
 		ret = db_fail(s, "delete profile", err, errlen);
 	} else if (sqlite3_changes(s->db) == 0) {
 		snprintf(err, errlen, "no profile named \"%s\"", name);
+		ret = -ENOENT;
+	}
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
+int store_vm_put(struct store *s, const char *id, const json_t *doc, char *err,
+		 size_t errlen)
+{
+	char *text = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	sqlite3_stmt *st = NULL;
+	int ret = 0;
+
+	if (!text) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	pthread_mutex_lock(&s->lock);
+	if (sqlite3_prepare_v2(s->db,
+			       "INSERT INTO vms (id, doc, created_seq) VALUES "
+			       "(?1, ?2, (SELECT IFNULL(MAX(created_seq), 0) + 1 FROM vms)) "
+			       "ON CONFLICT (id) DO UPDATE SET doc = excluded.doc",
+			       -1, &st, NULL)) {
+		ret = db_fail(s, "prepare vm upsert", err, errlen);
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		ret = db_fail(s, "store vm record", err, errlen);
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->lock);
+	free(text);
+	return ret;
+}
+
+int store_vm_list(struct store *s, json_t **docs, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	json_t *list = json_array();
+	int rc, ret = 0;
+
+	*docs = NULL;
+	if (!list) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	pthread_mutex_lock(&s->lock);
+	if (sqlite3_prepare_v2(s->db, "SELECT id, doc FROM vms ORDER BY created_seq",
+			       -1, &st, NULL)) {
+		ret = db_fail(s, "prepare vm list", err, errlen);
+		goto out;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		json_t *doc = json_loads((const char *)sqlite3_column_text(st, 1), 0, NULL);
+
+		if (!json_is_object(doc) || json_array_append_new(list, doc)) {
+			snprintf(err, errlen, "the record of vm %s is unreadable",
+				 (const char *)sqlite3_column_text(st, 0));
+			ret = -EPROTO;
+			goto out;
+		}
+	}
+	if (rc != SQLITE_DONE)
+		ret = db_fail(s, "list vms", err, errlen);
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->lock);
+	if (ret < 0)
+		json_decref(list);
+	else
+		*docs = list;
+	return ret;
+}
+
+int store_vm_delete(struct store *s, const char *id, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	int ret = 0;
+
+	pthread_mutex_lock(&s->lock);
+	if (sqlite3_prepare_v2(s->db, "DELETE FROM vms WHERE id = ?1", -1, &st, NULL)) {
+		ret = db_fail(s, "prepare vm delete", err, errlen);
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		ret = db_fail(s, "delete vm record", err, errlen);
+	} else if (sqlite3_changes(s->db) == 0) {
+		snprintf(err, errlen, "no vm record %s", id);
 		ret = -ENOENT;
 	}
 out:

@@ -1,7 +1,7 @@
 /*
  * Durable state: one SQLite database (WAL) in the state directory. Profiles
- * are stored as their canonical JSON documents; a row is only ever removed
- * by an explicit delete. Safe to call from any thread: one connection,
+ * are stored as their canonical JSON documents, VMs as their records; a
+ * row is only ever removed by an explicit delete. Safe to call from any thread: one connection,
  * serialised by the store's own lock (each call is a short transaction).
  */
 #ifndef PINVM_SERVER_STORE_H
@@ -37,6 +37,17 @@ int store_profile_list(struct store *s, json_t **docs, char *err, size_t errlen)
 /* -ENOENT when there is no such name. */
 int store_profile_delete(struct store *s, const char *name, char *err,
 			 size_t errlen);
+
+/*
+ * VM records: one JSON document per VM id (the server's own format; the
+ * store only keeps it). put inserts or replaces (borrows doc); list
+ * gives a new array of every document, oldest VM first; delete is
+ * -ENOENT when there is no such id.
+ */
+int store_vm_put(struct store *s, const char *id, const json_t *doc, char *err,
+		 size_t errlen);
+int store_vm_list(struct store *s, json_t **docs, char *err, size_t errlen);
+int store_vm_delete(struct store *s, const char *id, char *err, size_t errlen);
 
 /* A trivial query: 0 when the database answers, else -EIO with err. */
 int store_ping(struct store *s, char *err, size_t errlen);

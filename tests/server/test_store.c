@@ -93,6 +93,65 @@ static void test_names_are_data(void **state)
 	store_close(s);
 }
 
+/* VM records: upsert keeps a VM's place in the list; reopen keeps all. */
+static void test_vm_records(void **state)
+{
+	struct store *s;
+	json_t *a = json_pack("{s:s, s:s}", "id", "a", "state", "created");
+	json_t *b = json_pack("{s:s, s:s}", "id", "b", "state", "running");
+	json_t *list;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(store_open(dir, &s, err, sizeof(err)), 0);
+	assert_int_equal(store_vm_put(s, "a", a, err, sizeof(err)), 0);
+	assert_int_equal(store_vm_put(s, "b", b, err, sizeof(err)), 0);
+	json_object_set_new(a, "state", json_string("running"));
+	assert_int_equal(store_vm_put(s, "a", a, err, sizeof(err)), 0);
+	store_close(s);
+
+	assert_int_equal(store_open(dir, &s, err, sizeof(err)), 0);
+	assert_int_equal(store_vm_list(s, &list, err, sizeof(err)), 0);
+	assert_int_equal(json_array_size(list), 2);
+	assert_true(json_equal(json_array_get(list, 0), a)); /* still first */
+	assert_true(json_equal(json_array_get(list, 1), b));
+	json_decref(list);
+	assert_int_equal(store_vm_delete(s, "a", err, sizeof(err)), 0);
+	assert_int_equal(store_vm_delete(s, "a", err, sizeof(err)), -ENOENT);
+	assert_int_equal(store_vm_list(s, &list, err, sizeof(err)), 0);
+	assert_int_equal(json_array_size(list), 1);
+	json_decref(list);
+	store_close(s);
+	json_decref(a);
+	json_decref(b);
+}
+
+/* A database from before VM records gains the table and keeps profiles. */
+static void test_migrates_v1(void **state)
+{
+	char path[128], err[256];
+	struct store *s;
+	json_t *list, *got;
+	sqlite3 *db;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/pinvm.db", dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+		"CREATE TABLE profiles (name TEXT PRIMARY KEY NOT NULL, doc TEXT NOT NULL,"
+		" created_seq INTEGER NOT NULL);"
+		"INSERT INTO profiles VALUES ('old', '{\"name\":\"old\"}', 1);"
+		"PRAGMA user_version = 1;", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(store_open(dir, &s, err, sizeof(err)), 0);
+	assert_int_equal(store_profile_get(s, "old", &got, err, sizeof(err)), 0);
+	json_decref(got);
+	assert_int_equal(store_vm_list(s, &list, err, sizeof(err)), 0);
+	assert_int_equal(json_array_size(list), 0);
+	json_decref(list);
+	store_close(s);
+}
+
 static void test_newer_schema_refused(void **state)
 {
 	char path[128], err[256];
@@ -125,6 +184,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_names_are_data, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vm_records, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrates_v1, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unwritable_dir, setup, teardown),
 	};
