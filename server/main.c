@@ -10,6 +10,8 @@
 #include "vms.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <getopt.h>
@@ -18,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -55,6 +58,8 @@ static void usage(FILE *f)
 		"  --drain-seconds N on SIGTERM/SIGINT, stop accepting and wait up to N\n"
 		"                    seconds for requests in flight (default 30; a\n"
 		"                    second signal stops at once)\n"
+		"  --stop-vms-on-exit  stop every VM when pinvmd stops (default: leave\n"
+		"                    them running for the next pinvmd to take over)\n"
 		"  --routes          print the route table and exit\n");
 }
 
@@ -252,6 +257,30 @@ static void drain(struct server *srv, const sigset_t *sigs, unsigned seconds)
 	log_msg(LOG_INFO, "drained");
 }
 
+/* An exclusive lock on STATE/pinvmd.lock, held (fd left open) for life. */
+static int lock_state_dir(const char *dir, char *err, size_t errlen)
+{
+	char path[PATH_MAX + 16];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/pinvmd.lock", dir);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		snprintf(err, errlen, "%.400s: %s", path, strerror(errno));
+		return -errno;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int e = errno;
+
+		snprintf(err, errlen, "%s: %s", dir,
+			 e == EWOULDBLOCK ? "another pinvmd uses this state directory"
+					  : strerror(e));
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
 static int mkdirs(const char *path, mode_t mode)
 {
 	char buf[PATH_MAX];
@@ -290,6 +319,7 @@ int main(int argc, char **argv)
 		{ "tls-cert", required_argument, NULL, 'C' },
 		{ "tls-key", required_argument, NULL, 'K' },
 		{ "drain-seconds", required_argument, NULL, 'D' },
+		{ "stop-vms-on-exit", no_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct server srv;
@@ -297,7 +327,8 @@ int main(int argc, char **argv)
 	const char *token_file = NULL;
 	const char *tls_cert = NULL, *tls_key = NULL;
 	unsigned drain_seconds = 30;
-	bool allow_open_tcp = false;
+	bool allow_open_tcp = false, stop_vms_on_exit = false;
+	int lock_fd;
 	const char *listen_specs[MAX_LISTEN];
 	char default_sock[PATH_MAX + 8], err[512];
 	size_t nlisten = 0, i;
@@ -362,6 +393,9 @@ int main(int argc, char **argv)
 			break;
 		case 'K':
 			tls_key = optarg;
+			break;
+		case 'S':
+			stop_vms_on_exit = true;
 			break;
 		case 'D': {
 			char *end;
@@ -436,12 +470,18 @@ int main(int argc, char **argv)
 			strerror(-ret));
 		return 1;
 	}
+	/* Two daemons on one state directory would both adopt its VMs. */
+	lock_fd = lock_state_dir(srv.state_dir, err, sizeof(err));
+	if (lock_fd < 0) {
+		fprintf(stderr, "pinvmd: %s\n", err);
+		return 1;
+	}
 	ret = store_open(srv.state_dir, &srv.store, err, sizeof(err));
 	if (ret < 0) {
 		fprintf(stderr, "pinvmd: %s\n", err);
 		return 1;
 	}
-	if (vms_new(&srv.vms) < 0) {
+	if (vms_new(&srv.vms, srv.store, stop_vms_on_exit) < 0) {
 		fprintf(stderr, "pinvmd: out of memory\n");
 		store_close(srv.store);
 		return 1;
@@ -462,6 +502,13 @@ int main(int argc, char **argv)
 		srv.hypervisor = info.hypervisor;
 		if (!info.hypervisor)
 			log_msg(LOG_INFO, "no hypervisor: %s", info.reason);
+	}
+	/* Before any listener, so the first answer already knows every VM. */
+	if (vms_load(srv.vms, srv.state_dir, err, sizeof(err)) < 0) {
+		fprintf(stderr, "pinvmd: vm records: %s\n", err);
+		vms_free(srv.vms);
+		store_close(srv.store);
+		return 1;
 	}
 
 	/* Signals are taken synchronously by sigwait below, not by handlers;

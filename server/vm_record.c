@@ -1,6 +1,7 @@
 #include "vm_record.h"
 
 #include "log.h"
+#include "vmm_control.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -42,6 +43,51 @@ oom:
 	return NULL;
 }
 
+json_t *vm_record_json(const struct vm *vm, const char *state_override)
+{
+	return json_pack("{s:s, s:s, s:O, s:O?, s:s, s:s, s:s, s:I}", "id", vm->id,
+			 "created_at", vm->created_at, "spec", vm->spec, "abi", vm->abi,
+			 "profile", vm->profile, "state",
+			 state_override ? state_override : vm_state_name(vm->state),
+			 "reason", vm->reason, "pid", (json_int_t)vm->client.pid);
+}
+
+void vm_persist(struct vm *vm)
+{
+	char err[256];
+	json_t *doc;
+
+	pthread_mutex_lock(&vm->lock);
+	doc = vm_record_json(vm, NULL);
+	pthread_mutex_unlock(&vm->lock);
+	if (!doc || store_vm_put(vm->store, vm->id, doc, err, sizeof(err)) < 0)
+		log_msg(LOG_ERROR, "vm %s: cannot store its record: %s", vm->id,
+			doc ? err : "out of memory");
+	json_decref(doc);
+}
+
+bool vm_read_exit(const struct vm *vm, enum vm_state *state, char *reason,
+		  size_t len)
+{
+	char path[PATH_MAX + 16];
+	struct vmm_event ev;
+	struct vmm_error err;
+
+	snprintf(path, sizeof(path), "%s/exit.json", vm->dir);
+	if (vmm_exit_file_read(path, &ev, &err) < 0)
+		return false;
+	if (ev.type == VMM_EVENT_ERROR) {
+		*state = VM_FAILED;
+		snprintf(reason, len, "error: %s: %s", ev.error.step, ev.error.detail);
+	} else {
+		*state = ev.reason == VMM_EXIT_ERROR ? VM_FAILED : VM_STOPPED;
+		snprintf(reason, len, "%s%s%s", vmm_exit_reason_name(ev.reason),
+			 ev.error.detail[0] ? ": " : "", ev.error.detail);
+	}
+	vmm_event_clear(&ev);
+	return true;
+}
+
 static void finish_op(struct vm *vm, int result, const char *detail)
 {
 	if (!vm->op_queued || vm->op_done)
@@ -62,6 +108,9 @@ static void describe_death(struct vm *vm, char *out, size_t len)
 	}
 	if (!vm->client.reaped)
 		snprintf(out, len, "pinvm-vmm (pid %d) closed its channel", vm->client.pid);
+	else if (!vm->client.status_known)
+		snprintf(out, len, "pinvm-vmm (pid %d) ended without an exit record "
+			 "(killed, or crashed)", vm->client.pid);
 	else if (WIFSIGNALED(vm->client.status))
 		snprintf(out, len, "pinvm-vmm (pid %d) was killed by signal %d",
 			 vm->client.pid, WTERMSIG(vm->client.status));
@@ -83,14 +132,20 @@ static bool on_event(struct vm *vm)
 	if (ret == -ETIMEDOUT)
 		return true;
 	if (ret < 0) {
+		enum vm_state ended = VM_FAILED;
+
 		describe_death(vm, why, sizeof(why));
+		/* It may have written why before its last words were lost. */
+		vm_read_exit(vm, &ended, why, sizeof(why));
 		pthread_mutex_lock(&vm->lock);
 		if (vm->state != VM_STOPPED) {
-			vm->state = vm->deleting ? VM_STOPPED : VM_FAILED;
+			vm->state = vm->deleting ? VM_STOPPED : ended;
 			snprintf(vm->reason, sizeof(vm->reason), "%s", why);
 		}
 		finish_op(vm, -EPIPE, why);
 		pthread_mutex_unlock(&vm->lock);
+		if (!vm->deleting)
+			vm_persist(vm);
 		return false;
 	}
 	pthread_mutex_lock(&vm->lock);
@@ -121,6 +176,9 @@ static bool on_event(struct vm *vm)
 	pthread_mutex_unlock(&vm->lock);
 	type = ev.type;
 	vmm_event_clear(&ev);
+	if (type == VMM_EVENT_RUNNING || type == VMM_EVENT_PAUSED ||
+	    type == VMM_EVENT_EXITED)
+		vm_persist(vm);
 	return type != VMM_EVENT_EXITED;
 }
 
@@ -141,19 +199,19 @@ static void *supervise(void *arg)
 		}
 		if (fds[1].revents & POLLIN) {
 			struct vmm_error err;
-			bool send = false, deleting;
+			bool send = false, leaving;
 			enum vmm_op op = VMM_OP_STOP;
 
 			if (read(vm->wake_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
 				break;
 			pthread_mutex_lock(&vm->lock);
-			deleting = vm->deleting;
+			leaving = vm->deleting || vm->detaching;
 			if (vm->op_queued && !vm->op_sent) {
 				vm->op_sent = send = true;
 				op = vm->op;
 			}
 			pthread_mutex_unlock(&vm->lock);
-			if (deleting)
+			if (leaving)
 				break;
 			if (send && vmm_client_send(&vm->client, op, &err) < 0) {
 				pthread_mutex_lock(&vm->lock);
@@ -240,7 +298,9 @@ int vm_request(struct vm *vm, enum vmm_op op, int timeout_ms, char *detail,
 
 static void remove_dir(const char *dir)
 {
-	static const char *const files[] = { "config.json", "console.log", "vmm.log" };
+	static const char *const files[] = { "config.json", "config.json.tmp",
+					     "console.log", "vmm.log", "control.sock",
+					     "exit.json", "exit.json.tmp" };
 	char path[PATH_MAX + 32];
 
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
@@ -251,9 +311,34 @@ static void remove_dir(const char *dir)
 		log_msg(LOG_WARN, "cannot remove %s: %s", dir, strerror(errno));
 }
 
+static void vm_free(struct vm *vm)
+{
+	vmm_client_close(&vm->client);
+	if (vm->wake_fd >= 0)
+		close(vm->wake_fd);
+	json_decref(vm->spec);
+	json_decref(vm->abi);
+	pthread_mutex_destroy(&vm->lock);
+	pthread_cond_destroy(&vm->cond);
+	free(vm);
+}
+
+void vm_detach(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	vm->detaching = true;
+	pthread_mutex_unlock(&vm->lock);
+	if (vm->has_supervisor) {
+		wake(vm);
+		pthread_join(vm->supervisor, NULL);
+	}
+	vm_free(vm);
+}
+
 void vm_destroy(struct vm *vm)
 {
 	struct vmm_error err;
+	char msg[256];
 
 	pthread_mutex_lock(&vm->lock);
 	vm->deleting = true;
@@ -266,13 +351,13 @@ void vm_destroy(struct vm *vm)
 	}
 	if (vm->client.pid > 0 && !vm->client.reaped)
 		vmm_client_reap(&vm->client, 5000, &err);
-	vmm_client_close(&vm->client);
-	if (vm->wake_fd >= 0)
-		close(vm->wake_fd);
-	remove_dir(vm->dir);
-	json_decref(vm->spec);
-	json_decref(vm->abi);
-	pthread_mutex_destroy(&vm->lock);
-	pthread_cond_destroy(&vm->cond);
-	free(vm);
+	if (vm->dir[0])
+		remove_dir(vm->dir);
+	if (vm->store) {
+		int ret = store_vm_delete(vm->store, vm->id, msg, sizeof(msg));
+
+		if (ret < 0 && ret != -ENOENT) /* ENOENT: refused before it was stored */
+			log_msg(LOG_ERROR, "vm %s: cannot delete its record: %s", vm->id, msg);
+	}
+	vm_free(vm);
 }

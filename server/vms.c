@@ -2,6 +2,10 @@
  * /v1/images and /v1/vms: validating a VM request against the image
  * directory and the host, creating it through pinvm-vmm with its profile's
  * registers pinned, and driving its lifecycle.
+ *
+ * Every VM has a record in the store from the moment its directory exists
+ * ("creating") until DELETE. A pinvmd that starts takes over the VMs its
+ * predecessor left running, through their control sockets (vms_load).
  */
 #include "vms.h"
 
@@ -14,6 +18,7 @@
 #include "profile.h"
 #include "server.h"
 #include "vm_record.h"
+#include "vm_spec.h"
 #include "vmm_config.h"
 
 #include <dirent.h>
@@ -33,17 +38,23 @@
 #define VM_OP_TIMEOUT_MS 15000
 #define CONSOLE_CHUNK (1024 * 1024)
 
+#define VM_ATTACH_TIMEOUT_MS 5000
+
 struct vms {
 	pthread_mutex_t lock; /* guards the list, never held across VMM work */
 	struct vm *head;
+	struct store *store;  /* borrowed */
+	bool stop_on_exit;
 };
 
-int vms_new(struct vms **out)
+int vms_new(struct vms **out, struct store *store, bool stop_on_exit)
 {
 	*out = calloc(1, sizeof(**out));
 	if (!*out)
 		return -ENOMEM;
 	pthread_mutex_init(&(*out)->lock, NULL);
+	(*out)->store = store;
+	(*out)->stop_on_exit = stop_on_exit;
 	return 0;
 }
 
@@ -51,6 +62,7 @@ void vms_free(struct vms *m)
 {
 	struct vm *vm, *next;
 	char detail[256];
+	unsigned left = 0;
 
 	if (!m)
 		return;
@@ -60,12 +72,162 @@ void vms_free(struct vms *m)
 		bool live = vm->state == VM_CREATED || vm->state == VM_RUNNING ||
 			    vm->state == VM_PAUSED;
 		pthread_mutex_unlock(&vm->lock);
-		if (live && vm_request(vm, VMM_OP_STOP, 5000, detail, sizeof(detail)) < 0)
+		if (live && m->stop_on_exit &&
+		    vm_request(vm, VMM_OP_STOP, 5000, detail, sizeof(detail)) < 0)
 			log_msg(LOG_WARN, "vm %s: stop on shutdown: %s", vm->id, detail);
-		vm_destroy(vm);
+		else if (live && !m->stop_on_exit)
+			left++;
+		vm_detach(vm);
 	}
+	if (left)
+		log_msg(LOG_INFO, "%u VMs left running for the next pinvmd", left);
 	pthread_mutex_destroy(&m->lock);
 	free(m);
+}
+
+static struct vm *vm_alloc(void)
+{
+	struct vm *vm = calloc(1, sizeof(*vm));
+
+	if (!vm)
+		return NULL;
+	pthread_mutex_init(&vm->lock, NULL);
+	pthread_cond_init(&vm->cond, NULL);
+	vm->wake_fd = -1;
+	vmm_client_init(&vm->client);
+	return vm;
+}
+
+/*
+ * A VM the record says is alive: take it over through its control socket,
+ * or find out why it ended while no pinvmd was watching.
+ */
+static void adopt(struct vm *vm, bool creating, json_int_t old_pid)
+{
+	char sock[PATH_MAX + 16], why[512];
+	struct vmm_event ev;
+	struct vmm_error err;
+	enum vm_state ended = VM_FAILED;
+	int ret;
+
+	snprintf(sock, sizeof(sock), "%s/control.sock", vm->dir);
+	ret = vmm_client_attach(&vm->client, sock, VM_ATTACH_TIMEOUT_MS, &ev, &err);
+	if (ret == 0 && creating) {
+		/* Its creator never answered the client; nobody knows this VM
+		 * was wanted, so it is ended rather than kept. */
+		vmm_event_clear(&ev);
+		vmm_client_signal(&vm->client, SIGKILL);
+		vmm_client_reap(&vm->client, 2000, &err);
+		vmm_client_close(&vm->client);
+		vm->state = VM_FAILED;
+		snprintf(vm->reason, sizeof(vm->reason),
+			 "pinvmd stopped while creating this VM; its pinvm-vmm was ended");
+		return;
+	}
+	if (ret == 0) {
+		vm->state = !strcmp(ev.state, "running") ? VM_RUNNING :
+			    !strcmp(ev.state, "paused") ? VM_PAUSED : VM_CREATED;
+		vmm_event_clear(&ev);
+		ret = vm_supervise(vm);
+		if (ret == 0) {
+			log_event(LOG_INFO, "vm re-adopted",
+				  json_pack("{s:s, s:s, s:I}", "vm_id", vm->id, "state",
+					    vm_state_name(vm->state),
+					    "vmm_pid", (json_int_t)vm->client.pid));
+			return;
+		}
+		/* Let it be: it keeps running, and the next pinvmd may do better. */
+		vmm_client_close(&vm->client);
+		snprintf(why, sizeof(why), "cannot supervise it: %s", strerror(-ret));
+	} else if (vm_read_exit(vm, &ended, why, sizeof(why))) {
+		size_t n = strlen(why);
+
+		snprintf(why + n, sizeof(why) - n, " (while pinvmd was not running)");
+	} else if (ret == -ENOENT || ret == -ECONNREFUSED) {
+		snprintf(why, sizeof(why),
+			 "pinvm-vmm (pid %lld) was gone when pinvmd started and left no "
+			 "exit record (killed, or the host restarted)", (long long)old_pid);
+	} else {
+		snprintf(why, sizeof(why), "cannot reach pinvm-vmm: %s", err.detail);
+	}
+	if (creating && ended == VM_FAILED && ret != 0)
+		snprintf(why, sizeof(why), "pinvmd stopped while creating this VM");
+	vm->state = ended;
+	snprintf(vm->reason, sizeof(vm->reason), "%s", why);
+}
+
+static const char *str_of(const json_t *doc, const char *key)
+{
+	const char *v = json_string_value(json_object_get(doc, key));
+
+	return v ? v : "";
+}
+
+/* One stored record back into a struct vm; NULL when it is unusable. */
+static struct vm *from_record(struct vms *m, const char *state_dir, json_t *doc)
+{
+	const char *id = json_string_value(json_object_get(doc, "id"));
+	const char *state = json_string_value(json_object_get(doc, "state"));
+	json_t *abi = json_object_get(doc, "abi");
+	struct vm *vm;
+
+	if (!id || !state || strlen(id) >= sizeof(vm->id) ||
+	    !json_is_object(json_object_get(doc, "spec")))
+		return NULL;
+	vm = vm_alloc();
+	if (!vm)
+		return NULL;
+	vm->store = m->store;
+	snprintf(vm->id, sizeof(vm->id), "%s", id);
+	snprintf(vm->created_at, sizeof(vm->created_at), "%s",
+		 str_of(doc, "created_at"));
+	snprintf(vm->profile, sizeof(vm->profile), "%s",
+		 str_of(doc, "profile"));
+	snprintf(vm->reason, sizeof(vm->reason), "%s",
+		 str_of(doc, "reason"));
+	snprintf(vm->dir, sizeof(vm->dir), "%s/vms/%s", state_dir, id);
+	snprintf(vm->console, sizeof(vm->console), "%s/console.log", vm->dir);
+	vm->spec = json_incref(json_object_get(doc, "spec"));
+	vm->abi = json_is_object(abi) || json_is_array(abi) ? json_incref(abi) : NULL;
+	if (!strcmp(state, "stopped")) {
+		vm->state = VM_STOPPED;
+	} else if (!strcmp(state, "failed")) {
+		vm->state = VM_FAILED;
+	} else {
+		adopt(vm, !strcmp(state, "creating"),
+		      json_integer_value(json_object_get(doc, "pid")));
+		vm_persist(vm);
+	}
+	return vm;
+}
+
+int vms_load(struct vms *m, const char *state_dir, char *err, size_t errlen)
+{
+	unsigned counts[5] = { 0 };
+	json_t *docs, *doc;
+	size_t i;
+	int ret;
+
+	ret = store_vm_list(m->store, &docs, err, errlen);
+	if (ret < 0)
+		return ret;
+	json_array_foreach(docs, i, doc) {
+		struct vm *vm = from_record(m, state_dir, doc);
+
+		if (!vm) {
+			/* Kept in the store untouched; only DELETE removes a record. */
+			log_msg(LOG_ERROR, "vm record %zu is unusable; skipped", i);
+			continue;
+		}
+		counts[vm->state]++;
+		vm->next = m->head; /* newest first, as they were */
+		m->head = vm;
+	}
+	json_decref(docs);
+	log_msg(LOG_INFO, "vm records: %u running, %u paused, %u created, %u stopped, "
+		"%u failed", counts[VM_RUNNING], counts[VM_PAUSED], counts[VM_CREATED],
+		counts[VM_STOPPED], counts[VM_FAILED]);
+	return 0;
 }
 
 void vms_count_by_state(struct vms *m, unsigned counts[5])
@@ -201,81 +363,12 @@ static void make_id(char out[40])
 		 b[11], b[12], b[13], b[14], b[15]);
 }
 
-struct vm_request_body {
-	json_int_t vcpus, memory_mib;
-	const char *kernel, *initrd, *cmdline, *profile;
-};
-
-/* Types and ranges of the body, before anything touches the host. */
-static int parse_spec(json_t *body, struct vm_request_body *b, struct reply *rep)
-{
-	static const char *const known[] = { "vcpus", "memory_mib", "kernel",
-					     "initrd", "cmdline", "profile" };
-	const char *key;
-	json_t *v;
-	size_t i;
-
-	memset(b, 0, sizeof(*b));
-	json_object_foreach(body, key, v) {
-		for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-			if (!strcmp(key, known[i]))
-				break;
-		if (i == sizeof(known) / sizeof(known[0])) {
-			reply_problem(rep, 422, "unknown_field", key,
-				      "a VM takes vcpus, memory_mib, kernel, initrd, cmdline "
-				      "and profile; \"%s\" is not one of them", key);
-			return -EINVAL;
-		}
-	}
-	for (i = 0; i < 3; i++) {
-		if (!json_object_get(body, known[i])) {
-			reply_problem(rep, 422, "missing_field", known[i], "%s is required",
-				      known[i]);
-			return -EINVAL;
-		}
-	}
-	for (i = 0; i < 2; i++) {
-		v = json_object_get(body, known[i]);
-		if (!json_is_integer(v)) {
-			reply_problem(rep, 400, "wrong_type", known[i], "%s must be an integer",
-				      known[i]);
-			return -EINVAL;
-		}
-	}
-	for (i = 2; i < 6; i++) {
-		v = json_object_get(body, known[i]);
-		if (v && !json_is_string(v) && !(i == 3 && json_is_null(v))) {
-			reply_problem(rep, 400, "wrong_type", known[i], "%s must be a string",
-				      known[i]);
-			return -EINVAL;
-		}
-	}
-	b->vcpus = json_integer_value(json_object_get(body, "vcpus"));
-	b->memory_mib = json_integer_value(json_object_get(body, "memory_mib"));
-	b->kernel = json_string_value(json_object_get(body, "kernel"));
-	b->initrd = json_string_value(json_object_get(body, "initrd"));
-	b->cmdline = json_string_value(json_object_get(body, "cmdline"));
-	b->profile = json_string_value(json_object_get(body, "profile"));
-	if (b->vcpus < 1) {
-		reply_problem(rep, 422, "out_of_range", "vcpus", "vcpus must be at least 1");
-		return -EINVAL;
-	}
-	if (b->memory_mib < VMM_CONFIG_MIN_MEMORY_MIB) {
-		reply_problem(rep, 422, "out_of_range", "memory_mib",
-			      "memory_mib must be at least %u", VMM_CONFIG_MIN_MEMORY_MIB);
-		return -EINVAL;
-	}
-	if (b->cmdline && strlen(b->cmdline) > VMM_CONFIG_MAX_CMDLINE) {
-		reply_problem(rep, 422, "value_too_long", "cmdline",
-			      "cmdline is %zu bytes; at most %u", strlen(b->cmdline),
-			      VMM_CONFIG_MAX_CMDLINE);
-		return -EINVAL;
-	}
-	return 0;
-}
+_Static_assert(VM_SPEC_MAX_VCPUS == VMM_CONFIG_MAX_VCPUS, "vCPU limit");
+_Static_assert(VM_SPEC_MIN_MEMORY_MIB == VMM_CONFIG_MIN_MEMORY_MIB, "memory floor");
+_Static_assert(VM_SPEC_MAX_CMDLINE == VMM_CONFIG_MAX_CMDLINE, "cmdline limit");
 
 /* vcpus and memory against what this host has. */
-static int check_host(const struct vm_request_body *b, struct reply *rep)
+static int check_host(const struct vm_spec *b, struct reply *rep)
 {
 	struct kvm_host_info info;
 	long max_vcpus = 0;
@@ -369,19 +462,28 @@ static int await_created(struct vm *vm, struct compat_report *report,
 void handle_vms_post(struct request *req, struct reply *rep)
 {
 	struct compat_report *report = NULL;
-	struct vm_request_body b;
+	struct vm_spec b;
 	struct vmm_config cfg = { 0 };
 	struct vmm_error verr;
 	struct vmm_spawn spawn = { 0 };
 	char kernel[PATH_MAX], initrd[PATH_MAX], bin[PATH_MAX], path[PATH_MAX + 32];
+	char sock[PATH_MAX + 32], exitf[PATH_MAX + 32];
 	struct vm *vm = NULL;
 	json_t *body = NULL;
 	time_t now = time(NULL);
 	struct tm tm;
 	int ret, logfd = -1;
 
-	if (parse_json_body(req, rep, &body) < 0 || parse_spec(body, &b, rep) < 0)
+	if (parse_json_body(req, rep, &body) < 0)
 		goto out;
+	{
+		struct api_error aerr;
+
+		if (vm_spec_parse(body, &b, &aerr) < 0) {
+			reply_api_error(rep, &aerr);
+			goto out;
+		}
+	}
 	{
 		unsigned n = 0;
 
@@ -414,15 +516,11 @@ void handle_vms_post(struct request *req, struct reply *rep)
 			goto out;
 	}
 
-	vm = calloc(1, sizeof(*vm));
+	vm = vm_alloc();
 	if (!vm) {
 		reply_json(rep, 500, NULL);
 		goto out;
 	}
-	pthread_mutex_init(&vm->lock, NULL);
-	pthread_cond_init(&vm->cond, NULL);
-	vm->wake_fd = -1;
-	vmm_client_init(&vm->client);
 	make_id(vm->id);
 	gmtime_r(&now, &tm);
 	strftime(vm->created_at, sizeof(vm->created_at), "%Y-%m-%dT%H:%M:%SZ", &tm);
@@ -438,7 +536,23 @@ void handle_vms_post(struct request *req, struct reply *rep)
 	snprintf(vm->console, sizeof(vm->console), "%s/console.log", vm->dir);
 	if (mkdir(vm->dir, 0700) < 0) {
 		reply_problem(rep, 500, "state_error", NULL, "%s: %s", vm->dir, strerror(errno));
+		vm->dir[0] = '\0'; /* not ours to remove */
 		goto err_vm;
+	}
+	vm->store = req->srv->store;
+	{
+		/* Before pinvm-vmm exists: a pinvmd that dies from here on
+		 * leaves a record its successor finds. */
+		char serr[256];
+		json_t *doc = vm_record_json(vm, "creating");
+
+		if (!doc || store_vm_put(vm->store, vm->id, doc, serr, sizeof(serr)) < 0) {
+			reply_problem(rep, 500, "state_error", NULL, "cannot store the VM: %s",
+				      doc ? serr : "out of memory");
+			json_decref(doc);
+			goto err_vm;
+		}
+		json_decref(doc);
 	}
 
 	cfg.kernel = kernel;
@@ -473,9 +587,13 @@ void handle_vms_post(struct request *req, struct reply *rep)
 	snprintf(path, sizeof(path), "%s/vmm.log", vm->dir);
 	logfd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	snprintf(path, sizeof(path), "%s/config.json", vm->dir);
+	snprintf(sock, sizeof(sock), "%s/control.sock", vm->dir);
+	snprintf(exitf, sizeof(exitf), "%s/exit.json", vm->dir);
 	spawn.binary = bin;
 	spawn.config_path = path;
 	spawn.log_fd = logfd;
+	spawn.control_socket = sock;
+	spawn.exit_file = exitf;
 	ret = vmm_client_spawn(&vm->client, &spawn, &verr);
 	if (logfd >= 0)
 		close(logfd);
@@ -487,6 +605,7 @@ void handle_vms_post(struct request *req, struct reply *rep)
 	if (await_created(vm, report, rep) < 0)
 		goto err_vm;
 	vm->state = VM_CREATED;
+	vm_persist(vm);
 	ret = vm_supervise(vm);
 	if (ret < 0) {
 		reply_problem(rep, 500, "internal_error", NULL, "cannot supervise: %s",

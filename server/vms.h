@@ -3,9 +3,11 @@
  * supervisor thread per VM owns its control channel, so an HTTP thread
  * never blocks on KVM work: it queues an op and waits for the answer.
  *
- * Records live in memory for the daemon's lifetime; when pinvmd stops it
- * stops its VMs (re-adopting VMs across a daemon restart needs a way back
- * to a running pinvm-vmm, which does not exist yet).
+ * Every VM has a record in the store until DELETE. When pinvmd stops, its
+ * VMs keep running (unless stop_on_exit), and the next pinvmd takes them
+ * over with vms_load(); a VM that ended meanwhile is marked stopped or
+ * failed with the reason its pinvm-vmm left, or failed with the reason
+ * it left none.
  */
 #ifndef PINVM_SERVER_VMS_H
 #define PINVM_SERVER_VMS_H
@@ -16,10 +18,20 @@
 
 struct vms;
 
-/* 0 or -ENOMEM. */
-int vms_new(struct vms **out);
+struct store;
 
-/* Stops every VM (stop op, then SIGKILL), joins supervisors, frees. */
+/* store is borrowed and must outlive the set. 0 or -ENOMEM. */
+int vms_new(struct vms **out, struct store *store, bool stop_on_exit);
+
+/*
+ * Brings back every stored VM: re-adopts the live ones (waiting up to a
+ * few seconds for each), and records why the others ended. Call once,
+ * before serving. 0, or -errno with err when the store cannot be read.
+ */
+int vms_load(struct vms *m, const char *state_dir, char *err, size_t errlen);
+
+/* Lets go of every VM, leaving them running, or with stop_on_exit stops
+ * them first; joins the supervisors and frees the set. */
 void vms_free(struct vms *m);
 
 /* Counts VMs by enum vm_state into counts[5]. */

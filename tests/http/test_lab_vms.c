@@ -1,7 +1,8 @@
 /*
  * microVMs on real KVM in the lab, through the REST API: a stock Debian
  * arm64 kernel boots to the lab guest's marker; pause, resume, poweroff,
- * delete; a killed pinvm-vmm fails only its own VM. With --profile, the
+ * delete; a killed pinvm-vmm fails only its own VM; pinvmd killed and
+ * restarted takes its VMs back. With --profile, the
  * Linux guest's own dmesg shows the pinned ABI.
  * usage: test_lab_vms URL CONTROL_URL [--profile]
  * CONTROL_URL is the lab's control port (runs a command inside the lab).
@@ -175,6 +176,169 @@ static void bench_rss(const char *id, int memory_mib)
 	free(out);
 }
 
+static long vmm_pid(const char *id)
+{
+	char path[128];
+	struct response r;
+	long pid;
+
+	snprintf(path, sizeof(path), "/v1/vms/%s", id);
+	client_call(&c, "GET", path, NULL, NULL, 0, NULL, &r);
+	pid = (long)json_integer_value(json_object_get(r.json, "vmm_pid"));
+	response_free(&r);
+	return pid;
+}
+
+static char *reason_of(const char *id)
+{
+	char path[128];
+	struct response r;
+	char *reason;
+
+	snprintf(path, sizeof(path), "/v1/vms/%s", id);
+	client_call(&c, "GET", path, NULL, NULL, 0, NULL, &r);
+	reason = strdup(response_str(&r, "reason") ?: "");
+	response_free(&r);
+	return reason;
+}
+
+static bool api_up(int seconds)
+{
+	for (int i = 0; i < seconds * 4; i++) {
+		struct response r;
+		bool up;
+
+		client_call(&c, "GET", "/v1/health", NULL, NULL, 0, NULL, &r);
+		up = r.status == 200;
+		response_free(&r);
+		if (up)
+			return true;
+		usleep(250000);
+	}
+	return false;
+}
+
+/* Ends the lab's pinvmd with sig and waits until it is gone. */
+static bool pinvmd_end(int sig)
+{
+	char cmd[256], *out;
+	bool gone;
+
+	snprintf(cmd, sizeof(cmd),
+		 "touch /run/lab-hold; p=$(pidof pinvmd) && kill -%d $p; "
+		 "for i in $(seq 1 100); do [ -e /proc/$p ] || break; usleep 100000; done; "
+		 "[ -e /proc/$p ] && echo still-there; echo done", sig);
+	out = lab_sh(cmd);
+	gone = out && strstr(out, "done") && !strstr(out, "still-there");
+	free(out);
+	return gone;
+}
+
+/* Starts pinvmd again as the lab's /init did, and waits for its API. */
+static bool pinvmd_restart(void)
+{
+	free(lab_sh("[ -f /etc/lab/asan ] && . /etc/lab/asan && export ASAN_OPTIONS UBSAN_OPTIONS; "
+		    "setsid /usr/bin/pinvmd $(cat /run/pinvmd.args) </dev/null "
+		    ">/dev/console 2>&1 & echo started"));
+	return api_up(30);
+}
+
+/*
+ * pinvmd killed (-9) and restarted: every record is back, the running VM
+ * is taken over, and VMs that ended meanwhile say how. Then SIGTERM: the
+ * VMs outlive pinvmd by default.
+ */
+static void test_restart(const char *killed, const char *ticking)
+{
+	char *idle = create(1, "console=ttyS0", NULL, NULL);
+	char *lost = create(1, "console=ttyS0", NULL, NULL);
+	char *ender = create(1, "console=ttyS0", NULL, NULL);
+	long pid_ticking = vmm_pid(ticking), pid_lost, pid_ender;
+	struct response r;
+	char cmd[128], *s;
+	size_t a;
+
+	check(idle && lost && ender, "three more VMs are created for the restart", "no id");
+	if (!idle || !lost || !ender)
+		goto out;
+	pid_lost = vmm_pid(lost);
+	pid_ender = vmm_pid(ender);
+	check(pinvmd_end(9), "kill -9 pinvmd", "it is still there");
+	/* While nobody watches: one VM is killed, one is stopped by signal. */
+	snprintf(cmd, sizeof(cmd), "kill -9 %ld; kill -TERM %ld; sleep 1; echo ok",
+		 pid_lost, pid_ender);
+	free(lab_sh(cmd));
+	check(pinvmd_restart(), "pinvmd starts again on the same state", "no API in 30 s");
+
+	call("GET", "/v1/vms", NULL, &r);
+	s = r.body ? r.body : "";
+	check(r.status == 200 && strstr(s, killed) && strstr(s, ticking) && strstr(s, idle) &&
+		      strstr(s, lost) && strstr(s, ender),
+	      "every VM record is back after kill -9", "%s", s);
+	response_free(&r);
+	check(!strcmp(state_of(ticking), "running") && vmm_pid(ticking) == pid_ticking,
+	      "the running VM is re-adopted: running, same pinvm-vmm", "state %s, pid %ld -> %ld",
+	      state_of(ticking), pid_ticking, vmm_pid(ticking));
+	a = console_len(ticking);
+	sleep(2);
+	check(console_len(ticking) > a, "its console goes on", "still %zu bytes", a);
+	action(ticking, "pause", &r);
+	check(r.status == 200 && !strcmp(response_str(&r, "state") ?: "", "paused"),
+	      "the re-adopted VM obeys pause", "%ld %s", r.status, r.body);
+	response_free(&r);
+	action(ticking, "resume", &r);
+	check(r.status == 200, "and resume", "%ld %s", r.status, r.body);
+	response_free(&r);
+	check(!strcmp(state_of(idle), "created"), "a created VM is re-adopted as created",
+	      "state %s", state_of(idle));
+	action(idle, "stop", &r);
+	check(r.status == 200 && !strcmp(response_str(&r, "state") ?: "", "stopped"),
+	      "and obeys stop", "%ld %s", r.status, r.body);
+	response_free(&r);
+	s = reason_of(lost);
+	check(!strcmp(state_of(lost), "failed") && strstr(s, "left no exit record"),
+	      "a VM killed while pinvmd was down: failed, with why", "%s: %s", state_of(lost), s);
+	free(s);
+	s = reason_of(ender);
+	check(!strcmp(state_of(ender), "stopped") && strstr(s, "while pinvmd was not running"),
+	      "a VM stopped while pinvmd was down: stopped, with its own reason", "%s: %s",
+	      state_of(ender), s);
+	free(s);
+	s = reason_of(killed);
+	check(!strcmp(state_of(killed), "failed") && strstr(s, "signal 9"),
+	      "a VM that had failed before keeps its state and reason", "%s: %s",
+	      state_of(killed), s);
+	free(s);
+
+	/* SIGTERM: pinvmd goes, its VMs stay. */
+	check(pinvmd_end(15), "SIGTERM stops pinvmd", "it is still there");
+	snprintf(cmd, sizeof(cmd), "[ -e /proc/%ld ] && echo alive", pid_ticking);
+	s = lab_sh(cmd);
+	check(s && strstr(s, "alive"), "after SIGTERM the running VM's pinvm-vmm lives on",
+	      "%s", s ? s : "(control port did not answer)");
+	free(s);
+	check(pinvmd_restart(), "pinvmd starts again", "no API in 30 s");
+	check(!strcmp(state_of(ticking), "running") && vmm_pid(ticking) == pid_ticking,
+	      "the VM is re-adopted again", "state %s", state_of(ticking));
+	a = console_len(ticking);
+	sleep(2);
+	check(console_len(ticking) > a, "and still ticks", "still %zu bytes", a);
+out:
+	for (int i = 0; i < 3; i++) {
+		const char *id = i == 0 ? idle : i == 1 ? lost : ender;
+		char path[128];
+
+		if (!id)
+			continue;
+		snprintf(path, sizeof(path), "/v1/vms/%s", id);
+		client_call(&c, "DELETE", path, NULL, NULL, 0, NULL, &r);
+		response_free(&r);
+	}
+	free(idle);
+	free(lost);
+	free(ender);
+}
+
 static void test_boot_and_lifecycle(void)
 {
 	struct response r;
@@ -254,9 +418,11 @@ static void test_boot_and_lifecycle(void)
 		      "the other VM keeps running", "state %s", state_of(two));
 	}
 
+	test_restart(one, two);
+
 	/* DELETE leaves no process and no files. */
 	{
-		char path[128], cmd[256], *out;
+		char path[128], cmd[384], *out;
 
 		snprintf(path, sizeof(path), "/v1/vms/%s", two);
 		client_call(&c, "GET", path, NULL, NULL, 0, NULL, &r);
@@ -266,9 +432,12 @@ static void test_boot_and_lifecycle(void)
 		check(r.status == 204, "DELETE a running VM: 204", "%ld", r.status);
 		response_free(&r);
 		snprintf(cmd, sizeof(cmd),
-			 "if [ -e /proc/%ld ]; then echo process-left; fi; "
+			 /* A re-adopted pinvm-vmm is not pinvmd's child: as a
+			  * zombie it waits for the lab's init to reap it. */
+			 "if [ -e /proc/%ld ] && ! grep -q '^State:.*Z' /proc/%ld/status; "
+			 "then echo process-left; fi; "
 			 "if [ -e /var/lib/pinvm/vms/%s ]; then echo files-left; fi; echo checked",
-			 pid, two);
+			 pid, pid, two);
 		out = lab_sh(cmd);
 		check(pid > 0 && out && strstr(out, "checked") && !strstr(out, "left"),
 		      "after DELETE no pinvm-vmm process and no VM files are left", "%s",

@@ -117,7 +117,7 @@ static void test_errors(const struct client *c)
 	response_free(&r);
 }
 
-static void test_refusals(const char *sock)
+static void test_refusals(const char *sock, const char *state_in_use)
 {
 	char longpath[200], log[4096], spec[256];
 	int st;
@@ -133,6 +133,17 @@ static void test_refusals(const char *sock)
 		st = run_to_exit(args, log, sizeof(log));
 		check(st == 1 && strstr(log, "another server answers"),
 		      "a second pinvmd on a live socket refuses to start",
+		      "exit %d, log: %s", st, log);
+	}
+	{
+		char other[300];
+		const char *args[] = { "--listen", NULL, "--state-dir", state_in_use, NULL };
+
+		snprintf(other, sizeof(other), "unix:%s/other.sock", tmpdir);
+		args[1] = other;
+		st = run_to_exit(args, log, sizeof(log));
+		check(st == 1 && strstr(log, "another pinvmd uses this state directory"),
+		      "a second pinvmd on a state directory in use refuses to start",
 		      "exit %d, log: %s", st, log);
 	}
 	{
@@ -207,7 +218,7 @@ int main(int argc, char **argv)
 	test_host(&cu, "unix socket");
 	test_host(&ct, "tcp");
 	test_errors(&cu);
-	test_refusals(sock);
+	test_refusals(sock, state);
 
 	kill(pid, SIGTERM);
 	check(waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
