@@ -222,9 +222,20 @@ else
 		echo "pinvmd stopped $((i / 10)) s after SIGTERM"
 	fi
 fi
+# pinvmd leaves running VMs to the next pinvmd: stop their pinvm-vmm (as
+# a stop request would), which then runs its own leak check.
+live=
+for v in $(pidof pinvm-vmm); do
+	grep -q '^State:.*Z' "/proc/$v/status" 2>/dev/null || live="$live $v"
+done
+if [ -n "$live" ]; then
+	echo "pinvm-vmm left running after pinvmd stopped:$live; SIGTERM"
+	# shellcheck disable=SC2086 # one pid per word
+	kill -TERM $live
+fi
 i=0
 while [ -n "$(pidof pinvm-vmm)" ] && [ "$i" -lt 300 ]; do usleep 100000; i=$((i + 1)); done
-[ -z "$(pidof pinvm-vmm)" ] || echo "FAIL: pinvm-vmm still running: $(pidof pinvm-vmm)"
+[ -z "$(pidof pinvm-vmm)" ] || echo "FAIL: pinvm-vmm still running 30 s later: $(pidof pinvm-vmm)"
 sleep 1 # syslogd passes on what UBSan logged last
 n=0
 for f in /tmp/asan/*; do
