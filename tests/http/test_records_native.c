@@ -1,0 +1,262 @@
+/*
+ * VM records across pinvmd restarts, on a machine without KVM. The records
+ * are seeded in the store as a pinvmd that died would have left them; the
+ * one live VM is fake-vmm (the control protocol without KVM, served by the
+ * same vmm_control.c as pinvm-vmm) listening on the VM's control socket.
+ * pinvmd must re-adopt it, tell why each other VM ended, keep every record
+ * across kill -9, and drop a record only on DELETE.
+ * usage: test_records_native PINVMD FAKE_VMM
+ */
+#include "check.h"
+#include "client.h"
+#include "daemon.h"
+#include "store.h"
+#include "vmm_client.h"
+#include "vmm_config.h"
+#include "vmm_control.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static struct client c;
+static char state[128], logpath[160], listen_spec[64];
+static const char *pinvmd;
+static int port;
+
+static void seed(struct store *s, const char *id, const char *st, const char *reason)
+{
+	char err[256];
+	json_t *doc = json_pack("{s:s, s:s, s:{s:i, s:i, s:s}, s:n, s:s, s:s, s:s, s:i}",
+				"id", id, "created_at", "2026-11-25T00:00:00Z", "spec",
+				"vcpus", 1, "memory_mib", 64, "kernel", "guest.Image", "abi",
+				"profile", "", "state", st, "reason", reason, "pid", 4242);
+
+	check(store_vm_put(s, id, doc, err, sizeof(err)) == 0, "seed a record", "%s", err);
+	json_decref(doc);
+}
+
+static void vm_dir(const char *id, char *out, size_t len)
+{
+	snprintf(out, len, "%s/vms/%s", state, id);
+	mkdir(out, 0700);
+}
+
+static pid_t start(void)
+{
+	const char *args[] = { "--listen", listen_spec, "--state-dir", state, NULL };
+	pid_t pid = daemon_spawn(pinvmd, args, logpath);
+
+	if (!daemon_wait_tcp(port, pid))
+		return -1;
+	return pid;
+}
+
+static void stop(pid_t pid, int sig)
+{
+	int status;
+
+	kill(pid, sig);
+	waitpid(pid, &status, 0);
+}
+
+static json_t *vm_json(const char *id)
+{
+	char path[128];
+	struct response r;
+	json_t *o;
+
+	snprintf(path, sizeof(path), "/v1/vms/%s", id);
+	client_call(&c, "GET", path, NULL, NULL, 0, NULL, &r);
+	o = r.status == 200 ? json_incref(r.json) : NULL;
+	response_free(&r);
+	return o;
+}
+
+static bool has(const char *id, const char *want_state, const char *reason_part)
+{
+	json_t *o = vm_json(id);
+	const char *st = json_string_value(json_object_get(o, "state"));
+	const char *reason = json_string_value(json_object_get(o, "reason"));
+	bool ok = st && !strcmp(st, want_state) &&
+		  (!reason_part || (reason && strstr(reason, reason_part)));
+
+	if (!ok)
+		fprintf(stderr, "# %s: state %s, reason %s\n", id, st ? st : "-",
+			reason ? reason : "-");
+	json_decref(o);
+	return ok;
+}
+
+static long action(const char *id, const char *what)
+{
+	char path[128], body[64];
+	struct response r;
+	long status;
+
+	snprintf(path, sizeof(path), "/v1/vms/%s/actions", id);
+	snprintf(body, sizeof(body), "{\"action\":\"%s\"}", what);
+	client_call(&c, "POST", path, NULL, body, strlen(body), NULL, &r);
+	status = r.status;
+	response_free(&r);
+	return status;
+}
+
+static long delete_vm(const char *id)
+{
+	char path[128];
+	struct response r;
+	long status;
+
+	snprintf(path, sizeof(path), "/v1/vms/%s", id);
+	client_call(&c, "DELETE", path, NULL, NULL, 0, NULL, &r);
+	status = r.status;
+	response_free(&r);
+	return status;
+}
+
+/* fake-vmm as a dead pinvmd left it: started, its first channel closed. */
+static bool spawn_live(const char *fake, const char *dir, struct vmm_client *vc)
+{
+	char cfgpath[256], console[256], sock[256], exitf[256];
+	struct vmm_config cfg = { .kernel = "/nonexistent/Image", .cmdline = "console=ttyS0",
+				  .vcpus = 1, .memory_mib = 64 };
+	struct vmm_spawn sp = { .binary = fake, .config_path = cfgpath, .log_fd = -1,
+				.control_socket = sock, .exit_file = exitf };
+	struct vmm_event ev;
+	struct vmm_error err;
+
+	snprintf(cfgpath, sizeof(cfgpath), "%s/config.json", dir);
+	snprintf(console, sizeof(console), "%s/console.log", dir);
+	snprintf(sock, sizeof(sock), "%s/control.sock", dir);
+	snprintf(exitf, sizeof(exitf), "%s/exit.json", dir);
+	cfg.console = console;
+	if (vmm_config_save(&cfg, cfgpath, &err) < 0 || vmm_client_spawn(vc, &sp, &err) < 0)
+		return false;
+	if (vmm_client_recv(vc, 5000, &ev, &err) < 0)
+		return false;
+	vmm_event_clear(&ev);
+	if (vmm_client_request(vc, VMM_OP_START, 5000, &ev, &err) < 0)
+		return false;
+	vmm_event_clear(&ev);
+	vmm_client_close(vc);
+	return true;
+}
+
+int main(int argc, char **argv)
+{
+	char tmpdir[] = "/tmp/pinvm-records-XXXXXX";
+	char dir[256], path[300], err[256];
+	struct vmm_client live;
+	struct vmm_event ev = { .type = VMM_EVENT_EXITED, .reason = VMM_EXIT_POWEROFF };
+	struct vmm_error verr;
+	struct store *s;
+	json_t *o, *list = NULL;
+	pid_t pid;
+	int status;
+
+	if (argc != 3 || !mkdtemp(tmpdir))
+		return 2;
+	pinvmd = argv[1];
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	snprintf(state, sizeof(state), "%s/state", tmpdir);
+	snprintf(logpath, sizeof(logpath), "%s/pinvmd.log", tmpdir);
+	mkdir(state, 0700);
+	snprintf(path, sizeof(path), "%s/vms", state);
+	mkdir(path, 0700);
+	port = daemon_free_port();
+	snprintf(listen_spec, sizeof(listen_spec), "tcp:127.0.0.1:%d", port);
+	snprintf(c.base, sizeof(c.base), "http://127.0.0.1:%d", port);
+
+	/* What a pinvmd killed mid-flight leaves behind. */
+	if (store_open(state, &s, err, sizeof(err)) < 0) {
+		check(false, "open the store", "%s", err);
+		return check_summary();
+	}
+	vm_dir("live", dir, sizeof(dir));
+	check(spawn_live(argv[2], dir, &live), "a live VM waits on its control socket",
+	      "fake-vmm did not start");
+	seed(s, "live", "running", "");
+	vm_dir("vanished", dir, sizeof(dir));
+	seed(s, "vanished", "running", "");
+	vm_dir("ended", dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/exit.json", dir);
+	vmm_exit_file_write(path, &ev, &verr);
+	seed(s, "ended", "paused", "");
+	vm_dir("half", dir, sizeof(dir));
+	seed(s, "half", "creating", "");
+	vm_dir("done", dir, sizeof(dir));
+	seed(s, "done", "stopped", "poweroff");
+	{
+		json_t *bad = json_pack("{s:s}", "id", "broken"); /* no spec */
+
+		store_vm_put(s, "broken", bad, err, sizeof(err));
+		json_decref(bad);
+	}
+	store_close(s);
+
+	pid = start();
+	if (!check(pid > 0, "pinvmd starts on the left-over state", "see %s", logpath))
+		return check_summary();
+	o = vm_json("live");
+	check(has("live", "running", NULL) &&
+		      json_integer_value(json_object_get(o, "vmm_pid")) == live.pid,
+	      "the live VM is re-adopted: running, its pinvm-vmm's pid", "vmm_pid %lld, fake %ld",
+	      (long long)json_integer_value(json_object_get(o, "vmm_pid")), (long)live.pid);
+	json_decref(o);
+	check(action("live", "pause") == 200 && has("live", "paused", NULL),
+	      "the re-adopted VM obeys pause", "see %s", logpath);
+	check(has("vanished", "failed", "left no exit record"),
+	      "a VM gone without a trace: failed, saying so", "see stderr");
+	check(has("ended", "stopped", "poweroff (while pinvmd was not running)"),
+	      "a VM that powered off meanwhile: stopped, with its reason", "see stderr");
+	check(has("half", "failed", "while creating"),
+	      "a VM whose creation was cut short: failed", "see stderr");
+	check(has("done", "stopped", "poweroff"), "a stopped VM stays stopped", "see stderr");
+	check(vm_json("broken") == NULL, "an unusable record is not served", "it is");
+
+	/* kill -9: nothing is lost, and the VM is taken over again. */
+	stop(pid, SIGKILL);
+	pid = start();
+	check(pid > 0 && has("live", "paused", NULL),
+	      "after kill -9 the VM is re-adopted again, paused as it was", "see %s", logpath);
+	check(has("vanished", "failed", "left no exit record") &&
+		      has("ended", "stopped", "poweroff") && has("half", "failed", NULL) &&
+		      has("done", "stopped", "poweroff"),
+	      "after kill -9 every record is back with its reason", "see stderr");
+
+	/* DELETE is the only way out. */
+	check(delete_vm("live") == 204 && delete_vm("vanished") == 204,
+	      "DELETE a re-adopted and a failed VM: 204", "see %s", logpath);
+	check(waitpid(live.pid, &status, 0) == live.pid && WIFSIGNALED(status) &&
+		      WTERMSIG(status) == SIGKILL,
+	      "DELETE ended the re-adopted pinvm-vmm", "status 0x%x", status);
+	snprintf(path, sizeof(path), "%s/vms/live", state);
+	check(access(path, F_OK) != 0, "and removed its directory", "%s is there", path);
+	stop(pid, SIGKILL);
+	pid = start();
+	check(pid > 0 && vm_json("live") == NULL && vm_json("vanished") == NULL &&
+		      has("ended", "stopped", NULL) && has("done", "stopped", NULL),
+	      "after another kill -9: deleted VMs stay deleted, the rest stay", "see %s",
+	      logpath);
+	stop(pid, SIGTERM);
+	if (check(store_open(state, &s, err, sizeof(err)) == 0, "the store opens", "%s", err)) {
+		int ret = store_vm_list(s, &list, err, sizeof(err));
+
+		check(ret == 0 && json_array_size(list) == 4,
+		      "the store holds the 4 records left, the unusable one included",
+		      "%d %s: %zu records", ret, ret ? err : "", json_array_size(list));
+		json_decref(list);
+		store_close(s);
+	}
+	if (daemon_remove_dir(tmpdir) < 0)
+		fprintf(stderr, "cannot remove %s\n", tmpdir);
+	curl_global_cleanup();
+	return check_summary();
+}
