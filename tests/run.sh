@@ -381,6 +381,10 @@ main() {
 				head -n 100 "$LOGDIR/lab-asan-reports.txt"
 				echo "..."
 				grep -E '^== sanitizer report|SUMMARY|runtime error|^FAIL: ' "$LOGDIR/lab-asan-reports.txt"
+				say "frames in pinvm's own sources in those reports, by count:"
+				grep -oE ' in [A-Za-z0-9_]+ [^ ]*/(server|api|vmm|tests)/[^ ]+:[0-9]+' \
+					"$LOGDIR/lab-asan-reports.txt" | sed -E 's# [^ ]*/(server|api|vmm|tests)/# \1/#' |
+					sort | uniq -c | sort -rn | head -n 20
 			fi
 		fi
 		say "fidelity matrix (profile captured on a kernel, applied on a host):"
