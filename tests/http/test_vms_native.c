@@ -96,6 +96,14 @@ int main(int argc, char **argv)
 	       422, "out_of_range", "vcpus", "negative vCPUs: 422");
 	expect("POST", "/v1/vms", "{\"vcpus\": 1, \"memory_mib\": 4, \"kernel\": \"guest.Image\"}",
 	       422, "out_of_range", "memory_mib", "4 MiB: 422");
+	expect("POST", "/v1/vms", "{\"vcpus\": 513, \"memory_mib\": 64, \"kernel\": \"guest.Image\"}",
+	       422, "out_of_range", "vcpus", "513 vCPUs: 422");
+	expect("POST", "/v1/vms", "{\"vcpus\": 1, \"memory_mib\": 9223372036854775807, \"kernel\": \"guest.Image\"}",
+	       422, "out_of_range", "memory_mib", "memory_mib 2^63-1: 422");
+	expect("POST", "/v1/vms", "{\"vcpus\": 1e3, \"memory_mib\": 64, \"kernel\": \"guest.Image\"}",
+	       400, "wrong_type", "vcpus", "vcpus 1e3 (a real): 400 wrong_type");
+	expect("POST", "/v1/vms", "{\"vcpus\": 1, \"memory_mib\": 64, \"kernel\": null}",
+	       400, "wrong_type", "kernel", "kernel null: 400 wrong_type");
 	expect("POST", "/v1/vms", "{\"vcpus\": 1, \"memory_mib\": 64, \"kernel\": \"guest.Image\", \"gpu\": true}",
 	       422, "unknown_field", "gpu", "an unknown field: 422");
 	expect("POST", "/v1/vms", "{\"vcpus\": 1, \"memory_mib\": 64, \"kernel\": \"/etc/passwd\"}",
