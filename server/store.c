@@ -185,7 +185,9 @@ out:
 	return ret;
 }
 
-int store_profile_list(struct store *s, json_t **docs, char *err, size_t errlen)
+/* Every row's JSON document in column 0 of sql, in order, as a new array. */
+static int list_docs(struct store *s, const char *sql, const char *what,
+		     json_t **docs, char *err, size_t errlen)
 {
 	sqlite3_stmt *st = NULL;
 	json_t *list = json_array();
@@ -197,22 +199,22 @@ int store_profile_list(struct store *s, json_t **docs, char *err, size_t errlen)
 		return -ENOMEM;
 	}
 	pthread_mutex_lock(&s->lock);
-	if (sqlite3_prepare_v2(s->db, "SELECT doc FROM profiles ORDER BY created_seq",
-			       -1, &st, NULL)) {
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL)) {
 		ret = db_fail(s, "prepare list", err, errlen);
 		goto out;
 	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		json_t *doc = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
 
-		if (!doc || json_array_append_new(list, doc)) {
-			snprintf(err, errlen, "a stored profile is unreadable");
+		if (!json_is_object(doc) || json_array_append_new(list, doc)) {
+			json_decref(doc);
+			snprintf(err, errlen, "a stored %s is unreadable", what);
 			ret = -EPROTO;
 			goto out;
 		}
 	}
 	if (rc != SQLITE_DONE)
-		ret = db_fail(s, "list profiles", err, errlen);
+		ret = db_fail(s, "list", err, errlen);
 out:
 	sqlite3_finalize(st);
 	pthread_mutex_unlock(&s->lock);
@@ -223,29 +225,42 @@ out:
 	return ret;
 }
 
-int store_profile_delete(struct store *s, const char *name, char *err,
-			 size_t errlen)
+/* Runs a DELETE of the row keyed ?1; -ENOENT when there was none. */
+static int delete_row(struct store *s, const char *sql, const char *key,
+		      const char *what, char *err, size_t errlen)
 {
 	sqlite3_stmt *st = NULL;
 	int ret = 0;
 
 	pthread_mutex_lock(&s->lock);
-	if (sqlite3_prepare_v2(s->db, "DELETE FROM profiles WHERE name = ?1", -1,
-			       &st, NULL)) {
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL)) {
 		ret = db_fail(s, "prepare delete", err, errlen);
 		goto out;
 	}
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE) {
-		ret = db_fail(s, "delete profile", err, errlen);
+		ret = db_fail(s, "delete", err, errlen);
 	} else if (sqlite3_changes(s->db) == 0) {
-		snprintf(err, errlen, "no profile named \"%s\"", name);
+		snprintf(err, errlen, "no %s \"%s\"", what, key);
 		ret = -ENOENT;
 	}
 out:
 	sqlite3_finalize(st);
 	pthread_mutex_unlock(&s->lock);
 	return ret;
+}
+
+int store_profile_list(struct store *s, json_t **docs, char *err, size_t errlen)
+{
+	return list_docs(s, "SELECT doc FROM profiles ORDER BY created_seq", "profile",
+			 docs, err, errlen);
+}
+
+int store_profile_delete(struct store *s, const char *name, char *err,
+			 size_t errlen)
+{
+	return delete_row(s, "DELETE FROM profiles WHERE name = ?1", name, "profile named",
+			  err, errlen);
 }
 
 int store_vm_put(struct store *s, const char *id, const json_t *doc, char *err,
@@ -281,64 +296,13 @@ out:
 
 int store_vm_list(struct store *s, json_t **docs, char *err, size_t errlen)
 {
-	sqlite3_stmt *st = NULL;
-	json_t *list = json_array();
-	int rc, ret = 0;
-
-	*docs = NULL;
-	if (!list) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
-	pthread_mutex_lock(&s->lock);
-	if (sqlite3_prepare_v2(s->db, "SELECT id, doc FROM vms ORDER BY created_seq",
-			       -1, &st, NULL)) {
-		ret = db_fail(s, "prepare vm list", err, errlen);
-		goto out;
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		json_t *doc = json_loads((const char *)sqlite3_column_text(st, 1), 0, NULL);
-
-		if (!json_is_object(doc) || json_array_append_new(list, doc)) {
-			snprintf(err, errlen, "the record of vm %s is unreadable",
-				 (const char *)sqlite3_column_text(st, 0));
-			ret = -EPROTO;
-			goto out;
-		}
-	}
-	if (rc != SQLITE_DONE)
-		ret = db_fail(s, "list vms", err, errlen);
-out:
-	sqlite3_finalize(st);
-	pthread_mutex_unlock(&s->lock);
-	if (ret < 0)
-		json_decref(list);
-	else
-		*docs = list;
-	return ret;
+	return list_docs(s, "SELECT doc FROM vms ORDER BY created_seq", "vm record", docs,
+			 err, errlen);
 }
 
 int store_vm_delete(struct store *s, const char *id, char *err, size_t errlen)
 {
-	sqlite3_stmt *st = NULL;
-	int ret = 0;
-
-	pthread_mutex_lock(&s->lock);
-	if (sqlite3_prepare_v2(s->db, "DELETE FROM vms WHERE id = ?1", -1, &st, NULL)) {
-		ret = db_fail(s, "prepare vm delete", err, errlen);
-		goto out;
-	}
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		ret = db_fail(s, "delete vm record", err, errlen);
-	} else if (sqlite3_changes(s->db) == 0) {
-		snprintf(err, errlen, "no vm record %s", id);
-		ret = -ENOENT;
-	}
-out:
-	sqlite3_finalize(st);
-	pthread_mutex_unlock(&s->lock);
-	return ret;
+	return delete_row(s, "DELETE FROM vms WHERE id = ?1", id, "vm record", err, errlen);
 }
 
 int store_ping(struct store *s, char *err, size_t errlen)

@@ -225,8 +225,9 @@ static void *supervise(void *arg)
 	if (!alive) {
 		struct vmm_error err;
 
-		/* It said "exited"; it is gone in a moment. */
-		if (vmm_client_reap(&vm->client, 5000, &err) < 0)
+		/* It said "exited"; it is gone in a moment (a sanitizer build's
+		 * leak check takes seconds under emulation: let it finish). */
+		if (vmm_client_reap(&vm->client, 15000, &err) < 0)
 			vmm_client_signal(&vm->client, SIGKILL);
 	}
 	return NULL;

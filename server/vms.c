@@ -130,10 +130,12 @@ static void adopt(struct vm *vm, bool creating, json_int_t old_pid)
 		vmm_event_clear(&ev);
 		ret = vm_supervise(vm);
 		if (ret == 0) {
-			log_event(LOG_INFO, "vm re-adopted",
-				  json_pack("{s:s, s:s, s:I}", "vm_id", vm->id, "state",
-					    vm_state_name(vm->state),
-					    "vmm_pid", (json_int_t)vm->client.pid));
+			json_t *f = json_pack("{s:s, s:s, s:I}", "vm_id", vm->id, "state",
+					      vm_state_name(vm->state), "vmm_pid",
+					      (json_int_t)vm->client.pid);
+
+			log_event(LOG_INFO, "vm re-adopted", f);
+			json_decref(f);
 			return;
 		}
 		/* Let it be: it keeps running, and the next pinvmd may do better. */
@@ -453,7 +455,12 @@ static int await_created(struct vm *vm, struct compat_report *report,
 			vmm_event_clear(&ev);
 			return -EIO;
 		}
-		vm->abi = json_incref(json_object_get(compat_report_to_json(report), "registers"));
+		{
+			json_t *doc = compat_report_to_json(report);
+
+			vm->abi = json_incref(json_object_get(doc, "registers"));
+			json_decref(doc);
+		}
 	}
 	vmm_event_clear(&ev);
 	return 0;
@@ -620,8 +627,12 @@ void handle_vms_post(struct request *req, struct reply *rep)
 	reply_json(rep, 201, vm_to_json(vm));
 	pthread_mutex_unlock(&vm->lock);
 	snprintf(rep->location, sizeof(rep->location), "/v1/vms/%s", vm->id);
-	log_event(LOG_INFO, "vm created",
-		  json_pack("{s:s, s:s}", "vm_id", vm->id, "profile", vm->profile));
+	{
+		json_t *f = json_pack("{s:s, s:s}", "vm_id", vm->id, "profile", vm->profile);
+
+		log_event(LOG_INFO, "vm created", f);
+		json_decref(f);
+	}
 	goto out;
 
 err_vm:
