@@ -124,7 +124,7 @@ static long delete_vm(const char *id)
 /* fake-vmm as a dead pinvmd left it: started, its first channel closed. */
 static bool spawn_live(const char *fake, const char *dir, struct vmm_client *vc)
 {
-	char cfgpath[256], console[256], sock[256], exitf[256];
+	char cfgpath[300], console[300], sock[300], exitf[300];
 	struct vmm_config cfg = { .kernel = "/nonexistent/Image", .cmdline = "console=ttyS0",
 				  .vcpus = 1, .memory_mib = 64 };
 	struct vmm_spawn sp = { .binary = fake, .config_path = cfgpath, .log_fd = -1,
