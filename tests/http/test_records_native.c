@@ -48,14 +48,19 @@ static void vm_dir(const char *id, char *out, size_t len)
 	mkdir(out, 0700);
 }
 
-static pid_t start(void)
+static pid_t start_with(const char *flag)
 {
-	const char *args[] = { "--listen", listen_spec, "--state-dir", state, NULL };
+	const char *args[] = { "--listen", listen_spec, "--state-dir", state, flag, NULL };
 	pid_t pid = daemon_spawn(pinvmd, args, logpath);
 
 	if (!daemon_wait_tcp(port, pid))
 		return -1;
 	return pid;
+}
+
+static pid_t start(void)
+{
+	return start_with(NULL);
 }
 
 static void stop(pid_t pid, int sig)
@@ -153,7 +158,7 @@ int main(int argc, char **argv)
 {
 	char tmpdir[] = "/tmp/pinvm-records-XXXXXX";
 	char dir[256], path[300], err[256];
-	struct vmm_client live;
+	struct vmm_client live, live2;
 	struct vmm_event ev = { .type = VMM_EVENT_EXITED, .reason = VMM_EXIT_POWEROFF };
 	struct vmm_error verr;
 	struct store *s;
@@ -183,6 +188,9 @@ int main(int argc, char **argv)
 	check(spawn_live(argv[2], dir, &live), "a live VM waits on its control socket",
 	      "fake-vmm did not start");
 	seed(s, "live", "running", "");
+	vm_dir("live2", dir, sizeof(dir));
+	check(spawn_live(argv[2], dir, &live2), "a second live VM", "fake-vmm did not start");
+	seed(s, "live2", "running", "");
 	vm_dir("vanished", dir, sizeof(dir));
 	seed(s, "vanished", "running", "");
 	vm_dir("ended", dir, sizeof(dir));
@@ -246,11 +254,25 @@ int main(int argc, char **argv)
 	      "after another kill -9: deleted VMs stay deleted, the rest stay", "see %s",
 	      logpath);
 	stop(pid, SIGTERM);
+	check(kill(live2.pid, 0) == 0, "SIGTERM left the other VM running", "it is gone");
+
+	/* Told to, pinvmd stops its VMs on the way out, and records it. */
+	pid = start_with("--stop-vms-on-exit");
+	check(pid > 0 && has("live2", "running", NULL), "live2 is re-adopted", "see %s", logpath);
+	stop(pid, SIGTERM);
+	check(waitpid(live2.pid, &status, 0) == live2.pid && WIFEXITED(status) &&
+		      WEXITSTATUS(status) == 0,
+	      "--stop-vms-on-exit: SIGTERM stops the VM (pinvm-vmm exits 0)", "status 0x%x",
+	      status);
+	pid = start();
+	check(pid > 0 && has("live2", "stopped", "stopped"),
+	      "and its record says stopped", "see %s", logpath);
+	stop(pid, SIGTERM);
 	if (check(store_open(state, &s, err, sizeof(err)) == 0, "the store opens", "%s", err)) {
 		int ret = store_vm_list(s, &list, err, sizeof(err));
 
-		check(ret == 0 && json_array_size(list) == 4,
-		      "the store holds the 4 records left, the unusable one included",
+		check(ret == 0 && json_array_size(list) == 5,
+		      "the store holds the 5 records left, the unusable one included",
 		      "%d %s: %zu records", ret, ret ? err : "", json_array_size(list));
 		json_decref(list);
 		store_close(s);
