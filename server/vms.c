@@ -111,7 +111,14 @@ static void adopt(struct vm *vm, bool creating, json_int_t old_pid)
 	int ret;
 
 	snprintf(sock, sizeof(sock), "%s/control.sock", vm->dir);
-	ret = vmm_client_attach(&vm->client, sock, VM_ATTACH_TIMEOUT_MS, &ev, &err);
+	/* A live but busy pinvm-vmm (a loaded host, an emulated one) gets a
+	 * few chances before its VM is written off. */
+	for (int tries = 0; tries < 3; tries++) {
+		ret = vmm_client_attach(&vm->client, sock, VM_ATTACH_TIMEOUT_MS, &ev, &err);
+		if (ret != -ETIMEDOUT)
+			break;
+		log_msg(LOG_WARN, "vm %s: %s; trying again", vm->id, err.detail);
+	}
 	if (ret == 0 && creating) {
 		/* Its creator never answered the client; nobody knows this VM
 		 * was wanted, so it is ended rather than kept. */
@@ -152,10 +159,15 @@ static void adopt(struct vm *vm, bool creating, json_int_t old_pid)
 	} else {
 		snprintf(why, sizeof(why), "cannot reach pinvm-vmm: %s", err.detail);
 	}
-	if (creating && ended == VM_FAILED && ret != 0)
-		snprintf(why, sizeof(why), "pinvmd stopped while creating this VM");
+	if (creating) {
+		/* Never handed to a client: whatever it said, it was not made. */
+		ended = VM_FAILED;
+		snprintf(vm->reason, sizeof(vm->reason),
+			 "pinvmd stopped while creating this VM (%.400s)", why);
+	} else {
+		snprintf(vm->reason, sizeof(vm->reason), "%s", why);
+	}
 	vm->state = ended;
-	snprintf(vm->reason, sizeof(vm->reason), "%s", why);
 }
 
 static const char *str_of(const json_t *doc, const char *key)
