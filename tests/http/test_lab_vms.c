@@ -218,7 +218,8 @@ static bool api_up(int seconds)
 	return false;
 }
 
-/* Ends the lab's pinvmd with sig and waits until it is gone. */
+/* Ends the lab's pinvmd with sig and waits until it is gone (up to 60 s:
+ * an ASan build's leak check alone takes seconds under emulation). */
 static bool pinvmd_end(int sig)
 {
 	char cmd[256], *out;
@@ -226,7 +227,7 @@ static bool pinvmd_end(int sig)
 
 	snprintf(cmd, sizeof(cmd),
 		 "touch /run/lab-hold; p=$(pidof pinvmd) && kill -%d $p; "
-		 "for i in $(seq 1 100); do [ -e /proc/$p ] || break; usleep 100000; done; "
+		 "for i in $(seq 1 600); do [ -e /proc/$p ] || break; usleep 100000; done; "
 		 "[ -e /proc/$p ] && echo still-there; echo done", sig);
 	out = lab_sh(cmd);
 	gone = out && strstr(out, "done") && !strstr(out, "still-there");
