@@ -224,10 +224,22 @@ static void *supervise(void *arg)
 	}
 	if (!alive) {
 		struct vmm_error err;
+		int ret = -ETIMEDOUT;
 
 		/* It said "exited"; it is gone in a moment (a sanitizer build's
-		 * leak check takes seconds under emulation: let it finish). */
-		if (vmm_client_reap(&vm->client, 15000, &err) < 0)
+		 * leak check takes seconds under emulation: let it finish). A
+		 * pinvmd that is stopping does not wait: the process ends anyway. */
+		for (int i = 0; i < 150 && ret == -ETIMEDOUT; i++) {
+			bool leaving;
+
+			pthread_mutex_lock(&vm->lock);
+			leaving = vm->detaching;
+			pthread_mutex_unlock(&vm->lock);
+			if (leaving)
+				return NULL;
+			ret = vmm_client_reap(&vm->client, 100, &err);
+		}
+		if (ret < 0)
 			vmm_client_signal(&vm->client, SIGKILL);
 	}
 	return NULL;
