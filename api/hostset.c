@@ -119,7 +119,6 @@ static int parse_entry(struct hostset *h, const json_t *e, const char *field,
 					    NULL };
 	uint64_t id, value;
 	char f[176];
-	json_t *v;
 	int ret;
 
 	if (!json_is_object(e))
@@ -127,18 +126,10 @@ static int parse_entry(struct hostset *h, const json_t *e, const char *field,
 	ret = ju_only_keys(e, field, keys, err);
 	if (ret)
 		return ret;
-	ju_path(f, sizeof(f), "%s.id", field);
-	v = json_object_get(e, "id");
-	if (!v)
-		return ju_missing_field(err, f);
-	ret = ju_get_hex(v, f, &id, err);
+	ret = ju_require_hex(e, field, "id", f, sizeof(f), &id, err);
 	if (ret)
 		return ret;
-	ju_path(f, sizeof(f), "%s.value", field);
-	v = json_object_get(e, "value");
-	if (!v)
-		return ju_missing_field(err, f);
-	ret = ju_get_hex(v, f, &value, err);
+	ret = ju_require_hex(e, field, "value", f, sizeof(f), &value, err);
 	if (ret)
 		return ret;
 	ret = check_name(e, id, field, err);

@@ -190,6 +190,17 @@ int ju_get_hex(const json_t *v, const char *field, uint64_t *out,
 	return 0;
 }
 
+int ju_require_hex(const json_t *obj, const char *parent, const char *key,
+		   char *f, size_t fsize, uint64_t *out, struct api_error *err)
+{
+	const json_t *v = json_object_get(obj, key);
+
+	ju_path(f, fsize, "%s.%s", parent, key);
+	if (!v)
+		return ju_missing_field(err, f);
+	return ju_get_hex(v, f, out, err);
+}
+
 int ju_set_new(json_t *obj, const char *key, json_t *v)
 {
 	if (!v)

@@ -82,6 +82,14 @@ int ju_get_string(const json_t *obj, const char *key, const char *field,
 int ju_get_hex(const json_t *v, const char *field, uint64_t *out,
 	       struct api_error *err);
 
+/*
+ * The required hex member key of obj: writes its path ("parent.key") into
+ * f (fsize bytes, for the caller's later errors) and parses it as
+ * ju_get_hex does; 422 missing_field when it is absent.
+ */
+int ju_require_hex(const json_t *obj, const char *parent, const char *key,
+		   char *f, size_t fsize, uint64_t *out, struct api_error *err);
+
 /* Sets obj[key] = v, stealing v; fails (-ENOMEM) when v is NULL. */
 int ju_set_new(json_t *obj, const char *key, json_t *v);
 /* Appends v to arr, stealing v; fails (-ENOMEM) when v is NULL. */

@@ -46,11 +46,7 @@ static int parse_call(const json_t *c, const char *field,
 				"%s must not be empty", f);
 	snprintf(out->name, sizeof(out->name), "%s", name);
 
-	ju_path(f, sizeof(f), "%s.function_id", field);
-	v = json_object_get(c, "function_id");
-	if (!v)
-		return ju_missing_field(err, f);
-	ret = ju_get_hex(v, f, &fid, err);
+	ret = ju_require_hex(c, field, "function_id", f, sizeof(f), &fid, err);
 	if (ret)
 		return ret;
 	if (fid > UINT32_MAX)
@@ -69,11 +65,7 @@ static int parse_call(const json_t *c, const char *field,
 			return ret;
 	}
 
-	ju_path(f, sizeof(f), "%s.x0", field);
-	v = json_object_get(c, "x0");
-	if (!v)
-		return ju_missing_field(err, f);
-	ret = ju_get_hex(v, f, &out->x0, err);
+	ret = ju_require_hex(c, field, "x0", f, sizeof(f), &out->x0, err);
 	if (ret)
 		return ret;
 

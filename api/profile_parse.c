@@ -138,11 +138,7 @@ static int array_entry(struct profile *p, const json_t *e, const char *field,
 	if (ret)
 		return ret;
 
-	ju_path(f, sizeof(f), "%s.id", field);
-	v = json_object_get(e, "id");
-	if (!v)
-		return ju_missing_field(err, f);
-	ret = ju_get_hex(v, f, &pin.id, err);
+	ret = ju_require_hex(e, field, "id", f, sizeof(f), &pin.id, err);
 	if (ret)
 		return ret;
 	if (!fwreg_id_is_firmware(pin.id))
