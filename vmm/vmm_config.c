@@ -235,13 +235,39 @@ int vmm_config_load(const char *path, struct vmm_config *cfg,
 	return ret;
 }
 
+int vmm_json_save(const json_t *obj, size_t flags, const char *path,
+		  const char *step, struct vmm_error *err)
+{
+	char tmp[4096];
+	int fd, e;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
+		return vmm_error_set(err, step, ENAMETOOLONG, "path too long: %s", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return vmm_error_set(err, step, errno, "create %s: %s", tmp, strerror(errno));
+	errno = 0;
+	if (json_dumpfd(obj, fd, flags) < 0 || write(fd, "\n", 1) != 1 || fsync(fd) < 0) {
+		e = errno ? errno : EIO;
+		close(fd);
+		unlink(tmp);
+		return vmm_error_set(err, step, e, "write %s: %s", tmp, strerror(e));
+	}
+	close(fd);
+	if (rename(tmp, path) < 0) {
+		e = errno;
+		unlink(tmp);
+		return vmm_error_set(err, step, e, "rename %s: %s", path, strerror(e));
+	}
+	return 0;
+}
+
 int vmm_config_save(const struct vmm_config *cfg, const char *path,
 		    struct vmm_error *err)
 {
 	struct vmm_config check;
-	char tmp[4096];
 	json_t *obj;
-	int fd, ret;
+	int ret;
 
 	obj = vmm_config_to_json(cfg);
 	if (!obj)
@@ -250,33 +276,7 @@ int vmm_config_save(const struct vmm_config *cfg, const char *path,
 	if (ret < 0)
 		goto out;
 	vmm_config_free(&check);
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >=
-	    sizeof(tmp)) {
-		ret = vmm_error_set(err, "config", ENAMETOOLONG, "path too long: %s", path);
-		goto out;
-	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		ret = vmm_error_set(err, "config", errno, "create %s: %s", tmp,
-				    strerror(errno));
-		goto out;
-	}
-	if (json_dumpfd(obj, fd, JSON_INDENT(1) | JSON_SORT_KEYS) < 0 ||
-	    write(fd, "\n", 1) != 1 || fsync(fd) < 0) {
-		ret = vmm_error_set(err, "config", errno ? errno : EIO,
-				    "write %s: %s", tmp, strerror(errno ? errno : EIO));
-		close(fd);
-		unlink(tmp);
-		goto out;
-	}
-	close(fd);
-	if (rename(tmp, path) < 0) {
-		ret = vmm_error_set(err, "config", errno, "rename %s: %s", path,
-				    strerror(errno));
-		unlink(tmp);
-		goto out;
-	}
-	ret = 0;
+	ret = vmm_json_save(obj, JSON_INDENT(1) | JSON_SORT_KEYS, path, "config", err);
 out:
 	json_decref(obj);
 	return ret;

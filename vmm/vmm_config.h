@@ -62,6 +62,14 @@ int vmm_config_load(const char *path, struct vmm_config *cfg,
 int vmm_config_save(const struct vmm_config *cfg, const char *path,
 		    struct vmm_error *err);
 
+/*
+ * Writes obj (json_dumpfd flags, then a newline) to path, mode 0600,
+ * atomically: path.tmp, fsync, rename. Borrows obj. 0 or -errno with err
+ * (its step is `step`).
+ */
+int vmm_json_save(const json_t *obj, size_t flags, const char *path,
+		  const char *step, struct vmm_error *err);
+
 /* Frees what cfg owns and zeroes it; cfg itself is the caller's. */
 void vmm_config_free(struct vmm_config *cfg);
 

@@ -1,5 +1,7 @@
 #include "vmm_control.h"
 
+#include "vmm_config.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -94,38 +96,12 @@ int vmm_exit_file_write(const char *path, const struct vmm_event *ev,
 			struct vmm_error *err)
 {
 	json_t *obj = vmm_event_to_json(ev);
-	char tmp[4096];
-	char *s;
-	size_t len;
-	int fd, ret = 0;
+	int ret;
 
 	if (!obj)
 		return vmm_error_set(err, "exit-file", ENOMEM, "out of memory");
-	s = json_dumps(obj, JSON_COMPACT);
+	ret = vmm_json_save(obj, JSON_COMPACT, path, "exit-file", err);
 	json_decref(obj);
-	if (!s)
-		return vmm_error_set(err, "exit-file", ENOMEM, "out of memory");
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp)) {
-		free(s);
-		return vmm_error_set(err, "exit-file", ENAMETOOLONG, "%s: too long", path);
-	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		ret = vmm_error_set(err, "exit-file", errno, "%s: %s", tmp, strerror(errno));
-		free(s);
-		return ret;
-	}
-	len = strlen(s);
-	if (write(fd, s, len) != (ssize_t)len || fsync(fd) < 0)
-		ret = vmm_error_set(err, "exit-file", errno ? errno : EIO, "%s: %s", tmp,
-				    strerror(errno ? errno : EIO));
-	free(s);
-	if (close(fd) < 0 && !ret)
-		ret = vmm_error_set(err, "exit-file", errno, "%s: %s", tmp, strerror(errno));
-	if (!ret && rename(tmp, path) < 0)
-		ret = vmm_error_set(err, "exit-file", errno, "%s: %s", path, strerror(errno));
-	if (ret)
-		unlink(tmp);
 	return ret;
 }
 
