@@ -95,11 +95,26 @@ int profile_load(struct request *req, struct reply *rep, const char *name,
  * {"capture": "host", "name", "description"?, "unknown_registers"?}: pin
  * every register this host lists, with what the probe guest saw.
  */
+/* Parses doc (borrowed) as a profile document, then stores and answers it. */
+static void store_document(struct request *req, struct reply *rep, const json_t *doc,
+			   const char *source)
+{
+	struct profile *p = NULL;
+	struct api_error aerr;
+
+	if (profile_from_json(doc, &p, &aerr) < 0) {
+		reply_api_error(rep, &aerr);
+		return;
+	}
+	profile_store_and_reply(req, rep, p, source);
+	profile_free(p);
+}
+
 static void capture(struct request *req, struct reply *rep, json_t *body)
 {
 	static const char *const allowed[] = { "capture", "name", "description",
 						"unknown_registers" };
-	struct profile *p = NULL, *final = NULL;
+	struct profile *p = NULL;
 	struct hostset host;
 	struct api_error aerr;
 	const char *key;
@@ -157,37 +172,21 @@ static void capture(struct request *req, struct reply *rep, json_t *body)
 		reply_json(rep, 500, NULL);
 		return;
 	}
-	if (profile_from_json(doc, &final, &aerr) < 0) {
-		json_decref(doc);
-		reply_api_error(rep, &aerr);
-		return;
-	}
+	store_document(req, rep, doc, "capture");
 	json_decref(doc);
-	profile_store_and_reply(req, rep, final, "capture");
-	profile_free(final);
 }
 
 void handle_profiles_post(struct request *req, struct reply *rep)
 {
-	struct profile *p = NULL;
-	struct api_error aerr;
 	json_t *body;
 
 	if (parse_json_body(req, rep, &body) < 0)
 		return;
-	if (json_object_get(body, "capture")) {
+	if (json_object_get(body, "capture"))
 		capture(req, rep, body);
-		json_decref(body);
-		return;
-	}
-	if (profile_from_json(body, &p, &aerr) < 0) {
-		json_decref(body);
-		reply_api_error(rep, &aerr);
-		return;
-	}
+	else
+		store_document(req, rep, body, "document");
 	json_decref(body);
-	profile_store_and_reply(req, rep, p, "document");
-	profile_free(p);
 }
 
 void handle_profiles_list(struct request *req, struct reply *rep)
