@@ -26,5 +26,5 @@ void handle_ready_get(struct request *req, struct reply *rep)
 	}
 	reply_json(rep, 200, json_pack("{s:b, s:{s:s, s:s}}", "ready", 1, "checks",
 				       "store", "ok", "hypervisor",
-				       req->srv->hypervisor ? "kvm" : "none"));
+				       req->srv->host.hypervisor ? "kvm" : "none"));
 }

@@ -495,14 +495,9 @@ int main(int argc, char **argv)
 	}
 
 	/* Before any listener: handlers read it. */
-	{
-		struct kvm_host_info info;
-
-		kvm_host_probe(&info);
-		srv.hypervisor = info.hypervisor;
-		if (!info.hypervisor)
-			log_msg(LOG_INFO, "no hypervisor: %s", info.reason);
-	}
+	kvm_host_probe(&srv.host);
+	if (!srv.host.hypervisor)
+		log_msg(LOG_INFO, "no hypervisor: %s", srv.host.reason);
 	/* Before any listener, so the first answer already knows every VM. */
 	if (vms_load(srv.vms, srv.state_dir, err, sizeof(err)) < 0) {
 		fprintf(stderr, "pinvmd: vm records: %s\n", err);
@@ -550,7 +545,7 @@ int main(int argc, char **argv)
 			!li.is_unix && srv.tls_cert ? " (https)" : "");
 	}
 	log_msg(LOG_INFO, "pinvmd %s ready, state in %s, hypervisor %s",
-		PINVM_VERSION, srv.state_dir, srv.hypervisor ? "kvm" : "none");
+		PINVM_VERSION, srv.state_dir, srv.host.hypervisor ? "kvm" : "none");
 	sd_notify_msg("READY=1");
 
 	if (sigwait(&sigs, &sig) == 0)

@@ -5,6 +5,8 @@
 #ifndef PINVM_SERVER_SERVER_H
 #define PINVM_SERVER_SERVER_H
 
+#include "kvm_host.h"
+
 #include <limits.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -38,7 +40,7 @@ struct server {
 	char *tls_cert;
 	char *tls_key;
 	unsigned max_vms;         /* more VMs than this are refused (409) */
-	bool hypervisor;          /* arm64 KVM was usable at start-up */
+	struct kvm_host_info host; /* probed once at start-up */
 	struct listener listeners[SERVER_MAX_LISTENERS];
 	struct MHD_Daemon *daemons[SERVER_MAX_LISTENERS];
 	size_t ndaemons;

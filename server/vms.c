@@ -381,22 +381,22 @@ _Static_assert(VM_SPEC_MAX_VCPUS == VMM_CONFIG_MAX_VCPUS, "vCPU limit");
 _Static_assert(VM_SPEC_MIN_MEMORY_MIB == VMM_CONFIG_MIN_MEMORY_MIB, "memory floor");
 _Static_assert(VM_SPEC_MAX_CMDLINE == VMM_CONFIG_MAX_CMDLINE, "cmdline limit");
 
-/* vcpus and memory against what this host has. */
-static int check_host(const struct vm_spec *b, struct reply *rep)
+/* vcpus and memory against what this host has (as probed at start-up,
+ * which /v1/ready reports too). */
+static int check_host(const struct kvm_host_info *info, const struct vm_spec *b,
+		      struct reply *rep)
 {
-	struct kvm_host_info info;
 	long max_vcpus = 0;
 	uint64_t mem_mib;
 
-	kvm_host_probe(&info);
-	if (!info.hypervisor) {
+	if (!info->hypervisor) {
 		reply_problem(rep, 503, "no_hypervisor", NULL,
-			      "no arm64 KVM on this host: %s", info.reason);
+			      "no arm64 KVM on this host: %s", info->reason);
 		return -ENODEV;
 	}
-	for (size_t i = 0; i < info.ncaps; i++)
-		if (!strcmp(info.caps[i].name, "max_vcpus"))
-			max_vcpus = info.caps[i].value;
+	for (size_t i = 0; i < info->ncaps; i++)
+		if (!strcmp(info->caps[i].name, "max_vcpus"))
+			max_vcpus = info->caps[i].value;
 	if (max_vcpus > (long)VMM_CONFIG_MAX_VCPUS)
 		max_vcpus = VMM_CONFIG_MAX_VCPUS;
 	if (b->vcpus > max_vcpus) {
@@ -524,7 +524,7 @@ void handle_vms_post(struct request *req, struct reply *rep)
 	}
 	if (resolve_image(req->srv, "kernel", b.kernel, kernel, rep) < 0 ||
 	    (b.initrd && resolve_image(req->srv, "initrd", b.initrd, initrd, rep) < 0) ||
-	    check_host(&b, rep) < 0)
+	    check_host(&req->srv->host, &b, rep) < 0)
 		goto out;
 	if (b.profile) {
 		ret = profile_verdict_here(req, rep, b.profile, true, &report);
