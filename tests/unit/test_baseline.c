@@ -16,6 +16,7 @@
 #include "hostset.h"
 #include "lab_hostsets.h"
 #include "profile.h"
+#include "test_json.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -23,28 +24,15 @@
 
 static struct compat_report report;
 
-static struct hostset host(const char *text)
-{
-	struct api_error err = { 0 };
-	struct hostset h;
-	json_t *doc = json_loads(text, 0, NULL);
-
-	assert_non_null(doc);
-	if (hostset_from_json(doc, &h, &err))
-		fail_msg("hostset: %s %s: %s", err.code, err.field, err.detail);
-	json_decref(doc);
-	return h;
-}
-
 static struct hostset lab[4];
 
 static int setup(void **state)
 {
 	(void)state;
-	lab[0] = host(LAB_5_10_JSON);
-	lab[1] = host(LAB_6_1_JSON);
-	lab[2] = host(LAB_6_12_JSON);
-	lab[3] = host(LAB_7_3_JSON);
+	lab[0] = load_host(LAB_5_10_JSON);
+	lab[1] = load_host(LAB_6_1_JSON);
+	lab[2] = load_host(LAB_6_12_JSON);
+	lab[3] = load_host(LAB_7_3_JSON);
 	return 0;
 }
 
@@ -200,7 +188,7 @@ static void test_single_host_is_capture(void **state)
 /* A host whose probe guest saw no TRNG counts without it. */
 static void test_observed_host(void **state)
 {
-	struct hostset hosts[2] = { host(LAB_6_12_OBSERVED_JSON), lab[3] };
+	struct hostset hosts[2] = { load_host(LAB_6_12_OBSERVED_JSON), lab[3] };
 	struct profile *p = baseline(hosts, 2);
 
 	(void)state;

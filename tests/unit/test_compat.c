@@ -14,6 +14,7 @@
 #include "hostset.h"
 #include "lab_hostsets.h"
 #include "profile.h"
+#include "test_json.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -21,32 +22,10 @@
 
 static struct compat_report report; /* large: not on the stack */
 
-static json_t *load(const char *text)
-{
-	json_error_t jerr;
-	json_t *doc = json_loads(text, 0, &jerr);
-
-	if (!doc)
-		fail_msg("bad test JSON: %s: %s", jerr.text, text);
-	return doc;
-}
-
-static struct hostset host(const char *text)
-{
-	struct api_error err = { 0 };
-	struct hostset h;
-	json_t *doc = load(text);
-
-	if (hostset_from_json(doc, &h, &err))
-		fail_msg("hostset: %s %s: %s", err.code, err.field, err.detail);
-	json_decref(doc);
-	return h;
-}
-
 static struct profile *capture(const char *name, const char *host_text,
 			       enum profile_policy policy)
 {
-	struct hostset h = host(host_text);
+	struct hostset h = load_host(host_text);
 	struct api_error err = { 0 };
 	struct profile *p;
 
@@ -59,7 +38,7 @@ static struct profile *profile(const char *text)
 {
 	struct api_error err = { 0 };
 	struct profile *p;
-	json_t *doc = load(text);
+	json_t *doc = load_json(text);
 
 	if (profile_from_json(doc, &p, &err))
 		fail_msg("profile: %s %s: %s", err.code, err.field, err.detail);
@@ -130,7 +109,7 @@ static void test_5_10_capture_on_newer(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < 3; i++) {
-		struct hostset h = host(hosts[i]);
+		struct hostset h = load_host(hosts[i]);
 		const struct compat_entry *e;
 		char detail[600];
 
@@ -192,7 +171,7 @@ static void test_6_1_capture_on_5_10(void **state)
 {
 	struct profile *p = capture("lab-6.1", LAB_6_1_JSON,
 				    PROFILE_UNKNOWN_REFUSE);
-	struct hostset h = host(LAB_5_10_JSON);
+	struct hostset h = load_host(LAB_5_10_JSON);
 	const struct compat_entry *e;
 	struct api_error err;
 
@@ -243,7 +222,7 @@ static void test_7_3_capture_on_6_12(void **state)
 {
 	struct profile *p = capture("lab-7.3", LAB_7_3_JSON,
 				    PROFILE_UNKNOWN_REFUSE);
-	struct hostset h = host(LAB_6_12_JSON);
+	struct hostset h = load_host(LAB_6_12_JSON);
 	const struct compat_entry *e;
 
 	(void)state;
@@ -283,7 +262,7 @@ static void test_6_12_capture_on_7_3(void **state)
 	};
 	struct profile *p = capture("lab-6.12", LAB_6_12_JSON,
 				    PROFILE_UNKNOWN_REFUSE);
-	struct hostset h = host(LAB_7_3_JSON);
+	struct hostset h = load_host(LAB_7_3_JSON);
 	const struct compat_entry *e;
 	struct api_error err;
 
@@ -333,7 +312,7 @@ static void test_5_10_services_on_6_12(void **state)
 		{ FWREG_ID_VENDOR_HYP_BMAP, 0 },
 	};
 	struct profile *p = profile(services_5_10);
-	struct hostset h = host(LAB_6_12_JSON);
+	struct hostset h = load_host(LAB_6_12_JSON);
 	const struct compat_entry *e;
 
 	(void)state;
@@ -361,7 +340,7 @@ static void test_5_10_services_on_6_12(void **state)
 			    "0x0 (none)");
 
 	/* On 5.10 the bitmaps are absent, which is the same as 0. */
-	h = host(LAB_5_10_JSON);
+	h = load_host(LAB_5_10_JSON);
 	compat_check(p, &h, &report);
 	assert_true(report.compatible);
 	assert_plan(&report, plan, 1);
@@ -370,7 +349,7 @@ static void test_5_10_services_on_6_12(void **state)
 		       NULL);
 
 	/* On 7.3 VENDOR_HYP_BMAP_2 is unmentioned. */
-	h = host(LAB_7_3_JSON);
+	h = load_host(LAB_7_3_JSON);
 	compat_check(p, &h, &report);
 	assert_false(report.compatible);
 	assert_int_equal(count_refused(&report), 1);
@@ -385,8 +364,8 @@ static void test_5_10_services_on_6_12(void **state)
  * services answered NOT_SUPPORTED, so their bitmaps are derived (0). */
 static void test_derived_from_observed(void **state)
 {
-	struct hostset h510 = host(LAB_5_10_OBSERVED_JSON);
-	struct hostset h = host(LAB_6_12_JSON);
+	struct hostset h510 = load_host(LAB_5_10_OBSERVED_JSON);
+	struct hostset h = load_host(LAB_6_12_JSON);
 	struct api_error err;
 	struct profile *p;
 	const struct compat_entry *e;
@@ -435,7 +414,7 @@ static void test_derived_refused(void **state)
 		"\"x0\": \"0x0000000000000007\"},"
 		"{\"function_id\": \"0x84000050\", \"name\": \"TRNG_VERSION\", "
 		"\"x0\": \"0x0000000000010000\"}]}}");
-	struct hostset h = host(LAB_6_12_JSON);
+	struct hostset h = load_host(LAB_6_12_JSON);
 
 	(void)state;
 	compat_check(p, &h, &report);
@@ -472,7 +451,7 @@ static void test_workaround_2(void **state)
 		"\"SMCCC_ARCH_WORKAROUND_3\": \"host\", "
 		"\"SMCCC_ARCH_WORKAROUND_2\": {\"level\": \"AVAIL\", "
 		"\"enabled\": true}}}");
-	struct hostset h = host(LAB_6_12_JSON);
+	struct hostset h = load_host(LAB_6_12_JSON);
 
 	(void)state;
 	compat_check(p, &h, &report);
@@ -500,7 +479,7 @@ static void test_host_pin_absent(void **state)
 		"\"SMCCC_ARCH_WORKAROUND_2\": \"host\", "
 		"\"SMCCC_ARCH_WORKAROUND_3\": \"host\", "
 		"\"VENDOR_HYP_BMAP_2\": \"host\"}}");
-	struct hostset h = host(LAB_5_10_JSON);
+	struct hostset h = load_host(LAB_5_10_JSON);
 	const struct compat_entry *e;
 
 	(void)state;
@@ -523,7 +502,7 @@ static void test_host_pin_absent(void **state)
 
 static void test_uncatalogued(void **state)
 {
-	struct hostset h = host(
+	struct hostset h = load_host(
 		"{\"kernel_release\": \"future\", \"registers\": ["
 		LAB_PSCI("0x10003") ","
 		"{\"id\": \"0x6030000000160007\", \"value\": \"0x5\"},"
@@ -597,7 +576,7 @@ static void test_readback(void **state)
 {
 	struct profile *p = capture("lab-6.12", LAB_6_12_JSON,
 				    PROFILE_UNKNOWN_DISABLE);
-	struct hostset h = host(LAB_7_3_JSON);
+	struct hostset h = load_host(LAB_7_3_JSON);
 	struct compat_write rb[8];
 
 	(void)state;
@@ -643,7 +622,7 @@ static void test_report_json(void **state)
 {
 	struct profile *p = capture("lab-6.1", LAB_6_1_JSON,
 				    PROFILE_UNKNOWN_REFUSE);
-	struct hostset h = host(LAB_5_10_JSON);
+	struct hostset h = load_host(LAB_5_10_JSON);
 	json_t *doc, *regs;
 	char *text;
 
@@ -684,7 +663,7 @@ static void test_report_json(void **state)
 
 	/* An unpinned register: "pinned": null. */
 	p = capture("lab-6.12", LAB_6_12_JSON, PROFILE_UNKNOWN_DISABLE);
-	h = host(LAB_7_3_JSON);
+	h = load_host(LAB_7_3_JSON);
 	compat_check(p, &h, &report);
 	doc = compat_report_to_json(&report);
 	text = json_dumps(json_array_get(json_object_get(doc, "registers"), 7),
@@ -706,7 +685,7 @@ static void test_report_json(void **state)
 /* The VMM gives PV time exactly when the guest is meant to see PV_TIME. */
 static void test_pvtime_follows_std_hyp_bmap(void **state)
 {
-	struct hostset h510 = host(LAB_5_10_JSON), h612 = host(LAB_6_12_JSON);
+	struct hostset h510 = load_host(LAB_5_10_JSON), h612 = load_host(LAB_6_12_JSON);
 	struct profile *off = profile(
 		"{\"name\": \"off\", \"unknown_registers\": \"disable\", \"registers\": "
 		"{\"STD_HYP_BMAP\": \"0x0\"}}");

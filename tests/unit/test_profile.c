@@ -15,40 +15,18 @@
 #include "hostset.h"
 #include "lab_hostsets.h"
 #include "profile.h"
+#include "test_json.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static json_t *load(const char *text)
-{
-	json_error_t jerr;
-	json_t *doc = json_loads(text, 0, &jerr);
-
-	if (!doc)
-		fail_msg("bad test JSON: %s at %d:%d: %s", jerr.text, jerr.line,
-			 jerr.column, text);
-	return doc;
-}
-
-static struct hostset load_host(const char *text)
-{
-	struct api_error err = { 0 };
-	struct hostset h;
-	json_t *doc = load(text);
-
-	if (hostset_from_json(doc, &h, &err))
-		fail_msg("hostset: %s %s: %s", err.code, err.field, err.detail);
-	json_decref(doc);
-	return h;
-}
-
 static struct profile *load_profile(const char *text)
 {
 	struct api_error err = { 0 };
 	struct profile *p;
-	json_t *doc = load(text);
+	json_t *doc = load_json(text);
 
 	if (profile_from_json(doc, &p, &err))
 		fail_msg("profile: %s %s: %s", err.code, err.field, err.detail);
@@ -174,13 +152,13 @@ static void test_hostset_init(void **state)
 
 	/* An observation attached afterwards, as the server does. */
 	{
-		json_t *calls = load(LAB_CALLS_6_12);
+		json_t *calls = load_json(LAB_CALLS_6_12);
 
 		assert_int_equal(hostset_set_observed(&h, calls, &err), 0);
 		assert_true(h.observed.present);
 		assert_int_equal(h.observed.ncalls, 4);
 		json_decref(calls);
-		calls = load("[{\"name\": \"x\"}]");
+		calls = load_json("[{\"name\": \"x\"}]");
 		assert_int_equal(hostset_set_observed(&h, calls, &err), -EINVAL);
 		assert_string_equal(err.code, "missing_field");
 		assert_string_equal(err.field, "observed_abi.calls[0].function_id");
@@ -250,7 +228,7 @@ static void test_hostset_errors(void **state)
 		const struct bad_doc *b = &bad_hostsets[i];
 		struct api_error err = { 0 };
 		struct hostset h;
-		json_t *doc = load(b->json);
+		json_t *doc = load_json(b->json);
 
 		if (hostset_from_json(doc, &h, &err) != -EINVAL ||
 		    err.status != b->status || strcmp(err.code, b->code) ||
@@ -484,7 +462,7 @@ static void test_profile_description(void **state)
 	snprintf(text, sizeof(text),
 		 "{\"name\": \"d\", \"registers\": {}, \"description\": \"%s\"}",
 		 desc);
-	doc = load(text);
+	doc = load_json(text);
 	assert_int_equal(profile_from_json(doc, &p, &err), -EINVAL);
 	assert_null(p);
 	assert_int_equal(err.status, 422);
@@ -691,7 +669,7 @@ static void test_profile_errors(void **state)
 		const struct bad_doc *b = &bad_profiles[i];
 		struct api_error err = { 0 };
 		struct profile *p = (struct profile *)1;
-		json_t *doc = load(b->json);
+		json_t *doc = load_json(b->json);
 
 		if (profile_from_json(doc, &p, &err) != -EINVAL ||
 		    err.status != b->status || strcmp(err.code, b->code) ||
@@ -741,7 +719,7 @@ static void test_profile_error_details(void **state)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct api_error err = { 0 };
 		struct profile *p;
-		json_t *doc = load(cases[i].json);
+		json_t *doc = load_json(cases[i].json);
 
 		assert_int_equal(profile_from_json(doc, &p, &err), -EINVAL);
 		assert_string_equal(err.detail, cases[i].detail);
@@ -778,7 +756,7 @@ static void test_profile_limit(void **state)
 static void test_profile_capture(void **state)
 {
 	struct hostset h = load_host(LAB_6_12_JSON);
-	json_t *calls = load(LAB_CALLS_6_12), *canon;
+	json_t *calls = load_json(LAB_CALLS_6_12), *canon;
 	struct api_error err;
 	struct profile *p, *q;
 
@@ -833,7 +811,7 @@ static void test_profile_capture(void **state)
 			 -EINVAL);
 	assert_string_equal(err.code, "unknown_psci_version");
 	assert_string_equal(err.field, "registers.PSCI_VERSION");
-	calls = load("[{\"name\": \"TRNG_VERSION\", \"function_id\": "
+	calls = load_json("[{\"name\": \"TRNG_VERSION\", \"function_id\": "
 		     "\"0x1\", \"x0\": \"0x0\"}]");
 	h.regs[0].value = 0x10001;
 	assert_int_equal(profile_capture("c", &h, calls, PROFILE_UNKNOWN_REFUSE,
@@ -1025,9 +1003,9 @@ static void test_alloc_failures(void **state)
 	walk_hosts[1] = load_host(LAB_6_1_JSON);
 	walk_hosts[2] = load_host(LAB_6_12_OBSERVED_JSON);
 	walk_hosts[3] = load_host(LAB_7_3_JSON);
-	walk_profile_doc = load(example_profile);
-	walk_host_doc = load(LAB_6_12_OBSERVED_JSON);
-	walk_calls = load(LAB_CALLS_6_12);
+	walk_profile_doc = load_json(example_profile);
+	walk_host_doc = load_json(LAB_6_12_OBSERVED_JSON);
+	walk_calls = load_json(LAB_CALLS_6_12);
 	walk(op_profile, "profile");
 	walk(op_hostset, "hostset");
 	walk(op_capture_compat, "capture+compat");

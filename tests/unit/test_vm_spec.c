@@ -10,22 +10,12 @@
 #include <cmocka.h>
 
 #include "vm_spec.h"
+#include "test_json.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static json_t *load(const char *text)
-{
-	json_error_t jerr;
-	json_t *doc = json_loads(text, JSON_DECODE_ANY, &jerr);
-
-	if (!doc)
-		fail_msg("bad test JSON: %s at %d:%d: %s", jerr.text, jerr.line,
-			 jerr.column, text);
-	return doc;
-}
 
 /* Zeroed on failure, whatever it held before. */
 static void assert_zeroed(const struct vm_spec *s)
@@ -150,7 +140,7 @@ static void test_vm_spec_errors(void **state)
 		const struct bad_doc *b = &bad_specs[i];
 		struct api_error err = { 0 };
 		struct vm_spec s;
-		json_t *doc = load(b->json);
+		json_t *doc = load_json(b->json);
 
 		poison(&s);
 		if (vm_spec_parse(doc, &s, &err) != -EINVAL ||
@@ -217,7 +207,7 @@ static void test_vm_spec_errors_built(void **state)
 	free(cmdline);
 
 	/* A key with a NUL that starts like a known one is unknown. */
-	doc = load(V());
+	doc = load_json(V());
 	assert_int_equal(json_object_setn_new(doc, "vcpus\0x", 7,
 					      json_integer(1)), 0);
 	assert_int_equal(vm_spec_parse(doc, &s, &err), -EINVAL);
@@ -248,7 +238,7 @@ static void test_vm_spec_details(void **state)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct api_error err = { 0 };
 		struct vm_spec s;
-		json_t *doc = load(cases[i].json);
+		json_t *doc = load_json(cases[i].json);
 
 		assert_int_equal(vm_spec_parse(doc, &s, &err), -EINVAL);
 		if (!strstr(err.detail, cases[i].detail))
@@ -263,7 +253,7 @@ static void test_vm_spec_minimal(void **state)
 {
 	struct api_error err = { 0 };
 	struct vm_spec s;
-	json_t *doc = load(V());
+	json_t *doc = load_json(V());
 
 	(void)state;
 	poison(&s);
@@ -284,7 +274,7 @@ static void test_vm_spec_minimal(void **state)
 static void test_vm_spec_full(void **state)
 {
 	struct vm_spec s;
-	json_t *doc = load("{\"profile\": \"lab-5.10\", \"cmdline\": "
+	json_t *doc = load_json("{\"profile\": \"lab-5.10\", \"cmdline\": "
 			   "\"console=ttyS0 quiet\", \"initrd\": \"initrd.gz\", "
 			   "\"kernel\": \"Image-6.1\", \"memory_mib\": 256, "
 			   "\"vcpus\": 8}");
@@ -329,7 +319,7 @@ static void test_vm_spec_good(void **state)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct api_error err = { 0 };
 		struct vm_spec s;
-		json_t *doc = load(cases[i].json);
+		json_t *doc = load_json(cases[i].json);
 
 		if (vm_spec_parse(doc, &s, &err))
 			fail_msg("case %zu %s: %u %s \"%s\" (%s)", i,
