@@ -373,6 +373,14 @@ static void reap(struct guest *g, int timeout_ms)
 	vmm_client_close(&g->c);
 }
 
+/* A case that failed half-way: end its guest and forget its event. */
+static void abandon(struct guest *g, struct vmm_event *created)
+{
+	vmm_event_clear(created);
+	vmm_client_signal(&g->c, SIGKILL);
+	reap(g, 5000);
+}
+
 static bool exited_status(struct guest *g, int code)
 {
 	return g->c.reaped && WIFEXITED(g->c.status) && WEXITSTATUS(g->c.status) == code;
@@ -433,9 +441,7 @@ static void case_one_vcpu_pause(void)
 	vmm_event_clear(&created);
 	return;
 out:
-	vmm_event_clear(&created);
-	vmm_client_signal(&g.c, SIGKILL);
-	reap(&g, 5000);
+	abandon(&g, &created);
 }
 
 /* 2 vCPUs (the second started by PSCI CPU_ON); SIGKILL is seen as EOF. */
@@ -464,9 +470,7 @@ static void case_two_vcpus_kill(void)
 	vmm_event_clear(&created);
 	return;
 out:
-	vmm_event_clear(&created);
-	vmm_client_signal(&g.c, SIGKILL);
-	reap(&g, 5000);
+	abandon(&g, &created);
 }
 
 /* Pins PSCI 1.0 (and no standard services on 6.x); the guest powers off. */
@@ -526,9 +530,7 @@ static void case_pins_poweroff(void)
 	vmm_event_clear(&created);
 	return;
 out:
-	vmm_event_clear(&created);
-	vmm_client_signal(&g.c, SIGKILL);
-	reap(&g, 5000);
+	abandon(&g, &created);
 }
 
 /* Creation failures, and stop before start: no guest boots. */
@@ -623,9 +625,7 @@ static void case_stop_running(void)
 	vmm_event_clear(&created);
 	return;
 out:
-	vmm_event_clear(&created);
-	vmm_client_signal(&g.c, SIGKILL);
-	reap(&g, 5000);
+	abandon(&g, &created);
 }
 
 /* 8 vCPUs, the secondaries brought up by the guest with PSCI CPU_ON. */
@@ -646,9 +646,7 @@ static void case_eight_vcpus(void)
 		reap(&g, 10000);
 	}
 out:
-	vmm_event_clear(&created);
-	vmm_client_signal(&g.c, SIGKILL);
-	reap(&g, 5000);
+	abandon(&g, &created);
 }
 
 /*
