@@ -147,7 +147,7 @@ static int begin_slow_post(const char *body)
 		 "Content-Type: application/json\r\nContent-Length: %zu\r\n"
 		 "Expect: 100-continue\r\n\r\n", strlen(body));
 	if (!send_all(fd, head, strlen(head)) ||
-	    !read_until(fd, buf, sizeof(buf), "\r\n\r\n", 5, &closed) ||
+	    !read_until(fd, buf, sizeof(buf), "\r\n\r\n", 30, &closed) ||
 	    strncmp(buf, "HTTP/1.1 100", 12)) {
 		close(fd);
 		return -1;
@@ -173,6 +173,36 @@ static bool log_has(const char *logpath, const char *needle, double secs)
 		usleep(20000);
 	} while (now() < end);
 	return false;
+}
+
+/*
+ * Waits for a line holding "draining N requests" and returns N, or -1 after
+ * secs. One wait for whichever number comes: the count depends on how far
+ * libmicrohttpd's threads got, and waiting out one number before looking
+ * for the other outlasted the drain deadline on a loaded machine.
+ */
+static int draining_count(const char *logpath, double secs)
+{
+	double end = now() + secs;
+	char line[2048];
+	int n = -1;
+
+	do {
+		FILE *f = fopen(logpath, "r");
+
+		while (f && n < 0 && fgets(line, sizeof(line), f)) {
+			const char *p = strstr(line, "draining ");
+
+			if (p && sscanf(p, "draining %d requests", &n) != 1)
+				n = -1;
+		}
+		if (f)
+			fclose(f);
+		if (n >= 0)
+			return n;
+		usleep(20000);
+	} while (now() < end);
+	return -1;
 }
 
 /* Waits up to secs for pid; returns its wait status, or -1 if it is still
@@ -202,8 +232,10 @@ static void test_drain(void)
 	pid_t pid;
 
 	snprintf(logpath, sizeof(logpath), "%s/drain.log", dir);
-	pid = start(logpath, "10");
-	if (!check(pid > 0, "pinvmd starts with --drain-seconds 10", "see %s", logpath))
+	/* A deadline far beyond every wait below: a stop before it can only
+	 * come from the drain seeing the request answered. */
+	pid = start(logpath, "600");
+	if (!check(pid > 0, "pinvmd starts with --drain-seconds 600", "see %s", logpath))
 		return;
 
 	/* An idle kept-alive connection must not hold up the stop. */
@@ -213,7 +245,7 @@ static void test_drain(void)
 
 		send_all(idle, get, strlen(get));
 	}
-	read_until(idle, buf, sizeof(buf), "\"ok\"", 5, &closed);
+	read_until(idle, buf, sizeof(buf), "\"ok\"", 30, &closed);
 	check(!strncmp(buf, "HTTP/1.1 200", 12) && !closed,
 	      "a kept-alive connection got its answer and stays open", "%s", buf);
 
@@ -225,7 +257,7 @@ static void test_drain(void)
 	kill(pid, SIGTERM);
 
 	/* New connections are refused while the request is still open. */
-	while (now() - t0 < 3 && !(refused_tcp && refused_unix)) {
+	while (now() - t0 < 30 && !(refused_tcp && refused_unix)) {
 		if (!refused_tcp) {
 			fd = connect_tcp();
 			refused_tcp = fd == -ECONNREFUSED;
@@ -245,9 +277,12 @@ static void test_drain(void)
 	      "still accepted");
 	/* 1, or 2 when the keep-alive connection's GET has been answered but
 	 * its completion callback has not run yet (seen under load). */
-	check(log_has(logpath, "draining 1 requests", 10) ||
-		      log_has(logpath, "draining 2 requests", 0),
-	      "pinvmd logs \"draining 1 requests\" (or 2)", "see %s", logpath);
+	{
+		int n = draining_count(logpath, 60);
+
+		check(n == 1 || n == 2, "pinvmd logs \"draining 1 requests\" (or 2)",
+		      "%d; see %s", n, logpath);
+	}
 	check(waitpid(pid, NULL, WNOHANG) == 0, "pinvmd waits while a request is in flight",
 	      "it has exited");
 
@@ -255,7 +290,7 @@ static void test_drain(void)
 	send_all(slow, profile, half);
 	usleep(300000);
 	send_all(slow, profile + half, strlen(profile) - half);
-	read_until(slow, buf, sizeof(buf), NULL, 5, &closed);
+	read_until(slow, buf, sizeof(buf), NULL, 60, &closed);
 	check(!strncmp(buf, "HTTP/1.1 201", 12) && strstr(buf, "\"name\":\"drained\"") &&
 		      closed,
 	      "the request begun before SIGTERM gets its whole 201 response, then EOF",
@@ -264,18 +299,19 @@ static void test_drain(void)
 	      "the response while draining says Connection: close", "%s", buf);
 	close(slow);
 
-	status = wait_exit(pid, 5);
-	check(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 && now() - t0 < 5,
-	      "pinvmd exits 0 once the request is answered, not after --drain-seconds",
+	status = wait_exit(pid, 60);
+	check(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	      "pinvmd exits 0 once the request is answered, long before --drain-seconds",
 	      "status %#x after %.1f s", status, now() - t0);
-	check(log_has(logpath, "\"drained\"", 0), "pinvmd logs \"drained\"", "see %s", logpath);
+	check(log_has(logpath, "\"drained\"", 0) && !log_has(logpath, "drain timed out", 0),
+	      "pinvmd logs \"drained\", not a timeout", "see %s", logpath);
 	read_until(idle, buf, sizeof(buf), NULL, 2, &closed);
 	check(closed, "the idle kept-alive connection is closed by the stop", "%s", buf);
 	close(idle);
 
 	/* What the drained request wrote is there for the next pinvmd. */
 	snprintf(logpath, sizeof(logpath), "%s/after.log", dir);
-	pid = start(logpath, "30");
+	pid = start(logpath, "600");
 	if (check(pid > 0, "pinvmd starts again on the same state", "see %s", logpath)) {
 		struct client c = { 0 };
 		struct response r;
@@ -287,11 +323,13 @@ static void test_drain(void)
 		response_free(&r);
 		t0 = now();
 		kill(pid, SIGTERM);
-		status = wait_exit(pid, 5);
+		/* The GET above may still count for the moment between its
+		 * answer and its completion callback: "drained", not a wait
+		 * for the 600 s deadline, is what proves the stop. */
+		status = wait_exit(pid, 60);
 		check(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
-			      /* The GET above may still count for the moment
-			       * between its answer and its completion callback. */
-			      now() - t0 < 2 && log_has(logpath, "drained", 0),
+			      log_has(logpath, "\"drained\"", 0) &&
+			      !log_has(logpath, "drain timed out", 0),
 		      "with nothing in flight SIGTERM stops at once, exit 0",
 		      "status %#x after %.1f s", status, now() - t0);
 	}
@@ -316,15 +354,16 @@ static void test_drain_timeout(void)
 	slow = begin_slow_post(profile);
 	t0 = now();
 	kill(pid, SIGTERM);
-	status = wait_exit(pid, 5);
+	status = wait_exit(pid, 60);
 	took = now() - t0;
+	/* No upper bound on time: the log line below says it was the deadline. */
 	check(slow >= 0 && status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
-		      took >= 0.9 && took < 3,
+		      took >= 0.9,
 	      "a body that never comes: pinvmd gives up after --drain-seconds 1, exit 0",
 	      "status %#x after %.2f s", status, took);
 	check(log_has(logpath, "drain timed out after 1 s, cutting off 1 requests", 0),
 	      "the log says the drain timed out", "see %s", logpath);
-	read_until(slow, buf, sizeof(buf), NULL, 2, &closed);
+	read_until(slow, buf, sizeof(buf), NULL, 30, &closed);
 	check(closed && !strstr(buf, "HTTP/1.1 2"), "the cut-off request's connection is closed",
 	      "%s", buf);
 	if (slow >= 0)
@@ -339,17 +378,17 @@ static void test_second_signal(void)
 	pid_t pid;
 
 	snprintf(logpath, sizeof(logpath), "%s/twice.log", dir);
-	pid = start(logpath, "30");
-	if (!check(pid > 0, "pinvmd starts with --drain-seconds 30", "see %s", logpath))
+	pid = start(logpath, "600");
+	if (!check(pid > 0, "pinvmd starts with --drain-seconds 600", "see %s", logpath))
 		return;
 	slow = begin_slow_post(profile);
 	t0 = now();
 	kill(pid, SIGTERM);
-	log_has(logpath, "draining ", 3);
+	draining_count(logpath, 60);
 	kill(pid, SIGINT);
-	status = wait_exit(pid, 5);
+	status = wait_exit(pid, 60);
 	check(slow >= 0 && status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
-		      now() - t0 < 3 && log_has(logpath, "while draining", 0),
+		      log_has(logpath, "while draining", 0),
 	      "a second signal ends the drain at once, exit 0", "status %#x after %.1f s",
 	      status, now() - t0);
 	if (slow >= 0)
