@@ -12,6 +12,8 @@
 # PINVM_TEST_KERNELS="6.12" narrows the lab kernels (default: all four);
 # PINVM_ASAN_KERNEL sets the kernel of step 5 (default 6.12; empty: skip it);
 # PINVM_FUZZ_SECONDS sets how long each fuzzer runs (default 20).
+# PINVM_TEST_STRESS=1 runs the whole suite beside two CPU hogs and an
+# fsync-heavy disk writer (a loaded, shared machine): it must pass that way too.
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -24,6 +26,7 @@ DEPS=$ROOT/tests/.deps
 REDOCLY_VERSION=2.77.0
 PASSED=0
 FAILED=0
+STEP_T0=$SECONDS # when the step now being tallied began (roughly: the last tally)
 LAB_PID=
 LAB_ARGS=() # more deploy/lab.sh arguments for lab_start (--asan)
 PROFILES=$ROOT/build/test-profiles
@@ -47,7 +50,8 @@ tally() {
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
 	PASSED=$((PASSED + p))
 	FAILED=$((FAILED + f))
-	say "$name: $p passed, $f failed (log: ${log#"$ROOT"/})"
+	say "$name: $p passed, $f failed, $((SECONDS - STEP_T0)) s (log: ${log#"$ROOT"/})"
+	STEP_T0=$SECONDS
 }
 
 install_deps() {
@@ -140,6 +144,32 @@ check_metrics() {
 	tally "metrics (promtool check metrics)" $rc "$log"
 }
 
+STRESS_PIDS=()
+STRESS_DIR=
+
+# Two busy loops and a loop of 200 MiB writes each ended by fsync, for the
+# whole run; stopped at exit.
+stress_start() {
+	local i
+	STRESS_DIR=$(mktemp -d "$ROOT/build/stress.XXXXXX")
+	for i in 1 2; do
+		sh -c 'while :; do :; done' &
+		STRESS_PIDS+=($!)
+	done
+	sh -c 'while :; do dd if=/dev/zero of="$1/fsync" bs=1M count=200 conv=fsync 2>/dev/null; done' \
+		sh "$STRESS_DIR" &
+	STRESS_PIDS+=($!)
+	say "stress: two CPU hogs and an fsync writer beside the suite (pids ${STRESS_PIDS[*]})"
+}
+
+stress_stop() {
+	[ ${#STRESS_PIDS[@]} -gt 0 ] || return 0
+	kill "${STRESS_PIDS[@]}" 2>/dev/null
+	wait "${STRESS_PIDS[@]}" 2>/dev/null
+	STRESS_PIDS=()
+	rm -rf "$STRESS_DIR"
+}
+
 lab_stop() {
 	if [ -n "$LAB_PID" ] && kill -0 "$LAB_PID" 2>/dev/null; then
 		kill -TERM "$LAB_PID"
@@ -147,7 +177,7 @@ lab_stop() {
 	fi
 	LAB_PID=
 }
-trap lab_stop EXIT
+trap 'lab_stop; stress_stop' EXIT
 
 # Boots the lab on one kernel and waits for its ready line.
 lab_start() {
@@ -313,6 +343,8 @@ main() {
 	install_deps
 	rm -rf "$PROFILES"
 	mkdir -p "$LOGDIR" "$PROFILES"
+	local t_start=$SECONDS
+	[ "${PINVM_TEST_STRESS:-0}" = 1 ] && stress_start
 	say "native build"
 	if build "$ROOT/build" >"$LOGDIR/build.log" 2>&1; then
 		run_ctest "unit+server (native)" "$ROOT/build"
@@ -392,6 +424,8 @@ main() {
 		say "benchmarks (figures, not pass/fail):"
 		grep -H '^BENCH' "$LOGDIR"/lab-*-vms-tests.log 2>/dev/null | sed "s|$LOGDIR/||"
 	fi
+	stress_stop
+	say "the whole suite took $((SECONDS - t_start)) s"
 	echo "$PASSED passed, $FAILED failed"
 	[ "$FAILED" -eq 0 ]
 }
