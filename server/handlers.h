@@ -47,6 +47,14 @@ int profile_verdict_here(struct request *req, struct reply *rep,
 			 const char *name, bool applying,
 			 struct compat_report **out);
 
+void handle_images_list(struct request *req, struct reply *rep);
+void handle_vms_post(struct request *req, struct reply *rep);
+void handle_vms_list(struct request *req, struct reply *rep);
+void handle_vm_get(struct request *req, struct reply *rep);
+void handle_vm_delete(struct request *req, struct reply *rep);
+void handle_vm_action(struct request *req, struct reply *rep);
+void handle_vm_console(struct request *req, struct reply *rep);
+
 /* How long a probe guest may run before it is stopped. */
 #define PROBE_TIMEOUT_MS 10000
 

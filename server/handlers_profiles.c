@@ -8,7 +8,7 @@
 #include "profile.h"
 #include "server.h"
 #include "store.h"
-#include "vms.h"
+#include "vm_core.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -222,7 +222,7 @@ void handle_profile_delete(struct request *req, struct reply *rep)
 	char err[256];
 	int ret;
 
-	if (vms_profile_in_use(req->srv->vms, req->params[0])) {
+	if (vm_core_profile_in_use(req->srv->vms, req->params[0])) {
 		reply_problem(rep, 409, "profile_in_use", NULL,
 			      "a VM was created from profile \"%s\"; delete the VM first",
 			      req->params[0]);

@@ -7,7 +7,7 @@
 #include "router.h"
 #include "server.h"
 #include "store.h"
-#include "vms.h"
+#include "vm_core.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -481,15 +481,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "pinvmd: %s\n", err);
 		return 1;
 	}
-	if (vms_new(&srv.vms, srv.store, stop_vms_on_exit) < 0) {
-		fprintf(stderr, "pinvmd: out of memory\n");
-		store_close(srv.store);
-		return 1;
-	}
 	if (srv.image_dir[0] && (stat(srv.image_dir, &st) < 0 || !S_ISDIR(st.st_mode))) {
 		fprintf(stderr, "pinvmd: --image-dir %s is not a directory\n",
 			srv.image_dir);
-		vms_free(srv.vms);
 		store_close(srv.store);
 		return 1;
 	}
@@ -498,10 +492,23 @@ int main(int argc, char **argv)
 	kvm_host_probe(&srv.host);
 	if (!srv.host.hypervisor)
 		log_msg(LOG_INFO, "no hypervisor: %s", srv.host.reason);
+	{
+		const struct vm_core_config vc = {
+			.store = srv.store, .host = &srv.host, .state_dir = srv.state_dir,
+			.image_dir = srv.image_dir, .max_vms = srv.max_vms,
+			.stop_on_exit = stop_vms_on_exit,
+		};
+
+		if (vm_core_new(&srv.vms, &vc) < 0) {
+			fprintf(stderr, "pinvmd: out of memory\n");
+			store_close(srv.store);
+			return 1;
+		}
+	}
 	/* Before any listener, so the first answer already knows every VM. */
-	if (vms_load(srv.vms, srv.state_dir, err, sizeof(err)) < 0) {
+	if (vm_core_load(srv.vms, err, sizeof(err)) < 0) {
 		fprintf(stderr, "pinvmd: vm records: %s\n", err);
-		vms_free(srv.vms);
+		vm_core_free(srv.vms);
 		store_close(srv.store);
 		return 1;
 	}
@@ -537,7 +544,7 @@ int main(int argc, char **argv)
 					 !li.is_unix && srv.tls_cert, err, sizeof(err)) < 0) {
 			fprintf(stderr, "pinvmd: %s\n", err);
 			http_stop_all(&srv);
-			vms_free(srv.vms);
+			vm_core_free(srv.vms);
 			store_close(srv.store);
 			return 1;
 		}
@@ -557,7 +564,7 @@ int main(int argc, char **argv)
 	for (i = 0; i < nlisten; i++)
 		if (!strncmp(listen_specs[i], "unix:", 5))
 			unlink(listen_specs[i] + 5);
-	vms_free(srv.vms);
+	vm_core_free(srv.vms);
 	store_close(srv.store);
 	if (srv.tls_key)
 		explicit_bzero(srv.tls_key, strlen(srv.tls_key));

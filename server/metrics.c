@@ -2,8 +2,7 @@
 
 #include "compat.h"
 #include "server.h"
-#include "vm_record.h"
-#include "vms.h"
+#include "vm_core.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -156,7 +155,7 @@ void handle_metrics_get(struct request *req, struct reply *rep)
 	struct buf b = { 0 };
 	size_t i;
 
-	vms_count_by_state(req->srv->vms, by_state);
+	vm_core_count_by_state(req->srv->vms, by_state);
 	put(&b, "# HELP pinvm_build_info pinvmd's version.\n# TYPE pinvm_build_info gauge\n");
 	put(&b, "pinvm_build_info{version=\"%s\"} 1\n", PINVM_VERSION);
 	pthread_mutex_lock(&lock);

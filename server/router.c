@@ -3,7 +3,6 @@
 #include "handlers.h"
 #include "metrics.h"
 #include "route_match.h"
-#include "vms.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -16,7 +16,7 @@
 
 struct MHD_Daemon;
 struct store;
-struct vms;
+struct vm_core;
 
 /* One listening socket and who may use it. */
 struct listener {
@@ -33,7 +33,7 @@ struct server {
 	char image_dir[PATH_MAX]; /* empty: no image directory */
 	size_t body_limit;        /* bytes; larger bodies get 413 */
 	struct store *store;      /* profiles; owned by main */
-	struct vms *vms;          /* microVMs; owned by main */
+	struct vm_core *vms;      /* microVMs; owned by main */
 	char token[256];          /* bearer token for TCP, "" when none */
 	/* PEM text TCP listeners serve HTTPS with, NULL for plain HTTP; owned
 	 * by main and kept until the daemons stop (libmicrohttpd borrows it). */

@@ -1,0 +1,555 @@
+#include "vm_core.h"
+
+#include "compat.h"
+#include "fwreg.h"
+#include "log.h"
+#include "vm_core_internal.h"
+#include "vm_dir.h"
+#include "vm_registry.h"
+#include "vm_supervisor.h"
+#include "vmm_config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define VM_CREATE_TIMEOUT_MS 60000
+#define VM_OP_TIMEOUT_MS 15000
+
+_Static_assert(VM_SPEC_MAX_VCPUS == VMM_CONFIG_MAX_VCPUS, "vCPU limit");
+_Static_assert(VM_SPEC_MIN_MEMORY_MIB == VMM_CONFIG_MIN_MEMORY_MIB, "memory floor");
+_Static_assert(VM_SPEC_MAX_CMDLINE == VMM_CONFIG_MAX_CMDLINE, "cmdline limit");
+
+int vm_core_new(struct vm_core **out, const struct vm_core_config *cfg)
+{
+	struct vm_core *c = calloc(1, sizeof(*c));
+	int n, m;
+
+	if (!c)
+		return -ENOMEM;
+	n = snprintf(c->state_dir, sizeof(c->state_dir), "%s", cfg->state_dir);
+	m = snprintf(c->image_dir, sizeof(c->image_dir), "%s",
+		     cfg->image_dir ? cfg->image_dir : "");
+	if (n < 0 || (size_t)n >= sizeof(c->state_dir) || m < 0 ||
+	    (size_t)m >= sizeof(c->image_dir)) {
+		free(c);
+		return -ENAMETOOLONG;
+	}
+	if (vm_registry_new(&c->reg, cfg->max_vms) < 0) {
+		free(c);
+		return -ENOMEM;
+	}
+	c->store = cfg->store;
+	c->host = cfg->host;
+	c->max_vms = cfg->max_vms;
+	c->stop_on_exit = cfg->stop_on_exit;
+	*out = c;
+	return 0;
+}
+
+void vm_core_free(struct vm_core *c)
+{
+	struct vm_entry *e;
+	unsigned left = 0;
+
+	if (!c)
+		return;
+	while ((e = vm_registry_pop(c->reg))) {
+		char detail[256];
+		bool live;
+
+		pthread_mutex_lock(&e->lock);
+		live = e->state == VM_CREATED || e->state == VM_RUNNING ||
+		       e->state == VM_PAUSED;
+		pthread_mutex_unlock(&e->lock);
+		if (live && c->stop_on_exit &&
+		    vm_request(e, VMM_OP_STOP, 5000, detail, sizeof(detail)) < 0)
+			log_msg(LOG_WARN, "vm %s: stop on shutdown: %s", e->id, detail);
+		else if (live && !c->stop_on_exit)
+			left++;
+		vm_detach(e);
+		vm_entry_put(e);
+	}
+	if (left)
+		log_msg(LOG_INFO, "%u VMs left running for the next pinvmd", left);
+	vm_registry_free(c->reg);
+	free(c);
+}
+
+struct vm_entry *vm_core_find(struct vm_core *c, const char *id, struct api_error *err)
+{
+	struct vm_entry *e = vm_registry_find(c->reg, id);
+
+	if (!e)
+		api_fail(err, 404, "vm_not_found", "", "no VM with id %s", id);
+	return e;
+}
+
+/*
+ * An image name must be a plain file name inside the image directory; a
+ * symlink is followed only if it stays inside. Fills out with the real path.
+ */
+static int resolve_image(const struct vm_core *c, const char *field, const char *name,
+			 char out[PATH_MAX], struct api_error *err)
+{
+	char root[PATH_MAX], path[PATH_MAX * 2];
+	struct stat st;
+	size_t n;
+
+	if (!*name || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, ".."))
+		return api_fail(err, 400, "bad_image_name", field,
+				"\"%s\" is not a file name in the image directory "
+				"(no paths, no \"..\")", name);
+	if (!realpath(c->image_dir, root))
+		return api_fail(err, 500, "image_dir_unreadable", "", "%s: %s",
+				c->image_dir, strerror(errno));
+	snprintf(path, sizeof(path), "%s/%s", root, name);
+	if (!realpath(path, out))
+		return api_fail(err, 400, "image_not_found", field,
+				"no image \"%s\" in the image directory", name);
+	n = strlen(root);
+	if (strncmp(out, root, n) || out[n] != '/')
+		return api_fail(err, 400, "image_outside_image_dir", field,
+				"\"%s\" leads out of the image directory", name);
+	if (stat(out, &st) < 0 || !S_ISREG(st.st_mode))
+		return api_fail(err, 400, "image_not_found", field,
+				"\"%s\" is not a regular file", name);
+	return 0;
+}
+
+/* vcpus and memory against what this host has (as probed at start-up,
+ * which /v1/ready reports too). */
+static int check_host(const struct kvm_host_info *info, const struct vm_spec *b,
+		      struct api_error *err)
+{
+	long max_vcpus = 0;
+	uint64_t mem_mib;
+
+	if (!info->hypervisor)
+		return api_fail(err, 503, "no_hypervisor", "",
+				"no arm64 KVM on this host: %s", info->reason);
+	for (size_t i = 0; i < info->ncaps; i++)
+		if (!strcmp(info->caps[i].name, "max_vcpus"))
+			max_vcpus = info->caps[i].value;
+	if (max_vcpus > (long)VMM_CONFIG_MAX_VCPUS)
+		max_vcpus = VMM_CONFIG_MAX_VCPUS;
+	if (b->vcpus > max_vcpus)
+		return api_fail(err, 422, "exceeds_host", "vcpus",
+				"vcpus %lld is more than this host's KVM allows (%ld)",
+				(long long)b->vcpus, max_vcpus);
+	mem_mib = (uint64_t)sysconf(_SC_PHYS_PAGES) * (uint64_t)sysconf(_SC_PAGESIZE) >> 20;
+	if ((uint64_t)b->memory_mib > mem_mib)
+		return api_fail(err, 422, "exceeds_host", "memory_mib",
+				"memory_mib %lld is more than this host has (%" PRIu64 " MiB)",
+				(long long)b->memory_mib, mem_mib);
+	return 0;
+}
+
+static void make_id(char out[40])
+{
+	unsigned char b[16] = { 0 };
+
+	if (getrandom(b, sizeof(b), 0) != sizeof(b))
+		for (size_t i = 0; i < sizeof(b); i++)
+			b[i] = (unsigned char)rand();
+	b[6] = (b[6] & 0x0f) | 0x40;
+	b[8] = (b[8] & 0x3f) | 0x80;
+	snprintf(out, 40,
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10],
+		 b[11], b[12], b[13], b[14], b[15]);
+}
+
+/* The first event of a new pinvm-vmm: built, or why not. With a profile,
+ * what KVM read back must be what was pinned. */
+static int await_created(struct vm_entry *e, struct compat_report *report,
+			 struct api_error *err)
+{
+	struct compat_write back[COMPAT_MAX_ENTRIES];
+	struct vmm_event ev;
+	struct vmm_error verr;
+	int ret;
+
+	ret = vmm_client_recv(&e->client, VM_CREATE_TIMEOUT_MS, &ev, &verr);
+	if (ret < 0)
+		return api_fail(err, 500, "vmm_failed", "",
+				"pinvm-vmm did not report the VM built: %s", verr.detail);
+	if (ev.type == VMM_EVENT_ERROR) {
+		const struct fwreg_desc *d =
+			ev.error.has_register ? fwreg_lookup_id(ev.error.reg) : NULL;
+		char idhex[24];
+
+		snprintf(idhex, sizeof(idhex), "0x%016" PRIx64, ev.error.reg);
+		if (ev.error.has_register)
+			api_fail(err, 409, "kvm_refused", d ? d->name : idhex,
+				 "KVM refused firmware register %s: %s",
+				 d ? d->name : idhex, ev.error.detail);
+		else
+			api_fail(err, 500, "vmm_failed", "", "%s: %s", ev.error.step,
+				 ev.error.detail);
+		vmm_event_clear(&ev);
+		return -EIO;
+	}
+	if (ev.type != VMM_EVENT_CREATED) {
+		api_fail(err, 500, "vmm_failed", "", "pinvm-vmm said %s first",
+			 vmm_event_name(ev.type));
+		vmm_event_clear(&ev);
+		return -EPROTO;
+	}
+	if (report) {
+		size_t n = ev.npins < COMPAT_MAX_ENTRIES ? ev.npins : COMPAT_MAX_ENTRIES;
+		json_t *doc;
+
+		for (size_t i = 0; i < n; i++) {
+			back[i].id = ev.pins[i].id;
+			back[i].value = ev.pins[i].readback;
+		}
+		if (compat_check_readback(report, back, n) < 0) {
+			compat_refusal(report, e->profile, err);
+			vmm_event_clear(&ev);
+			return -EIO;
+		}
+		doc = compat_report_to_json(report);
+		e->abi = json_incref(json_object_get(doc, "registers"));
+		json_decref(doc);
+	}
+	vmm_event_clear(&ev);
+	return 0;
+}
+
+/* Writes config.json from the spec and the profile's writes. */
+static int write_config(const struct vm_entry *e, const struct vm_spec *spec,
+			const char *kernel, const char *initrd,
+			const struct compat_report *report, struct api_error *err)
+{
+	char console[PATH_MAX], path[PATH_MAX];
+	struct vmm_config cfg = { 0 };
+	struct vmm_error verr;
+	int ret;
+
+	if (vm_dir_file(e->dir, VM_FILE_CONSOLE, console, sizeof(console)) < 0 ||
+	    vm_dir_file(e->dir, VM_FILE_CONFIG, path, sizeof(path)) < 0)
+		return api_fail(err, 500, "state_error", "", "state directory path too long");
+	cfg.kernel = (char *)kernel;
+	cfg.initrd = spec->initrd ? (char *)initrd : NULL;
+	cfg.cmdline = (char *)(spec->cmdline ? spec->cmdline : "console=ttyS0");
+	cfg.console = console;
+	cfg.vcpus = (unsigned)spec->vcpus;
+	cfg.memory_mib = (uint64_t)spec->memory_mib;
+	if (report && report->nwrites) {
+		cfg.pins = calloc(report->nwrites, sizeof(*cfg.pins));
+		if (!cfg.pins)
+			return api_fail(err, 500, "out_of_memory", "", "out of memory");
+		for (size_t i = 0; i < report->nwrites; i++) {
+			cfg.pins[i].id = report->writes[i].id;
+			cfg.pins[i].value = report->writes[i].value;
+		}
+		cfg.npins = report->nwrites;
+	}
+	ret = vmm_config_save(&cfg, path, &verr);
+	free(cfg.pins);
+	if (ret < 0)
+		return api_fail(err, 422, "bad_vm_config", "", "%s", verr.detail);
+	return 0;
+}
+
+/* Starts pinvm-vmm on the VM's directory. */
+static int spawn_vmm(struct vm_entry *e, struct api_error *err)
+{
+	char bin[PATH_MAX], config[PATH_MAX], sock[PATH_MAX], exitf[PATH_MAX], log[PATH_MAX];
+	struct vmm_spawn spawn = { 0 };
+	struct vmm_error verr;
+	int ret, logfd;
+
+	if (vmm_client_default_binary(bin, sizeof(bin)) < 0)
+		return api_fail(err, 500, "vmm_missing", "", "cannot locate pinvm-vmm");
+	if (vm_dir_file(e->dir, VM_FILE_CONFIG, config, sizeof(config)) < 0 ||
+	    vm_dir_file(e->dir, VM_FILE_CONTROL, sock, sizeof(sock)) < 0 ||
+	    vm_dir_file(e->dir, VM_FILE_EXIT, exitf, sizeof(exitf)) < 0 ||
+	    vm_dir_file(e->dir, VM_FILE_VMM_LOG, log, sizeof(log)) < 0)
+		return api_fail(err, 500, "state_error", "", "state directory path too long");
+	logfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	spawn.binary = bin;
+	spawn.config_path = config;
+	spawn.log_fd = logfd;
+	spawn.control_socket = sock;
+	spawn.exit_file = exitf;
+	ret = vmm_client_spawn(&e->client, &spawn, &verr);
+	if (logfd >= 0)
+		close(logfd);
+	if (ret < 0)
+		return api_fail(err, 500, "vmm_failed", "", "cannot start %s: %s", bin,
+				verr.detail);
+	return 0;
+}
+
+int vm_core_create(struct vm_core *c, const struct vm_spec *spec, const json_t *doc,
+		   struct compat_report *report, struct vm_entry **out,
+		   struct api_error *err)
+{
+	char kernel[PATH_MAX], initrd[PATH_MAX], serr[256];
+	struct vm_entry *e;
+	time_t now = time(NULL);
+	unsigned held;
+	json_t *rec;
+	struct tm tm;
+	int ret;
+
+	*out = NULL;
+	if (vm_registry_reserve(c->reg, &held) < 0)
+		return api_fail(err, 409, "too_many_vms", "",
+				"this pinvmd holds %u VMs, its limit (--max-vms); delete one first",
+				held);
+	if (!c->image_dir[0]) {
+		ret = api_fail(err, 422, "no_image_dir", "kernel",
+			       "pinvmd was started without --image-dir");
+		goto err_reserved;
+	}
+	ret = resolve_image(c, "kernel", spec->kernel, kernel, err);
+	if (!ret && spec->initrd)
+		ret = resolve_image(c, "initrd", spec->initrd, initrd, err);
+	if (!ret)
+		ret = check_host(c->host, spec, err);
+	if (ret < 0)
+		goto err_reserved;
+
+	e = vm_entry_new();
+	if (!e) {
+		ret = api_fail(err, 500, "out_of_memory", "", "out of memory");
+		goto err_reserved;
+	}
+	make_id(e->id);
+	gmtime_r(&now, &tm);
+	strftime(e->created_at, sizeof(e->created_at), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	snprintf(e->profile, sizeof(e->profile), "%s", spec->profile ? spec->profile : "");
+	e->spec = json_deep_copy(doc);
+	if (!e->spec) {
+		ret = api_fail(err, 500, "out_of_memory", "", "out of memory");
+		goto err_entry;
+	}
+	if (vm_dir_path(c->state_dir, e->id, e->dir, sizeof(e->dir)) < 0) {
+		e->dir[0] = '\0';
+		ret = api_fail(err, 500, "state_error", "", "state directory path too long");
+		goto err_entry;
+	}
+	ret = vm_dir_create(e->dir);
+	if (ret < 0) {
+		api_fail(err, 500, "state_error", "", "%s: %s", e->dir, strerror(-ret));
+		e->dir[0] = '\0'; /* not ours to remove */
+		goto err_entry;
+	}
+	/* Before pinvm-vmm exists: a pinvmd that dies from here on leaves a
+	 * record its successor finds. */
+	e->store = c->store;
+	rec = vm_entry_record_json(e, "creating");
+	ret = rec ? store_vm_put(c->store, e->id, rec, serr, sizeof(serr)) : -ENOMEM;
+	json_decref(rec);
+	if (ret < 0) {
+		api_fail(err, 500, "state_error", "", "cannot store the VM: %s",
+			 rec ? serr : "out of memory");
+		goto err_entry;
+	}
+	ret = write_config(e, spec, kernel, initrd, report, err);
+	if (!ret)
+		ret = spawn_vmm(e, err);
+	if (!ret)
+		ret = await_created(e, report, err);
+	if (ret < 0)
+		goto err_entry;
+	e->state = VM_CREATED;
+	vm_entry_persist(e);
+	ret = vm_supervise(e);
+	if (ret < 0) {
+		api_fail(err, 500, "internal_error", "", "cannot supervise: %s", strerror(-ret));
+		goto err_entry;
+	}
+	vm_registry_add(c->reg, vm_entry_get(e), true);
+	{
+		json_t *f = json_pack("{s:s, s:s}", "vm_id", e->id, "profile", e->profile);
+
+		log_event(LOG_INFO, "vm created", f);
+		json_decref(f);
+	}
+	*out = e;
+	return 0;
+
+err_entry:
+	vm_end(e);
+	vm_entry_put(e);
+err_reserved:
+	vm_registry_unreserve(c->reg);
+	return ret < 0 ? ret : -EIO;
+}
+
+int vm_core_act(struct vm_core *c, struct vm_entry *e, enum vm_action a,
+		struct api_error *err)
+{
+	static const struct {
+		enum vmm_op op;
+		unsigned from; /* bit per enum vm_state it is legal from */
+	} actions[VM_ACTION_COUNT] = {
+		[VM_ACTION_START] = { VMM_OP_START, 1u << VM_CREATED },
+		[VM_ACTION_PAUSE] = { VMM_OP_PAUSE, 1u << VM_RUNNING },
+		[VM_ACTION_RESUME] = { VMM_OP_RESUME, 1u << VM_PAUSED },
+		[VM_ACTION_STOP] = { VMM_OP_STOP,
+				     (1u << VM_CREATED) | (1u << VM_RUNNING) | (1u << VM_PAUSED) },
+	};
+	char detail[256];
+	enum vm_state now;
+	int ret;
+
+	(void)c;
+	pthread_mutex_lock(&e->lock);
+	now = e->state;
+	pthread_mutex_unlock(&e->lock);
+	if (!(actions[a].from & (1u << now)))
+		return api_fail(err, 409, "illegal_transition", "action",
+				"cannot %s a VM that is %s", vm_action_name(a),
+				vm_state_name(now));
+	ret = vm_request(e, actions[a].op, VM_OP_TIMEOUT_MS, detail, sizeof(detail));
+	if (ret < 0)
+		api_fail(err, ret == -EBUSY || ret == -EINVAL || ret == -ESRCH ? 409 : 500,
+			 "action_failed", "action", "%s: %s", vm_action_name(a), detail);
+	return ret;
+}
+
+int vm_core_delete(struct vm_core *c, const char *id, struct api_error *err)
+{
+	struct vm_entry *e = vm_registry_take(c->reg, id);
+
+	if (!e) {
+		api_fail(err, 404, "vm_not_found", "", "no VM with id %s", id);
+		return -ENOENT;
+	}
+	vm_end(e);
+	vm_entry_put(e);
+	return 0;
+}
+
+int vm_core_console(const struct vm_entry *e, unsigned long long offset, size_t max,
+		    char **buf, size_t *len, unsigned long long *next,
+		    struct api_error *err)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	ssize_t n = 0;
+	int fd = -1;
+
+	*buf = NULL;
+	*len = 0;
+	/* A VM being deleted has no console file any more: it reads empty. */
+	if (vm_dir_file(e->dir, VM_FILE_CONSOLE, path, sizeof(path)) == 0)
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0)
+		st.st_size = 0;
+	if (offset > (unsigned long long)st.st_size)
+		offset = (unsigned long long)st.st_size;
+	*buf = malloc(max ? max : 1);
+	if (!*buf) {
+		if (fd >= 0)
+			close(fd);
+		return api_fail(err, 500, "out_of_memory", "", "out of memory");
+	}
+	if (fd >= 0) {
+		n = pread(fd, *buf, max, (off_t)offset);
+		close(fd);
+	}
+	*len = n > 0 ? (size_t)n : 0;
+	*next = offset + *len;
+	return 0;
+}
+
+static bool append_json(struct vm_entry *e, void *arg)
+{
+	json_t *list = arg;
+
+	pthread_mutex_lock(&e->lock);
+	json_array_append_new(list, vm_entry_to_json(e));
+	pthread_mutex_unlock(&e->lock);
+	return true;
+}
+
+json_t *vm_core_list(struct vm_core *c)
+{
+	json_t *list = json_array();
+
+	if (list)
+		vm_registry_foreach(c->reg, append_json, list);
+	return list;
+}
+
+static bool count_state(struct vm_entry *e, void *arg)
+{
+	unsigned *counts = arg;
+
+	pthread_mutex_lock(&e->lock);
+	counts[e->state]++;
+	pthread_mutex_unlock(&e->lock);
+	return true;
+}
+
+void vm_core_count_by_state(struct vm_core *c, unsigned counts[VM_STATE_COUNT])
+{
+	vm_registry_foreach(c->reg, count_state, counts);
+}
+
+struct profile_use {
+	const char *name;
+	bool used;
+};
+
+static bool uses_profile(struct vm_entry *e, void *arg)
+{
+	struct profile_use *u = arg;
+
+	u->used = !strcmp(e->profile, u->name);
+	return !u->used;
+}
+
+bool vm_core_profile_in_use(struct vm_core *c, const char *name)
+{
+	struct profile_use u = { .name = name };
+
+	vm_registry_foreach(c->reg, uses_profile, &u);
+	return u.used;
+}
+
+json_t *vm_core_images(struct vm_core *c, struct api_error *err)
+{
+	json_t *list;
+	struct dirent *de;
+	DIR *d;
+
+	if (!c->image_dir[0])
+		return json_pack("{s:n, s:[]}", "image_dir", "images");
+	d = opendir(c->image_dir);
+	if (!d) {
+		api_fail(err, 500, "image_dir_unreadable", "", "%s: %s", c->image_dir,
+			 strerror(errno));
+		return NULL;
+	}
+	list = json_array();
+	while (list && (de = readdir(d))) {
+		struct stat st;
+
+		if (de->d_name[0] == '.' ||
+		    fstatat(dirfd(d), de->d_name, &st, 0) < 0 || !S_ISREG(st.st_mode))
+			continue;
+		json_array_append_new(list, json_pack("{s:s, s:I}", "name", de->d_name,
+						      "size", (json_int_t)st.st_size));
+	}
+	closedir(d);
+	if (!list) {
+		api_fail(err, 500, "out_of_memory", "", "out of memory");
+		return NULL;
+	}
+	return json_pack("{s:s, s:o}", "image_dir", c->image_dir, "images", list);
+}

@@ -1,0 +1,105 @@
+/*
+ * The microVMs pinvmd supervises, without HTTP: create, act, delete, read
+ * the console, take VMs back after a restart. Handlers (handlers_vms.c)
+ * parse requests with api/ (vm_spec, vm_action), call these, and turn the
+ * struct api_error they fill into problem+json; nothing here writes a
+ * reply.
+ *
+ * Each VM is a pinvm-vmm process (vm_supervisor.h), listed in the
+ * registry (vm_registry.h) as a reference-counted entry (vm_entry.h), with
+ * its files in STATE/vms/ID (vm_dir.h) and a record in the store from the
+ * moment its directory exists ("creating") until DELETE. When pinvmd
+ * stops, its VMs keep running (unless stop_on_exit), and the next pinvmd
+ * takes them over with vm_core_load(); a VM that ended meanwhile is marked
+ * stopped or failed with the reason its pinvm-vmm left, or failed with the
+ * reason it left none.
+ *
+ * Thread-safe: every function may be called from any HTTP thread.
+ */
+#ifndef PINVM_SERVER_VM_CORE_H
+#define PINVM_SERVER_VM_CORE_H
+
+#include "api_error.h"
+#include "kvm_host.h"
+#include "vm_action.h"
+#include "vm_entry.h"
+#include "vm_spec.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+struct compat_report;
+struct store;
+struct vm_core;
+
+struct vm_core_config {
+	struct store *store;               /* borrowed; outlives the core */
+	const struct kvm_host_info *host;  /* borrowed; probed at start-up */
+	const char *state_dir;             /* copied */
+	const char *image_dir;             /* copied; "" when none */
+	unsigned max_vms;
+	bool stop_on_exit;
+};
+
+/* 0 with *out set, or -ENOMEM / -ENAMETOOLONG. */
+int vm_core_new(struct vm_core **out, const struct vm_core_config *cfg);
+
+/*
+ * Brings back every stored VM: re-adopts the live ones (waiting up to a
+ * few seconds for each), and records why the others ended. Call once,
+ * before serving. 0, or -errno with err when the store cannot be read.
+ */
+int vm_core_load(struct vm_core *c, char *err, size_t errlen);
+
+/* Lets go of every VM, leaving them running, or with stop_on_exit stops
+ * them first; frees the core. */
+void vm_core_free(struct vm_core *c);
+
+/*
+ * Creates a VM from a parsed spec (borrowing doc, the request it came
+ * from, which is kept as the VM's spec) with report's register writes
+ * pinned (NULL: no profile; report is the profile's verdict on this
+ * host, and must be compatible). Returns 0 with *out a new reference to
+ * the created VM, or -errno with err filled (422 for images and host
+ * limits, 409 too_many_vms, kvm_refused or profile_refused, 503 without
+ * KVM, 500 otherwise). Nothing is left behind on failure.
+ */
+int vm_core_create(struct vm_core *c, const struct vm_spec *spec, const json_t *doc,
+		   struct compat_report *report, struct vm_entry **out,
+		   struct api_error *err);
+
+/* A new reference to VM id, or NULL with err filled (404 vm_not_found). */
+struct vm_entry *vm_core_find(struct vm_core *c, const char *id, struct api_error *err);
+
+/* Carries out an action on e (a reference the caller holds); waits for
+ * pinvm-vmm's answer. 0, or -errno with err (409 illegal_transition or
+ * action_failed, 500). */
+int vm_core_act(struct vm_core *c, struct vm_entry *e, enum vm_action a,
+		struct api_error *err);
+
+/* Ends VM id and forgets it (process, files, record). 0, or -ENOENT with
+ * err (404 vm_not_found). */
+int vm_core_delete(struct vm_core *c, const char *id, struct api_error *err);
+
+/* Up to max bytes of e's console from offset (clamped to its size) into
+ * *buf (malloc'd, caller frees); *next is the offset after them. 0, or
+ * -ENOMEM with err. */
+int vm_core_console(const struct vm_entry *e, unsigned long long offset, size_t max,
+		    char **buf, size_t *len, unsigned long long *next,
+		    struct api_error *err);
+
+/* Every VM's public JSON, newest first (a new array), or NULL. */
+json_t *vm_core_list(struct vm_core *c);
+
+/* Counts VMs by enum vm_state into counts[VM_STATE_COUNT]. */
+void vm_core_count_by_state(struct vm_core *c, unsigned counts[VM_STATE_COUNT]);
+
+/* True while a VM created from profile `name` exists. */
+bool vm_core_profile_in_use(struct vm_core *c, const char *name);
+
+/* The image directory's regular files inside it, as
+ * {"image_dir", "images": [{"name", "size"}]}; NULL with err. */
+json_t *vm_core_images(struct vm_core *c, struct api_error *err);
+
+#endif

@@ -1,0 +1,21 @@
+/* struct vm_core, shared by vm_core.c and vm_adopt.c only. */
+#ifndef PINVM_SERVER_VM_CORE_INTERNAL_H
+#define PINVM_SERVER_VM_CORE_INTERNAL_H
+
+#include "vm_core.h"
+
+#include <limits.h>
+
+struct vm_registry;
+
+struct vm_core {
+	struct vm_registry *reg;          /* owned */
+	struct store *store;              /* borrowed */
+	const struct kvm_host_info *host; /* borrowed */
+	char state_dir[PATH_MAX];
+	char image_dir[PATH_MAX];         /* "" when none */
+	unsigned max_vms;
+	bool stop_on_exit;
+};
+
+#endif

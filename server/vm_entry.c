@@ -1,0 +1,116 @@
+#include "vm_entry.h"
+
+#include "log.h"
+#include "vm_dir.h"
+#include "vmm_control.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+const char *vm_state_name(enum vm_state s)
+{
+	static const char *const names[VM_STATE_COUNT] = { "created", "running", "paused",
+							   "stopped", "failed" };
+
+	return names[s];
+}
+
+struct vm_entry *vm_entry_new(void)
+{
+	struct vm_entry *e = calloc(1, sizeof(*e));
+
+	if (!e)
+		return NULL;
+	atomic_init(&e->refs, 1);
+	pthread_mutex_init(&e->lock, NULL);
+	pthread_cond_init(&e->cond, NULL);
+	e->wake_fd = -1;
+	vmm_client_init(&e->client);
+	return e;
+}
+
+struct vm_entry *vm_entry_get(struct vm_entry *e)
+{
+	atomic_fetch_add(&e->refs, 1);
+	return e;
+}
+
+void vm_entry_put(struct vm_entry *e)
+{
+	if (!e || atomic_fetch_sub(&e->refs, 1) != 1)
+		return;
+	vmm_client_close(&e->client);
+	if (e->wake_fd >= 0)
+		close(e->wake_fd);
+	json_decref(e->spec);
+	json_decref(e->abi);
+	pthread_mutex_destroy(&e->lock);
+	pthread_cond_destroy(&e->cond);
+	free(e);
+}
+
+json_t *vm_entry_to_json(const struct vm_entry *e)
+{
+	json_t *o = json_pack("{s:s, s:s, s:s, s:O}", "id", e->id, "state",
+			      vm_state_name(e->state), "created_at",
+			      e->created_at, "spec", e->spec);
+
+	if (o && (e->state == VM_STOPPED || e->state == VM_FAILED) &&
+	    json_object_set_new(o, "reason", json_string(e->reason)))
+		goto oom;
+	if (o && e->abi && json_object_set(o, "abi", e->abi))
+		goto oom;
+	if (o && e->client.pid > 0 && !e->client.reaped &&
+	    json_object_set_new(o, "vmm_pid", json_integer(e->client.pid)))
+		goto oom;
+	return o;
+oom:
+	json_decref(o);
+	return NULL;
+}
+
+json_t *vm_entry_record_json(const struct vm_entry *e, const char *state_override)
+{
+	return json_pack("{s:s, s:s, s:O, s:O?, s:s, s:s, s:s, s:I}", "id", e->id,
+			 "created_at", e->created_at, "spec", e->spec, "abi", e->abi,
+			 "profile", e->profile, "state",
+			 state_override ? state_override : vm_state_name(e->state),
+			 "reason", e->reason, "pid", (json_int_t)e->client.pid);
+}
+
+void vm_entry_persist(struct vm_entry *e)
+{
+	char err[256];
+	json_t *doc;
+
+	pthread_mutex_lock(&e->lock);
+	doc = vm_entry_record_json(e, NULL);
+	pthread_mutex_unlock(&e->lock);
+	if (!doc || store_vm_put(e->store, e->id, doc, err, sizeof(err)) < 0)
+		log_msg(LOG_ERROR, "vm %s: cannot store its record: %s", e->id,
+			doc ? err : "out of memory");
+	json_decref(doc);
+}
+
+bool vm_entry_read_exit(const struct vm_entry *e, enum vm_state *state,
+			char *reason, size_t len)
+{
+	char path[PATH_MAX];
+	struct vmm_event ev;
+	struct vmm_error err;
+
+	if (vm_dir_file(e->dir, VM_FILE_EXIT, path, sizeof(path)) < 0 ||
+	    vmm_exit_file_read(path, &ev, &err) < 0)
+		return false;
+	if (ev.type == VMM_EVENT_ERROR) {
+		*state = VM_FAILED;
+		snprintf(reason, len, "error: %s: %s", ev.error.step, ev.error.detail);
+	} else {
+		*state = ev.reason == VMM_EXIT_ERROR ? VM_FAILED : VM_STOPPED;
+		snprintf(reason, len, "%s%s%s", vmm_exit_reason_name(ev.reason),
+			 ev.error.detail[0] ? ": " : "", ev.error.detail);
+	}
+	vmm_event_clear(&ev);
+	return true;
+}

@@ -1,0 +1,98 @@
+/*
+ * pinvmd's entry for one microVM: its durable record (id, spec, profile,
+ * ABI report, state, reason) and its live side (the pinvm-vmm channel, the
+ * supervisor thread, the operation in flight).
+ *
+ * Lifetime (reference counted):
+ *   - vm_entry_new() returns an entry holding one reference, the caller's.
+ *   - The registry (vm_registry.h) holds one reference while it lists the
+ *     entry; vm_registry_find() hands out a new one to each user.
+ *   - Whoever takes an entry off the registry ends its live side first
+ *     (vm_end() or vm_detach(), vm_supervisor.h), which joins the
+ *     supervisor thread: that thread never outlives the references.
+ *   - vm_entry_put() drops one reference; the last one frees the memory.
+ *     An HTTP thread that still holds an ended entry may read it (its
+ *     state says what happened) and must not expect its files to exist.
+ *
+ * Locking: `lock` guards every mutable field below it; nobody holds it
+ * across waiting on the VMM or the store. Lock order: registry, then entry.
+ */
+#ifndef PINVM_SERVER_VM_ENTRY_H
+#define PINVM_SERVER_VM_ENTRY_H
+
+#include "store.h"
+#include "vmm_client.h"
+
+#include <jansson.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+enum vm_state { VM_CREATED, VM_RUNNING, VM_PAUSED, VM_STOPPED, VM_FAILED };
+#define VM_STATE_COUNT 5
+
+struct vm_entry {
+	atomic_uint refs;
+	/* Set before the entry is shared, constant after. */
+	char id[40];
+	char created_at[32];
+	char dir[PATH_MAX];     /* STATE/vms/ID (vm_dir.h); "" when none was made */
+	json_t *spec;           /* the accepted request, owned */
+	char profile[72];       /* "" when none */
+	struct store *store;    /* where the record lives; borrowed */
+
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	json_t *abi;            /* the register report, owned; NULL: no profile */
+	enum vm_state state;
+	char reason[512];       /* why it ended, when stopped or failed */
+	struct vmm_client client;
+	pthread_t supervisor;
+	bool has_supervisor;
+	int wake_fd;            /* eventfd: an op is queued, or the end */
+	bool ending;            /* DELETE: end the VM, then forget it */
+	bool detaching;         /* pinvmd is stopping: let go, leave it running */
+	/* The op in flight: queued by an HTTP thread, sent and answered by
+	 * the supervisor. */
+	bool op_queued, op_sent, op_done;
+	enum vmm_op op;
+	int op_result;          /* 0, or -errno with op_detail */
+	char op_detail[512];
+
+	struct vm_entry *next;  /* the registry's list; only it touches this */
+};
+
+const char *vm_state_name(enum vm_state s);
+
+/* A new entry (one reference, the caller's), or NULL without memory. */
+struct vm_entry *vm_entry_new(void);
+
+/* Another reference to e; returns e. */
+struct vm_entry *vm_entry_get(struct vm_entry *e);
+
+/* Drops a reference; the last one frees e. NULL is ignored. */
+void vm_entry_put(struct vm_entry *e);
+
+/* The VM's public JSON (caller owns); call with e->lock held. */
+json_t *vm_entry_to_json(const struct vm_entry *e);
+
+/*
+ * The durable record (caller owns): id, created_at, spec, abi, profile,
+ * state (state_override when not NULL), reason, pid. Call with e->lock.
+ */
+json_t *vm_entry_record_json(const struct vm_entry *e, const char *state_override);
+
+/* Writes the record to e->store; a failure is logged (the VM goes on,
+ * the record is rewritten at its next change). Call without e->lock. */
+void vm_entry_persist(struct vm_entry *e);
+
+/*
+ * Why a VM whose pinvm-vmm is gone ended, from its exit file when it left
+ * one: fills state (VM_STOPPED or VM_FAILED) and reason. Returns false
+ * when there is no exit file.
+ */
+bool vm_entry_read_exit(const struct vm_entry *e, enum vm_state *state,
+			char *reason, size_t len);
+
+#endif
