@@ -12,6 +12,7 @@
 # PINVM_TEST_KERNELS="6.12" narrows the lab kernels (default: all four);
 # PINVM_ASAN_KERNEL sets the kernel of step 5 (default 6.12; empty: skip it);
 # PINVM_FUZZ_SECONDS sets how long each fuzzer runs (default 20).
+# PINVM_RACE_ROUNDS sets the rounds of the ASan lab's DELETE race (default 200).
 # PINVM_TEST_STRESS=1 runs the whole suite beside two CPU hogs and an
 # fsync-heavy disk writer (a loaded, shared machine): it must pass that way too.
 set -uo pipefail
@@ -321,6 +322,9 @@ lab_asan_tests() {
 		"$bin/test_lab_profiles" matrix "$url" "$kernel" "$dir" || rc=1
 	fi
 	"$bin/test_lab_vms" "$url" "$control" --profile || rc=1
+	# DELETE racing GET, actions and console on one VM: a use of a freed
+	# VM is an ASan report collected below.
+	"$bin/test_lab_races" "$url" "$control" "${PINVM_RACE_ROUNDS:-200}" || rc=1
 	# pinvm-vmm's leak check takes ~5 s in the emulated lab, and pinvmd
 	# SIGKILLs a pinvm-vmm that is not gone 5 s after it said "exited"; the
 	# selftest waits longer, so these cases (a running guest stopped, a
