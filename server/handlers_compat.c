@@ -12,6 +12,7 @@
 #include "live_host.h"
 #include "metrics.h"
 #include "probe.h"
+#include "vmm_helper.h"
 #include "profile.h"
 
 #include <errno.h>
@@ -255,7 +256,7 @@ void handle_profile_observed_abi_get(struct request *req, struct reply *rep)
 		pins[i].id = r->writes[i].id;
 		pins[i].value = r->writes[i].value;
 	}
-	ret = probe_run(pins, r->nwrites, r->pvtime, PROBE_TIMEOUT_MS, &res, &failed, err,
+	ret = vmm_helper_probe(pins, r->nwrites, r->pvtime, PROBE_TIMEOUT_MS, &res, &failed, err,
 			sizeof(err));
 	if (ret < 0 && failed != SIZE_MAX) {
 		const struct fwreg_desc *d = fwreg_lookup_id(pins[failed].id);

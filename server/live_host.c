@@ -4,6 +4,7 @@
 #include "handlers.h"
 #include "kvm_host.h"
 #include "probe.h"
+#include "vmm_helper.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -73,7 +74,7 @@ int live_host_read(struct hostset *h, bool with_observed, struct reply *rep)
 			      "no arm64 KVM on this host: %s", info.reason);
 		return -ENODEV;
 	}
-	ret = kvm_host_read_fwregs(&regs, &n, err, sizeof(err));
+	ret = vmm_helper_fwregs(&regs, &n, err, sizeof(err));
 	if (ret < 0) {
 		reply_problem(rep, 500, "kvm_error", NULL,
 			      "reading firmware registers failed: %s", err);
@@ -101,7 +102,7 @@ int live_host_read(struct hostset *h, bool with_observed, struct reply *rep)
 		size_t failed;
 		json_t *calls;
 
-		ret = probe_run(NULL, 0, true, PROBE_TIMEOUT_MS, &res, &failed, err,
+		ret = vmm_helper_probe(NULL, 0, true, PROBE_TIMEOUT_MS, &res, &failed, err,
 				sizeof(err));
 		if (ret < 0) {
 			reply_problem(rep, 500, "probe_failed", NULL,

@@ -3,6 +3,7 @@
  *
  *   pinvm-vmm --config FILE --control-fd N [--control-socket PATH]
  *             [--exit-file PATH]
+ *   pinvm-vmm --helper fwregs|probe      (vmm_helper.h)
  *
  * FILE is described in vmm_config.h, the protocol on fd N in vmm_proto.h.
  * The VM is built at once ("created" or "error"), and runs on "start".
@@ -21,6 +22,7 @@
  */
 #include "vm.h"
 #include "vmm_config.h"
+#include "vmm_helper.h"
 #include "vmm_control.h"
 #include "vmm_proto.h"
 
@@ -305,6 +307,9 @@ int main(int argc, char **argv)
 	sigset_t sigs;
 	int c, status;
 
+	/* A helper run for pinvmd (vmm_helper.h): one request, one answer. */
+	if (argc == 3 && !strcmp(argv[1], "--helper"))
+		return vmm_helper_serve(argv[2], stdin, stdout);
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':

@@ -1,0 +1,40 @@
+/*
+ * KVM work pinvmd needs outside any VM's life, done in a short-lived
+ * pinvm-vmm so that a KVM fault, a crash or a hang there cannot take
+ * pinvmd down: reading the host's firmware registers from a scratch vCPU
+ * and running the probe guest.
+ *
+ *   pinvm-vmm --helper fwregs|probe
+ *
+ * reads one request (JSON) on stdin, writes one answer (JSON) on stdout
+ * and exits 0; the answer carries the errno and message of a failure.
+ *
+ * The client functions keep the contracts of kvm_host_read_fwregs() and
+ * probe_run() (kvm_host.h, probe.h): same outputs, same errors, plus
+ * -ECHILD when the helper died or answered nonsense and -ETIMEDOUT when it
+ * was killed after its deadline. They spawn with posix_spawn, so any
+ * thread may call them; each call is its own process.
+ */
+#ifndef PINVM_VMM_HELPER_H
+#define PINVM_VMM_HELPER_H
+
+#include "kvm_host.h"
+#include "probe.h"
+#include "vcpu_pins.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+/* kvm_host_read_fwregs() in a helper; *regs is malloc'd, caller frees. */
+int vmm_helper_fwregs(struct kvm_fwreg **regs, size_t *nregs, char *err, size_t errlen);
+
+/* probe_run() in a helper (pins' readbacks are filled as there). */
+int vmm_helper_probe(struct vmm_pin *pins, size_t npins, bool pvtime, unsigned timeout_ms,
+		     struct probe_result *res, size_t *failed_pin, char *err, size_t errlen);
+
+/* pinvm-vmm's side: serves one request of kind `what` from in to out.
+ * Returns the process's exit status (0 answered, 2 bad usage). */
+int vmm_helper_serve(const char *what, FILE *in, FILE *out);
+
+#endif

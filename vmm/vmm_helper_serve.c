@@ -1,0 +1,109 @@
+/* pinvm-vmm --helper: the KVM side of vmm_helper.h. */
+#include "vmm_helper.h"
+
+#include "jsonutil.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int answer(FILE *out, json_t *ans)
+{
+	int ret = ans && json_dumpf(ans, out, JSON_COMPACT) == 0 ? 0 : 1;
+
+	json_decref(ans);
+	fputc('\n', out);
+	fflush(out);
+	return ret;
+}
+
+static json_t *failure(int ret, const char *msg)
+{
+	return json_pack("{s:b, s:i, s:s}", "ok", 0, "errno", -ret, "error", msg);
+}
+
+static int serve_fwregs(FILE *out)
+{
+	struct kvm_fwreg *regs = NULL;
+	json_t *ids, *values;
+	size_t n = 0;
+	char err[256];
+	int ret = kvm_host_read_fwregs(&regs, &n, err, sizeof(err));
+
+	if (ret < 0)
+		return answer(out, failure(ret, err));
+	ids = json_array();
+	values = json_array();
+	for (size_t i = 0; ids && values && i < n; i++) {
+		json_array_append_new(ids, ju_hex(regs[i].id));
+		json_array_append_new(values, ju_hex(regs[i].value));
+	}
+	free(regs);
+	return answer(out, json_pack("{s:b, s:o, s:o}", "ok", 1, "ids", ids, "values", values));
+}
+
+static int serve_probe(const json_t *req, FILE *out)
+{
+	const json_t *ids = json_object_get(req, "ids"), *values = json_object_get(req, "values");
+	size_t npins = json_array_size(ids), failed = SIZE_MAX;
+	struct vmm_pin *pins = calloc(npins + 1, sizeof(*pins));
+	struct probe_result res;
+	json_t *x0, *back, *ans;
+	char err[256];
+	int ret;
+
+	if (!pins || json_array_size(values) != npins) {
+		free(pins);
+		answer(out, failure(pins ? -EINVAL : -ENOMEM, "bad probe request"));
+		return 2;
+	}
+	for (size_t i = 0; i < npins; i++) {
+		if (ju_parse_hex(json_string_value(json_array_get(ids, i)), &pins[i].id) ||
+		    ju_parse_hex(json_string_value(json_array_get(values, i)), &pins[i].value)) {
+			free(pins);
+			answer(out, failure(-EINVAL, "bad pin in probe request"));
+			return 2;
+		}
+	}
+	ret = probe_run(pins, npins, json_is_true(json_object_get(req, "pvtime")),
+			(unsigned)json_integer_value(json_object_get(req, "timeout_ms")), &res,
+			&failed, err, sizeof(err));
+	back = json_array();
+	for (size_t i = 0; back && i < npins; i++)
+		json_array_append_new(back, ju_hex(pins[i].readback));
+	free(pins);
+	if (ret < 0) {
+		ans = failure(ret, err);
+		if (ans && json_object_set_new(ans, "readback", back) == 0)
+			back = NULL;
+		json_decref(back);
+		if (ans && failed != SIZE_MAX)
+			json_object_set_new(ans, "failed_pin", json_integer((json_int_t)failed));
+		return answer(out, ans);
+	}
+	x0 = json_array();
+	for (size_t i = 0; x0 && i < res.ncalls; i++)
+		json_array_append_new(x0, ju_hex(res.x0[i]));
+	return answer(out, json_pack("{s:b, s:o, s:o, s:b}", "ok", 1, "x0", x0, "readback", back,
+				     "pvtime_ipa_set", res.pvtime_ipa_set));
+}
+
+int vmm_helper_serve(const char *what, FILE *in, FILE *out)
+{
+	json_error_t jerr;
+	json_t *req;
+	int ret;
+
+	if (!what || (strcmp(what, "fwregs") && strcmp(what, "probe")))
+		return 2;
+	req = json_loadf(in, 0, &jerr);
+	if (!json_is_object(req)) {
+		json_decref(req);
+		answer(out, failure(-EINVAL, "the request is not a JSON object"));
+		return 2;
+	}
+	ret = !strcmp(what, "fwregs") ? serve_fwregs(out) : serve_probe(req, out);
+	json_decref(req);
+	return ret;
+}
