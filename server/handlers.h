@@ -55,7 +55,5 @@ void handle_vm_delete(struct request *req, struct reply *rep);
 void handle_vm_action(struct request *req, struct reply *rep);
 void handle_vm_console(struct request *req, struct reply *rep);
 
-/* How long a probe guest may run before it is stopped. */
-#define PROBE_TIMEOUT_MS 10000
 
 #endif

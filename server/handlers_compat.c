@@ -9,7 +9,8 @@
 #include "baseline.h"
 #include "compat.h"
 #include "fwreg.h"
-#include "live_host.h"
+#include "host_view.h"
+#include "server.h"
 #include "metrics.h"
 #include "probe.h"
 #include "vmm_helper.h"
@@ -52,6 +53,7 @@ int profile_verdict_here(struct request *req, struct reply *rep,
 {
 	struct compat_report *r = NULL;
 	struct profile *p = NULL;
+	struct api_error aerr;
 	struct hostset host;
 	int ret;
 
@@ -59,9 +61,11 @@ int profile_verdict_here(struct request *req, struct reply *rep,
 	ret = profile_load(req, rep, name, &p);
 	if (ret < 0)
 		return ret;
-	ret = live_host_read(&host, false, rep);
-	if (ret < 0)
+	ret = host_view_read(req->srv->host_view, false, &host, &aerr);
+	if (ret < 0) {
+		reply_api_error(rep, &aerr);
 		goto out;
+	}
 	r = malloc(sizeof(*r));
 	if (!r || compat_check(p, &host, r) < 0) {
 		reply_json(rep, 500, NULL);

@@ -1,6 +1,8 @@
 /* Liveness and readiness, for supervisors and load balancers. */
 #include "handlers.h"
 
+#include "host_view.h"
+
 #include "server.h"
 #include "store.h"
 
@@ -26,5 +28,5 @@ void handle_ready_get(struct request *req, struct reply *rep)
 	}
 	reply_json(rep, 200, json_pack("{s:b, s:{s:s, s:s}}", "ready", 1, "checks",
 				       "store", "ok", "hypervisor",
-				       req->srv->host.hypervisor ? "kvm" : "none"));
+				       host_view_info(req->srv->host_view)->hypervisor ? "kvm" : "none"));
 }

@@ -3,17 +3,16 @@
 
 #include "hostset.h"
 #include "kvm_host.h"
-#include "live_host.h"
+#include "host_view.h"
+#include "server.h"
 
 #include <stdlib.h>
 
 void handle_host_get(struct request *req, struct reply *rep)
 {
-	struct kvm_host_info info;
+	const struct kvm_host_info *ip = host_view_info(req->srv->host_view), info = *ip;
 	json_t *body, *caps;
 
-	(void)req;
-	kvm_host_probe(&info);
 	body = json_pack("{s:s, s:s, s:s, s:s}", "pinvm_version", PINVM_VERSION,
 			 "arch", info.arch, "kernel_release",
 			 info.kernel_release, "hypervisor",
@@ -44,12 +43,14 @@ oom:
 
 void handle_host_fwregs_get(struct request *req, struct reply *rep)
 {
+	struct api_error err;
 	struct hostset host;
 	json_t *doc;
 
-	(void)req;
-	if (live_host_read(&host, false, rep) < 0)
+	if (host_view_read(req->srv->host_view, false, &host, &err) < 0) {
+		reply_api_error(rep, &err);
 		return;
+	}
 	doc = hostset_to_json(&host);
 	reply_json(rep, 200, doc ? json_pack("{s:s, s:O}", "kernel_release",
 					     host.kernel_release, "registers",
@@ -60,12 +61,14 @@ void handle_host_fwregs_get(struct request *req, struct reply *rep)
 
 void handle_host_observed_abi_get(struct request *req, struct reply *rep)
 {
+	struct api_error err;
 	struct hostset host;
 	json_t *obs;
 
-	(void)req;
-	if (live_host_read(&host, true, rep) < 0)
+	if (host_view_read(req->srv->host_view, true, &host, &err) < 0) {
+		reply_api_error(rep, &err);
 		return;
+	}
 	obs = observed_abi_to_json(&host.observed);
 	reply_json(rep, 200, obs ? json_pack("{s:s, s:s, s:O}", "kernel_release",
 					     host.kernel_release, "profile",

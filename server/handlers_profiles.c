@@ -4,7 +4,7 @@
  */
 #include "handlers.h"
 
-#include "live_host.h"
+#include "host_view.h"
 #include "profile.h"
 #include "server.h"
 #include "store.h"
@@ -148,8 +148,10 @@ static void capture(struct request *req, struct reply *rep, json_t *body)
 		reply_api_error(rep, &aerr);
 		return;
 	}
-	if (live_host_read(&host, true, rep) < 0)
+	if (host_view_read(req->srv->host_view, true, &host, &aerr) < 0) {
+		reply_api_error(rep, &aerr);
 		return;
+	}
 	if (profile_capture(json_string_value(json_object_get(body, "name")), &host,
 			    NULL, PROFILE_UNKNOWN_REFUSE, &p, &aerr) < 0) {
 		reply_api_error(rep, &aerr);

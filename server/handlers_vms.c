@@ -5,7 +5,6 @@
  */
 #include "handlers.h"
 
-#include "live_host.h"
 #include "server.h"
 #include "vm_core.h"
 

@@ -1,7 +1,7 @@
 /* pinvmd: the pinvm daemon. Parses flags, opens listeners, serves until
  * SIGINT/SIGTERM. */
 #include "http.h"
-#include "kvm_host.h"
+#include "host_view.h"
 #include "listen.h"
 #include "log.h"
 #include "router.h"
@@ -489,18 +489,21 @@ int main(int argc, char **argv)
 	}
 
 	/* Before any listener: handlers read it. */
-	kvm_host_probe(&srv.host);
-	if (!srv.host.hypervisor)
-		log_msg(LOG_INFO, "no hypervisor: %s", srv.host.reason);
+	if (host_view_new(&srv.host_view) < 0) {
+		fprintf(stderr, "pinvmd: out of memory\n");
+		store_close(srv.store);
+		return 1;
+	}
 	{
 		const struct vm_core_config vc = {
-			.store = srv.store, .host = &srv.host, .state_dir = srv.state_dir,
+			.store = srv.store, .host = host_view_info(srv.host_view), .state_dir = srv.state_dir,
 			.image_dir = srv.image_dir, .max_vms = srv.max_vms,
 			.stop_on_exit = stop_vms_on_exit,
 		};
 
 		if (vm_core_new(&srv.vms, &vc) < 0) {
 			fprintf(stderr, "pinvmd: out of memory\n");
+			host_view_free(srv.host_view);
 			store_close(srv.store);
 			return 1;
 		}
@@ -509,6 +512,7 @@ int main(int argc, char **argv)
 	if (vm_core_load(srv.vms, err, sizeof(err)) < 0) {
 		fprintf(stderr, "pinvmd: vm records: %s\n", err);
 		vm_core_free(srv.vms);
+		host_view_free(srv.host_view);
 		store_close(srv.store);
 		return 1;
 	}
@@ -545,6 +549,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "pinvmd: %s\n", err);
 			http_stop_all(&srv);
 			vm_core_free(srv.vms);
+			host_view_free(srv.host_view);
 			store_close(srv.store);
 			return 1;
 		}
@@ -552,7 +557,7 @@ int main(int argc, char **argv)
 			!li.is_unix && srv.tls_cert ? " (https)" : "");
 	}
 	log_msg(LOG_INFO, "pinvmd %s ready, state in %s, hypervisor %s",
-		PINVM_VERSION, srv.state_dir, srv.host.hypervisor ? "kvm" : "none");
+		PINVM_VERSION, srv.state_dir, host_view_info(srv.host_view)->hypervisor ? "kvm" : "none");
 	sd_notify_msg("READY=1");
 
 	if (sigwait(&sigs, &sig) == 0)
@@ -565,6 +570,7 @@ int main(int argc, char **argv)
 		if (!strncmp(listen_specs[i], "unix:", 5))
 			unlink(listen_specs[i] + 5);
 	vm_core_free(srv.vms);
+	host_view_free(srv.host_view);
 	store_close(srv.store);
 	if (srv.tls_key)
 		explicit_bzero(srv.tls_key, strlen(srv.tls_key));

@@ -5,6 +5,8 @@
 #ifndef PINVM_SERVER_REQUEST_H
 #define PINVM_SERVER_REQUEST_H
 
+#include "api_error.h"
+
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -56,6 +58,24 @@ void reply_json(struct reply *rep, unsigned status, json_t *body);
 void reply_problem(struct reply *rep, unsigned status, const char *code,
 		   const char *field, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
+
+/* Answers the api_error as problem+json: the one place an error from api/,
+ * vmm/ or the server's core becomes an HTTP answer. */
+void reply_api_error(struct reply *rep, const struct api_error *e);
+
+/*
+ * Puts e's field under prefix: "registers[1].id" under "hosts[2]" becomes
+ * "hosts[2].registers[1].id" (an index path is appended without a dot).
+ * A result too long for the field keeps the prefix alone.
+ */
+void api_error_nest(struct api_error *e, const char *prefix);
+
+/*
+ * Parses the request body as a JSON object into *out (new reference).
+ * Returns 0, or -EINVAL after filling rep with 400 malformed_json (line
+ * and column in the detail) or wrong_type.
+ */
+int parse_json_body(const struct request *req, struct reply *rep, json_t **out);
 
 /* Query argument value (borrowed from the connection), or NULL. */
 const char *request_query(const struct request *req, const char *key);

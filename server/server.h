@@ -5,8 +5,6 @@
 #ifndef PINVM_SERVER_SERVER_H
 #define PINVM_SERVER_SERVER_H
 
-#include "kvm_host.h"
-
 #include <limits.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -15,6 +13,7 @@
 #define SERVER_MAX_LISTENERS 8
 
 struct MHD_Daemon;
+struct host_view;
 struct store;
 struct vm_core;
 
@@ -40,7 +39,7 @@ struct server {
 	char *tls_cert;
 	char *tls_key;
 	unsigned max_vms;         /* more VMs than this are refused (409) */
-	struct kvm_host_info host; /* probed once at start-up */
+	struct host_view *host_view; /* this host, probed once at start-up; owned by main */
 	struct listener listeners[SERVER_MAX_LISTENERS];
 	struct MHD_Daemon *daemons[SERVER_MAX_LISTENERS];
 	size_t ndaemons;

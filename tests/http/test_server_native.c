@@ -119,12 +119,11 @@ static void test_errors(const struct client *c)
 
 static void test_refusals(const char *sock, const char *state_in_use)
 {
-	char longpath[200], log[4096], spec[256];
+	char state[300], longpath[200], log[4096], spec[256];
 	int st;
 
 	{
 		const char *args[] = { "--listen", NULL, "--state-dir", NULL, NULL };
-		char state[300];
 
 		snprintf(spec, sizeof(spec), "unix:%s", sock);
 		snprintf(state, sizeof(state), "%s/state2", tmpdir);
@@ -147,7 +146,9 @@ static void test_refusals(const char *sock, const char *state_in_use)
 		      "exit %d, log: %s", st, log);
 	}
 	{
-		const char *args[] = { "--listen", spec, NULL };
+		/* Every run names its state directory: the default is the
+		 * machine's own (/var/lib/pinvm as root), not this test's. */
+		const char *args[] = { "--listen", spec, "--state-dir", state, NULL };
 
 		memset(longpath, 'a', sizeof(longpath) - 1);
 		longpath[sizeof(longpath) - 1] = '\0';
@@ -159,7 +160,8 @@ static void test_refusals(const char *sock, const char *state_in_use)
 		      "exit %d, log: %s", st, log);
 	}
 	{
-		const char *args[] = { "--listen", "tcp:127.0.0.1:99999", NULL };
+		const char *args[] = { "--listen", "tcp:127.0.0.1:99999", "--state-dir", state,
+				       NULL };
 
 		st = run_to_exit(args, log, sizeof(log));
 		check(st == 1 && strstr(log, "bad tcp address"),
@@ -204,7 +206,9 @@ int main(int argc, char **argv)
 		snprintf(spec, sizeof(spec), "unix:%s", sock);
 		pid = daemon_spawn(pinvmd, args, logpath);
 	}
-	if (!check(daemon_wait_socket(sock, pid), "pinvmd starts and listens on its unix socket",
+	/* Both: the listeners come up one after the other. */
+	if (!check(daemon_wait_socket(sock, pid) && daemon_wait_tcp(port, pid),
+		   "pinvmd starts and listens on its unix socket and its TCP port",
 		   "see %s", logpath))
 		return check_summary();
 	check(stat(sock, &st) == 0 && (st.st_mode & 0777) == 0660,
