@@ -70,8 +70,10 @@ void vm_core_free(struct vm_core *c)
 		live = e->state == VM_CREATED || e->state == VM_RUNNING ||
 		       e->state == VM_PAUSED;
 		pthread_mutex_unlock(&e->lock);
+		/* As long as any stop request may take: a loaded host is slow,
+		 * and a VM left running here outlives the flag that said stop. */
 		if (live && c->stop_on_exit &&
-		    vm_request(e, VMM_OP_STOP, 5000, detail, sizeof(detail)) < 0)
+		    vm_request(e, VMM_OP_STOP, VM_OP_TIMEOUT_MS, detail, sizeof(detail)) < 0)
 			log_msg(LOG_WARN, "vm %s: stop on shutdown: %s", e->id, detail);
 		else if (live && !c->stop_on_exit)
 			left++;

@@ -63,6 +63,20 @@ static pid_t start(void)
 	return start_with(NULL);
 }
 
+/* waitpid() for at most secs (a hung child fails the check that asked,
+ * instead of hanging the suite); returns pid, or 0 after SIGKILLing it. */
+static pid_t wait_child(pid_t pid, int secs, int *status)
+{
+	for (int i = 0; i < secs * 50; i++) {
+		if (waitpid(pid, status, WNOHANG) == pid)
+			return pid;
+		usleep(20000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, status, 0);
+	return 0;
+}
+
 static void stop(pid_t pid, int sig)
 {
 	int status;
@@ -242,7 +256,7 @@ int main(int argc, char **argv)
 	/* DELETE is the only way out. */
 	check(delete_vm("live") == 204 && delete_vm("vanished") == 204,
 	      "DELETE a re-adopted and a failed VM: 204", "see %s", logpath);
-	check(waitpid(live.pid, &status, 0) == live.pid && WIFSIGNALED(status) &&
+	check(wait_child(live.pid, 60, &status) == live.pid && WIFSIGNALED(status) &&
 		      WTERMSIG(status) == SIGKILL,
 	      "DELETE ended the re-adopted pinvm-vmm", "status 0x%x", status);
 	snprintf(path, sizeof(path), "%s/vms/live", state);
@@ -260,7 +274,7 @@ int main(int argc, char **argv)
 	pid = start_with("--stop-vms-on-exit");
 	check(pid > 0 && has("live2", "running", NULL), "live2 is re-adopted", "see %s", logpath);
 	stop(pid, SIGTERM);
-	check(waitpid(live2.pid, &status, 0) == live2.pid && WIFEXITED(status) &&
+	check(wait_child(live2.pid, 60, &status) == live2.pid && WIFEXITED(status) &&
 		      WEXITSTATUS(status) == 0,
 	      "--stop-vms-on-exit: SIGTERM stops the VM (pinvm-vmm exits 0)", "status 0x%x",
 	      status);
