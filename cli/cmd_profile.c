@@ -211,7 +211,8 @@ int cmd_profile(struct cli *c, int argc, char **argv)
 		else if (o == 'H')
 			host = optarg;
 		else
-			return cli_usage_error(usage_profile, "profile: bad option");
+			return cli_usage_error(usage_profile, "profile: unknown option or missing value: %s",
+					      argv[optind - 1]);
 	}
 	if (optind >= argc)
 		return cli_usage_error(usage_profile, "profile: which action?");
@@ -307,7 +308,8 @@ int cmd_baseline(struct cli *c, int argc, char **argv)
 				rc = EXIT_FAILURE_LOCAL;
 			break;
 		default:
-			rc = cli_usage_error(usage_baseline, "baseline: bad option");
+			rc = cli_usage_error(usage_baseline, "baseline: unknown option or missing value: %s",
+					     argv[optind - 1]);
 		}
 	}
 	if (rc == EXIT_OK) {

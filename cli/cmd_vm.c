@@ -228,7 +228,8 @@ static int vm_create(const struct cli *c, int argc, char **argv)
 			val = json_string(optarg);
 			break;
 		default:
-			rc = cli_usage_error(usage_vm, "vm create: bad option");
+			rc = cli_usage_error(usage_vm, "vm create: unknown option or missing value: %s",
+					     argv[optind - 1]);
 			continue;
 		}
 		keys[n] = o == 'c' ? "vcpus" : o == 'm' ? "memory_mib" : o == 'k' ? "kernel"
@@ -325,7 +326,8 @@ int cmd_vm(struct cli *c, int argc, char **argv)
 		else if (o == 'o' && parse_num(optarg, 0, LLONG_MAX, &offset) == 0)
 			continue;
 		else
-			return cli_usage_error(usage_vm, "vm console: bad option");
+			return cli_usage_error(usage_vm, "vm console: unknown option or bad value: %s",
+					      argv[optind]);
 	}
 	if (argc - 1 - optind != 1)
 		return cli_usage_error(usage_vm, "vm %s ID", verb);

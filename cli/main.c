@@ -9,6 +9,7 @@
 #include "output.h"
 
 #include <curl/curl.h>
+#include <getopt.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,6 +143,8 @@ int main(int argc, char **argv)
 	char sock[256], err[512];
 	int rc;
 
+	/* Commands print their own usage errors, naming the option. */
+	opterr = 0;
 	argc = take_globals(argc, argv, &g);
 	if (argc < 0)
 		return EXIT_USAGE;
