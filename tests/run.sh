@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every pinvm test and ends with "N passed, N failed":
 #   1. unit and server tests (ctest), native build
-#   2. the same under ASan+UBSan
+#   2. every CMake build type with gcc and clang, and one without the
+#      test-only dependencies (compile only: tests/build-matrix.sh); the
+#      unit and server tests again under ASan+UBSan
 #   3. openapi.yaml through a real OpenAPI linter (Redocly CLI, from npm),
 #      checked against pinvmd's route table; every route's answers validated
 #      against it (tests/contract); the JSON parsers fuzzed briefly
@@ -54,7 +56,7 @@ install_deps() {
 	local need=() p
 	for p in build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev \
 		libcurl4-openssl-dev libcmocka-dev libsqlite3-dev curl jq clang \
-		libclang-rt-14-dev nodejs npm openssl \
+		libclang-rt-14-dev nodejs npm openssl scdoc ninja-build dpkg-dev \
 		libasan8-arm64-cross libubsan1-arm64-cross; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || need+=("$p")
 	done
@@ -319,6 +321,10 @@ main() {
 	else
 		tally "native build" 1 "$LOGDIR/build.log"
 	fi
+	say "build matrix: every CMake build type with gcc, clang, no test deps (compile only)"
+	"$ROOT/tests/build-matrix.sh" >"$LOGDIR/build-matrix.log" 2>&1
+	tally "build matrix" $? "$LOGDIR/build-matrix.log"
+	grep -E '^(not )?ok|took' "$LOGDIR/build-matrix.log"
 	say "sanitizer build (ASan+UBSan)"
 	if build "$ROOT/build-asan" -DPINVM_SANITIZE=ON >"$LOGDIR/build-asan.log" 2>&1; then
 		run_ctest "unit+server (asan+ubsan)" "$ROOT/build-asan"
