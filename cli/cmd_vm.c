@@ -138,8 +138,9 @@ static int vm_ended(const struct cli *c, const char *vm_path, bool *ended)
 }
 
 /*
- * Copies console bytes from offset to stdout; with follow, asks again
- * until the VM has ended and its last bytes are out.
+ * Copies console bytes from offset to stdout, up to what the VM has
+ * written so far; with follow, asks again until the VM has ended and its
+ * last bytes are out.
  */
 static int console(const struct cli *c, const char *vm_path, long long offset, bool follow)
 {
@@ -166,11 +167,12 @@ static int console(const struct cli *c, const char *vm_path, long long offset, b
 		got = r.len;
 		offset = r.next_offset >= 0 ? r.next_offset : offset + (long long)got;
 		response_free(&r);
-		if (!follow || last)
-			return EXIT_OK;
+		/* One answer holds at most 1 MiB: read on until one is empty. */
 		if (got > 0)
 			continue;
-		/* Nothing new: a VM that ended gets one more read, for what it
+		if (!follow || last)
+			return EXIT_OK;
+		/* Nothing new: a VM that ended gets one more pass, for what it
 		 * wrote between the last read and its end. */
 		rc = vm_ended(c, vm_path, &last);
 		if (rc != EXIT_OK)

@@ -4,14 +4,19 @@
  * unreachable, usage) and the ways it finds pinvmd (URL, Unix socket,
  * environment, token, CA).
  *
- * usage: test_cli PINVM FIXTURES PINVMD
- *            spawns pinvmd natively: TCP with a token, a Unix socket, TLS
+ * usage: test_cli PINVM FIXTURES PINVMD FAKE_VMM
+ *            spawns pinvmd natively: TCP with a token, a Unix socket, TLS;
+ *            and a VM record whose pinvm-vmm is fake-vmm (no KVM needed),
+ *            which pinvmd takes over, for the VM commands and the console
  *        test_cli PINVM FIXTURES --url URL [--token-file FILE]
  *            against a running pinvmd (the lab); with "hypervisor": "kvm"
  *            it also drives a microVM's lifecycle and console
  */
 #include "check.h"
 #include "daemon.h"
+#include "store.h"
+#include "vmm_client.h"
+#include "vmm_config.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -114,6 +119,58 @@ static void run_free(struct run *r)
 {
 	json_decref(r->json);
 	r->json = NULL;
+}
+
+/* Starts pinvm without waiting; its stdout goes to out_path. */
+static pid_t run_bg(const char *out_path, const char *const *args)
+{
+	const char *argv[32] = { pinvm };
+	pid_t pid;
+	int i;
+
+	for (i = 0; args[i] && i < 30; i++)
+		argv[i + 1] = args[i];
+	pid = fork();
+	if (pid == 0) {
+		int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+		if (o < 0 || dup2(o, 1) < 0)
+			_exit(126);
+		if (env_url)
+			setenv("PINVM_URL", env_url, 1);
+		execv(pinvm, (char *const *)argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+/* Waits up to 10 s for path to hold want (a file another process writes). */
+static bool wait_for_text(const char *path, const char *want)
+{
+	char buf[4096];
+
+	for (int i = 0; i < 1000; i++) {
+		slurp(path, buf, sizeof(buf));
+		if (strstr(buf, want))
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
+/* Waits up to 10 s for pid to exit; its exit status, or -1. */
+static int wait_exit(pid_t pid)
+{
+	int status;
+
+	for (int i = 0; i < 1000; i++) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+		usleep(10000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	return -1;
 }
 
 #define RUN(r, ...) run_env((r), NULL, (const char *const[]){ __VA_ARGS__, NULL })
@@ -527,8 +584,162 @@ static void stop(pid_t pid)
 	}
 }
 
+/* fake-vmm as a pinvmd that died would have left it: started, its first
+ * channel closed, listening on the VM's control socket. */
+static bool spawn_fake(const char *fake, const char *vmdir, struct vmm_client *vc)
+{
+	char cfgpath[300], console[300], sock[300], exitf[300];
+	struct vmm_config cfg = { .kernel = "/nonexistent/Image", .cmdline = "console=ttyS0",
+				  .vcpus = 1, .memory_mib = 64 };
+	struct vmm_spawn sp = { .binary = fake, .config_path = cfgpath, .log_fd = -1,
+				.control_socket = sock, .exit_file = exitf };
+	struct vmm_event ev;
+	struct vmm_error err;
+
+	snprintf(cfgpath, sizeof(cfgpath), "%s/config.json", vmdir);
+	snprintf(console, sizeof(console), "%s/console.log", vmdir);
+	snprintf(sock, sizeof(sock), "%s/control.sock", vmdir);
+	snprintf(exitf, sizeof(exitf), "%s/exit.json", vmdir);
+	cfg.console = console;
+	if (vmm_config_save(&cfg, cfgpath, &err) < 0 || vmm_client_spawn(vc, &sp, &err) < 0)
+		return false;
+	if (vmm_client_recv(vc, 5000, &ev, &err) < 0)
+		return false;
+	vmm_event_clear(&ev);
+	if (vmm_client_request(vc, VMM_OP_START, 5000, &ev, &err) < 0)
+		return false;
+	vmm_event_clear(&ev);
+	vmm_client_close(vc);
+	return true;
+}
+
+static void append_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "a");
+
+	if (f) {
+		fputs(text, f);
+		fclose(f);
+	}
+}
+
+/*
+ * The VM commands on x86: a running VM's record is seeded in a fresh
+ * state directory with fake-vmm as its pinvm-vmm, pinvmd takes it over,
+ * and the CLI lists, shows, pauses, resumes, stops, follows the console
+ * of and deletes it.
+ */
+static void test_live_vm(const char *pinvmd, const char *fake)
+{
+	char state[128], vmdir[160], console[200], follow_out[128], logp[128];
+	char listen[64], url[64], err[256];
+	struct vmm_client vc;
+	struct store *s;
+	struct run r;
+	pid_t pid, fpid;
+	int port = free_port(), status;
+	json_t *doc;
+
+	snprintf(state, sizeof(state), "%s/vmstate", dir);
+	snprintf(vmdir, sizeof(vmdir), "%s/vms/cli-live", state);
+	snprintf(console, sizeof(console), "%s/console.log", vmdir);
+	snprintf(follow_out, sizeof(follow_out), "%s/follow.out", dir);
+	snprintf(logp, sizeof(logp), "%s/pinvmd-vm.log", dir);
+	snprintf(listen, sizeof(listen), "tcp:127.0.0.1:%d", port);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", port);
+	mkdir(state, 0700);
+	snprintf(err, sizeof(err), "%s/vms", state);
+	mkdir(err, 0700);
+	mkdir(vmdir, 0700);
+	if (!check(store_open(state, &s, err, sizeof(err)) == 0, "a state directory to seed",
+		   "%s", err))
+		return;
+	doc = json_pack("{s:s, s:s, s:{s:i, s:i, s:s}, s:n, s:s, s:s, s:s, s:i}", "id",
+			"cli-live", "created_at", "2026-11-25T00:00:00Z", "spec", "vcpus", 1,
+			"memory_mib", 64, "kernel", "guest.Image", "abi", "profile", "", "state",
+			"running", "reason", "", "pid", 4242);
+	check(doc && store_vm_put(s, "cli-live", doc, err, sizeof(err)) == 0,
+	      "a running VM's record, seeded", "%s", err);
+	json_decref(doc);
+	store_close(s);
+	write_file(console, "[    0.000000] Booting Linux\nlogin: ", 0600);
+	if (!check(spawn_fake(fake, vmdir, &vc), "fake-vmm runs as its pinvm-vmm", "see stderr"))
+		return;
+	pid = daemon_spawn(pinvmd, (const char *const[]){ "--listen", listen, "--state-dir", state,
+							  NULL },
+			   logp);
+	if (!check(port > 0 && daemon_wait_tcp(port, pid), "pinvmd takes the VM over", "see %s",
+		   logp)) {
+		kill(vc.pid, SIGKILL);
+		waitpid(vc.pid, NULL, 0);
+		return;
+	}
+	env_url = url;
+	env_token = NULL;
+
+	RUN(&r, "vm", "list");
+	check(r.status == 0 && strstr(r.out, "cli-live  running  1      64 MiB  guest.Image"),
+	      "vm list: the VM in a table row", "exit %d: %s%s", r.status, r.out, r.err);
+	run_free(&r);
+	RUN(&r, "vm", "show", "cli-live");
+	check(r.status == 0 && strstr(r.out, "state       running") &&
+		      strstr(r.out, "kernel      guest.Image"),
+	      "vm show: its state and spec", "exit %d: %s%s", r.status, r.out, r.err);
+	run_free(&r);
+	RUN(&r, "vm", "start", "cli-live");
+	check_fails("vm start of a running VM: exit 4 (409)", &r, 4, "HTTP 409");
+	RUN(&r, "vm", "pause", "cli-live");
+	check(r.status == 0 && strcmp(r.out, "cli-live paused\n") == 0, "vm pause: 'ID paused'",
+	      "exit %d: %s%s", r.status, r.out, r.err);
+	run_free(&r);
+	RUN(&r, "vm", "resume", "cli-live", "--json");
+	check(r.status == 0 &&
+		      strcmp(json_string_value(json_object_get(r.json, "state")) ? json_string_value(json_object_get(r.json, "state")) : "", "running") == 0,
+	      "vm resume --json: the VM, running", "exit %d: %s%s", r.status, r.out, r.err);
+	run_free(&r);
+	RUN(&r, "vm", "console", "cli-live");
+	check(r.status == 0 && strcmp(r.out, "[    0.000000] Booting Linux\nlogin: ") == 0,
+	      "vm console: the bytes as they are", "exit %d: '%s' %s", r.status, r.out, r.err);
+	run_free(&r);
+	RUN(&r, "vm", "console", "cli-live", "--offset", "15");
+	check(r.status == 0 && strcmp(r.out, "Booting Linux\nlogin: ") == 0,
+	      "vm console --offset 15: from byte 15", "exit %d: '%s'", r.status, r.out);
+	run_free(&r);
+
+	/* Following: new bytes appear as the VM writes them; a stop ends it. */
+	fpid = run_bg(follow_out, (const char *const[]){ "vm", "console", "cli-live", "-f", NULL });
+	check(wait_for_text(follow_out, "login: "), "vm console -f: what is there",
+	      "nothing in %s", follow_out);
+	append_file(console, "root\n# poweroff\n");
+	check(wait_for_text(follow_out, "# poweroff"), "vm console -f: then what the VM writes",
+	      "not in %s", follow_out);
+	RUN(&r, "vm", "stop", "cli-live");
+	check(r.status == 0 && strcmp(r.out, "cli-live stopped\n") == 0, "vm stop: 'ID stopped'",
+	      "exit %d: %s%s", r.status, r.out, r.err);
+	run_free(&r);
+	status = wait_exit(fpid);
+	{
+		char all[4096];
+
+		slurp(follow_out, all, sizeof(all));
+		check(status == 0 &&
+			      strcmp(all, "[    0.000000] Booting Linux\nlogin: root\n# poweroff\n") == 0,
+		      "vm console -f: ends by itself once the VM stopped, every byte once",
+		      "exit %d: '%s'", status, all);
+	}
+	check(waitpid(vc.pid, &status, 0) == vc.pid && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	      "... and fake-vmm was stopped", "status 0x%x", status);
+	RUN(&r, "vm", "delete", "cli-live");
+	check(r.status == 0 && strcmp(r.out, "vm cli-live deleted\n") == 0, "vm delete",
+	      "exit %d: %s%s", r.status, r.out, r.err);
+	run_free(&r);
+	RUN(&r, "vm", "console", "cli-live");
+	check_fails("... its console is gone with it: exit 3", &r, 3, "vm_not_found");
+	stop(pid);
+}
+
 /* Natively: pinvmd on TCP with a token and on a Unix socket, then TLS. */
-static int native(const char *pinvmd)
+static int native(const char *pinvmd, const char *fake)
 {
 	char token[128], wrong[128], state[128], sock[128], log[128], images[160], img[200];
 	char tcp[64], unixspec[256], url[64], bad_url[64], sockenv[200];
@@ -626,6 +837,8 @@ static int native(const char *pinvmd)
 	}
 	stop(pid);
 
+	test_live_vm(pinvmd, fake);
+
 	/* HTTPS: verified with --cacert, refused without. */
 	snprintf(cert, sizeof(cert), "%s/cert.pem", dir);
 	snprintf(key, sizeof(key), "%s/key.pem", dir);
@@ -661,7 +874,7 @@ int main(int argc, char **argv)
 	int rc;
 
 	if (argc < 4 || !mkdtemp(dir)) {
-		fprintf(stderr, "usage: test_cli PINVM FIXTURES (PINVMD | --url URL [--token-file F])\n");
+		fprintf(stderr, "usage: test_cli PINVM FIXTURES (PINVMD FAKE_VMM | --url URL [--token-file F])\n");
 		return 2;
 	}
 	pinvm = argv[1];
@@ -674,8 +887,11 @@ int main(int argc, char **argv)
 		if (test_commands())
 			test_vm_lifecycle();
 		rc = check_summary();
+	} else if (argc == 5) {
+		rc = native(argv[3], argv[4]);
 	} else {
-		rc = native(argv[3]);
+		fprintf(stderr, "usage: test_cli PINVM FIXTURES PINVMD FAKE_VMM\n");
+		rc = 2;
 	}
 	daemon_remove_dir(dir);
 	return rc;
