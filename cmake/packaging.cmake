@@ -55,6 +55,11 @@ pseudo-registers, keeps ABI profiles of pinned values and runs microVMs\n\
 (pinvm-vmm) with them; pinvm is its command-line client.")
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
+# CPack asks dpkg for the architecture, which is the build machine's; the
+# aarch64 cross build (cmake/aarch64-linux-gnu.cmake) makes arm64 binaries.
+if(CMAKE_CROSSCOMPILING AND CMAKE_SYSTEM_PROCESSOR MATCHES "^(aarch64|arm64)$")
+  set(CPACK_DEBIAN_PACKAGE_ARCHITECTURE arm64)
+endif()
 set(CPACK_DEBIAN_PACKAGE_SECTION admin)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 # The package carries no debug info, whatever the build type.
