@@ -434,6 +434,13 @@ static bool test_commands(void)
 	run_free(&r);
 	RUN(&r, "vm", "create", "--kernel", "cli-test.Image", "--vcpus", "0");
 	check_fails("vm create --vcpus 0: exit 5 (422) naming vcpus", &r, 5, "field vcpus");
+	write_file(file, "{\"vcpus\": 1, \"memory_mib\": 64, \"kernel\": \"cli-test.Image\"}", 0644);
+	RUN(&r, "vm", "create", "-f", file, "--memory", "1");
+	check_fails("vm create -f SPEC --memory 1: the option overrides the file (422 memory_mib)",
+		    &r, 5, "field memory_mib");
+	write_file(file, "[1, 2]", 0644);
+	RUN(&r, "vm", "create", "-f", file);
+	check_fails("vm create -f of a JSON array: exit 1, said so", &r, 1, "JSON object");
 	if (!kvm) {
 		RUN(&r, "vm", "create", "--kernel", "cli-test.Image", "--profile", pname);
 		check_fails("vm create without KVM: refused, exit 9 (503)", &r, 9, "no_hypervisor");
@@ -801,6 +808,9 @@ static int native(const char *pinvmd, const char *fake)
 	run_free(&r);
 	RUN(&r, "host");
 	check_fails("PINVM_URL where nothing listens: exit 7, naming the URL", &r, 7, bad_url);
+	RUN(&r, "host", "--json", "--socket=/nonexistent/x.sock", "--socket", sock);
+	check(r.status == 0, "--socket=PATH form, the last one counts", "exit %d: %s", r.status, r.err);
+	run_free(&r);
 	RUN(&r, "--url", bad_url, "vm", "list");
 	check_fails("--url where nothing listens: exit 7", &r, 7, "cannot reach pinvmd");
 	RUN(&r, "--socket", "/nonexistent/pinvmd.sock", "host");
