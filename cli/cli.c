@@ -34,6 +34,14 @@ enum pinvm_exit cli_call(const struct cli *c, const char *method, const char *pa
 	return rc;
 }
 
+int cli_show(const struct cli *c, const json_t *v, int (*show)(const json_t *))
+{
+	if (!c->json)
+		return show(v);
+	print_json(v);
+	return EXIT_OK;
+}
+
 enum pinvm_exit cli_read_json(const char *path, json_t **out)
 {
 	json_error_t e;

@@ -145,7 +145,7 @@ static int send_profile(const struct cli *c, const char *method, const char *pat
 	int rc = cli_call(c, method, path, body, &r);
 
 	if (rc == EXIT_OK)
-		rc = c->json ? (print_json(r.json), EXIT_OK) : show_profile(r.json);
+		rc = cli_show(c, r.json, show_profile);
 	response_free(&r);
 	return rc;
 }
@@ -227,7 +227,7 @@ int cmd_profile(struct cli *c, int argc, char **argv)
 		int rc = cli_call(c, "GET", "/v1/profiles", NULL, &r);
 
 		if (rc == EXIT_OK)
-			rc = c->json ? (print_json(r.json), EXIT_OK) : show_list(r.json);
+			rc = cli_show(c, r.json, show_list);
 		response_free(&r);
 		return rc;
 	}

@@ -314,7 +314,7 @@ int cmd_vm(struct cli *c, int argc, char **argv)
 			return cli_usage_error(usage_vm, "vm list: unexpected argument '%s'", argv[2]);
 		rc = cli_call(c, "GET", "/v1/vms", NULL, &r);
 		if (rc == EXIT_OK)
-			rc = c->json ? (print_json(r.json), EXIT_OK) : show_list(r.json);
+			rc = cli_show(c, r.json, show_list);
 		response_free(&r);
 		return rc;
 	}
@@ -346,7 +346,7 @@ int cmd_vm(struct cli *c, int argc, char **argv)
 		if (rc == EXIT_OK && del && !c->json)
 			printf("vm %s deleted\n", id);
 		else if (rc == EXIT_OK && !del)
-			rc = c->json ? (print_json(r.json), EXIT_OK) : show_vm(r.json);
+			rc = cli_show(c, r.json, show_vm);
 		response_free(&r);
 		return rc;
 	}

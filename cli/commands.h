@@ -25,6 +25,10 @@ struct cli {
 enum pinvm_exit cli_call(const struct cli *c, const char *method, const char *path,
 			 const json_t *body, struct response *r);
 
+/* Prints an answer: its JSON with --json, else show's table. Returns the
+ * exit status (show's). */
+int cli_show(const struct cli *c, const json_t *v, int (*show)(const json_t *));
+
 /*
  * Reads a JSON file ("-" for stdin) into *out (a new reference).
  * Returns EXIT_OK, or prints why not and returns EXIT_FAILURE_LOCAL.
