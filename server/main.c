@@ -272,7 +272,7 @@ static int lock_state_dir(const char *dir, char *err, size_t errlen)
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		int e = errno;
 
-		snprintf(err, errlen, "%s: %s", dir,
+		snprintf(err, errlen, "%.400s: %s", dir,
 			 e == EWOULDBLOCK ? "another pinvmd uses this state directory"
 					  : strerror(e));
 		close(fd);

@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Runs every pinvm test and ends with "N passed, N failed":
 #   1. unit and server tests (ctest), native build
-#   2. the same under ASan+UBSan
-#   3. openapi.yaml through a real OpenAPI linter (Redocly CLI, from npm),
+#   2. every CMake build type with gcc and clang, and one without the
+#      test-only dependencies (compile only: tests/build-matrix.sh); the
+#      unit and server tests again under ASan+UBSan
+#   3. the Debian package (CPack) installed with dpkg -i into a clean Debian 12
+#      root file system (mmdebstrap; cached in tests/.deps/);
+#      openapi.yaml through a real OpenAPI linter (Redocly CLI, from npm),
 #      checked against pinvmd's route table; every route's answers validated
 #      against it (tests/contract); the JSON parsers fuzzed briefly
 #   4. the lab: real arm64 KVM under each Debian kernel (5.10, 6.1, 6.12, latest)
@@ -59,8 +63,8 @@ install_deps() {
 	local need=() p
 	for p in build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev \
 		libcurl4-openssl-dev libcmocka-dev libsqlite3-dev curl jq clang \
-		libclang-rt-14-dev nodejs npm openssl \
-		libasan8-arm64-cross libubsan1-arm64-cross; do
+		libclang-rt-14-dev nodejs npm openssl scdoc ninja-build dpkg-dev \
+		libasan8-arm64-cross libubsan1-arm64-cross mmdebstrap; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || need+=("$p")
 	done
 	# nodesource's nodejs ships npm itself
@@ -355,6 +359,10 @@ main() {
 	else
 		tally "native build" 1 "$LOGDIR/build.log"
 	fi
+	say "build matrix: every CMake build type with gcc, clang, no test deps (compile only)"
+	"$ROOT/tests/build-matrix.sh" >"$LOGDIR/build-matrix.log" 2>&1
+	tally "build matrix" $? "$LOGDIR/build-matrix.log"
+	grep -E '^(not )?ok|took' "$LOGDIR/build-matrix.log"
 	say "sanitizer build (ASan+UBSan)"
 	if build "$ROOT/build-asan" -DPINVM_SANITIZE=ON >"$LOGDIR/build-asan.log" 2>&1; then
 		run_ctest "unit+server (asan+ubsan)" "$ROOT/build-asan"
@@ -375,6 +383,17 @@ main() {
 	say "systemd unit"
 	PINVMD="$ROOT/build/bin/pinvmd" "$ROOT/tests/deploy/verify-unit.sh" >"$LOGDIR/unit.log" 2>&1
 	tally "systemd unit (systemd-analyze verify)" $? "$LOGDIR/unit.log"
+	say "Debian package: dpkg -i into a clean Debian 12 root (mmdebstrap, cached)"
+	local t0=$SECONDS
+	rm -rf "$ROOT/build/package"
+	if (cd "$ROOT/build" && cpack -G DEB -B "$ROOT/build/package") >"$LOGDIR/cpack.log" 2>&1; then
+		"$ROOT/tests/deploy/package-chroot.sh" "$ROOT"/build/package/pinvm_*.deb \
+			>"$LOGDIR/package-chroot.log" 2>&1
+		tally "Debian package in a clean Debian 12 root" $? "$LOGDIR/package-chroot.log"
+	else
+		tally "cpack -G DEB" 1 "$LOGDIR/cpack.log"
+	fi
+	say "Debian package step took $((SECONDS - t0)) s"
 	say "fuzzing the JSON parsers (${FUZZ_SECONDS}s each)"
 	"$ROOT/tests/fuzz/run.sh" "$FUZZ_SECONDS" >"$LOGDIR/fuzz.log" 2>&1
 	tally "fuzz (libFuzzer, ASan+UBSan)" $? "$LOGDIR/fuzz.log"

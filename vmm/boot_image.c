@@ -124,8 +124,12 @@ static int open_regular(const char *path, const char *what, uint64_t *size,
 			struct vmm_error *err)
 {
 	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd;
 
+	/* Defined on every path: the compiler cannot see that the callers
+	 * read it only after a descriptor came back (Release builds warn). */
+	*size = 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return vmm_error_set(err, what, errno, "open %s: %s", path,
 				     strerror(errno));

@@ -1,0 +1,103 @@
+#include "commands.h"
+#include "output.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum pinvm_exit cli_call(const struct cli *c, const char *method, const char *path,
+			 const json_t *body, struct response *r)
+{
+	char *text = NULL;
+	enum pinvm_exit rc;
+
+	if (body) {
+		text = json_dumps(body, JSON_COMPACT);
+		if (!text) {
+			memset(r, 0, sizeof(*r));
+			errorf("out of memory");
+			return EXIT_FAILURE_LOCAL;
+		}
+	}
+	if (transport_request(&c->ep, method, path, text, r) < 0) {
+		/* Where it tried is most of the answer to "why not". */
+		errorf("cannot reach pinvmd at %s%s: %s", c->ep.unix_path ? "unix:" : "",
+		       c->ep.unix_path ? c->ep.unix_path : c->ep.url, r->error);
+		rc = EXIT_UNREACHABLE;
+	} else if (r->status < 200 || r->status >= 300)
+		rc = report_failure(r);
+	else
+		rc = EXIT_OK;
+	free(text);
+	return rc;
+}
+
+int cli_show(const struct cli *c, const json_t *v, int (*show)(const json_t *))
+{
+	if (!c->json)
+		return show(v);
+	print_json(v);
+	return EXIT_OK;
+}
+
+enum pinvm_exit cli_read_json(const char *path, json_t **out)
+{
+	json_error_t e;
+
+	if (strcmp(path, "-") == 0)
+		*out = json_loadf(stdin, JSON_REJECT_DUPLICATES, &e);
+	else
+		*out = json_load_file(path, JSON_REJECT_DUPLICATES, &e);
+	if (!*out) {
+		/* jansson says "unable to open ..." itself when the file is missing. */
+		if (e.line > 0)
+			errorf("%s: line %d, column %d: %s", path, e.line, e.column, e.text);
+		else
+			errorf("%s: %s", path, e.text);
+		return EXIT_FAILURE_LOCAL;
+	}
+	return EXIT_OK;
+}
+
+int cli_path(char *buf, size_t len, const char *prefix, const char *segment,
+	     const char *suffix)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n = strlen(prefix);
+
+	if (n >= len)
+		return -1;
+	memcpy(buf, prefix, n);
+	for (const unsigned char *s = (const unsigned char *)segment; *s; s++) {
+		int plain = (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+			    (*s >= '0' && *s <= '9') || strchr("-._~", *s);
+
+		if (n + (plain ? 1 : 3) >= len)
+			return -1;
+		if (plain) {
+			buf[n++] = (char)*s;
+		} else {
+			buf[n++] = '%';
+			buf[n++] = hex[*s >> 4];
+			buf[n++] = hex[*s & 15];
+		}
+	}
+	if (n + strlen(suffix) >= len)
+		return -1;
+	strcpy(buf + n, suffix);
+	return 0;
+}
+
+int cli_usage_error(const char *usage, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("pinvm: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n%s", usage);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,379 @@
+/* pinvm vm ...: lifecycle and console of microVMs. */
+#include "commands.h"
+#include "output.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+const char usage_vm[] =
+	"usage: pinvm vm list\n"
+	"       pinvm vm create --kernel NAME [--initrd NAME] [--vcpus N] [--memory MIB]\n"
+	"                       [--cmdline TEXT] [--profile NAME] [-f SPEC.json] [-q]\n"
+	"                       (images by name from `pinvm images`; -f gives the whole\n"
+	"                       spec, options override it; -q prints only the new id)\n"
+	"       pinvm vm show ID\n"
+	"       pinvm vm start|pause|resume|stop ID\n"
+	"       pinvm vm delete ID\n"
+	"       pinvm vm console ID [-f] [--offset N]\n"
+	"                       the console output; -f follows it until the VM ends\n";
+
+/* How often a followed console is asked again when it had nothing new. */
+#define FOLLOW_INTERVAL_MS 250
+
+static int print_table(struct table *t)
+{
+	int rc = table_print(t, stdout) < 0 ? EXIT_FAILURE_LOCAL : EXIT_OK;
+
+	if (rc != EXIT_OK)
+		errorf("out of memory");
+	table_free(t);
+	return rc;
+}
+
+static const char *int_cell(char *buf, size_t len, const json_t *v)
+{
+	if (!json_is_integer(v))
+		return NULL;
+	snprintf(buf, len, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+	return buf;
+}
+
+static int show_vm(const json_t *vm)
+{
+	static const char *const head[] = { "REGISTER", "VERDICT", "WRITE", "GUEST SEES" };
+	const json_t *spec = json_object_get(vm, "spec"), *abi = json_object_get(vm, "abi"), *e;
+	char buf[32];
+	struct table *t;
+	size_t i;
+
+	printf("%-12s%s\n", "id", json_text(vm, "id"));
+	printf("%-12s%s\n", "state", json_text(vm, "state"));
+	if (json_str(vm, "reason"))
+		printf("%-12s%s\n", "reason", json_text(vm, "reason"));
+	printf("%-12s%s\n", "created", json_text(vm, "created_at"));
+	printf("%-12s%s\n", "vcpus", int_cell(buf, sizeof(buf), json_object_get(spec, "vcpus")));
+	printf("%-12s%s MiB\n", "memory",
+	       int_cell(buf, sizeof(buf), json_object_get(spec, "memory_mib")));
+	printf("%-12s%s\n", "kernel", json_text(spec, "kernel"));
+	if (json_str(spec, "initrd"))
+		printf("%-12s%s\n", "initrd", json_text(spec, "initrd"));
+	if (json_str(spec, "cmdline"))
+		printf("%-12s%s\n", "cmdline", json_text(spec, "cmdline"));
+	if (json_str(spec, "profile"))
+		printf("%-12s%s\n", "profile", json_text(spec, "profile"));
+	if (int_cell(buf, sizeof(buf), json_object_get(vm, "vmm_pid")))
+		printf("%-12s%s\n", "vmm pid", buf);
+	if (!json_is_array(abi))
+		return EXIT_OK;
+	putchar('\n');
+	t = table_new(4, head);
+	json_array_foreach(abi, i, e) {
+		const char *row[] = { json_str(e, "name") ? json_str(e, "name") : json_str(e, "id"),
+				      json_text(e, "verdict"), json_text(e, "write"),
+				      json_text(e, "guest_sees") };
+
+		table_row(t, row);
+	}
+	return print_table(t);
+}
+
+static int show_list(const json_t *list)
+{
+	static const char *const head[] = { "ID", "STATE", "VCPUS", "MEMORY", "KERNEL",
+					    "PROFILE", "CREATED" };
+	struct table *t = table_new(7, head);
+	const json_t *vm;
+	size_t i;
+
+	json_array_foreach(json_object_get(list, "vms"), i, vm) {
+		const json_t *spec = json_object_get(vm, "spec");
+		char cpus[32], mem[40];
+		const char *row[] = { json_str(vm, "id"), json_str(vm, "state"),
+				      int_cell(cpus, sizeof(cpus), json_object_get(spec, "vcpus")),
+				      mem, json_str(spec, "kernel"), json_str(spec, "profile"),
+				      json_text(vm, "created_at") };
+
+		snprintf(mem, sizeof(mem), "%" JSON_INTEGER_FORMAT " MiB",
+			 json_integer_value(json_object_get(spec, "memory_mib")));
+		table_row(t, row);
+	}
+	return print_table(t);
+}
+
+/* Parses a decimal in [min, max] into *out; 0 or -1. */
+static int parse_num(const char *s, long long min, long long max, long long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoll(s, &end, 10);
+	return errno || end == s || *end || *out < min || *out > max ? -1 : 0;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* Sets *ended when the VM is stopped or failed; returns the exit status
+ * of asking (its failure printed). */
+static int vm_ended(const struct cli *c, const char *vm_path, bool *ended)
+{
+	struct response r;
+	const char *state;
+	int rc = cli_call(c, "GET", vm_path, NULL, &r);
+
+	state = json_str(r.json, "state");
+	*ended = state && (strcmp(state, "stopped") == 0 || strcmp(state, "failed") == 0);
+	response_free(&r);
+	return rc;
+}
+
+/*
+ * Copies console bytes from offset to stdout, up to what the VM has
+ * written so far; with follow, asks again until the VM has ended and its
+ * last bytes are out.
+ */
+static int console(const struct cli *c, const char *vm_path, long long offset, bool follow)
+{
+	char path[600];
+	bool last = false;
+
+	for (;;) {
+		struct response r;
+		size_t got;
+		int rc;
+
+		snprintf(path, sizeof(path), "%s/console?offset=%lld", vm_path, offset);
+		rc = cli_call(c, "GET", path, NULL, &r);
+		if (rc != EXIT_OK) {
+			response_free(&r);
+			return rc;
+		}
+		if (r.len > 0 && fwrite(r.body, 1, r.len, stdout) != r.len) {
+			response_free(&r);
+			errorf("writing the console to stdout failed");
+			return EXIT_FAILURE_LOCAL;
+		}
+		fflush(stdout);
+		got = r.len;
+		offset = r.next_offset >= 0 ? r.next_offset : offset + (long long)got;
+		response_free(&r);
+		/* One answer holds at most 1 MiB: read on until one is empty. */
+		if (got > 0)
+			continue;
+		if (!follow || last)
+			return EXIT_OK;
+		/* Nothing new: a VM that ended gets one more pass, for what it
+		 * wrote between the last read and its end. */
+		rc = vm_ended(c, vm_path, &last);
+		if (rc != EXIT_OK)
+			return rc;
+		if (!last)
+			sleep_ms(FOLLOW_INTERVAL_MS);
+	}
+}
+
+static int vm_create(const struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "file", required_argument, NULL, 'f' },
+		{ "kernel", required_argument, NULL, 'k' },
+		{ "initrd", required_argument, NULL, 'i' },
+		{ "vcpus", required_argument, NULL, 'c' },
+		{ "memory", required_argument, NULL, 'm' },
+		{ "cmdline", required_argument, NULL, 'C' },
+		{ "profile", required_argument, NULL, 'p' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ 0 }
+	};
+	json_t *spec = NULL, *set[8] = { 0 };
+	const char *keys[8] = { 0 }, *file = NULL;
+	struct response r;
+	bool quiet = false;
+	int o, n = 0, rc = EXIT_OK;
+	long long v;
+
+	optind = 0;
+	while (rc == EXIT_OK && (o = getopt_long(argc, argv, "f:q", opts, NULL)) != -1) {
+		json_t *val = NULL;
+
+		switch (o) {
+		case 'f':
+			file = optarg;
+			continue;
+		case 'q':
+			quiet = true;
+			continue;
+		case 'c':
+		case 'm':
+			/* The server judges the range; only a number is required here. */
+			if (parse_num(optarg, LLONG_MIN, LLONG_MAX, &v) < 0) {
+				rc = cli_usage_error(usage_vm, "vm create: --%s wants a number, not '%s'",
+						     o == 'c' ? "vcpus" : "memory", optarg);
+				continue;
+			}
+			val = json_integer(v);
+			break;
+		case 'k':
+		case 'i':
+		case 'C':
+		case 'p':
+			val = json_string(optarg);
+			break;
+		default:
+			rc = cli_usage_error(usage_vm, "vm create: unknown option or missing value: %s",
+					     argv[optind - 1]);
+			continue;
+		}
+		keys[n] = o == 'c' ? "vcpus" : o == 'm' ? "memory_mib" : o == 'k' ? "kernel"
+			: o == 'i' ? "initrd" : o == 'C' ? "cmdline" : "profile";
+		set[n++] = val;
+		if (!val) {
+			errorf("out of memory");
+			rc = EXIT_FAILURE_LOCAL;
+		}
+		if (n == 8 && rc == EXIT_OK)
+			rc = cli_usage_error(usage_vm, "vm create: too many options");
+	}
+	if (rc == EXIT_OK && optind < argc)
+		rc = cli_usage_error(usage_vm, "vm create: unexpected argument '%s'", argv[optind]);
+	if (rc == EXIT_OK && file)
+		rc = cli_read_json(file, &spec);
+	else if (rc == EXIT_OK && !(spec = json_pack("{s:i, s:i}", "vcpus", 1, "memory_mib", 256))) {
+		errorf("out of memory");
+		rc = EXIT_FAILURE_LOCAL;
+	}
+	if (rc == EXIT_OK && !json_is_object(spec)) {
+		errorf("%s: a VM spec is a JSON object", file);
+		rc = EXIT_FAILURE_LOCAL;
+	}
+	for (int i = 0; i < n; i++) {
+		if (rc == EXIT_OK && json_object_set(spec, keys[i], set[i]) < 0) {
+			errorf("out of memory");
+			rc = EXIT_FAILURE_LOCAL;
+		}
+		json_decref(set[i]);
+	}
+	if (rc == EXIT_OK && !file && !json_object_get(spec, "kernel"))
+		rc = cli_usage_error(usage_vm, "vm create: --kernel NAME (or -f SPEC.json) is needed");
+	if (rc != EXIT_OK) {
+		json_decref(spec);
+		return rc;
+	}
+	rc = cli_call(c, "POST", "/v1/vms", spec, &r);
+	json_decref(spec);
+	if (rc == EXIT_OK) {
+		if (c->json)
+			print_json(r.json);
+		else if (quiet)
+			printf("%s\n", json_text(r.json, "id"));
+		else
+			rc = show_vm(r.json);
+	}
+	response_free(&r);
+	return rc;
+}
+
+int cmd_vm(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "follow", no_argument, NULL, 'f' },
+		{ "offset", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	static const char *const actions[] = { "start", "pause", "resume", "stop" };
+	const char *verb, *id;
+	long long offset = 0;
+	bool follow = false;
+	struct response r;
+	char path[512];
+	int o, rc;
+
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			fputs(usage_vm, stdout);
+			return EXIT_OK;
+		}
+	if (argc < 2)
+		return cli_usage_error(usage_vm, "vm: which action?");
+	verb = argv[1];
+	if (strcmp(verb, "create") == 0)
+		return vm_create(c, argc - 1, argv + 1);
+	if (strcmp(verb, "list") == 0) {
+		if (argc > 2)
+			return cli_usage_error(usage_vm, "vm list: unexpected argument '%s'", argv[2]);
+		rc = cli_call(c, "GET", "/v1/vms", NULL, &r);
+		if (rc == EXIT_OK)
+			rc = cli_show(c, r.json, show_list);
+		response_free(&r);
+		return rc;
+	}
+
+	optind = 0;
+	while ((o = getopt_long(argc - 1, argv + 1, "f", opts, NULL)) != -1) {
+		if (strcmp(verb, "console") != 0)
+			return cli_usage_error(usage_vm, "vm %s takes no options", verb);
+		if (o == 'f')
+			follow = true;
+		else if (o == 'o' && parse_num(optarg, 0, LLONG_MAX, &offset) == 0)
+			continue;
+		else
+			return cli_usage_error(usage_vm, "vm console: unknown option or bad value: %s",
+					      argv[optind]);
+	}
+	if (argc - 1 - optind != 1)
+		return cli_usage_error(usage_vm, "vm %s ID", verb);
+	id = argv[1 + optind];
+	if (cli_path(path, sizeof(path), "/v1/vms/", id, "") < 0)
+		return cli_usage_error(usage_vm, "VM id too long");
+
+	if (strcmp(verb, "console") == 0)
+		return console(c, path, offset, follow);
+	if (strcmp(verb, "show") == 0 || strcmp(verb, "delete") == 0) {
+		bool del = verb[0] == 'd';
+
+		rc = cli_call(c, del ? "DELETE" : "GET", path, NULL, &r);
+		if (rc == EXIT_OK && del && !c->json)
+			printf("vm %s deleted\n", id);
+		else if (rc == EXIT_OK && !del)
+			rc = cli_show(c, r.json, show_vm);
+		response_free(&r);
+		return rc;
+	}
+	for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++) {
+		json_t *body;
+
+		if (strcmp(verb, actions[i]) != 0)
+			continue;
+		body = json_pack("{s:s}", "action", actions[i]);
+		if (!body) {
+			errorf("out of memory");
+			return EXIT_FAILURE_LOCAL;
+		}
+		if (cli_path(path, sizeof(path), "/v1/vms/", id, "/actions") < 0) {
+			json_decref(body);
+			return cli_usage_error(usage_vm, "VM id too long");
+		}
+		rc = cli_call(c, "POST", path, body, &r);
+		json_decref(body);
+		if (rc == EXIT_OK) {
+			if (c->json)
+				print_json(r.json);
+			else
+				printf("%s %s\n", json_text(r.json, "id"), json_text(r.json, "state"));
+		}
+		response_free(&r);
+		return rc;
+	}
+	return cli_usage_error(usage_vm, "vm: unknown action '%s'", verb);
+}

@@ -1,0 +1,200 @@
+#include "transport.h"
+
+#include <ctype.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+/* A console follow asks again and again, but one answer is at most 1 MiB;
+ * a capture runs the probe guest, which takes seconds in the lab. */
+#define CONNECT_TIMEOUT_S 10L
+#define REQUEST_TIMEOUT_S 600L
+#define BODY_LIMIT (64u << 20)
+
+int endpoint_read_token(struct endpoint *ep, const char *path, char *err,
+			size_t errlen)
+{
+	char line[sizeof(ep->token) + 2];
+	size_t n, start = 0;
+	FILE *f = fopen(path, "r");
+
+	if (!f) {
+		snprintf(err, errlen, "token file %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (!fgets(line, sizeof(line), f))
+		line[0] = '\0';
+	fclose(f);
+	n = strlen(line);
+	while (n > 0 && isspace((unsigned char)line[n - 1]))
+		line[--n] = '\0';
+	while (isspace((unsigned char)line[start]))
+		start++;
+	if (n == start) {
+		snprintf(err, errlen, "token file %s is empty", path);
+		return -1;
+	}
+	if (n - start >= sizeof(ep->token)) {
+		snprintf(err, errlen, "token file %s: the token is longer than %zu characters",
+			 path, sizeof(ep->token) - 1);
+		return -1;
+	}
+	memcpy(ep->token, line + start, n - start + 1);
+	return 0;
+}
+
+int endpoint_default_socket(char *out, size_t len)
+{
+	const char *run = getenv("XDG_RUNTIME_DIR");
+	int n;
+
+	if (geteuid() == 0)
+		n = snprintf(out, len, "/run/pinvm/pinvmd.sock");
+	else if (run && *run)
+		n = snprintf(out, len, "%s/pinvm/pinvmd.sock", run);
+	else
+		n = snprintf(out, len, "/tmp/pinvm-%u/pinvmd.sock", (unsigned)geteuid());
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct response *r = arg;
+	size_t n = size * nmemb;
+	char *grown;
+
+	/* Returning less than n makes curl fail the transfer. */
+	if (r->len + n > BODY_LIMIT)
+		return 0;
+	grown = realloc(r->body, r->len + n + 1);
+	if (!grown)
+		return 0;
+	r->body = grown;
+	memcpy(r->body + r->len, data, n);
+	r->len += n;
+	r->body[r->len] = '\0';
+	return n;
+}
+
+static size_t on_header(char *data, size_t size, size_t nmemb, void *arg)
+{
+	static const char name[] = "X-Console-Next-Offset:";
+	struct response *r = arg;
+	size_t n = size * nmemb;
+	char value[32];
+
+	if (n > sizeof(name) - 1 && n - (sizeof(name) - 1) < sizeof(value) &&
+	    strncasecmp(data, name, sizeof(name) - 1) == 0) {
+		char *end;
+		long long v;
+
+		memcpy(value, data + sizeof(name) - 1, n - (sizeof(name) - 1));
+		value[n - (sizeof(name) - 1)] = '\0';
+		errno = 0;
+		v = strtoll(value, &end, 10);
+		while (isspace((unsigned char)*end))
+			end++;
+		if (errno == 0 && *end == '\0' && v >= 0)
+			r->next_offset = v;
+	}
+	return n;
+}
+
+int transport_request(const struct endpoint *ep, const char *method,
+		      const char *path, const char *body, struct response *r)
+{
+	struct curl_slist *headers = NULL, *h;
+	char url[2048], auth[300];
+	CURLcode rc = CURLE_OUT_OF_MEMORY;
+	CURL *curl;
+	const char *base = ep->unix_path ? "http://localhost" : ep->url;
+	size_t blen = strlen(base);
+	int n;
+
+	memset(r, 0, sizeof(*r));
+	r->next_offset = -1;
+	/* "http://host:8080/" + "/v1/..." must not become "//v1/...". */
+	while (blen > 0 && base[blen - 1] == '/')
+		blen--;
+	n = snprintf(url, sizeof(url), "%.*s%s", (int)blen, base, path);
+	if (n < 0 || (size_t)n >= sizeof(url)) {
+		snprintf(r->error, sizeof(r->error), "URL too long");
+		return -1;
+	}
+	curl = curl_easy_init();
+	if (!curl) {
+		snprintf(r->error, sizeof(r->error), "cannot start libcurl");
+		return -1;
+	}
+	h = curl_slist_append(headers, "Accept: application/json, application/problem+json, text/plain");
+	if (!h)
+		goto out;
+	headers = h;
+	if (body) {
+		h = curl_slist_append(headers, "Content-Type: application/json");
+		if (!h)
+			goto out;
+		headers = h;
+	}
+	if (ep->token[0]) {
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", ep->token);
+		h = curl_slist_append(headers, auth);
+		if (!h)
+			goto out;
+		headers = h;
+	}
+	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(curl, CURLOPT_HEADERDATA, r);
+	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT_S);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT, REQUEST_TIMEOUT_S);
+	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(curl, CURLOPT_USERAGENT, "pinvm/" PINVM_VERSION);
+	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (ep->unix_path)
+		curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, ep->unix_path);
+	if (ep->cacert)
+		curl_easy_setopt(curl, CURLOPT_CAINFO, ep->cacert);
+	if (body) {
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+	}
+	rc = curl_easy_perform(curl);
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r->status);
+out:
+	curl_slist_free_all(headers);
+	curl_easy_cleanup(curl);
+	if (rc != CURLE_OK) {
+		r->status = 0;
+		snprintf(r->error, sizeof(r->error), "%s", curl_easy_strerror(rc));
+		return -1;
+	}
+	if (r->len > 0)
+		r->json = json_loadb(r->body, r->len, 0, NULL);
+	if (!r->body) {
+		r->body = calloc(1, 1);
+		if (!r->body) {
+			r->status = 0;
+			snprintf(r->error, sizeof(r->error), "out of memory");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void response_free(struct response *r)
+{
+	free(r->body);
+	json_decref(r->json);
+	r->body = NULL;
+	r->json = NULL;
+}

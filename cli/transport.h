@@ -1,0 +1,56 @@
+/*
+ * The CLI's one way to talk to pinvmd: a blocking libcurl request over a
+ * Unix socket or HTTP(S), with the bearer token and CA the user gave.
+ */
+#ifndef PINVM_CLI_TRANSPORT_H
+#define PINVM_CLI_TRANSPORT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Where pinvmd is and how to prove who we are. Borrowed strings. */
+struct endpoint {
+	const char *url;         /* "http://host:port" or "https://..." */
+	const char *unix_path;   /* non-NULL: connect over this socket */
+	const char *cacert;      /* PEM bundle for https, or NULL */
+	char token[256];         /* bearer token, "" for none */
+};
+
+/* One answer. Everything here is owned by the response. */
+struct response {
+	long status;             /* HTTP status; 0 when nothing came back */
+	char *body;              /* NUL-terminated, possibly empty */
+	size_t len;
+	json_t *json;            /* body parsed when it is JSON, else NULL */
+	long long next_offset;   /* X-Console-Next-Offset, -1 when absent */
+	char error[256];         /* why nothing came back (status 0) */
+};
+
+/*
+ * Reads a token file: its first line, surrounding whitespace trimmed,
+ * into ep->token. Returns 0, or -1 with a message in err.
+ */
+int endpoint_read_token(struct endpoint *ep, const char *path, char *err,
+			size_t errlen);
+
+/*
+ * The socket pinvmd listens on when started without --listen, by the same
+ * rule as pinvmd: /run/pinvm/pinvmd.sock as root, else
+ * $XDG_RUNTIME_DIR/pinvm/pinvmd.sock, else /tmp/pinvm-UID/pinvmd.sock.
+ * Returns 0, or -1 when it does not fit in len.
+ */
+int endpoint_default_socket(char *out, size_t len);
+
+/*
+ * Sends method path (with its query) and, when body is non-NULL, a JSON
+ * body. Always fills *r (free it with response_free). Returns 0 when an
+ * HTTP answer came back, whatever its status, or -1 with r->error set
+ * (connection refused, no such socket, TLS failure, timeout...).
+ */
+int transport_request(const struct endpoint *ep, const char *method,
+		      const char *path, const char *body, struct response *r);
+
+void response_free(struct response *r);
+
+#endif

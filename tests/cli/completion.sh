@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The bash completion of pinvm: what a user gets after TAB in a few places.
+# usage: completion.sh COMPLETION-FILE PINVM
+set -u
+# shellcheck disable=SC1090 # the file is the argument
+source "$1"
+PINVM=$2
+passed=0 failed=0
+
+# expect "words on the line" "a word the completions must hold"
+expect() {
+	local line=$1 want=$2
+	read -r -a COMP_WORDS <<<"$line"
+	[[ $line == *' ' ]] && COMP_WORDS+=('')
+	COMP_WORDS[0]=$PINVM
+	COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
+	COMPREPLY=()
+	_pinvm
+	if printf '%s\n' "${COMPREPLY[@]}" | grep -qxF -- "$want"; then
+		echo "ok - '$line' completes to $want"
+		passed=$((passed + 1))
+	else
+		echo "not ok - '$line' completes to $want: got ${COMPREPLY[*]:-nothing}"
+		failed=$((failed + 1))
+	fi
+}
+
+expect 'pinvm ' vm
+expect 'pinvm pro' profile
+expect 'pinvm --json vm ' console
+expect 'pinvm vm create --ke' --kernel
+expect 'pinvm vm console abc -' --offset
+expect 'pinvm profile ' capture
+expect 'pinvm profile check p --h' --host
+expect 'pinvm host ' registers
+expect 'pinvm --url ' http://
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,924 @@
+/*
+ * The pinvm CLI as a user runs it, against a real pinvmd: every command,
+ * its tables and --json, its exit statuses (404, 409, 400/422, 401, 503,
+ * unreachable, usage) and the ways it finds pinvmd (URL, Unix socket,
+ * environment, token, CA).
+ *
+ * usage: test_cli PINVM FIXTURES PINVMD FAKE_VMM
+ *            spawns pinvmd natively: TCP with a token, a Unix socket, TLS;
+ *            and a VM record whose pinvm-vmm is fake-vmm (no KVM needed),
+ *            which pinvmd takes over, for the VM commands and the console
+ *        test_cli PINVM FIXTURES --url URL [--token-file FILE]
+ *            against a running pinvmd (the lab); with "hypervisor": "kvm"
+ *            it also drives a microVM's lifecycle and console
+ */
+#include "check.h"
+#include "daemon.h"
+#include "store.h"
+#include "vmm_client.h"
+#include "vmm_config.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *pinvm, *fixtures;
+static bool spawned;  /* pinvmd is this test's own (native), not --url's */
+static char dir[] = "/tmp/pinvm-cli-XXXXXX";
+
+/* What one run of pinvm did. */
+struct run {
+	int status;      /* exit status, or -1 (signal, or it hung) */
+	char out[65536];
+	char err[4096];
+	json_t *json;    /* stdout parsed, when it is JSON (owned) */
+};
+
+/* The environment of the next runs: NULL value unsets. */
+static const char *env_url, *env_token;
+
+static void slurp(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "r");
+	size_t n = 0;
+
+	if (f) {
+		n = fread(buf, 1, len - 1, f);
+		fclose(f);
+	}
+	buf[n] = '\0';
+}
+
+/*
+ * Runs pinvm with the NULL-terminated arguments, extra environment "K=V"
+ * strings in envs (may be NULL), and waits (60 s at most; then it is
+ * killed and counts as hung). Frees nothing of the previous run: call
+ * run_free.
+ */
+static void run_env(struct run *r, const char *const *envs, const char *const *args)
+{
+	char outp[128], errp[128];
+	const char *argv[32] = { pinvm };
+	pid_t pid;
+	int status, i;
+
+	snprintf(outp, sizeof(outp), "%s/out", dir);
+	snprintf(errp, sizeof(errp), "%s/err", dir);
+	for (i = 0; args[i] && i < 30; i++)
+		argv[i + 1] = args[i];
+	argv[i + 1] = NULL;
+	pid = fork();
+	if (pid == 0) {
+		int o = open(outp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		int e = open(errp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+		if (o < 0 || e < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0)
+			_exit(126);
+		if (env_url)
+			setenv("PINVM_URL", env_url, 1);
+		else
+			unsetenv("PINVM_URL");
+		if (env_token)
+			setenv("PINVM_TOKEN_FILE", env_token, 1);
+		else
+			unsetenv("PINVM_TOKEN_FILE");
+		for (i = 0; envs && envs[i]; i++)
+			putenv((char *)envs[i]);
+		execv(pinvm, (char *const *)argv);
+		_exit(127);
+	}
+	r->status = -1;
+	for (i = 0; i < 6000; i++) {
+		if (waitpid(pid, &status, WNOHANG) == pid) {
+			if (WIFEXITED(status))
+				r->status = WEXITSTATUS(status);
+			break;
+		}
+		usleep(10000);
+	}
+	if (i == 6000) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	slurp(outp, r->out, sizeof(r->out));
+	slurp(errp, r->err, sizeof(r->err));
+	r->json = json_loads(r->out, 0, NULL);
+}
+
+static void run_free(struct run *r)
+{
+	json_decref(r->json);
+	r->json = NULL;
+}
+
+/* Starts pinvm without waiting; its stdout goes to out_path. */
+static pid_t run_bg(const char *out_path, const char *const *args)
+{
+	const char *argv[32] = { pinvm };
+	pid_t pid;
+	int i;
+
+	for (i = 0; args[i] && i < 30; i++)
+		argv[i + 1] = args[i];
+	pid = fork();
+	if (pid == 0) {
+		int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+		if (o < 0 || dup2(o, 1) < 0)
+			_exit(126);
+		if (env_url)
+			setenv("PINVM_URL", env_url, 1);
+		execv(pinvm, (char *const *)argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+/* Waits up to 10 s for path to hold want (a file another process writes). */
+static bool wait_for_text(const char *path, const char *want)
+{
+	char buf[4096];
+
+	for (int i = 0; i < 1000; i++) {
+		slurp(path, buf, sizeof(buf));
+		if (strstr(buf, want))
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
+/* Waits up to 10 s for pid to exit; its exit status, or -1. */
+static int wait_exit(pid_t pid)
+{
+	int status;
+
+	for (int i = 0; i < 1000; i++) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+		usleep(10000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	return -1;
+}
+
+#define RUN(r, ...) run_env((r), NULL, (const char *const[]){ __VA_ARGS__, NULL })
+
+/* stderr is the one line the user is promised for a failure. */
+static bool one_line(const char *s)
+{
+	const char *nl = strchr(s, '\n');
+
+	return nl && nl[1] == '\0' && strncmp(s, "pinvm: ", 7) == 0;
+}
+
+static void write_file(const char *path, const char *text, mode_t mode)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f) {
+		fputs(text, f);
+		fclose(f);
+	}
+	chmod(path, mode);
+}
+
+/* Checks an expected failure: exit status, one line, and a word in it. */
+static void check_fails(const char *name, struct run *r, int status, const char *word)
+{
+	check(r->status == status && one_line(r->err) && strstr(r->err, word) &&
+		      r->out[0] == '\0',
+	      name, "exit %d (want %d), stderr \"%s\" (want one line with \"%s\"), stdout \"%.200s\"",
+	      r->status, status, r->err, word, r->out);
+	run_free(r);
+}
+
+static void test_usage(void)
+{
+	struct run r;
+
+	RUN(&r, "--version");
+	check(r.status == 0 && strncmp(r.out, "pinvm ", 6) == 0, "--version",
+	      "exit %d: %s", r.status, r.out);
+	run_free(&r);
+	RUN(&r, "--help");
+	check(r.status == 0 && strstr(r.out, "Exit status") && strstr(r.out, "--token-file"),
+	      "--help lists the options and the exit statuses", "exit %d", r.status);
+	run_free(&r);
+	for (const char *const *g = (const char *const[]){ "host", "profile", "baseline", "vm",
+							  "images", NULL }; *g; g++) {
+		char name[64];
+
+		RUN(&r, *g, "--help");
+		snprintf(name, sizeof(name), "%s --help", *g);
+		check(r.status == 0 && strncmp(r.out, "usage: pinvm ", 13) == 0, name,
+		      "exit %d: %s%s", r.status, r.out, r.err);
+		run_free(&r);
+	}
+	run_env(&r, NULL, (const char *const[]){ NULL });
+	check(r.status == 2 && strstr(r.err, "usage:"), "no command: usage, exit 2",
+	      "exit %d", r.status);
+	run_free(&r);
+	RUN(&r, "frobnicate");
+	check(r.status == 2 && strstr(r.err, "unknown command"), "unknown command: exit 2",
+	      "exit %d: %s", r.status, r.err);
+	run_free(&r);
+	RUN(&r, "events");
+	check(r.status == 2 && strstr(r.err, "no events endpoint"),
+	      "events: says the endpoint does not exist yet, exit 2", "exit %d: %s", r.status, r.err);
+	run_free(&r);
+	RUN(&r, "vm", "create", "--vcpus", "two", "--kernel", "k");
+	check(r.status == 2, "vm create --vcpus two: usage error", "exit %d: %s", r.status, r.err);
+	run_free(&r);
+	RUN(&r, "vm", "create", "--vcpus", "2");
+	check(r.status == 2 && strstr(r.err, "--kernel"), "vm create without a kernel: usage error",
+	      "exit %d: %s", r.status, r.err);
+	run_free(&r);
+	RUN(&r, "profile", "show");
+	check(r.status == 2, "profile show without a name: usage error", "exit %d", r.status);
+	run_free(&r);
+	RUN(&r, "--url", "ftp://x", "host");
+	check(r.status == 2, "--url with another scheme: usage error", "exit %d", r.status);
+	run_free(&r);
+}
+
+/* Every command against a pinvmd reached however the environment says;
+ * returns whether it has KVM (then VMs can be driven). */
+static bool test_commands(void)
+{
+	char file[160], host510[160], host612[160], pname[64], bname[64], tag[16];
+	const char *hv;
+	bool kvm;
+	struct run r;
+
+	snprintf(tag, sizeof(tag), "%d", (int)getpid());
+	snprintf(host510, sizeof(host510), "%s/lab-5.10.json", fixtures);
+	snprintf(host612, sizeof(host612), "%s/lab-6.12.json", fixtures);
+	snprintf(pname, sizeof(pname), "cli-p-%s", tag);
+	snprintf(bname, sizeof(bname), "cli-base-%s", tag);
+
+	RUN(&r, "host");
+	check(r.status == 0 && strstr(r.out, "hypervisor") && strstr(r.out, "kernel"),
+	      "host: a table with the hypervisor and kernel", "exit %d: %s%s", r.status, r.out, r.err);
+	run_free(&r);
+	RUN(&r, "host", "--json");
+	hv = json_string_value(json_object_get(r.json, "hypervisor"));
+	kvm = hv && strcmp(hv, "kvm") == 0;
+	check(r.status == 0 && hv && json_is_string(json_object_get(r.json, "arch")),
+	      "host --json: the server's object", "exit %d: %s", r.status, r.out);
+	run_free(&r);
+
+	RUN(&r, "host", "registers", "--json");
+	if (kvm) {
+		check(r.status == 0 && json_array_size(json_object_get(r.json, "registers")) >= 4,
+		      "host registers --json: at least the four PSCI/SMCCC registers",
+		      "exit %d: %.300s", r.status, r.out);
+		run_free(&r);
+		RUN(&r, "host", "registers");
+		check(r.status == 0 && strstr(r.out, "PSCI_VERSION") && strstr(r.out, "version="),
+		      "host registers: a table, decoded", "exit %d: %s", r.status, r.out);
+		run_free(&r);
+	} else {
+		check_fails("host registers without KVM: exit 9 (503)", &r, 9, "no_hypervisor");
+	}
+
+	RUN(&r, "images", "--json");
+	check(r.status == 0 && json_is_array(json_object_get(r.json, "images")),
+	      "images --json", "exit %d: %s", r.status, r.out);
+	run_free(&r);
+	RUN(&r, "images");
+	check(r.status == 0 && strncmp(r.out, "NAME", 4) == 0, "images: a table",
+	      "exit %d: %s", r.status, r.out);
+	run_free(&r);
+
+	/* Profiles: create, list, show, duplicate, invalid, check, delete. */
+	snprintf(file, sizeof(file), "%s/profile.json", dir);
+	{
+		char doc[512];
+
+		snprintf(doc, sizeof(doc),
+			 "{\"name\": \"%s\", \"unknown_registers\": \"disable\", \"registers\": {"
+			 "\"PSCI_VERSION\": \"1.0\", \"SMCCC_ARCH_WORKAROUND_1\": \"host\","
+			 "\"SMCCC_ARCH_WORKAROUND_2\": \"host\", \"SMCCC_ARCH_WORKAROUND_3\": \"host\"}}",
+			 pname);
+		write_file(file, doc, 0644);
+	}
+	RUN(&r, "profile", "create", "-f", file);
+	check(r.status == 0 && strstr(r.out, pname) && strstr(r.out, "version=1.0"),
+	      "profile create -f: 0, the stored profile as a table", "exit %d: %s%s", r.status,
+	      r.out, r.err);
+	run_free(&r);
+	RUN(&r, "profile", "create", "-f", file);
+	check_fails("profile create of an existing name: exit 4 (409), one line", &r, 4,
+		    "profile_exists");
+	RUN(&r, "--json", "profile", "list");
+	{
+		json_t *name_json = json_string(pname);
+		const json_t *p;
+		size_t i;
+		bool found = false;
+
+		json_array_foreach(json_object_get(r.json, "profiles"), i, p)
+			found |= json_equal(json_object_get(p, "name"), name_json);
+		check(r.status == 0 && found, "profile list --json holds it", "exit %d: %.300s",
+		      r.status, r.out);
+		json_decref(name_json);
+	}
+	run_free(&r);
+	RUN(&r, "profile", "list");
+	check(r.status == 0 && strncmp(r.out, "NAME", 4) == 0 && strstr(r.out, pname),
+	      "profile list: a table", "exit %d: %s", r.status, r.out);
+	run_free(&r);
+	RUN(&r, "profile", "show", pname, "--json");
+	check(r.status == 0 &&
+		      strcmp(json_string_value(json_object_get(r.json, "name")) ? json_string_value(json_object_get(r.json, "name")) : "", pname) == 0 &&
+		      json_array_size(json_object_get(r.json, "registers")) == 4,
+	      "profile show --json", "exit %d: %.300s", r.status, r.out);
+	run_free(&r);
+	RUN(&r, "profile", "show", "no-such-profile");
+	check_fails("profile show of a missing profile: exit 3 (404), one line", &r, 3,
+		    "profile_not_found");
+	RUN(&r, "profile", "show", "no-such-profile", "--json");
+	check_fails("... with --json too: stderr only, nothing on stdout", &r, 3,
+		    "profile_not_found");
+
+	write_file(file, "{\"name\": \"cli-bad\", \"registers\": {\"PSCI_VERSION\": \"9.9\"}}", 0644);
+	RUN(&r, "profile", "create", "-f", file);
+	check_fails("profile create of an impossible value: exit 5 (422) naming the field", &r, 5,
+		    "field registers.PSCI_VERSION");
+	write_file(file, "{\"name\": 5, \"registers\": {}}", 0644);
+	RUN(&r, "profile", "create", "-f", file);
+	check_fails("profile create with a wrongly typed name: exit 5 (400)", &r, 5, "HTTP 400");
+	write_file(file, "{\"name\": ", 0644);
+	RUN(&r, "profile", "create", "-f", file);
+	check_fails("profile create -f of a file that is not JSON: exit 1, where", &r, 1,
+		    "line 1");
+
+	/* A check against another host's set works without KVM. */
+	RUN(&r, "profile", "check", pname, "--host", host510, "--json");
+	check(r.status == 0 && json_is_true(json_object_get(r.json, "compatible")),
+	      "profile check --host (5.10): compatible, exit 0", "exit %d: %s%s", r.status,
+	      r.out, r.err);
+	run_free(&r);
+	RUN(&r, "baseline", "create", bname, "--host", host510, "--host", host612);
+	check(r.status == 0 && strstr(r.out, bname) && strstr(r.out, "baseline"),
+	      "baseline create NAME --host 5.10 --host 6.12: the stored profile",
+	      "exit %d: %s%s", r.status, r.out, r.err);
+	run_free(&r);
+	{
+		/* The 6.12 host has three bitmaps this profile does not disable... it
+		 * does ("disable"); make one the host cannot honour instead. */
+		char doc[256];
+
+		snprintf(doc, sizeof(doc), "{\"name\": \"%s-11\", \"registers\": "
+			 "{\"PSCI_VERSION\": \"1.1\"}, \"unknown_registers\": \"disable\"}", pname);
+		write_file(file, doc, 0644);
+	}
+	RUN(&r, "profile", "create", "-f", file);
+	run_free(&r);
+	{
+		char name11[80];
+
+		snprintf(name11, sizeof(name11), "%s-11", pname);
+		RUN(&r, "profile", "check", name11, "--host", host510);
+		check(r.status == 5 && strstr(r.out, "NOT compatible") &&
+			      strstr(r.out, "psci_version_unsupported"),
+		      "profile check of PSCI 1.1 on 5.10: NOT compatible with the rule, exit 5",
+		      "exit %d: %s%s", r.status, r.out, r.err);
+		run_free(&r);
+		RUN(&r, "profile", "delete", name11);
+		run_free(&r);
+	}
+	RUN(&r, "profile", "check", pname);
+	if (kvm) {
+		check(r.status == 0 || r.status == 5, "profile check on this host: a verdict",
+		      "exit %d: %s%s", r.status, r.out, r.err);
+		run_free(&r);
+	} else {
+		check_fails("profile check on a host without KVM: exit 9 (503)", &r, 9,
+			    "no_hypervisor");
+	}
+	{
+		char cname[64];
+
+		snprintf(cname, sizeof(cname), "cli-capture-%s", tag);
+		RUN(&r, "profile", "capture", cname);
+		if (!kvm) {
+			check_fails("profile capture without KVM: exit 9 (503)", &r, 9,
+				    "no_hypervisor");
+		} else {
+			check(r.status == 0 && strstr(r.out, "observed abi"),
+			      "profile capture: every register and the observed ABI",
+			      "exit %d: %s%s", r.status, r.out, r.err);
+			run_free(&r);
+			RUN(&r, "profile", "delete", cname);
+			run_free(&r);
+		}
+	}
+	RUN(&r, "profile", "delete", bname);
+	check(r.status == 0 && strstr(r.out, "deleted"), "profile delete", "exit %d: %s%s",
+	      r.status, r.out, r.err);
+	run_free(&r);
+	RUN(&r, "profile", "show", bname);
+	check_fails("... and it is gone: exit 3", &r, 3, "profile_not_found");
+	RUN(&r, "profile", "delete", bname);
+	check_fails("profile delete of a missing profile: exit 3", &r, 3, "profile_not_found");
+
+	/* VMs: what works everywhere. */
+	RUN(&r, "vm", "list", "--json");
+	check(r.status == 0 && json_is_array(json_object_get(r.json, "vms")), "vm list --json",
+	      "exit %d: %s", r.status, r.out);
+	run_free(&r);
+	RUN(&r, "vm", "list");
+	check(r.status == 0 && strncmp(r.out, "ID", 2) == 0, "vm list: a table", "exit %d: %s",
+	      r.status, r.out);
+	run_free(&r);
+	RUN(&r, "vm", "create", "--kernel", "cli-test.Image", "--vcpus", "0");
+	check_fails("vm create --vcpus 0: exit 5 (422) naming vcpus", &r, 5, "field vcpus");
+	write_file(file, "{\"vcpus\": 1, \"memory_mib\": 64, \"kernel\": \"cli-test.Image\"}", 0644);
+	RUN(&r, "vm", "create", "-f", file, "--memory", "1");
+	check_fails("vm create -f SPEC --memory 1: the option overrides the file (422 memory_mib)",
+		    &r, 5, "field memory_mib");
+	write_file(file, "[1, 2]", 0644);
+	RUN(&r, "vm", "create", "-f", file);
+	check_fails("vm create -f of a JSON array: exit 1, said so", &r, 1, "JSON object");
+	/* Needs the image this test put in the image directory of its own
+	 * pinvmd; a pinvmd given by --url may have none (422 first). */
+	if (!kvm && spawned) {
+		RUN(&r, "vm", "create", "--kernel", "cli-test.Image", "--profile", pname);
+		check_fails("vm create without KVM: refused, exit 9 (503)", &r, 9, "no_hypervisor");
+	}
+	for (const char *const *v = (const char *const[]){ "show", "start", "pause", "resume",
+							  "stop", "delete", "console", NULL };
+	     *v; v++) {
+		char name[64];
+
+		RUN(&r, "vm", *v, "no-such-vm");
+		snprintf(name, sizeof(name), "vm %s of a missing VM: exit 3 (404)", *v);
+		check_fails(name, &r, 3, "vm_not_found");
+	}
+	RUN(&r, "profile", "delete", pname);
+	run_free(&r);
+	return kvm;
+}
+
+/* With KVM (the lab): a microVM through its whole life. */
+static void test_vm_lifecycle(void)
+{
+	char kernel[128] = "", initrd[128] = "", id[64] = "", pname[64];
+	const json_t *img;
+	struct run r;
+	size_t i;
+
+	RUN(&r, "images", "--json");
+	json_array_foreach(json_object_get(r.json, "images"), i, img) {
+		const char *n = json_string_value(json_object_get(img, "name"));
+
+		if (n && strstr(n, ".Image"))
+			snprintf(kernel, sizeof(kernel), "%s", n);
+		if (n && strstr(n, ".cpio.gz"))
+			snprintf(initrd, sizeof(initrd), "%s", n);
+	}
+	run_free(&r);
+	if (!check(kernel[0] && initrd[0], "the image directory has a kernel and an initramfs",
+		   "kernel '%s', initrd '%s'", kernel, initrd))
+		return;
+	snprintf(pname, sizeof(pname), "cli-vm-%d", (int)getpid());
+	RUN(&r, "profile", "capture", pname);
+	check(r.status == 0 && strstr(r.out, "PSCI_VERSION"), "profile capture NAME",
+	      "exit %d: %s%s", r.status, r.out, r.err);
+	run_free(&r);
+	RUN(&r, "vm", "create", "-q", "--kernel", kernel, "--initrd", initrd, "--vcpus", "1",
+	    "--memory", "256", "--cmdline", "console=ttyS0 pinvm.tick=1", "--profile", pname);
+	snprintf(id, sizeof(id), "%.*s", (int)strcspn(r.out, "\n"), r.out);
+	check(r.status == 0 && strlen(id) >= 8, "vm create -q: prints the id", "exit %d: %s%s",
+	      r.status, r.out, r.err);
+	run_free(&r);
+	RUN(&r, "profile", "delete", pname);
+	check_fails("profile delete of a profile a VM uses: exit 4 (409)", &r, 4, "HTTP 409");
+	RUN(&r, "vm", "start", id);
+	check(r.status == 0 && strstr(r.out, "running"), "vm start", "exit %d: %s%s", r.status,
+	      r.out, r.err);
+	run_free(&r);
+	RUN(&r, "vm", "start", id);
+	check_fails("vm start of a running VM: exit 4 (409)", &r, 4, "HTTP 409");
+	RUN(&r, "vm", "pause", id);
+	check(r.status == 0 && strstr(r.out, "paused"), "vm pause", "exit %d: %s", r.status, r.err);
+	run_free(&r);
+	RUN(&r, "vm", "resume", id);
+	check(r.status == 0 && strstr(r.out, "running"), "vm resume", "exit %d: %s", r.status,
+	      r.err);
+	run_free(&r);
+	/* The guest prints its ready line once booted: wait for it. */
+	for (i = 0; i < 600; i++) {
+		RUN(&r, "vm", "console", id);
+		if (strstr(r.out, "pinvm-guest-ready"))
+			break;
+		run_free(&r);
+		usleep(500000);
+	}
+	check(i < 600, "vm console: the guest's boot and ready line", "last: %.300s", r.out);
+	run_free(&r);
+	RUN(&r, "vm", "show", id, "--json");
+	check(r.status == 0 && json_is_array(json_object_get(r.json, "abi")),
+	      "vm show --json: the VM with its ABI report", "exit %d: %.300s", r.status, r.out);
+	run_free(&r);
+	RUN(&r, "vm", "stop", id);
+	check(r.status == 0 && strstr(r.out, "stopped"), "vm stop", "exit %d: %s", r.status, r.err);
+	run_free(&r);
+	RUN(&r, "vm", "console", id, "-f");
+	check(r.status == 0 && strstr(r.out, "pinvm-guest-ready"),
+	      "vm console -f of a stopped VM: everything, then it returns", "exit %d: %s",
+	      r.status, r.err);
+	run_free(&r);
+	RUN(&r, "vm", "delete", id);
+	check(r.status == 0, "vm delete", "exit %d: %s", r.status, r.err);
+	run_free(&r);
+	RUN(&r, "vm", "show", id);
+	check_fails("... and it is gone: exit 3", &r, 3, "vm_not_found");
+	RUN(&r, "profile", "delete", pname);
+	run_free(&r);
+}
+
+/* A free port in the range this test's servers may use. */
+static int free_port(void)
+{
+	for (int tries = 0; tries < 200; tries++) {
+		int port = 27000 + (int)((unsigned)(getpid() * 31 + tries * 7919 + time(NULL)) % 1000);
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
+		struct sockaddr_in sa = { .sin_family = AF_INET,
+					  .sin_port = htons((unsigned short)port),
+					  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+		int ok = fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+
+		if (fd >= 0)
+			close(fd);
+		if (ok)
+			return port;
+	}
+	return -1;
+}
+
+static bool make_cert(const char *cert, const char *key)
+{
+	char log[128];
+	pid_t pid;
+	int status;
+
+	snprintf(log, sizeof(log), "%s/openssl.log", dir);
+	pid = fork();
+	if (pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execlp("openssl", "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+		       "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert,
+		       "-days", "2", "-subj", "/CN=127.0.0.1", "-addext",
+		       "subjectAltName=IP:127.0.0.1", (char *)NULL);
+		_exit(127);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) != 0)
+		return false;
+	return chmod(key, 0600) == 0;
+}
+
+static void stop(pid_t pid)
+{
+	if (pid > 0) {
+		kill(pid, SIGTERM);
+		waitpid(pid, NULL, 0);
+	}
+}
+
+/* fake-vmm as a pinvmd that died would have left it: started, its first
+ * channel closed, listening on the VM's control socket. */
+static bool spawn_fake(const char *fake, const char *vmdir, struct vmm_client *vc)
+{
+	char cfgpath[300], console[300], sock[300], exitf[300];
+	struct vmm_config cfg = { .kernel = "/nonexistent/Image", .cmdline = "console=ttyS0",
+				  .vcpus = 1, .memory_mib = 64 };
+	struct vmm_spawn sp = { .binary = fake, .config_path = cfgpath, .log_fd = -1,
+				.control_socket = sock, .exit_file = exitf };
+	struct vmm_event ev;
+	struct vmm_error err;
+
+	snprintf(cfgpath, sizeof(cfgpath), "%s/config.json", vmdir);
+	snprintf(console, sizeof(console), "%s/console.log", vmdir);
+	snprintf(sock, sizeof(sock), "%s/control.sock", vmdir);
+	snprintf(exitf, sizeof(exitf), "%s/exit.json", vmdir);
+	cfg.console = console;
+	if (vmm_config_save(&cfg, cfgpath, &err) < 0 || vmm_client_spawn(vc, &sp, &err) < 0)
+		return false;
+	if (vmm_client_recv(vc, 5000, &ev, &err) < 0)
+		return false;
+	vmm_event_clear(&ev);
+	if (vmm_client_request(vc, VMM_OP_START, 5000, &ev, &err) < 0)
+		return false;
+	vmm_event_clear(&ev);
+	vmm_client_close(vc);
+	return true;
+}
+
+static void append_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "a");
+
+	if (f) {
+		fputs(text, f);
+		fclose(f);
+	}
+}
+
+/*
+ * The VM commands on x86: a running VM's record is seeded in a fresh
+ * state directory with fake-vmm as its pinvm-vmm, pinvmd takes it over,
+ * and the CLI lists, shows, pauses, resumes, stops, follows the console
+ * of and deletes it.
+ */
+static void test_live_vm(const char *pinvmd, const char *fake)
+{
+	char state[128], vmdir[160], console[200], follow_out[128], logp[128];
+	char listen[64], url[64], err[256];
+	struct vmm_client vc;
+	struct store *s;
+	struct run r;
+	pid_t pid, fpid;
+	int port = free_port(), status;
+	json_t *doc;
+
+	snprintf(state, sizeof(state), "%s/vmstate", dir);
+	snprintf(vmdir, sizeof(vmdir), "%s/vms/cli-live", state);
+	snprintf(console, sizeof(console), "%s/console.log", vmdir);
+	snprintf(follow_out, sizeof(follow_out), "%s/follow.out", dir);
+	snprintf(logp, sizeof(logp), "%s/pinvmd-vm.log", dir);
+	snprintf(listen, sizeof(listen), "tcp:127.0.0.1:%d", port);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", port);
+	mkdir(state, 0700);
+	snprintf(err, sizeof(err), "%s/vms", state);
+	mkdir(err, 0700);
+	mkdir(vmdir, 0700);
+	if (!check(store_open(state, &s, err, sizeof(err)) == 0, "a state directory to seed",
+		   "%s", err))
+		return;
+	doc = json_pack("{s:s, s:s, s:{s:i, s:i, s:s}, s:n, s:s, s:s, s:s, s:i}", "id",
+			"cli-live", "created_at", "2026-11-25T00:00:00Z", "spec", "vcpus", 1,
+			"memory_mib", 64, "kernel", "guest.Image", "abi", "profile", "", "state",
+			"running", "reason", "", "pid", 4242);
+	check(doc && store_vm_put(s, "cli-live", doc, err, sizeof(err)) == 0,
+	      "a running VM's record, seeded", "%s", err);
+	json_decref(doc);
+	store_close(s);
+	write_file(console, "[    0.000000] Booting Linux\nlogin: ", 0600);
+	if (!check(spawn_fake(fake, vmdir, &vc), "fake-vmm runs as its pinvm-vmm", "see stderr"))
+		return;
+	pid = daemon_spawn(pinvmd, (const char *const[]){ "--listen", listen, "--state-dir", state,
+							  NULL },
+			   logp);
+	if (!check(port > 0 && daemon_wait_tcp(port, pid), "pinvmd takes the VM over", "see %s",
+		   logp)) {
+		kill(vc.pid, SIGKILL);
+		waitpid(vc.pid, NULL, 0);
+		return;
+	}
+	env_url = url;
+	env_token = NULL;
+
+	RUN(&r, "vm", "list");
+	check(r.status == 0 && strstr(r.out, "cli-live  running  1      64 MiB  guest.Image"),
+	      "vm list: the VM in a table row", "exit %d: %s%s", r.status, r.out, r.err);
+	run_free(&r);
+	RUN(&r, "vm", "show", "cli-live");
+	check(r.status == 0 && strstr(r.out, "state       running") &&
+		      strstr(r.out, "kernel      guest.Image"),
+	      "vm show: its state and spec", "exit %d: %s%s", r.status, r.out, r.err);
+	run_free(&r);
+	RUN(&r, "vm", "start", "cli-live");
+	check_fails("vm start of a running VM: exit 4 (409)", &r, 4, "HTTP 409");
+	RUN(&r, "vm", "pause", "cli-live");
+	check(r.status == 0 && strcmp(r.out, "cli-live paused\n") == 0, "vm pause: 'ID paused'",
+	      "exit %d: %s%s", r.status, r.out, r.err);
+	run_free(&r);
+	RUN(&r, "vm", "resume", "cli-live", "--json");
+	check(r.status == 0 &&
+		      strcmp(json_string_value(json_object_get(r.json, "state")) ? json_string_value(json_object_get(r.json, "state")) : "", "running") == 0,
+	      "vm resume --json: the VM, running", "exit %d: %s%s", r.status, r.out, r.err);
+	run_free(&r);
+	RUN(&r, "vm", "console", "cli-live");
+	check(r.status == 0 && strcmp(r.out, "[    0.000000] Booting Linux\nlogin: ") == 0,
+	      "vm console: the bytes as they are", "exit %d: '%s' %s", r.status, r.out, r.err);
+	run_free(&r);
+	RUN(&r, "vm", "console", "cli-live", "--offset", "15");
+	check(r.status == 0 && strcmp(r.out, "Booting Linux\nlogin: ") == 0,
+	      "vm console --offset 15: from byte 15", "exit %d: '%s'", r.status, r.out);
+	run_free(&r);
+
+	/* Following: new bytes appear as the VM writes them; a stop ends it. */
+	fpid = run_bg(follow_out, (const char *const[]){ "vm", "console", "cli-live", "-f", NULL });
+	check(wait_for_text(follow_out, "login: "), "vm console -f: what is there",
+	      "nothing in %s", follow_out);
+	append_file(console, "root\n# poweroff\n");
+	check(wait_for_text(follow_out, "# poweroff"), "vm console -f: then what the VM writes",
+	      "not in %s", follow_out);
+	RUN(&r, "vm", "stop", "cli-live");
+	check(r.status == 0 && strcmp(r.out, "cli-live stopped\n") == 0, "vm stop: 'ID stopped'",
+	      "exit %d: %s%s", r.status, r.out, r.err);
+	run_free(&r);
+	status = wait_exit(fpid);
+	{
+		char all[4096];
+
+		slurp(follow_out, all, sizeof(all));
+		check(status == 0 &&
+			      strcmp(all, "[    0.000000] Booting Linux\nlogin: root\n# poweroff\n") == 0,
+		      "vm console -f: ends by itself once the VM stopped, every byte once",
+		      "exit %d: '%s'", status, all);
+	}
+	check(waitpid(vc.pid, &status, 0) == vc.pid && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	      "... and fake-vmm was stopped", "status 0x%x", status);
+	RUN(&r, "vm", "delete", "cli-live");
+	check(r.status == 0 && strcmp(r.out, "vm cli-live deleted\n") == 0, "vm delete",
+	      "exit %d: %s%s", r.status, r.out, r.err);
+	run_free(&r);
+	RUN(&r, "vm", "console", "cli-live");
+	check_fails("... its console is gone with it: exit 3", &r, 3, "vm_not_found");
+	stop(pid);
+}
+
+/* Natively: pinvmd on TCP with a token and on a Unix socket, then TLS. */
+static int native(const char *pinvmd, const char *fake)
+{
+	char token[128], wrong[128], state[128], sock[128], log[128], images[160], img[200];
+	char tcp[64], unixspec[256], url[64], bad_url[64], sockenv[200];
+	char cert[128], key[128], tls_state[128], tls_log[128], https[64];
+	int port = free_port(), tls_port;
+	struct run r;
+	pid_t pid, tls_pid = -1;
+
+	snprintf(token, sizeof(token), "%s/token", dir);
+	snprintf(wrong, sizeof(wrong), "%s/wrong-token", dir);
+	snprintf(state, sizeof(state), "%s/state", dir);
+	snprintf(sock, sizeof(sock), "%s/pinvmd.sock", dir);
+	snprintf(log, sizeof(log), "%s/pinvmd.log", dir);
+	snprintf(images, sizeof(images), "%s/images", dir);
+	snprintf(img, sizeof(img), "%s/cli-test.Image", images);
+	write_file(token, "cli-test-token-0123456789abcdef\n", 0600);
+	write_file(wrong, "not-the-token-0123456789abcdef\n", 0600);
+	mkdir(images, 0755);
+	write_file(img, "not a kernel", 0644);
+	snprintf(tcp, sizeof(tcp), "tcp:127.0.0.1:%d", port);
+	snprintf(unixspec, sizeof(unixspec), "unix:%s", sock);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/", port);
+	pid = daemon_spawn(pinvmd, (const char *const[]){ "--listen", tcp, "--listen", unixspec,
+							  "--token-file", token, "--state-dir", state,
+							  "--image-dir", images, NULL },
+			   log);
+	if (!check(port > 0 && daemon_wait_tcp(port, pid) && daemon_wait_socket(sock, pid),
+		   "pinvmd serves TCP (with a token) and a Unix socket", "see %s", log)) {
+		stop(pid);
+		return check_summary();
+	}
+
+	spawned = true;
+	test_usage();
+	/* Everything through the environment: PINVM_URL (with a trailing
+	 * slash) and PINVM_TOKEN_FILE. */
+	env_url = url;
+	env_token = token;
+	test_commands();
+
+	env_token = NULL;
+	RUN(&r, "host");
+	check_fails("TCP without the token: exit 6 (401), one line", &r, 6, "HTTP 401");
+	RUN(&r, "--token-file", wrong, "host");
+	check_fails("TCP with a wrong token: exit 6 (401)", &r, 6, "HTTP 401");
+	RUN(&r, "--token-file", "/nonexistent/token", "host");
+	check_fails("--token-file that does not exist: exit 1", &r, 1, "/nonexistent/token");
+	RUN(&r, "--token-file", token, "host", "--json");
+	check(r.status == 0 && r.json, "--token-file beats a missing PINVM_TOKEN_FILE",
+	      "exit %d: %s", r.status, r.err);
+	run_free(&r);
+
+	/* The Unix socket needs no token, and --socket beats PINVM_URL. */
+	snprintf(bad_url, sizeof(bad_url), "http://127.0.0.1:%d", free_port());
+	env_url = bad_url;
+	RUN(&r, "host", "--json", "--socket", sock);
+	check(r.status == 0 && json_is_string(json_object_get(r.json, "arch")),
+	      "--socket PATH: over the Unix socket, no token, before PINVM_URL", "exit %d: %s",
+	      r.status, r.err);
+	run_free(&r);
+	RUN(&r, "host");
+	check_fails("PINVM_URL where nothing listens: exit 7, naming the URL", &r, 7, bad_url);
+	RUN(&r, "host", "--json", "--socket=/nonexistent/x.sock", "--socket", sock);
+	check(r.status == 0, "--socket=PATH form, the last one counts", "exit %d: %s", r.status, r.err);
+	run_free(&r);
+	RUN(&r, "--url", bad_url, "vm", "list");
+	check_fails("--url where nothing listens: exit 7", &r, 7, "cannot reach pinvmd");
+	RUN(&r, "--socket", "/nonexistent/pinvmd.sock", "host");
+	check_fails("--socket that does not exist: exit 7, naming it", &r, 7,
+		    "unix:/nonexistent/pinvmd.sock");
+	RUN(&r, "--socket", sock, "--url", url, "host");
+	check(r.status == 2, "--socket with --url: usage error", "exit %d", r.status);
+	run_free(&r);
+
+	/* No URL, no socket: pinvmd's own default socket. */
+	env_url = NULL;
+	snprintf(sockenv, sizeof(sockenv), "XDG_RUNTIME_DIR=%s", dir);
+	if (geteuid() != 0) {
+		char rundir[160], defsock[200];
+		pid_t dpid;
+
+		snprintf(rundir, sizeof(rundir), "%s/pinvm", dir);
+		snprintf(defsock, sizeof(defsock), "%s/pinvmd.sock", rundir);
+		mkdir(rundir, 0700);
+		snprintf(unixspec, sizeof(unixspec), "unix:%s", defsock);
+		dpid = daemon_spawn(pinvmd, (const char *const[]){ "--listen", unixspec,
+								   "--state-dir", state, NULL },
+				    log);
+		daemon_wait_socket(defsock, dpid);
+		run_env(&r, (const char *const[]){ sockenv, NULL }, (const char *const[]){ "host", NULL });
+		check(r.status == 0, "no --url/--socket: $XDG_RUNTIME_DIR/pinvm/pinvmd.sock",
+		      "exit %d: %s", r.status, r.err);
+		run_free(&r);
+		stop(dpid);
+	} else if (access("/run/pinvm/pinvmd.sock", F_OK) != 0) {
+		run_env(&r, (const char *const[]){ sockenv, NULL }, (const char *const[]){ "host", NULL });
+		check_fails("no --url/--socket as root: /run/pinvm/pinvmd.sock, as pinvmd", &r, 7,
+			    "unix:/run/pinvm/pinvmd.sock");
+	}
+	stop(pid);
+
+	test_live_vm(pinvmd, fake);
+
+	/* HTTPS: verified with --cacert, refused without. */
+	snprintf(cert, sizeof(cert), "%s/cert.pem", dir);
+	snprintf(key, sizeof(key), "%s/key.pem", dir);
+	snprintf(tls_state, sizeof(tls_state), "%s/tls-state", dir);
+	snprintf(tls_log, sizeof(tls_log), "%s/pinvmd-tls.log", dir);
+	tls_port = free_port();
+	snprintf(tcp, sizeof(tcp), "tcp:127.0.0.1:%d", tls_port);
+	snprintf(https, sizeof(https), "https://127.0.0.1:%d", tls_port);
+	if (check(make_cert(cert, key), "openssl makes a certificate", "see %s/openssl.log", dir)) {
+		tls_pid = daemon_spawn(pinvmd, (const char *const[]){ "--listen", tcp, "--tls-cert",
+								      cert, "--tls-key", key,
+								      "--token-file", token,
+								      "--state-dir", tls_state, NULL },
+				       tls_log);
+		if (check(daemon_wait_tcp(tls_port, tls_pid), "pinvmd serves HTTPS", "see %s",
+			  tls_log)) {
+			RUN(&r, "--url", https, "--cacert", cert, "--token-file", token, "host");
+			check(r.status == 0 && strstr(r.out, "hypervisor"),
+			      "--url https://... --cacert: verified, served", "exit %d: %s",
+			      r.status, r.err);
+			run_free(&r);
+			RUN(&r, "--url", https, "--token-file", token, "host");
+			check_fails("https without its CA: exit 7 (not verified)", &r, 7,
+				    "cannot reach pinvmd");
+		}
+		stop(tls_pid);
+	}
+	return check_summary();
+}
+
+int main(int argc, char **argv)
+{
+	int rc;
+
+	if (argc < 4 || !mkdtemp(dir)) {
+		fprintf(stderr, "usage: test_cli PINVM FIXTURES (PINVMD FAKE_VMM | --url URL [--token-file F])\n");
+		return 2;
+	}
+	pinvm = argv[1];
+	fixtures = argv[2];
+	if (strcmp(argv[3], "--url") == 0 && argc >= 5) {
+		env_url = argv[4];
+		if (argc == 7 && strcmp(argv[5], "--token-file") == 0)
+			env_token = argv[6];
+		test_usage();
+		if (test_commands())
+			test_vm_lifecycle();
+		rc = check_summary();
+	} else if (argc == 5) {
+		rc = native(argv[3], argv[4]);
+	} else {
+		fprintf(stderr, "usage: test_cli PINVM FIXTURES PINVMD FAKE_VMM\n");
+		rc = 2;
+	}
+	daemon_remove_dir(dir);
+	return rc;
+}
