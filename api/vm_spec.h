@@ -14,8 +14,8 @@
  * many vCPUs and that much memory, and whether the profile exists are the
  * server's business.
  *
- * The limits mirror vmm/vmm_config.h (api/ does not depend on vmm/); the
- * server, which sees both, asserts they agree.
+ * These limits are the only ones: pinvm-vmm's config (vmm/vmm_config.h)
+ * checks against them too.
  */
 #ifndef PINVM_API_VM_SPEC_H
 #define PINVM_API_VM_SPEC_H
@@ -24,10 +24,10 @@
 
 #include <jansson.h>
 
-#define VM_SPEC_MAX_VCPUS 512u           /* VMM_CONFIG_MAX_VCPUS */
-#define VM_SPEC_MIN_MEMORY_MIB 32u       /* VMM_CONFIG_MIN_MEMORY_MIB */
+#define VM_SPEC_MAX_VCPUS 512u
+#define VM_SPEC_MIN_MEMORY_MIB 32u
 #define VM_SPEC_MAX_MEMORY_MIB 16777216u /* 16 TiB, 1 << 24 MiB */
-#define VM_SPEC_MAX_CMDLINE 2047u        /* VMM_CONFIG_MAX_CMDLINE, bytes */
+#define VM_SPEC_MAX_CMDLINE 2047u        /* bytes: arm64 COMMAND_LINE_SIZE - 1 */
 
 /*
  * The strings borrow from the body passed to vm_spec_parse(): they stay

@@ -24,10 +24,6 @@
 #define VM_CREATE_TIMEOUT_MS 60000
 #define VM_OP_TIMEOUT_MS 15000
 
-_Static_assert(VM_SPEC_MAX_VCPUS == VMM_CONFIG_MAX_VCPUS, "vCPU limit");
-_Static_assert(VM_SPEC_MIN_MEMORY_MIB == VMM_CONFIG_MIN_MEMORY_MIB, "memory floor");
-_Static_assert(VM_SPEC_MAX_CMDLINE == VMM_CONFIG_MAX_CMDLINE, "cmdline limit");
-
 int vm_core_new(struct vm_core **out, const struct vm_core_config *cfg)
 {
 	struct vm_core *c = calloc(1, sizeof(*c));
@@ -141,8 +137,8 @@ static int check_host(const struct kvm_host_info *info, const struct vm_spec *b,
 	for (size_t i = 0; i < info->ncaps; i++)
 		if (!strcmp(info->caps[i].name, "max_vcpus"))
 			max_vcpus = info->caps[i].value;
-	if (max_vcpus > (long)VMM_CONFIG_MAX_VCPUS)
-		max_vcpus = VMM_CONFIG_MAX_VCPUS;
+	if (max_vcpus > (long)VM_SPEC_MAX_VCPUS)
+		max_vcpus = VM_SPEC_MAX_VCPUS;
 	if (b->vcpus > max_vcpus)
 		return api_fail(err, 422, "exceeds_host", "vcpus",
 				"vcpus %lld is more than this host's KVM allows (%ld)",

@@ -1,5 +1,8 @@
 #include "vmm_config.h"
 
+#include "jsonutil.h"
+#include "vm_spec.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -8,21 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-int vmm_parse_u64(const char *s, uint64_t *out)
-{
-	unsigned long long v;
-	char *end;
-
-	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno || *end)
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
 
 void vmm_config_free(struct vmm_config *cfg)
 {
@@ -112,8 +100,8 @@ static int get_pins(const json_t *obj, struct vmm_config *cfg,
 
 		if (!json_is_object(p) || json_object_size(p) != 2 ||
 		    !json_is_string(id) || !json_is_string(val) ||
-		    vmm_parse_u64(json_string_value(id), &cfg->pins[i].id) < 0 ||
-		    vmm_parse_u64(json_string_value(val), &cfg->pins[i].value) < 0)
+		    ju_parse_hex(json_string_value(id), &cfg->pins[i].id) < 0 ||
+		    ju_parse_hex(json_string_value(val), &cfg->pins[i].value) < 0)
 			return vmm_error_set(err, "config", EINVAL,
 					     "pins[%zu] must be {\"id\": \"0x...\", "
 					     "\"value\": \"0x...\"}", i);
@@ -161,18 +149,18 @@ int vmm_config_from_json(const json_t *obj, struct vmm_config *cfg,
 				    "\"kernel\", \"initrd\" and \"console\" must not be empty");
 		goto fail;
 	}
-	if (strlen(cfg->cmdline) > VMM_CONFIG_MAX_CMDLINE) {
+	if (strlen(cfg->cmdline) > VM_SPEC_MAX_CMDLINE) {
 		ret = vmm_error_set(err, "config", E2BIG,
 				    "\"cmdline\" is longer than %u bytes",
-				    VMM_CONFIG_MAX_CMDLINE);
+				    VM_SPEC_MAX_CMDLINE);
 		goto fail;
 	}
-	ret = get_uint(obj, "vcpus", 1, VMM_CONFIG_MAX_VCPUS, &n, err);
+	ret = get_uint(obj, "vcpus", 1, VM_SPEC_MAX_VCPUS, &n, err);
 	if (ret < 0)
 		goto fail;
 	cfg->vcpus = (unsigned)n;
-	ret = get_uint(obj, "memory_mib", VMM_CONFIG_MIN_MEMORY_MIB,
-		       UINT64_C(1) << 30, &cfg->memory_mib, err);
+	ret = get_uint(obj, "memory_mib", VM_SPEC_MIN_MEMORY_MIB, VM_SPEC_MAX_MEMORY_MIB,
+		       &cfg->memory_mib, err);
 	if (ret < 0)
 		goto fail;
 	ret = get_pins(obj, cfg, err);

@@ -6,12 +6,13 @@
  *    "initrd": "/images/busybox-initramfs.cpio.gz", null or absent: none
  *    "cmdline": "console=ttyS0",                   at most 2047 bytes
  *    "vcpus": 2,                                    1..512
- *    "memory_mib": 256,                             >= 32; <= host RAM
+ *    "memory_mib": 256,                             32..16777216; <= host RAM
  *    "console": "/var/lib/pinvm/vms/ID/console.log", UART output appended
  *    "pins": [{"id": "0x6030000000140000", "value": "0x10000"}]}
  *
- * Register ids and values are strings holding a 0x-prefixed hex (or a
- * decimal) 64-bit number. "pins" may be absent or empty.
+ * Register ids and values are strings holding a 0x-prefixed hex 64-bit
+ * number (ju_parse_hex, api/jsonutil.h: the one hex rule of the project).
+ * "pins" may be absent or empty.
  *
  * Builds everywhere (no KVM): pinvmd writes configs, pinvm-vmm reads them.
  */
@@ -25,10 +26,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define VMM_CONFIG_MAX_VCPUS 512u
-#define VMM_CONFIG_MIN_MEMORY_MIB 32u
+/* vcpus, memory_mib and cmdline have the limits of a VM request: one set,
+ * VM_SPEC_* in api/vm_spec.h. */
 #define VMM_CONFIG_MAX_PINS 64u
-#define VMM_CONFIG_MAX_CMDLINE 2047u /* arm64 COMMAND_LINE_SIZE - 1 */
 
 struct vmm_config {
 	char *kernel;        /* malloc'd; owned */
@@ -73,7 +73,5 @@ int vmm_json_save(const json_t *obj, size_t flags, const char *path,
 /* Frees what cfg owns and zeroes it; cfg itself is the caller's. */
 void vmm_config_free(struct vmm_config *cfg);
 
-/* "0x..." hex or decimal string -> u64; 0 or -EINVAL. */
-int vmm_parse_u64(const char *s, uint64_t *out);
 
 #endif

@@ -1,5 +1,7 @@
 #include "vmm_proto.h"
 
+#include "jsonutil.h"
+
 #include "vmm_config.h"
 
 #include <errno.h>
@@ -172,9 +174,9 @@ static int decode_pins(const json_t *arr, struct vmm_event *ev,
 		const json_t *p = json_array_get(arr, i);
 		struct vmm_pin *pin = &ev->pins[i];
 
-		if (vmm_parse_u64(json_string_value(json_object_get(p, "id")), &pin->id) < 0 ||
-		    vmm_parse_u64(json_string_value(json_object_get(p, "value")), &pin->value) < 0 ||
-		    vmm_parse_u64(json_string_value(json_object_get(p, "readback")),
+		if (ju_parse_hex(json_string_value(json_object_get(p, "id")), &pin->id) < 0 ||
+		    ju_parse_hex(json_string_value(json_object_get(p, "value")), &pin->value) < 0 ||
+		    ju_parse_hex(json_string_value(json_object_get(p, "readback")),
 				  &pin->readback) < 0)
 			return proto_err(err, "a pin without id, value and readback");
 		ev->npins++;
@@ -225,7 +227,7 @@ int vmm_event_from_json(json_t *obj, struct vmm_event *ev,
 		ev->error.errnum = json_is_integer(v) ? (int)json_integer_value(v) : 0;
 		v = json_object_get(obj, "register");
 		if (v) {
-			if (vmm_parse_u64(json_string_value(v), &ev->error.reg) < 0)
+			if (ju_parse_hex(json_string_value(v), &ev->error.reg) < 0)
 				ret = proto_err(err, "a register that is not a number");
 			ev->error.has_register = true;
 		}

@@ -1,5 +1,6 @@
 /* The VM config file and the control protocol's messages. */
 #include "vmm_config.h"
+#include "jsonutil.h"
 #include "vmm_proto.h"
 
 #include <errno.h>
@@ -20,7 +21,7 @@ static const char *good =
 	"{\"kernel\": \"/images/k\", \"initrd\": null, \"cmdline\": \"console=ttyS0\","
 	" \"vcpus\": 8, \"memory_mib\": 512, \"console\": \"/tmp/c.log\","
 	" \"pins\": [{\"id\": \"0x6030000000140000\", \"value\": \"0x10000\"},"
-	"            {\"id\": \"0x6030000000160000\", \"value\": \"0\"}]}";
+	"            {\"id\": \"0x6030000000160000\", \"value\": \"0x0\"}]}";
 
 static int parse(const char *text, struct vmm_config *cfg, struct vmm_error *err)
 {
@@ -79,8 +80,11 @@ static void test_config_bad(void **state)
 		{ "{\"kernel\": \"/k\", \"cmdline\": \"\", \"vcpus\": 1, \"memory_mib\": 64,"
 		  " \"console\": \"/c\", \"pins\": [{\"id\": 5, \"value\": \"1\"}]}", "pins[0]" },
 		{ "{\"kernel\": \"/k\", \"cmdline\": \"\", \"vcpus\": 1, \"memory_mib\": 64,"
-		  " \"console\": \"/c\", \"pins\": [{\"id\": \"1\", \"value\": \"1\"},"
-		  " {\"id\": \"0x1\", \"value\": \"2\"}]}", "repeats register" },
+		  " \"console\": \"/c\", \"pins\": [{\"id\": \"0x01\", \"value\": \"0x1\"},"
+		  " {\"id\": \"0x1\", \"value\": \"0x2\"}]}", "repeats register" },
+		{ "{\"kernel\": \"/k\", \"cmdline\": \"\", \"vcpus\": 1, \"memory_mib\": 64,"
+		  " \"console\": \"/c\", \"pins\": [{\"id\": \"0x1\", \"value\": \"10\"}]}",
+		  "pins[0]" },
 		{ "{\"kernel\": \"/k\", \"cmdline\": \"\", \"vcpus\": 1, \"memory_mib\": 64,"
 		  " \"console\": \"/c\", \"pins\": {}}", "must be an array" },
 	};
@@ -152,16 +156,17 @@ static void test_parse_u64(void **state)
 	uint64_t v;
 
 	(void)state;
-	assert_int_equal(vmm_parse_u64("0x6030000000140000", &v), 0);
+	/* The config and the protocol take the project's one hex rule. */
+	assert_int_equal(ju_parse_hex("0x6030000000140000", &v), 0);
 	assert_int_equal(v, 0x6030000000140000ULL);
-	assert_int_equal(vmm_parse_u64("65536", &v), 0);
-	assert_int_equal(v, 65536);
-	assert_int_equal(vmm_parse_u64("0xffffffffffffffff", &v), 0);
-	assert_int_equal(vmm_parse_u64("0x10000000000000000", &v), -EINVAL);
-	assert_int_equal(vmm_parse_u64("-1", &v), -EINVAL);
-	assert_int_equal(vmm_parse_u64("", &v), -EINVAL);
-	assert_int_equal(vmm_parse_u64("12 ", &v), -EINVAL);
-	assert_int_equal(vmm_parse_u64(NULL, &v), -EINVAL);
+	assert_int_equal(ju_parse_hex("0xffffffffffffffff", &v), 0);
+	assert_int_equal(ju_parse_hex("0x10000000000000000", &v), -EINVAL);
+	assert_int_equal(ju_parse_hex("65536", &v), -EINVAL);  /* no decimal */
+	assert_int_equal(ju_parse_hex("010", &v), -EINVAL);    /* no octal */
+	assert_int_equal(ju_parse_hex("-1", &v), -EINVAL);
+	assert_int_equal(ju_parse_hex("", &v), -EINVAL);
+	assert_int_equal(ju_parse_hex("0x12 ", &v), -EINVAL);
+	assert_int_equal(ju_parse_hex(NULL, &v), -EINVAL);
 }
 
 static void roundtrip(const struct vmm_event *in, struct vmm_event *out)
