@@ -17,6 +17,7 @@ static const char *const verdict_names[] = {
 	[COMPAT_GUEST_SEES_HOST] = "guest_sees_host",
 	[COMPAT_HOST_VALUE] = "host_value",
 	[COMPAT_ABSENT_OFF] = "absent_off",
+	[COMPAT_ABSENT_EQUIVALENT] = "absent_equivalent",
 	[COMPAT_DERIVED] = "derived",
 	[COMPAT_DISABLED] = "disabled",
 	[COMPAT_REFUSED] = "refused",
@@ -200,6 +201,24 @@ static void judge_unpinned(struct compat_entry *e, const struct profile *p)
 		judge_write(e, 0, COMPAT_DISABLED,
 			    "not in the profile, unknown_registers is "
 			    "\"disable\": ");
+		return;
+	}
+	/*
+	 * A bitmap at 0 offers no service, exactly like a host without the
+	 * register, which an older profile cannot mention: refusing it would
+	 * refuse every capture made before the register existed (a 6.12
+	 * capture on a host listing VENDOR_HYP_BMAP_2 = 0). Nothing needs
+	 * writing: a fresh VM of this host already holds 0.
+	 */
+	if (is_bitmap(e) && e->host == 0) {
+		e->verdict = COMPAT_ABSENT_EQUIVALENT;
+		e->has_guest_sees = true;
+		e->guest_sees = 0;
+		reason(e, "%s: not in the profile; the host lists it at 0x0 "
+			  "(every service off), which is what a host without "
+			  "the register offers, so unknown_registers "
+			  "\"refuse\" accepts it; nothing is written",
+		       name);
 		return;
 	}
 	refuse(e, RULE_UNMENTIONED, -EPERM);

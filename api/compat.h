@@ -13,6 +13,13 @@
  *   host_value       pinned "host": nothing written
  *   absent_off       a bitmap pinned to 0 on a host without the register
  *                    (services off == register absent): nothing written
+ *   absent_equivalent not pinned, policy "refuse", a bitmap (catalogued or
+ *                    any register of coprocessor 0x16) the host lists at
+ *                    0: every service off, which is what a host without
+ *                    the register offers; nothing written. The mirror of
+ *                    absent_off, decided by the register's kind and value,
+ *                    never by its name, so a bitmap a future kernel adds
+ *                    at reset value 0 is covered too
  *   derived          not pinned; the profile's observed ABI determines the
  *                    bitmap's value, which is written
  *   disabled         not pinned, policy "disable": the bitmap is written 0
@@ -52,6 +59,7 @@ enum compat_verdict {
 	COMPAT_GUEST_SEES_HOST,
 	COMPAT_HOST_VALUE,
 	COMPAT_ABSENT_OFF,
+	COMPAT_ABSENT_EQUIVALENT,
 	COMPAT_DERIVED,
 	COMPAT_DISABLED,
 	COMPAT_REFUSED,

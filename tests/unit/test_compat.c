@@ -146,7 +146,11 @@ static void test_5_10_capture_on_newer(void **state)
 			       "unmentioned_register");
 		assert_verdict(&report, FWREG_ID_VENDOR_HYP_BMAP, COMPAT_REFUSED,
 			       "unmentioned_register");
-		assert_int_equal(count_refused(&report), i == 2 ? 5 : 4);
+		/* 7.3's VENDOR_HYP_BMAP_2 is 0: nothing 5.10 lacked. */
+		if (i == 2)
+			assert_verdict(&report, FWREG_ID_VENDOR_HYP_BMAP_2,
+				       COMPAT_ABSENT_EQUIVALENT, NULL);
+		assert_int_equal(count_refused(&report), 4);
 
 		/* The server's answer names the first refusal. */
 		assert_int_equal(compat_refusal(&report, p->name, &err), -EPERM);
@@ -247,7 +251,10 @@ static void test_7_3_capture_on_6_12(void **state)
 	profile_free(p);
 }
 
-/* A 6.12 capture on 7.3: VENDOR_HYP_BMAP_2 is new there. */
+/*
+ * A 6.12 capture on 7.3: VENDOR_HYP_BMAP_2 is new there, listed at 0,
+ * which a guest cannot tell from its absence; the default policy runs it.
+ */
 static void test_6_12_capture_on_7_3(void **state)
 {
 	static const struct compat_write plan[] = {
@@ -268,28 +275,86 @@ static void test_6_12_capture_on_7_3(void **state)
 
 	(void)state;
 	compat_check(p, &h, &report);
-	assert_false(report.compatible);
-	assert_int_equal(count_refused(&report), 1);
-	assert_verdict(&report, FWREG_ID_VENDOR_HYP_BMAP_2, COMPAT_REFUSED,
-		       "unmentioned_register");
-	assert_string_equal(entry(&report, FWREG_ID_VENDOR_HYP_BMAP_2)->reason,
-			    "VENDOR_HYP_BMAP_2: the host lists it (0x0) and the "
-			    "profile does not mention it; unknown_registers is "
-			    "\"refuse\"");
+	assert_true(report.compatible);
+	assert_int_equal(count_refused(&report), 0);
+	assert_int_equal(compat_refusal(&report, "lab-6.12", &err), 0);
+	assert_verdict(&report, FWREG_ID_VENDOR_HYP_BMAP_2,
+		       COMPAT_ABSENT_EQUIVALENT, NULL);
+	e = entry(&report, FWREG_ID_VENDOR_HYP_BMAP_2);
+	assert_false(e->writes);
+	assert_false(e->pinned);
+	assert_true(e->has_guest_sees && e->guest_sees == 0);
+	assert_string_equal(e->reason,
+			    "VENDOR_HYP_BMAP_2: not in the profile; the host "
+			    "lists it at 0x0 (every service off), which is what "
+			    "a host without the register offers, so "
+			    "unknown_registers \"refuse\" accepts it; nothing "
+			    "is written");
 	assert_verdict(&report, FWREG_ID_PSCI_VERSION, COMPAT_PINNED, NULL);
-	assert_int_equal(compat_refusal(&report, "lab-6.12", &err), -EPERM);
-	assert_string_equal(err.field, "registers.VENDOR_HYP_BMAP_2");
+	assert_plan(&report, plan, 7);
 
+	/* "disable" writes the 0 the register already holds. */
 	p->unknown_registers = PROFILE_UNKNOWN_DISABLE;
 	compat_check(p, &h, &report);
 	assert_true(report.compatible);
-	assert_int_equal(compat_refusal(&report, "lab-6.12", &err), 0);
 	assert_verdict(&report, FWREG_ID_VENDOR_HYP_BMAP_2, COMPAT_DISABLED,
 		       NULL);
 	e = entry(&report, FWREG_ID_VENDOR_HYP_BMAP_2);
 	assert_true(e->writes && e->write == 0);
-	assert_false(e->pinned);
 	assert_plan(&report, plan, 8);
+	profile_free(p);
+}
+
+/*
+ * Absent-equivalence is a rule on kind and value: an unmentioned bitmap
+ * offering services still refuses, and so does an unmentioned 0x14
+ * register at 0, which is not a bitmap.
+ */
+static void test_absent_equivalence_by_rule(void **state)
+{
+	struct profile *p = capture("lab-6.12", LAB_6_12_JSON,
+				    PROFILE_UNKNOWN_REFUSE);
+	struct hostset h = load_host(LAB_7_3_JSON);
+	struct hostset future = load_host(
+		"{\"kernel_release\": \"future\", \"registers\": ["
+		LAB_PSCI("0x10001") ","
+		"{\"id\": \"0x6030000000160007\", \"value\": \"0x0\"},"
+		"{\"id\": \"0x6030000000160008\", \"value\": \"0x2\"},"
+		"{\"id\": \"0x6030000000140009\", \"value\": \"0x0\"}]}");
+	struct api_error err;
+
+	(void)state;
+	/* Drop VENDOR_HYP_BMAP (0x3 on 7.3): the profile no longer says. */
+	for (size_t i = 0; i < p->npins; i++)
+		if (p->pins[i].id == FWREG_ID_VENDOR_HYP_BMAP) {
+			memmove(&p->pins[i], &p->pins[i + 1],
+				(p->npins - i - 1) * sizeof(p->pins[0]));
+			p->npins--;
+			break;
+		}
+	compat_check(p, &h, &report);
+	assert_false(report.compatible);
+	assert_int_equal(count_refused(&report), 1);
+	assert_verdict(&report, FWREG_ID_VENDOR_HYP_BMAP, COMPAT_REFUSED,
+		       "unmentioned_register");
+	assert_verdict(&report, FWREG_ID_VENDOR_HYP_BMAP_2,
+		       COMPAT_ABSENT_EQUIVALENT, NULL);
+	assert_int_equal(compat_refusal(&report, "lab-6.12", &err), -EPERM);
+	assert_string_equal(err.field, "registers.VENDOR_HYP_BMAP");
+	profile_free(p);
+
+	p = profile("{\"name\": \"psci\", \"registers\": "
+		    "{\"PSCI_VERSION\": \"1.1\"}}");
+	compat_check(p, &future, &report);
+	assert_false(report.compatible);
+	assert_verdict(&report, UINT64_C(0x6030000000160007),
+		       COMPAT_ABSENT_EQUIVALENT, NULL);
+	assert_false(entry(&report, UINT64_C(0x6030000000160007))->writes);
+	assert_verdict(&report, UINT64_C(0x6030000000160008), COMPAT_REFUSED,
+		       "unmentioned_register");
+	assert_verdict(&report, UINT64_C(0x6030000000140009), COMPAT_REFUSED,
+		       "unmentioned_register");
+	assert_int_equal(count_refused(&report), 2);
 	profile_free(p);
 }
 
@@ -348,13 +413,12 @@ static void test_5_10_services_on_6_12(void **state)
 	assert_verdict(&report, FWREG_ID_VENDOR_HYP_BMAP, COMPAT_ABSENT_OFF,
 		       NULL);
 
-	/* On 7.3 VENDOR_HYP_BMAP_2 is unmentioned. */
+	/* On 7.3 VENDOR_HYP_BMAP_2 is unmentioned, and 0: the same. */
 	h = load_host(LAB_7_3_JSON);
 	compat_check(p, &h, &report);
-	assert_false(report.compatible);
-	assert_int_equal(count_refused(&report), 1);
-	assert_verdict(&report, FWREG_ID_VENDOR_HYP_BMAP_2, COMPAT_REFUSED,
-		       "unmentioned_register");
+	assert_true(report.compatible);
+	assert_verdict(&report, FWREG_ID_VENDOR_HYP_BMAP_2,
+		       COMPAT_ABSENT_EQUIVALENT, NULL);
 	profile_free(p);
 }
 
@@ -722,6 +786,7 @@ int main(void)
 		cmocka_unit_test(test_6_1_capture_on_5_10),
 		cmocka_unit_test(test_7_3_capture_on_6_12),
 		cmocka_unit_test(test_6_12_capture_on_7_3),
+		cmocka_unit_test(test_absent_equivalence_by_rule),
 		cmocka_unit_test(test_5_10_services_on_6_12),
 		cmocka_unit_test(test_derived_from_observed),
 		cmocka_unit_test(test_derived_refused),
