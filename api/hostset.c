@@ -112,6 +112,90 @@ static int check_name(const json_t *entry, uint64_t id, const char *field,
 	return 0;
 }
 
+/* "1.1", or the raw value when it is no major.minor at all */
+static void psci_text(char *buf, size_t size, uint64_t v)
+{
+	if (v >> 31)
+		snprintf(buf, size, "0x%" PRIx64, v);
+	else
+		snprintf(buf, size, "%" PRIu64 ".%" PRIu64, v >> 16,
+			 v & 0xffff);
+}
+
+int hostset_check_value(uint64_t id, uint64_t value, const char *field,
+			struct api_error *err)
+{
+	const struct fwreg_desc *d = fwreg_lookup_id(id);
+	const uint64_t wa2_bits = FWREG_WA_LEVEL_MASK | FWREG_WA2_ENABLED;
+	uint64_t level = value & FWREG_WA_LEVEL_MASK;
+	char v[32];
+
+	if (!d)
+		return 0;
+	switch (d->kind) {
+	case FWREG_KIND_PSCI_VERSION:
+		psci_text(v, sizeof(v), value);
+		/* PSCI (DEN0022) 5.1.1: bit 31 of the version is zero. */
+		if (value >> 31)
+			return api_fail(err, 422, "impossible_value", field,
+					"%s: PSCI_VERSION 0x%" PRIx64 " sets "
+					"bits above 30; a PSCI version is "
+					"major (bits 30:16) . minor (15:0), "
+					"so no kernel reports it",
+					field, value);
+		if (value >> 16 == 0 && value != FWREG_PSCI(0, 1) &&
+		    value != FWREG_PSCI(0, 2))
+			return api_fail(err, 422, "impossible_value", field,
+					"%s: PSCI_VERSION %s (0x%" PRIx64 ") "
+					"does not exist; the only 0.x versions "
+					"are 0.1 and 0.2",
+					field, v, value);
+		return 0;
+	case FWREG_KIND_WORKAROUND:
+		if (value > FWREG_WA_NOT_REQUIRED)
+			return api_fail(err, 422, "impossible_value", field,
+					"%s: %s 0x%" PRIx64 " is not a level a "
+					"kernel reports (it masks the value to "
+					"0xf and reports NOT_AVAIL 0x0, AVAIL "
+					"0x1 or NOT_REQUIRED 0x2)",
+					field, d->name, value);
+		return 0;
+	case FWREG_KIND_WORKAROUND_2:
+		if ((value & ~wa2_bits) || level > FWREG_WA2_NOT_REQUIRED ||
+		    ((value & FWREG_WA2_ENABLED) && level != FWREG_WA2_AVAIL))
+			return api_fail(err, 422, "impossible_value", field,
+					"%s: %s 0x%" PRIx64 " is not a value a "
+					"kernel reports (levels NOT_AVAIL 0x0, "
+					"UNKNOWN 0x1, AVAIL 0x2, NOT_REQUIRED "
+					"0x3; ENABLED 0x10 only with AVAIL)",
+					field, d->name, value);
+		return 0;
+	case FWREG_KIND_BITMAP:
+		return 0;
+	}
+	return 0;
+}
+
+int hostset_check(const struct hostset *h, const char *prefix,
+		  struct api_error *err)
+{
+	for (size_t j = 0; j < h->nregs; j++) {
+		char f[96];
+		int ret;
+
+		if (prefix && prefix[0])
+			ju_path(f, sizeof(f), "%s.registers[%zu].value",
+				prefix, j);
+		else
+			ju_path(f, sizeof(f), "registers[%zu].value", j);
+		ret = hostset_check_value(h->regs[j].id, h->regs[j].value, f,
+					  err);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 static int parse_entry(struct hostset *h, const json_t *e, const char *field,
 		       struct api_error *err)
 {
@@ -133,6 +217,10 @@ static int parse_entry(struct hostset *h, const json_t *e, const char *field,
 	if (ret)
 		return ret;
 	ret = check_name(e, id, field, err);
+	if (ret)
+		return ret;
+	ju_path(f, sizeof(f), "%s.value", field);
+	ret = hostset_check_value(id, value, f, err);
 	if (ret)
 		return ret;
 	return add_reg(h, id, value, field, err);

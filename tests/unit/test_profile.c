@@ -213,6 +213,32 @@ static const struct bad_doc bad_hostsets[] = {
 	  422, "name_mismatch", "registers[0].name" },
 	{ R("{\"id\": \"0x6030000000160000\", \"value\": \"0x1\", \"x\": 1}"),
 	  422, "unknown_field", "registers[0].x" },
+	/* The issue's values: what no kernel reports (masked levels, a
+	 * 31-bit PSCI major.minor). */
+	{ R(E("0x6030000000140001", "0x3")), 422, "impossible_value",
+	  "registers[0].value" },
+	{ R(E("0x6030000000140003", "0x7")), 422, "impossible_value",
+	  "registers[0].value" },
+	{ R(E("0x6030000000140003", "0x100000001")), 422, "impossible_value",
+	  "registers[0].value" },
+	{ R(E("0x6030000000140003", "0x12")), 422, "impossible_value",
+	  "registers[0].value" },
+	{ R(E("0x6030000000160000", "0x1") "," E("0x6030000000140002", "0x10")),
+	  422, "impossible_value", "registers[1].value" },
+	{ R(E("0x6030000000140002", "0x4")), 422, "impossible_value",
+	  "registers[0].value" },
+	{ R(E("0x6030000000140002", "0x13")), 422, "impossible_value",
+	  "registers[0].value" },
+	{ R(E("0x6030000000140002", "0x20")), 422, "impossible_value",
+	  "registers[0].value" },
+	{ R(E("0x6030000000140000", "0x100010001")), 422, "impossible_value",
+	  "registers[0].value" },
+	{ R(E("0x6030000000140000", "0x80010000")), 422, "impossible_value",
+	  "registers[0].value" },
+	{ R(E("0x6030000000140000", "0x0")), 422, "impossible_value",
+	  "registers[0].value" },
+	{ R(E("0x6030000000140000", "0x3")), 422, "impossible_value",
+	  "registers[0].value" },
 	{ "{\"kernel_release\": \"k\", \"registers\": [], \"observed_abi\": "
 	  "{\"calls\": [{\"function_id\": \"0x84000050\", \"name\": "
 	  "\"TRNG_VERSION\", \"x0\": \"0x0\"}, {\"function_id\": "
@@ -238,6 +264,67 @@ static void test_hostset_errors(void **state)
 				 err.detail);
 		assert_true(strlen(err.detail) > 0);
 		json_decref(doc);
+	}
+}
+
+/*
+ * Every value a kernel can report is accepted: all levels, WORKAROUND_2
+ * AVAIL|ENABLED (kernels before 5.10), PSCI 0.1 (a vCPU without
+ * PSCI_0_2) and versions this build does not know yet; bitmaps are free.
+ */
+static void test_hostset_possible_values(void **state)
+{
+	static const struct { uint64_t id, value; } ok[] = {
+		{ FWREG_ID_PSCI_VERSION, 0x1 },
+		{ FWREG_ID_PSCI_VERSION, 0x2 },
+		{ FWREG_ID_PSCI_VERSION, 0x10003 },
+		{ FWREG_ID_PSCI_VERSION, 0x10004 },
+		{ FWREG_ID_PSCI_VERSION, 0x20000 },
+		{ FWREG_ID_PSCI_VERSION, 0x7fffffff },
+		{ FWREG_ID_WORKAROUND_1, 0 },
+		{ FWREG_ID_WORKAROUND_1, 1 },
+		{ FWREG_ID_WORKAROUND_1, 2 },
+		{ FWREG_ID_WORKAROUND_3, 2 },
+		{ FWREG_ID_WORKAROUND_2, 0 },
+		{ FWREG_ID_WORKAROUND_2, 1 },
+		{ FWREG_ID_WORKAROUND_2, 2 },
+		{ FWREG_ID_WORKAROUND_2, 3 },
+		{ FWREG_ID_WORKAROUND_2, 0x12 },
+		{ FWREG_ID_STD_BMAP, UINT64_MAX },
+		{ FWREG_ID_VENDOR_HYP_BMAP_2, 0x3 },
+		{ UINT64_C(0x6030000000140009), UINT64_MAX },
+	};
+	struct api_error err = { 0 };
+	struct hostset h;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		if (hostset_check_value(ok[i].id, ok[i].value, "v", &err))
+			fail_msg("case %zu refused: %s", i, err.detail);
+		assert_int_equal(hostset_init(&h, "k", &ok[i].id, &ok[i].value,
+					      1, NULL),
+				 0);
+		assert_int_equal(hostset_check(&h, "hosts[3]", &err), 0);
+	}
+	/* hostset_init() takes what KVM read; hostset_check() judges it. */
+	{
+		const uint64_t ids[] = { FWREG_ID_PSCI_VERSION,
+					 FWREG_ID_WORKAROUND_3 };
+		const uint64_t vals[] = { 0x10001, 7 };
+
+		assert_int_equal(hostset_init(&h, "k", ids, vals, 2, NULL), 0);
+		assert_int_equal(hostset_check(&h, "hosts[3]", &err), -EINVAL);
+		assert_int_equal(err.status, 422);
+		assert_string_equal(err.code, "impossible_value");
+		assert_string_equal(err.field, "hosts[3].registers[1].value");
+		assert_string_equal(err.detail,
+				    "hosts[3].registers[1].value: "
+				    "SMCCC_ARCH_WORKAROUND_3 0x7 is not a level "
+				    "a kernel reports (it masks the value to 0xf "
+				    "and reports NOT_AVAIL 0x0, AVAIL 0x1 or "
+				    "NOT_REQUIRED 0x2)");
+		assert_int_equal(hostset_check(&h, NULL, &err), -EINVAL);
+		assert_string_equal(err.field, "registers[1].value");
 	}
 }
 
@@ -1023,6 +1110,7 @@ int main(void)
 		cmocka_unit_test(test_hostset_round_trip),
 		cmocka_unit_test(test_hostset_init),
 		cmocka_unit_test(test_hostset_errors),
+		cmocka_unit_test(test_hostset_possible_values),
 		cmocka_unit_test(test_hostset_limit),
 		cmocka_unit_test(test_profile_example),
 		cmocka_unit_test(test_profile_policy_and_forms),
