@@ -246,6 +246,89 @@ static bool pvtime_bit(const struct compat_entry *e)
 	return true;
 }
 
+static void add_service(struct compat_discovery *d, const char *name,
+			uint64_t reg)
+{
+	if (d->nservices == COMPAT_MAX_SERVICES)
+		return;
+	d->services[d->nservices].name = name;
+	d->services[d->nservices].reg = reg;
+	d->services[d->nservices].reachable = d->smccc_1_1;
+	d->nservices++;
+}
+
+/*
+ * The services KVM answers for this guest: every catalogued bit it will
+ * see set, a workaround whose level is anything but NOT_AVAIL (reported
+ * through ARCH_FEATURES), and PV time on a host without STD_HYP_BMAP.
+ */
+static void discover(struct compat_report *r)
+{
+	struct compat_discovery *d = &r->discovery;
+	const struct compat_entry *psci = NULL;
+	bool std_hyp = false;
+	char v[32];
+
+	for (size_t k = 0; k < r->nentries; k++)
+		if (r->entries[k].id == FWREG_ID_PSCI_VERSION)
+			psci = &r->entries[k];
+	d->psci_known = psci && psci->has_guest_sees;
+	d->psci = d->psci_known ? psci->guest_sees : 0;
+	d->smccc_1_1 = d->psci_known && d->psci >= FWREG_PSCI(1, 0);
+
+	for (size_t k = 0; k < r->nentries; k++) {
+		const struct compat_entry *e = &r->entries[k];
+
+		if (e->id == FWREG_ID_STD_HYP_BMAP)
+			std_hyp = e->host_present;
+		if (!e->desc || !e->has_guest_sees)
+			continue;
+		switch (e->desc->kind) {
+		case FWREG_KIND_BITMAP:
+			for (size_t b = 0; b < e->desc->nbits; b++)
+				if (e->guest_sees &
+				    (UINT64_C(1) << e->desc->bits[b].bit))
+					add_service(d, e->desc->bits[b].name,
+						    e->id);
+			break;
+		case FWREG_KIND_WORKAROUND:
+		case FWREG_KIND_WORKAROUND_2:
+			if ((e->guest_sees & FWREG_WA_LEVEL_MASK) !=
+			    FWREG_WA_NOT_AVAIL)
+				add_service(d, e->desc->name, e->id);
+			break;
+		case FWREG_KIND_PSCI_VERSION:
+			break;
+		}
+	}
+	if (!std_hyp && r->pvtime)
+		add_service(d, "PV_TIME", FWREG_ID_STD_HYP_BMAP);
+
+	if (!d->psci_known) {
+		snprintf(d->reason, sizeof(d->reason),
+			 "the guest's PSCI version is not known here, so "
+			 "neither is whether it can find SMCCC 1.1; every "
+			 "service is counted unreachable");
+		return;
+	}
+	snprintf(v, sizeof(v), "%" PRIu64 ".%" PRIu64, d->psci >> 16,
+		 d->psci & 0xffff);
+	if (d->smccc_1_1)
+		snprintf(d->reason, sizeof(d->reason),
+			 "PSCI %s has PSCI_FEATURES, through which a guest "
+			 "finds SMCCC 1.1 and then every service listed",
+			 v);
+	else
+		snprintf(d->reason, sizeof(d->reason),
+			 "PSCI %s has no PSCI_FEATURES (it came with 1.0), so a "
+			 "guest cannot learn that SMCCC 1.1 is there and "
+			 "assumes 1.0; KVM still answers the services listed, "
+			 "but a guest following the specifications (Linux "
+			 "among them) never calls them: unreachable, not "
+			 "refused",
+			 v);
+}
+
 int compat_check(const struct profile *p, const struct hostset *h,
 		 struct compat_report *out)
 {
@@ -313,6 +396,7 @@ int compat_check(const struct profile *p, const struct hostset *h,
 			out->nwrites++;
 		}
 	}
+	discover(out);
 	return 0;
 }
 
@@ -400,12 +484,45 @@ static json_t *entry_json(const struct compat_entry *e)
 	return o;
 }
 
+static json_t *discovery_json(const struct compat_discovery *d)
+{
+	json_t *o, *services = json_array(), *unreachable = json_array();
+	char v[32];
+
+	snprintf(v, sizeof(v), "%" PRIu64 ".%" PRIu64, d->psci >> 16,
+		 d->psci & 0xffff);
+	/* "o" steals both arrays, also when json_pack() fails. */
+	o = json_pack("{s:o, s:b, s:o, s:o, s:s}", "psci_version",
+		      d->psci_known ? json_string(v) : json_null(), "smccc_1_1",
+		      d->smccc_1_1, "services", services, "unreachable",
+		      unreachable, "reason", d->reason);
+	if (!o)
+		return NULL;
+	for (size_t i = 0; i < d->nservices; i++) {
+		const struct compat_service *sv = &d->services[i];
+		const struct fwreg_desc *reg = fwreg_lookup_id(sv->reg);
+
+		if (ju_append_new(services,
+				  json_pack("{s:s, s:s, s:b}", "name", sv->name,
+					    "register",
+					    reg ? reg->name : "unknown",
+					    "reachable", sv->reachable)) ||
+		    (!sv->reachable &&
+		     ju_append_new(unreachable, json_string(sv->name)))) {
+			json_decref(o);
+			return NULL;
+		}
+	}
+	return o;
+}
+
 json_t *compat_report_to_json(const struct compat_report *r)
 {
 	json_t *doc, *regs = json_array();
 
-	doc = json_pack("{s:b, s:s, s:o}", "compatible", r->compatible,
-			"kernel_release", r->kernel_release, "registers", regs);
+	doc = json_pack("{s:b, s:s, s:o, s:o}", "compatible", r->compatible,
+			"kernel_release", r->kernel_release, "registers", regs,
+			"discovery", discovery_json(&r->discovery));
 	if (!doc)
 		return NULL;
 	for (size_t i = 0; i < r->nentries; i++)

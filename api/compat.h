@@ -89,6 +89,37 @@ struct compat_write {
 	uint64_t value;
 };
 
+/*
+ * What a guest can discover, as opposed to what KVM answers. Every
+ * service pinvm models is found through SMCCC 1.1 calls (ARCH_FEATURES for
+ * the workarounds, TRNG_VERSION, PV_TIME_FEATURES, the KVM vendor UID),
+ * and a guest learns that SMCCC 1.1 is there only by PSCI_FEATURES
+ * (SMCCC_VERSION), which PSCI has from 1.0 (DEN0022 and DEN0028; Linux:
+ * psci_probe() runs psci_init_smccc() and kvm_init_hyp_services() only
+ * for PSCI >= 1.0). Under PSCI 0.1/0.2 KVM still answers those calls, but
+ * a guest following the specifications never makes them: they are
+ * reported unreachable. pinvm reports this and does not refuse: such a
+ * profile is a legitimate way to hide services from a guest.
+ */
+#define COMPAT_MAX_SERVICES 32
+
+struct compat_service {
+	const char *name;   /* static: a bitmap bit ("TRNG") or a workaround
+			     * register ("SMCCC_ARCH_WORKAROUND_1") */
+	uint64_t reg;       /* the register that gates or reports it */
+	bool reachable;
+};
+
+struct compat_discovery {
+	bool psci_known;    /* false: the guest's PSCI version is unknown
+			     * (the host has no PSCI_VERSION, or it was refused) */
+	uint64_t psci;      /* the version the guest sees */
+	bool smccc_1_1;     /* a guest can find SMCCC 1.1 (PSCI >= 1.0) */
+	size_t nservices;   /* services KVM answers for this guest */
+	struct compat_service services[COMPAT_MAX_SERVICES];
+	char reason[COMPAT_REASON_MAX];
+};
+
 struct compat_report {
 	bool compatible;   /* no entry is refused */
 	char kernel_release[HOSTSET_RELEASE_MAX + 1];
@@ -108,6 +139,7 @@ struct compat_report {
 	 * register on either side) the old default, on.
 	 */
 	bool pvtime;
+	struct compat_discovery discovery;
 };
 
 /*
@@ -138,7 +170,10 @@ const char *compat_verdict_name(enum compat_verdict v);
  *  "registers": [{"name": "..."|null, "id": "0x..",
  *                 "pinned": "0x.."|"host"|null, "host": "0x.."|null,
  *                 "verdict": "...", "rule"?: "...", "reason": "...",
- *                 "write"?: "0x..", "guest_sees"?: "0x.."}]}
+ *                 "write"?: "0x..", "guest_sees"?: "0x.."}],
+ *  "discovery": {"psci_version": "1.0"|null, "smccc_1_1": bool,
+ *                "services": [{"name", "register", "reachable"}],
+ *                "unreachable": ["TRNG", ...], "reason": "..."}}
  * New reference, NULL when an allocation fails.
  */
 json_t *compat_report_to_json(const struct compat_report *r);

@@ -152,6 +152,21 @@ int profile_add_pin(struct profile *p, uint64_t id,
 int profile_check_value(uint64_t id, uint64_t value, const char *field,
 			struct api_error *err);
 
+/*
+ * Could pinvm ever apply p? Checked before a profile is stored, so that a
+ * profile no host can run is refused at once rather than at every use:
+ *   422 psci_0_1_unsupported  PSCI_VERSION pinned 0.1: pinvm initialises
+ *                             every vCPU with KVM_ARM_VCPU_PSCI_0_2, and
+ *                             KVM accepts 0.1 only without it
+ *   422 unanswered_service    VENDOR_HYP_BMAP_2 pinned with bits set: KVM
+ *                             only advertises those calls (KVM_FEATURES
+ *                             x2) and forwards them to the VMM, which
+ *                             pinvm-vmm does not answer, so the guest would
+ *                             be told of services that say NOT_SUPPORTED
+ * Field "registers.<name>". Returns 0 or -EINVAL.
+ */
+int profile_check_applicable(const struct profile *p, struct api_error *err);
+
 /* 0 when name matches ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$, else 422 bad_name. */
 int profile_check_name(const char *name, struct api_error *err);
 

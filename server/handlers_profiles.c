@@ -28,10 +28,16 @@ static void now_iso(char out[32])
 void profile_store_and_reply(struct request *req, struct reply *rep,
 			     const struct profile *p, const char *default_kind)
 {
-	json_t *doc = profile_to_json(p);
+	struct api_error aerr;
+	json_t *doc;
 	char when[32], err[256];
 	int ret;
 
+	if (profile_check_applicable(p, &aerr) < 0) {
+		reply_api_error(rep, &aerr);
+		return;
+	}
+	doc = profile_to_json(p);
 	if (!doc) {
 		reply_json(rep, 500, NULL);
 		return;

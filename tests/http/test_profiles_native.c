@@ -127,6 +127,8 @@ static void test_bad_documents(void)
 		{ "hex wider than 64 bits", NULL, "{\"name\": \"x\", \"registers\": {\"STD_BMAP\": \"0x1ffffffffffffffff\"}}", 422, "bad_hex", "registers.STD_BMAP" },
 		{ "a negative value", NULL, "{\"name\": \"x\", \"registers\": {\"STD_BMAP\": \"-1\"}}", 422, "bad_value", "registers.STD_BMAP" },
 		{ "a non-firmware register id", NULL, "{\"name\": \"x\", \"registers\": {\"0x6030000000100000\": \"0x0\"}}", 422, "not_firmware_register", "registers.0x6030000000100000" },
+		{ "PSCI 0.1, which pinvm never applies", NULL, "{\"name\": \"x\", \"registers\": {\"PSCI_VERSION\": \"0.1\"}}", 422, "psci_0_1_unsupported", "registers.PSCI_VERSION" },
+		{ "VENDOR_HYP_BMAP_2 services nothing answers", NULL, "{\"name\": \"x\", \"registers\": {\"VENDOR_HYP_BMAP_2\": \"0x3\"}}", 422, "unanswered_service", "registers.VENDOR_HYP_BMAP_2" },
 		{ "an unknown policy", NULL, "{\"name\": \"x\", \"registers\": {}, \"unknown_registers\": \"maybe\"}", 422, "bad_policy", "unknown_registers" },
 		{ "a capture of something else", NULL, "{\"capture\": \"guest\", \"name\": \"x\"}", 422, "bad_value", "capture" },
 	};
@@ -215,6 +217,17 @@ static void test_offline_verdicts(void)
 	post("/v1/compatibility", NULL, body, &r);
 	check(r.status == 422 && !strcmp(response_str(&r, "field") ?: "", "host.registers[0]"),
 	      "a bad host set is 422 naming host.registers[0]", "%ld %s", r.status, r.body);
+	response_free(&r);
+
+	/* A value no kernel reports, in the second host: its own path. */
+	snprintf(body, len, "{\"name\": \"bad-fleet\", \"hosts\": [%s, {\"kernel_release\": \"x\", "
+			    "\"registers\": [{\"id\": \"0x6030000000140000\", \"value\": \"0x10001\"}, "
+			    "{\"id\": \"0x6030000000140003\", \"value\": \"0x7\"}]}]}", h510);
+	post("/v1/baselines", NULL, body, &r);
+	check(r.status == 422 && !strcmp(response_str(&r, "code") ?: "", "impossible_value") &&
+		      !strcmp(response_str(&r, "field") ?: "", "hosts[1].registers[1].value"),
+	      "a baseline over WORKAROUND_3 = 7 is 422 naming hosts[1].registers[1].value",
+	      "%ld %s", r.status, r.body);
 	response_free(&r);
 	free(body);
 

@@ -634,6 +634,108 @@ static void test_uncatalogued(void **state)
 	profile_free(p);
 }
 
+/* ---- discoverability --------------------------------------------------------- */
+
+static void assert_services(const struct compat_report *r, const char *want,
+			    bool reachable)
+{
+	char got[256] = "";
+
+	for (size_t i = 0; i < r->discovery.nservices; i++) {
+		const struct compat_service *sv = &r->discovery.services[i];
+
+		assert_int_equal(sv->reachable, reachable);
+		snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%s",
+			 i ? "," : "", sv->name);
+	}
+	assert_string_equal(got, want);
+}
+
+/*
+ * A 6.12 capture sees SMCCC 1.1 (PSCI 1.1) and with it every service;
+ * pinned down to PSCI 0.2 the same services are still answered by KVM but
+ * unreachable, and the profile stays compatible (reported, not refused).
+ */
+static void test_discovery(void **state)
+{
+	struct profile *p = capture("lab-6.12", LAB_6_12_JSON,
+				    PROFILE_UNKNOWN_REFUSE);
+	struct hostset h = load_host(LAB_6_12_JSON);
+	json_t *doc;
+	char *text;
+
+	(void)state;
+	compat_check(p, &h, &report);
+	assert_true(report.compatible);
+	assert_true(report.discovery.psci_known);
+	assert_true(report.discovery.psci == 0x10001);
+	assert_true(report.discovery.smccc_1_1);
+	assert_services(&report,
+			"SMCCC_ARCH_WORKAROUND_1,TRNG,PV_TIME,FUNC_FEAT,PTP",
+			true);
+
+	p->pins[0].value = FWREG_PSCI(0, 2);
+	compat_check(p, &h, &report);
+	assert_true(report.compatible);
+	assert_false(report.discovery.smccc_1_1);
+	assert_services(&report,
+			"SMCCC_ARCH_WORKAROUND_1,TRNG,PV_TIME,FUNC_FEAT,PTP",
+			false);
+	doc = compat_report_to_json(&report);
+	text = json_dumps(json_object_get(doc, "discovery"), JSON_COMPACT);
+	assert_string_equal(
+		text,
+		"{\"psci_version\":\"0.2\",\"smccc_1_1\":false,\"services\":["
+		"{\"name\":\"SMCCC_ARCH_WORKAROUND_1\",\"register\":"
+		"\"SMCCC_ARCH_WORKAROUND_1\",\"reachable\":false},"
+		"{\"name\":\"TRNG\",\"register\":\"STD_BMAP\",\"reachable\":"
+		"false},{\"name\":\"PV_TIME\",\"register\":\"STD_HYP_BMAP\","
+		"\"reachable\":false},{\"name\":\"FUNC_FEAT\",\"register\":"
+		"\"VENDOR_HYP_BMAP\",\"reachable\":false},{\"name\":\"PTP\","
+		"\"register\":\"VENDOR_HYP_BMAP\",\"reachable\":false}],"
+		"\"unreachable\":[\"SMCCC_ARCH_WORKAROUND_1\",\"TRNG\","
+		"\"PV_TIME\",\"FUNC_FEAT\",\"PTP\"],\"reason\":\"PSCI 0.2 has "
+		"no PSCI_FEATURES (it came with 1.0), so a guest cannot learn "
+		"that SMCCC 1.1 is there and assumes 1.0; KVM still answers the "
+		"services listed, but a guest following the specifications "
+		"(Linux among them) never calls them: unreachable, not "
+		"refused\"}");
+	free(text);
+	json_decref(doc);
+	profile_free(p);
+
+	/* 5.10 has no bitmaps: PV time is the VMM's switch, reachable. */
+	p = capture("lab-5.10", LAB_5_10_JSON, PROFILE_UNKNOWN_REFUSE);
+	h = load_host(LAB_5_10_JSON);
+	compat_check(p, &h, &report);
+	assert_true(report.discovery.smccc_1_1);
+	assert_services(&report,
+			"SMCCC_ARCH_WORKAROUND_1,SMCCC_ARCH_WORKAROUND_3,"
+			"PV_TIME",
+			true);
+	profile_free(p);
+
+	/* The 5.10 services profile on 6.12: only the workaround is left. */
+	p = profile(services_5_10);
+	h = load_host(LAB_6_12_JSON);
+	compat_check(p, &h, &report);
+	assert_true(report.discovery.smccc_1_1);
+	assert_services(&report, "SMCCC_ARCH_WORKAROUND_1", true);
+	profile_free(p);
+
+	/* A refused PSCI_VERSION: the guest's version is not known. */
+	p = capture("lab-7.3", LAB_7_3_JSON, PROFILE_UNKNOWN_REFUSE);
+	compat_check(p, &h, &report);
+	assert_false(report.compatible);
+	assert_false(report.discovery.psci_known);
+	assert_false(report.discovery.smccc_1_1);
+	doc = compat_report_to_json(&report);
+	assert_true(json_is_null(json_object_get(
+		json_object_get(doc, "discovery"), "psci_version")));
+	json_decref(doc);
+	profile_free(p);
+}
+
 /* ---- read-back -------------------------------------------------------------- */
 
 static void test_readback(void **state)
@@ -795,6 +897,7 @@ int main(void)
 		cmocka_unit_test(test_uncatalogued),
 		cmocka_unit_test(test_readback),
 		cmocka_unit_test(test_report_json),
+		cmocka_unit_test(test_discovery),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1083,6 +1083,44 @@ static void walk(int (*op)(void), const char *name)
 	assert_true(k > 3);
 }
 
+/* What pinvm can never apply is refused before it is stored. */
+static void test_profile_applicable(void **state)
+{
+	static const struct {
+		const char *doc, *code, *field;
+	} cases[] = {
+		{ "{\"name\": \"a\", \"registers\": {\"PSCI_VERSION\": \"0.1\"}}",
+		  "psci_0_1_unsupported", "registers.PSCI_VERSION" },
+		{ "{\"name\": \"a\", \"registers\": {\"PSCI_VERSION\": \"0x1\"}}",
+		  "psci_0_1_unsupported", "registers.PSCI_VERSION" },
+		{ "{\"name\": \"a\", \"registers\": {\"VENDOR_HYP_BMAP_2\": "
+		  "{\"DISCOVER_IMPL_VER\": true}}}",
+		  "unanswered_service", "registers.VENDOR_HYP_BMAP_2" },
+		{ "{\"name\": \"a\", \"registers\": {\"PSCI_VERSION\": \"0.2\", "
+		  "\"VENDOR_HYP_BMAP_2\": \"0x0\"}}", NULL, NULL },
+		{ "{\"name\": \"a\", \"registers\": {\"PSCI_VERSION\": \"host\", "
+		  "\"VENDOR_HYP_BMAP_2\": \"host\"}}", NULL, NULL },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct profile *p = load_profile(cases[i].doc);
+		struct api_error err = { 0 };
+		int ret = profile_check_applicable(p, &err);
+
+		if (!cases[i].code) {
+			if (ret)
+				fail_msg("case %zu refused: %s", i, err.detail);
+		} else {
+			assert_int_equal(ret, -EINVAL);
+			assert_int_equal(err.status, 422);
+			assert_string_equal(err.code, cases[i].code);
+			assert_string_equal(err.field, cases[i].field);
+		}
+		profile_free(p);
+	}
+}
+
 static void test_alloc_failures(void **state)
 {
 	(void)state;
@@ -1122,6 +1160,7 @@ int main(void)
 		cmocka_unit_test(test_profile_limit),
 		cmocka_unit_test(test_profile_capture),
 		cmocka_unit_test(test_profile_add_pin),
+		cmocka_unit_test(test_profile_applicable),
 		cmocka_unit_test(test_alloc_failures),
 	};
 
