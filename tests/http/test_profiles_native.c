@@ -251,6 +251,77 @@ static void test_offline_verdicts(void)
 	free(hlatest);
 }
 
+static char *firecracker_doc(const char *name)
+{
+	char path[512];
+	json_t *doc;
+	char *text;
+
+	snprintf(path, sizeof(path), "%s/firecracker/%s", fixtures, name);
+	doc = json_load_file(path, 0, NULL);
+	text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+	json_decref(doc);
+	return text;
+}
+
+/* Firecracker documents as hosts: verdicts and baselines, imports stated. */
+static void test_firecracker_hosts(void)
+{
+	char *fp61 = firecracker_doc("fingerprint-6.1.json");
+	char *fp510 = firecracker_doc("fingerprint-5.10.json");
+	struct response r;
+	char *body;
+	size_t len;
+
+	if (!check(fp61 && fp510, "Firecracker fixtures load", "from %s", fixtures))
+		goto out;
+	len = strlen(fp61) + strlen(fp510) + 256;
+	body = malloc(len);
+	snprintf(body, len, "{\"profile\": \"services-5.10\", \"host\": %s}", fp61);
+	post("/v1/compatibility", NULL, body, &r);
+	{
+		json_t *imp = json_object_get(r.json, "host_import");
+
+		check(r.status == 200 && json_is_true(json_object_get(r.json, "compatible")) &&
+			      !strcmp(json_string_value(json_object_get(imp, "format")) ?: "",
+				      "firecracker_fingerprint") &&
+			      json_integer_value(json_object_get(imp, "firmware_registers")) == 7 &&
+			      json_integer_value(json_object_get(imp, "ignored_registers")) == 2 &&
+			      !strcmp(response_str(&r, "kernel_release") ?: "", "6.1.0-50-cloud-arm64"),
+		      "a Firecracker fingerprint is a host: 7 firmware registers taken, 2 ignored",
+		      "%ld %s", r.status, r.body);
+	}
+	response_free(&r);
+
+	snprintf(body, len, "{\"profile\": \"services-5.10\", \"host\": {\"reg_modifiers\": "
+			    "[{\"addr\": \"0x6030000000140003\", \"bitmap\": \"0b111\"}]}}");
+	post("/v1/compatibility", NULL, body, &r);
+	check(r.status == 422 && !strcmp(response_str(&r, "code") ?: "", "partial_value") &&
+		      !strcmp(response_str(&r, "field") ?: "", "host.reg_modifiers[0].bitmap"),
+	      "a template leaving bits to the host is 422 naming host.reg_modifiers[0].bitmap",
+	      "%ld %s", r.status, r.body);
+	response_free(&r);
+
+	snprintf(body, len, "{\"name\": \"fc-fleet\", \"hosts\": [%s, %s]}", fp510, fp61);
+	post("/v1/baselines", NULL, body, &r);
+	{
+		json_t *imports = json_object_get(json_object_get(r.json, "source"), "imports");
+
+		check(r.status == 201 && json_array_size(imports) == 2 &&
+			      json_integer_value(json_object_get(json_array_get(imports, 1), "host")) == 1,
+		      "a baseline over two Firecracker fingerprints records both imports",
+		      "%ld %s", r.status, r.body);
+	}
+	response_free(&r);
+	/* The kill -9 check below counts the profiles stored before it. */
+	client_call(&c, "DELETE", "/v1/profiles/fc-fleet", NULL, NULL, 0, NULL, &r);
+	response_free(&r);
+	free(body);
+out:
+	free(fp61);
+	free(fp510);
+}
+
 static void test_kvm_routes_without_kvm(void)
 {
 	struct response r;
@@ -307,6 +378,7 @@ int main(int argc, char **argv)
 	test_store_and_read();
 	test_bad_documents();
 	test_offline_verdicts();
+	test_firecracker_hosts();
 	test_kvm_routes_without_kvm();
 	test_delete();
 

@@ -11,6 +11,7 @@
 
 #include "baseline.h"
 #include "compat.h"
+#include "firecracker.h"
 #include "fwreg.h"
 #include "hostset.h"
 #include "lab_hostsets.h"
@@ -970,8 +971,36 @@ static void counting_free(void *p)
  * does not survive every allocation failure (load.c lex_save() drops
  * strbuffer errors, akheron/jansson#362), and the walk is about our code.
  */
-static json_t *walk_profile_doc, *walk_host_doc, *walk_calls;
+static json_t *walk_profile_doc, *walk_host_doc, *walk_calls, *walk_fc_doc;
+
+/* A Firecracker fingerprint: one firmware register, one other. */
+static const char walk_fc_text[] =
+	"{\"kernel_version\": \"k\", \"bios_version\": \"b\", "
+	"\"guest_cpu_config\": {\"reg_modifiers\": ["
+	"{\"addr\": \"0x6030000000140000\", \"bitmap\": "
+	"\"0b0000000000000000000000000000000000000000000000010000000000000001\"},"
+	"{\"addr\": \"0x603000000013c020\", \"bitmap\": \"0b1\"}]}}";
+static struct hostset walk_fc_host;
 static struct hostset walk_hosts[4];
+
+/* The import and its answer. */
+static int op_firecracker(void)
+{
+	struct api_error err = { 0 };
+	struct fc_import info;
+	json_t *out;
+	int ret;
+
+	ret = hostset_from_any_json(walk_fc_doc, &walk_fc_host, &info, &err);
+	if (ret)
+		return ret;
+	assert_int_equal(walk_fc_host.nregs, 1);
+	out = firecracker_import_json(&info);
+	if (!out)
+		return -1;
+	json_decref(out);
+	return 0;
+}
 
 /* Each operation cleans up after itself and returns 0 on success. */
 static int op_profile(void)
@@ -1131,13 +1160,16 @@ static void test_alloc_failures(void **state)
 	walk_profile_doc = load_json(example_profile);
 	walk_host_doc = load_json(LAB_6_12_OBSERVED_JSON);
 	walk_calls = load_json(LAB_CALLS_6_12);
+	walk_fc_doc = load_json(walk_fc_text);
 	walk(op_profile, "profile");
 	walk(op_hostset, "hostset");
 	walk(op_capture_compat, "capture+compat");
 	walk(op_baseline, "baseline");
+	walk(op_firecracker, "firecracker");
 	json_decref(walk_profile_doc);
 	json_decref(walk_host_doc);
 	json_decref(walk_calls);
+	json_decref(walk_fc_doc);
 }
 
 int main(void)
