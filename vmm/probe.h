@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PROBE_MAX_CALLS 32
+#define PROBE_MAX_CALLS 48
 
 struct probe_result {
 	uint64_t x0[PROBE_MAX_CALLS]; /* raw x0 of call i, as the guest saw it */
