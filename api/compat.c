@@ -246,15 +246,85 @@ static bool pvtime_bit(const struct compat_entry *e)
 	return true;
 }
 
-static void add_service(struct compat_discovery *d, const char *name,
-			uint64_t reg)
+/* The call a guest discovers a service with; 0 for the arch range. */
+static uint32_t service_fid(const char *name)
 {
+	static const struct {
+		const char *name;
+		uint32_t fid;
+	} ids[] = {
+		{ "TRNG", 0x84000050 },       { "PV_TIME", 0xc5000020 },
+		{ "FUNC_FEAT", 0x8600ff01 },  { "PTP", 0x86000001 },
+		{ "DISCOVER_IMPL_VER", 0xc6000040 },
+		{ "DISCOVER_IMPL_CPUS", 0xc6000041 },
+	};
+
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
+		if (strcmp(ids[i].name, name) == 0)
+			return ids[i].fid;
+	return 0;
+}
+
+static void add_service(struct compat_report *r, const struct profile *p,
+			const char *name, uint64_t reg)
+{
+	struct compat_discovery *d = &r->discovery;
+	struct compat_service *sv = &d->services[d->nservices];
+	uint32_t fid = service_fid(name);
+
 	if (d->nservices == COMPAT_MAX_SERVICES)
 		return;
-	d->services[d->nservices].name = name;
-	d->services[d->nservices].reg = reg;
-	d->services[d->nservices].reachable = d->smccc_1_1;
+	sv->name = name;
+	sv->reg = reg;
+	sv->denied = r->smccc.verdict == COMPAT_SMCCC_ENFORCED && fid &&
+		     !smccc_filter_allows(&p->smccc, fid);
+	sv->reachable = d->smccc_1_1 && !sv->denied;
 	d->nservices++;
+}
+
+/* The profile's "smccc" member against the host's filter support. */
+static void judge_smccc(struct compat_report *r, const struct profile *p,
+			const struct hostset *h)
+{
+	struct compat_smccc *s = &r->smccc;
+
+	if (!p->smccc.present)
+		return;
+	s->ndeny = smccc_filter_deny_ranges(&p->smccc, s->deny,
+					    SMCCC_RANGES_MAX);
+	if (h->smccc_filter > 0) {
+		s->verdict = COMPAT_SMCCC_ENFORCED;
+		snprintf(s->reason, sizeof(s->reason),
+			 "the host has KVM's SMCCC filter: %zu range%s of "
+			 "function ids outside the allowed set %s denied "
+			 "(NOT_SUPPORTED) before the first KVM_RUN, whatever "
+			 "the kernel implements; the Arm architecture ranges "
+			 "stay KVM's",
+			 s->ndeny, s->ndeny == 1 ? "" : "s",
+			 s->ndeny == 1 ? "is" : "are");
+	} else if (h->smccc_filter < 0) {
+		s->verdict = COMPAT_SMCCC_UNDETERMINED;
+		snprintf(s->reason, sizeof(s->reason),
+			 "the host set does not say whether KVM has the SMCCC "
+			 "filter (Linux 6.4+); on a host without it the "
+			 "profile is %s",
+			 p->smccc.degrade ? "degraded to its registers" :
+					    "refused");
+	} else if (p->smccc.degrade) {
+		s->verdict = COMPAT_SMCCC_DEGRADED;
+		snprintf(s->reason, sizeof(s->reason),
+			 "the host has no SMCCC filter (Linux before 6.4) and "
+			 "unenforceable is \"degrade\": only the registers are "
+			 "pinned; a service the kernel implements outside "
+			 "them reaches the guest");
+	} else {
+		s->verdict = COMPAT_SMCCC_REFUSED;
+		r->compatible = false;
+		snprintf(s->reason, sizeof(s->reason),
+			 "the host has no SMCCC filter (Linux before 6.4) and "
+			 "unenforceable is \"refuse\": the default-deny ABI "
+			 "cannot be enforced here");
+	}
 }
 
 /*
@@ -262,7 +332,7 @@ static void add_service(struct compat_discovery *d, const char *name,
  * see set, a workaround whose level is anything but NOT_AVAIL (reported
  * through ARCH_FEATURES), and PV time on a host without STD_HYP_BMAP.
  */
-static void discover(struct compat_report *r)
+static void discover(struct compat_report *r, const struct profile *p)
 {
 	struct compat_discovery *d = &r->discovery;
 	const struct compat_entry *psci = NULL;
@@ -288,21 +358,21 @@ static void discover(struct compat_report *r)
 			for (size_t b = 0; b < e->desc->nbits; b++)
 				if (e->guest_sees &
 				    (UINT64_C(1) << e->desc->bits[b].bit))
-					add_service(d, e->desc->bits[b].name,
+					add_service(r, p, e->desc->bits[b].name,
 						    e->id);
 			break;
 		case FWREG_KIND_WORKAROUND:
 		case FWREG_KIND_WORKAROUND_2:
 			if ((e->guest_sees & FWREG_WA_LEVEL_MASK) !=
 			    FWREG_WA_NOT_AVAIL)
-				add_service(d, e->desc->name, e->id);
+				add_service(r, p, e->desc->name, e->id);
 			break;
 		case FWREG_KIND_PSCI_VERSION:
 			break;
 		}
 	}
 	if (!std_hyp && r->pvtime)
-		add_service(d, "PV_TIME", FWREG_ID_STD_HYP_BMAP);
+		add_service(r, p, "PV_TIME", FWREG_ID_STD_HYP_BMAP);
 
 	if (!d->psci_known) {
 		snprintf(d->reason, sizeof(d->reason),
@@ -383,6 +453,7 @@ int compat_check(const struct profile *p, const struct hostset *h,
 	}
 	out->compatible = true;
 	out->pvtime = true;
+	out->host_filter = h->smccc_filter;
 	for (size_t k = 0; k < out->nentries; k++) {
 		const struct compat_entry *e = &out->entries[k];
 
@@ -396,7 +467,8 @@ int compat_check(const struct profile *p, const struct hostset *h,
 			out->nwrites++;
 		}
 	}
-	discover(out);
+	judge_smccc(out, p, h);
+	discover(out, p);
 	return 0;
 }
 
@@ -503,10 +575,11 @@ static json_t *discovery_json(const struct compat_discovery *d)
 		const struct fwreg_desc *reg = fwreg_lookup_id(sv->reg);
 
 		if (ju_append_new(services,
-				  json_pack("{s:s, s:s, s:b}", "name", sv->name,
-					    "register",
+				  json_pack("{s:s, s:s, s:b, s:b}", "name",
+					    sv->name, "register",
 					    reg ? reg->name : "unknown",
-					    "reachable", sv->reachable)) ||
+					    "reachable", sv->reachable,
+					    "denied", sv->denied)) ||
 		    (!sv->reachable &&
 		     ju_append_new(unreachable, json_string(sv->name)))) {
 			json_decref(o);
@@ -514,6 +587,49 @@ static json_t *discovery_json(const struct compat_discovery *d)
 		}
 	}
 	return o;
+}
+
+static const char *smccc_verdict_name(enum compat_smccc_verdict v)
+{
+	switch (v) {
+	case COMPAT_SMCCC_ENFORCED:
+		return "enforced";
+	case COMPAT_SMCCC_DEGRADED:
+		return "degraded";
+	case COMPAT_SMCCC_REFUSED:
+		return "refused";
+	case COMPAT_SMCCC_UNDETERMINED:
+	case COMPAT_SMCCC_NONE:
+		break;
+	}
+	return "undetermined";
+}
+
+static json_t *smccc_json(const struct compat_smccc *s, int host_filter)
+{
+	json_t *o, *deny = json_array();
+
+	/* "o" steals deny, also when json_pack() fails. */
+	o = json_pack("{s:s, s:o, s:s, s:o, s:s}", "policy", "deny_unlisted",
+		      "host_filter",
+		      host_filter < 0 ? json_null() : json_boolean(host_filter),
+		      "verdict", smccc_verdict_name(s->verdict), "deny", deny,
+		      "reason", s->reason);
+	if (!o)
+		return NULL;
+	if (s->verdict == COMPAT_SMCCC_REFUSED &&
+	    ju_set_new(o, "rule", json_string("smccc_filter_unavailable")))
+		goto fail;
+	for (size_t i = 0; i < s->ndeny; i++)
+		if (ju_append_new(deny, json_pack("{s:o, s:I}", "base",
+						  ju_hex(s->deny[i].base),
+						  "count",
+						  (json_int_t)s->deny[i].count)))
+			goto fail;
+	return o;
+fail:
+	json_decref(o);
+	return NULL;
 }
 
 json_t *compat_report_to_json(const struct compat_report *r)
@@ -530,6 +646,11 @@ json_t *compat_report_to_json(const struct compat_report *r)
 			json_decref(doc);
 			return NULL;
 		}
+	if (r->smccc.verdict != COMPAT_SMCCC_NONE &&
+	    ju_set_new(doc, "smccc", smccc_json(&r->smccc, r->host_filter))) {
+		json_decref(doc);
+		return NULL;
+	}
 	return doc;
 }
 
@@ -553,6 +674,15 @@ int compat_refusal(const struct compat_report *r, const char *profile_name,
 			 profile_name ? profile_name : "(unnamed)",
 			 r->kernel_release[0] ? r->kernel_release : "this host",
 			 e->reason, e->rule ? e->rule : "unknown");
+		return -EPERM;
+	}
+	if (r->smccc.verdict == COMPAT_SMCCC_REFUSED) {
+		api_fail(err, 409, "profile_refused", "smccc",
+			 "profile %s cannot be applied on %s: smccc: %s (rule "
+			 "smccc_filter_unavailable)",
+			 profile_name ? profile_name : "(unnamed)",
+			 r->kernel_release[0] ? r->kernel_release : "this host",
+			 r->smccc.reason);
 		return -EPERM;
 	}
 	return 0;

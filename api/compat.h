@@ -44,6 +44,7 @@
 #include "fwreg.h"
 #include "hostset.h"
 #include "profile.h"
+#include "smccc_filter.h"
 
 #include <jansson.h>
 
@@ -103,11 +104,37 @@ struct compat_write {
  */
 #define COMPAT_MAX_SERVICES 32
 
+/*
+ * A profile's "smccc" member on this host (smccc_filter.h):
+ *   enforced      the host has the filter: the plan's deny ranges are
+ *                 installed before the first KVM_RUN
+ *   degraded      no filter, "unenforceable": "degrade": the registers are
+ *                 pinned, nothing else is enforced (said in reason)
+ *   refused       no filter, "unenforceable": "refuse" (rule
+ *                 smccc_filter_unavailable; the report is incompatible)
+ *   undetermined  a host set that does not say whether it has the filter
+ */
+enum compat_smccc_verdict {
+	COMPAT_SMCCC_NONE, /* the profile has no "smccc" member */
+	COMPAT_SMCCC_ENFORCED,
+	COMPAT_SMCCC_DEGRADED,
+	COMPAT_SMCCC_REFUSED,
+	COMPAT_SMCCC_UNDETERMINED,
+};
+
+struct compat_smccc {
+	enum compat_smccc_verdict verdict;
+	size_t ndeny;
+	struct smccc_range deny[SMCCC_RANGES_MAX];
+	char reason[COMPAT_REASON_MAX];
+};
+
 struct compat_service {
 	const char *name;   /* static: a bitmap bit ("TRNG") or a workaround
 			     * register ("SMCCC_ARCH_WORKAROUND_1") */
 	uint64_t reg;       /* the register that gates or reports it */
 	bool reachable;
+	bool denied;        /* the profile's SMCCC filter denies it */
 };
 
 struct compat_discovery {
@@ -140,6 +167,8 @@ struct compat_report {
 	 */
 	bool pvtime;
 	struct compat_discovery discovery;
+	struct compat_smccc smccc;
+	int host_filter;   /* the host set's smccc_filter (-1 unknown) */
 };
 
 /*
@@ -173,14 +202,21 @@ const char *compat_verdict_name(enum compat_verdict v);
  *                 "write"?: "0x..", "guest_sees"?: "0x.."}],
  *  "discovery": {"psci_version": "1.0"|null, "smccc_1_1": bool,
  *                "services": [{"name", "register", "reachable"}],
- *                "unreachable": ["TRNG", ...], "reason": "..."}}
+ *                "unreachable": ["TRNG", ...], "reason": "..."},
+ *  "smccc"?: {"policy": "deny_unlisted", "host_filter": bool|null,
+ *             "verdict": "enforced"|"degraded"|"refused"|"undetermined",
+ *             "rule"?: "smccc_filter_unavailable",
+ *             "deny": [{"base": "0x..", "count": n}], "reason": "..."}}
+ * A service the filter denies is listed with "reachable": false and
+ * "denied": true.
  * New reference, NULL when an allocation fails.
  */
 json_t *compat_report_to_json(const struct compat_report *r);
 
 /*
  * When r is not compatible, fills err with the first refusal: 409
- * profile_refused, field "registers.<name or id>", detail naming the
+ * profile_refused, field "registers.<name or id>" (or "smccc" for
+ * smccc_filter_unavailable), detail naming the
  * register, the wanted value, the host's offer and the rule; returns
  * -EPERM. Returns 0 (err untouched) when r is compatible.
  */

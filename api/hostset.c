@@ -66,6 +66,7 @@ int hostset_init(struct hostset *out, const char *kernel_release,
 	int ret;
 
 	memset(out, 0, sizeof(*out));
+	out->smccc_filter = -1;
 	ret = set_release(out, kernel_release, err);
 	if (ret)
 		return ret;
@@ -246,13 +247,15 @@ int hostset_from_json(const json_t *doc, struct hostset *out,
 		      struct api_error *err)
 {
 	static const char *const keys[] = { "kernel_release", "registers",
-					    "observed_abi", NULL };
+					    "smccc_filter", "observed_abi",
+					    NULL };
 	const char *release;
-	json_t *regs, *e, *obs;
+	json_t *regs, *e, *obs, *filter;
 	size_t i;
 	int ret;
 
 	memset(out, 0, sizeof(*out));
+	out->smccc_filter = -1;
 	if (!json_is_object(doc))
 		return ju_wrong_type(err, "", "an object", doc);
 	ret = ju_only_keys(doc, "", keys, err);
@@ -286,6 +289,14 @@ int hostset_from_json(const json_t *doc, struct hostset *out,
 			return ret;
 	}
 	qsort(out->regs, out->nregs, sizeof(out->regs[0]), cmp_reg);
+
+	filter = json_object_get(doc, "smccc_filter");
+	if (filter && !json_is_null(filter)) {
+		if (!json_is_boolean(filter))
+			return ju_wrong_type(err, "smccc_filter", "a boolean",
+					     filter);
+		out->smccc_filter = json_is_true(filter);
+	}
 
 	obs = json_object_get(doc, "observed_abi");
 	if (obs && !json_is_null(obs)) {
@@ -331,6 +342,9 @@ json_t *hostset_to_json(const struct hostset *h)
 		if (ju_append_new(regs, fwreg_entry_json(h->regs[i].id,
 							 h->regs[i].value)))
 			goto fail;
+	if (h->smccc_filter >= 0 &&
+	    ju_set_new(doc, "smccc_filter", json_boolean(h->smccc_filter)))
+		goto fail;
 	if (h->observed.present &&
 	    ju_set_new(doc, "observed_abi", observed_abi_to_json(&h->observed)))
 		goto fail;
@@ -351,7 +365,7 @@ static bool call_equal(const struct observed_call *a,
 bool hostset_equal(const struct hostset *a, const struct hostset *b)
 {
 	if (strcmp(a->kernel_release, b->kernel_release) != 0 ||
-	    a->nregs != b->nregs ||
+	    a->nregs != b->nregs || a->smccc_filter != b->smccc_filter ||
 	    a->observed.present != b->observed.present)
 		return false;
 	for (size_t i = 0; i < a->nregs; i++)

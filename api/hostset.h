@@ -7,6 +7,8 @@
  *   {"kernel_release": "6.12.117+deb13-cloud-arm64",
  *    "registers": [{"id": "0x6030000000140000", "name": "PSCI_VERSION",
  *                   "value": "0x10001", "decoded": {...}}, ...],
+ *    "smccc_filter": true,                       optional: KVM has the
+ *                                                SMCCC filter (Linux 6.4+)
  *    "observed_abi": {"calls": [...]}}           optional, see observed.h
  *
  * "id" and "value" are the truth; "name" and "decoded" may be absent or
@@ -35,6 +37,12 @@ struct hostset_reg {
 
 struct hostset {
 	char kernel_release[HOSTSET_RELEASE_MAX + 1];
+	/*
+	 * Whether KVM has the SMCCC filter (KVM_HAS_DEVICE_ATTR on
+	 * KVM_ARM_VM_SMCCC_CTRL / KVM_ARM_VM_SMCCC_FILTER): 1 yes, 0 no, -1
+	 * unknown (a document without "smccc_filter", hostset_init()).
+	 */
+	int smccc_filter;
 	size_t nregs;
 	struct hostset_reg regs[HOSTSET_MAX_REGS]; /* sorted by id, unique */
 	struct observed_abi observed;              /* .present false: none */

@@ -345,6 +345,9 @@ json_t *profile_to_json(const struct profile *p)
 	if (p->observed_abi &&
 	    ju_set_new(doc, "observed_abi", json_deep_copy(p->observed_abi)))
 		goto fail;
+	if (p->smccc.present &&
+	    ju_set_new(doc, "smccc", smccc_filter_to_json(&p->smccc)))
+		goto fail;
 	if (p->source && ju_set_new(doc, "source", json_deep_copy(p->source)))
 		goto fail;
 	return doc;
@@ -377,5 +380,6 @@ bool profile_equal(const struct profile *a, const struct profile *b)
 		    a->pins[i].value != b->pins[i].value)
 			return false;
 	return json_same(a->observed_abi, b->observed_abi) &&
-	       json_same(a->source, b->source);
+	       json_same(a->source, b->source) &&
+	       smccc_filter_equal(&a->smccc, &b->smccc);
 }

@@ -8,6 +8,7 @@
  *    "unknown_registers": "refuse"|"disable",  optional, default "refuse"
  *    "registers": {<register>: <value>, ...} or the canonical array below,
  *    "observed_abi": {...},                    optional, see observed.h
+ *    "smccc": {...},                           optional, see smccc_filter.h
  *    "source": {...},                          optional, kept verbatim
  *    "created_at": ...}                        optional, ignored (server-set)
  * <register> is a catalogued name ("STD_BMAP") or a raw firmware id
@@ -29,7 +30,7 @@
  *                   "pin": "value", "value": "0x10000",
  *                   "decoded": {...}|null},
  *                  {"id": "...", "name": ..., "pin": "host"}, ...],  by id
- *    "observed_abi"?, "source"?}
+ *    "observed_abi"?, "smccc"?, "source"?}
  * In the array form "value" is the truth; "decoded", when given and not
  * null, must describe the same value (and is how unknown bits of a
  * catalogued bitmap are acknowledged).
@@ -46,6 +47,7 @@
 #include "api_error.h"
 #include "hostset.h"
 #include "observed.h"
+#include "smccc_filter.h"
 
 #include <jansson.h>
 
@@ -91,6 +93,8 @@ struct profile {
 	/* Provenance, kept verbatim: owned reference to an object, or NULL.
 	 * The caller may swap it (json_decref the old one). */
 	json_t *source;
+	/* Default-deny hypercalls (smccc_filter.h); .present false: none. */
+	struct smccc_filter_spec smccc;
 };
 
 /*

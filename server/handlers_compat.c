@@ -10,6 +10,7 @@
 #include "compat.h"
 #include "firecracker.h"
 #include "fwreg.h"
+#include "kvm_host.h"
 #include "live_host.h"
 #include "metrics.h"
 #include "probe.h"
@@ -46,9 +47,27 @@ static void reply_refused(struct reply *rep, const struct compat_report *r,
 				    compat_report_to_json(r));
 }
 
-int profile_verdict_here(struct request *req, struct reply *rep,
-			 const char *name, bool applying,
-			 struct compat_report **out)
+/* Whether this host's KVM has the SMCCC filter (a scratch VM asks). */
+static int host_has_smccc_filter(void)
+{
+	struct kvm_host_info info;
+
+	kvm_host_probe(&info);
+	for (size_t i = 0; i < info.ncaps; i++)
+		if (!strcmp(info.caps[i].name, "smccc_filter"))
+			return info.caps[i].value != 0;
+	return 0;
+}
+
+/*
+ * The verdict of stored profile `name` on this host. for_vm: the profile is
+ * about to be applied to a pinvm-vmm VM, which does not install the SMCCC
+ * filter yet, so a profile with an "smccc" member is refused there rather
+ * than run without the ABI it promises.
+ */
+static int verdict_here(struct request *req, struct reply *rep,
+			const char *name, bool applying, bool for_vm,
+			struct compat_report **out)
 {
 	struct compat_report *r = NULL;
 	struct profile *p = NULL;
@@ -62,10 +81,21 @@ int profile_verdict_here(struct request *req, struct reply *rep,
 	ret = live_host_read(&host, false, rep);
 	if (ret < 0)
 		goto out;
+	if (p->smccc.present)
+		host.smccc_filter = host_has_smccc_filter();
 	r = malloc(sizeof(*r));
 	if (!r || compat_check(p, &host, r) < 0) {
 		reply_json(rep, 500, NULL);
 		ret = -ENOMEM;
+		goto out;
+	}
+	if (applying && for_vm && p->smccc.present) {
+		reply_problem(rep, 409, "profile_refused", "smccc",
+			      "profile %s has an smccc member (default-deny hypercalls), "
+			      "which pinvm-vmm does not install yet; only the probe guest "
+			      "(GET /v1/profiles/%s/observed-abi) runs under it",
+			      p->name, p->name);
+		ret = -EPERM;
 		goto out;
 	}
 	if (applying) {
@@ -82,6 +112,14 @@ out:
 	free(r);
 	profile_free(p);
 	return ret;
+}
+
+int profile_verdict_here(struct request *req, struct reply *rep,
+			 const char *name, bool applying,
+			 struct compat_report **out)
+{
+	/* Applying through this entry point is VM creation (server/vms.c). */
+	return verdict_here(req, rep, name, applying, applying, out);
 }
 
 void handle_profile_compat_get(struct request *req, struct reply *rep)
@@ -287,14 +325,16 @@ void handle_profile_observed_abi_get(struct request *req, struct reply *rep)
 	json_t *body, *report;
 	int ret;
 
-	if (profile_verdict_here(req, rep, name, true, &r) < 0)
+	if (verdict_here(req, rep, name, true, false, &r) < 0)
 		return;
 	for (i = 0; i < r->nwrites; i++) {
 		pins[i].id = r->writes[i].id;
 		pins[i].value = r->writes[i].value;
 	}
-	ret = probe_run(pins, r->nwrites, r->pvtime, PROBE_TIMEOUT_MS, &res, &failed, err,
-			sizeof(err));
+	/* An enforced default-deny ABI: the filter goes in before KVM_RUN. */
+	ret = probe_run_filtered(pins, r->nwrites, r->pvtime, r->smccc.deny,
+				 r->smccc.verdict == COMPAT_SMCCC_ENFORCED ? r->smccc.ndeny : 0,
+				 PROBE_TIMEOUT_MS, &res, &failed, err, sizeof(err));
 	if (ret < 0 && failed != SIZE_MAX) {
 		const struct fwreg_desc *d = fwreg_lookup_id(pins[failed].id);
 
@@ -324,6 +364,12 @@ void handle_profile_observed_abi_get(struct request *req, struct reply *rep)
 			 r->kernel_release, "profile", name, "calls",
 			 abi_calls_json(&res), "registers",
 			 json_object_get(report, "registers"));
+	/* Whether the default-deny filter was installed, and what it denied. */
+	if (body && json_object_get(report, "smccc") &&
+	    json_object_set(body, "smccc", json_object_get(report, "smccc"))) {
+		json_decref(body);
+		body = NULL;
+	}
 	json_decref(report);
 	reply_json(rep, 200, body);
 out:

@@ -243,6 +243,105 @@ static void cell(int ci, int hi)
 	response_free(&obs);
 }
 
+/* Every call of a probe answer, NOT_SUPPORTED or not. */
+static bool all_not_supported(json_t *calls, const char *prefix, size_t *n)
+{
+	size_t i;
+	json_t *e;
+
+	*n = 0;
+	json_array_foreach(calls, i, e) {
+		const char *name = json_string_value(json_object_get(e, "name")) ?: "";
+
+		if (strncmp(name, prefix, strlen(prefix)))
+			continue;
+		(*n)++;
+		if (strcmp(json_string_value(json_object_get(e, "x0")) ?: "",
+			   "0xffffffffffffffff"))
+			return false;
+	}
+	return *n > 0;
+}
+
+/*
+ * Default-deny with the SMCCC filter: a profile allowing only PSCI and the
+ * arch calls. Where KVM has the filter (6.4+) the probe guest must see every
+ * other service and every unallocated id as NOT_SUPPORTED; elsewhere the
+ * verdict must say it cannot be enforced, and "degrade" runs unfiltered.
+ */
+static void deny_unlisted(const char *kernel, bool has_filter)
+{
+	static const char *const denied[] = {
+		"TRNG_VERSION", "TRNG_FEATURES(TRNG_RND64)", "TRNG_GET_UUID",
+		"PV_TIME_FEATURES(PV_TIME_ST)", "KVM_VENDOR_UID", "KVM_FEATURES",
+		"KVM_PTP", "KVM_DISCOVER_IMPL_VER", NULL,
+	};
+	const char *modes[] = { "refuse", "degrade" };
+	char name[192], path[256];
+
+	for (size_t m = 0; m < 2; m++) {
+		struct response r;
+		json_t *doc = json_pack(
+			"{s:s, s:{s:s, s:s, s:s, s:s, s:s, s:s, s:s},"
+			" s:{s:s, s:[s, s], s:s}}",
+			"name", m ? "psci-only-degrade" : "psci-only", "registers",
+			"PSCI_VERSION", "host", "SMCCC_ARCH_WORKAROUND_1", "host",
+			"SMCCC_ARCH_WORKAROUND_2", "host", "SMCCC_ARCH_WORKAROUND_3",
+			"host", "STD_BMAP", "host", "STD_HYP_BMAP", "host",
+			"VENDOR_HYP_BMAP", "host", "smccc", "policy", "deny_unlisted",
+			"allow", "PSCI", "SMCCC_ARCH", "unenforceable", modes[m]);
+		json_t *calls, *smccc;
+		const char *verdict;
+		size_t n = 0;
+
+		check(post_json("/v1/profiles", doc, &r) == 201, "a deny_unlisted profile is stored",
+		      "status %ld %s", r.status, r.body);
+		json_decref(doc);
+		response_free(&r);
+		snprintf(path, sizeof(path), "/v1/profiles/%s/observed-abi",
+			 m ? "psci-only-degrade" : "psci-only");
+		client_call(&c, "GET", path, NULL, NULL, 0, NULL, &r);
+		calls = json_object_get(r.json, "calls");
+		smccc = json_object_get(r.json, "smccc");
+		verdict = json_string_value(json_object_get(smccc, "verdict")) ?: "";
+		if (has_filter) {
+			bool ok = r.status == 200 && !strcmp(verdict, "enforced");
+
+			for (size_t i = 0; ok && denied[i]; i++)
+				ok = x0_is(calls, denied[i], "0xffffffffffffffff");
+			ok = ok && all_not_supported(calls, "UNALLOCATED", &n);
+			snprintf(name, sizeof(name),
+				 "%s, unenforceable %s: the filter is installed; TRNG, PV time, "
+				 "the KVM vendor calls and %zu unallocated ids answer NOT_SUPPORTED",
+				 kernel, modes[m], n);
+			check(ok && x0_is(calls, "SMCCC_VERSION", "0x0000000000010001") &&
+				      x0_is(calls, "PSCI_FEATURES(SMCCC_VERSION)",
+					    "0x0000000000000000") &&
+				      !x0_is(calls, "PSCI_VERSION", "0xffffffffffffffff"),
+			      name, "status %ld %s", r.status, r.body);
+			if (m == 0)
+				printf("DENY %s: %s\n", kernel, r.body);
+		} else if (m == 0) {
+			snprintf(name, sizeof(name),
+				 "%s (no SMCCC filter): refused, naming smccc and why", kernel);
+			check(r.status == 409 && !strcmp(response_str(&r, "field") ?: "", "smccc") &&
+				      strstr(r.body, "smccc_filter_unavailable"),
+			      name, "status %ld %s", r.status, r.body);
+			printf("DENY %s: %s\n", kernel, response_str(&r, "detail") ?: r.body);
+		} else {
+			snprintf(name, sizeof(name),
+				 "%s (no SMCCC filter), unenforceable degrade: runs unfiltered and "
+				 "says so", kernel);
+			check(r.status == 200 && !strcmp(verdict, "degraded") &&
+				      json_is_false(json_object_get(smccc, "host_filter")),
+			      name, "status %ld %s", r.status, r.body);
+			printf("DENY %s degrade: %s\n", kernel,
+			       json_string_value(json_object_get(smccc, "reason")) ?: "");
+		}
+		response_free(&r);
+	}
+}
+
 static int matrix(const char *kernel, const char *outdir)
 {
 	int hi = kernel_index(kernel);
@@ -270,6 +369,47 @@ static int matrix(const char *kernel, const char *outdir)
 	}
 	for (size_t ci = 0; ci < NKERNELS; ci++)
 		cell((int)ci, hi);
+	/* The SMCCC filter came with Linux 6.4: 6.12 and latest have it. */
+	deny_unlisted(kernel, hi >= 2);
+
+	/*
+	 * The 6.12 capture made default-deny (the services 6.12 answered
+	 * allowed, everything else denied) runs on latest with 6.12's whole
+	 * answer set.
+	 */
+	if (!strcmp(kernel, "latest")) {
+		json_t *doc, *native = NULL;
+
+		snprintf(path, sizeof(path), "%s/profile-6.12.json", outdir);
+		doc = json_load_file(path, 0, NULL);
+		if (doc) {
+			native = json_incref(json_object_get(json_object_get(doc, "observed_abi"),
+							     "calls"));
+			json_object_set_new(doc, "name", json_string("lab-6.12-deny"));
+			json_object_set_new(doc, "smccc",
+					    json_pack("{s:s, s:[s, s, s, s, s]}", "policy",
+						      "deny_unlisted", "allow", "PSCI", "SMCCC_ARCH",
+						      "TRNG", "PV_TIME", "KVM_VENDOR_HYP"));
+			post_json("/v1/profiles", doc, &r);
+			response_free(&r);
+			json_decref(doc);
+		}
+		client_call(&c, "GET", "/v1/profiles/lab-6.12-deny/observed-abi", NULL, NULL, 0,
+			    NULL, &r);
+		check(r.status == 200 && native &&
+			      !strcmp(json_string_value(json_object_get(json_object_get(r.json, "smccc"),
+									"verdict")) ?: "",
+				      "enforced") &&
+			      json_equal(json_object_get(r.json, "calls"), native),
+		      "the 6.12 capture with deny_unlisted runs on latest: filter enforced, all "
+		      "answers identical to 6.12's",
+		      "status %ld %s", r.status, r.body);
+		printf("MATRIX capture 6.12+deny on latest : %s (%zu calls)\n",
+		       r.status == 200 ? "runs under the SMCCC filter" : "FAILED",
+		       json_array_size(json_object_get(r.json, "calls")));
+		response_free(&r);
+		json_decref(native);
+	}
 
 	/*
 	 * The capture policy is "refuse": the 6.12 capture ran above because

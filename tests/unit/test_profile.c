@@ -1071,6 +1071,41 @@ static int op_capture_compat(void)
 	return 0;
 }
 
+/* A default-deny profile: its member, its verdict, both as JSON. */
+static const char walk_smccc_text[] =
+	"{\"name\": \"d\", \"registers\": {\"PSCI_VERSION\": \"host\"}, "
+	"\"smccc\": {\"policy\": \"deny_unlisted\", \"allow\": [\"PSCI\", "
+	"{\"base\": \"0x84000050\", \"count\": 16}]}}";
+static json_t *walk_smccc_doc;
+
+static int op_smccc(void)
+{
+	static struct compat_report r;
+	struct api_error err = { 0 };
+	struct hostset h = walk_hosts[3];
+	struct profile *p;
+	json_t *out;
+	int ret;
+
+	ret = profile_from_json(walk_smccc_doc, &p, &err);
+	if (ret) {
+		assert_int_equal(ret, -ENOMEM);
+		return ret;
+	}
+	h.smccc_filter = 1;
+	compat_check(p, &h, &r);
+	out = profile_to_json(p);
+	profile_free(p);
+	if (!out)
+		return -1;
+	json_decref(out);
+	out = compat_report_to_json(&r);
+	if (!out)
+		return -1;
+	json_decref(out);
+	return 0;
+}
+
 static int op_baseline(void)
 {
 	struct api_error err = { 0 };
@@ -1161,15 +1196,18 @@ static void test_alloc_failures(void **state)
 	walk_host_doc = load_json(LAB_6_12_OBSERVED_JSON);
 	walk_calls = load_json(LAB_CALLS_6_12);
 	walk_fc_doc = load_json(walk_fc_text);
+	walk_smccc_doc = load_json(walk_smccc_text);
 	walk(op_profile, "profile");
 	walk(op_hostset, "hostset");
 	walk(op_capture_compat, "capture+compat");
 	walk(op_baseline, "baseline");
 	walk(op_firecracker, "firecracker");
+	walk(op_smccc, "smccc");
 	json_decref(walk_profile_doc);
 	json_decref(walk_host_doc);
 	json_decref(walk_calls);
 	json_decref(walk_fc_doc);
+	json_decref(walk_smccc_doc);
 }
 
 int main(void)
