@@ -9,6 +9,8 @@
 #include "smccc_filter.h"
 
 #include "jsonutil.h"
+#include "observed.h"
+#include "smccc.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -292,4 +294,35 @@ bool smccc_filter_allows(const struct smccc_filter_spec *spec, uint32_t fid)
 		if (fid >= kept[i].base && fid - kept[i].base < kept[i].count)
 			return true;
 	return false;
+}
+
+bool smccc_filter_from_observed(const struct observed_abi *o, bool degrade,
+				struct smccc_filter_spec *out)
+{
+	static const struct {
+		const char *call, *service;
+	} probes[] = {
+		{ "TRNG_VERSION", "TRNG" },
+		{ "PV_TIME_FEATURES(PV_TIME_ST)", "PV_TIME" },
+		{ "KVM_VENDOR_UID", "KVM_VENDOR_HYP" },
+	};
+	struct smccc_filter_spec s = { .present = true, .degrade = degrade };
+	bool seen = false;
+
+	s.allow[s.nallow++].service = service_lookup("PSCI")->name;
+	s.allow[s.nallow++].service = service_lookup("SMCCC_ARCH")->name;
+	for (size_t i = 0; i < sizeof(probes) / sizeof(probes[0]); i++) {
+		const struct observed_call *c = observed_find(o, probes[i].call);
+
+		if (!c)
+			continue;
+		seen = true;
+		if (c->x0 != SMCCC_RET_NOT_SUPPORTED)
+			s.allow[s.nallow++].service =
+				service_lookup(probes[i].service)->name;
+	}
+	if (!seen)
+		return false;
+	*out = s;
+	return true;
 }

@@ -85,6 +85,18 @@ bool smccc_filter_equal(const struct smccc_filter_spec *a,
 size_t smccc_filter_deny_ranges(const struct smccc_filter_spec *spec,
 				struct smccc_range *out, size_t max);
 
+struct observed_abi;
+
+/*
+ * The default-deny member a capture records: PSCI and SMCCC_ARCH, plus
+ * each named service the probe guest got an answer from on that host
+ * (TRNG: TRNG_VERSION; PV_TIME: PV_TIME_FEATURES(PV_TIME_ST);
+ * KVM_VENDOR_HYP: KVM_VENDOR_UID). A service the kernel adds later is
+ * denied. Returns false (out untouched) when o has none of those calls.
+ */
+bool smccc_filter_from_observed(const struct observed_abi *o, bool degrade,
+				struct smccc_filter_spec *out);
+
 /* Is function id fid allowed (answered by KVM as without a filter)? */
 bool smccc_filter_allows(const struct smccc_filter_spec *spec, uint32_t fid);
 

@@ -116,6 +116,53 @@ static void five_ten_services(const char *kernel)
 	response_free(&r);
 }
 
+static bool allows(json_t *profile, const char *service)
+{
+	size_t i;
+	json_t *e;
+
+	json_array_foreach(json_object_get(json_object_get(profile, "smccc"), "allow"), i, e)
+		if (json_is_string(e) && !strcmp(json_string_value(e), service))
+			return true;
+	return false;
+}
+
+/*
+ * A default-deny capture allows PSCI, the arch calls and exactly the named
+ * services this kernel answered (the fixture says which); saved as
+ * OUTDIR/profile-KERNEL-deny.json for the matrix.
+ */
+static void capture_deny(const char *kernel, json_t *fix, const char *outdir)
+{
+	json_t *calls = json_object_get(json_object_get(fix, "observed_abi"), "calls");
+	bool trng = !x0_is(calls, "TRNG_VERSION", "0xffffffffffffffff");
+	bool vendor = !x0_is(calls, "KVM_VENDOR_UID", "0xffffffffffffffff");
+	bool pvtime = !x0_is(calls, "PV_TIME_FEATURES(PV_TIME_ST)", "0xffffffffffffffff");
+	char name[64], path[512], what[256];
+	struct response r;
+	json_t *doc;
+
+	snprintf(name, sizeof(name), "lab-%s-deny", kernel);
+	doc = json_pack("{s:s, s:s, s:s}", "capture", "host", "name", name, "smccc",
+			"deny_unlisted");
+	post_json("/v1/profiles", doc, &r);
+	json_decref(doc);
+	snprintf(what, sizeof(what),
+		 "%s: a deny_unlisted capture allows PSCI, the arch calls%s%s%s and nothing else",
+		 kernel, trng ? ", TRNG" : "", pvtime ? ", PV_TIME" : "",
+		 vendor ? ", KVM_VENDOR_HYP" : "");
+	check(r.status == 201 && allows(r.json, "PSCI") && allows(r.json, "SMCCC_ARCH") &&
+		      allows(r.json, "TRNG") == trng && allows(r.json, "KVM_VENDOR_HYP") == vendor &&
+		      allows(r.json, "PV_TIME") == pvtime &&
+		      json_array_size(json_object_get(json_object_get(r.json, "smccc"), "allow")) ==
+			      2u + trng + vendor + pvtime,
+	      what, "status %ld %s", r.status, r.body);
+	snprintf(path, sizeof(path), "%s/profile-%s-deny.json", outdir, kernel);
+	if (r.json && json_dump_file(r.json, path, JSON_INDENT(1)))
+		check(false, "save the deny capture", "cannot write %s", path);
+	response_free(&r);
+}
+
 static int capture(const char *kernel, const char *fixture_path, const char *outdir)
 {
 	struct response r, g;
@@ -180,6 +227,7 @@ static int capture(const char *kernel, const char *fixture_path, const char *out
 	response_free(&r);
 
 	five_ten_services(kernel);
+	capture_deny(kernel, fix, outdir);
 	json_decref(fix);
 	return 0;
 }
@@ -373,23 +421,17 @@ static int matrix(const char *kernel, const char *outdir)
 	deny_unlisted(kernel, hi >= 2);
 
 	/*
-	 * The 6.12 capture made default-deny (the services 6.12 answered
-	 * allowed, everything else denied) runs on latest with 6.12's whole
-	 * answer set.
+	 * The 6.12 deny_unlisted capture (the services 6.12 answered allowed,
+	 * everything else denied) runs on latest with 6.12's whole answer set.
 	 */
 	if (!strcmp(kernel, "latest")) {
 		json_t *doc, *native = NULL;
 
-		snprintf(path, sizeof(path), "%s/profile-6.12.json", outdir);
+		snprintf(path, sizeof(path), "%s/profile-6.12-deny.json", outdir);
 		doc = json_load_file(path, 0, NULL);
 		if (doc) {
 			native = json_incref(json_object_get(json_object_get(doc, "observed_abi"),
 							     "calls"));
-			json_object_set_new(doc, "name", json_string("lab-6.12-deny"));
-			json_object_set_new(doc, "smccc",
-					    json_pack("{s:s, s:[s, s, s, s, s]}", "policy",
-						      "deny_unlisted", "allow", "PSCI", "SMCCC_ARCH",
-						      "TRNG", "PV_TIME", "KVM_VENDOR_HYP"));
 			post_json("/v1/profiles", doc, &r);
 			response_free(&r);
 			json_decref(doc);

@@ -314,6 +314,43 @@ static void test_verdicts(void **state)
 	profile_free(p);
 }
 
+/* A capture allows what its host answered, and nothing it did not. */
+static void test_from_observed(void **state)
+{
+	struct observed_abi o;
+	struct smccc_filter_spec s;
+	struct api_error err;
+	json_t *calls = load_json(
+		"[" LAB_CALL("0x84000000", "PSCI_VERSION", "0x0000000000010000") ","
+		LAB_CALL("0x84000050", "TRNG_VERSION", "0xffffffffffffffff") ","
+		"{\"function_id\": \"0xc5000020\", \"name\": "
+		"\"PV_TIME_FEATURES(PV_TIME_ST)\", \"x1\": \"0xc5000021\", "
+		"\"x0\": \"0x0000000000000000\"},"
+		LAB_CALL("0x8600ff01", "KVM_VENDOR_UID", "0x00000000b66fb428") "]");
+	json_t *j;
+	char *text;
+
+	(void)state;
+	assert_int_equal(observed_calls_from_json(calls, "calls", &o, &err), 0);
+	assert_true(smccc_filter_from_observed(&o, true, &s));
+	j = smccc_filter_to_json(&s);
+	text = json_dumps(j, JSON_COMPACT);
+	assert_string_equal(text,
+			    "{\"policy\":\"deny_unlisted\",\"allow\":[\"PSCI\","
+			    "\"SMCCC_ARCH\",\"PV_TIME\",\"KVM_VENDOR_HYP\"],"
+			    "\"unenforceable\":\"degrade\"}");
+	assert_false(smccc_filter_allows(&s, 0x84000050));
+	free(text);
+	json_decref(j);
+	json_decref(calls);
+
+	/* Nothing to go by: no member. */
+	o.ncalls = 0;
+	s.present = false;
+	assert_false(smccc_filter_from_observed(&o, false, &s));
+	assert_false(s.present);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -323,6 +360,7 @@ int main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_profile_member),
 		cmocka_unit_test(test_verdicts),
+		cmocka_unit_test(test_from_observed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
