@@ -52,6 +52,7 @@ struct hostset {
  * Parses the document above into *out (doc borrowed). Returns 0, or
  * -EINVAL with err filled (*out unspecified):
  *   400 wrong_type             doc not an object, a member of the wrong type
+ *                              (smccc_filter not a boolean)
  *   422 missing_field          no kernel_release/registers, an entry
  *                              without id or value
  *   422 unknown_field          a member not listed above
