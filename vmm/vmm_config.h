@@ -18,6 +18,7 @@
 #ifndef PINVM_VMM_CONFIG_H
 #define PINVM_VMM_CONFIG_H
 
+#include "smccc_filter.h"
 #include "vcpu_pins.h"
 #include "vmm_error.h"
 
@@ -28,6 +29,7 @@
 #define VMM_CONFIG_MAX_VCPUS 512u
 #define VMM_CONFIG_MIN_MEMORY_MIB 32u
 #define VMM_CONFIG_MAX_PINS 64u
+#define VMM_CONFIG_MAX_SMCCC_DENY SMCCC_RANGES_MAX
 #define VMM_CONFIG_MAX_CMDLINE 2047u /* arm64 COMMAND_LINE_SIZE - 1 */
 
 struct vmm_config {
@@ -39,6 +41,13 @@ struct vmm_config {
 	uint64_t memory_mib;
 	struct vmm_pin *pins; /* malloc'd array of npins, readback 0; owned */
 	size_t npins;
+	/*
+	 * "smccc_deny": [{"base": "0x..", "count": "0x.."}]: ranges of SMCCC
+	 * function ids set to DENY with KVM's SMCCC filter before the first
+	 * KVM_RUN (api/smccc_filter.h makes them). malloc'd; owned.
+	 */
+	struct smccc_range *smccc_deny;
+	size_t nsmccc_deny;
 };
 
 /*
