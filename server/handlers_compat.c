@@ -61,9 +61,10 @@ static int host_has_smccc_filter(void)
 
 /*
  * The verdict of stored profile `name` on this host. for_vm: the profile is
- * about to be applied to a pinvm-vmm VM, which does not install the SMCCC
- * filter yet, so a profile with an "smccc" member is refused there rather
- * than run without the ABI it promises.
+ * about to be applied to a pinvm-vmm VM. pinvm-vmm can install the SMCCC
+ * filter (config smccc_deny), but VM creation does not hand it the ranges
+ * yet, so a profile with an "smccc" member is refused there rather than
+ * run without the ABI it promises.
  */
 static int verdict_here(struct request *req, struct reply *rep,
 			const char *name, bool applying, bool for_vm,
@@ -92,8 +93,8 @@ static int verdict_here(struct request *req, struct reply *rep,
 	if (applying && for_vm && p->smccc.present) {
 		reply_problem(rep, 409, "profile_refused", "smccc",
 			      "profile %s has an smccc member (default-deny hypercalls), "
-			      "which pinvm-vmm does not install yet; only the probe guest "
-			      "(GET /v1/profiles/%s/observed-abi) runs under it",
+			      "which VM creation does not pass to pinvm-vmm yet; only the probe "
+			      "guest (GET /v1/profiles/%s/observed-abi) runs under it",
 			      p->name, p->name);
 		ret = -EPERM;
 		goto out;
