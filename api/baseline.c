@@ -88,6 +88,31 @@ static bool decide_wa2(const struct fwreg_desc *d, const struct hostset *hosts,
 	return false;
 }
 
+/*
+ * PSCI_VERSION: the newest catalogued version at or below every host's
+ * newest. The lowest host's own value is not enough: a future kernel
+ * reports a version pinvm cannot pin (1.4), and one read without
+ * KVM_ARM_VCPU_PSCI_0_2 reports 0.1, which pinvm never sets.
+ */
+static bool decide_psci(const struct fwreg_desc *d,
+			const struct hostset *hosts, size_t n, uint64_t min,
+			struct decision *out)
+{
+	bool found = false;
+
+	for (size_t i = 0; fwreg_psci_version_at(i); i++) {
+		uint64_t v = fwreg_psci_version_at(i)->value;
+
+		if (v > min)
+			break;
+		if (v != FWREG_PSCI(0, 1) && accepted_by_all(d, hosts, n, v)) {
+			out->value = v;
+			found = true;
+		}
+	}
+	return found;
+}
+
 static int decide(uint64_t id, const struct hostset *hosts, size_t n,
 		  struct decision *out, struct api_error *err)
 {
@@ -147,6 +172,13 @@ static int decide(uint64_t id, const struct hostset *hosts, size_t n,
 		return api_fail(err, 422, "baseline_conflict", field,
 				"%s: no level every host accepts", d->name);
 	case FWREG_KIND_PSCI_VERSION:
+		if (decide_psci(d, hosts, n, min, out))
+			return 0;
+		return api_fail(err, 422, "baseline_conflict", field,
+				"%s: no version from 0.2 up that every host "
+				"accepts (the lowest host reports 0x%" PRIx64
+				"; pinvm always gives vCPUs PSCI 0.2 or later)",
+				d->name, min);
 	case FWREG_KIND_WORKAROUND:
 	case FWREG_KIND_BITMAP:
 		break;
@@ -213,6 +245,11 @@ int baseline_compute(const char *name, const struct hostset *hosts, size_t n,
 	for (size_t h = 0; h < n; h++) {
 		char field[32];
 
+		/* Values no kernel reports would be pinned as they are. */
+		snprintf(field, sizeof(field), "hosts[%zu]", h);
+		ret = hostset_check(&hosts[h], field, err);
+		if (ret)
+			return ret;
 		if (hostset_find(&hosts[h], FWREG_ID_PSCI_VERSION))
 			continue;
 		snprintf(field, sizeof(field), "hosts[%zu]", h);

@@ -16,7 +16,8 @@
 /*
  * Computes the baseline of hosts[0..n) (borrowed) as a new profile named
  * `name` (*out; free it with profile_free()):
- *   PSCI_VERSION       the lowest of the hosts' versions (a host accepts
+ *   PSCI_VERSION       the newest catalogued version from 0.2 up to the
+ *                      lowest of the hosts' versions (a host accepts
  *                      every version from 0.2 up to its newest)
  *   WORKAROUND_1/_3    the lowest level (KVM accepts any level <= its own)
  *   WORKAROUND_2       the hosts' common value, else the best level KVM's
@@ -34,6 +35,9 @@
  * a returned baseline is compatible with each input host.
  * Errors (-EINVAL unless noted; *out NULL):
  *   422 bad_name, 422 no_hosts (n == 0), 422 too_many_hosts
+ *   422 impossible_value      a value no kernel reports
+ *                             (hostset_check(), field
+ *                             "hosts[i].registers[j].value")
  *   422 psci_version_missing  a host without PSCI_VERSION (field "hosts[i]")
  *   422 baseline_conflict     no value every host accepts (field
  *                             "registers.<name or id>", detail says why)

@@ -17,6 +17,7 @@ static const char *const verdict_names[] = {
 	[COMPAT_GUEST_SEES_HOST] = "guest_sees_host",
 	[COMPAT_HOST_VALUE] = "host_value",
 	[COMPAT_ABSENT_OFF] = "absent_off",
+	[COMPAT_ABSENT_EQUIVALENT] = "absent_equivalent",
 	[COMPAT_DERIVED] = "derived",
 	[COMPAT_DISABLED] = "disabled",
 	[COMPAT_REFUSED] = "refused",
@@ -202,6 +203,24 @@ static void judge_unpinned(struct compat_entry *e, const struct profile *p)
 			    "\"disable\": ");
 		return;
 	}
+	/*
+	 * A bitmap at 0 offers no service, exactly like a host without the
+	 * register, which an older profile cannot mention: refusing it would
+	 * refuse every capture made before the register existed (a 6.12
+	 * capture on a host listing VENDOR_HYP_BMAP_2 = 0). Nothing needs
+	 * writing: a fresh VM of this host already holds 0.
+	 */
+	if (is_bitmap(e) && e->host == 0) {
+		e->verdict = COMPAT_ABSENT_EQUIVALENT;
+		e->has_guest_sees = true;
+		e->guest_sees = 0;
+		reason(e, "%s: not in the profile; the host lists it at 0x0 "
+			  "(every service off), which is what a host without "
+			  "the register offers, so unknown_registers "
+			  "\"refuse\" accepts it; nothing is written",
+		       name);
+		return;
+	}
 	refuse(e, RULE_UNMENTIONED, -EPERM);
 	if (p->unknown_registers == PROFILE_UNKNOWN_DISABLE)
 		reason(e, "%s: the host lists it (0x%" PRIx64 ") and the "
@@ -225,6 +244,159 @@ static bool pvtime_bit(const struct compat_entry *e)
 	if (e->host_present)
 		return e->host & 1;
 	return true;
+}
+
+/* The call a guest discovers a service with; 0 for the arch range. */
+static uint32_t service_fid(const char *name)
+{
+	static const struct {
+		const char *name;
+		uint32_t fid;
+	} ids[] = {
+		{ "TRNG", 0x84000050 },       { "PV_TIME", 0xc5000020 },
+		{ "FUNC_FEAT", 0x8600ff01 },  { "PTP", 0x86000001 },
+		{ "DISCOVER_IMPL_VER", 0xc6000040 },
+		{ "DISCOVER_IMPL_CPUS", 0xc6000041 },
+	};
+
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
+		if (strcmp(ids[i].name, name) == 0)
+			return ids[i].fid;
+	return 0;
+}
+
+static void add_service(struct compat_report *r, const struct profile *p,
+			const char *name, uint64_t reg)
+{
+	struct compat_discovery *d = &r->discovery;
+	struct compat_service *sv = &d->services[d->nservices];
+	uint32_t fid = service_fid(name);
+
+	if (d->nservices == COMPAT_MAX_SERVICES)
+		return;
+	sv->name = name;
+	sv->reg = reg;
+	sv->denied = r->smccc.verdict == COMPAT_SMCCC_ENFORCED && fid &&
+		     !smccc_filter_allows(&p->smccc, fid);
+	sv->reachable = d->smccc_1_1 && !sv->denied;
+	d->nservices++;
+}
+
+/* The profile's "smccc" member against the host's filter support. */
+static void judge_smccc(struct compat_report *r, const struct profile *p,
+			const struct hostset *h)
+{
+	struct compat_smccc *s = &r->smccc;
+
+	if (!p->smccc.present)
+		return;
+	s->ndeny = smccc_filter_deny_ranges(&p->smccc, s->deny,
+					    SMCCC_RANGES_MAX);
+	if (h->smccc_filter > 0) {
+		s->verdict = COMPAT_SMCCC_ENFORCED;
+		snprintf(s->reason, sizeof(s->reason),
+			 "the host has KVM's SMCCC filter: %zu range%s of "
+			 "function ids outside the allowed set %s denied "
+			 "(NOT_SUPPORTED) before the first KVM_RUN, whatever "
+			 "the kernel implements; the Arm architecture ranges "
+			 "stay KVM's",
+			 s->ndeny, s->ndeny == 1 ? "" : "s",
+			 s->ndeny == 1 ? "is" : "are");
+	} else if (h->smccc_filter < 0) {
+		s->verdict = COMPAT_SMCCC_UNDETERMINED;
+		snprintf(s->reason, sizeof(s->reason),
+			 "the host set does not say whether KVM has the SMCCC "
+			 "filter (Linux 6.4+); on a host without it the "
+			 "profile is %s",
+			 p->smccc.degrade ? "degraded to its registers" :
+					    "refused");
+	} else if (p->smccc.degrade) {
+		s->verdict = COMPAT_SMCCC_DEGRADED;
+		snprintf(s->reason, sizeof(s->reason),
+			 "the host has no SMCCC filter (Linux before 6.4) and "
+			 "unenforceable is \"degrade\": only the registers are "
+			 "pinned; a service the kernel implements outside "
+			 "them reaches the guest");
+	} else {
+		s->verdict = COMPAT_SMCCC_REFUSED;
+		r->compatible = false;
+		snprintf(s->reason, sizeof(s->reason),
+			 "the host has no SMCCC filter (Linux before 6.4) and "
+			 "unenforceable is \"refuse\": the default-deny ABI "
+			 "cannot be enforced here");
+	}
+}
+
+/*
+ * The services KVM answers for this guest: every catalogued bit it will
+ * see set, a workaround whose level is anything but NOT_AVAIL (reported
+ * through ARCH_FEATURES), and PV time on a host without STD_HYP_BMAP.
+ */
+static void discover(struct compat_report *r, const struct profile *p)
+{
+	struct compat_discovery *d = &r->discovery;
+	const struct compat_entry *psci = NULL;
+	bool std_hyp = false;
+	char v[32];
+
+	for (size_t k = 0; k < r->nentries; k++)
+		if (r->entries[k].id == FWREG_ID_PSCI_VERSION)
+			psci = &r->entries[k];
+	d->psci_known = psci && psci->has_guest_sees;
+	d->psci = d->psci_known ? psci->guest_sees : 0;
+	d->smccc_1_1 = d->psci_known && d->psci >= FWREG_PSCI(1, 0);
+
+	for (size_t k = 0; k < r->nentries; k++) {
+		const struct compat_entry *e = &r->entries[k];
+
+		if (e->id == FWREG_ID_STD_HYP_BMAP)
+			std_hyp = e->host_present;
+		if (!e->desc || !e->has_guest_sees)
+			continue;
+		switch (e->desc->kind) {
+		case FWREG_KIND_BITMAP:
+			for (size_t b = 0; b < e->desc->nbits; b++)
+				if (e->guest_sees &
+				    (UINT64_C(1) << e->desc->bits[b].bit))
+					add_service(r, p, e->desc->bits[b].name,
+						    e->id);
+			break;
+		case FWREG_KIND_WORKAROUND:
+		case FWREG_KIND_WORKAROUND_2:
+			if ((e->guest_sees & FWREG_WA_LEVEL_MASK) !=
+			    FWREG_WA_NOT_AVAIL)
+				add_service(r, p, e->desc->name, e->id);
+			break;
+		case FWREG_KIND_PSCI_VERSION:
+			break;
+		}
+	}
+	if (!std_hyp && r->pvtime)
+		add_service(r, p, "PV_TIME", FWREG_ID_STD_HYP_BMAP);
+
+	if (!d->psci_known) {
+		snprintf(d->reason, sizeof(d->reason),
+			 "the guest's PSCI version is not known here, so "
+			 "neither is whether it can find SMCCC 1.1; every "
+			 "service is counted unreachable");
+		return;
+	}
+	snprintf(v, sizeof(v), "%" PRIu64 ".%" PRIu64, d->psci >> 16,
+		 d->psci & 0xffff);
+	if (d->smccc_1_1)
+		snprintf(d->reason, sizeof(d->reason),
+			 "PSCI %s has PSCI_FEATURES, through which a guest "
+			 "finds SMCCC 1.1 and then every service listed",
+			 v);
+	else
+		snprintf(d->reason, sizeof(d->reason),
+			 "PSCI %s has no PSCI_FEATURES (it came with 1.0), so a "
+			 "guest cannot learn that SMCCC 1.1 is there and "
+			 "assumes 1.0; KVM still answers the services listed, "
+			 "but a guest following the specifications (Linux "
+			 "among them) never calls them: unreachable, not "
+			 "refused",
+			 v);
 }
 
 int compat_check(const struct profile *p, const struct hostset *h,
@@ -281,6 +453,7 @@ int compat_check(const struct profile *p, const struct hostset *h,
 	}
 	out->compatible = true;
 	out->pvtime = true;
+	out->host_filter = h->smccc_filter;
 	for (size_t k = 0; k < out->nentries; k++) {
 		const struct compat_entry *e = &out->entries[k];
 
@@ -294,6 +467,8 @@ int compat_check(const struct profile *p, const struct hostset *h,
 			out->nwrites++;
 		}
 	}
+	judge_smccc(out, p, h);
+	discover(out, p);
 	return 0;
 }
 
@@ -381,12 +556,89 @@ static json_t *entry_json(const struct compat_entry *e)
 	return o;
 }
 
+static json_t *discovery_json(const struct compat_discovery *d)
+{
+	json_t *o, *services = json_array(), *unreachable = json_array();
+	char v[32];
+
+	snprintf(v, sizeof(v), "%" PRIu64 ".%" PRIu64, d->psci >> 16,
+		 d->psci & 0xffff);
+	/* "o" steals both arrays, also when json_pack() fails. */
+	o = json_pack("{s:o, s:b, s:o, s:o, s:s}", "psci_version",
+		      d->psci_known ? json_string(v) : json_null(), "smccc_1_1",
+		      d->smccc_1_1, "services", services, "unreachable",
+		      unreachable, "reason", d->reason);
+	if (!o)
+		return NULL;
+	for (size_t i = 0; i < d->nservices; i++) {
+		const struct compat_service *sv = &d->services[i];
+		const struct fwreg_desc *reg = fwreg_lookup_id(sv->reg);
+
+		if (ju_append_new(services,
+				  json_pack("{s:s, s:s, s:b, s:b}", "name",
+					    sv->name, "register",
+					    reg ? reg->name : "unknown",
+					    "reachable", sv->reachable,
+					    "denied", sv->denied)) ||
+		    (!sv->reachable &&
+		     ju_append_new(unreachable, json_string(sv->name)))) {
+			json_decref(o);
+			return NULL;
+		}
+	}
+	return o;
+}
+
+static const char *smccc_verdict_name(enum compat_smccc_verdict v)
+{
+	switch (v) {
+	case COMPAT_SMCCC_ENFORCED:
+		return "enforced";
+	case COMPAT_SMCCC_DEGRADED:
+		return "degraded";
+	case COMPAT_SMCCC_REFUSED:
+		return "refused";
+	case COMPAT_SMCCC_UNDETERMINED:
+	case COMPAT_SMCCC_NONE:
+		break;
+	}
+	return "undetermined";
+}
+
+static json_t *smccc_json(const struct compat_smccc *s, int host_filter)
+{
+	json_t *o, *deny = json_array();
+
+	/* "o" steals deny, also when json_pack() fails. */
+	o = json_pack("{s:s, s:o, s:s, s:o, s:s}", "policy", "deny_unlisted",
+		      "host_filter",
+		      host_filter < 0 ? json_null() : json_boolean(host_filter),
+		      "verdict", smccc_verdict_name(s->verdict), "deny", deny,
+		      "reason", s->reason);
+	if (!o)
+		return NULL;
+	if (s->verdict == COMPAT_SMCCC_REFUSED &&
+	    ju_set_new(o, "rule", json_string("smccc_filter_unavailable")))
+		goto fail;
+	for (size_t i = 0; i < s->ndeny; i++)
+		if (ju_append_new(deny, json_pack("{s:o, s:I}", "base",
+						  ju_hex(s->deny[i].base),
+						  "count",
+						  (json_int_t)s->deny[i].count)))
+			goto fail;
+	return o;
+fail:
+	json_decref(o);
+	return NULL;
+}
+
 json_t *compat_report_to_json(const struct compat_report *r)
 {
 	json_t *doc, *regs = json_array();
 
-	doc = json_pack("{s:b, s:s, s:o}", "compatible", r->compatible,
-			"kernel_release", r->kernel_release, "registers", regs);
+	doc = json_pack("{s:b, s:s, s:o, s:o}", "compatible", r->compatible,
+			"kernel_release", r->kernel_release, "registers", regs,
+			"discovery", discovery_json(&r->discovery));
 	if (!doc)
 		return NULL;
 	for (size_t i = 0; i < r->nentries; i++)
@@ -394,6 +646,11 @@ json_t *compat_report_to_json(const struct compat_report *r)
 			json_decref(doc);
 			return NULL;
 		}
+	if (r->smccc.verdict != COMPAT_SMCCC_NONE &&
+	    ju_set_new(doc, "smccc", smccc_json(&r->smccc, r->host_filter))) {
+		json_decref(doc);
+		return NULL;
+	}
 	return doc;
 }
 
@@ -417,6 +674,15 @@ int compat_refusal(const struct compat_report *r, const char *profile_name,
 			 profile_name ? profile_name : "(unnamed)",
 			 r->kernel_release[0] ? r->kernel_release : "this host",
 			 e->reason, e->rule ? e->rule : "unknown");
+		return -EPERM;
+	}
+	if (r->smccc.verdict == COMPAT_SMCCC_REFUSED) {
+		api_fail(err, 409, "profile_refused", "smccc",
+			 "profile %s cannot be applied on %s: smccc: %s (rule "
+			 "smccc_filter_unavailable)",
+			 profile_name ? profile_name : "(unnamed)",
+			 r->kernel_release[0] ? r->kernel_release : "this host",
+			 r->smccc.reason);
 		return -EPERM;
 	}
 	return 0;

@@ -13,6 +13,13 @@
  *   host_value       pinned "host": nothing written
  *   absent_off       a bitmap pinned to 0 on a host without the register
  *                    (services off == register absent): nothing written
+ *   absent_equivalent not pinned, policy "refuse", a bitmap (catalogued or
+ *                    any register of coprocessor 0x16) the host lists at
+ *                    0: every service off, which is what a host without
+ *                    the register offers; nothing written. The mirror of
+ *                    absent_off, decided by the register's kind and value,
+ *                    never by its name, so a bitmap a future kernel adds
+ *                    at reset value 0 is covered too
  *   derived          not pinned; the profile's observed ABI determines the
  *                    bitmap's value, which is written
  *   disabled         not pinned, policy "disable": the bitmap is written 0
@@ -37,6 +44,7 @@
 #include "fwreg.h"
 #include "hostset.h"
 #include "profile.h"
+#include "smccc_filter.h"
 
 #include <jansson.h>
 
@@ -52,6 +60,7 @@ enum compat_verdict {
 	COMPAT_GUEST_SEES_HOST,
 	COMPAT_HOST_VALUE,
 	COMPAT_ABSENT_OFF,
+	COMPAT_ABSENT_EQUIVALENT,
 	COMPAT_DERIVED,
 	COMPAT_DISABLED,
 	COMPAT_REFUSED,
@@ -81,6 +90,63 @@ struct compat_write {
 	uint64_t value;
 };
 
+/*
+ * What a guest can discover, as opposed to what KVM answers. Every
+ * service pinvm models is found through SMCCC 1.1 calls (ARCH_FEATURES for
+ * the workarounds, TRNG_VERSION, PV_TIME_FEATURES, the KVM vendor UID),
+ * and a guest learns that SMCCC 1.1 is there only by PSCI_FEATURES
+ * (SMCCC_VERSION), which PSCI has from 1.0 (DEN0022 and DEN0028; Linux:
+ * psci_probe() runs psci_init_smccc() and kvm_init_hyp_services() only
+ * for PSCI >= 1.0). Under PSCI 0.1/0.2 KVM still answers those calls, but
+ * a guest following the specifications never makes them: they are
+ * reported unreachable. pinvm reports this and does not refuse: such a
+ * profile is a legitimate way to hide services from a guest.
+ */
+#define COMPAT_MAX_SERVICES 32
+
+/*
+ * A profile's "smccc" member on this host (smccc_filter.h):
+ *   enforced      the host has the filter: the plan's deny ranges are
+ *                 installed before the first KVM_RUN
+ *   degraded      no filter, "unenforceable": "degrade": the registers are
+ *                 pinned, nothing else is enforced (said in reason)
+ *   refused       no filter, "unenforceable": "refuse" (rule
+ *                 smccc_filter_unavailable; the report is incompatible)
+ *   undetermined  a host set that does not say whether it has the filter
+ */
+enum compat_smccc_verdict {
+	COMPAT_SMCCC_NONE, /* the profile has no "smccc" member */
+	COMPAT_SMCCC_ENFORCED,
+	COMPAT_SMCCC_DEGRADED,
+	COMPAT_SMCCC_REFUSED,
+	COMPAT_SMCCC_UNDETERMINED,
+};
+
+struct compat_smccc {
+	enum compat_smccc_verdict verdict;
+	size_t ndeny;
+	struct smccc_range deny[SMCCC_RANGES_MAX];
+	char reason[COMPAT_REASON_MAX];
+};
+
+struct compat_service {
+	const char *name;   /* static: a bitmap bit ("TRNG") or a workaround
+			     * register ("SMCCC_ARCH_WORKAROUND_1") */
+	uint64_t reg;       /* the register that gates or reports it */
+	bool reachable;
+	bool denied;        /* the profile's SMCCC filter denies it */
+};
+
+struct compat_discovery {
+	bool psci_known;    /* false: the guest's PSCI version is unknown
+			     * (the host has no PSCI_VERSION, or it was refused) */
+	uint64_t psci;      /* the version the guest sees */
+	bool smccc_1_1;     /* a guest can find SMCCC 1.1 (PSCI >= 1.0) */
+	size_t nservices;   /* services KVM answers for this guest */
+	struct compat_service services[COMPAT_MAX_SERVICES];
+	char reason[COMPAT_REASON_MAX];
+};
+
 struct compat_report {
 	bool compatible;   /* no entry is refused */
 	char kernel_release[HOSTSET_RELEASE_MAX + 1];
@@ -100,6 +166,9 @@ struct compat_report {
 	 * register on either side) the old default, on.
 	 */
 	bool pvtime;
+	struct compat_discovery discovery;
+	struct compat_smccc smccc;
+	int host_filter;   /* the host set's smccc_filter (-1 unknown) */
 };
 
 /*
@@ -130,14 +199,24 @@ const char *compat_verdict_name(enum compat_verdict v);
  *  "registers": [{"name": "..."|null, "id": "0x..",
  *                 "pinned": "0x.."|"host"|null, "host": "0x.."|null,
  *                 "verdict": "...", "rule"?: "...", "reason": "...",
- *                 "write"?: "0x..", "guest_sees"?: "0x.."}]}
+ *                 "write"?: "0x..", "guest_sees"?: "0x.."}],
+ *  "discovery": {"psci_version": "1.0"|null, "smccc_1_1": bool,
+ *                "services": [{"name", "register", "reachable"}],
+ *                "unreachable": ["TRNG", ...], "reason": "..."},
+ *  "smccc"?: {"policy": "deny_unlisted", "host_filter": bool|null,
+ *             "verdict": "enforced"|"degraded"|"refused"|"undetermined",
+ *             "rule"?: "smccc_filter_unavailable",
+ *             "deny": [{"base": "0x..", "count": n}], "reason": "..."}}
+ * A service the filter denies is listed with "reachable": false and
+ * "denied": true.
  * New reference, NULL when an allocation fails.
  */
 json_t *compat_report_to_json(const struct compat_report *r);
 
 /*
  * When r is not compatible, fills err with the first refusal: 409
- * profile_refused, field "registers.<name or id>", detail naming the
+ * profile_refused, field "registers.<name or id>" (or "smccc" for
+ * smccc_filter_unavailable), detail naming the
  * register, the wanted value, the host's offer and the rule; returns
  * -EPERM. Returns 0 (err untouched) when r is compatible.
  */

@@ -289,6 +289,11 @@ const struct fwreg_psci_version *fwreg_psci_version_lookup(uint64_t value)
 	return NULL;
 }
 
+const struct fwreg_psci_version *fwreg_psci_version_at(size_t i)
+{
+	return i < NBITS(psci_versions) ? &psci_versions[i] : NULL;
+}
+
 void fwreg_format_hex(char out[19], uint64_t v)
 {
 	snprintf(out, 19, "0x%" PRIx64, v);

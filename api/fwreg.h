@@ -157,6 +157,8 @@ struct fwreg_psci_version {
 };
 /* The catalogued version, or NULL for one no KVM implements. */
 const struct fwreg_psci_version *fwreg_psci_version_lookup(uint64_t value);
+/* The i-th catalogued version, oldest first; NULL past the last. */
+const struct fwreg_psci_version *fwreg_psci_version_at(size_t i);
 
 /* ---- Formatting and decoding ---------------------------------------------- */
 

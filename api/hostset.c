@@ -66,6 +66,7 @@ int hostset_init(struct hostset *out, const char *kernel_release,
 	int ret;
 
 	memset(out, 0, sizeof(*out));
+	out->smccc_filter = -1;
 	ret = set_release(out, kernel_release, err);
 	if (ret)
 		return ret;
@@ -112,6 +113,90 @@ static int check_name(const json_t *entry, uint64_t id, const char *field,
 	return 0;
 }
 
+/* "1.1", or the raw value when it is no major.minor at all */
+static void psci_text(char *buf, size_t size, uint64_t v)
+{
+	if (v >> 31)
+		snprintf(buf, size, "0x%" PRIx64, v);
+	else
+		snprintf(buf, size, "%" PRIu64 ".%" PRIu64, v >> 16,
+			 v & 0xffff);
+}
+
+int hostset_check_value(uint64_t id, uint64_t value, const char *field,
+			struct api_error *err)
+{
+	const struct fwreg_desc *d = fwreg_lookup_id(id);
+	const uint64_t wa2_bits = FWREG_WA_LEVEL_MASK | FWREG_WA2_ENABLED;
+	uint64_t level = value & FWREG_WA_LEVEL_MASK;
+	char v[32];
+
+	if (!d)
+		return 0;
+	switch (d->kind) {
+	case FWREG_KIND_PSCI_VERSION:
+		psci_text(v, sizeof(v), value);
+		/* PSCI (DEN0022) 5.1.1: bit 31 of the version is zero. */
+		if (value >> 31)
+			return api_fail(err, 422, "impossible_value", field,
+					"%s: PSCI_VERSION 0x%" PRIx64 " sets "
+					"bits above 30; a PSCI version is "
+					"major (bits 30:16) . minor (15:0), "
+					"so no kernel reports it",
+					field, value);
+		if (value >> 16 == 0 && value != FWREG_PSCI(0, 1) &&
+		    value != FWREG_PSCI(0, 2))
+			return api_fail(err, 422, "impossible_value", field,
+					"%s: PSCI_VERSION %s (0x%" PRIx64 ") "
+					"does not exist; the only 0.x versions "
+					"are 0.1 and 0.2",
+					field, v, value);
+		return 0;
+	case FWREG_KIND_WORKAROUND:
+		if (value > FWREG_WA_NOT_REQUIRED)
+			return api_fail(err, 422, "impossible_value", field,
+					"%s: %s 0x%" PRIx64 " is not a level a "
+					"kernel reports (it masks the value to "
+					"0xf and reports NOT_AVAIL 0x0, AVAIL "
+					"0x1 or NOT_REQUIRED 0x2)",
+					field, d->name, value);
+		return 0;
+	case FWREG_KIND_WORKAROUND_2:
+		if ((value & ~wa2_bits) || level > FWREG_WA2_NOT_REQUIRED ||
+		    ((value & FWREG_WA2_ENABLED) && level != FWREG_WA2_AVAIL))
+			return api_fail(err, 422, "impossible_value", field,
+					"%s: %s 0x%" PRIx64 " is not a value a "
+					"kernel reports (levels NOT_AVAIL 0x0, "
+					"UNKNOWN 0x1, AVAIL 0x2, NOT_REQUIRED "
+					"0x3; ENABLED 0x10 only with AVAIL)",
+					field, d->name, value);
+		return 0;
+	case FWREG_KIND_BITMAP:
+		return 0;
+	}
+	return 0;
+}
+
+int hostset_check(const struct hostset *h, const char *prefix,
+		  struct api_error *err)
+{
+	for (size_t j = 0; j < h->nregs; j++) {
+		char f[96];
+		int ret;
+
+		if (prefix && prefix[0])
+			ju_path(f, sizeof(f), "%s.registers[%zu].value",
+				prefix, j);
+		else
+			ju_path(f, sizeof(f), "registers[%zu].value", j);
+		ret = hostset_check_value(h->regs[j].id, h->regs[j].value, f,
+					  err);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 static int parse_entry(struct hostset *h, const json_t *e, const char *field,
 		       struct api_error *err)
 {
@@ -133,6 +218,10 @@ static int parse_entry(struct hostset *h, const json_t *e, const char *field,
 	if (ret)
 		return ret;
 	ret = check_name(e, id, field, err);
+	if (ret)
+		return ret;
+	ju_path(f, sizeof(f), "%s.value", field);
+	ret = hostset_check_value(id, value, f, err);
 	if (ret)
 		return ret;
 	return add_reg(h, id, value, field, err);
@@ -158,13 +247,15 @@ int hostset_from_json(const json_t *doc, struct hostset *out,
 		      struct api_error *err)
 {
 	static const char *const keys[] = { "kernel_release", "registers",
-					    "observed_abi", NULL };
+					    "smccc_filter", "observed_abi",
+					    NULL };
 	const char *release;
-	json_t *regs, *e, *obs;
+	json_t *regs, *e, *obs, *filter;
 	size_t i;
 	int ret;
 
 	memset(out, 0, sizeof(*out));
+	out->smccc_filter = -1;
 	if (!json_is_object(doc))
 		return ju_wrong_type(err, "", "an object", doc);
 	ret = ju_only_keys(doc, "", keys, err);
@@ -198,6 +289,14 @@ int hostset_from_json(const json_t *doc, struct hostset *out,
 			return ret;
 	}
 	qsort(out->regs, out->nregs, sizeof(out->regs[0]), cmp_reg);
+
+	filter = json_object_get(doc, "smccc_filter");
+	if (filter && !json_is_null(filter)) {
+		if (!json_is_boolean(filter))
+			return ju_wrong_type(err, "smccc_filter", "a boolean",
+					     filter);
+		out->smccc_filter = json_is_true(filter);
+	}
 
 	obs = json_object_get(doc, "observed_abi");
 	if (obs && !json_is_null(obs)) {
@@ -243,6 +342,9 @@ json_t *hostset_to_json(const struct hostset *h)
 		if (ju_append_new(regs, fwreg_entry_json(h->regs[i].id,
 							 h->regs[i].value)))
 			goto fail;
+	if (h->smccc_filter >= 0 &&
+	    ju_set_new(doc, "smccc_filter", json_boolean(h->smccc_filter)))
+		goto fail;
 	if (h->observed.present &&
 	    ju_set_new(doc, "observed_abi", observed_abi_to_json(&h->observed)))
 		goto fail;
@@ -263,7 +365,7 @@ static bool call_equal(const struct observed_call *a,
 bool hostset_equal(const struct hostset *a, const struct hostset *b)
 {
 	if (strcmp(a->kernel_release, b->kernel_release) != 0 ||
-	    a->nregs != b->nregs ||
+	    a->nregs != b->nregs || a->smccc_filter != b->smccc_filter ||
 	    a->observed.present != b->observed.present)
 		return false;
 	for (size_t i = 0; i < a->nregs; i++)

@@ -7,6 +7,8 @@
  *   {"kernel_release": "6.12.117+deb13-cloud-arm64",
  *    "registers": [{"id": "0x6030000000140000", "name": "PSCI_VERSION",
  *                   "value": "0x10001", "decoded": {...}}, ...],
+ *    "smccc_filter": true,                       optional: KVM has the
+ *                                                SMCCC filter (Linux 6.4+)
  *    "observed_abi": {"calls": [...]}}           optional, see observed.h
  *
  * "id" and "value" are the truth; "name" and "decoded" may be absent or
@@ -35,6 +37,12 @@ struct hostset_reg {
 
 struct hostset {
 	char kernel_release[HOSTSET_RELEASE_MAX + 1];
+	/*
+	 * Whether KVM has the SMCCC filter (KVM_HAS_DEVICE_ATTR on
+	 * KVM_ARM_VM_SMCCC_CTRL / KVM_ARM_VM_SMCCC_FILTER): 1 yes, 0 no, -1
+	 * unknown (a document without "smccc_filter", hostset_init()).
+	 */
+	int smccc_filter;
 	size_t nregs;
 	struct hostset_reg regs[HOSTSET_MAX_REGS]; /* sorted by id, unique */
 	struct observed_abi observed;              /* .present false: none */
@@ -44,6 +52,7 @@ struct hostset {
  * Parses the document above into *out (doc borrowed). Returns 0, or
  * -EINVAL with err filled (*out unspecified):
  *   400 wrong_type             doc not an object, a member of the wrong type
+ *                              (smccc_filter not a boolean)
  *   422 missing_field          no kernel_release/registers, an entry
  *                              without id or value
  *   422 unknown_field          a member not listed above
@@ -56,11 +65,39 @@ struct hostset {
  *                              uncatalogued id under a catalogued name)
  *   422 duplicate_register     the same id twice
  *   422 too_many_registers     more than HOSTSET_MAX_REGS entries
+ *   422 impossible_value       a value no kernel reports for that register
+ *                              (hostset_check_value())
  *   and the errors of observed_abi_from_json() under "observed_abi".
- * Fields are paths like "registers[3].id".
+ * Fields are paths like "registers[3].id" (j = the entry's index in the
+ * document).
  */
 int hostset_from_json(const json_t *doc, struct hostset *out,
 		      struct api_error *err);
+
+/*
+ * Could a kernel have reported `value` for register id? KVM reads every
+ * catalogued non-bitmap register through a mask (hypercalls.c
+ * kvm_arm_get_fw_reg()), so some values never come out of it:
+ *   PSCI_VERSION     bits 63:31 set (PSCI's version is a 31-bit
+ *                    major.minor), 0.0, or 0.x other than 0.1 and 0.2;
+ *                    unknown later versions (1.4, 2.0) are accepted
+ *   WORKAROUND_1/_3  anything but NOT_AVAIL 0, AVAIL 1, NOT_REQUIRED 2
+ *                    (get_kernel_wa_level() & KVM_REG_FEATURE_LEVEL_MASK)
+ *   WORKAROUND_2     levels 0-3, ENABLED (0x10) only with AVAIL (the
+ *                    only combination kernels before 5.10 reported)
+ * Bitmaps and uncatalogued registers: any value (a later kernel may know
+ * more bits). Returns 0, or -EINVAL with 422 impossible_value at `field`.
+ */
+int hostset_check_value(uint64_t id, uint64_t value, const char *field,
+			struct api_error *err);
+
+/*
+ * hostset_check_value() on every register of h, for sets that did not
+ * come through hostset_from_json(). Field "<prefix>.registers[j].value"
+ * (j in id order; no prefix when it is NULL or "").
+ */
+int hostset_check(const struct hostset *h, const char *prefix,
+		  struct api_error *err);
 
 /*
  * Builds a set from KVM reads: n registers ids[i] = values[i] (arrays

@@ -103,6 +103,35 @@ int profile_check_value(uint64_t id, uint64_t value, const char *field,
 	return 0;
 }
 
+int profile_check_applicable(const struct profile *p, struct api_error *err)
+{
+	const struct profile_pin *psci =
+		profile_find_pin(p, FWREG_ID_PSCI_VERSION);
+	const struct profile_pin *v2 =
+		profile_find_pin(p, FWREG_ID_VENDOR_HYP_BMAP_2);
+
+	if (psci && psci->mode == PROFILE_PIN_VALUE &&
+	    psci->value == FWREG_PSCI(0, 1))
+		return api_fail(err, 422, "psci_0_1_unsupported",
+				"registers.PSCI_VERSION",
+				"registers.PSCI_VERSION: PSCI 0.1 cannot be "
+				"applied: pinvm initialises every vCPU with "
+				"KVM_ARM_VCPU_PSCI_0_2 (standard SMCCC "
+				"function ids), and KVM accepts 0.1 only "
+				"without it; pin 0.2 or later");
+	if (v2 && v2->mode == PROFILE_PIN_VALUE && v2->value)
+		return api_fail(err, 422, "unanswered_service",
+				"registers.VENDOR_HYP_BMAP_2",
+				"registers.VENDOR_HYP_BMAP_2: 0x%" PRIx64
+				" would make KVM_FEATURES advertise calls KVM "
+				"leaves to the VMM (DISCOVER_IMPL_VER/CPUS), "
+				"and pinvm-vmm does not answer them: the guest "
+				"would be told of services that answer "
+				"NOT_SUPPORTED; pin 0x0",
+				v2->value);
+	return 0;
+}
+
 int profile_new(const char *name, struct profile **out,
 		struct api_error *err)
 {
@@ -316,6 +345,9 @@ json_t *profile_to_json(const struct profile *p)
 	if (p->observed_abi &&
 	    ju_set_new(doc, "observed_abi", json_deep_copy(p->observed_abi)))
 		goto fail;
+	if (p->smccc.present &&
+	    ju_set_new(doc, "smccc", smccc_filter_to_json(&p->smccc)))
+		goto fail;
 	if (p->source && ju_set_new(doc, "source", json_deep_copy(p->source)))
 		goto fail;
 	return doc;
@@ -348,5 +380,6 @@ bool profile_equal(const struct profile *a, const struct profile *b)
 		    a->pins[i].value != b->pins[i].value)
 			return false;
 	return json_same(a->observed_abi, b->observed_abi) &&
-	       json_same(a->source, b->source);
+	       json_same(a->source, b->source) &&
+	       smccc_filter_equal(&a->smccc, &b->smccc);
 }

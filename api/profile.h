@@ -8,6 +8,7 @@
  *    "unknown_registers": "refuse"|"disable",  optional, default "refuse"
  *    "registers": {<register>: <value>, ...} or the canonical array below,
  *    "observed_abi": {...},                    optional, see observed.h
+ *    "smccc": {...},                           optional, see smccc_filter.h
  *    "source": {...},                          optional, kept verbatim
  *    "created_at": ...}                        optional, ignored (server-set)
  * <register> is a catalogued name ("STD_BMAP") or a raw firmware id
@@ -29,7 +30,7 @@
  *                   "pin": "value", "value": "0x10000",
  *                   "decoded": {...}|null},
  *                  {"id": "...", "name": ..., "pin": "host"}, ...],  by id
- *    "observed_abi"?, "source"?}
+ *    "observed_abi"?, "smccc"?, "source"?}
  * In the array form "value" is the truth; "decoded", when given and not
  * null, must describe the same value (and is how unknown bits of a
  * catalogued bitmap are acknowledged).
@@ -46,6 +47,7 @@
 #include "api_error.h"
 #include "hostset.h"
 #include "observed.h"
+#include "smccc_filter.h"
 
 #include <jansson.h>
 
@@ -91,6 +93,8 @@ struct profile {
 	/* Provenance, kept verbatim: owned reference to an object, or NULL.
 	 * The caller may swap it (json_decref the old one). */
 	json_t *source;
+	/* Default-deny hypercalls (smccc_filter.h); .present false: none. */
+	struct smccc_filter_spec smccc;
 };
 
 /*
@@ -151,6 +155,21 @@ int profile_add_pin(struct profile *p, uint64_t id,
  */
 int profile_check_value(uint64_t id, uint64_t value, const char *field,
 			struct api_error *err);
+
+/*
+ * Could pinvm ever apply p? Checked before a profile is stored, so that a
+ * profile no host can run is refused at once rather than at every use:
+ *   422 psci_0_1_unsupported  PSCI_VERSION pinned 0.1: pinvm initialises
+ *                             every vCPU with KVM_ARM_VCPU_PSCI_0_2, and
+ *                             KVM accepts 0.1 only without it
+ *   422 unanswered_service    VENDOR_HYP_BMAP_2 pinned with bits set: KVM
+ *                             only advertises those calls (KVM_FEATURES
+ *                             x2) and forwards them to the VMM, which
+ *                             pinvm-vmm does not answer, so the guest would
+ *                             be told of services that say NOT_SUPPORTED
+ * Field "registers.<name>". Returns 0 or -EINVAL.
+ */
+int profile_check_applicable(const struct profile *p, struct api_error *err);
 
 /* 0 when name matches ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$, else 422 bad_name. */
 int profile_check_name(const char *name, struct api_error *err);

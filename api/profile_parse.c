@@ -29,7 +29,8 @@
  *   422 decoded_mismatch      array entry: decoded says another value
  *   422 bad_pin               array entry: pin not "value"/"host"
  *   422 unexpected_field      array entry: value/decoded with pin "host"
- *   observed_abi's errors (observed.h) under "observed_abi"
+ *   observed_abi's errors (observed.h) under "observed_abi", smccc's
+ *   (smccc_filter.h) under "smccc"
  *   500 out_of_memory (-ENOMEM)
  */
 #include "profile.h"
@@ -321,7 +322,14 @@ static int parse_extras(struct profile *p, const json_t *doc,
 {
 	json_t *obs = json_object_get(doc, "observed_abi");
 	json_t *src = json_object_get(doc, "source");
+	json_t *smccc = json_object_get(doc, "smccc");
 	int ret;
+
+	if (smccc && !json_is_null(smccc)) {
+		ret = smccc_filter_from_json(smccc, &p->smccc, err);
+		if (ret)
+			return ret;
+	}
 
 	if (obs && !json_is_null(obs)) {
 		ret = observed_abi_from_json(obs, "observed_abi", &p->observed,
@@ -347,7 +355,7 @@ int profile_from_json(const json_t *doc, struct profile **out,
 {
 	static const char *const keys[] = { "name", "description",
 					    "unknown_registers", "registers",
-					    "observed_abi", "source",
+					    "observed_abi", "smccc", "source",
 					    "created_at", NULL };
 	struct profile *p = NULL;
 	const char *name;

@@ -8,6 +8,7 @@
 #include "abi_json.h"
 #include "baseline.h"
 #include "compat.h"
+#include "firecracker.h"
 #include "fwreg.h"
 #include "host_view.h"
 #include "server.h"
@@ -47,6 +48,7 @@ static void reply_refused(struct reply *rep, const struct compat_report *r,
 				    compat_report_to_json(r));
 }
 
+/* Whether this host's KVM has the SMCCC filter (a scratch VM asks). */
 int profile_verdict_here(struct request *req, struct reply *rep,
 			 const char *name, bool applying,
 			 struct compat_report **out)
@@ -88,6 +90,7 @@ out:
 	return ret;
 }
 
+
 void handle_profile_compat_get(struct request *req, struct reply *rep)
 {
 	struct compat_report *r;
@@ -104,8 +107,9 @@ void handle_compat_post(struct request *req, struct reply *rep)
 	struct compat_report *r = NULL;
 	struct profile *p = NULL;
 	struct hostset host;
+	struct fc_import import;
 	struct api_error aerr;
-	json_t *body, *jp, *jh;
+	json_t *body, *jp, *jh, *answer;
 	const char *key;
 	json_t *v;
 
@@ -140,7 +144,8 @@ void handle_compat_post(struct request *req, struct reply *rep)
 			      "profile must be a document (object) or a stored name (string)");
 		goto out;
 	}
-	if (hostset_from_json(jh, &host, &aerr) < 0) {
+	/* pinvm's host set, or a Firecracker template or fingerprint. */
+	if (hostset_from_any_json(jh, &host, &import, &aerr) < 0) {
 		api_error_nest(&aerr, "host");
 		reply_api_error(rep, &aerr);
 		goto out;
@@ -150,7 +155,19 @@ void handle_compat_post(struct request *req, struct reply *rep)
 		reply_json(rep, 500, NULL);
 		goto out;
 	}
-	reply_report(rep, r, p->name);
+	if (import.format == FC_FORMAT_NONE) {
+		reply_report(rep, r, p->name);
+		goto out;
+	}
+	/* Say what was taken from the document and what was ignored. */
+	answer = compat_report_to_json(r);
+	if (answer && (json_object_set_new(answer, "profile", json_string(p->name)) ||
+		       json_object_set_new(answer, "host_import",
+					   firecracker_import_json(&import)))) {
+		json_decref(answer);
+		answer = NULL;
+	}
+	reply_json(rep, 200, answer);
 out:
 	free(r);
 	profile_free(p);
@@ -163,7 +180,7 @@ void handle_baselines_post(struct request *req, struct reply *rep)
 	struct hostset *hosts = NULL;
 	struct profile *p = NULL;
 	struct api_error aerr;
-	json_t *body, *list, *h;
+	json_t *body, *list, *h, *imports = NULL;
 	const char *key;
 	json_t *v;
 	size_t i;
@@ -196,8 +213,15 @@ void handle_baselines_post(struct request *req, struct reply *rep)
 		reply_json(rep, 500, NULL);
 		goto out;
 	}
+	imports = json_array();
+	if (!imports) {
+		reply_json(rep, 500, NULL);
+		goto out;
+	}
 	json_array_foreach(list, i, h) {
-		if (hostset_from_json(h, &hosts[i], &aerr) < 0) {
+		struct fc_import import;
+
+		if (hostset_from_any_json(h, &hosts[i], &import, &aerr) < 0) {
 			char prefix[32];
 
 			snprintf(prefix, sizeof(prefix), "hosts[%zu]", i);
@@ -205,10 +229,25 @@ void handle_baselines_post(struct request *req, struct reply *rep)
 			reply_api_error(rep, &aerr);
 			goto out;
 		}
+		if (import.format != FC_FORMAT_NONE) {
+			json_t *o = firecracker_import_json(&import);
+
+			if (!o || json_object_set_new(o, "host", json_integer((json_int_t)i)) ||
+			    json_array_append_new(imports, o)) {
+				reply_json(rep, 500, NULL);
+				goto out;
+			}
+		}
 	}
 	if (baseline_compute(json_string_value(json_object_get(body, "name")), hosts,
 			     json_array_size(list), &p, &aerr) < 0) {
 		reply_api_error(rep, &aerr);
+		goto out;
+	}
+	/* The stored source says which hosts came from Firecracker documents. */
+	if (json_array_size(imports) &&
+	    json_object_set(p->source, "imports", imports)) {
+		reply_json(rep, 500, NULL);
 		goto out;
 	}
 	if (json_object_get(body, "description")) {
@@ -233,6 +272,7 @@ void handle_baselines_post(struct request *req, struct reply *rep)
 	}
 	profile_store_and_reply(req, rep, p, "baseline");
 out:
+	json_decref(imports);
 	profile_free(p);
 	free(hosts);
 	json_decref(body);
@@ -260,8 +300,10 @@ void handle_profile_observed_abi_get(struct request *req, struct reply *rep)
 		pins[i].id = r->writes[i].id;
 		pins[i].value = r->writes[i].value;
 	}
-	ret = vmm_helper_probe(pins, r->nwrites, r->pvtime, PROBE_TIMEOUT_MS, &res, &failed, err,
-			sizeof(err));
+	/* An enforced default-deny ABI: the filter goes in before KVM_RUN. */
+	ret = vmm_helper_probe(pins, r->nwrites, r->pvtime, r->smccc.deny,
+			       r->smccc.verdict == COMPAT_SMCCC_ENFORCED ? r->smccc.ndeny : 0,
+			       PROBE_TIMEOUT_MS, &res, &failed, err, sizeof(err));
 	if (ret < 0 && failed != SIZE_MAX) {
 		const struct fwreg_desc *d = fwreg_lookup_id(pins[failed].id);
 
@@ -291,6 +333,12 @@ void handle_profile_observed_abi_get(struct request *req, struct reply *rep)
 			 r->kernel_release, "profile", name, "calls",
 			 abi_calls_json(&res), "registers",
 			 json_object_get(report, "registers"));
+	/* Whether the default-deny filter was installed, and what it denied. */
+	if (body && json_object_get(report, "smccc") &&
+	    json_object_set(body, "smccc", json_object_get(report, "smccc"))) {
+		json_decref(body);
+		body = NULL;
+	}
 	json_decref(report);
 	reply_json(rep, 200, body);
 out:

@@ -28,10 +28,16 @@ static void now_iso(char out[32])
 void profile_store_and_reply(struct request *req, struct reply *rep,
 			     const struct profile *p, const char *default_kind)
 {
-	json_t *doc = profile_to_json(p);
+	struct api_error aerr;
+	json_t *doc;
 	char when[32], err[256];
 	int ret;
 
+	if (profile_check_applicable(p, &aerr) < 0) {
+		reply_api_error(rep, &aerr);
+		return;
+	}
+	doc = profile_to_json(p);
 	if (!doc) {
 		reply_json(rep, 500, NULL);
 		return;
@@ -113,7 +119,7 @@ static void store_document(struct request *req, struct reply *rep, const json_t 
 static void capture(struct request *req, struct reply *rep, json_t *body)
 {
 	static const char *const allowed[] = { "capture", "name", "description",
-						"unknown_registers" };
+						"unknown_registers", "smccc" };
 	struct profile *p = NULL;
 	struct hostset host;
 	struct api_error aerr;
@@ -127,10 +133,22 @@ static void capture(struct request *req, struct reply *rep, json_t *body)
 				break;
 		if (i == sizeof(allowed) / sizeof(allowed[0])) {
 			reply_problem(rep, 422, "unknown_field", key,
-				      "a capture request takes capture, name, description "
-				      "and unknown_registers; \"%s\" is not one of them", key);
+				      "a capture request takes capture, name, description, "
+				      "unknown_registers and smccc; \"%s\" is not one of them", key);
 			return;
 		}
+	}
+	/* "smccc": "deny_unlisted" (or "deny_unlisted_degrade"): default-deny
+	 * with the services this host answered allowed. */
+	v = json_object_get(body, "smccc");
+	if (v && (!json_is_string(v) ||
+		  (strcmp(json_string_value(v), "deny_unlisted") &&
+		   strcmp(json_string_value(v), "deny_unlisted_degrade")))) {
+		reply_problem(rep, json_is_string(v) ? 422 : 400,
+			      json_is_string(v) ? "bad_policy" : "wrong_type", "smccc",
+			      "smccc in a capture is \"deny_unlisted\" or "
+			      "\"deny_unlisted_degrade\" (unenforceable \"degrade\")");
+		return;
 	}
 	if (!json_is_string(json_object_get(body, "capture")) ||
 	    strcmp(json_string_value(json_object_get(body, "capture")), "host")) {
@@ -155,6 +173,14 @@ static void capture(struct request *req, struct reply *rep, json_t *body)
 	if (profile_capture(json_string_value(json_object_get(body, "name")), &host,
 			    NULL, PROFILE_UNKNOWN_REFUSE, &p, &aerr) < 0) {
 		reply_api_error(rep, &aerr);
+		return;
+	}
+	if (v && !smccc_filter_from_observed(&p->observed,
+					     !strcmp(json_string_value(v), "deny_unlisted_degrade"),
+					     &p->smccc)) {
+		profile_free(p);
+		reply_problem(rep, 500, "probe_failed", "smccc",
+			      "the capture holds no observation to derive the allowed services from");
 		return;
 	}
 	/* Description and policy go through the document parser, so a capture

@@ -60,7 +60,7 @@ static int observe(struct host_view *v, struct api_error *err)
 	json_t *calls;
 	int ret;
 
-	ret = vmm_helper_probe(NULL, 0, true, PROBE_TIMEOUT_MS, &res, &failed, msg,
+	ret = vmm_helper_probe(NULL, 0, true, NULL, 0, PROBE_TIMEOUT_MS, &res, &failed, msg,
 			       sizeof(msg));
 	if (ret < 0)
 		return api_fail(err, 500, "probe_failed", "", "the probe guest failed: %s", msg);
@@ -126,6 +126,11 @@ int host_view_read(struct host_view *v, bool with_observed, struct hostset *out,
 		*out = v->set;
 		if (!with_observed)
 			memset(&out->observed, 0, sizeof(out->observed));
+		/* Whether a default-deny profile can be enforced here. */
+		out->smccc_filter = 0;
+		for (size_t i = 0; i < v->info.ncaps; i++)
+			if (!strcmp(v->info.caps[i].name, "smccc_filter"))
+				out->smccc_filter = v->info.caps[i].value != 0;
 	}
 	pthread_mutex_unlock(&v->lock);
 	return ret;

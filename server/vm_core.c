@@ -252,6 +252,12 @@ static int write_config(const struct vm_entry *e, const struct vm_spec *spec,
 		}
 		cfg.npins = report->nwrites;
 	}
+	/* An enforced default-deny ABI: pinvm-vmm installs the SMCCC filter
+	 * before the first KVM_RUN. */
+	if (report && report->smccc.verdict == COMPAT_SMCCC_ENFORCED) {
+		cfg.smccc_deny = (struct smccc_range *)report->smccc.deny;
+		cfg.nsmccc_deny = report->smccc.ndeny;
+	}
 	ret = vmm_config_save(&cfg, path, &verr);
 	free(cfg.pins);
 	if (ret < 0)

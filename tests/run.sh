@@ -422,6 +422,16 @@ main() {
 				exit $((a | b | c))' sh "$ROOT/build/bin" {url} {control} "$k" \
 				"$PROFILES" "$extra" "$ROOT"
 		done
+		# Default-deny with the SMCCC filter (Linux 6.4+): a Debian guest
+		# booted by pinvm-vmm with only PSCI and the arch calls allowed.
+		for k in $KERNELS; do
+			case $k in 6.12 | latest) ;; *) continue ;; esac
+			say "lab $k (selftest smccc-deny): booting"
+			PINVM_LAB_APPEND="pinvm.selftest.cases=smccc-deny" "$ROOT/deploy/lab.sh" \
+				--kernel "$k" --port "$port" --selftest </dev/null \
+				>"$LOGDIR/lab-$k-smccc-deny.log" 2>&1
+			tally "lab $k selftest smccc-deny" $? "$LOGDIR/lab-$k-smccc-deny.log"
+		done
 		if [ -n "$ASAN_KERNEL" ]; then
 			local t0=$SECONDS
 			LAB_ARGS=(--asan)

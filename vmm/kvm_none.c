@@ -39,6 +39,17 @@ int probe_run(struct vmm_pin *pins, size_t npins, bool pvtime, unsigned timeout_
 	      struct probe_result *res, size_t *failed_pin,
 	      char *err, size_t errlen)
 {
+	return probe_run_filtered(pins, npins, pvtime, NULL, 0, timeout_ms,
+				  res, failed_pin, err, errlen);
+}
+
+int probe_run_filtered(struct vmm_pin *pins, size_t npins, bool pvtime,
+		       const struct smccc_range *deny, size_t ndeny,
+		       unsigned timeout_ms, struct probe_result *res,
+		       size_t *failed_pin, char *err, size_t errlen)
+{
+	(void)deny;
+	(void)ndeny;
 	(void)pins;
 	(void)npins;
 	(void)pvtime;

@@ -2,6 +2,7 @@
 
 #include "probe_layout.h"
 #include "smccc.h"
+#include "smccc_deny.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -219,6 +220,15 @@ int probe_run(struct vmm_pin *pins, size_t npins, bool pvtime, unsigned timeout_
 	      struct probe_result *res, size_t *failed_pin,
 	      char *err, size_t errlen)
 {
+	return probe_run_filtered(pins, npins, pvtime, NULL, 0, timeout_ms,
+				  res, failed_pin, err, errlen);
+}
+
+int probe_run_filtered(struct vmm_pin *pins, size_t npins, bool pvtime,
+		       const struct smccc_range *deny, size_t ndeny,
+		       unsigned timeout_ms, struct probe_result *res,
+		       size_t *failed_pin, char *err, size_t errlen)
+{
 	struct probe_vm p = { .kvm = -1, .vm = -1, .vcpu = -1 };
 	struct watchdog w = { .lock = PTHREAD_MUTEX_INITIALIZER,
 			      .cond = PTHREAD_COND_INITIALIZER,
@@ -247,6 +257,9 @@ int probe_run(struct vmm_pin *pins, size_t npins, bool pvtime, unsigned timeout_
 			goto out;
 		}
 	}
+	ret = vmm_smccc_deny(p.vm, deny, ndeny, err, errlen);
+	if (ret < 0)
+		goto out;
 	res->pvtime_ipa_set = pvtime && setup_pvtime(p.vcpu);
 	pc.id = CORE_REG(regs.pc);
 	pc.addr = (uintptr_t)&entry;

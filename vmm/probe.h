@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PROBE_MAX_CALLS 32
+#define PROBE_MAX_CALLS 48
 
 struct probe_result {
 	uint64_t x0[PROBE_MAX_CALLS]; /* raw x0 of call i, as the guest saw it */
@@ -33,5 +33,19 @@ struct probe_result {
 int probe_run(struct vmm_pin *pins, size_t npins, bool pvtime, unsigned timeout_ms,
 	      struct probe_result *res, size_t *failed_pin,
 	      char *err, size_t errlen);
+
+/*
+ * The same with KVM's SMCCC filter: every range of deny[0..ndeny) (sorted,
+ * disjoint, outside the architecture ranges; smccc_filter_deny_ranges())
+ * is set to DENY with KVM_SET_DEVICE_ATTR (KVM_ARM_VM_SMCCC_CTRL /
+ * KVM_ARM_VM_SMCCC_FILTER) before the first KVM_RUN, so the guest gets
+ * NOT_SUPPORTED there whatever the kernel implements. A range KVM refuses
+ * fails the run (*failed_pin = SIZE_MAX, err names the range).
+ */
+struct smccc_range;
+int probe_run_filtered(struct vmm_pin *pins, size_t npins, bool pvtime,
+		       const struct smccc_range *deny, size_t ndeny,
+		       unsigned timeout_ms, struct probe_result *res,
+		       size_t *failed_pin, char *err, size_t errlen);
 
 #endif

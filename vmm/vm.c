@@ -11,6 +11,7 @@
 #include "fdt_build.h"
 #include "gic.h"
 #include "machine_layout.h"
+#include "smccc_deny.h"
 #include "vm_internal.h"
 
 #include <errno.h>
@@ -331,6 +332,17 @@ int vm_create(const struct vmm_config *cfg, int console_fd, struct vm **out,
 	ret = pins_apply(vm, cfg, err);
 	if (ret < 0)
 		goto err_pins;
+	/* Default-deny hypercalls: like the pins, before any vCPU runs. */
+	if (cfg->nsmccc_deny) {
+		char why[256];
+
+		ret = vmm_smccc_deny(vm->vm_fd, cfg->smccc_deny, cfg->nsmccc_deny,
+				     why, sizeof(why));
+		if (ret < 0) {
+			vmm_error_set(err, "smccc_filter", -ret, "%s", why);
+			goto err_pins;
+		}
+	}
 	ret = console_uart_create(vm, MACHINE_UART_BASE, MACHINE_UART_SPI,
 				  console_fd, err);
 	if (ret < 0)

@@ -19,6 +19,7 @@ void vmm_config_free(struct vmm_config *cfg)
 	free(cfg->cmdline);
 	free(cfg->console);
 	free(cfg->pins);
+	free(cfg->smccc_deny);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -115,8 +116,49 @@ static int get_pins(const json_t *obj, struct vmm_config *cfg,
 	return 0;
 }
 
+static int get_smccc_deny(const json_t *obj, struct vmm_config *cfg,
+			  struct vmm_error *err)
+{
+	const json_t *arr = json_object_get(obj, "smccc_deny");
+	size_t i;
+
+	if (!arr || json_is_null(arr))
+		return 0;
+	if (!json_is_array(arr))
+		return bad(err, "\"%s\" must be an array", "smccc_deny");
+	if (json_array_size(arr) > VMM_CONFIG_MAX_SMCCC_DENY)
+		return vmm_error_set(err, "config", E2BIG, "more than %u smccc_deny ranges",
+				     (unsigned)VMM_CONFIG_MAX_SMCCC_DENY);
+	if (!json_array_size(arr))
+		return 0;
+	cfg->smccc_deny = calloc(json_array_size(arr), sizeof(*cfg->smccc_deny));
+	if (!cfg->smccc_deny)
+		return vmm_error_set(err, "config", ENOMEM, "out of memory");
+	for (i = 0; i < json_array_size(arr); i++) {
+		const json_t *r = json_array_get(arr, i);
+		const json_t *base = json_object_get(r, "base");
+		const json_t *count = json_object_get(r, "count");
+		uint64_t b, c;
+
+		/* Function ids are 32 bits; KVM takes nr_functions as a u32. */
+		if (!json_is_object(r) || json_object_size(r) != 2 ||
+		    !json_is_string(base) || !json_is_string(count) ||
+		    ju_parse_hex(json_string_value(base), &b) < 0 ||
+		    ju_parse_hex(json_string_value(count), &c) < 0 ||
+		    b > UINT32_MAX || c == 0 || c > UINT32_MAX || b + c > UINT64_C(1) << 32)
+			return vmm_error_set(err, "config", EINVAL,
+					     "smccc_deny[%zu] must be {\"base\": \"0x...\", "
+					     "\"count\": \"0x...\"} within 32-bit function ids", i);
+		cfg->smccc_deny[i].base = (uint32_t)b;
+		cfg->smccc_deny[i].count = c;
+		cfg->nsmccc_deny++;
+	}
+	return 0;
+}
+
 static const char *const known_keys[] = {
 	"kernel", "initrd", "cmdline", "vcpus", "memory_mib", "console", "pins",
+	"smccc_deny",
 };
 
 int vmm_config_from_json(const json_t *obj, struct vmm_config *cfg,
@@ -166,6 +208,9 @@ int vmm_config_from_json(const json_t *obj, struct vmm_config *cfg,
 	ret = get_pins(obj, cfg, err);
 	if (ret < 0)
 		goto fail;
+	ret = get_smccc_deny(obj, cfg, err);
+	if (ret < 0)
+		goto fail;
 	return 0;
 fail:
 	vmm_config_free(cfg);
@@ -203,6 +248,22 @@ json_t *vmm_config_to_json(const struct vmm_config *cfg)
 			"memory_mib", (json_int_t)cfg->memory_mib,
 			"console", cfg->console ? cfg->console : "",
 			"pins", pins);
+	if (obj && cfg->nsmccc_deny) {
+		json_t *deny = json_array();
+
+		/* deny belongs to obj from here on, even when this fails. */
+		if (json_object_set_new(obj, "smccc_deny", deny) < 0) {
+			json_decref(obj);
+			return NULL;
+		}
+		for (i = 0; i < cfg->nsmccc_deny; i++)
+			if (json_array_append_new(deny, json_pack("{s:o, s:o}",
+					"base", hex(cfg->smccc_deny[i].base, false),
+					"count", hex(cfg->smccc_deny[i].count, false))) < 0) {
+				json_decref(obj);
+				return NULL;
+			}
+	}
 	return obj; /* "s?" packs a NULL initrd as JSON null */
 }
 

@@ -19,6 +19,7 @@
 #ifndef PINVM_VMM_CONFIG_H
 #define PINVM_VMM_CONFIG_H
 
+#include "smccc_filter.h"
 #include "vcpu_pins.h"
 #include "vmm_error.h"
 
@@ -29,6 +30,7 @@
 /* vcpus, memory_mib and cmdline have the limits of a VM request: one set,
  * VM_SPEC_* in api/vm_spec.h. */
 #define VMM_CONFIG_MAX_PINS 64u
+#define VMM_CONFIG_MAX_SMCCC_DENY SMCCC_RANGES_MAX
 
 struct vmm_config {
 	char *kernel;        /* malloc'd; owned */
@@ -39,6 +41,13 @@ struct vmm_config {
 	uint64_t memory_mib;
 	struct vmm_pin *pins; /* malloc'd array of npins, readback 0; owned */
 	size_t npins;
+	/*
+	 * "smccc_deny": [{"base": "0x..", "count": "0x.."}]: ranges of SMCCC
+	 * function ids set to DENY with KVM's SMCCC filter before the first
+	 * KVM_RUN (api/smccc_filter.h makes them). malloc'd; owned.
+	 */
+	struct smccc_range *smccc_deny;
+	size_t nsmccc_deny;
 };
 
 /*

@@ -20,6 +20,7 @@
 
 #include "kvm_host.h"
 #include "probe.h"
+#include "smccc_filter.h"
 #include "vcpu_pins.h"
 
 #include <stdbool.h>
@@ -29,8 +30,10 @@
 /* kvm_host_read_fwregs() in a helper; *regs is malloc'd, caller frees. */
 int vmm_helper_fwregs(struct kvm_fwreg **regs, size_t *nregs, char *err, size_t errlen);
 
-/* probe_run() in a helper (pins' readbacks are filled as there). */
-int vmm_helper_probe(struct vmm_pin *pins, size_t npins, bool pvtime, unsigned timeout_ms,
+/* probe_run_filtered() in a helper (pins' readbacks are filled as there;
+ * deny may be NULL with ndeny 0: no SMCCC filter). */
+int vmm_helper_probe(struct vmm_pin *pins, size_t npins, bool pvtime,
+		     const struct smccc_range *deny, size_t ndeny, unsigned timeout_ms,
 		     struct probe_result *res, size_t *failed_pin, char *err, size_t errlen);
 
 /* pinvm-vmm's side: serves one request of kind `what` from in to out.

@@ -210,10 +210,12 @@ out:
 	return ret;
 }
 
-int vmm_helper_probe(struct vmm_pin *pins, size_t npins, bool pvtime, unsigned timeout_ms,
+int vmm_helper_probe(struct vmm_pin *pins, size_t npins, bool pvtime,
+		     const struct smccc_range *deny, size_t ndeny, unsigned timeout_ms,
 		     struct probe_result *res, size_t *failed_pin, char *err, size_t errlen)
 {
 	json_t *req, *ids = json_array(), *values = json_array(), *ans = NULL, *fp;
+	json_t *bases = json_array(), *counts = json_array();
 	size_t n;
 	int ret;
 
@@ -223,8 +225,13 @@ int vmm_helper_probe(struct vmm_pin *pins, size_t npins, bool pvtime, unsigned t
 		json_array_append_new(ids, ju_hex(pins[i].id));
 		json_array_append_new(values, ju_hex(pins[i].value));
 	}
-	req = json_pack("{s:o, s:o, s:b, s:I}", "ids", ids, "values", values, "pvtime",
-			pvtime, "timeout_ms", (json_int_t)timeout_ms);
+	for (size_t i = 0; bases && counts && i < ndeny; i++) {
+		json_array_append_new(bases, ju_hex(deny[i].base));
+		json_array_append_new(counts, ju_hex(deny[i].count));
+	}
+	req = json_pack("{s:o, s:o, s:o, s:o, s:b, s:I}", "ids", ids, "values", values,
+			"deny_bases", bases, "deny_counts", counts, "pvtime", pvtime,
+			"timeout_ms", (json_int_t)timeout_ms);
 	ret = req ? run_helper("probe", req, timeout_ms, &ans, err, errlen) : -ENOMEM;
 	json_decref(req);
 	if (ret < 0)

@@ -46,14 +46,18 @@ static int serve_fwregs(FILE *out)
 static int serve_probe(const json_t *req, FILE *out)
 {
 	const json_t *ids = json_object_get(req, "ids"), *values = json_object_get(req, "values");
-	size_t npins = json_array_size(ids), failed = SIZE_MAX;
+	const json_t *bases = json_object_get(req, "deny_bases");
+	const json_t *counts = json_object_get(req, "deny_counts");
+	size_t npins = json_array_size(ids), ndeny = json_array_size(bases), failed = SIZE_MAX;
 	struct vmm_pin *pins = calloc(npins + 1, sizeof(*pins));
+	struct smccc_range deny[SMCCC_RANGES_MAX];
 	struct probe_result res;
 	json_t *x0, *back, *ans;
 	char err[256];
 	int ret;
 
-	if (!pins || json_array_size(values) != npins) {
+	if (!pins || json_array_size(values) != npins || ndeny > SMCCC_RANGES_MAX ||
+	    json_array_size(counts) != ndeny) {
 		free(pins);
 		answer(out, failure(pins ? -EINVAL : -ENOMEM, "bad probe request"));
 		return 2;
@@ -66,9 +70,23 @@ static int serve_probe(const json_t *req, FILE *out)
 			return 2;
 		}
 	}
-	ret = probe_run(pins, npins, json_is_true(json_object_get(req, "pvtime")),
-			(unsigned)json_integer_value(json_object_get(req, "timeout_ms")), &res,
-			&failed, err, sizeof(err));
+	for (size_t i = 0; i < ndeny; i++) {
+		uint64_t b, c;
+
+		if (ju_parse_hex(json_string_value(json_array_get(bases, i)), &b) ||
+		    ju_parse_hex(json_string_value(json_array_get(counts, i)), &c) ||
+		    b > UINT32_MAX) {
+			free(pins);
+			answer(out, failure(-EINVAL, "bad SMCCC range in probe request"));
+			return 2;
+		}
+		deny[i].base = (uint32_t)b;
+		deny[i].count = c;
+	}
+	ret = probe_run_filtered(pins, npins, json_is_true(json_object_get(req, "pvtime")),
+				 ndeny ? deny : NULL, ndeny,
+				 (unsigned)json_integer_value(json_object_get(req, "timeout_ms")),
+				 &res, &failed, err, sizeof(err));
 	back = json_array();
 	for (size_t i = 0; back && i < npins; i++)
 		json_array_append_new(back, ju_hex(pins[i].readback));

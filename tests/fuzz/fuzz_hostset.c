@@ -1,7 +1,9 @@
 /*
- * hostset_from_json() on arbitrary JSON text. On success: the document
- * round trip, a capture of the host is compatible with that host, and a
- * baseline with a lab kernel is compatible with both.
+ * hostset_from_json() on arbitrary JSON text. On success: the set holds
+ * only values a kernel reports (hostset_check()), the document round
+ * trip, a capture of the host is compatible with that host, and a
+ * baseline with a lab kernel is compatible with both and pins only values
+ * a kernel reports.
  */
 #include "fuzz_common.h"
 
@@ -57,6 +59,18 @@ static bool check_capture(const struct hostset *h, struct profile **out)
 	return true;
 }
 
+/* A baseline never pins what no kernel reports (so none would accept). */
+static void check_pins_possible(const struct profile *b)
+{
+	struct api_error err;
+
+	for (size_t i = 0; i < b->npins; i++)
+		if (b->pins[i].mode == PROFILE_PIN_VALUE)
+			FUZZ_CHECK(hostset_check_value(b->pins[i].id,
+						       b->pins[i].value, "pin",
+						       &err) == 0);
+}
+
 static void check_baseline(const struct hostset *h,
 			   const struct profile *capture)
 {
@@ -72,6 +86,7 @@ static void check_baseline(const struct hostset *h,
 	} else {
 		check_compatible(b, &pair[0]);
 		check_compatible(b, &pair[1]);
+		check_pins_possible(b);
 		profile_free(b);
 	}
 
@@ -81,6 +96,7 @@ static void check_baseline(const struct hostset *h,
 		return;
 	}
 	check_compatible(b, h);
+	check_pins_possible(b);
 	/* Without an observation, one host's baseline is its capture. */
 	if (capture && !h->observed.present) {
 		FUZZ_CHECK(b->npins == capture->npins);
@@ -110,6 +126,7 @@ int fuzz_run(const uint8_t *data, size_t size)
 		fuzz_check_error(ret, &err);
 		return 0;
 	}
+	FUZZ_CHECK(hostset_check(&h, NULL, &err) == 0);
 	doc = hostset_to_json(&h);
 	FUZZ_CHECK(doc);
 	FUZZ_CHECK(hostset_from_json(doc, &again, &err) == 0);

@@ -127,6 +127,8 @@ static void test_bad_documents(void)
 		{ "hex wider than 64 bits", NULL, "{\"name\": \"x\", \"registers\": {\"STD_BMAP\": \"0x1ffffffffffffffff\"}}", 422, "bad_hex", "registers.STD_BMAP" },
 		{ "a negative value", NULL, "{\"name\": \"x\", \"registers\": {\"STD_BMAP\": \"-1\"}}", 422, "bad_value", "registers.STD_BMAP" },
 		{ "a non-firmware register id", NULL, "{\"name\": \"x\", \"registers\": {\"0x6030000000100000\": \"0x0\"}}", 422, "not_firmware_register", "registers.0x6030000000100000" },
+		{ "PSCI 0.1, which pinvm never applies", NULL, "{\"name\": \"x\", \"registers\": {\"PSCI_VERSION\": \"0.1\"}}", 422, "psci_0_1_unsupported", "registers.PSCI_VERSION" },
+		{ "VENDOR_HYP_BMAP_2 services nothing answers", NULL, "{\"name\": \"x\", \"registers\": {\"VENDOR_HYP_BMAP_2\": \"0x3\"}}", 422, "unanswered_service", "registers.VENDOR_HYP_BMAP_2" },
 		{ "an unknown policy", NULL, "{\"name\": \"x\", \"registers\": {}, \"unknown_registers\": \"maybe\"}", 422, "bad_policy", "unknown_registers" },
 		{ "a capture of something else", NULL, "{\"capture\": \"guest\", \"name\": \"x\"}", 422, "bad_value", "capture" },
 	};
@@ -216,6 +218,17 @@ static void test_offline_verdicts(void)
 	check(r.status == 422 && !strcmp(response_str(&r, "field") ?: "", "host.registers[0]"),
 	      "a bad host set is 422 naming host.registers[0]", "%ld %s", r.status, r.body);
 	response_free(&r);
+
+	/* A value no kernel reports, in the second host: its own path. */
+	snprintf(body, len, "{\"name\": \"bad-fleet\", \"hosts\": [%s, {\"kernel_release\": \"x\", "
+			    "\"registers\": [{\"id\": \"0x6030000000140000\", \"value\": \"0x10001\"}, "
+			    "{\"id\": \"0x6030000000140003\", \"value\": \"0x7\"}]}]}", h510);
+	post("/v1/baselines", NULL, body, &r);
+	check(r.status == 422 && !strcmp(response_str(&r, "code") ?: "", "impossible_value") &&
+		      !strcmp(response_str(&r, "field") ?: "", "hosts[1].registers[1].value"),
+	      "a baseline over WORKAROUND_3 = 7 is 422 naming hosts[1].registers[1].value",
+	      "%ld %s", r.status, r.body);
+	response_free(&r);
 	free(body);
 
 	len = strlen(h510) + strlen(h612) + strlen(hlatest) + 128;
@@ -236,6 +249,77 @@ static void test_offline_verdicts(void)
 	free(h510);
 	free(h612);
 	free(hlatest);
+}
+
+static char *firecracker_doc(const char *name)
+{
+	char path[512];
+	json_t *doc;
+	char *text;
+
+	snprintf(path, sizeof(path), "%s/firecracker/%s", fixtures, name);
+	doc = json_load_file(path, 0, NULL);
+	text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+	json_decref(doc);
+	return text;
+}
+
+/* Firecracker documents as hosts: verdicts and baselines, imports stated. */
+static void test_firecracker_hosts(void)
+{
+	char *fp61 = firecracker_doc("fingerprint-6.1.json");
+	char *fp510 = firecracker_doc("fingerprint-5.10.json");
+	struct response r;
+	char *body;
+	size_t len;
+
+	if (!check(fp61 && fp510, "Firecracker fixtures load", "from %s", fixtures))
+		goto out;
+	len = strlen(fp61) + strlen(fp510) + 256;
+	body = malloc(len);
+	snprintf(body, len, "{\"profile\": \"services-5.10\", \"host\": %s}", fp61);
+	post("/v1/compatibility", NULL, body, &r);
+	{
+		json_t *imp = json_object_get(r.json, "host_import");
+
+		check(r.status == 200 && json_is_true(json_object_get(r.json, "compatible")) &&
+			      !strcmp(json_string_value(json_object_get(imp, "format")) ?: "",
+				      "firecracker_fingerprint") &&
+			      json_integer_value(json_object_get(imp, "firmware_registers")) == 7 &&
+			      json_integer_value(json_object_get(imp, "ignored_registers")) == 2 &&
+			      !strcmp(response_str(&r, "kernel_release") ?: "", "6.1.0-50-cloud-arm64"),
+		      "a Firecracker fingerprint is a host: 7 firmware registers taken, 2 ignored",
+		      "%ld %s", r.status, r.body);
+	}
+	response_free(&r);
+
+	snprintf(body, len, "{\"profile\": \"services-5.10\", \"host\": {\"reg_modifiers\": "
+			    "[{\"addr\": \"0x6030000000140003\", \"bitmap\": \"0b111\"}]}}");
+	post("/v1/compatibility", NULL, body, &r);
+	check(r.status == 422 && !strcmp(response_str(&r, "code") ?: "", "partial_value") &&
+		      !strcmp(response_str(&r, "field") ?: "", "host.reg_modifiers[0].bitmap"),
+	      "a template leaving bits to the host is 422 naming host.reg_modifiers[0].bitmap",
+	      "%ld %s", r.status, r.body);
+	response_free(&r);
+
+	snprintf(body, len, "{\"name\": \"fc-fleet\", \"hosts\": [%s, %s]}", fp510, fp61);
+	post("/v1/baselines", NULL, body, &r);
+	{
+		json_t *imports = json_object_get(json_object_get(r.json, "source"), "imports");
+
+		check(r.status == 201 && json_array_size(imports) == 2 &&
+			      json_integer_value(json_object_get(json_array_get(imports, 1), "host")) == 1,
+		      "a baseline over two Firecracker fingerprints records both imports",
+		      "%ld %s", r.status, r.body);
+	}
+	response_free(&r);
+	/* The kill -9 check below counts the profiles stored before it. */
+	client_call(&c, "DELETE", "/v1/profiles/fc-fleet", NULL, NULL, 0, NULL, &r);
+	response_free(&r);
+	free(body);
+out:
+	free(fp61);
+	free(fp510);
 }
 
 static void test_kvm_routes_without_kvm(void)
@@ -294,6 +378,7 @@ int main(int argc, char **argv)
 	test_store_and_read();
 	test_bad_documents();
 	test_offline_verdicts();
+	test_firecracker_hosts();
 	test_kvm_routes_without_kvm();
 	test_delete();
 

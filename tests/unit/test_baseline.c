@@ -294,7 +294,6 @@ static void test_errors(void **state)
 {
 	const uint64_t ids[] = { FWREG_ID_WORKAROUND_1 };
 	const uint64_t vals[] = { 2 };
-	static struct hostset many[BASELINE_MAX_HOSTS + 1];
 	struct hostset hosts[2] = { lab[2], lab[3] };
 	struct api_error err;
 	struct profile *p;
@@ -315,14 +314,64 @@ static void test_errors(void **state)
 			    "host 1 (no-psci) does not list PSCI_VERSION; pinvm "
 			    "cannot tell which PSCI versions it accepts");
 
-	/* A PSCI version this build does not know, on every host. */
-	hosts[0] = lab[3];
+	/*
+	 * A host value no kernel reports is refused at its own path, not
+	 * pinned: the issue's WORKAROUND_3 = 7 would have been the minimum.
+	 */
+	hosts[0] = lab[2];
 	hosts[1] = lab[3];
-	hosts[0].regs[0].value = 0x10004;
-	hosts[1].regs[0].value = 0x10005;
+	hosts[1].regs[3].value = 7;
 	assert_int_equal(baseline_compute("x", hosts, 2, &p, &err), -EINVAL);
-	assert_string_equal(err.code, "unknown_psci_version");
+	assert_null(p);
+	assert_int_equal(err.status, 422);
+	assert_string_equal(err.code, "impossible_value");
+	assert_string_equal(err.field, "hosts[1].registers[3].value");
+	hosts[1] = lab[3];
+	hosts[1].regs[0].value = UINT64_C(0x100010001);
+	assert_int_equal(baseline_compute("x", hosts, 2, &p, &err), -EINVAL);
+	assert_string_equal(err.field, "hosts[1].registers[0].value");
+	assert_true(strstr(err.detail, "0x100010001") != NULL);
+
+	/* Only 0.1 in common: pinvm never sets it, so no version is. */
+	hosts[1] = lab[3];
+	hosts[1].regs[0].value = FWREG_PSCI(0, 1);
+	assert_int_equal(baseline_compute("x", hosts, 2, &p, &err), -EINVAL);
+	assert_string_equal(err.code, "baseline_conflict");
 	assert_string_equal(err.field, "registers.PSCI_VERSION");
+}
+
+/*
+ * PSCI versions this build does not know (a future kernel): the baseline
+ * pins the newest catalogued version below them, which KVM accepts as it
+ * accepts every version from 0.2 up to its newest.
+ */
+static void test_future_psci(void **state)
+{
+	struct hostset hosts[2] = { lab[3], lab[3] };
+	struct profile *p;
+
+	(void)state;
+	hosts[0].regs[0].value = 0x10004;
+	hosts[1].regs[0].value = 0x20000;
+	p = baseline(hosts, 2);
+	assert_pin(p, FWREG_ID_PSCI_VERSION, PROFILE_PIN_VALUE, 0x10003);
+	assert_compatible(p, &hosts[0]);
+	assert_compatible(p, &hosts[1]);
+	profile_free(p);
+
+	hosts[1] = lab[1]; /* 6.1: 1.1 */
+	p = baseline(hosts, 2);
+	assert_pin(p, FWREG_ID_PSCI_VERSION, PROFILE_PIN_VALUE, 0x10001);
+	profile_free(p);
+}
+
+static void test_errors_limits(void **state)
+{
+	static struct hostset many[BASELINE_MAX_HOSTS + 1];
+	struct api_error err;
+	struct profile *p;
+
+	(void)state;
 
 	for (size_t i = 0; i < BASELINE_MAX_HOSTS + 1; i++)
 		many[i] = lab[2];
@@ -347,6 +396,8 @@ int main(void)
 		cmocka_unit_test(test_workarounds),
 		cmocka_unit_test(test_uncatalogued),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_future_psci),
+		cmocka_unit_test(test_errors_limits),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);

@@ -146,7 +146,11 @@ static void test_5_10_capture_on_newer(void **state)
 			       "unmentioned_register");
 		assert_verdict(&report, FWREG_ID_VENDOR_HYP_BMAP, COMPAT_REFUSED,
 			       "unmentioned_register");
-		assert_int_equal(count_refused(&report), i == 2 ? 5 : 4);
+		/* 7.3's VENDOR_HYP_BMAP_2 is 0: nothing 5.10 lacked. */
+		if (i == 2)
+			assert_verdict(&report, FWREG_ID_VENDOR_HYP_BMAP_2,
+				       COMPAT_ABSENT_EQUIVALENT, NULL);
+		assert_int_equal(count_refused(&report), 4);
 
 		/* The server's answer names the first refusal. */
 		assert_int_equal(compat_refusal(&report, p->name, &err), -EPERM);
@@ -247,7 +251,10 @@ static void test_7_3_capture_on_6_12(void **state)
 	profile_free(p);
 }
 
-/* A 6.12 capture on 7.3: VENDOR_HYP_BMAP_2 is new there. */
+/*
+ * A 6.12 capture on 7.3: VENDOR_HYP_BMAP_2 is new there, listed at 0,
+ * which a guest cannot tell from its absence; the default policy runs it.
+ */
 static void test_6_12_capture_on_7_3(void **state)
 {
 	static const struct compat_write plan[] = {
@@ -268,28 +275,86 @@ static void test_6_12_capture_on_7_3(void **state)
 
 	(void)state;
 	compat_check(p, &h, &report);
-	assert_false(report.compatible);
-	assert_int_equal(count_refused(&report), 1);
-	assert_verdict(&report, FWREG_ID_VENDOR_HYP_BMAP_2, COMPAT_REFUSED,
-		       "unmentioned_register");
-	assert_string_equal(entry(&report, FWREG_ID_VENDOR_HYP_BMAP_2)->reason,
-			    "VENDOR_HYP_BMAP_2: the host lists it (0x0) and the "
-			    "profile does not mention it; unknown_registers is "
-			    "\"refuse\"");
+	assert_true(report.compatible);
+	assert_int_equal(count_refused(&report), 0);
+	assert_int_equal(compat_refusal(&report, "lab-6.12", &err), 0);
+	assert_verdict(&report, FWREG_ID_VENDOR_HYP_BMAP_2,
+		       COMPAT_ABSENT_EQUIVALENT, NULL);
+	e = entry(&report, FWREG_ID_VENDOR_HYP_BMAP_2);
+	assert_false(e->writes);
+	assert_false(e->pinned);
+	assert_true(e->has_guest_sees && e->guest_sees == 0);
+	assert_string_equal(e->reason,
+			    "VENDOR_HYP_BMAP_2: not in the profile; the host "
+			    "lists it at 0x0 (every service off), which is what "
+			    "a host without the register offers, so "
+			    "unknown_registers \"refuse\" accepts it; nothing "
+			    "is written");
 	assert_verdict(&report, FWREG_ID_PSCI_VERSION, COMPAT_PINNED, NULL);
-	assert_int_equal(compat_refusal(&report, "lab-6.12", &err), -EPERM);
-	assert_string_equal(err.field, "registers.VENDOR_HYP_BMAP_2");
+	assert_plan(&report, plan, 7);
 
+	/* "disable" writes the 0 the register already holds. */
 	p->unknown_registers = PROFILE_UNKNOWN_DISABLE;
 	compat_check(p, &h, &report);
 	assert_true(report.compatible);
-	assert_int_equal(compat_refusal(&report, "lab-6.12", &err), 0);
 	assert_verdict(&report, FWREG_ID_VENDOR_HYP_BMAP_2, COMPAT_DISABLED,
 		       NULL);
 	e = entry(&report, FWREG_ID_VENDOR_HYP_BMAP_2);
 	assert_true(e->writes && e->write == 0);
-	assert_false(e->pinned);
 	assert_plan(&report, plan, 8);
+	profile_free(p);
+}
+
+/*
+ * Absent-equivalence is a rule on kind and value: an unmentioned bitmap
+ * offering services still refuses, and so does an unmentioned 0x14
+ * register at 0, which is not a bitmap.
+ */
+static void test_absent_equivalence_by_rule(void **state)
+{
+	struct profile *p = capture("lab-6.12", LAB_6_12_JSON,
+				    PROFILE_UNKNOWN_REFUSE);
+	struct hostset h = load_host(LAB_7_3_JSON);
+	struct hostset future = load_host(
+		"{\"kernel_release\": \"future\", \"registers\": ["
+		LAB_PSCI("0x10001") ","
+		"{\"id\": \"0x6030000000160007\", \"value\": \"0x0\"},"
+		"{\"id\": \"0x6030000000160008\", \"value\": \"0x2\"},"
+		"{\"id\": \"0x6030000000140009\", \"value\": \"0x0\"}]}");
+	struct api_error err;
+
+	(void)state;
+	/* Drop VENDOR_HYP_BMAP (0x3 on 7.3): the profile no longer says. */
+	for (size_t i = 0; i < p->npins; i++)
+		if (p->pins[i].id == FWREG_ID_VENDOR_HYP_BMAP) {
+			memmove(&p->pins[i], &p->pins[i + 1],
+				(p->npins - i - 1) * sizeof(p->pins[0]));
+			p->npins--;
+			break;
+		}
+	compat_check(p, &h, &report);
+	assert_false(report.compatible);
+	assert_int_equal(count_refused(&report), 1);
+	assert_verdict(&report, FWREG_ID_VENDOR_HYP_BMAP, COMPAT_REFUSED,
+		       "unmentioned_register");
+	assert_verdict(&report, FWREG_ID_VENDOR_HYP_BMAP_2,
+		       COMPAT_ABSENT_EQUIVALENT, NULL);
+	assert_int_equal(compat_refusal(&report, "lab-6.12", &err), -EPERM);
+	assert_string_equal(err.field, "registers.VENDOR_HYP_BMAP");
+	profile_free(p);
+
+	p = profile("{\"name\": \"psci\", \"registers\": "
+		    "{\"PSCI_VERSION\": \"1.1\"}}");
+	compat_check(p, &future, &report);
+	assert_false(report.compatible);
+	assert_verdict(&report, UINT64_C(0x6030000000160007),
+		       COMPAT_ABSENT_EQUIVALENT, NULL);
+	assert_false(entry(&report, UINT64_C(0x6030000000160007))->writes);
+	assert_verdict(&report, UINT64_C(0x6030000000160008), COMPAT_REFUSED,
+		       "unmentioned_register");
+	assert_verdict(&report, UINT64_C(0x6030000000140009), COMPAT_REFUSED,
+		       "unmentioned_register");
+	assert_int_equal(count_refused(&report), 2);
 	profile_free(p);
 }
 
@@ -348,13 +413,12 @@ static void test_5_10_services_on_6_12(void **state)
 	assert_verdict(&report, FWREG_ID_VENDOR_HYP_BMAP, COMPAT_ABSENT_OFF,
 		       NULL);
 
-	/* On 7.3 VENDOR_HYP_BMAP_2 is unmentioned. */
+	/* On 7.3 VENDOR_HYP_BMAP_2 is unmentioned, and 0: the same. */
 	h = load_host(LAB_7_3_JSON);
 	compat_check(p, &h, &report);
-	assert_false(report.compatible);
-	assert_int_equal(count_refused(&report), 1);
-	assert_verdict(&report, FWREG_ID_VENDOR_HYP_BMAP_2, COMPAT_REFUSED,
-		       "unmentioned_register");
+	assert_true(report.compatible);
+	assert_verdict(&report, FWREG_ID_VENDOR_HYP_BMAP_2,
+		       COMPAT_ABSENT_EQUIVALENT, NULL);
 	profile_free(p);
 }
 
@@ -570,6 +634,108 @@ static void test_uncatalogued(void **state)
 	profile_free(p);
 }
 
+/* ---- discoverability --------------------------------------------------------- */
+
+static void assert_services(const struct compat_report *r, const char *want,
+			    bool reachable)
+{
+	char got[256] = "";
+
+	for (size_t i = 0; i < r->discovery.nservices; i++) {
+		const struct compat_service *sv = &r->discovery.services[i];
+
+		assert_int_equal(sv->reachable, reachable);
+		snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%s",
+			 i ? "," : "", sv->name);
+	}
+	assert_string_equal(got, want);
+}
+
+/*
+ * A 6.12 capture sees SMCCC 1.1 (PSCI 1.1) and with it every service;
+ * pinned down to PSCI 0.2 the same services are still answered by KVM but
+ * unreachable, and the profile stays compatible (reported, not refused).
+ */
+static void test_discovery(void **state)
+{
+	struct profile *p = capture("lab-6.12", LAB_6_12_JSON,
+				    PROFILE_UNKNOWN_REFUSE);
+	struct hostset h = load_host(LAB_6_12_JSON);
+	json_t *doc;
+	char *text;
+
+	(void)state;
+	compat_check(p, &h, &report);
+	assert_true(report.compatible);
+	assert_true(report.discovery.psci_known);
+	assert_true(report.discovery.psci == 0x10001);
+	assert_true(report.discovery.smccc_1_1);
+	assert_services(&report,
+			"SMCCC_ARCH_WORKAROUND_1,TRNG,PV_TIME,FUNC_FEAT,PTP",
+			true);
+
+	p->pins[0].value = FWREG_PSCI(0, 2);
+	compat_check(p, &h, &report);
+	assert_true(report.compatible);
+	assert_false(report.discovery.smccc_1_1);
+	assert_services(&report,
+			"SMCCC_ARCH_WORKAROUND_1,TRNG,PV_TIME,FUNC_FEAT,PTP",
+			false);
+	doc = compat_report_to_json(&report);
+	text = json_dumps(json_object_get(doc, "discovery"), JSON_COMPACT);
+	assert_string_equal(
+		text,
+		"{\"psci_version\":\"0.2\",\"smccc_1_1\":false,\"services\":["
+		"{\"name\":\"SMCCC_ARCH_WORKAROUND_1\",\"register\":"
+		"\"SMCCC_ARCH_WORKAROUND_1\",\"reachable\":false,\"denied\":false},"
+		"{\"name\":\"TRNG\",\"register\":\"STD_BMAP\",\"reachable\":"
+		"false,\"denied\":false},{\"name\":\"PV_TIME\",\"register\":\"STD_HYP_BMAP\","
+		"\"reachable\":false,\"denied\":false},{\"name\":\"FUNC_FEAT\",\"register\":"
+		"\"VENDOR_HYP_BMAP\",\"reachable\":false,\"denied\":false},{\"name\":\"PTP\","
+		"\"register\":\"VENDOR_HYP_BMAP\",\"reachable\":false,\"denied\":false}],"
+		"\"unreachable\":[\"SMCCC_ARCH_WORKAROUND_1\",\"TRNG\","
+		"\"PV_TIME\",\"FUNC_FEAT\",\"PTP\"],\"reason\":\"PSCI 0.2 has "
+		"no PSCI_FEATURES (it came with 1.0), so a guest cannot learn "
+		"that SMCCC 1.1 is there and assumes 1.0; KVM still answers the "
+		"services listed, but a guest following the specifications "
+		"(Linux among them) never calls them: unreachable, not "
+		"refused\"}");
+	free(text);
+	json_decref(doc);
+	profile_free(p);
+
+	/* 5.10 has no bitmaps: PV time is the VMM's switch, reachable. */
+	p = capture("lab-5.10", LAB_5_10_JSON, PROFILE_UNKNOWN_REFUSE);
+	h = load_host(LAB_5_10_JSON);
+	compat_check(p, &h, &report);
+	assert_true(report.discovery.smccc_1_1);
+	assert_services(&report,
+			"SMCCC_ARCH_WORKAROUND_1,SMCCC_ARCH_WORKAROUND_3,"
+			"PV_TIME",
+			true);
+	profile_free(p);
+
+	/* The 5.10 services profile on 6.12: only the workaround is left. */
+	p = profile(services_5_10);
+	h = load_host(LAB_6_12_JSON);
+	compat_check(p, &h, &report);
+	assert_true(report.discovery.smccc_1_1);
+	assert_services(&report, "SMCCC_ARCH_WORKAROUND_1", true);
+	profile_free(p);
+
+	/* A refused PSCI_VERSION: the guest's version is not known. */
+	p = capture("lab-7.3", LAB_7_3_JSON, PROFILE_UNKNOWN_REFUSE);
+	compat_check(p, &h, &report);
+	assert_false(report.compatible);
+	assert_false(report.discovery.psci_known);
+	assert_false(report.discovery.smccc_1_1);
+	doc = compat_report_to_json(&report);
+	assert_true(json_is_null(json_object_get(
+		json_object_get(doc, "discovery"), "psci_version")));
+	json_decref(doc);
+	profile_free(p);
+}
+
 /* ---- read-back -------------------------------------------------------------- */
 
 static void test_readback(void **state)
@@ -722,6 +888,7 @@ int main(void)
 		cmocka_unit_test(test_6_1_capture_on_5_10),
 		cmocka_unit_test(test_7_3_capture_on_6_12),
 		cmocka_unit_test(test_6_12_capture_on_7_3),
+		cmocka_unit_test(test_absent_equivalence_by_rule),
 		cmocka_unit_test(test_5_10_services_on_6_12),
 		cmocka_unit_test(test_derived_from_observed),
 		cmocka_unit_test(test_derived_refused),
@@ -730,6 +897,7 @@ int main(void)
 		cmocka_unit_test(test_uncatalogued),
 		cmocka_unit_test(test_readback),
 		cmocka_unit_test(test_report_json),
+		cmocka_unit_test(test_discovery),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

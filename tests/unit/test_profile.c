@@ -11,6 +11,7 @@
 
 #include "baseline.h"
 #include "compat.h"
+#include "firecracker.h"
 #include "fwreg.h"
 #include "hostset.h"
 #include "lab_hostsets.h"
@@ -213,6 +214,32 @@ static const struct bad_doc bad_hostsets[] = {
 	  422, "name_mismatch", "registers[0].name" },
 	{ R("{\"id\": \"0x6030000000160000\", \"value\": \"0x1\", \"x\": 1}"),
 	  422, "unknown_field", "registers[0].x" },
+	/* The issue's values: what no kernel reports (masked levels, a
+	 * 31-bit PSCI major.minor). */
+	{ R(E("0x6030000000140001", "0x3")), 422, "impossible_value",
+	  "registers[0].value" },
+	{ R(E("0x6030000000140003", "0x7")), 422, "impossible_value",
+	  "registers[0].value" },
+	{ R(E("0x6030000000140003", "0x100000001")), 422, "impossible_value",
+	  "registers[0].value" },
+	{ R(E("0x6030000000140003", "0x12")), 422, "impossible_value",
+	  "registers[0].value" },
+	{ R(E("0x6030000000160000", "0x1") "," E("0x6030000000140002", "0x10")),
+	  422, "impossible_value", "registers[1].value" },
+	{ R(E("0x6030000000140002", "0x4")), 422, "impossible_value",
+	  "registers[0].value" },
+	{ R(E("0x6030000000140002", "0x13")), 422, "impossible_value",
+	  "registers[0].value" },
+	{ R(E("0x6030000000140002", "0x20")), 422, "impossible_value",
+	  "registers[0].value" },
+	{ R(E("0x6030000000140000", "0x100010001")), 422, "impossible_value",
+	  "registers[0].value" },
+	{ R(E("0x6030000000140000", "0x80010000")), 422, "impossible_value",
+	  "registers[0].value" },
+	{ R(E("0x6030000000140000", "0x0")), 422, "impossible_value",
+	  "registers[0].value" },
+	{ R(E("0x6030000000140000", "0x3")), 422, "impossible_value",
+	  "registers[0].value" },
 	{ "{\"kernel_release\": \"k\", \"registers\": [], \"observed_abi\": "
 	  "{\"calls\": [{\"function_id\": \"0x84000050\", \"name\": "
 	  "\"TRNG_VERSION\", \"x0\": \"0x0\"}, {\"function_id\": "
@@ -238,6 +265,67 @@ static void test_hostset_errors(void **state)
 				 err.detail);
 		assert_true(strlen(err.detail) > 0);
 		json_decref(doc);
+	}
+}
+
+/*
+ * Every value a kernel can report is accepted: all levels, WORKAROUND_2
+ * AVAIL|ENABLED (kernels before 5.10), PSCI 0.1 (a vCPU without
+ * PSCI_0_2) and versions this build does not know yet; bitmaps are free.
+ */
+static void test_hostset_possible_values(void **state)
+{
+	static const struct { uint64_t id, value; } ok[] = {
+		{ FWREG_ID_PSCI_VERSION, 0x1 },
+		{ FWREG_ID_PSCI_VERSION, 0x2 },
+		{ FWREG_ID_PSCI_VERSION, 0x10003 },
+		{ FWREG_ID_PSCI_VERSION, 0x10004 },
+		{ FWREG_ID_PSCI_VERSION, 0x20000 },
+		{ FWREG_ID_PSCI_VERSION, 0x7fffffff },
+		{ FWREG_ID_WORKAROUND_1, 0 },
+		{ FWREG_ID_WORKAROUND_1, 1 },
+		{ FWREG_ID_WORKAROUND_1, 2 },
+		{ FWREG_ID_WORKAROUND_3, 2 },
+		{ FWREG_ID_WORKAROUND_2, 0 },
+		{ FWREG_ID_WORKAROUND_2, 1 },
+		{ FWREG_ID_WORKAROUND_2, 2 },
+		{ FWREG_ID_WORKAROUND_2, 3 },
+		{ FWREG_ID_WORKAROUND_2, 0x12 },
+		{ FWREG_ID_STD_BMAP, UINT64_MAX },
+		{ FWREG_ID_VENDOR_HYP_BMAP_2, 0x3 },
+		{ UINT64_C(0x6030000000140009), UINT64_MAX },
+	};
+	struct api_error err = { 0 };
+	struct hostset h;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		if (hostset_check_value(ok[i].id, ok[i].value, "v", &err))
+			fail_msg("case %zu refused: %s", i, err.detail);
+		assert_int_equal(hostset_init(&h, "k", &ok[i].id, &ok[i].value,
+					      1, NULL),
+				 0);
+		assert_int_equal(hostset_check(&h, "hosts[3]", &err), 0);
+	}
+	/* hostset_init() takes what KVM read; hostset_check() judges it. */
+	{
+		const uint64_t ids[] = { FWREG_ID_PSCI_VERSION,
+					 FWREG_ID_WORKAROUND_3 };
+		const uint64_t vals[] = { 0x10001, 7 };
+
+		assert_int_equal(hostset_init(&h, "k", ids, vals, 2, NULL), 0);
+		assert_int_equal(hostset_check(&h, "hosts[3]", &err), -EINVAL);
+		assert_int_equal(err.status, 422);
+		assert_string_equal(err.code, "impossible_value");
+		assert_string_equal(err.field, "hosts[3].registers[1].value");
+		assert_string_equal(err.detail,
+				    "hosts[3].registers[1].value: "
+				    "SMCCC_ARCH_WORKAROUND_3 0x7 is not a level "
+				    "a kernel reports (it masks the value to 0xf "
+				    "and reports NOT_AVAIL 0x0, AVAIL 0x1 or "
+				    "NOT_REQUIRED 0x2)");
+		assert_int_equal(hostset_check(&h, NULL, &err), -EINVAL);
+		assert_string_equal(err.field, "registers[1].value");
 	}
 }
 
@@ -883,8 +971,36 @@ static void counting_free(void *p)
  * does not survive every allocation failure (load.c lex_save() drops
  * strbuffer errors, akheron/jansson#362), and the walk is about our code.
  */
-static json_t *walk_profile_doc, *walk_host_doc, *walk_calls;
+static json_t *walk_profile_doc, *walk_host_doc, *walk_calls, *walk_fc_doc;
+
+/* A Firecracker fingerprint: one firmware register, one other. */
+static const char walk_fc_text[] =
+	"{\"kernel_version\": \"k\", \"bios_version\": \"b\", "
+	"\"guest_cpu_config\": {\"reg_modifiers\": ["
+	"{\"addr\": \"0x6030000000140000\", \"bitmap\": "
+	"\"0b0000000000000000000000000000000000000000000000010000000000000001\"},"
+	"{\"addr\": \"0x603000000013c020\", \"bitmap\": \"0b1\"}]}}";
+static struct hostset walk_fc_host;
 static struct hostset walk_hosts[4];
+
+/* The import and its answer. */
+static int op_firecracker(void)
+{
+	struct api_error err = { 0 };
+	struct fc_import info;
+	json_t *out;
+	int ret;
+
+	ret = hostset_from_any_json(walk_fc_doc, &walk_fc_host, &info, &err);
+	if (ret)
+		return ret;
+	assert_int_equal(walk_fc_host.nregs, 1);
+	out = firecracker_import_json(&info);
+	if (!out)
+		return -1;
+	json_decref(out);
+	return 0;
+}
 
 /* Each operation cleans up after itself and returns 0 on success. */
 static int op_profile(void)
@@ -955,6 +1071,41 @@ static int op_capture_compat(void)
 	return 0;
 }
 
+/* A default-deny profile: its member, its verdict, both as JSON. */
+static const char walk_smccc_text[] =
+	"{\"name\": \"d\", \"registers\": {\"PSCI_VERSION\": \"host\"}, "
+	"\"smccc\": {\"policy\": \"deny_unlisted\", \"allow\": [\"PSCI\", "
+	"{\"base\": \"0x84000050\", \"count\": 16}]}}";
+static json_t *walk_smccc_doc;
+
+static int op_smccc(void)
+{
+	static struct compat_report r;
+	struct api_error err = { 0 };
+	struct hostset h = walk_hosts[3];
+	struct profile *p;
+	json_t *out;
+	int ret;
+
+	ret = profile_from_json(walk_smccc_doc, &p, &err);
+	if (ret) {
+		assert_int_equal(ret, -ENOMEM);
+		return ret;
+	}
+	h.smccc_filter = 1;
+	compat_check(p, &h, &r);
+	out = profile_to_json(p);
+	profile_free(p);
+	if (!out)
+		return -1;
+	json_decref(out);
+	out = compat_report_to_json(&r);
+	if (!out)
+		return -1;
+	json_decref(out);
+	return 0;
+}
+
 static int op_baseline(void)
 {
 	struct api_error err = { 0 };
@@ -996,6 +1147,44 @@ static void walk(int (*op)(void), const char *name)
 	assert_true(k > 3);
 }
 
+/* What pinvm can never apply is refused before it is stored. */
+static void test_profile_applicable(void **state)
+{
+	static const struct {
+		const char *doc, *code, *field;
+	} cases[] = {
+		{ "{\"name\": \"a\", \"registers\": {\"PSCI_VERSION\": \"0.1\"}}",
+		  "psci_0_1_unsupported", "registers.PSCI_VERSION" },
+		{ "{\"name\": \"a\", \"registers\": {\"PSCI_VERSION\": \"0x1\"}}",
+		  "psci_0_1_unsupported", "registers.PSCI_VERSION" },
+		{ "{\"name\": \"a\", \"registers\": {\"VENDOR_HYP_BMAP_2\": "
+		  "{\"DISCOVER_IMPL_VER\": true}}}",
+		  "unanswered_service", "registers.VENDOR_HYP_BMAP_2" },
+		{ "{\"name\": \"a\", \"registers\": {\"PSCI_VERSION\": \"0.2\", "
+		  "\"VENDOR_HYP_BMAP_2\": \"0x0\"}}", NULL, NULL },
+		{ "{\"name\": \"a\", \"registers\": {\"PSCI_VERSION\": \"host\", "
+		  "\"VENDOR_HYP_BMAP_2\": \"host\"}}", NULL, NULL },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct profile *p = load_profile(cases[i].doc);
+		struct api_error err = { 0 };
+		int ret = profile_check_applicable(p, &err);
+
+		if (!cases[i].code) {
+			if (ret)
+				fail_msg("case %zu refused: %s", i, err.detail);
+		} else {
+			assert_int_equal(ret, -EINVAL);
+			assert_int_equal(err.status, 422);
+			assert_string_equal(err.code, cases[i].code);
+			assert_string_equal(err.field, cases[i].field);
+		}
+		profile_free(p);
+	}
+}
+
 static void test_alloc_failures(void **state)
 {
 	(void)state;
@@ -1006,13 +1195,19 @@ static void test_alloc_failures(void **state)
 	walk_profile_doc = load_json(example_profile);
 	walk_host_doc = load_json(LAB_6_12_OBSERVED_JSON);
 	walk_calls = load_json(LAB_CALLS_6_12);
+	walk_fc_doc = load_json(walk_fc_text);
+	walk_smccc_doc = load_json(walk_smccc_text);
 	walk(op_profile, "profile");
 	walk(op_hostset, "hostset");
 	walk(op_capture_compat, "capture+compat");
 	walk(op_baseline, "baseline");
+	walk(op_firecracker, "firecracker");
+	walk(op_smccc, "smccc");
 	json_decref(walk_profile_doc);
 	json_decref(walk_host_doc);
 	json_decref(walk_calls);
+	json_decref(walk_fc_doc);
+	json_decref(walk_smccc_doc);
 }
 
 int main(void)
@@ -1023,6 +1218,7 @@ int main(void)
 		cmocka_unit_test(test_hostset_round_trip),
 		cmocka_unit_test(test_hostset_init),
 		cmocka_unit_test(test_hostset_errors),
+		cmocka_unit_test(test_hostset_possible_values),
 		cmocka_unit_test(test_hostset_limit),
 		cmocka_unit_test(test_profile_example),
 		cmocka_unit_test(test_profile_policy_and_forms),
@@ -1034,6 +1230,7 @@ int main(void)
 		cmocka_unit_test(test_profile_limit),
 		cmocka_unit_test(test_profile_capture),
 		cmocka_unit_test(test_profile_add_pin),
+		cmocka_unit_test(test_profile_applicable),
 		cmocka_unit_test(test_alloc_failures),
 	};
 

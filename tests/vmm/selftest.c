@@ -15,6 +15,7 @@
  * (pinvm.tick=1).
  */
 #include "kvm_host.h"
+#include "smccc_filter.h"
 #include "vmm_client.h"
 #include "vmm_config.h"
 
@@ -258,6 +259,11 @@ static void diagnose(struct guest *g)
 	dump_tail("pinvm-vmm's log", g->log, 12);
 }
 
+/* SMCCC filter ranges the next guest_spawn() writes into its config
+ * (case_smccc_deny sets them and clears them again). */
+static struct smccc_range *spawn_deny;
+static size_t spawn_ndeny;
+
 /*
  * Writes the config, spawns pinvm-vmm and waits for its first event into
  * *ev (created or error). false when spawning itself failed.
@@ -289,6 +295,8 @@ static bool guest_spawn(struct guest *g, const char *name, const char *kernel,
 	cfg.memory_mib = mib;
 	cfg.pins = pins;
 	cfg.npins = npins;
+	cfg.smccc_deny = spawn_deny;
+	cfg.nsmccc_deny = spawn_ndeny;
 	if (vmm_config_save(&cfg, g->config, &err) < 0) {
 		check(false, "%s: write config: %s", name, err.detail);
 		return false;
@@ -681,12 +689,80 @@ static void case_clock_dump(void)
 	reap(&g, 5000);
 }
 
+/*
+ * Default-deny with KVM's SMCCC filter (6.4+): only PSCI and the arch calls
+ * allowed. The Linux guest still finds PSCI 1.x, but neither TRNG nor the
+ * KVM hypervisor services. Skipped on a host without the filter.
+ */
+static void case_smccc_deny(void)
+{
+	struct smccc_range deny[SMCCC_RANGES_MAX];
+	struct smccc_filter_spec spec;
+	struct kvm_host_info host;
+	struct vmm_event ev, created;
+	struct vmm_error err;
+	struct api_error aerr;
+	unsigned failed_before = n_failed;
+	bool filter = false;
+	struct guest g;
+	json_t *doc;
+	int ret;
+
+	kvm_host_probe(&host);
+	for (size_t i = 0; i < host.ncaps; i++)
+		if (!strcmp(host.caps[i].name, "smccc_filter"))
+			filter = host.caps[i].value != 0;
+	if (!filter) {
+		note("smccc-deny: this host's KVM has no SMCCC filter; skipped");
+		return;
+	}
+	doc = json_pack("{s:s, s:[s, s]}", "policy", "deny_unlisted", "allow", "PSCI",
+			"SMCCC_ARCH");
+	ret = smccc_filter_from_json(doc, &spec, &aerr);
+	json_decref(doc);
+	check(ret == 0, "smccc-deny: the filter spec parses");
+	if (ret)
+		return;
+	spawn_ndeny = smccc_filter_deny_ranges(&spec, deny, SMCCC_RANGES_MAX);
+	spawn_deny = deny;
+	note("smccc-deny: %zu DENY ranges, PSCI and the arch calls allowed", spawn_ndeny);
+	ret = guest_boot(&g, "smccc-deny", 1,
+			 "console=ttyS0 earlycon panic=-1 nokaslr pinvm.poweroff=1", NULL, 0,
+			 &created);
+	spawn_deny = NULL;
+	spawn_ndeny = 0;
+	if (!ret)
+		goto out;
+	ret = vmm_client_recv(&g.c, opt.boot_timeout_ms, &ev, &err);
+	check(ret == 0 && ev.type == VMM_EVENT_EXITED && ev.reason == VMM_EXIT_POWEROFF,
+	      "smccc-deny: guest poweroff -> exited/poweroff after %.1f s",
+	      (double)(now_ms() - g.t_start) / 1000);
+	vmm_event_clear(&ev);
+	check(console_has_line(&g, "pinvm-guest-ready 1"),
+	      "smccc-deny: guest printed \"pinvm-guest-ready 1\"");
+	check(console_has(&g, "psci: PSCIv1."),
+	      "smccc-deny: guest dmesg still finds PSCI 1.x (allowed)");
+	check(!console_has(&g, "hypervisor services detected"),
+	      "smccc-deny: guest dmesg shows no \"KVM: hypervisor services detected\"");
+	check(console_has_line(&g, "pinvm-guest-trng: no"),
+	      "smccc-deny: no SMCCC TRNG device in the guest");
+	reap(&g, 20000);
+	check(exited_status(&g, 0), "smccc-deny: exit status 0 (status 0x%x)", g.c.status);
+	if (n_failed > failed_before)
+		diagnose(&g);
+	vmm_event_clear(&created);
+	return;
+out:
+	abandon(&g, &created);
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: pinvm-vmm-selftest [--vmm PATH] [--image-dir DIR] "
 		   "[--work-dir DIR] [--timeout SECONDS] [CASE...]\n"
 		   "cases (in the order given, repeats allowed; default: all but the\n"
 		   "last once): failures one-vcpu two-vcpus pins stop eight-vcpus\n"
+		   "smccc-deny\n"
 		   "clock-dump\n");
 }
 
@@ -710,6 +786,7 @@ int main(int argc, char **argv)
 		{ "pins", case_pins_poweroff },
 		{ "stop", case_stop_running },
 		{ "eight-vcpus", case_eight_vcpus },
+		{ "smccc-deny", case_smccc_deny },
 		{ "clock-dump", case_clock_dump }, /* diagnostic: only when named */
 	};
 	const size_t ndefault = sizeof(cases) / sizeof(cases[0]) - 1;

@@ -49,8 +49,37 @@ static void test_config_good(void **state)
 	assert_int_equal(cfg.pins[0].id, 0x6030000000140000ULL);
 	assert_int_equal(cfg.pins[0].value, 0x10000);
 	assert_int_equal(cfg.pins[1].value, 0);
+	assert_int_equal(cfg.nsmccc_deny, 0);
 	vmm_config_free(&cfg);
 	assert_null(cfg.kernel);
+}
+
+/* SMCCC filter ranges survive the config's JSON round trip. */
+static void test_config_smccc_deny(void **state)
+{
+	struct vmm_config cfg, again;
+	struct vmm_error err;
+	json_t *obj;
+
+	(void)state;
+	assert_int_equal(parse("{\"kernel\": \"/k\", \"cmdline\": \"\", \"vcpus\": 1,"
+			       " \"memory_mib\": 64, \"console\": \"/c\", \"smccc_deny\":"
+			       " [{\"base\": \"0x0\", \"count\": \"0x80000000\"},"
+			       "  {\"base\": \"0xc4000020\", \"count\": \"0x3bffffe0\"}]}",
+			       &cfg, &err),
+			 0);
+	assert_int_equal(cfg.nsmccc_deny, 2);
+	assert_true(cfg.smccc_deny[1].base == 0xc4000020u);
+	assert_true(cfg.smccc_deny[1].count == 0x3bffffe0u);
+	obj = vmm_config_to_json(&cfg);
+	assert_non_null(obj);
+	assert_int_equal(vmm_config_from_json(obj, &again, &err), 0);
+	assert_int_equal(again.nsmccc_deny, 2);
+	assert_true(again.smccc_deny[0].count == 0x80000000u);
+	json_decref(obj);
+	vmm_config_free(&again);
+	vmm_config_free(&cfg);
+	assert_null(cfg.smccc_deny);
 }
 
 static void test_config_bad(void **state)
@@ -87,6 +116,18 @@ static void test_config_bad(void **state)
 		  "pins[0]" },
 		{ "{\"kernel\": \"/k\", \"cmdline\": \"\", \"vcpus\": 1, \"memory_mib\": 64,"
 		  " \"console\": \"/c\", \"pins\": {}}", "must be an array" },
+		/* SMCCC filter ranges: 32-bit ids, count 1 up to the end. */
+		{ "{\"kernel\": \"/k\", \"cmdline\": \"\", \"vcpus\": 1, \"memory_mib\": 64,"
+		  " \"console\": \"/c\", \"smccc_deny\": [{\"base\": \"0xffffffff\","
+		  " \"count\": \"0x2\"}]}", "smccc_deny[0]" },
+		{ "{\"kernel\": \"/k\", \"cmdline\": \"\", \"vcpus\": 1, \"memory_mib\": 64,"
+		  " \"console\": \"/c\", \"smccc_deny\": [{\"base\": \"0x0\","
+		  " \"count\": \"0x0\"}]}", "smccc_deny[0]" },
+		{ "{\"kernel\": \"/k\", \"cmdline\": \"\", \"vcpus\": 1, \"memory_mib\": 64,"
+		  " \"console\": \"/c\", \"smccc_deny\": [{\"base\": 1, \"count\": \"0x1\"}]}",
+		  "smccc_deny[0]" },
+		{ "{\"kernel\": \"/k\", \"cmdline\": \"\", \"vcpus\": 1, \"memory_mib\": 64,"
+		  " \"console\": \"/c\", \"smccc_deny\": {}}", "must be an array" },
 	};
 	struct vmm_config cfg;
 	struct vmm_error err;
@@ -322,6 +363,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_config_good),
+		cmocka_unit_test(test_config_smccc_deny),
 		cmocka_unit_test(test_config_bad),
 		cmocka_unit_test(test_config_cmdline_limit),
 		cmocka_unit_test(test_config_save_load),
