@@ -302,6 +302,44 @@ EOF
 	echo "1 passed, 0 failed"
 }
 
+# Runs pinvm-vmm-selftest CASES... inside the lab through its control port,
+# printing its output; fails unless it exits 0.
+lab_selftest() {
+	local control=$1 out; shift
+	out=$(curl -s --max-time 900 -X POST --data-binary \
+		"pinvm-vmm-selftest --image-dir /images --work-dir /tmp/pinvm-vmm-selftest $* 2>&1
+echo \"pinvm-vmm-selftest: exit status \$?\"" "$control/cgi-bin/run")
+	printf '%s\n' "$out"
+	if ! grep -q '^pinvm-vmm-selftest: exit status 0$' <<<"$out"; then
+		grep -qE '^[0-9]+ passed, [0-9]+ failed$' <<<"$out" ||
+			printf 'not ok - pinvm-vmm-selftest %s\n0 passed, 1 failed\n' "$*"
+		return 1
+	fi
+}
+
+# Pass 2 on one kernel, in one boot: every capture applied on this host
+# (the fidelity matrix), Linux microVMs through the API; on 6.12 also under
+# a profile, the contract tests and the CLI against real KVM; on kernels
+# with the SMCCC filter (6.4+) a Debian guest booted by pinvm-vmm with
+# only PSCI and the arch calls allowed (pinvm-vmm-selftest smccc-deny).
+lab_vms_tests() {
+	local url=$1 control=$2 kernel=$3 bin=$ROOT/build/bin rc=0
+	"$bin/test_lab_profiles" matrix "$url" "$kernel" "$PROFILES" || rc=1
+	if [ "$kernel" = 6.12 ]; then
+		"$bin/test_lab_vms" "$url" "$control" --profile || rc=1
+		"$ROOT/tests/contract/run.sh" "$url" --kvm || rc=1
+		if [ -x "$bin/test_cli" ]; then
+			"$bin/test_cli" "$bin/pinvm" "$ROOT/tests/fixtures" --url "$url" || rc=1
+		fi
+	else
+		"$bin/test_lab_vms" "$url" "$control" || rc=1
+	fi
+	case $kernel in
+	6.12 | latest) lab_selftest "$control" smccc-deny || rc=1 ;;
+	esac
+	return $rc
+}
+
 # Step 5 in one boot of the ASan+UBSan build (deploy/lab.sh --asan): the
 # host against its fixture, a capture, the fidelity matrix (this capture and
 # pass 1's of the other kernels), microVMs under a profile, two
@@ -333,15 +371,7 @@ lab_asan_tests() {
 	# SIGKILLs a pinvm-vmm that is not gone 5 s after it said "exited"; the
 	# selftest waits longer, so these cases (a running guest stopped, a
 	# pinned guest powering off) get pinvm-vmm through LeakSanitizer.
-	out=$(curl -s --max-time 600 -X POST --data-binary \
-		'pinvm-vmm-selftest --image-dir /images --work-dir /tmp/pinvm-vmm-selftest stop pins 2>&1
-echo "pinvm-vmm-selftest: exit status $?"' "$control/cgi-bin/run")
-	printf '%s\n' "$out"
-	if ! grep -q '^pinvm-vmm-selftest: exit status 0$' <<<"$out"; then
-		rc=1
-		grep -qE '^[0-9]+ passed, [0-9]+ failed$' <<<"$out" ||
-			printf 'not ok - pinvm-vmm-selftest stop pins\n0 passed, 1 failed\n'
-	fi
+	lab_selftest "$control" stop pins || rc=1
 	"$ROOT/tests/contract/run.sh" "$url" --kvm || rc=1
 	lab_asan_reports "$control" "$LOGDIR/lab-$kernel-asan.log" || rc=1
 	return $rc
@@ -409,28 +439,9 @@ main() {
 		for k in $KERNELS; do
 			lab_pass1 "$k" "$port"
 		done
-		# Pass 2: every capture applied on every host (the fidelity matrix),
-		# and Linux microVMs through the API (on 6.12 also under a profile).
+		# Pass 2: every capture applied on every host, and microVMs.
 		for k in $KERNELS; do
-			local extra=
-			[ "$k" = 6.12 ] && extra=--profile
-			lab_run "$k" "$port" vms sh -c '
-				"$1/test_lab_profiles" matrix "$2" "$4" "$5"; a=$?
-				"$1/test_lab_vms" "$2" "$3" $6; b=$?
-				c=0
-				if [ -n "$6" ]; then "$7/tests/contract/run.sh" "$2" --kvm; c=$?; fi
-				exit $((a | b | c))' sh "$ROOT/build/bin" {url} {control} "$k" \
-				"$PROFILES" "$extra" "$ROOT"
-		done
-		# Default-deny with the SMCCC filter (Linux 6.4+): a Debian guest
-		# booted by pinvm-vmm with only PSCI and the arch calls allowed.
-		for k in $KERNELS; do
-			case $k in 6.12 | latest) ;; *) continue ;; esac
-			say "lab $k (selftest smccc-deny): booting"
-			PINVM_LAB_APPEND="pinvm.selftest.cases=smccc-deny" "$ROOT/deploy/lab.sh" \
-				--kernel "$k" --port "$port" --selftest </dev/null \
-				>"$LOGDIR/lab-$k-smccc-deny.log" 2>&1
-			tally "lab $k selftest smccc-deny" $? "$LOGDIR/lab-$k-smccc-deny.log"
+			lab_run "$k" "$port" vms lab_vms_tests {url} {control} "$k"
 		done
 		if [ -n "$ASAN_KERNEL" ]; then
 			local t0=$SECONDS
