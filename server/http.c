@@ -4,6 +4,7 @@
 #include "metrics.h"
 #include "problem.h"
 #include "router.h"
+#include "uri.h"
 
 #include <errno.h>
 #include <microhttpd.h>
@@ -19,9 +20,24 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Per-connection request state, from the first callback to completion. */
+#define MAX_QUERY_ARGS 16
+
+/*
+ * Per-request state, from the request line (the URI log callback) to
+ * completion. Owned by libmicrohttpd's con_cls slot, freed in
+ * on_completed.
+ */
 struct exchange {
 	struct timespec start;
+	bool begun;        /* headers read: the access handler was called */
+	char *target;      /* the request target as sent, NULL if unknown */
+	char *path;        /* its path, strictly decoded (valid UTF-8) */
+	char *log_path;    /* what logs and messages show: path, or an
+			    * escaped copy of target when path is NULL */
+	char log_method[3 * URI_METHOD_MAX + 1];
+	struct query_arg args[MAX_QUERY_ARGS];
+	size_t nargs;
+	char *args_buf;    /* the decoded keys and values args point into */
 	char *body;
 	size_t len;
 	size_t cap;
@@ -69,7 +85,34 @@ void reply_problem(struct reply *rep, unsigned status, const char *code,
 
 const char *request_query(const struct request *req, const char *key)
 {
-	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, key);
+	for (size_t i = 0; i < req->nquery; i++)
+		if (!strcmp(req->query[i].key, key))
+			return req->query[i].value;
+	return NULL;
+}
+
+bool request_query_check(const struct request *req, struct reply *rep,
+			 const char *const *known, size_t nknown)
+{
+	for (size_t i = 0; i < req->nquery; i++) {
+		const char *key = req->query[i].key;
+		size_t k;
+
+		for (k = 0; k < nknown && strcmp(known[k], key); k++)
+			;
+		if (k == nknown) {
+			reply_problem(rep, 400, "unknown_parameter", key,
+				      "%s takes no query parameter \"%s\"", req->path, key);
+			return false;
+		}
+		for (k = 0; k < i; k++)
+			if (!strcmp(req->query[k].key, key)) {
+				reply_problem(rep, 400, "duplicate_parameter", key,
+					      "query parameter \"%s\" is given twice", key);
+				return false;
+			}
+	}
+	return true;
 }
 
 static bool safe_request_id(const char *s)
@@ -156,6 +199,9 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn,
 		rep->status = 500;
 		rep->body = problem_new(500, "out_of_memory", NULL, "out of memory");
 	}
+	/* Every problem names its request, the fallback above included. */
+	if (rep->body && json_is_object(rep->body) && rep->status >= 400)
+		json_object_set_new(rep->body, "request_id", json_string(ex->id));
 	if (rep->body)
 		text = json_dumps(rep->body, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	if (rep->raw) {
@@ -257,6 +303,131 @@ static bool append_body(struct exchange *ex, const char *data, size_t size,
 	return true;
 }
 
+/*
+ * The request line is complete: keeps the target exactly as sent, before
+ * libmicrohttpd decodes it (leniently, and in place), and starts the
+ * exchange. What is returned becomes *con_cls.
+ */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	struct exchange *ex = calloc(1, sizeof(*ex));
+
+	(void)cls;
+	(void)conn;
+	if (!ex)
+		return NULL;
+	clock_gettime(CLOCK_MONOTONIC, &ex->start);
+	ex->target = strdup(uri ? uri : "");
+	return ex;
+}
+
+/* Decodes the query into ex->args; false with *bad naming the culprit. */
+static bool decode_query(struct exchange *ex, const char *query, char *bad,
+			 size_t badlen, const char **why)
+{
+	struct uri_param params[MAX_QUERY_ARGS];
+	struct uri_error e;
+	size_t used = 0, size;
+	int n = uri_split_query(query, params, MAX_QUERY_ARGS);
+
+	if (n < 0) {
+		snprintf(bad, badlen, "query");
+		*why = "more than 16 query parameters";
+		return false;
+	}
+	size = strlen(query ? query : "") + 2 * (size_t)n + 1;
+	ex->args_buf = malloc(size);
+	if (!ex->args_buf) {
+		snprintf(bad, badlen, "query");
+		*why = "out of memory";
+		return false;
+	}
+	for (int i = 0; i < n; i++) {
+		char *key = ex->args_buf + used, *value;
+
+		if (!uri_decode(params[i].key, params[i].key_len, true, key, size - used, &e) ||
+		    !*key) {
+			uri_escape_for_display(params[i].key, params[i].key_len, bad, badlen);
+			*why = *key ? e.why : "an empty parameter name";
+			return false;
+		}
+		used += strlen(key) + 1;
+		value = ex->args_buf + used;
+		if (!uri_decode(params[i].value, params[i].value_len, true, value,
+				size - used, &e)) {
+			snprintf(bad, badlen, "%s", key);
+			*why = e.why;
+			return false;
+		}
+		used += strlen(value) + 1;
+		ex->args[i].key = key;
+		ex->args[i].value = value;
+	}
+	ex->nargs = (size_t)n;
+	return true;
+}
+
+/*
+ * What can be refused from the request line and headers alone, before any
+ * body is read. Fills rep and returns true on refusal; else ex->path and
+ * the query are decoded.
+ */
+static bool refuse_early(struct exchange *ex, struct MHD_Connection *conn,
+			 const char *method, struct reply *rep)
+{
+	const char *q = ex->target ? strchr(ex->target, '?') : NULL;
+	size_t plen = ex->target ? (q ? (size_t)(q - ex->target) : strlen(ex->target)) : 0;
+	char bad[256];
+	const char *why;
+	struct uri_error e = { 0 };
+
+	(void)conn;
+	if (!ex->target) {
+		reply_json(rep, 500, NULL);
+		return true;
+	}
+	if (!uri_method_ok(method)) {
+		reply_problem(rep, 400, "bad_method", "method",
+			      "the method \"%s\" is not an HTTP token of 1..%d characters",
+			      ex->log_method, URI_METHOD_MAX);
+		return true;
+	}
+	ex->path = malloc(plen + 1);
+	if (!ex->path) {
+		reply_json(rep, 500, NULL);
+		return true;
+	}
+	if (!uri_decode(ex->target, plen, false, ex->path, plen + 1, &e) || ex->path[0] != '/') {
+		free(ex->path);
+		ex->path = NULL;
+		reply_problem(rep, 400, "bad_path", "path", "the path %s cannot be used: %s",
+			      ex->log_path ? ex->log_path : "",
+			      e.why && ex->target[0] == '/' ? e.why : "it must start with '/'");
+		return true;
+	}
+	if (!decode_query(ex, q ? q + 1 : NULL, bad, sizeof(bad), &why)) {
+		reply_problem(rep, 400, "bad_query", bad,
+			      "query parameter \"%s\" cannot be used: %s", bad, why);
+		return true;
+	}
+	return false;
+}
+
+/* Fills ex's printable method and path for logs and messages. */
+static void set_log_names(struct exchange *ex, const char *method)
+{
+	size_t len;
+
+	uri_escape_for_display(method, strlen(method), ex->log_method,
+			       sizeof(ex->log_method));
+	if (!ex->target)
+		return;
+	len = strcspn(ex->target, "?");
+	ex->log_path = malloc(3 * len + 1);
+	if (ex->log_path)
+		uri_escape_for_display(ex->target, len, ex->log_path, 3 * len + 1);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 				  const char *url, const char *method,
 				  const char *version, const char *upload,
@@ -270,24 +441,28 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	enum MHD_Result ret;
 
 	(void)version;
-	if (!ex) {
-		ex = calloc(1, sizeof(*ex));
-		if (!ex)
-			return MHD_NO;
-		clock_gettime(CLOCK_MONOTONIC, &ex->start);
+	(void)url; /* decoded leniently by libmicrohttpd; ex->target is used */
+	if (!ex)
+		return MHD_NO;
+	if (!ex->begun) {
+		ex->begun = true;
 		make_request_id(conn, ex->id);
-		*con_cls = ex;
 		atomic_fetch_add(&srv->in_flight, 1);
-		return MHD_YES;
-	}
-	if (*upload_size) {
+		set_log_names(ex, method);
+		if (!refuse_early(ex, conn, method, &rep)) {
+			free(ex->log_path);
+			ex->log_path = NULL;
+			return MHD_YES;
+		}
+		/* Answered before the body: whatever follows the headers is
+		 * never read, so the connection cannot be reused. */
+		rep.close = true;
+	} else if (*upload_size) {
 		if (!append_body(ex, upload, *upload_size, srv->body_limit))
 			return MHD_NO;
 		*upload_size = 0;
 		return MHD_YES;
-	}
-
-	if (!authorized(conn, l)) {
+	} else if (!authorized(conn, l)) {
 		reply_problem(&rep, 401, "unauthorized", NULL,
 			      "this listener needs Authorization: Bearer <token>");
 		snprintf(rep.extra_name, sizeof(rep.extra_name), "WWW-Authenticate");
@@ -302,16 +477,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		req.srv = srv;
 		req.conn = conn;
 		req.method = method;
-		req.path = url;
+		req.path = ex->path;
+		req.query = ex->args;
+		req.nquery = ex->nargs;
 		req.body = ex->body ? ex->body : "";
 		req.body_len = ex->len;
 		memcpy(req.id, ex->id, sizeof(req.id));
 		router_dispatch(&req, &rep);
 	}
-	if (rep.body && json_is_object(rep.body) && rep.status >= 400)
-		json_object_set_new(rep.body, "request_id", json_string(ex->id));
-	ret = send_reply(conn, ex, method, url, &rep, peer_uid(conn, l), req.route,
-			 atomic_load(&srv->draining));
+	ret = send_reply(conn, ex, ex->log_method,
+			 ex->path ? ex->path : ex->log_path ? ex->log_path : "",
+			 &rep, peer_uid(conn, l), req.route,
+			 rep.close || atomic_load(&srv->draining));
 	json_decref(rep.body);
 	free(rep.raw);
 	return ret;
@@ -328,10 +505,15 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
 	(void)conn;
 	(void)toe;
 	if (ex) {
+		if (ex->begun)
+			atomic_fetch_sub(&srv->in_flight, 1);
+		free(ex->target);
+		free(ex->path);
+		free(ex->log_path);
+		free(ex->args_buf);
 		free(ex->body);
 		free(ex);
 		*con_cls = NULL;
-		atomic_fetch_sub(&srv->in_flight, 1);
 	}
 }
 
@@ -421,6 +603,7 @@ int http_serve(struct server *srv, int fd, bool is_unix, bool require_token,
 			     MHD_OPTION_CONNECTION_LIMIT, (unsigned int)256,
 			     MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
 			     MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+			     MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
 			     MHD_OPTION_ARRAY, tls_opts,
 			     MHD_OPTION_END);
 	if (!d) {

@@ -1,0 +1,219 @@
+/*
+ * The API's front door (issue 13): requests no well-behaved client sends.
+ * The bad-request table below is sent byte for byte over raw sockets;
+ * every row must get its problem+json (status, code, field, request_id)
+ * and leave the server serving. Then what such requests must not do:
+ * change the resource they name, break /metrics, or be counted as 5xx.
+ * usage: test_front_door_native PINVMD
+ */
+#include "check.h"
+#include "client.h"
+#include "daemon.h"
+
+#include <curl/curl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static const char *pinvmd;
+static char dir[] = "/tmp/pinvm-front-XXXXXX";
+static char logpath[128];
+static struct client c, ctok;
+static int port, tport;
+static char token[256];
+
+struct bad_request {
+	const char *name;
+	const char *raw;   /* the whole request; "TOKEN" is replaced */
+	size_t len;        /* 0: strlen(raw) */
+	int on_token;      /* send to the listener that wants a token */
+	long status;
+	const char *code;
+	const char *field; /* NULL: no field */
+};
+
+#define R(s) s, sizeof(s) - 1
+
+static const struct bad_request bad_requests[] = {
+	{ "%00 in a path segment", R("DELETE /v1/profiles/victim%00.bak HTTP/1.1\r\nHost: x\r\n\r\n"),
+	  0, 400, "bad_path", "path" },
+	{ "%2f in a path segment", R("GET /v1%2fhealth HTTP/1.1\r\nHost: x\r\n\r\n"),
+	  0, 400, "bad_path", "path" },
+	{ "%2F in a profile name", R("GET /v1/profiles/a%2Fb HTTP/1.1\r\nHost: x\r\n\r\n"),
+	  0, 400, "bad_path", "path" },
+	{ "%ff in the path", R("GET /v1/health%ff HTTP/1.1\r\nHost: x\r\n\r\n"),
+	  0, 400, "bad_path", "path" },
+	{ "a raw 0xff byte in the path", R("GET /v1/\xff HTTP/1.1\r\nHost: x\r\n\r\n"),
+	  0, 400, "bad_path", "path" },
+	{ "an overlong UTF-8 '/' in the path", R("GET /v1%c0%afhealth HTTP/1.1\r\nHost: x\r\n\r\n"),
+	  0, 400, "bad_path", "path" },
+	{ "a UTF-16 surrogate in the path", R("GET /v1/profiles/%ed%a0%80 HTTP/1.1\r\nHost: x\r\n\r\n"),
+	  0, 400, "bad_path", "path" },
+	{ "a '%' without two hex digits", R("GET /v1/profiles/a%4 HTTP/1.1\r\nHost: x\r\n\r\n"),
+	  0, 400, "bad_path", "path" },
+	{ "an escaped control character", R("GET /v1/profiles/a%0a HTTP/1.1\r\nHost: x\r\n\r\n"),
+	  0, 400, "bad_path", "path" },
+	{ "a path not starting with '/'", R("GET * HTTP/1.1\r\nHost: x\r\n\r\n"),
+	  0, 400, "bad_path", "path" },
+	{ "a 0xff byte in the method", R("G\xffT /v1/health HTTP/1.1\r\nHost: x\r\n\r\n"),
+	  0, 400, "bad_method", "method" },
+	{ "a quote in the method", R("A\"B /v1/health HTTP/1.1\r\nHost: x\r\n\r\n"),
+	  0, 400, "bad_method", "method" },
+	{ "a 33-character method", R("ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEFG /v1/health HTTP/1.1\r\nHost: x\r\n\r\n"),
+	  0, 400, "bad_method", "method" },
+	{ "%ff in a query value", R("GET /v1/vms/x/console?offset=%ff HTTP/1.1\r\nHost: x\r\n\r\n"),
+	  0, 400, "bad_query", "offset" },
+	{ "%00 in a query value", R("GET /v1/vms/x/console?offset=0%00 HTTP/1.1\r\nHost: x\r\n\r\n"),
+	  0, 400, "bad_query", "offset" },
+};
+
+static void write_file(const char *path, const char *text, mode_t mode)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f) {
+		fputs(text, f);
+		fclose(f);
+	}
+	chmod(path, mode);
+}
+
+static void send_bad(const struct bad_request *b)
+{
+	char name[200], *raw;
+	const char *at;
+	struct response r;
+	size_t len = b->len ? b->len : strlen(b->raw);
+
+	/* Room for the token in place of "TOKEN". */
+	raw = malloc(len + sizeof(token) + 1);
+	at = memmem(b->raw, len, "TOKEN", 5);
+	if (at) {
+		size_t pre = (size_t)(at - b->raw), tl = strlen(token);
+
+		memcpy(raw, b->raw, pre);
+		memcpy(raw + pre, token, tl);
+		memcpy(raw + pre + tl, at + 5, len - pre - 5);
+		len = len - 5 + tl;
+	} else {
+		memcpy(raw, b->raw, len);
+	}
+	raw_call(b->on_token ? tport : port, raw, len, &r);
+	free(raw);
+	snprintf(name, sizeof(name), "%s: %ld %s", b->name, b->status, b->code);
+	check(r.status == b->status && !strcmp(r.content_type, "application/problem+json") &&
+		      !strcmp(response_str(&r, "code") ?: "", b->code) &&
+		      (b->field ? !strcmp(response_str(&r, "field") ?: "", b->field)
+				: !json_object_get(r.json, "field")) &&
+		      response_str(&r, "request_id") &&
+		      !strcmp(response_str(&r, "request_id"), r.request_id),
+	      name, "got %ld %s (%s)", r.status, r.body ? r.body : "", r.error);
+	response_free(&r);
+}
+
+static long call(const struct client *cl, const char *method, const char *path,
+		 const char *body, struct response *r)
+{
+	client_call(cl, method, path, NULL, body, body ? strlen(body) : 0, NULL, r);
+	return r->status;
+}
+
+static void test_bad_requests(void)
+{
+	struct response r;
+
+	call(&c, "POST", "/v1/profiles", "{\"name\": \"victim\", \"registers\": {}}", &r);
+	check(r.status == 201, "profile victim stored", "%ld %s", r.status, r.body);
+	response_free(&r);
+	for (size_t i = 0; i < sizeof(bad_requests) / sizeof(bad_requests[0]); i++)
+		send_bad(&bad_requests[i]);
+	call(&c, "GET", "/v1/profiles/victim", NULL, &r);
+	check(r.status == 200, "DELETE /v1/profiles/victim%00.bak left victim alone",
+	      "GET victim: %ld", r.status);
+	response_free(&r);
+	call(&c, "GET", "/v1/health", NULL, &r);
+	check(r.status == 200, "pinvmd still serves after the bad requests", "%ld", r.status);
+	response_free(&r);
+}
+
+/* Every request of the table is logged, with its path made printable. */
+static void test_logged(void)
+{
+	FILE *f = fopen(logpath, "r");
+	char line[4096];
+	bool ff = false, method = false, five = false;
+
+	while (f && fgets(line, sizeof(line), f)) {
+		json_t *j = json_loads(line, 0, NULL);
+
+		if (!j)
+			continue;
+		if (!strcmp(json_string_value(json_object_get(j, "path")) ?: "", "/v1/health%ff") &&
+		    json_integer_value(json_object_get(j, "status")) == 400)
+			ff = true;
+		if (!strcmp(json_string_value(json_object_get(j, "method")) ?: "", "G%FFT"))
+			method = true;
+		if (json_integer_value(json_object_get(j, "status")) >= 500)
+			five = true;
+		json_decref(j);
+	}
+	if (f)
+		fclose(f);
+	check(ff, "the %ff request is logged with its path as sent and 400", "see %s", logpath);
+	check(method, "a 0xff method is logged escaped (G%FFT)", "see %s", logpath);
+	check(!five, "no bad request was answered 5xx", "see %s", logpath);
+}
+
+int main(int argc, char **argv)
+{
+	char state[128], tokpath[128], tcp[64], tcp2[64];
+	pid_t pid;
+	int status;
+
+	if (argc != 2 || !mkdtemp(dir))
+		return 2;
+	pinvmd = argv[1];
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	snprintf(state, sizeof(state), "%s/state", dir);
+	snprintf(logpath, sizeof(logpath), "%s/pinvmd.log", dir);
+	snprintf(tokpath, sizeof(tokpath), "%s/token", dir);
+	/* The longest token the help promises: 255 characters. */
+	memset(token, 'k', 255);
+	token[255] = '\0';
+	{
+		char line[300];
+
+		snprintf(line, sizeof(line), "%s\n", token);
+		write_file(tokpath, line, 0600);
+	}
+	port = daemon_free_port();
+	tport = daemon_free_port();
+	snprintf(tcp, sizeof(tcp), "tcp:127.0.0.1:%d", port);
+	snprintf(tcp2, sizeof(tcp2), "tcp:127.0.0.1:%d", tport);
+	{
+		/* The token applies to every TCP listener; the open one is a
+		 * Unix-free stand-in served on a second daemon below. */
+		const char *args[] = { "--listen", tcp, "--state-dir", state, NULL };
+
+		pid = daemon_spawn(pinvmd, args, logpath);
+	}
+	if (!check(daemon_wait_tcp(port, pid), "pinvmd starts", "see %s", logpath))
+		return check_summary();
+	snprintf(c.base, sizeof(c.base), "http://127.0.0.1:%d", port);
+	snprintf(ctok.base, sizeof(ctok.base), "http://127.0.0.1:%d", tport);
+
+	test_bad_requests();
+
+	kill(pid, SIGTERM);
+	check(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	      "pinvmd stops cleanly", "status 0x%x", status);
+	test_logged();
+	if (daemon_remove_dir(dir) < 0)
+		fprintf(stderr, "cannot remove %s\n", dir);
+	curl_global_cleanup();
+	return check_summary();
+}
