@@ -79,10 +79,15 @@ static int default_paths(char *sock, size_t socklen, char *state, size_t statele
 	return 0;
 }
 
-/* Reads the bearer token: one line, 16..255 characters, a private file. */
-static int read_token(const char *path, char *out, size_t len, char *err,
-		      size_t errlen)
+/*
+ * Reads the bearer token: one line of CONFIG_TOKEN_MIN..CONFIG_TOKEN_MAX
+ * characters from a private file, into out (CONFIG_TOKEN_MAX + 1 bytes).
+ */
+static int read_token(const char *path, char *out, char *err, size_t errlen)
 {
+	/* Room for one character too many and the newline: a longer line is
+	 * seen as too long, not cut to fit. */
+	char line[CONFIG_TOKEN_MAX + 3];
 	struct stat st;
 	size_t n;
 	FILE *f;
@@ -100,16 +105,21 @@ static int read_token(const char *path, char *out, size_t len, char *err,
 			    "--token-file %s is readable by others (mode %o)", path,
 			    st.st_mode & 0777);
 	}
-	if (!fgets(out, (int)len, f))
-		out[0] = '\0';
+	if (!fgets(line, (int)sizeof(line), f))
+		line[0] = '\0';
 	fclose(f);
-	n = strcspn(out, "\r\n");
-	out[n] = '\0';
-	if (n < 16 || n >= len - 1) {
-		explicit_bzero(out, len);
+	n = strcspn(line, "\r\n");
+	line[n] = '\0';
+	if (n < CONFIG_TOKEN_MIN || n > CONFIG_TOKEN_MAX) {
+		explicit_bzero(line, sizeof(line));
 		return fail(err, errlen, -EINVAL,
-			    "the token in %s must be 16..255 characters", path);
+			    "the token in %s must be %d..%zu characters (it has %s%zu)",
+			    path, CONFIG_TOKEN_MIN, CONFIG_TOKEN_MAX,
+			    n > CONFIG_TOKEN_MAX ? "more than " : "",
+			    n > CONFIG_TOKEN_MAX ? CONFIG_TOKEN_MAX : n);
 	}
+	memcpy(out, line, n + 1);
+	explicit_bzero(line, sizeof(line));
 	return 0;
 }
 
@@ -359,8 +369,7 @@ int config_parse(int argc, char **argv, struct config *cfg, char *err,
 	if (!cfg->nlisten)
 		cfg->listen[cfg->nlisten++] = cfg->default_listen;
 	if (cfg->token_file) {
-		ret = read_token(cfg->token_file, cfg->token, sizeof(cfg->token), err,
-				 errlen);
+		ret = read_token(cfg->token_file, cfg->token, err, errlen);
 		if (ret < 0)
 			return ret;
 	}

@@ -21,7 +21,7 @@
 
 static const char *pinvmd;
 static char dir[] = "/tmp/pinvm-front-XXXXXX";
-static char logpath[128];
+static char logpath[128], tlogpath[128];
 static struct client c, ctok;
 static int port, tport;
 static char token[256];
@@ -140,6 +140,21 @@ static void test_bad_requests(void)
 	response_free(&r);
 }
 
+static void test_token(void)
+{
+	char hdr[300];
+	struct response r;
+
+	snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s", token);
+	client_call(&ctok, "GET", "/v1/health", NULL, NULL, 0, hdr, &r);
+	check(r.status == 200, "the 255-character token is accepted", "%ld %s", r.status, r.body);
+	response_free(&r);
+	hdr[strlen(hdr) - 1] = '\0';
+	client_call(&ctok, "GET", "/v1/health", NULL, NULL, 0, hdr, &r);
+	check(r.status == 401, "254 of its characters are not", "%ld", r.status);
+	response_free(&r);
+}
+
 /* Every request of the table is logged, with its path made printable. */
 static void test_logged(void)
 {
@@ -170,8 +185,8 @@ static void test_logged(void)
 
 int main(int argc, char **argv)
 {
-	char state[128], tokpath[128], tcp[64], tcp2[64];
-	pid_t pid;
+	char state[128], tokpath[128], tcp[64], tcp2[64], tstate[128];
+	pid_t pid, tpid;
 	int status;
 
 	if (argc != 2 || !mkdtemp(dir))
@@ -195,19 +210,31 @@ int main(int argc, char **argv)
 	snprintf(tcp, sizeof(tcp), "tcp:127.0.0.1:%d", port);
 	snprintf(tcp2, sizeof(tcp2), "tcp:127.0.0.1:%d", tport);
 	{
-		/* The token applies to every TCP listener; the open one is a
-		 * Unix-free stand-in served on a second daemon below. */
 		const char *args[] = { "--listen", tcp, "--state-dir", state, NULL };
 
 		pid = daemon_spawn(pinvmd, args, logpath);
 	}
-	if (!check(daemon_wait_tcp(port, pid), "pinvmd starts", "see %s", logpath))
+	/* A token applies to every TCP listener: a second pinvmd has one. */
+	snprintf(tstate, sizeof(tstate), "%s/tstate", dir);
+	snprintf(tlogpath, sizeof(tlogpath), "%s/pinvmd-token.log", dir);
+	{
+		const char *args[] = { "--listen", tcp2, "--state-dir", tstate,
+				       "--token-file", tokpath, NULL };
+
+		tpid = daemon_spawn(pinvmd, args, tlogpath);
+	}
+	if (!check(daemon_wait_tcp(port, pid), "pinvmd starts", "see %s", logpath) ||
+	    !check(daemon_wait_tcp(tport, tpid), "pinvmd starts with a 255-character token",
+		   "see %s", tlogpath))
 		return check_summary();
 	snprintf(c.base, sizeof(c.base), "http://127.0.0.1:%d", port);
 	snprintf(ctok.base, sizeof(ctok.base), "http://127.0.0.1:%d", tport);
 
 	test_bad_requests();
+	test_token();
 
+	kill(tpid, SIGTERM);
+	waitpid(tpid, NULL, 0);
 	kill(pid, SIGTERM);
 	check(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	      "pinvmd stops cleanly", "status 0x%x", status);

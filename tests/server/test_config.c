@@ -221,6 +221,36 @@ static void test_refusals(void **state)
 	}
 }
 
+/* The help says 16..255 characters; exactly those are taken. */
+static void test_token_lengths(void **state)
+{
+	char tok[300];
+
+	(void)state;
+	for (size_t n = 15; n <= 257; n++) {
+		int ret;
+
+		memset(tok, 'k', n);
+		tok[n] = '\n';
+		tok[n + 1] = '\0';
+		if (n > 17 && n < 253)
+			continue;
+		ret = parse("--token-file", file("tok", tok, 0600), NULL);
+		if (n >= 16 && n <= 255) {
+			assert_int_equal(ret, 0);
+			assert_int_equal(strlen(cfg.token), n);
+		} else {
+			assert_int_equal(ret, -EINVAL);
+			assert_non_null(strstr(err, "must be 16..255 characters"));
+		}
+	}
+	/* Without a trailing newline too. */
+	memset(tok, 'k', 255);
+	tok[255] = '\0';
+	assert_int_equal(parse("--token-file", file("tok", tok, 0600), NULL), 0);
+	assert_int_equal(strlen(cfg.token), 255);
+}
+
 static void test_listen_cap(void **state)
 {
 	char *argv[2 + 2 * (SERVER_MAX_LISTENERS + 1)];
@@ -259,6 +289,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_actions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_limits_of_numbers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_token_lengths, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_listen_cap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_state_dir, setup, teardown),
 	};
