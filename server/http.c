@@ -367,13 +367,70 @@ static bool decode_query(struct exchange *ex, const char *query, char *bad,
 	return true;
 }
 
+/* The headers that say where a body ends. */
+struct framing {
+	unsigned ncl, nte;
+	const char *cl;   /* the first Content-Length */
+	bool cl_differs;  /* a later one says something else */
+	const char *te;   /* the first Transfer-Encoding */
+};
+
+static enum MHD_Result note_framing(void *cls, enum MHD_ValueKind kind,
+				    const char *key, const char *value)
+{
+	struct framing *f = cls;
+
+	(void)kind;
+	if (!key || !value)
+		return MHD_YES;
+	if (!strcasecmp(key, "Content-Length")) {
+		if (f->ncl++ == 0)
+			f->cl = value;
+		else if (strcmp(f->cl, value))
+			f->cl_differs = true;
+	} else if (!strcasecmp(key, "Transfer-Encoding")) {
+		if (f->nte++ == 0)
+			f->te = value;
+	}
+	return MHD_YES;
+}
+
+/*
+ * Refuses the request shapes where two parsers could disagree on where
+ * the body ends (RFC 9112 section 6.3): the bytes after it would then be
+ * run as a request of their own, smuggled past whatever sits in front.
+ */
+static bool refuse_framing(struct MHD_Connection *conn, struct reply *rep)
+{
+	struct framing f = { 0 };
+
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, note_framing, &f);
+	if (f.cl_differs) {
+		reply_problem(rep, 400, "conflicting_content_length", "Content-Length",
+			      "the request has Content-Length headers that disagree");
+		return true;
+	}
+	if (f.nte && f.ncl) {
+		reply_problem(rep, 400, "conflicting_framing", "Transfer-Encoding",
+			      "the request has both Transfer-Encoding and Content-Length");
+		return true;
+	}
+	if (f.nte > 1 || (f.te && strcasecmp(f.te, "chunked"))) {
+		reply_problem(rep, 400, "unsupported_transfer_encoding", "Transfer-Encoding",
+			      "the only transfer coding accepted is a single \"chunked\"");
+		return true;
+	}
+	return false;
+}
+
 /*
  * What can be refused from the request line and headers alone, before any
  * body is read. Fills rep and returns true on refusal; else ex->path and
  * the query are decoded.
  */
 static bool refuse_early(struct exchange *ex, struct MHD_Connection *conn,
-			 const char *method, struct reply *rep)
+			 const struct listener *l, const char *method,
+			 struct reply *rep)
 {
 	const char *q = ex->target ? strchr(ex->target, '?') : NULL;
 	size_t plen = ex->target ? (q ? (size_t)(q - ex->target) : strlen(ex->target)) : 0;
@@ -381,7 +438,6 @@ static bool refuse_early(struct exchange *ex, struct MHD_Connection *conn,
 	const char *why;
 	struct uri_error e = { 0 };
 
-	(void)conn;
 	if (!ex->target) {
 		reply_json(rep, 500, NULL);
 		return true;
@@ -390,6 +446,16 @@ static bool refuse_early(struct exchange *ex, struct MHD_Connection *conn,
 		reply_problem(rep, 400, "bad_method", "method",
 			      "the method \"%s\" is not an HTTP token of 1..%d characters",
 			      ex->log_method, URI_METHOD_MAX);
+		return true;
+	}
+	if (refuse_framing(conn, rep))
+		return true;
+	/* Before the body: an unauthenticated upload is never buffered. */
+	if (!authorized(conn, l)) {
+		reply_problem(rep, 401, "unauthorized", NULL,
+			      "this listener needs Authorization: Bearer <token>");
+		snprintf(rep->extra_name, sizeof(rep->extra_name), "WWW-Authenticate");
+		snprintf(rep->extra_value, sizeof(rep->extra_value), "Bearer realm=\"pinvm\"");
 		return true;
 	}
 	ex->path = malloc(plen + 1);
@@ -449,7 +515,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		make_request_id(conn, ex->id);
 		atomic_fetch_add(&srv->in_flight, 1);
 		set_log_names(ex, method);
-		if (!refuse_early(ex, conn, method, &rep)) {
+		if (!refuse_early(ex, conn, l, method, &rep)) {
 			free(ex->log_path);
 			ex->log_path = NULL;
 			return MHD_YES;
@@ -462,11 +528,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 			return MHD_NO;
 		*upload_size = 0;
 		return MHD_YES;
-	} else if (!authorized(conn, l)) {
-		reply_problem(&rep, 401, "unauthorized", NULL,
-			      "this listener needs Authorization: Bearer <token>");
-		snprintf(rep.extra_name, sizeof(rep.extra_name), "WWW-Authenticate");
-		snprintf(rep.extra_value, sizeof(rep.extra_value), "Bearer realm=\"pinvm\"");
 	} else if (ex->too_big) {
 		reply_problem(&rep, 413, "body_too_large", NULL,
 			      "request body exceeds %zu bytes", srv->body_limit);

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -121,6 +122,19 @@ const char *response_str(const struct response *r, const char *key)
 	return json_string_value(json_object_get(r->json, key));
 }
 
+/* Whether buf holds one whole response (headers and Content-Length). */
+static bool raw_complete(const char *buf, size_t len)
+{
+	const char *end = strstr(buf, "\r\n\r\n"), *cl;
+
+	if (!end)
+		return false;
+	cl = strcasestr(buf, "\r\nContent-Length:");
+	if (!cl || cl > end)
+		return false;
+	return len - (size_t)(end + 4 - buf) >= strtoul(cl + 17, NULL, 10);
+}
+
 long raw_call(int port, const char *req, size_t len, struct response *r)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET,
@@ -150,7 +164,8 @@ long raw_call(int port, const char *req, size_t len, struct response *r)
 		if (n <= 0)
 			break;
 		got += (size_t)n;
-		if (got == cap)
+		buf[got] = '\0';
+		if (got == cap || raw_complete(buf, got))
 			break;
 	}
 	close(fd);

@@ -37,8 +37,9 @@ void response_free(struct response *r);
 
 /*
  * Sends req[0..len) as is over a new TCP connection to 127.0.0.1:port
- * (for requests no HTTP library would send), then reads until the server
- * closes, out is full or 10 s pass. Parses the first response into *r
+ * (for requests no HTTP library would send), then reads until one whole
+ * response has come (by its Content-Length), the server closes, or 10 s
+ * pass. Parses the first response into *r
  * (status, headers kept as client_call keeps them, body and JSON) and
  * returns the number of bytes read, or -1 when no connection was made.
  */

@@ -69,6 +69,31 @@ static const struct bad_request bad_requests[] = {
 	  0, 400, "bad_query", "offset" },
 	{ "%00 in a query value", R("GET /v1/vms/x/console?offset=0%00 HTTP/1.1\r\nHost: x\r\n\r\n"),
 	  0, 400, "bad_query", "offset" },
+	{ "two different Content-Length headers",
+	  R("POST /v1/profiles HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+	    "Content-Length: 2\r\nContent-Length: 44\r\n\r\n"
+	    "{}DELETE /v1/profiles/victim HTTP/1.1\r\n\r\n"),
+	  0, 400, "conflicting_content_length", "Content-Length" },
+	{ "Transfer-Encoding with Content-Length",
+	  R("POST /v1/profiles HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+	    "Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n"
+	    "0\r\n\r\nDELETE /v1/profiles/victim HTTP/1.1\r\n\r\n"),
+	  0, 400, "conflicting_framing", "Transfer-Encoding" },
+	{ "a transfer coding other than chunked",
+	  R("POST /v1/profiles HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+	    "Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n"),
+	  0, 400, "unsupported_transfer_encoding", "Transfer-Encoding" },
+	{ "no token, 1 MiB announced and never sent: 401 at once",
+	  R("POST /v1/profiles HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+	    "Content-Length: 1048576\r\n\r\n"),
+	  1, 401, "unauthorized", NULL },
+	{ "a wrong token, 1 MiB announced and never sent: 401 at once",
+	  R("POST /v1/profiles HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+	    "Authorization: Bearer not-the-token-at-all\r\nContent-Length: 1048576\r\n\r\n"),
+	  1, 401, "unauthorized", NULL },
+	{ "the token and a bad path: 400, so the token is checked first only for strangers",
+	  R("GET /v1/health%ff HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer TOKEN\r\n\r\n"),
+	  1, 400, "bad_path", "path" },
 };
 
 static void write_file(const char *path, const char *text, mode_t mode)
@@ -155,6 +180,63 @@ static void test_token(void)
 	response_free(&r);
 }
 
+/* The pinvm_http_requests_total count of one series, or -1. */
+static long long series(const char *text, const char *labels)
+{
+	char needle[200];
+	const char *p;
+
+	snprintf(needle, sizeof(needle), "pinvm_http_requests_total{%s} ", labels);
+	p = text ? strstr(text, needle) : NULL;
+	return p ? atoll(p + strlen(needle)) : -1;
+}
+
+/*
+ * Made-up methods can neither break the exposition nor crowd out real
+ * routes: every method label is a known one, and /v1/health keeps being
+ * counted after 300 of them.
+ */
+static void test_metrics(void)
+{
+	const char *health = "route=\"/v1/health\",method=\"GET\",status=\"200\"";
+	struct response r;
+	long long before, after;
+	bool labels_ok = true;
+	char raw[128];
+
+	call(&c, "GET", "/metrics", NULL, &r);
+	before = series(r.body, health);
+	response_free(&r);
+	for (int i = 0; i < 300; i++) {
+		snprintf(raw, sizeof(raw), "M%03d /v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", i);
+		raw_call(port, raw, strlen(raw), &r);
+		response_free(&r);
+	}
+	call(&c, "GET", "/v1/health", NULL, &r);
+	response_free(&r);
+	call(&c, "GET", "/metrics", NULL, &r);
+	after = series(r.body, health);
+	for (const char *p = r.body ? strstr(r.body, "method=\"") : NULL; p;
+	     p = strstr(p + 1, "method=\"")) {
+		static const char *const known[] = { "GET\"", "HEAD\"", "POST\"", "PUT\"",
+						     "DELETE\"", "PATCH\"", "OPTIONS\"",
+						     "other\"" };
+		bool ok = false;
+
+		for (size_t k = 0; k < sizeof(known) / sizeof(known[0]); k++)
+			ok = ok || !strncmp(p + 8, known[k], strlen(known[k]));
+		labels_ok = labels_ok && ok;
+	}
+	check(r.status == 200 && labels_ok,
+	      "after 'A\"B' and 300 made-up methods every method label is a known one",
+	      "%ld %.300s", r.status, r.body ? strstr(r.body, "pinvm_http_requests_total{") : "");
+	check(after == before + 1, "GET /v1/health is still counted after them",
+	      "before %lld, after %lld", before, after);
+	check(series(r.body, "route=\"unmatched\",method=\"other\",status=\"405\"") >= 300,
+	      "the made-up methods are counted as method \"other\"", "%.200s", r.body);
+	response_free(&r);
+}
+
 /* Every request of the table is logged, with its path made printable. */
 static void test_logged(void)
 {
@@ -232,6 +314,7 @@ int main(int argc, char **argv)
 
 	test_bad_requests();
 	test_token();
+	test_metrics();
 
 	kill(tpid, SIGTERM);
 	waitpid(tpid, NULL, 0);
