@@ -288,8 +288,32 @@ static struct vm *find_or_404(struct request *req, struct reply *rep)
 	return vm;
 }
 
+/*
+ * Whether entry name of the directory open as dfd (whose real path is
+ * root) is something POST /v1/vms would take: a regular file, or a symlink
+ * that resolves to one inside root. *st gets the file's own stat.
+ */
+static bool listable_image(int dfd, const char *root, const char *name,
+			   struct stat *st)
+{
+	char path[PATH_MAX * 2], real[PATH_MAX];
+	size_t n = strlen(root);
+
+	if (fstatat(dfd, name, st, AT_SYMLINK_NOFOLLOW) < 0)
+		return false;
+	if (S_ISREG(st->st_mode))
+		return true;
+	if (!S_ISLNK(st->st_mode))
+		return false;
+	snprintf(path, sizeof(path), "%s/%s", root, name);
+	if (!realpath(path, real) || strncmp(real, root, n) || real[n] != '/')
+		return false;
+	return stat(real, st) == 0 && S_ISREG(st->st_mode);
+}
+
 void handle_images_list(struct request *req, struct reply *rep)
 {
+	char root[PATH_MAX];
 	json_t *list = json_array();
 	struct dirent *de;
 	DIR *d;
@@ -300,17 +324,20 @@ void handle_images_list(struct request *req, struct reply *rep)
 		return;
 	}
 	d = opendir(req->srv->image_dir);
-	if (!d) {
+	if (!d || !realpath(req->srv->image_dir, root)) {
 		json_decref(list);
 		reply_problem(rep, 500, "image_dir_unreadable", NULL, "%s: %s",
 			      req->srv->image_dir, strerror(errno));
+		if (d)
+			closedir(d);
 		return;
 	}
 	while ((de = readdir(d))) {
 		struct stat st;
 
-		if (de->d_name[0] == '.' ||
-		    fstatat(dirfd(d), de->d_name, &st, 0) < 0 || !S_ISREG(st.st_mode))
+		/* What a VM could not be created from is not offered: a symlink
+		 * leading out of the directory would show a file's size there. */
+		if (de->d_name[0] == '.' || !listable_image(dirfd(d), root, de->d_name, &st))
 			continue;
 		json_array_append_new(list, json_pack("{s:s, s:I}", "name", de->d_name,
 						      "size", (json_int_t)st.st_size));
