@@ -6,10 +6,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 struct store {
 	sqlite3 *db;
 	pthread_mutex_t lock;
+	char path[4096];
+	/* Set (under lock) when a stored row turns out unreadable at run
+	 * time; store_ping reports it, so readiness says what is wrong. */
+	char damage[512];
 };
 
 /* Each entry brings the schema from version i to i + 1; append only. */
@@ -65,10 +70,46 @@ static int migrate(struct store *s, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * Refuses a database whose rows pinvmd could not read back: every profile
+ * and VM record must be a JSON object. Names the path and the first bad
+ * row, so the operator knows what to restore; nothing is repaired.
+ */
+static int check_rows(struct store *s, char *err, size_t errlen)
+{
+	static const char *const sql[] = {
+		"SELECT 'profile', name FROM profiles WHERE json_valid(doc) = 0 OR "
+		"json_type(doc) != 'object' LIMIT 1",
+		"SELECT 'vm record', id FROM vms WHERE json_valid(doc) = 0 OR "
+		"json_type(doc) != 'object' LIMIT 1",
+	};
+
+	for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
+		sqlite3_stmt *st;
+		int rc;
+
+		if (sqlite3_prepare_v2(s->db, sql[i], -1, &st, NULL))
+			return db_fail(s, s->path, err, errlen);
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW)
+			snprintf(err, errlen, "%s: %s \"%.100s\" is not a JSON object; "
+				 "the database is damaged (restore it, or move it away to "
+				 "start empty)", s->path, sqlite3_column_text(st, 0),
+				 sqlite3_column_text(st, 1));
+		else if (rc != SQLITE_DONE)
+			db_fail(s, s->path, err, errlen);
+		sqlite3_finalize(st);
+		if (rc != SQLITE_DONE)
+			return -EPROTO;
+	}
+	return 0;
+}
+
 int store_open(const char *dir, struct store **out, char *err, size_t errlen)
 {
 	struct store *s;
 	char path[4096];
+	struct stat sb;
 	int ret;
 
 	*out = NULL;
@@ -76,11 +117,19 @@ int store_open(const char *dir, struct store **out, char *err, size_t errlen)
 		snprintf(err, errlen, "state directory path too long");
 		return -ENAMETOOLONG;
 	}
+	/* SQLite takes an empty file for a new database and would start over
+	 * with no profiles: a truncated state must stop us instead. */
+	if (stat(path, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size == 0) {
+		snprintf(err, errlen, "%s is empty (0 bytes), not a database: a "
+			 "truncated state? Restore it, or remove it to start empty", path);
+		return -EPROTO;
+	}
 	s = calloc(1, sizeof(*s));
 	if (!s) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
+	memcpy(s->path, path, sizeof(s->path));
 	pthread_mutex_init(&s->lock, NULL);
 	if (sqlite3_open_v2(path, &s->db,
 			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
@@ -98,6 +147,9 @@ int store_open(const char *dir, struct store **out, char *err, size_t errlen)
 		goto err_close;
 	}
 	ret = migrate(s, err, errlen);
+	if (ret < 0)
+		goto err_close;
+	ret = check_rows(s, err, errlen);
 	if (ret < 0)
 		goto err_close;
 	*out = s;
@@ -171,6 +223,7 @@ int store_profile_get(struct store *s, const char *name, json_t **doc,
 		*doc = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
 		if (!*doc) {
 			snprintf(err, errlen, "stored profile \"%s\" is not JSON", name);
+			snprintf(s->damage, sizeof(s->damage), "%.300s: %.200s", s->path, err);
 			ret = -EPROTO;
 		}
 	} else if (rc == SQLITE_DONE) {
@@ -209,6 +262,7 @@ static int list_docs(struct store *s, const char *sql, const char *what,
 		if (!json_is_object(doc) || json_array_append_new(list, doc)) {
 			json_decref(doc);
 			snprintf(err, errlen, "a stored %s is unreadable", what);
+			snprintf(s->damage, sizeof(s->damage), "%.300s: %.200s", s->path, err);
 			ret = -EPROTO;
 			goto out;
 		}
@@ -310,8 +364,12 @@ int store_ping(struct store *s, char *err, size_t errlen)
 	int ret = 0;
 
 	pthread_mutex_lock(&s->lock);
-	if (sqlite3_exec(s->db, "SELECT COUNT(*) FROM profiles", NULL, NULL, NULL))
+	if (s->damage[0]) {
+		snprintf(err, errlen, "%s", s->damage);
+		ret = -EPROTO;
+	} else if (sqlite3_exec(s->db, "SELECT COUNT(*) FROM profiles", NULL, NULL, NULL)) {
 		ret = db_fail(s, "database check", err, errlen);
+	}
 	pthread_mutex_unlock(&s->lock);
 	return ret;
 }

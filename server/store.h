@@ -14,7 +14,10 @@ struct store;
 
 /*
  * Opens (creating if needed) DIR/pinvm.db and brings its schema up to
- * date. Returns 0 with *out set (caller closes it), or a negative errno
+ * date. A damaged state is refused, never reset: -EPROTO when the file is
+ * empty (0 bytes: SQLite would take it for a new database) or a stored
+ * profile or VM record is not a JSON object, err naming the path and the
+ * row. Returns 0 with *out set (caller closes it), or a negative errno
  * with err filled.
  */
 int store_open(const char *dir, struct store **out, char *err, size_t errlen);
@@ -49,7 +52,11 @@ int store_vm_put(struct store *s, const char *id, const json_t *doc, char *err,
 int store_vm_list(struct store *s, json_t **docs, char *err, size_t errlen);
 int store_vm_delete(struct store *s, const char *id, char *err, size_t errlen);
 
-/* A trivial query: 0 when the database answers, else -EIO with err. */
+/*
+ * 0 when the database answers and no stored row has been found unreadable
+ * since it was opened; else -EIO (no answer) or -EPROTO (a damaged row,
+ * err naming the database and the row).
+ */
 int store_ping(struct store *s, char *err, size_t errlen);
 
 #endif

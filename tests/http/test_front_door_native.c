@@ -237,6 +237,29 @@ static void test_metrics(void)
 	response_free(&r);
 }
 
+/* A truncated database stops pinvmd at start-up, saying where and what. */
+static void test_empty_database(void)
+{
+	char state[160], db[200], log[4096], lp[160];
+	const char *args[] = { "--listen", NULL, "--state-dir", state, NULL };
+	char spec[64];
+	FILE *f;
+	int st;
+
+	snprintf(state, sizeof(state), "%s/empty-state", dir);
+	snprintf(db, sizeof(db), "%s/pinvm.db", state);
+	snprintf(lp, sizeof(lp), "%s/empty.log", dir);
+	snprintf(spec, sizeof(spec), "tcp:127.0.0.1:%d", daemon_free_port());
+	args[1] = spec;
+	mkdir(state, 0700);
+	f = fopen(db, "w");
+	if (f)
+		fclose(f);
+	st = daemon_run_to_exit(pinvmd, args, lp, log, sizeof(log));
+	check(st == 1 && strstr(log, db) && strstr(log, "0 bytes"),
+	      "a 0-byte database: pinvmd refuses to start, naming it", "exit %d: %s", st, log);
+}
+
 /* Every request of the table is logged, with its path made printable. */
 static void test_logged(void)
 {
@@ -315,6 +338,7 @@ int main(int argc, char **argv)
 	test_bad_requests();
 	test_token();
 	test_metrics();
+	test_empty_database();
 
 	kill(tpid, SIGTERM);
 	waitpid(tpid, NULL, 0);

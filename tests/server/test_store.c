@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static char dir[64];
@@ -168,6 +169,57 @@ static void test_newer_schema_refused(void **state)
 	assert_non_null(strstr(err, "newer"));
 }
 
+/* A 0-byte database is a damaged state, not a new one: refused, kept. */
+static void test_empty_file_refused(void **state)
+{
+	char path[128], err[256];
+	struct store *s;
+	struct stat st;
+	FILE *f;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/pinvm.db", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fclose(f);
+	assert_int_equal(store_open(dir, &s, err, sizeof(err)), -EPROTO);
+	assert_null(s);
+	assert_non_null(strstr(err, path));
+	assert_non_null(strstr(err, "0 bytes"));
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_size, 0);
+}
+
+/* A row that is not JSON: refused at open, naming the file and the row;
+ * found at run time, reported by store_ping (so /v1/ready). */
+static void test_bad_row(void **state)
+{
+	char path[128], err[512];
+	struct store *s;
+	json_t *d = doc("good", 1), *list;
+	sqlite3 *db;
+
+	(void)state;
+	assert_int_equal(store_open(dir, &s, err, sizeof(err)), 0);
+	assert_int_equal(store_profile_insert(s, "good", d, err, sizeof(err)), 0);
+	assert_int_equal(store_ping(s, err, sizeof(err)), 0);
+	snprintf(path, sizeof(path), "%s/pinvm.db", dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "INSERT INTO profiles VALUES ('broken', '{\"na', 99)",
+				      NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(store_profile_list(s, &list, err, sizeof(err)), -EPROTO);
+	assert_int_equal(store_ping(s, err, sizeof(err)), -EPROTO);
+	assert_non_null(strstr(err, path));
+	store_close(s);
+
+	assert_int_equal(store_open(dir, &s, err, sizeof(err)), -EPROTO);
+	assert_null(s);
+	assert_non_null(strstr(err, path));
+	assert_non_null(strstr(err, "profile \"broken\" is not a JSON object"));
+	json_decref(d);
+}
+
 static void test_unwritable_dir(void **state)
 {
 	struct store *s;
@@ -188,6 +240,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_migrates_v1, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unwritable_dir, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_empty_file_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_row, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
