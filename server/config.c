@@ -34,6 +34,16 @@ void config_usage(FILE *f)
 		"  --tls-key FILE    the certificate's PEM private key, unencrypted, in a\n"
 		"                    file only its owner may read or write\n"
 		"  --max-vms N       refuse more VMs than this (default 64)\n"
+		"  --max-profiles N  refuse more profiles than this (default 10000)\n"
+		"  --max-connections N  connections per listener (default 256)\n"
+		"  --max-connections-per-peer N  of those, from one client address\n"
+		"                    (TCP; default 64, 0 for no cap)\n"
+		"  --header-timeout S  seconds a connection has to send its request\n"
+		"                    line and headers (default 10)\n"
+		"  --body-timeout S  seconds a request has to send its body after the\n"
+		"                    headers (default 60)\n"
+		"  --idle-timeout S  seconds without a byte before a connection is\n"
+		"                    closed (default 30)\n"
 		"  --drain-seconds N on SIGTERM/SIGINT, stop accepting and wait up to N\n"
 		"                    seconds for requests in flight (default 30; a\n"
 		"                    second signal stops at once)\n"
@@ -229,6 +239,12 @@ static const struct num_flag num_flags[] = {
 	{ 'b', "--body-limit", 1024, 64ull * 1024 * 1024 },
 	{ 'M', "--max-vms", 1, 4096 },
 	{ 'D', "--drain-seconds", 0, 3600 },
+	{ 'P', "--max-profiles", 1, 1000000 },
+	{ 'c', "--max-connections", 1, 65536 },
+	{ 'p', "--max-connections-per-peer", 0, 65536 },
+	{ 'H', "--header-timeout", 1, 3600 },
+	{ 'B', "--body-timeout", 1, 86400 },
+	{ 'I', "--idle-timeout", 1, 86400 },
 };
 
 static void set_num(struct config *cfg, int opt, unsigned long long v)
@@ -237,6 +253,12 @@ static void set_num(struct config *cfg, int opt, unsigned long long v)
 	case 'b': cfg->body_limit = (size_t)v; break;
 	case 'M': cfg->max_vms = (unsigned)v; break;
 	case 'D': cfg->drain_seconds = (unsigned)v; break;
+	case 'P': cfg->max_profiles = (unsigned)v; break;
+	case 'c': cfg->max_connections = (unsigned)v; break;
+	case 'p': cfg->max_per_peer = (unsigned)v; break;
+	case 'H': cfg->header_timeout = (unsigned)v; break;
+	case 'B': cfg->body_timeout = (unsigned)v; break;
+	case 'I': cfg->idle_timeout = (unsigned)v; break;
 	}
 }
 
@@ -260,6 +282,12 @@ static int parse_flags(int argc, char **argv, struct config *cfg, char *err,
 		{ "tls-key", required_argument, NULL, 'K' },
 		{ "drain-seconds", required_argument, NULL, 'D' },
 		{ "stop-vms-on-exit", no_argument, NULL, 'S' },
+		{ "max-profiles", required_argument, NULL, 'P' },
+		{ "max-connections", required_argument, NULL, 'c' },
+		{ "max-connections-per-peer", required_argument, NULL, 'p' },
+		{ "header-timeout", required_argument, NULL, 'H' },
+		{ "body-timeout", required_argument, NULL, 'B' },
+		{ "idle-timeout", required_argument, NULL, 'I' },
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned long long v;
@@ -359,6 +387,12 @@ int config_parse(int argc, char **argv, struct config *cfg, char *err,
 	cfg->body_limit = 1024 * 1024;
 	cfg->max_vms = 64;
 	cfg->drain_seconds = 30;
+	cfg->max_profiles = 10000;
+	cfg->max_connections = 256;
+	cfg->max_per_peer = 64;
+	cfg->header_timeout = 10;
+	cfg->body_timeout = 60;
+	cfg->idle_timeout = 30;
 	cfg->lopts.mode = 0660;
 	if (default_paths(cfg->default_listen, sizeof(cfg->default_listen),
 			  cfg->state_dir, sizeof(cfg->state_dir)) < 0)
@@ -389,6 +423,11 @@ int config_parse(int argc, char **argv, struct config *cfg, char *err,
 	}
 	if (!cfg->state_dir[0]) {
 		ret = fail(err, errlen, -EINVAL, "no --state-dir and no HOME to derive one");
+		goto fail;
+	}
+	if (cfg->max_per_peer > cfg->max_connections) {
+		ret = fail(err, errlen, -EINVAL, "--max-connections-per-peer %u is more than "
+			   "--max-connections %u", cfg->max_per_peer, cfg->max_connections);
 		goto fail;
 	}
 	return 0;

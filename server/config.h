@@ -46,7 +46,19 @@ struct config {
 	char *tls_cert;            /* PEM text, owned (config_free), or NULL */
 	char *tls_key;             /* PEM text, owned and wiped, or NULL */
 	unsigned max_vms;
+	unsigned max_profiles;
 	unsigned drain_seconds;
+	/* Connections, per listener: at most max_connections, of which
+	 * max_per_peer from one client address (TCP; 0: no per-peer cap). A
+	 * connection must finish its headers header_timeout s after it
+	 * opens (or after its previous response plus idle_timeout), and its
+	 * body body_timeout s after its headers; idle_timeout s without a
+	 * byte end a connection at any time. */
+	unsigned max_connections;
+	unsigned max_per_peer;
+	unsigned header_timeout;
+	unsigned body_timeout;
+	unsigned idle_timeout;
 	bool allow_open_tcp;
 	bool stop_vms_on_exit;
 };

@@ -1,5 +1,6 @@
 #include "http.h"
 
+#include "deadline.h"
 #include "log.h"
 #include "metrics.h"
 #include "problem.h"
@@ -494,6 +495,39 @@ static void set_log_names(struct exchange *ex, const char *method)
 		uri_escape_for_display(ex->target, len, ex->log_path, 3 * len + 1);
 }
 
+/* Gives conn's watchdog entry a new deadline, seconds from now (0: none). */
+static void rearm(struct server *srv, struct MHD_Connection *conn, unsigned seconds)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	if (srv->deadlines && ci && ci->socket_context)
+		deadlines_set(srv->deadlines, ci->socket_context, seconds);
+}
+
+/*
+ * Connections come and go: each is watched from accept() to close, its
+ * first deadline being the end of its headers.
+ */
+static void on_connection(void *cls, struct MHD_Connection *conn,
+			  void **socket_context, enum MHD_ConnectionNotificationCode toe)
+{
+	struct server *srv = cls;
+	const union MHD_ConnectionInfo *ci;
+
+	if (!srv->deadlines)
+		return;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		*socket_context = ci ? deadlines_add(srv->deadlines, ci->connect_fd,
+						     srv->header_timeout)
+				     : NULL;
+	} else if (*socket_context) {
+		deadlines_remove(srv->deadlines, *socket_context);
+		*socket_context = NULL;
+	}
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 				  const char *url, const char *method,
 				  const char *version, const char *upload,
@@ -518,8 +552,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		if (!refuse_early(ex, conn, l, method, &rep)) {
 			free(ex->log_path);
 			ex->log_path = NULL;
+			/* Headers are in; the body has its own deadline. */
+			rearm(srv, conn, srv->body_timeout);
 			return MHD_YES;
 		}
+		rearm(srv, conn, 0);
 		/* Answered before the body: whatever follows the headers is
 		 * never read, so the connection cannot be reused. */
 		rep.close = true;
@@ -528,6 +565,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 			return MHD_NO;
 		*upload_size = 0;
 		return MHD_YES;
+	} else {
+		/* The whole request is in: answering it (a probe guest may
+		 * take seconds) has no deadline. */
+		rearm(srv, conn, 0);
+	}
+	if (rep.status) {
+		/* refused from its headers above */
 	} else if (ex->too_big) {
 		reply_problem(&rep, 413, "body_too_large", NULL,
 			      "request body exceeds %zu bytes", srv->body_limit);
@@ -563,8 +607,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
 	struct server *srv = cls;
 	struct exchange *ex = *con_cls;
 
-	(void)conn;
 	(void)toe;
+	/* Kept alive: the next request's headers are due within the idle
+	 * timeout and the header timeout together. */
+	rearm(srv, conn, srv->idle_timeout + srv->header_timeout);
 	if (ex) {
 		if (ex->begun)
 			atomic_fetch_sub(&srv->in_flight, 1);
@@ -652,16 +698,28 @@ int http_serve(struct server *srv, int fd, bool is_unix, bool require_token,
 	l->tls = tls;
 	l->quiesced_fd = -1;
 	mhd_first_error[0] = '\0';
-	/* MHD_USE_ITC: a thread-pool daemon can only be quiesced with it. */
-	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
+	if (!srv->deadlines && deadlines_start(&srv->deadlines, err, errlen) < 0) {
+		close(fd);
+		return -ENOMEM;
+	}
+	/*
+	 * poll(), not epoll: with epoll's edge triggering, libmicrohttpd
+	 * missed the end of a connection whose client sent half a request
+	 * and closed, and kept it (CLOSE-WAIT) until the idle timeout; 600
+	 * such clients locked everyone out. MHD_USE_ITC: a thread-pool
+	 * daemon can only be quiesced with it.
+	 */
+	d = MHD_start_daemon(MHD_USE_POLL_INTERNAL_THREAD |
 				     MHD_USE_ITC | MHD_USE_ERROR_LOG |
 				     (tls ? MHD_USE_TLS : 0),
 			     0, NULL, NULL, on_request, l,
 			     MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
 			     MHD_OPTION_LISTEN_SOCKET, fd,
 			     MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)4,
-			     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
-			     MHD_OPTION_CONNECTION_LIMIT, (unsigned int)256,
+			     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)srv->idle_timeout,
+			     MHD_OPTION_CONNECTION_LIMIT, (unsigned int)srv->max_connections,
+			     MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)srv->max_per_peer,
+			     MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
 			     MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
 			     MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
 			     MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
@@ -723,4 +781,7 @@ void http_stop_all(struct server *srv)
 			l->quiesced_fd = -1;
 		}
 	}
+	/* Every connection is closed now, so none is watched any more. */
+	deadlines_stop(srv->deadlines);
+	srv->deadlines = NULL;
 }

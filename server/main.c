@@ -182,6 +182,12 @@ int main(int argc, char **argv)
 	memcpy(srv.token, cfg.token, sizeof(srv.token));
 	srv.body_limit = cfg.body_limit;
 	srv.max_vms = cfg.max_vms;
+	srv.max_profiles = cfg.max_profiles;
+	srv.max_connections = cfg.max_connections;
+	srv.max_per_peer = cfg.max_per_peer;
+	srv.header_timeout = cfg.header_timeout;
+	srv.body_timeout = cfg.body_timeout;
+	srv.idle_timeout = cfg.idle_timeout;
 	srv.tls_cert = cfg.tls_cert;
 	srv.tls_key = cfg.tls_key;
 	if (cfg.tls_cert &&

@@ -15,6 +15,7 @@
 #define SERVER_MAX_LISTENERS 8
 
 struct MHD_Daemon;
+struct deadlines;
 struct store;
 struct vms;
 
@@ -40,6 +41,14 @@ struct server {
 	char *tls_cert;
 	char *tls_key;
 	unsigned max_vms;         /* more VMs than this are refused (409) */
+	unsigned max_profiles;    /* more profiles than this are refused (409) */
+	/* Connection limits, per listener (see config.h for each flag). */
+	unsigned max_connections;
+	unsigned max_per_peer;    /* per client address (TCP); 0: no limit */
+	unsigned header_timeout;  /* s from connecting to the end of headers */
+	unsigned body_timeout;    /* s from the headers to the end of the body */
+	unsigned idle_timeout;    /* s a kept-alive connection may wait */
+	struct deadlines *deadlines; /* watchdog, started with the first listener */
 	struct kvm_host_info host; /* probed once at start-up */
 	struct listener listeners[SERVER_MAX_LISTENERS];
 	struct MHD_Daemon *daemons[SERVER_MAX_LISTENERS];

@@ -10,7 +10,14 @@
 #include "client.h"
 #include "daemon.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -260,6 +267,89 @@ static void test_empty_database(void)
 	      "a 0-byte database: pinvmd refuses to start, naming it", "exit %d: %s", st, log);
 }
 
+/* A connection to 127.0.0.1:p from source address src, or -1. */
+static int connect_from(const char *src, int p)
+{
+	struct sockaddr_in from = { .sin_family = AF_INET }, to = {
+		.sin_family = AF_INET, .sin_port = htons((unsigned short)p),
+		.sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	inet_pton(AF_INET, src, &from.sin_addr);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&from, sizeof(from)) < 0 ||
+	    connect(fd, (struct sockaddr *)&to, sizeof(to)) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * Slowloris from one peer (127.0.0.2): 12 connections that never finish
+ * their headers but send a byte every 200 ms. With 4 per peer allowed,
+ * the server closes 8 at once; with a 1 s header deadline, the other 4
+ * within a few seconds though they never go idle; meanwhile 127.0.0.1 is
+ * served. libmicrohttpd's idle timeout alone would have kept all 12.
+ */
+static void test_slowloris(int sport)
+{
+	enum { N = 12 };
+	struct client cs = { 0 };
+	struct response r;
+	int fds[N], open_n = 0, closed = 0;
+	double start = now_s(), all_closed = -1;
+
+	snprintf(cs.base, sizeof(cs.base), "http://127.0.0.1:%d", sport);
+	for (int i = 0; i < N; i++) {
+		fds[i] = connect_from("127.0.0.2", sport);
+		if (fds[i] >= 0) {
+			open_n++;
+			send(fds[i], "GET /v1/health HTTP/1.1\r\nHost: x\r\n", 35, MSG_NOSIGNAL);
+			fcntl(fds[i], F_SETFL, O_NONBLOCK);
+		}
+	}
+	client_call(&cs, "GET", "/v1/health", NULL, NULL, 0, NULL, &r);
+	check(r.status == 200 && now_s() - start < 1.0,
+	      "127.0.0.1 is served at once while 127.0.0.2 holds slow connections",
+	      "%ld after %.2f s", r.status, now_s() - start);
+	response_free(&r);
+	/* Trickles until the server has closed every one, for at most 8 s. */
+	while (closed < open_n && now_s() - start < 8) {
+		for (int i = 0; i < N; i++) {
+			char b[64];
+			ssize_t n;
+
+			if (fds[i] < 0)
+				continue;
+			n = recv(fds[i], b, sizeof(b), 0);
+			if (n == 0 || (n < 0 && errno != EAGAIN) ||
+			    send(fds[i], "X", 1, MSG_NOSIGNAL) < 0) {
+				close(fds[i]);
+				fds[i] = -1;
+				closed++;
+			}
+		}
+		poll(NULL, 0, 200);
+	}
+	if (closed == open_n)
+		all_closed = now_s() - start;
+	for (int i = 0; i < N; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	check(open_n == N && all_closed >= 0 && all_closed < 6,
+	      "slow headers: all 12 closed by the per-peer cap and the 1 s header deadline",
+	      "%d opened, %d closed, after %.2f s", open_n, closed, now_s() - start);
+}
+
 /* Every request of the table is logged, with its path made printable. */
 static void test_logged(void)
 {
@@ -339,6 +429,24 @@ int main(int argc, char **argv)
 	test_token();
 	test_metrics();
 	test_empty_database();
+	{
+		char sstate[160], slog[160], sspec[64];
+		int sport = daemon_free_port();
+		const char *args[] = { "--listen", sspec, "--state-dir", sstate,
+				       "--header-timeout", "1", "--max-connections", "16",
+				       "--max-connections-per-peer", "4", NULL };
+		pid_t spid;
+
+		snprintf(sstate, sizeof(sstate), "%s/slow-state", dir);
+		snprintf(slog, sizeof(slog), "%s/slow.log", dir);
+		snprintf(sspec, sizeof(sspec), "tcp:127.0.0.1:%d", sport);
+		spid = daemon_spawn(pinvmd, args, slog);
+		if (check(daemon_wait_tcp(sport, spid), "pinvmd starts with tight connection limits",
+			  "see %s", slog))
+			test_slowloris(sport);
+		kill(spid, SIGTERM);
+		waitpid(spid, NULL, 0);
+	}
 
 	kill(tpid, SIGTERM);
 	waitpid(tpid, NULL, 0);

@@ -98,6 +98,12 @@ static void test_defaults(void **state)
 	assert_null(cfg.tls_key);
 	assert_int_equal(cfg.max_vms, 64);
 	assert_int_equal(cfg.drain_seconds, 30);
+	assert_int_equal(cfg.max_profiles, 10000);
+	assert_int_equal(cfg.max_connections, 256);
+	assert_int_equal(cfg.max_per_peer, 64);
+	assert_int_equal(cfg.header_timeout, 10);
+	assert_int_equal(cfg.body_timeout, 60);
+	assert_int_equal(cfg.idle_timeout, 30);
 	assert_false(cfg.allow_open_tcp);
 	assert_false(cfg.stop_vms_on_exit);
 }
@@ -114,7 +120,16 @@ static void test_every_flag(void **state)
 			       "--socket-mode", "0600", "--socket-group", "kvm",
 			       "--token-file", tok, "--allow-unauthenticated-tcp",
 			       "--tls-cert", cert, "--tls-key", key, "--max-vms", "3",
-			       "--drain-seconds", "0", "--stop-vms-on-exit", NULL), 0);
+			       "--drain-seconds", "0", "--stop-vms-on-exit",
+			       "--max-profiles", "7", "--max-connections", "100",
+			       "--max-connections-per-peer", "0", "--header-timeout", "2",
+			       "--body-timeout", "3", "--idle-timeout", "4", NULL), 0);
+	assert_int_equal(cfg.max_profiles, 7);
+	assert_int_equal(cfg.max_connections, 100);
+	assert_int_equal(cfg.max_per_peer, 0);
+	assert_int_equal(cfg.header_timeout, 2);
+	assert_int_equal(cfg.body_timeout, 3);
+	assert_int_equal(cfg.idle_timeout, 4);
 	assert_int_equal(cfg.action, CONFIG_RUN);
 	assert_int_equal(cfg.nlisten, 2);
 	assert_string_equal(cfg.listen[0], "unix:/tmp/a.sock");
@@ -185,6 +200,14 @@ static void test_refusals(void **state)
 		{ { "--max-vms", "" }, -EINVAL, "--max-vms wants" },
 		{ { "--drain-seconds", "3601" }, -EINVAL, "--drain-seconds wants 0..3600" },
 		{ { "--drain-seconds", "-1" }, -EINVAL, "--drain-seconds wants" },
+		{ { "--max-profiles", "0" }, -EINVAL, "--max-profiles wants 1..1000000" },
+		{ { "--max-connections", "0" }, -EINVAL, "--max-connections wants 1..65536" },
+		{ { "--max-connections-per-peer", "65537" }, -EINVAL, "--max-connections-per-peer wants 0..65536" },
+		{ { "--max-connections", "10", "--max-connections-per-peer", "11" }, -EINVAL,
+		  "--max-connections-per-peer 11 is more than --max-connections 10" },
+		{ { "--header-timeout", "0" }, -EINVAL, "--header-timeout wants 1..3600" },
+		{ { "--body-timeout", "86401" }, -EINVAL, "--body-timeout wants 1..86400" },
+		{ { "--idle-timeout", "x" }, -EINVAL, "--idle-timeout wants 1..86400" },
 		{ { "--socket-mode", "0999" }, -EINVAL, "--socket-mode wants an octal mode" },
 		{ { "--socket-mode", "01000" }, -EINVAL, "--socket-mode wants" },
 		{ { "--socket-mode", "" }, -EINVAL, "--socket-mode wants" },
