@@ -214,6 +214,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "pinvmd: %s\n", err);
 		return 1;
 	}
+	store_set_max_profiles(srv.store, srv.max_profiles);
 	if (vms_new(&srv.vms, srv.store, cfg.stop_vms_on_exit) < 0) {
 		fprintf(stderr, "pinvmd: out of memory\n");
 		store_close(srv.store);

@@ -350,6 +350,84 @@ static void test_slowloris(int sport)
 	      "%d opened, %d closed, after %.2f s", open_n, closed, now_s() - start);
 }
 
+/* --max-profiles, and GET /v1/profiles in pages. */
+static void test_profile_pages(const struct client *cp)
+{
+	struct response r;
+	char body[128], path[128], cursor[64] = "";
+	int created = 0, pages = 0, seen = 0;
+	bool last_has_no_cursor = false, in_order = true;
+
+	for (int i = 0; i < 6; i++) {
+		snprintf(body, sizeof(body), "{\"name\": \"p%d\", \"registers\": {}}", i);
+		client_call(cp, "POST", "/v1/profiles", NULL, body, strlen(body), NULL, &r);
+		if (i < 5)
+			created += r.status == 201;
+		else
+			check(r.status == 409 &&
+				      !strcmp(response_str(&r, "code") ?: "", "too_many_profiles") &&
+				      strstr(response_str(&r, "detail") ?: "", "--max-profiles 5"),
+			      "the 6th profile with --max-profiles 5: 409 too_many_profiles",
+			      "%ld %s", r.status, r.body);
+		response_free(&r);
+	}
+	check(created == 5, "5 profiles stored", "%d", created);
+	do {
+		snprintf(path, sizeof(path), "/v1/profiles?limit=2%s%s", cursor[0] ? "&cursor=" : "",
+			 cursor);
+		client_call(cp, "GET", path, NULL, NULL, 0, NULL, &r);
+		if (r.status != 200)
+			break;
+		pages++;
+		for (size_t i = 0; i < json_array_size(json_object_get(r.json, "profiles")); i++) {
+			char want[16];
+
+			snprintf(want, sizeof(want), "p%d", seen++);
+			in_order = in_order && !strcmp(json_string_value(json_object_get(
+				json_array_get(json_object_get(r.json, "profiles"), i), "name")) ?: "", want);
+		}
+		snprintf(cursor, sizeof(cursor), "%s", response_str(&r, "next_cursor") ?: "");
+		last_has_no_cursor = !json_object_get(r.json, "next_cursor");
+		response_free(&r);
+	} while (cursor[0] && pages < 10);
+	check(pages == 3 && seen == 5 && in_order && last_has_no_cursor,
+	      "limit=2 pages through 5 profiles in 3 pages, in order, no next_cursor at the end",
+	      "%d pages, %d seen, in order %d", pages, seen, in_order);
+	client_call(cp, "GET", "/v1/profiles", NULL, NULL, 0, NULL, &r);
+	check(r.status == 200 && json_array_size(json_object_get(r.json, "profiles")) == 5 &&
+		      !json_object_get(r.json, "next_cursor"),
+	      "without limit, the profiles member still holds them all (few)", "%s", r.body);
+	response_free(&r);
+	client_call(cp, "DELETE", "/v1/profiles/p0", NULL, NULL, 0, NULL, &r);
+	response_free(&r);
+	snprintf(body, sizeof(body), "{\"name\": \"p5\", \"registers\": {}}");
+	client_call(cp, "POST", "/v1/profiles", NULL, body, strlen(body), NULL, &r);
+	check(r.status == 201, "after a delete there is room for one more", "%ld", r.status);
+	response_free(&r);
+	{
+		static const struct { const char *path, *code, *field; } bad[] = {
+			{ "/v1/profiles?colour=red", "unknown_parameter", "colour" },
+			{ "/v1/profiles?limit=1&limit=2", "duplicate_parameter", "limit" },
+			{ "/v1/profiles?limit=0", "bad_limit", "limit" },
+			{ "/v1/profiles?limit=1001", "bad_limit", "limit" },
+			{ "/v1/profiles?limit=-1", "bad_limit", "limit" },
+			{ "/v1/profiles?cursor=zzz", "bad_cursor", "cursor" },
+			{ "/v1/profiles?cursor=p%ff", "bad_query", "cursor" },
+		};
+
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			char name[160];
+
+			client_call(cp, "GET", bad[i].path, NULL, NULL, 0, NULL, &r);
+			snprintf(name, sizeof(name), "GET %s: 400 %s", bad[i].path, bad[i].code);
+			check(r.status == 400 && !strcmp(response_str(&r, "code") ?: "", bad[i].code) &&
+				      !strcmp(response_str(&r, "field") ?: "", bad[i].field),
+			      name, "%ld %s", r.status, r.body);
+			response_free(&r);
+		}
+	}
+}
+
 /* Every request of the table is logged, with its path made printable. */
 static void test_logged(void)
 {
@@ -429,6 +507,25 @@ int main(int argc, char **argv)
 	test_token();
 	test_metrics();
 	test_empty_database();
+	{
+		char pstate[160], plog[160], pspec[64];
+		int pport = daemon_free_port();
+		const char *args[] = { "--listen", pspec, "--state-dir", pstate,
+				       "--max-profiles", "5", NULL };
+		struct client cp = { 0 };
+		pid_t ppid;
+
+		snprintf(pstate, sizeof(pstate), "%s/pages-state", dir);
+		snprintf(plog, sizeof(plog), "%s/pages.log", dir);
+		snprintf(pspec, sizeof(pspec), "tcp:127.0.0.1:%d", pport);
+		snprintf(cp.base, sizeof(cp.base), "http://127.0.0.1:%d", pport);
+		ppid = daemon_spawn(pinvmd, args, plog);
+		if (check(daemon_wait_tcp(pport, ppid), "pinvmd starts with --max-profiles 5",
+			  "see %s", plog))
+			test_profile_pages(&cp);
+		kill(ppid, SIGTERM);
+		waitpid(ppid, NULL, 0);
+	}
 	{
 		char sstate[160], slog[160], sspec[64];
 		int sport = daemon_free_port();
