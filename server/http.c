@@ -631,6 +631,8 @@ static _Thread_local char mhd_first_error[256];
 /* libmicrohttpd's own messages (a failed TLS handshake, a bad certificate)
  * become JSON log lines like ours unless cls is NULL (only kept). */
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	char line[256];
 

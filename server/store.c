@@ -33,8 +33,8 @@ static const char *const migrations[] = {
 	");",
 	/* Lists page and inserts take MAX(created_seq) through these: a
 	 * b-tree seek, not a scan of every row (26 ms per POST at 20k). */
-	"CREATE UNIQUE INDEX profiles_by_seq ON profiles (created_seq);"
-	"CREATE UNIQUE INDEX vms_by_seq ON vms (created_seq);",
+	("CREATE UNIQUE INDEX profiles_by_seq ON profiles (created_seq);"
+	 "CREATE UNIQUE INDEX vms_by_seq ON vms (created_seq);"),
 };
 
 static int db_fail(struct store *s, const char *what, char *err, size_t errlen)
