@@ -546,8 +546,13 @@ int main(int argc, char **argv)
 	}
 	if (!check(daemon_wait_tcp(port, pid), "pinvmd starts", "see %s", logpath) ||
 	    !check(daemon_wait_tcp(tport, tpid), "pinvmd starts with a 255-character token",
-		   "see %s", tlogpath))
+		   "see %s", tlogpath)) {
+		kill(pid, SIGKILL);
+		kill(tpid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		waitpid(tpid, NULL, 0);
 		return check_summary();
+	}
 	snprintf(c.base, sizeof(c.base), "http://127.0.0.1:%d", port);
 	snprintf(ctok.base, sizeof(ctok.base), "http://127.0.0.1:%d", tport);
 
