@@ -1,9 +1,11 @@
 #include "http.h"
 
+#include "deadline.h"
 #include "log.h"
 #include "metrics.h"
 #include "problem.h"
 #include "router.h"
+#include "uri.h"
 
 #include <errno.h>
 #include <microhttpd.h>
@@ -19,9 +21,24 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Per-connection request state, from the first callback to completion. */
+#define MAX_QUERY_ARGS 16
+
+/*
+ * Per-request state, from the request line (the URI log callback) to
+ * completion. Owned by libmicrohttpd's con_cls slot, freed in
+ * on_completed.
+ */
 struct exchange {
 	struct timespec start;
+	bool begun;        /* headers read: the access handler was called */
+	char *target;      /* the request target as sent, NULL if unknown */
+	char *path;        /* its path, strictly decoded (valid UTF-8) */
+	char *log_path;    /* what logs and messages show: path, or an
+			    * escaped copy of target when path is NULL */
+	char log_method[3 * URI_METHOD_MAX + 1];
+	struct query_arg args[MAX_QUERY_ARGS];
+	size_t nargs;
+	char *args_buf;    /* the decoded keys and values args point into */
 	char *body;
 	size_t len;
 	size_t cap;
@@ -69,7 +86,34 @@ void reply_problem(struct reply *rep, unsigned status, const char *code,
 
 const char *request_query(const struct request *req, const char *key)
 {
-	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, key);
+	for (size_t i = 0; i < req->nquery; i++)
+		if (!strcmp(req->query[i].key, key))
+			return req->query[i].value;
+	return NULL;
+}
+
+bool request_query_check(const struct request *req, struct reply *rep,
+			 const char *const *known, size_t nknown)
+{
+	for (size_t i = 0; i < req->nquery; i++) {
+		const char *key = req->query[i].key;
+		size_t k;
+
+		for (k = 0; k < nknown && strcmp(known[k], key); k++)
+			;
+		if (k == nknown) {
+			reply_problem(rep, 400, "unknown_parameter", key,
+				      "%s takes no query parameter \"%s\"", req->path, key);
+			return false;
+		}
+		for (k = 0; k < i; k++)
+			if (!strcmp(req->query[k].key, key)) {
+				reply_problem(rep, 400, "duplicate_parameter", key,
+					      "query parameter \"%s\" is given twice", key);
+				return false;
+			}
+	}
+	return true;
 }
 
 static bool safe_request_id(const char *s)
@@ -156,6 +200,9 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn,
 		rep->status = 500;
 		rep->body = problem_new(500, "out_of_memory", NULL, "out of memory");
 	}
+	/* Every problem names its request, the fallback above included. */
+	if (rep->body && json_is_object(rep->body) && rep->status >= 400)
+		json_object_set_new(rep->body, "request_id", json_string(ex->id));
 	if (rep->body)
 		text = json_dumps(rep->body, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	if (rep->raw) {
@@ -257,6 +304,230 @@ static bool append_body(struct exchange *ex, const char *data, size_t size,
 	return true;
 }
 
+/*
+ * The request line is complete: keeps the target exactly as sent, before
+ * libmicrohttpd decodes it (leniently, and in place), and starts the
+ * exchange. What is returned becomes *con_cls.
+ */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	struct exchange *ex = calloc(1, sizeof(*ex));
+
+	(void)cls;
+	(void)conn;
+	if (!ex)
+		return NULL;
+	clock_gettime(CLOCK_MONOTONIC, &ex->start);
+	ex->target = strdup(uri ? uri : "");
+	return ex;
+}
+
+/* Decodes the query into ex->args; false with *bad naming the culprit. */
+static bool decode_query(struct exchange *ex, const char *query, char *bad,
+			 size_t badlen, const char **why)
+{
+	struct uri_param params[MAX_QUERY_ARGS];
+	struct uri_error e;
+	size_t used = 0, size;
+	int n = uri_split_query(query, params, MAX_QUERY_ARGS);
+
+	if (n < 0) {
+		snprintf(bad, badlen, "query");
+		*why = "more than 16 query parameters";
+		return false;
+	}
+	size = strlen(query ? query : "") + 2 * (size_t)n + 1;
+	ex->args_buf = malloc(size);
+	if (!ex->args_buf) {
+		snprintf(bad, badlen, "query");
+		*why = "out of memory";
+		return false;
+	}
+	for (int i = 0; i < n; i++) {
+		char *key = ex->args_buf + used, *value;
+
+		if (!uri_decode(params[i].key, params[i].key_len, true, key, size - used, &e) ||
+		    !*key) {
+			uri_escape_for_display(params[i].key, params[i].key_len, bad, badlen);
+			*why = *key ? e.why : "an empty parameter name";
+			return false;
+		}
+		used += strlen(key) + 1;
+		value = ex->args_buf + used;
+		if (!uri_decode(params[i].value, params[i].value_len, true, value,
+				size - used, &e)) {
+			snprintf(bad, badlen, "%s", key);
+			*why = e.why;
+			return false;
+		}
+		used += strlen(value) + 1;
+		ex->args[i].key = key;
+		ex->args[i].value = value;
+	}
+	ex->nargs = (size_t)n;
+	return true;
+}
+
+/* The headers that say where a body ends. */
+struct framing {
+	unsigned ncl, nte;
+	const char *cl;   /* the first Content-Length */
+	bool cl_differs;  /* a later one says something else */
+	const char *te;   /* the first Transfer-Encoding */
+};
+
+static enum MHD_Result note_framing(void *cls, enum MHD_ValueKind kind,
+				    const char *key, const char *value)
+{
+	struct framing *f = cls;
+
+	(void)kind;
+	if (!key || !value)
+		return MHD_YES;
+	if (!strcasecmp(key, "Content-Length")) {
+		if (f->ncl++ == 0)
+			f->cl = value;
+		else if (strcmp(f->cl, value))
+			f->cl_differs = true;
+	} else if (!strcasecmp(key, "Transfer-Encoding")) {
+		if (f->nte++ == 0)
+			f->te = value;
+	}
+	return MHD_YES;
+}
+
+/*
+ * Refuses the request shapes where two parsers could disagree on where
+ * the body ends (RFC 9112 section 6.3): the bytes after it would then be
+ * run as a request of their own, smuggled past whatever sits in front.
+ */
+static bool refuse_framing(struct MHD_Connection *conn, struct reply *rep)
+{
+	struct framing f = { 0 };
+
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, note_framing, &f);
+	if (f.cl_differs) {
+		reply_problem(rep, 400, "conflicting_content_length", "Content-Length",
+			      "the request has Content-Length headers that disagree");
+		return true;
+	}
+	if (f.nte && f.ncl) {
+		reply_problem(rep, 400, "conflicting_framing", "Transfer-Encoding",
+			      "the request has both Transfer-Encoding and Content-Length");
+		return true;
+	}
+	if (f.nte > 1 || (f.te && strcasecmp(f.te, "chunked"))) {
+		reply_problem(rep, 400, "unsupported_transfer_encoding", "Transfer-Encoding",
+			      "the only transfer coding accepted is a single \"chunked\"");
+		return true;
+	}
+	return false;
+}
+
+/*
+ * What can be refused from the request line and headers alone, before any
+ * body is read. Fills rep and returns true on refusal; else ex->path and
+ * the query are decoded.
+ */
+static bool refuse_early(struct exchange *ex, struct MHD_Connection *conn,
+			 const struct listener *l, const char *method,
+			 struct reply *rep)
+{
+	const char *q = ex->target ? strchr(ex->target, '?') : NULL;
+	size_t plen = ex->target ? (q ? (size_t)(q - ex->target) : strlen(ex->target)) : 0;
+	char bad[256];
+	const char *why;
+	struct uri_error e = { 0 };
+
+	if (!ex->target) {
+		reply_json(rep, 500, NULL);
+		return true;
+	}
+	if (!uri_method_ok(method)) {
+		reply_problem(rep, 400, "bad_method", "method",
+			      "the method \"%s\" is not an HTTP token of 1..%d characters",
+			      ex->log_method, URI_METHOD_MAX);
+		return true;
+	}
+	if (refuse_framing(conn, rep))
+		return true;
+	/* Before the body: an unauthenticated upload is never buffered. */
+	if (!authorized(conn, l)) {
+		reply_problem(rep, 401, "unauthorized", NULL,
+			      "this listener needs Authorization: Bearer <token>");
+		snprintf(rep->extra_name, sizeof(rep->extra_name), "WWW-Authenticate");
+		snprintf(rep->extra_value, sizeof(rep->extra_value), "Bearer realm=\"pinvm\"");
+		return true;
+	}
+	ex->path = malloc(plen + 1);
+	if (!ex->path) {
+		reply_json(rep, 500, NULL);
+		return true;
+	}
+	if (!uri_decode(ex->target, plen, false, ex->path, plen + 1, &e) || ex->path[0] != '/') {
+		free(ex->path);
+		ex->path = NULL;
+		reply_problem(rep, 400, "bad_path", "path", "the path %s cannot be used: %s",
+			      ex->log_path ? ex->log_path : "",
+			      e.why && ex->target[0] == '/' ? e.why : "it must start with '/'");
+		return true;
+	}
+	if (!decode_query(ex, q ? q + 1 : NULL, bad, sizeof(bad), &why)) {
+		reply_problem(rep, 400, "bad_query", bad,
+			      "query parameter \"%s\" cannot be used: %s", bad, why);
+		return true;
+	}
+	return false;
+}
+
+/* Fills ex's printable method and path for logs and messages. */
+static void set_log_names(struct exchange *ex, const char *method)
+{
+	size_t len;
+
+	uri_escape_for_display(method, strlen(method), ex->log_method,
+			       sizeof(ex->log_method));
+	if (!ex->target)
+		return;
+	len = strcspn(ex->target, "?");
+	ex->log_path = malloc(3 * len + 1);
+	if (ex->log_path)
+		uri_escape_for_display(ex->target, len, ex->log_path, 3 * len + 1);
+}
+
+/* Gives conn's watchdog entry a new deadline, seconds from now (0: none). */
+static void rearm(struct server *srv, struct MHD_Connection *conn, unsigned seconds)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	if (srv->deadlines && ci && ci->socket_context)
+		deadlines_set(srv->deadlines, ci->socket_context, seconds);
+}
+
+/*
+ * Connections come and go: each is watched from accept() to close, its
+ * first deadline being the end of its headers.
+ */
+static void on_connection(void *cls, struct MHD_Connection *conn,
+			  void **socket_context, enum MHD_ConnectionNotificationCode toe)
+{
+	struct server *srv = cls;
+	const union MHD_ConnectionInfo *ci;
+
+	if (!srv->deadlines)
+		return;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		*socket_context = ci ? deadlines_add(srv->deadlines, ci->connect_fd,
+						     srv->header_timeout)
+				     : NULL;
+	} else if (*socket_context) {
+		deadlines_remove(srv->deadlines, *socket_context);
+		*socket_context = NULL;
+	}
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 				  const char *url, const char *method,
 				  const char *version, const char *upload,
@@ -270,28 +541,37 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	enum MHD_Result ret;
 
 	(void)version;
-	if (!ex) {
-		ex = calloc(1, sizeof(*ex));
-		if (!ex)
-			return MHD_NO;
-		clock_gettime(CLOCK_MONOTONIC, &ex->start);
+	(void)url; /* decoded leniently by libmicrohttpd; ex->target is used */
+	if (!ex)
+		return MHD_NO;
+	if (!ex->begun) {
+		ex->begun = true;
 		make_request_id(conn, ex->id);
-		*con_cls = ex;
 		atomic_fetch_add(&srv->in_flight, 1);
-		return MHD_YES;
-	}
-	if (*upload_size) {
+		set_log_names(ex, method);
+		if (!refuse_early(ex, conn, l, method, &rep)) {
+			free(ex->log_path);
+			ex->log_path = NULL;
+			/* Headers are in; the body has its own deadline. */
+			rearm(srv, conn, srv->body_timeout);
+			return MHD_YES;
+		}
+		rearm(srv, conn, 0);
+		/* Answered before the body: whatever follows the headers is
+		 * never read, so the connection cannot be reused. */
+		rep.close = true;
+	} else if (*upload_size) {
 		if (!append_body(ex, upload, *upload_size, srv->body_limit))
 			return MHD_NO;
 		*upload_size = 0;
 		return MHD_YES;
+	} else {
+		/* The whole request is in: answering it (a probe guest may
+		 * take seconds) has no deadline. */
+		rearm(srv, conn, 0);
 	}
-
-	if (!authorized(conn, l)) {
-		reply_problem(&rep, 401, "unauthorized", NULL,
-			      "this listener needs Authorization: Bearer <token>");
-		snprintf(rep.extra_name, sizeof(rep.extra_name), "WWW-Authenticate");
-		snprintf(rep.extra_value, sizeof(rep.extra_value), "Bearer realm=\"pinvm\"");
+	if (rep.status) {
+		/* refused from its headers above */
 	} else if (ex->too_big) {
 		reply_problem(&rep, 413, "body_too_large", NULL,
 			      "request body exceeds %zu bytes", srv->body_limit);
@@ -302,16 +582,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		req.srv = srv;
 		req.conn = conn;
 		req.method = method;
-		req.path = url;
+		req.path = ex->path;
+		req.query = ex->args;
+		req.nquery = ex->nargs;
 		req.body = ex->body ? ex->body : "";
 		req.body_len = ex->len;
 		memcpy(req.id, ex->id, sizeof(req.id));
 		router_dispatch(&req, &rep);
 	}
-	if (rep.body && json_is_object(rep.body) && rep.status >= 400)
-		json_object_set_new(rep.body, "request_id", json_string(ex->id));
-	ret = send_reply(conn, ex, method, url, &rep, peer_uid(conn, l), req.route,
-			 atomic_load(&srv->draining));
+	ret = send_reply(conn, ex, ex->log_method,
+			 ex->path ? ex->path : ex->log_path ? ex->log_path : "",
+			 &rep, peer_uid(conn, l), req.route,
+			 rep.close || atomic_load(&srv->draining));
 	json_decref(rep.body);
 	free(rep.raw);
 	return ret;
@@ -325,13 +607,20 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
 	struct server *srv = cls;
 	struct exchange *ex = *con_cls;
 
-	(void)conn;
 	(void)toe;
+	/* Kept alive: the next request's headers are due within the idle
+	 * timeout and the header timeout together. */
+	rearm(srv, conn, srv->idle_timeout + srv->header_timeout);
 	if (ex) {
+		if (ex->begun)
+			atomic_fetch_sub(&srv->in_flight, 1);
+		free(ex->target);
+		free(ex->path);
+		free(ex->log_path);
+		free(ex->args_buf);
 		free(ex->body);
 		free(ex);
 		*con_cls = NULL;
-		atomic_fetch_sub(&srv->in_flight, 1);
 	}
 }
 
@@ -342,6 +631,8 @@ static _Thread_local char mhd_first_error[256];
 /* libmicrohttpd's own messages (a failed TLS handshake, a bad certificate)
  * become JSON log lines like ours unless cls is NULL (only kept). */
 __attribute__((format(printf, 2, 0)))
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	char line[256];
@@ -410,18 +701,31 @@ int http_serve(struct server *srv, int fd, bool is_unix, bool require_token,
 	l->tls = tls;
 	l->quiesced_fd = -1;
 	mhd_first_error[0] = '\0';
-	/* MHD_USE_ITC: a thread-pool daemon can only be quiesced with it. */
-	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
+	if (!srv->deadlines && deadlines_start(&srv->deadlines, err, errlen) < 0) {
+		close(fd);
+		return -ENOMEM;
+	}
+	/*
+	 * poll(), not epoll: with epoll's edge triggering, libmicrohttpd
+	 * missed the end of a connection whose client sent half a request
+	 * and closed, and kept it (CLOSE-WAIT) until the idle timeout; 600
+	 * such clients locked everyone out. MHD_USE_ITC: a thread-pool
+	 * daemon can only be quiesced with it.
+	 */
+	d = MHD_start_daemon(MHD_USE_POLL_INTERNAL_THREAD |
 				     MHD_USE_ITC | MHD_USE_ERROR_LOG |
 				     (tls ? MHD_USE_TLS : 0),
 			     0, NULL, NULL, on_request, l,
 			     MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
 			     MHD_OPTION_LISTEN_SOCKET, fd,
 			     MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)4,
-			     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
-			     MHD_OPTION_CONNECTION_LIMIT, (unsigned int)256,
+			     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)srv->idle_timeout,
+			     MHD_OPTION_CONNECTION_LIMIT, (unsigned int)srv->max_connections,
+			     MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)srv->max_per_peer,
+			     MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
 			     MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
 			     MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+			     MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
 			     MHD_OPTION_ARRAY, tls_opts,
 			     MHD_OPTION_END);
 	if (!d) {
@@ -480,4 +784,7 @@ void http_stop_all(struct server *srv)
 			l->quiesced_fd = -1;
 		}
 	}
+	/* Every connection is closed now, so none is watched any more. */
+	deadlines_stop(srv->deadlines);
+	srv->deadlines = NULL;
 }

@@ -36,6 +36,66 @@ static int mkdir_parents(const char *path)
 	return 0;
 }
 
+/*
+ * Binds fd to path so that the socket file is never reachable with a wider
+ * mode or group than asked, whatever the umask: bind() creates the file
+ * with 0777 & ~umask, and chmod() after it would leave a window. So the
+ * file is made in a fresh directory only we can enter, given its mode and
+ * group there, and renamed into place (which also replaces a stale one).
+ */
+static int bind_private(int fd, const char *path, const struct listen_opts *opts,
+			char *err, size_t errlen)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char tmpdir[sizeof(sa.sun_path)];
+	const char *slash = strrchr(path, '/');
+	size_t dirlen = slash ? (size_t)(slash - path) + 1 : 0;
+	int ret = 0;
+
+	if (dirlen + sizeof(".pinvmd-XXXXXX/s") > sizeof(sa.sun_path)) {
+		snprintf(err, errlen, "unix socket path %s leaves no room in its %zu "
+			 "bytes for the private directory it is bound in", path,
+			 sizeof(sa.sun_path) - 1);
+		return -ENAMETOOLONG;
+	}
+	snprintf(tmpdir, sizeof(tmpdir), "%.*s.pinvmd-XXXXXX", (int)dirlen, path);
+	if (!mkdtemp(tmpdir))
+		return fail("cannot make a private directory next to", path, err, errlen);
+	if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/s", tmpdir) >=
+	    (int)sizeof(sa.sun_path)) {
+		rmdir(tmpdir);
+		snprintf(err, errlen, "unix socket path %s is too long", path);
+		return -ENAMETOOLONG;
+	}
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    chmod(sa.sun_path, opts->mode) < 0) {
+		ret = fail("cannot bind", path, err, errlen);
+		goto out;
+	}
+	if (opts->group) {
+		struct group *g = getgrnam(opts->group);
+
+		if (!g || chown(sa.sun_path, (uid_t)-1, g->gr_gid) < 0) {
+			snprintf(err, errlen, "cannot give %s to group %s: %s", path,
+				 opts->group, g ? strerror(errno) : "no such group");
+			ret = -EINVAL;
+			goto out;
+		}
+		/* chown() may drop set-id bits; the mode is ours to restate. */
+		if (chmod(sa.sun_path, opts->mode) < 0) {
+			ret = fail("cannot bind", path, err, errlen);
+			goto out;
+		}
+	}
+	if (rename(sa.sun_path, path) < 0)
+		ret = fail("cannot move the socket into place at", path, err, errlen);
+out:
+	if (ret < 0)
+		unlink(sa.sun_path);
+	rmdir(tmpdir);
+	return ret;
+}
+
 static int open_unix(const char *path, const struct listen_opts *opts,
 		     char *err, size_t errlen)
 {
@@ -68,24 +128,17 @@ static int open_unix(const char *path, const struct listen_opts *opts,
 			snprintf(err, errlen, "another server answers on %s", path);
 			return -EADDRINUSE;
 		}
-		unlink(path);
 	}
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    chmod(path, opts->mode) < 0 || listen(fd, 64) < 0) {
-		ret = fail("cannot listen on", path, err, errlen);
+	ret = bind_private(fd, path, opts, err, errlen);
+	if (ret < 0) {
 		close(fd);
 		return ret;
 	}
-	if (opts->group) {
-		struct group *g = getgrnam(opts->group);
-
-		if (!g || chown(path, (uid_t)-1, g->gr_gid) < 0) {
-			snprintf(err, errlen, "cannot give %s to group %s: %s", path,
-				 opts->group, g ? strerror(errno) : "no such group");
-			close(fd);
-			unlink(path);
-			return -EINVAL;
-		}
+	if (listen(fd, 64) < 0) {
+		ret = fail("cannot listen on", path, err, errlen);
+		close(fd);
+		unlink(path);
+		return ret;
 	}
 	return fd;
 }

@@ -1,5 +1,6 @@
 /* pinvmd: the pinvm daemon. Parses flags, opens listeners, serves until
  * SIGINT/SIGTERM. */
+#include "config.h"
 #include "http.h"
 #include "host_view.h"
 #include "listen.h"
@@ -26,166 +27,6 @@
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
-
-#define MAX_LISTEN SERVER_MAX_LISTENERS
-
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"usage: pinvmd [--listen unix:PATH|tcp:HOST:PORT]... [--state-dir DIR]\n"
-		"              [--image-dir DIR] [--body-limit BYTES]\n"
-		"\n"
-		"  --listen SPEC     where to serve the API; repeatable. Default:\n"
-		"                    unix:$XDG_RUNTIME_DIR/pinvm/pinvmd.sock, or\n"
-		"                    unix:/run/pinvm/pinvmd.sock as root\n"
-		"  --state-dir DIR   persistent state (default /var/lib/pinvm as root,\n"
-		"                    else $XDG_STATE_HOME/pinvm or ~/.local/state/pinvm)\n"
-		"  --image-dir DIR   guest kernels and initrds VMs may name\n"
-		"  --body-limit N    largest request body in bytes (default 1048576)\n"
-		"  --socket-mode M   Unix socket file mode, octal (default 0660)\n"
-		"  --socket-group G  Unix socket group (default: pinvmd's)\n"
-		"  --token-file F    bearer token every TCP request must carry (file\n"
-		"                    not readable by others; 16..255 characters)\n"
-		"  --allow-unauthenticated-tcp  serve a non-loopback TCP address without\n"
-		"                    a token (only where that network is private, as in\n"
-		"                    the lab's emulated host)\n"
-		"  --tls-cert FILE   serve HTTPS on every TCP listener with this PEM\n"
-		"                    certificate (chain); needs --tls-key. Unix sockets\n"
-		"                    stay plain HTTP\n"
-		"  --tls-key FILE    the certificate's PEM private key, unencrypted, in a\n"
-		"                    file only its owner may read or write\n"
-		"  --max-vms N       refuse more VMs than this (default 64)\n"
-		"  --drain-seconds N on SIGTERM/SIGINT, stop accepting and wait up to N\n"
-		"                    seconds for requests in flight (default 30; a\n"
-		"                    second signal stops at once)\n"
-		"  --stop-vms-on-exit  stop every VM when pinvmd stops (default: leave\n"
-		"                    them running for the next pinvmd to take over)\n"
-		"  --routes          print the route table and exit\n");
-}
-
-static int default_paths(char *sock, size_t socklen, char *state, size_t statelen)
-{
-	const char *run = getenv("XDG_RUNTIME_DIR");
-	const char *st = getenv("XDG_STATE_HOME");
-	const char *home = getenv("HOME");
-
-	if (geteuid() == 0) {
-		snprintf(sock, socklen, "unix:/run/pinvm/pinvmd.sock");
-		snprintf(state, statelen, "/var/lib/pinvm");
-		return 0;
-	}
-	if (run && *run)
-		snprintf(sock, socklen, "unix:%s/pinvm/pinvmd.sock", run);
-	else
-		snprintf(sock, socklen, "unix:/tmp/pinvm-%u/pinvmd.sock",
-			 (unsigned)geteuid());
-	if (st && *st)
-		snprintf(state, statelen, "%s/pinvm", st);
-	else if (home && *home)
-		snprintf(state, statelen, "%s/.local/state/pinvm", home);
-	else
-		return -ENOENT;
-	return 0;
-}
-
-/* Reads the bearer token: one line, 16..255 characters, a private file. */
-static int read_token(const char *path, char *out, size_t len)
-{
-	struct stat st;
-	size_t n;
-	FILE *f;
-
-	f = fopen(path, "r");
-	if (!f || fstat(fileno(f), &st) < 0) {
-		fprintf(stderr, "pinvmd: --token-file %s: %s\n", path, strerror(errno));
-		if (f)
-			fclose(f);
-		return -1;
-	}
-	if (st.st_mode & 0007) {
-		fprintf(stderr, "pinvmd: --token-file %s is readable by others (mode %o)\n",
-			path, st.st_mode & 0777);
-		fclose(f);
-		return -1;
-	}
-	if (!fgets(out, (int)len, f))
-		out[0] = '\0';
-	fclose(f);
-	n = strcspn(out, "\r\n");
-	out[n] = '\0';
-	if (n < 16 || n >= len - 1) {
-		fprintf(stderr, "pinvmd: the token in %s must be 16..255 characters\n", path);
-		return -1;
-	}
-	return 0;
-}
-
-/*
- * Reads a PEM file named by flag into *out (caller frees). A private key must
- * be its owner's alone and unencrypted: nobody is there to type a passphrase.
- * Prints why on stderr and returns -1 on refusal.
- */
-static int read_pem(const char *flag, const char *path, bool private_key,
-		    char **out)
-{
-	const size_t max = 1024 * 1024;
-	struct stat st;
-	char *buf = NULL;
-	size_t n = 0;
-	FILE *f;
-
-	*out = NULL;
-	f = fopen(path, "r");
-	if (!f || fstat(fileno(f), &st) < 0) {
-		fprintf(stderr, "pinvmd: %s %s: %s\n", flag, path, strerror(errno));
-		goto fail;
-	}
-	if (private_key && (st.st_mode & 0077)) {
-		fprintf(stderr, "pinvmd: %s %s is open to group or others (mode %o); "
-			"chmod 600 it\n", flag, path, st.st_mode & 0777);
-		goto fail;
-	}
-	if (!S_ISREG(st.st_mode) || st.st_size <= 0 || (size_t)st.st_size > max) {
-		fprintf(stderr, "pinvmd: %s %s is not a PEM file of 1 byte..1 MiB\n",
-			flag, path);
-		goto fail;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf) {
-		fprintf(stderr, "pinvmd: %s %s: out of memory\n", flag, path);
-		goto fail;
-	}
-	n = fread(buf, 1, (size_t)st.st_size, f);
-	buf[n] = '\0';
-	if (ferror(f) || n != (size_t)st.st_size) {
-		fprintf(stderr, "pinvmd: %s %s: short read\n", flag, path);
-		goto fail;
-	}
-	if (private_key && strstr(buf, "-----BEGIN ENCRYPTED PRIVATE KEY-----")) {
-		fprintf(stderr, "pinvmd: %s %s is encrypted; pinvmd needs it without a "
-			"passphrase\n", flag, path);
-		goto fail;
-	}
-	/* Names the flag when the two files are swapped or not PEM at all;
-	 * GnuTLS's own message would not say which file it choked on. */
-	if (private_key ? !strstr(buf, "PRIVATE KEY-----")
-			: !strstr(buf, "-----BEGIN CERTIFICATE-----")) {
-		fprintf(stderr, "pinvmd: %s %s holds no PEM %s\n", flag, path,
-			private_key ? "private key" : "certificate");
-		goto fail;
-	}
-	fclose(f);
-	*out = buf;
-	return 0;
-fail:
-	if (buf) {
-		explicit_bzero(buf, n);
-		free(buf);
-	}
-	if (f)
-		fclose(f);
-	return -1;
-}
 
 /* $NOTIFY_SOCKET, taken out of the environment so pinvm-vmm children do
  * not inherit it. */
@@ -303,165 +144,57 @@ static int mkdirs(const char *path, mode_t mode)
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "listen", required_argument, NULL, 'l' },
-		{ "state-dir", required_argument, NULL, 's' },
-		{ "image-dir", required_argument, NULL, 'i' },
-		{ "body-limit", required_argument, NULL, 'b' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "routes", no_argument, NULL, 'R' },
-		{ "socket-mode", required_argument, NULL, 'm' },
-		{ "socket-group", required_argument, NULL, 'g' },
-		{ "token-file", required_argument, NULL, 't' },
-		{ "allow-unauthenticated-tcp", no_argument, NULL, 'U' },
-		{ "max-vms", required_argument, NULL, 'M' },
-		{ "tls-cert", required_argument, NULL, 'C' },
-		{ "tls-key", required_argument, NULL, 'K' },
-		{ "drain-seconds", required_argument, NULL, 'D' },
-		{ "stop-vms-on-exit", no_argument, NULL, 'S' },
-		{ NULL, 0, NULL, 0 },
-	};
 	static struct server srv;
-	struct listen_opts lopts = { .mode = 0660 };
-	const char *token_file = NULL;
-	const char *tls_cert = NULL, *tls_key = NULL;
-	unsigned drain_seconds = 30;
-	bool allow_open_tcp = false, stop_vms_on_exit = false;
+	static struct config cfg;
 	int lock_fd;
-	const char *listen_specs[MAX_LISTEN];
-	char default_sock[PATH_MAX + 8], err[512];
-	size_t nlisten = 0, i;
+	char err[512];
+	size_t i;
 	struct stat st;
 	sigset_t sigs;
-	int c, sig, ret;
+	int sig, ret;
 
-	srv.body_limit = 1024 * 1024;
-	srv.max_vms = 64;
 	take_notify_socket();
-	if (default_paths(default_sock, sizeof(default_sock), srv.state_dir,
-			  sizeof(srv.state_dir)) < 0)
-		srv.state_dir[0] = '\0';
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'l':
-			if (nlisten == MAX_LISTEN) {
-				fprintf(stderr, "pinvmd: at most %d --listen\n", MAX_LISTEN);
-				return 2;
-			}
-			listen_specs[nlisten++] = optarg;
-			break;
-		case 's':
-			snprintf(srv.state_dir, sizeof(srv.state_dir), "%s", optarg);
-			break;
-		case 'i':
-			snprintf(srv.image_dir, sizeof(srv.image_dir), "%s", optarg);
-			break;
-		case 'b': {
-			char *end;
-			unsigned long long v = strtoull(optarg, &end, 10);
-
-			if (*end || v < 1024 || v > 64ull * 1024 * 1024) {
-				fprintf(stderr, "pinvmd: --body-limit wants 1024..67108864\n");
-				return 2;
-			}
-			srv.body_limit = (size_t)v;
-			break;
-		}
-		case 'm': {
-			char *end;
-			unsigned long m = strtoul(optarg, &end, 8);
-
-			if (*end || !*optarg || m > 0777) {
-				fprintf(stderr, "pinvmd: --socket-mode wants an octal mode like 0660\n");
-				return 2;
-			}
-			lopts.mode = (unsigned)m;
-			break;
-		}
-		case 'g':
-			lopts.group = optarg;
-			break;
-		case 't':
-			token_file = optarg;
-			break;
-		case 'U':
-			allow_open_tcp = true;
-			break;
-		case 'C':
-			tls_cert = optarg;
-			break;
-		case 'K':
-			tls_key = optarg;
-			break;
-		case 'S':
-			stop_vms_on_exit = true;
-			break;
-		case 'D': {
-			char *end;
-			unsigned long v = strtoul(optarg, &end, 10);
-
-			if (*end || !*optarg || *optarg == '-' || v > 3600) {
-				fprintf(stderr, "pinvmd: --drain-seconds wants 0..3600\n");
-				return 2;
-			}
-			drain_seconds = (unsigned)v;
-			break;
-		}
-		case 'M': {
-			char *end;
-			unsigned long v = strtoul(optarg, &end, 10);
-
-			if (*end || !*optarg || v < 1 || v > 4096) {
-				fprintf(stderr, "pinvmd: --max-vms wants 1..4096\n");
-				return 2;
-			}
-			srv.max_vms = (unsigned)v;
-			break;
-		}
-		case 'h':
-			usage(stdout);
-			return 0;
-		case 'V':
-			printf("pinvmd %s\n", PINVM_VERSION);
-			return 0;
-		case 'R':
-			/* The route table, for checking openapi.yaml against it. */
-			for (i = 0; i < router_nroutes; i++)
-				printf("%s %s\n", router_routes[i].method,
-				       router_routes[i].pattern);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "pinvmd: unexpected argument \"%s\"\n", argv[optind]);
+	ret = config_parse(argc, argv, &cfg, err, sizeof(err));
+	if (ret < 0) {
+		fprintf(stderr, "pinvmd: %s\n", err);
+		if (ret == -ENOTSUP)
+			config_usage(stderr);
 		return 2;
 	}
-	if (!nlisten)
-		listen_specs[nlisten++] = default_sock;
-	if (token_file && read_token(token_file, srv.token, sizeof(srv.token)) < 0)
-		return 2;
-	if (!tls_cert != !tls_key) {
-		fprintf(stderr, "pinvmd: %s needs %s as well: give both or neither\n",
-			tls_cert ? "--tls-cert" : "--tls-key",
-			tls_cert ? "--tls-key" : "--tls-cert");
-		return 2;
+	switch (cfg.action) {
+	case CONFIG_HELP:
+		config_usage(stdout);
+		return 0;
+	case CONFIG_VERSION:
+		printf("pinvmd %s\n", PINVM_VERSION);
+		return 0;
+	case CONFIG_ROUTES:
+		/* The route table, for checking openapi.yaml against it. */
+		for (i = 0; i < router_nroutes; i++)
+			printf("%s %s\n", router_routes[i].method,
+			       router_routes[i].pattern);
+		return 0;
+	case CONFIG_RUN:
+		break;
 	}
-	if (tls_cert) {
-		if (read_pem("--tls-cert", tls_cert, false, &srv.tls_cert) < 0 ||
-		    read_pem("--tls-key", tls_key, true, &srv.tls_key) < 0)
-			return 2;
-		if (http_tls_check(srv.tls_cert, srv.tls_key, err, sizeof(err)) < 0) {
-			fprintf(stderr, "pinvmd: --tls-cert %s with --tls-key %s: %s\n",
-				tls_cert, tls_key, err);
-			return 2;
-		}
-	}
-	if (!srv.state_dir[0]) {
-		fprintf(stderr, "pinvmd: no --state-dir and no HOME to derive one\n");
+	memcpy(srv.state_dir, cfg.state_dir, sizeof(srv.state_dir));
+	memcpy(srv.image_dir, cfg.image_dir, sizeof(srv.image_dir));
+	memcpy(srv.token, cfg.token, sizeof(srv.token));
+	srv.body_limit = cfg.body_limit;
+	srv.max_vms = cfg.max_vms;
+	srv.max_profiles = cfg.max_profiles;
+	srv.max_connections = cfg.max_connections;
+	srv.max_per_peer = cfg.max_per_peer;
+	srv.header_timeout = cfg.header_timeout;
+	srv.body_timeout = cfg.body_timeout;
+	srv.idle_timeout = cfg.idle_timeout;
+	srv.tls_cert = cfg.tls_cert;
+	srv.tls_key = cfg.tls_key;
+	if (cfg.tls_cert &&
+	    http_tls_check(srv.tls_cert, srv.tls_key, err, sizeof(err)) < 0) {
+		fprintf(stderr, "pinvmd: --tls-cert %s with --tls-key %s: %s\n",
+			cfg.tls_cert_path, cfg.tls_key_path, err);
+		config_free(&cfg);
 		return 2;
 	}
 	ret = mkdirs(srv.state_dir, 0700);
@@ -481,6 +214,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "pinvmd: %s\n", err);
 		return 1;
 	}
+	store_set_max_profiles(srv.store, srv.max_profiles);
 	if (srv.image_dir[0] && (stat(srv.image_dir, &st) < 0 || !S_ISDIR(st.st_mode))) {
 		fprintf(stderr, "pinvmd: --image-dir %s is not a directory\n",
 			srv.image_dir);
@@ -498,7 +232,7 @@ int main(int argc, char **argv)
 		const struct vm_core_config vc = {
 			.store = srv.store, .host = host_view_info(srv.host_view), .state_dir = srv.state_dir,
 			.image_dir = srv.image_dir, .max_vms = srv.max_vms,
-			.stop_on_exit = stop_vms_on_exit,
+			.stop_on_exit = cfg.stop_vms_on_exit,
 		};
 
 		if (vm_core_new(&srv.vms, &vc) < 0) {
@@ -525,17 +259,17 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	for (i = 0; i < nlisten; i++) {
+	for (i = 0; i < cfg.nlisten; i++) {
 		struct listen_info li;
-		int fd = listen_open(listen_specs[i], &lopts, &li, err, sizeof(err));
+		int fd = listen_open(cfg.listen[i], &cfg.lopts, &li, err, sizeof(err));
 
 		if (fd >= 0 && !li.is_unix && !li.is_loopback && !srv.token[0] &&
-		    !allow_open_tcp) {
+		    !cfg.allow_open_tcp) {
 			close(fd);
 			snprintf(err, sizeof(err),
 				 "%s is not a loopback address: give --token-file (or, on a "
 				 "private network only, --allow-unauthenticated-tcp)",
-				 listen_specs[i]);
+				 cfg.listen[i]);
 			fd = -EPERM;
 		}
 		/* TLS hides the token on the wire but proves nothing about the
@@ -543,7 +277,7 @@ int main(int argc, char **argv)
 		if (fd >= 0 && !li.is_unix && !li.is_loopback && srv.token[0] &&
 		    !srv.tls_cert)
 			log_msg(LOG_WARN, "%s carries the bearer token in clear text; "
-				"give --tls-cert and --tls-key", listen_specs[i]);
+				"give --tls-cert and --tls-key", cfg.listen[i]);
 		if (fd < 0 || http_serve(&srv, fd, li.is_unix, !li.is_unix && srv.token[0],
 					 !li.is_unix && srv.tls_cert, err, sizeof(err)) < 0) {
 			fprintf(stderr, "pinvmd: %s\n", err);
@@ -553,7 +287,7 @@ int main(int argc, char **argv)
 			store_close(srv.store);
 			return 1;
 		}
-		log_msg(LOG_INFO, "listening on %s%s", listen_specs[i],
+		log_msg(LOG_INFO, "listening on %s%s", cfg.listen[i],
 			!li.is_unix && srv.tls_cert ? " (https)" : "");
 	}
 	log_msg(LOG_INFO, "pinvmd %s ready, state in %s, hypervisor %s",
@@ -563,18 +297,15 @@ int main(int argc, char **argv)
 	if (sigwait(&sigs, &sig) == 0)
 		log_msg(LOG_INFO, "stopping on signal %d", sig);
 	sd_notify_msg("STOPPING=1");
-	drain(&srv, &sigs, drain_seconds);
+	drain(&srv, &sigs, cfg.drain_seconds);
 	http_stop_all(&srv);
 	/* Our sockets only: a stale file would mislead the next client. */
-	for (i = 0; i < nlisten; i++)
-		if (!strncmp(listen_specs[i], "unix:", 5))
-			unlink(listen_specs[i] + 5);
+	for (i = 0; i < cfg.nlisten; i++)
+		if (!strncmp(cfg.listen[i], "unix:", 5))
+			unlink(cfg.listen[i] + 5);
 	vm_core_free(srv.vms);
 	host_view_free(srv.host_view);
 	store_close(srv.store);
-	if (srv.tls_key)
-		explicit_bzero(srv.tls_key, strlen(srv.tls_key));
-	free(srv.tls_key);
-	free(srv.tls_cert);
+	config_free(&cfg);
 	return 0;
 }

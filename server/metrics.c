@@ -11,6 +11,9 @@
 #include <string.h>
 
 #define MAX_SERIES 256
+/* Routes (with "unmatched") x methods x the statuses pinvmd answers fit
+ * with room to spare; the method label cannot grow it (see label_method). */
+#define MAX_REQ_SERIES 1024
 #define NBUCKETS 10
 
 static const double bucket_le[NBUCKETS] = { 0.001, 0.0025, 0.005, 0.01, 0.025,
@@ -37,7 +40,8 @@ struct refusal_series {
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static struct req_series reqs[MAX_SERIES];
+static struct req_series reqs[MAX_REQ_SERIES];
+static unsigned long long reqs_dropped;
 static size_t nreqs;
 static struct lat_series lats[MAX_SERIES];
 static size_t nlats;
@@ -45,17 +49,39 @@ static struct refusal_series refusals[MAX_SERIES];
 static size_t nrefusals;
 static unsigned long long applied, refused;
 
+/*
+ * The method as a label: one of a fixed set, else "other". Taken verbatim,
+ * a client chose label text (a '"' broke the exposition) and the number
+ * of series (made-up methods filled the table, so real routes stopped
+ * being counted).
+ */
+static const char *label_method(const char *method)
+{
+	static const char *const known[] = { "GET", "HEAD", "POST", "PUT",
+					     "DELETE", "PATCH", "OPTIONS" };
+
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (!strcmp(method, known[i]))
+			return known[i];
+	return "other";
+}
+
 void metrics_request(const char *route, const char *method, unsigned status,
 		     double seconds)
 {
 	size_t i;
 
+	method = label_method(method);
+	/* Statuses are pinvmd's own; anything else would be a bug, counted
+	 * under one value rather than trusted. */
+	if (status < 100 || status > 599)
+		status = 500;
 	pthread_mutex_lock(&lock);
 	for (i = 0; i < nreqs; i++)
 		if (reqs[i].route == route && reqs[i].status == status &&
 		    !strcmp(reqs[i].method, method))
 			break;
-	if (i == nreqs && nreqs < MAX_SERIES) {
+	if (i == nreqs && nreqs < MAX_REQ_SERIES) {
 		reqs[i].route = route;
 		snprintf(reqs[i].method, sizeof(reqs[i].method), "%s", method);
 		reqs[i].status = status;
@@ -63,6 +89,8 @@ void metrics_request(const char *route, const char *method, unsigned status,
 	}
 	if (i < nreqs)
 		reqs[i].count++;
+	else
+		reqs_dropped++;
 	for (i = 0; i < nlats && lats[i].route != route; i++)
 		;
 	if (i == nlats && nlats < MAX_SERIES)
@@ -164,6 +192,9 @@ void handle_metrics_get(struct request *req, struct reply *rep)
 	for (i = 0; i < nreqs; i++)
 		put(&b, "pinvm_http_requests_total{route=\"%s\",method=\"%s\",status=\"%u\"} %llu\n",
 		    reqs[i].route, reqs[i].method, reqs[i].status, reqs[i].count);
+	put(&b, "# HELP pinvm_http_requests_uncounted_total Requests the series table had no room for.\n"
+		"# TYPE pinvm_http_requests_uncounted_total counter\n"
+		"pinvm_http_requests_uncounted_total %llu\n", reqs_dropped);
 	put(&b, "# HELP pinvm_http_request_duration_seconds Time to answer, by route.\n"
 		"# TYPE pinvm_http_request_duration_seconds histogram\n");
 	for (i = 0; i < nlats; i++) {

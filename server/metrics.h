@@ -10,7 +10,12 @@
 
 struct compat_report;
 
-/* One answered request; route is the matched pattern or "unmatched". */
+/*
+ * One answered request; route is the matched pattern or "unmatched"
+ * (static strings: compared by address). The method is counted as itself
+ * when it is a standard one, else as "other", so clients cannot choose
+ * label text or grow the series table.
+ */
 void metrics_request(const char *route, const char *method, unsigned status,
 		     double seconds);
 

@@ -16,6 +16,11 @@
 struct server;
 struct MHD_Connection;
 
+/* A decoded query parameter ("?limit=10": key "limit", value "10"). */
+struct query_arg {
+	const char *key, *value;
+};
+
 struct request {
 	struct server *srv;
 	struct MHD_Connection *conn;
@@ -24,6 +29,9 @@ struct request {
 	/* Path parameters in route order, NUL-terminated copies. */
 	char *params[REQUEST_MAX_PARAMS];
 	size_t nparams;
+	/* The query, strictly decoded (UTF-8, no NUL), in request order. */
+	const struct query_arg *query;
+	size_t nquery;
 	const char *body; /* NUL-terminated, may be empty */
 	size_t body_len;
 	char id[40];      /* request id, echoed as X-Request-Id */
@@ -41,6 +49,7 @@ struct reply {
 	const char *raw_type; /* its Content-Type, static */
 	char extra_name[32];  /* one more header, when extra_name[0] */
 	char extra_value[64];
+	bool close;       /* answer with Connection: close */
 };
 
 typedef void (*route_handler)(struct request *req, struct reply *rep);
@@ -77,7 +86,15 @@ void api_error_nest(struct api_error *e, const char *prefix);
  */
 int parse_json_body(const struct request *req, struct reply *rep, json_t **out);
 
-/* Query argument value (borrowed from the connection), or NULL. */
+/* The first value of query parameter key (borrowed from req), or NULL. */
 const char *request_query(const struct request *req, const char *key);
+
+/*
+ * true when every query parameter is one of known[0..nknown) and none is
+ * given twice; otherwise fills rep with 400 unknown_parameter or
+ * duplicate_parameter (field: the parameter) and returns false.
+ */
+bool request_query_check(const struct request *req, struct reply *rep,
+			 const char *const *known, size_t nknown);
 
 #endif

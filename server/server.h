@@ -13,6 +13,7 @@
 #define SERVER_MAX_LISTENERS 8
 
 struct MHD_Daemon;
+struct deadlines;
 struct host_view;
 struct store;
 struct vm_core;
@@ -39,6 +40,14 @@ struct server {
 	char *tls_cert;
 	char *tls_key;
 	unsigned max_vms;         /* more VMs than this are refused (409) */
+	unsigned max_profiles;    /* more profiles than this are refused (409) */
+	/* Connection limits, per listener (see config.h for each flag). */
+	unsigned max_connections;
+	unsigned max_per_peer;    /* per client address (TCP); 0: no limit */
+	unsigned header_timeout;  /* s from connecting to the end of headers */
+	unsigned body_timeout;    /* s from the headers to the end of the body */
+	unsigned idle_timeout;    /* s a kept-alive connection may wait */
+	struct deadlines *deadlines; /* watchdog, started with the first listener */
 	struct host_view *host_view; /* this host, probed once at start-up; owned by main */
 	struct listener listeners[SERVER_MAX_LISTENERS];
 	struct MHD_Daemon *daemons[SERVER_MAX_LISTENERS];

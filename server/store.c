@@ -6,10 +6,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 struct store {
 	sqlite3 *db;
 	pthread_mutex_t lock;
+	char path[4096];
+	/* Set (under lock) when a stored row turns out unreadable at run
+	 * time; store_ping reports it, so readiness says what is wrong. */
+	char damage[512];
+	unsigned nprofiles;     /* rows in profiles, counted at open */
+	unsigned max_profiles;  /* 0: no cap */
 };
 
 /* Each entry brings the schema from version i to i + 1; append only. */
@@ -24,6 +31,10 @@ static const char *const migrations[] = {
 	"  doc TEXT NOT NULL,"
 	"  created_seq INTEGER NOT NULL"
 	");",
+	/* Lists page and inserts take MAX(created_seq) through these: a
+	 * b-tree seek, not a scan of every row (26 ms per POST at 20k). */
+	("CREATE UNIQUE INDEX profiles_by_seq ON profiles (created_seq);"
+	 "CREATE UNIQUE INDEX vms_by_seq ON vms (created_seq);"),
 };
 
 static int db_fail(struct store *s, const char *what, char *err, size_t errlen)
@@ -65,10 +76,69 @@ static int migrate(struct store *s, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * Refuses a database whose rows pinvmd could not read back: every profile
+ * and VM record must be a JSON object. Names the path and the first bad
+ * row, so the operator knows what to restore; nothing is repaired.
+ */
+static int check_rows(struct store *s, char *err, size_t errlen)
+{
+	static const char *const sql[] = {
+		"SELECT 'profile', name FROM profiles WHERE json_valid(doc) = 0 OR "
+		"json_type(doc) != 'object' LIMIT 1",
+		"SELECT 'vm record', id FROM vms WHERE json_valid(doc) = 0 OR "
+		"json_type(doc) != 'object' LIMIT 1",
+	};
+
+	for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
+		sqlite3_stmt *st;
+		int rc;
+
+		if (sqlite3_prepare_v2(s->db, sql[i], -1, &st, NULL))
+			return db_fail(s, s->path, err, errlen);
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW)
+			snprintf(err, errlen, "%s: %s \"%.100s\" is not a JSON object; "
+				 "the database is damaged (restore it, or move it away to "
+				 "start empty)", s->path, sqlite3_column_text(st, 0),
+				 sqlite3_column_text(st, 1));
+		else if (rc != SQLITE_DONE)
+			db_fail(s, s->path, err, errlen);
+		sqlite3_finalize(st);
+		if (rc != SQLITE_DONE)
+			return -EPROTO;
+	}
+	return 0;
+}
+
+/* Counted once; inserts and deletes keep it (COUNT(*) scans the table). */
+static int count_profiles(struct store *s, char *err, size_t errlen)
+{
+	sqlite3_stmt *st;
+	int ret = 0;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT COUNT(*) FROM profiles", -1, &st, NULL))
+		return db_fail(s, "count profiles", err, errlen);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		s->nprofiles = (unsigned)sqlite3_column_int64(st, 0);
+	else
+		ret = db_fail(s, "count profiles", err, errlen);
+	sqlite3_finalize(st);
+	return ret;
+}
+
+void store_set_max_profiles(struct store *s, unsigned max)
+{
+	pthread_mutex_lock(&s->lock);
+	s->max_profiles = max;
+	pthread_mutex_unlock(&s->lock);
+}
+
 int store_open(const char *dir, struct store **out, char *err, size_t errlen)
 {
 	struct store *s;
 	char path[4096];
+	struct stat sb;
 	int ret;
 
 	*out = NULL;
@@ -76,11 +146,19 @@ int store_open(const char *dir, struct store **out, char *err, size_t errlen)
 		snprintf(err, errlen, "state directory path too long");
 		return -ENAMETOOLONG;
 	}
+	/* SQLite takes an empty file for a new database and would start over
+	 * with no profiles: a truncated state must stop us instead. */
+	if (stat(path, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size == 0) {
+		snprintf(err, errlen, "%s is empty (0 bytes), not a database: a "
+			 "truncated state? Restore it, or remove it to start empty", path);
+		return -EPROTO;
+	}
 	s = calloc(1, sizeof(*s));
 	if (!s) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
+	memcpy(s->path, path, sizeof(s->path));
 	pthread_mutex_init(&s->lock, NULL);
 	if (sqlite3_open_v2(path, &s->db,
 			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
@@ -98,6 +176,12 @@ int store_open(const char *dir, struct store **out, char *err, size_t errlen)
 		goto err_close;
 	}
 	ret = migrate(s, err, errlen);
+	if (ret < 0)
+		goto err_close;
+	ret = check_rows(s, err, errlen);
+	if (ret < 0)
+		goto err_close;
+	ret = count_profiles(s, err, errlen);
 	if (ret < 0)
 		goto err_close;
 	*out = s;
@@ -129,6 +213,11 @@ int store_profile_insert(struct store *s, const char *name, const json_t *doc,
 		return -ENOMEM;
 	}
 	pthread_mutex_lock(&s->lock);
+	if (s->max_profiles && s->nprofiles >= s->max_profiles) {
+		snprintf(err, errlen, "this pinvmd holds %u profiles, its limit", s->nprofiles);
+		ret = -ENOSPC;
+		goto out;
+	}
 	if (sqlite3_prepare_v2(s->db,
 			       "INSERT INTO profiles (name, doc, created_seq) VALUES "
 			       "(?1, ?2, (SELECT IFNULL(MAX(created_seq), 0) + 1 FROM profiles))",
@@ -144,6 +233,8 @@ int store_profile_insert(struct store *s, const char *name, const json_t *doc,
 		ret = -EEXIST;
 	} else if (rc != SQLITE_DONE) {
 		ret = db_fail(s, "insert profile", err, errlen);
+	} else {
+		s->nprofiles++;
 	}
 out:
 	sqlite3_finalize(st);
@@ -171,6 +262,7 @@ int store_profile_get(struct store *s, const char *name, json_t **doc,
 		*doc = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
 		if (!*doc) {
 			snprintf(err, errlen, "stored profile \"%s\" is not JSON", name);
+			snprintf(s->damage, sizeof(s->damage), "%.300s: %.200s", s->path, err);
 			ret = -EPROTO;
 		}
 	} else if (rc == SQLITE_DONE) {
@@ -209,6 +301,7 @@ static int list_docs(struct store *s, const char *sql, const char *what,
 		if (!json_is_object(doc) || json_array_append_new(list, doc)) {
 			json_decref(doc);
 			snprintf(err, errlen, "a stored %s is unreadable", what);
+			snprintf(s->damage, sizeof(s->damage), "%.300s: %.200s", s->path, err);
 			ret = -EPROTO;
 			goto out;
 		}
@@ -259,8 +352,88 @@ int store_profile_list(struct store *s, json_t **docs, char *err, size_t errlen)
 int store_profile_delete(struct store *s, const char *name, char *err,
 			 size_t errlen)
 {
-	return delete_row(s, "DELETE FROM profiles WHERE name = ?1", name, "profile named",
-			  err, errlen);
+	int ret = delete_row(s, "DELETE FROM profiles WHERE name = ?1", name,
+			     "profile named", err, errlen);
+
+	if (ret == 0) {
+		pthread_mutex_lock(&s->lock);
+		s->nprofiles--;
+		pthread_mutex_unlock(&s->lock);
+	}
+	return ret;
+}
+
+/*
+ * Up to limit + 1 rows of profiles after seq, copied under the lock; their
+ * JSON is parsed by the caller after it is released, so a big page never
+ * holds other requests up while it is decoded or answered.
+ */
+int store_profile_page(struct store *s, long long after, unsigned limit,
+		       json_t **docs, long long *next, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	char **texts = calloc((size_t)limit + 1, sizeof(*texts));
+	long long seqs_last = 0;
+	unsigned n = 0, i;
+	json_t *list = json_array();
+	int rc, ret = 0;
+
+	*docs = NULL;
+	*next = 0;
+	if (!texts || !list) {
+		free(texts);
+		json_decref(list);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	pthread_mutex_lock(&s->lock);
+	if (sqlite3_prepare_v2(s->db, "SELECT doc, created_seq FROM profiles WHERE "
+				      "created_seq > ?1 ORDER BY created_seq LIMIT ?2",
+			       -1, &st, NULL)) {
+		ret = db_fail(s, "prepare list", err, errlen);
+	} else {
+		sqlite3_bind_int64(st, 1, after);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)limit + 1);
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW && n <= limit) {
+			texts[n] = strdup((const char *)sqlite3_column_text(st, 0));
+			if (!texts[n]) {
+				snprintf(err, errlen, "out of memory");
+				ret = -ENOMEM;
+				break;
+			}
+			if (n < limit)
+				seqs_last = sqlite3_column_int64(st, 1);
+			n++;
+		}
+		if (!ret && rc != SQLITE_DONE && rc != SQLITE_ROW)
+			ret = db_fail(s, "list", err, errlen);
+	}
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->lock);
+
+	for (i = 0; i < n && i < limit && !ret; i++) {
+		json_t *doc = json_loads(texts[i], 0, NULL);
+
+		if (!json_is_object(doc) || json_array_append_new(list, doc)) {
+			json_decref(doc);
+			snprintf(err, errlen, "a stored profile is unreadable");
+			pthread_mutex_lock(&s->lock);
+			snprintf(s->damage, sizeof(s->damage), "%.300s: %.200s", s->path, err);
+			pthread_mutex_unlock(&s->lock);
+			ret = -EPROTO;
+		}
+	}
+	for (i = 0; i < n; i++)
+		free(texts[i]);
+	free(texts);
+	if (ret < 0) {
+		json_decref(list);
+		return ret;
+	}
+	if (n > limit)
+		*next = seqs_last;
+	*docs = list;
+	return 0;
 }
 
 int store_vm_put(struct store *s, const char *id, const json_t *doc, char *err,
@@ -310,8 +483,12 @@ int store_ping(struct store *s, char *err, size_t errlen)
 	int ret = 0;
 
 	pthread_mutex_lock(&s->lock);
-	if (sqlite3_exec(s->db, "SELECT COUNT(*) FROM profiles", NULL, NULL, NULL))
+	if (s->damage[0]) {
+		snprintf(err, errlen, "%s", s->damage);
+		ret = -EPROTO;
+	} else if (sqlite3_exec(s->db, "SELECT COUNT(*) FROM profiles", NULL, NULL, NULL)) {
 		ret = db_fail(s, "database check", err, errlen);
+	}
 	pthread_mutex_unlock(&s->lock);
 	return ret;
 }

@@ -526,8 +526,31 @@ bool vm_core_profile_in_use(struct vm_core *c, const char *name)
 	return u.used;
 }
 
+/*
+ * Whether entry name of the directory open as dfd (whose real path is
+ * root) is something vm_core_create would take: a regular file, or a
+ * symlink that resolves to one inside root. *st gets the file's own stat.
+ */
+static bool listable_image(int dfd, const char *root, const char *name, struct stat *st)
+{
+	char path[PATH_MAX * 2], real[PATH_MAX];
+	size_t n = strlen(root);
+
+	if (fstatat(dfd, name, st, AT_SYMLINK_NOFOLLOW) < 0)
+		return false;
+	if (S_ISREG(st->st_mode))
+		return true;
+	if (!S_ISLNK(st->st_mode))
+		return false;
+	snprintf(path, sizeof(path), "%s/%s", root, name);
+	if (!realpath(path, real) || strncmp(real, root, n) || real[n] != '/')
+		return false;
+	return stat(real, st) == 0 && S_ISREG(st->st_mode);
+}
+
 json_t *vm_core_images(struct vm_core *c, struct api_error *err)
 {
+	char root[PATH_MAX];
 	json_t *list;
 	struct dirent *de;
 	DIR *d;
@@ -535,17 +558,20 @@ json_t *vm_core_images(struct vm_core *c, struct api_error *err)
 	if (!c->image_dir[0])
 		return json_pack("{s:n, s:[]}", "image_dir", "images");
 	d = opendir(c->image_dir);
-	if (!d) {
+	if (!d || !realpath(c->image_dir, root)) {
 		api_fail(err, 500, "image_dir_unreadable", "", "%s: %s", c->image_dir,
 			 strerror(errno));
+		if (d)
+			closedir(d);
 		return NULL;
 	}
 	list = json_array();
 	while (list && (de = readdir(d))) {
 		struct stat st;
 
-		if (de->d_name[0] == '.' ||
-		    fstatat(dirfd(d), de->d_name, &st, 0) < 0 || !S_ISREG(st.st_mode))
+		/* What a VM could not be created from is not offered: a symlink
+		 * leading out of the directory would show a file's size there. */
+		if (de->d_name[0] == '.' || !listable_image(dirfd(d), root, de->d_name, &st))
 			continue;
 		json_array_append_new(list, json_pack("{s:s, s:I}", "name", de->d_name,
 						      "size", (json_int_t)st.st_size));

@@ -410,6 +410,10 @@ main() {
 	"$ROOT/tests/bench/load.sh" "$ROOT/build/bin/pinvmd" >"$LOGDIR/load.log" 2>&1
 	tally "load (wrk, zero non-2xx)" $? "$LOGDIR/load.log"
 	sed -n '/^route /,/^[0-9]* passed/p' "$LOGDIR/load.log" | grep -v passed
+	say "abuse: a legitimate client under slowloris, abandoned requests and 1 MiB uploads"
+	"$ROOT/build/bin/bench_abuse" "$ROOT/build/bin/pinvmd" >"$LOGDIR/abuse.log" 2>&1
+	tally "abuse benchmark (runs; figures not judged)" $? "$LOGDIR/abuse.log"
+	grep '^abuse' "$LOGDIR/abuse.log"
 	say "systemd unit"
 	PINVMD="$ROOT/build/bin/pinvmd" "$ROOT/tests/deploy/verify-unit.sh" >"$LOGDIR/unit.log" 2>&1
 	tally "systemd unit (systemd-analyze verify)" $? "$LOGDIR/unit.log"

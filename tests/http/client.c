@@ -1,6 +1,13 @@
 #include "client.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,4 +120,73 @@ void response_free(struct response *r)
 const char *response_str(const struct response *r, const char *key)
 {
 	return json_string_value(json_object_get(r->json, key));
+}
+
+/* Whether buf holds one whole response (headers and Content-Length). */
+static bool raw_complete(const char *buf, size_t len)
+{
+	const char *end = strstr(buf, "\r\n\r\n"), *cl;
+
+	if (!end)
+		return false;
+	cl = strcasestr(buf, "\r\nContent-Length:");
+	if (!cl || cl > end)
+		return false;
+	return len - (size_t)(end + 4 - buf) >= strtoul(cl + 17, NULL, 10);
+}
+
+long raw_call(int port, const char *req, size_t len, struct response *r)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons((unsigned short)port),
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct timeval tv = { .tv_sec = 10 };
+	size_t cap = 1 << 16, got = 0;
+	char *buf, *p, *end;
+	int fd;
+
+	memset(r, 0, sizeof(*r));
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	buf = malloc(cap + 1);
+	if (fd < 0 || !buf || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		snprintf(r->error, sizeof(r->error), "connect: %s", strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		free(buf);
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (send(fd, req, len, MSG_NOSIGNAL) < 0)
+		snprintf(r->error, sizeof(r->error), "send: %s", strerror(errno));
+	for (;;) {
+		ssize_t n = recv(fd, buf + got, cap - got, 0);
+
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+		buf[got] = '\0';
+		if (got == cap || raw_complete(buf, got))
+			break;
+	}
+	close(fd);
+	buf[got] = '\0';
+	if (sscanf(buf, "HTTP/1.%*d %ld", &r->status) != 1)
+		r->status = 0;
+	end = strstr(buf, "\r\n\r\n");
+	for (p = strstr(buf, "\r\n"); p && end && p < end; p = strstr(p + 2, "\r\n")) {
+		size_t l = (size_t)(strstr(p + 2, "\r\n") - (p + 2));
+
+		keep_header(p + 2, l, "Content-Type", r->content_type, sizeof(r->content_type));
+		keep_header(p + 2, l, "Allow", r->allow, sizeof(r->allow));
+		keep_header(p + 2, l, "X-Request-Id", r->request_id, sizeof(r->request_id));
+	}
+	if (end) {
+		r->body = strdup(end + 4);
+		r->len = r->body ? strlen(r->body) : 0;
+		/* The first JSON value only: a second response may follow. */
+		if (r->body)
+			r->json = json_loads(r->body, JSON_DISABLE_EOF_CHECK, NULL);
+	}
+	free(buf);
+	return (long)got;
 }

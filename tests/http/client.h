@@ -35,6 +35,16 @@ void client_call(const struct client *c, const char *method, const char *path,
 
 void response_free(struct response *r);
 
+/*
+ * Sends req[0..len) as is over a new TCP connection to 127.0.0.1:port
+ * (for requests no HTTP library would send), then reads until one whole
+ * response has come (by its Content-Length), the server closes, or 10 s
+ * pass. Parses the first response into *r
+ * (status, headers kept as client_call keeps them, body and JSON) and
+ * returns the number of bytes read, or -1 when no connection was made.
+ */
+long raw_call(int port, const char *req, size_t len, struct response *r);
+
 /* Looks up a string member of the response's JSON object, or NULL. */
 const char *response_str(const struct response *r, const char *key);
 

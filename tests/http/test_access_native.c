@@ -90,7 +90,9 @@ int main(int argc, char **argv)
 
 		pid = daemon_spawn(pinvmd, args, logpath);
 	}
-	if (!check(daemon_wait_tcp(port, pid), "pinvmd starts with a token file", "see %s", logpath))
+	/* Both: the listeners open one after the other. */
+	if (!check(daemon_wait_tcp(port, pid) && daemon_wait_socket(sock, pid),
+		   "pinvmd starts with a token file", "see %s", logpath))
 		return check_summary();
 	snprintf(ct.base, sizeof(ct.base), "http://127.0.0.1:%d", port);
 	snprintf(cu.base, sizeof(cu.base), "http://localhost");

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/inotify.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -175,6 +176,69 @@ static void test_refusals(const char *sock, const char *state_in_use)
 	}
 }
 
+/*
+ * Under umask 000 the socket file must never be seen with more than the
+ * mode asked for: inotify reports every file that appears in its
+ * directory (created, moved in, chmod-ed) and each is stat-ed at once.
+ * The old bind-then-chmod showed 0777 for a moment.
+ */
+static void test_socket_mode_under_umask(void)
+{
+	char rundir[80], sock[100], spec[120], state[100], logp[100];
+	unsigned widest = 0, seen = 0;
+	mode_t old = umask(0);
+	char evbuf[4096];
+
+	snprintf(rundir, sizeof(rundir), "%s/umask", tmpdir);
+	snprintf(sock, sizeof(sock), "%s/pinvmd.sock", rundir);
+	snprintf(spec, sizeof(spec), "unix:%s", sock);
+	snprintf(state, sizeof(state), "%s/umask-state", tmpdir);
+	snprintf(logp, sizeof(logp), "%s/umask.log", tmpdir);
+	mkdir(rundir, 0755);
+	for (int round = 0; round < 20; round++) {
+		const char *args[] = { "--listen", spec, "--state-dir", state, NULL };
+		int in = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+		struct stat st;
+		bool up = false;
+		pid_t pid;
+
+		inotify_add_watch(in, rundir, IN_CREATE | IN_MOVED_TO | IN_ATTRIB);
+		pid = daemon_spawn(pinvmd, args, logp);
+		/* Until the socket answers, every event is looked at at once. */
+		for (int spin = 0; spin < 2000000 && !up; spin++) {
+			ssize_t n = read(in, evbuf, sizeof(evbuf));
+
+			for (ssize_t off = 0; n > 0 && off < n;) {
+				struct inotify_event *ev = (struct inotify_event *)(evbuf + off);
+
+				if (ev->len && lstat(sock, &st) == 0 && S_ISSOCK(st.st_mode)) {
+					seen++;
+					if ((st.st_mode & 0777) > widest)
+						widest = st.st_mode & 0777;
+				}
+				off += (ssize_t)(sizeof(*ev) + ev->len);
+			}
+			if (n <= 0 && spin % 100 == 99) {
+				struct sockaddr_un sa = { .sun_family = AF_UNIX };
+				int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+				snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+				up = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+				close(fd);
+				if (waitpid(pid, NULL, WNOHANG) == pid)
+					break;
+			}
+		}
+		close(in);
+		kill(pid, SIGTERM);
+		waitpid(pid, NULL, 0);
+	}
+	umask(old);
+	check(seen > 0 && (widest & ~0660u) == 0,
+	      "under umask 000 the socket never shows more than mode 0660",
+	      "widest mode seen %o in %u looks", widest, seen);
+}
+
 int main(int argc, char **argv)
 {
 	char sock[100], state[100], tcp[64], logpath[100];
@@ -223,6 +287,7 @@ int main(int argc, char **argv)
 	test_host(&ct, "tcp");
 	test_errors(&cu);
 	test_refusals(sock, state);
+	test_socket_mode_under_umask();
 
 	kill(pid, SIGTERM);
 	check(waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&

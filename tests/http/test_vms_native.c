@@ -61,6 +61,9 @@ int main(int argc, char **argv)
 	snprintf(path, sizeof(path), "%s/escape", images);
 	if (symlink(outside, path) < 0)
 		perror("symlink");
+	snprintf(path, sizeof(path), "%s/alias.Image", images);
+	if (symlink("guest.Image", path) < 0)
+		perror("symlink");
 	mkdir(images, 0755);
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -80,6 +83,10 @@ int main(int argc, char **argv)
 	check(r.status == 200 && strstr(r.body ?: "", "guest.Image") &&
 		      strstr(r.body ?: "", "\"size\": 19") == NULL && strstr(r.body ?: "", "\"size\":19"),
 	      "GET /v1/images lists the file with its size", "%s", r.body);
+	check(r.status == 200 && !strstr(r.body ?: "", "\"escape\""),
+	      "GET /v1/images leaves out a symlink leading out of the directory", "%s", r.body);
+	check(r.status == 200 && strstr(r.body ?: "", "\"alias.Image\""),
+	      "GET /v1/images lists a symlink that stays inside", "%s", r.body);
 	response_free(&r);
 	client_call(&c, "GET", "/v1/vms", NULL, NULL, 0, NULL, &r);
 	check(r.status == 200 && json_array_size(json_object_get(r.json, "vms")) == 0,

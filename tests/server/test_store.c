@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static char dir[64];
@@ -168,6 +169,107 @@ static void test_newer_schema_refused(void **state)
 	assert_non_null(strstr(err, "newer"));
 }
 
+/* A 0-byte database is a damaged state, not a new one: refused, kept. */
+static void test_empty_file_refused(void **state)
+{
+	char path[128], err[256];
+	struct store *s;
+	struct stat st;
+	FILE *f;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/pinvm.db", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fclose(f);
+	assert_int_equal(store_open(dir, &s, err, sizeof(err)), -EPROTO);
+	assert_null(s);
+	assert_non_null(strstr(err, path));
+	assert_non_null(strstr(err, "0 bytes"));
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_size, 0);
+}
+
+/* A row that is not JSON: refused at open, naming the file and the row;
+ * found at run time, reported by store_ping (so /v1/ready). */
+static void test_bad_row(void **state)
+{
+	char path[128], err[512];
+	struct store *s;
+	json_t *d = doc("good", 1), *list;
+	sqlite3 *db;
+
+	(void)state;
+	assert_int_equal(store_open(dir, &s, err, sizeof(err)), 0);
+	assert_int_equal(store_profile_insert(s, "good", d, err, sizeof(err)), 0);
+	assert_int_equal(store_ping(s, err, sizeof(err)), 0);
+	snprintf(path, sizeof(path), "%s/pinvm.db", dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "INSERT INTO profiles VALUES ('broken', '{\"na', 99)",
+				      NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(store_profile_list(s, &list, err, sizeof(err)), -EPROTO);
+	assert_int_equal(store_ping(s, err, sizeof(err)), -EPROTO);
+	assert_non_null(strstr(err, path));
+	store_close(s);
+
+	assert_int_equal(store_open(dir, &s, err, sizeof(err)), -EPROTO);
+	assert_null(s);
+	assert_non_null(strstr(err, path));
+	assert_non_null(strstr(err, "profile \"broken\" is not a JSON object"));
+	json_decref(d);
+}
+
+/* Pages, the cap, and the index behind created_seq. */
+static void test_pages_and_cap(void **state)
+{
+	char path[128], err[256], name[16];
+	struct store *s;
+	json_t *d, *page;
+	long long next = 0, after = 0;
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int total = 0, pages = 0;
+
+	(void)state;
+	assert_int_equal(store_open(dir, &s, err, sizeof(err)), 0);
+	store_set_max_profiles(s, 7);
+	for (int i = 0; i < 8; i++) {
+		snprintf(name, sizeof(name), "n%d", i);
+		d = doc(name, i);
+		assert_int_equal(store_profile_insert(s, name, d, err, sizeof(err)),
+				 i < 7 ? 0 : -ENOSPC);
+		json_decref(d);
+	}
+	do {
+		assert_int_equal(store_profile_page(s, after, 3, &page, &next, err, sizeof(err)), 0);
+		for (size_t i = 0; i < json_array_size(page); i++) {
+			snprintf(name, sizeof(name), "n%d", total++);
+			assert_string_equal(json_string_value(json_object_get(
+				json_array_get(page, i), "name")), name);
+		}
+		json_decref(page);
+		after = next;
+		pages++;
+	} while (next);
+	assert_int_equal(total, 7);
+	assert_int_equal(pages, 3);
+	assert_int_equal(store_profile_delete(s, "n3", err, sizeof(err)), 0);
+	d = doc("again", 1);
+	assert_int_equal(store_profile_insert(s, "again", d, err, sizeof(err)), 0);
+	json_decref(d);
+	store_close(s);
+
+	snprintf(path, sizeof(path), "%s/pinvm.db", dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "EXPLAIN QUERY PLAN SELECT MAX(created_seq) "
+					    "FROM profiles", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_non_null(strstr((const char *)sqlite3_column_text(st, 3), "profiles_by_seq"));
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
 static void test_unwritable_dir(void **state)
 {
 	struct store *s;
@@ -188,6 +290,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_migrates_v1, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unwritable_dir, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_empty_file_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_row, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pages_and_cap, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
