@@ -186,6 +186,41 @@ static int profile_check(const struct cli *c, const char *name, const char *host
 	return rc;
 }
 
+/*
+ * Every profile, following next_cursor from page to page (pinvmd answers
+ * at most 1000 a page), shown as one list.
+ */
+static int list_all(const struct cli *c)
+{
+	json_t *all = json_array(), *doc;
+	char path[128] = "/v1/profiles?limit=1000";
+	int rc = all ? EXIT_OK : EXIT_FAILURE_LOCAL;
+
+	while (rc == EXIT_OK) {
+		struct response r;
+		const char *next = NULL;
+
+		rc = cli_call(c, "GET", path, NULL, &r);
+		if (rc == EXIT_OK) {
+			json_array_extend(all, json_object_get(r.json, "profiles"));
+			next = json_string_value(json_object_get(r.json, "next_cursor"));
+			if (next && strlen(next) < 64)
+				snprintf(path, sizeof(path), "/v1/profiles?limit=1000&cursor=%s",
+					 next);
+		}
+		response_free(&r);
+		if (rc != EXIT_OK || !next)
+			break;
+	}
+	if (rc == EXIT_OK) {
+		doc = json_pack("{s:O}", "profiles", all);
+		rc = doc ? cli_show(c, doc, show_list) : EXIT_FAILURE_LOCAL;
+		json_decref(doc);
+	}
+	json_decref(all);
+	return rc;
+}
+
 int cmd_profile(struct cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -222,15 +257,8 @@ int cmd_profile(struct cli *c, int argc, char **argv)
 		return cli_usage_error(usage_profile, "profile: unexpected argument '%s'",
 				       argv[optind]);
 
-	if (strcmp(verb, "list") == 0 && !name && !file && !host) {
-		struct response r;
-		int rc = cli_call(c, "GET", "/v1/profiles", NULL, &r);
-
-		if (rc == EXIT_OK)
-			rc = cli_show(c, r.json, show_list);
-		response_free(&r);
-		return rc;
-	}
+	if (strcmp(verb, "list") == 0 && !name && !file && !host)
+		return list_all(c);
 	if (strcmp(verb, "create") == 0 && file && !name && !host) {
 		json_t *doc;
 		int rc = cli_read_json(file, &doc);
