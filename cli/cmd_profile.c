@@ -187,13 +187,13 @@ static int profile_check(const struct cli *c, const char *name, const char *host
 }
 
 /*
- * Every profile, following next_cursor from page to page (pinvmd answers
- * at most 1000 a page), shown as one list.
+ * Every profile, following next_cursor from page to page (pages of
+ * pinvmd's default size), shown as one list.
  */
 static int list_all(const struct cli *c)
 {
 	json_t *all = json_array(), *doc;
-	char path[128] = "/v1/profiles?limit=1000";
+	char path[128] = "/v1/profiles";
 	int rc = all ? EXIT_OK : EXIT_FAILURE_LOCAL;
 
 	while (rc == EXIT_OK) {
@@ -205,8 +205,7 @@ static int list_all(const struct cli *c)
 			json_array_extend(all, json_object_get(r.json, "profiles"));
 			next = json_string_value(json_object_get(r.json, "next_cursor"));
 			if (next && strlen(next) < 64)
-				snprintf(path, sizeof(path), "/v1/profiles?limit=1000&cursor=%s",
-					 next);
+				snprintf(path, sizeof(path), "/v1/profiles?cursor=%s", next);
 		}
 		response_free(&r);
 		if (rc != EXIT_OK || !next)

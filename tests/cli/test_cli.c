@@ -13,6 +13,7 @@
  *            it also drives a microVM's lifecycle and console
  */
 #include "check.h"
+#include "client.h"
 #include "daemon.h"
 #include "store.h"
 #include "vmm_client.h"
@@ -835,6 +836,34 @@ static int native(const char *pinvmd, const char *fake)
 	RUN(&r, "--socket", sock, "--url", url, "host");
 	check(r.status == 2, "--socket with --url: usage error", "exit %d", r.status);
 	run_free(&r);
+
+	/* More profiles than one page of GET /v1/profiles: the list has them all. */
+	{
+		struct client uc = { .base = "http://localhost" };
+		unsigned made = 0, listed = 0;
+		const char *line;
+
+		snprintf(uc.unix_path, sizeof(uc.unix_path), "%s", sock);
+		for (int i = 0; i < 150; i++) {
+			struct response resp;
+			char doc[160];
+
+			snprintf(doc, sizeof(doc), "{\"name\": \"page-%03d\", \"registers\": "
+				 "{\"PSCI_VERSION\": \"1.0\"}, \"unknown_registers\": \"disable\"}",
+				 i);
+			client_call(&uc, "POST", "/v1/profiles", NULL, doc, strlen(doc), NULL, &resp);
+			made += resp.status == 201;
+			response_free(&resp);
+		}
+		RUN(&r, "--socket", sock, "profile", "list");
+		for (line = r.out; (line = strstr(line, "\npage-")); line++)
+			listed++;
+		check(r.status == 0 && made == 150 && listed == 150 && strstr(r.out, "page-000 ") &&
+			      strstr(r.out, "page-149 "),
+		      "profile list follows next_cursor: all 150 of a list longer than a page",
+		      "exit %d, made %u, listed %u", r.status, made, listed);
+		run_free(&r);
+	}
 
 	/* No URL, no socket: pinvmd's own default socket. */
 	env_url = NULL;
