@@ -5,7 +5,7 @@
 #      test-only dependencies (compile only: tests/build-matrix.sh); the
 #      unit and server tests again under ASan+UBSan
 #   3. the Debian package (CPack) installed with dpkg -i into a clean Debian 12
-#      root file system (mmdebstrap; cached in tests/.deps/);
+#      root file system (mmdebstrap; cached in ~/.cache/pinvm/);
 #      openapi.yaml through a real OpenAPI linter (Redocly CLI, from npm),
 #      checked against pinvmd's route table; every route's answers validated
 #      against it (tests/contract); the JSON parsers fuzzed briefly

@@ -7,14 +7,15 @@
 # the unit enabled, `systemd-analyze verify` silent about it there, the
 # binaries running; then dpkg -r and -P. As root. Ends with
 # "N passed, N failed" and prints its time.
-# The root file system is cached in tests/.deps/ (built once, about 4
-# minutes, most of it downloading); PINVM_CHROOT_REFRESH=1 rebuilds it.
+# The root file system is cached outside the checkout, in
+# ${XDG_CACHE_HOME:-~/.cache}/pinvm/ (built once per machine, about 4 minutes, most of
+# it downloading, and shared by every clone); PINVM_CHROOT_REFRESH=1 rebuilds it.
 # Installs mmdebstrap when missing.
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 DEB=$(realpath "${1:?usage: package-chroot.sh DEB}")
-CACHE=$ROOT/tests/.deps/bookworm-pinvm-deps.tar
+CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/pinvm/bookworm-pinvm-deps.tar
 TMP=$(mktemp -d)
 passed=0 failed=0 t0=$SECONDS
 cleanup() {
@@ -43,18 +44,20 @@ command -v mmdebstrap >/dev/null ||
 # The package's dependencies, versions dropped: what the clean system must
 # already hold for dpkg -i (which resolves nothing) to succeed.
 deps=$(dpkg-deb -f "$DEB" Depends | sed -E 's/ \([^)]*\)//g; s/ //g')
-if [ ! -s "$CACHE" ] || [ "${PINVM_CHROOT_REFRESH:-0}" = 1 ] ||
+if [ ! -f "$CACHE" ] || [ "${PINVM_CHROOT_REFRESH:-0}" = 1 ] ||
 	[ "$(cat "$CACHE.deps" 2>/dev/null)" != "$deps" ]; then
 	mkdir -p "$(dirname "$CACHE")"
-	echo "# building a Debian 12 root with $deps (cached in ${CACHE#"$ROOT"/})"
-	if ! mmdebstrap --quiet --variant=minbase --include="$deps" bookworm "$CACHE.new" \
+	echo "# building a Debian 12 root with $deps (cached in $CACHE)"
+	rm -rf "$CACHE"
+	# mmdebstrap picks the output format by the name's ending: *.tar.
+	if ! mmdebstrap --quiet --variant=minbase --include="$deps" bookworm "$TMP/root.tar" \
 		>"$TMP/mmdebstrap.log" 2>&1; then
 		tail -n 20 "$TMP/mmdebstrap.log"
 		echo "not ok - mmdebstrap made a Debian 12 root file system"
 		echo "0 passed, 1 failed"
 		exit 1
 	fi
-	mv "$CACHE.new" "$CACHE"
+	mv "$TMP/root.tar" "$CACHE"
 	echo "$deps" >"$CACHE.deps"
 fi
 mkdir "$TMP/root"
