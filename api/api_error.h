@@ -21,4 +21,11 @@ int api_fail(struct api_error *err, unsigned status, const char *code,
 	     const char *field, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
 
+/*
+ * Puts e's field under prefix: "registers[1].id" under "hosts[2]" becomes
+ * "hosts[2].registers[1].id" (an index path is appended without a dot).
+ * A result too long for the field keeps the prefix alone.
+ */
+void api_error_nest(struct api_error *e, const char *prefix);
+
 #endif

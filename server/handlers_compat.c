@@ -16,6 +16,7 @@
 #include "probe.h"
 #include "vmm_helper.h"
 #include "profile.h"
+#include "requests.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -101,61 +102,32 @@ void handle_profile_compat_get(struct request *req, struct reply *rep)
 	free(r);
 }
 
-/* {"profile": {document} | "stored name", "host": {register set}} */
+/* {"profile": {document} | "stored name", "host": {register set}}
+ * (api/requests.h checks it). */
 void handle_compat_post(struct request *req, struct reply *rep)
 {
+	struct compat_request cr = { 0 };
 	struct compat_report *r = NULL;
-	struct profile *p = NULL;
-	struct hostset host;
-	struct fc_import import;
+	struct profile *stored = NULL;
+	const struct profile *p;
 	struct api_error aerr;
-	json_t *body, *jp, *jh, *answer;
-	const char *key;
-	json_t *v;
+	json_t *body, *answer;
 
 	if (parse_json_body(req, rep, &body) < 0)
 		return;
-	json_object_foreach(body, key, v) {
-		if (strcmp(key, "profile") && strcmp(key, "host")) {
-			reply_problem(rep, 422, "unknown_field", key,
-				      "takes \"profile\" and \"host\"; \"%s\" is neither", key);
-			goto out;
-		}
-	}
-	jp = json_object_get(body, "profile");
-	jh = json_object_get(body, "host");
-	if (!jp || !jh) {
-		reply_problem(rep, 422, "missing_field", jp ? "host" : "profile",
-			      "needs a profile (document or stored name) and a host "
-			      "(a GET /v1/host/firmware-registers body)");
-		goto out;
-	}
-	if (json_is_string(jp)) {
-		if (profile_load(req, rep, json_string_value(jp), &p) < 0)
-			goto out;
-	} else if (json_is_object(jp)) {
-		if (profile_from_json(jp, &p, &aerr) < 0) {
-			api_error_nest(&aerr, "profile");
-			reply_api_error(rep, &aerr);
-			goto out;
-		}
-	} else {
-		reply_problem(rep, 400, "wrong_type", "profile",
-			      "profile must be a document (object) or a stored name (string)");
-		goto out;
-	}
-	/* pinvm's host set, or a Firecracker template or fingerprint. */
-	if (hostset_from_any_json(jh, &host, &import, &aerr) < 0) {
-		api_error_nest(&aerr, "host");
+	if (compat_request_parse(body, &cr, &aerr) < 0) {
 		reply_api_error(rep, &aerr);
 		goto out;
 	}
+	if (cr.profile_name && profile_load(req, rep, cr.profile_name, &stored) < 0)
+		goto out;
+	p = stored ? stored : cr.profile;
 	r = malloc(sizeof(*r));
-	if (!r || compat_check(p, &host, r) < 0) {
+	if (!r || compat_check(p, &cr.host, r) < 0) {
 		reply_json(rep, 500, NULL);
 		goto out;
 	}
-	if (import.format == FC_FORMAT_NONE) {
+	if (cr.import.format == FC_FORMAT_NONE) {
 		reply_report(rep, r, p->name);
 		goto out;
 	}
@@ -163,54 +135,31 @@ void handle_compat_post(struct request *req, struct reply *rep)
 	answer = compat_report_to_json(r);
 	if (answer && (json_object_set_new(answer, "profile", json_string(p->name)) ||
 		       json_object_set_new(answer, "host_import",
-					   firecracker_import_json(&import)))) {
+					   firecracker_import_json(&cr.import)))) {
 		json_decref(answer);
 		answer = NULL;
 	}
 	reply_json(rep, 200, answer);
 out:
 	free(r);
-	profile_free(p);
+	profile_free(stored);
+	compat_request_clear(&cr);
 	json_decref(body);
 }
 
-/* {"name", "hosts": [register sets], "description"?} → a stored profile. */
+/* {"name", "hosts": [register sets], "description"?} → a stored profile
+ * (api/requests.h checks it). */
 void handle_baselines_post(struct request *req, struct reply *rep)
 {
-	struct hostset *hosts = NULL;
+	struct baseline_request br = { 0 };
 	struct profile *p = NULL;
 	struct api_error aerr;
-	json_t *body, *list, *h, *imports = NULL;
-	const char *key;
-	json_t *v;
-	size_t i;
+	json_t *body, *imports = NULL;
 
 	if (parse_json_body(req, rep, &body) < 0)
 		return;
-	json_object_foreach(body, key, v) {
-		if (strcmp(key, "name") && strcmp(key, "hosts") && strcmp(key, "description")) {
-			reply_problem(rep, 422, "unknown_field", key,
-				      "takes name, hosts and description; \"%s\" is none", key);
-			goto out;
-		}
-	}
-	list = json_object_get(body, "hosts");
-	if (!json_is_string(json_object_get(body, "name")) || !json_is_array(list)) {
-		const char *f = json_is_string(json_object_get(body, "name")) ? "hosts" : "name";
-
-		reply_problem(rep, json_object_get(body, f) ? 400 : 422,
-			      json_object_get(body, f) ? "wrong_type" : "missing_field", f,
-			      "needs name (string) and hosts (array of register sets)");
-		goto out;
-	}
-	if (json_array_size(list) > BASELINE_MAX_HOSTS) {
-		reply_problem(rep, 422, "too_many_hosts", "hosts",
-			      "at most %d hosts", BASELINE_MAX_HOSTS);
-		goto out;
-	}
-	hosts = calloc(json_array_size(list) ? json_array_size(list) : 1, sizeof(*hosts));
-	if (!hosts) {
-		reply_json(rep, 500, NULL);
+	if (baseline_request_parse(body, &br, &aerr) < 0) {
+		reply_api_error(rep, &aerr);
 		goto out;
 	}
 	imports = json_array();
@@ -218,29 +167,19 @@ void handle_baselines_post(struct request *req, struct reply *rep)
 		reply_json(rep, 500, NULL);
 		goto out;
 	}
-	json_array_foreach(list, i, h) {
-		struct fc_import import;
+	for (size_t i = 0; i < br.nhosts; i++) {
+		json_t *o;
 
-		if (hostset_from_any_json(h, &hosts[i], &import, &aerr) < 0) {
-			char prefix[32];
-
-			snprintf(prefix, sizeof(prefix), "hosts[%zu]", i);
-			api_error_nest(&aerr, prefix);
-			reply_api_error(rep, &aerr);
+		if (br.imports[i].format == FC_FORMAT_NONE)
+			continue;
+		o = firecracker_import_json(&br.imports[i]);
+		if (!o || json_object_set_new(o, "host", json_integer((json_int_t)i)) ||
+		    json_array_append_new(imports, o)) {
+			reply_json(rep, 500, NULL);
 			goto out;
 		}
-		if (import.format != FC_FORMAT_NONE) {
-			json_t *o = firecracker_import_json(&import);
-
-			if (!o || json_object_set_new(o, "host", json_integer((json_int_t)i)) ||
-			    json_array_append_new(imports, o)) {
-				reply_json(rep, 500, NULL);
-				goto out;
-			}
-		}
 	}
-	if (baseline_compute(json_string_value(json_object_get(body, "name")), hosts,
-			     json_array_size(list), &p, &aerr) < 0) {
+	if (baseline_compute(br.name, br.hosts, br.nhosts, &p, &aerr) < 0) {
 		reply_api_error(rep, &aerr);
 		goto out;
 	}
@@ -250,13 +189,12 @@ void handle_baselines_post(struct request *req, struct reply *rep)
 		reply_json(rep, 500, NULL);
 		goto out;
 	}
-	if (json_object_get(body, "description")) {
+	if (br.description) {
 		/* Through the document parser, which validates descriptions. */
 		json_t *doc = profile_to_json(p);
 		struct profile *q = NULL;
 
-		if (!doc || json_object_set(doc, "description",
-					    json_object_get(body, "description"))) {
+		if (!doc || json_object_set(doc, "description", (json_t *)br.description)) {
 			json_decref(doc);
 			reply_json(rep, 500, NULL);
 			goto out;
@@ -274,7 +212,7 @@ void handle_baselines_post(struct request *req, struct reply *rep)
 out:
 	json_decref(imports);
 	profile_free(p);
-	free(hosts);
+	baseline_request_clear(&br);
 	json_decref(body);
 }
 

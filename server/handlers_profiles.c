@@ -6,6 +6,7 @@
 
 #include "host_view.h"
 #include "profile.h"
+#include "requests.h"
 #include "server.h"
 #include "store.h"
 #include "vm_core.h"
@@ -128,66 +129,20 @@ static void store_document(struct request *req, struct reply *rep, const json_t 
 
 static void capture(struct request *req, struct reply *rep, json_t *body)
 {
-	static const char *const allowed[] = { "capture", "name", "description",
-						"unknown_registers", "smccc" };
+	struct capture_request cr;
 	struct profile *p = NULL;
 	struct hostset host;
 	struct api_error aerr;
-	const char *key;
-	json_t *v, *doc;
-	size_t i;
+	json_t *doc;
 
-	json_object_foreach(body, key, v) {
-		for (i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++)
-			if (!strcmp(key, allowed[i]))
-				break;
-		if (i == sizeof(allowed) / sizeof(allowed[0])) {
-			reply_problem(rep, 422, "unknown_field", key,
-				      "a capture request takes capture, name, description, "
-				      "unknown_registers and smccc; \"%s\" is not one of them", key);
-			return;
-		}
-	}
-	/* "smccc": "deny_unlisted" (or "deny_unlisted_degrade"): default-deny
-	 * with the services this host answered allowed. */
-	v = json_object_get(body, "smccc");
-	if (v && (!json_is_string(v) ||
-		  (strcmp(json_string_value(v), "deny_unlisted") &&
-		   strcmp(json_string_value(v), "deny_unlisted_degrade")))) {
-		reply_problem(rep, json_is_string(v) ? 422 : 400,
-			      json_is_string(v) ? "bad_policy" : "wrong_type", "smccc",
-			      "smccc in a capture is \"deny_unlisted\" or "
-			      "\"deny_unlisted_degrade\" (unenforceable \"degrade\")");
-		return;
-	}
-	if (!json_is_string(json_object_get(body, "capture")) ||
-	    strcmp(json_string_value(json_object_get(body, "capture")), "host")) {
-		reply_problem(rep, 422, "bad_value", "capture",
-			      "capture must be \"host\" (this host's registers)");
-		return;
-	}
-	if (!json_is_string(json_object_get(body, "name"))) {
-		reply_problem(rep, json_object_get(body, "name") ? 400 : 422,
-			      json_object_get(body, "name") ? "wrong_type" : "missing_field",
-			      "name", "a capture needs a name (string)");
-		return;
-	}
-	if (profile_check_name(json_string_value(json_object_get(body, "name")), &aerr) < 0) {
+	if (capture_request_parse(body, &cr, &aerr) < 0 ||
+	    host_view_read(req->srv->host_view, true, &host, &aerr) < 0 ||
+	    profile_capture(cr.name, &host, NULL, PROFILE_UNKNOWN_REFUSE, &p, &aerr) < 0) {
 		reply_api_error(rep, &aerr);
 		return;
 	}
-	if (host_view_read(req->srv->host_view, true, &host, &aerr) < 0) {
-		reply_api_error(rep, &aerr);
-		return;
-	}
-	if (profile_capture(json_string_value(json_object_get(body, "name")), &host,
-			    NULL, PROFILE_UNKNOWN_REFUSE, &p, &aerr) < 0) {
-		reply_api_error(rep, &aerr);
-		return;
-	}
-	if (v && !smccc_filter_from_observed(&p->observed,
-					     !strcmp(json_string_value(v), "deny_unlisted_degrade"),
-					     &p->smccc)) {
+	if (cr.smccc_deny &&
+	    !smccc_filter_from_observed(&p->observed, cr.smccc_degrade, &p->smccc)) {
 		profile_free(p);
 		reply_problem(rep, 500, "probe_failed", "smccc",
 			      "the capture holds no observation to derive the allowed services from");
@@ -201,11 +156,9 @@ static void capture(struct request *req, struct reply *rep, json_t *body)
 		reply_json(rep, 500, NULL);
 		return;
 	}
-	if ((json_object_get(body, "description") &&
-	     json_object_set(doc, "description", json_object_get(body, "description"))) ||
-	    (json_object_get(body, "unknown_registers") &&
-	     json_object_set(doc, "unknown_registers",
-			     json_object_get(body, "unknown_registers")))) {
+	if ((cr.description && json_object_set(doc, "description", (json_t *)cr.description)) ||
+	    (cr.unknown_registers &&
+	     json_object_set(doc, "unknown_registers", (json_t *)cr.unknown_registers))) {
 		json_decref(doc);
 		reply_json(rep, 500, NULL);
 		return;

@@ -5,18 +5,6 @@
 #include <stdio.h>
 #include <string.h>
 
-void api_error_nest(struct api_error *e, const char *prefix)
-{
-	char inner[sizeof(e->field)];
-	int n;
-
-	memcpy(inner, e->field, sizeof(inner));
-	n = snprintf(e->field, sizeof(e->field), "%s%s%s", prefix,
-		     inner[0] && inner[0] != '[' ? "." : "", inner);
-	if (n < 0 || (size_t)n >= sizeof(e->field))
-		snprintf(e->field, sizeof(e->field), "%s", prefix);
-}
-
 void reply_api_error(struct reply *rep, const struct api_error *e)
 {
 	reply_problem(rep, e->status ? e->status : 500,

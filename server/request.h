@@ -73,13 +73,6 @@ void reply_problem(struct reply *rep, unsigned status, const char *code,
 void reply_api_error(struct reply *rep, const struct api_error *e);
 
 /*
- * Puts e's field under prefix: "registers[1].id" under "hosts[2]" becomes
- * "hosts[2].registers[1].id" (an index path is appended without a dot).
- * A result too long for the field keeps the prefix alone.
- */
-void api_error_nest(struct api_error *e, const char *prefix);
-
-/*
  * Parses the request body as a JSON object into *out (new reference).
  * Returns 0, or -EINVAL after filling rep with 400 malformed_json (line
  * and column in the detail) or wrong_type.

@@ -1,0 +1,177 @@
+#include "requests.h"
+
+#include "baseline.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* 422 unknown_field for the first member of body not in allowed[0..n). */
+static int only_keys(const json_t *body, const char *const *allowed, size_t n,
+		     const char *what, struct api_error *err)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach((json_t *)body, key, v) {
+		size_t i;
+
+		for (i = 0; i < n && strcmp(key, allowed[i]); i++)
+			;
+		if (i == n)
+			return api_fail(err, 422, "unknown_field", key,
+					"%s; \"%s\" is not one of them", what, key);
+	}
+	return 0;
+}
+
+int capture_request_parse(const json_t *body, struct capture_request *out,
+			  struct api_error *err)
+{
+	static const char *const allowed[] = { "capture", "name", "description",
+					       "unknown_registers", "smccc" };
+	const json_t *v;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	if (!json_is_object(body))
+		return api_fail(err, 400, "wrong_type", "", "the body must be a JSON object");
+	ret = only_keys(body, allowed, sizeof(allowed) / sizeof(allowed[0]),
+			"a capture request takes capture, name, description, "
+			"unknown_registers and smccc", err);
+	if (ret)
+		return ret;
+	/* "smccc": "deny_unlisted" (or "deny_unlisted_degrade"): default-deny
+	 * with the services this host answered allowed. */
+	v = json_object_get(body, "smccc");
+	if (v && (!json_is_string(v) ||
+		  (strcmp(json_string_value(v), "deny_unlisted") &&
+		   strcmp(json_string_value(v), "deny_unlisted_degrade"))))
+		return api_fail(err, json_is_string(v) ? 422 : 400,
+				json_is_string(v) ? "bad_policy" : "wrong_type", "smccc",
+				"smccc in a capture is \"deny_unlisted\" or "
+				"\"deny_unlisted_degrade\" (unenforceable \"degrade\")");
+	out->smccc_deny = v != NULL;
+	out->smccc_degrade = v && !strcmp(json_string_value(v), "deny_unlisted_degrade");
+	v = json_object_get(body, "capture");
+	if (!json_is_string(v) || strcmp(json_string_value(v), "host"))
+		return api_fail(err, 422, "bad_value", "capture",
+				"capture must be \"host\" (this host's registers)");
+	v = json_object_get(body, "name");
+	if (!json_is_string(v))
+		return api_fail(err, v ? 400 : 422, v ? "wrong_type" : "missing_field", "name",
+				"a capture needs a name (string)");
+	ret = profile_check_name(json_string_value(v), err);
+	if (ret)
+		return ret;
+	out->name = json_string_value(v);
+	out->description = json_object_get(body, "description");
+	out->unknown_registers = json_object_get(body, "unknown_registers");
+	return 0;
+}
+
+int compat_request_parse(const json_t *body, struct compat_request *out,
+			 struct api_error *err)
+{
+	static const char *const allowed[] = { "profile", "host" };
+	const json_t *jp, *jh;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	if (!json_is_object(body))
+		return api_fail(err, 400, "wrong_type", "", "the body must be a JSON object");
+	ret = only_keys(body, allowed, 2, "takes \"profile\" and \"host\"", err);
+	if (ret)
+		return ret;
+	jp = json_object_get(body, "profile");
+	jh = json_object_get(body, "host");
+	if (!jp || !jh)
+		return api_fail(err, 422, "missing_field", jp ? "host" : "profile",
+				"needs a profile (document or stored name) and a host "
+				"(a GET /v1/host/firmware-registers body)");
+	if (json_is_string(jp)) {
+		out->profile_name = json_string_value(jp);
+	} else if (json_is_object(jp)) {
+		ret = profile_from_json(jp, &out->profile, err);
+		if (ret) {
+			api_error_nest(err, "profile");
+			return ret;
+		}
+	} else {
+		return api_fail(err, 400, "wrong_type", "profile",
+				"profile must be a document (object) or a stored name (string)");
+	}
+	/* pinvm's host set, or a Firecracker template or fingerprint. */
+	ret = hostset_from_any_json(jh, &out->host, &out->import, err);
+	if (ret) {
+		api_error_nest(err, "host");
+		compat_request_clear(out);
+		return ret;
+	}
+	return 0;
+}
+
+void compat_request_clear(struct compat_request *r)
+{
+	profile_free(r->profile);
+	r->profile = NULL;
+}
+
+int baseline_request_parse(const json_t *body, struct baseline_request *out,
+			   struct api_error *err)
+{
+	static const char *const allowed[] = { "name", "hosts", "description" };
+	const json_t *list, *name, *h;
+	size_t i;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	if (!json_is_object(body))
+		return api_fail(err, 400, "wrong_type", "", "the body must be a JSON object");
+	ret = only_keys(body, allowed, 3, "takes name, hosts and description", err);
+	if (ret)
+		return ret;
+	name = json_object_get(body, "name");
+	list = json_object_get(body, "hosts");
+	if (!json_is_string(name) || !json_is_array(list)) {
+		const char *f = json_is_string(name) ? "hosts" : "name";
+		const json_t *v = json_object_get(body, f);
+
+		return api_fail(err, v ? 400 : 422, v ? "wrong_type" : "missing_field", f,
+				"needs name (string) and hosts (array of register sets)");
+	}
+	if (json_array_size(list) > BASELINE_MAX_HOSTS)
+		return api_fail(err, 422, "too_many_hosts", "hosts", "at most %d hosts",
+				BASELINE_MAX_HOSTS);
+	out->nhosts = json_array_size(list);
+	out->hosts = calloc(out->nhosts + 1, sizeof(*out->hosts));
+	out->imports = calloc(out->nhosts + 1, sizeof(*out->imports));
+	if (!out->hosts || !out->imports) {
+		baseline_request_clear(out);
+		return api_fail(err, 500, "out_of_memory", "", "out of memory");
+	}
+	json_array_foreach(list, i, h) {
+		ret = hostset_from_any_json(h, &out->hosts[i], &out->imports[i], err);
+		if (ret) {
+			char prefix[32];
+
+			snprintf(prefix, sizeof(prefix), "hosts[%zu]", i);
+			api_error_nest(err, prefix);
+			baseline_request_clear(out);
+			return ret;
+		}
+	}
+	out->name = json_string_value(name);
+	out->description = json_object_get(body, "description");
+	return 0;
+}
+
+void baseline_request_clear(struct baseline_request *r)
+{
+	free(r->hosts);
+	free(r->imports);
+	r->hosts = NULL;
+	r->imports = NULL;
+	r->nhosts = 0;
+}

@@ -1,0 +1,112 @@
+/*
+ * The request bodies of api/requests.h and api/vm_action.h on arbitrary
+ * JSON text. The first byte picks the parser ('c' capture, 'k'
+ * compatibility, 'b' baseline, 'a' action), the rest is the body. A refusal
+ * is one of the errors the headers list; an acceptance holds what the body
+ * says; whatever a request owns is released by its _clear (ASan's leak
+ * check watches), also after a refusal.
+ */
+#include "fuzz_common.h"
+
+#include "baseline.h"
+#include "requests.h"
+#include "vm_action.h"
+
+static int capture(const json_t *doc)
+{
+	struct capture_request r;
+	struct api_error err;
+	int ret = capture_request_parse(doc, &r, &err);
+
+	if (ret) {
+		fuzz_check_error(ret, &err);
+		return 0;
+	}
+	FUZZ_CHECK(r.name && r.name == json_string_value(json_object_get(doc, "name")));
+	FUZZ_CHECK(!strcmp(json_string_value(json_object_get(doc, "capture")), "host"));
+	FUZZ_CHECK(r.smccc_deny == (json_object_get(doc, "smccc") != NULL));
+	FUZZ_CHECK(!r.smccc_degrade || r.smccc_deny);
+	return 1;
+}
+
+static int compat(const json_t *doc)
+{
+	struct compat_request r;
+	struct api_error err;
+	int ret = compat_request_parse(doc, &r, &err);
+
+	if (ret) {
+		fuzz_check_error(ret, &err);
+		FUZZ_CHECK(!r.profile);
+		compat_request_clear(&r);
+		return 0;
+	}
+	/* A stored name or an inline document, never both, never neither. */
+	FUZZ_CHECK(!r.profile_name != !r.profile);
+	FUZZ_CHECK(json_is_string(json_object_get(doc, "profile")) == (r.profile_name != NULL));
+	compat_request_clear(&r);
+	FUZZ_CHECK(!r.profile);
+	return 1;
+}
+
+static int baseline(const json_t *doc)
+{
+	struct baseline_request r;
+	struct api_error err;
+	int ret = baseline_request_parse(doc, &r, &err);
+
+	if (ret) {
+		fuzz_check_error(ret, &err);
+		FUZZ_CHECK(!r.hosts && !r.imports && !r.nhosts);
+		baseline_request_clear(&r);
+		return 0;
+	}
+	FUZZ_CHECK(r.name && r.nhosts == json_array_size(json_object_get(doc, "hosts")));
+	FUZZ_CHECK(r.nhosts <= BASELINE_MAX_HOSTS);
+	FUZZ_CHECK(r.hosts && r.imports);
+	baseline_request_clear(&r);
+	return 1;
+}
+
+static int action(const json_t *doc)
+{
+	enum vm_action a = VM_ACTION_COUNT;
+	struct api_error err;
+	int ret = vm_action_parse(doc, &a, &err);
+
+	if (ret) {
+		fuzz_check_error(ret, &err);
+		return 0;
+	}
+	FUZZ_CHECK(a < VM_ACTION_COUNT);
+	FUZZ_CHECK(!strcmp(vm_action_name(a),
+			   json_string_value(json_object_get(doc, "action"))));
+	return 1;
+}
+
+int fuzz_run(const uint8_t *data, size_t size)
+{
+	json_t *doc;
+	int ret;
+
+	if (size < 1)
+		return -1;
+	doc = json_loadb((const char *)data + 1, size - 1, JSON_DECODE_ANY, NULL);
+	if (!doc)
+		return -1;
+	switch (data[0]) {
+	case 'c': ret = capture(doc); break;
+	case 'k': ret = compat(doc); break;
+	case 'b': ret = baseline(doc); break;
+	case 'a': ret = action(doc); break;
+	default: ret = -1; break;
+	}
+	json_decref(doc);
+	return ret;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	fuzz_run(data, size);
+	return 0;
+}
