@@ -15,6 +15,7 @@
 #include "check.h"
 #include "client.h"
 #include "daemon.h"
+#include "fake_vm.h"
 #include "store.h"
 #include "vmm_client.h"
 #include "vmm_config.h"
@@ -607,35 +608,6 @@ static void stop(pid_t pid)
 	}
 }
 
-/* fake-vmm as a pinvmd that died would have left it: started, its first
- * channel closed, listening on the VM's control socket. */
-static bool spawn_fake(const char *fake, const char *vmdir, struct vmm_client *vc)
-{
-	char cfgpath[300], console[300], sock[300], exitf[300];
-	struct vmm_config cfg = { .kernel = "/nonexistent/Image", .cmdline = "console=ttyS0",
-				  .vcpus = 1, .memory_mib = 64 };
-	struct vmm_spawn sp = { .binary = fake, .config_path = cfgpath, .log_fd = -1,
-				.control_socket = sock, .exit_file = exitf };
-	struct vmm_event ev;
-	struct vmm_error err;
-
-	snprintf(cfgpath, sizeof(cfgpath), "%s/config.json", vmdir);
-	snprintf(console, sizeof(console), "%s/console.log", vmdir);
-	snprintf(sock, sizeof(sock), "%s/control.sock", vmdir);
-	snprintf(exitf, sizeof(exitf), "%s/exit.json", vmdir);
-	cfg.console = console;
-	if (vmm_config_save(&cfg, cfgpath, &err) < 0 || vmm_client_spawn(vc, &sp, &err) < 0)
-		return false;
-	if (vmm_client_recv(vc, 5000, &ev, &err) < 0)
-		return false;
-	vmm_event_clear(&ev);
-	if (vmm_client_request(vc, VMM_OP_START, 5000, &ev, &err) < 0)
-		return false;
-	vmm_event_clear(&ev);
-	vmm_client_close(vc);
-	return true;
-}
-
 static void append_file(const char *path, const char *text)
 {
 	FILE *f = fopen(path, "a");
@@ -686,7 +658,7 @@ static void test_live_vm(const char *pinvmd, const char *fake)
 	json_decref(doc);
 	store_close(s);
 	write_file(console, "[    0.000000] Booting Linux\nlogin: ", 0600);
-	if (!check(spawn_fake(fake, vmdir, &vc), "fake-vmm runs as its pinvm-vmm", "see stderr"))
+	if (!check(fake_vm_spawn_running(fake, vmdir, &vc), "fake-vmm runs as its pinvm-vmm", "see stderr"))
 		return;
 	pid = daemon_spawn(pinvmd, (const char *const[]){ "--listen", listen, "--state-dir", state,
 							  NULL },

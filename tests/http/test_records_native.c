@@ -10,6 +10,7 @@
 #include "check.h"
 #include "client.h"
 #include "daemon.h"
+#include "fake_vm.h"
 #include "store.h"
 #include "vmm_client.h"
 #include "vmm_config.h"
@@ -140,34 +141,6 @@ static long delete_vm(const char *id)
 	return status;
 }
 
-/* fake-vmm as a dead pinvmd left it: started, its first channel closed. */
-static bool spawn_live(const char *fake, const char *dir, struct vmm_client *vc)
-{
-	char cfgpath[300], console[300], sock[300], exitf[300];
-	struct vmm_config cfg = { .kernel = "/nonexistent/Image", .cmdline = "console=ttyS0",
-				  .vcpus = 1, .memory_mib = 64 };
-	struct vmm_spawn sp = { .binary = fake, .config_path = cfgpath, .log_fd = -1,
-				.control_socket = sock, .exit_file = exitf };
-	struct vmm_event ev;
-	struct vmm_error err;
-
-	snprintf(cfgpath, sizeof(cfgpath), "%s/config.json", dir);
-	snprintf(console, sizeof(console), "%s/console.log", dir);
-	snprintf(sock, sizeof(sock), "%s/control.sock", dir);
-	snprintf(exitf, sizeof(exitf), "%s/exit.json", dir);
-	cfg.console = console;
-	if (vmm_config_save(&cfg, cfgpath, &err) < 0 || vmm_client_spawn(vc, &sp, &err) < 0)
-		return false;
-	if (vmm_client_recv(vc, 5000, &ev, &err) < 0)
-		return false;
-	vmm_event_clear(&ev);
-	if (vmm_client_request(vc, VMM_OP_START, 5000, &ev, &err) < 0)
-		return false;
-	vmm_event_clear(&ev);
-	vmm_client_close(vc);
-	return true;
-}
-
 int main(int argc, char **argv)
 {
 	char tmpdir[] = "/tmp/pinvm-records-XXXXXX";
@@ -199,11 +172,11 @@ int main(int argc, char **argv)
 		return check_summary();
 	}
 	vm_dir("live", dir, sizeof(dir));
-	check(spawn_live(argv[2], dir, &live), "a live VM waits on its control socket",
+	check(fake_vm_spawn_running(argv[2], dir, &live), "a live VM waits on its control socket",
 	      "fake-vmm did not start");
 	seed(s, "live", "running", "");
 	vm_dir("live2", dir, sizeof(dir));
-	check(spawn_live(argv[2], dir, &live2), "a second live VM", "fake-vmm did not start");
+	check(fake_vm_spawn_running(argv[2], dir, &live2), "a second live VM", "fake-vmm did not start");
 	seed(s, "live2", "running", "");
 	vm_dir("vanished", dir, sizeof(dir));
 	seed(s, "vanished", "running", "");
