@@ -12,11 +12,16 @@
 #   4. the lab: real arm64 KVM under each Debian kernel (5.10, 6.1, 6.12, latest)
 #   5. the lab's integration tests once more against the ASan+UBSan aarch64
 #      build of pinvmd and pinvm-vmm, on one kernel, failing on any report
+#   6. the container images (deploy/images.sh: localhost/pinvmd for arm64,
+#      localhost/pinvm-lab for x86) built, inspected, the lab image run with
+#      podman and driven from outside (tests/deploy/images.sh); the
+#      Kubernetes manifests checked offline (tests/deploy/k8s-validate.sh)
 # Installs what it needs (Debian packages, one npm package) when missing.
 # PINVM_TEST_KERNELS="6.12" narrows the lab kernels (default: all four);
 # PINVM_ASAN_KERNEL sets the kernel of step 5 (default 6.12; empty: skip it);
 # PINVM_FUZZ_SECONDS sets how long each fuzzer runs (default 20).
 # PINVM_RACE_ROUNDS sets the rounds of the ASan lab's DELETE race (default 200).
+# PINVM_IMAGES_PORT sets the host port of step 6's lab container (default 18380).
 # PINVM_TEST_STRESS=1 runs the whole suite beside two CPU hogs and an
 # fsync-heavy disk writer (a loaded, shared machine): it must pass that way too.
 set -uo pipefail
@@ -64,7 +69,7 @@ install_deps() {
 	for p in build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev \
 		libcurl4-openssl-dev libcmocka-dev libsqlite3-dev curl jq clang \
 		libclang-rt-14-dev nodejs npm openssl scdoc ninja-build dpkg-dev \
-		libasan8-arm64-cross libubsan1-arm64-cross mmdebstrap; do
+		libasan8-arm64-cross libubsan1-arm64-cross mmdebstrap podman buildah runc; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || need+=("$p")
 	done
 	# nodesource's nodejs ships npm itself
@@ -472,6 +477,15 @@ main() {
 		say "benchmarks (figures, not pass/fail):"
 		grep -H '^BENCH' "$LOGDIR"/lab-*-vms-tests.log 2>/dev/null | sed "s|$LOGDIR/||"
 	fi
+	local t0=$SECONDS
+	say "container images: build, inspect, run the lab image with podman (tests/deploy/images.sh)"
+	"$ROOT/tests/deploy/images.sh" "${PINVM_IMAGES_PORT:-18380}" </dev/null >"$LOGDIR/images.log" 2>&1
+	tally "container images" $? "$LOGDIR/images.log"
+	grep -E '^(images|# lab container|# contract tests|# guest userspace|the images test)' "$LOGDIR/images.log"
+	say "Kubernetes manifests: schemas, fields and policy, offline (tests/deploy/k8s-validate.sh)"
+	"$ROOT/tests/deploy/k8s-validate.sh" >"$LOGDIR/k8s.log" 2>&1
+	tally "Kubernetes manifests" $? "$LOGDIR/k8s.log"
+	say "container images and manifests step took $((SECONDS - t0)) s"
 	stress_stop
 	say "the whole suite took $((SECONDS - t_start)) s"
 	echo "$PASSED passed, $FAILED failed"
