@@ -243,6 +243,123 @@ check "podman stop: the lab stops (QEMU with it) and the container exits 0" sh -
 	[ "$(podman container inspect --format "{{.State.ExitCode}}" "$1")" = 0 ]' sh "$NAME"
 echo "# podman stop took $((SECONDS - t0)) s"
 
+# ------------------------------------- the pinvmd image on real arm64 KVM
+# No container runtime runs arm64 here, but the lab is an arm64 KVM host:
+# boot it with the image's root file system in /pinvmd-image and start the
+# image's entrypoint and command there as a runtime would: chrooted, as
+# 10001:10001 with the kvm group (10002, from the image's /etc/group) as
+# supplementary group, no capability, /dev/kvm root:kvm 0660 as with
+# `--device /dev/kvm --group-add`. tests/deploy/runas.c does the user switch.
+lab_pid=
+lab_stop() {
+	[ -n "$lab_pid" ] && kill -TERM "$lab_pid" 2>/dev/null && wait "$lab_pid" 2>/dev/null
+	lab_pid=
+}
+trap 'lab_stop; cleanup' EXIT
+LPORT=$((PORT + 1)) CPORT=$((PORT + 101))
+ctl() { curl -s --max-time "${2:-120}" -X POST --data-binary "$1" "http://127.0.0.1:$CPORT/cgi-bin/run"; }
+image_in_lab() {
+	local mnt extra=$TMP/extra i
+	mnt=$(podman image mount $I) || return 1
+	mkdir -p "$extra/pinvmd-image"
+	cp -a "$mnt/." "$extra/pinvmd-image/"
+	podman image unmount $I >/dev/null
+	aarch64-linux-gnu-gcc -std=c11 -O2 -Wall -Wextra -Werror -static \
+		-o "$extra/pinvmd-image/tmp/runas" "$ROOT/tests/deploy/runas.c" || return 1
+	PINVM_LAB_NO_BUILD=1 "$ROOT/deploy/lab.sh" --kernel 6.12 --port "$LPORT" --control-port "$CPORT" \
+		--extra "$extra" </dev/null >"$TMP/lab.log" 2>&1 &
+	lab_pid=$!
+	for i in $(seq 1 600); do
+		grep -q '^pinvm lab ready:' "$TMP/lab.log" && return 0
+		kill -0 "$lab_pid" 2>/dev/null || break
+		sleep 1
+	done
+	tail -n 20 "$TMP/lab.log"
+	return 1
+}
+if command -v aarch64-linux-gnu-gcc >/dev/null; then
+	t0=$SECONDS
+	check "the lab (6.12) boots with the pinvmd image's root file system in it" image_in_lab
+	echo "# lab with the image's root: ready in $((SECONDS - t0)) s"
+	run_args=$(podman image inspect $I | jq -r '.[0].Config | .Entrypoint + .Cmd | join(" ")')
+	health=$(podman image inspect $I | jq -r '.[0].Healthcheck.Test[1:] | join(" ")')
+	as_image='chroot /pinvmd-image /tmp/runas 10001 10001 10002'
+	# Inside the lab, as root: the image's root made ready as a runtime
+	# would mount it, then its entrypoint and command started as the image's
+	# user; prints the process's ids and capabilities.
+	{
+		cat <<-'EOF'
+			R=/pinvmd-image
+			mkdir -p $R/dev $R/proc
+			mount -o bind /dev $R/dev
+			mount -t proc proc $R/proc
+			# a volume's first use copies the image's directory, owner included
+			# (the initramfs archive made everything root's)
+			chown -R 10001:10001 $R/var/lib/pinvm $R/run/pinvm
+			chmod 0750 $R/var/lib/pinvm $R/run/pinvm
+			cp /images/* $R/var/lib/pinvm/images/
+			chown 10001:10001 $R/var/lib/pinvm/images/*
+			chgrp 10002 /dev/kvm
+			chmod 0660 /dev/kvm
+		EOF
+		echo "$as_image $run_args </dev/null >/tmp/image-pinvmd.log 2>&1 &"
+		cat <<-'EOF'
+			i=0
+			while [ ! -S $R/run/pinvm/pinvmd.sock ] && [ $i -lt 300 ]; do sleep 0.2; i=$((i + 1)); done
+			for p in /proc/[0-9]*; do
+				if tr '\0' ' ' <$p/cmdline 2>/dev/null | grep -q '^/usr/bin/pinvmd .*unix:/run/pinvm/pinvmd.sock'; then
+					grep -E '^(Uid|Gid|Groups|CapEff):' $p/status
+				fi
+			done
+			cat /tmp/image-pinvmd.log
+		EOF
+	} >"$TMP/start-image.sh"
+	image_starts() {
+		local out
+		out=$(ctl "$(cat "$TMP/start-image.sh")")
+		echo "$out"
+		grep -qE '^Uid:[[:space:]]+10001[[:space:]]+10001' <<<"$out" &&
+			grep -qE '^Gid:[[:space:]]+10001[[:space:]]+10001' <<<"$out" &&
+			grep -qE '^Groups:[[:space:]]+10002[[:space:]]*$' <<<"$out" &&
+			grep -qE '^CapEff:[[:space:]]+0+$' <<<"$out"
+	}
+	check "the image's entrypoint and command start there as 10001:10001 (+kvm), no capability" image_starts
+	image_healthy() {
+		local out
+		out=$(ctl "$as_image $health; echo health-status \$?")
+		echo "$out"
+		grep -qx 'health-status 0' <<<"$out"
+	}
+	check "the image's HEALTHCHECK command passes there (GET /v1/health over the socket)" image_healthy
+	icurl="$as_image /usr/bin/curl -s --max-time 60 --unix-socket /run/pinvm/pinvmd.sock"
+	ctl "$icurl http://localhost/v1/host" >"$TMP/image-host.json"
+	check "the image's pinvmd: GET /v1/host answers from arm64 KVM" \
+		jq -e '.arch == "aarch64" and .hypervisor == "kvm"' "$TMP/image-host.json"
+	image_vm_boots() {
+		local id state con i
+		id=$(ctl "$icurl -X POST -H 'Content-Type: application/json' -d '{\"vcpus\": 1, \"memory_mib\": 256, \"kernel\": \"debian-6.1-arm64.Image\", \"initrd\": \"busybox-initramfs.cpio.gz\", \"cmdline\": \"console=ttyS0\"}' http://localhost/v1/vms" | jq -r '.id // empty')
+		[ -n "$id" ] || { echo "no VM made"; ctl "cat /tmp/image-pinvmd.log" | tail -n 5; return 1; }
+		state=$(ctl "$icurl -X POST -H 'Content-Type: application/json' -d '{\"action\": \"start\"}' http://localhost/v1/vms/$id/actions" | jq -r .state)
+		echo "VM $id: $state"
+		[ "$state" = running ] || return 1
+		local t0=$SECONDS
+		for i in $(seq 1 300); do
+			con=$(ctl "$icurl 'http://localhost/v1/vms/$id/console?offset=0'")
+			grep -q 'pinvm-guest-ready 1' <<<"$con" && break
+			sleep 1
+		done
+		grep -q 'pinvm-guest-ready 1' <<<"$con" || { echo "no guest marker:"; tail -n 10 <<<"$con"; return 1; }
+		echo "guest userspace after $((SECONDS - t0)) s"
+		ctl "ps -o user,pid,args | grep '[p]invm-vmm'"
+		ctl "$icurl -X DELETE -o /dev/null -w '%{http_code}' http://localhost/v1/vms/$id" | grep -qx 204
+	}
+	check "the image's pinvmd and pinvm-vmm boot a microVM to its guest's userspace" image_vm_boots
+	grep -E '^guest userspace|pinvm-vmm' "$TMP/check.log" | sed 's/^/# image VM: /'
+	lab_stop
+else
+	echo "# the pinvmd image in the lab: skipped, no aarch64-linux-gnu-gcc (deploy/lab.sh installs it)"
+fi
+
 # ------------------------------------------------------------------ figures
 for img in pinvmd pinvm-lab; do
 	podman image inspect --format "images: localhost/$img:latest {{.Architecture}} {{.Size}} bytes" \
