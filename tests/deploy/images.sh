@@ -200,7 +200,7 @@ check "podman healthcheck run: healthy" podman healthcheck run "$NAME"
 # A microVM: the lab's Debian 6.1 guest kernel with its busybox initramfs,
 # which prints "pinvm-guest-ready 1" and, with pinvm.poweroff=1, powers off.
 vm_boots() {
-	local id state i con
+	local id state con
 	id=$(curl -s --max-time 60 -X POST -H 'Content-Type: application/json' "http://127.0.0.1:$PORT/v1/vms" -d '{
 		"vcpus": 1, "memory_mib": 256, "kernel": "debian-6.1-arm64.Image",
 		"initrd": "busybox-initramfs.cpio.gz", "cmdline": "console=ttyS0 pinvm.poweroff=1"}' | jq -r '.id // empty')
@@ -211,7 +211,7 @@ vm_boots() {
 	echo "after start: $state"
 	[ "$state" = running ] || return 1
 	local t0=$SECONDS
-	for i in $(seq 1 300); do
+	for _ in $(seq 1 300); do
 		con=$(http_get "/v1/vms/$id/console?offset=0")
 		grep -q 'pinvm-guest-ready 1' <<<"$con" && break
 		sleep 1
@@ -219,7 +219,7 @@ vm_boots() {
 	grep -q 'pinvm-guest-ready 1' <<<"$con" || { echo "no pinvm-guest-ready on the console:"; tail -n 20 <<<"$con"; return 1; }
 	echo "guest userspace after $((SECONDS - t0)) s"
 	grep -m1 'psci: PSCIv' <<<"$con"
-	for i in $(seq 1 120); do
+	for _ in $(seq 1 120); do
 		state=$(http_get "/v1/vms/$id" | jq -r .state)
 		[ "$state" = stopped ] && break
 		sleep 1
@@ -336,14 +336,14 @@ if command -v aarch64-linux-gnu-gcc >/dev/null; then
 	check "the image's pinvmd: GET /v1/host answers from arm64 KVM" \
 		jq -e '.arch == "aarch64" and .hypervisor == "kvm"' "$TMP/image-host.json"
 	image_vm_boots() {
-		local id state con i
+		local id state con
 		id=$(ctl "$icurl -X POST -H 'Content-Type: application/json' -d '{\"vcpus\": 1, \"memory_mib\": 256, \"kernel\": \"debian-6.1-arm64.Image\", \"initrd\": \"busybox-initramfs.cpio.gz\", \"cmdline\": \"console=ttyS0\"}' http://localhost/v1/vms" | jq -r '.id // empty')
 		[ -n "$id" ] || { echo "no VM made"; ctl "cat /tmp/image-pinvmd.log" | tail -n 5; return 1; }
 		state=$(ctl "$icurl -X POST -H 'Content-Type: application/json' -d '{\"action\": \"start\"}' http://localhost/v1/vms/$id/actions" | jq -r .state)
 		echo "VM $id: $state"
 		[ "$state" = running ] || return 1
 		local t0=$SECONDS
-		for i in $(seq 1 300); do
+		for _ in $(seq 1 300); do
 			con=$(ctl "$icurl 'http://localhost/v1/vms/$id/console?offset=0'")
 			grep -q 'pinvm-guest-ready 1' <<<"$con" && break
 			sleep 1
