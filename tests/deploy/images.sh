@@ -259,7 +259,7 @@ trap 'lab_stop; cleanup' EXIT
 LPORT=$((PORT + 1)) CPORT=$((PORT + 101))
 ctl() { curl -s --max-time "${2:-120}" -X POST --data-binary "$1" "http://127.0.0.1:$CPORT/cgi-bin/run"; }
 image_in_lab() {
-	local mnt extra=$TMP/extra i
+	local mnt extra=$TMP/extra
 	mnt=$(podman image mount $I) || return 1
 	mkdir -p "$extra/pinvmd-image"
 	cp -a "$mnt/." "$extra/pinvmd-image/"
@@ -269,7 +269,7 @@ image_in_lab() {
 	PINVM_LAB_NO_BUILD=1 "$ROOT/deploy/lab.sh" --kernel 6.12 --port "$LPORT" --control-port "$CPORT" \
 		--extra "$extra" </dev/null >"$TMP/lab.log" 2>&1 &
 	lab_pid=$!
-	for i in $(seq 1 600); do
+	for _ in $(seq 1 600); do
 		grep -q '^pinvm lab ready:' "$TMP/lab.log" && return 0
 		kill -0 "$lab_pid" 2>/dev/null || break
 		sleep 1
