@@ -211,7 +211,7 @@ vm_boots() {
 	echo "after start: $state"
 	[ "$state" = running ] || return 1
 	local t0=$SECONDS
-	for _ in $(seq 1 300); do
+	for _ in $(seq 1 600); do
 		con=$(http_get "/v1/vms/$id/console?offset=0")
 		grep -q 'pinvm-guest-ready 1' <<<"$con" && break
 		sleep 1
@@ -343,7 +343,7 @@ if command -v aarch64-linux-gnu-gcc >/dev/null; then
 		echo "VM $id: $state"
 		[ "$state" = running ] || return 1
 		local t0=$SECONDS
-		for _ in $(seq 1 300); do
+		for _ in $(seq 1 600); do
 			con=$(ctl "$icurl 'http://localhost/v1/vms/$id/console?offset=0'")
 			grep -q 'pinvm-guest-ready 1' <<<"$con" && break
 			sleep 1
