@@ -25,7 +25,7 @@
 # Usage: deploy/images.sh [--only pinvmd|lab] [--kernels "5.10 6.1 6.12 latest"]
 #   --only     build one of the two images
 #   --kernels  the lab kernels the lab image carries (default all four;
-#              each adds ~40 MB)
+#              each adds 29-47 MB)
 #
 # How: deploy/lab.sh --prepare cross-builds pinvm for aarch64 (build-aarch64/)
 # and the lab's kernels and initramfs (.lab/); mmdebstrap makes each image's
