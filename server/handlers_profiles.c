@@ -6,6 +6,7 @@
 
 #include "host_view.h"
 #include "profile.h"
+#include "profile_cache.h"
 #include "requests.h"
 #include "server.h"
 #include "store.h"
@@ -83,12 +84,15 @@ void profile_store_and_reply(struct request *req, struct reply *rep,
 int profile_load(struct request *req, struct reply *rep, const char *name,
 		 struct profile **out)
 {
+	unsigned long gen;
 	struct api_error aerr;
 	char err[256];
 	json_t *doc;
 	int ret;
 
-	*out = NULL;
+	*out = profile_cache_get(req->srv->profiles, name, &gen);
+	if (*out)
+		return 0;
 	ret = store_profile_get(req->srv->store, name, &doc, err, sizeof(err));
 	if (ret == -ENOENT) {
 		reply_problem(rep, 404, "profile_not_found", NULL,
@@ -105,6 +109,8 @@ int profile_load(struct request *req, struct reply *rep, const char *name,
 		reply_problem(rep, 500, "store_error", NULL,
 			      "stored profile \"%s\" no longer parses: %s", name,
 			      aerr.detail);
+	else
+		profile_cache_put(req->srv->profiles, *out, gen);
 	return ret;
 }
 
@@ -284,6 +290,7 @@ void handle_profile_delete(struct request *req, struct reply *rep)
 		return;
 	}
 	ret = store_profile_delete(req->srv->store, req->params[0], err, sizeof(err));
+	profile_cache_forget(req->srv->profiles, req->params[0]);
 	if (ret == -ENOENT)
 		reply_problem(rep, 404, "profile_not_found", NULL,
 			      "no profile named \"%s\"", req->params[0]);
