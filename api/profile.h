@@ -127,6 +127,17 @@ struct profile {
 int profile_from_json(const json_t *doc, struct profile **out,
 		      struct api_error *err);
 
+/*
+ * Takes "description" and "unknown_registers" from obj (borrowed; either
+ * may be absent, other members are not looked at) into p, by the
+ * document's own rules: a capture or a baseline gets its options checked
+ * exactly as a posted profile, without a trip through JSON. 0, or -EINVAL
+ * with err (400 wrong_type, 422 value_too_long, 422 bad_policy); on
+ * failure p may hold the description already.
+ */
+int profile_set_options(struct profile *p, const json_t *obj,
+			struct api_error *err);
+
 /* The canonical document (new reference; NULL when an allocation fails). */
 json_t *profile_to_json(const struct profile *p);
 

@@ -139,7 +139,6 @@ static void capture(struct request *req, struct reply *rep, json_t *body)
 	struct profile *p = NULL;
 	struct hostset host;
 	struct api_error aerr;
-	json_t *doc;
 
 	if (capture_request_parse(body, &cr, &aerr) < 0 ||
 	    host_view_read(req->srv->host_view, true, &host, &aerr) < 0 ||
@@ -154,23 +153,13 @@ static void capture(struct request *req, struct reply *rep, json_t *body)
 			      "the capture holds no observation to derive the allowed services from");
 		return;
 	}
-	/* Description and policy go through the document parser, so a capture
-	 * is validated exactly like a posted profile. */
-	doc = profile_to_json(p);
+	/* The options by the document's own rules: a capture is validated
+	 * exactly like a posted profile. */
+	if (profile_set_options(p, body, &aerr) < 0)
+		reply_api_error(rep, &aerr);
+	else
+		profile_store_and_reply(req, rep, p, "capture");
 	profile_free(p);
-	if (!doc) {
-		reply_json(rep, 500, NULL);
-		return;
-	}
-	if ((cr.description && json_object_set(doc, "description", (json_t *)cr.description)) ||
-	    (cr.unknown_registers &&
-	     json_object_set(doc, "unknown_registers", (json_t *)cr.unknown_registers))) {
-		json_decref(doc);
-		reply_json(rep, 500, NULL);
-		return;
-	}
-	store_document(req, rep, doc, "capture");
-	json_decref(doc);
 }
 
 void handle_profiles_post(struct request *req, struct reply *rep)
