@@ -147,6 +147,7 @@ int profile_new(const char *name, struct profile **out,
 		return ju_oom(err);
 	snprintf(p->name, sizeof(p->name), "%s", name);
 	p->unknown_registers = PROFILE_UNKNOWN_REFUSE;
+	p->refs = 1;
 	*out = p;
 	return 0;
 }
@@ -155,9 +156,17 @@ void profile_free(struct profile *p)
 {
 	if (!p)
 		return;
+	if (__atomic_sub_fetch(&p->refs, 1, __ATOMIC_ACQ_REL) != 0)
+		return; /* not the last reference */
 	json_decref(p->observed_abi);
 	json_decref(p->source);
 	ju_free(p);
+}
+
+struct profile *profile_ref(struct profile *p)
+{
+	__atomic_fetch_add(&p->refs, 1, __ATOMIC_RELAXED);
+	return p;
 }
 
 const struct profile_pin *profile_find_pin(const struct profile *p,

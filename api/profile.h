@@ -40,6 +40,12 @@
  * allocator (json_get_alloc_funcs) and is released with profile_free(),
  * which also drops the JSON values it owns (observed_abi, source). Every
  * pinned value satisfies the checks of profile_check_value().
+ *
+ * Sharing: a profile is reference-counted. It starts with one reference;
+ * profile_ref() adds one and profile_free() drops one, the last freeing
+ * it. A profile that has been shared (profile_ref) is immutable: threads
+ * may read it concurrently, nobody writes it (this is how pinvmd parses a
+ * stored profile once and hands it to every request).
  */
 #ifndef PINVM_API_PROFILE_H
 #define PINVM_API_PROFILE_H
@@ -95,6 +101,8 @@ struct profile {
 	json_t *source;
 	/* Default-deny hypercalls (smccc_filter.h); .present false: none. */
 	struct smccc_filter_spec smccc;
+	/* References (atomic; see "Sharing" above). profile_new() sets 1. */
+	unsigned refs;
 };
 
 /*
@@ -119,11 +127,27 @@ struct profile {
 int profile_from_json(const json_t *doc, struct profile **out,
 		      struct api_error *err);
 
+/*
+ * Takes "description" and "unknown_registers" from obj (borrowed; either
+ * may be absent, other members are not looked at) into p, by the
+ * document's own rules: a capture or a baseline gets its options checked
+ * exactly as a posted profile, without a trip through JSON. 0, or -EINVAL
+ * with err (400 wrong_type, 422 value_too_long, 422 bad_policy); on
+ * failure p may hold the description already.
+ */
+int profile_set_options(struct profile *p, const json_t *obj,
+			struct api_error *err);
+
 /* The canonical document (new reference; NULL when an allocation fails). */
 json_t *profile_to_json(const struct profile *p);
 
-/* Frees p and the JSON it owns; NULL is fine. */
+/* Drops one reference; the last frees p and the JSON it owns. NULL is
+ * fine. */
 void profile_free(struct profile *p);
+
+/* Takes one more reference to p (which must not be written any more);
+ * returns p. Any thread. */
+struct profile *profile_ref(struct profile *p);
 
 /*
  * An empty profile named `name` (policy "refuse", no pins, no

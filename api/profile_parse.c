@@ -293,6 +293,14 @@ static int parse_policy(struct profile *p, const json_t *doc,
 	return 0;
 }
 
+int profile_set_options(struct profile *p, const json_t *obj,
+			struct api_error *err)
+{
+	int ret = parse_description(p, obj, err);
+
+	return ret ? ret : parse_policy(p, obj, err);
+}
+
 static int parse_registers(struct profile *p, const json_t *doc,
 			   struct api_error *err)
 {

@@ -29,8 +29,10 @@ void handle_baselines_post(struct request *req, struct reply *rep);
 void profile_store_and_reply(struct request *req, struct reply *rep,
 			     const struct profile *p, const char *default_kind);
 
-/* Loads stored profile `name` into *out (caller frees); on failure fills
- * rep (404 profile_not_found, 500) and returns a negative errno. */
+/* Loads stored profile `name` into *out, a shared, read-only reference
+ * (parsed once, server/profile_cache.h; drop it with profile_free); on
+ * failure fills rep (404 profile_not_found, 500) and returns a negative
+ * errno. */
 int profile_load(struct request *req, struct reply *rep, const char *name,
 		 struct profile **out);
 

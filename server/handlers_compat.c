@@ -189,24 +189,10 @@ void handle_baselines_post(struct request *req, struct reply *rep)
 		reply_json(rep, 500, NULL);
 		goto out;
 	}
-	if (br.description) {
-		/* Through the document parser, which validates descriptions. */
-		json_t *doc = profile_to_json(p);
-		struct profile *q = NULL;
-
-		if (!doc || json_object_set(doc, "description", (json_t *)br.description)) {
-			json_decref(doc);
-			reply_json(rep, 500, NULL);
-			goto out;
-		}
-		if (profile_from_json(doc, &q, &aerr) < 0) {
-			json_decref(doc);
-			reply_api_error(rep, &aerr);
-			goto out;
-		}
-		json_decref(doc);
-		profile_free(p);
-		p = q;
+	/* The description by the document's own rules. */
+	if (profile_set_options(p, body, &aerr) < 0) {
+		reply_api_error(rep, &aerr);
+		goto out;
 	}
 	profile_store_and_reply(req, rep, p, "baseline");
 out:

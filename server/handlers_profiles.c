@@ -6,6 +6,7 @@
 
 #include "host_view.h"
 #include "profile.h"
+#include "profile_cache.h"
 #include "requests.h"
 #include "server.h"
 #include "store.h"
@@ -83,12 +84,15 @@ void profile_store_and_reply(struct request *req, struct reply *rep,
 int profile_load(struct request *req, struct reply *rep, const char *name,
 		 struct profile **out)
 {
+	unsigned long gen;
 	struct api_error aerr;
 	char err[256];
 	json_t *doc;
 	int ret;
 
-	*out = NULL;
+	*out = profile_cache_get(req->srv->profiles, name, &gen);
+	if (*out)
+		return 0;
 	ret = store_profile_get(req->srv->store, name, &doc, err, sizeof(err));
 	if (ret == -ENOENT) {
 		reply_problem(rep, 404, "profile_not_found", NULL,
@@ -105,6 +109,8 @@ int profile_load(struct request *req, struct reply *rep, const char *name,
 		reply_problem(rep, 500, "store_error", NULL,
 			      "stored profile \"%s\" no longer parses: %s", name,
 			      aerr.detail);
+	else
+		profile_cache_put(req->srv->profiles, *out, gen);
 	return ret;
 }
 
@@ -133,7 +139,6 @@ static void capture(struct request *req, struct reply *rep, json_t *body)
 	struct profile *p = NULL;
 	struct hostset host;
 	struct api_error aerr;
-	json_t *doc;
 
 	if (capture_request_parse(body, &cr, &aerr) < 0 ||
 	    host_view_read(req->srv->host_view, true, &host, &aerr) < 0 ||
@@ -148,23 +153,13 @@ static void capture(struct request *req, struct reply *rep, json_t *body)
 			      "the capture holds no observation to derive the allowed services from");
 		return;
 	}
-	/* Description and policy go through the document parser, so a capture
-	 * is validated exactly like a posted profile. */
-	doc = profile_to_json(p);
+	/* The options by the document's own rules: a capture is validated
+	 * exactly like a posted profile. */
+	if (profile_set_options(p, body, &aerr) < 0)
+		reply_api_error(rep, &aerr);
+	else
+		profile_store_and_reply(req, rep, p, "capture");
 	profile_free(p);
-	if (!doc) {
-		reply_json(rep, 500, NULL);
-		return;
-	}
-	if ((cr.description && json_object_set(doc, "description", (json_t *)cr.description)) ||
-	    (cr.unknown_registers &&
-	     json_object_set(doc, "unknown_registers", (json_t *)cr.unknown_registers))) {
-		json_decref(doc);
-		reply_json(rep, 500, NULL);
-		return;
-	}
-	store_document(req, rep, doc, "capture");
-	json_decref(doc);
 }
 
 void handle_profiles_post(struct request *req, struct reply *rep)
@@ -284,6 +279,7 @@ void handle_profile_delete(struct request *req, struct reply *rep)
 		return;
 	}
 	ret = store_profile_delete(req->srv->store, req->params[0], err, sizeof(err));
+	profile_cache_forget(req->srv->profiles, req->params[0]);
 	if (ret == -ENOENT)
 		reply_problem(rep, 404, "profile_not_found", NULL,
 			      "no profile named \"%s\"", req->params[0]);

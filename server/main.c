@@ -6,6 +6,7 @@
 #include "listen.h"
 #include "log.h"
 #include "router.h"
+#include "profile_cache.h"
 #include "server.h"
 #include "store.h"
 #include "vm_core.h"
@@ -27,6 +28,10 @@
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
+
+/* Stored profiles kept parsed (server/profile_cache.h); others are read
+ * again from the store when used. */
+#define PROFILE_CACHE_ENTRIES 256
 
 /* $NOTIFY_SOCKET, taken out of the environment so pinvm-vmm children do
  * not inherit it. */
@@ -223,8 +228,10 @@ int main(int argc, char **argv)
 	}
 
 	/* Before any listener: handlers read it. */
-	if (host_view_new(&srv.host_view) < 0) {
+	srv.profiles = profile_cache_new(PROFILE_CACHE_ENTRIES);
+	if (!srv.profiles || host_view_new(&srv.host_view) < 0) {
 		fprintf(stderr, "pinvmd: out of memory\n");
+		profile_cache_free(srv.profiles);
 		store_close(srv.store);
 		return 1;
 	}
@@ -238,6 +245,7 @@ int main(int argc, char **argv)
 		if (vm_core_new(&srv.vms, &vc) < 0) {
 			fprintf(stderr, "pinvmd: out of memory\n");
 			host_view_free(srv.host_view);
+			profile_cache_free(srv.profiles);
 			store_close(srv.store);
 			return 1;
 		}
@@ -247,6 +255,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "pinvmd: vm records: %s\n", err);
 		vm_core_free(srv.vms);
 		host_view_free(srv.host_view);
+		profile_cache_free(srv.profiles);
 		store_close(srv.store);
 		return 1;
 	}
@@ -284,6 +293,7 @@ int main(int argc, char **argv)
 			http_stop_all(&srv);
 			vm_core_free(srv.vms);
 			host_view_free(srv.host_view);
+			profile_cache_free(srv.profiles);
 			store_close(srv.store);
 			return 1;
 		}
@@ -305,6 +315,7 @@ int main(int argc, char **argv)
 			unlink(cfg.listen[i] + 5);
 	vm_core_free(srv.vms);
 	host_view_free(srv.host_view);
+	profile_cache_free(srv.profiles);
 	store_close(srv.store);
 	config_free(&cfg);
 	return 0;

@@ -15,6 +15,7 @@
 struct MHD_Daemon;
 struct deadlines;
 struct host_view;
+struct profile_cache;
 struct store;
 struct vm_core;
 
@@ -33,6 +34,7 @@ struct server {
 	char image_dir[PATH_MAX]; /* empty: no image directory */
 	size_t body_limit;        /* bytes; larger bodies get 413 */
 	struct store *store;      /* profiles; owned by main */
+	struct profile_cache *profiles; /* stored profiles, parsed once; owned by main */
 	struct vm_core *vms;      /* microVMs; owned by main */
 	char token[256];          /* bearer token for TCP, "" when none */
 	/* PEM text TCP listeners serve HTTPS with, NULL for plain HTTP; owned

@@ -2,6 +2,7 @@
 
 #include "compat.h"
 #include "fwreg.h"
+#include "image_check.h"
 #include "log.h"
 #include "vm_core_internal.h"
 #include "vm_dir.h"
@@ -322,6 +323,9 @@ int vm_core_create(struct vm_core *c, const struct vm_spec *spec, const json_t *
 		ret = resolve_image(c, "initrd", spec->initrd, initrd, err);
 	if (!ret)
 		ret = check_host(c->host, spec, err);
+	if (!ret)
+		ret = image_check(kernel, spec->initrd ? initrd : NULL,
+				  (uint64_t)spec->memory_mib, err);
 	if (ret < 0)
 		goto err_reserved;
 

@@ -559,6 +559,49 @@ static void test_profile_in_linux(void)
 	free(plain);
 }
 
+/*
+ * Unusable images are the user's error, judged before pinvm-vmm is
+ * spawned: 422 naming the field, and no VM left behind.
+ */
+static void test_bad_images(void)
+{
+	static const struct {
+		const char *spec, *code, *field, *name;
+	} cases[] = {
+		{ "{\"vcpus\": 1, \"memory_mib\": 64, \"kernel\": \"bad-empty.Image\"}",
+		  "image_empty", "kernel", "an empty kernel file: 422 image_empty" },
+		{ "{\"vcpus\": 1, \"memory_mib\": 64, \"kernel\": \"bad-text.Image\"}",
+		  "not_an_image", "kernel", "a text file as kernel: 422 not_an_image" },
+		{ "{\"vcpus\": 1, \"memory_mib\": 64, \"kernel\": \"" KERNEL "\", "
+		  "\"initrd\": \"bad-big.initrd\"}",
+		  "image_too_big", "memory_mib",
+		  "a 64 MiB initrd in a 64 MiB VM: 422 image_too_big" },
+	};
+	struct response r, before, after;
+	char *out = lab_sh("rm -f /images/bad-empty.Image; : > /images/bad-empty.Image; "
+			   "echo 'not a kernel' > /images/bad-text.Image; "
+			   "head -c 67108864 /dev/zero > /images/bad-big.initrd; echo written");
+
+	check(out && strstr(out, "written"), "write three bad images into the lab's /images", "%s",
+	      out ? out : "(control port did not answer)");
+	free(out);
+	client_call(&c, "GET", "/v1/vms", NULL, NULL, 0, NULL, &before);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		client_call(&c, "POST", "/v1/vms", NULL, cases[i].spec, strlen(cases[i].spec), NULL,
+			    &r);
+		check(r.status == 422 && !strcmp(response_str(&r, "code") ?: "", cases[i].code) &&
+			      !strcmp(response_str(&r, "field") ?: "", cases[i].field),
+		      cases[i].name, "%ld %s", r.status, r.body ? r.body : "");
+		response_free(&r);
+	}
+	client_call(&c, "GET", "/v1/vms", NULL, NULL, 0, NULL, &after);
+	check(before.json && after.json && json_equal(before.json, after.json),
+	      "no VM was created by a bad image", "%s -> %s", before.body, after.body);
+	response_free(&before);
+	response_free(&after);
+	free(lab_sh("rm -f /images/bad-empty.Image /images/bad-text.Image /images/bad-big.initrd"));
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
@@ -568,6 +611,7 @@ int main(int argc, char **argv)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	snprintf(c.base, sizeof(c.base), "%s", argv[1]);
 	snprintf(ctl.base, sizeof(ctl.base), "%s", argv[2]);
+	test_bad_images();
 	test_boot_and_lifecycle();
 	if (argc > 3 && !strcmp(argv[3], "--profile"))
 		test_profile_in_linux();

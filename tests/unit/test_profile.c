@@ -749,6 +749,46 @@ static const struct bad_doc bad_profiles[] = {
 	  422, "call_mismatch", "observed_abi.calls[0]" },
 };
 
+/* A capture's or a baseline's options, by the document's rules. */
+static void test_profile_set_options(void **state)
+{
+	struct profile *p = NULL;
+	struct api_error err;
+	char longer[PROFILE_DESCRIPTION_MAX + 2];
+	json_t *o;
+
+	(void)state;
+	assert_int_equal(profile_new("opts", &p, &err), 0);
+	o = json_pack("{s:s, s:s, s:i}", "description", "fleet A", "unknown_registers",
+		      "disable", "hosts", 3);
+	assert_int_equal(profile_set_options(p, o, &err), 0);
+	json_decref(o);
+	assert_true(p->has_description);
+	assert_string_equal(p->description, "fleet A");
+	assert_int_equal(p->unknown_registers, PROFILE_UNKNOWN_DISABLE);
+
+	o = json_pack("{s:s}", "unknown_registers", "ignore");
+	assert_int_equal(profile_set_options(p, o, &err), -EINVAL);
+	assert_int_equal(err.status, 422);
+	assert_string_equal(err.code, "bad_policy");
+	assert_string_equal(err.field, "unknown_registers");
+	json_decref(o);
+
+	memset(longer, 'x', sizeof(longer) - 1);
+	longer[sizeof(longer) - 1] = '\0';
+	o = json_pack("{s:s}", "description", longer);
+	assert_int_equal(profile_set_options(p, o, &err), -EINVAL);
+	assert_string_equal(err.code, "value_too_long");
+	json_decref(o);
+
+	o = json_pack("{s:i}", "description", 7);
+	assert_int_equal(profile_set_options(p, o, &err), -EINVAL);
+	assert_int_equal(err.status, 400);
+	assert_string_equal(err.field, "description");
+	json_decref(o);
+	profile_free(p);
+}
+
 static void test_profile_errors(void **state)
 {
 	(void)state;
@@ -1225,6 +1265,7 @@ int main(void)
 		cmocka_unit_test(test_profile_decoded_round_trip),
 		cmocka_unit_test(test_profile_canonical),
 		cmocka_unit_test(test_profile_description),
+		cmocka_unit_test(test_profile_set_options),
 		cmocka_unit_test(test_profile_errors),
 		cmocka_unit_test(test_profile_error_details),
 		cmocka_unit_test(test_profile_limit),

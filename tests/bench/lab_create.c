@@ -1,0 +1,291 @@
+/*
+ * The path an orchestrator waits on, in the lab (issue 16, item 3):
+ * POST /v1/vms + start -> the guest's first instruction, beside the raw
+ * KVM floor measured in the same lab run; then many small VMs created at
+ * once: VMs per second, and the API's latency for other requests
+ * meanwhile beside the same requests on an idle pinvmd.
+ *
+ * The guest is /images/off.Image, written here: an Image header whose
+ * first instruction is PSCI SYSTEM_OFF (the floor's guest too), so "its
+ * first instruction ran" is "the VM stopped with reason poweroff".
+ * Figures only, never judged; a round that fails is reported and counted.
+ *
+ * usage: bench_lab_create URL CONTROL_URL [ROUNDS [CONCURRENT]]
+ */
+#include "client.h"
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* code0 "b 64" jumps over the header to: movz x0, #0x8400, lsl #16;
+ * movk x0, #0x8 (PSCI SYSTEM_OFF); hvc #0. Little-endian, octal escapes. */
+static const char *make_image =
+	"f=/images/off.Image; "
+	"printf '\\020\\000\\000\\024\\000\\000\\000\\000' > $f; "        /* code0: b 64 */
+	"printf '\\000\\000\\000\\000\\000\\000\\000\\000' >> $f; "       /* text_offset 0 */
+	"printf '\\000\\020\\000\\000\\000\\000\\000\\000' >> $f; "       /* image_size 4096 */
+	"printf '\\002\\000\\000\\000\\000\\000\\000\\000' >> $f; "       /* flags: LE, 4K */
+	"head -c 24 /dev/zero >> $f; printf 'ARM\\144' >> $f; "          /* magic at 56 */
+	"head -c 4 /dev/zero >> $f; "                                   /* res5 */
+	"printf '\\000\\200\\260\\322\\000\\001\\200\\362\\002\\000\\000\\324' >> $f; "
+	"head -c 4020 /dev/zero >> $f; wc -c < $f";
+
+static struct client c, ctl;
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static char *lab_sh(const char *cmd)
+{
+	struct response r;
+	char *out;
+
+	client_call(&ctl, "POST", "/cgi-bin/run", "text/plain", cmd, strlen(cmd), NULL, &r);
+	out = r.status == 200 && r.body ? strdup(r.body) : NULL;
+	response_free(&r);
+	return out;
+}
+
+static int cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The q-quantile of v[0..n) in ms (sorts v). */
+static double quantile(double *v, size_t n, double q)
+{
+	size_t i;
+
+	if (!n)
+		return -1;
+	qsort(v, n, sizeof(*v), cmp);
+	i = (size_t)(q * (double)(n - 1) + 0.5);
+	return v[i] * 1e3;
+}
+
+struct round {
+	double post, start, first; /* seconds from the POST */
+	bool ok;
+};
+
+/* One VM: POST, start, poll until it stopped by its own poweroff. */
+static struct round one_vm(const struct client *cl)
+{
+	static const char spec[] = "{\"vcpus\": 1, \"memory_mib\": 32, \"kernel\": \"off.Image\"}";
+	struct round rd = { 0 };
+	struct response r;
+	char path[128], id[64] = "";
+	double t0 = now();
+
+	client_call(cl, "POST", "/v1/vms", NULL, spec, strlen(spec), NULL, &r);
+	rd.post = now() - t0;
+	if (r.status == 201 && response_str(&r, "id"))
+		snprintf(id, sizeof(id), "%s", response_str(&r, "id"));
+	response_free(&r);
+	if (!id[0])
+		return rd;
+	snprintf(path, sizeof(path), "/v1/vms/%s/actions", id);
+	client_call(cl, "POST", path, NULL, "{\"action\": \"start\"}", 19, NULL, &r);
+	rd.start = now() - t0;
+	response_free(&r);
+	snprintf(path, sizeof(path), "/v1/vms/%s", id);
+	while (now() - t0 < 60) {
+		const char *state;
+
+		client_call(cl, "GET", path, NULL, NULL, 0, NULL, &r);
+		state = response_str(&r, "state");
+		if (state && (!strcmp(state, "stopped") || !strcmp(state, "failed"))) {
+			rd.first = now() - t0;
+			rd.ok = !strcmp(state, "stopped") &&
+				!strncmp(response_str(&r, "reason") ?: "", "poweroff", 8);
+			response_free(&r);
+			break;
+		}
+		response_free(&r);
+		usleep(1000);
+	}
+	client_call(cl, "DELETE", path, NULL, NULL, 0, NULL, &r);
+	response_free(&r);
+	return rd;
+}
+
+/* Latencies of GET /v1/host, one after another, until *stop. */
+struct prober {
+	pthread_t thread;
+	atomic_bool *stop;
+	double lat[20000];
+	size_t n;
+};
+
+static void *probe_api(void *arg)
+{
+	struct prober *p = arg;
+
+	while (!atomic_load(p->stop) && p->n < sizeof(p->lat) / sizeof(p->lat[0])) {
+		struct response r;
+		double t0 = now();
+
+		client_call(&c, "GET", "/v1/host", NULL, NULL, 0, NULL, &r);
+		if (r.status == 200)
+			p->lat[p->n++] = now() - t0;
+		response_free(&r);
+		usleep(2000);
+	}
+	return NULL;
+}
+
+struct creator {
+	pthread_t thread;
+	struct round rd;
+};
+
+static void *create_one(void *arg)
+{
+	struct creator *cr = arg;
+
+	cr->rd = one_vm(&c);
+	return NULL;
+}
+
+static void sequential(int rounds)
+{
+	double *post = calloc((size_t)rounds, sizeof(double));
+	double *start = calloc((size_t)rounds, sizeof(double));
+	double *first = calloc((size_t)rounds, sizeof(double));
+	size_t n = 0;
+	int failed = 0;
+	char *out;
+
+	for (int i = 0; i < rounds && post && start && first; i++) {
+		struct round rd = one_vm(&c);
+
+		if (!rd.ok) {
+			failed++;
+			continue;
+		}
+		post[n] = rd.post;
+		start[n] = rd.start;
+		first[n] = rd.first;
+		n++;
+	}
+	printf("BENCH create path (%zu rounds, %d failed): POST /v1/vms 201 median %.1f ms; "
+	       "+ start 200 median %.1f ms; -> first guest instruction median %.1f ms, "
+	       "p90 %.1f ms (polled every 1 ms)\n",
+	       n, failed, quantile(post, n, 0.5), quantile(start, n, 0.5),
+	       quantile(first, n, 0.5), quantile(first, n, 0.9));
+	/* The floor, spawned as a process too, like pinvm-vmm. */
+	out = lab_sh("/usr/bin/pinvm-bench-floor --spawn 20; /usr/bin/pinvm-bench-floor");
+	if (!out)
+		printf("BENCH create path floor: not measured\n");
+	for (char *line = out, *next; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		printf("BENCH create path floor: %s\n", line);
+	}
+	free(out);
+	free(post);
+	free(start);
+	free(first);
+}
+
+static void concurrent(int want)
+{
+	struct creator *cr = calloc((size_t)want, sizeof(*cr));
+	struct prober *idle = calloc(1, sizeof(*idle)), *busy = calloc(1, sizeof(*busy));
+	atomic_bool stop = false;
+	struct response r;
+	double t0, elapsed, *first;
+	size_t have = 0, n = 0;
+	int ok = 0;
+
+	if (!cr || !idle || !busy)
+		goto out;
+	client_call(&c, "GET", "/v1/vms", NULL, NULL, 0, NULL, &r);
+	have = json_array_size(json_object_get(r.json, "vms"));
+	response_free(&r);
+	if (have)
+		printf("# %zu VMs exist already; --max-vms (64 by default) counts them\n", have);
+
+	/* The API idle, for comparison: the same prober for ~2 s. */
+	idle->stop = &stop;
+	pthread_create(&idle->thread, NULL, probe_api, idle);
+	t0 = now();
+	while (now() - t0 < 2)
+		usleep(100000);
+	atomic_store(&stop, true);
+	pthread_join(idle->thread, NULL);
+
+	atomic_store(&stop, false);
+	busy->stop = &stop;
+	pthread_create(&busy->thread, NULL, probe_api, busy);
+	t0 = now();
+	for (int i = 0; i < want; i++)
+		pthread_create(&cr[i].thread, NULL, create_one, &cr[i]);
+	for (int i = 0; i < want; i++)
+		pthread_join(cr[i].thread, NULL);
+	elapsed = now() - t0;
+	atomic_store(&stop, true);
+	pthread_join(busy->thread, NULL);
+	first = calloc((size_t)want, sizeof(double));
+	for (int i = 0; i < want && first; i++)
+		if (cr[i].rd.ok) {
+			ok++;
+			first[n++] = cr[i].rd.first;
+		}
+	printf("BENCH %d VMs created at once: %d ran to their first instruction in %.2f s "
+	       "(%.1f VMs/s; each: median %.0f ms, max %.0f ms)\n",
+	       want, ok, elapsed, ok / elapsed, quantile(first, n, 0.5), quantile(first, n, 1.0));
+	printf("BENCH API meanwhile (GET /v1/host): p50 %.1f ms, p99 %.1f ms (%zu requests); "
+	       "idle: p50 %.1f ms, p99 %.1f ms (%zu requests)\n",
+	       quantile(busy->lat, busy->n, 0.5), quantile(busy->lat, busy->n, 0.99), busy->n,
+	       quantile(idle->lat, idle->n, 0.5), quantile(idle->lat, idle->n, 0.99), idle->n);
+	free(first);
+out:
+	free(cr);
+	free(idle);
+	free(busy);
+}
+
+int main(int argc, char **argv)
+{
+	int rounds = argc > 3 ? atoi(argv[3]) : 20, many = argc > 4 ? atoi(argv[4]) : 64;
+	char *out;
+
+	if (argc < 3 || rounds < 1 || many < 1) {
+		fprintf(stderr, "usage: %s URL CONTROL_URL [ROUNDS [CONCURRENT]]\n", argv[0]);
+		return 2;
+	}
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	snprintf(c.base, sizeof(c.base), "%s", argv[1]);
+	snprintf(ctl.base, sizeof(ctl.base), "%s", argv[2]);
+	out = lab_sh(make_image);
+	if (!out || atoi(out) != 4096) {
+		printf("BENCH create path: not measured (could not write /images/off.Image: %s)\n",
+		       out ? out : "no control port");
+		free(out);
+		curl_global_cleanup();
+		return 1;
+	}
+	free(out);
+	sequential(rounds);
+	concurrent(many);
+	free(lab_sh("rm -f /images/off.Image"));
+	curl_global_cleanup();
+	return 0;
+}
