@@ -40,6 +40,9 @@ STEP_T0=$SECONDS # when the step now being tallied began (roughly: the last tall
 LAB_PID=
 LAB_ARGS=() # more deploy/lab.sh arguments for lab_start (--asan)
 PROFILES=$ROOT/build/test-profiles
+# Snapshot archives of pass 1 (one per source kernel and kind), restored
+# on every kernel in pass 2.
+SNAPSHOTS=$ROOT/build/test-snapshots
 
 say() { printf '== %s\n' "$*"; }
 
@@ -235,8 +238,10 @@ lab_pass1() {
 	lab_run "$kernel" "$port" host sh -c '
 		"$1/test_lab_host" "$2" "$3"; a=$?
 		"$1/test_lab_profiles" capture "$2" "$4" "$3" "$5"; b=$?
-		exit $((a | b))' sh "$ROOT/build/bin" {url} \
-		"$ROOT/tests/fixtures/lab-$kernel.json" "$kernel" "$PROFILES"
+		"$1/test_lab_snapshots" source "$2" "$4" "$6" "$7"; c=$?
+		exit $((a | b | c))' sh "$ROOT/build/bin" {url} \
+		"$ROOT/tests/fixtures/lab-$kernel.json" "$kernel" "$PROFILES" \
+		"$ROOT/tests/fixtures" "$SNAPSHOTS"
 }
 
 # After the ASan lab's tests: stops pinvmd with SIGTERM, so LeakSanitizer
@@ -330,6 +335,9 @@ echo \"pinvm-vmm-selftest: exit status \$?\"" "$control/cgi-bin/run")
 lab_vms_tests() {
 	local url=$1 control=$2 kernel=$3 bin=$ROOT/build/bin rc=0
 	"$bin/test_lab_profiles" matrix "$url" "$kernel" "$PROFILES" || rc=1
+	# After the matrix, which imported every capture as lab-KERNEL: the
+	# snapshot cells compare against those profiles' verdicts here.
+	"$bin/test_lab_snapshots" target "$url" "$kernel" "$SNAPSHOTS" || rc=1
 	if [ "$kernel" = 6.12 ]; then
 		"$bin/test_lab_vms" "$url" "$control" --profile || rc=1
 		"$ROOT/tests/contract/run.sh" "$url" --kvm || rc=1
@@ -374,6 +382,10 @@ lab_asan_tests() {
 	# DELETE racing GET, actions and console on one VM: a use of a freed
 	# VM is an ASan report collected below.
 	"$bin/test_lab_races" "$url" "$control" "${PINVM_RACE_ROUNDS:-200}" || rc=1
+	# A snapshot and its restore on this kernel, under the sanitizers.
+	rm -rf "$dir/snapshots" && mkdir -p "$dir/snapshots"
+	"$bin/test_lab_snapshots" source "$url" "$kernel" "$ROOT/tests/fixtures" "$dir/snapshots" || rc=1
+	"$bin/test_lab_snapshots" target "$url" "$kernel" "$dir/snapshots" "$kernel" || rc=1
 	# pinvm-vmm's leak check takes ~5 s in the emulated lab, and pinvmd
 	# SIGKILLs a pinvm-vmm that is not gone 5 s after it said "exited"; the
 	# selftest waits longer, so these cases (a running guest stopped, a
@@ -386,8 +398,8 @@ lab_asan_tests() {
 
 main() {
 	install_deps
-	rm -rf "$PROFILES"
-	mkdir -p "$LOGDIR" "$PROFILES"
+	rm -rf "$PROFILES" "$SNAPSHOTS"
+	mkdir -p "$LOGDIR" "$PROFILES" "$SNAPSHOTS"
 	local t_start=$SECONDS
 	[ "${PINVM_TEST_STRESS:-0}" = 1 ] && stress_start
 	say "native build"
@@ -476,8 +488,10 @@ main() {
 		fi
 		say "fidelity matrix (profile captured on a kernel, applied on a host):"
 		cat "$LOGDIR"/lab-*-vms-tests.log 2>/dev/null | grep '^MATRIX' | sort
+		say "snapshot matrix (a guest snapshotted on a kernel, restored on a host):"
+		cat "$LOGDIR"/lab-*-vms-tests.log 2>/dev/null | grep '^SNAPSHOT' | sort
 		say "benchmarks (figures, not pass/fail):"
-		grep -H '^BENCH' "$LOGDIR"/lab-*-vms-tests.log 2>/dev/null | sed "s|$LOGDIR/||"
+		grep -H '^BENCH' "$LOGDIR"/lab-*-tests.log 2>/dev/null | sed "s|$LOGDIR/||"
 	fi
 	local t0=$SECONDS
 	say "container images: build, inspect, run the lab image with podman (tests/deploy/images.sh)"

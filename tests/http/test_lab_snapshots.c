@@ -1,0 +1,536 @@
+/*
+ * Snapshots moved between lab hosts with different kernels, through the
+ * REST API only, as an orchestrator moves them with curl (issue 10).
+ *
+ *   test_lab_snapshots source URL KERNEL FIXTURES OUTDIR
+ *     on host A (pass 1): a 2-vCPU ticking Linux guest under the baseline
+ *     of all four lab kernels, and one unpinned; each is snapshotted while
+ *     running and its archive downloaded to OUTDIR/snap-A-{base,bare}.tar
+ *     (with .json: the record).
+ *
+ *   test_lab_snapshots target URL KERNEL OUTDIR [SOURCE_KERNEL...]
+ *     on host B (pass 2): the archives of OUTDIR (of every source kernel,
+ *     or of those named) uploaded and judged.
+ *     The baseline guest must restore and carry on: its next tick is the
+ *     one after the last it printed on A, no second boot, its clock has
+ *     not jumped by the time it spent stopped, both CPUs run. The unpinned
+ *     one must be restored or refused exactly as the profile matrix says
+ *     for A's capture on B (GET /v1/profiles/lab-A/compatibility on B, the
+ *     profile pass 2 imported): the same verdict, the same refused
+ *     registers with the same rules. Prints "SNAPSHOT" lines, one per cell.
+ *
+ * Why the baseline of all four and not of A and B per cell: the baseline
+ * of all four is one of A and B for every B, and one Linux guest per
+ * source instead of four keeps the suite inside its time.
+ */
+#include "check.h"
+#include "client.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define KERNEL "debian-6.1-arm64.Image"
+#define INITRD "busybox-initramfs.cpio.gz"
+#define BOOT_TIMEOUT_S 300
+#define TICK_TIMEOUT_S 120
+
+static const char *const kernels[] = { "5.10", "6.1", "6.12", "latest" };
+#define NKERNELS (sizeof(kernels) / sizeof(kernels[0]))
+
+static struct client c;
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static long call(const char *method, const char *path, json_t *body, struct response *r)
+{
+	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+
+	client_call(&c, method, path, NULL, text, text ? strlen(text) : 0, NULL, r);
+	free(text);
+	json_decref(body);
+	return r->status;
+}
+
+static void call_quiet(const char *method, const char *path)
+{
+	struct response r;
+
+	call(method, path, NULL, &r);
+	response_free(&r);
+}
+
+static char *console(const char *id)
+{
+	char path[160];
+	struct response r;
+	char *all = NULL;
+
+	snprintf(path, sizeof(path), "/v1/vms/%s/console?offset=0", id);
+	client_call(&c, "GET", path, NULL, NULL, 0, NULL, &r);
+	if (r.status == 200)
+		all = strdup(r.body ? r.body : "");
+	response_free(&r);
+	return all;
+}
+
+/* The last "pinvm-guest-tick N up=S" line of s: N (0: none) and S. */
+static long last_tick(const char *s, double *up)
+{
+	const char *p = s, *q;
+	long n = 0;
+
+	*up = -1;
+	while (s && (q = strstr(p, "pinvm-guest-tick ")) != NULL) {
+		long k;
+		double u = -1;
+
+		if (sscanf(q, "pinvm-guest-tick %ld up=%lf", &k, &u) >= 1) {
+			n = k;
+			*up = u;
+		}
+		p = q + 1;
+	}
+	return n;
+}
+
+static size_t count(const char *s, const char *needle)
+{
+	size_t n = 0;
+
+	for (const char *p = s; p && (p = strstr(p, needle)) != NULL; p++)
+		n++;
+	return n;
+}
+
+/* Waits until the console shows a tick of at least want; its text or NULL. */
+static char *wait_tick(const char *id, long want, int seconds)
+{
+	double t0 = now(), up;
+
+	while (now() - t0 < seconds) {
+		char *s = console(id);
+
+		if (s && last_tick(s, &up) >= want)
+			return s;
+		free(s);
+		usleep(500000);
+	}
+	return NULL;
+}
+
+static char *create_ticker(const char *profile)
+{
+	json_t *spec = json_pack("{s:i, s:i, s:s, s:s, s:s}", "vcpus", 2, "memory_mib", 128,
+				 "kernel", KERNEL, "initrd", INITRD, "cmdline",
+				 "console=ttyS0 pinvm.tick=1");
+	struct response r;
+	char *id = NULL;
+
+	if (profile)
+		json_object_set_new(spec, "profile", json_string(profile));
+	call("POST", "/v1/vms", spec, &r);
+	if (r.status == 201 && response_str(&r, "id"))
+		id = strdup(response_str(&r, "id"));
+	check(id != NULL, "create a 2-vCPU ticking guest", "%s: %ld %s",
+	      profile ? profile : "unpinned", r.status, r.body);
+	response_free(&r);
+	if (id) {
+		char path[128];
+
+		snprintf(path, sizeof(path), "/v1/vms/%s/actions", id);
+		call("POST", path, json_pack("{s:s}", "action", "start"), &r);
+		check(r.status == 200, "start it", "%ld %s", r.status, r.body);
+		response_free(&r);
+	}
+	return id;
+}
+
+static size_t to_file(char *data, size_t size, size_t n, void *f)
+{
+	return fwrite(data, size, n, f) * size;
+}
+
+/* GET path into file; the HTTP status (0: transport failure). */
+static long download(const char *path, const char *file)
+{
+	char url[512];
+	long status = 0;
+	FILE *f = fopen(file, "wb");
+	CURL *h = curl_easy_init();
+
+	if (!f || !h)
+		goto out;
+	snprintf(url, sizeof(url), "%s%s", c.base, path);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, to_file);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, f);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, 600L);
+	if (curl_easy_perform(h) == CURLE_OK)
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+out:
+	if (h)
+		curl_easy_cleanup(h);
+	if (f && fclose(f))
+		status = 0;
+	return status;
+}
+
+static size_t from_file(char *buf, size_t size, size_t n, void *f)
+{
+	return fread(buf, size, n, f) * size;
+}
+
+/* POST file to path as application/octet-stream; fills *r (body parsed). */
+static void upload(const char *path, const char *file, struct response *r)
+{
+	char url[512];
+	struct stat st;
+	struct curl_slist *hdrs = NULL;
+	FILE *f = fopen(file, "rb");
+	CURL *h = curl_easy_init();
+
+	memset(r, 0, sizeof(*r));
+	if (!f || !h || fstat(fileno(f), &st))
+		goto out;
+	/* client_call() takes the body in memory; an archive is streamed. */
+	snprintf(url, sizeof(url), "%s%s", c.base, path);
+	hdrs = curl_slist_append(hdrs, "Content-Type: application/octet-stream");
+	hdrs = curl_slist_append(hdrs, "Expect:");
+	{
+		char *body = NULL;
+		size_t len = 0;
+		FILE *mem = open_memstream(&body, &len);
+
+		curl_easy_setopt(h, CURLOPT_URL, url);
+		curl_easy_setopt(h, CURLOPT_POST, 1L);
+		curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+		curl_easy_setopt(h, CURLOPT_READFUNCTION, from_file);
+		curl_easy_setopt(h, CURLOPT_READDATA, f);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)st.st_size);
+		curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, to_file);
+		curl_easy_setopt(h, CURLOPT_WRITEDATA, mem);
+		curl_easy_setopt(h, CURLOPT_TIMEOUT, 600L);
+		if (curl_easy_perform(h) == CURLE_OK)
+			curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
+		if (mem)
+			fclose(mem);
+		r->body = body;
+		r->len = len;
+		r->json = body ? json_loads(body, 0, NULL) : NULL;
+	}
+out:
+	curl_slist_free_all(hdrs);
+	if (h)
+		curl_easy_cleanup(h);
+	if (f)
+		fclose(f);
+}
+
+/* Snapshots VM id (running), saves the archive and the record under OUTDIR. */
+static void snapshot_out(const char *id, const char *outdir, const char *kernel,
+			 const char *kind)
+{
+	char path[256], file[1024];
+	struct response r;
+	const char *sid;
+	double t0 = now();
+	long st;
+	struct stat sb;
+
+	snprintf(path, sizeof(path), "/v1/vms/%s/snapshot", id);
+	call("POST", path, json_object(), &r);
+	sid = response_str(&r, "id");
+	check(r.status == 201 && sid, "snapshot of the running guest", "%s %s: %ld %s",
+	      kernel, kind, r.status, r.body);
+	printf("BENCH snapshot %s %s: %.2f s through the API (128 MiB guest, running)\n",
+	       kernel, kind, now() - t0);
+	if (!sid) {
+		response_free(&r);
+		return;
+	}
+	snprintf(file, sizeof(file), "%s/snap-%s-%s.json", outdir, kernel, kind);
+	json_dump_file(r.json, file, JSON_INDENT(1));
+	{
+		struct response g;
+
+		snprintf(path, sizeof(path), "/v1/vms/%s", id);
+		call("GET", path, NULL, &g);
+		check(g.status == 200 && !strcmp(response_str(&g, "state") ?: "", "running"),
+		      "the source VM runs again after its snapshot", "%ld %s", g.status, g.body);
+		response_free(&g);
+	}
+	snprintf(path, sizeof(path), "/v1/snapshots/%s/archive", sid);
+	snprintf(file, sizeof(file), "%s/snap-%s-%s.tar", outdir, kernel, kind);
+	t0 = now();
+	st = download(path, file);
+	check(st == 200 && !stat(file, &sb) && sb.st_size > 0,
+	      "the archive downloads as one file", "%s: status %ld", file, st);
+	if (st == 200 && !stat(file, &sb))
+		printf("BENCH snapshot %s %s: archive %.1f MiB, downloaded in %.2f s\n", kernel,
+		       kind, (double)sb.st_size / (1 << 20), now() - t0);
+	response_free(&r);
+}
+
+static int source(const char *url, const char *kernel, const char *fixtures, const char *outdir)
+{
+	struct response r;
+	json_t *hosts = json_array();
+	char *base_vm, *bare_vm, *s;
+	char path[1024];
+
+	snprintf(c.base, sizeof(c.base), "%s", url);
+	for (size_t i = 0; i < NKERNELS; i++) {
+		json_t *h;
+
+		snprintf(path, sizeof(path), "%s/lab-%s.json", fixtures, kernels[i]);
+		h = json_load_file(path, 0, NULL);
+		if (!h) {
+			check(false, "load the fixtures", "%s", path);
+			return check_summary();
+		}
+		json_array_append_new(hosts, h);
+	}
+	call_quiet("DELETE", "/v1/profiles/snap-all");
+	call("POST", "/v1/baselines", json_pack("{s:s, s:o}", "name", "snap-all", "hosts", hosts),
+	     &r);
+	check(r.status == 201, "the baseline of the four lab kernels", "%ld %s", r.status, r.body);
+	response_free(&r);
+
+	base_vm = create_ticker("snap-all");
+	bare_vm = create_ticker(NULL);
+	if (!base_vm || !bare_vm)
+		goto out;
+	/* Both CPUs up, a few ticks printed: snapshot in the middle of it. */
+	s = wait_tick(base_vm, 3, BOOT_TIMEOUT_S);
+	check(s != NULL, "the baseline guest ticks", "%s", kernel);
+	free(s);
+	s = wait_tick(bare_vm, 3, BOOT_TIMEOUT_S);
+	check(s != NULL, "the unpinned guest ticks", "%s", kernel);
+	free(s);
+	snapshot_out(base_vm, outdir, kernel, "base");
+	snapshot_out(bare_vm, outdir, kernel, "bare");
+out:
+	if (base_vm) {
+		snprintf(path, sizeof(path), "/v1/vms/%s", base_vm);
+		call_quiet("DELETE", path);
+	}
+	if (bare_vm) {
+		snprintf(path, sizeof(path), "/v1/vms/%s", bare_vm);
+		call_quiet("DELETE", path);
+	}
+	free(base_vm);
+	free(bare_vm);
+	return check_summary();
+}
+
+/* "NAME rule" of every refused register of a compatibility report, sorted. */
+static void refusals(json_t *report, char *out, size_t outlen)
+{
+	json_t *regs = json_object_get(report, "registers"), *e;
+	size_t i;
+
+	out[0] = '\0';
+	json_array_foreach(regs, i, e) {
+		const char *v = json_string_value(json_object_get(e, "verdict")) ?: "";
+		const char *name = json_string_value(json_object_get(e, "name"));
+		size_t n = strlen(out);
+
+		if (strcmp(v, "refused"))
+			continue;
+		snprintf(out + n, outlen - n, "%s%s %s", n ? "; " : "",
+			 name ? name : json_string_value(json_object_get(e, "id")) ?: "?",
+			 json_string_value(json_object_get(e, "rule")) ?: "?");
+	}
+}
+
+/* Restores a snapshot and proves the guest carries on. */
+static bool restore_and_run(const char *sid, const char *cell, double stopped_s)
+{
+	struct response r;
+	char path[160], *vm, *before, *after;
+	double up0, up1;
+	long n0, n1;
+	bool ok;
+
+	call("POST", "/v1/vms", json_pack("{s:s}", "snapshot", sid), &r);
+	ok = r.status == 201 && !strcmp(response_str(&r, "state") ?: "", "paused");
+	check(ok, "restore: 201, state paused", "%s: %ld %s", cell, r.status, r.body);
+	vm = ok && response_str(&r, "id") ? strdup(response_str(&r, "id")) : NULL;
+	response_free(&r);
+	if (!vm)
+		return false;
+	before = console(vm);
+	n0 = last_tick(before, &up0);
+	check(n0 >= 3 && count(before, "Linux version") == 1,
+	      "the restored console holds the source's boot and ticks", "%s: tick %ld", cell, n0);
+	snprintf(path, sizeof(path), "/v1/vms/%s/actions", vm);
+	call("POST", path, json_pack("{s:s}", "action", "resume"), &r);
+	check(r.status == 200, "resume the restored guest", "%s: %ld %s", cell, r.status, r.body);
+	response_free(&r);
+	after = wait_tick(vm, n0 + 2, TICK_TIMEOUT_S);
+	ok = after != NULL;
+	check(ok, "the tick counter goes on", "%s: stuck after tick %ld", cell, n0);
+	if (ok) {
+		char want[64], *line;
+
+		snprintf(want, sizeof(want), "pinvm-guest-tick %ld ", n0 + 1);
+		line = strstr(after, want);
+		n1 = last_tick(after, &up1);
+		check(line != NULL, "the next tick is the one after the last on the source",
+		      "%s: no \"%s\"", cell, want);
+		check(count(after, "Linux version") == 1, "no second boot", "%s", cell);
+		check(!strstr(after + strlen(before), "rcu: INFO") &&
+			      !strstr(after + strlen(before), "soft lockup"),
+		      "no RCU stall or lockup report after restore", "%s", cell);
+		if (line) {
+			double u;
+			char cpus[32] = "", on[16] = "";
+
+			sscanf(line, "pinvm-guest-tick %*d up=%lf cpus=%31s ran-on=%15s", &u, cpus, on);
+			check(u - up0 < 20, "the guest's clock carried on from where it stopped",
+			      "%s: uptime %.2f -> %.2f s while it was stopped for %.0f s", cell,
+			      up0, u, stopped_s);
+			check(!strcmp(cpus, "0-1") && !strcmp(on, "1"),
+			      "both CPUs online, a task runs on CPU 1", "%s: cpus=%s ran-on=%s",
+			      cell, cpus, on);
+			printf("SNAPSHOT %s: tick %ld -> %ld, guest uptime %.2f -> %.2f s "
+			       "(stopped %.0f s)\n",
+			       cell, n0, n1, up0, u, stopped_s);
+		}
+	}
+	free(before);
+	free(after);
+	snprintf(path, sizeof(path), "/v1/vms/%s", vm);
+	call_quiet("DELETE", path);
+	free(vm);
+	return ok;
+}
+
+static void target_cell(const char *kernel, const char *src, const char *kind,
+			const char *outdir)
+{
+	char file[1024], cell[128], path[256], want[512] = "", got[512] = "";
+	struct response up, comp, expect, r;
+	const char *sid;
+	struct stat sb;
+	double stopped_s = 0;
+	bool base = !strcmp(kind, "base");
+
+	snprintf(cell, sizeof(cell), "%-6s -> %-6s %s", src, kernel,
+		 base ? "baseline" : "unpinned");
+	snprintf(file, sizeof(file), "%s/snap-%s-%s.tar", outdir, src, kind);
+	if (stat(file, &sb)) {
+		check(false, "the source pass saved an archive", "%s: none (%s)", cell, file);
+		printf("SNAPSHOT %s: no archive from the source pass\n", cell);
+		return;
+	}
+	stopped_s = difftime(time(NULL), sb.st_mtime);
+	upload("/v1/snapshots", file, &up);
+	sid = response_str(&up, "id");
+	check(up.status == 201 && sid, "upload the archive", "%s: %ld %s", cell, up.status,
+	      up.body ? up.body : "");
+	if (!sid) {
+		response_free(&up);
+		return;
+	}
+	snprintf(path, sizeof(path), "/v1/snapshots/%s/compatibility", sid);
+	call("GET", path, NULL, &comp);
+	check(comp.status == 200 && json_is_boolean(json_object_get(comp.json, "compatible")),
+	      "the snapshot's verdict on this host", "%s: %ld %s", cell, comp.status, comp.body);
+	refusals(comp.json, got, sizeof(got));
+
+	if (base) {
+		check(json_is_true(json_object_get(comp.json, "compatible")),
+		      "a guest under the baseline of the four kernels is compatible", "%s: %s",
+		      cell, comp.body);
+		if (!restore_and_run(sid, cell, stopped_s))
+			printf("SNAPSHOT %s: FAILED\n", cell);
+	} else {
+		snprintf(path, sizeof(path), "/v1/profiles/lab-%s/compatibility", src);
+		call("GET", path, NULL, &expect);
+		refusals(expect.json, want, sizeof(want));
+		check(expect.status == 200 &&
+			      json_equal(json_object_get(expect.json, "compatible"),
+					 json_object_get(comp.json, "compatible")) &&
+			      !strcmp(want, got),
+		      "the unpinned guest is judged as the profile matrix judges its capture",
+		      "%s: capture %s (%s), snapshot %s (%s)", cell,
+		      json_is_true(json_object_get(expect.json, "compatible")) ? "runs" : "refused",
+		      want, json_is_true(json_object_get(comp.json, "compatible")) ? "runs" : "refused",
+		      got);
+		if (json_is_true(json_object_get(comp.json, "compatible"))) {
+			if (!restore_and_run(sid, cell, stopped_s))
+				printf("SNAPSHOT %s: FAILED\n", cell);
+		} else {
+			struct response before, after;
+			const char *field;
+
+			call("GET", "/v1/vms", NULL, &before);
+			call("POST", "/v1/vms", json_pack("{s:s}", "snapshot", sid), &r);
+			field = response_str(&r, "field");
+			call("GET", "/v1/vms", NULL, &after);
+			check(r.status == 409 && field && *got && strstr(got, strchr(field, '.') ?
+							    strchr(field, '.') + 1 : field),
+			      "restore is refused with 409 naming the register", "%s: %ld %s", cell,
+			      r.status, r.body);
+			check(json_equal(before.json, after.json), "nothing was created",
+			      "%s: %s -> %s", cell, before.body, after.body);
+			printf("SNAPSHOT %s: refused: %s\n", cell,
+			       response_str(&r, "detail") ?: "(no detail)");
+			response_free(&before);
+			response_free(&after);
+			response_free(&r);
+		}
+		response_free(&expect);
+	}
+	snprintf(path, sizeof(path), "/v1/snapshots/%s", sid);
+	call("DELETE", path, NULL, &r);
+	check(r.status == 204 || r.status == 200, "delete the imported snapshot", "%s: %ld", cell,
+	      r.status);
+	response_free(&r);
+	response_free(&comp);
+	response_free(&up);
+}
+
+/* srcs: the source kernels to restore from (all four when n is 0). */
+static int target(const char *url, const char *kernel, const char *outdir,
+		  char **srcs, int n)
+{
+	snprintf(c.base, sizeof(c.base), "%s", url);
+	for (size_t i = 0; i < (n ? (size_t)n : NKERNELS); i++) {
+		const char *src = n ? srcs[i] : kernels[i];
+
+		target_cell(kernel, src, "base", outdir);
+		target_cell(kernel, src, "bare", outdir);
+	}
+	return check_summary();
+}
+
+int main(int argc, char **argv)
+{
+	int rc = 2;
+
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc == 6 && !strcmp(argv[1], "source"))
+		rc = source(argv[2], argv[3], argv[4], argv[5]);
+	else if (argc >= 5 && !strcmp(argv[1], "target"))
+		rc = target(argv[2], argv[3], argv[4], argv + 5, argc - 5);
+	else
+		fprintf(stderr, "usage: %s source URL KERNEL FIXTURES OUTDIR\n"
+				"       %s target URL KERNEL OUTDIR [SOURCE_KERNEL...]\n", argv[0], argv[0]);
+	curl_global_cleanup();
+	return rc;
+}
