@@ -7,6 +7,7 @@
 
 #include "server.h"
 #include "vm_core.h"
+#include "vm_events.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -39,7 +40,7 @@ void handle_vms_post(struct request *req, struct reply *rep)
 	struct compat_report *report = NULL;
 	struct vm_entry *e = NULL;
 	struct api_error err;
-	struct vm_spec spec;
+	struct vm_spec spec = { 0 };
 	json_t *body;
 	int ret;
 
@@ -65,6 +66,8 @@ void handle_vms_post(struct request *req, struct reply *rep)
 	snprintf(rep->location, sizeof(rep->location), "/v1/vms/%s", e->id);
 	vm_entry_put(e);
 out:
+	if (rep->status == 409 && rep->body)
+		vm_events_refused(spec.profile, rep->body);
 	free(report);
 	json_decref(body);
 }

@@ -196,7 +196,7 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn,
 	char *text = NULL;
 	json_t *fields;
 
-	if (!rep->body && !rep->empty && !rep->raw) {
+	if (!rep->body && !rep->empty && !rep->raw && !rep->stream_cls) {
 		rep->status = 500;
 		rep->body = problem_new(500, "out_of_memory", NULL, "out of memory");
 	}
@@ -205,7 +205,14 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn,
 		json_object_set_new(rep->body, "request_id", json_string(ex->id));
 	if (rep->body)
 		text = json_dumps(rep->body, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	if (rep->raw) {
+	if (rep->stream_cls && !rep->body) {
+		resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024,
+							 rep->stream_read, rep->stream_cls,
+							 rep->stream_free);
+		/* From here on libmicrohttpd frees it, with the response. */
+		if (resp)
+			rep->stream_cls = NULL;
+	} else if (rep->raw) {
 		resp = MHD_create_response_from_buffer(rep->raw_len, rep->raw,
 						       MHD_RESPMEM_MUST_FREE);
 		if (resp)
@@ -596,6 +603,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 			 rep.close || atomic_load(&srv->draining));
 	json_decref(rep.body);
 	free(rep.raw);
+	if (rep.stream_cls)
+		rep.stream_free(rep.stream_cls);
 	return ret;
 }
 
@@ -710,10 +719,13 @@ int http_serve(struct server *srv, int fd, bool is_unix, bool require_token,
 	 * missed the end of a connection whose client sent half a request
 	 * and closed, and kept it (CLOSE-WAIT) until the idle timeout; 600
 	 * such clients locked everyone out. MHD_USE_ITC: a thread-pool
-	 * daemon can only be quiesced with it.
+	 * daemon can only be quiesced with it, and a resumed connection is
+	 * served at once with it. Suspend/resume: an idle event subscriber
+	 * (events.h) is parked, not polled.
 	 */
 	d = MHD_start_daemon(MHD_USE_POLL_INTERNAL_THREAD |
 				     MHD_USE_ITC | MHD_USE_ERROR_LOG |
+				     MHD_ALLOW_SUSPEND_RESUME |
 				     (tls ? MHD_USE_TLS : 0),
 			     0, NULL, NULL, on_request, l,
 			     MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,

@@ -1,6 +1,7 @@
 /* pinvmd: the pinvm daemon. Parses flags, opens listeners, serves until
  * SIGINT/SIGTERM. */
 #include "config.h"
+#include "events.h"
 #include "http.h"
 #include "host_view.h"
 #include "listen.h"
@@ -75,6 +76,9 @@ static void drain(struct server *srv, const sigset_t *sigs, unsigned seconds)
 	unsigned n = http_quiesce_all(srv);
 	int sig;
 
+	/* Event streams never end by themselves: end them, so the drain
+	 * waits only for what they still have queued. */
+	events_end_streams();
 	log_msg(LOG_INFO, "draining %u requests", n);
 	clock_gettime(CLOCK_MONOTONIC, &end);
 	end.tv_sec += seconds;
@@ -215,9 +219,21 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	store_set_max_profiles(srv.store, srv.max_profiles);
+	/* Before the VMs are loaded: what happened to them while no pinvmd
+	 * watched is published. A heartbeat within the idle timeout keeps
+	 * quiet subscribers' connections open. */
+	ret = events_open(srv.state_dir, cfg.event_history,
+			  cfg.idle_timeout > 3 ? (cfg.idle_timeout / 3 < 15 ? cfg.idle_timeout / 3 : 15) : 1,
+			  err, sizeof(err));
+	if (ret < 0) {
+		fprintf(stderr, "pinvmd: %s\n", err);
+		store_close(srv.store);
+		return 1;
+	}
 	if (srv.image_dir[0] && (stat(srv.image_dir, &st) < 0 || !S_ISDIR(st.st_mode))) {
 		fprintf(stderr, "pinvmd: --image-dir %s is not a directory\n",
 			srv.image_dir);
+		events_close();
 		store_close(srv.store);
 		return 1;
 	}
@@ -225,6 +241,7 @@ int main(int argc, char **argv)
 	/* Before any listener: handlers read it. */
 	if (host_view_new(&srv.host_view) < 0) {
 		fprintf(stderr, "pinvmd: out of memory\n");
+		events_close();
 		store_close(srv.store);
 		return 1;
 	}
@@ -238,6 +255,7 @@ int main(int argc, char **argv)
 		if (vm_core_new(&srv.vms, &vc) < 0) {
 			fprintf(stderr, "pinvmd: out of memory\n");
 			host_view_free(srv.host_view);
+			events_close();
 			store_close(srv.store);
 			return 1;
 		}
@@ -247,6 +265,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "pinvmd: vm records: %s\n", err);
 		vm_core_free(srv.vms);
 		host_view_free(srv.host_view);
+		events_close();
 		store_close(srv.store);
 		return 1;
 	}
@@ -284,6 +303,7 @@ int main(int argc, char **argv)
 			http_stop_all(&srv);
 			vm_core_free(srv.vms);
 			host_view_free(srv.host_view);
+			events_close();
 			store_close(srv.store);
 			return 1;
 		}
@@ -298,7 +318,10 @@ int main(int argc, char **argv)
 		log_msg(LOG_INFO, "stopping on signal %d", sig);
 	sd_notify_msg("STOPPING=1");
 	drain(&srv, &sigs, cfg.drain_seconds);
+	/* libmicrohttpd must not stop with a connection suspended. */
+	events_end_streams();
 	http_stop_all(&srv);
+	events_close();
 	/* Our sockets only: a stale file would mislead the next client. */
 	for (i = 0; i < cfg.nlisten; i++)
 		if (!strncmp(cfg.listen[i], "unix:", 5))

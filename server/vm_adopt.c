@@ -136,6 +136,11 @@ static struct vm_entry *from_record(struct vm_core *c, json_t *doc)
 	} else if (!strcmp(state, "failed")) {
 		e->state = VM_FAILED;
 	} else {
+		/* What the record said is what subscribers last heard: the
+		 * persist below announces what became of it. */
+		e->announced = (unsigned char)(1 + (!strcmp(state, "running") ? VM_RUNNING :
+						    !strcmp(state, "paused") ? VM_PAUSED :
+						    VM_CREATED));
 		adopt(e, !strcmp(state, "creating"),
 		      json_integer_value(json_object_get(doc, "pid")));
 		vm_entry_persist(e);

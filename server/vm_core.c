@@ -5,6 +5,7 @@
 #include "log.h"
 #include "vm_core_internal.h"
 #include "vm_dir.h"
+#include "vm_events.h"
 #include "vm_registry.h"
 #include "vm_supervisor.h"
 #include "vmm_config.h"
@@ -382,6 +383,7 @@ int vm_core_create(struct vm_core *c, const struct vm_spec *spec, const json_t *
 		log_event(LOG_INFO, "vm created", f);
 		json_decref(f);
 	}
+	vm_events_created(e);
 	*out = e;
 	return 0;
 
@@ -434,6 +436,7 @@ int vm_core_delete(struct vm_core *c, const char *id, struct api_error *err)
 		return -ENOENT;
 	}
 	vm_end(e);
+	vm_events_deleted(e->id);
 	vm_entry_put(e);
 	return 0;
 }

@@ -2,10 +2,12 @@
 
 #include "log.h"
 #include "vm_dir.h"
+#include "vm_events.h"
 #include "vmm_control.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 const char *vm_state_name(enum vm_state s)
@@ -81,16 +83,26 @@ json_t *vm_entry_record_json(const struct vm_entry *e, const char *state_overrid
 
 void vm_entry_persist(struct vm_entry *e)
 {
-	char err[256];
+	char err[256], reason[sizeof(e->reason)];
+	unsigned char previous;
+	enum vm_state now;
 	json_t *doc;
 
 	pthread_mutex_lock(&e->lock);
 	doc = vm_entry_record_json(e, NULL);
+	/* Every state change is persisted, so here it is also announced,
+	 * once, after the record that says it. */
+	previous = e->announced;
+	now = e->state;
+	e->announced = (unsigned char)(now + 1);
+	memcpy(reason, e->reason, sizeof(reason));
 	pthread_mutex_unlock(&e->lock);
 	if (!doc || store_vm_put(e->store, e->id, doc, err, sizeof(err)) < 0)
 		log_msg(LOG_ERROR, "vm %s: cannot store its record: %s", e->id,
 			doc ? err : "out of memory");
 	json_decref(doc);
+	if (previous && previous != now + 1)
+		vm_events_state(e->id, (enum vm_state)(previous - 1), now, reason);
 }
 
 bool vm_entry_read_exit(const struct vm_entry *e, enum vm_state *state,

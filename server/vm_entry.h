@@ -47,6 +47,8 @@ struct vm_entry {
 	json_t *abi;            /* the register report, owned; NULL: no profile */
 	enum vm_state state;
 	char reason[512];       /* why it ended, when stopped or failed */
+	unsigned char announced; /* the state last published (vm.state) + 1;
+				  * 0: none yet, the first is not an event */
 	struct vmm_client client;
 	pthread_t supervisor;
 	bool has_supervisor;
