@@ -66,10 +66,13 @@ int event_query_parse(const char *header_last_id, const char *param_last_id,
 	}
 	if (vm) {
 		n = strlen(vm);
-		if (!n || n > EVENT_VM_ID_MAX || strspn(vm, "0123456789abcdef-") != n) {
+		if (!n || n > EVENT_VM_ID_MAX ||
+		    strspn(vm, "0123456789abcdefghijklmnopqrstuvwxyz"
+			       "ABCDEFGHIJKLMNOPQRSTUVWXYZ_-") != n) {
 			memset(q, 0, sizeof(*q));
 			return api_fail(err, 400, "bad_vm_id", "vm",
-					"vm must be a VM id (lowercase hex and '-')");
+					"vm must be a VM id (letters, digits, '-' and '_', "
+					"at most %d)", EVENT_VM_ID_MAX);
 		}
 		memcpy(q->vm, vm, n + 1);
 	}

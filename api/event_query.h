@@ -28,7 +28,7 @@ struct event_query {
  *   400 conflicting_resume  last_event_id  header and parameter disagree
  *   400 bad_last_event_id   Last-Event-ID or last_event_id: not a decimal
  *                           event id (0 .. 2^63-1, no sign, no spaces)
- *   400 bad_vm_id           vm: empty, too long, or not [0-9a-f-]
+ *   400 bad_vm_id           vm: empty, too long, or not [A-Za-z0-9_-]
  *   400 bad_event_type      type: not a type name (lowercase letters, digits,
  *                           '_' and '.'; a trailing '.' selects a family)
  * Allocates nothing; *q is zeroed on error.

@@ -49,6 +49,7 @@ static struct hub {
 	struct events_sub *subs;
 	unsigned nsubs;
 	unsigned heartbeat_s;
+	unsigned history;      /* what a client may resume from: the newest */
 	pthread_t heartbeat;
 } hub = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
 
@@ -100,6 +101,7 @@ int events_open(const char *state_dir, unsigned history, unsigned heartbeat_s,
 		return ret;
 	}
 	hub.heartbeat_s = heartbeat_s ? heartbeat_s : 1;
+	hub.history = history ? history : 1;
 	hub.closing = hub.stop_heartbeat = false;
 	{
 		sigset_t all, old;
@@ -363,6 +365,14 @@ void events_sub_free(void *cls)
 	free(s);
 }
 
+/* Call with hub.lock. */
+static uint64_t oldest_kept(void)
+{
+	uint64_t oldest = hub.last >= hub.history ? hub.last - hub.history + 1 : 1;
+
+	return hub.first > oldest ? hub.first : oldest;
+}
+
 int events_subscribe(const struct event_query *q, struct MHD_Connection *conn,
 		     struct events_sub **out, struct api_error *err)
 {
@@ -380,8 +390,10 @@ int events_subscribe(const struct event_query *q, struct MHD_Connection *conn,
 		return api_fail(err, 503, "shutting_down", "",
 				"pinvmd is stopping; subscribe to the next one");
 	}
-	if (q->resume && (q->after > hub.last || q->after + 1 < hub.first)) {
-		uint64_t first = hub.first, last = hub.last;
+	/* The database prunes in batches and may hold a few more: the
+	 * history promised is exactly the newest `history` events. */
+	if (q->resume && (q->after > hub.last || q->after + 1 < oldest_kept())) {
+		uint64_t first = oldest_kept(), last = hub.last;
 
 		pthread_mutex_unlock(&hub.lock);
 		free(s);

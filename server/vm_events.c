@@ -36,7 +36,8 @@ static void add_cause(json_t *f, const char *reason)
 		cause = "stopped";
 	else if (starts(reason, "error"))
 		cause = "error";
-	else if (starts(reason, "pinvmd stopped while creating"))
+	else if (starts(reason, "pinvmd stopped while creating") ||
+		 strstr(reason, "when pinvmd started"))
 		cause = "pinvmd_restart";
 	else if (sig)
 		cause = "signal";
