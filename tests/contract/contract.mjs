@@ -396,6 +396,47 @@ function rawRequest(method, urlPath, headers, body, timeoutMs) {
 	});
 }
 
+// A streamed GET (text/event-stream): its status and headers are checked
+// against the spec, and its first bytes read; then the connection is cut.
+async function callStream(urlPath, note) {
+	const id = `contract-${runTag}-${++seq}`;
+	const headers = { 'X-Request-Id': id, Accept: 'text/event-stream' };
+	if (opts.token) headers.Authorization = `Bearer ${opts.token}`;
+	const rt = route('GET', urlPath.split('?')[0]);
+	if (rt.op) rt.op.calls++;
+	let res;
+	try {
+		res = await new Promise((resolve, reject) => {
+			const req = http.request({
+				host: baseUrl.hostname, port: baseUrl.port || 80, method: 'GET', headers, agent: false,
+				path: `${baseUrl.pathname.replace(/\/$/, '')}${urlPath}`, timeout: 30000,
+			}, (r) => {
+				r.once('data', (chunk) => {
+					resolve({ status: r.statusCode, headers: r.headers, body: Buffer.from(chunk) });
+					req.destroy();
+				});
+				r.on('error', () => {});
+			});
+			req.on('timeout', () => req.destroy(new Error('no first bytes in 30 s')));
+			req.on('error', reject);
+			req.end();
+		});
+	} catch (e) {
+		report(false, `GET ${urlPath} - (${note})`, [`no response: ${e.message}`]);
+		return null;
+	}
+	let problems = [];
+	if (rt.op) {
+		rt.op.statuses.add(res.status);
+		({ problems } = checkAgainst(rt.op.responses, res, `${rt.op.id} (GET ${rt.template})`));
+	}
+	problems.push(...checkCommon(res, id, undefined));
+	if (res.status !== 200) problems.push(`scenario: expected 200, got ${res.status}`);
+	if (!/^(retry|id|event|data|:)/.test(res.body.toString('utf8'))) problems.push('scenario: the first bytes are no event-stream field');
+	report(!problems.length, `GET ${urlPath} -> ${res.status} (${note})${rt.op ? ` [${rt.op.id}]` : ''}`, problems, problems.length ? res.body : undefined);
+	return res;
+}
+
 // One call of the scenario: sends it, validates the response against the
 // spec, checks what the scenario expects, prints one line. Returns
 // { status, headers, body, json } or null when no response came.
@@ -625,6 +666,13 @@ async function scenario() {
 	await call('DELETE', `/v1/vms/${missing}`, { expect: 404, note: 'unknown VM' });
 	await call('POST', `/v1/vms/${missing}/actions`, { json: { action: 'start' }, expect: 404, note: 'unknown VM' });
 	await call('GET', `/v1/vms/${missing}/console?offset=0`, { expect: 404, note: 'unknown VM' });
+
+	// --- the event stream: its head (it never ends by itself), then refusals
+	await callStream('/v1/events?type=vm.', 'a live stream; its first bytes');
+	await call('GET', '/v1/events?last_event_id=9223372036854775807', { expect: 410, code: 'events_gone', note: 'resuming beyond the history' });
+	await call('GET', '/v1/events', { headers: { 'Last-Event-ID': 'x' }, expect: 400, code: 'bad_last_event_id', note: 'a bad Last-Event-ID' });
+	await call('GET', '/v1/events?type=VM', { expect: 400, code: 'bad_event_type', note: 'a bad type filter' });
+	await call('GET', '/v1/events?since=1', { expect: 400, code: 'unknown_parameter', note: 'an unknown parameter' });
 
 	// --- deleting profiles
 	for (const name of [docName, refusedName, baselineName, ...(kvm ? [captureName] : [])])
