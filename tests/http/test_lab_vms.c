@@ -9,8 +9,10 @@
  */
 #include "check.h"
 #include "client.h"
+#include "sse.h"
 
 #include <curl/curl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -340,11 +342,48 @@ out:
 	free(ender);
 }
 
+static int port_of(const char *url)
+{
+	const char *colon = strrchr(url, ':');
+
+	return colon ? atoi(colon + 1) : 80;
+}
+
+/* Skips events of other VMs until one of vm_id comes (30 s at most each):
+ * true when it is of type, with state and cause when given. */
+static bool next_event_of(struct sse *s, const char *vm_id, const char *type,
+			  const char *state, const char *cause)
+{
+	struct sse_event ev;
+
+	while (sse_next(s, 30000, &ev) == 1) {
+		const char *id = json_string_value(json_object_get(ev.data, "vm_id"));
+		const char *st = json_string_value(json_object_get(ev.data, "state"));
+		const char *ca = json_string_value(json_object_get(ev.data, "cause"));
+		bool ok;
+
+		if (!id || strcmp(id, vm_id)) {
+			sse_event_clear(&ev);
+			continue;
+		}
+		ok = !strcmp(ev.type, type) && (!state || (st && !strcmp(st, state))) &&
+		     (!cause || (ca && !strcmp(ca, cause)));
+		if (!ok)
+			fprintf(stderr, "# event %llu: %s state %s cause %s\n", ev.id, ev.type,
+				st ? st : "-", ca ? ca : "-");
+		sse_event_clear(&ev);
+		return ok;
+	}
+	return false;
+}
+
 static void test_boot_and_lifecycle(void)
 {
 	struct response r;
 	double t0, t;
 	char *one, *two, *off;
+	struct sse events;
+	bool events_ok;
 	size_t a, b;
 
 	client_call(&c, "GET", "/v1/images", NULL, NULL, 0, NULL, &r);
@@ -466,13 +505,25 @@ static void test_boot_and_lifecycle(void)
 		}
 	}
 
-	/* A guest poweroff ends in stopped. */
+	/* A guest poweroff ends in stopped, and the event stream says so. */
+	events_ok = sse_open(&events, port_of(c.base), "/v1/events?type=vm.", NULL, 30000) &&
+		    events.status == 200;
+	check(events_ok, "subscribe to the vm. events", "status %ld", events.status);
 	off = create(1, "console=ttyS0 pinvm.poweroff=1", NULL, NULL);
 	if (off) {
 		action(off, "start", &r);
 		response_free(&r);
 		check(wait_state(off, "stopped", BOOT_TIMEOUT_S), "a guest poweroff ends in stopped",
 		      "state %s", state_of(off));
+		if (events_ok) {
+			check(next_event_of(&events, off, "vm.created", NULL, NULL),
+			      "event: vm.created", "none for %s", off);
+			check(next_event_of(&events, off, "vm.state", "running", NULL),
+			      "event: vm.state running", "none");
+			check(next_event_of(&events, off, "vm.state", "stopped", "poweroff"),
+			      "event: vm.state stopped, cause poweroff (the guest's PSCI SYSTEM_OFF)",
+			      "none");
+		}
 		{
 			char path[128];
 
@@ -483,8 +534,12 @@ static void test_boot_and_lifecycle(void)
 			response_free(&r);
 			client_call(&c, "DELETE", path, NULL, NULL, 0, NULL, &r);
 			response_free(&r);
+			if (events_ok)
+				check(next_event_of(&events, off, "vm.deleted", NULL, NULL),
+				      "event: vm.deleted", "none");
 		}
 	}
+	sse_close(&events);
 	{
 		char path[128];
 
