@@ -8,6 +8,7 @@
 #include "server.h"
 #include "vm_core.h"
 #include "vm_events.h"
+#include "vm_query.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -74,9 +75,32 @@ out:
 
 void handle_vms_list(struct request *req, struct reply *rep)
 {
-	json_t *list = vm_core_list(req->srv->vms);
+	/* "creating" is a record's state only; a listed VM is never in it,
+	 * but a client may ask. */
+	static const char *const states[] = { "creating", "created", "running", "paused",
+					      "stopped",  "failed",  NULL };
+	unsigned long long next;
+	struct vm_query q;
+	struct api_error err;
+	char cursor[24];
+	json_t *list, *body;
 
-	reply_json(rep, 200, list ? json_pack("{s:o}", "vms", list) : NULL);
+	if (vm_query_parse(request_query(req, "state"), request_query(req, "name"),
+			   request_query(req, "label"), request_query(req, "limit"),
+			   request_query(req, "cursor"), states, &q, &err) < 0) {
+		reply_api_error(rep, &err);
+		return;
+	}
+	list = vm_core_select(req->srv->vms, &q, &next);
+	body = list ? json_pack("{s:o}", "vms", list) : NULL;
+	if (body && next) {
+		vm_query_cursor(next, cursor);
+		if (json_object_set_new(body, "next_cursor", json_string(cursor))) {
+			json_decref(body);
+			body = NULL;
+		}
+	}
+	reply_json(rep, 200, body);
 }
 
 void handle_vm_get(struct request *req, struct reply *rep)

@@ -6,6 +6,8 @@
 #include "vm_core_internal.h"
 #include "vm_dir.h"
 #include "vm_events.h"
+#include "vm_names.h"
+#include "vm_query.h"
 #include "vm_registry.h"
 #include "vm_supervisor.h"
 #include "vmm_config.h"
@@ -41,6 +43,11 @@ int vm_core_new(struct vm_core **out, const struct vm_core_config *cfg)
 		return -ENAMETOOLONG;
 	}
 	if (vm_registry_new(&c->reg, cfg->max_vms) < 0) {
+		free(c);
+		return -ENOMEM;
+	}
+	if (vm_names_new(&c->names) < 0) {
+		vm_registry_free(c->reg);
 		free(c);
 		return -ENOMEM;
 	}
@@ -80,6 +87,7 @@ void vm_core_free(struct vm_core *c)
 	if (left)
 		log_msg(LOG_INFO, "%u VMs left running for the next pinvmd", left);
 	vm_registry_free(c->reg);
+	vm_names_free(c->names);
 	free(c);
 }
 
@@ -300,7 +308,7 @@ int vm_core_create(struct vm_core *c, const struct vm_spec *spec, const json_t *
 		   struct compat_report *report, struct vm_entry **out,
 		   struct api_error *err)
 {
-	char kernel[PATH_MAX], initrd[PATH_MAX], serr[256];
+	char kernel[PATH_MAX], initrd[PATH_MAX], serr[256], id[40];
 	struct vm_entry *e;
 	time_t now = time(NULL);
 	unsigned held;
@@ -313,6 +321,23 @@ int vm_core_create(struct vm_core *c, const struct vm_spec *spec, const json_t *
 		return api_fail(err, 409, "too_many_vms", "",
 				"this pinvmd holds %u VMs, its limit (--max-vms); delete one first",
 				held);
+	/* The name first: a conflict is the client's to fix whatever else. */
+	make_id(id);
+	if (spec->name) {
+		char owner[40];
+
+		ret = vm_names_claim(c->names, spec->name, id, owner);
+		if (ret == -EEXIST)
+			ret = api_fail(err, 409, "name_taken", "name",
+				       "the name \"%s\" is VM %s's; names are unique",
+				       spec->name, owner);
+		else if (ret < 0)
+			api_fail(err, 500, "out_of_memory", "", "out of memory");
+		if (ret < 0) {
+			vm_registry_unreserve(c->reg);
+			return ret;
+		}
+	}
 	if (!c->image_dir[0]) {
 		ret = api_fail(err, 422, "no_image_dir", "kernel",
 			       "pinvmd was started without --image-dir");
@@ -331,7 +356,8 @@ int vm_core_create(struct vm_core *c, const struct vm_spec *spec, const json_t *
 		ret = api_fail(err, 500, "out_of_memory", "", "out of memory");
 		goto err_reserved;
 	}
-	make_id(e->id);
+	memcpy(e->id, id, sizeof(e->id));
+	e->seq = atomic_fetch_add(&c->seq, 1) + 1;
 	gmtime_r(&now, &tm);
 	strftime(e->created_at, sizeof(e->created_at), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	snprintf(e->profile, sizeof(e->profile), "%s", spec->profile ? spec->profile : "");
@@ -391,6 +417,8 @@ err_entry:
 	vm_end(e);
 	vm_entry_put(e);
 err_reserved:
+	if (spec->name)
+		vm_names_release(c->names, spec->name, id);
 	vm_registry_unreserve(c->reg);
 	return ret < 0 ? ret : -EIO;
 }
@@ -436,6 +464,12 @@ int vm_core_delete(struct vm_core *c, const char *id, struct api_error *err)
 		return -ENOENT;
 	}
 	vm_end(e);
+	{
+		const char *name = json_string_value(json_object_get(e->spec, "name"));
+
+		if (name)
+			vm_names_release(c->names, name, e->id);
+	}
 	vm_events_deleted(e->id);
 	vm_entry_put(e);
 	return 0;
@@ -482,6 +516,52 @@ static bool append_json(struct vm_entry *e, void *arg)
 	json_array_append_new(list, vm_entry_to_json(e));
 	pthread_mutex_unlock(&e->lock);
 	return true;
+}
+
+struct selection {
+	const struct vm_query *q;
+	json_t *list;
+	size_t n;
+	unsigned long long last_seq; /* of the last VM taken */
+	bool more;                   /* one more matched past the limit */
+};
+
+static bool select_one(struct vm_entry *e, void *arg)
+{
+	struct selection *s = arg;
+	bool match;
+
+	if (s->q->before && e->seq >= s->q->before)
+		return true;
+	pthread_mutex_lock(&e->lock);
+	match = vm_query_matches(s->q, vm_state_name(e->state),
+				 json_string_value(json_object_get(e->spec, "name")),
+				 json_object_get(e->spec, "labels"));
+	if (match && s->q->limit && s->n == s->q->limit) {
+		pthread_mutex_unlock(&e->lock);
+		s->more = true;
+		return false;
+	}
+	if (match) {
+		json_array_append_new(s->list, vm_entry_to_json(e));
+		s->n++;
+		s->last_seq = e->seq;
+	}
+	pthread_mutex_unlock(&e->lock);
+	return true;
+}
+
+json_t *vm_core_select(struct vm_core *c, const struct vm_query *q, unsigned long long *next)
+{
+	struct selection s = { .q = q, .list = json_array() };
+
+	*next = 0;
+	if (!s.list)
+		return NULL;
+	vm_registry_foreach(c->reg, select_one, &s);
+	if (s.more)
+		*next = s.last_seq;
+	return s.list;
 }
 
 json_t *vm_core_list(struct vm_core *c)

@@ -89,6 +89,15 @@ int vm_core_console(const struct vm_entry *e, unsigned long long offset, size_t 
 		    char **buf, size_t *len, unsigned long long *next,
 		    struct api_error *err);
 
+struct vm_query;
+
+/*
+ * The public JSON of the VMs q asks for, newest first (a new array), or
+ * NULL without memory; with q->limit, *next is the seq to give as the next
+ * page's cursor (0 on the last page).
+ */
+json_t *vm_core_select(struct vm_core *c, const struct vm_query *q, unsigned long long *next);
+
 /* Every VM's public JSON, newest first (a new array), or NULL. */
 json_t *vm_core_list(struct vm_core *c);
 

@@ -40,6 +40,7 @@ struct vm_entry {
 	char dir[PATH_MAX];     /* STATE/vms/ID (vm_dir.h); "" when none was made */
 	json_t *spec;           /* the accepted request, owned */
 	char profile[72];       /* "" when none */
+	unsigned long long seq; /* creation order in this pinvmd (list cursors) */
 	struct store *store;    /* where the record lives; borrowed */
 
 	pthread_mutex_t lock;
@@ -49,6 +50,9 @@ struct vm_entry {
 	char reason[512];       /* why it ended, when stopped or failed */
 	unsigned char announced; /* the state last published (vm.state) + 1;
 				  * 0: none yet, the first is not an event */
+	/* When the state last changed, last started running from created or
+	 * stopped, last ended; "" when never (RFC 3339, UTC). */
+	char updated_at[32], started_at[32], exited_at[32];
 	struct vmm_client client;
 	pthread_t supervisor;
 	bool has_supervisor;
@@ -84,6 +88,9 @@ json_t *vm_entry_to_json(const struct vm_entry *e);
  * state (state_override when not NULL), reason, pid. Call with e->lock.
  */
 json_t *vm_entry_record_json(const struct vm_entry *e, const char *state_override);
+
+/* Now as RFC 3339 UTC with milliseconds ("2026-11-30T09:00:00.123Z"). */
+void vm_entry_now(char out[32]);
 
 /* Writes the record to e->store; a failure is logged (the VM goes on,
  * the record is rewritten at its next change). Call without e->lock. */

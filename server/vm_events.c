@@ -21,29 +21,33 @@ static bool starts(const char *s, const char *prefix)
 	return !strncmp(s, prefix, strlen(prefix));
 }
 
-/* The reason's machine-readable gist; reasons are written by
- * vm_supervisor.c, vm_adopt.c and pinvm-vmm's exit record. */
+/* Reasons are written by vm_supervisor.c, vm_adopt.c and pinvm-vmm's
+ * exit record. */
+const char *vm_exit_cause(const char *reason)
+{
+	if (starts(reason, "poweroff"))
+		return "poweroff";
+	if (starts(reason, "reset"))
+		return "reboot";
+	if (starts(reason, "stopped"))
+		return "stopped";
+	if (starts(reason, "error"))
+		return "error";
+	if (starts(reason, "pinvmd stopped while creating") || strstr(reason, "when pinvmd started"))
+		return "pinvmd_restart";
+	if (strstr(reason, "killed by signal "))
+		return "signal";
+	if (strstr(reason, "pinvm-vmm"))
+		return "crash";
+	return "unknown";
+}
+
 static void add_cause(json_t *f, const char *reason)
 {
 	const char *sig = strstr(reason, "killed by signal ");
-	const char *cause = NULL;
+	const char *cause = vm_exit_cause(reason);
 
-	if (starts(reason, "poweroff"))
-		cause = "poweroff";
-	else if (starts(reason, "reset"))
-		cause = "reboot";
-	else if (starts(reason, "stopped"))
-		cause = "stopped";
-	else if (starts(reason, "error"))
-		cause = "error";
-	else if (starts(reason, "pinvmd stopped while creating") ||
-		 strstr(reason, "when pinvmd started"))
-		cause = "pinvmd_restart";
-	else if (sig)
-		cause = "signal";
-	else if (strstr(reason, "pinvm-vmm"))
-		cause = "crash";
-	if (cause)
+	if (strcmp(cause, "unknown"))
 		json_object_set_new(f, "cause", json_string(cause));
 	if (sig)
 		json_object_set_new(f, "signal",

@@ -16,6 +16,11 @@
 
 #include <jansson.h>
 
+/* A stopped or failed VM's reason (as vm_entry.reason has it) as one word:
+ * poweroff, reboot, stopped, error, signal, crash, pinvmd_restart, or
+ * unknown. Static string. */
+const char *vm_exit_cause(const char *reason);
+
 /* Call without e->lock. */
 void vm_events_created(struct vm_entry *e);
 void vm_events_state(const char *id, enum vm_state previous, enum vm_state now,

@@ -1,0 +1,282 @@
+/*
+ * What an orchestrator relies on besides events, on a machine without KVM
+ * (VMs are fake-vmm processes re-adopted from seeded records, as in
+ * test_records_native): names and labels, GET /v1/vms filters and pages,
+ * the timestamps and exit reason of every VM, name uniqueness on create,
+ * and the refusals of each.
+ * usage: test_orch_native PINVMD FAKE_VMM
+ */
+#include "check.h"
+#include "client.h"
+#include "daemon.h"
+#include "fake_vm.h"
+#include "store.h"
+#include "vmm_client.h"
+
+#include <curl/curl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static struct client c;
+static char state[128], images[128], logpath[160], listen_spec[64];
+static int port;
+
+static void seed(struct store *s, const char *id, const char *st, const char *name,
+		 const char *labels)
+{
+	char err[256];
+	json_t *doc = json_pack("{s:s, s:s, s:{s:i, s:i, s:s}, s:n, s:s, s:s, s:s, s:i}",
+				"id", id, "created_at", "2026-11-25T00:00:00Z", "spec",
+				"vcpus", 1, "memory_mib", 64, "kernel", "guest.Image", "abi",
+				"profile", "", "state", st, "reason", st[0] == 's' ? "poweroff" : "",
+				"pid", 4242);
+	json_t *spec = json_object_get(doc, "spec");
+
+	if (name)
+		json_object_set_new(spec, "name", json_string(name));
+	if (labels)
+		json_object_set_new(spec, "labels", json_loads(labels, 0, NULL));
+	check(store_vm_put(s, id, doc, err, sizeof(err)) == 0, "seed a record", "%s", err);
+	json_decref(doc);
+}
+
+/* The ids GET path lists, comma-separated in order, into out; the status. */
+static long ids_of(const char *path, char *out, size_t len, char *cursor, size_t clen)
+{
+	struct response r;
+	json_t *vm;
+	size_t i, n = 0;
+	long status;
+
+	out[0] = '\0';
+	if (cursor)
+		cursor[0] = '\0';
+	client_call(&c, "GET", path, NULL, NULL, 0, NULL, &r);
+	status = r.status;
+	json_array_foreach(json_object_get(r.json, "vms"), i, vm)
+		n += (size_t)snprintf(out + n, n < len ? len - n : 0, "%s%s", i ? "," : "",
+				      json_string_value(json_object_get(vm, "id")));
+	if (cursor && json_string_value(json_object_get(r.json, "next_cursor")))
+		snprintf(cursor, clen, "%s", json_string_value(json_object_get(r.json, "next_cursor")));
+	if (status != 200)
+		fprintf(stderr, "# %s: %ld %s\n", path, status, r.body ? r.body : "");
+	response_free(&r);
+	return status;
+}
+
+static bool refused(const char *method, const char *path, const char *body, long status,
+		    const char *code, const char *field)
+{
+	struct response r;
+	bool ok;
+
+	client_call(&c, method, path, NULL, body, body ? strlen(body) : 0, NULL, &r);
+	ok = r.status == status && !strcmp(response_str(&r, "code") ?: "", code) &&
+	     (!field || !strcmp(response_str(&r, "field") ?: "", field));
+	if (!ok)
+		fprintf(stderr, "# %s %s: %ld %s\n", method, path, r.status, r.body ? r.body : "");
+	response_free(&r);
+	return ok;
+}
+
+static json_t *vm_json(const char *id)
+{
+	char path[128];
+	struct response r;
+	json_t *o;
+
+	snprintf(path, sizeof(path), "/v1/vms/%s", id);
+	client_call(&c, "GET", path, NULL, NULL, 0, NULL, &r);
+	o = r.status == 200 ? json_incref(r.json) : NULL;
+	response_free(&r);
+	return o;
+}
+
+static const char *str(json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key)) ?: "";
+}
+
+int main(int argc, char **argv)
+{
+	char tmpdir[] = "/tmp/pinvm-orch-XXXXXX";
+	char dir[256], path[300], err[256], ids[512], cur[64], all[512];
+	struct vmm_client web1;
+	struct store *s;
+	json_t *o;
+	pid_t pid;
+	int status;
+	FILE *f;
+
+	if (argc != 3 || !mkdtemp(tmpdir))
+		return 2;
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	snprintf(state, sizeof(state), "%s/state", tmpdir);
+	snprintf(images, sizeof(images), "%s/images", tmpdir);
+	snprintf(logpath, sizeof(logpath), "%s/pinvmd.log", tmpdir);
+	mkdir(state, 0700);
+	mkdir(images, 0755);
+	snprintf(path, sizeof(path), "%s/guest.Image", images);
+	f = fopen(path, "w");
+	if (f) {
+		fputs("not a kernel", f);
+		fclose(f);
+	}
+	snprintf(path, sizeof(path), "%s/vms", state);
+	mkdir(path, 0700);
+	port = daemon_free_port();
+	snprintf(listen_spec, sizeof(listen_spec), "tcp:127.0.0.1:%d", port);
+	snprintf(c.base, sizeof(c.base), "http://127.0.0.1:%d", port);
+
+	if (store_open(state, &s, err, sizeof(err)) < 0) {
+		check(false, "open the store", "%s", err);
+		return check_summary();
+	}
+	/* Oldest first, as a store lists them. */
+	snprintf(dir, sizeof(dir), "%s/vms/web1", state);
+	mkdir(dir, 0700);
+	check(fake_vm_spawn_running(argv[2], dir, &web1), "a live VM (fake-vmm)", "no fake-vmm");
+	seed(s, "web1", "running", "web-1", "{\"tier\":\"web\",\"env\":\"prod\"}");
+	seed(s, "web2", "stopped", "web-2", "{\"tier\":\"web\",\"env\":\"dev\"}");
+	seed(s, "db1", "stopped", "db-1", "{\"tier\":\"db\",\"env\":\"prod\"}");
+	seed(s, "anon", "failed", NULL, NULL);
+	for (const char *const *id = (const char *const[]){ "web2", "db1", "anon", NULL }; *id; id++) {
+		snprintf(dir, sizeof(dir), "%s/vms/%s", state, *id);
+		mkdir(dir, 0700);
+	}
+	store_close(s);
+	{
+		const char *args[] = { "--listen", listen_spec, "--state-dir", state, "--image-dir",
+				       images, NULL };
+
+		pid = daemon_spawn(argv[1], args, logpath);
+	}
+	if (!check(daemon_wait_tcp(port, pid), "pinvmd starts", "see %s", logpath))
+		return check_summary();
+
+	/* Names and labels on every VM. */
+	o = vm_json("web1");
+	check(!strcmp(str(o, "name"), "web-1") &&
+		      !strcmp(str(json_object_get(o, "labels"), "tier"), "web"),
+	      "a VM shows its name and labels", "%s %s", str(o, "name"), str(o, "id"));
+	check(*str(o, "updated_at") && *str(o, "created_at") && !json_object_get(o, "exited_at"),
+	      "a running VM has updated_at, no exited_at", "-");
+	json_decref(o);
+	o = vm_json("anon");
+	check(json_is_object(json_object_get(o, "labels")) &&
+		      json_object_size(json_object_get(o, "labels")) == 0 &&
+		      !json_object_get(o, "name"),
+	      "a VM without them: labels {}, no name", "-");
+	json_decref(o);
+
+	/* Selection. */
+	check(ids_of("/v1/vms", all, sizeof(all), NULL, 0) == 200 &&
+		      !strcmp(all, "anon,db1,web2,web1"), "GET /v1/vms: every VM, newest first",
+	      "%s", all);
+	check(ids_of("/v1/vms?state=stopped", ids, sizeof(ids), NULL, 0) == 200 &&
+		      !strcmp(ids, "db1,web2"), "?state=stopped", "%s", ids);
+	check(ids_of("/v1/vms?label=tier=web", ids, sizeof(ids), NULL, 0) == 200 &&
+		      !strcmp(ids, "web2,web1"), "?label=tier=web", "%s", ids);
+	check(ids_of("/v1/vms?label=tier=web,env=prod", ids, sizeof(ids), NULL, 0) == 200 &&
+		      !strcmp(ids, "web1"), "?label=tier=web,env=prod: both terms", "%s", ids);
+	check(ids_of("/v1/vms?label=env", ids, sizeof(ids), NULL, 0) == 200 &&
+		      !strcmp(ids, "db1,web2,web1"), "?label=env: the key is present", "%s", ids);
+	check(ids_of("/v1/vms?name=db-1", ids, sizeof(ids), NULL, 0) == 200 &&
+		      !strcmp(ids, "db1"), "?name=db-1", "%s", ids);
+	check(ids_of("/v1/vms?state=running&label=tier=db", ids, sizeof(ids), NULL, 0) == 200 &&
+		      !ids[0], "filters combine: none is running and tier=db", "%s", ids);
+	{
+		char got[512] = "", page[128];
+		int pages = 0;
+
+		snprintf(page, sizeof(page), "/v1/vms?limit=3");
+		for (;;) {
+			check(ids_of(page, ids, sizeof(ids), cur, sizeof(cur)) == 200, "a page", "-");
+			snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%s",
+				 got[0] && ids[0] ? "," : "", ids);
+			pages++;
+			if (!cur[0] || pages > 4)
+				break;
+			snprintf(page, sizeof(page), "/v1/vms?limit=3&cursor=%s", cur);
+		}
+		check(pages == 2 && !strcmp(got, all), "?limit=3: two pages, every VM once, in order",
+		      "%d pages: %s", pages, got);
+		check(ids_of("/v1/vms?label=tier=web&limit=1", ids, sizeof(ids), cur, sizeof(cur)) ==
+			      200 && !strcmp(ids, "web2") && cur[0],
+		      "a filtered page of 1, with a next_cursor", "%s", ids);
+		snprintf(page, sizeof(page), "/v1/vms?label=tier=web&limit=1&cursor=%s", cur);
+		check(ids_of(page, ids, sizeof(ids), cur, sizeof(cur)) == 200 && !strcmp(ids, "web1") &&
+			      !cur[0], "its next page: the other, and no cursor", "%s", ids);
+	}
+	check(refused("GET", "/v1/vms?state=sleeping", NULL, 400, "bad_state", "state"),
+	      "?state=sleeping: 400 bad_state", "-");
+	check(refused("GET", "/v1/vms?label=a=b=c", NULL, 400, "bad_label_selector", "label"),
+	      "?label=a=b=c: 400 bad_label_selector", "-");
+	check(refused("GET", "/v1/vms?name=Web", NULL, 400, "bad_name", "name"),
+	      "?name=Web: 400 bad_name", "-");
+	check(refused("GET", "/v1/vms?limit=0", NULL, 400, "bad_limit", "limit"),
+	      "?limit=0: 400 bad_limit", "-");
+	check(refused("GET", "/v1/vms?cursor=x", NULL, 400, "bad_cursor", "cursor"),
+	      "?cursor=x: 400 bad_cursor", "-");
+	check(refused("GET", "/v1/vms?label=a&label=b", NULL, 400, "duplicate_parameter", "label"),
+	      "label twice: 400 duplicate_parameter", "-");
+
+	/* Names are unique, checked first; a refused create gives its name back. */
+	check(refused("POST", "/v1/vms",
+		      "{\"vcpus\":1,\"memory_mib\":64,\"kernel\":\"guest.Image\",\"name\":\"web-1\"}",
+		      409, "name_taken", "name"), "a taken name: 409 name_taken", "-");
+	check(refused("POST", "/v1/vms",
+		      "{\"vcpus\":1,\"memory_mib\":64,\"kernel\":\"guest.Image\",\"name\":\"new-1\"}",
+		      503, "no_hypervisor", NULL) &&
+		      refused("POST", "/v1/vms",
+			      "{\"vcpus\":1,\"memory_mib\":64,\"kernel\":\"guest.Image\",\"name\":\"new-1\"}",
+			      503, "no_hypervisor", NULL),
+	      "a free name on a refused create is free again", "-");
+	check(refused("POST", "/v1/vms",
+		      "{\"vcpus\":1,\"memory_mib\":64,\"kernel\":\"guest.Image\",\"name\":\"Web 1\"}",
+		      422, "bad_name", "name"), "a bad name: 422 bad_name", "-");
+	check(refused("POST", "/v1/vms",
+		      "{\"vcpus\":1,\"memory_mib\":64,\"kernel\":\"guest.Image\",\"labels\":{\"k\":1}}",
+		      400, "wrong_type", "labels.k"), "a label that is no string: 400 labels.k", "-");
+	check(refused("POST", "/v1/vms",
+		      "{\"vcpus\":1,\"memory_mib\":64,\"kernel\":\"guest.Image\",\"labels\":[]}",
+		      400, "wrong_type", "labels"), "labels not an object: 400", "-");
+
+	/* Timestamps and the exit reason follow the VM's life. */
+	{
+		struct response r;
+
+		client_call(&c, "POST", "/v1/vms/web1/actions", NULL, "{\"action\":\"stop\"}", 17,
+			    NULL, &r);
+		check(r.status == 200, "stop web1", "%ld", r.status);
+		response_free(&r);
+	}
+	o = vm_json("web1");
+	check(!strcmp(str(o, "state"), "stopped") && !strcmp(str(o, "exit_reason"), "stopped") &&
+		      *str(o, "exited_at") && !strcmp(str(o, "exited_at"), str(o, "updated_at")),
+	      "a stopped VM: exited_at, exit_reason stopped, updated_at with it", "%s %s %s",
+	      str(o, "state"), str(o, "exit_reason"), str(o, "exited_at"));
+	json_decref(o);
+	waitpid(web1.pid, &status, 0);
+	o = vm_json("db1");
+	check(!strcmp(str(o, "exit_reason"), "poweroff"), "a record's poweroff: exit_reason poweroff",
+	      "%s", str(o, "exit_reason"));
+	json_decref(o);
+	/* Deleting a VM frees its name (the claim is gone with it). */
+	check(refused("DELETE", "/v1/vms/db1", NULL, 204, "", NULL), "DELETE db1", "-");
+	check(refused("POST", "/v1/vms",
+		      "{\"vcpus\":1,\"memory_mib\":64,\"kernel\":\"guest.Image\",\"name\":\"db-1\"}",
+		      503, "no_hypervisor", NULL), "its name is free again", "-");
+
+	kill(pid, SIGTERM);
+	waitpid(pid, &status, 0);
+	if (daemon_remove_dir(tmpdir) < 0)
+		fprintf(stderr, "cannot remove %s\n", tmpdir);
+	curl_global_cleanup();
+	return check_summary();
+}
