@@ -655,6 +655,13 @@ async function scenario() {
 	await call('POST', '/v1/vms', { json: { ...vmSpec, vcpus: 0 }, expect: 422, note: 'vcpus 0' });
 	await call('POST', '/v1/vms', { json: { ...vmSpec, vcpus: 'one' }, expect: 400, note: 'vcpus of the wrong type' });
 	await call('POST', '/v1/vms', { json: { ...vmSpec, disk: 'x' }, expect: 422, note: 'unknown member' });
+	await call('POST', '/v1/vms', { json: { ...vmSpec, name: 'Not Valid' }, expect: 422, code: 'bad_name', note: 'a bad name' });
+	await call('POST', '/v1/vms', { json: { ...vmSpec, labels: { k: 1 } }, expect: 400, code: 'wrong_type', note: 'a label that is no string' });
+	await call('GET', '/v1/vms?state=running&label=tier=web,env&limit=2', { expect: 200, note: 'filters and a page' });
+	await call('GET', '/v1/vms?state=sleeping', { expect: 400, code: 'bad_state', note: 'an unknown state' });
+	await call('GET', '/v1/vms?label=a=b=c', { expect: 400, code: 'bad_label_selector', note: 'a bad label selector' });
+	await call('GET', '/v1/vms?cursor=x', { expect: 400, code: 'bad_cursor', note: 'a bad cursor' });
+	await call('GET', '/v1/vms?colour=red', { expect: 400, code: 'unknown_parameter', note: 'an unknown parameter' });
 	const missing = `ct-no-such-vm-${runTag}`;
 	if (!kvm) {
 		await call('POST', '/v1/vms', { json: vmSpec, expect: noKvm, code: 'no_hypervisor', note: 'refused before anything is created' });
