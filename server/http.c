@@ -1,6 +1,7 @@
 #include "http.h"
 
 #include "deadline.h"
+#include "idempotency.h"
 #include "log.h"
 #include "metrics.h"
 #include "problem.h"
@@ -535,6 +536,23 @@ static void on_connection(void *cls, struct MHD_Connection *conn,
 	}
 }
 
+/* Routes req, unless an Idempotency-Key on a POST has its answer already. */
+static void dispatch_once(struct server *srv, struct MHD_Connection *conn,
+			  struct request *req, struct reply *rep)
+{
+	const char *key = srv->idem && !strcmp(req->method, "POST")
+				  ? MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+								"Idempotency-Key")
+				  : NULL;
+	struct idem_ticket t = { 0 };
+
+	if (key && idem_begin(srv->idem, key, req->method, req->path, req->body,
+			      req->body_len, rep, &t))
+		return;
+	router_dispatch(req, rep);
+	idem_finish(srv->idem, &t, rep);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 				  const char *url, const char *method,
 				  const char *version, const char *upload,
@@ -595,7 +613,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		req.body = ex->body ? ex->body : "";
 		req.body_len = ex->len;
 		memcpy(req.id, ex->id, sizeof(req.id));
-		router_dispatch(&req, &rep);
+		dispatch_once(srv, conn, &req, &rep);
 	}
 	ret = send_reply(conn, ex, ex->log_method,
 			 ex->path ? ex->path : ex->log_path ? ex->log_path : "",

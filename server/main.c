@@ -2,6 +2,7 @@
  * SIGINT/SIGTERM. */
 #include "config.h"
 #include "events.h"
+#include "idempotency.h"
 #include "http.h"
 #include "host_view.h"
 #include "listen.h"
@@ -230,10 +231,18 @@ int main(int argc, char **argv)
 		store_close(srv.store);
 		return 1;
 	}
+	ret = idem_open(srv.state_dir, IDEMPOTENCY_DEFAULT_TTL, &srv.idem, err, sizeof(err));
+	if (ret < 0) {
+		fprintf(stderr, "pinvmd: %s\n", err);
+		events_close();
+		store_close(srv.store);
+		return 1;
+	}
 	if (srv.image_dir[0] && (stat(srv.image_dir, &st) < 0 || !S_ISDIR(st.st_mode))) {
 		fprintf(stderr, "pinvmd: --image-dir %s is not a directory\n",
 			srv.image_dir);
 		events_close();
+		idem_close(srv.idem);
 		store_close(srv.store);
 		return 1;
 	}
@@ -242,6 +251,7 @@ int main(int argc, char **argv)
 	if (host_view_new(&srv.host_view) < 0) {
 		fprintf(stderr, "pinvmd: out of memory\n");
 		events_close();
+		idem_close(srv.idem);
 		store_close(srv.store);
 		return 1;
 	}
@@ -256,6 +266,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "pinvmd: out of memory\n");
 			host_view_free(srv.host_view);
 			events_close();
+			idem_close(srv.idem);
 			store_close(srv.store);
 			return 1;
 		}
@@ -266,6 +277,7 @@ int main(int argc, char **argv)
 		vm_core_free(srv.vms);
 		host_view_free(srv.host_view);
 		events_close();
+		idem_close(srv.idem);
 		store_close(srv.store);
 		return 1;
 	}
@@ -304,6 +316,7 @@ int main(int argc, char **argv)
 			vm_core_free(srv.vms);
 			host_view_free(srv.host_view);
 			events_close();
+			idem_close(srv.idem);
 			store_close(srv.store);
 			return 1;
 		}
@@ -322,6 +335,7 @@ int main(int argc, char **argv)
 	events_end_streams();
 	http_stop_all(&srv);
 	events_close();
+	idem_close(srv.idem);
 	/* Our sockets only: a stale file would mislead the next client. */
 	for (i = 0; i < cfg.nlisten; i++)
 		if (!strncmp(cfg.listen[i], "unix:", 5))

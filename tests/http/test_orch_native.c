@@ -273,6 +273,73 @@ int main(int argc, char **argv)
 		      "{\"vcpus\":1,\"memory_mib\":64,\"kernel\":\"guest.Image\",\"name\":\"db-1\"}",
 		      503, "no_hypervisor", NULL), "its name is free again", "-");
 
+	/* Idempotency-Key: a retried POST gets the first answer, not a second
+	 * profile; another body under the same key is refused. */
+	{
+		static const char prof[] = "{\"name\":\"idem-1\",\"unknown_registers\":\"disable\","
+					   "\"registers\":{\"PSCI_VERSION\":\"1.0\"}}";
+		static const char other[] = "{\"name\":\"idem-2\",\"unknown_registers\":\"disable\","
+					    "\"registers\":{\"PSCI_VERSION\":\"1.0\"}}";
+		struct response r1, r2, r3, r4;
+		char *first;
+
+		client_call(&c, "POST", "/v1/profiles", NULL, prof, strlen(prof),
+			    "Idempotency-Key: k-1", &r1);
+		check(r1.status == 201, "POST with Idempotency-Key: 201", "%ld %s", r1.status, r1.body);
+		first = r1.json ? json_dumps(r1.json, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+		client_call(&c, "POST", "/v1/profiles", NULL, prof, strlen(prof),
+			    "Idempotency-Key: k-1", &r2);
+		{
+			char *again = r2.json ? json_dumps(r2.json, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+
+			check(r2.status == 201 && first && again && !strcmp(first, again),
+			      "the same POST again: the first answer replayed (not 409 exists)",
+			      "%ld %s", r2.status, r2.body);
+			free(again);
+		}
+		client_call(&c, "POST", "/v1/profiles", NULL, other, strlen(other),
+			    "Idempotency-Key: k-1", &r3);
+		check(r3.status == 422 &&
+			      !strcmp(response_str(&r3, "code") ?: "", "idempotency_key_reused") &&
+			      !strcmp(response_str(&r3, "field") ?: "", "Idempotency-Key"),
+		      "the same key with another body: 422 idempotency_key_reused", "%ld %s",
+		      r3.status, r3.body);
+		client_call(&c, "GET", "/v1/profiles/idem-2", NULL, NULL, 0, NULL, &r4);
+		check(r4.status == 404, "and it had no effect", "%ld", r4.status);
+		response_free(&r1);
+		response_free(&r2);
+		response_free(&r3);
+		response_free(&r4);
+		free(first);
+		client_call(&c, "POST", "/v1/profiles", NULL, prof, strlen(prof),
+			    "Idempotency-Key: k\x01", &r1);
+		check(r1.status == 400 && !strcmp(response_str(&r1, "code") ?: "", "bad_idempotency_key"),
+		      "a key with a control character: 400 bad_idempotency_key", "%ld %s", r1.status,
+		      r1.body);
+		response_free(&r1);
+		/* A 5xx is not kept: the retry runs again (503 again, no replay). */
+		check(refused("POST", "/v1/vms",
+			      "{\"vcpus\":1,\"memory_mib\":64,\"kernel\":\"guest.Image\"}", 503,
+			      "no_hypervisor", NULL), "a create refused with 503", "-");
+	}
+	/* Kept across a restart. */
+	kill(pid, SIGTERM);
+	waitpid(pid, &status, 0);
+	{
+		const char *args[] = { "--listen", listen_spec, "--state-dir", state, "--image-dir",
+				       images, NULL };
+		static const char prof[] = "{\"name\":\"idem-1\",\"unknown_registers\":\"disable\","
+					   "\"registers\":{\"PSCI_VERSION\":\"1.0\"}}";
+		struct response r;
+
+		pid = daemon_spawn(argv[1], args, logpath);
+		check(daemon_wait_tcp(port, pid), "pinvmd starts again", "see %s", logpath);
+		client_call(&c, "POST", "/v1/profiles", NULL, prof, strlen(prof),
+			    "Idempotency-Key: k-1", &r);
+		check(r.status == 201, "after a restart the key still replays its 201", "%ld %s",
+		      r.status, r.body);
+		response_free(&r);
+	}
 	kill(pid, SIGTERM);
 	waitpid(pid, &status, 0);
 	if (daemon_remove_dir(tmpdir) < 0)
