@@ -642,6 +642,17 @@ async function scenario() {
 	const hosts = [host510, host612, ...(liveHost ? [liveHost] : [])];
 	await call('POST', '/v1/baselines', { json: { name: baselineName, description: 'contract test', hosts }, expect: 201, check: locationIs(`/v1/profiles/${baselineName}`) });
 	await call('POST', '/v1/baselines', { json: { name: baselineName, hosts }, expect: 409, code: 'profile_exists', note: 'duplicate name' });
+	{
+		const doc = { name: `ct-idem-${runTag}`, unknown_registers: 'disable', registers: { PSCI_VERSION: '1.0' } };
+		const key = { 'Idempotency-Key': `ct-${runTag}` };
+		const first = await call('POST', '/v1/profiles', { json: doc, headers: key, expect: 201, note: 'with an Idempotency-Key' });
+		await call('POST', '/v1/profiles', { json: doc, headers: key, expect: 201, note: 'the same again: replayed', check: (r) => [
+			...(r.headers['idempotent-replayed'] === 'true' ? [] : ['no Idempotent-Replayed: true']),
+			...(JSON.stringify(r.json) === JSON.stringify(first?.json) ? [] : ['not the first answer'])] });
+		await call('POST', '/v1/profiles', { json: { ...doc, name: `ct-idem2-${runTag}` }, headers: key, expect: 422, code: 'idempotency_key_reused', note: 'the key with another body' });
+		await call('POST', '/v1/compatibility', { json: {}, headers: { 'Idempotency-Key': 'bad key' }, expect: 400, code: 'bad_idempotency_key', note: 'a key with a space' });
+		await call('DELETE', `/v1/profiles/${doc.name}`, { expect: 204 });
+	}
 	await call('POST', '/v1/baselines', { json: { name: `ct-b-${runTag}`, hosts: [], colour: 'red' }, expect: 422, note: 'unknown member' });
 	await call('POST', '/v1/baselines', { body: '{}', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, expect: 415, note: 'form body' });
 
