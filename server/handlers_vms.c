@@ -126,6 +126,42 @@ void handle_vm_delete(struct request *req, struct reply *rep)
 		reply_empty(rep);
 }
 
+static bool vm_ended(struct vm_entry *e)
+{
+	bool ended;
+
+	pthread_mutex_lock(&e->lock);
+	ended = e->state == VM_STOPPED || e->state == VM_FAILED;
+	pthread_mutex_unlock(&e->lock);
+	return ended;
+}
+
+/* start of a stopped or failed VM: a cold boot, under its profile's
+ * verdict on this host as it is now (the kernel may have changed). */
+static void restart(struct request *req, struct reply *rep, struct vm_entry *e)
+{
+	struct compat_report *report = NULL;
+	struct api_error err;
+	int ret;
+
+	if (e->profile[0]) {
+		ret = profile_verdict_here(req, rep, e->profile, true, &report);
+		if (ret < 0) {
+			if (rep->status == 409 && rep->body)
+				vm_events_refused(e->profile, rep->body);
+			return;
+		}
+	}
+	if (vm_core_restart(req->srv->vms, e, report, &err) < 0) {
+		reply_api_error(rep, &err);
+		if (rep->status == 409 && rep->body)
+			vm_events_refused(e->profile, rep->body);
+	} else {
+		reply_vm(rep, 200, e);
+	}
+	free(report);
+}
+
 void handle_vm_action(struct request *req, struct reply *rep)
 {
 	struct api_error err;
@@ -141,6 +177,10 @@ void handle_vm_action(struct request *req, struct reply *rep)
 		goto out;
 	if (vm_action_parse(body, &action, &err) < 0) {
 		reply_api_error(rep, &err);
+		goto out;
+	}
+	if (action == VM_ACTION_START && vm_ended(e)) {
+		restart(req, rep, e);
 		goto out;
 	}
 	if (vm_core_act(req->srv->vms, e, action, &err) < 0) {

@@ -455,6 +455,85 @@ int vm_core_act(struct vm_core *c, struct vm_entry *e, enum vm_action a,
 	return ret;
 }
 
+int vm_core_restart(struct vm_core *c, struct vm_entry *e, struct compat_report *report,
+		    struct api_error *err)
+{
+	char kernel[PATH_MAX], initrd[PATH_MAX], exitf[PATH_MAX], detail[256];
+	char reason[sizeof(e->reason)];
+	struct vm_spec spec;
+	enum vm_state was;
+	int ret;
+
+	pthread_mutex_lock(&e->lock);
+	was = e->state;
+	if ((was != VM_STOPPED && was != VM_FAILED) || e->restarting || e->ending ||
+	    e->detaching || !e->dir[0]) {
+		pthread_mutex_unlock(&e->lock);
+		return api_fail(err, 409, "illegal_transition", "action",
+				"cannot start a VM that is %s%s", vm_state_name(was),
+				e->restarting ? " and being started already" : "");
+	}
+	e->restarting = true;
+	memcpy(reason, e->reason, sizeof(reason));
+	pthread_mutex_unlock(&e->lock);
+	vm_supervisor_reset(e);
+
+	/* The spec was accepted once; the host and the image directory may
+	 * have changed since. */
+	ret = vm_spec_parse(e->spec, &spec, err);
+	if (!ret && !c->image_dir[0])
+		ret = api_fail(err, 422, "no_image_dir", "kernel",
+			       "pinvmd was started without --image-dir");
+	if (!ret)
+		ret = resolve_image(c, "kernel", spec.kernel, kernel, err);
+	if (!ret && spec.initrd)
+		ret = resolve_image(c, "initrd", spec.initrd, initrd, err);
+	if (!ret)
+		ret = check_host(c->host, &spec, err);
+	if (!ret && vm_dir_file(e->dir, VM_FILE_EXIT, exitf, sizeof(exitf)) == 0)
+		unlink(exitf); /* the last boot's; this one writes its own */
+	if (!ret)
+		ret = write_config(e, &spec, kernel, initrd, report, err);
+	if (!ret)
+		ret = spawn_vmm(e, err);
+	if (!ret) {
+		pthread_mutex_lock(&e->lock);
+		json_decref(e->abi);
+		e->abi = NULL;
+		pthread_mutex_unlock(&e->lock);
+		ret = await_created(e, report, err);
+	}
+	if (!ret) {
+		pthread_mutex_lock(&e->lock);
+		e->state = VM_CREATED;
+		e->reason[0] = '\0';
+		pthread_mutex_unlock(&e->lock);
+		vm_entry_persist(e);
+		ret = vm_supervise(e);
+		if (ret < 0)
+			api_fail(err, 500, "internal_error", "", "cannot supervise: %s",
+				 strerror(-ret));
+	}
+	if (!ret) {
+		ret = vm_request(e, VMM_OP_START, VM_OP_TIMEOUT_MS, detail, sizeof(detail));
+		if (ret < 0)
+			api_fail(err, 500, "action_failed", "action", "start: %s", detail);
+	}
+	if (ret < 0) {
+		/* As it was: the client has the error. */
+		vm_supervisor_reset(e);
+		pthread_mutex_lock(&e->lock);
+		e->state = was;
+		memcpy(e->reason, reason, sizeof(reason));
+		pthread_mutex_unlock(&e->lock);
+		vm_entry_persist(e);
+	}
+	pthread_mutex_lock(&e->lock);
+	e->restarting = false;
+	pthread_mutex_unlock(&e->lock);
+	return ret < 0 ? ret : 0;
+}
+
 int vm_core_delete(struct vm_core *c, const char *id, struct api_error *err)
 {
 	struct vm_entry *e = vm_registry_take(c->reg, id);

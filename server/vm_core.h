@@ -78,6 +78,17 @@ struct vm_entry *vm_core_find(struct vm_core *c, const char *id, struct api_erro
 int vm_core_act(struct vm_core *c, struct vm_entry *e, enum vm_action a,
 		struct api_error *err);
 
+/*
+ * Boots a stopped or failed VM again from its stored spec (a cold boot: a
+ * new pinvm-vmm on the same directory, console appended), with report the
+ * profile's verdict on this host now (NULL: no profile), and starts it.
+ * 0 with e running, or -errno with err (409 illegal_transition when it is
+ * not stopped or failed, or already being restarted; the create errors
+ * otherwise, the VM then staying as it was).
+ */
+int vm_core_restart(struct vm_core *c, struct vm_entry *e, struct compat_report *report,
+		    struct api_error *err);
+
 /* Ends VM id and forgets it (process, files, record). 0, or -ENOENT with
  * err (404 vm_not_found). */
 int vm_core_delete(struct vm_core *c, const char *id, struct api_error *err);

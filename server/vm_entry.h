@@ -59,6 +59,7 @@ struct vm_entry {
 	int wake_fd;            /* eventfd: an op is queued, or the end */
 	bool ending;            /* DELETE: end the VM, then forget it */
 	bool detaching;         /* pinvmd is stopping: let go, leave it running */
+	bool restarting;        /* vm_core_restart is booting it again */
 	/* The op in flight: queued by an HTTP thread, sent and answered by
 	 * the supervisor. */
 	bool op_queued, op_sent, op_done;

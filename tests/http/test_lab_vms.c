@@ -529,8 +529,35 @@ static void test_boot_and_lifecycle(void)
 
 			snprintf(path, sizeof(path), "/v1/vms/%s", off);
 			client_call(&c, "GET", path, NULL, NULL, 0, NULL, &r);
-			check(strstr(response_str(&r, "reason") ?: "", "poweroff") != NULL,
-			      "its reason is poweroff", "%s", r.body);
+			check(strstr(response_str(&r, "reason") ?: "", "poweroff") != NULL &&
+				      !strcmp(response_str(&r, "exit_reason") ?: "", "poweroff") &&
+				      response_str(&r, "exited_at") && response_str(&r, "started_at"),
+			      "its reason is poweroff, with exited_at and started_at", "%s", r.body);
+			response_free(&r);
+
+			/* start of the stopped VM: a cold boot with the same spec. */
+			t0 = now();
+			a = console_len(off);
+			check(action(off, "start", &r) == 200 &&
+				      !strcmp(response_str(&r, "state") ?: "", "running"),
+			      "start of the stopped VM: 200 running (a cold boot)", "%ld %s",
+			      r.status, r.body);
+			response_free(&r);
+			check(wait_state(off, "stopped", BOOT_TIMEOUT_S) && console_len(off) > a,
+			      "it boots again (its console grows) and powers off again", "state %s",
+			      state_of(off));
+			printf("BENCH start of a stopped VM to its poweroff: %.1f s\n", now() - t0);
+			if (events_ok) {
+				check(next_event_of(&events, off, "vm.state", "created", NULL),
+				      "event: vm.state created (from stopped)", "none");
+				check(next_event_of(&events, off, "vm.state", "running", NULL),
+				      "event: vm.state running", "none");
+				check(next_event_of(&events, off, "vm.state", "stopped", "poweroff"),
+				      "event: vm.state stopped, poweroff again", "none");
+			}
+			client_call(&c, "GET", path, NULL, NULL, 0, NULL, &r);
+			check(!strcmp(response_str(&r, "exit_reason") ?: "", "poweroff"),
+			      "after its second life: exit_reason poweroff", "%s", r.body);
 			response_free(&r);
 			client_call(&c, "DELETE", path, NULL, NULL, 0, NULL, &r);
 			response_free(&r);

@@ -263,6 +263,16 @@ int main(int argc, char **argv)
 	      str(o, "state"), str(o, "exit_reason"), str(o, "exited_at"));
 	json_decref(o);
 	waitpid(web1.pid, &status, 0);
+	/* start of a stopped VM is a cold boot: here, without KVM, refused
+	 * like a create, and the VM stays as it was. */
+	check(refused("POST", "/v1/vms/web1/actions", "{\"action\":\"start\"}", 503,
+		      "no_hypervisor", NULL), "start of a stopped VM without KVM: 503", "-");
+	o = vm_json("web1");
+	check(!strcmp(str(o, "state"), "stopped") && !strcmp(str(o, "exit_reason"), "stopped"),
+	      "and it stays stopped, with its reason", "%s %s", str(o, "state"), str(o, "reason"));
+	json_decref(o);
+	check(refused("POST", "/v1/vms/web1/actions", "{\"action\":\"pause\"}", 409,
+		      "illegal_transition", "action"), "pause of a stopped VM: 409", "-");
 	o = vm_json("db1");
 	check(!strcmp(str(o, "exit_reason"), "poweroff"), "a record's poweroff: exit_reason poweroff",
 	      "%s", str(o, "exit_reason"));
