@@ -85,6 +85,31 @@ bool vm_query_matches(const struct vm_query *q, const char *state, const char *n
 	return label_selector_matches(&q->labels, labels);
 }
 
+int vm_wait_parse(const char *wait_for, const char *timeout, const char *const *states,
+		  int *state, unsigned *timeout_s, struct api_error *err)
+{
+	uint64_t v = VM_WAIT_DEFAULT_TIMEOUT;
+	int i;
+
+	*state = -1;
+	*timeout_s = 0;
+	if (!wait_for)
+		return api_fail(err, 400, "missing_parameter", "wait_for",
+				"timeout only goes with wait_for");
+	for (i = 0; states[i] && strcmp(states[i], wait_for); i++)
+		;
+	if (!states[i])
+		return api_fail(err, 400, "bad_state", "wait_for",
+				"wait_for must be a state a VM can reach (created, running, "
+				"paused, stopped, failed)");
+	if (timeout && (!parse_u63(timeout, &v) || v < 1 || v > VM_WAIT_MAX_TIMEOUT))
+		return api_fail(err, 400, "bad_timeout", "timeout",
+				"timeout must be whole seconds 1..%d", VM_WAIT_MAX_TIMEOUT);
+	*state = i;
+	*timeout_s = (unsigned)v;
+	return 0;
+}
+
 void vm_query_cursor(uint64_t seq, char out[24])
 {
 	snprintf(out, 24, "%llu", (unsigned long long)seq);

@@ -39,6 +39,19 @@ int vm_query_parse(const char *state, const char *name, const char *label,
 bool vm_query_matches(const struct vm_query *q, const char *state, const char *name,
 		      const json_t *labels);
 
+#define VM_WAIT_MAX_TIMEOUT 120
+#define VM_WAIT_DEFAULT_TIMEOUT 30
+
+/*
+ * GET /v1/vms/{id}?wait_for=STATE&timeout=S: *state is the index of
+ * wait_for in states (NULL-terminated), *timeout_s the seconds (default
+ * VM_WAIT_DEFAULT_TIMEOUT). timeout without wait_for is refused. 0, or
+ * -EINVAL with err: 400 bad_state "wait_for", bad_timeout "timeout"
+ * (1..VM_WAIT_MAX_TIMEOUT), missing_parameter "wait_for".
+ */
+int vm_wait_parse(const char *wait_for, const char *timeout, const char *const *states,
+		  int *state, unsigned *timeout_s, struct api_error *err);
+
 /* The cursor continuing a page that ended at the VM numbered seq. */
 void vm_query_cursor(uint64_t seq, char out[24]);
 

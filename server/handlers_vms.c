@@ -9,6 +9,10 @@
 #include "vm_core.h"
 #include "vm_events.h"
 #include "vm_query.h"
+#include "vm_wait.h"
+#include "prefer.h"
+
+#include <microhttpd.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -59,6 +63,22 @@ void handle_vms_post(struct request *req, struct reply *rep)
 		if (ret < 0)
 			goto out;
 	}
+	if (req->conn && prefer_has(MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
+								 "Prefer"),
+				    "respond-async")) {
+		/* 202 at once; the VM's events or a long-poll tell the rest. */
+		if (vm_core_create_async(req->srv->vms, &spec, body, report, &e, &err) < 0) {
+			reply_api_error(rep, &err);
+			goto out;
+		}
+		report = NULL; /* the VM's now */
+		reply_vm(rep, 202, e);
+		snprintf(rep->extra_name, sizeof(rep->extra_name), "Preference-Applied");
+		snprintf(rep->extra_value, sizeof(rep->extra_value), "respond-async");
+		snprintf(rep->location, sizeof(rep->location), "/v1/vms/%s", e->id);
+		vm_entry_put(e);
+		goto out;
+	}
 	if (vm_core_create(req->srv->vms, &spec, body, report, &e, &err) < 0) {
 		reply_api_error(rep, &err);
 		goto out;
@@ -103,14 +123,51 @@ void handle_vms_list(struct request *req, struct reply *rep)
 	reply_json(rep, 200, body);
 }
 
+/* A state a VM can be waited for, by index in vm_state order. */
+static const char *const wait_states[] = { "created", "running", "paused", "stopped",
+					   "failed",  NULL };
+
 void handle_vm_get(struct request *req, struct reply *rep)
 {
+	const char *wait_for = request_query(req, "wait_for");
+	const char *timeout = request_query(req, "timeout");
+	struct vm_waiter *waiter;
 	struct api_error err;
-	struct vm_entry *e = vm_core_find(req->srv->vms, req->params[0], &err);
+	struct vm_entry *e;
+	unsigned timeout_s;
+	bool done;
+	int want;
 
+	if ((wait_for || timeout) &&
+	    vm_wait_parse(wait_for, timeout, wait_states, &want, &timeout_s, &err) < 0) {
+		reply_api_error(rep, &err);
+		return;
+	}
+	e = vm_core_find(req->srv->vms, req->params[0], &err);
 	if (!e) {
 		reply_api_error(rep, &err);
 		return;
+	}
+	if (wait_for) {
+		pthread_mutex_lock(&e->lock);
+		done = vm_wait_done(e, (enum vm_state)want);
+		pthread_mutex_unlock(&e->lock);
+		if (!done && req->conn) {
+			/* The answer (200, the VM) comes when it is done or at the
+			 * deadline; the connection waits suspended. */
+			if (vm_wait_new(e, (enum vm_state)want, timeout_s, req->conn, &waiter,
+					&err) < 0) {
+				reply_api_error(rep, &err);
+			} else {
+				rep->status = 200;
+				rep->raw_type = "application/json";
+				rep->stream_read = vm_wait_reader;
+				rep->stream_free = vm_wait_free;
+				rep->stream_cls = waiter;
+			}
+			vm_entry_put(e);
+			return;
+		}
 	}
 	reply_vm(rep, 200, e);
 	vm_entry_put(e);

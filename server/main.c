@@ -2,6 +2,7 @@
  * SIGINT/SIGTERM. */
 #include "config.h"
 #include "events.h"
+#include "vm_wait.h"
 #include "idempotency.h"
 #include "http.h"
 #include "host_view.h"
@@ -80,6 +81,7 @@ static void drain(struct server *srv, const sigset_t *sigs, unsigned seconds)
 	/* Event streams never end by themselves: end them, so the drain
 	 * waits only for what they still have queued. */
 	events_end_streams();
+	vm_wait_end_all();
 	log_msg(LOG_INFO, "draining %u requests", n);
 	clock_gettime(CLOCK_MONOTONIC, &end);
 	end.tv_sec += seconds;
@@ -238,6 +240,13 @@ int main(int argc, char **argv)
 		store_close(srv.store);
 		return 1;
 	}
+	if (vm_wait_open() < 0) {
+		fprintf(stderr, "pinvmd: cannot start the long-poll timer\n");
+		events_close();
+		idem_close(srv.idem);
+		store_close(srv.store);
+		return 1;
+	}
 	if (srv.image_dir[0] && (stat(srv.image_dir, &st) < 0 || !S_ISDIR(st.st_mode))) {
 		fprintf(stderr, "pinvmd: --image-dir %s is not a directory\n",
 			srv.image_dir);
@@ -333,7 +342,9 @@ int main(int argc, char **argv)
 	drain(&srv, &sigs, cfg.drain_seconds);
 	/* libmicrohttpd must not stop with a connection suspended. */
 	events_end_streams();
+	vm_wait_end_all();
 	http_stop_all(&srv);
+	vm_wait_close();
 	events_close();
 	idem_close(srv.idem);
 	/* Our sockets only: a stale file would mislead the next client. */

@@ -8,6 +8,7 @@ static const char *const profiles_list[] = { "limit", "cursor" };
 static const char *const vm_console[] = { "offset" };
 static const char *const events[] = { "last_event_id", "vm", "type" };
 static const char *const vms_list[] = { "state", "name", "label", "limit", "cursor" };
+static const char *const vm_get[] = { "wait_for", "timeout" };
 
 static const struct {
 	route_handler handler;
@@ -19,6 +20,7 @@ static const struct {
 	TAKES(handle_vm_console, vm_console),
 	TAKES(handle_events_get, events),
 	TAKES(handle_vms_list, vms_list),
+	TAKES(handle_vm_get, vm_get),
 #undef TAKES
 };
 

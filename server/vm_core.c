@@ -7,6 +7,7 @@
 #include "vm_dir.h"
 #include "vm_events.h"
 #include "vm_names.h"
+#include "vm_wait.h"
 #include "vm_query.h"
 #include "vm_registry.h"
 #include "vm_supervisor.h"
@@ -25,6 +26,8 @@
 #include <unistd.h>
 
 #define VM_CREATE_TIMEOUT_MS 60000
+
+static void join_creator(struct vm_entry *e);
 #define VM_OP_TIMEOUT_MS 15000
 
 int vm_core_new(struct vm_core **out, const struct vm_core_config *cfg)
@@ -81,6 +84,7 @@ void vm_core_free(struct vm_core *c)
 			log_msg(LOG_WARN, "vm %s: stop on shutdown: %s", e->id, detail);
 		else if (live && !c->stop_on_exit)
 			left++;
+		join_creator(e);
 		vm_detach(e);
 		vm_entry_put(e);
 	}
@@ -304,9 +308,90 @@ static int spawn_vmm(struct vm_entry *e, struct api_error *err)
 	return 0;
 }
 
+/* An asynchronous create's second half, on its own thread. */
+struct create_job {
+	struct vm_entry *e; /* a reference of the job's */
+	struct compat_report *report; /* owned; NULL: no profile */
+	char kernel[PATH_MAX], initrd[PATH_MAX];
+};
+
+static void *create_thread(void *arg)
+{
+	struct create_job *job = arg;
+	struct vm_entry *e = job->e;
+	struct api_error err;
+	struct vm_spec spec;
+	int ret;
+
+	ret = vm_spec_parse(e->spec, &spec, &err);
+	if (!ret)
+		ret = write_config(e, &spec, job->kernel, job->initrd, job->report, &err);
+	if (!ret)
+		ret = spawn_vmm(e, &err);
+	if (!ret)
+		ret = await_created(e, job->report, &err);
+	if (!ret) {
+		pthread_mutex_lock(&e->lock);
+		e->state = VM_CREATED;
+		pthread_mutex_unlock(&e->lock);
+		ret = vm_supervise(e);
+		if (ret < 0)
+			api_fail(&err, 500, "internal_error", "", "cannot supervise: %s",
+				 strerror(-ret));
+		else
+			vm_entry_persist(e);
+	}
+	if (ret < 0) {
+		/* It stays, failed, saying why, until DELETE: the client was told
+		 * "creating" and will look. */
+		vm_supervisor_reset(e);
+		pthread_mutex_lock(&e->lock);
+		e->state = VM_FAILED;
+		snprintf(e->reason, sizeof(e->reason), "creation failed: %s: %.400s", err.code,
+			 err.detail);
+		pthread_mutex_unlock(&e->lock);
+		vm_entry_persist(e);
+	}
+	free(job->report);
+	free(job);
+	vm_entry_put(e);
+	return NULL;
+}
+
+/* Joins an asynchronous create's thread once it is done (or waits). */
+static void join_creator(struct vm_entry *e)
+{
+	bool has;
+
+	pthread_mutex_lock(&e->lock);
+	has = e->has_creator;
+	e->has_creator = false;
+	pthread_mutex_unlock(&e->lock);
+	if (has)
+		pthread_join(e->creator, NULL);
+}
+
+static int create(struct vm_core *c, const struct vm_spec *spec, const json_t *doc,
+		  struct compat_report *report, bool async, struct vm_entry **out,
+		  struct api_error *err);
+
 int vm_core_create(struct vm_core *c, const struct vm_spec *spec, const json_t *doc,
 		   struct compat_report *report, struct vm_entry **out,
 		   struct api_error *err)
+{
+	return create(c, spec, doc, report, false, out, err);
+}
+
+int vm_core_create_async(struct vm_core *c, const struct vm_spec *spec, const json_t *doc,
+			 struct compat_report *report, struct vm_entry **out,
+			 struct api_error *err)
+{
+	return create(c, spec, doc, report, true, out, err);
+}
+
+static int create(struct vm_core *c, const struct vm_spec *spec, const json_t *doc,
+		  struct compat_report *report, bool async, struct vm_entry **out,
+		  struct api_error *err)
 {
 	char kernel[PATH_MAX], initrd[PATH_MAX], serr[256], id[40];
 	struct vm_entry *e;
@@ -387,6 +472,34 @@ int vm_core_create(struct vm_core *c, const struct vm_spec *spec, const json_t *
 		api_fail(err, 500, "state_error", "", "cannot store the VM: %s",
 			 rec ? serr : "out of memory");
 		goto err_entry;
+	}
+	if (async) {
+		struct create_job *job = calloc(1, sizeof(*job));
+
+		if (!job) {
+			ret = api_fail(err, 500, "out_of_memory", "", "out of memory");
+			goto err_entry;
+		}
+		memcpy(job->kernel, kernel, sizeof(kernel));
+		if (spec->initrd)
+			memcpy(job->initrd, initrd, sizeof(initrd));
+		job->report = report;
+		job->e = vm_entry_get(e);
+		e->state = VM_CREATING;
+		e->announced = VM_CREATING + 1; /* vm.created says it */
+		ret = pthread_create(&e->creator, NULL, create_thread, job);
+		if (ret) {
+			vm_entry_put(e);
+			free(job);
+			ret = api_fail(err, 500, "internal_error", "", "cannot start creating: %s",
+				       strerror(ret));
+			goto err_entry;
+		}
+		e->has_creator = true;
+		vm_registry_add(c->reg, vm_entry_get(e), true);
+		vm_events_created(e);
+		*out = e;
+		return 0;
 	}
 	ret = write_config(e, spec, kernel, initrd, report, err);
 	if (!ret)
@@ -476,6 +589,7 @@ int vm_core_restart(struct vm_core *c, struct vm_entry *e, struct compat_report 
 	e->restarting = true;
 	memcpy(reason, e->reason, sizeof(reason));
 	pthread_mutex_unlock(&e->lock);
+	join_creator(e);
 	vm_supervisor_reset(e);
 
 	/* The spec was accepted once; the host and the image directory may
@@ -536,13 +650,30 @@ int vm_core_restart(struct vm_core *c, struct vm_entry *e, struct compat_report 
 
 int vm_core_delete(struct vm_core *c, const char *id, struct api_error *err)
 {
-	struct vm_entry *e = vm_registry_take(c->reg, id);
+	struct vm_entry *e = vm_registry_find(c->reg, id);
+	bool creating;
+
+	if (e) {
+		/* Its creator thread owns it until pinvm-vmm answers (60 s at
+		 * most); then it is created or failed, and deletable. */
+		pthread_mutex_lock(&e->lock);
+		creating = e->state == VM_CREATING;
+		pthread_mutex_unlock(&e->lock);
+		vm_entry_put(e);
+		if (creating)
+			return api_fail(err, 409, "vm_creating", "",
+					"VM %s is being created; delete it once it is created "
+					"or failed (GET /v1/vms/%s?wait_for=created)", id, id);
+	}
+	e = vm_registry_take(c->reg, id);
 
 	if (!e) {
 		api_fail(err, 404, "vm_not_found", "", "no VM with id %s", id);
 		return -ENOENT;
 	}
+	join_creator(e);
 	vm_end(e);
+	vm_wait_notify(); /* a waiter on it answers now */
 	{
 		const char *name = json_string_value(json_object_get(e->spec, "name"));
 

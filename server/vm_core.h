@@ -69,6 +69,18 @@ int vm_core_create(struct vm_core *c, const struct vm_spec *spec, const json_t *
 		   struct compat_report *report, struct vm_entry **out,
 		   struct api_error *err);
 
+/*
+ * As vm_core_create, but returns once the VM is accepted (before pinvm-vmm
+ * is started): *out is a new reference to the VM in state "creating"; a
+ * thread of its own then builds it, and it becomes created, or failed with
+ * the reason (events and vm_wait tell). On success report is the VM's
+ * (freed by it); on failure it stays the caller's. DELETE of a creating
+ * VM is 409 vm_creating.
+ */
+int vm_core_create_async(struct vm_core *c, const struct vm_spec *spec, const json_t *doc,
+			 struct compat_report *report, struct vm_entry **out,
+			 struct api_error *err);
+
 /* A new reference to VM id, or NULL with err filled (404 vm_not_found). */
 struct vm_entry *vm_core_find(struct vm_core *c, const char *id, struct api_error *err);
 

@@ -3,6 +3,7 @@
 #include "log.h"
 #include "vm_dir.h"
 #include "vm_events.h"
+#include "vm_wait.h"
 #include "vmm_control.h"
 
 #include <stdio.h>
@@ -14,7 +15,7 @@
 const char *vm_state_name(enum vm_state s)
 {
 	static const char *const names[VM_STATE_COUNT] = { "created", "running", "paused",
-							   "stopped", "failed" };
+							   "stopped", "failed",  "creating" };
 
 	return names[s];
 }
@@ -135,6 +136,7 @@ void vm_entry_persist(struct vm_entry *e)
 	json_decref(doc);
 	if (previous && previous != now + 1)
 		vm_events_state(e->id, (enum vm_state)(previous - 1), now, reason);
+	vm_wait_notify();
 }
 
 void vm_entry_now(char out[32])

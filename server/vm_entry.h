@@ -29,8 +29,10 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
-enum vm_state { VM_CREATED, VM_RUNNING, VM_PAUSED, VM_STOPPED, VM_FAILED };
-#define VM_STATE_COUNT 5
+/* VM_CREATING: accepted by an asynchronous create, pinvm-vmm not yet
+ * reporting it built (last, so the others keep their numbers). */
+enum vm_state { VM_CREATED, VM_RUNNING, VM_PAUSED, VM_STOPPED, VM_FAILED, VM_CREATING };
+#define VM_STATE_COUNT 6
 
 struct vm_entry {
 	atomic_uint refs;
@@ -60,6 +62,8 @@ struct vm_entry {
 	bool ending;            /* DELETE: end the VM, then forget it */
 	bool detaching;         /* pinvmd is stopping: let go, leave it running */
 	bool restarting;        /* vm_core_restart is booting it again */
+	pthread_t creator;      /* an asynchronous create's thread (vm_core.c) */
+	bool has_creator;       /* not yet joined */
 	/* The op in flight: queued by an HTTP thread, sent and answered by
 	 * the supervisor. */
 	bool op_queued, op_sent, op_done;

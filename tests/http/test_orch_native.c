@@ -10,6 +10,7 @@
 #include "client.h"
 #include "daemon.h"
 #include "fake_vm.h"
+#include "sse.h"
 #include "store.h"
 #include "vmm_client.h"
 
@@ -247,15 +248,60 @@ int main(int argc, char **argv)
 		      "{\"vcpus\":1,\"memory_mib\":64,\"kernel\":\"guest.Image\",\"labels\":[]}",
 		      400, "wrong_type", "labels"), "labels not an object: 400", "-");
 
-	/* Timestamps and the exit reason follow the VM's life. */
+	/* Long-poll: answered when the state comes, or at the deadline. */
 	{
+		struct sse lp, lp2, lp3;
+		struct sse_event ev;
 		struct response r;
+		json_t *got;
 
+		snprintf(path, sizeof(path), "%s/vms/live2", state);
+		check(sse_open(&lp, port, "/v1/vms/web2?wait_for=stopped", NULL, 10000) &&
+			      lp.status == 200 && sse_next(&lp, 10000, &ev) == 0 &&
+			      (got = json_loads(lp.buf ? lp.buf : "", 0, NULL)) &&
+			      !strcmp(str(got, "state"), "stopped"),
+		      "wait_for a state it is in: answered at once", "%ld", lp.status);
+		sse_close(&lp);
+		check(sse_open(&lp, port, "/v1/vms/web2?wait_for=running&timeout=60", NULL, 10000) &&
+			      lp.status == 200 && sse_next(&lp, 10000, &ev) == 0,
+		      "wait_for running on a stopped VM: answered at once (it cannot get there)",
+		      "%ld", lp.status);
+		sse_close(&lp);
+		check(sse_open(&lp, port, "/v1/vms/web1?wait_for=stopped&timeout=60", NULL, 10000) &&
+			      lp.status == 200, "wait_for stopped on a running VM: 200, waiting",
+		      "%ld", lp.status);
+		check(sse_open(&lp2, port, "/v1/vms/web1?wait_for=paused&timeout=1", NULL, 10000) &&
+			      lp2.status == 200, "a second waiter with a 1 s timeout", "%ld", lp2.status);
+		check(sse_next(&lp2, 30000, &ev) == 0 && (got = json_loads(lp2.buf ?: "", 0, NULL)) &&
+			      !strcmp(str(got, "state"), "running"),
+		      "the 1 s waiter is answered at its deadline, with the state then (running)",
+		      "%s", lp2.buf ? lp2.buf : "");
+		json_decref(got);
+		check(sse_next(&lp, 200, &ev) == -1, "the other still waits", "it ended");
 		client_call(&c, "POST", "/v1/vms/web1/actions", NULL, "{\"action\":\"stop\"}", 17,
 			    NULL, &r);
-		check(r.status == 200, "stop web1", "%ld", r.status);
+		check(r.status == 200, "stop web1 while it is waited on", "%ld", r.status);
 		response_free(&r);
+		got = NULL;
+		check(sse_next(&lp, 30000, &ev) == 0 && (got = json_loads(lp.buf ?: "", 0, NULL)) &&
+			      !strcmp(str(got, "state"), "stopped"),
+		      "the waiter is answered by the stop: stopped", "%s", lp.buf ? lp.buf : "");
+		json_decref(got);
+		sse_close(&lp);
+		sse_close(&lp2);
+		check(refused("GET", "/v1/vms/web1?wait_for=sleeping", NULL, 400, "bad_state",
+			      "wait_for") &&
+			      refused("GET", "/v1/vms/web1?wait_for=running&timeout=0", NULL, 400,
+				      "bad_timeout", "timeout") &&
+			      refused("GET", "/v1/vms/web1?timeout=5", NULL, 400, "missing_parameter",
+				      "wait_for") &&
+			      refused("GET", "/v1/vms/nope?wait_for=running", NULL, 404, "vm_not_found",
+				      NULL),
+		      "bad wait_for, timeout 0, timeout alone, unknown VM: 400, 400, 400, 404", "-");
+		/* A waiter at shutdown is answered, not cut off. */
+		(void)lp3;
 	}
+	/* Timestamps and the exit reason follow the VM's life. */
 	o = vm_json("web1");
 	check(!strcmp(str(o, "state"), "stopped") && !strcmp(str(o, "exit_reason"), "stopped") &&
 		      *str(o, "exited_at") && !strcmp(str(o, "exited_at"), str(o, "updated_at")),
