@@ -567,6 +567,55 @@ static void test_boot_and_lifecycle(void)
 		}
 	}
 	sse_close(&events);
+
+	/* Prefer: respond-async: 202 at once, then the long-poll says when. */
+	{
+		json_t *spec = json_pack("{s:i, s:i, s:s, s:s, s:s, s:s, s:{s:s}}", "vcpus", 1,
+					 "memory_mib", 256, "kernel", KERNEL, "initrd", INITRD,
+					 "cmdline", "console=ttyS0", "name", "async-1", "labels",
+					 "test", "lab");
+		char *text = json_dumps(spec, JSON_COMPACT), path[160];
+		const char *id;
+		double t1;
+
+		t1 = now();
+		client_call(&c, "POST", "/v1/vms", NULL, text, strlen(text),
+			    "Prefer: respond-async", &r);
+		id = response_str(&r, "id");
+		check(r.status == 202 && !strcmp(response_str(&r, "state") ?: "", "creating") && id,
+		      "POST /v1/vms with Prefer: respond-async: 202, state creating", "%ld %s",
+		      r.status, r.body);
+		printf("BENCH asynchronous create answered in %.3f s\n", now() - t1);
+		snprintf(path, sizeof(path), "/v1/vms/%s", id ? id : "none");
+		response_free(&r);
+		{
+			struct response w;
+			char wait[200];
+
+			snprintf(wait, sizeof(wait), "%s?wait_for=created&timeout=120", path);
+			client_call(&c, "GET", wait, NULL, NULL, 0, NULL, &w);
+			check(w.status == 200 && !strcmp(response_str(&w, "state") ?: "", "created") &&
+				      !strcmp(response_str(&w, "name") ?: "", "async-1"),
+			      "GET ?wait_for=created answers when it is built: created", "%ld %s",
+			      w.status, w.body);
+			printf("BENCH asynchronous create to created: %.1f s\n", now() - t1);
+			response_free(&w);
+			client_call(&c, "GET", "/v1/vms?name=async-1&label=test=lab", NULL, NULL, 0,
+				    NULL, &w);
+			check(w.status == 200 &&
+				      json_array_size(json_object_get(w.json, "vms")) == 1,
+			      "it is found by name and label", "%s", w.body);
+			response_free(&w);
+			client_call(&c, "POST", "/v1/vms", NULL, text, strlen(text), NULL, &w);
+			check(w.status == 409 && !strcmp(response_str(&w, "code") ?: "", "name_taken"),
+			      "its name is taken: 409 name_taken", "%ld %s", w.status, w.body);
+			response_free(&w);
+		}
+		client_call(&c, "DELETE", path, NULL, NULL, 0, NULL, &r);
+		check(r.status == 204, "DELETE the async VM", "%ld", r.status);
+		response_free(&r);
+		free(text);
+	}
 	{
 		char path[128];
 
