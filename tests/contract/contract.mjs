@@ -684,6 +684,10 @@ async function scenario() {
 	await call('DELETE', `/v1/vms/${missing}`, { expect: 404, note: 'unknown VM' });
 	await call('POST', `/v1/vms/${missing}/actions`, { json: { action: 'start' }, expect: 404, note: 'unknown VM' });
 	await call('GET', `/v1/vms/${missing}/console?offset=0`, { expect: 404, note: 'unknown VM' });
+	await call('GET', `/v1/vms/${missing}?wait_for=running&timeout=5`, { expect: 404, note: 'long-poll on an unknown VM' });
+	await call('GET', `/v1/vms/${missing}?wait_for=sleeping`, { expect: 400, code: 'bad_state', note: 'wait_for an unknown state' });
+	await call('GET', `/v1/vms/${missing}?timeout=5`, { expect: 400, code: 'missing_parameter', note: 'timeout without wait_for' });
+	if (!kvm) await call('POST', '/v1/vms', { json: vmSpec, headers: { Prefer: 'respond-async' }, expect: 503, code: 'no_hypervisor', note: 'respond-async: refused before anything is accepted' });
 
 	// --- the event stream: its head (it never ends by itself), then refusals
 	await callStream('/v1/events?type=vm.', 'a live stream; its first bytes');
@@ -724,6 +728,14 @@ async function vmLifecycle(vmSpec, imageNames, docName, refusedName) {
 	const stateIs = (want) => (r) => (r.json?.state === want ? [] : [`state is ${r.json?.state}, expected ${want}`]);
 	if (created.headers.location !== `/v1/vms/${id}`) report(false, 'POST /v1/vms Location', [`Location ${created.headers.location}, expected /v1/vms/${id}`]);
 	await call('GET', vm, { expect: 200, check: stateIs('created') });
+	{
+		const acc = await call('POST', '/v1/vms', { json: { ...vmSpec, name: `ct-async-${runTag}` }, headers: { Prefer: 'respond-async' }, expect: 202, note: 'Prefer: respond-async', check: stateIs('creating') });
+		const aid = acc?.json?.id;
+		if (aid) {
+			await call('GET', `/v1/vms/${enc(aid)}?wait_for=created&timeout=90`, { expect: 200, note: 'long-poll until created', check: stateIs('created'), timeout: 120 });
+			await call('DELETE', `/v1/vms/${enc(aid)}`, { expect: 204 });
+		}
+	}
 	await call('GET', '/v1/vms', { expect: 200, check: (r) => (r.json?.vms?.some((v) => v.id === id) ? [] : [`${id} is not listed`]) });
 	await call('POST', `${vm}/actions`, { json: { action: 'resume' }, expect: 409, code: 'illegal_transition', note: 'resume a created VM' });
 	await call('POST', `${vm}/actions`, { json: { action: 'reboot' }, expect: 422, note: 'unknown action' });
