@@ -1,6 +1,7 @@
 #include "http.h"
 
 #include "deadline.h"
+#include "etag.h"
 #include "idempotency.h"
 #include "log.h"
 #include "metrics.h"
@@ -194,7 +195,7 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn,
 	struct MHD_Response *resp;
 	struct timespec end;
 	enum MHD_Result ret;
-	char *text = NULL;
+	char *text = NULL, etag[ETAG_SIZE] = "";
 	json_t *fields;
 
 	if (!rep->body && !rep->empty && !rep->raw && !rep->stream_cls) {
@@ -218,6 +219,27 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn,
 						       MHD_RESPMEM_MUST_FREE);
 		if (resp)
 			rep->raw = NULL;
+	} else if (text && rep->status == 200 && etag_applies(method, route)) {
+		size_t len = strlen(text);
+
+		/* Of the body as sent: the same resource, the same tag. */
+		etag_of(text, len, etag);
+		if (etag_matches(MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+							     "If-None-Match"), etag)) {
+			rep->status = 304;
+			free(text);
+			text = NULL;
+			resp = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
+		} else {
+			char *nl = realloc(text, len + 2);
+
+			if (nl) {
+				text = nl;
+				text[len++] = '\n';
+				text[len] = '\0';
+			}
+			resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+		}
 	} else if (text) {
 		size_t len = strlen(text);
 
@@ -241,8 +263,12 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn,
 		free(text);
 		return MHD_NO;
 	}
+	if (etag[0])
+		MHD_add_response_header(resp, "ETag", etag);
 	if (rep->raw_type)
 		MHD_add_response_header(resp, "Content-Type", rep->raw_type);
+	else if (rep->status == 304)
+		; /* no body, no type */
 	else if (!rep->empty)
 		MHD_add_response_header(resp, "Content-Type",
 					rep->status >= 400 ? "application/problem+json"

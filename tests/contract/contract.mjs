@@ -651,6 +651,9 @@ async function scenario() {
 			...(JSON.stringify(r.json) === JSON.stringify(first?.json) ? [] : ['not the first answer'])] });
 		await call('POST', '/v1/profiles', { json: { ...doc, name: `ct-idem2-${runTag}` }, headers: key, expect: 422, code: 'idempotency_key_reused', note: 'the key with another body' });
 		await call('POST', '/v1/compatibility', { json: {}, headers: { 'Idempotency-Key': 'bad key' }, expect: 400, code: 'bad_idempotency_key', note: 'a key with a space' });
+		const got = await call('GET', `/v1/profiles/${doc.name}`, { expect: 200, note: 'has an ETag', check: (r) => (r.headers.etag ? [] : ['no ETag']) });
+		if (got?.headers?.etag)
+			await call('GET', `/v1/profiles/${doc.name}`, { headers: { 'If-None-Match': got.headers.etag }, expect: 304, note: 'If-None-Match: unchanged' });
 		await call('DELETE', `/v1/profiles/${doc.name}`, { expect: 204 });
 	}
 	await call('POST', '/v1/baselines', { json: { name: `ct-b-${runTag}`, hosts: [], colour: 'red' }, expect: 422, note: 'unknown member' });

@@ -106,7 +106,7 @@ static const char *str(json_t *o, const char *key)
 int main(int argc, char **argv)
 {
 	char tmpdir[] = "/tmp/pinvm-orch-XXXXXX";
-	char dir[256], path[300], err[256], ids[512], cur[64], all[512];
+	char dir[256], path[300], err[256], ids[512], cur[64], all[512], etag_running[64] = "";
 	struct vmm_client web1;
 	struct store *s;
 	json_t *o;
@@ -248,6 +248,30 @@ int main(int argc, char **argv)
 		      "{\"vcpus\":1,\"memory_mib\":64,\"kernel\":\"guest.Image\",\"labels\":[]}",
 		      400, "wrong_type", "labels"), "labels not an object: 400", "-");
 
+	/* ETags: the same tag while nothing changes, 304 for If-None-Match. */
+	{
+		struct response r1, r2, r3;
+		char inm[96];
+
+		client_call(&c, "GET", "/v1/vms/web1", NULL, NULL, 0, NULL, &r1);
+		client_call(&c, "GET", "/v1/vms/web1", NULL, NULL, 0, NULL, &r2);
+		check(r1.status == 200 && r1.etag[0] == '"' && !strcmp(r1.etag, r2.etag),
+		      "GET /v1/vms/{id} has an ETag, the same while the VM is unchanged", "'%s' '%s'",
+		      r1.etag, r2.etag);
+		snprintf(inm, sizeof(inm), "If-None-Match: W/\"x\", %s", r1.etag);
+		client_call(&c, "GET", "/v1/vms/web1", NULL, NULL, 0, inm, &r3);
+		check(r3.status == 304 && r3.len == 0 && !strcmp(r3.etag, r1.etag),
+		      "If-None-Match with it: 304, no body, the tag", "%ld %zu", r3.status, r3.len);
+		snprintf(etag_running, sizeof(etag_running), "%s", r1.etag);
+		response_free(&r1);
+		response_free(&r2);
+		response_free(&r3);
+		client_call(&c, "GET", "/v1/profiles/idem-none", NULL, NULL, 0,
+			    "If-None-Match: *", &r1);
+		check(r1.status == 404 && !r1.etag[0], "a 404 has no ETag and is no 304", "%ld",
+		      r1.status);
+		response_free(&r1);
+	}
 	/* Long-poll: answered when the state comes, or at the deadline. */
 	{
 		struct sse lp, lp2, lp3;
@@ -300,6 +324,17 @@ int main(int argc, char **argv)
 		      "bad wait_for, timeout 0, timeout alone, unknown VM: 400, 400, 400, 404", "-");
 		/* A waiter at shutdown is answered, not cut off. */
 		(void)lp3;
+	}
+	/* After a change (the long-poll above stopped web1) the tag is another. */
+	{
+		struct response r1;
+		char inm[96];
+
+		snprintf(inm, sizeof(inm), "If-None-Match: %s", etag_running);
+		client_call(&c, "GET", "/v1/vms/web1", NULL, NULL, 0, inm, &r1);
+		check(r1.status == 200 && r1.etag[0] && strcmp(r1.etag, etag_running),
+		      "once the VM changed: 200 with another ETag", "%ld '%s'", r1.status, r1.etag);
+		response_free(&r1);
 	}
 	/* Timestamps and the exit reason follow the VM's life. */
 	o = vm_json("web1");
