@@ -644,6 +644,34 @@ static void test_profile_in_linux(void)
 	     &r);
 	check(r.status == 201, "store a profile pinning 5.10's services", "%ld %s", r.status, r.body);
 	response_free(&r);
+
+	/* A refused profile: 409 naming the register, and a profile.refused event. */
+	{
+		struct sse ev;
+		struct sse_event e = { 0 };
+		bool sub = sse_open(&ev, port_of(c.base), "/v1/events?type=profile.refused", NULL,
+				    30000) && ev.status == 200;
+
+		call("POST", "/v1/profiles",
+		     json_pack("{s:s, s:s, s:{s:s}}", "name", "refuse-unknown", "unknown_registers",
+			       "refuse", "registers", "PSCI_VERSION", "host"), &r);
+		response_free(&r);
+		free(create(1, "console=ttyS0", "refuse-unknown", &r));
+		check(r.status == 409 && !strcmp(response_str(&r, "code") ?: "", "profile_refused"),
+		      "a VM from a refused profile: 409 profile_refused", "%ld %s", r.status, r.body);
+		response_free(&r);
+		check(sub && sse_next(&ev, 30000, &e) == 1 && !strcmp(e.type, "profile.refused") &&
+			      !strcmp(json_string_value(json_object_get(e.data, "profile")) ?: "",
+				      "refuse-unknown") &&
+			      json_string_value(json_object_get(e.data, "register")) &&
+			      json_string_value(json_object_get(e.data, "rule")),
+		      "event: profile.refused with the profile, the register and the rule", "%s",
+		      e.type);
+		sse_event_clear(&e);
+		sse_close(&ev);
+		call("DELETE", "/v1/profiles/refuse-unknown", NULL, &r);
+		response_free(&r);
+	}
 	pinned = create(1, "console=ttyS0 pinvm.poweroff=1", "linux-5.10-services", &r);
 	check(pinned && json_is_array(json_object_get(r.json, "abi")),
 	      "a VM from the profile is created with its register report", "%ld %s", r.status, r.body);
