@@ -277,14 +277,15 @@ int main(int argc, char **argv)
 		struct sse lp, lp2, lp3;
 		struct sse_event ev;
 		struct response r;
-		json_t *got;
+		json_t *got = NULL;
 
-		snprintf(path, sizeof(path), "%s/vms/live2", state);
 		check(sse_open(&lp, port, "/v1/vms/web2?wait_for=stopped", NULL, 10000) &&
 			      lp.status == 200 && sse_next(&lp, 10000, &ev) == 0 &&
 			      (got = json_loads(lp.buf ? lp.buf : "", 0, NULL)) &&
 			      !strcmp(str(got, "state"), "stopped"),
 		      "wait_for a state it is in: answered at once", "%ld", lp.status);
+		json_decref(got);
+		got = NULL;
 		sse_close(&lp);
 		check(sse_open(&lp, port, "/v1/vms/web2?wait_for=running&timeout=60", NULL, 10000) &&
 			      lp.status == 200 && sse_next(&lp, 10000, &ev) == 0,
