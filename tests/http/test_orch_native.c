@@ -192,13 +192,13 @@ int main(int argc, char **argv)
 	check(ids_of("/v1/vms?state=running&label=tier=db", ids, sizeof(ids), NULL, 0) == 200 &&
 		      !ids[0], "filters combine: none is running and tier=db", "%s", ids);
 	{
-		char got[512] = "", page[128];
+		char got[1200] = "", page[128];
 		int pages = 0;
 
 		snprintf(page, sizeof(page), "/v1/vms?limit=3");
 		for (;;) {
 			check(ids_of(page, ids, sizeof(ids), cur, sizeof(cur)) == 200, "a page", "-");
-			snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%s",
+			snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%.500s",
 				 got[0] && ids[0] ? "," : "", ids);
 			pages++;
 			if (!cur[0] || pages > 4)
