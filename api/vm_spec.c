@@ -5,6 +5,7 @@
 #include "vm_spec.h"
 
 #include "jsonutil.h"
+#include "vm_meta.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -12,12 +13,13 @@
 
 /* Required ones first (missing_field reports them in this order), then by
  * type: integers, then strings. */
-static const char *const keys[] = { "vcpus",  "memory_mib", "kernel",
-				    "initrd", "cmdline",    "profile" };
+static const char *const keys[] = { "vcpus",   "memory_mib", "kernel", "initrd",
+				    "cmdline", "profile",    "name",   "labels" };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 #define NREQUIRED 3
 #define NINTEGERS 2
 #define INITRD 3
+#define NSTRINGS 7 /* keys[NINTEGERS..NSTRINGS) are strings; labels last */
 
 static bool known_key(const char *key, size_t key_len)
 {
@@ -42,8 +44,8 @@ int vm_spec_parse(const json_t *body, struct vm_spec *out,
 		if (!known_key(key, key_len))
 			return api_fail(err, 422, "unknown_field", key,
 					"a VM takes vcpus, memory_mib, kernel, "
-					"initrd, cmdline and profile; \"%s\" is "
-					"not one of them", key);
+					"initrd, cmdline, profile, name and labels; "
+					"\"%s\" is not one of them", key);
 	}
 	for (i = 0; i < NREQUIRED; i++)
 		if (!json_object_get(body, keys[i]))
@@ -53,7 +55,7 @@ int vm_spec_parse(const json_t *body, struct vm_spec *out,
 		if (!json_is_integer(json_object_get(body, keys[i])))
 			return api_fail(err, 400, "wrong_type", keys[i],
 					"%s must be an integer", keys[i]);
-	for (i = NINTEGERS; i < NKEYS; i++) {
+	for (i = NINTEGERS; i < NSTRINGS; i++) {
 		v = json_object_get(body, keys[i]);
 		if (v && !json_is_string(v) && !(i == INITRD && json_is_null(v)))
 			return api_fail(err, 400, "wrong_type", keys[i],
@@ -66,6 +68,11 @@ int vm_spec_parse(const json_t *body, struct vm_spec *out,
 	s.initrd = json_string_value(json_object_get(body, "initrd"));
 	s.cmdline = json_string_value(json_object_get(body, "cmdline"));
 	s.profile = json_string_value(json_object_get(body, "profile"));
+	s.name = json_string_value(json_object_get(body, "name"));
+	s.labels = json_object_get(body, "labels");
+	if (s.labels && !json_is_object(s.labels))
+		return api_fail(err, 400, "wrong_type", "labels",
+				"labels must be an object of strings");
 
 	if (s.vcpus < 1)
 		return api_fail(err, 422, "out_of_range", "vcpus",
@@ -86,6 +93,10 @@ int vm_spec_parse(const json_t *body, struct vm_spec *out,
 		return api_fail(err, 422, "value_too_long", "cmdline",
 				"cmdline is %zu bytes; at most %u",
 				strlen(s.cmdline), VM_SPEC_MAX_CMDLINE);
+	if (s.name && vm_name_check(s.name, err) < 0)
+		return -EINVAL;
+	if (s.labels && vm_labels_check(s.labels, err) < 0)
+		return -EINVAL;
 	*out = s;
 	return 0;
 }

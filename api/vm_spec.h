@@ -7,7 +7,9 @@
  *    "kernel": "Image",               string, required
  *    "initrd": "initramfs.cpio.gz",   string or null, optional
  *    "cmdline": "console=ttyS0",      string, optional, <= 2047 bytes
- *    "profile": "lab-5.10"}           string, optional
+ *    "profile": "lab-5.10",           string, optional
+ *    "name": "web-1",                 string, optional (vm_meta.h)
+ *    "labels": {"tier": "web"}}       object of strings, optional (vm_meta.h)
  *
  * Only the JSON types and the ranges are checked here: whether the kernel
  * and initrd name files in the image directory, whether the host has that
@@ -41,6 +43,8 @@ struct vm_spec {
 	const char *initrd;    /* NULL: no initrd */
 	const char *cmdline;   /* NULL: none given; <= VM_SPEC_MAX_CMDLINE bytes */
 	const char *profile;   /* NULL: no profile */
+	const char *name;      /* NULL: none; vm_name_check passed */
+	const json_t *labels;  /* NULL: none; an object vm_labels_check passed */
 };
 
 /*
@@ -48,16 +52,18 @@ struct vm_spec {
  * filled, or -EINVAL with *out zeroed and err (which may be NULL) filled,
  * checking in this order:
  *   400 wrong_type      field ""          body is not a JSON object
- *   422 unknown_field   field <the key>   a member other than the six above
+ *   422 unknown_field   field <the key>   a member other than the eight above
  *   422 missing_field   "vcpus", "memory_mib", "kernel" (in that order)
  *   400 wrong_type      "vcpus", "memory_mib"   not an integer
- *   400 wrong_type      "kernel", "initrd", "cmdline", "profile"
+ *   400 wrong_type      "kernel", "initrd", "cmdline", "profile", "name"
  *                       not a string (initrd alone may be null; a null
- *                       kernel, cmdline or profile is a wrong_type)
+ *                       kernel, cmdline, profile or name is a wrong_type)
+ *   400 wrong_type      "labels"      not an object
  *   422 out_of_range    "vcpus"       < 1 or > VM_SPEC_MAX_VCPUS
  *   422 out_of_range    "memory_mib"  < VM_SPEC_MIN_MEMORY_MIB or
  *                                     > VM_SPEC_MAX_MEMORY_MIB
  *   422 value_too_long  "cmdline"     more than VM_SPEC_MAX_CMDLINE bytes
+ *   then vm_name_check and vm_labels_check (vm_meta.h)
  * Strings are taken as C strings (up to their first NUL; a body loaded
  * without JSON_ALLOW_NUL has none). Allocates nothing.
  */

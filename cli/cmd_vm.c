@@ -2,6 +2,7 @@
 #include "commands.h"
 #include "output.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -11,7 +12,7 @@
 #include <unistd.h>
 
 const char usage_vm[] =
-	"usage: pinvm vm list\n"
+	"usage: pinvm vm list [--state STATE] [--name NAME] [--label K=V[,K...]]\n"
 	"       pinvm vm create --kernel NAME [--initrd NAME] [--vcpus N] [--memory MIB]\n"
 	"                       [--cmdline TEXT] [--profile NAME] [-f SPEC.json] [-q]\n"
 	"                       (images by name from `pinvm images`; -f gives the whole\n"
@@ -113,6 +114,31 @@ static int parse_num(const char *s, long long min, long long max, long long *out
 	errno = 0;
 	*out = strtoll(s, &end, 10);
 	return errno || end == s || *end || *out < min || *out > max ? -1 : 0;
+}
+
+/* value, percent-encoded but for unreserved characters, into out; 0 or -1. */
+static int query_escape(char *out, size_t len, const char *value)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n = 0;
+
+	for (const unsigned char *p = (const unsigned char *)value; *p; p++) {
+		if (isalnum(*p) || strchr("-._~", *p)) {
+			if (n + 1 >= len)
+				return -1;
+			out[n++] = (char)*p;
+		} else {
+			if (n + 3 >= len)
+				return -1;
+			out[n++] = '%';
+			out[n++] = hex[*p >> 4];
+			out[n++] = hex[*p & 15];
+		}
+	}
+	if (n >= len)
+		return -1;
+	out[n] = '\0';
+	return 0;
 }
 
 static void sleep_ms(long ms)
@@ -310,9 +336,28 @@ int cmd_vm(struct cli *c, int argc, char **argv)
 	if (strcmp(verb, "create") == 0)
 		return vm_create(c, argc - 1, argv + 1);
 	if (strcmp(verb, "list") == 0) {
-		if (argc > 2)
-			return cli_usage_error(usage_vm, "vm list: unexpected argument '%s'", argv[2]);
-		rc = cli_call(c, "GET", "/v1/vms", NULL, &r);
+		static const char *const flags[] = { "--state", "--name", "--label" };
+		static const char *const keys[] = { "state", "name", "label" };
+		size_t n = (size_t)snprintf(path, sizeof(path), "/v1/vms");
+		char sep = '?';
+
+		for (int i = 2; i < argc; i += 2) {
+			size_t k;
+
+			for (k = 0; k < 3 && strcmp(argv[i], flags[k]); k++)
+				;
+			if (k == 3 || i + 1 >= argc)
+				return cli_usage_error(usage_vm, "vm list: unexpected argument '%s'",
+						       argv[i]);
+			n += (size_t)snprintf(path + n, n < sizeof(path) ? sizeof(path) - n : 0,
+					      "%c%s=", sep, keys[k]);
+			if (n >= sizeof(path) || query_escape(path + n, sizeof(path) - n,
+							      argv[i + 1]) < 0)
+				return cli_usage_error(usage_vm, "vm list: %s is too long", flags[k]);
+			n += strlen(path + n);
+			sep = '&';
+		}
+		rc = cli_call(c, "GET", path, NULL, &r);
 		if (rc == EXIT_OK)
 			rc = cli_show(c, r.json, show_list);
 		response_free(&r);

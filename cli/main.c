@@ -26,7 +26,8 @@ static const char usage[] =
 	"  vm list|create|show|start|pause|resume|stop|delete|console\n"
 	"                                   microVMs\n"
 	"  images                           kernels and initrds VMs may use\n"
-	"  (events: not yet; pinvmd has no events endpoint)\n"
+	"  events [--vm ID] [--type T] [--since ID]\n"
+	"                                   follow what happens\n"
 	"`pinvm COMMAND --help` tells more.\n"
 	"\n"
 	"Options (anywhere on the line):\n"
@@ -121,16 +122,12 @@ static int run(struct cli *c, int argc, char **argv)
 		{ "host", cmd_host },         { "profile", cmd_profile },
 		{ "profiles", cmd_profile },  { "baseline", cmd_baseline },
 		{ "vm", cmd_vm },             { "vms", cmd_vm },
-		{ "images", cmd_images },
+		{ "images", cmd_images },     { "events", cmd_events },
 	};
 
 	for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
 		if (strcmp(argv[0], groups[i].name) == 0)
 			return groups[i].fn(c, argc, argv);
-	if (strcmp(argv[0], "events") == 0) {
-		errorf("events: pinvmd has no events endpoint yet");
-		return EXIT_USAGE;
-	}
 	errorf("unknown command '%s'", argv[0]);
 	fputs(usage, stderr);
 	return EXIT_USAGE;

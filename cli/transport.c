@@ -1,6 +1,7 @@
 #include "transport.h"
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <stdio.h>
@@ -187,6 +188,104 @@ out:
 			snprintf(r->error, sizeof(r->error), "out of memory");
 			return -1;
 		}
+	}
+	return 0;
+}
+
+struct stream {
+	struct response *r;
+	CURL *curl;
+	int (*on_data)(const char *data, size_t n, void *arg);
+	void *arg;
+	bool stopped;
+};
+
+static size_t on_stream(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct stream *s = arg;
+	long status = 0;
+
+	curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &status);
+	if (status < 200 || status >= 300)
+		return on_body(data, size, nmemb, s->r);
+	if (s->on_data(data, size * nmemb, s->arg)) {
+		s->stopped = true;
+		return 0;
+	}
+	return size * nmemb;
+}
+
+int transport_stream(const struct endpoint *ep, const char *path, const char *header,
+		     int (*on_data)(const char *data, size_t n, void *arg), void *arg,
+		     struct response *r)
+{
+	struct stream s = { .r = r, .on_data = on_data, .arg = arg };
+	struct curl_slist *headers = NULL, *h;
+	const char *base = ep->unix_path ? "http://localhost" : ep->url;
+	size_t blen = strlen(base);
+	CURLcode rc = CURLE_OUT_OF_MEMORY;
+	char url[2048], auth[300];
+	int n;
+
+	memset(r, 0, sizeof(*r));
+	r->next_offset = -1;
+	while (blen > 0 && base[blen - 1] == '/')
+		blen--;
+	n = snprintf(url, sizeof(url), "%.*s%s", (int)blen, base, path);
+	if (n < 0 || (size_t)n >= sizeof(url)) {
+		snprintf(r->error, sizeof(r->error), "URL too long");
+		return -1;
+	}
+	s.curl = curl_easy_init();
+	if (!s.curl) {
+		snprintf(r->error, sizeof(r->error), "cannot start libcurl");
+		return -1;
+	}
+	if (!(h = curl_slist_append(headers, "Accept: text/event-stream, application/problem+json")))
+		goto out;
+	headers = h;
+	if (header) {
+		if (!(h = curl_slist_append(headers, header)))
+			goto out;
+		headers = h;
+	}
+	if (ep->token[0]) {
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", ep->token);
+		if (!(h = curl_slist_append(headers, auth)))
+			goto out;
+		headers = h;
+	}
+	curl_easy_setopt(s.curl, CURLOPT_URL, url);
+	curl_easy_setopt(s.curl, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(s.curl, CURLOPT_WRITEFUNCTION, on_stream);
+	curl_easy_setopt(s.curl, CURLOPT_WRITEDATA, &s);
+	curl_easy_setopt(s.curl, CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT_S);
+	curl_easy_setopt(s.curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(s.curl, CURLOPT_USERAGENT, "pinvm/" PINVM_VERSION);
+	curl_easy_setopt(s.curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (ep->unix_path)
+		curl_easy_setopt(s.curl, CURLOPT_UNIX_SOCKET_PATH, ep->unix_path);
+	if (ep->cacert)
+		curl_easy_setopt(s.curl, CURLOPT_CAINFO, ep->cacert);
+	rc = curl_easy_perform(s.curl);
+	if (rc == CURLE_OK || (rc == CURLE_WRITE_ERROR && s.stopped)) {
+		curl_easy_getinfo(s.curl, CURLINFO_RESPONSE_CODE, &r->status);
+		rc = CURLE_OK;
+	}
+out:
+	curl_slist_free_all(headers);
+	curl_easy_cleanup(s.curl);
+	if (rc != CURLE_OK) {
+		r->status = 0;
+		snprintf(r->error, sizeof(r->error), "%s", curl_easy_strerror(rc));
+		return -1;
+	}
+	if (r->len > 0)
+		r->json = json_loadb(r->body, r->len, 0, NULL);
+	if (!r->body && !(r->body = calloc(1, 1))) {
+		r->status = 0;
+		snprintf(r->error, sizeof(r->error), "out of memory");
+		return -1;
 	}
 	return 0;
 }

@@ -51,6 +51,18 @@ int endpoint_default_socket(char *out, size_t len);
 int transport_request(const struct endpoint *ep, const char *method,
 		      const char *path, const char *body, struct response *r);
 
+/*
+ * A GET of a stream (text/event-stream) that has no end of its own: with a
+ * 2xx answer, on_data gets the body as it comes (return non-zero to stop
+ * reading); any other answer is collected into *r as transport_request
+ * would. header is one more "Name: value" line, or NULL. No overall
+ * timeout. Returns 0 when an answer came (the stream then ended, or
+ * on_data stopped it), or -1 with r->error.
+ */
+int transport_stream(const struct endpoint *ep, const char *path, const char *header,
+		     int (*on_data)(const char *data, size_t n, void *arg), void *arg,
+		     struct response *r);
+
 void response_free(struct response *r);
 
 #endif

@@ -47,6 +47,8 @@ void config_usage(FILE *f)
 		"  --drain-seconds N on SIGTERM/SIGINT, stop accepting and wait up to N\n"
 		"                    seconds for requests in flight (default 30; a\n"
 		"                    second signal stops at once)\n"
+		"  --event-history N  events kept for resumption with Last-Event-ID\n"
+		"                    (default 10000; older ones answer 410)\n"
 		"  --stop-vms-on-exit  stop every VM when pinvmd stops (default: leave\n"
 		"                    them running for the next pinvmd to take over)\n"
 		"  --routes          print the route table and exit\n");
@@ -245,6 +247,7 @@ static const struct num_flag num_flags[] = {
 	{ 'H', "--header-timeout", 1, 3600 },
 	{ 'B', "--body-timeout", 1, 86400 },
 	{ 'I', "--idle-timeout", 1, 86400 },
+	{ 'E', "--event-history", 1, 10000000 },
 };
 
 static void set_num(struct config *cfg, int opt, unsigned long long v)
@@ -259,6 +262,7 @@ static void set_num(struct config *cfg, int opt, unsigned long long v)
 	case 'H': cfg->header_timeout = (unsigned)v; break;
 	case 'B': cfg->body_timeout = (unsigned)v; break;
 	case 'I': cfg->idle_timeout = (unsigned)v; break;
+	case 'E': cfg->event_history = (unsigned)v; break;
 	}
 }
 
@@ -288,6 +292,7 @@ static int parse_flags(int argc, char **argv, struct config *cfg, char *err,
 		{ "header-timeout", required_argument, NULL, 'H' },
 		{ "body-timeout", required_argument, NULL, 'B' },
 		{ "idle-timeout", required_argument, NULL, 'I' },
+		{ "event-history", required_argument, NULL, 'E' },
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned long long v;
@@ -393,6 +398,7 @@ int config_parse(int argc, char **argv, struct config *cfg, char *err,
 	cfg->header_timeout = 10;
 	cfg->body_timeout = 60;
 	cfg->idle_timeout = 30;
+	cfg->event_history = 10000;
 	cfg->lopts.mode = 0660;
 	if (default_paths(cfg->default_listen, sizeof(cfg->default_listen),
 			  cfg->state_dir, sizeof(cfg->state_dir)) < 0)

@@ -59,6 +59,7 @@ struct config {
 	unsigned header_timeout;
 	unsigned body_timeout;
 	unsigned idle_timeout;
+	unsigned event_history;  /* events kept for Last-Event-ID (events.h) */
 	bool allow_open_tcp;
 	bool stop_vms_on_exit;
 };

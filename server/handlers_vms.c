@@ -7,6 +7,12 @@
 
 #include "server.h"
 #include "vm_core.h"
+#include "vm_events.h"
+#include "vm_query.h"
+#include "vm_wait.h"
+#include "prefer.h"
+
+#include <microhttpd.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -39,7 +45,7 @@ void handle_vms_post(struct request *req, struct reply *rep)
 	struct compat_report *report = NULL;
 	struct vm_entry *e = NULL;
 	struct api_error err;
-	struct vm_spec spec;
+	struct vm_spec spec = { 0 };
 	json_t *body;
 	int ret;
 
@@ -57,6 +63,22 @@ void handle_vms_post(struct request *req, struct reply *rep)
 		if (ret < 0)
 			goto out;
 	}
+	if (req->conn && prefer_has(MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
+								 "Prefer"),
+				    "respond-async")) {
+		/* 202 at once; the VM's events or a long-poll tell the rest. */
+		if (vm_core_create_async(req->srv->vms, &spec, body, report, &e, &err) < 0) {
+			reply_api_error(rep, &err);
+			goto out;
+		}
+		report = NULL; /* the VM's now */
+		reply_vm(rep, 202, e);
+		snprintf(rep->extra_name, sizeof(rep->extra_name), "Preference-Applied");
+		snprintf(rep->extra_value, sizeof(rep->extra_value), "respond-async");
+		snprintf(rep->location, sizeof(rep->location), "/v1/vms/%s", e->id);
+		vm_entry_put(e);
+		goto out;
+	}
 	if (vm_core_create(req->srv->vms, &spec, body, report, &e, &err) < 0) {
 		reply_api_error(rep, &err);
 		goto out;
@@ -65,25 +87,87 @@ void handle_vms_post(struct request *req, struct reply *rep)
 	snprintf(rep->location, sizeof(rep->location), "/v1/vms/%s", e->id);
 	vm_entry_put(e);
 out:
+	if (rep->status == 409 && rep->body)
+		vm_events_refused(spec.profile, rep->body);
 	free(report);
 	json_decref(body);
 }
 
 void handle_vms_list(struct request *req, struct reply *rep)
 {
-	json_t *list = vm_core_list(req->srv->vms);
+	/* "creating" is a record's state only; a listed VM is never in it,
+	 * but a client may ask. */
+	static const char *const states[] = { "creating", "created", "running", "paused",
+					      "stopped",  "failed",  NULL };
+	unsigned long long next;
+	struct vm_query q;
+	struct api_error err;
+	char cursor[24];
+	json_t *list, *body;
 
-	reply_json(rep, 200, list ? json_pack("{s:o}", "vms", list) : NULL);
+	if (vm_query_parse(request_query(req, "state"), request_query(req, "name"),
+			   request_query(req, "label"), request_query(req, "limit"),
+			   request_query(req, "cursor"), states, &q, &err) < 0) {
+		reply_api_error(rep, &err);
+		return;
+	}
+	list = vm_core_select(req->srv->vms, &q, &next);
+	body = list ? json_pack("{s:o}", "vms", list) : NULL;
+	if (body && next) {
+		vm_query_cursor(next, cursor);
+		if (json_object_set_new(body, "next_cursor", json_string(cursor))) {
+			json_decref(body);
+			body = NULL;
+		}
+	}
+	reply_json(rep, 200, body);
 }
+
+/* A state a VM can be waited for, by index in vm_state order. */
+static const char *const wait_states[] = { "created", "running", "paused", "stopped",
+					   "failed",  NULL };
 
 void handle_vm_get(struct request *req, struct reply *rep)
 {
+	const char *wait_for = request_query(req, "wait_for");
+	const char *timeout = request_query(req, "timeout");
+	struct vm_waiter *waiter;
 	struct api_error err;
-	struct vm_entry *e = vm_core_find(req->srv->vms, req->params[0], &err);
+	struct vm_entry *e;
+	unsigned timeout_s;
+	bool done;
+	int want;
 
+	if ((wait_for || timeout) &&
+	    vm_wait_parse(wait_for, timeout, wait_states, &want, &timeout_s, &err) < 0) {
+		reply_api_error(rep, &err);
+		return;
+	}
+	e = vm_core_find(req->srv->vms, req->params[0], &err);
 	if (!e) {
 		reply_api_error(rep, &err);
 		return;
+	}
+	if (wait_for) {
+		pthread_mutex_lock(&e->lock);
+		done = vm_wait_done(e, (enum vm_state)want);
+		pthread_mutex_unlock(&e->lock);
+		if (!done && req->conn) {
+			/* The answer (200, the VM) comes when it is done or at the
+			 * deadline; the connection waits suspended. */
+			if (vm_wait_new(e, (enum vm_state)want, timeout_s, req->conn, &waiter,
+					&err) < 0) {
+				reply_api_error(rep, &err);
+			} else {
+				rep->status = 200;
+				rep->raw_type = "application/json";
+				rep->stream_read = vm_wait_reader;
+				rep->stream_free = vm_wait_free;
+				rep->stream_cls = waiter;
+			}
+			vm_entry_put(e);
+			return;
+		}
 	}
 	reply_vm(rep, 200, e);
 	vm_entry_put(e);
@@ -97,6 +181,42 @@ void handle_vm_delete(struct request *req, struct reply *rep)
 		reply_api_error(rep, &err);
 	else
 		reply_empty(rep);
+}
+
+static bool vm_ended(struct vm_entry *e)
+{
+	bool ended;
+
+	pthread_mutex_lock(&e->lock);
+	ended = e->state == VM_STOPPED || e->state == VM_FAILED;
+	pthread_mutex_unlock(&e->lock);
+	return ended;
+}
+
+/* start of a stopped or failed VM: a cold boot, under its profile's
+ * verdict on this host as it is now (the kernel may have changed). */
+static void restart(struct request *req, struct reply *rep, struct vm_entry *e)
+{
+	struct compat_report *report = NULL;
+	struct api_error err;
+	int ret;
+
+	if (e->profile[0]) {
+		ret = profile_verdict_here(req, rep, e->profile, true, &report);
+		if (ret < 0) {
+			if (rep->status == 409 && rep->body)
+				vm_events_refused(e->profile, rep->body);
+			return;
+		}
+	}
+	if (vm_core_restart(req->srv->vms, e, report, &err) < 0) {
+		reply_api_error(rep, &err);
+		if (rep->status == 409 && rep->body)
+			vm_events_refused(e->profile, rep->body);
+	} else {
+		reply_vm(rep, 200, e);
+	}
+	free(report);
 }
 
 void handle_vm_action(struct request *req, struct reply *rep)
@@ -114,6 +234,10 @@ void handle_vm_action(struct request *req, struct reply *rep)
 		goto out;
 	if (vm_action_parse(body, &action, &err) < 0) {
 		reply_api_error(rep, &err);
+		goto out;
+	}
+	if (action == VM_ACTION_START && vm_ended(e)) {
+		restart(req, rep, e);
 		goto out;
 	}
 	if (vm_core_act(req->srv->vms, e, action, &err) < 0) {

@@ -1,6 +1,8 @@
 #include "http.h"
 
 #include "deadline.h"
+#include "etag.h"
+#include "idempotency.h"
 #include "log.h"
 #include "metrics.h"
 #include "problem.h"
@@ -193,10 +195,10 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn,
 	struct MHD_Response *resp;
 	struct timespec end;
 	enum MHD_Result ret;
-	char *text = NULL;
+	char *text = NULL, etag[ETAG_SIZE] = "";
 	json_t *fields;
 
-	if (!rep->body && !rep->empty && !rep->raw) {
+	if (!rep->body && !rep->empty && !rep->raw && !rep->stream_cls) {
 		rep->status = 500;
 		rep->body = problem_new(500, "out_of_memory", NULL, "out of memory");
 	}
@@ -205,11 +207,39 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn,
 		json_object_set_new(rep->body, "request_id", json_string(ex->id));
 	if (rep->body)
 		text = json_dumps(rep->body, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	if (rep->raw) {
+	if (rep->stream_cls && !rep->body) {
+		resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024,
+							 rep->stream_read, rep->stream_cls,
+							 rep->stream_free);
+		/* From here on libmicrohttpd frees it, with the response. */
+		if (resp)
+			rep->stream_cls = NULL;
+	} else if (rep->raw) {
 		resp = MHD_create_response_from_buffer(rep->raw_len, rep->raw,
 						       MHD_RESPMEM_MUST_FREE);
 		if (resp)
 			rep->raw = NULL;
+	} else if (text && rep->status == 200 && etag_applies(method, route)) {
+		size_t len = strlen(text);
+
+		/* Of the body as sent: the same resource, the same tag. */
+		etag_of(text, len, etag);
+		if (etag_matches(MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+							     "If-None-Match"), etag)) {
+			rep->status = 304;
+			free(text);
+			text = NULL;
+			resp = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
+		} else {
+			char *nl = realloc(text, len + 2);
+
+			if (nl) {
+				text = nl;
+				text[len++] = '\n';
+				text[len] = '\0';
+			}
+			resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+		}
 	} else if (text) {
 		size_t len = strlen(text);
 
@@ -233,8 +263,12 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn,
 		free(text);
 		return MHD_NO;
 	}
+	if (etag[0])
+		MHD_add_response_header(resp, "ETag", etag);
 	if (rep->raw_type)
 		MHD_add_response_header(resp, "Content-Type", rep->raw_type);
+	else if (rep->status == 304)
+		; /* no body, no type */
 	else if (!rep->empty)
 		MHD_add_response_header(resp, "Content-Type",
 					rep->status >= 400 ? "application/problem+json"
@@ -528,6 +562,23 @@ static void on_connection(void *cls, struct MHD_Connection *conn,
 	}
 }
 
+/* Routes req, unless an Idempotency-Key on a POST has its answer already. */
+static void dispatch_once(struct server *srv, struct MHD_Connection *conn,
+			  struct request *req, struct reply *rep)
+{
+	const char *key = srv->idem && !strcmp(req->method, "POST")
+				  ? MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+								"Idempotency-Key")
+				  : NULL;
+	struct idem_ticket t = { 0 };
+
+	if (key && idem_begin(srv->idem, key, req->method, req->path, req->body,
+			      req->body_len, rep, &t))
+		return;
+	router_dispatch(req, rep);
+	idem_finish(srv->idem, &t, rep);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 				  const char *url, const char *method,
 				  const char *version, const char *upload,
@@ -588,7 +639,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		req.body = ex->body ? ex->body : "";
 		req.body_len = ex->len;
 		memcpy(req.id, ex->id, sizeof(req.id));
-		router_dispatch(&req, &rep);
+		dispatch_once(srv, conn, &req, &rep);
 	}
 	ret = send_reply(conn, ex, ex->log_method,
 			 ex->path ? ex->path : ex->log_path ? ex->log_path : "",
@@ -596,6 +647,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 			 rep.close || atomic_load(&srv->draining));
 	json_decref(rep.body);
 	free(rep.raw);
+	if (rep.stream_cls)
+		rep.stream_free(rep.stream_cls);
 	return ret;
 }
 
@@ -710,10 +763,13 @@ int http_serve(struct server *srv, int fd, bool is_unix, bool require_token,
 	 * missed the end of a connection whose client sent half a request
 	 * and closed, and kept it (CLOSE-WAIT) until the idle timeout; 600
 	 * such clients locked everyone out. MHD_USE_ITC: a thread-pool
-	 * daemon can only be quiesced with it.
+	 * daemon can only be quiesced with it, and a resumed connection is
+	 * served at once with it. Suspend/resume: an idle event subscriber
+	 * (events.h) is parked, not polled.
 	 */
 	d = MHD_start_daemon(MHD_USE_POLL_INTERNAL_THREAD |
 				     MHD_USE_ITC | MHD_USE_ERROR_LOG |
+				     MHD_ALLOW_SUSPEND_RESUME |
 				     (tls ? MHD_USE_TLS : 0),
 			     0, NULL, NULL, on_request, l,
 			     MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,

@@ -1,6 +1,9 @@
 /* pinvmd: the pinvm daemon. Parses flags, opens listeners, serves until
  * SIGINT/SIGTERM. */
 #include "config.h"
+#include "events.h"
+#include "vm_wait.h"
+#include "idempotency.h"
 #include "http.h"
 #include "host_view.h"
 #include "listen.h"
@@ -80,6 +83,10 @@ static void drain(struct server *srv, const sigset_t *sigs, unsigned seconds)
 	unsigned n = http_quiesce_all(srv);
 	int sig;
 
+	/* Event streams never end by themselves: end them, so the drain
+	 * waits only for what they still have queued. */
+	events_end_streams();
+	vm_wait_end_all();
 	log_msg(LOG_INFO, "draining %u requests", n);
 	clock_gettime(CLOCK_MONOTONIC, &end);
 	end.tv_sec += seconds;
@@ -220,9 +227,36 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	store_set_max_profiles(srv.store, srv.max_profiles);
+	/* Before the VMs are loaded: what happened to them while no pinvmd
+	 * watched is published. A heartbeat within the idle timeout keeps
+	 * quiet subscribers' connections open. */
+	ret = events_open(srv.state_dir, cfg.event_history,
+			  cfg.idle_timeout > 3 ? (cfg.idle_timeout / 3 < 15 ? cfg.idle_timeout / 3 : 15) : 1,
+			  err, sizeof(err));
+	if (ret < 0) {
+		fprintf(stderr, "pinvmd: %s\n", err);
+		store_close(srv.store);
+		return 1;
+	}
+	ret = idem_open(srv.state_dir, IDEMPOTENCY_DEFAULT_TTL, &srv.idem, err, sizeof(err));
+	if (ret < 0) {
+		fprintf(stderr, "pinvmd: %s\n", err);
+		events_close();
+		store_close(srv.store);
+		return 1;
+	}
+	if (vm_wait_open() < 0) {
+		fprintf(stderr, "pinvmd: cannot start the long-poll timer\n");
+		events_close();
+		idem_close(srv.idem);
+		store_close(srv.store);
+		return 1;
+	}
 	if (srv.image_dir[0] && (stat(srv.image_dir, &st) < 0 || !S_ISDIR(st.st_mode))) {
 		fprintf(stderr, "pinvmd: --image-dir %s is not a directory\n",
 			srv.image_dir);
+		events_close();
+		idem_close(srv.idem);
 		store_close(srv.store);
 		return 1;
 	}
@@ -232,6 +266,8 @@ int main(int argc, char **argv)
 	if (!srv.profiles || host_view_new(&srv.host_view) < 0) {
 		fprintf(stderr, "pinvmd: out of memory\n");
 		profile_cache_free(srv.profiles);
+		events_close();
+		idem_close(srv.idem);
 		store_close(srv.store);
 		return 1;
 	}
@@ -246,6 +282,8 @@ int main(int argc, char **argv)
 			fprintf(stderr, "pinvmd: out of memory\n");
 			host_view_free(srv.host_view);
 			profile_cache_free(srv.profiles);
+			events_close();
+			idem_close(srv.idem);
 			store_close(srv.store);
 			return 1;
 		}
@@ -256,6 +294,8 @@ int main(int argc, char **argv)
 		vm_core_free(srv.vms);
 		host_view_free(srv.host_view);
 		profile_cache_free(srv.profiles);
+		events_close();
+		idem_close(srv.idem);
 		store_close(srv.store);
 		return 1;
 	}
@@ -294,6 +334,8 @@ int main(int argc, char **argv)
 			vm_core_free(srv.vms);
 			host_view_free(srv.host_view);
 			profile_cache_free(srv.profiles);
+			events_close();
+			idem_close(srv.idem);
 			store_close(srv.store);
 			return 1;
 		}
@@ -308,7 +350,13 @@ int main(int argc, char **argv)
 		log_msg(LOG_INFO, "stopping on signal %d", sig);
 	sd_notify_msg("STOPPING=1");
 	drain(&srv, &sigs, cfg.drain_seconds);
+	/* libmicrohttpd must not stop with a connection suspended. */
+	events_end_streams();
+	vm_wait_end_all();
 	http_stop_all(&srv);
+	vm_wait_close();
+	events_close();
+	idem_close(srv.idem);
 	/* Our sockets only: a stale file would mislead the next client. */
 	for (i = 0; i < cfg.nlisten; i++)
 		if (!strncmp(cfg.listen[i], "unix:", 5))

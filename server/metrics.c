@@ -179,7 +179,7 @@ static void put(struct buf *b, const char *fmt, ...)
 
 void handle_metrics_get(struct request *req, struct reply *rep)
 {
-	unsigned by_state[5] = { 0 };
+	unsigned by_state[VM_STATE_COUNT] = { 0 };
 	struct buf b = { 0 };
 	size_t i;
 
@@ -219,7 +219,7 @@ void handle_metrics_get(struct request *req, struct reply *rep)
 		    refusals[i].reg, refusals[i].rule, refusals[i].count);
 	pthread_mutex_unlock(&lock);
 	put(&b, "# HELP pinvm_vms VMs by state.\n# TYPE pinvm_vms gauge\n");
-	for (i = 0; i < 5; i++)
+	for (i = 0; i < VM_STATE_COUNT; i++)
 		put(&b, "pinvm_vms{state=\"%s\"} %u\n", vm_state_name((enum vm_state)i), by_state[i]);
 	if (b.failed) {
 		free(b.p);

@@ -10,6 +10,8 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
 
 #define REQUEST_MAX_PARAMS 4
 
@@ -50,6 +52,13 @@ struct reply {
 	char extra_name[32];  /* one more header, when extra_name[0] */
 	char extra_value[64];
 	bool close;       /* answer with Connection: close */
+	/* A streamed body of type raw_type instead (GET /v1/events):
+	 * libmicrohttpd calls stream_read (a MHD_ContentReaderCallback) until
+	 * it ends, then stream_free(stream_cls). Owned by the reply once set:
+	 * the HTTP layer frees it even when no response could be made. */
+	ssize_t (*stream_read)(void *cls, uint64_t pos, char *buf, size_t max);
+	void (*stream_free)(void *cls);
+	void *stream_cls;
 };
 
 typedef void (*route_handler)(struct request *req, struct reply *rep);

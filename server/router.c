@@ -3,6 +3,7 @@
 #include "handlers.h"
 #include "metrics.h"
 #include "route_match.h"
+#include "route_query.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -63,12 +64,14 @@ void router_dispatch(struct request *req, struct reply *rep)
 		return;
 	}
 	r = &router_routes[m.route];
+	req->route = r->pattern;
+	if (!route_query_check(r->handler, req, rep))
+		return;
 	if (copy_params(req, &m) < 0) {
 		reply_problem(rep, 500, "out_of_memory", NULL,
 			      "out of memory while routing");
 		return;
 	}
-	req->route = r->pattern;
 	r->handler(req, rep);
 	free_params(req);
 }

@@ -16,6 +16,7 @@ struct MHD_Daemon;
 struct deadlines;
 struct host_view;
 struct profile_cache;
+struct idempotency;
 struct store;
 struct vm_core;
 
@@ -51,6 +52,7 @@ struct server {
 	unsigned idle_timeout;    /* s a kept-alive connection may wait */
 	struct deadlines *deadlines; /* watchdog, started with the first listener */
 	struct host_view *host_view; /* this host, probed once at start-up; owned by main */
+	struct idempotency *idem; /* Idempotency-Key answers (idempotency.h); owned by main */
 	struct listener listeners[SERVER_MAX_LISTENERS];
 	struct MHD_Daemon *daemons[SERVER_MAX_LISTENERS];
 	size_t ndaemons;

@@ -6,6 +6,7 @@
 #include "log.h"
 #include "vm_core_internal.h"
 #include "vm_dir.h"
+#include "vm_names.h"
 #include "vm_registry.h"
 #include "vm_supervisor.h"
 
@@ -129,6 +130,9 @@ static struct vm_entry *from_record(struct vm_core *c, json_t *doc)
 	snprintf(e->created_at, sizeof(e->created_at), "%s", str_of(doc, "created_at"));
 	snprintf(e->profile, sizeof(e->profile), "%s", str_of(doc, "profile"));
 	snprintf(e->reason, sizeof(e->reason), "%s", str_of(doc, "reason"));
+	snprintf(e->updated_at, sizeof(e->updated_at), "%s", str_of(doc, "updated_at"));
+	snprintf(e->started_at, sizeof(e->started_at), "%s", str_of(doc, "started_at"));
+	snprintf(e->exited_at, sizeof(e->exited_at), "%s", str_of(doc, "exited_at"));
 	e->spec = json_incref(json_object_get(doc, "spec"));
 	e->abi = json_is_object(abi) || json_is_array(abi) ? json_incref(abi) : NULL;
 	if (!strcmp(state, "stopped")) {
@@ -136,6 +140,11 @@ static struct vm_entry *from_record(struct vm_core *c, json_t *doc)
 	} else if (!strcmp(state, "failed")) {
 		e->state = VM_FAILED;
 	} else {
+		/* What the record said is what subscribers last heard: the
+		 * persist below announces what became of it. */
+		e->announced = (unsigned char)(1 + (!strcmp(state, "running") ? VM_RUNNING :
+						    !strcmp(state, "paused") ? VM_PAUSED :
+						    VM_CREATED));
 		adopt(e, !strcmp(state, "creating"),
 		      json_integer_value(json_object_get(doc, "pid")));
 		vm_entry_persist(e);
@@ -162,6 +171,15 @@ int vm_core_load(struct vm_core *c, char *err, size_t errlen)
 			continue;
 		}
 		counts[e->state]++;
+		e->seq = atomic_fetch_add(&c->seq, 1) + 1;
+		{
+			const char *name = json_string_value(json_object_get(e->spec, "name"));
+			char owner[40];
+
+			if (name && vm_names_claim(c->names, name, e->id, owner) < 0)
+				log_msg(LOG_ERROR, "vm %s: its name \"%s\" is VM %s's too", e->id,
+					name, owner);
+		}
 		vm_registry_add(c->reg, e, false); /* newest first, as they were */
 	}
 	json_decref(docs);

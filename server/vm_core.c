@@ -6,6 +6,10 @@
 #include "log.h"
 #include "vm_core_internal.h"
 #include "vm_dir.h"
+#include "vm_events.h"
+#include "vm_names.h"
+#include "vm_wait.h"
+#include "vm_query.h"
 #include "vm_registry.h"
 #include "vm_supervisor.h"
 #include "vmm_config.h"
@@ -23,6 +27,8 @@
 #include <unistd.h>
 
 #define VM_CREATE_TIMEOUT_MS 60000
+
+static void join_creator(struct vm_entry *e);
 #define VM_OP_TIMEOUT_MS 15000
 
 int vm_core_new(struct vm_core **out, const struct vm_core_config *cfg)
@@ -41,6 +47,11 @@ int vm_core_new(struct vm_core **out, const struct vm_core_config *cfg)
 		return -ENAMETOOLONG;
 	}
 	if (vm_registry_new(&c->reg, cfg->max_vms) < 0) {
+		free(c);
+		return -ENOMEM;
+	}
+	if (vm_names_new(&c->names) < 0) {
+		vm_registry_free(c->reg);
 		free(c);
 		return -ENOMEM;
 	}
@@ -74,12 +85,14 @@ void vm_core_free(struct vm_core *c)
 			log_msg(LOG_WARN, "vm %s: stop on shutdown: %s", e->id, detail);
 		else if (live && !c->stop_on_exit)
 			left++;
+		join_creator(e);
 		vm_detach(e);
 		vm_entry_put(e);
 	}
 	if (left)
 		log_msg(LOG_INFO, "%u VMs left running for the next pinvmd", left);
 	vm_registry_free(c->reg);
+	vm_names_free(c->names);
 	free(c);
 }
 
@@ -296,11 +309,92 @@ static int spawn_vmm(struct vm_entry *e, struct api_error *err)
 	return 0;
 }
 
+/* An asynchronous create's second half, on its own thread. */
+struct create_job {
+	struct vm_entry *e; /* a reference of the job's */
+	struct compat_report *report; /* owned; NULL: no profile */
+	char kernel[PATH_MAX], initrd[PATH_MAX];
+};
+
+static void *create_thread(void *arg)
+{
+	struct create_job *job = arg;
+	struct vm_entry *e = job->e;
+	struct api_error err;
+	struct vm_spec spec;
+	int ret;
+
+	ret = vm_spec_parse(e->spec, &spec, &err);
+	if (!ret)
+		ret = write_config(e, &spec, job->kernel, job->initrd, job->report, &err);
+	if (!ret)
+		ret = spawn_vmm(e, &err);
+	if (!ret)
+		ret = await_created(e, job->report, &err);
+	if (!ret) {
+		pthread_mutex_lock(&e->lock);
+		e->state = VM_CREATED;
+		pthread_mutex_unlock(&e->lock);
+		ret = vm_supervise(e);
+		if (ret < 0)
+			api_fail(&err, 500, "internal_error", "", "cannot supervise: %s",
+				 strerror(-ret));
+		else
+			vm_entry_persist(e);
+	}
+	if (ret < 0) {
+		/* It stays, failed, saying why, until DELETE: the client was told
+		 * "creating" and will look. */
+		vm_supervisor_reset(e);
+		pthread_mutex_lock(&e->lock);
+		e->state = VM_FAILED;
+		snprintf(e->reason, sizeof(e->reason), "creation failed: %s: %.400s", err.code,
+			 err.detail);
+		pthread_mutex_unlock(&e->lock);
+		vm_entry_persist(e);
+	}
+	free(job->report);
+	free(job);
+	vm_entry_put(e);
+	return NULL;
+}
+
+/* Joins an asynchronous create's thread once it is done (or waits). */
+static void join_creator(struct vm_entry *e)
+{
+	bool has;
+
+	pthread_mutex_lock(&e->lock);
+	has = e->has_creator;
+	e->has_creator = false;
+	pthread_mutex_unlock(&e->lock);
+	if (has)
+		pthread_join(e->creator, NULL);
+}
+
+static int create(struct vm_core *c, const struct vm_spec *spec, const json_t *doc,
+		  struct compat_report *report, bool async, struct vm_entry **out,
+		  struct api_error *err);
+
 int vm_core_create(struct vm_core *c, const struct vm_spec *spec, const json_t *doc,
 		   struct compat_report *report, struct vm_entry **out,
 		   struct api_error *err)
 {
-	char kernel[PATH_MAX], initrd[PATH_MAX], serr[256];
+	return create(c, spec, doc, report, false, out, err);
+}
+
+int vm_core_create_async(struct vm_core *c, const struct vm_spec *spec, const json_t *doc,
+			 struct compat_report *report, struct vm_entry **out,
+			 struct api_error *err)
+{
+	return create(c, spec, doc, report, true, out, err);
+}
+
+static int create(struct vm_core *c, const struct vm_spec *spec, const json_t *doc,
+		  struct compat_report *report, bool async, struct vm_entry **out,
+		  struct api_error *err)
+{
+	char kernel[PATH_MAX], initrd[PATH_MAX], serr[256], id[40];
 	struct vm_entry *e;
 	time_t now = time(NULL);
 	unsigned held;
@@ -313,6 +407,23 @@ int vm_core_create(struct vm_core *c, const struct vm_spec *spec, const json_t *
 		return api_fail(err, 409, "too_many_vms", "",
 				"this pinvmd holds %u VMs, its limit (--max-vms); delete one first",
 				held);
+	/* The name first: a conflict is the client's to fix whatever else. */
+	make_id(id);
+	if (spec->name) {
+		char owner[40];
+
+		ret = vm_names_claim(c->names, spec->name, id, owner);
+		if (ret == -EEXIST)
+			ret = api_fail(err, 409, "name_taken", "name",
+				       "the name \"%s\" is VM %s's; names are unique",
+				       spec->name, owner);
+		else if (ret < 0)
+			api_fail(err, 500, "out_of_memory", "", "out of memory");
+		if (ret < 0) {
+			vm_registry_unreserve(c->reg);
+			return ret;
+		}
+	}
 	if (!c->image_dir[0]) {
 		ret = api_fail(err, 422, "no_image_dir", "kernel",
 			       "pinvmd was started without --image-dir");
@@ -334,7 +445,8 @@ int vm_core_create(struct vm_core *c, const struct vm_spec *spec, const json_t *
 		ret = api_fail(err, 500, "out_of_memory", "", "out of memory");
 		goto err_reserved;
 	}
-	make_id(e->id);
+	memcpy(e->id, id, sizeof(e->id));
+	e->seq = atomic_fetch_add(&c->seq, 1) + 1;
 	gmtime_r(&now, &tm);
 	strftime(e->created_at, sizeof(e->created_at), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	snprintf(e->profile, sizeof(e->profile), "%s", spec->profile ? spec->profile : "");
@@ -365,6 +477,34 @@ int vm_core_create(struct vm_core *c, const struct vm_spec *spec, const json_t *
 			 rec ? serr : "out of memory");
 		goto err_entry;
 	}
+	if (async) {
+		struct create_job *job = calloc(1, sizeof(*job));
+
+		if (!job) {
+			ret = api_fail(err, 500, "out_of_memory", "", "out of memory");
+			goto err_entry;
+		}
+		memcpy(job->kernel, kernel, sizeof(kernel));
+		if (spec->initrd)
+			memcpy(job->initrd, initrd, sizeof(initrd));
+		job->report = report;
+		job->e = vm_entry_get(e);
+		e->state = VM_CREATING;
+		e->announced = VM_CREATING + 1; /* vm.created says it */
+		ret = pthread_create(&e->creator, NULL, create_thread, job);
+		if (ret) {
+			vm_entry_put(e);
+			free(job);
+			ret = api_fail(err, 500, "internal_error", "", "cannot start creating: %s",
+				       strerror(ret));
+			goto err_entry;
+		}
+		e->has_creator = true;
+		vm_registry_add(c->reg, vm_entry_get(e), true);
+		vm_events_created(e);
+		*out = e;
+		return 0;
+	}
 	ret = write_config(e, spec, kernel, initrd, report, err);
 	if (!ret)
 		ret = spawn_vmm(e, err);
@@ -386,6 +526,7 @@ int vm_core_create(struct vm_core *c, const struct vm_spec *spec, const json_t *
 		log_event(LOG_INFO, "vm created", f);
 		json_decref(f);
 	}
+	vm_events_created(e);
 	*out = e;
 	return 0;
 
@@ -393,6 +534,8 @@ err_entry:
 	vm_end(e);
 	vm_entry_put(e);
 err_reserved:
+	if (spec->name)
+		vm_names_release(c->names, spec->name, id);
 	vm_registry_unreserve(c->reg);
 	return ret < 0 ? ret : -EIO;
 }
@@ -429,15 +572,119 @@ int vm_core_act(struct vm_core *c, struct vm_entry *e, enum vm_action a,
 	return ret;
 }
 
+int vm_core_restart(struct vm_core *c, struct vm_entry *e, struct compat_report *report,
+		    struct api_error *err)
+{
+	char kernel[PATH_MAX], initrd[PATH_MAX], exitf[PATH_MAX], detail[256];
+	char reason[sizeof(e->reason)];
+	struct vm_spec spec;
+	enum vm_state was;
+	int ret;
+
+	pthread_mutex_lock(&e->lock);
+	was = e->state;
+	if ((was != VM_STOPPED && was != VM_FAILED) || e->restarting || e->ending ||
+	    e->detaching || !e->dir[0]) {
+		pthread_mutex_unlock(&e->lock);
+		return api_fail(err, 409, "illegal_transition", "action",
+				"cannot start a VM that is %s%s", vm_state_name(was),
+				e->restarting ? " and being started already" : "");
+	}
+	e->restarting = true;
+	memcpy(reason, e->reason, sizeof(reason));
+	pthread_mutex_unlock(&e->lock);
+	join_creator(e);
+	vm_supervisor_reset(e);
+
+	/* The spec was accepted once; the host and the image directory may
+	 * have changed since. */
+	ret = vm_spec_parse(e->spec, &spec, err);
+	if (!ret && !c->image_dir[0])
+		ret = api_fail(err, 422, "no_image_dir", "kernel",
+			       "pinvmd was started without --image-dir");
+	if (!ret)
+		ret = resolve_image(c, "kernel", spec.kernel, kernel, err);
+	if (!ret && spec.initrd)
+		ret = resolve_image(c, "initrd", spec.initrd, initrd, err);
+	if (!ret)
+		ret = check_host(c->host, &spec, err);
+	if (!ret && vm_dir_file(e->dir, VM_FILE_EXIT, exitf, sizeof(exitf)) == 0)
+		unlink(exitf); /* the last boot's; this one writes its own */
+	if (!ret)
+		ret = write_config(e, &spec, kernel, initrd, report, err);
+	if (!ret)
+		ret = spawn_vmm(e, err);
+	if (!ret) {
+		pthread_mutex_lock(&e->lock);
+		json_decref(e->abi);
+		e->abi = NULL;
+		pthread_mutex_unlock(&e->lock);
+		ret = await_created(e, report, err);
+	}
+	if (!ret) {
+		pthread_mutex_lock(&e->lock);
+		e->state = VM_CREATED;
+		e->reason[0] = '\0';
+		pthread_mutex_unlock(&e->lock);
+		vm_entry_persist(e);
+		ret = vm_supervise(e);
+		if (ret < 0)
+			api_fail(err, 500, "internal_error", "", "cannot supervise: %s",
+				 strerror(-ret));
+	}
+	if (!ret) {
+		ret = vm_request(e, VMM_OP_START, VM_OP_TIMEOUT_MS, detail, sizeof(detail));
+		if (ret < 0)
+			api_fail(err, 500, "action_failed", "action", "start: %s", detail);
+	}
+	if (ret < 0) {
+		/* As it was: the client has the error. */
+		vm_supervisor_reset(e);
+		pthread_mutex_lock(&e->lock);
+		e->state = was;
+		memcpy(e->reason, reason, sizeof(reason));
+		pthread_mutex_unlock(&e->lock);
+		vm_entry_persist(e);
+	}
+	pthread_mutex_lock(&e->lock);
+	e->restarting = false;
+	pthread_mutex_unlock(&e->lock);
+	return ret < 0 ? ret : 0;
+}
+
 int vm_core_delete(struct vm_core *c, const char *id, struct api_error *err)
 {
-	struct vm_entry *e = vm_registry_take(c->reg, id);
+	struct vm_entry *e = vm_registry_find(c->reg, id);
+	bool creating;
+
+	if (e) {
+		/* Its creator thread owns it until pinvm-vmm answers (60 s at
+		 * most); then it is created or failed, and deletable. */
+		pthread_mutex_lock(&e->lock);
+		creating = e->state == VM_CREATING;
+		pthread_mutex_unlock(&e->lock);
+		vm_entry_put(e);
+		if (creating)
+			return api_fail(err, 409, "vm_creating", "",
+					"VM %s is being created; delete it once it is created "
+					"or failed (GET /v1/vms/%s?wait_for=created)", id, id);
+	}
+	e = vm_registry_take(c->reg, id);
 
 	if (!e) {
 		api_fail(err, 404, "vm_not_found", "", "no VM with id %s", id);
 		return -ENOENT;
 	}
+	join_creator(e);
 	vm_end(e);
+	vm_wait_notify(); /* a waiter on it answers now */
+	{
+		const char *name = json_string_value(json_object_get(e->spec, "name"));
+
+		if (name)
+			vm_names_release(c->names, name, e->id);
+	}
+	vm_events_deleted(e->id);
 	vm_entry_put(e);
 	return 0;
 }
@@ -483,6 +730,52 @@ static bool append_json(struct vm_entry *e, void *arg)
 	json_array_append_new(list, vm_entry_to_json(e));
 	pthread_mutex_unlock(&e->lock);
 	return true;
+}
+
+struct selection {
+	const struct vm_query *q;
+	json_t *list;
+	size_t n;
+	unsigned long long last_seq; /* of the last VM taken */
+	bool more;                   /* one more matched past the limit */
+};
+
+static bool select_one(struct vm_entry *e, void *arg)
+{
+	struct selection *s = arg;
+	bool match;
+
+	if (s->q->before && e->seq >= s->q->before)
+		return true;
+	pthread_mutex_lock(&e->lock);
+	match = vm_query_matches(s->q, vm_state_name(e->state),
+				 json_string_value(json_object_get(e->spec, "name")),
+				 json_object_get(e->spec, "labels"));
+	if (match && s->q->limit && s->n == s->q->limit) {
+		pthread_mutex_unlock(&e->lock);
+		s->more = true;
+		return false;
+	}
+	if (match) {
+		json_array_append_new(s->list, vm_entry_to_json(e));
+		s->n++;
+		s->last_seq = e->seq;
+	}
+	pthread_mutex_unlock(&e->lock);
+	return true;
+}
+
+json_t *vm_core_select(struct vm_core *c, const struct vm_query *q, unsigned long long *next)
+{
+	struct selection s = { .q = q, .list = json_array() };
+
+	*next = 0;
+	if (!s.list)
+		return NULL;
+	vm_registry_foreach(c->reg, select_one, &s);
+	if (s.more)
+		*next = s.last_seq;
+	return s.list;
 }
 
 json_t *vm_core_list(struct vm_core *c)

@@ -69,6 +69,18 @@ int vm_core_create(struct vm_core *c, const struct vm_spec *spec, const json_t *
 		   struct compat_report *report, struct vm_entry **out,
 		   struct api_error *err);
 
+/*
+ * As vm_core_create, but returns once the VM is accepted (before pinvm-vmm
+ * is started): *out is a new reference to the VM in state "creating"; a
+ * thread of its own then builds it, and it becomes created, or failed with
+ * the reason (events and vm_wait tell). On success report is the VM's
+ * (freed by it); on failure it stays the caller's. DELETE of a creating
+ * VM is 409 vm_creating.
+ */
+int vm_core_create_async(struct vm_core *c, const struct vm_spec *spec, const json_t *doc,
+			 struct compat_report *report, struct vm_entry **out,
+			 struct api_error *err);
+
 /* A new reference to VM id, or NULL with err filled (404 vm_not_found). */
 struct vm_entry *vm_core_find(struct vm_core *c, const char *id, struct api_error *err);
 
@@ -77,6 +89,17 @@ struct vm_entry *vm_core_find(struct vm_core *c, const char *id, struct api_erro
  * action_failed, 500). */
 int vm_core_act(struct vm_core *c, struct vm_entry *e, enum vm_action a,
 		struct api_error *err);
+
+/*
+ * Boots a stopped or failed VM again from its stored spec (a cold boot: a
+ * new pinvm-vmm on the same directory, console appended), with report the
+ * profile's verdict on this host now (NULL: no profile), and starts it.
+ * 0 with e running, or -errno with err (409 illegal_transition when it is
+ * not stopped or failed, or already being restarted; the create errors
+ * otherwise, the VM then staying as it was).
+ */
+int vm_core_restart(struct vm_core *c, struct vm_entry *e, struct compat_report *report,
+		    struct api_error *err);
 
 /* Ends VM id and forgets it (process, files, record). 0, or -ENOENT with
  * err (404 vm_not_found). */
@@ -88,6 +111,15 @@ int vm_core_delete(struct vm_core *c, const char *id, struct api_error *err);
 int vm_core_console(const struct vm_entry *e, unsigned long long offset, size_t max,
 		    char **buf, size_t *len, unsigned long long *next,
 		    struct api_error *err);
+
+struct vm_query;
+
+/*
+ * The public JSON of the VMs q asks for, newest first (a new array), or
+ * NULL without memory; with q->limit, *next is the seq to give as the next
+ * page's cursor (0 on the last page).
+ */
+json_t *vm_core_select(struct vm_core *c, const struct vm_query *q, unsigned long long *next);
 
 /* Every VM's public JSON, newest first (a new array), or NULL. */
 json_t *vm_core_list(struct vm_core *c);

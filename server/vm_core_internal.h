@@ -5,7 +5,9 @@
 #include "vm_core.h"
 
 #include <limits.h>
+#include <stdatomic.h>
 
+struct vm_names;
 struct vm_registry;
 
 struct vm_core {
@@ -16,6 +18,8 @@ struct vm_core {
 	char image_dir[PATH_MAX];         /* "" when none */
 	unsigned max_vms;
 	bool stop_on_exit;
+	struct vm_names *names;           /* owned: names in use (vm_names.h) */
+	atomic_ullong seq;                /* the last vm_entry.seq given */
 };
 
 #endif

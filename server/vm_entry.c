@@ -2,16 +2,20 @@
 
 #include "log.h"
 #include "vm_dir.h"
+#include "vm_events.h"
+#include "vm_wait.h"
 #include "vmm_control.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
+#include <string.h>
 #include <unistd.h>
 
 const char *vm_state_name(enum vm_state s)
 {
 	static const char *const names[VM_STATE_COUNT] = { "created", "running", "paused",
-							   "stopped", "failed" };
+							   "stopped", "failed",  "creating" };
 
 	return names[s];
 }
@@ -52,9 +56,26 @@ void vm_entry_put(struct vm_entry *e)
 
 json_t *vm_entry_to_json(const struct vm_entry *e)
 {
-	json_t *o = json_pack("{s:s, s:s, s:s, s:O}", "id", e->id, "state",
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:O}", "id", e->id, "state",
 			      vm_state_name(e->state), "created_at",
-			      e->created_at, "spec", e->spec);
+			      e->created_at, "updated_at",
+			      e->updated_at[0] ? e->updated_at : e->created_at, "spec", e->spec);
+	json_t *v;
+
+	if (o && (v = json_object_get(e->spec, "name")) && json_object_set(o, "name", v))
+		goto oom;
+	if (o && json_object_set_new(o, "labels",
+				     json_is_object(json_object_get(e->spec, "labels"))
+					     ? json_deep_copy(json_object_get(e->spec, "labels"))
+					     : json_object()))
+		goto oom;
+	if (o && e->started_at[0] &&
+	    json_object_set_new(o, "started_at", json_string(e->started_at)))
+		goto oom;
+	if (o && (e->state == VM_STOPPED || e->state == VM_FAILED) &&
+	    ((e->exited_at[0] && json_object_set_new(o, "exited_at", json_string(e->exited_at))) ||
+	     json_object_set_new(o, "exit_reason", json_string(vm_exit_cause(e->reason)))))
+		goto oom;
 
 	if (o && (e->state == VM_STOPPED || e->state == VM_FAILED) &&
 	    json_object_set_new(o, "reason", json_string(e->reason)))
@@ -72,25 +93,62 @@ oom:
 
 json_t *vm_entry_record_json(const struct vm_entry *e, const char *state_override)
 {
-	return json_pack("{s:s, s:s, s:O, s:O?, s:s, s:s, s:s, s:I}", "id", e->id,
+	return json_pack("{s:s, s:s, s:O, s:O?, s:s, s:s, s:s, s:I, s:s, s:s, s:s}", "id", e->id,
 			 "created_at", e->created_at, "spec", e->spec, "abi", e->abi,
 			 "profile", e->profile, "state",
 			 state_override ? state_override : vm_state_name(e->state),
-			 "reason", e->reason, "pid", (json_int_t)e->client.pid);
+			 "reason", e->reason, "pid", (json_int_t)e->client.pid,
+			 "updated_at", e->updated_at, "started_at", e->started_at,
+			 "exited_at", e->exited_at);
 }
 
 void vm_entry_persist(struct vm_entry *e)
 {
-	char err[256];
+	char err[256], reason[sizeof(e->reason)];
+	unsigned char previous;
+	enum vm_state now;
 	json_t *doc;
 
 	pthread_mutex_lock(&e->lock);
+	if (e->announced != e->state + 1) {
+		char ts[32];
+
+		vm_entry_now(ts);
+		memcpy(e->updated_at, ts, sizeof(ts));
+		if (e->state == VM_RUNNING &&
+		    (!e->started_at[0] || e->announced == VM_CREATED + 1 ||
+		     e->announced == VM_STOPPED + 1 || e->announced == VM_FAILED + 1))
+			memcpy(e->started_at, ts, sizeof(ts));
+		if (e->state == VM_STOPPED || e->state == VM_FAILED)
+			memcpy(e->exited_at, ts, sizeof(ts));
+	}
 	doc = vm_entry_record_json(e, NULL);
+	/* Every state change is persisted, so here it is also announced,
+	 * once, after the record that says it. */
+	previous = e->announced;
+	now = e->state;
+	e->announced = (unsigned char)(now + 1);
+	memcpy(reason, e->reason, sizeof(reason));
 	pthread_mutex_unlock(&e->lock);
 	if (!doc || store_vm_put(e->store, e->id, doc, err, sizeof(err)) < 0)
 		log_msg(LOG_ERROR, "vm %s: cannot store its record: %s", e->id,
 			doc ? err : "out of memory");
 	json_decref(doc);
+	if (previous && previous != now + 1)
+		vm_events_state(e->id, (enum vm_state)(previous - 1), now, reason);
+	vm_wait_notify();
+}
+
+void vm_entry_now(char out[32])
+{
+	struct timespec ts;
+	struct tm tm;
+	size_t n;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out + n, 32 - n, ".%03uZ", (unsigned)(ts.tv_nsec / 1000000) % 1000u);
 }
 
 bool vm_entry_read_exit(const struct vm_entry *e, enum vm_state *state,

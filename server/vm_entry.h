@@ -29,8 +29,10 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
-enum vm_state { VM_CREATED, VM_RUNNING, VM_PAUSED, VM_STOPPED, VM_FAILED };
-#define VM_STATE_COUNT 5
+/* VM_CREATING: accepted by an asynchronous create, pinvm-vmm not yet
+ * reporting it built (last, so the others keep their numbers). */
+enum vm_state { VM_CREATED, VM_RUNNING, VM_PAUSED, VM_STOPPED, VM_FAILED, VM_CREATING };
+#define VM_STATE_COUNT 6
 
 struct vm_entry {
 	atomic_uint refs;
@@ -40,6 +42,7 @@ struct vm_entry {
 	char dir[PATH_MAX];     /* STATE/vms/ID (vm_dir.h); "" when none was made */
 	json_t *spec;           /* the accepted request, owned */
 	char profile[72];       /* "" when none */
+	unsigned long long seq; /* creation order in this pinvmd (list cursors) */
 	struct store *store;    /* where the record lives; borrowed */
 
 	pthread_mutex_t lock;
@@ -47,12 +50,20 @@ struct vm_entry {
 	json_t *abi;            /* the register report, owned; NULL: no profile */
 	enum vm_state state;
 	char reason[512];       /* why it ended, when stopped or failed */
+	unsigned char announced; /* the state last published (vm.state) + 1;
+				  * 0: none yet, the first is not an event */
+	/* When the state last changed, last started running from created or
+	 * stopped, last ended; "" when never (RFC 3339, UTC). */
+	char updated_at[32], started_at[32], exited_at[32];
 	struct vmm_client client;
 	pthread_t supervisor;
 	bool has_supervisor;
 	int wake_fd;            /* eventfd: an op is queued, or the end */
 	bool ending;            /* DELETE: end the VM, then forget it */
 	bool detaching;         /* pinvmd is stopping: let go, leave it running */
+	bool restarting;        /* vm_core_restart is booting it again */
+	pthread_t creator;      /* an asynchronous create's thread (vm_core.c) */
+	bool has_creator;       /* not yet joined */
 	/* The op in flight: queued by an HTTP thread, sent and answered by
 	 * the supervisor. */
 	bool op_queued, op_sent, op_done;
@@ -82,6 +93,9 @@ json_t *vm_entry_to_json(const struct vm_entry *e);
  * state (state_override when not NULL), reason, pid. Call with e->lock.
  */
 json_t *vm_entry_record_json(const struct vm_entry *e, const char *state_override);
+
+/* Now as RFC 3339 UTC with milliseconds ("2026-11-30T09:00:00.123Z"). */
+void vm_entry_now(char out[32]);
 
 /* Writes the record to e->store; a failure is logged (the VM goes on,
  * the record is rewritten at its next change). Call without e->lock. */

@@ -257,6 +257,27 @@ static void join_supervisor(struct vm_entry *e)
 	}
 }
 
+void vm_supervisor_reset(struct vm_entry *e)
+{
+	struct vmm_error err;
+
+	/* As vm_end: a live one (a failed restart) dies first, so its
+	 * supervisor sees the end and returns. */
+	if (e->client.pid > 0 && !e->client.reaped)
+		vmm_client_signal(&e->client, SIGKILL);
+	join_supervisor(e);
+	if (e->client.pid > 0 && !e->client.reaped)
+		vmm_client_reap(&e->client, 5000, &err);
+	vmm_client_close(&e->client);
+	pthread_mutex_lock(&e->lock);
+	vmm_client_init(&e->client);
+	if (e->wake_fd >= 0)
+		close(e->wake_fd);
+	e->wake_fd = -1;
+	e->op_queued = e->op_sent = e->op_done = false;
+	pthread_mutex_unlock(&e->lock);
+}
+
 void vm_detach(struct vm_entry *e)
 {
 	pthread_mutex_lock(&e->lock);

@@ -29,6 +29,14 @@ int vm_request(struct vm_entry *e, enum vmm_op op, int timeout_ms, char *detail,
  */
 void vm_end(struct vm_entry *e);
 
+/*
+ * After the VM ended (stopped or failed) and before it is booted again
+ * (vm_core_restart): joins the supervisor that saw it end, makes sure its
+ * pinvm-vmm is gone (SIGKILL, reap), and leaves the live side as a new
+ * entry's, ready for another spawn. Call without e->lock.
+ */
+void vm_supervisor_reset(struct vm_entry *e);
+
 /* Lets go of the VM without ending it: joins the supervisor and closes the
  * channel; process, directory and record stay for the next pinvmd. Same
  * calling rules as vm_end(). */

@@ -237,9 +237,9 @@ static void test_usage(void)
 	check(r.status == 2 && strstr(r.err, "unknown command"), "unknown command: exit 2",
 	      "exit %d: %s", r.status, r.err);
 	run_free(&r);
-	RUN(&r, "events");
-	check(r.status == 2 && strstr(r.err, "no events endpoint"),
-	      "events: says the endpoint does not exist yet, exit 2", "exit %d: %s", r.status, r.err);
+	RUN(&r, "events", "--count", "0");
+	check(r.status == 2 && strstr(r.err, "--count"), "events --count 0: usage error, exit 2",
+	      "exit %d: %s", r.status, r.err);
 	run_free(&r);
 	RUN(&r, "vm", "create", "--vcpus", "two", "--kernel", "k");
 	check(r.status == 2, "vm create --vcpus two: usage error", "exit %d: %s", r.status, r.err);
@@ -692,6 +692,37 @@ static void test_live_vm(const char *pinvmd, const char *fake)
 		      strcmp(json_string_value(json_object_get(r.json, "state")) ? json_string_value(json_object_get(r.json, "state")) : "", "running") == 0,
 	      "vm resume --json: the VM, running", "exit %d: %s%s", r.status, r.out, r.err);
 	run_free(&r);
+	RUN(&r, "vm", "list", "--state", "running", "--label", "none=x");
+	check(r.status == 0 && !strstr(r.out, "cli-live"),
+	      "vm list --state running --label none=x: not this VM", "exit %d: %s%s", r.status,
+	      r.out, r.err);
+	run_free(&r);
+	RUN(&r, "vm", "list", "--state", "running", "--json");
+	check(r.status == 0 && json_array_size(json_object_get(r.json, "vms")) == 1,
+	      "vm list --state running: this VM", "exit %d: %s%s", r.status, r.out, r.err);
+	run_free(&r);
+	RUN(&r, "vm", "list", "--state", "sleeping");
+	check_fails("vm list --state sleeping: exit 5 (400 bad_state)", &r, 5, "bad_state");
+	RUN(&r, "vm", "list", "--colour", "red");
+	check(r.status == 2, "vm list --colour: usage error", "exit %d", r.status);
+	run_free(&r);
+	/* The pause and resume above are events 1 and 2. */
+	RUN(&r, "events", "--since", "0", "--count", "2");
+	check(r.status == 0 && strstr(r.out, "vm.state") && strstr(r.out, "cli-live") &&
+		      strstr(r.out, "paused (was running)") && strstr(r.out, "running (was paused)"),
+	      "events --since 0 --count 2: the pause and the resume, one line each",
+	      "exit %d: %s%s", r.status, r.out, r.err);
+	run_free(&r);
+	RUN(&r, "events", "--since", "1", "--count", "1", "--vm", "cli-live", "--type", "vm.",
+	    "--json");
+	check(r.status == 0 && strstr(r.out, "\"id\":2") && strstr(r.out, "\"state\":\"running\""),
+	      "events --since 1 --json with filters: event 2's JSON", "exit %d: %s%s", r.status,
+	      r.out, r.err);
+	run_free(&r);
+	RUN(&r, "events", "--type", "VM");
+	check_fails("events --type VM: exit 5 (400 bad_event_type)", &r, 5, "bad_event_type");
+	RUN(&r, "events", "--since", "999999");
+	check_fails("events --since beyond the history: 410 events_gone", &r, 8, "events_gone");
 	RUN(&r, "vm", "console", "cli-live");
 	check(r.status == 0 && strcmp(r.out, "[    0.000000] Booting Linux\nlogin: ") == 0,
 	      "vm console: the bytes as they are", "exit %d: '%s' %s", r.status, r.out, r.err);

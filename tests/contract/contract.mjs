@@ -396,6 +396,47 @@ function rawRequest(method, urlPath, headers, body, timeoutMs) {
 	});
 }
 
+// A streamed GET (text/event-stream): its status and headers are checked
+// against the spec, and its first bytes read; then the connection is cut.
+async function callStream(urlPath, note) {
+	const id = `contract-${runTag}-${++seq}`;
+	const headers = { 'X-Request-Id': id, Accept: 'text/event-stream' };
+	if (opts.token) headers.Authorization = `Bearer ${opts.token}`;
+	const rt = route('GET', urlPath.split('?')[0]);
+	if (rt.op) rt.op.calls++;
+	let res;
+	try {
+		res = await new Promise((resolve, reject) => {
+			const req = http.request({
+				host: baseUrl.hostname, port: baseUrl.port || 80, method: 'GET', headers, agent: false,
+				path: `${baseUrl.pathname.replace(/\/$/, '')}${urlPath}`, timeout: 30000,
+			}, (r) => {
+				r.once('data', (chunk) => {
+					resolve({ status: r.statusCode, headers: r.headers, body: Buffer.from(chunk) });
+					req.destroy();
+				});
+				r.on('error', () => {});
+			});
+			req.on('timeout', () => req.destroy(new Error('no first bytes in 30 s')));
+			req.on('error', reject);
+			req.end();
+		});
+	} catch (e) {
+		report(false, `GET ${urlPath} - (${note})`, [`no response: ${e.message}`]);
+		return null;
+	}
+	let problems = [];
+	if (rt.op) {
+		rt.op.statuses.add(res.status);
+		({ problems } = checkAgainst(rt.op.responses, res, `${rt.op.id} (GET ${rt.template})`));
+	}
+	problems.push(...checkCommon(res, id, undefined));
+	if (res.status !== 200) problems.push(`scenario: expected 200, got ${res.status}`);
+	if (!/^(retry|id|event|data|:)/.test(res.body.toString('utf8'))) problems.push('scenario: the first bytes are no event-stream field');
+	report(!problems.length, `GET ${urlPath} -> ${res.status} (${note})${rt.op ? ` [${rt.op.id}]` : ''}`, problems, problems.length ? res.body : undefined);
+	return res;
+}
+
 // One call of the scenario: sends it, validates the response against the
 // spec, checks what the scenario expects, prints one line. Returns
 // { status, headers, body, json } or null when no response came.
@@ -601,6 +642,20 @@ async function scenario() {
 	const hosts = [host510, host612, ...(liveHost ? [liveHost] : [])];
 	await call('POST', '/v1/baselines', { json: { name: baselineName, description: 'contract test', hosts }, expect: 201, check: locationIs(`/v1/profiles/${baselineName}`) });
 	await call('POST', '/v1/baselines', { json: { name: baselineName, hosts }, expect: 409, code: 'profile_exists', note: 'duplicate name' });
+	{
+		const doc = { name: `ct-idem-${runTag}`, unknown_registers: 'disable', registers: { PSCI_VERSION: '1.0' } };
+		const key = { 'Idempotency-Key': `ct-${runTag}` };
+		const first = await call('POST', '/v1/profiles', { json: doc, headers: key, expect: 201, note: 'with an Idempotency-Key' });
+		await call('POST', '/v1/profiles', { json: doc, headers: key, expect: 201, note: 'the same again: replayed', check: (r) => [
+			...(r.headers['idempotent-replayed'] === 'true' ? [] : ['no Idempotent-Replayed: true']),
+			...(JSON.stringify(r.json) === JSON.stringify(first?.json) ? [] : ['not the first answer'])] });
+		await call('POST', '/v1/profiles', { json: { ...doc, name: `ct-idem2-${runTag}` }, headers: key, expect: 422, code: 'idempotency_key_reused', note: 'the key with another body' });
+		await call('POST', '/v1/compatibility', { json: {}, headers: { 'Idempotency-Key': 'bad key' }, expect: 400, code: 'bad_idempotency_key', note: 'a key with a space' });
+		const got = await call('GET', `/v1/profiles/${doc.name}`, { expect: 200, note: 'has an ETag', check: (r) => (r.headers.etag ? [] : ['no ETag']) });
+		if (got?.headers?.etag)
+			await call('GET', `/v1/profiles/${doc.name}`, { headers: { 'If-None-Match': got.headers.etag }, expect: 304, note: 'If-None-Match: unchanged' });
+		await call('DELETE', `/v1/profiles/${doc.name}`, { expect: 204 });
+	}
 	await call('POST', '/v1/baselines', { json: { name: `ct-b-${runTag}`, hosts: [], colour: 'red' }, expect: 422, note: 'unknown member' });
 	await call('POST', '/v1/baselines', { body: '{}', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, expect: 415, note: 'form body' });
 
@@ -614,6 +669,13 @@ async function scenario() {
 	await call('POST', '/v1/vms', { json: { ...vmSpec, vcpus: 0 }, expect: 422, note: 'vcpus 0' });
 	await call('POST', '/v1/vms', { json: { ...vmSpec, vcpus: 'one' }, expect: 400, note: 'vcpus of the wrong type' });
 	await call('POST', '/v1/vms', { json: { ...vmSpec, disk: 'x' }, expect: 422, note: 'unknown member' });
+	await call('POST', '/v1/vms', { json: { ...vmSpec, name: 'Not Valid' }, expect: 422, code: 'bad_name', note: 'a bad name' });
+	await call('POST', '/v1/vms', { json: { ...vmSpec, labels: { k: 1 } }, expect: 400, code: 'wrong_type', note: 'a label that is no string' });
+	await call('GET', '/v1/vms?state=running&label=tier=web,env&limit=2', { expect: 200, note: 'filters and a page' });
+	await call('GET', '/v1/vms?state=sleeping', { expect: 400, code: 'bad_state', note: 'an unknown state' });
+	await call('GET', '/v1/vms?label=a=b=c', { expect: 400, code: 'bad_label_selector', note: 'a bad label selector' });
+	await call('GET', '/v1/vms?cursor=x', { expect: 400, code: 'bad_cursor', note: 'a bad cursor' });
+	await call('GET', '/v1/vms?colour=red', { expect: 400, code: 'unknown_parameter', note: 'an unknown parameter' });
 	const missing = `ct-no-such-vm-${runTag}`;
 	if (!kvm) {
 		await call('POST', '/v1/vms', { json: vmSpec, expect: noKvm, code: 'no_hypervisor', note: 'refused before anything is created' });
@@ -625,6 +687,17 @@ async function scenario() {
 	await call('DELETE', `/v1/vms/${missing}`, { expect: 404, note: 'unknown VM' });
 	await call('POST', `/v1/vms/${missing}/actions`, { json: { action: 'start' }, expect: 404, note: 'unknown VM' });
 	await call('GET', `/v1/vms/${missing}/console?offset=0`, { expect: 404, note: 'unknown VM' });
+	await call('GET', `/v1/vms/${missing}?wait_for=running&timeout=5`, { expect: 404, note: 'long-poll on an unknown VM' });
+	await call('GET', `/v1/vms/${missing}?wait_for=sleeping`, { expect: 400, code: 'bad_state', note: 'wait_for an unknown state' });
+	await call('GET', `/v1/vms/${missing}?timeout=5`, { expect: 400, code: 'missing_parameter', note: 'timeout without wait_for' });
+	if (!kvm) await call('POST', '/v1/vms', { json: vmSpec, headers: { Prefer: 'respond-async' }, expect: 503, code: 'no_hypervisor', note: 'respond-async: refused before anything is accepted' });
+
+	// --- the event stream: its head (it never ends by itself), then refusals
+	await callStream('/v1/events?type=vm.', 'a live stream; its first bytes');
+	await call('GET', '/v1/events?last_event_id=9223372036854775807', { expect: 410, code: 'events_gone', note: 'resuming beyond the history' });
+	await call('GET', '/v1/events', { headers: { 'Last-Event-ID': 'x' }, expect: 400, code: 'bad_last_event_id', note: 'a bad Last-Event-ID' });
+	await call('GET', '/v1/events?type=VM', { expect: 400, code: 'bad_event_type', note: 'a bad type filter' });
+	await call('GET', '/v1/events?since=1', { expect: 400, code: 'unknown_parameter', note: 'an unknown parameter' });
 
 	// --- deleting profiles
 	for (const name of [docName, refusedName, baselineName, ...(kvm ? [captureName] : [])])
@@ -658,6 +731,14 @@ async function vmLifecycle(vmSpec, imageNames, docName, refusedName) {
 	const stateIs = (want) => (r) => (r.json?.state === want ? [] : [`state is ${r.json?.state}, expected ${want}`]);
 	if (created.headers.location !== `/v1/vms/${id}`) report(false, 'POST /v1/vms Location', [`Location ${created.headers.location}, expected /v1/vms/${id}`]);
 	await call('GET', vm, { expect: 200, check: stateIs('created') });
+	{
+		const acc = await call('POST', '/v1/vms', { json: { ...vmSpec, name: `ct-async-${runTag}` }, headers: { Prefer: 'respond-async' }, expect: 202, note: 'Prefer: respond-async', check: stateIs('creating') });
+		const aid = acc?.json?.id;
+		if (aid) {
+			await call('GET', `/v1/vms/${enc(aid)}?wait_for=created&timeout=90`, { expect: 200, note: 'long-poll until created', check: stateIs('created'), timeout: 120 });
+			await call('DELETE', `/v1/vms/${enc(aid)}`, { expect: 204 });
+		}
+	}
 	await call('GET', '/v1/vms', { expect: 200, check: (r) => (r.json?.vms?.some((v) => v.id === id) ? [] : [`${id} is not listed`]) });
 	await call('POST', `${vm}/actions`, { json: { action: 'resume' }, expect: 409, code: 'illegal_transition', note: 'resume a created VM' });
 	await call('POST', `${vm}/actions`, { json: { action: 'reboot' }, expect: 422, note: 'unknown action' });

@@ -7,12 +7,14 @@
  */
 #include "fuzz_common.h"
 
+#include "vm_meta.h"
 #include "vm_spec.h"
 
 #include <stdbool.h>
 
-static const char *const known[] = { "vcpus",  "memory_mib", "kernel",
-				     "initrd", "cmdline",    "profile" };
+static const char *const known[] = { "vcpus",   "memory_mib", "kernel", "initrd",
+				     "cmdline", "profile",    "name",   "labels" };
+#define NSTRINGS 7
 #define NKNOWN (sizeof(known) / sizeof(known[0]))
 
 static bool is_known(const char *field)
@@ -26,7 +28,7 @@ static bool is_known(const char *field)
 static bool is_zeroed(const struct vm_spec *s)
 {
 	return s->vcpus == 0 && s->memory_mib == 0 && !s->kernel &&
-	       !s->initrd && !s->cmdline && !s->profile;
+	       !s->initrd && !s->cmdline && !s->profile && !s->name && !s->labels;
 }
 
 /* An optional string member: NULL exactly when absent (or null). */
@@ -71,12 +73,15 @@ static unsigned expected_refusal(const json_t *doc, const char **code,
 	for (i = 0; i < 2; i++)
 		if (!json_is_integer(json_object_get(doc, *field = known[i])))
 			return 400;
-	for (i = 2; i < NKNOWN; i++) {
+	for (i = 2; i < NSTRINGS; i++) {
 		v = json_object_get(doc, *field = known[i]);
 		if (v && !json_is_string(v) &&
 		    !(json_is_null(v) && !strcmp(known[i], "initrd")))
 			return 400;
 	}
+	v = json_object_get(doc, *field = "labels");
+	if (v && !json_is_object(v))
+		return 400;
 	*code = "out_of_range";
 	v = json_object_get(doc, *field = "vcpus");
 	if (json_integer_value(v) < 1 ||
@@ -90,6 +95,27 @@ static unsigned expected_refusal(const json_t *doc, const char **code,
 	v = json_object_get(doc, *field = "cmdline");
 	if (v && strlen(json_string_value(v)) > VM_SPEC_MAX_CMDLINE)
 		return 422;
+	/* name and labels: vm_meta's own rules (fuzzed through here). */
+	{
+		struct api_error e;
+
+		v = json_object_get(doc, "name");
+		if (v && vm_name_check(json_string_value(v), &e) < 0) {
+			*code = "bad_name";
+			*field = "name";
+			return 422;
+		}
+		v = json_object_get(doc, "labels");
+		if (v && vm_labels_check(v, &e) < 0) {
+			static char f[160], cd[48];
+
+			memcpy(f, e.field, sizeof(f));
+			memcpy(cd, e.code, sizeof(cd));
+			*code = cd;
+			*field = f;
+			return e.status;
+		}
+	}
 	return 0;
 }
 
@@ -177,6 +203,8 @@ int fuzz_run(const uint8_t *data, size_t size)
 	check_string(doc, "initrd", s.initrd);
 	check_string(doc, "cmdline", s.cmdline);
 	check_string(doc, "profile", s.profile);
+	check_string(doc, "name", s.name);
+	FUZZ_CHECK(s.labels == json_object_get(doc, "labels"));
 	/* Only initrd may be null. */
 	FUZZ_CHECK(!json_is_null(json_object_get(doc, "cmdline")));
 	FUZZ_CHECK(!json_is_null(json_object_get(doc, "profile")));

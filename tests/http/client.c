@@ -56,6 +56,8 @@ static size_t on_header(char *data, size_t size, size_t n, void *arg)
 	keep_header(data, len, "Allow", r->allow, sizeof(r->allow));
 	keep_header(data, len, "X-Request-Id", r->request_id,
 		    sizeof(r->request_id));
+	keep_header(data, len, "ETag", r->etag, sizeof(r->etag));
+	keep_header(data, len, "Idempotent-Replayed", r->replayed, sizeof(r->replayed));
 	return len;
 }
 

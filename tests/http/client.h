@@ -21,6 +21,8 @@ struct response {
 	char content_type[128];
 	char allow[128];
 	char request_id[128];
+	char etag[64];
+	char replayed[16];     /* Idempotent-Replayed */
 	char error[256];       /* transport error when status == 0 */
 };
 

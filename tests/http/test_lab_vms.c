@@ -9,8 +9,10 @@
  */
 #include "check.h"
 #include "client.h"
+#include "sse.h"
 
 #include <curl/curl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -340,11 +342,48 @@ out:
 	free(ender);
 }
 
+static int port_of(const char *url)
+{
+	const char *colon = strrchr(url, ':');
+
+	return colon ? atoi(colon + 1) : 80;
+}
+
+/* Skips events of other VMs until one of vm_id comes (30 s at most each):
+ * true when it is of type, with state and cause when given. */
+static bool next_event_of(struct sse *s, const char *vm_id, const char *type,
+			  const char *state, const char *cause)
+{
+	struct sse_event ev;
+
+	while (sse_next(s, 30000, &ev) == 1) {
+		const char *id = json_string_value(json_object_get(ev.data, "vm_id"));
+		const char *st = json_string_value(json_object_get(ev.data, "state"));
+		const char *ca = json_string_value(json_object_get(ev.data, "cause"));
+		bool ok;
+
+		if (!id || strcmp(id, vm_id)) {
+			sse_event_clear(&ev);
+			continue;
+		}
+		ok = !strcmp(ev.type, type) && (!state || (st && !strcmp(st, state))) &&
+		     (!cause || (ca && !strcmp(ca, cause)));
+		if (!ok)
+			fprintf(stderr, "# event %llu: %s state %s cause %s\n", ev.id, ev.type,
+				st ? st : "-", ca ? ca : "-");
+		sse_event_clear(&ev);
+		return ok;
+	}
+	return false;
+}
+
 static void test_boot_and_lifecycle(void)
 {
 	struct response r;
 	double t0, t;
 	char *one, *two, *off;
+	struct sse events;
+	bool events_ok;
 	size_t a, b;
 
 	client_call(&c, "GET", "/v1/images", NULL, NULL, 0, NULL, &r);
@@ -466,24 +505,116 @@ static void test_boot_and_lifecycle(void)
 		}
 	}
 
-	/* A guest poweroff ends in stopped. */
+	/* A guest poweroff ends in stopped, and the event stream says so. */
+	events_ok = sse_open(&events, port_of(c.base), "/v1/events?type=vm.", NULL, 30000) &&
+		    events.status == 200;
+	check(events_ok, "subscribe to the vm. events", "status %ld", events.status);
 	off = create(1, "console=ttyS0 pinvm.poweroff=1", NULL, NULL);
 	if (off) {
 		action(off, "start", &r);
 		response_free(&r);
 		check(wait_state(off, "stopped", BOOT_TIMEOUT_S), "a guest poweroff ends in stopped",
 		      "state %s", state_of(off));
+		if (events_ok) {
+			check(next_event_of(&events, off, "vm.created", NULL, NULL),
+			      "event: vm.created", "none for %s", off);
+			check(next_event_of(&events, off, "vm.state", "running", NULL),
+			      "event: vm.state running", "none");
+			check(next_event_of(&events, off, "vm.state", "stopped", "poweroff"),
+			      "event: vm.state stopped, cause poweroff (the guest's PSCI SYSTEM_OFF)",
+			      "none");
+		}
 		{
 			char path[128];
 
 			snprintf(path, sizeof(path), "/v1/vms/%s", off);
 			client_call(&c, "GET", path, NULL, NULL, 0, NULL, &r);
-			check(strstr(response_str(&r, "reason") ?: "", "poweroff") != NULL,
-			      "its reason is poweroff", "%s", r.body);
+			check(strstr(response_str(&r, "reason") ?: "", "poweroff") != NULL &&
+				      !strcmp(response_str(&r, "exit_reason") ?: "", "poweroff") &&
+				      response_str(&r, "exited_at") && response_str(&r, "started_at"),
+			      "its reason is poweroff, with exited_at and started_at", "%s", r.body);
+			response_free(&r);
+
+			/* start of the stopped VM: a cold boot with the same spec. */
+			t0 = now();
+			a = console_len(off);
+			check(action(off, "start", &r) == 200 &&
+				      !strcmp(response_str(&r, "state") ?: "", "running"),
+			      "start of the stopped VM: 200 running (a cold boot)", "%ld %s",
+			      r.status, r.body);
+			response_free(&r);
+			check(wait_state(off, "stopped", BOOT_TIMEOUT_S) && console_len(off) > a,
+			      "it boots again (its console grows) and powers off again", "state %s",
+			      state_of(off));
+			printf("BENCH start of a stopped VM to its poweroff: %.1f s\n", now() - t0);
+			if (events_ok) {
+				check(next_event_of(&events, off, "vm.state", "created", NULL),
+				      "event: vm.state created (from stopped)", "none");
+				check(next_event_of(&events, off, "vm.state", "running", NULL),
+				      "event: vm.state running", "none");
+				check(next_event_of(&events, off, "vm.state", "stopped", "poweroff"),
+				      "event: vm.state stopped, poweroff again", "none");
+			}
+			client_call(&c, "GET", path, NULL, NULL, 0, NULL, &r);
+			check(!strcmp(response_str(&r, "exit_reason") ?: "", "poweroff"),
+			      "after its second life: exit_reason poweroff", "%s", r.body);
 			response_free(&r);
 			client_call(&c, "DELETE", path, NULL, NULL, 0, NULL, &r);
 			response_free(&r);
+			if (events_ok)
+				check(next_event_of(&events, off, "vm.deleted", NULL, NULL),
+				      "event: vm.deleted", "none");
 		}
+	}
+	sse_close(&events);
+
+	/* Prefer: respond-async: 202 at once, then the long-poll says when. */
+	{
+		json_t *spec = json_pack("{s:i, s:i, s:s, s:s, s:s, s:s, s:{s:s}}", "vcpus", 1,
+					 "memory_mib", 256, "kernel", KERNEL, "initrd", INITRD,
+					 "cmdline", "console=ttyS0", "name", "async-1", "labels",
+					 "test", "lab");
+		char *text = json_dumps(spec, JSON_COMPACT), path[160];
+		const char *id;
+		double t1;
+
+		t1 = now();
+		client_call(&c, "POST", "/v1/vms", NULL, text, strlen(text),
+			    "Prefer: respond-async", &r);
+		id = response_str(&r, "id");
+		check(r.status == 202 && !strcmp(response_str(&r, "state") ?: "", "creating") && id,
+		      "POST /v1/vms with Prefer: respond-async: 202, state creating", "%ld %s",
+		      r.status, r.body);
+		printf("BENCH asynchronous create answered in %.3f s\n", now() - t1);
+		snprintf(path, sizeof(path), "/v1/vms/%s", id ? id : "none");
+		response_free(&r);
+		{
+			struct response w;
+			char wait[200];
+
+			snprintf(wait, sizeof(wait), "%s?wait_for=created&timeout=120", path);
+			client_call(&c, "GET", wait, NULL, NULL, 0, NULL, &w);
+			check(w.status == 200 && !strcmp(response_str(&w, "state") ?: "", "created") &&
+				      !strcmp(response_str(&w, "name") ?: "", "async-1"),
+			      "GET ?wait_for=created answers when it is built: created", "%ld %s",
+			      w.status, w.body);
+			printf("BENCH asynchronous create to created: %.1f s\n", now() - t1);
+			response_free(&w);
+			client_call(&c, "GET", "/v1/vms?name=async-1&label=test=lab", NULL, NULL, 0,
+				    NULL, &w);
+			check(w.status == 200 &&
+				      json_array_size(json_object_get(w.json, "vms")) == 1,
+			      "it is found by name and label", "%s", w.body);
+			response_free(&w);
+			client_call(&c, "POST", "/v1/vms", NULL, text, strlen(text), NULL, &w);
+			check(w.status == 409 && !strcmp(response_str(&w, "code") ?: "", "name_taken"),
+			      "its name is taken: 409 name_taken", "%ld %s", w.status, w.body);
+			response_free(&w);
+		}
+		client_call(&c, "DELETE", path, NULL, NULL, 0, NULL, &r);
+		check(r.status == 204, "DELETE the async VM", "%ld", r.status);
+		response_free(&r);
+		free(text);
 	}
 	{
 		char path[128];
@@ -513,6 +644,34 @@ static void test_profile_in_linux(void)
 	     &r);
 	check(r.status == 201, "store a profile pinning 5.10's services", "%ld %s", r.status, r.body);
 	response_free(&r);
+
+	/* A refused profile: 409 naming the register, and a profile.refused event. */
+	{
+		struct sse ev;
+		struct sse_event e = { 0 };
+		bool sub = sse_open(&ev, port_of(c.base), "/v1/events?type=profile.refused", NULL,
+				    30000) && ev.status == 200;
+
+		call("POST", "/v1/profiles",
+		     json_pack("{s:s, s:s, s:{s:s}}", "name", "refuse-unknown", "unknown_registers",
+			       "refuse", "registers", "PSCI_VERSION", "host"), &r);
+		response_free(&r);
+		free(create(1, "console=ttyS0", "refuse-unknown", &r));
+		check(r.status == 409 && !strcmp(response_str(&r, "code") ?: "", "profile_refused"),
+		      "a VM from a refused profile: 409 profile_refused", "%ld %s", r.status, r.body);
+		response_free(&r);
+		check(sub && sse_next(&ev, 30000, &e) == 1 && !strcmp(e.type, "profile.refused") &&
+			      !strcmp(json_string_value(json_object_get(e.data, "profile")) ?: "",
+				      "refuse-unknown") &&
+			      json_string_value(json_object_get(e.data, "register")) &&
+			      json_string_value(json_object_get(e.data, "rule")),
+		      "event: profile.refused with the profile, the register and the rule", "%s",
+		      e.type);
+		sse_event_clear(&e);
+		sse_close(&ev);
+		call("DELETE", "/v1/profiles/refuse-unknown", NULL, &r);
+		response_free(&r);
+	}
 	pinned = create(1, "console=ttyS0 pinvm.poweroff=1", "linux-5.10-services", &r);
 	check(pinned && json_is_array(json_object_get(r.json, "abi")),
 	      "a VM from the profile is created with its register report", "%ld %s", r.status, r.body);

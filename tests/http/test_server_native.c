@@ -89,6 +89,28 @@ static void test_errors(const struct client *c)
 	expect_problem(c, "DELETE", "/v1/host", NULL, NULL, 0, 405,
 		       "method_not_allowed", "wrong method: 405 method_not_allowed");
 
+	/* Every route: an unknown query parameter is named, never ignored. */
+	{
+		static const char *const paths[] = { "/v1/health?verbose=1", "/v1/host?x=1",
+						     "/v1/vms?colour=red", "/v1/images?x=",
+						     "/v1/profiles?limit=2&sort=name",
+						     "/metrics?x=1" };
+
+		for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+			const char *want = strrchr(paths[i], '&') ? "sort" :
+					   strchr(paths[i], '?') + 1;
+			size_t n = strcspn(want, "=");
+
+			client_call(c, "GET", paths[i], NULL, NULL, 0, NULL, &r);
+			check(r.status == 400 &&
+				      !strcmp(response_str(&r, "code") ?: "", "unknown_parameter") &&
+				      !strncmp(response_str(&r, "field") ?: "", want, n),
+			      "an unknown query parameter: 400 naming it", "%s: %ld %s", paths[i],
+			      r.status, r.body ? r.body : "");
+			response_free(&r);
+		}
+	}
+
 	client_call(c, "POST", "/v1/host", NULL, "{}", 2, NULL, &r);
 	check(r.status == 405 && !strcmp(r.allow, "GET"), "405 carries Allow: GET",
 	      "status %ld allow '%s'", r.status, r.allow);

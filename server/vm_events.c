@@ -1,0 +1,98 @@
+#include "vm_events.h"
+
+#include "events.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void vm_events_created(struct vm_entry *e)
+{
+	json_t *f;
+
+	pthread_mutex_lock(&e->lock);
+	f = json_pack("{s:s, s:s}", "state", vm_state_name(e->state), "profile", e->profile);
+	pthread_mutex_unlock(&e->lock);
+	events_publish("vm.created", e->id, f);
+}
+
+static bool starts(const char *s, const char *prefix)
+{
+	return !strncmp(s, prefix, strlen(prefix));
+}
+
+/* Reasons are written by vm_supervisor.c, vm_adopt.c and pinvm-vmm's
+ * exit record. */
+const char *vm_exit_cause(const char *reason)
+{
+	if (starts(reason, "poweroff"))
+		return "poweroff";
+	if (starts(reason, "reset"))
+		return "reboot";
+	if (starts(reason, "stopped"))
+		return "stopped";
+	if (starts(reason, "error"))
+		return "error";
+	if (starts(reason, "pinvmd stopped while creating") || strstr(reason, "when pinvmd started"))
+		return "pinvmd_restart";
+	if (strstr(reason, "killed by signal "))
+		return "signal";
+	if (strstr(reason, "pinvm-vmm"))
+		return "crash";
+	return "unknown";
+}
+
+static void add_cause(json_t *f, const char *reason)
+{
+	const char *sig = strstr(reason, "killed by signal ");
+	const char *cause = vm_exit_cause(reason);
+
+	if (strcmp(cause, "unknown"))
+		json_object_set_new(f, "cause", json_string(cause));
+	if (sig)
+		json_object_set_new(f, "signal",
+				    json_integer(strtol(sig + strlen("killed by signal "),
+							NULL, 10)));
+	if (strstr(reason, "while pinvmd was not running") ||
+	    strstr(reason, "when pinvmd started") || starts(reason, "pinvmd stopped"))
+		json_object_set_new(f, "while_pinvmd_down", json_true());
+}
+
+void vm_events_state(const char *id, enum vm_state previous, enum vm_state now,
+		     const char *reason)
+{
+	json_t *f = json_pack("{s:s, s:s}", "state", vm_state_name(now), "previous",
+			      vm_state_name(previous));
+
+	if (f && (now == VM_STOPPED || now == VM_FAILED) && reason) {
+		json_object_set_new(f, "reason", json_string(reason));
+		add_cause(f, reason);
+	}
+	events_publish("vm.state", id, f);
+}
+
+void vm_events_deleted(const char *id)
+{
+	events_publish("vm.deleted", id, NULL);
+}
+
+void vm_events_refused(const char *profile, const json_t *problem)
+{
+	const char *code = json_string_value(json_object_get(problem, "code"));
+	const char *field = json_string_value(json_object_get(problem, "field"));
+	const char *detail = json_string_value(json_object_get(problem, "detail"));
+	const char *rule = detail ? strstr(detail, "(rule ") : NULL;
+	char rulebuf[64] = "";
+	json_t *f;
+
+	if (!code || (strcmp(code, "profile_refused") && strcmp(code, "kvm_refused")))
+		return;
+	if (rule)
+		sscanf(rule, "(rule %63[^)])", rulebuf);
+	if (field && starts(field, "registers."))
+		field += strlen("registers.");
+	f = json_pack("{s:s, s:s, s:s?, s:s?, s:s?}", "profile", profile ? profile : "",
+		      "code", code, "register", field, "rule", rulebuf[0] ? rulebuf : NULL,
+		      "detail", detail);
+	events_publish("profile.refused", NULL, f);
+}

@@ -1,0 +1,34 @@
+/*
+ * The VM and profile events pinvmd publishes (events.h), built in one
+ * place so their fields stay the same wherever they happen:
+ *   vm.created      {state, profile}
+ *   vm.state        {state, previous, reason?, cause?, signal?, while_pinvmd_down?}
+ *   vm.deleted      {}
+ *   profile.refused {profile, code, register, rule, detail}
+ * cause is poweroff, reboot, stopped, error, signal, crash or
+ * pinvmd_restart (the VM was created when pinvmd stopped, and is ended).
+ * Each call is thread-safe and never blocks on subscribers.
+ */
+#ifndef PINVM_SERVER_VM_EVENTS_H
+#define PINVM_SERVER_VM_EVENTS_H
+
+#include "vm_entry.h"
+
+#include <jansson.h>
+
+/* A stopped or failed VM's reason (as vm_entry.reason has it) as one word:
+ * poweroff, reboot, stopped, error, signal, crash, pinvmd_restart, or
+ * unknown. Static string. */
+const char *vm_exit_cause(const char *reason);
+
+/* Call without e->lock. */
+void vm_events_created(struct vm_entry *e);
+void vm_events_state(const char *id, enum vm_state previous, enum vm_state now,
+		     const char *reason);
+void vm_events_deleted(const char *id);
+
+/* A 409 problem body (borrowed) refusing a VM for its profile or KVM's
+ * answer: published when its code is profile_refused or kvm_refused. */
+void vm_events_refused(const char *profile, const json_t *problem);
+
+#endif
