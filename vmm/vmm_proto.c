@@ -16,6 +16,7 @@ static const char *const op_names[] = {
 	[VMM_OP_PAUSE] = "pause",
 	[VMM_OP_RESUME] = "resume",
 	[VMM_OP_STOP] = "stop",
+	[VMM_OP_SNAPSHOT] = "snapshot",
 };
 
 static const char *const event_names[] = {
@@ -26,6 +27,7 @@ static const char *const event_names[] = {
 	[VMM_EVENT_EXITED] = "exited",
 	[VMM_EVENT_ERROR] = "error",
 	[VMM_EVENT_ATTACHED] = "attached",
+	[VMM_EVENT_SNAPSHOTTED] = "snapshotted",
 };
 
 static const char *const reason_names[] = {
@@ -134,6 +136,12 @@ json_t *vmm_event_to_json(const struct vmm_event *ev)
 		if (json_object_set_new(obj, "state", json_string(ev->state)) < 0)
 			goto oom;
 		break;
+	case VMM_EVENT_SNAPSHOTTED:
+		if (json_object_set_new(obj, "bytes", json_integer((json_int_t)ev->bytes)) < 0 ||
+		    json_object_set_new(obj, "data_pages",
+					json_integer((json_int_t)ev->data_pages)) < 0)
+			goto oom;
+		break;
 	}
 	return obj;
 oom:
@@ -238,6 +246,13 @@ int vmm_event_from_json(json_t *obj, struct vmm_event *ev,
 		    strcmp(ev->state, "paused"))
 			ret = proto_err(err, "attached without a known state");
 		break;
+	case VMM_EVENT_SNAPSHOTTED:
+		v = json_object_get(obj, "bytes");
+		ev->bytes = json_integer_value(v) > 0 ? (unsigned long long)json_integer_value(v) : 0;
+		v = json_object_get(obj, "data_pages");
+		ev->data_pages = json_integer_value(v) > 0
+					 ? (unsigned long long)json_integer_value(v) : 0;
+		break;
 	}
 	if (ret < 0)
 		vmm_event_clear(ev);
@@ -273,6 +288,13 @@ static int send_json(int fd, json_t *obj)
 int vmm_proto_send_op(int fd, enum vmm_op op)
 {
 	return send_json(fd, json_pack("{s:s}", "op", vmm_op_name(op)));
+}
+
+int vmm_proto_send_op_path(int fd, enum vmm_op op, const char *path)
+{
+	if (!path)
+		return vmm_proto_send_op(fd, op);
+	return send_json(fd, json_pack("{s:s, s:s}", "op", vmm_op_name(op), "path", path));
 }
 
 int vmm_proto_send_event(int fd, const struct vmm_event *ev)
@@ -326,16 +348,35 @@ static int recv_json(int fd, json_t **out, struct vmm_error *err)
 int vmm_proto_recv_op(int fd, enum vmm_op *op, char *bad_op, size_t bad_op_len,
 		      struct vmm_error *err)
 {
-	const char *name;
+	return vmm_proto_recv_op_path(fd, op, NULL, 0, bad_op, bad_op_len, err);
+}
+
+int vmm_proto_recv_op_path(int fd, enum vmm_op *op, char *path, size_t path_len,
+			   char *bad_op, size_t bad_op_len, struct vmm_error *err)
+{
+	const char *name, *p;
 	json_t *obj;
 	int ret;
 
 	if (bad_op && bad_op_len)
 		bad_op[0] = '\0';
+	if (path && path_len)
+		path[0] = '\0';
 	ret = recv_json(fd, &obj, err);
 	if (ret < 0)
 		return ret;
 	name = json_string_value(json_object_get(obj, "op"));
+	p = json_string_value(json_object_get(obj, "path"));
+	if (path && path_len && p) {
+		if (strlen(p) >= path_len) {
+			json_decref(obj);
+			if (bad_op && bad_op_len && name)
+				snprintf(bad_op, bad_op_len, "%s", name);
+			return vmm_error_set(err, "protocol", EPROTO, "path longer than %zu bytes",
+					     path_len - 1);
+		}
+		snprintf(path, path_len, "%s", p);
+	}
 	if (vmm_op_from_name(name, op) < 0) {
 		if (bad_op && bad_op_len && name)
 			snprintf(bad_op, bad_op_len, "%s", name);

@@ -10,6 +10,9 @@
  *   {"op": "pause"}   every vCPU out of KVM_RUN and held  -> paused
  *   {"op": "resume"}                                      -> running
  *   {"op": "stop"}    end the VM                          -> exited(stopped)
+ *   {"op": "snapshot", "path": "/abs/dir"}  on a paused VM: the state into
+ *                     the empty directory (docs/snapshot-format.md)
+ *                                                         -> snapshotted
  * Extra keys are ignored. An op that makes no sense in the current state
  * (pause before start, an unknown op, a malformed message) is answered
  * with "rejected" and changes nothing.
@@ -29,6 +32,9 @@
  *   {"event": "exited", "reason": "poweroff"|"reset"|"stopped"|"error",
  *    "detail": "..."}
  *       the last message; the process exits right after it.
+ *   {"event": "snapshotted", "bytes": N, "data_pages": N}
+ *       the answer to "snapshot": the directory is complete and synced;
+ *       the VM is still paused.
  *   {"event": "attached", "state": "created"|"running"|"paused"}
  *       the first message on a connection to the VM's control socket
  *       (pinvm-vmm --control-socket; see vmm_control.h): a restarted
@@ -56,6 +62,7 @@ enum vmm_op {
 	VMM_OP_PAUSE,
 	VMM_OP_RESUME,
 	VMM_OP_STOP,
+	VMM_OP_SNAPSHOT, /* carries a path */
 };
 
 enum vmm_event_type {
@@ -66,6 +73,7 @@ enum vmm_event_type {
 	VMM_EVENT_EXITED,
 	VMM_EVENT_ERROR,
 	VMM_EVENT_ATTACHED,
+	VMM_EVENT_SNAPSHOTTED,
 };
 
 enum vmm_exit_reason {
@@ -90,6 +98,8 @@ struct vmm_event {
 	char op[16];
 	/* attached */
 	char state[16];
+	/* snapshotted */
+	unsigned long long bytes, data_pages;
 	/* Decoded events only: the message as received (a reference the
 	 * event owns), for forwarding verbatim. NULL when encoding. */
 	json_t *json;
@@ -113,6 +123,8 @@ void vmm_event_clear(struct vmm_event *ev);
  * the peer is gone, -EMSGSIZE, -ENOMEM, or another -errno of send().
  */
 int vmm_proto_send_op(int fd, enum vmm_op op);
+/* An op with its "path" (the snapshot directory); path NULL: none. */
+int vmm_proto_send_op_path(int fd, enum vmm_op op, const char *path);
 int vmm_proto_send_event(int fd, const struct vmm_event *ev);
 
 /*
@@ -125,6 +137,10 @@ int vmm_proto_send_event(int fd, const struct vmm_event *ev);
  */
 int vmm_proto_recv_op(int fd, enum vmm_op *op, char *bad_op, size_t bad_op_len,
 		      struct vmm_error *err);
+/* The same, also copying the op's "path" into path ("" when none; a
+ * longer one than path_len is -EPROTO). */
+int vmm_proto_recv_op_path(int fd, enum vmm_op *op, char *path, size_t path_len,
+			   char *bad_op, size_t bad_op_len, struct vmm_error *err);
 int vmm_proto_recv_event(int fd, struct vmm_event *ev, struct vmm_error *err);
 
 #endif
