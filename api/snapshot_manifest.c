@@ -451,3 +451,52 @@ size_t snapshot_extra_pins(const struct snapshot_guest *g, const struct compat_r
 			out[n++] = r->writes[i];
 	return n;
 }
+
+int snapshot_restore_request_parse(const json_t *body, const char **id,
+				   struct api_error *err)
+{
+	const char *key;
+	json_t *v;
+
+	*id = NULL;
+	if (!json_is_object(body))
+		return ju_wrong_type(err, "", "an object", body);
+	json_object_foreach((json_t *)body, key, v) {
+		if (strcmp(key, "snapshot"))
+			return api_fail(err, 422, "unknown_field", key,
+					"a restore takes only \"snapshot\": vcpus, memory, kernel "
+					"and profile come from the snapshot; \"%s\" is not taken",
+					key);
+	}
+	if (ju_get_string(body, "snapshot", "snapshot", SNAPSHOT_ID_LEN + 64, id, err) < 0)
+		return -EINVAL;
+	if (!*id)
+		return ju_missing_field(err, "snapshot");
+	return 0;
+}
+
+int snapshot_compat_request_parse(const json_t *body, const char **id, struct hostset *host,
+				  struct api_error *err)
+{
+	static const char *const keys[] = { "snapshot", "host", NULL };
+	const json_t *h;
+
+	*id = NULL;
+	if (!json_is_object(body))
+		return ju_wrong_type(err, "", "an object", body);
+	if (ju_only_keys(body, "", keys, err) < 0)
+		return -EINVAL;
+	if (ju_get_string(body, "snapshot", "snapshot", SNAPSHOT_ID_LEN + 64, id, err) < 0)
+		return -EINVAL;
+	if (!*id)
+		return ju_missing_field(err, "snapshot");
+	h = json_object_get(body, "host");
+	if (!h)
+		return ju_missing_field(err, "host");
+	if (hostset_from_json(h, host, err) < 0) {
+		if (err)
+			api_error_nest(err, "host");
+		return -EINVAL;
+	}
+	return 0;
+}

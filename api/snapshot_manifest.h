@@ -177,4 +177,17 @@ int snapshot_check(const struct snapshot_guest *g, const json_t *profile_doc,
 size_t snapshot_extra_pins(const struct snapshot_guest *g, const struct compat_report *r,
 			   struct compat_write *out, size_t max);
 
+/*
+ * The bodies that name a snapshot (borrowed strings point into body):
+ *   POST /v1/vms          {"snapshot": ID}  nothing else: the kernel, the
+ *                         profile, vcpus and memory come from the snapshot
+ *   POST /v1/compatibility {"snapshot": ID, "host": {register set}}
+ * Errors: 400 wrong_type; 422 unknown_field (the key), missing_field;
+ * hostset_from_json()'s under "host".
+ */
+int snapshot_restore_request_parse(const json_t *body, const char **id,
+				   struct api_error *err);
+int snapshot_compat_request_parse(const json_t *body, const char **id, struct hostset *host,
+				  struct api_error *err);
+
 #endif

@@ -36,6 +36,11 @@ struct request {
 	size_t body_len;
 	char id[40];      /* request id, echoed as X-Request-Id */
 	const char *route; /* set by the router: the matched pattern (static) */
+	/* POST /v1/snapshots: the application/octet-stream body, streamed to
+	 * an unlinked file (http.c owns the descriptor) when has_upload. */
+	bool has_upload;
+	int upload_fd;
+	unsigned long long upload_len;
 };
 
 struct reply {
@@ -50,6 +55,10 @@ struct reply {
 	char extra_name[32];  /* one more header, when extra_name[0] */
 	char extra_value[64];
 	bool close;       /* answer with Connection: close */
+	/* A streamed body: libmicrohttpd reads this pipe to its end and
+	 * closes it (raw_type says its type). has_stream false: none. */
+	bool has_stream;
+	int stream_fd;
 };
 
 typedef void (*route_handler)(struct request *req, struct reply *rep);
