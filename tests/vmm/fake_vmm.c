@@ -171,7 +171,7 @@ static int fake_snapshot(const struct vmm_config *cfg, const char *dir, bool eno
 			 unsigned long long *bytes)
 {
 	char path[PATH_MAX + 16], page[4096] = "pinvm fake guest memory, page 0";
-	json_t *vm, *regs, *pins;
+	json_t *vm, *regs, *pins, *vcpus;
 	char *text;
 	int fd, ret;
 
@@ -207,14 +207,19 @@ static int fake_snapshot(const struct vmm_config *cfg, const char *dir, bool eno
 		json_array_append_new(pins, json_pack("{s:s, s:s, s:s}", "id", id, "value", v,
 						      "readback", v));
 	}
+	vcpus = json_array();
+	json_array_append_new(vcpus, json_pack("{s:i, s:s, s:o}", "mp_state", 0, "mpidr",
+					       "0x80000000", "regs", regs));
+	for (unsigned i = 1; i < cfg->vcpus; i++)
+		json_array_append_new(vcpus, json_pack("{s:i, s:s, s:[]}", "mp_state", 0, "mpidr",
+						       "0x80000001", "regs"));
 	vm = json_pack("{s:i, s:s, s:i, s:I, s:s, s:s, s:{s:s, s:i}, s:{}, s:i,"
-		       " s:{s:s, s:s, s:s}, s:[{s:i, s:s, s:o}], s:o, s:[]}",
+		       " s:{s:s, s:s, s:s}, s:o, s:o, s:[]}",
 		       "format", 1, "kernel_release", "fake", "vcpus", (int)cfg->vcpus,
 		       "memory_mib", (json_int_t)cfg->memory_mib, "ram_base", "0x80000000",
 		       "vcpu_features", "0x4", "gic", "version", "v3", "nr_irqs", 128, "uart",
 		       "console_offset", 0, "time", "semantics", "paused", "cntvct", "0x1000",
-		       "cntfrq", "0x3b9aca0", "vcpu", "mp_state", 0, "mpidr", "0x80000000",
-		       "regs", regs, "pins", pins, "smccc_deny");
+		       "cntfrq", "0x3b9aca0", "vcpu", vcpus, "pins", pins, "smccc_deny");
 	text = vm ? json_dumps(vm, JSON_COMPACT) : NULL;
 	json_decref(vm);
 	if (!text)
