@@ -62,7 +62,8 @@ tally() {
 install_deps() {
 	local need=() p
 	for p in build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev \
-		libcurl4-openssl-dev libcmocka-dev libsqlite3-dev curl jq clang \
+		libcurl4-openssl-dev libcmocka-dev libsqlite3-dev libarchive-dev \
+		libgnutls28-dev curl jq clang \
 		libclang-rt-14-dev nodejs npm openssl scdoc ninja-build dpkg-dev \
 		libasan8-arm64-cross libubsan1-arm64-cross mmdebstrap; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || need+=("$p")
