@@ -128,9 +128,9 @@ static int get_required_string(const json_t *obj, const char *key, const char *f
 
 static int parse_files(const json_t *doc, struct snapshot_manifest *m, struct api_error *err)
 {
-	const json_t *files, *f;
+	const json_t *files = NULL, *f = NULL;
 	char field[96];
-	json_int_t size;
+	json_int_t size = 0;
 
 	if (get_object(doc, "files", "manifest.files", &files, err) < 0)
 		return -EINVAL;
@@ -159,8 +159,8 @@ int snapshot_manifest_parse(const json_t *doc, struct snapshot_manifest *out,
 			    struct api_error *err)
 {
 	struct snapshot_manifest m = { 0 };
-	const json_t *vm, *source, *profile, *v;
-	json_int_t n;
+	const json_t *vm = NULL, *source = NULL, *profile = NULL, *v;
+	json_int_t n = 0;
 
 	memset(out, 0, sizeof(*out));
 	if (!json_is_object(doc))
@@ -313,8 +313,8 @@ static int collect_fw(struct snapshot_guest *g, const json_t *arr, const char *w
 int snapshot_guest_from_vm_json(const json_t *vm, struct snapshot_guest *out,
 				struct api_error *err)
 {
-	const json_t *vcpus, *v0, *v;
-	json_int_t n;
+	const json_t *vcpus, *v0, *v = NULL;
+	json_int_t n = 0;
 
 	memset(out, 0, sizeof(*out));
 	if (!json_is_object(vm))
