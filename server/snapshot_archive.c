@@ -210,6 +210,37 @@ static int read_fail(struct archive *a, struct api_error *err)
 			msg ? msg : "unknown error");
 }
 
+static bool all_zero(const char *p, size_t n)
+{
+	return n == 0 || (p[0] == 0 && !memcmp(p, p + 1, n - 1));
+}
+
+/* Writes len bytes at off, leaving every all-zero 4 KiB page unwritten: a
+ * hole, whether or not the archive declared it (a plain tar of a RAM image
+ * stores its zeros). 0 or -errno. */
+static int write_sparse(int fd, const char *p, size_t len, off_t off)
+{
+	while (len) {
+		size_t k = 4096 - (size_t)(off % 4096);
+
+		if (k > len)
+			k = len;
+		if (!all_zero(p, k)) {
+			for (size_t done = 0; done < k;) {
+				ssize_t n = pwrite(fd, p + done, k - done, off + (off_t)done);
+
+				if (n <= 0)
+					return n < 0 ? -errno : -EIO;
+				done += (size_t)n;
+			}
+		}
+		p += k;
+		off += (off_t)k;
+		len -= k;
+	}
+	return 0;
+}
+
 /* One member's data into dir/name, holes left as holes. */
 static int extract(struct archive *a, struct archive_entry *e, const char *dir,
 		   const char *name, uint64_t max_member, struct api_error *err)
@@ -219,7 +250,7 @@ static int extract(struct archive *a, struct archive_entry *e, const char *dir,
 	size_t len;
 	la_int64_t off;
 	int64_t size = archive_entry_size(e);
-	int fd, r, ret = 0;
+	int fd, r, r2, ret = 0;
 
 	if (size < 0 || (uint64_t)size > max_member)
 		return api_fail(err, 413, "snapshot_too_large", "archive", "entry %s is %lld bytes; "
@@ -235,19 +266,12 @@ static int extract(struct archive *a, struct archive_entry *e, const char *dir,
 				       "entry %s has data past its size", name);
 			break;
 		}
-		for (size_t done = 0; done < len;) {
-			ssize_t n = pwrite(fd, (const char *)buf + done, len - done,
-					   (off_t)(off + (la_int64_t)done));
-
-			if (n <= 0) {
-				int e2 = n < 0 ? errno : EIO;
-
-				ret = api_fail(err, e2 == ENOSPC ? 507 : 500,
-					       e2 == ENOSPC ? "insufficient_storage" : "state_error",
-					       "", "writing %s: %s", path, strerror(e2));
-				break;
-			}
-			done += (size_t)n;
+		r2 = write_sparse(fd, buf, len, (off_t)off);
+		if (r2 < 0) {
+			ret = api_fail(err, r2 == -ENOSPC ? 507 : 500,
+				       r2 == -ENOSPC ? "insufficient_storage" : "state_error", "",
+				       "writing %s: %s", path, strerror(-r2));
+			break;
 		}
 		if (ret)
 			break;

@@ -52,7 +52,7 @@ static int port;
 static pid_t start(void)
 {
 	const char *args[] = { "--listen", listen_spec, "--state-dir", state,
-			       "--max-snapshot-bytes", "1048576", NULL };
+			       "--max-snapshot-bytes", "40000000", NULL };
 	pid_t pid = daemon_spawn(pinvmd, args, logpath);
 
 	children[3] = pid;
@@ -542,7 +542,7 @@ int main(int argc, char **argv)
 		      r.status, r.body ? r.body : "");
 		response_free(&r);
 		{
-			size_t big = (1 << 20) + 4096;
+			size_t big = 40000000 + 4096;
 			char *junk = calloc(1, big);
 
 			upload(junk, big, &r);
@@ -554,6 +554,20 @@ int main(int argc, char **argv)
 			response_free(&r);
 			free(junk);
 		}
+		/* A plain (not sparse) tar of the RAM: its zero pages become holes. */
+		memcpy(m, good, sizeof(good));
+		m[2].sparse = false;
+		b = pack(m, 4);
+		upload(b.p, b.len, &r);
+		check(r.status == 201, "a tar without sparse members is accepted", "%ld %s", r.status,
+		      r.body ? r.body : "");
+		snprintf(path, sizeof(path), "%s/snapshots/%s/mem.raw", state,
+			 response_str(&r, "id") ?: "none");
+		check(stat(path, &st) == 0 && st.st_size == 32 << 20 && st.st_blocks * 512 < 1 << 20,
+		      "its mem.raw keeps only the data pages on disk", "size %lld, %lld blocks",
+		      (long long)st.st_size, (long long)st.st_blocks);
+		response_free(&r);
+		free(b.p);
 		free(future);
 		free(bad_sum);
 	}
