@@ -42,18 +42,25 @@ static json_t *str_or_null(const char *s)
 json_t *snapshot_manifest_build(const struct snapshot_manifest_in *in)
 {
 	json_t *files = json_object(), *doc;
+	json_t *applied = in->applied ? json_incref((json_t *)in->applied) : json_array();
+	json_t *readbacks = in->readbacks ? json_incref((json_t *)in->readbacks) : json_array();
 
-	if (!files)
-		return NULL;
-	for (size_t i = 0; i < SNAPSHOT_NFILES; i++)
+	for (size_t i = 0; files && i < SNAPSHOT_NFILES; i++)
 		if (ju_set_new(files, snapshot_file_names[i],
 			       json_pack("{s:s, s:I}", "sha256", in->files[i].sha256, "size",
 					 (json_int_t)in->files[i].size))) {
 			json_decref(files);
-			return NULL;
+			files = NULL;
 		}
+	if (!files || !applied || !readbacks) {
+		json_decref(files);
+		json_decref(applied);
+		json_decref(readbacks);
+		return NULL;
+	}
+	/* "o" steals applied, readbacks and files, even when packing fails. */
 	doc = json_pack("{s:i, s:s, s:s, s:{s:s, s:i, s:I, s:o, s:o, s:o},"
-			" s:{s:s, s:O}, s:{s:o, s:O, s:O, s:O}, s:o}",
+			" s:{s:s, s:O}, s:{s:o, s:O, s:o, s:o}, s:o}",
 			"format", SNAPSHOT_FORMAT, "id", in->id, "created", in->created,
 			"vm", "id", in->vm_id ? in->vm_id : "", "vcpus", (int)in->vcpus,
 			"memory_mib", (json_int_t)in->memory_mib, "cmdline",
@@ -63,10 +70,8 @@ json_t *snapshot_manifest_build(const struct snapshot_manifest_in *in)
 			"firmware_registers",
 			in->source_fwregs ? in->source_fwregs : json_null(),
 			"profile", "name", str_or_null(in->profile_name), "document",
-			in->profile_doc ? in->profile_doc : json_null(), "applied",
-			in->applied ? in->applied : json_array(), "readbacks",
-			in->readbacks ? in->readbacks : json_array(),
-			"files", files);
+			in->profile_doc ? in->profile_doc : json_null(), "applied", applied,
+			"readbacks", readbacks, "files", files);
 	return doc;
 }
 
