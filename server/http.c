@@ -579,6 +579,16 @@ static bool begin_upload(struct exchange *ex, struct MHD_Connection *conn,
 	}
 	mkdir(root, 0700);
 	ex->upload_fd = open(root, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (ex->upload_fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR)) {
+		/* No O_TMPFILE here: a named file, unlinked at once (a crash in
+		 * between leaves a .tmp-upload-* the start-up sweep removes). */
+		char path[PATH_MAX + 32];
+
+		snprintf(path, sizeof(path), "%s/.tmp-upload-XXXXXX", root);
+		ex->upload_fd = mkostemp(path, O_CLOEXEC);
+		if (ex->upload_fd >= 0)
+			unlink(path);
+	}
 	if (ex->upload_fd < 0)
 		ex->upload_err = errno;
 	return true;
