@@ -14,6 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+const char *snapshot_digest_key(enum snapshot_file_kind k)
+{
+	return k == SNAPSHOT_FILE_MEM_RAW ? "sha256_pages" : "sha256";
+}
+
 const char *const snapshot_file_names[SNAPSHOT_NFILES] = {
 	[SNAPSHOT_FILE_VM_JSON] = "vm.json",
 	[SNAPSHOT_FILE_MEM_RAW] = "mem.raw",
@@ -47,8 +52,8 @@ json_t *snapshot_manifest_build(const struct snapshot_manifest_in *in)
 
 	for (size_t i = 0; files && i < SNAPSHOT_NFILES; i++)
 		if (ju_set_new(files, snapshot_file_names[i],
-			       json_pack("{s:s, s:I}", "sha256", in->files[i].sha256, "size",
-					 (json_int_t)in->files[i].size))) {
+			       json_pack("{s:s, s:I}", snapshot_digest_key(i), in->files[i].sha256,
+					 "size", (json_int_t)in->files[i].size))) {
 			json_decref(files);
 			files = NULL;
 		}
@@ -145,8 +150,9 @@ static int parse_files(const json_t *doc, struct snapshot_manifest *m, struct ap
 		ju_path(field, sizeof(field), "manifest.files.%s", snapshot_file_names[i]);
 		if (get_object(files, snapshot_file_names[i], field, &f, err) < 0)
 			return -EINVAL;
-		ju_path(field, sizeof(field), "manifest.files.%s.sha256", snapshot_file_names[i]);
-		if (get_required_string(f, "sha256", field, 64, &sum, err) < 0)
+		ju_path(field, sizeof(field), "manifest.files.%s.%s", snapshot_file_names[i],
+			snapshot_digest_key(i));
+		if (get_required_string(f, snapshot_digest_key(i), field, 64, &sum, err) < 0)
 			return -EINVAL;
 		if (!sha256_valid(sum))
 			return api_fail(err, 422, "bad_sha256", field,
@@ -248,8 +254,8 @@ json_t *snapshot_record_json(const struct snapshot_manifest *m, const char *mani
 		return NULL;
 	for (size_t i = 0; i < SNAPSHOT_NFILES; i++)
 		if (ju_set_new(files, snapshot_file_names[i],
-			       json_pack("{s:s, s:I}", "sha256", m->files[i].sha256, "size",
-					 (json_int_t)m->files[i].size))) {
+			       json_pack("{s:s, s:I}", snapshot_digest_key(i), m->files[i].sha256,
+					 "size", (json_int_t)m->files[i].size))) {
 			json_decref(files);
 			return NULL;
 		}

@@ -18,7 +18,16 @@
  *                "applied": [{"id": "0x..", "value": "0x.."}],
  *                "readbacks": [{"id": "0x..", "value": "0x..", "readback": "0x.."}]},
  *    "files": {"vm.json": {"sha256": "<64 hex>", "size": N},
- *              "mem.raw": {...}, "console.log": {...}}}
+ *              "mem.raw": {"sha256_pages": "<64 hex>", "size": N},
+ *              "console.log": {"sha256": ..., "size": N}}}
+ *
+ * mem.raw's digest is over its pages, not its bytes, so that holes cost
+ * nothing to check (a 1 GiB guest is mostly holes, and SHA-256 over
+ * zeros takes seconds natively, minutes emulated): SHA-256 of, for every
+ * 4 KiB page that is not all zero, in order, the page number (8 bytes,
+ * little-endian) then the page. A zero page reads the same whether it is
+ * a hole or written zeros, so the digest does not depend on how a file
+ * system stores it.
  *
  * source.firmware_registers is the source host's whole set as pinvmd saw it
  * (null when it could not read one); profile.document is the stored profile
@@ -63,8 +72,11 @@ enum snapshot_file_kind {
 extern const char *const snapshot_file_names[SNAPSHOT_NFILES];
 #define SNAPSHOT_MANIFEST_NAME "manifest.json"
 
+/* "sha256_pages" for mem.raw (the page digest above), else "sha256". */
+const char *snapshot_digest_key(enum snapshot_file_kind k);
+
 struct snapshot_file {
-	char sha256[65]; /* lowercase hex */
+	char sha256[65]; /* lowercase hex: snapshot_digest_key()'s digest */
 	uint64_t size;   /* bytes (apparent size: mem.raw's holes count) */
 };
 

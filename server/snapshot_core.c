@@ -123,7 +123,7 @@ static int finish_dir(const struct snapshot_env *env, struct vm_entry *e, const 
 	}
 	ret = copy_console(e, tmp, err);
 	for (size_t i = 0; !ret && i < SNAPSHOT_NFILES; i++)
-		ret = snapshot_file_sum(tmp, snapshot_file_names[i], &in.files[i], err);
+		ret = snapshot_kind_sum(tmp, (enum snapshot_file_kind)i, &in.files[i], err);
 	if (!ret)
 		ret = snapshot_read_vm_json(tmp, &vm, err);
 	if (!ret && snapshot_guest_from_vm_json(vm, g, err) < 0) {

@@ -197,6 +197,94 @@ int snapshot_file_sum(const char *dir, const char *name, struct snapshot_file *o
 	return 0;
 }
 
+int snapshot_file_sum_pages(const char *dir, const char *name, struct snapshot_file *out,
+			    struct api_error *err)
+{
+	static const char zero[4096];
+	char path[PATH_MAX];
+	unsigned char digest[32];
+	gnutls_hash_hd_t h;
+	struct stat st;
+	char *buf = NULL;
+	off_t pos = 0;
+	int fd, ret = 0;
+
+	if (join(path, sizeof(path), dir, name) < 0)
+		return api_fail(err, 500, "state_error", "", "path too long");
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		ret = state_fail(err, "cannot read", path, fd < 0 ? errno : EINVAL);
+		if (fd >= 0)
+			close(fd);
+		return ret;
+	}
+	buf = malloc(IO_CHUNK);
+	if (!buf || gnutls_hash_init(&h, GNUTLS_DIG_SHA256) < 0) {
+		free(buf);
+		close(fd);
+		return api_fail(err, 500, "out_of_memory", "", "out of memory");
+	}
+	while (pos < st.st_size && !ret) {
+		off_t data = lseek(fd, pos, SEEK_DATA), hole;
+
+		if (data < 0) {
+			if (errno == ENXIO)
+				break; /* only holes from here on */
+			data = pos;   /* no SEEK_DATA: read everything */
+		}
+		/* Whole pages: the extent's first page may begin before it
+		 * (but never again one already hashed). */
+		if ((data & ~(off_t)4095) > pos)
+			pos = data & ~(off_t)4095;
+		hole = lseek(fd, data, SEEK_HOLE);
+		if (hole < 0 || hole > st.st_size)
+			hole = st.st_size;
+		while (pos < hole && !ret) {
+			size_t want = (size_t)(hole - pos) > IO_CHUNK ? IO_CHUNK : (size_t)(hole - pos);
+			ssize_t n = pread(fd, buf, want, pos);
+
+			if (n <= 0) {
+				ret = state_fail(err, "cannot read", path, n < 0 ? errno : EIO);
+				break;
+			}
+			for (ssize_t o = 0; o < n; o += 4096) {
+				size_t k = (size_t)(n - o) < 4096 ? (size_t)(n - o) : 4096;
+				uint64_t page = (uint64_t)(pos + o) / 4096;
+				unsigned char le[8];
+
+				if (!memcmp(buf + o, zero, k))
+					continue;
+				for (int b = 0; b < 8; b++)
+					le[b] = (unsigned char)(page >> (8 * b));
+				if (gnutls_hash(h, le, sizeof(le)) < 0 ||
+				    gnutls_hash(h, buf + o, k) < 0)
+					ret = -EIO;
+			}
+			pos += n;
+		}
+	}
+	gnutls_hash_deinit(h, digest);
+	free(buf);
+	close(fd);
+	if (ret < 0) {
+		if (ret == -EIO && !err->code[0])
+			api_fail(err, 500, "internal_error", "", "digest of %s failed", path);
+		return ret;
+	}
+	for (size_t i = 0; i < sizeof(digest); i++)
+		snprintf(out->sha256 + 2 * i, 3, "%02x", digest[i]);
+	out->size = (uint64_t)st.st_size;
+	return 0;
+}
+
+int snapshot_kind_sum(const char *dir, enum snapshot_file_kind k, struct snapshot_file *out,
+		      struct api_error *err)
+{
+	return k == SNAPSHOT_FILE_MEM_RAW
+		       ? snapshot_file_sum_pages(dir, snapshot_file_names[k], out, err)
+		       : snapshot_file_sum(dir, snapshot_file_names[k], out, err);
+}
+
 int snapshot_write_manifest(const char *dir, const json_t *doc, struct snapshot_file *sum,
 			    struct api_error *err)
 {
@@ -320,7 +408,7 @@ int snapshot_load(const char *dir, bool verify, struct snapshot_manifest *m,
 			total += m->files[i].size;
 			continue;
 		}
-		ret = snapshot_file_sum(dir, snapshot_file_names[i], &f, err);
+		ret = snapshot_kind_sum(dir, (enum snapshot_file_kind)i, &f, err);
 		if (ret < 0)
 			goto fail;
 		if (f.size != m->files[i].size) {
@@ -332,8 +420,9 @@ int snapshot_load(const char *dir, bool verify, struct snapshot_manifest *m,
 		}
 		if (strcmp(f.sha256, m->files[i].sha256)) {
 			ret = api_fail(err, 422, "checksum_mismatch", field,
-				       "%s has sha256 %s; the manifest says %s",
-				       snapshot_file_names[i], f.sha256, m->files[i].sha256);
+				       "%s has %s %s; the manifest says %s", snapshot_file_names[i],
+				       snapshot_digest_key((enum snapshot_file_kind)i), f.sha256,
+				       m->files[i].sha256);
 			goto fail;
 		}
 		total += f.size;

@@ -49,6 +49,15 @@ int snapshot_sweep(const char *state_dir, struct store *s);
 int snapshot_file_sum(const char *dir, const char *name, struct snapshot_file *out,
 		      struct api_error *err);
 
+/* The page digest of dir/name (snapshot_manifest.h: mem.raw's
+ * "sha256_pages"): holes are skipped unread. Same returns. */
+int snapshot_file_sum_pages(const char *dir, const char *name, struct snapshot_file *out,
+			    struct api_error *err);
+
+/* The digest file kind k is checked with (snapshot_digest_key()). */
+int snapshot_kind_sum(const char *dir, enum snapshot_file_kind k, struct snapshot_file *out,
+		      struct api_error *err);
+
 /* Writes doc as dir/manifest.json, synced; *sum gets its sha256 and size. */
 int snapshot_write_manifest(const char *dir, const json_t *doc, struct snapshot_file *sum,
 			    struct api_error *err);
