@@ -323,6 +323,7 @@ void snapshot_restore_post(struct request *req, struct reply *rep, const json_t 
 	struct vm_restore r = { 0 };
 	struct vm_entry *e = NULL;
 	struct api_error err;
+	json_t *report = NULL;
 	const char *id;
 
 	if (snapshot_restore_request_parse(body, &id, &err) < 0) {
@@ -351,6 +352,9 @@ void snapshot_restore_post(struct request *req, struct reply *rep, const json_t 
 		r.ndeny = v.report->smccc.ndeny;
 	}
 	r.profile = v.m.profile_name ? v.m.profile_name : "";
+	/* The VM's "abi": what the guest is told, register by register. */
+	report = compat_report_to_json(v.report);
+	r.abi = json_object_get(report, "registers");
 	if (vm_core_restore(req->srv->vms, &r, body, &e, &err) < 0) {
 		reply_api_error(rep, &err);
 		goto out;
@@ -361,5 +365,6 @@ void snapshot_restore_post(struct request *req, struct reply *rep, const json_t 
 	snprintf(rep->location, sizeof(rep->location), "/v1/vms/%s", e->id);
 	vm_entry_put(e);
 out:
+	json_decref(report);
 	snapshot_verdict_clear(&v);
 }

@@ -488,6 +488,7 @@ int vm_core_restore(struct vm_core *c, const struct vm_restore *r, const json_t 
 		goto err_entry;
 	e->state = VM_PAUSED;
 	e->unstarted_restore = true;
+	e->abi = r->abi ? json_incref((json_t *)r->abi) : NULL;
 	vm_entry_persist(e);
 	ret = vm_supervise(e);
 	if (ret < 0) {

@@ -79,6 +79,7 @@ struct vm_restore {
 	const struct smccc_range *deny;   /* the source profile's filter */
 	size_t ndeny;
 	const char *profile;              /* the source VM's profile, "" none */
+	const json_t *abi;                /* the restore's register report, or NULL */
 };
 
 /*
