@@ -91,9 +91,19 @@ static bool on_event(struct vm_entry *e)
 		e->op_bytes = ev.bytes;
 		finish_op(e, 0, NULL);
 		break;
-	case VMM_EVENT_REJECTED:
-		finish_op(e, -EINVAL, ev.error.detail);
+	case VMM_EVENT_REJECTED: {
+		/* A rejected snapshot may say why as an errno (ENOSPC): keep it. */
+		json_int_t en = json_integer_value(json_object_get(ev.json, "errno"));
+
+		if (en > 0) {
+			snprintf(why, sizeof(why), "%.200s (errno %lld)", ev.error.detail,
+				 (long long)en);
+			finish_op(e, -EINVAL, why);
+		} else {
+			finish_op(e, -EINVAL, ev.error.detail);
+		}
 		break;
+	}
 	case VMM_EVENT_EXITED:
 		e->state = ev.reason == VMM_EXIT_ERROR ? VM_FAILED : VM_STOPPED;
 		snprintf(e->reason, sizeof(e->reason), "%s%s%s",
