@@ -10,9 +10,9 @@
  *   {"op": "pause"}   every vCPU out of KVM_RUN and held  -> paused
  *   {"op": "resume"}                                      -> running
  *   {"op": "stop"}    end the VM                          -> exited(stopped)
- *   {"op": "snapshot", "path": "/abs/dir"}  on a paused VM: the state into
- *                     the empty directory (docs/snapshot-format.md)
- *                                                         -> snapshotted
+ *   {"op": "snapshot", "path": "/abs/empty/dir"}   (paused VMs only)
+ *                     write vm.json and mem.raw there     -> snapshotted
+ *                     (docs/snapshot-format.md); the VM stays paused
  * Extra keys are ignored. An op that makes no sense in the current state
  * (pause before start, an unknown op, a malformed message) is answered
  * with "rejected" and changes nothing.
@@ -28,13 +28,14 @@
  *       creation failed ("register" only when KVM refused a pin); the
  *       process exits right after sending it.
  *   {"event": "running"} / {"event": "paused"}   answers to the ops.
- *   {"event": "rejected", "op": "pause", "detail": "..."}
+ *   {"event": "snapshotted", "bytes": 123, "data_pages": 45}
+ *       bytes written, RAM pages stored (the rest are holes).
+ *   {"event": "rejected", "op": "pause", "detail": "...", "errno": 28}
+ *       "errno" only where a system error was the reason (a snapshot
+ *       that hit ENOSPC: the VM is still paused, nothing is left behind).
  *   {"event": "exited", "reason": "poweroff"|"reset"|"stopped"|"error",
  *    "detail": "..."}
  *       the last message; the process exits right after it.
- *   {"event": "snapshotted", "bytes": N, "data_pages": N}
- *       the answer to "snapshot": the directory is complete and synced;
- *       the VM is still paused.
  *   {"event": "attached", "state": "created"|"running"|"paused"}
  *       the first message on a connection to the VM's control socket
  *       (pinvm-vmm --control-socket; see vmm_control.h): a restarted
@@ -54,6 +55,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define VMM_PROTO_MAX_MSG 65536
 
@@ -64,6 +66,8 @@ enum vmm_op {
 	VMM_OP_STOP,
 	VMM_OP_SNAPSHOT, /* carries a path */
 };
+
+#define VMM_PROTO_MAX_PATH 4096
 
 enum vmm_event_type {
 	VMM_EVENT_CREATED,
@@ -99,7 +103,7 @@ struct vmm_event {
 	/* attached */
 	char state[16];
 	/* snapshotted */
-	unsigned long long bytes, data_pages;
+	uint64_t bytes, data_pages;
 	/* Decoded events only: the message as received (a reference the
 	 * event owns), for forwarding verbatim. NULL when encoding. */
 	json_t *json;
@@ -123,8 +127,8 @@ void vmm_event_clear(struct vmm_event *ev);
  * the peer is gone, -EMSGSIZE, -ENOMEM, or another -errno of send().
  */
 int vmm_proto_send_op(int fd, enum vmm_op op);
-/* An op with its "path" (the snapshot directory); path NULL: none. */
-int vmm_proto_send_op_path(int fd, enum vmm_op op, const char *path);
+/* {"op": "snapshot", "path": path}; -ENAMETOOLONG past VMM_PROTO_MAX_PATH. */
+int vmm_proto_send_snapshot(int fd, const char *path);
 int vmm_proto_send_event(int fd, const struct vmm_event *ev);
 
 /*
@@ -137,8 +141,8 @@ int vmm_proto_send_event(int fd, const struct vmm_event *ev);
  */
 int vmm_proto_recv_op(int fd, enum vmm_op *op, char *bad_op, size_t bad_op_len,
 		      struct vmm_error *err);
-/* The same, also copying the op's "path" into path ("" when none; a
- * longer one than path_len is -EPROTO). */
+/* The same, also giving an op's "path" (snapshot: required, a string of
+ * at most VMM_PROTO_MAX_PATH - 1 bytes, else -EPROTO) into path[len]. */
 int vmm_proto_recv_op_path(int fd, enum vmm_op *op, char *path, size_t path_len,
 			   char *bad_op, size_t bad_op_len, struct vmm_error *err);
 int vmm_proto_recv_event(int fd, struct vmm_event *ev, struct vmm_error *err);
