@@ -87,7 +87,8 @@ WANT_MODULES+=("${_extra_modules[@]}")
 HOST_PACKAGES=(qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross cpio
 	libasan8-arm64-cross libubsan1-arm64-cross
 	xz-utils curl cmake make pkg-config libmicrohttpd-dev:arm64
-	libjansson-dev:arm64 libsqlite3-dev:arm64 libfdt-dev:arm64)
+	libjansson-dev:arm64 libsqlite3-dev:arm64 libfdt-dev:arm64
+	libarchive-dev:arm64 libgnutls28-dev:arm64)
 
 KERNEL=6.12
 PORT=8080

@@ -21,6 +21,8 @@ void config_usage(FILE *f)
 		"                    else $XDG_STATE_HOME/pinvm or ~/.local/state/pinvm)\n"
 		"  --image-dir DIR   guest kernels and initrds VMs may name\n"
 		"  --body-limit N    largest request body in bytes (default 1048576)\n"
+		"  --max-snapshot-bytes N  largest snapshot archive POST /v1/snapshots\n"
+		"                    takes, in bytes (default 68719476736, 64 GiB)\n"
 		"  --socket-mode M   Unix socket file mode, octal (default 0660)\n"
 		"  --socket-group G  Unix socket group (default: pinvmd's)\n"
 		"  --token-file F    bearer token every TCP request must carry (file\n"
@@ -248,6 +250,7 @@ static const struct num_flag num_flags[] = {
 	{ 'B', "--body-timeout", 1, 86400 },
 	{ 'I', "--idle-timeout", 1, 86400 },
 	{ 'E', "--event-history", 1, 10000000 },
+	{ 'X', "--max-snapshot-bytes", 1024 * 1024, 1ull << 50 },
 };
 
 static void set_num(struct config *cfg, int opt, unsigned long long v)
@@ -263,6 +266,7 @@ static void set_num(struct config *cfg, int opt, unsigned long long v)
 	case 'B': cfg->body_timeout = (unsigned)v; break;
 	case 'I': cfg->idle_timeout = (unsigned)v; break;
 	case 'E': cfg->event_history = (unsigned)v; break;
+	case 'X': cfg->max_snapshot_bytes = v; break;
 	}
 }
 
@@ -293,6 +297,7 @@ static int parse_flags(int argc, char **argv, struct config *cfg, char *err,
 		{ "body-timeout", required_argument, NULL, 'B' },
 		{ "idle-timeout", required_argument, NULL, 'I' },
 		{ "event-history", required_argument, NULL, 'E' },
+		{ "max-snapshot-bytes", required_argument, NULL, 'X' },
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned long long v;
@@ -390,6 +395,7 @@ int config_parse(int argc, char **argv, struct config *cfg, char *err,
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->action = CONFIG_RUN;
 	cfg->body_limit = 1024 * 1024;
+	cfg->max_snapshot_bytes = 64ull << 30;
 	cfg->max_vms = 64;
 	cfg->drain_seconds = 30;
 	cfg->max_profiles = 10000;

@@ -39,6 +39,7 @@ struct config {
 	char state_dir[PATH_MAX];  /* never empty after a successful parse */
 	char image_dir[PATH_MAX];  /* "" when none */
 	size_t body_limit;
+	unsigned long long max_snapshot_bytes; /* POST /v1/snapshots uploads */
 	struct listen_opts lopts;  /* group borrowed from argv */
 	const char *token_file;    /* borrowed from argv, or NULL */
 	char token[CONFIG_TOKEN_MAX + 1]; /* "" when no --token-file */

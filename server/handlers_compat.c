@@ -10,6 +10,7 @@
 #include "compat.h"
 #include "firecracker.h"
 #include "fwreg.h"
+#include "handlers_snapshots.h"
 #include "host_view.h"
 #include "server.h"
 #include "metrics.h"
@@ -115,6 +116,10 @@ void handle_compat_post(struct request *req, struct reply *rep)
 
 	if (parse_json_body(req, rep, &body) < 0)
 		return;
+	if (json_object_get(body, "snapshot")) {
+		snapshot_compat_post(req, rep, body);
+		goto out;
+	}
 	if (compat_request_parse(body, &cr, &aerr) < 0) {
 		reply_api_error(rep, &aerr);
 		goto out;

@@ -5,6 +5,7 @@
  */
 #include "handlers.h"
 
+#include "handlers_snapshots.h"
 #include "server.h"
 #include "vm_core.h"
 #include "vm_events.h"
@@ -51,6 +52,10 @@ void handle_vms_post(struct request *req, struct reply *rep)
 
 	if (parse_json_body(req, rep, &body) < 0)
 		return;
+	if (json_object_get(body, "snapshot")) {
+		snapshot_restore_post(req, rep, body);
+		goto out;
+	}
 	if (vm_spec_parse(body, &spec, &err) < 0) {
 		reply_api_error(rep, &err);
 		goto out;

@@ -10,6 +10,8 @@
 #include "uri.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <microhttpd.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -20,6 +22,7 @@
 #include <strings.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -46,6 +49,13 @@ struct exchange {
 	size_t cap;
 	bool too_big;
 	char id[40];
+	/* A snapshot upload (POST /v1/snapshots, application/octet-stream):
+	 * streamed into an unlinked file in STATE/snapshots, so a crash
+	 * leaves nothing behind, with its own limit (--max-snapshot-bytes). */
+	bool uploading;
+	int upload_fd;
+	unsigned long long upload_len;
+	int upload_err;    /* errno of a failed write, 0 */
 };
 
 void reply_json(struct reply *rep, unsigned status, json_t *body)
@@ -579,6 +589,86 @@ static void dispatch_once(struct server *srv, struct MHD_Connection *conn,
 	idem_finish(srv->idem, &t, rep);
 }
 
+static bool octet_stream(struct MHD_Connection *conn)
+{
+	const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
+	size_t n = strlen("application/octet-stream");
+
+	return ct && !strncasecmp(ct, "application/octet-stream", n) &&
+	       (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+/*
+ * A snapshot upload is not buffered like JSON bodies: it goes to an
+ * unlinked file from its first byte. Fills rep (413) when Content-Length
+ * already says it is too large; false when this is no upload.
+ */
+static bool begin_upload(struct exchange *ex, struct MHD_Connection *conn,
+			 const struct server *srv, const char *method, struct reply *rep)
+{
+	const char *cl;
+	char root[PATH_MAX];
+
+	if (strcmp(method, "POST") || strcmp(ex->path, "/v1/snapshots") || !octet_stream(conn))
+		return false;
+	ex->uploading = true;
+	ex->upload_fd = -1;
+	cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+	if (cl && strtoull(cl, NULL, 10) > srv->max_snapshot_bytes) {
+		reply_problem(rep, 413, "snapshot_too_large", "archive",
+			      "the archive is %s bytes; this pinvmd takes at most %llu "
+			      "(--max-snapshot-bytes)", cl, srv->max_snapshot_bytes);
+		return true;
+	}
+	if (snprintf(root, sizeof(root), "%s/snapshots", srv->state_dir) >= (int)sizeof(root)) {
+		ex->upload_err = ENAMETOOLONG;
+		return true;
+	}
+	mkdir(root, 0700);
+	ex->upload_fd = open(root, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (ex->upload_fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR)) {
+		/* No O_TMPFILE here: a named file, unlinked at once (a crash in
+		 * between leaves a .tmp-upload-* the start-up sweep removes). */
+		char path[PATH_MAX + 32];
+
+		snprintf(path, sizeof(path), "%s/.tmp-upload-XXXXXX", root);
+		ex->upload_fd = mkostemp(path, O_CLOEXEC);
+		if (ex->upload_fd >= 0)
+			unlink(path);
+	}
+	if (ex->upload_fd < 0)
+		ex->upload_err = errno;
+	return true;
+}
+
+static void upload_chunk(struct exchange *ex, const char *data, size_t size,
+			 unsigned long long limit)
+{
+	if (ex->too_big || ex->upload_err || ex->upload_fd < 0)
+		return;
+	if (size > limit - ex->upload_len) {
+		ex->too_big = true;
+		/* Give the disk back at once; the rest is read and dropped. */
+		if (ftruncate(ex->upload_fd, 0) < 0)
+			ex->upload_err = errno;
+		return;
+	}
+	for (size_t done = 0; done < size;) {
+		ssize_t n = write(ex->upload_fd, data + done, size - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			ex->upload_err = n < 0 ? errno : EIO;
+			if (ftruncate(ex->upload_fd, 0) < 0)
+				ex->upload_err = errno;
+			return;
+		}
+		done += (size_t)n;
+	}
+	ex->upload_len += size;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 				  const char *url, const char *method,
 				  const char *version, const char *upload,
@@ -600,7 +690,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		make_request_id(conn, ex->id);
 		atomic_fetch_add(&srv->in_flight, 1);
 		set_log_names(ex, method);
-		if (!refuse_early(ex, conn, l, method, &rep)) {
+		if (!refuse_early(ex, conn, l, method, &rep) &&
+		    !(begin_upload(ex, conn, srv, method, &rep) && rep.status)) {
 			free(ex->log_path);
 			ex->log_path = NULL;
 			/* Headers are in; the body has its own deadline. */
@@ -611,6 +702,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		/* Answered before the body: whatever follows the headers is
 		 * never read, so the connection cannot be reused. */
 		rep.close = true;
+	} else if (*upload_size && ex->uploading) {
+		upload_chunk(ex, upload, *upload_size, srv->max_snapshot_bytes);
+		*upload_size = 0;
+		return MHD_YES;
 	} else if (*upload_size) {
 		if (!append_body(ex, upload, *upload_size, srv->body_limit))
 			return MHD_NO;
@@ -623,10 +718,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	}
 	if (rep.status) {
 		/* refused from its headers above */
+	} else if (ex->uploading && ex->too_big) {
+		reply_problem(&rep, 413, "snapshot_too_large", "archive",
+			      "the archive exceeds %llu bytes (--max-snapshot-bytes)",
+			      srv->max_snapshot_bytes);
+	} else if (ex->uploading && ex->upload_err) {
+		reply_problem(&rep, ex->upload_err == ENOSPC ? 507 : 500,
+			      ex->upload_err == ENOSPC ? "insufficient_storage" : "state_error",
+			      NULL, "cannot keep the upload: %s", strerror(ex->upload_err));
 	} else if (ex->too_big) {
 		reply_problem(&rep, 413, "body_too_large", NULL,
 			      "request body exceeds %zu bytes", srv->body_limit);
-	} else if (ex->len && !json_content_type(conn)) {
+	} else if (ex->len && !ex->uploading && !json_content_type(conn)) {
 		reply_problem(&rep, 415, "unsupported_media_type", NULL,
 			      "request bodies must be application/json");
 	} else {
@@ -638,6 +741,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		req.nquery = ex->nargs;
 		req.body = ex->body ? ex->body : "";
 		req.body_len = ex->len;
+		req.has_upload = ex->uploading;
+		req.upload_fd = ex->uploading ? ex->upload_fd : -1;
+		req.upload_len = ex->upload_len;
 		memcpy(req.id, ex->id, sizeof(req.id));
 		dispatch_once(srv, conn, &req, &rep);
 	}
@@ -672,6 +778,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
 		free(ex->log_path);
 		free(ex->args_buf);
 		free(ex->body);
+		if (ex->uploading && ex->upload_fd >= 0)
+			close(ex->upload_fd);
 		free(ex);
 		*con_cls = NULL;
 	}

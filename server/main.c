@@ -11,6 +11,7 @@
 #include "router.h"
 #include "profile_cache.h"
 #include "server.h"
+#include "snapshot_store.h"
 #include "store.h"
 #include "vm_core.h"
 
@@ -193,6 +194,7 @@ int main(int argc, char **argv)
 	memcpy(srv.image_dir, cfg.image_dir, sizeof(srv.image_dir));
 	memcpy(srv.token, cfg.token, sizeof(srv.token));
 	srv.body_limit = cfg.body_limit;
+	srv.max_snapshot_bytes = cfg.max_snapshot_bytes;
 	srv.max_vms = cfg.max_vms;
 	srv.max_profiles = cfg.max_profiles;
 	srv.max_connections = cfg.max_connections;
@@ -227,6 +229,13 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	store_set_max_profiles(srv.store, srv.max_profiles);
+	/* Half-made snapshots of a pinvmd that died: never listed, now gone. */
+	ret = snapshot_sweep(srv.state_dir, srv.store);
+	if (ret < 0) {
+		fprintf(stderr, "pinvmd: %s/snapshots: %s\n", srv.state_dir, strerror(-ret));
+		store_close(srv.store);
+		return 1;
+	}
 	/* Before the VMs are loaded: what happened to them while no pinvmd
 	 * watched is published. A heartbeat within the idle timeout keeps
 	 * quiet subscribers' connections open. */

@@ -3,7 +3,51 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+struct fd_stream {
+	int fd;
+};
+
+/* A blocking read: the writer on the other end is producing it. */
+static ssize_t fd_stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct fd_stream *st = cls;
+	ssize_t n;
+
+	(void)pos;
+	do
+		n = read(st->fd, buf, max);
+	while (n < 0 && errno == EINTR);
+	if (n == 0)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	return n < 0 ? MHD_CONTENT_READER_END_WITH_ERROR : n;
+}
+
+static void fd_stream_free(void *cls)
+{
+	struct fd_stream *st = cls;
+
+	close(st->fd);
+	free(st);
+}
+
+int reply_stream_fd(struct reply *rep, int fd)
+{
+	struct fd_stream *st = malloc(sizeof(*st));
+
+	if (!st)
+		return -ENOMEM;
+	st->fd = fd;
+	rep->stream_read = fd_stream_read;
+	rep->stream_free = fd_stream_free;
+	rep->stream_cls = st;
+	return 0;
+}
 
 void reply_api_error(struct reply *rep, const struct api_error *e)
 {

@@ -38,6 +38,11 @@ struct request {
 	size_t body_len;
 	char id[40];      /* request id, echoed as X-Request-Id */
 	const char *route; /* set by the router: the matched pattern (static) */
+	/* POST /v1/snapshots: the application/octet-stream body, streamed to
+	 * an unlinked file (http.c owns the descriptor) when has_upload. */
+	bool has_upload;
+	int upload_fd;
+	unsigned long long upload_len;
 };
 
 struct reply {
@@ -71,6 +76,12 @@ void reply_raw(struct reply *rep, char *data, size_t len, const char *ctype);
 
 /* Sets status and body; steals body (NULL body means out of memory). */
 void reply_json(struct reply *rep, unsigned status, json_t *body);
+/*
+ * Makes fd (a pipe's read end, owned by the reply from here on) the
+ * streamed body: libmicrohttpd reads it to its end, then it is closed.
+ * 0, or -ENOMEM (fd is then still the caller's).
+ */
+int reply_stream_fd(struct reply *rep, int fd);
 
 /* Sets a problem+json reply; see problem_new for the arguments. */
 void reply_problem(struct reply *rep, unsigned status, const char *code,

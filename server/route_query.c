@@ -1,6 +1,7 @@
 #include "route_query.h"
 
 #include "handlers.h"
+#include "handlers_snapshots.h"
 
 #include <stddef.h>
 
@@ -9,6 +10,7 @@ static const char *const vm_console[] = { "offset" };
 static const char *const events[] = { "last_event_id", "vm", "type" };
 static const char *const vms_list[] = { "state", "name", "label", "limit", "cursor" };
 static const char *const vm_get[] = { "wait_for", "timeout" };
+static const char *const snapshots_list[] = { "limit", "cursor" };
 
 static const struct {
 	route_handler handler;
@@ -20,6 +22,7 @@ static const struct {
 	TAKES(handle_vm_console, vm_console),
 	TAKES(handle_events_get, events),
 	TAKES(handle_vms_list, vms_list),
+	TAKES(handle_snapshots_list, snapshots_list),
 	TAKES(handle_vm_get, vm_get),
 #undef TAKES
 };

@@ -1,6 +1,7 @@
 #include "router.h"
 
 #include "handlers.h"
+#include "handlers_snapshots.h"
 #include "metrics.h"
 #include "route_match.h"
 #include "route_query.h"

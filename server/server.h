@@ -34,6 +34,9 @@ struct server {
 	char state_dir[PATH_MAX];
 	char image_dir[PATH_MAX]; /* empty: no image directory */
 	size_t body_limit;        /* bytes; larger bodies get 413 */
+	/* Snapshot archives (POST /v1/snapshots) are streamed to a file in
+	 * STATE/snapshots instead, up to this many bytes. */
+	unsigned long long max_snapshot_bytes;
 	struct store *store;      /* profiles; owned by main */
 	struct profile_cache *profiles; /* stored profiles, parsed once; owned by main */
 	struct vm_core *vms;      /* microVMs; owned by main */

@@ -35,6 +35,13 @@ static const char *const migrations[] = {
 	 * b-tree seek, not a scan of every row (26 ms per POST at 20k). */
 	("CREATE UNIQUE INDEX profiles_by_seq ON profiles (created_seq);"
 	 "CREATE UNIQUE INDEX vms_by_seq ON vms (created_seq);"),
+	/* Snapshots (issue 10): a row only for a complete STATE/snapshots/ID. */
+	("CREATE TABLE snapshots ("
+	 "  id TEXT PRIMARY KEY NOT NULL,"
+	 "  doc TEXT NOT NULL,"
+	 "  created_seq INTEGER NOT NULL"
+	 ");"
+	 "CREATE UNIQUE INDEX snapshots_by_seq ON snapshots (created_seq);"),
 };
 
 static int db_fail(struct store *s, const char *what, char *err, size_t errlen)
@@ -87,6 +94,8 @@ static int check_rows(struct store *s, char *err, size_t errlen)
 		"SELECT 'profile', name FROM profiles WHERE json_valid(doc) = 0 OR "
 		"json_type(doc) != 'object' LIMIT 1",
 		"SELECT 'vm record', id FROM vms WHERE json_valid(doc) = 0 OR "
+		"json_type(doc) != 'object' LIMIT 1",
+		"SELECT 'snapshot record', id FROM snapshots WHERE json_valid(doc) = 0 OR "
 		"json_type(doc) != 'object' LIMIT 1",
 	};
 
@@ -368,8 +377,19 @@ int store_profile_delete(struct store *s, const char *name, char *err,
  * JSON is parsed by the caller after it is released, so a big page never
  * holds other requests up while it is decoded or answered.
  */
+static int page_docs(struct store *s, const char *sql, const char *what, long long after,
+		     unsigned limit, json_t **docs, long long *next, char *err, size_t errlen);
+
 int store_profile_page(struct store *s, long long after, unsigned limit,
 		       json_t **docs, long long *next, char *err, size_t errlen)
+{
+	return page_docs(s, "SELECT doc, created_seq FROM profiles WHERE "
+			    "created_seq > ?1 ORDER BY created_seq LIMIT ?2",
+			 "profile", after, limit, docs, next, err, errlen);
+}
+
+static int page_docs(struct store *s, const char *sql, const char *what, long long after,
+		     unsigned limit, json_t **docs, long long *next, char *err, size_t errlen)
 {
 	sqlite3_stmt *st = NULL;
 	char **texts = calloc((size_t)limit + 1, sizeof(*texts));
@@ -387,9 +407,7 @@ int store_profile_page(struct store *s, long long after, unsigned limit,
 		return -ENOMEM;
 	}
 	pthread_mutex_lock(&s->lock);
-	if (sqlite3_prepare_v2(s->db, "SELECT doc, created_seq FROM profiles WHERE "
-				      "created_seq > ?1 ORDER BY created_seq LIMIT ?2",
-			       -1, &st, NULL)) {
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL)) {
 		ret = db_fail(s, "prepare list", err, errlen);
 	} else {
 		sqlite3_bind_int64(st, 1, after);
@@ -416,7 +434,7 @@ int store_profile_page(struct store *s, long long after, unsigned limit,
 
 		if (!json_is_object(doc) || json_array_append_new(list, doc)) {
 			json_decref(doc);
-			snprintf(err, errlen, "a stored profile is unreadable");
+			snprintf(err, errlen, "a stored %s is unreadable", what);
 			pthread_mutex_lock(&s->lock);
 			snprintf(s->damage, sizeof(s->damage), "%.300s: %.200s", s->path, err);
 			pthread_mutex_unlock(&s->lock);
@@ -476,6 +494,91 @@ int store_vm_list(struct store *s, json_t **docs, char *err, size_t errlen)
 int store_vm_delete(struct store *s, const char *id, char *err, size_t errlen)
 {
 	return delete_row(s, "DELETE FROM vms WHERE id = ?1", id, "vm record", err, errlen);
+}
+
+int store_snapshot_insert(struct store *s, const char *id, const json_t *doc, char *err,
+			  size_t errlen)
+{
+	char *text = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	sqlite3_stmt *st = NULL;
+	int rc, ret = 0;
+
+	if (!text) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	pthread_mutex_lock(&s->lock);
+	if (sqlite3_prepare_v2(s->db,
+			       "INSERT INTO snapshots (id, doc, created_seq) VALUES "
+			       "(?1, ?2, (SELECT IFNULL(MAX(created_seq), 0) + 1 FROM snapshots))",
+			       -1, &st, NULL)) {
+		ret = db_fail(s, "prepare snapshot insert", err, errlen);
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_CONSTRAINT) {
+		snprintf(err, errlen, "a snapshot \"%s\" exists", id);
+		ret = -EEXIST;
+	} else if (rc != SQLITE_DONE) {
+		ret = db_fail(s, "insert snapshot", err, errlen);
+	}
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->lock);
+	free(text);
+	return ret;
+}
+
+int store_snapshot_get(struct store *s, const char *id, json_t **doc, char *err,
+		       size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, ret = 0;
+
+	*doc = NULL;
+	pthread_mutex_lock(&s->lock);
+	if (sqlite3_prepare_v2(s->db, "SELECT doc FROM snapshots WHERE id = ?1", -1, &st,
+			       NULL)) {
+		ret = db_fail(s, "prepare select", err, errlen);
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*doc = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
+		if (!json_is_object(*doc)) {
+			json_decref(*doc);
+			*doc = NULL;
+			snprintf(err, errlen, "stored snapshot \"%s\" is not JSON", id);
+			snprintf(s->damage, sizeof(s->damage), "%.300s: %.200s", s->path, err);
+			ret = -EPROTO;
+		}
+	} else if (rc == SQLITE_DONE) {
+		snprintf(err, errlen, "no snapshot \"%s\"", id);
+		ret = -ENOENT;
+	} else {
+		ret = db_fail(s, "select snapshot", err, errlen);
+	}
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
+int store_snapshot_page(struct store *s, long long after, unsigned limit, json_t **docs,
+			long long *next, char *err, size_t errlen)
+{
+	return page_docs(s, "SELECT doc, created_seq FROM snapshots WHERE "
+			    "created_seq > ?1 ORDER BY created_seq LIMIT ?2",
+			 "snapshot", after, limit, docs, next, err, errlen);
+}
+
+int store_snapshot_delete(struct store *s, const char *id, char *err, size_t errlen)
+{
+	return delete_row(s, "DELETE FROM snapshots WHERE id = ?1", id, "snapshot", err,
+			  errlen);
 }
 
 int store_ping(struct store *s, char *err, size_t errlen)

@@ -67,6 +67,20 @@ int store_vm_list(struct store *s, json_t **docs, char *err, size_t errlen);
 int store_vm_delete(struct store *s, const char *id, char *err, size_t errlen);
 
 /*
+ * Snapshot records (issue 10), keyed by snapshot id: insert is -EEXIST
+ * when the id is taken; get and delete are -ENOENT when there is none;
+ * page is store_profile_page() for snapshots, oldest first. Borrow doc;
+ * *doc and *docs are new references.
+ */
+int store_snapshot_insert(struct store *s, const char *id, const json_t *doc, char *err,
+			  size_t errlen);
+int store_snapshot_get(struct store *s, const char *id, json_t **doc, char *err,
+		       size_t errlen);
+int store_snapshot_page(struct store *s, long long after, unsigned limit, json_t **docs,
+			long long *next, char *err, size_t errlen);
+int store_snapshot_delete(struct store *s, const char *id, char *err, size_t errlen);
+
+/*
  * 0 when the database answers and no stored row has been found unreadable
  * since it was opened; else -EIO (no answer) or -EPROTO (a damaged row,
  * err naming the database and the row).

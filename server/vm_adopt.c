@@ -72,6 +72,11 @@ static void adopt(struct vm_entry *e, bool creating, json_int_t old_pid)
 	if (ret == 0) {
 		e->state = !strcmp(ev.state, "running") ? VM_RUNNING :
 			   !strcmp(ev.state, "paused") ? VM_PAUSED : VM_CREATED;
+		/* A restored VM that never ran is shown paused, as it was. */
+		if (e->state == VM_CREATED && json_object_get(e->spec, "snapshot")) {
+			e->state = VM_PAUSED;
+			e->unstarted_restore = true;
+		}
 		vmm_event_clear(&ev);
 		ret = vm_supervise(e);
 		if (ret == 0) {

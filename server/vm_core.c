@@ -3,6 +3,7 @@
 #include "compat.h"
 #include "fwreg.h"
 #include "image_check.h"
+#include "jsonutil.h"
 #include "log.h"
 #include "vm_core_internal.h"
 #include "vm_dir.h"
@@ -540,6 +541,120 @@ err_reserved:
 	return ret < 0 ? ret : -EIO;
 }
 
+/* config.json of a restored VM (docs/snapshot-format.md section 2): no
+ * kernel, "restore" naming the snapshot's directory. */
+static int write_restore_config(const struct vm_entry *e, const struct vm_restore *r,
+				struct api_error *err)
+{
+	char console[PATH_MAX], path[PATH_MAX];
+	json_t *cfg, *pins = json_array(), *deny = json_array();
+	struct vmm_error verr;
+	int ret;
+
+	if (vm_dir_file(e->dir, VM_FILE_CONSOLE, console, sizeof(console)) < 0 ||
+	    vm_dir_file(e->dir, VM_FILE_CONFIG, path, sizeof(path)) < 0) {
+		json_decref(pins);
+		json_decref(deny);
+		return api_fail(err, 500, "state_error", "", "state directory path too long");
+	}
+	for (size_t i = 0; pins && i < r->npins; i++)
+		json_array_append_new(pins, json_pack("{s:o, s:o}", "id", ju_hex(r->pins[i].id),
+						      "value", ju_hex(r->pins[i].value)));
+	for (size_t i = 0; deny && i < r->ndeny; i++)
+		json_array_append_new(deny, json_pack("{s:o, s:o}", "base",
+						      ju_hex(r->deny[i].base), "count",
+						      ju_hex(r->deny[i].count)));
+	cfg = json_pack("{s:s, s:i, s:I, s:s, s:o, s:o}", "restore", r->dir, "vcpus",
+			(int)r->vcpus, "memory_mib", (json_int_t)r->memory_mib, "console", console,
+			"pins", pins, "smccc_deny", deny);
+	if (!cfg)
+		return api_fail(err, 500, "out_of_memory", "", "out of memory");
+	ret = vmm_json_save(cfg, JSON_INDENT(1), path, "config", &verr);
+	json_decref(cfg);
+	if (ret < 0)
+		return api_fail(err, 500, "state_error", "", "%s", verr.detail);
+	return 0;
+}
+
+int vm_core_restore(struct vm_core *c, const struct vm_restore *r, const json_t *doc,
+		    struct vm_entry **out, struct api_error *err)
+{
+	const struct vm_spec spec = { .vcpus = r->vcpus, .memory_mib = (json_int_t)r->memory_mib };
+	char serr[256];
+	struct vm_entry *e;
+	time_t now = time(NULL);
+	unsigned held;
+	json_t *rec;
+	struct tm tm;
+	int ret;
+
+	*out = NULL;
+	if (vm_registry_reserve(c->reg, &held) < 0)
+		return api_fail(err, 409, "too_many_vms", "",
+				"this pinvmd holds %u VMs, its limit (--max-vms); delete one first",
+				held);
+	ret = check_host(c->host, &spec, err);
+	if (ret < 0)
+		goto err_reserved;
+	e = vm_entry_new();
+	if (!e) {
+		ret = api_fail(err, 500, "out_of_memory", "", "out of memory");
+		goto err_reserved;
+	}
+	make_id(e->id);
+	gmtime_r(&now, &tm);
+	strftime(e->created_at, sizeof(e->created_at), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	snprintf(e->profile, sizeof(e->profile), "%s", r->profile ? r->profile : "");
+	e->spec = json_deep_copy(doc);
+	if (!e->spec || vm_dir_path(c->state_dir, e->id, e->dir, sizeof(e->dir)) < 0) {
+		e->dir[0] = '\0';
+		ret = api_fail(err, 500, "internal_error", "", "out of memory or path too long");
+		goto err_entry;
+	}
+	ret = vm_dir_create(e->dir);
+	if (ret < 0) {
+		api_fail(err, 500, "state_error", "", "%s: %s", e->dir, strerror(-ret));
+		e->dir[0] = '\0';
+		goto err_entry;
+	}
+	e->store = c->store;
+	rec = vm_entry_record_json(e, "creating");
+	ret = rec ? store_vm_put(c->store, e->id, rec, serr, sizeof(serr)) : -ENOMEM;
+	json_decref(rec);
+	if (ret < 0) {
+		api_fail(err, 500, "state_error", "", "cannot store the VM: %s",
+			 rec ? serr : "out of memory");
+		goto err_entry;
+	}
+	ret = write_restore_config(e, r, err);
+	if (!ret)
+		ret = spawn_vmm(e, err);
+	if (!ret)
+		ret = await_created(e, NULL, err);
+	if (ret < 0)
+		goto err_entry;
+	e->state = VM_PAUSED;
+	e->unstarted_restore = true;
+	e->abi = r->abi ? json_incref((json_t *)r->abi) : NULL;
+	vm_entry_persist(e);
+	ret = vm_supervise(e);
+	if (ret < 0) {
+		api_fail(err, 500, "internal_error", "", "cannot supervise: %s", strerror(-ret));
+		goto err_entry;
+	}
+	vm_registry_add(c->reg, vm_entry_get(e), true);
+	log_msg(LOG_INFO, "vm %s restored from %s", e->id, r->dir);
+	*out = e;
+	return 0;
+
+err_entry:
+	vm_end(e);
+	vm_entry_put(e);
+err_reserved:
+	vm_registry_unreserve(c->reg);
+	return ret < 0 ? ret : -EIO;
+}
+
 int vm_core_act(struct vm_core *c, struct vm_entry *e, enum vm_action a,
 		struct api_error *err)
 {
@@ -555,17 +670,27 @@ int vm_core_act(struct vm_core *c, struct vm_entry *e, enum vm_action a,
 	};
 	char detail[256];
 	enum vm_state now;
+	enum vmm_op op;
+	bool unstarted;
 	int ret;
 
 	(void)c;
 	pthread_mutex_lock(&e->lock);
 	now = e->state;
+	unstarted = e->unstarted_restore;
 	pthread_mutex_unlock(&e->lock);
 	if (!(actions[a].from & (1u << now)))
 		return api_fail(err, 409, "illegal_transition", "action",
 				"cannot %s a VM that is %s", vm_action_name(a),
 				vm_state_name(now));
-	ret = vm_request(e, actions[a].op, VM_OP_TIMEOUT_MS, detail, sizeof(detail));
+	/* A restored VM never ran in this process: pinvm-vmm starts it. */
+	op = a == VM_ACTION_RESUME && unstarted ? VMM_OP_START : actions[a].op;
+	ret = vm_request(e, op, VM_OP_TIMEOUT_MS, detail, sizeof(detail));
+	if (!ret && op == VMM_OP_START) {
+		pthread_mutex_lock(&e->lock);
+		e->unstarted_restore = false;
+		pthread_mutex_unlock(&e->lock);
+	}
 	if (ret < 0)
 		api_fail(err, ret == -EBUSY || ret == -EINVAL || ret == -ESRCH ? 409 : 500,
 			 "action_failed", "action", "%s: %s", vm_action_name(a), detail);

@@ -81,6 +81,28 @@ int vm_core_create_async(struct vm_core *c, const struct vm_spec *spec, const js
 			 struct compat_report *report, struct vm_entry **out,
 			 struct api_error *err);
 
+/* A VM restored from a stored snapshot (issue 10); everything borrowed. */
+struct vm_restore {
+	const char *dir;                  /* STATE/snapshots/ID, complete */
+	unsigned vcpus;                   /* vm.json's */
+	uint64_t memory_mib;
+	const struct compat_write *pins;  /* extra firmware pins (zero bitmaps) */
+	size_t npins;
+	const struct smccc_range *deny;   /* the source profile's filter */
+	size_t ndeny;
+	const char *profile;              /* the source VM's profile, "" none */
+	const json_t *abi;                /* the restore's register report, or NULL */
+};
+
+/*
+ * Creates a VM from snapshot r (its checks passed: the caller judged the
+ * firmware and ran restore-check) with doc (borrowed) as its spec. The VM
+ * comes up paused, never run: its first "resume" runs it. Returns and
+ * fails as vm_core_create().
+ */
+int vm_core_restore(struct vm_core *c, const struct vm_restore *r, const json_t *doc,
+		    struct vm_entry **out, struct api_error *err);
+
 /* A new reference to VM id, or NULL with err filled (404 vm_not_found). */
 struct vm_entry *vm_core_find(struct vm_core *c, const char *id, struct api_error *err);
 

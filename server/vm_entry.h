@@ -70,6 +70,11 @@ struct vm_entry {
 	enum vmm_op op;
 	int op_result;          /* 0, or -errno with op_detail */
 	char op_detail[512];
+	char op_path[PATH_MAX]; /* the op's "path" ("" when none) */
+	unsigned long long op_bytes; /* "snapshotted": bytes written */
+	/* Restored from a snapshot and never run: shown paused, and its
+	 * first resume is pinvm-vmm's "start". */
+	bool unstarted_restore;
 
 	struct vm_entry *next;  /* the registry's list; only it touches this */
 };

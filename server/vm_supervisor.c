@@ -87,9 +87,23 @@ static bool on_event(struct vm_entry *e)
 		e->state = VM_PAUSED;
 		finish_op(e, 0, NULL);
 		break;
-	case VMM_EVENT_REJECTED:
-		finish_op(e, -EINVAL, ev.error.detail);
+	case VMM_EVENT_SNAPSHOTTED:
+		e->op_bytes = ev.bytes;
+		finish_op(e, 0, NULL);
 		break;
+	case VMM_EVENT_REJECTED: {
+		/* A rejected snapshot may say why as an errno (ENOSPC): keep it. */
+		json_int_t en = json_integer_value(json_object_get(ev.json, "errno"));
+
+		if (en > 0) {
+			snprintf(why, sizeof(why), "%.200s (errno %lld)", ev.error.detail,
+				 (long long)en);
+			finish_op(e, -EINVAL, why);
+		} else {
+			finish_op(e, -EINVAL, ev.error.detail);
+		}
+		break;
+	}
 	case VMM_EVENT_EXITED:
 		e->state = ev.reason == VMM_EXIT_ERROR ? VM_FAILED : VM_STOPPED;
 		snprintf(e->reason, sizeof(e->reason), "%s%s%s",
@@ -132,6 +146,7 @@ static void *supervise(void *arg)
 			struct vmm_error err;
 			bool send = false, leaving;
 			enum vmm_op op = VMM_OP_STOP;
+			char path[PATH_MAX] = "";
 
 			if (read(e->wake_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
 				break;
@@ -140,11 +155,13 @@ static void *supervise(void *arg)
 			if (e->op_queued && !e->op_sent) {
 				e->op_sent = send = true;
 				op = e->op;
+				snprintf(path, sizeof(path), "%s", e->op_path);
 			}
 			pthread_mutex_unlock(&e->lock);
 			if (leaving)
 				break;
-			if (send && vmm_client_send(&e->client, op, &err) < 0) {
+			if (send && vmm_client_send_path(&e->client, op, path[0] ? path : NULL,
+							 &err) < 0) {
 				pthread_mutex_lock(&e->lock);
 				finish_op(e, -EPIPE, "pinvm-vmm is gone");
 				pthread_mutex_unlock(&e->lock);
@@ -204,6 +221,12 @@ static void wake(struct vm_entry *e)
 int vm_request(struct vm_entry *e, enum vmm_op op, int timeout_ms, char *detail,
 	       size_t detail_len)
 {
+	return vm_request_path(e, op, NULL, timeout_ms, NULL, detail, detail_len);
+}
+
+int vm_request_path(struct vm_entry *e, enum vmm_op op, const char *path, int timeout_ms,
+		    unsigned long long *bytes, char *detail, size_t detail_len)
+{
 	struct timespec until;
 	int ret = 0;
 
@@ -229,6 +252,8 @@ int vm_request(struct vm_entry *e, enum vmm_op op, int timeout_ms, char *detail,
 	e->op = op;
 	e->op_result = 0;
 	e->op_detail[0] = '\0';
+	snprintf(e->op_path, sizeof(e->op_path), "%s", path ? path : "");
+	e->op_bytes = 0;
 	wake(e);
 	while (!e->op_done && ret != ETIMEDOUT)
 		ret = pthread_cond_timedwait(&e->cond, &e->lock, &until);
@@ -241,6 +266,8 @@ int vm_request(struct vm_entry *e, enum vmm_op op, int timeout_ms, char *detail,
 	}
 	e->op_queued = false;
 	ret = e->op_result;
+	if (bytes)
+		*bytes = e->op_bytes;
 	snprintf(detail, detail_len, "%s", e->op_detail);
 	/* Another waiter may be queued behind this op. */
 	pthread_cond_broadcast(&e->cond);

@@ -21,6 +21,11 @@ int vm_supervise(struct vm_entry *e);
 int vm_request(struct vm_entry *e, enum vmm_op op, int timeout_ms, char *detail,
 	       size_t detail_len);
 
+/* vm_request() for an op with a "path" (snapshot); *bytes gets the
+ * "snapshotted" answer's bytes (may be NULL). */
+int vm_request_path(struct vm_entry *e, enum vmm_op op, const char *path, int timeout_ms,
+		    unsigned long long *bytes, char *detail, size_t detail_len);
+
 /*
  * Ends the VM for good: an op waiting on it is answered -ESRCH at once,
  * pinvm-vmm is SIGKILLed and reaped, the supervisor joined, the directory

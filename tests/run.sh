@@ -70,7 +70,8 @@ tally() {
 install_deps() {
 	local need=() p
 	for p in build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev \
-		libcurl4-openssl-dev libcmocka-dev libsqlite3-dev curl jq clang \
+		libcurl4-openssl-dev libcmocka-dev libsqlite3-dev libarchive-dev \
+		libgnutls28-dev curl jq clang \
 		libclang-rt-14-dev nodejs npm openssl scdoc ninja-build dpkg-dev \
 		libasan8-arm64-cross libubsan1-arm64-cross mmdebstrap podman buildah runc; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || need+=("$p")
@@ -433,6 +434,11 @@ main() {
 	"$ROOT/build/bin/bench_abuse" "$ROOT/build/bin/pinvmd" >"$LOGDIR/abuse.log" 2>&1
 	tally "abuse benchmark (runs; figures not judged)" $? "$LOGDIR/abuse.log"
 	grep '^abuse' "$LOGDIR/abuse.log"
+	say "snapshot files: page digest beside plain SHA-256, archive out and in (1 GiB, 256 MiB)"
+	{ "$ROOT/build/bin/bench_snapshot_io" 1024 64 && "$ROOT/build/bin/bench_snapshot_io" 256 16; } \
+		>"$LOGDIR/snapshot-io.log" 2>&1
+	tally "snapshot file benchmark (runs; figures not judged)" $? "$LOGDIR/snapshot-io.log"
+	grep '^BENCH' "$LOGDIR/snapshot-io.log"
 	say "systemd unit"
 	PINVMD="$ROOT/build/bin/pinvmd" "$ROOT/tests/deploy/verify-unit.sh" >"$LOGDIR/unit.log" 2>&1
 	tally "systemd unit (systemd-analyze verify)" $? "$LOGDIR/unit.log"

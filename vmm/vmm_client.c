@@ -158,11 +158,18 @@ err_sockets:
 int vmm_client_send(struct vmm_client *c, enum vmm_op op,
 		    struct vmm_error *err)
 {
+	return vmm_client_send_path(c, op, NULL, err);
+}
+
+int vmm_client_send_path(struct vmm_client *c, enum vmm_op op, const char *path,
+			 struct vmm_error *err)
+{
 	int ret;
 
 	if (c->fd < 0)
 		return vmm_error_set(err, "send", EBADF, "the channel is closed");
-	ret = vmm_proto_send_op(c->fd, op);
+	ret = path ? (op == VMM_OP_SNAPSHOT ? vmm_proto_send_snapshot(c->fd, path) : -EINVAL)
+		   : vmm_proto_send_op(c->fd, op);
 	if (ret < 0)
 		return vmm_error_set(err, "send", -ret, "sending \"%s\": %s",
 				     vmm_op_name(op), strerror(-ret));

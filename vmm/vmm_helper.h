@@ -27,6 +27,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include <jansson.h>
+
 /* kvm_host_read_fwregs() in a helper; *regs is malloc'd, caller frees. */
 int vmm_helper_fwregs(struct kvm_fwreg **regs, size_t *nregs, char *err, size_t errlen);
 
@@ -35,6 +37,17 @@ int vmm_helper_fwregs(struct kvm_fwreg **regs, size_t *nregs, char *err, size_t 
 int vmm_helper_probe(struct vmm_pin *pins, size_t npins, bool pvtime,
 		     const struct smccc_range *deny, size_t ndeny, unsigned timeout_ms,
 		     struct probe_result *res, size_t *failed_pin, char *err, size_t errlen);
+
+/*
+ * `pinvm-vmm --helper restore-check` on snapshot directory path (the dry
+ * run of docs/snapshot-format.md section 3; the verb is the snapvmm
+ * branch's). *answer is the helper's JSON ({"compatible", "refused",
+ * "left_at_reset"}; new reference, caller drops it). 0, or -errno with
+ * err: the helper's own failure ("errno"/"error" in its answer), -ECHILD,
+ * -ETIMEDOUT, or -EPROTO for an answer without "compatible".
+ */
+int vmm_helper_restore_check(const char *path, unsigned timeout_ms, json_t **answer,
+			     char *err, size_t errlen);
 
 /* pinvm-vmm's side: serves one request of kind `what` from in to out.
  * Returns the process's exit status (0 answered, 2 bad usage). */

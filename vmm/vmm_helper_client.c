@@ -268,3 +268,28 @@ out:
 	json_decref(ans);
 	return ret;
 }
+
+int vmm_helper_restore_check(const char *path, unsigned timeout_ms, json_t **answer,
+			     char *err, size_t errlen)
+{
+	json_t *req = json_pack("{s:s}", "path", path), *ans = NULL;
+	int ret;
+
+	*answer = NULL;
+	ret = req ? run_helper("restore-check", req, timeout_ms, &ans, err, errlen) : -ENOMEM;
+	json_decref(req);
+	if (ret < 0)
+		return ret;
+	if (!json_is_boolean(json_object_get(ans, "compatible"))) {
+		ret = json_object_get(ans, "errno") || json_object_get(ans, "error")
+			      ? answered_error(ans, err, errlen)
+			      : -EPROTO;
+		if (ret == -EPROTO)
+			snprintf(err, errlen, "pinvm-vmm --helper restore-check answered "
+				 "without \"compatible\"");
+		json_decref(ans);
+		return ret;
+	}
+	*answer = ans;
+	return 0;
+}

@@ -188,6 +188,10 @@ static int handle_op(struct vmm *m, enum vmm_op op)
 		return -1;
 	case VMM_OP_STOP:
 		return finish(m);
+	case VMM_OP_SNAPSHOT:
+		/* The vmm half of issue 10 (branch snapvmm) answers it. */
+		reject(m, "snapshot", "this pinvm-vmm cannot take snapshots yet");
+		return -1;
 	}
 	return -1;
 }
