@@ -16,6 +16,7 @@ static const char *const op_names[] = {
 	[VMM_OP_PAUSE] = "pause",
 	[VMM_OP_RESUME] = "resume",
 	[VMM_OP_STOP] = "stop",
+	[VMM_OP_SNAPSHOT] = "snapshot",
 };
 
 static const char *const event_names[] = {
@@ -26,6 +27,7 @@ static const char *const event_names[] = {
 	[VMM_EVENT_EXITED] = "exited",
 	[VMM_EVENT_ERROR] = "error",
 	[VMM_EVENT_ATTACHED] = "attached",
+	[VMM_EVENT_SNAPSHOTTED] = "snapshotted",
 };
 
 static const char *const reason_names[] = {
@@ -113,6 +115,15 @@ json_t *vmm_event_to_json(const struct vmm_event *ev)
 	case VMM_EVENT_REJECTED:
 		if (json_object_set_new(obj, "op", json_string(ev->op)) < 0 ||
 		    json_object_set_new(obj, "detail", json_string(ev->error.detail)) < 0)
+			goto oom;
+		if (ev->error.errnum &&
+		    json_object_set_new(obj, "errno", json_integer(ev->error.errnum)) < 0)
+			goto oom;
+		break;
+	case VMM_EVENT_SNAPSHOTTED:
+		if (json_object_set_new(obj, "bytes", json_integer((json_int_t)ev->bytes)) < 0 ||
+		    json_object_set_new(obj, "data_pages",
+					json_integer((json_int_t)ev->data_pages)) < 0)
 			goto oom;
 		break;
 	case VMM_EVENT_EXITED:
@@ -211,6 +222,19 @@ int vmm_event_from_json(json_t *obj, struct vmm_event *ev,
 		break;
 	case VMM_EVENT_REJECTED:
 		copy_str(ev->op, sizeof(ev->op), json_object_get(obj, "op"));
+		v = json_object_get(obj, "errno");
+		ev->error.errnum = json_is_integer(v) ? (int)json_integer_value(v) : 0;
+		break;
+	case VMM_EVENT_SNAPSHOTTED:
+		v = json_object_get(obj, "bytes");
+		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+		    !json_is_integer(json_object_get(obj, "data_pages")) ||
+		    json_integer_value(json_object_get(obj, "data_pages")) < 0) {
+			ret = proto_err(err, "snapshotted without bytes and data_pages");
+			break;
+		}
+		ev->bytes = (uint64_t)json_integer_value(v);
+		ev->data_pages = (uint64_t)json_integer_value(json_object_get(obj, "data_pages"));
 		break;
 	case VMM_EVENT_EXITED:
 		i = index_of(reason_names, sizeof(reason_names) / sizeof(reason_names[0]),
@@ -275,6 +299,13 @@ int vmm_proto_send_op(int fd, enum vmm_op op)
 	return send_json(fd, json_pack("{s:s}", "op", vmm_op_name(op)));
 }
 
+int vmm_proto_send_snapshot(int fd, const char *path)
+{
+	if (strlen(path) >= VMM_PROTO_MAX_PATH)
+		return -ENAMETOOLONG;
+	return send_json(fd, json_pack("{s:s, s:s}", "op", "snapshot", "path", path));
+}
+
 int vmm_proto_send_event(int fd, const struct vmm_event *ev)
 {
 	return send_json(fd, vmm_event_to_json(ev));
@@ -326,17 +357,38 @@ static int recv_json(int fd, json_t **out, struct vmm_error *err)
 int vmm_proto_recv_op(int fd, enum vmm_op *op, char *bad_op, size_t bad_op_len,
 		      struct vmm_error *err)
 {
+	return vmm_proto_recv_op_path(fd, op, NULL, 0, bad_op, bad_op_len, err);
+}
+
+int vmm_proto_recv_op_path(int fd, enum vmm_op *op, char *path, size_t path_len,
+			   char *bad_op, size_t bad_op_len, struct vmm_error *err)
+{
 	const char *name;
-	json_t *obj;
+	json_t *obj, *p;
 	int ret;
 
 	if (bad_op && bad_op_len)
 		bad_op[0] = '\0';
+	if (path && path_len)
+		path[0] = '\0';
 	ret = recv_json(fd, &obj, err);
 	if (ret < 0)
 		return ret;
 	name = json_string_value(json_object_get(obj, "op"));
-	if (vmm_op_from_name(name, op) < 0) {
+	p = json_object_get(obj, "path");
+	if (vmm_op_from_name(name, op) == 0 && *op == VMM_OP_SNAPSHOT) {
+		if (!json_is_string(p) || json_string_length(p) >= VMM_PROTO_MAX_PATH ||
+		    strlen(json_string_value(p)) != json_string_length(p) || !path ||
+		    json_string_length(p) >= path_len) {
+			if (bad_op && bad_op_len)
+				snprintf(bad_op, bad_op_len, "%s", name);
+			ret = vmm_error_set(err, "protocol", EPROTO,
+					    "\"snapshot\" needs a string \"path\" "
+					    "shorter than %d bytes", VMM_PROTO_MAX_PATH);
+		} else {
+			snprintf(path, path_len, "%s", json_string_value(p));
+		}
+	} else if (vmm_op_from_name(name, op) < 0) {
 		if (bad_op && bad_op_len && name)
 			snprintf(bad_op, bad_op_len, "%s", name);
 		if (name)

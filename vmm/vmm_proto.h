@@ -10,6 +10,9 @@
  *   {"op": "pause"}   every vCPU out of KVM_RUN and held  -> paused
  *   {"op": "resume"}                                      -> running
  *   {"op": "stop"}    end the VM                          -> exited(stopped)
+ *   {"op": "snapshot", "path": "/abs/empty/dir"}   (paused VMs only)
+ *                     write vm.json and mem.raw there     -> snapshotted
+ *                     (docs/snapshot-format.md); the VM stays paused
  * Extra keys are ignored. An op that makes no sense in the current state
  * (pause before start, an unknown op, a malformed message) is answered
  * with "rejected" and changes nothing.
@@ -25,7 +28,11 @@
  *       creation failed ("register" only when KVM refused a pin); the
  *       process exits right after sending it.
  *   {"event": "running"} / {"event": "paused"}   answers to the ops.
- *   {"event": "rejected", "op": "pause", "detail": "..."}
+ *   {"event": "snapshotted", "bytes": 123, "data_pages": 45}
+ *       bytes written, RAM pages stored (the rest are holes).
+ *   {"event": "rejected", "op": "pause", "detail": "...", "errno": 28}
+ *       "errno" only where a system error was the reason (a snapshot
+ *       that hit ENOSPC: the VM is still paused, nothing is left behind).
  *   {"event": "exited", "reason": "poweroff"|"reset"|"stopped"|"error",
  *    "detail": "..."}
  *       the last message; the process exits right after it.
@@ -48,6 +55,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define VMM_PROTO_MAX_MSG 65536
 
@@ -56,7 +64,10 @@ enum vmm_op {
 	VMM_OP_PAUSE,
 	VMM_OP_RESUME,
 	VMM_OP_STOP,
+	VMM_OP_SNAPSHOT, /* carries a path */
 };
+
+#define VMM_PROTO_MAX_PATH 4096
 
 enum vmm_event_type {
 	VMM_EVENT_CREATED,
@@ -66,6 +77,7 @@ enum vmm_event_type {
 	VMM_EVENT_EXITED,
 	VMM_EVENT_ERROR,
 	VMM_EVENT_ATTACHED,
+	VMM_EVENT_SNAPSHOTTED,
 };
 
 enum vmm_exit_reason {
@@ -90,6 +102,8 @@ struct vmm_event {
 	char op[16];
 	/* attached */
 	char state[16];
+	/* snapshotted */
+	uint64_t bytes, data_pages;
 	/* Decoded events only: the message as received (a reference the
 	 * event owns), for forwarding verbatim. NULL when encoding. */
 	json_t *json;
@@ -113,6 +127,8 @@ void vmm_event_clear(struct vmm_event *ev);
  * the peer is gone, -EMSGSIZE, -ENOMEM, or another -errno of send().
  */
 int vmm_proto_send_op(int fd, enum vmm_op op);
+/* {"op": "snapshot", "path": path}; -ENAMETOOLONG past VMM_PROTO_MAX_PATH. */
+int vmm_proto_send_snapshot(int fd, const char *path);
 int vmm_proto_send_event(int fd, const struct vmm_event *ev);
 
 /*
@@ -125,6 +141,10 @@ int vmm_proto_send_event(int fd, const struct vmm_event *ev);
  */
 int vmm_proto_recv_op(int fd, enum vmm_op *op, char *bad_op, size_t bad_op_len,
 		      struct vmm_error *err);
+/* The same, also giving an op's "path" (snapshot: required, a string of
+ * at most VMM_PROTO_MAX_PATH - 1 bytes, else -EPROTO) into path[len]. */
+int vmm_proto_recv_op_path(int fd, enum vmm_op *op, char *path, size_t path_len,
+			   char *bad_op, size_t bad_op_len, struct vmm_error *err);
 int vmm_proto_recv_event(int fd, struct vmm_event *ev, struct vmm_error *err);
 
 #endif

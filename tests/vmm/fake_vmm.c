@@ -6,10 +6,14 @@
  *   fake:poweroff          after "start": running, then exited/poweroff
  *   fake:fail-create       error (step "pin", a register, EINVAL), exit 1
  *   fake:silent            says nothing; waits to be killed
+ * "snapshot" (paused only) writes a vm.json of the config's shape (one
+ * register per vCPU, no vGIC registers) and a sparse, all-hole mem.raw,
+ * as pinvm-vmm would; fake:snapshot-enospc answers rejected/ENOSPC.
  * It first writes "fds: ..." (its open descriptors) to stderr.
  * --control-socket and --exit-file work as in pinvm-vmm, through the same
  * vmm_control.c: when the channel closes it waits there for a new one.
  */
+#include "vm_state.h"
 #include "vmm_config.h"
 #include "vmm_control.h"
 #include "vmm_proto.h"
@@ -59,6 +63,49 @@ static void send_simple(int fd, enum vmm_event_type type)
 	struct vmm_event ev = { .type = type };
 
 	vmm_proto_send_event(fd, &ev);
+}
+
+/* What pinvm-vmm would write for a guest of cfg's shape, minus the data. */
+static int fake_snapshot(const struct vmm_config *cfg, const char *dir,
+			 struct vmm_event *ev)
+{
+	struct vm_state st = { .vcpus = cfg->vcpus, .memory_mib = cfg->memory_mib,
+			       .ram_base = 0x80000000ULL, .vcpu_features = 0x4,
+			       .gic_version = "v3", .gic_nr_irqs = 128,
+			       .cntvct = 0x1000, .cntfrq = 62500000,
+			       .kernel_release = "fake" };
+	char path[4200];
+	uint64_t pc = 0xffff800080000000ULL;
+	int fd, ret = -ENOMEM;
+
+	st.vcpu = calloc(cfg->vcpus, sizeof(*st.vcpu));
+	for (unsigned i = 0; st.vcpu && i < cfg->vcpus; i++) {
+		st.vcpu[i].mpidr = 0x80000000ULL | i;
+		st.vcpu[i].mp_state = i ? 5 : 0;
+		if (vm_state_vcpu_add(&st.vcpu[i], 0x6030000000100040ULL, &pc) < 0)
+			goto out;
+	}
+	st.pins = cfg->pins; /* borrowed: forgotten before vm_state_free */
+	st.npins = cfg->npins;
+	snprintf(path, sizeof(path), "%s/mem.raw", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	if (fd < 0 || ftruncate(fd, (off_t)(cfg->memory_mib << 20)) < 0) {
+		ret = -errno;
+		if (fd >= 0)
+			close(fd);
+		goto out;
+	}
+	close(fd);
+	ret = vm_state_save(&st, dir, NULL);
+	if (ret == 0) {
+		ev->type = VMM_EVENT_SNAPSHOTTED;
+		ev->bytes = 1;
+	}
+out:
+	st.pins = NULL;
+	st.npins = 0;
+	vm_state_free(&st);
+	return ret;
 }
 
 static const char *exit_file;
@@ -144,6 +191,7 @@ static int serve(int fd, struct vmm_config *cfgp)
 	for (;;) {
 		struct pollfd pfd[2] = { { .fd = fd, .events = POLLIN },
 					 { .fd = lfd, .events = POLLIN } };
+		static char path[VMM_PROTO_MAX_PATH];
 		enum vmm_op op;
 		char bad[16];
 		int ret;
@@ -157,7 +205,8 @@ static int serve(int fd, struct vmm_config *cfgp)
 						   paused ? "paused" : "running", &err);
 			continue;
 		}
-		ret = vmm_proto_recv_op(fd, &op, bad, sizeof(bad), &err);
+		ret = vmm_proto_recv_op_path(fd, &op, path, sizeof(path), bad, sizeof(bad),
+					     &err);
 
 		if (ret == -EPROTO) {
 			struct vmm_event r = { .type = VMM_EVENT_REJECTED };
@@ -192,6 +241,25 @@ static int serve(int fd, struct vmm_config *cfgp)
 			break;
 		case VMM_OP_STOP:
 			return finish(VMM_EXIT_STOPPED, fd);
+		case VMM_OP_SNAPSHOT: {
+			struct vmm_event r = { .type = VMM_EVENT_REJECTED };
+
+			snprintf(r.op, sizeof(r.op), "snapshot");
+			if (!paused) {
+				snprintf(r.error.detail, sizeof(r.error.detail),
+					 "the VM is not paused");
+			} else if (strstr(cfg.cmdline, "fake:snapshot-enospc")) {
+				r.error.errnum = ENOSPC;
+				snprintf(r.error.detail, sizeof(r.error.detail),
+					 "write mem.raw: %s", strerror(ENOSPC));
+			} else if ((ret = fake_snapshot(&cfg, path, &r)) < 0) {
+				r.error.errnum = -ret;
+				snprintf(r.error.detail, sizeof(r.error.detail),
+					 "fake snapshot: %s", strerror(-ret));
+			}
+			vmm_proto_send_event(fd, &r);
+			break;
+		}
 		}
 	}
 }
