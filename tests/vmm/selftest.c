@@ -263,6 +263,8 @@ static void diagnose(struct guest *g)
  * (case_smccc_deny sets them and clears them again). */
 static struct smccc_range *spawn_deny;
 static size_t spawn_ndeny;
+/* A snapshot directory the next guest_spawn() restores (config "restore"). */
+static const char *spawn_restore;
 
 /*
  * Writes the config, spawns pinvm-vmm and waits for its first event into
@@ -297,6 +299,7 @@ static bool guest_spawn(struct guest *g, const char *name, const char *kernel,
 	cfg.npins = npins;
 	cfg.smccc_deny = spawn_deny;
 	cfg.nsmccc_deny = spawn_ndeny;
+	cfg.restore = (char *)spawn_restore;
 	if (vmm_config_save(&cfg, g->config, &err) < 0) {
 		check(false, "%s: write config: %s", name, err.detail);
 		return false;
@@ -756,13 +759,259 @@ out:
 	abandon(&g, &created);
 }
 
+/* ---- snapshot and restore ---- */
+
+#define SNAP_MIB 128
+#define SNAP_CMDLINE "console=ttyS0 loglevel=6 panic=-1 pinvm.tick=1 pinvm.clock=1"
+
+/* Occurrences of needle in s. */
+static unsigned count_of(const char *s, const char *needle)
+{
+	unsigned n = 0;
+
+	for (const char *p = s; p && (p = strstr(p, needle)) != NULL; p += strlen(needle))
+		n++;
+	return n;
+}
+
+/*
+ * The ticks in s (a console, or two concatenated): true when they run
+ * 1, 2, ... with no gap and no repeat; *last is the last one.
+ */
+static bool ticks_consecutive(const char *s, unsigned *last)
+{
+	const char *p = s;
+	unsigned want = 1, got;
+
+	*last = 0;
+	while (p && (p = strstr(p, "pinvm-guest-tick ")) != NULL) {
+		p += strlen("pinvm-guest-tick ");
+		if (sscanf(p, "%u", &got) != 1 || got != want)
+			return false;
+		*last = got;
+		want++;
+	}
+	return true;
+}
+
+/* "pinvm-guest-clock N up=S online=CPUS" for tick n: true if found. */
+static bool clock_line(const char *s, unsigned n, double *up, char *online,
+		       size_t len)
+{
+	char needle[48], cpus[32];
+	const char *p;
+
+	snprintf(needle, sizeof(needle), "pinvm-guest-clock %u up=", n);
+	p = s ? strstr(s, needle) : NULL;
+	if (!p || sscanf(p + strlen(needle), "%lf online=%31s", up, cpus) != 2)
+		return false;
+	snprintf(online, len, "%s", cpus);
+	return true;
+}
+
+static void rm_tree(const char *dir)
+{
+	char cmd[4300];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		note("rm -rf %s failed", dir);
+}
+
+/* Waits for a whole tick line n on g's console. */
+static bool wait_tick(struct guest *g, unsigned n, int timeout_ms)
+{
+	char want[48];
+
+	snprintf(want, sizeof(want), "pinvm-guest-tick %u", n);
+	return wait_console(g, want, timeout_ms) >= 0;
+}
+
+/*
+ * A 2-vCPU guest ticking is paused, snapshotted and its pinvm-vmm
+ * stopped; a new pinvm-vmm restores the directory and starts it: the
+ * ticks go on (the two consoles read as one boot), both CPUs online, and
+ * the guest's clock skipped none of the time the VM spent saved.
+ */
+static void case_snapshot(void)
+{
+	struct guest g, r;
+	struct vmm_event ev, created, rcreated;
+	struct vmm_error err;
+	unsigned failed_before = n_failed, last_old = 0, last_all = 0;
+	char dir[4200], online[32] = "", online2[32] = "";
+	char *old = NULL, *new = NULL, *all = NULL;
+	double up_old = 0, up_new = 0;
+	int64_t t_seen, t_pause, t_snap, t_next, t_tick;
+	int ret;
+
+	memset(&r, 0, sizeof(r));
+	memset(&rcreated, 0, sizeof(rcreated));
+	snprintf(dir, sizeof(dir), "%s/snapshot-dir", opt.work);
+	rm_tree(dir);
+	if (!guest_spawn(&g, "snap-source", KERNEL_NAME, 2, SNAP_MIB, SNAP_CMDLINE, NULL,
+			 0, &created))
+		goto out;
+	check(created.type == VMM_EVENT_CREATED, "snap-source: created%s%s",
+	      created.type == VMM_EVENT_ERROR ? ": " : "",
+	      created.type == VMM_EVENT_ERROR ? created.error.detail : "");
+	g.t_start = now_ms();
+	ret = vmm_client_request(&g.c, VMM_OP_START, EVENT_MS, &ev, &err);
+	vmm_event_clear(&ev);
+	if (ret < 0 || !marker(&g, 2) || !wait_tick(&g, 3, 60000)) {
+		check(false, "snap-source: ticking");
+		goto out;
+	}
+	t_seen = now_ms();
+	ret = vmm_client_snapshot(&g.c, dir, EVENT_MS, &ev, &err);
+	check(ret == 0 && ev.type == VMM_EVENT_REJECTED,
+	      "snap-source: snapshot of a running VM is rejected (%s)", ev.error.detail);
+	vmm_event_clear(&ev);
+
+	ret = vmm_client_request(&g.c, VMM_OP_PAUSE, EVENT_MS, &ev, &err);
+	t_pause = now_ms();
+	check(ret == 0 && ev.type == VMM_EVENT_PAUSED, "snap-source: pause -> paused");
+	vmm_event_clear(&ev);
+	if (mkdir(dir, 0700) < 0) {
+		check(false, "mkdir %s: %s", dir, strerror(errno));
+		goto out;
+	}
+	ret = vmm_client_snapshot(&g.c, dir, 120000, &ev, &err);
+	t_snap = now_ms();
+	check(ret == 0 && ev.type == VMM_EVENT_SNAPSHOTTED,
+	      "snap-source: snapshot -> snapshotted (%llu bytes, %llu RAM pages of %u) "
+	      "in %" PRId64 " ms%s%s", (unsigned long long)ev.bytes,
+	      (unsigned long long)ev.data_pages, SNAP_MIB * 256, t_snap - t_pause,
+	      ret == 0 && ev.type == VMM_EVENT_SNAPSHOTTED ? "" : ": ",
+	      ret ? err.detail : ev.type == VMM_EVENT_SNAPSHOTTED ? "" : ev.error.detail);
+	if (ret == 0 && ev.type == VMM_EVENT_SNAPSHOTTED) {
+		char f[4300];
+		struct stat st;
+
+		snprintf(f, sizeof(f), "%s/mem.raw", dir);
+		check(stat(f, &st) == 0 && st.st_size == (off_t)SNAP_MIB << 20 &&
+		      (uint64_t)st.st_blocks * 512 < (uint64_t)SNAP_MIB << 20,
+		      "snap-source: mem.raw is %u MiB long and sparse (%llu KiB allocated)",
+		      SNAP_MIB, (unsigned long long)st.st_blocks / 2);
+		printf("BENCH snapshot_ms=%" PRId64 " snapshot_bytes=%llu ram_mib=%u "
+		       "data_pages=%llu\n", t_snap - t_pause,
+		       (unsigned long long)ev.bytes, SNAP_MIB,
+		       (unsigned long long)ev.data_pages);
+	}
+	vmm_event_clear(&ev);
+	/* A second snapshot into the now full directory: refused, VM intact. */
+	ret = vmm_client_snapshot(&g.c, dir, EVENT_MS, &ev, &err);
+	check(ret == 0 && ev.type == VMM_EVENT_REJECTED,
+	      "snap-source: a snapshot into a non-empty directory is rejected (%s)",
+	      ev.error.detail);
+	vmm_event_clear(&ev);
+	ret = vmm_client_request(&g.c, VMM_OP_STOP, EVENT_MS, &ev, &err);
+	check(ret == 0 && ev.type == VMM_EVENT_EXITED, "snap-source: stop -> exited");
+	vmm_event_clear(&ev);
+	reap(&g, EXIT_MS);
+	old = slurp(g.console, NULL);
+
+	/* Time the VM spends saved, which the guest must not see: longer
+	 * than what the guest may see (below) even on a loaded lab. */
+	while (now_ms() - t_pause < 15000)
+		sleep_ms(200);
+	spawn_restore = dir;
+	ret = guest_spawn(&r, "snap-restored", KERNEL_NAME, 2, SNAP_MIB, "", NULL, 0,
+			  &rcreated);
+	spawn_restore = NULL;
+	if (!ret)
+		goto out;
+	check(rcreated.type == VMM_EVENT_CREATED && rcreated.vcpus == 2,
+	      "snap-restored: a new pinvm-vmm restores it: created in %" PRId64 " ms%s%s",
+	      r.t_created - r.t_spawn, rcreated.type == VMM_EVENT_ERROR ? ": " : "",
+	      rcreated.type == VMM_EVENT_ERROR ? rcreated.error.detail : "");
+	if (rcreated.type != VMM_EVENT_CREATED) {
+		diagnose(&r);
+		goto out;
+	}
+	r.t_start = now_ms();
+	ret = vmm_client_request(&r.c, VMM_OP_START, EVENT_MS, &ev, &err);
+	check(ret == 0 && ev.type == VMM_EVENT_RUNNING, "snap-restored: start -> running");
+	vmm_event_clear(&ev);
+	ticks_consecutive(old ? old : "", &last_old);
+	ret = wait_tick(&r, last_old + 1, 60000);
+	t_next = now_ms();
+	check(ret && wait_tick(&r, last_old + 2, 60000),
+	      "snap-restored: ticks go on after %u (tick %u seen)", last_old, last_old + 2);
+	t_tick = now_ms();
+	printf("BENCH restore_created_ms=%" PRId64 " restore_to_tick_ms=%" PRId64
+	       " ram_mib=%u\n", r.t_created - r.t_spawn, t_tick - r.t_spawn, SNAP_MIB);
+	new = slurp(r.console, NULL);
+	if (old && new && (all = malloc(strlen(old) + strlen(new) + 1)) != NULL) {
+		strcpy(all, old);
+		strcat(all, new);
+	}
+	check(all && ticks_consecutive(all, &last_all) && last_all >= last_old + 2,
+	      "snap-restored: the two consoles read as one run of ticks 1..%u "
+	      "(%u before the snapshot)", last_all, last_old);
+	check(all && count_of(all, "Linux version") == 1 &&
+	      count_of(all, "pinvm-guest-ready") == 1,
+	      "snap-restored: no second boot (%u \"Linux version\", %u \"pinvm-guest-ready\")",
+	      all ? count_of(all, "Linux version") : 0,
+	      all ? count_of(all, "pinvm-guest-ready") : 0);
+	check(clock_line(all, last_old, &up_old, online, sizeof(online)) &&
+	      clock_line(all, last_old + 1, &up_new, online2, sizeof(online2)) &&
+	      !strcmp(online2, "0-1"),
+	      "snap-restored: CPUs online after the restore: %s (before: %s)", online2,
+	      online);
+	{
+		/*
+		 * The guest's clock runs while the guest runs: at most from the
+		 * moment tick last_old could have been printed to the pause, plus
+		 * from the restored start to seeing the next tick (a lazy restore
+		 * under nested emulation is slow to fault its pages in), plus
+		 * the console polling. The time saved must not be in it.
+		 */
+		double down = (double)(r.t_start - t_pause) / 1000, jump = up_new - up_old;
+		double bound = (double)(t_pause - t_seen + t_next - r.t_start) / 1000 + 1.0;
+
+		check(up_new > up_old && jump <= bound,
+		      "snap-restored: the guest clock went %.2f s from tick %u to %u, at most "
+		      "%.2f s of it running; the %.1f s the VM was saved are not in it",
+		      jump, last_old, last_old + 1, bound, down);
+		if (bound >= down)
+			note("snap-restored: inconclusive: the lab was so slow that %.1f s of "
+			     "running could hide %.1f s saved", bound, down);
+	}
+	check(new && !strstr(new, "rcu: INFO") && !strstr(new, "watchdog"),
+	      "snap-restored: no RCU stall or watchdog message after the restore");
+	ret = vmm_client_request(&r.c, VMM_OP_STOP, EVENT_MS, &ev, &err);
+	check(ret == 0 && ev.type == VMM_EVENT_EXITED, "snap-restored: stop -> exited");
+	vmm_event_clear(&ev);
+	reap(&r, EXIT_MS);
+	check(exited_status(&r, 0), "snap-restored: exit status 0 (status 0x%x)",
+	      r.c.status);
+	if (n_failed > failed_before)
+		diagnose(&r);
+	free(old);
+	free(new);
+	free(all);
+	vmm_event_clear(&created);
+	vmm_event_clear(&rcreated);
+	return;
+out:
+	if (n_failed > failed_before)
+		diagnose(r.name ? &r : &g);
+	free(old);
+	free(new);
+	free(all);
+	abandon(&g, &created);
+	if (r.name)
+		abandon(&r, &rcreated);
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: pinvm-vmm-selftest [--vmm PATH] [--image-dir DIR] "
 		   "[--work-dir DIR] [--timeout SECONDS] [CASE...]\n"
 		   "cases (in the order given, repeats allowed; default: all but the\n"
 		   "last once): failures one-vcpu two-vcpus pins stop eight-vcpus\n"
-		   "smccc-deny\n"
+		   "smccc-deny snapshot\n"
 		   "clock-dump\n");
 }
 
@@ -787,6 +1036,7 @@ int main(int argc, char **argv)
 		{ "stop", case_stop_running },
 		{ "eight-vcpus", case_eight_vcpus },
 		{ "smccc-deny", case_smccc_deny },
+		{ "snapshot", case_snapshot },
 		{ "clock-dump", case_clock_dump }, /* diagnostic: only when named */
 	};
 	const size_t ndefault = sizeof(cases) / sizeof(cases[0]) - 1;
