@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <linux/kvm.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -219,23 +220,42 @@ int gic_state_save(int gic_fd, const uint64_t *mpidrs, unsigned nr_vcpus,
 	return 0;
 }
 
+static int put(int gic_fd, const struct vm_state_gic_reg *r)
+{
+	uint32_t v32 = (uint32_t)r->value;
+	uint64_t v64 = r->value;
+	struct kvm_device_attr a = {
+		.group = r->group, .attr = r->attr,
+		.addr = r->group == KVM_DEV_ARM_VGIC_GRP_CPU_SYSREGS
+				? (uintptr_t)&v64 : (uintptr_t)&v32,
+	};
+
+	return ioctl(gic_fd, KVM_SET_DEVICE_ATTR, &a) < 0 ? -errno : 0;
+}
+
+void gic_state_try(int gic_fd, const struct vm_state *st,
+		   void (*on_refused)(void *opaque, size_t index, int errnum),
+		   void *opaque)
+{
+	for (size_t i = 0; i < st->ngic_regs; i++) {
+		int ret = put(gic_fd, &st->gic_regs[i]);
+
+		if (ret < 0)
+			on_refused(opaque, i, -ret);
+	}
+}
+
 int gic_state_restore(int gic_fd, const struct vm_state *st, struct vmm_error *err)
 {
 	for (size_t i = 0; i < st->ngic_regs; i++) {
 		const struct vm_state_gic_reg *r = &st->gic_regs[i];
-		uint32_t v32 = (uint32_t)r->value;
-		uint64_t v64 = r->value;
-		struct kvm_device_attr a = {
-			.group = r->group, .attr = r->attr,
-			.addr = r->group == KVM_DEV_ARM_VGIC_GRP_CPU_SYSREGS
-					? (uintptr_t)&v64 : (uintptr_t)&v32,
-		};
+		int ret = put(gic_fd, r);
 
-		if (ioctl(gic_fd, KVM_SET_DEVICE_ATTR, &a) < 0)
-			return vmm_error_set(err, "restore", errno,
+		if (ret < 0)
+			return vmm_error_set(err, "restore", -ret,
 					     "vGIC group %u attr 0x%" PRIx64 " = 0x%" PRIx64
 					     " (gic.regs[%zu]): %s", r->group, r->attr,
-					     r->value, i, strerror(errno));
+					     r->value, i, strerror(-ret));
 	}
 	return 0;
 }

@@ -30,4 +30,10 @@ int gic_state_save(int gic_fd, const uint64_t *mpidrs, unsigned nr_vcpus,
 int gic_state_restore(int gic_fd, const struct vm_state *st,
 		      struct vmm_error *err);
 
+/* The dry run: replays them all, calling on_refused(opaque, index, errno)
+ * for each one KVM refuses. */
+void gic_state_try(int gic_fd, const struct vm_state *st,
+		   void (*on_refused)(void *opaque, size_t index, int errnum),
+		   void *opaque);
+
 #endif

@@ -487,6 +487,31 @@ err_free:
 	return ret;
 }
 
+int vm_create_scratch(unsigned vcpus, uint64_t memory_mib, struct vm **out,
+		      struct vmm_error *err)
+{
+	struct vm *vm = calloc(1, sizeof(*vm));
+	int ret;
+
+	*out = NULL;
+	if (!vm)
+		return vmm_error_set(err, "vm", ENOMEM, "out of memory");
+	vm->kvm_fd = vm->vm_fd = vm->exit_efd = -1;
+	pthread_mutex_init(&vm->lock, NULL);
+	pthread_cond_init(&vm->cond, NULL);
+	mmio_bus_init(&vm->bus);
+	/* Same IPA size as the real one; no RAM: nothing will run. */
+	if ((ret = kvm_open_vm(vm, memory_mib << 20, err)) < 0 ||
+	    (ret = gic_create(vm, vcpus, err)) < 0 ||
+	    (ret = vcpus_create(vm, vcpus, err)) < 0 ||
+	    (ret = gic_finalize(vm, err)) < 0) {
+		vm_destroy(vm);
+		return ret;
+	}
+	*out = vm;
+	return 0;
+}
+
 void vm_destroy(struct vm *vm)
 {
 	if (!vm)

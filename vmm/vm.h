@@ -71,6 +71,15 @@ void vm_resume(struct vm *vm);
 int vm_snapshot(struct vm *vm, const char *dir, uint64_t *bytes,
 		uint64_t *data_pages, struct vmm_error *err);
 
+/*
+ * The restore dry run on this host (docs/snapshot-format.md section 3):
+ * *answer (a new reference) is {"ok": true, "compatible", "source_kernel",
+ * "refused": [...], "left_at_reset": [...]}. Fails (err) only when the
+ * snapshot cannot be read or no scratch VM can be built. Any thread; it
+ * builds and frees its own VM.
+ */
+int vm_restore_check(const char *dir, json_t **answer, struct vmm_error *err);
+
 /* Idempotent. A VM still running ends with reason "stopped". */
 void vm_stop(struct vm *vm);
 

@@ -118,6 +118,14 @@ bool vm_all_parked_locked(struct vm *vm);
  * time, the mp_states and the vGIC (after KVM_DEV_ARM_VGIC_CTRL_INIT),
  * and makes vm->pins the snapshot's pins plus the extra ones.
  */
+/*
+ * vm.c: a VM with vCPUs and vGIC as vm_create() makes them, but no RAM,
+ * devices or pins, never to run: restore-check tries registers on it.
+ * Free it with vm_destroy().
+ */
+int vm_create_scratch(unsigned vcpus, uint64_t memory_mib, struct vm **out,
+		      struct vmm_error *err);
+
 int vm_restore_regs(struct vm *vm, const struct vm_state *st,
 		    struct vmm_error *err);
 int vm_restore_finish(struct vm *vm, const struct vm_state *st,

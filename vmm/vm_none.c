@@ -103,3 +103,11 @@ int vm_snapshot(struct vm *vm, const char *dir, uint64_t *bytes,
 	return vmm_error_set(err, "snapshot", ENODEV,
 			     "this pinvm-vmm was built without arm64 KVM support");
 }
+
+int vm_restore_check(const char *dir, json_t **answer, struct vmm_error *err)
+{
+	(void)dir;
+	*answer = NULL;
+	return vmm_error_set(err, "restore-check", ENODEV,
+			     "this pinvm-vmm was built without arm64 KVM support");
+}

@@ -4,8 +4,10 @@
  * pinvmd down: reading the host's firmware registers from a scratch vCPU
  * and running the probe guest.
  *
- *   pinvm-vmm --helper fwregs|probe
+ *   pinvm-vmm --helper fwregs|probe|restore-check
  *
+ * (restore-check: {"path": "/abs/snapshot/dir"}, the dry run of
+ * docs/snapshot-format.md section 3; vm.h vm_restore_check())
  * reads one request (JSON) on stdin, writes one answer (JSON) on stdout
  * and exits 0; the answer carries the errno and message of a failure.
  *
