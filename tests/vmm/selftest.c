@@ -17,6 +17,7 @@
 #include "kvm_host.h"
 #include "smccc_filter.h"
 #include "vmm_client.h"
+#include "vm_state.h"
 #include "vmm_config.h"
 
 #include <errno.h>
@@ -47,6 +48,7 @@ static struct {
 	char images[4096];
 	char work[4096];
 	int boot_timeout_ms;
+	char restore_dir[4096]; /* --restore-dir: case "restore" */
 } opt = { .images = "/images", .work = "/tmp/pinvm-vmm-selftest",
 	  .boot_timeout_ms = 300000 };
 
@@ -1005,14 +1007,99 @@ out:
 		abandon(&r, &rcreated);
 }
 
+/*
+ * A snapshot made elsewhere (--restore-dir DIR, e.g. copied from another
+ * kernel's lab) restored by a new pinvm-vmm and started: it ticks on
+ * without a second boot, both CPUs online. A refusal is reported with the
+ * register KVM named. For the cross-kernel experiments.
+ */
+static void case_restore(void)
+{
+	struct guest r;
+	struct vmm_event ev, created;
+	struct vmm_error err;
+	struct vm_state st;
+	char online[32] = "", *con = NULL;
+	double up = 0;
+	int ret;
+
+	memset(&created, 0, sizeof(created));
+	if (!opt.restore_dir[0]) {
+		check(false, "restore: needs --restore-dir DIR");
+		return;
+	}
+	if (vm_state_load(opt.restore_dir, &st, &err) < 0) {
+		check(false, "restore: %s: %s", opt.restore_dir, err.detail);
+		return;
+	}
+	note("restore: a snapshot of %s: %u vCPUs, %llu MiB", st.kernel_release, st.vcpus,
+	     (unsigned long long)st.memory_mib);
+	spawn_restore = opt.restore_dir;
+	ret = guest_spawn(&r, "restore", KERNEL_NAME, st.vcpus, st.memory_mib, "", NULL, 0,
+			  &created);
+	spawn_restore = NULL;
+	if (!ret)
+		goto out;
+	check(created.type == VMM_EVENT_CREATED,
+	      "restore: created in %" PRId64 " ms%s%s%s%s", r.t_created - r.t_spawn,
+	      created.type == VMM_EVENT_ERROR ? ": refused: " : "",
+	      created.type == VMM_EVENT_ERROR ? created.error.step : "",
+	      created.type == VMM_EVENT_ERROR ? ": " : "",
+	      created.type == VMM_EVENT_ERROR ? created.error.detail : "");
+	if (created.type != VMM_EVENT_CREATED)
+		goto out;
+	r.t_start = now_ms();
+	ret = vmm_client_request(&r.c, VMM_OP_START, EVENT_MS, &ev, &err);
+	check(ret == 0 && ev.type == VMM_EVENT_RUNNING, "restore: start -> running");
+	vmm_event_clear(&ev);
+	{
+		int64_t t0 = now_ms();
+		char *p = NULL;
+
+		while (now_ms() - t0 < 90000) {
+			free(con);
+			con = slurp(r.console, NULL);
+			if (con && (p = strstr(con, "pinvm-guest-clock ")) != NULL &&
+			    strstr(p, "\n"))
+				break;
+			sleep_ms(200);
+		}
+		check(p != NULL, "restore: the guest ticks on (%.1f s after start)",
+		      (double)(now_ms() - r.t_start) / 1000);
+		if (p) {
+			unsigned n = 0;
+
+			sscanf(p, "pinvm-guest-clock %u up=%lf online=%31s", &n, &up, online);
+			note("restore: first line after restore: tick %u up=%.2f", n, up);
+		}
+	}
+	check(con && !strstr(con, "Linux version") && !strstr(con, "pinvm-guest-ready"),
+	      "restore: no second boot");
+	check(!strcmp(online, "0-1") || st.vcpus != 2, "restore: CPUs online: %s", online);
+	ret = vmm_client_request(&r.c, VMM_OP_STOP, EVENT_MS, &ev, &err);
+	check(ret == 0 && ev.type == VMM_EVENT_EXITED, "restore: stop -> exited");
+	vmm_event_clear(&ev);
+	reap(&r, EXIT_MS);
+	free(con);
+	vm_state_free(&st);
+	vmm_event_clear(&created);
+	return;
+out:
+	if (r.name)
+		diagnose(&r);
+	free(con);
+	vm_state_free(&st);
+	abandon(&r, &created);
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: pinvm-vmm-selftest [--vmm PATH] [--image-dir DIR] "
-		   "[--work-dir DIR] [--timeout SECONDS] [CASE...]\n"
+		   "[--work-dir DIR] [--timeout SECONDS] [--restore-dir DIR] [CASE...]\n"
 		   "cases (in the order given, repeats allowed; default: all but the\n"
-		   "last once): failures one-vcpu two-vcpus pins stop eight-vcpus\n"
+		   "last two once): failures one-vcpu two-vcpus pins stop eight-vcpus\n"
 		   "smccc-deny snapshot\n"
-		   "clock-dump\n");
+		   "clock-dump restore (with --restore-dir)\n");
 }
 
 int main(int argc, char **argv)
@@ -1022,6 +1109,7 @@ int main(int argc, char **argv)
 		{ "image-dir", required_argument, NULL, 'i' },
 		{ "work-dir", required_argument, NULL, 'w' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "restore-dir", required_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1038,8 +1126,9 @@ int main(int argc, char **argv)
 		{ "smccc-deny", case_smccc_deny },
 		{ "snapshot", case_snapshot },
 		{ "clock-dump", case_clock_dump }, /* diagnostic: only when named */
+		{ "restore", case_restore },       /* --restore-dir DIR; only named */
 	};
-	const size_t ndefault = sizeof(cases) / sizeof(cases[0]) - 1;
+	const size_t ndefault = sizeof(cases) / sizeof(cases[0]) - 2;
 	struct kvm_host_info host;
 	int64_t t0 = now_ms();
 	size_t i;
@@ -1053,6 +1142,7 @@ int main(int argc, char **argv)
 		case 'i': snprintf(opt.images, sizeof(opt.images), "%s", optarg); break;
 		case 'w': snprintf(opt.work, sizeof(opt.work), "%s", optarg); break;
 		case 't': opt.boot_timeout_ms = atoi(optarg) * 1000; break;
+		case 'r': snprintf(opt.restore_dir, sizeof(opt.restore_dir), "%s", optarg); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
