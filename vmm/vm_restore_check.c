@@ -28,7 +28,9 @@
 #define SYSREG_MASK 0x000000000000ffffULL
 #define PTIMER_CTL 0x603000000013df11ULL
 /* TCR2_EL1, PIRE0_EL1, PIR_EL1: listed by some kernels whether or not
- * the CPU has the feature; 0 (reset) is what a guest without it saw. */
+ * the CPU has the feature; still at reset (0, or KVM's "unknown" poison
+ * that 6.12 leaves in PIRE0/PIR) they hold nothing a guest wrote. */
+#define KVM_RESET_UNKNOWN 0x1de7ec7edbadc0deULL
 static const uint64_t reset_tolerated[] = {
 	0x603000000013c103ULL, 0x603000000013c512ULL, 0x603000000013c513ULL,
 };
@@ -166,7 +168,7 @@ static bool tolerated_absent(const struct vm_state_vcpu *v, uint64_t id,
 	}
 	for (size_t i = 0; i < sizeof(reset_tolerated) / sizeof(reset_tolerated[0]); i++)
 		if (id == reset_tolerated[i])
-			return value_of(p, id) == 0;
+			return value_of(p, id) == 0 || value_of(p, id) == KVM_RESET_UNKNOWN;
 	return false;
 }
 
