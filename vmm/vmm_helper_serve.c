@@ -2,6 +2,7 @@
 #include "vmm_helper.h"
 
 #include "jsonutil.h"
+#include "smccc.h"
 #include "vm.h"
 
 #include <errno.h>
@@ -128,6 +129,23 @@ static int serve_restore_check(const json_t *req, FILE *out)
 	return answer(out, ans);
 }
 
+static int serve_probe_image(const json_t *req, FILE *out)
+{
+	const char *path = json_string_value(json_object_get(req, "path"));
+	char err[256];
+	int ret;
+
+	if (!path || path[0] != '/') {
+		answer(out, failure(-EINVAL, "probe-image needs an absolute \"path\""));
+		return 2;
+	}
+	ret = probe_image_write(path, err, sizeof(err));
+	if (ret < 0)
+		return answer(out, failure(ret, err));
+	return answer(out, json_pack("{s:b, s:I}", "ok", 1, "calls",
+				     (json_int_t)smccc_probe_ncalls));
+}
+
 int vmm_helper_serve(const char *what, FILE *in, FILE *out)
 {
 	json_error_t jerr;
@@ -135,7 +153,7 @@ int vmm_helper_serve(const char *what, FILE *in, FILE *out)
 	int ret;
 
 	if (!what || (strcmp(what, "fwregs") && strcmp(what, "probe") &&
-		      strcmp(what, "restore-check")))
+		      strcmp(what, "restore-check") && strcmp(what, "probe-image")))
 		return 2;
 	req = json_loadf(in, 0, &jerr);
 	if (!json_is_object(req)) {
@@ -145,6 +163,8 @@ int vmm_helper_serve(const char *what, FILE *in, FILE *out)
 	}
 	if (!strcmp(what, "restore-check"))
 		ret = serve_restore_check(req, out);
+	else if (!strcmp(what, "probe-image"))
+		ret = serve_probe_image(req, out);
 	else
 		ret = !strcmp(what, "fwregs") ? serve_fwregs(out) : serve_probe(req, out);
 	json_decref(req);

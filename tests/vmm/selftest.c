@@ -15,6 +15,8 @@
  * (pinvm.tick=1).
  */
 #include "kvm_host.h"
+#include "probe.h"
+#include "smccc.h"
 #include "smccc_filter.h"
 #include "vmm_client.h"
 #include "vm_state.h"
@@ -267,6 +269,8 @@ static struct smccc_range *spawn_deny;
 static size_t spawn_ndeny;
 /* A snapshot directory the next guest_spawn() restores (config "restore"). */
 static const char *spawn_restore;
+/* An absolute kernel path for the next guest_spawn(), booted without initrd. */
+static const char *spawn_kernel;
 
 /*
  * Writes the config, spawns pinvm-vmm and waits for its first event into
@@ -302,6 +306,10 @@ static bool guest_spawn(struct guest *g, const char *name, const char *kernel,
 	cfg.smccc_deny = spawn_deny;
 	cfg.nsmccc_deny = spawn_ndeny;
 	cfg.restore = (char *)spawn_restore;
+	if (spawn_kernel) {
+		cfg.kernel = (char *)spawn_kernel;
+		cfg.initrd = NULL;
+	}
 	if (vmm_config_save(&cfg, g->config, &err) < 0) {
 		check(false, "%s: write config: %s", name, err.detail);
 		return false;
@@ -1092,13 +1100,164 @@ out:
 	abandon(&r, &created);
 }
 
+/*
+ * Round r of the periodic probe guest in s: its x0s, normalized as the
+ * profile tools compare them (api/smccc.h). True once "pinvm-probe-end r"
+ * is there and every call of the round was printed.
+ */
+static bool probe_round(const char *s, unsigned r, uint64_t *x0, size_t *n)
+{
+	char needle[64];
+	const char *p;
+
+	*n = 0;
+	snprintf(needle, sizeof(needle), "\npinvm-probe-end %u\n", r);
+	if (!s || !strstr(s, needle))
+		return false;
+	for (size_t i = 0; i < smccc_probe_ncalls; i++) {
+		unsigned long long fid, v;
+
+		snprintf(needle, sizeof(needle), "\npinvm-probe %u %zu ", r, i);
+		p = strstr(s, needle);
+		if (!p || sscanf(p + strlen(needle), "%llx %llx", &fid, &v) != 2 ||
+		    fid != smccc_probe_calls[i].function_id)
+			return false;
+		x0[i] = smccc_probe_normalize(i, v);
+		*n = i + 1;
+	}
+	return true;
+}
+
+/*
+ * The periodic probe guest (probe_image.S) is snapshotted between two
+ * rounds of SMCCC calls and restored by a new pinvm-vmm: its rounds go
+ * on, and every round after the restore answers call for call what the
+ * first round did.
+ */
+static void case_probe_snapshot(void)
+{
+	struct guest g, r;
+	struct vmm_event ev, created, rcreated;
+	struct vmm_error err;
+	unsigned failed_before = n_failed, last_old = 0, rounds = 0, differ = 0;
+	char image[4200], dir[4200], e[256], want[48];
+	uint64_t first[PROBE_MAX_CALLS], x0[PROBE_MAX_CALLS];
+	char *old = NULL, *new = NULL, *all = NULL;
+	size_t n1 = 0, n;
+	int ret;
+
+	memset(&r, 0, sizeof(r));
+	memset(&rcreated, 0, sizeof(rcreated));
+	memset(&created, 0, sizeof(created));
+	snprintf(image, sizeof(image), "%s/probe.Image", opt.work);
+	snprintf(dir, sizeof(dir), "%s/probe-snapshot", opt.work);
+	rm_tree(dir);
+	ret = probe_image_write(image, e, sizeof(e));
+	check(ret == 0, "probe-snap: probe image written (%s)", ret ? e : image);
+	if (ret)
+		return;
+	spawn_kernel = image;
+	ret = guest_spawn(&g, "probe-source", KERNEL_NAME, 1, 64, "", NULL, 0, &created);
+	spawn_kernel = NULL;
+	if (!ret)
+		goto out;
+	check(created.type == VMM_EVENT_CREATED, "probe-snap: created");
+	g.t_start = now_ms();
+	ret = vmm_client_request(&g.c, VMM_OP_START, EVENT_MS, &ev, &err);
+	vmm_event_clear(&ev);
+	if (ret < 0 || wait_console(&g, "pinvm-probe-end 2", 60000) < 0) {
+		check(false, "probe-snap: two rounds of calls");
+		goto out;
+	}
+	ret = vmm_client_request(&g.c, VMM_OP_PAUSE, EVENT_MS, &ev, &err);
+	vmm_event_clear(&ev);
+	if (ret < 0 || mkdir(dir, 0700) < 0) {
+		check(false, "probe-snap: pause");
+		goto out;
+	}
+	ret = vmm_client_snapshot(&g.c, dir, 120000, &ev, &err);
+	check(ret == 0 && ev.type == VMM_EVENT_SNAPSHOTTED,
+	      "probe-snap: snapshot -> snapshotted (%llu bytes)%s%s",
+	      (unsigned long long)ev.bytes, ev.type == VMM_EVENT_REJECTED ? ": " : "",
+	      ev.type == VMM_EVENT_REJECTED ? ev.error.detail : "");
+	vmm_event_clear(&ev);
+	ret = vmm_client_request(&g.c, VMM_OP_STOP, EVENT_MS, &ev, &err);
+	vmm_event_clear(&ev);
+	reap(&g, EXIT_MS);
+	old = slurp(g.console, NULL);
+	while (probe_round(old, last_old + 1, x0, &n))
+		last_old++;
+
+	spawn_restore = dir;
+	spawn_kernel = image;
+	ret = guest_spawn(&r, "probe-restored", KERNEL_NAME, 1, 64, "", NULL, 0, &rcreated);
+	spawn_restore = NULL;
+	spawn_kernel = NULL;
+	if (!ret)
+		goto out;
+	check(rcreated.type == VMM_EVENT_CREATED, "probe-snap: restored: created%s%s",
+	      rcreated.type == VMM_EVENT_ERROR ? ": " : "",
+	      rcreated.type == VMM_EVENT_ERROR ? rcreated.error.detail : "");
+	if (rcreated.type != VMM_EVENT_CREATED)
+		goto out;
+	r.t_start = now_ms();
+	ret = vmm_client_request(&r.c, VMM_OP_START, EVENT_MS, &ev, &err);
+	vmm_event_clear(&ev);
+	snprintf(want, sizeof(want), "pinvm-probe-end %u", last_old + 2);
+	check(ret == 0 && wait_console(&r, want, 60000) >= 0,
+	      "probe-snap: rounds go on after %u (round %u seen)", last_old, last_old + 2);
+	new = slurp(r.console, NULL);
+	if (old && new && (all = malloc(strlen(old) + strlen(new) + 2)) != NULL) {
+		/* A leading newline so the first line matches like the others. */
+		strcpy(all, "\n");
+		strcat(all, old);
+		strcat(all, new);
+	}
+	check(all && probe_round(all, 1, first, &n1) && n1 == smccc_probe_ncalls,
+	      "probe-snap: round 1 has all %zu calls", smccc_probe_ncalls);
+	for (unsigned k = 2; all && probe_round(all, k, x0, &n); k++) {
+		rounds = k;
+		for (size_t i = 0; i < n; i++)
+			if (x0[i] != first[i]) {
+				differ++;
+				note("probe-snap: round %u call %zu (%s): 0x%llx, round 1: 0x%llx",
+				     k, i, smccc_probe_calls[i].name, (unsigned long long)x0[i],
+				     (unsigned long long)first[i]);
+			}
+	}
+	check(rounds >= last_old + 2 && differ == 0,
+	      "probe-snap: rounds 1..%u (%u before the snapshot) answer call for call alike "
+	      "(%u differences)", rounds, last_old, differ);
+	check(new && !strstr(new, "pinvm-probe-round 1\n"), "probe-snap: no restart at round 1");
+	ret = vmm_client_request(&r.c, VMM_OP_STOP, EVENT_MS, &ev, &err);
+	vmm_event_clear(&ev);
+	reap(&r, EXIT_MS);
+	if (n_failed > failed_before)
+		diagnose(&r);
+	free(old);
+	free(new);
+	free(all);
+	vmm_event_clear(&created);
+	vmm_event_clear(&rcreated);
+	return;
+out:
+	if (n_failed > failed_before)
+		diagnose(r.name ? &r : &g);
+	free(old);
+	free(new);
+	free(all);
+	abandon(&g, &created);
+	if (r.name)
+		abandon(&r, &rcreated);
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: pinvm-vmm-selftest [--vmm PATH] [--image-dir DIR] "
 		   "[--work-dir DIR] [--timeout SECONDS] [--restore-dir DIR] [CASE...]\n"
 		   "cases (in the order given, repeats allowed; default: all but the\n"
 		   "last two once): failures one-vcpu two-vcpus pins stop eight-vcpus\n"
-		   "smccc-deny snapshot\n"
+		   "smccc-deny snapshot probe-snapshot\n"
 		   "clock-dump restore (with --restore-dir)\n");
 }
 
@@ -1125,6 +1284,7 @@ int main(int argc, char **argv)
 		{ "eight-vcpus", case_eight_vcpus },
 		{ "smccc-deny", case_smccc_deny },
 		{ "snapshot", case_snapshot },
+		{ "probe-snapshot", case_probe_snapshot },
 		{ "clock-dump", case_clock_dump }, /* diagnostic: only when named */
 		{ "restore", case_restore },       /* --restore-dir DIR; only named */
 	};
