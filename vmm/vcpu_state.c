@@ -161,3 +161,97 @@ int vcpu_state_set_mp(int fd, unsigned index, uint32_t mp_state,
 				     strerror(errno));
 	return 0;
 }
+
+#define SYSREG_MASK 0x000000000000ffffULL
+#define PTIMER_CTL 0x603000000013df11ULL
+/* KVM's reset_unknown() value: a register no one has written. */
+#define KVM_RESET_UNKNOWN 0x1de7ec7edbadc0deULL
+
+/* TCR2_EL1, PIRE0_EL1, PIR_EL1: listed by some kernels (6.12) whether or
+ * not the CPU has the feature; at reset they hold nothing a guest wrote. */
+static const uint64_t reset_tolerated[] = {
+	0x603000000013c103ULL, 0x603000000013c512ULL, 0x603000000013c513ULL,
+};
+
+static uint64_t low64(const uint8_t *p, uint64_t id)
+{
+	size_t size = vm_state_reg_size(id);
+	uint64_t v = 0;
+
+	memcpy(&v, p, size < sizeof(v) ? size : sizeof(v));
+	return v;
+}
+
+static bool is_ptimer(uint64_t id)
+{
+	return id == 0x603000000013df11ULL || id == 0x603000000013df12ULL ||
+	       id == 0x603000000013df01ULL;
+}
+
+/* PMU system registers: PM* in CRn 9 (CRm 12-14) and the event counters
+ * and types in CRn 14 (CRm 8-15). */
+static bool is_pmu(uint64_t id)
+{
+	unsigned crn = (unsigned)(id >> 7) & 0xf, crm = (unsigned)(id >> 3) & 0xf;
+
+	if ((id & ~SYSREG_MASK) != 0x6030000000130000ULL || ((id >> 14) & 3) != 3)
+		return false;
+	return (crn == 9 && crm >= 12 && crm <= 14) || (crn == 14 && crm >= 8);
+}
+
+bool vcpu_state_absent_tolerated(uint64_t features, const struct vm_state_vcpu *v,
+				 uint64_t id, const uint8_t *value)
+{
+	/* 5.10 lists the PMU registers even for a vCPU without a PMU, whose
+	 * guest gets UNDEF for any access: nothing it could have seen. */
+	if (is_pmu(id) && !(features & (1u << KVM_ARM_VCPU_PMU_V3)))
+		return true;
+	if (is_ptimer(id)) {
+		const uint8_t *ctl = vm_state_vcpu_find(v, PTIMER_CTL);
+
+		/* A disabled physical timer: nothing to rebuild (Linux guests
+		 * at EL1 use the virtual one). */
+		return !ctl || !(low64(ctl, PTIMER_CTL) & 1);
+	}
+	for (size_t i = 0; i < sizeof(reset_tolerated) / sizeof(reset_tolerated[0]); i++)
+		if (id == reset_tolerated[i])
+			return low64(value, id) == 0 || low64(value, id) == KVM_RESET_UNKNOWN;
+	return false;
+}
+
+int vcpu_state_restore(int fd, unsigned index, uint64_t features,
+		       const struct vm_state_vcpu *v, struct vmm_error *err)
+{
+	struct vm_state_vcpu sub = { 0 };
+	uint64_t *ids;
+	size_t n;
+	int ret = vcpu_state_reg_list(fd, &ids, &n, err);
+
+	if (ret < 0)
+		return ret;
+	for (size_t i = 0; i < v->nregs && ret == 0; i++) {
+		uint64_t id = v->regs[i].id;
+		const uint8_t *p = v->data + v->regs[i].off;
+
+		if (!bsearch(&id, ids, n, sizeof(*ids), sort_u64)) {
+			if (vcpu_state_absent_tolerated(features, v, id, p))
+				continue;
+			ret = vmm_error_set(err, "restore", ENOENT,
+					    "register_absent_on_target: vCPU %u: register 0x%016"
+					    PRIx64 " is not listed by this host's KVM", index, id);
+			if (err) {
+				err->has_register = true;
+				err->reg = id;
+			}
+			break;
+		}
+		if (vm_state_vcpu_add(&sub, id, p) < 0)
+			ret = vmm_error_set(err, "restore", ENOMEM, "out of memory");
+	}
+	if (ret == 0)
+		ret = vcpu_state_restore_regs(fd, index, &sub, NULL, NULL, err);
+	free(sub.regs);
+	free(sub.data);
+	free(ids);
+	return ret;
+}

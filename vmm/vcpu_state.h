@@ -38,6 +38,23 @@ int vcpu_state_restore_regs(int fd, unsigned index, const struct vm_state_vcpu *
 			    vcpu_state_refused_fn on_refused, void *opaque,
 			    struct vmm_error *err);
 
+/*
+ * A register the snapshot has and this host's KVM does not list, that the
+ * guest cannot have depended on (features: the vCPU's init features):
+ * PMU registers without a PMU, a disabled physical timer, TCR2_EL1 /
+ * PIRE0_EL1 / PIR_EL1 still at reset. Restore skips those.
+ */
+bool vcpu_state_absent_tolerated(uint64_t features, const struct vm_state_vcpu *v,
+				 uint64_t id, const uint8_t *value);
+
+/*
+ * The restore of one vCPU's registers: those this host does not list are
+ * skipped when tolerated, else refused (-ENOENT, err->reg); the rest go
+ * through vcpu_state_restore_regs() without a callback.
+ */
+int vcpu_state_restore(int fd, unsigned index, uint64_t features,
+		       const struct vm_state_vcpu *v, struct vmm_error *err);
+
 /* Registers the target lists: a malloc'd ascending array (caller frees). */
 int vcpu_state_reg_list(int fd, uint64_t **ids, size_t *n, struct vmm_error *err);
 

@@ -27,15 +27,6 @@
 #define COPROC_FW 0x0000000000140000ULL
 #define COPROC_FW_BMAP 0x0000000000160000ULL
 #define SYSREG_MASK 0x000000000000ffffULL
-#define PTIMER_CTL 0x603000000013df11ULL
-/* TCR2_EL1, PIRE0_EL1, PIR_EL1: listed by some kernels whether or not
- * the CPU has the feature; still at reset (0, or KVM's "unknown" poison
- * that 6.12 leaves in PIRE0/PIR) they hold nothing a guest wrote. */
-#define KVM_RESET_UNKNOWN 0x1de7ec7edbadc0deULL
-static const uint64_t reset_tolerated[] = {
-	0x603000000013c103ULL, 0x603000000013c512ULL, 0x603000000013c513ULL,
-};
-
 struct check {
 	json_t *refused;
 	json_t *left;
@@ -54,12 +45,6 @@ static bool is_id_register(uint64_t id)
 {
 	return (id & ~SYSREG_MASK) == 0x6030000000130000ULL &&
 	       (id & SYSREG_MASK) >= 0xc000 && (id & SYSREG_MASK) <= 0xc03f;
-}
-
-static bool is_ptimer(uint64_t id)
-{
-	return id == 0x603000000013df11ULL || id == 0x603000000013df12ULL ||
-	       id == 0x603000000013df01ULL;
 }
 
 static json_t *hex(uint64_t v)
@@ -158,36 +143,6 @@ static bool listed(const uint64_t *ids, size_t n, uint64_t id)
 	return bsearch(&id, ids, n, sizeof(*ids), cmp_u64) != NULL;
 }
 
-/* PMU system registers: PM* in CRn 9 (CRm 12-14) and the event counters
- * and types in CRn 14 (CRm 8-15). */
-static bool is_pmu(uint64_t id)
-{
-	unsigned crn = (unsigned)(id >> 7) & 0xf, crm = (unsigned)(id >> 3) & 0xf;
-
-	if ((id & ~SYSREG_MASK) != 0x6030000000130000ULL || ((id >> 14) & 3) != 3)
-		return false;
-	return (crn == 9 && crm >= 12 && crm <= 14) || (crn == 14 && crm >= 8);
-}
-
-static bool tolerated_absent(const struct vm_state *st, const struct vm_state_vcpu *v,
-			     uint64_t id, const uint8_t *p)
-{
-	/* 5.10 lists the PMU registers even for a vCPU without a PMU, whose
-	 * guest gets UNDEF for any access: nothing it could have seen. */
-	if (is_pmu(id) && !(st->vcpu_features & (1u << KVM_ARM_VCPU_PMU_V3)))
-		return true;
-	if (is_ptimer(id)) {
-		const uint8_t *ctl = vm_state_vcpu_find(v, PTIMER_CTL);
-
-		/* A disabled physical timer: nothing to rebuild. */
-		return !ctl || !(value_of(ctl, PTIMER_CTL) & 1);
-	}
-	for (size_t i = 0; i < sizeof(reset_tolerated) / sizeof(reset_tolerated[0]); i++)
-		if (id == reset_tolerated[i])
-			return value_of(p, id) == 0 || value_of(p, id) == KVM_RESET_UNKNOWN;
-	return false;
-}
-
 static int check_vcpu(struct check *c, int fd, unsigned index,
 		      const struct vm_state_vcpu *v, struct vmm_error *err)
 {
@@ -206,7 +161,7 @@ static int check_vcpu(struct check *c, int fd, unsigned index,
 		if (is_firmware(id) || vcpu_state_is_counter(id))
 			continue;
 		if (!listed(ids, n, id)) {
-			if (!tolerated_absent(c->st, v, id, p))
+			if (!vcpu_state_absent_tolerated(c->st->vcpu_features, v, id, p))
 				refuse(c, id, "register_absent_on_target", p, NULL, 0,
 				       "the snapshot has it, this host's KVM does not list it");
 			continue;

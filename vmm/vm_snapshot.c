@@ -174,8 +174,8 @@ int vm_restore_regs(struct vm *vm, const struct vm_state *st, struct vmm_error *
 					     "vCPU %u: MPIDR_EL1 is 0x%" PRIx64 " here, 0x%" PRIx64
 					     " in the snapshot", i, vm->vcpus[i].mpidr,
 					     st->vcpu[i].mpidr);
-		ret = vcpu_state_restore_regs(vm->vcpus[i].fd, i, &st->vcpu[i], NULL, NULL,
-					      err);
+		ret = vcpu_state_restore(vm->vcpus[i].fd, i, st->vcpu_features, &st->vcpu[i],
+					 err);
 		if (ret < 0)
 			return ret;
 	}
