@@ -1251,14 +1251,113 @@ out:
 		abandon(&r, &rcreated);
 }
 
+/*
+ * A probe snapshot made elsewhere (--restore-dir DIR; DIR/console.log, if
+ * there, is the source's console) restored and run for two more rounds:
+ * every round after the restore must answer call for call what the last
+ * round before it did on the source. The snapshot matrix's probe check.
+ */
+static void case_probe_restore(void)
+{
+	struct guest r;
+	struct vmm_event ev, created;
+	struct vmm_error err;
+	struct vm_state st;
+	uint64_t before[PROBE_MAX_CALLS], x0[PROBE_MAX_CALLS];
+	unsigned last = 0, rounds = 0, differ = 0;
+	char path[4200], want[48], image[4200], e[256];
+	char *src = NULL, *con = NULL, *all = NULL;
+	size_t n = 0, nb = 0;
+	int ret;
+
+	memset(&created, 0, sizeof(created));
+	memset(&r, 0, sizeof(r));
+	if (!opt.restore_dir[0] || vm_state_load(opt.restore_dir, &st, &err) < 0) {
+		check(false, "probe-restore: needs --restore-dir DIR with a vm.json");
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/console.log", opt.restore_dir);
+	src = slurp(path, NULL);
+	if (src && (all = malloc(strlen(src) + 2)) != NULL) {
+		strcpy(all, "\n");
+		strcat(all, src);
+		while (probe_round(all, last + 1, x0, &n)) {
+			last++;
+			memcpy(before, x0, sizeof(x0));
+			nb = n;
+		}
+	}
+	free(all);
+	all = NULL;
+	note("probe-restore: a probe snapshot of %s after round %u", st.kernel_release, last);
+	snprintf(image, sizeof(image), "%s/probe.Image", opt.work);
+	ret = probe_image_write(image, e, sizeof(e));
+	spawn_restore = opt.restore_dir;
+	spawn_kernel = image;
+	ret = ret == 0 && guest_spawn(&r, "probe-restore", KERNEL_NAME, st.vcpus,
+				      st.memory_mib, "", NULL, 0, &created);
+	spawn_restore = NULL;
+	spawn_kernel = NULL;
+	if (!ret)
+		goto out;
+	check(created.type == VMM_EVENT_CREATED, "probe-restore: created%s%s%s%s",
+	      created.type == VMM_EVENT_ERROR ? ": refused: " : "",
+	      created.type == VMM_EVENT_ERROR ? created.error.step : "",
+	      created.type == VMM_EVENT_ERROR ? ": " : "",
+	      created.type == VMM_EVENT_ERROR ? created.error.detail : "");
+	if (created.type != VMM_EVENT_CREATED)
+		goto out;
+	r.t_start = now_ms();
+	ret = vmm_client_request(&r.c, VMM_OP_START, EVENT_MS, &ev, &err);
+	vmm_event_clear(&ev);
+	snprintf(want, sizeof(want), "pinvm-probe-end %u", last + 2);
+	check(ret == 0 && wait_console(&r, want, 60000) >= 0,
+	      "probe-restore: rounds go on after %u (round %u seen)", last, last + 2);
+	con = slurp(r.console, NULL);
+	if (con && (all = malloc(strlen(con) + 2)) != NULL) {
+		strcpy(all, "\n");
+		strcat(all, con);
+	}
+	for (unsigned k = last + 1; all && probe_round(all, k, x0, &n); k++) {
+		rounds++;
+		for (size_t i = 0; nb && i < n; i++)
+			if (x0[i] != before[i]) {
+				differ++;
+				note("probe-restore: round %u call %zu (%s): 0x%llx, before: 0x%llx",
+				     k, i, smccc_probe_calls[i].name, (unsigned long long)x0[i],
+				     (unsigned long long)before[i]);
+			}
+	}
+	check(rounds >= 1 && nb == smccc_probe_ncalls && differ == 0,
+	      "probe-restore: %u rounds after the restore answer call for call as round %u "
+	      "did on %s (%u differences)", rounds, last, st.kernel_release, differ);
+	ret = vmm_client_request(&r.c, VMM_OP_STOP, EVENT_MS, &ev, &err);
+	vmm_event_clear(&ev);
+	reap(&r, EXIT_MS);
+	free(src);
+	free(con);
+	free(all);
+	vm_state_free(&st);
+	vmm_event_clear(&created);
+	return;
+out:
+	if (r.name)
+		diagnose(&r);
+	free(src);
+	free(con);
+	free(all);
+	vm_state_free(&st);
+	abandon(&r, &created);
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: pinvm-vmm-selftest [--vmm PATH] [--image-dir DIR] "
 		   "[--work-dir DIR] [--timeout SECONDS] [--restore-dir DIR] [CASE...]\n"
 		   "cases (in the order given, repeats allowed; default: all but the\n"
-		   "last two once): failures one-vcpu two-vcpus pins stop eight-vcpus\n"
+		   "last three once): failures one-vcpu two-vcpus pins stop eight-vcpus\n"
 		   "smccc-deny snapshot probe-snapshot\n"
-		   "clock-dump restore (with --restore-dir)\n");
+		   "clock-dump restore probe-restore (with --restore-dir)\n");
 }
 
 int main(int argc, char **argv)
@@ -1287,8 +1386,9 @@ int main(int argc, char **argv)
 		{ "probe-snapshot", case_probe_snapshot },
 		{ "clock-dump", case_clock_dump }, /* diagnostic: only when named */
 		{ "restore", case_restore },       /* --restore-dir DIR; only named */
+		{ "probe-restore", case_probe_restore }, /* the same, a probe snapshot */
 	};
-	const size_t ndefault = sizeof(cases) / sizeof(cases[0]) - 2;
+	const size_t ndefault = sizeof(cases) / sizeof(cases[0]) - 3;
 	struct kvm_host_info host;
 	int64_t t0 = now_ms();
 	size_t i;
