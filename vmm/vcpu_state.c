@@ -206,6 +206,11 @@ bool vcpu_state_absent_tolerated(uint64_t features, const struct vm_state_vcpu *
 	 * guest gets UNDEF for any access: nothing it could have seen. */
 	if (is_pmu(id) && !(features & (1u << KVM_ARM_VCPU_PMU_V3)))
 		return true;
+	/* A service bitmap (coproc 0x16) at 0 offered the guest nothing;
+	 * a target without it offers nothing there either (7.3's
+	 * VENDOR_HYP_BMAP_2 on 6.12). pinvmd judges the rest by api/ rules. */
+	if ((id & 0x000000000fff0000ULL) == 0x0000000000160000ULL)
+		return low64(value, id) == 0;
 	if (is_ptimer(id)) {
 		const uint8_t *ctl = vm_state_vcpu_find(v, PTIMER_CTL);
 

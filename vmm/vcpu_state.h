@@ -42,7 +42,8 @@ int vcpu_state_restore_regs(int fd, unsigned index, const struct vm_state_vcpu *
  * A register the snapshot has and this host's KVM does not list, that the
  * guest cannot have depended on (features: the vCPU's init features):
  * PMU registers without a PMU, a disabled physical timer, TCR2_EL1 /
- * PIRE0_EL1 / PIR_EL1 still at reset. Restore skips those.
+ * PIRE0_EL1 / PIR_EL1 still at reset, a firmware service bitmap at 0.
+ * Restore skips those.
  */
 bool vcpu_state_absent_tolerated(uint64_t features, const struct vm_state_vcpu *v,
 				 uint64_t id, const uint8_t *value);
