@@ -44,9 +44,12 @@ static int check_dir(const char *dir, struct vmm_error *err)
 		return vmm_error_set(err, "snapshot", errno, "%s: %s", dir, strerror(errno));
 	while ((d = readdir(dp)) != NULL)
 		if (strcmp(d->d_name, ".") && strcmp(d->d_name, "..")) {
+			char name[256]; /* d is closedir()'s to free */
+
+			snprintf(name, sizeof(name), "%s", d->d_name);
 			closedir(dp);
 			return vmm_error_set(err, "snapshot", ENOTEMPTY,
-					     "%s is not empty (%s)", dir, d->d_name);
+					     "%s is not empty (%s)", dir, name);
 		}
 	closedir(dp);
 	return 0;
