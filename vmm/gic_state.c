@@ -93,7 +93,7 @@ static int get(struct saver *s, uint32_t group, uint64_t attr, uint64_t *value)
 
 static int save(struct saver *s, uint32_t group, uint64_t attr, uint64_t *out)
 {
-	uint64_t v;
+	uint64_t v = 0;
 	int ret = get(s, group, attr, &v);
 
 	if (ret == 0 && out)
@@ -105,7 +105,7 @@ static int save(struct saver *s, uint32_t group, uint64_t attr, uint64_t *out)
 static int save_enable(struct saver *s, uint32_t group, uint64_t attr_set,
 		       uint64_t attr_clear)
 {
-	uint64_t v;
+	uint64_t v = 0;
 	int ret = get(s, group, attr_set, &v);
 
 	if (ret == 0)
@@ -173,7 +173,7 @@ static int save_dist(struct saver *s, uint64_t aff0, unsigned nr_irqs)
 static int save_cpuif(struct saver *s, uint64_t aff)
 {
 	const uint32_t g = KVM_DEV_ARM_VGIC_GRP_CPU_SYSREGS;
-	uint64_t ctlr;
+	uint64_t ctlr = 0;
 	unsigned pribits, nap, i;
 	int ret;
 
