@@ -322,8 +322,9 @@ echo \"pinvm-vmm-selftest: exit status \$?\"" "$control/cgi-bin/run")
 # a profile, the contract tests and the CLI against real KVM; on kernels
 # with the SMCCC filter (6.4+) a Debian guest booted by pinvm-vmm with
 # only PSCI and the arch calls allowed (pinvm-vmm-selftest smccc-deny);
-# on every kernel a 2-vCPU guest snapshotted and restored by a new
-# pinvm-vmm (pinvm-vmm-selftest snapshot).
+# on every kernel a 2-vCPU guest and the periodic probe guest snapshotted
+# and restored by a new pinvm-vmm (pinvm-vmm-selftest snapshot
+# probe-snapshot), on 6.12 with the snapshot benchmark (BENCH lines).
 lab_vms_tests() {
 	local url=$1 control=$2 kernel=$3 bin=$ROOT/build/bin rc=0
 	"$bin/test_lab_profiles" matrix "$url" "$kernel" "$PROFILES" || rc=1
@@ -337,8 +338,9 @@ lab_vms_tests() {
 		"$bin/test_lab_vms" "$url" "$control" || rc=1
 	fi
 	case $kernel in
-	6.12 | latest) lab_selftest "$control" smccc-deny snapshot || rc=1 ;;
-	*) lab_selftest "$control" snapshot || rc=1 ;;
+	6.12) lab_selftest "$control" smccc-deny snapshot probe-snapshot snapshot-bench || rc=1 ;;
+	latest) lab_selftest "$control" smccc-deny snapshot probe-snapshot || rc=1 ;;
+	*) lab_selftest "$control" snapshot probe-snapshot || rc=1 ;;
 	esac
 	return $rc
 }
