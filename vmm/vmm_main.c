@@ -32,6 +32,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,7 @@ struct vmm {
 	int console_fd;
 	struct vm *vm;
 	enum state state;
+	bool restored;    /* built from a snapshot ("restore" in the config) */
 };
 
 static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -203,6 +205,9 @@ static int handle_op(struct vmm *m, enum vmm_op op, const char *path)
 		simple_event(m, VMM_EVENT_PAUSED);
 		return -1;
 	case VMM_OP_RESUME:
+		/* A restored VM is a paused one to its guest: resume starts it. */
+		if (m->state == CREATED && m->restored)
+			return handle_op(m, VMM_OP_START, path);
 		if (m->state == CREATED) {
 			reject(m, "resume", "the VM has not been started");
 			return -1;
@@ -405,6 +410,7 @@ int main(int argc, char **argv)
 		vmm_config_free(&cfg);
 		return fail(&m, &err);
 	}
+	m.restored = cfg.restore != NULL;
 	if (vm_create(&cfg, m.console_fd, &m.vm, &err) < 0) {
 		vmm_config_free(&cfg);
 		close(m.console_fd);
