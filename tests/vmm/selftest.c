@@ -853,14 +853,16 @@ static void case_snapshot(void)
 	char *old = NULL, *new = NULL, *all = NULL;
 	double up_old = 0, up_new = 0;
 	int64_t t_seen, t_pause, t_snap, t_next, t_tick;
+	struct vmm_pin psci10 = { .id = REG_PSCI_VERSION, .value = 0x10000 };
 	int ret;
 
 	memset(&r, 0, sizeof(r));
 	memset(&rcreated, 0, sizeof(rcreated));
 	snprintf(dir, sizeof(dir), "%s/snapshot-dir", opt.work);
 	rm_tree(dir);
-	if (!guest_spawn(&g, "snap-source", KERNEL_NAME, 2, SNAP_MIB, SNAP_CMDLINE, NULL,
-			 0, &created))
+	/* PSCI 1.0 pinned (every lab kernel offers it): the pin travels. */
+	if (!guest_spawn(&g, "snap-source", KERNEL_NAME, 2, SNAP_MIB, SNAP_CMDLINE, &psci10,
+			 1, &created))
 		goto out;
 	check(created.type == VMM_EVENT_CREATED, "snap-source: created%s%s",
 	      created.type == VMM_EVENT_ERROR ? ": " : "",
@@ -939,6 +941,10 @@ static void case_snapshot(void)
 		diagnose(&r);
 		goto out;
 	}
+	check(rcreated.npins == 1 && rcreated.pins[0].id == REG_PSCI_VERSION &&
+	      rcreated.pins[0].readback == 0x10000,
+	      "snap-restored: the source's pin comes back: PSCI_VERSION 0x%llx",
+	      rcreated.npins ? (unsigned long long)rcreated.pins[0].readback : 0ULL);
 	r.t_start = now_ms();
 	ret = vmm_client_request(&r.c, VMM_OP_START, EVENT_MS, &ev, &err);
 	check(ret == 0 && ev.type == VMM_EVENT_RUNNING, "snap-restored: start -> running");
