@@ -40,7 +40,7 @@
 #define VMM_CONFIG_MAX_SMCCC_DENY SMCCC_RANGES_MAX
 
 struct vmm_config {
-	char *kernel;        /* malloc'd; owned */
+	char *kernel;        /* malloc'd; owned; NULL only with restore */
 	char *initrd;        /* malloc'd or NULL (no initrd); owned */
 	char *cmdline;       /* malloc'd, never NULL after a load; owned */
 	char *console;       /* malloc'd; owned */
