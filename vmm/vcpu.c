@@ -171,7 +171,7 @@ void *vcpu_thread(void *arg)
 	pthread_setname_np(pthread_self(), name);
 	pthread_mutex_lock(&vm->lock);
 	for (;;) {
-		int ret;
+		int ret, done_errno;
 
 		if (vm->stop)
 			break;
@@ -184,10 +184,12 @@ void *vcpu_thread(void *arg)
 			v->mmio_pending = false;
 			pthread_mutex_unlock(&vm->lock);
 			ret = ioctl(v->fd, KVM_RUN, 0);
+			done_errno = ret < 0 ? errno : 0;
 			pthread_mutex_lock(&vm->lock);
-			if (ret == 0 || (errno != EINTR && errno != EAGAIN))
+			if (done_errno != EINTR && done_errno != EAGAIN)
 				fprintf(stderr, "pinvm-vmm: vCPU %u: completing MMIO: %s\n",
-					v->index, ret == 0 ? "KVM_RUN ran" : strerror(errno));
+					v->index,
+					done_errno ? strerror(done_errno) : "KVM_RUN ran");
 			continue;
 		}
 		if (vm->pause) {
@@ -203,6 +205,7 @@ void *vcpu_thread(void *arg)
 		/* vm_kick_all_locked() sets it again, under the lock, to make
 		 * KVM_RUN return at once if the kick lands before the ioctl. */
 		__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+		v->mmio_pending = false; /* this KVM_RUN completes it */
 		pthread_mutex_unlock(&vm->lock);
 
 		ret = ioctl(v->fd, KVM_RUN, 0);
