@@ -332,7 +332,10 @@ echo \"pinvm-vmm-selftest: exit status \$?\"" "$control/cgi-bin/run")
 # (the fidelity matrix), Linux microVMs through the API; on 6.12 also under
 # a profile, the contract tests and the CLI against real KVM; on kernels
 # with the SMCCC filter (6.4+) a Debian guest booted by pinvm-vmm with
-# only PSCI and the arch calls allowed (pinvm-vmm-selftest smccc-deny).
+# only PSCI and the arch calls allowed (pinvm-vmm-selftest smccc-deny);
+# on every kernel a 2-vCPU guest and the periodic probe guest snapshotted
+# and restored by a new pinvm-vmm (pinvm-vmm-selftest snapshot
+# probe-snapshot), on 6.12 with the snapshot benchmark (BENCH lines).
 lab_vms_tests() {
 	local url=$1 control=$2 kernel=$3 bin=$ROOT/build/bin rc=0
 	"$bin/test_lab_profiles" matrix "$url" "$kernel" "$PROFILES" || rc=1
@@ -351,14 +354,16 @@ lab_vms_tests() {
 		"$bin/test_lab_vms" "$url" "$control" || rc=1
 	fi
 	case $kernel in
-	6.12 | latest) lab_selftest "$control" smccc-deny || rc=1 ;;
+	6.12) lab_selftest "$control" smccc-deny snapshot probe-snapshot snapshot-bench || rc=1 ;;
+	latest) lab_selftest "$control" smccc-deny snapshot probe-snapshot || rc=1 ;;
+	*) lab_selftest "$control" snapshot probe-snapshot || rc=1 ;;
 	esac
 	return $rc
 }
 
 # Step 5 in one boot of the ASan+UBSan build (deploy/lab.sh --asan): the
 # host against its fixture, a capture, the fidelity matrix (this capture and
-# pass 1's of the other kernels), microVMs under a profile, two
+# pass 1's of the other kernels), microVMs under a profile, three
 # pinvm-vmm-selftest cases, the contract tests; then the sanitizer reports.
 lab_asan_tests() {
 	local url=$1 control=$2 kernel=$3 bin=$ROOT/build/bin rc=0 k missing='' out
@@ -391,7 +396,7 @@ lab_asan_tests() {
 	# SIGKILLs a pinvm-vmm that is not gone 5 s after it said "exited"; the
 	# selftest waits longer, so these cases (a running guest stopped, a
 	# pinned guest powering off) get pinvm-vmm through LeakSanitizer.
-	lab_selftest "$control" stop pins || rc=1
+	lab_selftest "$control" stop pins snapshot || rc=1
 	"$ROOT/tests/contract/run.sh" "$url" --kvm || rc=1
 	lab_asan_reports "$control" "$LOGDIR/lab-$kernel-asan.log" || rc=1
 	return $rc

@@ -104,5 +104,19 @@ int console_uart_create(struct vm *vm, uint64_t base, unsigned spi, int out_fd,
 	c->dev.fdt_node = uart_fdt_node;
 	c->dev.destroy = uart_destroy;
 	vm_add_device(vm, &c->dev);
+	vm->console = c;
 	return 0;
+}
+
+void console_uart_save(struct vm *vm, struct uart_16550_state *st)
+{
+	uart_16550_save(&vm->console->uart, st);
+}
+
+int console_uart_restore(struct vm *vm, const struct uart_16550_state *st)
+{
+	struct console_uart *c = vm->console;
+
+	uart_16550_restore(&c->uart, st);
+	return gic_set_spi(vm, c->spi, st->irq_level);
 }

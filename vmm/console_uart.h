@@ -7,6 +7,7 @@
 #ifndef PINVM_VMM_CONSOLE_UART_H
 #define PINVM_VMM_CONSOLE_UART_H
 
+#include "uart_16550.h"
 #include "vmm_error.h"
 
 #include <stdint.h>
@@ -15,5 +16,13 @@ struct vm;
 
 int console_uart_create(struct vm *vm, uint64_t base, unsigned spi, int out_fd,
 			struct vmm_error *err);
+
+/*
+ * The UART model of vm's console for a snapshot, and back. restore also
+ * drives the SPI to the saved level once (KVM_IRQ_LINE is idempotent), so
+ * KVM's line and the model agree. Controlling thread, vCPUs not running.
+ */
+void console_uart_save(struct vm *vm, struct uart_16550_state *st);
+int console_uart_restore(struct vm *vm, const struct uart_16550_state *st);
 
 #endif

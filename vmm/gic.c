@@ -152,6 +152,16 @@ int gic_finalize(struct vm *vm, struct vmm_error *err)
 	return 0;
 }
 
+int gic_fd(const struct gic *gic)
+{
+	return gic->fd;
+}
+
+bool gic_is_v2(const struct gic *gic)
+{
+	return gic->v2;
+}
+
 const char *gic_name(const struct gic *gic)
 {
 	return gic->v2 ? "v2" : "v3";

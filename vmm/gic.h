@@ -21,6 +21,10 @@ int gic_finalize(struct vm *vm, struct vmm_error *err);
 const char *gic_name(const struct gic *gic);
 unsigned gic_max_vcpus(const struct gic *gic);
 
+/* The KVM device fd (owned by the gic) and whether it is a GICv2. */
+int gic_fd(const struct gic *gic);
+bool gic_is_v2(const struct gic *gic);
+
 /* Drives SPI spi (0-based) to level; 0 or -errno. Any thread. */
 int gic_set_spi(struct vm *vm, unsigned spi, bool level);
 

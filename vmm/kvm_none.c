@@ -59,3 +59,10 @@ int probe_run_filtered(struct vmm_pin *pins, size_t npins, bool pvtime,
 	snprintf(err, errlen, "no arm64 KVM in this build");
 	return -ENODEV;
 }
+
+int probe_image_write(const char *path, char *err, size_t errlen)
+{
+	(void)path;
+	snprintf(err, errlen, "the probe guest is arm64 code; this build has none");
+	return -ENODEV;
+}

@@ -1,5 +1,6 @@
 #include "probe.h"
 
+#include "machine_layout.h"
 #include "probe_layout.h"
 #include "smccc.h"
 #include "smccc_deny.h"
@@ -11,6 +12,7 @@
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -18,6 +20,7 @@
 #include <unistd.h>
 
 extern const char probe_guest_start[], probe_guest_end[];
+extern const char probe_image_start[], probe_image_end[], probe_image_table[];
 
 #define CORE_REG(field) (KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE | \
 			 (offsetof(struct kvm_regs, field) / sizeof(__u32)))
@@ -286,5 +289,49 @@ int probe_run_filtered(struct vmm_pin *pins, size_t npins, bool pvtime,
 	pthread_join(w.thread, NULL);
 out:
 	probe_vm_close(&p);
+	return ret;
+}
+
+_Static_assert(MACHINE_UART_BASE == 0x01000000ULL, "probe_image.S prints there");
+
+int probe_image_write(const char *path, char *err, size_t errlen)
+{
+	size_t size = (size_t)(probe_image_end - probe_image_start);
+	size_t toff = (size_t)(probe_image_table - probe_image_start);
+	char tmp[4200];
+	uint64_t *table;
+	char *img;
+	int fd, ret = 0;
+
+	if (smccc_probe_ncalls > PROBE_MAX_CALLS) {
+		snprintf(err, errlen, "too many probe calls");
+		return -E2BIG;
+	}
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp)) {
+		snprintf(err, errlen, "path too long");
+		return -ENAMETOOLONG;
+	}
+	img = malloc(size);
+	if (!img) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	memcpy(img, probe_image_start, size);
+	table = (uint64_t *)(void *)(img + toff);
+	table[0] = smccc_probe_ncalls;
+	for (size_t i = 0; i < smccc_probe_ncalls; i++) {
+		table[1 + 2 * i] = smccc_probe_calls[i].function_id;
+		table[2 + 2 * i] = smccc_probe_calls[i].x1;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || write(fd, img, size) != (ssize_t)size || fsync(fd) < 0)
+		ret = fail("write probe image", err, errlen);
+	if (fd >= 0 && close(fd) < 0 && ret == 0)
+		ret = fail("close probe image", err, errlen);
+	if (ret == 0 && rename(tmp, path) < 0)
+		ret = fail("rename probe image", err, errlen);
+	if (ret < 0)
+		unlink(tmp);
+	free(img);
 	return ret;
 }

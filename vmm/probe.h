@@ -6,13 +6,13 @@
 #ifndef PINVM_VMM_PROBE_H
 #define PINVM_VMM_PROBE_H
 
+#include "probe_layout.h"
 #include "vcpu_pins.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#define PROBE_MAX_CALLS 48
 
 struct probe_result {
 	uint64_t x0[PROBE_MAX_CALLS]; /* raw x0 of call i, as the guest saw it */
@@ -47,5 +47,14 @@ int probe_run_filtered(struct vmm_pin *pins, size_t npins, bool pvtime,
 		       const struct smccc_range *deny, size_t ndeny,
 		       unsigned timeout_ms, struct probe_result *res,
 		       size_t *failed_pin, char *err, size_t errlen);
+
+/*
+ * Writes the periodic probe guest (probe_image.S) to path as an arm64
+ * Image that pinvm-vmm boots like a kernel (1 vCPU, no initrd needed): it
+ * makes the calls of api/smccc.h once a second forever and prints
+ * "pinvm-probe-round R", "pinvm-probe R I 0xFID 0xX0" per call and
+ * "pinvm-probe-end R" on the console. 0 or -errno with err.
+ */
+int probe_image_write(const char *path, char *err, size_t errlen);
 
 #endif

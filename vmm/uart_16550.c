@@ -191,3 +191,33 @@ void uart_16550_write(struct uart_16550 *u, unsigned offset, uint8_t value)
 	update_irq(u);
 	pthread_mutex_unlock(&u->lock);
 }
+
+void uart_16550_save(struct uart_16550 *u, struct uart_16550_state *st)
+{
+	pthread_mutex_lock(&u->lock);
+	*st = (struct uart_16550_state){
+		.ier = u->ier, .lcr = u->lcr, .mcr = u->mcr, .scr = u->scr,
+		.dll = u->dll, .dlm = u->dlm, .fcr = u->fcr, .rbr = u->rbr,
+		.thre_pending = u->thre_pending, .rx_ready = u->rx_ready,
+		.irq_level = u->irq_level, .tx_bytes = u->tx_bytes,
+	};
+	pthread_mutex_unlock(&u->lock);
+}
+
+void uart_16550_restore(struct uart_16550 *u, const struct uart_16550_state *st)
+{
+	pthread_mutex_lock(&u->lock);
+	u->ier = st->ier;
+	u->lcr = st->lcr;
+	u->mcr = st->mcr;
+	u->scr = st->scr;
+	u->dll = st->dll;
+	u->dlm = st->dlm;
+	u->fcr = st->fcr;
+	u->rbr = st->rbr;
+	u->thre_pending = st->thre_pending;
+	u->rx_ready = st->rx_ready;
+	u->irq_level = st->irq_level;
+	u->tx_bytes = st->tx_bytes;
+	pthread_mutex_unlock(&u->lock);
+}

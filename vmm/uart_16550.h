@@ -48,6 +48,17 @@ struct uart_16550 {
 	int tx_errno;      /* first write error, 0 if none */
 };
 
+/*
+ * What a snapshot keeps of the model: the guest-visible registers, the
+ * interrupt line and the console offset (tx_bytes). Not the fd, the
+ * callback or tx_errno, which belong to the process, not the guest.
+ */
+struct uart_16550_state {
+	uint8_t ier, lcr, mcr, scr, dll, dlm, fcr, rbr;
+	bool thre_pending, rx_ready, irq_level;
+	uint64_t tx_bytes;
+};
+
 /* Reset state. out_fd and the callback are borrowed, not closed later. */
 void uart_16550_init(struct uart_16550 *u, int out_fd,
 		     void (*set_irq)(void *opaque, bool level), void *irq_opaque);
@@ -56,5 +67,13 @@ void uart_16550_destroy(struct uart_16550 *u);
 /* One register access; offsets >= UART_16550_REGS read 0, writes vanish. */
 uint8_t uart_16550_read(struct uart_16550 *u, unsigned offset);
 void uart_16550_write(struct uart_16550 *u, unsigned offset, uint8_t value);
+
+/*
+ * Copies the model out / back in, under the lock. restore does not call
+ * set_irq: the interrupt controller's own state (restored separately)
+ * already holds the line level; the caller re-asserts it once if needed.
+ */
+void uart_16550_save(struct uart_16550 *u, struct uart_16550_state *st);
+void uart_16550_restore(struct uart_16550 *u, const struct uart_16550_state *st);
 
 #endif

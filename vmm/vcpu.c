@@ -49,6 +49,8 @@ int vcpu_create(struct vm *vm, unsigned index, const struct kvm_vcpu_init *init,
 	}
 	/* PSCI 0.2+ in KVM; secondaries wait powered off for CPU_ON. */
 	vi.features[0] |= 1u << KVM_ARM_VCPU_PSCI_0_2;
+	if (index == 0)
+		vm->vcpu_features = vi.features[0];
 	if (index > 0)
 		vi.features[0] |= 1u << KVM_ARM_VCPU_POWER_OFF;
 	if (ioctl(v->fd, KVM_ARM_VCPU_INIT, &vi) < 0) {
@@ -113,6 +115,7 @@ static bool handle_exit(struct vcpu *v)
 
 	switch (run->exit_reason) {
 	case KVM_EXIT_MMIO:
+		v->mmio_pending = true;
 		if (!mmio_bus_access(&vm->bus, run->mmio.phys_addr, run->mmio.data,
 				     run->mmio.len, run->mmio.is_write))
 			note_unclaimed_mmio(v);
@@ -168,10 +171,27 @@ void *vcpu_thread(void *arg)
 	pthread_setname_np(pthread_self(), name);
 	pthread_mutex_lock(&vm->lock);
 	for (;;) {
-		int ret;
+		int ret, done_errno;
 
 		if (vm->stop)
 			break;
+		if (vm->pause && v->mmio_pending) {
+			/* Complete the MMIO access before parking, so that a
+			 * snapshot never holds half of one: KVM finishes it at
+			 * the start of KVM_RUN and immediate_exit returns before
+			 * any guest code runs. */
+			__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+			v->mmio_pending = false;
+			pthread_mutex_unlock(&vm->lock);
+			ret = ioctl(v->fd, KVM_RUN, 0);
+			done_errno = ret < 0 ? errno : 0;
+			pthread_mutex_lock(&vm->lock);
+			if (done_errno != EINTR && done_errno != EAGAIN)
+				fprintf(stderr, "pinvm-vmm: vCPU %u: completing MMIO: %s\n",
+					v->index,
+					done_errno ? strerror(done_errno) : "KVM_RUN ran");
+			continue;
+		}
 		if (vm->pause) {
 			v->parked = true;
 			vm->parked++;
@@ -185,6 +205,7 @@ void *vcpu_thread(void *arg)
 		/* vm_kick_all_locked() sets it again, under the lock, to make
 		 * KVM_RUN return at once if the kick lands before the ioctl. */
 		__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+		v->mmio_pending = false; /* this KVM_RUN completes it */
 		pthread_mutex_unlock(&vm->lock);
 
 		ret = ioctl(v->fd, KVM_RUN, 0);

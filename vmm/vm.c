@@ -10,9 +10,12 @@
 #include "console_uart.h"
 #include "fdt_build.h"
 #include "gic.h"
+#include "guest_mem.h"
 #include "machine_layout.h"
 #include "smccc_deny.h"
 #include "vm_internal.h"
+#include "vm_state.h"
+#include "vm_time.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -116,8 +119,12 @@ static void kvm_close_vm(struct vm *vm)
 	vm->vm_fd = vm->kvm_fd = -1;
 }
 
-/* Anonymous RAM, 2 MiB aligned (transparent huge pages can back it). */
-static int ram_create(struct vm *vm, uint64_t size, struct vmm_error *err)
+/*
+ * Anonymous RAM, 2 MiB aligned (transparent huge pages can back it), or
+ * with restore_dir its mem.raw mapped privately (guest_mem.h).
+ */
+static int ram_create(struct vm *vm, uint64_t size, const char *restore_dir,
+		      struct vmm_error *err)
 {
 	struct kvm_userspace_memory_region region = {
 		.slot = 0, .guest_phys_addr = MACHINE_RAM_BASE, .memory_size = size,
@@ -131,18 +138,29 @@ static int ram_create(struct vm *vm, uint64_t size, struct vmm_error *err)
 				     "%llu MiB asked for, the host has %llu MiB",
 				     (unsigned long long)(size >> 20),
 				     (unsigned long long)(host >> 20));
-	vm->ram_alloc_size = (size_t)size + SZ_2M;
-	vm->ram_alloc = mmap(NULL, vm->ram_alloc_size, PROT_READ | PROT_WRITE,
-			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (vm->ram_alloc == MAP_FAILED) {
-		vm->ram_alloc = NULL;
-		return vmm_error_sys(err, "mmap guest RAM");
+	if (restore_dir) {
+		void *m;
+		int ret = guest_mem_map(restore_dir, size, SZ_2M, &vm->ram_alloc,
+					&vm->ram_alloc_size, &m, err);
+
+		if (ret < 0)
+			return ret;
+		aligned = (uintptr_t)m;
+	} else {
+		vm->ram_alloc_size = (size_t)size + SZ_2M;
+		vm->ram_alloc = mmap(NULL, vm->ram_alloc_size, PROT_READ | PROT_WRITE,
+				     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (vm->ram_alloc == MAP_FAILED) {
+			vm->ram_alloc = NULL;
+			return vmm_error_sys(err, "mmap guest RAM");
+		}
+		aligned = ((uintptr_t)vm->ram_alloc + SZ_2M - 1) & ~(uintptr_t)(SZ_2M - 1);
 	}
-	aligned = ((uintptr_t)vm->ram_alloc + SZ_2M - 1) & ~(uintptr_t)(SZ_2M - 1);
 	vm->ram = (void *)aligned;
 	vm->ram_base = MACHINE_RAM_BASE;
 	vm->ram_size = size;
-	madvise(vm->ram, size, MADV_HUGEPAGE); /* a hint; fine if refused */
+	if (!restore_dir)
+		madvise(vm->ram, size, MADV_HUGEPAGE); /* a hint; fine if refused */
 	region.userspace_addr = aligned;
 	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
 		int ret = vmm_error_sys(err, "KVM_SET_USER_MEMORY_REGION");
@@ -294,32 +312,108 @@ static int boot_finish(struct vm *vm, const char *cmdline, struct vmm_error *err
 				 vm->boot.dtb_addr, err);
 }
 
+/* The snapshot must describe the VM the config asks for, on this host. */
+static int restore_check_shape(const struct vmm_config *cfg, const struct vm_state *st,
+			       struct vmm_error *err)
+{
+	uint64_t freq = vm_time_host_frequency();
+
+	if (st->vcpus != cfg->vcpus || st->memory_mib != cfg->memory_mib)
+		return vmm_error_set(err, "restore", EINVAL,
+				     "the snapshot has %u vCPUs and %llu MiB; the config "
+				     "asks for %u and %llu", st->vcpus,
+				     (unsigned long long)st->memory_mib, cfg->vcpus,
+				     (unsigned long long)cfg->memory_mib);
+	if (st->ram_base != MACHINE_RAM_BASE)
+		return vmm_error_set(err, "restore", EINVAL,
+				     "vm.json: ram_base 0x%llx, pinvm's RAM is at 0x%llx",
+				     (unsigned long long)st->ram_base, MACHINE_RAM_BASE);
+	if (st->gic_nr_irqs != MACHINE_GIC_NR_IRQS)
+		return vmm_error_set(err, "restore", EINVAL,
+				     "vm.json: gic.nr_irqs %u, pinvm's vGIC has %u",
+				     st->gic_nr_irqs, MACHINE_GIC_NR_IRQS);
+	if (freq && st->cntfrq != freq)
+		return vmm_error_set(err, "restore", EINVAL,
+				     "counter_frequency_differs: the snapshot's counter "
+				     "runs at %llu Hz, this host's at %llu Hz",
+				     (unsigned long long)st->cntfrq,
+				     (unsigned long long)freq);
+	return 0;
+}
+
+static int restore_check_built(struct vm *vm, const struct vm_state *st,
+			       struct vmm_error *err)
+{
+	if (gic_is_v2(vm->gic))
+		return vmm_error_set(err, "restore", ENOTSUP,
+				     "vgic_incompatible: the snapshot has a GICv3, KVM "
+				     "here gave a GICv2");
+	if (vm->vcpu_features != st->vcpu_features)
+		return vmm_error_set(err, "restore", EINVAL,
+				     "vCPU features 0x%x here, 0x%llx in the snapshot",
+				     vm->vcpu_features,
+				     (unsigned long long)st->vcpu_features);
+	return 0;
+}
+
+static int smccc_copy(struct vm *vm, const struct vmm_config *cfg,
+		      struct vmm_error *err)
+{
+	if (!cfg->nsmccc_deny)
+		return 0;
+	vm->smccc_deny = malloc(cfg->nsmccc_deny * sizeof(*vm->smccc_deny));
+	if (!vm->smccc_deny)
+		return vmm_error_set(err, "vm", ENOMEM, "out of memory");
+	memcpy(vm->smccc_deny, cfg->smccc_deny, cfg->nsmccc_deny * sizeof(*vm->smccc_deny));
+	vm->nsmccc_deny = cfg->nsmccc_deny;
+	return 0;
+}
+
 int vm_create(const struct vmm_config *cfg, int console_fd, struct vm **out,
 	      struct vmm_error *err)
 {
 	uint64_t ram_size = cfg->memory_mib << 20;
+	struct vm_state st, *snap = NULL;
 	struct vm *vm;
 	int ret;
 
 	*out = NULL;
+	if (cfg->restore) {
+		ret = vm_state_load(cfg->restore, &st, err);
+		if (ret < 0)
+			return ret;
+		snap = &st;
+		ret = restore_check_shape(cfg, snap, err);
+		if (ret < 0) {
+			vm_state_free(snap);
+			return ret;
+		}
+	}
 	vm = calloc(1, sizeof(*vm));
-	if (!vm)
+	if (!vm) {
+		vm_state_free(snap);
 		return vmm_error_set(err, "vm", ENOMEM, "out of memory");
+	}
 	vm->kvm_fd = vm->vm_fd = vm->exit_efd = -1;
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_cond_init(&vm->cond, NULL);
 	mmio_bus_init(&vm->bus);
 
+	ret = smccc_copy(vm, cfg, err);
+	if (ret < 0)
+		goto err_free;
 	ret = kvm_open_vm(vm, ram_size, err);
 	if (ret < 0)
 		goto err_free;
-	ret = ram_create(vm, ram_size, err);
+	ret = ram_create(vm, ram_size, cfg->restore, err);
 	if (ret < 0)
 		goto err_close_vm;
-	ret = boot_load(cfg->kernel, cfg->initrd, vm->ram, vm->ram_base,
-			vm->ram_size, &vm->boot, err);
-	if (ret < 0)
-		goto err_ram;
+	if (!snap) {
+		ret = boot_load(cfg->kernel, cfg->initrd, vm->ram, vm->ram_base,
+				vm->ram_size, &vm->boot, err);
+		if (ret < 0)
+			goto err_ram;
+	}
 	ret = gic_create(vm, cfg->vcpus, err);
 	if (ret < 0)
 		goto err_ram;
@@ -328,6 +422,11 @@ int vm_create(const struct vmm_config *cfg, int console_fd, struct vm **out,
 		goto err_devices;
 	ret = gic_finalize(vm, err);
 	if (ret < 0)
+		goto err_vcpus;
+	/* The saved registers first: the extra pins and the filter may
+	 * only add to what the guest saw. */
+	if (snap && ((ret = restore_check_built(vm, snap, err)) < 0 ||
+		     (ret = vm_restore_regs(vm, snap, err)) < 0))
 		goto err_vcpus;
 	ret = pins_apply(vm, cfg, err);
 	if (ret < 0)
@@ -343,11 +442,20 @@ int vm_create(const struct vmm_config *cfg, int console_fd, struct vm **out,
 			goto err_pins;
 		}
 	}
+	if (snap && (ret = vm_restore_finish(vm, snap, err)) < 0)
+		goto err_pins;
 	ret = console_uart_create(vm, MACHINE_UART_BASE, MACHINE_UART_SPI,
 				  console_fd, err);
 	if (ret < 0)
 		goto err_pins;
-	ret = boot_finish(vm, cfg->cmdline, err);
+	if (snap) {
+		ret = console_uart_restore(vm, &snap->uart);
+		if (ret < 0)
+			ret = vmm_error_set(err, "restore", -ret,
+					    "console interrupt level: %s", strerror(-ret));
+	} else {
+		ret = boot_finish(vm, cfg->cmdline, err);
+	}
 	if (ret < 0)
 		goto err_pins;
 	vm->exit_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -355,6 +463,7 @@ int vm_create(const struct vmm_config *cfg, int console_fd, struct vm **out,
 		ret = vmm_error_sys(err, "eventfd");
 		goto err_pins;
 	}
+	vm_state_free(snap);
 	*out = vm;
 	return 0;
 
@@ -370,10 +479,37 @@ err_ram:
 err_close_vm:
 	kvm_close_vm(vm);
 err_free:
+	free(vm->smccc_deny);
 	pthread_cond_destroy(&vm->cond);
 	pthread_mutex_destroy(&vm->lock);
 	free(vm);
+	vm_state_free(snap);
 	return ret;
+}
+
+int vm_create_scratch(unsigned vcpus, uint64_t memory_mib, struct vm **out,
+		      struct vmm_error *err)
+{
+	struct vm *vm = calloc(1, sizeof(*vm));
+	int ret;
+
+	*out = NULL;
+	if (!vm)
+		return vmm_error_set(err, "vm", ENOMEM, "out of memory");
+	vm->kvm_fd = vm->vm_fd = vm->exit_efd = -1;
+	pthread_mutex_init(&vm->lock, NULL);
+	pthread_cond_init(&vm->cond, NULL);
+	mmio_bus_init(&vm->bus);
+	/* Same IPA size as the real one; no RAM: nothing will run. */
+	if ((ret = kvm_open_vm(vm, memory_mib << 20, err)) < 0 ||
+	    (ret = gic_create(vm, vcpus, err)) < 0 ||
+	    (ret = vcpus_create(vm, vcpus, err)) < 0 ||
+	    (ret = gic_finalize(vm, err)) < 0) {
+		vm_destroy(vm);
+		return ret;
+	}
+	*out = vm;
+	return 0;
 }
 
 void vm_destroy(struct vm *vm)
@@ -384,6 +520,7 @@ void vm_destroy(struct vm *vm)
 	if (vm->exit_efd >= 0)
 		close(vm->exit_efd);
 	free(vm->pins);
+	free(vm->smccc_deny);
 	vcpus_destroy(vm);
 	devices_destroy(vm);
 	ram_destroy(vm);

@@ -7,6 +7,10 @@
  * Life cycle, all from one controlling thread:
  *   vm_create()   builds everything, applies the pins on every vCPU after
  *                 KVM_ARM_VCPU_INIT; no vCPU has run when it returns.
+ *                 With cfg->restore it rebuilds a snapshot instead of
+ *                 booting: RAM mapped from its mem.raw, every register,
+ *                 the time, the vGIC and the UART written back; the
+ *                 guest continues where it stopped on vm_start().
  *   vm_start()    starts the vCPU threads (vCPU 0 enters the kernel; the
  *                 others wait powered off for the guest's PSCI CPU_ON).
  *   vm_pause() / vm_resume()
@@ -31,6 +35,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 struct vm;
@@ -55,6 +60,25 @@ int vm_start(struct vm *vm, struct vmm_error *err);
  */
 int vm_pause(struct vm *vm);
 void vm_resume(struct vm *vm);
+
+/*
+ * Saves a paused VM into dir, an existing empty directory: mem.raw (RAM,
+ * zero pages as holes) and vm.json last (docs/snapshot-format.md). The VM
+ * stays paused whatever happens; on failure the files written are removed
+ * again (dir stays). *bytes is what was written, *data_pages the RAM
+ * pages stored. -EBUSY when the VM is not paused. Controlling thread.
+ */
+int vm_snapshot(struct vm *vm, const char *dir, uint64_t *bytes,
+		uint64_t *data_pages, struct vmm_error *err);
+
+/*
+ * The restore dry run on this host (docs/snapshot-format.md section 3):
+ * *answer (a new reference) is {"ok": true, "compatible", "source_kernel",
+ * "refused": [...], "left_at_reset": [...]}. Fails (err) only when the
+ * snapshot cannot be read or no scratch VM can be built. Any thread; it
+ * builds and frees its own VM.
+ */
+int vm_restore_check(const char *dir, json_t **answer, struct vmm_error *err);
 
 /* Idempotent. A VM still running ends with reason "stopped". */
 void vm_stop(struct vm *vm);

@@ -19,8 +19,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+struct console_uart;
 struct fdt_ctx;
 struct gic;
+struct vm_state;
 
 struct vm_device {
 	const char *name;
@@ -42,6 +44,9 @@ struct vcpu {
 	bool joined;
 	bool exited;         /* under vm->lock: the thread left its loop */
 	bool parked;         /* under vm->lock: held by a pause */
+	/* Own thread only: the last exit was MMIO, which KVM completes (loads
+	 * the register, advances the PC) on the next KVM_RUN only. */
+	bool mmio_pending;
 };
 
 struct vm {
@@ -64,6 +69,14 @@ struct vm {
 	struct vmm_pin *pins;      /* readbacks of vCPU 0 */
 	size_t npins;
 	uint64_t psci_version;     /* after the pins; for the device tree */
+	uint32_t vcpu_features;    /* KVM_ARM_VCPU_INIT features[0] of vCPU 0 */
+	struct console_uart *console;
+	struct smccc_range *smccc_deny; /* copy of the config's, for snapshots */
+	size_t nsmccc_deny;
+	/* The guest's virtual counter when the last pause took hold: a
+	 * snapshot keeps that ("paused" time), not the later value. */
+	uint64_t paused_cnt;
+	bool have_paused_cnt;
 
 	/* Run control, guarded by lock. */
 	pthread_mutex_t lock;
@@ -95,5 +108,27 @@ void vm_end(struct vm *vm, enum vmm_exit_reason reason, const char *fmt, ...)
 /* Under vm->lock: take every running vCPU thread out of KVM_RUN. */
 void vm_kick_all_locked(struct vm *vm);
 void vm_run_destroy(struct vm *vm);
+/* Under vm->lock: every live vCPU thread is parked (or none was started). */
+bool vm_all_parked_locked(struct vm *vm);
+
+/*
+ * vm_snapshot.c: the restore half of vm_create(), once the vCPUs and the
+ * vGIC exist. vm_restore_regs() writes every saved register (before the
+ * extra pins and the SMCCC filter); vm_restore_finish() then sets the
+ * time, the mp_states and the vGIC (after KVM_DEV_ARM_VGIC_CTRL_INIT),
+ * and makes vm->pins the snapshot's pins plus the extra ones.
+ */
+/*
+ * vm.c: a VM with vCPUs and vGIC as vm_create() makes them, but no RAM,
+ * devices or pins, never to run: restore-check tries registers on it.
+ * Free it with vm_destroy().
+ */
+int vm_create_scratch(unsigned vcpus, uint64_t memory_mib, struct vm **out,
+		      struct vmm_error *err);
+
+int vm_restore_regs(struct vm *vm, const struct vm_state *st,
+		    struct vmm_error *err);
+int vm_restore_finish(struct vm *vm, const struct vm_state *st,
+		      struct vmm_error *err);
 
 #endif

@@ -93,3 +93,21 @@ void vm_debug_dump(struct vm *vm, FILE *out)
 	(void)vm;
 	fprintf(out, "pinvm-vmm: no VM in this build\n");
 }
+
+int vm_snapshot(struct vm *vm, const char *dir, uint64_t *bytes,
+		uint64_t *data_pages, struct vmm_error *err)
+{
+	(void)vm;
+	(void)dir;
+	*bytes = *data_pages = 0;
+	return vmm_error_set(err, "snapshot", ENODEV,
+			     "this pinvm-vmm was built without arm64 KVM support");
+}
+
+int vm_restore_check(const char *dir, json_t **answer, struct vmm_error *err)
+{
+	(void)dir;
+	*answer = NULL;
+	return vmm_error_set(err, "restore-check", ENODEV,
+			     "this pinvm-vmm was built without arm64 KVM support");
+}

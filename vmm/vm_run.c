@@ -8,6 +8,7 @@
  * immediate_exit under the lock before each KVM_RUN, so no kick is lost.
  */
 #include "vm_internal.h"
+#include "vm_time.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -122,14 +123,24 @@ int vm_pause(struct vm *vm)
 	while (vm->parked < vm->live && !vm->stop)
 		pthread_cond_wait(&vm->cond, &vm->lock);
 	ret = vm->stop ? -ESHUTDOWN : 0;
+	/* The counter runs on in KVM while paused; a snapshot keeps this. */
+	if (ret == 0 && vm->nr_vcpus)
+		vm->have_paused_cnt =
+			vm_time_read(vm->vcpus[0].fd, &vm->paused_cnt, NULL) == 0;
 	pthread_mutex_unlock(&vm->lock);
 	return ret;
+}
+
+bool vm_all_parked_locked(struct vm *vm)
+{
+	return vm->pause && !vm->stop && vm->parked == vm->live;
 }
 
 void vm_resume(struct vm *vm)
 {
 	pthread_mutex_lock(&vm->lock);
 	vm->pause = false;
+	vm->have_paused_cnt = false;
 	pthread_cond_broadcast(&vm->cond);
 	pthread_mutex_unlock(&vm->lock);
 }

@@ -218,6 +218,21 @@ int vmm_client_request(struct vmm_client *c, enum vmm_op op, int timeout_ms,
 	return vmm_client_recv(c, timeout_ms, ev, err);
 }
 
+int vmm_client_snapshot(struct vmm_client *c, const char *dir, int timeout_ms,
+			struct vmm_event *ev, struct vmm_error *err)
+{
+	int ret;
+
+	memset(ev, 0, sizeof(*ev));
+	if (c->fd < 0)
+		return vmm_error_set(err, "send", EBADF, "the channel is closed");
+	ret = vmm_proto_send_snapshot(c->fd, dir);
+	if (ret < 0)
+		return vmm_error_set(err, "send", -ret, "sending \"snapshot\": %s",
+				     strerror(-ret));
+	return vmm_client_recv(c, timeout_ms, ev, err);
+}
+
 int vmm_client_attach(struct vmm_client *c, const char *socket_path,
 		      int timeout_ms, struct vmm_event *ev,
 		      struct vmm_error *err)

@@ -103,6 +103,13 @@ int vmm_client_recv(struct vmm_client *c, int timeout_ms, struct vmm_event *ev,
 int vmm_client_request(struct vmm_client *c, enum vmm_op op, int timeout_ms,
 		       struct vmm_event *ev, struct vmm_error *err);
 
+/*
+ * Sends {"op": "snapshot", "path": dir} and receives the next event
+ * (normally "snapshotted", or "rejected" with the reason; check type).
+ */
+int vmm_client_snapshot(struct vmm_client *c, const char *dir, int timeout_ms,
+			struct vmm_event *ev, struct vmm_error *err);
+
 /* Sends sig (through the pidfd when attached) unless already reaped;
  * 0 or -errno. */
 int vmm_client_signal(struct vmm_client *c, int sig);

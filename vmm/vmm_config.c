@@ -20,6 +20,7 @@ void vmm_config_free(struct vmm_config *cfg)
 	free(cfg->console);
 	free(cfg->pins);
 	free(cfg->smccc_deny);
+	free(cfg->restore);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -158,7 +159,7 @@ static int get_smccc_deny(const json_t *obj, struct vmm_config *cfg,
 
 static const char *const known_keys[] = {
 	"kernel", "initrd", "cmdline", "vcpus", "memory_mib", "console", "pins",
-	"smccc_deny",
+	"smccc_deny", "restore",
 };
 
 int vmm_config_from_json(const json_t *obj, struct vmm_config *cfg,
@@ -181,12 +182,24 @@ int vmm_config_from_json(const json_t *obj, struct vmm_config *cfg,
 		if (i == sizeof(known_keys) / sizeof(known_keys[0]))
 			return bad(err, "unknown key \"%s\"", key);
 	}
-	if ((ret = get_string(obj, "kernel", false, &cfg->kernel, err)) < 0 ||
+	if ((ret = get_string(obj, "restore", true, &cfg->restore, err)) < 0)
+		goto fail;
+	if (cfg->restore && cfg->restore[0] != '/') {
+		ret = bad(err, "\"restore\" must be an absolute path");
+		goto fail;
+	}
+	/* A restore boots nothing: the snapshot holds the kernel in RAM. */
+	if ((ret = get_string(obj, "kernel", cfg->restore, &cfg->kernel, err)) < 0 ||
 	    (ret = get_string(obj, "initrd", true, &cfg->initrd, err)) < 0 ||
-	    (ret = get_string(obj, "cmdline", false, &cfg->cmdline, err)) < 0 ||
+	    (ret = get_string(obj, "cmdline", cfg->restore, &cfg->cmdline, err)) < 0 ||
 	    (ret = get_string(obj, "console", false, &cfg->console, err)) < 0)
 		goto fail;
-	if (!cfg->kernel[0] || !cfg->console[0] || (cfg->initrd && !cfg->initrd[0])) {
+	if (!cfg->cmdline && !(cfg->cmdline = strdup(""))) {
+		ret = vmm_error_set(err, "config", ENOMEM, "out of memory");
+		goto fail;
+	}
+	if ((!cfg->restore && !cfg->kernel[0]) || !cfg->console[0] ||
+	    (cfg->initrd && !cfg->initrd[0])) {
 		ret = vmm_error_set(err, "config", EINVAL,
 				    "\"kernel\", \"initrd\" and \"console\" must not be empty");
 		goto fail;
@@ -263,6 +276,14 @@ json_t *vmm_config_to_json(const struct vmm_config *cfg)
 				json_decref(obj);
 				return NULL;
 			}
+	}
+	if (obj && cfg->restore) {
+		if (json_object_set_new(obj, "restore", json_string(cfg->restore)) < 0) {
+			json_decref(obj);
+			return NULL;
+		}
+		if (!cfg->kernel)
+			json_object_del(obj, "kernel");
 	}
 	return obj; /* "s?" packs a NULL initrd as JSON null */
 }

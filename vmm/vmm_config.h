@@ -8,11 +8,18 @@
  *    "vcpus": 2,                                    1..512
  *    "memory_mib": 256,                             32..16777216; <= host RAM
  *    "console": "/var/lib/pinvm/vms/ID/console.log", UART output appended
- *    "pins": [{"id": "0x6030000000140000", "value": "0x10000"}]}
+ *    "pins": [{"id": "0x6030000000140000", "value": "0x10000"}],
+ *    "restore": "/abs/snapshot/dir"}               optional
  *
  * Register ids and values are strings holding a 0x-prefixed hex 64-bit
  * number (ju_parse_hex, api/jsonutil.h: the one hex rule of the project).
  * "pins" may be absent or empty.
+ *
+ * With "restore" the VM is rebuilt from that snapshot directory
+ * (docs/snapshot-format.md section 2) instead of booted: "kernel",
+ * "initrd" and "cmdline" are optional and ignored, "vcpus" and
+ * "memory_mib" must equal the snapshot's, "pins" are extra pins written
+ * after the saved registers, "smccc_deny" is applied as at creation.
  *
  * Builds everywhere (no KVM): pinvmd writes configs, pinvm-vmm reads them.
  */
@@ -33,7 +40,7 @@
 #define VMM_CONFIG_MAX_SMCCC_DENY SMCCC_RANGES_MAX
 
 struct vmm_config {
-	char *kernel;        /* malloc'd; owned */
+	char *kernel;        /* malloc'd; owned; NULL only with restore */
 	char *initrd;        /* malloc'd or NULL (no initrd); owned */
 	char *cmdline;       /* malloc'd, never NULL after a load; owned */
 	char *console;       /* malloc'd; owned */
@@ -48,6 +55,7 @@ struct vmm_config {
 	 */
 	struct smccc_range *smccc_deny;
 	size_t nsmccc_deny;
+	char *restore;       /* malloc'd or NULL; owned */
 };
 
 /*

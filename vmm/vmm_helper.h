@@ -4,8 +4,12 @@
  * pinvmd down: reading the host's firmware registers from a scratch vCPU
  * and running the probe guest.
  *
- *   pinvm-vmm --helper fwregs|probe
+ *   pinvm-vmm --helper fwregs|probe|restore-check|probe-image
  *
+ * (restore-check: {"path": "/abs/snapshot/dir"}, the dry run of
+ * docs/snapshot-format.md section 3, vm.h vm_restore_check();
+ * probe-image: {"path": "/abs/file"} writes the periodic probe guest
+ * there, probe.h probe_image_write(), and answers {"ok", "calls"})
  * reads one request (JSON) on stdin, writes one answer (JSON) on stdout
  * and exits 0; the answer carries the errno and message of a failure.
  *

@@ -2,6 +2,8 @@
 #include "vmm_helper.h"
 
 #include "jsonutil.h"
+#include "smccc.h"
+#include "vm.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -107,13 +109,51 @@ static int serve_probe(const json_t *req, FILE *out)
 				     "pvtime_ipa_set", res.pvtime_ipa_set));
 }
 
+static int serve_restore_check(const json_t *req, FILE *out)
+{
+	const char *path = json_string_value(json_object_get(req, "path"));
+	struct vmm_error err;
+	json_t *ans;
+	int ret;
+
+	if (!path || path[0] != '/') {
+		answer(out, failure(-EINVAL, "restore-check needs an absolute \"path\""));
+		return 2;
+	}
+	ret = vm_restore_check(path, &ans, &err);
+	if (ret < 0) {
+		ans = failure(ret, err.detail);
+		if (ans)
+			json_object_set_new(ans, "step", json_string(err.step));
+	}
+	return answer(out, ans);
+}
+
+static int serve_probe_image(const json_t *req, FILE *out)
+{
+	const char *path = json_string_value(json_object_get(req, "path"));
+	char err[256];
+	int ret;
+
+	if (!path || path[0] != '/') {
+		answer(out, failure(-EINVAL, "probe-image needs an absolute \"path\""));
+		return 2;
+	}
+	ret = probe_image_write(path, err, sizeof(err));
+	if (ret < 0)
+		return answer(out, failure(ret, err));
+	return answer(out, json_pack("{s:b, s:I}", "ok", 1, "calls",
+				     (json_int_t)smccc_probe_ncalls));
+}
+
 int vmm_helper_serve(const char *what, FILE *in, FILE *out)
 {
 	json_error_t jerr;
 	json_t *req;
 	int ret;
 
-	if (!what || (strcmp(what, "fwregs") && strcmp(what, "probe")))
+	if (!what || (strcmp(what, "fwregs") && strcmp(what, "probe") &&
+		      strcmp(what, "restore-check") && strcmp(what, "probe-image")))
 		return 2;
 	req = json_loadf(in, 0, &jerr);
 	if (!json_is_object(req)) {
@@ -121,7 +161,12 @@ int vmm_helper_serve(const char *what, FILE *in, FILE *out)
 		answer(out, failure(-EINVAL, "the request is not a JSON object"));
 		return 2;
 	}
-	ret = !strcmp(what, "fwregs") ? serve_fwregs(out) : serve_probe(req, out);
+	if (!strcmp(what, "restore-check"))
+		ret = serve_restore_check(req, out);
+	else if (!strcmp(what, "probe-image"))
+		ret = serve_probe_image(req, out);
+	else
+		ret = !strcmp(what, "fwregs") ? serve_fwregs(out) : serve_probe(req, out);
 	json_decref(req);
 	return ret;
 }

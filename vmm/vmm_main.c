@@ -3,7 +3,7 @@
  *
  *   pinvm-vmm --config FILE --control-fd N [--control-socket PATH]
  *             [--exit-file PATH]
- *   pinvm-vmm --helper fwregs|probe      (vmm_helper.h)
+ *   pinvm-vmm --helper fwregs|probe|restore-check   (vmm_helper.h)
  *
  * FILE is described in vmm_config.h, the protocol on fd N in vmm_proto.h.
  * The VM is built at once ("created" or "error"), and runs on "start".
@@ -32,6 +32,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,7 @@ struct vmm {
 	int console_fd;
 	struct vm *vm;
 	enum state state;
+	bool restored;    /* built from a snapshot ("restore" in the config) */
 };
 
 static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -149,8 +151,33 @@ static int finish(struct vmm *m)
 	return ev.reason == VMM_EXIT_ERROR ? 1 : 0;
 }
 
+/* A snapshot of the paused VM into path; the VM stays paused. */
+static void do_snapshot(struct vmm *m, const char *path)
+{
+	struct vmm_event ev = { .type = VMM_EVENT_SNAPSHOTTED };
+	struct vmm_error err;
+
+	if (m->state != PAUSED) {
+		reject(m, "snapshot", "the VM is not paused");
+		return;
+	}
+	if (vm_snapshot(m->vm, path, &ev.bytes, &ev.data_pages, &err) < 0) {
+		struct vmm_event rej = { .type = VMM_EVENT_REJECTED };
+
+		logf_("snapshot %s: %s: %s", path, err.step, err.detail);
+		snprintf(rej.op, sizeof(rej.op), "snapshot");
+		snprintf(rej.error.detail, sizeof(rej.error.detail), "%s", err.detail);
+		rej.error.errnum = err.errnum;
+		send_event(m, &rej);
+		return;
+	}
+	logf_("snapshot %s: %llu bytes, %llu RAM pages", path,
+	      (unsigned long long)ev.bytes, (unsigned long long)ev.data_pages);
+	send_event(m, &ev);
+}
+
 /* One op from pinvmd; returns -1 to go on, else the exit status. */
-static int handle_op(struct vmm *m, enum vmm_op op)
+static int handle_op(struct vmm *m, enum vmm_op op, const char *path)
 {
 	struct vmm_error err;
 
@@ -178,6 +205,9 @@ static int handle_op(struct vmm *m, enum vmm_op op)
 		simple_event(m, VMM_EVENT_PAUSED);
 		return -1;
 	case VMM_OP_RESUME:
+		/* A restored VM is a paused one to its guest: resume starts it. */
+		if (m->state == CREATED && m->restored)
+			return handle_op(m, VMM_OP_START, path);
 		if (m->state == CREATED) {
 			reject(m, "resume", "the VM has not been started");
 			return -1;
@@ -189,8 +219,7 @@ static int handle_op(struct vmm *m, enum vmm_op op)
 	case VMM_OP_STOP:
 		return finish(m);
 	case VMM_OP_SNAPSHOT:
-		/* The vmm half of issue 10 (branch snapvmm) answers it. */
-		reject(m, "snapshot", "this pinvm-vmm cannot take snapshots yet");
+		do_snapshot(m, path);
 		return -1;
 	}
 	return -1;
@@ -200,9 +229,11 @@ static int handle_op(struct vmm *m, enum vmm_op op)
 static int on_control(struct vmm *m)
 {
 	struct vmm_error err;
+	static char path[VMM_PROTO_MAX_PATH];
 	enum vmm_op op;
 	char bad[16];
-	int ret = vmm_proto_recv_op(m->ctl, &op, bad, sizeof(bad), &err);
+	int ret = vmm_proto_recv_op_path(m->ctl, &op, path, sizeof(path), bad,
+					 sizeof(bad), &err);
 
 	if (ret == -EAGAIN)
 		return -1;
@@ -227,7 +258,7 @@ static int on_control(struct vmm *m)
 		      strerror(-ret), m->state == PAUSED ? "paused" : "running");
 		return -1;
 	}
-	return handle_op(m, op);
+	return handle_op(m, op, path);
 }
 
 static int serve(struct vmm *m)
@@ -379,6 +410,7 @@ int main(int argc, char **argv)
 		vmm_config_free(&cfg);
 		return fail(&m, &err);
 	}
+	m.restored = cfg.restore != NULL;
 	if (vm_create(&cfg, m.console_fd, &m.vm, &err) < 0) {
 		vmm_config_free(&cfg);
 		close(m.console_fd);
@@ -390,7 +422,8 @@ int main(int argc, char **argv)
 		ev.pins = (struct vmm_pin *)vm_pins(m.vm, &ev.npins);
 		ev.vcpus = vm_vcpu_count(m.vm);
 		snprintf(ev.gic, sizeof(ev.gic), "%s", vm_gic_name(m.vm));
-		logf_("created: %u vCPUs, %llu MiB, GIC%s, %zu pins", ev.vcpus,
+		logf_("%s: %u vCPUs, %llu MiB, GIC%s, %zu pins",
+		      cfg.restore ? "restored" : "created", ev.vcpus,
 		      (unsigned long long)cfg.memory_mib, ev.gic, ev.npins);
 		send_event(&m, &ev);
 	}

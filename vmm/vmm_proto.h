@@ -9,6 +9,8 @@
  *   {"op": "start"}   run the vCPUs                       -> running
  *   {"op": "pause"}   every vCPU out of KVM_RUN and held  -> paused
  *   {"op": "resume"}                                      -> running
+ *                     (on a VM restored from a snapshot and not yet
+ *                     started, resume is start: its guest was paused)
  *   {"op": "stop"}    end the VM                          -> exited(stopped)
  *   {"op": "snapshot", "path": "/abs/empty/dir"}   (paused VMs only)
  *                     write vm.json and mem.raw there     -> snapshotted

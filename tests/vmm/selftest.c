@@ -15,8 +15,11 @@
  * (pinvm.tick=1).
  */
 #include "kvm_host.h"
+#include "probe.h"
+#include "smccc.h"
 #include "smccc_filter.h"
 #include "vmm_client.h"
+#include "vm_state.h"
 #include "vmm_config.h"
 
 #include <errno.h>
@@ -47,6 +50,7 @@ static struct {
 	char images[4096];
 	char work[4096];
 	int boot_timeout_ms;
+	char restore_dir[4096]; /* --restore-dir: case "restore" */
 } opt = { .images = "/images", .work = "/tmp/pinvm-vmm-selftest",
 	  .boot_timeout_ms = 300000 };
 
@@ -263,6 +267,10 @@ static void diagnose(struct guest *g)
  * (case_smccc_deny sets them and clears them again). */
 static struct smccc_range *spawn_deny;
 static size_t spawn_ndeny;
+/* A snapshot directory the next guest_spawn() restores (config "restore"). */
+static const char *spawn_restore;
+/* An absolute kernel path for the next guest_spawn(), booted without initrd. */
+static const char *spawn_kernel;
 
 /*
  * Writes the config, spawns pinvm-vmm and waits for its first event into
@@ -297,6 +305,11 @@ static bool guest_spawn(struct guest *g, const char *name, const char *kernel,
 	cfg.npins = npins;
 	cfg.smccc_deny = spawn_deny;
 	cfg.nsmccc_deny = spawn_ndeny;
+	cfg.restore = (char *)spawn_restore;
+	if (spawn_kernel) {
+		cfg.kernel = (char *)spawn_kernel;
+		cfg.initrd = NULL;
+	}
 	if (vmm_config_save(&cfg, g->config, &err) < 0) {
 		check(false, "%s: write config: %s", name, err.detail);
 		return false;
@@ -756,14 +769,698 @@ out:
 	abandon(&g, &created);
 }
 
+/* ---- snapshot and restore ---- */
+
+#define SNAP_MIB 128
+#define SNAP_CMDLINE "console=ttyS0 loglevel=6 panic=-1 pinvm.tick=1 pinvm.clock=1"
+
+/* Occurrences of needle in s. */
+static unsigned count_of(const char *s, const char *needle)
+{
+	unsigned n = 0;
+
+	for (const char *p = s; p && (p = strstr(p, needle)) != NULL; p += strlen(needle))
+		n++;
+	return n;
+}
+
+/*
+ * The ticks in s (a console, or two concatenated): true when they run
+ * 1, 2, ... with no gap and no repeat; *last is the last one.
+ */
+static bool ticks_consecutive(const char *s, unsigned *last)
+{
+	const char *p = s;
+	unsigned want = 1, got;
+
+	*last = 0;
+	while (p && (p = strstr(p, "pinvm-guest-tick ")) != NULL) {
+		p += strlen("pinvm-guest-tick ");
+		if (sscanf(p, "%u", &got) != 1 || got != want)
+			return false;
+		*last = got;
+		want++;
+	}
+	return true;
+}
+
+/* "pinvm-guest-clock N up=S online=CPUS" for tick n: true if found. */
+static bool clock_line(const char *s, unsigned n, double *up, char *online,
+		       size_t len)
+{
+	char needle[48], cpus[32];
+	const char *p;
+
+	snprintf(needle, sizeof(needle), "pinvm-guest-clock %u up=", n);
+	p = s ? strstr(s, needle) : NULL;
+	if (!p || sscanf(p + strlen(needle), "%lf online=%31s", up, cpus) != 2)
+		return false;
+	snprintf(online, len, "%s", cpus);
+	return true;
+}
+
+static void rm_tree(const char *dir)
+{
+	char cmd[4300];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		note("rm -rf %s failed", dir);
+}
+
+/* Waits for a whole tick line n on g's console. */
+static bool wait_tick(struct guest *g, unsigned n, int timeout_ms)
+{
+	char want[48];
+
+	snprintf(want, sizeof(want), "pinvm-guest-tick %u", n);
+	return wait_console(g, want, timeout_ms) >= 0;
+}
+
+/*
+ * A 2-vCPU guest ticking is paused, snapshotted and its pinvm-vmm
+ * stopped; a new pinvm-vmm restores the directory and starts it: the
+ * ticks go on (the two consoles read as one boot), both CPUs online, and
+ * the guest's clock skipped none of the time the VM spent saved.
+ */
+static void case_snapshot(void)
+{
+	struct guest g, r;
+	struct vmm_event ev, created, rcreated;
+	struct vmm_error err;
+	unsigned failed_before = n_failed, last_old = 0, last_all = 0;
+	char dir[4200], online[32] = "", online2[32] = "";
+	char *old = NULL, *new = NULL, *all = NULL;
+	double up_old = 0, up_new = 0;
+	int64_t t_seen, t_pause, t_snap, t_next, t_tick;
+	struct vmm_pin psci10 = { .id = REG_PSCI_VERSION, .value = 0x10000 };
+	int ret;
+
+	memset(&r, 0, sizeof(r));
+	memset(&rcreated, 0, sizeof(rcreated));
+	snprintf(dir, sizeof(dir), "%s/snapshot-dir", opt.work);
+	rm_tree(dir);
+	/* PSCI 1.0 pinned (every lab kernel offers it): the pin travels. */
+	if (!guest_spawn(&g, "snap-source", KERNEL_NAME, 2, SNAP_MIB, SNAP_CMDLINE, &psci10,
+			 1, &created))
+		goto out;
+	check(created.type == VMM_EVENT_CREATED, "snap-source: created%s%s",
+	      created.type == VMM_EVENT_ERROR ? ": " : "",
+	      created.type == VMM_EVENT_ERROR ? created.error.detail : "");
+	g.t_start = now_ms();
+	ret = vmm_client_request(&g.c, VMM_OP_START, EVENT_MS, &ev, &err);
+	vmm_event_clear(&ev);
+	if (ret < 0 || !marker(&g, 2) || !wait_tick(&g, 3, 60000)) {
+		check(false, "snap-source: ticking");
+		goto out;
+	}
+	t_seen = now_ms();
+	ret = vmm_client_snapshot(&g.c, dir, EVENT_MS, &ev, &err);
+	check(ret == 0 && ev.type == VMM_EVENT_REJECTED,
+	      "snap-source: snapshot of a running VM is rejected (%s)", ev.error.detail);
+	vmm_event_clear(&ev);
+
+	ret = vmm_client_request(&g.c, VMM_OP_PAUSE, EVENT_MS, &ev, &err);
+	t_pause = now_ms();
+	check(ret == 0 && ev.type == VMM_EVENT_PAUSED, "snap-source: pause -> paused");
+	vmm_event_clear(&ev);
+	if (mkdir(dir, 0700) < 0) {
+		check(false, "mkdir %s: %s", dir, strerror(errno));
+		goto out;
+	}
+	ret = vmm_client_snapshot(&g.c, dir, 120000, &ev, &err);
+	t_snap = now_ms();
+	check(ret == 0 && ev.type == VMM_EVENT_SNAPSHOTTED,
+	      "snap-source: snapshot -> snapshotted (%llu bytes, %llu RAM pages of %u) "
+	      "in %" PRId64 " ms%s%s", (unsigned long long)ev.bytes,
+	      (unsigned long long)ev.data_pages, SNAP_MIB * 256, t_snap - t_pause,
+	      ret == 0 && ev.type == VMM_EVENT_SNAPSHOTTED ? "" : ": ",
+	      ret ? err.detail : ev.type == VMM_EVENT_SNAPSHOTTED ? "" : ev.error.detail);
+	if (ret == 0 && ev.type == VMM_EVENT_SNAPSHOTTED) {
+		char f[4300];
+		struct stat st;
+
+		snprintf(f, sizeof(f), "%s/mem.raw", dir);
+		check(stat(f, &st) == 0 && st.st_size == (off_t)SNAP_MIB << 20 &&
+		      (uint64_t)st.st_blocks * 512 < (uint64_t)SNAP_MIB << 20,
+		      "snap-source: mem.raw is %u MiB long and sparse (%llu KiB allocated)",
+		      SNAP_MIB, (unsigned long long)st.st_blocks / 2);
+		printf("BENCH snapshot_ms=%" PRId64 " snapshot_bytes=%llu ram_mib=%u "
+		       "data_pages=%llu\n", t_snap - t_pause,
+		       (unsigned long long)ev.bytes, SNAP_MIB,
+		       (unsigned long long)ev.data_pages);
+	}
+	vmm_event_clear(&ev);
+	/* A second snapshot into the now full directory: refused, VM intact. */
+	ret = vmm_client_snapshot(&g.c, dir, EVENT_MS, &ev, &err);
+	check(ret == 0 && ev.type == VMM_EVENT_REJECTED,
+	      "snap-source: a snapshot into a non-empty directory is rejected (%s)",
+	      ev.error.detail);
+	vmm_event_clear(&ev);
+	ret = vmm_client_request(&g.c, VMM_OP_STOP, EVENT_MS, &ev, &err);
+	check(ret == 0 && ev.type == VMM_EVENT_EXITED, "snap-source: stop -> exited");
+	vmm_event_clear(&ev);
+	reap(&g, EXIT_MS);
+	old = slurp(g.console, NULL);
+
+	/* Time the VM spends saved, which the guest must not see: longer
+	 * than what the guest may see (below) even on a loaded lab. */
+	while (now_ms() - t_pause < 15000)
+		sleep_ms(200);
+	spawn_restore = dir;
+	ret = guest_spawn(&r, "snap-restored", KERNEL_NAME, 2, SNAP_MIB, "", NULL, 0,
+			  &rcreated);
+	spawn_restore = NULL;
+	if (!ret)
+		goto out;
+	check(rcreated.type == VMM_EVENT_CREATED && rcreated.vcpus == 2,
+	      "snap-restored: a new pinvm-vmm restores it: created in %" PRId64 " ms%s%s",
+	      r.t_created - r.t_spawn, rcreated.type == VMM_EVENT_ERROR ? ": " : "",
+	      rcreated.type == VMM_EVENT_ERROR ? rcreated.error.detail : "");
+	if (rcreated.type != VMM_EVENT_CREATED) {
+		diagnose(&r);
+		goto out;
+	}
+	check(rcreated.npins == 1 && rcreated.pins[0].id == REG_PSCI_VERSION &&
+	      rcreated.pins[0].readback == 0x10000,
+	      "snap-restored: the source's pin comes back: PSCI_VERSION 0x%llx",
+	      rcreated.npins ? (unsigned long long)rcreated.pins[0].readback : 0ULL);
+	r.t_start = now_ms();
+	ret = vmm_client_request(&r.c, VMM_OP_START, EVENT_MS, &ev, &err);
+	check(ret == 0 && ev.type == VMM_EVENT_RUNNING, "snap-restored: start -> running");
+	vmm_event_clear(&ev);
+	ticks_consecutive(old ? old : "", &last_old);
+	ret = wait_tick(&r, last_old + 1, 60000);
+	t_next = now_ms();
+	check(ret && wait_tick(&r, last_old + 2, 60000),
+	      "snap-restored: ticks go on after %u (tick %u seen)", last_old, last_old + 2);
+	t_tick = now_ms();
+	printf("BENCH restore_created_ms=%" PRId64 " restore_to_tick_ms=%" PRId64
+	       " ram_mib=%u\n", r.t_created - r.t_spawn, t_tick - r.t_spawn, SNAP_MIB);
+	new = slurp(r.console, NULL);
+	if (old && new && (all = malloc(strlen(old) + strlen(new) + 1)) != NULL) {
+		strcpy(all, old);
+		strcat(all, new);
+	}
+	check(all && ticks_consecutive(all, &last_all) && last_all >= last_old + 2,
+	      "snap-restored: the two consoles read as one run of ticks 1..%u "
+	      "(%u before the snapshot)", last_all, last_old);
+	check(all && count_of(all, "Linux version") == 1 &&
+	      count_of(all, "pinvm-guest-ready") == 1,
+	      "snap-restored: no second boot (%u \"Linux version\", %u \"pinvm-guest-ready\")",
+	      all ? count_of(all, "Linux version") : 0,
+	      all ? count_of(all, "pinvm-guest-ready") : 0);
+	check(clock_line(all, last_old, &up_old, online, sizeof(online)) &&
+	      clock_line(all, last_old + 1, &up_new, online2, sizeof(online2)) &&
+	      !strcmp(online2, "0-1"),
+	      "snap-restored: CPUs online after the restore: %s (before: %s)", online2,
+	      online);
+	{
+		/*
+		 * The guest's clock runs while the guest runs: at most from the
+		 * moment tick last_old could have been printed to the pause, plus
+		 * from the restored start to seeing the next tick (a lazy restore
+		 * under nested emulation is slow to fault its pages in), plus
+		 * the console polling. The time saved must not be in it.
+		 */
+		double down = (double)(r.t_start - t_pause) / 1000, jump = up_new - up_old;
+		double bound = (double)(t_pause - t_seen + t_next - r.t_start) / 1000 + 1.0;
+
+		check(up_new > up_old && jump <= bound,
+		      "snap-restored: the guest clock went %.2f s from tick %u to %u, at most "
+		      "%.2f s of it running; the %.1f s the VM was saved are not in it",
+		      jump, last_old, last_old + 1, bound, down);
+		if (bound >= down)
+			note("snap-restored: inconclusive: the lab was so slow that %.1f s of "
+			     "running could hide %.1f s saved", bound, down);
+	}
+	check(new && !strstr(new, "rcu: INFO") && !strstr(new, "watchdog"),
+	      "snap-restored: no RCU stall or watchdog message after the restore");
+	ret = vmm_client_request(&r.c, VMM_OP_STOP, EVENT_MS, &ev, &err);
+	check(ret == 0 && ev.type == VMM_EVENT_EXITED, "snap-restored: stop -> exited");
+	vmm_event_clear(&ev);
+	reap(&r, EXIT_MS);
+	check(exited_status(&r, 0), "snap-restored: exit status 0 (status 0x%x)",
+	      r.c.status);
+	if (n_failed > failed_before)
+		diagnose(&r);
+	free(old);
+	free(new);
+	free(all);
+	vmm_event_clear(&created);
+	vmm_event_clear(&rcreated);
+	return;
+out:
+	if (n_failed > failed_before)
+		diagnose(r.name ? &r : &g);
+	free(old);
+	free(new);
+	free(all);
+	abandon(&g, &created);
+	if (r.name)
+		abandon(&r, &rcreated);
+}
+
+/*
+ * A snapshot made elsewhere (--restore-dir DIR, e.g. copied from another
+ * kernel's lab) restored by a new pinvm-vmm and started: it ticks on
+ * without a second boot, both CPUs online. A refusal is reported with the
+ * register KVM named. For the cross-kernel experiments.
+ */
+static void case_restore(void)
+{
+	struct guest r;
+	struct vmm_event ev, created;
+	struct vmm_error err;
+	struct vm_state st;
+	char online[32] = "", *con = NULL;
+	double up = 0;
+	int ret;
+
+	memset(&created, 0, sizeof(created));
+	if (!opt.restore_dir[0]) {
+		check(false, "restore: needs --restore-dir DIR");
+		return;
+	}
+	if (vm_state_load(opt.restore_dir, &st, &err) < 0) {
+		check(false, "restore: %s: %s", opt.restore_dir, err.detail);
+		return;
+	}
+	note("restore: a snapshot of %s: %u vCPUs, %llu MiB", st.kernel_release, st.vcpus,
+	     (unsigned long long)st.memory_mib);
+	spawn_restore = opt.restore_dir;
+	ret = guest_spawn(&r, "restore", KERNEL_NAME, st.vcpus, st.memory_mib, "", NULL, 0,
+			  &created);
+	spawn_restore = NULL;
+	if (!ret)
+		goto out;
+	check(created.type == VMM_EVENT_CREATED,
+	      "restore: created in %" PRId64 " ms%s%s%s%s", r.t_created - r.t_spawn,
+	      created.type == VMM_EVENT_ERROR ? ": refused: " : "",
+	      created.type == VMM_EVENT_ERROR ? created.error.step : "",
+	      created.type == VMM_EVENT_ERROR ? ": " : "",
+	      created.type == VMM_EVENT_ERROR ? created.error.detail : "");
+	if (created.type != VMM_EVENT_CREATED)
+		goto out;
+	r.t_start = now_ms();
+	ret = vmm_client_request(&r.c, VMM_OP_START, EVENT_MS, &ev, &err);
+	check(ret == 0 && ev.type == VMM_EVENT_RUNNING, "restore: start -> running");
+	vmm_event_clear(&ev);
+	{
+		int64_t t0 = now_ms();
+		char *p = NULL;
+
+		while (now_ms() - t0 < 90000) {
+			free(con);
+			con = slurp(r.console, NULL);
+			if (con && (p = strstr(con, "pinvm-guest-clock ")) != NULL &&
+			    strstr(p, "\n"))
+				break;
+			sleep_ms(200);
+		}
+		check(p != NULL, "restore: the guest ticks on (%.1f s after start)",
+		      (double)(now_ms() - r.t_start) / 1000);
+		if (p) {
+			unsigned n = 0;
+
+			sscanf(p, "pinvm-guest-clock %u up=%lf online=%31s", &n, &up, online);
+			note("restore: first line after restore: tick %u up=%.2f", n, up);
+		}
+	}
+	check(con && !strstr(con, "Linux version") && !strstr(con, "pinvm-guest-ready"),
+	      "restore: no second boot");
+	check(!strcmp(online, "0-1") || st.vcpus != 2, "restore: CPUs online: %s", online);
+	ret = vmm_client_request(&r.c, VMM_OP_STOP, EVENT_MS, &ev, &err);
+	check(ret == 0 && ev.type == VMM_EVENT_EXITED, "restore: stop -> exited");
+	vmm_event_clear(&ev);
+	reap(&r, EXIT_MS);
+	free(con);
+	vm_state_free(&st);
+	vmm_event_clear(&created);
+	return;
+out:
+	if (r.name)
+		diagnose(&r);
+	free(con);
+	vm_state_free(&st);
+	abandon(&r, &created);
+}
+
+/*
+ * Round r of the periodic probe guest in s: its x0s, normalized as the
+ * profile tools compare them (api/smccc.h). True once "pinvm-probe-end r"
+ * is there and every call of the round was printed.
+ */
+static bool probe_round(const char *s, unsigned r, uint64_t *x0, size_t *n)
+{
+	char needle[64];
+	const char *p;
+
+	*n = 0;
+	snprintf(needle, sizeof(needle), "\npinvm-probe-end %u\n", r);
+	if (!s || !strstr(s, needle))
+		return false;
+	for (size_t i = 0; i < smccc_probe_ncalls; i++) {
+		unsigned long long fid, v;
+
+		snprintf(needle, sizeof(needle), "\npinvm-probe %u %zu ", r, i);
+		p = strstr(s, needle);
+		if (!p || sscanf(p + strlen(needle), "%llx %llx", &fid, &v) != 2 ||
+		    fid != smccc_probe_calls[i].function_id)
+			return false;
+		x0[i] = smccc_probe_normalize(i, v);
+		*n = i + 1;
+	}
+	return true;
+}
+
+/*
+ * The periodic probe guest (probe_image.S) is snapshotted between two
+ * rounds of SMCCC calls and restored by a new pinvm-vmm: its rounds go
+ * on, and every round after the restore answers call for call what the
+ * first round did.
+ */
+static void case_probe_snapshot(void)
+{
+	struct guest g, r;
+	struct vmm_event ev, created, rcreated;
+	struct vmm_error err;
+	unsigned failed_before = n_failed, last_old = 0, rounds = 0, differ = 0;
+	char image[4200], dir[4200], e[256], want[48];
+	uint64_t first[PROBE_MAX_CALLS], x0[PROBE_MAX_CALLS];
+	char *old = NULL, *new = NULL, *all = NULL;
+	size_t n1 = 0, n;
+	int ret;
+
+	memset(&r, 0, sizeof(r));
+	memset(&rcreated, 0, sizeof(rcreated));
+	memset(&created, 0, sizeof(created));
+	snprintf(image, sizeof(image), "%s/probe.Image", opt.work);
+	snprintf(dir, sizeof(dir), "%s/probe-snapshot", opt.work);
+	rm_tree(dir);
+	ret = probe_image_write(image, e, sizeof(e));
+	check(ret == 0, "probe-snap: probe image written (%s)", ret ? e : image);
+	if (ret)
+		return;
+	spawn_kernel = image;
+	ret = guest_spawn(&g, "probe-source", KERNEL_NAME, 1, 64, "", NULL, 0, &created);
+	spawn_kernel = NULL;
+	if (!ret)
+		goto out;
+	check(created.type == VMM_EVENT_CREATED, "probe-snap: created");
+	g.t_start = now_ms();
+	ret = vmm_client_request(&g.c, VMM_OP_START, EVENT_MS, &ev, &err);
+	vmm_event_clear(&ev);
+	if (ret < 0 || wait_console(&g, "pinvm-probe-end 2", 60000) < 0) {
+		check(false, "probe-snap: two rounds of calls");
+		goto out;
+	}
+	ret = vmm_client_request(&g.c, VMM_OP_PAUSE, EVENT_MS, &ev, &err);
+	vmm_event_clear(&ev);
+	if (ret < 0 || mkdir(dir, 0700) < 0) {
+		check(false, "probe-snap: pause");
+		goto out;
+	}
+	ret = vmm_client_snapshot(&g.c, dir, 120000, &ev, &err);
+	check(ret == 0 && ev.type == VMM_EVENT_SNAPSHOTTED,
+	      "probe-snap: snapshot -> snapshotted (%llu bytes)%s%s",
+	      (unsigned long long)ev.bytes, ev.type == VMM_EVENT_REJECTED ? ": " : "",
+	      ev.type == VMM_EVENT_REJECTED ? ev.error.detail : "");
+	vmm_event_clear(&ev);
+	ret = vmm_client_request(&g.c, VMM_OP_STOP, EVENT_MS, &ev, &err);
+	vmm_event_clear(&ev);
+	reap(&g, EXIT_MS);
+	old = slurp(g.console, NULL);
+	while (probe_round(old, last_old + 1, x0, &n))
+		last_old++;
+
+	spawn_restore = dir;
+	spawn_kernel = image;
+	ret = guest_spawn(&r, "probe-restored", KERNEL_NAME, 1, 64, "", NULL, 0, &rcreated);
+	spawn_restore = NULL;
+	spawn_kernel = NULL;
+	if (!ret)
+		goto out;
+	check(rcreated.type == VMM_EVENT_CREATED, "probe-snap: restored: created%s%s",
+	      rcreated.type == VMM_EVENT_ERROR ? ": " : "",
+	      rcreated.type == VMM_EVENT_ERROR ? rcreated.error.detail : "");
+	if (rcreated.type != VMM_EVENT_CREATED)
+		goto out;
+	r.t_start = now_ms();
+	ret = vmm_client_request(&r.c, VMM_OP_START, EVENT_MS, &ev, &err);
+	vmm_event_clear(&ev);
+	snprintf(want, sizeof(want), "pinvm-probe-end %u", last_old + 2);
+	check(ret == 0 && wait_console(&r, want, 60000) >= 0,
+	      "probe-snap: rounds go on after %u (round %u seen)", last_old, last_old + 2);
+	new = slurp(r.console, NULL);
+	if (old && new && (all = malloc(strlen(old) + strlen(new) + 2)) != NULL) {
+		/* A leading newline so the first line matches like the others. */
+		strcpy(all, "\n");
+		strcat(all, old);
+		strcat(all, new);
+	}
+	check(all && probe_round(all, 1, first, &n1) && n1 == smccc_probe_ncalls,
+	      "probe-snap: round 1 has all %zu calls", smccc_probe_ncalls);
+	for (unsigned k = 2; all && probe_round(all, k, x0, &n); k++) {
+		rounds = k;
+		for (size_t i = 0; i < n; i++)
+			if (x0[i] != first[i]) {
+				differ++;
+				note("probe-snap: round %u call %zu (%s): 0x%llx, round 1: 0x%llx",
+				     k, i, smccc_probe_calls[i].name, (unsigned long long)x0[i],
+				     (unsigned long long)first[i]);
+			}
+	}
+	check(rounds >= last_old + 2 && differ == 0,
+	      "probe-snap: rounds 1..%u (%u before the snapshot) answer call for call alike "
+	      "(%u differences)", rounds, last_old, differ);
+	check(new && !strstr(new, "pinvm-probe-round 1\n"), "probe-snap: no restart at round 1");
+	ret = vmm_client_request(&r.c, VMM_OP_STOP, EVENT_MS, &ev, &err);
+	vmm_event_clear(&ev);
+	reap(&r, EXIT_MS);
+	if (n_failed > failed_before)
+		diagnose(&r);
+	free(old);
+	free(new);
+	free(all);
+	vmm_event_clear(&created);
+	vmm_event_clear(&rcreated);
+	return;
+out:
+	if (n_failed > failed_before)
+		diagnose(r.name ? &r : &g);
+	free(old);
+	free(new);
+	free(all);
+	abandon(&g, &created);
+	if (r.name)
+		abandon(&r, &rcreated);
+}
+
+/*
+ * A probe snapshot made elsewhere (--restore-dir DIR; DIR/console.log, if
+ * there, is the source's console) restored and run for two more rounds:
+ * every round after the restore must answer call for call what the last
+ * round before it did on the source. The snapshot matrix's probe check.
+ */
+static void case_probe_restore(void)
+{
+	struct guest r;
+	struct vmm_event ev, created;
+	struct vmm_error err;
+	struct vm_state st;
+	uint64_t before[PROBE_MAX_CALLS], x0[PROBE_MAX_CALLS];
+	unsigned last = 0, rounds = 0, differ = 0;
+	char path[4200], want[48], image[4200], e[256];
+	char *src = NULL, *con = NULL, *all = NULL;
+	size_t n = 0, nb = 0;
+	int ret;
+
+	memset(&created, 0, sizeof(created));
+	memset(&r, 0, sizeof(r));
+	if (!opt.restore_dir[0] || vm_state_load(opt.restore_dir, &st, &err) < 0) {
+		check(false, "probe-restore: needs --restore-dir DIR with a vm.json");
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/console.log", opt.restore_dir);
+	src = slurp(path, NULL);
+	if (src && (all = malloc(strlen(src) + 2)) != NULL) {
+		strcpy(all, "\n");
+		strcat(all, src);
+		while (probe_round(all, last + 1, x0, &n)) {
+			last++;
+			memcpy(before, x0, sizeof(x0));
+			nb = n;
+		}
+	}
+	free(all);
+	all = NULL;
+	note("probe-restore: a probe snapshot of %s after round %u", st.kernel_release, last);
+	snprintf(image, sizeof(image), "%s/probe.Image", opt.work);
+	ret = probe_image_write(image, e, sizeof(e));
+	spawn_restore = opt.restore_dir;
+	spawn_kernel = image;
+	ret = ret == 0 && guest_spawn(&r, "probe-restore", KERNEL_NAME, st.vcpus,
+				      st.memory_mib, "", NULL, 0, &created);
+	spawn_restore = NULL;
+	spawn_kernel = NULL;
+	if (!ret)
+		goto out;
+	check(created.type == VMM_EVENT_CREATED, "probe-restore: created%s%s%s%s",
+	      created.type == VMM_EVENT_ERROR ? ": refused: " : "",
+	      created.type == VMM_EVENT_ERROR ? created.error.step : "",
+	      created.type == VMM_EVENT_ERROR ? ": " : "",
+	      created.type == VMM_EVENT_ERROR ? created.error.detail : "");
+	if (created.type != VMM_EVENT_CREATED)
+		goto out;
+	r.t_start = now_ms();
+	ret = vmm_client_request(&r.c, VMM_OP_START, EVENT_MS, &ev, &err);
+	vmm_event_clear(&ev);
+	snprintf(want, sizeof(want), "pinvm-probe-end %u", last + 2);
+	check(ret == 0 && wait_console(&r, want, 60000) >= 0,
+	      "probe-restore: rounds go on after %u (round %u seen)", last, last + 2);
+	con = slurp(r.console, NULL);
+	if (con && (all = malloc(strlen(con) + 2)) != NULL) {
+		strcpy(all, "\n");
+		strcat(all, con);
+	}
+	for (unsigned k = last + 1; all && probe_round(all, k, x0, &n); k++) {
+		rounds++;
+		for (size_t i = 0; nb && i < n; i++)
+			if (x0[i] != before[i]) {
+				differ++;
+				note("probe-restore: round %u call %zu (%s): 0x%llx, before: 0x%llx",
+				     k, i, smccc_probe_calls[i].name, (unsigned long long)x0[i],
+				     (unsigned long long)before[i]);
+			}
+	}
+	check(rounds >= 1 && nb == smccc_probe_ncalls && differ == 0,
+	      "probe-restore: %u rounds after the restore answer call for call as round %u "
+	      "did on %s (%u differences)", rounds, last, st.kernel_release, differ);
+	ret = vmm_client_request(&r.c, VMM_OP_STOP, EVENT_MS, &ev, &err);
+	vmm_event_clear(&ev);
+	reap(&r, EXIT_MS);
+	free(src);
+	free(con);
+	free(all);
+	vm_state_free(&st);
+	vmm_event_clear(&created);
+	return;
+out:
+	if (r.name)
+		diagnose(&r);
+	free(src);
+	free(con);
+	free(all);
+	vm_state_free(&st);
+	abandon(&r, &created);
+}
+
+/*
+ * Benchmark, figures only: snapshot time and size and restore-to-running
+ * time of a 1-vCPU Linux guest with 256 MiB and 1 GiB, beside the KVM
+ * floor (pinvm-bench-floor, next to pinvm-vmm) measured in the same run.
+ * Restore maps mem.raw lazily, so its time should not grow with RAM.
+ */
+static void case_snapshot_bench(void)
+{
+	static const unsigned mibs[] = { 256, 1024 };
+	char floor_cmd[4200], line[512], *slash;
+	FILE *f;
+
+	snprintf(floor_cmd, sizeof(floor_cmd), "%s", opt.vmm);
+	slash = strrchr(floor_cmd, '/');
+	if (slash)
+		snprintf(slash + 1, sizeof(floor_cmd) - (size_t)(slash + 1 - floor_cmd),
+			 "pinvm-bench-floor 2>&1");
+	f = popen(floor_cmd, "r");
+	while (f && fgets(line, sizeof(line), f))
+		printf("BENCH %s", line);
+	if (f)
+		pclose(f);
+	for (size_t k = 0; k < sizeof(mibs) / sizeof(mibs[0]); k++) {
+		struct guest g, r;
+		struct vmm_event ev, created, rcreated;
+		struct vmm_error err;
+		char dir[4200];
+		int64_t t0, t_snap, t_tick = -1;
+		uint64_t bytes = 0, pages = 0;
+		int ret;
+
+		memset(&r, 0, sizeof(r));
+		memset(&rcreated, 0, sizeof(rcreated));
+		snprintf(dir, sizeof(dir), "%s/bench-snapshot", opt.work);
+		rm_tree(dir);
+		if (!guest_spawn(&g, "bench-source", KERNEL_NAME, 1, mibs[k],
+				 "console=ttyS0 quiet panic=-1 pinvm.tick=1", NULL, 0, &created) ||
+		    created.type != VMM_EVENT_CREATED) {
+			check(false, "bench %u MiB: created", mibs[k]);
+			abandon(&g, &created);
+			continue;
+		}
+		g.t_start = now_ms();
+		ret = vmm_client_request(&g.c, VMM_OP_START, EVENT_MS, &ev, &err);
+		vmm_event_clear(&ev);
+		if (ret < 0 || !wait_tick(&g, 1, opt.boot_timeout_ms) ||
+		    vmm_client_request(&g.c, VMM_OP_PAUSE, EVENT_MS, &ev, &err) < 0 ||
+		    mkdir(dir, 0700) < 0) {
+			check(false, "bench %u MiB: boot and pause", mibs[k]);
+			abandon(&g, &created);
+			continue;
+		}
+		vmm_event_clear(&ev);
+		t0 = now_ms();
+		ret = vmm_client_snapshot(&g.c, dir, 300000, &ev, &err);
+		t_snap = now_ms() - t0;
+		if (ret == 0 && ev.type == VMM_EVENT_SNAPSHOTTED) {
+			bytes = ev.bytes;
+			pages = ev.data_pages;
+		}
+		check(ret == 0 && ev.type == VMM_EVENT_SNAPSHOTTED, "bench %u MiB: snapshotted",
+		      mibs[k]);
+		vmm_event_clear(&ev);
+		vmm_client_request(&g.c, VMM_OP_STOP, EVENT_MS, &ev, &err);
+		vmm_event_clear(&ev);
+		reap(&g, EXIT_MS);
+		vmm_event_clear(&created);
+		spawn_restore = dir;
+		ret = guest_spawn(&r, "bench-restored", KERNEL_NAME, 1, mibs[k], "", NULL, 0,
+				  &rcreated);
+		spawn_restore = NULL;
+		if (ret && rcreated.type == VMM_EVENT_CREATED &&
+		    vmm_client_request(&r.c, VMM_OP_START, EVENT_MS, &ev, &err) == 0) {
+			int64_t ts = now_ms();
+
+			vmm_event_clear(&ev);
+			while (now_ms() - ts < 120000 && !console_has(&r, "pinvm-guest-tick"))
+				sleep_ms(50);
+			if (console_has(&r, "pinvm-guest-tick"))
+				t_tick = now_ms() - r.t_spawn;
+		}
+		check(t_tick >= 0, "bench %u MiB: restored and ticking", mibs[k]);
+		printf("BENCH snapshot ram_mib=%u snapshot_ms=%" PRId64 " snapshot_bytes=%llu "
+		       "data_pages=%llu restore_created_ms=%" PRId64 " restore_to_tick_ms=%" PRId64
+		       "\n", mibs[k], t_snap, (unsigned long long)bytes,
+		       (unsigned long long)pages, r.t_created - r.t_spawn, t_tick);
+		fflush(stdout);
+		if (r.name) {
+			vmm_client_request(&r.c, VMM_OP_STOP, EVENT_MS, &ev, &err);
+			vmm_event_clear(&ev);
+			reap(&r, EXIT_MS);
+		}
+		vmm_event_clear(&rcreated);
+		rm_tree(dir);
+	}
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: pinvm-vmm-selftest [--vmm PATH] [--image-dir DIR] "
-		   "[--work-dir DIR] [--timeout SECONDS] [CASE...]\n"
+		   "[--work-dir DIR] [--timeout SECONDS] [--restore-dir DIR] [CASE...]\n"
 		   "cases (in the order given, repeats allowed; default: all but the\n"
-		   "last once): failures one-vcpu two-vcpus pins stop eight-vcpus\n"
-		   "smccc-deny\n"
-		   "clock-dump\n");
+		   "last four once): failures one-vcpu two-vcpus pins stop eight-vcpus\n"
+		   "smccc-deny snapshot probe-snapshot\n"
+		   "snapshot-bench clock-dump restore probe-restore (with --restore-dir)\n");
 }
 
 int main(int argc, char **argv)
@@ -773,6 +1470,7 @@ int main(int argc, char **argv)
 		{ "image-dir", required_argument, NULL, 'i' },
 		{ "work-dir", required_argument, NULL, 'w' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "restore-dir", required_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -787,9 +1485,14 @@ int main(int argc, char **argv)
 		{ "stop", case_stop_running },
 		{ "eight-vcpus", case_eight_vcpus },
 		{ "smccc-deny", case_smccc_deny },
+		{ "snapshot", case_snapshot },
+		{ "probe-snapshot", case_probe_snapshot },
+		{ "snapshot-bench", case_snapshot_bench }, /* figures: only when named */
 		{ "clock-dump", case_clock_dump }, /* diagnostic: only when named */
+		{ "restore", case_restore },       /* --restore-dir DIR; only named */
+		{ "probe-restore", case_probe_restore }, /* the same, a probe snapshot */
 	};
-	const size_t ndefault = sizeof(cases) / sizeof(cases[0]) - 1;
+	const size_t ndefault = sizeof(cases) / sizeof(cases[0]) - 4;
 	struct kvm_host_info host;
 	int64_t t0 = now_ms();
 	size_t i;
@@ -803,6 +1506,7 @@ int main(int argc, char **argv)
 		case 'i': snprintf(opt.images, sizeof(opt.images), "%s", optarg); break;
 		case 'w': snprintf(opt.work, sizeof(opt.work), "%s", optarg); break;
 		case 't': opt.boot_timeout_ms = atoi(optarg) * 1000; break;
+		case 'r': snprintf(opt.restore_dir, sizeof(opt.restore_dir), "%s", optarg); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}

@@ -17,9 +17,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
+
+#include "vm_state.h"
 
 static char dir[] = "/tmp/pinvm-test-client-XXXXXX";
 
@@ -170,8 +173,28 @@ static void test_life_cycle(void **state)
 	assert_int_equal(vmm_client_request(&c, VMM_OP_START, 5000, &ev, &err), 0);
 	assert_int_equal(ev.type, VMM_EVENT_RUNNING);
 	vmm_event_clear(&ev);
+	/* A snapshot only while paused; fake-vmm writes vm.json and mem.raw. */
+	assert_int_equal(vmm_client_snapshot(&c, dir, 5000, &ev, &err), 0);
+	assert_int_equal(ev.type, VMM_EVENT_REJECTED);
+	assert_string_equal(ev.op, "snapshot");
+	vmm_event_clear(&ev);
 	assert_int_equal(vmm_client_send(&c, VMM_OP_PAUSE, &err), 0);
 	expect(&c, VMM_EVENT_PAUSED);
+	assert_int_equal(mkdir(path_in("snap"), 0700), 0);
+	assert_int_equal(vmm_client_snapshot(&c, path_in("snap"), 5000, &ev, &err), 0);
+	assert_int_equal(ev.type, VMM_EVENT_SNAPSHOTTED);
+	vmm_event_clear(&ev);
+	{
+		struct vm_state st;
+
+		assert_int_equal(vm_state_load(path_in("snap"), &st, &err), 0);
+		assert_int_equal(st.vcpus, 2);
+		assert_int_equal(st.memory_mib, 64);
+		vm_state_free(&st);
+		unlink(path_in("snap/vm.json"));
+		unlink(path_in("snap/mem.raw"));
+		rmdir(path_in("snap"));
+	}
 	assert_int_equal(vmm_client_send(&c, VMM_OP_RESUME, &err), 0);
 	expect(&c, VMM_EVENT_RUNNING);
 	assert_int_equal(vmm_client_request(&c, VMM_OP_STOP, 5000, &ev, &err), 0);

@@ -345,6 +345,84 @@ static void test_socket(void **state)
 	close(sv[0]);
 }
 
+/* "restore": kernel and cmdline become optional; the path must be absolute. */
+static void test_config_restore(void **state)
+{
+	char path[] = "/tmp/pinvm-test-config-XXXXXX";
+	struct vmm_config cfg, back;
+	struct vmm_error err;
+	int fd = mkstemp(path);
+
+	(void)state;
+	close(fd);
+	assert_int_equal(parse("{\"restore\": \"/snap/1\", \"vcpus\": 2, \"memory_mib\": 128,"
+			       " \"console\": \"/tmp/c.log\"}", &cfg, &err), 0);
+	assert_string_equal(cfg.restore, "/snap/1");
+	assert_null(cfg.kernel);
+	assert_string_equal(cfg.cmdline, "");
+	assert_int_equal(vmm_config_save(&cfg, path, &err), 0);
+	assert_int_equal(vmm_config_load(path, &back, &err), 0);
+	assert_string_equal(back.restore, "/snap/1");
+	assert_null(back.kernel);
+	vmm_config_free(&back);
+	vmm_config_free(&cfg);
+	assert_int_equal(parse("{\"restore\": \"snap\", \"vcpus\": 2, \"memory_mib\": 128,"
+			       " \"console\": \"/tmp/c.log\"}", &cfg, &err), -EINVAL);
+	assert_non_null(strstr(err.detail, "restore"));
+	/* Without it the kernel is required, as before. */
+	assert_int_equal(parse("{\"vcpus\": 2, \"memory_mib\": 128, \"cmdline\": \"\","
+			       " \"console\": \"/tmp/c.log\"}", &cfg, &err), -EINVAL);
+	assert_non_null(strstr(err.detail, "kernel"));
+	unlink(path);
+}
+
+/* The snapshot op carries its path; its answers carry sizes and errno. */
+static void test_snapshot_messages(void **state)
+{
+	struct vmm_event ev = { .type = VMM_EVENT_SNAPSHOTTED, .bytes = 123456789012ULL,
+				.data_pages = 42 }, got;
+	struct vmm_error err;
+	enum vmm_op op;
+	char bad[16], path[VMM_PROTO_MAX_PATH];
+	int sv[2];
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	assert_int_equal(vmm_proto_send_snapshot(sv[0], "/var/lib/pinvm/snapshots/.tmp-1"), 0);
+	assert_int_equal(vmm_proto_recv_op_path(sv[1], &op, path, sizeof(path), bad,
+						sizeof(bad), &err), 0);
+	assert_int_equal(op, VMM_OP_SNAPSHOT);
+	assert_string_equal(path, "/var/lib/pinvm/snapshots/.tmp-1");
+	/* Without a path: refused, named. */
+	assert_int_equal(send(sv[0], "{\"op\":\"snapshot\"}", 17, 0), 17);
+	assert_int_equal(vmm_proto_recv_op_path(sv[1], &op, path, sizeof(path), bad,
+						sizeof(bad), &err), -EPROTO);
+	assert_string_equal(bad, "snapshot");
+	/* The old receiver cannot take a path: refused too. */
+	assert_int_equal(vmm_proto_send_snapshot(sv[0], "/x"), 0);
+	assert_int_equal(vmm_proto_recv_op(sv[1], &op, bad, sizeof(bad), &err), -EPROTO);
+	assert_int_equal(vmm_proto_send_event(sv[1], &ev), 0);
+	assert_int_equal(vmm_proto_recv_event(sv[0], &got, &err), 0);
+	assert_int_equal(got.type, VMM_EVENT_SNAPSHOTTED);
+	assert_int_equal(got.bytes, 123456789012ULL);
+	assert_int_equal(got.data_pages, 42);
+	vmm_event_clear(&got);
+	ev = (struct vmm_event){ .type = VMM_EVENT_REJECTED, .op = "snapshot" };
+	ev.error.errnum = ENOSPC;
+	snprintf(ev.error.detail, sizeof(ev.error.detail), "disk full");
+	assert_int_equal(vmm_proto_send_event(sv[1], &ev), 0);
+	assert_int_equal(vmm_proto_recv_event(sv[0], &got, &err), 0);
+	assert_int_equal(got.type, VMM_EVENT_REJECTED);
+	assert_string_equal(got.op, "snapshot");
+	assert_int_equal(got.error.errnum, ENOSPC);
+	vmm_event_clear(&got);
+	/* snapshotted without its sizes is not an event. */
+	assert_int_equal(send(sv[1], "{\"event\":\"snapshotted\"}", 24, 0), 24);
+	assert_int_equal(vmm_proto_recv_event(sv[0], &got, &err), -EPROTO);
+	close(sv[0]);
+	close(sv[1]);
+}
+
 static void test_names(void **state)
 {
 	enum vmm_op op;
@@ -372,6 +450,8 @@ int main(void)
 		cmocka_unit_test(test_bad_events),
 		cmocka_unit_test(test_socket),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_config_restore),
+		cmocka_unit_test(test_snapshot_messages),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

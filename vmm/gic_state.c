@@ -1,0 +1,261 @@
+#include "gic_state.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <linux/kvm.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+/* Distributor and redistributor offsets (GIC architecture, GICv3). */
+#define GICD_CTLR 0x0000
+#define GICD_IIDR 0x0008
+#define GICD_IGROUPR 0x0080
+#define GICD_ISENABLER 0x0100
+#define GICD_ICENABLER 0x0180
+#define GICD_ISPENDR 0x0200
+#define GICD_ISACTIVER 0x0300
+#define GICD_IPRIORITYR 0x0400
+#define GICD_ICFGR 0x0c00
+#define GICD_IROUTER 0x6000
+#define GICR_CTLR 0x0000
+#define GICR_SGI 0x10000 /* the SGI/PPI frame */
+
+/* ICC system registers: op0:op1:CRn:CRm:op2 as the attr's low 16 bits. */
+#define ICC(op0, op1, crn, crm, op2) \
+	((uint64_t)((op0) << 14 | (op1) << 11 | (crn) << 7 | (crm) << 3 | (op2)))
+#define ICC_PMR_EL1 ICC(3, 0, 4, 6, 0)
+#define ICC_BPR0_EL1 ICC(3, 0, 12, 8, 3)
+#define ICC_AP0R_EL1(n) ICC(3, 0, 12, 8, 4 + (n))
+#define ICC_AP1R_EL1(n) ICC(3, 0, 12, 9, (n))
+#define ICC_BPR1_EL1 ICC(3, 0, 12, 12, 3)
+#define ICC_CTLR_EL1 ICC(3, 0, 12, 12, 4)
+#define ICC_SRE_EL1 ICC(3, 0, 12, 12, 5)
+#define ICC_IGRPEN0_EL1 ICC(3, 0, 12, 12, 6)
+#define ICC_IGRPEN1_EL1 ICC(3, 0, 12, 12, 7)
+
+struct saver {
+	int fd;
+	struct vm_state *st;
+	size_t cap;
+	struct vmm_error *err;
+};
+
+/* The attr's affinity: Aff3..Aff0 packed, not MPIDR_EL1's layout. */
+static uint64_t affinity(uint64_t mpidr)
+{
+	uint64_t aff = (mpidr & 0xffffff) | ((mpidr >> 32) & 0xff) << 24;
+
+	return aff << KVM_DEV_ARM_VGIC_V3_MPIDR_SHIFT;
+}
+
+static int push(struct saver *s, uint32_t group, uint64_t attr, uint64_t value)
+{
+	struct vm_state *st = s->st;
+
+	if (st->ngic_regs == s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 512;
+		struct vm_state_gic_reg *r;
+
+		if (cap > VM_STATE_MAX_GIC_REGS)
+			return vmm_error_set(s->err, "snapshot", E2BIG,
+					     "more vGIC registers than pinvm keeps");
+		r = realloc(st->gic_regs, cap * sizeof(*r));
+		if (!r)
+			return vmm_error_set(s->err, "snapshot", ENOMEM, "out of memory");
+		st->gic_regs = r;
+		s->cap = cap;
+	}
+	st->gic_regs[st->ngic_regs++] = (struct vm_state_gic_reg){
+		.group = group, .attr = attr, .value = value,
+	};
+	return 0;
+}
+
+static int get(struct saver *s, uint32_t group, uint64_t attr, uint64_t *value)
+{
+	uint32_t v32 = 0;
+	uint64_t v64 = 0;
+	struct kvm_device_attr a = {
+		.group = group, .attr = attr,
+		.addr = group == KVM_DEV_ARM_VGIC_GRP_CPU_SYSREGS ? (uintptr_t)&v64
+								  : (uintptr_t)&v32,
+	};
+
+	if (ioctl(s->fd, KVM_GET_DEVICE_ATTR, &a) < 0)
+		return vmm_error_set(s->err, "snapshot", errno,
+				     "vGIC group %u attr 0x%" PRIx64 ": %s", group, attr,
+				     strerror(errno));
+	*value = group == KVM_DEV_ARM_VGIC_GRP_CPU_SYSREGS ? v64 : v32;
+	return 0;
+}
+
+static int save(struct saver *s, uint32_t group, uint64_t attr, uint64_t *out)
+{
+	uint64_t v = 0;
+	int ret = get(s, group, attr, &v);
+
+	if (ret == 0 && out)
+		*out = v;
+	return ret < 0 ? ret : push(s, group, attr, v);
+}
+
+/* An enable bitmap: clear what was off, then set what was on. */
+static int save_enable(struct saver *s, uint32_t group, uint64_t attr_set,
+		       uint64_t attr_clear)
+{
+	uint64_t v = 0;
+	int ret = get(s, group, attr_set, &v);
+
+	if (ret == 0)
+		ret = push(s, group, attr_clear, ~v & 0xffffffffu);
+	return ret < 0 ? ret : push(s, group, attr_set, v);
+}
+
+static int save_redist(struct saver *s, uint64_t aff)
+{
+	const uint32_t g = KVM_DEV_ARM_VGIC_GRP_REDIST_REGS;
+	int ret;
+
+	if ((ret = save(s, g, aff | GICR_CTLR, NULL)) < 0 ||
+	    (ret = save(s, g, aff | (GICR_SGI + GICD_IGROUPR), NULL)) < 0 ||
+	    (ret = save_enable(s, g, aff | (GICR_SGI + GICD_ISENABLER),
+			       aff | (GICR_SGI + GICD_ICENABLER))) < 0 ||
+	    (ret = save(s, g, aff | (GICR_SGI + GICD_ICFGR), NULL)) < 0 ||
+	    (ret = save(s, g, aff | (GICR_SGI + GICD_ICFGR + 4), NULL)) < 0 ||
+	    (ret = save(s, KVM_DEV_ARM_VGIC_GRP_LEVEL_INFO,
+			aff | (VGIC_LEVEL_INFO_LINE_LEVEL << KVM_DEV_ARM_VGIC_LINE_LEVEL_INFO_SHIFT),
+			NULL)) < 0 ||
+	    (ret = save(s, g, aff | (GICR_SGI + GICD_ISPENDR), NULL)) < 0 ||
+	    (ret = save(s, g, aff | (GICR_SGI + GICD_ISACTIVER), NULL)) < 0)
+		return ret;
+	for (unsigned i = 0; i < 8; i++)
+		if ((ret = save(s, g, aff | (GICR_SGI + GICD_IPRIORITYR + 4 * i), NULL)) < 0)
+			return ret;
+	return 0;
+}
+
+static int save_dist(struct saver *s, uint64_t aff0, unsigned nr_irqs)
+{
+	const uint32_t g = KVM_DEV_ARM_VGIC_GRP_DIST_REGS;
+	unsigned words = nr_irqs / 32, i;
+	int ret;
+
+	for (i = 1; i < words; i++)
+		if ((ret = save(s, g, GICD_IGROUPR + 4 * i, NULL)) < 0 ||
+		    (ret = save_enable(s, g, GICD_ISENABLER + 4 * i,
+				       GICD_ICENABLER + 4 * i)) < 0)
+			return ret;
+	for (i = 32; i < nr_irqs; i++)
+		if ((ret = save(s, g, GICD_IROUTER + 8 * i, NULL)) < 0 ||
+		    (ret = save(s, g, GICD_IROUTER + 8 * i + 4, NULL)) < 0)
+			return ret;
+	for (i = 2; i < nr_irqs / 16; i++)
+		if ((ret = save(s, g, GICD_ICFGR + 4 * i, NULL)) < 0)
+			return ret;
+	for (i = 1; i < words; i++)
+		if ((ret = save(s, KVM_DEV_ARM_VGIC_GRP_LEVEL_INFO,
+				aff0 | (VGIC_LEVEL_INFO_LINE_LEVEL
+					<< KVM_DEV_ARM_VGIC_LINE_LEVEL_INFO_SHIFT) | (32 * i),
+				NULL)) < 0)
+			return ret;
+	for (i = 1; i < words; i++)
+		if ((ret = save(s, g, GICD_ISPENDR + 4 * i, NULL)) < 0 ||
+		    (ret = save(s, g, GICD_ISACTIVER + 4 * i, NULL)) < 0)
+			return ret;
+	for (i = 8; i < nr_irqs / 4; i++)
+		if ((ret = save(s, g, GICD_IPRIORITYR + 4 * i, NULL)) < 0)
+			return ret;
+	return 0;
+}
+
+static int save_cpuif(struct saver *s, uint64_t aff)
+{
+	const uint32_t g = KVM_DEV_ARM_VGIC_GRP_CPU_SYSREGS;
+	uint64_t ctlr = 0;
+	unsigned pribits, nap, i;
+	int ret;
+
+	if ((ret = save(s, g, aff | ICC_SRE_EL1, NULL)) < 0 ||
+	    (ret = save(s, g, aff | ICC_CTLR_EL1, &ctlr)) < 0 ||
+	    (ret = save(s, g, aff | ICC_IGRPEN0_EL1, NULL)) < 0 ||
+	    (ret = save(s, g, aff | ICC_IGRPEN1_EL1, NULL)) < 0 ||
+	    (ret = save(s, g, aff | ICC_PMR_EL1, NULL)) < 0 ||
+	    (ret = save(s, g, aff | ICC_BPR0_EL1, NULL)) < 0 ||
+	    (ret = save(s, g, aff | ICC_BPR1_EL1, NULL)) < 0)
+		return ret;
+	/* Active-priority registers exist as the priority bits say. */
+	pribits = (unsigned)((ctlr >> 8) & 7) + 1;
+	nap = pribits >= 7 ? 4 : pribits == 6 ? 2 : 1;
+	for (i = 0; i < nap; i++)
+		if ((ret = save(s, g, aff | ICC_AP0R_EL1(i), NULL)) < 0)
+			return ret;
+	for (i = 0; i < nap; i++)
+		if ((ret = save(s, g, aff | ICC_AP1R_EL1(i), NULL)) < 0)
+			return ret;
+	return 0;
+}
+
+int gic_state_save(int gic_fd, const uint64_t *mpidrs, unsigned nr_vcpus,
+		   unsigned nr_irqs, struct vm_state *st, struct vmm_error *err)
+{
+	struct saver s = { .fd = gic_fd, .st = st, .err = err };
+	unsigned i;
+	int ret;
+
+	snprintf(st->gic_version, sizeof(st->gic_version), "v3");
+	st->gic_nr_irqs = nr_irqs;
+	if ((ret = save(&s, KVM_DEV_ARM_VGIC_GRP_DIST_REGS, GICD_IIDR, NULL)) < 0 ||
+	    (ret = save(&s, KVM_DEV_ARM_VGIC_GRP_DIST_REGS, GICD_CTLR, NULL)) < 0)
+		return ret;
+	for (i = 0; i < nr_vcpus; i++)
+		if ((ret = save_redist(&s, affinity(mpidrs[i]))) < 0)
+			return ret;
+	if ((ret = save_dist(&s, affinity(mpidrs[0]), nr_irqs)) < 0)
+		return ret;
+	for (i = 0; i < nr_vcpus; i++)
+		if ((ret = save_cpuif(&s, affinity(mpidrs[i]))) < 0)
+			return ret;
+	return 0;
+}
+
+static int put(int gic_fd, const struct vm_state_gic_reg *r)
+{
+	uint32_t v32 = (uint32_t)r->value;
+	uint64_t v64 = r->value;
+	struct kvm_device_attr a = {
+		.group = r->group, .attr = r->attr,
+		.addr = r->group == KVM_DEV_ARM_VGIC_GRP_CPU_SYSREGS
+				? (uintptr_t)&v64 : (uintptr_t)&v32,
+	};
+
+	return ioctl(gic_fd, KVM_SET_DEVICE_ATTR, &a) < 0 ? -errno : 0;
+}
+
+void gic_state_try(int gic_fd, const struct vm_state *st,
+		   void (*on_refused)(void *opaque, size_t index, int errnum),
+		   void *opaque)
+{
+	for (size_t i = 0; i < st->ngic_regs; i++) {
+		int ret = put(gic_fd, &st->gic_regs[i]);
+
+		if (ret < 0)
+			on_refused(opaque, i, -ret);
+	}
+}
+
+int gic_state_restore(int gic_fd, const struct vm_state *st, struct vmm_error *err)
+{
+	for (size_t i = 0; i < st->ngic_regs; i++) {
+		const struct vm_state_gic_reg *r = &st->gic_regs[i];
+		int ret = put(gic_fd, r);
+
+		if (ret < 0)
+			return vmm_error_set(err, "restore", -ret,
+					     "vGIC group %u attr 0x%" PRIx64 " = 0x%" PRIx64
+					     " (gic.regs[%zu]): %s", r->group, r->attr,
+					     r->value, i, strerror(-ret));
+	}
+	return 0;
+}

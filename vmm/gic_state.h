@@ -1,0 +1,39 @@
+/*
+ * The vGICv3's state through its KVM device attributes (vgic-v3.rst):
+ * distributor, one redistributor and one CPU interface per vCPU, and the
+ * line levels of level-triggered interrupts, which the pending registers
+ * do not show through this interface.
+ *
+ * Saved as an ordered list of accesses (struct vm_state_gic_reg) in the
+ * order a restore must replay them: IIDR first, GICD_CTLR, each
+ * redistributor (config before pending), the distributor (routing and
+ * config before pending), then each CPU interface (AP0R before AP1R).
+ * An enable bitmap is preceded by its clear-enable complement, since a
+ * fresh vGIC starts with the SGIs enabled.
+ *
+ * Only while no vCPU runs (KVM answers EBUSY otherwise). GICv2 is not
+ * saved (-ENOTSUP). Restore after KVM_DEV_ARM_VGIC_CTRL_INIT.
+ */
+#ifndef PINVM_VMM_GIC_STATE_H
+#define PINVM_VMM_GIC_STATE_H
+
+#include "vm_state.h"
+#include "vmm_error.h"
+
+#include <stdint.h>
+
+/* mpidrs[i]: MPIDR_EL1 of vCPU i (vcpu.c reads it). Fills st->gic_*. */
+int gic_state_save(int gic_fd, const uint64_t *mpidrs, unsigned nr_vcpus,
+		   unsigned nr_irqs, struct vm_state *st, struct vmm_error *err);
+
+/* Replays st->gic_regs in order; the first refusal fails, naming it. */
+int gic_state_restore(int gic_fd, const struct vm_state *st,
+		      struct vmm_error *err);
+
+/* The dry run: replays them all, calling on_refused(opaque, index, errno)
+ * for each one KVM refuses. */
+void gic_state_try(int gic_fd, const struct vm_state *st,
+		   void (*on_refused)(void *opaque, size_t index, int errnum),
+		   void *opaque);
+
+#endif

@@ -1,0 +1,171 @@
+/*
+ * The periodic probe guest: an arm64 Image (the boot protocol's 64-byte
+ * header) that pinvm-vmm boots like a Linux kernel, so it can be paused,
+ * snapshotted and restored like one. On vCPU 0 it makes the SMCCC calls of
+ * the table at probe_image_table ({u64 count; {u64 x0, x1}[count]}, filled
+ * by probe_image_write()) once a second, forever, and prints each round on
+ * the 16550 console:
+ *
+ *   pinvm-probe-round R
+ *   pinvm-probe R I 0xFUNCTION_ID 0xX0      (one line per call I)
+ *   pinvm-probe-end R
+ *
+ * R counts from 1; the second is measured on the guest's virtual counter
+ * (CNTVCT_EL0 against CNTFRQ_EL0), so a restored probe keeps its pace.
+ * MMU off, no interrupts, position independent. State lives in x19-x28,
+ * which SMCCC calls preserve.
+ */
+#include "probe_layout.h"
+
+	.text
+	.balign 8
+	.global probe_image_start
+	.global probe_image_end
+	.global probe_image_table
+probe_image_start:
+	b	entry			/* code0 */
+	.word	0			/* code1 */
+	.quad	0			/* text_offset */
+	.quad	probe_image_end - probe_image_start	/* image_size */
+	.quad	0xa			/* flags: LE, 4 KiB pages, anywhere */
+	.quad	0, 0, 0			/* res2..res4 */
+	.ascii	"ARM\x64"		/* magic */
+	.word	0			/* res5 */
+
+entry:
+	movz	x28, #0x0100, lsl #16	/* MACHINE_UART_BASE (probe.c checks) */
+	mrs	x27, cntfrq_el0
+	mov	x26, #1			/* round */
+round:
+	adr	x0, s_round
+	bl	puts
+	mov	x0, x26
+	bl	putdec
+	bl	newline
+	adr	x19, probe_image_table
+	ldr	x20, [x19], #8		/* count */
+	mov	x21, #0			/* index */
+call:
+	cmp	x21, x20
+	b.hs	done
+	ldp	x0, x1, [x19], #16
+	mov	x22, x0
+	mov	x2, xzr
+	mov	x3, xzr
+	hvc	#0
+	mov	x23, x0
+	adr	x0, s_call
+	bl	puts
+	mov	x0, x26
+	bl	putdec
+	mov	x0, #' '
+	bl	putc
+	mov	x0, x21
+	bl	putdec
+	mov	x0, #' '
+	bl	putc
+	mov	x0, x22
+	bl	puthex
+	mov	x0, #' '
+	bl	putc
+	mov	x0, x23
+	bl	puthex
+	bl	newline
+	add	x21, x21, #1
+	b	call
+done:
+	adr	x0, s_end
+	bl	puts
+	mov	x0, x26
+	bl	putdec
+	bl	newline
+	isb
+	mrs	x24, cntvct_el0
+1:	isb
+	mrs	x25, cntvct_el0
+	sub	x25, x25, x24
+	cmp	x25, x27
+	b.lo	1b
+	add	x26, x26, #1
+	b	round
+
+/* putc(x0): one byte to the UART's THR. Clobbers nothing else. */
+putc:
+	strb	w0, [x28]
+	ret
+
+newline:
+	mov	x0, #'\n'
+	strb	w0, [x28]
+	ret
+
+/* puts(x0): a NUL-terminated string. Clobbers x0, x1. */
+puts:
+	mov	x1, x0
+1:	ldrb	w0, [x1], #1
+	cbz	w0, 2f
+	strb	w0, [x28]
+	b	1b
+2:	ret
+
+/* puthex(x0): "0x" and the value, no leading zeros. Clobbers x0-x4. */
+puthex:
+	mov	x1, x0
+	mov	x0, #'0'
+	strb	w0, [x28]
+	mov	x0, #'x'
+	strb	w0, [x28]
+	mov	x2, #60			/* shift */
+	mov	x3, #0			/* printed anything yet */
+1:	lsr	x4, x1, x2
+	and	x4, x4, #0xf
+	cbnz	x4, 2f
+	cbnz	x3, 2f
+	cbz	x2, 2f			/* the last digit always prints */
+	b	3f
+2:	mov	x3, #1
+	cmp	x4, #10
+	add	x0, x4, #'0'
+	add	x4, x4, #('a' - 10)
+	csel	x0, x4, x0, hs
+	strb	w0, [x28]
+3:	cbz	x2, 4f
+	sub	x2, x2, #4
+	b	1b
+4:	ret
+
+/* putdec(x0): unsigned decimal, up to 16 digits (collected 4 bits each
+ * in x2, last digit first). Clobbers x0-x5. */
+putdec:
+	mov	x1, x0
+	mov	x2, #0			/* digits, 4 bits each, reversed */
+	mov	x3, #0			/* count */
+	mov	x5, #10
+1:	udiv	x4, x1, x5
+	msub	x0, x4, x5, x1		/* x0 = x1 % 10 */
+	lsl	x2, x2, #4
+	orr	x2, x2, x0
+	add	x3, x3, #1
+	mov	x1, x4
+	cbnz	x1, 1b
+2:	and	x0, x2, #0xf		/* most significant digit first */
+	add	x0, x0, #'0'
+	strb	w0, [x28]
+	lsr	x2, x2, #4
+	sub	x3, x3, #1
+	cbnz	x3, 2b
+	ret
+
+s_round:
+	.asciz	"pinvm-probe-round "
+s_call:
+	.asciz	"pinvm-probe "
+s_end:
+	.asciz	"pinvm-probe-end "
+
+	.balign 8
+probe_image_table:
+	.quad	0
+	.fill	2 * PROBE_MAX_CALLS, 8, 0
+probe_image_end:
+	.section .note.GNU-stack,"",%progbits

@@ -1,0 +1,68 @@
+/*
+ * A vCPU's architectural state as KVM exposes it: every register
+ * KVM_GET_REG_LIST lists (any size) and the power state (mp_state).
+ *
+ * Only while the vCPU is out of KVM_RUN (a paused VM, or one that has not
+ * run yet); the caller guarantees it. Errors: -errno with err naming the
+ * vCPU and, for a refused register, err->reg.
+ */
+#ifndef PINVM_VMM_VCPU_STATE_H
+#define PINVM_VMM_VCPU_STATE_H
+
+#include "vm_state.h"
+#include "vmm_error.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Fills *out (zeroed first; the caller frees it with its vm_state). */
+int vcpu_state_save(int fd, unsigned index, struct vm_state_vcpu *out,
+		    struct vmm_error *err);
+
+/*
+ * Called for each register the target refuses; return false to stop.
+ * errnum is positive; offered is what the target holds now (valid when
+ * have_offered).
+ */
+typedef bool (*vcpu_state_refused_fn)(void *opaque, unsigned index, uint64_t id,
+				      int errnum, const uint8_t *wanted,
+				      const uint8_t *offered, bool have_offered);
+
+/*
+ * Writes every saved register in ascending id order, except the counters
+ * (vm_time.c sets the time); not the mp_state. Without on_refused the
+ * first refusal fails the call; with it every refusal is reported there
+ * and the call returns 0 unless on_refused said stop (-EINVAL).
+ */
+int vcpu_state_restore_regs(int fd, unsigned index, const struct vm_state_vcpu *v,
+			    vcpu_state_refused_fn on_refused, void *opaque,
+			    struct vmm_error *err);
+
+/*
+ * A register the snapshot has and this host's KVM does not list, that the
+ * guest cannot have depended on (features: the vCPU's init features):
+ * PMU registers without a PMU, a disabled physical timer, TCR2_EL1 /
+ * PIRE0_EL1 / PIR_EL1 still at reset, a firmware service bitmap at 0.
+ * Restore skips those.
+ */
+bool vcpu_state_absent_tolerated(uint64_t features, const struct vm_state_vcpu *v,
+				 uint64_t id, const uint8_t *value);
+
+/*
+ * The restore of one vCPU's registers: those this host does not list are
+ * skipped when tolerated, else refused (-ENOENT, err->reg); the rest go
+ * through vcpu_state_restore_regs() without a callback.
+ */
+int vcpu_state_restore(int fd, unsigned index, uint64_t features,
+		       const struct vm_state_vcpu *v, struct vmm_error *err);
+
+/* Registers the target lists: a malloc'd ascending array (caller frees). */
+int vcpu_state_reg_list(int fd, uint64_t **ids, size_t *n, struct vmm_error *err);
+
+int vcpu_state_set_mp(int fd, unsigned index, uint32_t mp_state,
+		      struct vmm_error *err);
+
+/* True for the registers the generic loop must not write (the counters). */
+bool vcpu_state_is_counter(uint64_t id);
+
+#endif

@@ -1,0 +1,273 @@
+/*
+ * The restore dry run (docs/snapshot-format.md section 3): a scratch VM
+ * shaped like the snapshot's, every saved register but the firmware ones
+ * tried with KVM_SET_ONE_REG, the vGIC state replayed, nothing run. Only
+ * this host's KVM knows what it accepts, so this is the exact answer
+ * across kernels; the rules name what the guest could observe.
+ */
+#include "vm.h"
+
+#include "gic.h"
+#include "gic_state.h"
+#include "machine_layout.h"
+#include "vcpu_state.h"
+#include "vm_internal.h"
+#include "vm_state.h"
+#include "vm_time.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/kvm.h>
+#include <sys/ioctl.h>
+
+#define COPROC_MASK 0x000000000fff0000ULL
+#define COPROC_FW 0x0000000000140000ULL
+#define COPROC_FW_BMAP 0x0000000000160000ULL
+#define SYSREG_MASK 0x000000000000ffffULL
+struct check {
+	json_t *refused;
+	json_t *left;
+	const struct vm_state *st;
+};
+
+static bool is_firmware(uint64_t id)
+{
+	uint64_t c = id & COPROC_MASK;
+
+	return c == COPROC_FW || c == COPROC_FW_BMAP;
+}
+
+/* op0=3, op1=0, CRn=0, CRm=0..7: the feature ID registers. */
+static bool is_id_register(uint64_t id)
+{
+	return (id & ~SYSREG_MASK) == 0x6030000000130000ULL &&
+	       (id & SYSREG_MASK) >= 0xc000 && (id & SYSREG_MASK) <= 0xc03f;
+}
+
+static json_t *hex(uint64_t v)
+{
+	char buf[24];
+
+	snprintf(buf, sizeof(buf), "0x%" PRIx64, v);
+	return json_string(buf);
+}
+
+static json_t *hex_id(uint64_t v)
+{
+	char buf[24];
+
+	snprintf(buf, sizeof(buf), "0x%016" PRIx64, v);
+	return json_string(buf);
+}
+
+static bool already(json_t *arr, uint64_t id)
+{
+	char buf[24];
+	size_t i;
+	json_t *v;
+
+	snprintf(buf, sizeof(buf), "0x%016" PRIx64, id);
+	json_array_foreach(arr, i, v) {
+		const json_t *r = json_is_object(v) ? json_object_get(v, "register") : v;
+
+		if (json_is_string(r) && !strcmp(json_string_value(r), buf))
+			return true;
+	}
+	return false;
+}
+
+static uint64_t value_of(const uint8_t *p, uint64_t id)
+{
+	uint64_t v = 0;
+	size_t size = vm_state_reg_size(id);
+
+	memcpy(&v, p, size < sizeof(v) ? size : sizeof(v));
+	return v;
+}
+
+static void refuse(struct check *c, uint64_t id, const char *rule, const uint8_t *wanted,
+		   const uint8_t *offered, int errnum, const char *detail)
+{
+	json_t *o;
+
+	if (already(c->refused, id))
+		return;
+	o = json_pack("{s:o, s:s, s:s}", "register", hex_id(id), "rule", rule, "detail",
+		      detail);
+	if (!o)
+		return;
+	if (wanted && vm_state_reg_size(id) <= 8)
+		json_object_set_new(o, "wanted", hex(value_of(wanted, id)));
+	if (offered && vm_state_reg_size(id) <= 8)
+		json_object_set_new(o, "offered", hex(value_of(offered, id)));
+	if (errnum)
+		json_object_set_new(o, "errno", json_integer(errnum));
+	json_array_append_new(c->refused, o);
+}
+
+static bool on_refused(void *opaque, unsigned index, uint64_t id, int errnum,
+		       const uint8_t *wanted, const uint8_t *offered, bool have_offered)
+{
+	struct check *c = opaque;
+	char detail[160];
+
+	(void)index;
+	if (!have_offered) {
+		snprintf(detail, sizeof(detail), "this host does not list it: %s",
+			 strerror(errnum));
+		refuse(c, id, "register_absent_on_target", wanted, NULL, errnum, detail);
+	} else if (is_id_register(id)) {
+		snprintf(detail, sizeof(detail),
+			 "an ID register the guest read at boot; this host will not take "
+			 "the value: %s", strerror(errnum));
+		refuse(c, id, "id_register_differs", wanted, offered, errnum, detail);
+	} else {
+		snprintf(detail, sizeof(detail), "KVM_SET_ONE_REG: %s", strerror(errnum));
+		refuse(c, id, "register_refused", wanted, offered, errnum, detail);
+	}
+	return true;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static bool listed(const uint64_t *ids, size_t n, uint64_t id)
+{
+	return bsearch(&id, ids, n, sizeof(*ids), cmp_u64) != NULL;
+}
+
+static int check_vcpu(struct check *c, int fd, unsigned index,
+		      const struct vm_state_vcpu *v, struct vmm_error *err)
+{
+	struct vm_state_vcpu sub = { 0 };
+	uint64_t *ids;
+	size_t n;
+	int ret = vcpu_state_reg_list(fd, &ids, &n, err);
+
+	if (ret < 0)
+		return ret;
+	/* What the snapshot has: absent here, or tried. */
+	for (size_t i = 0; i < v->nregs && ret == 0; i++) {
+		uint64_t id = v->regs[i].id;
+		const uint8_t *p = v->data + v->regs[i].off;
+
+		if (is_firmware(id) || vcpu_state_is_counter(id))
+			continue;
+		if (!listed(ids, n, id)) {
+			if (!vcpu_state_absent_tolerated(c->st->vcpu_features, v, id, p))
+				refuse(c, id, "register_absent_on_target", p, NULL, 0,
+				       "the snapshot has it, this host's KVM does not list it");
+			continue;
+		}
+		if (vm_state_vcpu_add(&sub, id, p) < 0)
+			ret = vmm_error_set(err, "restore-check", ENOMEM, "out of memory");
+	}
+	if (ret == 0)
+		ret = vcpu_state_restore_regs(fd, index, &sub, on_refused, c, err);
+	/* What this host has and the snapshot does not: left at reset. */
+	for (size_t i = 0; i < n && ret == 0; i++) {
+		uint64_t id = ids[i], zero = 0, now = 0;
+		struct kvm_one_reg set = { .id = id, .addr = (uintptr_t)&zero };
+		struct kvm_one_reg get = { .id = id, .addr = (uintptr_t)&now };
+
+		if (is_firmware(id) || vm_state_vcpu_find(v, id))
+			continue;
+		if (!already(c->left, id))
+			json_array_append_new(c->left, hex_id(id));
+		/* The guest read 0 (RAZ) there on the source. */
+		if (is_id_register(id) && vm_state_reg_size(id) == 8 &&
+		    ioctl(fd, KVM_GET_ONE_REG, &get) == 0 && now != 0 &&
+		    ioctl(fd, KVM_SET_ONE_REG, &set) < 0)
+			refuse(c, id, "id_register_differs", (const uint8_t *)&zero,
+			       (const uint8_t *)&now, errno,
+			       "an ID register the source did not list (the guest read 0) "
+			       "is not 0 here");
+	}
+	free(sub.regs);
+	free(sub.data);
+	free(ids);
+	return ret;
+}
+
+static void on_gic_refused(void *opaque, size_t index, int errnum)
+{
+	struct check *c = opaque;
+	const struct vm_state_gic_reg *r = &c->st->gic_regs[index];
+	char detail[200];
+	json_t *o;
+
+	snprintf(detail, sizeof(detail),
+		 "vGIC group %u attr 0x%" PRIx64 " = 0x%" PRIx64 " (gic.regs[%zu]): %s",
+		 r->group, r->attr, r->value, index, strerror(errnum));
+	o = json_pack("{s:s, s:s, s:o, s:i, s:s}", "register", "vgic", "rule",
+		      "vgic_incompatible", "wanted", hex(r->value), "errno", errnum,
+		      "detail", detail);
+	if (o)
+		json_array_append_new(c->refused, o);
+}
+
+int vm_restore_check(const char *dir, json_t **answer, struct vmm_error *err)
+{
+	struct check c = { 0 };
+	struct vm_state st;
+	struct vm *vm = NULL;
+	uint64_t freq = vm_time_host_frequency();
+	int ret;
+
+	*answer = NULL;
+	ret = vm_state_load(dir, &st, err);
+	if (ret < 0)
+		return ret;
+	c.st = &st;
+	c.refused = json_array();
+	c.left = json_array();
+	if (!c.refused || !c.left) {
+		ret = vmm_error_set(err, "restore-check", ENOMEM, "out of memory");
+		goto out;
+	}
+	if (freq && st.cntfrq != freq) {
+		char detail[128];
+
+		snprintf(detail, sizeof(detail), "the guest counter ran at %" PRIu64
+			 " Hz, this host's runs at %" PRIu64 " Hz", st.cntfrq, freq);
+		json_array_append_new(c.refused,
+			json_pack("{s:s, s:s, s:o, s:o, s:s}", "register", "cntfrq", "rule",
+				  "counter_frequency_differs", "wanted", hex(st.cntfrq),
+				  "offered", hex(freq), "detail", detail));
+	}
+	ret = vm_create_scratch(st.vcpus, st.memory_mib, &vm, err);
+	if (ret < 0)
+		goto out;
+	if (gic_is_v2(vm->gic) || st.gic_nr_irqs != MACHINE_GIC_NR_IRQS) {
+		json_array_append_new(c.refused,
+			json_pack("{s:s, s:s, s:s}", "register", "vgic", "rule",
+				  "vgic_incompatible", "detail",
+				  gic_is_v2(vm->gic) ? "the snapshot has a GICv3, this host "
+						       "offers a GICv2"
+						     : "a different number of interrupts"));
+	}
+	for (unsigned i = 0; i < vm->nr_vcpus && ret == 0; i++)
+		ret = check_vcpu(&c, vm->vcpus[i].fd, i, &st.vcpu[i], err);
+	if (ret < 0)
+		goto out;
+	if (!gic_is_v2(vm->gic))
+		gic_state_try(gic_fd(vm->gic), &st, on_gic_refused, &c);
+	*answer = json_pack("{s:b, s:b, s:s, s:O, s:O}", "ok", 1, "compatible",
+			    json_array_size(c.refused) == 0, "source_kernel",
+			    st.kernel_release, "refused", c.refused, "left_at_reset", c.left);
+	if (!*answer)
+		ret = vmm_error_set(err, "restore-check", ENOMEM, "out of memory");
+out:
+	vm_destroy(vm);
+	json_decref(c.refused);
+	json_decref(c.left);
+	vm_state_free(&st);
+	return ret;
+}
