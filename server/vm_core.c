@@ -576,6 +576,46 @@ static int write_restore_config(const struct vm_entry *e, const struct vm_restor
 	return 0;
 }
 
+/*
+ * The restored VM's console starts as the snapshot's: what the guest
+ * printed before it moved, so console offsets keep counting (pinvm-vmm
+ * appends). A snapshot without console.log gives an empty one.
+ */
+static int seed_console(const char *snap_dir, const char *vm_dir, struct api_error *err)
+{
+	char src[PATH_MAX + 16], dst[PATH_MAX];
+	char buf[65536];
+	int in, out, ret = 0;
+	ssize_t n;
+
+	snprintf(src, sizeof(src), "%s/console.log", snap_dir);
+	if (vm_dir_file(vm_dir, VM_FILE_CONSOLE, dst, sizeof(dst)) < 0)
+		return api_fail(err, 500, "state_error", "", "console path too long");
+	in = open(src, O_RDONLY | O_CLOEXEC);
+	if (in < 0 && errno == ENOENT)
+		return 0;
+	if (in < 0)
+		return api_fail(err, 500, "state_error", "", "%s: %s", src, strerror(errno));
+	out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (out < 0) {
+		ret = api_fail(err, 500, "state_error", "", "%s: %s", dst, strerror(errno));
+		close(in);
+		return ret;
+	}
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, (size_t)n) != n) {
+			n = -1;
+			break;
+		}
+	if (n < 0)
+		ret = api_fail(err, 507, "insufficient_storage", "", "copying the console: %s",
+			       strerror(errno));
+	close(in);
+	if (close(out) < 0 && !ret)
+		ret = api_fail(err, 500, "state_error", "", "%s: %s", dst, strerror(errno));
+	return ret;
+}
+
 int vm_core_restore(struct vm_core *c, const struct vm_restore *r, const json_t *doc,
 		    struct vm_entry **out, struct api_error *err)
 {
@@ -626,7 +666,9 @@ int vm_core_restore(struct vm_core *c, const struct vm_restore *r, const json_t 
 			 rec ? serr : "out of memory");
 		goto err_entry;
 	}
-	ret = write_restore_config(e, r, err);
+	ret = seed_console(r->dir, e->dir, err);
+	if (!ret)
+		ret = write_restore_config(e, r, err);
 	if (!ret)
 		ret = spawn_vmm(e, err);
 	if (!ret)

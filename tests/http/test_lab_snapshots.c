@@ -253,7 +253,7 @@ static void snapshot_out(const char *id, const char *outdir, const char *kernel,
 	struct stat sb;
 
 	snprintf(path, sizeof(path), "/v1/vms/%s/snapshot", id);
-	call("POST", path, json_object(), &r);
+	call("POST", path, NULL, &r);
 	sid = response_str(&r, "id");
 	check(r.status == 201 && sid, "snapshot of the running guest", "%s %s: %ld %s",
 	      kernel, kind, r.status, r.body);
@@ -283,6 +283,11 @@ static void snapshot_out(const char *id, const char *outdir, const char *kernel,
 	if (st == 200 && !stat(file, &sb))
 		printf("BENCH snapshot %s %s: archive %.1f MiB, downloaded in %.2f s\n", kernel,
 		       kind, (double)sb.st_size / (1 << 20), now() - t0);
+	/* The file is the snapshot now; this host keeps no copy. */
+	snprintf(path, sizeof(path), "/v1/snapshots/%s", sid);
+	response_free(&r);
+	call("DELETE", path, NULL, &r);
+	check(r.status == 204, "the source deletes its copy", "%s %s: %ld", kernel, kind, r.status);
 	response_free(&r);
 }
 
@@ -299,11 +304,14 @@ static int source(const char *url, const char *kernel, const char *fixtures, con
 
 		snprintf(path, sizeof(path), "%s/lab-%s.json", fixtures, kernels[i]);
 		h = json_load_file(path, 0, NULL);
-		if (!h) {
+		if (!json_is_object(json_object_get(h, "firmware_registers"))) {
 			check(false, "load the fixtures", "%s", path);
+			json_decref(h);
 			return check_summary();
 		}
-		json_array_append_new(hosts, h);
+		/* The register set the kernel reported, as a host set. */
+		json_array_append(hosts, json_object_get(h, "firmware_registers"));
+		json_decref(h);
 	}
 	call_quiet("DELETE", "/v1/profiles/snap-all");
 	call("POST", "/v1/baselines", json_pack("{s:s, s:o}", "name", "snap-all", "hosts", hosts),
