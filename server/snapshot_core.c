@@ -486,7 +486,9 @@ int snapshot_refusal(const struct snapshot_verdict *v, struct api_error *err,
 	api_fail(err, 409, "snapshot_refused", "",
 		 "snapshot %s cannot be restored on %s: register %s wanted %s, offered %s "
 		 "(rule %s)%s%s", v->m.id, v->report->kernel_release, hexstr(json_object_get(r, "register")),
-		 hexstr(json_object_get(r, "wanted")), hexstr(json_object_get(r, "offered")),
+		 hexstr(json_object_get(r, "wanted")),
+		 json_is_null(json_object_get(r, "offered")) || !json_object_get(r, "offered")
+			 ? "nothing (not listed)" : hexstr(json_object_get(r, "offered")),
 		 hexstr(json_object_get(r, "rule")),
 		 json_object_get(r, "detail") ? ": " : "", hexstr(json_object_get(r, "detail")));
 	snprintf(err->field, sizeof(err->field), "registers.%s",
