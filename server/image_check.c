@@ -31,7 +31,7 @@ int image_check(const char *kernel, const char *initrd, uint64_t memory_mib,
 	struct boot_image_info info;
 	struct boot_layout layout;
 	struct vmm_error verr;
-	uint64_t ksize, isize = 0;
+	uint64_t ksize = 0, isize = 0;
 	ssize_t n;
 	int fd, ret;
 
