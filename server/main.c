@@ -14,6 +14,8 @@
 #include "snapshot_store.h"
 #include "store.h"
 #include "vm_core.h"
+#include "vm_entry.h"
+#include "vm_events.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -254,6 +256,8 @@ int main(int argc, char **argv)
 		store_close(srv.store);
 		return 1;
 	}
+	/* Every persisted VM state is published and wakes long-polls. */
+	vm_entry_set_observer(vm_events_observe);
 	if (vm_wait_open() < 0) {
 		fprintf(stderr, "pinvmd: cannot start the long-poll timer\n");
 		events_close();

@@ -1,5 +1,14 @@
-/* Request and reply helpers every handler shares (declared in request.h). */
+/*
+ * Request and reply helpers every handler shares (declared in request.h).
+ * They live apart from the HTTP layer so that handlers, the router and
+ * the metrics depend on them, not on http.c, which depends on those.
+ */
 #include "request.h"
+
+#include "problem.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -82,4 +91,74 @@ int parse_json_body(const struct request *req, struct reply *rep, json_t **out)
 	}
 	*out = doc;
 	return 0;
+}
+
+void reply_json(struct reply *rep, unsigned status, json_t *body)
+{
+	json_decref(rep->body);
+	rep->status = body ? status : 500;
+	rep->body = body;
+}
+
+void reply_empty(struct reply *rep)
+{
+	json_decref(rep->body);
+	rep->body = NULL;
+	rep->status = 204;
+	rep->empty = true;
+}
+
+void reply_raw(struct reply *rep, char *data, size_t len, const char *ctype)
+{
+	json_decref(rep->body);
+	rep->body = NULL;
+	free(rep->raw);
+	rep->raw = data;
+	rep->raw_len = len;
+	rep->raw_type = ctype;
+	rep->status = 200;
+}
+
+void reply_problem(struct reply *rep, unsigned status, const char *code,
+		   const char *field, const char *fmt, ...)
+{
+	char detail[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	reply_json(rep, status, problem_new(status, code, field, "%s", detail));
+}
+
+const char *request_query(const struct request *req, const char *key)
+{
+	for (size_t i = 0; i < req->nquery; i++)
+		if (!strcmp(req->query[i].key, key))
+			return req->query[i].value;
+	return NULL;
+}
+
+bool request_query_check(const struct request *req, struct reply *rep,
+			 const char *const *known, size_t nknown)
+{
+	for (size_t i = 0; i < req->nquery; i++) {
+		const char *key = req->query[i].key;
+		size_t k;
+
+		for (k = 0; k < nknown && strcmp(known[k], key); k++)
+			;
+		if (k == nknown) {
+			reply_problem(rep, 400, "unknown_parameter", key,
+				      "%s takes no query parameter \"%s\"", req->path, key);
+			return false;
+		}
+		for (k = 0; k < i; k++)
+			if (!strcmp(req->query[k].key, key)) {
+				reply_problem(rep, 400, "duplicate_parameter", key,
+					      "query parameter \"%s\" is given twice", key);
+				return false;
+			}
+	}
+	return true;
 }

@@ -2,8 +2,6 @@
 
 #include "log.h"
 #include "vm_dir.h"
-#include "vm_events.h"
-#include "vm_wait.h"
 #include "vmm_control.h"
 
 #include <stdio.h>
@@ -11,6 +9,33 @@
 #include <time.h>
 #include <string.h>
 #include <unistd.h>
+
+static bool starts(const char *s, const char *prefix)
+{
+	return !strncmp(s, prefix, strlen(prefix));
+}
+
+/* Reasons are written by vm_supervisor.c, vm_adopt.c and pinvm-vmm's
+ * exit record. */
+const char *vm_exit_cause(const char *reason)
+{
+	if (starts(reason, "poweroff"))
+		return "poweroff";
+	if (starts(reason, "reset"))
+		return "reboot";
+	if (starts(reason, "stopped"))
+		return "stopped";
+	if (starts(reason, "error"))
+		return "error";
+	if (starts(reason, "pinvmd stopped while creating") || strstr(reason, "when pinvmd started"))
+		return "pinvmd_restart";
+	if (strstr(reason, "killed by signal "))
+		return "signal";
+	if (strstr(reason, "pinvm-vmm"))
+		return "crash";
+	return "unknown";
+}
+
 
 const char *vm_state_name(enum vm_state s)
 {
@@ -102,6 +127,13 @@ json_t *vm_entry_record_json(const struct vm_entry *e, const char *state_overrid
 			 "exited_at", e->exited_at);
 }
 
+static vm_entry_observer observer;
+
+void vm_entry_set_observer(vm_entry_observer fn)
+{
+	observer = fn;
+}
+
 void vm_entry_persist(struct vm_entry *e)
 {
 	char err[256], reason[sizeof(e->reason)];
@@ -134,9 +166,9 @@ void vm_entry_persist(struct vm_entry *e)
 		log_msg(LOG_ERROR, "vm %s: cannot store its record: %s", e->id,
 			doc ? err : "out of memory");
 	json_decref(doc);
-	if (previous && previous != now + 1)
-		vm_events_state(e->id, (enum vm_state)(previous - 1), now, reason);
-	vm_wait_notify();
+	if (observer)
+		observer(e->id, previous ? (enum vm_state)(previous - 1) : now, now, reason,
+			 previous && previous != now + 1);
 }
 
 void vm_entry_now(char out[32])

@@ -107,6 +107,23 @@ void vm_entry_now(char out[32]);
 void vm_entry_persist(struct vm_entry *e);
 
 /*
+ * Who hears of persisted states: called by vm_entry_persist() without
+ * e->lock, after the record is stored, with changed true when the state
+ * differs from the one last announced (previous is that one). Set once at
+ * start-up, before any VM exists (pinvmd sets vm_events_observe); NULL:
+ * nobody. The entry knows no listener by name, so the events and the
+ * long-polls can depend on it and not the other way round.
+ */
+typedef void (*vm_entry_observer)(const char *id, enum vm_state previous,
+				  enum vm_state now, const char *reason, bool changed);
+void vm_entry_set_observer(vm_entry_observer fn);
+
+/* A stopped or failed VM's reason (as vm_entry.reason has it) as one word:
+ * poweroff, reboot, stopped, error, signal, crash, pinvmd_restart, or
+ * unknown. Static string. */
+const char *vm_exit_cause(const char *reason);
+
+/*
  * Why a VM whose pinvm-vmm is gone ended, from its exit file when it left
  * one: fills state (VM_STOPPED or VM_FAILED) and reason. Returns false
  * when there is no exit file.

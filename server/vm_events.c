@@ -1,5 +1,7 @@
 #include "vm_events.h"
 
+#include "vm_wait.h"
+
 #include "events.h"
 
 #include <stdio.h>
@@ -19,27 +21,6 @@ void vm_events_created(struct vm_entry *e)
 static bool starts(const char *s, const char *prefix)
 {
 	return !strncmp(s, prefix, strlen(prefix));
-}
-
-/* Reasons are written by vm_supervisor.c, vm_adopt.c and pinvm-vmm's
- * exit record. */
-const char *vm_exit_cause(const char *reason)
-{
-	if (starts(reason, "poweroff"))
-		return "poweroff";
-	if (starts(reason, "reset"))
-		return "reboot";
-	if (starts(reason, "stopped"))
-		return "stopped";
-	if (starts(reason, "error"))
-		return "error";
-	if (starts(reason, "pinvmd stopped while creating") || strstr(reason, "when pinvmd started"))
-		return "pinvmd_restart";
-	if (strstr(reason, "killed by signal "))
-		return "signal";
-	if (strstr(reason, "pinvm-vmm"))
-		return "crash";
-	return "unknown";
 }
 
 static void add_cause(json_t *f, const char *reason)
@@ -95,4 +76,12 @@ void vm_events_refused(const char *profile, const json_t *problem)
 		      "code", code, "register", field, "rule", rulebuf[0] ? rulebuf : NULL,
 		      "detail", detail);
 	events_publish("profile.refused", NULL, f);
+}
+
+void vm_events_observe(const char *id, enum vm_state previous, enum vm_state now,
+		       const char *reason, bool changed)
+{
+	if (changed)
+		vm_events_state(id, previous, now, reason);
+	vm_wait_notify();
 }

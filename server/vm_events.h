@@ -15,17 +15,18 @@
 #include "vm_entry.h"
 
 #include <jansson.h>
-
-/* A stopped or failed VM's reason (as vm_entry.reason has it) as one word:
- * poweroff, reboot, stopped, error, signal, crash, pinvmd_restart, or
- * unknown. Static string. */
-const char *vm_exit_cause(const char *reason);
+#include <stdbool.h>
 
 /* Call without e->lock. */
 void vm_events_created(struct vm_entry *e);
 void vm_events_state(const char *id, enum vm_state previous, enum vm_state now,
 		     const char *reason);
 void vm_events_deleted(const char *id);
+
+/* The observer vm_entry_persist() calls (vm_entry_set_observer): a changed
+ * state is published, and long-polls (vm_wait.h) look again. */
+void vm_events_observe(const char *id, enum vm_state previous, enum vm_state now,
+		       const char *reason, bool changed);
 
 /* A 409 problem body (borrowed) refusing a VM for its profile or KVM's
  * answer: published when its code is profile_refused or kvm_refused. */

@@ -34,16 +34,6 @@
 #define CORE_REG(field) (KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE | \
 			 (offsetof(struct kvm_regs, field) / sizeof(__u32)))
 
-void vm_add_device(struct vm *vm, struct vm_device *dev)
-{
-	struct vm_device **p = &vm->devices;
-
-	while (*p)
-		p = &(*p)->next;
-	dev->next = NULL;
-	*p = dev;
-}
-
 static unsigned bits_for(uint64_t last_addr)
 {
 	return 64u - (unsigned)__builtin_clzll(last_addr);
@@ -229,16 +219,7 @@ static void vcpus_destroy(struct vm *vm)
 
 static void devices_destroy(struct vm *vm)
 {
-	/* Reverse order of registration. */
-	while (vm->devices) {
-		struct vm_device **p = &vm->devices, *last;
-
-		while ((*p)->next)
-			p = &(*p)->next;
-		last = *p;
-		*p = NULL;
-		last->destroy(last);
-	}
+	vm_devices_destroy(vm);
 	vm->gic = NULL;
 	mmio_bus_free(&vm->bus);
 }

@@ -93,6 +93,8 @@ struct vm {
 };
 
 void vm_add_device(struct vm *vm, struct vm_device *dev);
+/* Destroys every registered device, the last registered first. */
+void vm_devices_destroy(struct vm *vm);
 
 /* vcpu.c */
 int vcpu_create(struct vm *vm, unsigned index, const struct kvm_vcpu_init *init,
