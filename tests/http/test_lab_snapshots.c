@@ -429,6 +429,27 @@ static bool restore_and_run(const char *sid, const char *cell, double stopped_s)
 	return ok;
 }
 
+/*
+ * Whether every refused firmware register of a report is a workaround
+ * level above this host's. A baseline pins the lowest level, but KVM only
+ * checks a workaround level and never lowers it: the guest sees its
+ * host's (5.10 reports WORKAROUND_3 = 2 on the lab's CPU, later kernels
+ * 0), the snapshot records what the guest saw, and a host offering less is
+ * rightly refused.
+ */
+static bool only_workaround_levels(json_t *report)
+{
+	json_t *e;
+	size_t i;
+
+	json_array_foreach(json_object_get(report, "registers"), i, e)
+		if (!strcmp(json_string_value(json_object_get(e, "verdict")) ?: "", "refused") &&
+		    strcmp(json_string_value(json_object_get(e, "rule")) ?: "",
+			   "workaround_level_above_host"))
+			return false;
+	return true;
+}
+
 /* "REGISTER rule" of every refusal of restore-check's answer. */
 static void helper_refusals(json_t *rc, char *out, size_t outlen)
 {
@@ -520,7 +541,9 @@ static void target_cell(const char *kernel, const char *src, const char *kind,
 	snprintf(all, sizeof(all), "%s%s%s", got, *got && *helper ? "; " : "", helper);
 
 	if (base) {
-		check(!*got, "under the baseline of the four kernels no firmware register is refused",
+		check(only_workaround_levels(comp.json),
+		      "under the baseline of the four kernels no firmware register is refused "
+		      "but a workaround level the guest saw above the pin",
 		      "%s: %s", cell, got);
 	} else {
 		snprintf(path, sizeof(path), "/v1/profiles/lab-%s/compatibility", src);
