@@ -11,7 +11,8 @@
  *   test_lab_snapshots target URL KERNEL OUTDIR [SOURCE_KERNEL...]
  *     on host B (pass 2): the archives of OUTDIR (of every source kernel,
  *     or of those named) uploaded and judged. A snapshot restores on its
- *     own kernel. Under the baseline no firmware register may be refused;
+ *     own kernel. Under the baseline no firmware register may be refused
+ *     but a workaround level (the guest sees its host's, whatever the pin);
  *     unpinned, the firmware verdict must be the profile matrix's for A's
  *     capture on B (GET /v1/profiles/lab-A/compatibility on B, the profile
  *     pass 2 imported): the same refused registers, the same rules. What
