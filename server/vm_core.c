@@ -842,6 +842,20 @@ int vm_core_delete(struct vm_core *c, const char *id, struct api_error *err)
 		api_fail(err, 404, "vm_not_found", "", "no VM with id %s", id);
 		return -ENOENT;
 	}
+	/*
+	 * A start of a stopped VM (vm_core_restart) may be spawning its new
+	 * pinvm-vmm right now: "ending" refuses any restart from here on, and
+	 * one under way is let finish (its own deadlines bound it), so that
+	 * vm_end() stops the pinvm-vmm and supervisor that are really there.
+	 */
+	pthread_mutex_lock(&e->lock);
+	e->ending = true;
+	while (e->restarting) {
+		pthread_mutex_unlock(&e->lock);
+		usleep(10000);
+		pthread_mutex_lock(&e->lock);
+	}
+	pthread_mutex_unlock(&e->lock);
 	join_creator(e);
 	vm_end(e);
 	vm_wait_notify(); /* a waiter on it answers now */
