@@ -801,8 +801,11 @@ int vm_core_restart(struct vm_core *c, struct vm_entry *e, struct compat_report 
 	}
 	if (!ret) {
 		ret = vm_request(e, VMM_OP_START, VM_OP_TIMEOUT_MS, detail, sizeof(detail));
+		/* As for every action: a VM that ended or is being deleted
+		 * meanwhile is a conflict, not pinvmd's failure. */
 		if (ret < 0)
-			api_fail(err, 500, "action_failed", "action", "start: %s", detail);
+			api_fail(err, ret == -EBUSY || ret == -EINVAL || ret == -ESRCH ? 409 : 500,
+				 "action_failed", "action", "start: %s", detail);
 	}
 	if (ret < 0) {
 		/* As it was: the client has the error. */
