@@ -750,7 +750,7 @@ int vm_core_restart(struct vm_core *c, struct vm_entry *e, struct compat_report 
 
 	pthread_mutex_lock(&e->lock);
 	was = e->state;
-	if ((was != VM_STOPPED && was != VM_FAILED) || e->restarting || e->ending ||
+	if ((was != VM_STOPPED && was != VM_FAILED) || e->restarting || e->ending || e->deleting ||
 	    e->detaching || !e->dir[0]) {
 		pthread_mutex_unlock(&e->lock);
 		return api_fail(err, 409, "illegal_transition", "action",
@@ -847,12 +847,13 @@ int vm_core_delete(struct vm_core *c, const char *id, struct api_error *err)
 	}
 	/*
 	 * A start of a stopped VM (vm_core_restart) may be spawning its new
-	 * pinvm-vmm right now: "ending" refuses any restart from here on, and
-	 * one under way is let finish (its own deadlines bound it), so that
-	 * vm_end() stops the pinvm-vmm and supervisor that are really there.
+	 * pinvm-vmm right now: "deleting" refuses any restart from here on,
+	 * and one under way is let finish (its own deadlines bound it), so
+	 * that vm_end() stops the pinvm-vmm and supervisor that are really
+	 * there. ("ending" would make the supervisor drop that start's answer.)
 	 */
 	pthread_mutex_lock(&e->lock);
-	e->ending = true;
+	e->deleting = true;
 	while (e->restarting) {
 		pthread_mutex_unlock(&e->lock);
 		usleep(10000);

@@ -60,6 +60,7 @@ struct vm_entry {
 	bool has_supervisor;
 	int wake_fd;            /* eventfd: an op is queued, or the end */
 	bool ending;            /* DELETE: end the VM, then forget it */
+	bool deleting;          /* DELETE took it: no new start of a stopped VM */
 	bool detaching;         /* pinvmd is stopping: let go, leave it running */
 	bool restarting;        /* vm_core_restart is booting it again */
 	pthread_t creator;      /* an asynchronous create's thread (vm_core.c) */
