@@ -5,6 +5,7 @@
 #include "handlers.h"
 
 #include "host_view.h"
+#include "page.h"
 #include "profile.h"
 #include "profile_cache.h"
 #include "requests.h"
@@ -178,77 +179,24 @@ void handle_profiles_post(struct request *req, struct reply *rep)
 #define PROFILES_PAGE_DEFAULT 100
 #define PROFILES_PAGE_MAX 1000
 
-/* A cursor is opaque to clients: "p" and the sequence number in hex. */
-static void cursor_encode(long long seq, char out[24])
-{
-	snprintf(out, 24, "p%016llx", (unsigned long long)seq);
-}
-
-static bool cursor_decode(const char *s, long long *seq)
-{
-	unsigned long long v = 0;
-	size_t i;
-
-	if (s[0] != 'p' || strlen(s) != 17)
-		return false;
-	for (i = 1; i < 17; i++) {
-		char c = s[i];
-		int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-
-		if (d < 0)
-			return false;
-		v = v * 16 + (unsigned)d;
-	}
-	if (v > (unsigned long long)INT64_MAX)
-		return false;
-	*seq = (long long)v;
-	return true;
-}
-
 /* GET /v1/profiles?limit=N&cursor=C: a page, oldest first. */
 void handle_profiles_list(struct request *req, struct reply *rep)
 {
 	static const char *const known[] = { "limit", "cursor" };
-	const char *limit_s = request_query(req, "limit");
-	const char *cursor = request_query(req, "cursor");
-	unsigned long limit = PROFILES_PAGE_DEFAULT;
-	long long after = 0, next;
-	char err[256], next_s[24];
-	json_t *docs, *body;
+	struct page_query q;
+	long long next;
+	char err[256];
+	json_t *docs;
 
-	if (!request_query_check(req, rep, known, 2))
+	if (!request_query_check(req, rep, known, 2) ||
+	    !page_query_parse(req, rep, 'p', PROFILES_PAGE_DEFAULT, PROFILES_PAGE_MAX, &q))
 		return;
-	if (limit_s) {
-		char *end;
-
-		errno = 0;
-		limit = strtoul(limit_s, &end, 10);
-		if (!*limit_s || *end || errno || *limit_s < '0' || *limit_s > '9' ||
-		    limit < 1 || limit > PROFILES_PAGE_MAX) {
-			reply_problem(rep, 400, "bad_limit", "limit",
-				      "limit must be a whole number 1..%d", PROFILES_PAGE_MAX);
-			return;
-		}
-	}
-	if (cursor && !cursor_decode(cursor, &after)) {
-		reply_problem(rep, 400, "bad_cursor", "cursor",
-			      "cursor must be a next_cursor this server gave");
-		return;
-	}
-	if (store_profile_page(req->srv->store, after, (unsigned)limit, &docs, &next, err,
+	if (store_profile_page(req->srv->store, q.after, q.limit, &docs, &next, err,
 			       sizeof(err)) < 0) {
 		reply_problem(rep, 500, "store_error", NULL, "%s", err);
 		return;
 	}
-	body = json_pack("{s:o}", "profiles", docs);
-	if (body && next) {
-		cursor_encode(next, next_s);
-		if (json_object_set_new(body, "next_cursor", json_string(next_s))) {
-			json_decref(body);
-			body = NULL;
-		}
-	}
-	reply_json(rep, 200, body);
+	page_reply(rep, "profiles", docs, 'p', next);
 }
 
 void handle_profile_get(struct request *req, struct reply *rep)

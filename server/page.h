@@ -1,0 +1,30 @@
+/*
+ * One page of a list (GET /v1/profiles, GET /v1/snapshots): ?limit=N and
+ * ?cursor=C in, {"<member>": [...], "next_cursor"?} out. A cursor is
+ * opaque to clients: a letter naming the list and the store's sequence
+ * number in 16 hex digits, so a cursor of one list is refused by another.
+ */
+#ifndef PINVM_SERVER_PAGE_H
+#define PINVM_SERVER_PAGE_H
+
+#include "request.h"
+
+#include <stdbool.h>
+
+struct page_query {
+	unsigned limit;   /* 1..max; def when not given */
+	long long after;  /* 0: from the start */
+};
+
+/*
+ * Reads limit and cursor. false with rep filled (400 bad_limit naming
+ * "limit", 400 bad_cursor naming "cursor") when either is malformed.
+ */
+bool page_query_parse(const struct request *req, struct reply *rep, char kind,
+		      unsigned def, unsigned max, struct page_query *out);
+
+/* Answers 200 {member: docs (taken), "next_cursor" when next != 0}. */
+void page_reply(struct reply *rep, const char *member, json_t *docs, char kind,
+		long long next);
+
+#endif
