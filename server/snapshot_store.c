@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <gnutls/crypto.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,8 +133,35 @@ static int hash_zeros(gnutls_hash_hd_t h, uint64_t n)
 	return 0;
 }
 
-int snapshot_file_sum(const char *dir, const char *name, struct snapshot_file *out,
-		      struct api_error *err)
+/* Feeds one read chunk at file offset pos to the digest: every byte (the
+ * plain SHA-256), or each non-zero page prefixed by its number, little
+ * endian (the page digest). -EIO if GnuTLS fails. */
+static int digest_chunk(gnutls_hash_hd_t h, bool pages, const char *buf, size_t n, off_t pos)
+{
+	static const char zero[4096];
+
+	if (!pages)
+		return gnutls_hash(h, buf, n) < 0 ? -EIO : 0;
+	for (size_t o = 0; o < n; o += 4096) {
+		size_t k = n - o < 4096 ? n - o : 4096;
+		uint64_t page = ((uint64_t)pos + o) / 4096;
+		unsigned char le[8];
+
+		if (!memcmp(buf + o, zero, k))
+			continue;
+		for (int b = 0; b < 8; b++)
+			le[b] = (unsigned char)(page >> (8 * b));
+		if (gnutls_hash(h, le, sizeof(le)) < 0 || gnutls_hash(h, buf + o, k) < 0)
+			return -EIO;
+	}
+	return 0;
+}
+
+/* Both digests walk the file's data extents (SEEK_DATA/SEEK_HOLE) so that
+ * a mostly-hole mem.raw costs what its data costs; the plain digest hashes
+ * the holes as zeros without reading them, the page digest skips them. */
+static int digest_file(const char *dir, const char *name, bool pages, struct snapshot_file *out,
+		       struct api_error *err)
 {
 	char path[PATH_MAX];
 	unsigned char digest[32];
@@ -161,14 +189,19 @@ int snapshot_file_sum(const char *dir, const char *name, struct snapshot_file *o
 	while (pos < st.st_size && !ret) {
 		off_t data = lseek(fd, pos, SEEK_DATA), hole;
 
-		if (data < 0)
-			data = errno == ENXIO ? st.st_size : pos; /* no more data, or no SEEK_DATA */
-		if (data > pos) {
+		if (data < 0) /* only holes from here on, or no SEEK_DATA: read all */
+			data = errno == ENXIO ? st.st_size : pos;
+		if (data > pos && !pages)
 			ret = hash_zeros(h, (uint64_t)(data - pos));
+		/* The page digest takes whole pages: an extent's first page may
+		 * begin before it (but never again one already hashed). */
+		if (pages && (data & ~(off_t)4095) > pos)
+			pos = data & ~(off_t)4095;
+		else if (!pages)
 			pos = data;
-			continue;
-		}
-		hole = lseek(fd, pos, SEEK_HOLE);
+		if (data >= st.st_size || ret)
+			break;
+		hole = lseek(fd, data, SEEK_HOLE);
 		if (hole < 0 || hole > st.st_size)
 			hole = st.st_size;
 		while (pos < hole && !ret) {
@@ -177,90 +210,8 @@ int snapshot_file_sum(const char *dir, const char *name, struct snapshot_file *o
 
 			if (n <= 0)
 				ret = state_fail(err, "cannot read", path, n < 0 ? errno : EIO);
-			else if (gnutls_hash(h, buf, (size_t)n) < 0)
-				ret = -EIO;
-			else
+			else if (!(ret = digest_chunk(h, pages, buf, (size_t)n, pos)))
 				pos += n;
-		}
-	}
-	gnutls_hash_deinit(h, digest);
-	free(buf);
-	close(fd);
-	if (ret < 0) {
-		if (ret == -EIO && !err->code[0])
-			api_fail(err, 500, "internal_error", "", "sha256 of %s failed", path);
-		return ret;
-	}
-	for (size_t i = 0; i < sizeof(digest); i++)
-		snprintf(out->sha256 + 2 * i, 3, "%02x", digest[i]);
-	out->size = (uint64_t)st.st_size;
-	return 0;
-}
-
-int snapshot_file_sum_pages(const char *dir, const char *name, struct snapshot_file *out,
-			    struct api_error *err)
-{
-	static const char zero[4096];
-	char path[PATH_MAX];
-	unsigned char digest[32];
-	gnutls_hash_hd_t h;
-	struct stat st;
-	char *buf = NULL;
-	off_t pos = 0;
-	int fd, ret = 0;
-
-	if (join(path, sizeof(path), dir, name) < 0)
-		return api_fail(err, 500, "state_error", "", "path too long");
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		ret = state_fail(err, "cannot read", path, fd < 0 ? errno : EINVAL);
-		if (fd >= 0)
-			close(fd);
-		return ret;
-	}
-	buf = malloc(IO_CHUNK);
-	if (!buf || gnutls_hash_init(&h, GNUTLS_DIG_SHA256) < 0) {
-		free(buf);
-		close(fd);
-		return api_fail(err, 500, "out_of_memory", "", "out of memory");
-	}
-	while (pos < st.st_size && !ret) {
-		off_t data = lseek(fd, pos, SEEK_DATA), hole;
-
-		if (data < 0) {
-			if (errno == ENXIO)
-				break; /* only holes from here on */
-			data = pos;   /* no SEEK_DATA: read everything */
-		}
-		/* Whole pages: the extent's first page may begin before it
-		 * (but never again one already hashed). */
-		if ((data & ~(off_t)4095) > pos)
-			pos = data & ~(off_t)4095;
-		hole = lseek(fd, data, SEEK_HOLE);
-		if (hole < 0 || hole > st.st_size)
-			hole = st.st_size;
-		while (pos < hole && !ret) {
-			size_t want = (size_t)(hole - pos) > IO_CHUNK ? IO_CHUNK : (size_t)(hole - pos);
-			ssize_t n = pread(fd, buf, want, pos);
-
-			if (n <= 0) {
-				ret = state_fail(err, "cannot read", path, n < 0 ? errno : EIO);
-				break;
-			}
-			for (ssize_t o = 0; o < n; o += 4096) {
-				size_t k = (size_t)(n - o) < 4096 ? (size_t)(n - o) : 4096;
-				uint64_t page = (uint64_t)(pos + o) / 4096;
-				unsigned char le[8];
-
-				if (!memcmp(buf + o, zero, k))
-					continue;
-				for (int b = 0; b < 8; b++)
-					le[b] = (unsigned char)(page >> (8 * b));
-				if (gnutls_hash(h, le, sizeof(le)) < 0 ||
-				    gnutls_hash(h, buf + o, k) < 0)
-					ret = -EIO;
-			}
-			pos += n;
 		}
 	}
 	gnutls_hash_deinit(h, digest);
@@ -275,6 +226,18 @@ int snapshot_file_sum_pages(const char *dir, const char *name, struct snapshot_f
 		snprintf(out->sha256 + 2 * i, 3, "%02x", digest[i]);
 	out->size = (uint64_t)st.st_size;
 	return 0;
+}
+
+int snapshot_file_sum(const char *dir, const char *name, struct snapshot_file *out,
+		      struct api_error *err)
+{
+	return digest_file(dir, name, false, out, err);
+}
+
+int snapshot_file_sum_pages(const char *dir, const char *name, struct snapshot_file *out,
+			    struct api_error *err)
+{
+	return digest_file(dir, name, true, out, err);
 }
 
 int snapshot_kind_sum(const char *dir, enum snapshot_file_kind k, struct snapshot_file *out,
