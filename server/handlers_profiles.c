@@ -176,27 +176,15 @@ void handle_profiles_post(struct request *req, struct reply *rep)
 	json_decref(body);
 }
 
-#define PROFILES_PAGE_DEFAULT 100
-#define PROFILES_PAGE_MAX 1000
-
 /* GET /v1/profiles?limit=N&cursor=C: a page, oldest first. */
 void handle_profiles_list(struct request *req, struct reply *rep)
 {
-	static const char *const known[] = { "limit", "cursor" };
-	struct page_query q;
-	long long next;
-	char err[256];
-	json_t *docs;
+	static const struct page_listing profiles = {
+		.member = "profiles", .kind = 'p', .def = 100, .max = 1000,
+		.fetch = store_profile_page,
+	};
 
-	if (!request_query_check(req, rep, known, 2) ||
-	    !page_query_parse(req, rep, 'p', PROFILES_PAGE_DEFAULT, PROFILES_PAGE_MAX, &q))
-		return;
-	if (store_profile_page(req->srv->store, q.after, q.limit, &docs, &next, err,
-			       sizeof(err)) < 0) {
-		reply_problem(rep, 500, "store_error", NULL, "%s", err);
-		return;
-	}
-	page_reply(rep, "profiles", docs, 'p', next);
+	page_list(req, rep, &profiles);
 }
 
 void handle_profile_get(struct request *req, struct reply *rep)

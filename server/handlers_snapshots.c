@@ -24,8 +24,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define SNAPSHOTS_PAGE_DEFAULT 100
-#define SNAPSHOTS_PAGE_MAX 1000
 
 static struct snapshot_env env_of(const struct request *req)
 {
@@ -69,21 +67,12 @@ void handle_vm_snapshot(struct request *req, struct reply *rep)
 
 void handle_snapshots_list(struct request *req, struct reply *rep)
 {
-	static const char *const known[] = { "limit", "cursor" };
-	struct page_query q;
-	long long next;
-	char err[256];
-	json_t *docs;
+	static const struct page_listing snapshots = {
+		.member = "snapshots", .kind = 's', .def = 100, .max = 1000,
+		.fetch = store_snapshot_page,
+	};
 
-	if (!request_query_check(req, rep, known, 2) ||
-	    !page_query_parse(req, rep, 's', SNAPSHOTS_PAGE_DEFAULT, SNAPSHOTS_PAGE_MAX, &q))
-		return;
-	if (store_snapshot_page(req->srv->store, q.after, q.limit, &docs, &next, err,
-				sizeof(err)) < 0) {
-		reply_problem(rep, 500, "store_error", NULL, "%s", err);
-		return;
-	}
-	page_reply(rep, "snapshots", docs, 's', next);
+	page_list(req, rep, &snapshots);
 }
 
 void handle_snapshot_get(struct request *req, struct reply *rep)

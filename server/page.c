@@ -1,5 +1,8 @@
 #include "page.h"
 
+#include "server.h"
+#include "store.h"
+
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -69,4 +72,22 @@ void page_reply(struct reply *rep, const char *member, json_t *docs, char kind,
 		}
 	}
 	reply_json(rep, 200, body);
+}
+
+void page_list(struct request *req, struct reply *rep, const struct page_listing *l)
+{
+	static const char *const known[] = { "limit", "cursor" };
+	struct page_query q;
+	long long next;
+	char err[256];
+	json_t *docs;
+
+	if (!request_query_check(req, rep, known, 2) ||
+	    !page_query_parse(req, rep, l->kind, l->def, l->max, &q))
+		return;
+	if (l->fetch(req->srv->store, q.after, q.limit, &docs, &next, err, sizeof(err)) < 0) {
+		reply_problem(rep, 500, "store_error", NULL, "%s", err);
+		return;
+	}
+	page_reply(rep, l->member, docs, l->kind, next);
 }

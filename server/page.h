@@ -27,4 +27,21 @@ bool page_query_parse(const struct request *req, struct reply *rep, char kind,
 void page_reply(struct reply *rep, const char *member, json_t *docs, char kind,
 		long long next);
 
+struct store;
+
+/* A stored list served by page_list(): its member name, cursor letter,
+ * page sizes and the store's page reader (store_profile_page()'s contract). */
+struct page_listing {
+	const char *member;
+	char kind;
+	unsigned def, max;
+	int (*fetch)(struct store *s, long long after, unsigned limit, json_t **docs,
+		     long long *next, char *err, size_t errlen);
+};
+
+/* GET of a stored list: ?limit and ?cursor only (400 naming any other
+ * parameter), one page of the store's documents, oldest first; 500
+ * store_error when the store fails. */
+void page_list(struct request *req, struct reply *rep, const struct page_listing *l);
+
 #endif
