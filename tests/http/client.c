@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -191,4 +192,48 @@ long raw_call(int port, const char *req, size_t len, struct response *r)
 	}
 	free(buf);
 	return (long)got;
+}
+
+double client_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+long client_json(const struct client *c, const char *method, const char *path, json_t *body,
+		 struct response *r)
+{
+	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+
+	client_call(c, method, path, NULL, text, text ? strlen(text) : 0, NULL, r);
+	free(text);
+	json_decref(body);
+	return r->status;
+}
+
+char *client_post_text(const struct client *c, const char *path, const char *text)
+{
+	struct response r;
+	char *out;
+
+	client_call(c, "POST", path, "text/plain", text, strlen(text), NULL, &r);
+	out = r.status == 200 && r.body ? strdup(r.body) : NULL;
+	response_free(&r);
+	return out;
+}
+
+char *client_console(const struct client *c, const char *vm_id)
+{
+	char path[160];
+	struct response r;
+	char *all = NULL;
+
+	snprintf(path, sizeof(path), "/v1/vms/%s/console?offset=0", vm_id);
+	client_call(c, "GET", path, NULL, NULL, 0, NULL, &r);
+	if (r.status == 200)
+		all = strdup(r.body ? r.body : "");
+	response_free(&r);
+	return all;
 }

@@ -47,6 +47,20 @@ void response_free(struct response *r);
  */
 long raw_call(int port, const char *req, size_t len, struct response *r);
 
+/* CLOCK_MONOTONIC in seconds: what the tests time waits and figures by. */
+double client_now(void);
+
+/* client_call with a JSON body (taken; NULL: none); returns r->status. */
+long client_json(const struct client *c, const char *method, const char *path, json_t *body,
+		 struct response *r);
+
+/* POSTs text as text/plain (the lab's control port runs it as shell);
+ * its answer's body on 200 (caller frees), else NULL. */
+char *client_post_text(const struct client *c, const char *path, const char *text);
+
+/* A VM's whole console so far (caller frees), or NULL unless 200. */
+char *client_console(const struct client *c, const char *vm_id);
+
 /* Looks up a string member of the response's JSON object, or NULL. */
 const char *response_str(const struct response *r, const char *key);
 

@@ -36,14 +36,6 @@ static const char *profile =
 	" \"SMCCC_ARCH_WORKAROUND_1\": \"host\", \"SMCCC_ARCH_WORKAROUND_2\": \"host\","
 	" \"SMCCC_ARCH_WORKAROUND_3\": \"host\"}}";
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static pid_t start(const char *logpath, const char *drain_seconds)
 {
 	char tcp[64], unixspec[160];
@@ -109,14 +101,14 @@ static bool send_all(int fd, const char *data, size_t len)
 static size_t read_until(int fd, char *buf, size_t cap, const char *until,
 			 double secs, bool *closed)
 {
-	double end = now() + secs;
+	double end = client_now() + secs;
 	size_t len = 0;
 
 	*closed = false;
 	buf[0] = '\0';
 	while (len + 1 < cap && !(until && strstr(buf, until))) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
-		double left = end - now();
+		double left = end - client_now();
 		ssize_t n;
 
 		if (left <= 0 || poll(&p, 1, (int)(left * 1000) + 1) <= 0)
@@ -157,7 +149,7 @@ static int begin_slow_post(const char *body)
 
 static bool log_has(const char *logpath, const char *needle, double secs)
 {
-	double end = now() + secs;
+	double end = client_now() + secs;
 	char line[2048];
 
 	do {
@@ -171,7 +163,7 @@ static bool log_has(const char *logpath, const char *needle, double secs)
 		if (found)
 			return true;
 		usleep(20000);
-	} while (now() < end);
+	} while (client_now() < end);
 	return false;
 }
 
@@ -183,7 +175,7 @@ static bool log_has(const char *logpath, const char *needle, double secs)
  */
 static int draining_count(const char *logpath, double secs)
 {
-	double end = now() + secs;
+	double end = client_now() + secs;
 	char line[2048];
 	int n = -1;
 
@@ -201,7 +193,7 @@ static int draining_count(const char *logpath, double secs)
 		if (n >= 0)
 			return n;
 		usleep(20000);
-	} while (now() < end);
+	} while (client_now() < end);
 	return -1;
 }
 
@@ -209,14 +201,14 @@ static int draining_count(const char *logpath, double secs)
  * running (then it is killed). */
 static int wait_exit(pid_t pid, double secs)
 {
-	double end = now() + secs;
+	double end = client_now() + secs;
 	int status;
 
 	do {
 		if (waitpid(pid, &status, WNOHANG) == pid)
 			return status;
 		usleep(10000);
-	} while (now() < end);
+	} while (client_now() < end);
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
 	return -1;
@@ -253,11 +245,11 @@ static void test_drain(void)
 	if (!check(slow >= 0, "a POST with its body held back gets 100 Continue",
 		   "no 100 Continue"))
 		goto out;
-	t0 = now();
+	t0 = client_now();
 	kill(pid, SIGTERM);
 
 	/* New connections are refused while the request is still open. */
-	while (now() - t0 < 30 && !(refused_tcp && refused_unix)) {
+	while (client_now() - t0 < 30 && !(refused_tcp && refused_unix)) {
 		if (!refused_tcp) {
 			fd = connect_tcp();
 			refused_tcp = fd == -ECONNREFUSED;
@@ -302,7 +294,7 @@ static void test_drain(void)
 	status = wait_exit(pid, 60);
 	check(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	      "pinvmd exits 0 once the request is answered, long before --drain-seconds",
-	      "status %#x after %.1f s", status, now() - t0);
+	      "status %#x after %.1f s", status, client_now() - t0);
 	check(log_has(logpath, "\"drained\"", 0) && !log_has(logpath, "drain timed out", 0),
 	      "pinvmd logs \"drained\", not a timeout", "see %s", logpath);
 	read_until(idle, buf, sizeof(buf), NULL, 2, &closed);
@@ -321,7 +313,7 @@ static void test_drain(void)
 		check(r.status == 200, "the profile POSTed during the drain was stored",
 		      "%ld %s", r.status, r.body ?: "");
 		response_free(&r);
-		t0 = now();
+		t0 = client_now();
 		kill(pid, SIGTERM);
 		/* The GET above may still count for the moment between its
 		 * answer and its completion callback: "drained", not a wait
@@ -331,7 +323,7 @@ static void test_drain(void)
 			      log_has(logpath, "\"drained\"", 0) &&
 			      !log_has(logpath, "drain timed out", 0),
 		      "with nothing in flight SIGTERM stops at once, exit 0",
-		      "status %#x after %.1f s", status, now() - t0);
+		      "status %#x after %.1f s", status, client_now() - t0);
 	}
 	return;
 out:
@@ -352,10 +344,10 @@ static void test_drain_timeout(void)
 	if (!check(pid > 0, "pinvmd starts with --drain-seconds 1", "see %s", logpath))
 		return;
 	slow = begin_slow_post(profile);
-	t0 = now();
+	t0 = client_now();
 	kill(pid, SIGTERM);
 	status = wait_exit(pid, 60);
-	took = now() - t0;
+	took = client_now() - t0;
 	/* No upper bound on time: the log line below says it was the deadline. */
 	check(slow >= 0 && status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
 		      took >= 0.9,
@@ -382,7 +374,7 @@ static void test_second_signal(void)
 	if (!check(pid > 0, "pinvmd starts with --drain-seconds 600", "see %s", logpath))
 		return;
 	slow = begin_slow_post(profile);
-	t0 = now();
+	t0 = client_now();
 	kill(pid, SIGTERM);
 	draining_count(logpath, 60);
 	kill(pid, SIGINT);
@@ -390,7 +382,7 @@ static void test_second_signal(void)
 	check(slow >= 0 && status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
 		      log_has(logpath, "while draining", 0),
 	      "a second signal ends the drain at once, exit 0", "status %#x after %.1f s",
-	      status, now() - t0);
+	      status, client_now() - t0);
 	if (slow >= 0)
 		close(slow);
 }

@@ -49,22 +49,9 @@ static const char *const kernels[] = { "5.10", "6.1", "6.12", "latest" };
 
 static struct client c;
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static long call(const char *method, const char *path, json_t *body, struct response *r)
 {
-	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-
-	client_call(&c, method, path, NULL, text, text ? strlen(text) : 0, NULL, r);
-	free(text);
-	json_decref(body);
-	return r->status;
+	return client_json(&c, method, path, body, r);
 }
 
 static void call_quiet(const char *method, const char *path)
@@ -73,20 +60,6 @@ static void call_quiet(const char *method, const char *path)
 
 	call(method, path, NULL, &r);
 	response_free(&r);
-}
-
-static char *console(const char *id)
-{
-	char path[160];
-	struct response r;
-	char *all = NULL;
-
-	snprintf(path, sizeof(path), "/v1/vms/%s/console?offset=0", id);
-	client_call(&c, "GET", path, NULL, NULL, 0, NULL, &r);
-	if (r.status == 200)
-		all = strdup(r.body ? r.body : "");
-	response_free(&r);
-	return all;
 }
 
 /* The last "pinvm-guest-clock N up=S" line of s: N (0: none) and S. */
@@ -121,10 +94,10 @@ static size_t count(const char *s, const char *needle)
 /* Waits until the console shows a tick of at least want; its text or NULL. */
 static char *wait_tick(const char *id, long want, int seconds)
 {
-	double t0 = now(), up;
+	double t0 = client_now(), up;
 
-	while (now() - t0 < seconds) {
-		char *s = console(id);
+	while (client_now() - t0 < seconds) {
+		char *s = client_console(&c, id);
 
 		if (s && last_tick(s, &up) >= want)
 			return s;
@@ -249,7 +222,7 @@ static void snapshot_out(const char *id, const char *outdir, const char *kernel,
 	char path[256], file[1024];
 	struct response r;
 	const char *sid;
-	double t0 = now();
+	double t0 = client_now();
 	long st;
 	struct stat sb;
 
@@ -259,7 +232,7 @@ static void snapshot_out(const char *id, const char *outdir, const char *kernel,
 	check(r.status == 201 && sid, "snapshot of the running guest", "%s %s: %ld %s",
 	      kernel, kind, r.status, r.body);
 	printf("BENCH snapshot %s %s: %.2f s through the API (128 MiB guest, running)\n",
-	       kernel, kind, now() - t0);
+	       kernel, kind, client_now() - t0);
 	if (!sid) {
 		response_free(&r);
 		return;
@@ -277,13 +250,13 @@ static void snapshot_out(const char *id, const char *outdir, const char *kernel,
 	}
 	snprintf(path, sizeof(path), "/v1/snapshots/%s/archive", sid);
 	snprintf(file, sizeof(file), "%s/snap-%s-%s.tar", outdir, kernel, kind);
-	t0 = now();
+	t0 = client_now();
 	st = download(path, file);
 	check(st == 200 && !stat(file, &sb) && sb.st_size > 0,
 	      "the archive downloads as one file", "%s: status %ld", file, st);
 	if (st == 200 && !stat(file, &sb))
 		printf("BENCH snapshot %s %s: archive %.1f MiB, downloaded in %.2f s\n", kernel,
-		       kind, (double)sb.st_size / (1 << 20), now() - t0);
+		       kind, (double)sb.st_size / (1 << 20), client_now() - t0);
 	/* The file is the snapshot now; this host keeps no copy. */
 	snprintf(path, sizeof(path), "/v1/snapshots/%s", sid);
 	response_free(&r);
@@ -383,7 +356,7 @@ static bool restore_and_run(const char *sid, const char *cell, double stopped_s)
 	response_free(&r);
 	if (!vm)
 		return false;
-	before = console(vm);
+	before = client_console(&c, vm);
 	n0 = last_tick(before, &up0);
 	check(n0 >= 3 && count(before, "Linux version") == 1,
 	      "the restored console holds the source's boot and ticks", "%s: tick %ld", cell, n0);
