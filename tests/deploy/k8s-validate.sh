@@ -18,22 +18,9 @@ fail_setup() {
 	echo "0 passed, 1 failed"
 	exit 1
 }
-if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-			apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
-	fi
-	command -v node >/dev/null || fail_setup "node is not installed"
-fi
-if ! cmp -s "$HERE/k8s/package-lock.json" "$DEPS/package-lock.json" ||
-	[ ! -f "$DEPS/node_modules/.package-lock.json" ]; then
-	mkdir -p "$DEPS"
-	cp "$HERE/k8s/package.json" "$HERE/k8s/package-lock.json" "$DEPS/"
-	if ! (cd "$DEPS" && npm ci --silent --no-audit --no-fund) >"$DEPS/npm.log" 2>&1; then
-		rm -f "$DEPS/package-lock.json"
-		fail_setup "npm ci in $DEPS failed: $(tail -n 5 "$DEPS/npm.log")"
-	fi
-fi
+# shellcheck source=tests/npm-deps.sh
+. "$ROOT/tests/npm-deps.sh"
+why=$(npm_deps "$HERE/k8s" "$DEPS") || fail_setup "$why"
 if [ $# -eq 0 ]; then
 	set -- "$ROOT"/deploy/k8s/*.yaml
 fi
