@@ -233,16 +233,27 @@ lab_run() {
 }
 
 # Pass 1 on one kernel: the host against its fixture, then its capture as
-# a profile (saved for pass 2).
+# a profile and two snapshots (saved for pass 2). On 6.12 also the figures,
+# here because this boot runs the plain build: pass 2 on 6.12 is the ASan
+# boot, whose timings would measure the sanitizers.
 lab_pass1() {
 	local kernel=$1 port=$2
-	lab_run "$kernel" "$port" host sh -c '
-		"$1/test_lab_host" "$2" "$3"; a=$?
-		"$1/test_lab_profiles" capture "$2" "$4" "$3" "$5"; b=$?
-		"$1/test_lab_snapshots" source "$2" "$4" "$6" "$7"; c=$?
-		exit $((a | b | c))' sh "$ROOT/build/bin" {url} \
-		"$ROOT/tests/fixtures/lab-$kernel.json" "$kernel" "$PROFILES" \
-		"$ROOT/tests/fixtures" "$SNAPSHOTS"
+	lab_run "$kernel" "$port" host lab_pass1_tests {url} {control} "$kernel"
+}
+
+lab_pass1_tests() {
+	local url=$1 control=$2 kernel=$3 bin=$ROOT/build/bin rc=0
+	"$bin/test_lab_host" "$url" "$ROOT/tests/fixtures/lab-$kernel.json" || rc=1
+	"$bin/test_lab_profiles" capture "$url" "$kernel" "$ROOT/tests/fixtures/lab-$kernel.json" \
+		"$PROFILES" || rc=1
+	"$bin/test_lab_snapshots" source "$url" "$kernel" "$ROOT/tests/fixtures" "$SNAPSHOTS" || rc=1
+	if [ "$kernel" = 6.12 ]; then
+		# The create path beside the KVM floor, 64 VMs at once; a
+		# snapshot and restore of 256 MiB and 1 GiB guests.
+		"$bin/bench_lab_create" "$url" "$control" 20 64 || rc=1
+		lab_selftest "$control" snapshot-bench || rc=1
+	fi
+	return $rc
 }
 
 # After the ASan lab's tests: stops pinvmd with SIGTERM, so LeakSanitizer
@@ -328,76 +339,70 @@ echo \"pinvm-vmm-selftest: exit status \$?\"" "$control/cgi-bin/run")
 	fi
 }
 
-# Pass 2 on one kernel, in one boot: every capture applied on this host
-# (the fidelity matrix), Linux microVMs through the API; on 6.12 also under
-# a profile, the contract tests and the CLI against real KVM; on kernels
-# with the SMCCC filter (6.4+) a Debian guest booted by pinvm-vmm with
-# only PSCI and the arch calls allowed (pinvm-vmm-selftest smccc-deny);
-# on every kernel a 2-vCPU guest and the periodic probe guest snapshotted
-# and restored by a new pinvm-vmm (pinvm-vmm-selftest snapshot
-# probe-snapshot), on 6.12 with the snapshot benchmark (BENCH lines).
+# Pass 2 on one kernel, in one boot: every capture in PROFILES_DIR
+# applied on this host (the fidelity matrix), every snapshot in
+# SNAPSHOTS_DIR restored here (the snapshot matrix), Linux microVMs through
+# the API; on 6.12 also under a profile, the contract tests and the CLI
+# against real KVM; on kernels with the SMCCC filter (6.4+) a Debian guest
+# booted by pinvm-vmm with only PSCI and the arch calls allowed
+# (pinvm-vmm-selftest smccc-deny); on every kernel a 2-vCPU guest and the
+# periodic probe guest snapshotted and restored by a new pinvm-vmm
+# (pinvm-vmm-selftest snapshot probe-snapshot), plus EXTRA_SELFTESTS.
 lab_vms_tests() {
-	local url=$1 control=$2 kernel=$3 bin=$ROOT/build/bin rc=0
-	"$bin/test_lab_profiles" matrix "$url" "$kernel" "$PROFILES" || rc=1
+	local url=$1 control=$2 kernel=$3 profiles=${4:-$PROFILES} snapshots=${5:-$SNAPSHOTS}
+	local bin=$ROOT/build/bin rc=0 cases
+	"$bin/test_lab_profiles" matrix "$url" "$kernel" "$profiles" || rc=1
 	# After the matrix, which imported every capture as lab-KERNEL: the
 	# snapshot cells compare against those profiles' verdicts here.
-	"$bin/test_lab_snapshots" target "$url" "$kernel" "$SNAPSHOTS" || rc=1
+	"$bin/test_lab_snapshots" target "$url" "$kernel" "$snapshots" || rc=1
 	if [ "$kernel" = 6.12 ]; then
 		"$bin/test_lab_vms" "$url" "$control" --profile || rc=1
 		"$ROOT/tests/contract/run.sh" "$url" --kvm || rc=1
 		if [ -x "$bin/test_cli" ]; then
 			"$bin/test_cli" "$bin/pinvm" "$ROOT/tests/fixtures" --url "$url" || rc=1
 		fi
-		# Figures: the create path beside the KVM floor, 64 VMs at once.
-		"$bin/bench_lab_create" "$url" "$control" 20 64 || rc=1
 	else
 		"$bin/test_lab_vms" "$url" "$control" || rc=1
 	fi
 	case $kernel in
-	6.12) lab_selftest "$control" smccc-deny snapshot probe-snapshot snapshot-bench || rc=1 ;;
-	latest) lab_selftest "$control" smccc-deny snapshot probe-snapshot || rc=1 ;;
-	*) lab_selftest "$control" snapshot probe-snapshot || rc=1 ;;
+	5.10 | 6.1) cases="snapshot probe-snapshot" ;;
+	*) cases="smccc-deny snapshot probe-snapshot" ;;
 	esac
+	# shellcheck disable=SC2086 # one case per word
+	lab_selftest "$control" $cases ${EXTRA_SELFTESTS:-} || rc=1
 	return $rc
 }
 
-# Step 5 in one boot of the ASan+UBSan build (deploy/lab.sh --asan): the
-# host against its fixture, a capture, the fidelity matrix (this capture and
-# pass 1's of the other kernels), microVMs under a profile, three
-# pinvm-vmm-selftest cases, the contract tests; then the sanitizer reports.
+# Pass 2 on ASAN_KERNEL, in one boot of the ASan+UBSan build (deploy/lab.sh
+# --asan): the host against its fixture, a capture and two snapshots taken
+# by this build, then pass 2's tests with them beside pass 1's of the other
+# kernels, DELETE racing every other request, and the selftest cases that
+# stop guests; then the sanitizer reports.
 lab_asan_tests() {
-	local url=$1 control=$2 kernel=$3 bin=$ROOT/build/bin rc=0 k missing='' out
-	local fixture=$ROOT/tests/fixtures/lab-$kernel.json dir=$ROOT/build/test-profiles-asan
+	local url=$1 control=$2 kernel=$3 bin=$ROOT/build/bin rc=0 k
+	local fixture=$ROOT/tests/fixtures/lab-$kernel.json dir=$ROOT/build/test-lab-asan
 	rm -rf "$dir"
-	mkdir -p "$dir"
+	mkdir -p "$dir/profiles" "$dir/snapshots"
 	"$bin/test_lab_host" "$url" "$fixture" || rc=1
-	"$bin/test_lab_profiles" capture "$url" "$kernel" "$fixture" "$dir" || rc=1
-	for k in 5.10 6.1 6.12 latest; do
-		[ "$k" = "$kernel" ] && continue
-		cp "$PROFILES/profile-$k.json" "$dir/" 2>/dev/null || missing+=" $k"
-	done
-	if [ -n "$missing" ]; then
-		echo "# matrix skipped: pass 1 saved no capture of$missing"
-	else
-		# The matrix imports every capture as lab-KERNEL; this one is
-		# stored already, by the capture.
-		curl -s -o /dev/null -X DELETE "$url/v1/profiles/lab-$kernel"
-		"$bin/test_lab_profiles" matrix "$url" "$kernel" "$dir" || rc=1
-	fi
-	"$bin/test_lab_vms" "$url" "$control" --profile || rc=1
-	# DELETE racing GET, actions and console on one VM: a use of a freed
-	# VM is an ASan report collected below.
-	"$bin/test_lab_races" "$url" "$control" "${PINVM_RACE_ROUNDS:-200}" || rc=1
-	# A snapshot and its restore on this kernel, under the sanitizers.
-	rm -rf "$dir/snapshots" && mkdir -p "$dir/snapshots"
+	"$bin/test_lab_profiles" capture "$url" "$kernel" "$fixture" "$dir/profiles" || rc=1
 	"$bin/test_lab_snapshots" source "$url" "$kernel" "$ROOT/tests/fixtures" "$dir/snapshots" || rc=1
-	"$bin/test_lab_snapshots" target "$url" "$kernel" "$dir/snapshots" "$kernel" || rc=1
+	for k in $KERNELS; do
+		[ "$k" = "$kernel" ] && continue
+		cp "$PROFILES/profile-$k.json" "$dir/profiles/" 2>/dev/null
+		cp "$SNAPSHOTS/snap-$k-"* "$dir/snapshots/" 2>/dev/null
+	done
+	# The matrix imports every capture as lab-KERNEL; this one is stored
+	# already, by the capture.
+	curl -s -o /dev/null -X DELETE "$url/v1/profiles/lab-$kernel"
 	# pinvm-vmm's leak check takes ~5 s in the emulated lab, and pinvmd
 	# SIGKILLs a pinvm-vmm that is not gone 5 s after it said "exited"; the
 	# selftest waits longer, so these cases (a running guest stopped, a
 	# pinned guest powering off) get pinvm-vmm through LeakSanitizer.
-	lab_selftest "$control" stop pins snapshot || rc=1
-	"$ROOT/tests/contract/run.sh" "$url" --kvm || rc=1
+	EXTRA_SELFTESTS="stop pins" lab_vms_tests "$url" "$control" "$kernel" \
+		"$dir/profiles" "$dir/snapshots" || rc=1
+	# DELETE racing GET, actions and console on one VM: a use of a freed
+	# VM is an ASan report collected below.
+	"$bin/test_lab_races" "$url" "$control" "${PINVM_RACE_ROUNDS:-200}" || rc=1
 	lab_asan_reports "$control" "$LOGDIR/lab-$kernel-asan.log" || rc=1
 	return $rc
 }
@@ -473,8 +478,11 @@ main() {
 		for k in $KERNELS; do
 			lab_pass1 "$k" "$port"
 		done
-		# Pass 2: every capture applied on every host, and microVMs.
+		# Pass 2: every capture applied on every host, every snapshot
+		# restored on every host, and microVMs; on ASAN_KERNEL in the
+		# ASan+UBSan boot below.
 		for k in $KERNELS; do
+			[ "$k" = "$ASAN_KERNEL" ] && continue
 			lab_run "$k" "$port" vms lab_vms_tests {url} {control} "$k"
 		done
 		if [ -n "$ASAN_KERNEL" ]; then
@@ -498,9 +506,9 @@ main() {
 			fi
 		fi
 		say "fidelity matrix (profile captured on a kernel, applied on a host):"
-		cat "$LOGDIR"/lab-*-vms-tests.log 2>/dev/null | grep '^MATRIX' | sort
+		cat "$LOGDIR"/lab-*-{vms,asan}-tests.log 2>/dev/null | grep '^MATRIX' | sort
 		say "snapshot matrix (a guest snapshotted on a kernel, restored on a host):"
-		cat "$LOGDIR"/lab-*-vms-tests.log 2>/dev/null | grep '^SNAPSHOT' | sort
+		cat "$LOGDIR"/lab-*-{vms,asan}-tests.log 2>/dev/null | grep '^SNAPSHOT' | sort
 		say "benchmarks (figures, not pass/fail):"
 		grep -H '^BENCH' "$LOGDIR"/lab-*-tests.log 2>/dev/null | sed "s|$LOGDIR/||"
 	fi
