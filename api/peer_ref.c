@@ -160,7 +160,7 @@ int peer_answer_hostset(const char *url, long status, const char *body,
 	if (status != 200) {
 		if (json_is_object(doc)) {
 			api_fail(err, 502, "peer_refused", "",
-				 "%s answered %ld %.40s%s%.60s%s %.300s", url,
+				 "%s answered %ld %.40s%s%.60s%s: %.300s", url,
 				 status, member(doc, "code"),
 				 *member(doc, "field") ? " (" : "",
 				 member(doc, "field"),

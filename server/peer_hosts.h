@@ -14,7 +14,8 @@
 
 /*
  * For every i with peers[i].url set, fetches hosts[i] (the other slots are
- * left alone). `single` names the one host "host" (a compatibility
+ * left alone), every peer on a thread of its own, so the request waits
+ * for its slowest peer (server/peer.h bounds each) rather than their sum. `single` names the one host "host" (a compatibility
  * request) instead of "hosts[i]". Returns 0 when every peer answered with
  * a register set; else fills rep with one problem+json, status 502 (422
  * when every failure is a bad token file), code and field of the first
