@@ -102,8 +102,12 @@ int compat_request_parse(const json_t *body, struct compat_request *out,
 		return api_fail(err, 400, "wrong_type", "profile",
 				"profile must be a document (object) or a stored name (string)");
 	}
-	/* pinvm's host set, or a Firecracker template or fingerprint. */
-	ret = hostset_from_any_json(jh, &out->host, &out->import, err);
+	/* Another pinvmd to ask, pinvm's host set, or a Firecracker
+	 * template or fingerprint. */
+	if (peer_ref_is(jh))
+		ret = peer_ref_parse(jh, &out->peer, err);
+	else
+		ret = hostset_from_any_json(jh, &out->host, &out->import, err);
 	if (ret) {
 		api_error_nest(err, "host");
 		compat_request_clear(out);
@@ -147,12 +151,17 @@ int baseline_request_parse(const json_t *body, struct baseline_request *out,
 	out->nhosts = json_array_size(list);
 	out->hosts = calloc(out->nhosts + 1, sizeof(*out->hosts));
 	out->imports = calloc(out->nhosts + 1, sizeof(*out->imports));
-	if (!out->hosts || !out->imports) {
+	out->peers = calloc(out->nhosts + 1, sizeof(*out->peers));
+	if (!out->hosts || !out->imports || !out->peers) {
 		baseline_request_clear(out);
 		return api_fail(err, 500, "out_of_memory", "", "out of memory");
 	}
 	json_array_foreach(list, i, h) {
-		ret = hostset_from_any_json(h, &out->hosts[i], &out->imports[i], err);
+		if (peer_ref_is(h))
+			ret = peer_ref_parse(h, &out->peers[i], err);
+		else
+			ret = hostset_from_any_json(h, &out->hosts[i],
+						    &out->imports[i], err);
 		if (ret) {
 			char prefix[32];
 
@@ -171,7 +180,9 @@ void baseline_request_clear(struct baseline_request *r)
 {
 	free(r->hosts);
 	free(r->imports);
+	free(r->peers);
 	r->hosts = NULL;
 	r->imports = NULL;
+	r->peers = NULL;
 	r->nhosts = 0;
 }

@@ -16,6 +16,7 @@
 #include "api_error.h"
 #include "firecracker.h"
 #include "hostset.h"
+#include "peer_ref.h"
 #include "profile.h"
 
 #include <jansson.h>
@@ -43,31 +44,35 @@ int capture_request_parse(const json_t *body, struct capture_request *out,
 			  struct api_error *err);
 
 /*
- * {"profile": {document} | "stored name", "host": {register set or a
- *  Firecracker template/fingerprint}}
+ * {"profile": {document} | "stored name", "host": {register set, a
+ *  Firecracker template/fingerprint, or a peer reference (peer_ref.h)}}
  *   422 unknown_field <key>; 422 missing_field "profile", "host";
  *   400 wrong_type "profile"; the profile document's errors under
  *   "profile", the host's under "host".
  * An inline profile is parsed into *profile (owned); a stored one is named
- * by profile_name, for the server to load.
+ * by profile_name, for the server to load. A peer reference leaves host
+ * empty with peer.url set: the server fetches the set and fills host.
  */
 struct compat_request {
 	const char *profile_name;   /* a stored profile, or NULL */
 	struct profile *profile;    /* an inline one (owned), or NULL */
 	struct hostset host;
 	struct fc_import import;    /* .format FC_FORMAT_NONE: a pinvm host set */
+	struct peer_ref peer;       /* .url NULL: the host was given inline */
 };
 int compat_request_parse(const json_t *body, struct compat_request *out,
 			 struct api_error *err);
 void compat_request_clear(struct compat_request *r);
 
 /*
- * {"name", "hosts": [host sets or Firecracker documents], "description"?}
+ * {"name", "hosts": [host sets, Firecracker documents or peer references],
+ *  "description"?}
  *   422 unknown_field <key>; "name" and "hosts" missing (422) or of the
  *   wrong type (400), name first; 422 too_many_hosts (more than
  *   BASELINE_MAX_HOSTS); each host's errors under "hosts[i]".
  * The name and description are checked by baseline_compute() and the
- * profile document parser.
+ * profile document parser. hosts[i] of a peer reference (peers[i].url
+ * set) is left empty for the server to fetch and fill.
  */
 struct baseline_request {
 	const char *name;
@@ -75,6 +80,7 @@ struct baseline_request {
 	size_t nhosts;
 	struct hostset *hosts;      /* nhosts of them (owned) */
 	struct fc_import *imports;  /* one per host (owned) */
+	struct peer_ref *peers;     /* one per host (owned); .url NULL: inline */
 };
 int baseline_request_parse(const json_t *body, struct baseline_request *out,
 			   struct api_error *err);

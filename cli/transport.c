@@ -1,5 +1,7 @@
 #include "transport.h"
 
+#include "httpc.h"
+
 #include <ctype.h>
 #include <stdbool.h>
 #include <curl/curl.h>
@@ -81,11 +83,11 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-static size_t on_header(char *data, size_t size, size_t nmemb, void *arg)
+/* X-Console-Next-Offset: the offset to ask for next. */
+static void on_header(const char *data, size_t n, void *arg)
 {
 	static const char name[] = "X-Console-Next-Offset:";
 	struct response *r = arg;
-	size_t n = size * nmemb;
 	char value[32];
 
 	if (n > sizeof(name) - 1 && n - (sizeof(name) - 1) < sizeof(value) &&
@@ -102,18 +104,28 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *arg)
 		if (errno == 0 && *end == '\0' && v >= 0)
 			r->next_offset = v;
 	}
-	return n;
 }
 
 int transport_request(const struct endpoint *ep, const char *method,
 		      const char *path, const char *body, struct response *r)
 {
-	struct curl_slist *headers = NULL, *h;
-	char url[2048], auth[300];
-	CURLcode rc = CURLE_OUT_OF_MEMORY;
-	CURL *curl;
 	const char *base = ep->unix_path ? "http://localhost" : ep->url;
 	size_t blen = strlen(base);
+	struct httpc_call call = {
+		.method = method,
+		.unix_path = ep->unix_path,
+		.ca_file = ep->cacert,
+		.token = ep->token,
+		.accept = "application/json, application/problem+json, text/plain",
+		.body = body,
+		.connect_timeout_ms = CONNECT_TIMEOUT_S * 1000,
+		.timeout_ms = REQUEST_TIMEOUT_S * 1000,
+		.body_limit = BODY_LIMIT,
+		.on_header = on_header,
+		.header_arg = r,
+	};
+	struct httpc_answer a;
+	char url[2048];
 	int n;
 
 	memset(r, 0, sizeof(*r));
@@ -126,69 +138,16 @@ int transport_request(const struct endpoint *ep, const char *method,
 		snprintf(r->error, sizeof(r->error), "URL too long");
 		return -1;
 	}
-	curl = curl_easy_init();
-	if (!curl) {
-		snprintf(r->error, sizeof(r->error), "cannot start libcurl");
+	call.url = url;
+	if (httpc_perform(&call, &a) < 0) {
+		snprintf(r->error, sizeof(r->error), "%s", a.error);
 		return -1;
 	}
-	h = curl_slist_append(headers, "Accept: application/json, application/problem+json, text/plain");
-	if (!h)
-		goto out;
-	headers = h;
-	if (body) {
-		h = curl_slist_append(headers, "Content-Type: application/json");
-		if (!h)
-			goto out;
-		headers = h;
-	}
-	if (ep->token[0]) {
-		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", ep->token);
-		h = curl_slist_append(headers, auth);
-		if (!h)
-			goto out;
-		headers = h;
-	}
-	curl_easy_setopt(curl, CURLOPT_URL, url);
-	curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, r);
-	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(curl, CURLOPT_HEADERDATA, r);
-	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT_S);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT, REQUEST_TIMEOUT_S);
-	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(curl, CURLOPT_USERAGENT, "pinvm/" PINVM_VERSION);
-	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-	if (ep->unix_path)
-		curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, ep->unix_path);
-	if (ep->cacert)
-		curl_easy_setopt(curl, CURLOPT_CAINFO, ep->cacert);
-	if (body) {
-		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-	}
-	rc = curl_easy_perform(curl);
-	if (rc == CURLE_OK)
-		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r->status);
-out:
-	curl_slist_free_all(headers);
-	curl_easy_cleanup(curl);
-	if (rc != CURLE_OK) {
-		r->status = 0;
-		snprintf(r->error, sizeof(r->error), "%s", curl_easy_strerror(rc));
-		return -1;
-	}
+	r->status = a.status;
+	r->body = a.body;
+	r->len = a.len;
 	if (r->len > 0)
 		r->json = json_loadb(r->body, r->len, 0, NULL);
-	if (!r->body) {
-		r->body = calloc(1, 1);
-		if (!r->body) {
-			r->status = 0;
-			snprintf(r->error, sizeof(r->error), "out of memory");
-			return -1;
-		}
-	}
 	return 0;
 }
 

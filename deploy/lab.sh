@@ -12,7 +12,7 @@
 #
 # Usage: deploy/lab.sh [--kernel 5.10|6.1|6.12|latest] [--port N] [--cpus N]
 #                      [--mem MiB] [--prepare] [--extra DIR]... [--selftest]
-#                      [--control-port N] [--asan]
+#                      [--control-port N] [--asan] [--link P]
 #   --kernel   5.10 = bullseye, 6.1 = bookworm, 6.12 = trixie (default),
 #              latest = trixie-backports; with --prepare also "all".
 #   --prepare  fetch and cache the kernel(s), build pinvm and the initramfs
@@ -29,6 +29,18 @@
 #              selftest sanitizer options that put every report in
 #              /tmp/asan/ in the lab (read them through --control-port, see
 #              deploy/lab/init), and prints them on the console at the end.
+#   --link P   join the private emulated link of every lab started with the
+#              same P (1024-65535): a second NIC on a QEMU socket netdev
+#              over 127.0.0.1:P (the first lab listens there, the next one
+#              connects: start them one after the other; two labs per P).
+#              Inside, the NIC has the link-local address 169.254.X.Y
+#              derived from --port (X = 1 + (port >> 8) % 254, Y = port &
+#              255, so labs on different ports never collide), and pinvmd
+#              answers there on port 8080; once it does, one more line is
+#              printed to stdout after the ready line:
+#                pinvm lab link: 169.254.X.Y
+#              The other lab's pinvmd reaches it at http://169.254.X.Y:8080.
+#              Nothing leaves this machine: the link is a loopback socket.
 #   --selftest boot, run pinvm-vmm-selftest (tests/vmm/selftest.c) in the
 #              lab instead of serving the API, power off, and exit with the
 #              selftest's status (0 = all passed). Its output is on stdout.
@@ -88,7 +100,7 @@ HOST_PACKAGES=(qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross cpio
 	libasan8-arm64-cross libubsan1-arm64-cross
 	xz-utils curl cmake make pkg-config libmicrohttpd-dev:arm64
 	libjansson-dev:arm64 libsqlite3-dev:arm64 libfdt-dev:arm64
-	libarchive-dev:arm64 libgnutls28-dev:arm64)
+	libarchive-dev:arm64 libgnutls28-dev:arm64 libcurl4-openssl-dev:arm64)
 
 KERNEL=6.12
 PORT=8080
@@ -98,6 +110,7 @@ PREPARE=0
 SELFTEST=0
 ASAN=0
 CONTROL_PORT=
+LINK_PORT=
 EXTRA_DIRS=()
 # The guest kernel the lab ships in /images comes from this suite.
 GUEST_SUITE=bookworm
@@ -134,6 +147,8 @@ parse_args() {
 		--asan) ASAN=1 ;;
 		--control-port) CONTROL_PORT=${2:?--control-port needs a value}; shift ;;
 		--control-port=*) CONTROL_PORT=${1#*=} ;;
+		--link) LINK_PORT=${2:?--link needs a port}; shift ;;
+		--link=*) LINK_PORT=${1#*=} ;;
 		--extra) EXTRA_DIRS+=("${2:?--extra needs a directory}"); shift ;;
 		--extra=*) EXTRA_DIRS+=("${1#*=}") ;;
 		-h | --help) usage; exit 0 ;;
@@ -146,6 +161,11 @@ parse_args() {
 		[[ $n =~ ^[0-9]+$ ]] || die "not a number: $n"
 	done
 	((PORT > 0 && PORT < 65536)) || die "bad port: $PORT"
+	if [[ -n $LINK_PORT ]]; then
+		[[ $LINK_PORT =~ ^[0-9]+$ ]] && ((LINK_PORT >= 1024 && LINK_PORT <= 65535)) ||
+			die "--link: not a port in 1024-65535: $LINK_PORT"
+		((LINK_PORT != PORT)) || die "--link $LINK_PORT is the API port"
+	fi
 	local d
 	for d in "${EXTRA_DIRS[@]}"; do
 		[[ -d $d ]] || die "--extra: not a directory: $d"
@@ -719,9 +739,47 @@ selftest_wait() {
 	return "$status"
 }
 
+# The lab's address on the --link network, from its API port: 169.254.0.x
+# and 169.254.255.x are reserved (RFC 3927), so X runs 1-254.
+link_addr() {
+	echo "169.254.$((1 + ($1 >> 8) % 254)).$(($1 & 255))"
+}
+
+# A locally administered MAC from the same two bytes (two labs on one
+# link must not share QEMU's default MAC).
+link_mac() {
+	printf '52:54:a9:fe:%02x:%02x\n' $((1 + ($1 >> 8) % 254)) $(($1 & 255))
+}
+
+# Waits until the lab's /init says pinvmd answers on the link address.
+link_wait() {
+	local console=$1 addr=$2 deadline=$((SECONDS + TIMEOUT))
+	while ! grep -q "^lab-init: link up: $addr\b" "$console" 2>/dev/null; do
+		kill -0 "$QEMU_PID" 2>/dev/null || return 1
+		if ((SECONDS >= deadline)); then
+			log "pinvmd did not answer on the link address $addr within ${TIMEOUT}s"
+			return 1
+		fi
+		sleep 0.5
+	done
+	echo "pinvm lab link: $addr"
+}
+
 boot() {
 	local kdir=$1 initrd=$2 release
 	release=$(cat "$kdir/release")
+	local chardev="stdio,id=con,signal=off" link_args=() link_ip=
+	if [[ -n $LINK_PORT ]] && ((!SELFTEST)); then
+		link_ip=$(link_addr "$PORT")
+		local mode=listen
+		# A lab already listening on the link port: join it.
+		port_in_use "$LINK_PORT" && mode=connect
+		log "link 127.0.0.1:$LINK_PORT ($mode): $link_ip"
+		link_args=(-netdev "socket,id=n1,$mode=127.0.0.1:$LINK_PORT"
+			-device "virtio-net-pci,netdev=n1,mac=$(link_mac "$PORT"),romfile=")
+		# A copy of the console, to see when /init reports the link up.
+		chardev+=",logfile=$RUN_DIR/console.log"
+	fi
 	local append="console=ttyAMA0 panic=-1 quiet"
 	local netdev="user,id=n0,hostfwd=tcp:127.0.0.1:$PORT-:8080"
 	if ((SELFTEST)); then
@@ -732,16 +790,17 @@ boot() {
 		append+=" pinvm.control=1"
 		netdev+=",hostfwd=tcp:127.0.0.1:$CONTROL_PORT-:8081"
 	fi
+	[[ -n $link_ip ]] && append+=" pinvm.link=$link_ip pinvm.link.mac=$(link_mac "$PORT")"
 	append+="${PINVM_LAB_APPEND:+ $PINVM_LAB_APPEND}"
 	# shellcheck disable=SC2054 # the commas are QEMU's
 	local qemu=(qemu-system-aarch64
 		-M virt,virtualization=on,gic-version=3 -cpu "${PINVM_LAB_CPU:-max,pauth-impdef=on}" -smp "$CPUS" -m "$MEM"
 		-display none -no-reboot -monitor none
-		-chardev stdio,id=con,signal=off -serial chardev:con
+		-chardev "$chardev" -serial chardev:con
 		-kernel "$kdir/vmlinuz" -initrd "$initrd"
 		-append "$append"
 		-netdev "$netdev"
-		-device virtio-net-pci,netdev=n0,romfile=)
+		-device virtio-net-pci,netdev=n0,romfile= "${link_args[@]}")
 	# Own session: a Ctrl-C on the terminal reaches lab.sh only, which stops
 	# QEMU itself. --pdeathsig: QEMU dies with lab.sh even on SIGKILL.
 	# stdin is /dev/null, so QEMU never reads (or stops on) the terminal.
@@ -775,6 +834,10 @@ boot() {
 	done
 	log "the API answered $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }') s after QEMU started"
 	echo "pinvm lab ready: http://127.0.0.1:$PORT kernel=$release"
+	if [[ -n $link_ip ]] && ! link_wait "$RUN_DIR/console.log" "$link_ip"; then
+		stop_qemu
+		die "the lab's link did not come up"
+	fi
 
 	wait "$QEMU_PID" || rc=$?
 	QEMU_PID=

@@ -35,6 +35,9 @@ void config_usage(FILE *f)
 		"                    stay plain HTTP\n"
 		"  --tls-key FILE    the certificate's PEM private key, unencrypted, in a\n"
 		"                    file only its owner may read or write\n"
+		"  --peer-ca FILE    PEM CA bundle that verifies https peers (other\n"
+		"                    pinvmd named by URL in a request) unless the\n"
+		"                    request gives its own \"ca\"; default: the system's\n"
 		"  --max-vms N       refuse more VMs than this (default 64)\n"
 		"  --max-profiles N  refuse more profiles than this (default 10000)\n"
 		"  --max-connections N  connections per listener (default 256)\n"
@@ -229,6 +232,8 @@ void config_free(struct config *cfg)
 	}
 	free(cfg->tls_cert);
 	cfg->tls_cert = NULL;
+	free(cfg->peer_ca);
+	cfg->peer_ca = NULL;
 	explicit_bzero(cfg->token, sizeof(cfg->token));
 }
 
@@ -288,6 +293,7 @@ static int parse_flags(int argc, char **argv, struct config *cfg, char *err,
 		{ "max-vms", required_argument, NULL, 'M' },
 		{ "tls-cert", required_argument, NULL, 'C' },
 		{ "tls-key", required_argument, NULL, 'K' },
+		{ "peer-ca", required_argument, NULL, 'A' },
 		{ "drain-seconds", required_argument, NULL, 'D' },
 		{ "stop-vms-on-exit", no_argument, NULL, 'S' },
 		{ "max-profiles", required_argument, NULL, 'P' },
@@ -361,6 +367,9 @@ static int parse_flags(int argc, char **argv, struct config *cfg, char *err,
 		case 'K':
 			cfg->tls_key_path = optarg;
 			break;
+		case 'A':
+			cfg->peer_ca_path = optarg;
+			break;
 		case 'S':
 			cfg->stop_vms_on_exit = true;
 			break;
@@ -430,6 +439,12 @@ int config_parse(int argc, char **argv, struct config *cfg, char *err,
 		      errlen) < 0 ||
 	     read_pem("--tls-key", cfg->tls_key_path, true, &cfg->tls_key, err,
 		      errlen) < 0)) {
+		ret = -EINVAL;
+		goto fail;
+	}
+	if (cfg->peer_ca_path &&
+	    read_pem("--peer-ca", cfg->peer_ca_path, false, &cfg->peer_ca, err,
+		     errlen) < 0) {
 		ret = -EINVAL;
 		goto fail;
 	}

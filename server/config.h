@@ -46,6 +46,8 @@ struct config {
 	const char *tls_cert_path, *tls_key_path; /* borrowed, or NULL */
 	char *tls_cert;            /* PEM text, owned (config_free), or NULL */
 	char *tls_key;             /* PEM text, owned and wiped, or NULL */
+	const char *peer_ca_path;  /* --peer-ca, borrowed, or NULL */
+	char *peer_ca;             /* its PEM text, owned, or NULL */
 	unsigned max_vms;
 	unsigned max_profiles;
 	unsigned drain_seconds;

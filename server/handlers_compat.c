@@ -14,6 +14,7 @@
 #include "host_view.h"
 #include "server.h"
 #include "metrics.h"
+#include "peer_hosts.h"
 #include "probe.h"
 #include "vmm_helper.h"
 #include "profile.h"
@@ -103,7 +104,7 @@ void handle_profile_compat_get(struct request *req, struct reply *rep)
 	free(r);
 }
 
-/* {"profile": {document} | "stored name", "host": {register set}}
+/* {"profile": {document} | "stored name", "host": {register set} | {peer}}
  * (api/requests.h checks it). */
 void handle_compat_post(struct request *req, struct reply *rep)
 {
@@ -125,6 +126,9 @@ void handle_compat_post(struct request *req, struct reply *rep)
 		goto out;
 	}
 	if (cr.profile_name && profile_load(req, rep, cr.profile_name, &stored) < 0)
+		goto out;
+	/* A host named by URL: its pinvmd's register set, as if given inline. */
+	if (peer_hosts_fill(req, rep, &cr.peer, &cr.host, 1, true) < 0)
 		goto out;
 	p = stored ? stored : cr.profile;
 	r = malloc(sizeof(*r));
@@ -152,8 +156,8 @@ out:
 	json_decref(body);
 }
 
-/* {"name", "hosts": [register sets], "description"?} → a stored profile
- * (api/requests.h checks it). */
+/* {"name", "hosts": [register sets or peers], "description"?} → a stored
+ * profile (api/requests.h checks it). */
 void handle_baselines_post(struct request *req, struct reply *rep)
 {
 	struct baseline_request br = { 0 };
@@ -184,6 +188,8 @@ void handle_baselines_post(struct request *req, struct reply *rep)
 			goto out;
 		}
 	}
+	if (peer_hosts_fill(req, rep, br.peers, br.hosts, br.nhosts, false) < 0)
+		goto out;
 	if (baseline_compute(br.name, br.hosts, br.nhosts, &p, &aerr) < 0) {
 		reply_api_error(rep, &aerr);
 		goto out;

@@ -6,6 +6,7 @@
 #include "idempotency.h"
 #include "http.h"
 #include "host_view.h"
+#include "httpc.h"
 #include "listen.h"
 #include "log.h"
 #include "router.h"
@@ -192,6 +193,13 @@ int main(int argc, char **argv)
 	case CONFIG_RUN:
 		break;
 	}
+	/* libcurl (server/peer.c) before any thread exists; the process
+	 * ends with it, so early exits below need not undo it. */
+	if (httpc_global_init() < 0) {
+		fprintf(stderr, "pinvmd: cannot start libcurl\n");
+		config_free(&cfg);
+		return 1;
+	}
 	memcpy(srv.state_dir, cfg.state_dir, sizeof(srv.state_dir));
 	memcpy(srv.image_dir, cfg.image_dir, sizeof(srv.image_dir));
 	memcpy(srv.token, cfg.token, sizeof(srv.token));
@@ -206,6 +214,7 @@ int main(int argc, char **argv)
 	srv.idle_timeout = cfg.idle_timeout;
 	srv.tls_cert = cfg.tls_cert;
 	srv.tls_key = cfg.tls_key;
+	srv.peer_ca = cfg.peer_ca;
 	if (cfg.tls_cert &&
 	    http_tls_check(srv.tls_cert, srv.tls_key, err, sizeof(err)) < 0) {
 		fprintf(stderr, "pinvmd: --tls-cert %s with --tls-key %s: %s\n",
@@ -378,6 +387,7 @@ int main(int argc, char **argv)
 	host_view_free(srv.host_view);
 	profile_cache_free(srv.profiles);
 	store_close(srv.store);
+	httpc_global_cleanup();
 	config_free(&cfg);
 	return 0;
 }

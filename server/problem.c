@@ -17,6 +17,7 @@ const char *problem_status_title(unsigned status)
 	case 415: return "Unsupported Media Type";
 	case 422: return "Unprocessable Content";
 	case 500: return "Internal Server Error";
+	case 502: return "Bad Gateway";
 	case 503: return "Service Unavailable";
 	default: return "Error";
 	}

@@ -45,6 +45,9 @@ struct server {
 	 * by main and kept until the daemons stop (libmicrohttpd borrows it). */
 	char *tls_cert;
 	char *tls_key;
+	/* --peer-ca PEM text verifying https peers (server/peer.h), or NULL
+	 * for the system's CAs; owned by main, constant while serving. */
+	const char *peer_ca;
 	unsigned max_vms;         /* more VMs than this are refused (409) */
 	unsigned max_profiles;    /* more profiles than this are refused (409) */
 	/* Connection limits, per listener (see config.h for each flag). */

@@ -505,6 +505,15 @@ main() {
 					sort | uniq -c | sort -rn | head -n 20
 			fi
 		fi
+		# Two labs on one emulated link: lab A's pinvmd asks lab B's by URL
+		# (issue 11); B's link address comes from its API port.
+		local t_link=$SECONDS
+		say "lab link: 6.12 asks 5.10 over an emulated link (tests/lab-link.sh)"
+		PINVM_LINK_LOGDIR=$LOGDIR "$ROOT/tests/lab-link.sh" 18190 18191 18199 6.12 5.10 \
+			>"$LOGDIR/lab-link.log" 2>&1
+		tally "lab link (fleet checks by URL)" $? "$LOGDIR/lab-link.log"
+		grep -E '^(not ok|#)' "$LOGDIR/lab-link.log"
+		say "lab link took $((SECONDS - t_link)) s (two boots included)"
 		say "fidelity matrix (profile captured on a kernel, applied on a host):"
 		cat "$LOGDIR"/lab-*-{vms,asan}-tests.log 2>/dev/null | grep '^MATRIX' | sort
 		say "snapshot matrix (a guest snapshotted on a kernel, restored on a host):"

@@ -657,6 +657,11 @@ async function scenario() {
 		await call('DELETE', `/v1/profiles/${doc.name}`, { expect: 204 });
 	}
 	await call('POST', '/v1/baselines', { json: { name: `ct-b-${runTag}`, hosts: [], colour: 'red' }, expect: 422, note: 'unknown member' });
+	// Hosts by URL (another pinvmd): port 1 of the server's own loopback
+	// answers nobody, so the peer is named unreachable.
+	await call('POST', '/v1/baselines', { json: { name: `ct-peer-${runTag}`, hosts: [host510, { url: 'http://127.0.0.1:1' }] }, expect: 502, code: 'peer_unreachable', note: 'a peer nobody answers for', check: (r) => (r.json?.peers?.[0]?.field === 'hosts[1]' ? [] : ['peers[0].field is not hosts[1]']) });
+	await call('POST', '/v1/compatibility', { json: { profile: docName, host: { url: 'http://127.0.0.1:1', token: 'contract-test-token-0123' } }, expect: 502, code: 'peer_unreachable', note: 'a host by URL nobody answers for' });
+	await call('POST', '/v1/compatibility', { json: { profile: docName, host: { url: 'file:///etc/passwd' } }, expect: 422, code: 'bad_url', note: 'a peer URL that is not http(s)' });
 	await call('POST', '/v1/baselines', { body: '{}', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, expect: 415, note: 'form body' });
 
 	// --- images and VMs

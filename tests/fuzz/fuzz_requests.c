@@ -1,6 +1,6 @@
 /*
  * The request bodies of api/requests.h and api/vm_action.h on arbitrary
- * JSON text. The first byte picks the parser ('c' capture, 'k'
+ * JSON text (hosts inline or by URL). The first byte picks the parser ('c' capture, 'k'
  * compatibility, 'b' baseline, 'a' action), the rest is the body. A refusal
  * is one of the errors the headers list; an acceptance holds what the body
  * says; whatever a request owns is released by its _clear (ASan's leak
@@ -57,13 +57,21 @@ static int baseline(const json_t *doc)
 
 	if (ret) {
 		fuzz_check_error(ret, &err);
-		FUZZ_CHECK(!r.hosts && !r.imports && !r.nhosts);
+		FUZZ_CHECK(!r.hosts && !r.imports && !r.peers && !r.nhosts);
 		baseline_request_clear(&r);
 		return 0;
 	}
 	FUZZ_CHECK(r.name && r.nhosts == json_array_size(json_object_get(doc, "hosts")));
 	FUZZ_CHECK(r.nhosts <= BASELINE_MAX_HOSTS);
-	FUZZ_CHECK(r.hosts && r.imports);
+	FUZZ_CHECK(r.hosts && r.imports && r.peers);
+	/* A host given by URL is a peer to ask, with a URL fit to send. */
+	for (size_t i = 0; i < r.nhosts; i++) {
+		const json_t *h = json_array_get(json_object_get(doc, "hosts"), i);
+
+		FUZZ_CHECK(!r.peers[i].url == !json_object_get(h, "url"));
+		FUZZ_CHECK(!r.peers[i].url || peer_url_check(r.peers[i].url, "url", &err) == 0);
+		FUZZ_CHECK(!r.peers[i].token || !r.peers[i].token_file);
+	}
 	baseline_request_clear(&r);
 	return 1;
 }
