@@ -9,19 +9,27 @@
 #      openapi.yaml through a real OpenAPI linter (Redocly CLI, from npm),
 #      checked against pinvmd's route table; every route's answers validated
 #      against it (tests/contract); the JSON parsers fuzzed briefly
-#   4. the lab: real arm64 KVM under each Debian kernel (5.10, 6.1, 6.12, latest)
-#   5. the lab's integration tests once more against the ASan+UBSan aarch64
-#      build of pinvmd and pinvm-vmm, on one kernel, failing on any report
-#   6. the container images (deploy/images.sh: localhost/pinvmd for arm64,
+#   4. the lab: real arm64 KVM under each Debian kernel (5.10, 6.1, 6.12,
+#      latest), two boots each; on one kernel the second boot runs the
+#      ASan+UBSan aarch64 build of pinvmd and pinvm-vmm, failing on any
+#      report; two labs joined on an emulated link
+#   5. the container images (deploy/images.sh: localhost/pinvmd for arm64,
 #      localhost/pinvm-lab for x86) built, inspected, the lab image run with
 #      podman and driven from outside (tests/deploy/images.sh); the
 #      Kubernetes manifests checked offline (tests/deploy/k8s-validate.sh)
 # Installs what it needs (Debian packages, one npm package) when missing.
 # PINVM_TEST_KERNELS="6.12" narrows the lab kernels (default: all four);
-# PINVM_ASAN_KERNEL sets the kernel of step 5 (default 6.12; empty: skip it);
+# PINVM_ASAN_KERNEL sets the kernel whose second boot runs the ASan+UBSan
+# build (default 6.12; empty: none, every boot runs the plain build);
 # PINVM_FUZZ_SECONDS sets how long each fuzzer runs (default 20).
 # PINVM_RACE_ROUNDS sets the rounds of the ASan lab's DELETE race (default 200).
-# PINVM_IMAGES_PORT sets the host port of step 6's lab container (default 18380).
+# PINVM_IMAGES_PORT sets the host port of step 5's lab container (default 18380).
+# PINVM_LAB_PORT sets the first of the lab's host ports (default 18180: the
+# API there, its control port +100, the linked labs +10 and +11, their link
+# +19), so that two runs can share a machine.
+# PINVM_TEST_STEPS picks steps after the native build and its tests
+# (default "native lab images": 2-3, 4, 5), e.g. "lab" while working on
+# the lab tests.
 # PINVM_TEST_STRESS=1 runs the whole suite beside two CPU hogs and an
 # fsync-heavy disk writer (a loaded, shared machine): it must pass that way too.
 set -uo pipefail
@@ -31,6 +39,8 @@ cd "$ROOT"
 KERNELS=${PINVM_TEST_KERNELS:-"5.10 6.1 6.12 latest"}
 ASAN_KERNEL=${PINVM_ASAN_KERNEL-6.12}
 FUZZ_SECONDS=${PINVM_FUZZ_SECONDS:-20}
+LAB_PORT=${PINVM_LAB_PORT:-18180}
+STEPS=${PINVM_TEST_STEPS:-"native lab images"}
 LOGDIR=$ROOT/build/test-logs
 DEPS=$ROOT/tests/.deps
 REDOCLY_VERSION=2.77.0
@@ -407,18 +417,9 @@ lab_asan_tests() {
 	return $rc
 }
 
-main() {
-	install_deps
-	rm -rf "$PROFILES" "$SNAPSHOTS"
-	mkdir -p "$LOGDIR" "$PROFILES" "$SNAPSHOTS"
-	local t_start=$SECONDS
-	[ "${PINVM_TEST_STRESS:-0}" = 1 ] && stress_start
-	say "native build"
-	if build "$ROOT/build" >"$LOGDIR/build.log" 2>&1; then
-		run_ctest "unit+server (native)" "$ROOT/build"
-	else
-		tally "native build" 1 "$LOGDIR/build.log"
-	fi
+# Everything that needs no lab: builds, unit and server tests (also under
+# ASan+UBSan), the spec, contract, load and abuse runs, packages, fuzzing.
+native_steps() {
 	say "build matrix: every CMake build type with gcc, clang, no test deps (compile only)"
 	"$ROOT/tests/build-matrix.sh" >"$LOGDIR/build-matrix.log" 2>&1
 	tally "build matrix" $? "$LOGDIR/build-matrix.log"
@@ -466,7 +467,11 @@ main() {
 	say "fuzzing the JSON parsers (${FUZZ_SECONDS}s each)"
 	"$ROOT/tests/fuzz/run.sh" "$FUZZ_SECONDS" >"$LOGDIR/fuzz.log" 2>&1
 	tally "fuzz (libFuzzer, ASan+UBSan)" $? "$LOGDIR/fuzz.log"
+}
 
+# Every lab boot: pass 1 and 2 on each kernel (pass 2 on ASAN_KERNEL in the
+# ASan+UBSan build), two linked labs; then the matrices and figures.
+lab_steps() {
 	say "lab: preparing kernels $KERNELS"
 	if ! "$ROOT/deploy/lab.sh" --prepare --kernel all </dev/null >"$LOGDIR/lab-prepare.log" 2>&1; then
 		tally "lab prepare" 1 "$LOGDIR/lab-prepare.log"
@@ -474,7 +479,7 @@ main() {
 		</dev/null >"$LOGDIR/lab-prepare-asan.log" 2>&1; then
 		tally "lab prepare (ASan+UBSan build)" 1 "$LOGDIR/lab-prepare-asan.log"
 	else
-		local port=18180 k
+		local port=$LAB_PORT k
 		for k in $KERNELS; do
 			lab_pass1 "$k" "$port"
 		done
@@ -509,7 +514,8 @@ main() {
 		# (issue 11); B's link address comes from its API port.
 		local t_link=$SECONDS
 		say "lab link: 6.12 asks 5.10 over an emulated link (tests/lab-link.sh)"
-		PINVM_LINK_LOGDIR=$LOGDIR "$ROOT/tests/lab-link.sh" 18190 18191 18199 6.12 5.10 \
+		PINVM_LINK_LOGDIR=$LOGDIR "$ROOT/tests/lab-link.sh" $((LAB_PORT + 10)) $((LAB_PORT + 11)) \
+			$((LAB_PORT + 19)) 6.12 5.10 \
 			>"$LOGDIR/lab-link.log" 2>&1
 		tally "lab link (fleet checks by URL)" $? "$LOGDIR/lab-link.log"
 		grep -E '^(not ok|#)' "$LOGDIR/lab-link.log"
@@ -521,6 +527,11 @@ main() {
 		say "benchmarks (figures, not pass/fail):"
 		grep -H '^BENCH' "$LOGDIR"/lab-*-tests.log 2>/dev/null | sed "s|$LOGDIR/||"
 	fi
+}
+
+# The container images (the lab image boots a lab of its own) and the
+# Kubernetes manifests.
+image_steps() {
 	local t0=$SECONDS
 	say "container images: build, inspect, run the lab image with podman (tests/deploy/images.sh)"
 	"$ROOT/tests/deploy/images.sh" "${PINVM_IMAGES_PORT:-18380}" </dev/null >"$LOGDIR/images.log" 2>&1
@@ -530,6 +541,30 @@ main() {
 	"$ROOT/tests/deploy/k8s-validate.sh" >"$LOGDIR/k8s.log" 2>&1
 	tally "Kubernetes manifests" $? "$LOGDIR/k8s.log"
 	say "container images and manifests step took $((SECONDS - t0)) s"
+}
+
+main() {
+	local step
+	install_deps
+	rm -rf "$PROFILES" "$SNAPSHOTS"
+	mkdir -p "$LOGDIR" "$PROFILES" "$SNAPSHOTS"
+	local t_start=$SECONDS
+	[ "${PINVM_TEST_STRESS:-0}" = 1 ] && stress_start
+	# The lab tests and the images use the native build's binaries.
+	say "native build"
+	if build "$ROOT/build" >"$LOGDIR/build.log" 2>&1; then
+		run_ctest "unit+server (native)" "$ROOT/build"
+	else
+		tally "native build" 1 "$LOGDIR/build.log"
+	fi
+	for step in $STEPS; do
+		case $step in
+		native) native_steps ;;
+		lab) lab_steps ;;
+		images) image_steps ;;
+		*) tally "PINVM_TEST_STEPS: unknown step $step" 1 /dev/null ;;
+		esac
+	done
 	stress_stop
 	say "the whole suite took $((SECONDS - t_start)) s"
 	echo "$PASSED passed, $FAILED failed"
