@@ -256,7 +256,7 @@ lab_pass1_tests() {
 	"$bin/test_lab_host" "$url" "$ROOT/tests/fixtures/lab-$kernel.json" || rc=1
 	"$bin/test_lab_profiles" capture "$url" "$kernel" "$ROOT/tests/fixtures/lab-$kernel.json" \
 		"$PROFILES" || rc=1
-	"$bin/test_lab_snapshots" source "$url" "$kernel" "$ROOT/tests/fixtures" "$SNAPSHOTS" || rc=1
+	"$bin/test_lab_snapshots" source "$url" "$control" "$kernel" "$ROOT/tests/fixtures" "$SNAPSHOTS" || rc=1
 	if [ "$kernel" = 6.12 ]; then
 		# The create path beside the KVM floor, 64 VMs at once; a
 		# snapshot and restore of 256 MiB and 1 GiB guests.
@@ -395,7 +395,7 @@ lab_asan_tests() {
 	mkdir -p "$dir/profiles" "$dir/snapshots"
 	"$bin/test_lab_host" "$url" "$fixture" || rc=1
 	"$bin/test_lab_profiles" capture "$url" "$kernel" "$fixture" "$dir/profiles" || rc=1
-	"$bin/test_lab_snapshots" source "$url" "$kernel" "$ROOT/tests/fixtures" "$dir/snapshots" || rc=1
+	"$bin/test_lab_snapshots" source "$url" "$control" "$kernel" "$ROOT/tests/fixtures" "$dir/snapshots" || rc=1
 	for k in $KERNELS; do
 		[ "$k" = "$kernel" ] && continue
 		cp "$PROFILES/profile-$k.json" "$dir/profiles/" 2>/dev/null

@@ -2,11 +2,13 @@
  * Snapshots moved between lab hosts with different kernels, through the
  * REST API only, as an orchestrator moves them with curl (issue 10).
  *
- *   test_lab_snapshots source URL KERNEL FIXTURES OUTDIR
+ *   test_lab_snapshots source URL CONTROL KERNEL FIXTURES OUTDIR
  *     on host A (pass 1): a 2-vCPU ticking Linux guest under the baseline
- *     of all four lab kernels, and one unpinned; each is snapshotted while
- *     running and its archive downloaded to OUTDIR/snap-A-{base,bare}.tar
- *     (with .json: the record).
+ *     of all four lab kernels ("base"), and the periodic probe guest
+ *     (vmm/probe_image.S, written into the lab's /images through its
+ *     control port CONTROL) under that baseline ("pbase") and unpinned
+ *     ("bare"); each is snapshotted while running and its archive
+ *     downloaded to OUTDIR/snap-A-KIND.tar (with .json: the record).
  *
  *   test_lab_snapshots target URL KERNEL OUTDIR [SOURCE_KERNEL...]
  *     on host B (pass 2): the archives of OUTDIR (of every source kernel,
@@ -23,12 +25,21 @@
  *     printed on A, no second boot, its clock has not jumped by the time it
  *     spent stopped, both CPUs run. Prints "SNAPSHOT" lines, one per cell.
  *
+ * A restored probe guest must answer every SMCCC call of its rounds after
+ * the restore on B as its first round did on A, call for call.
+ *
  * Why the baseline of all four and not of A and B per cell: the baseline
  * of all four is one of A and B for every B, and one Linux guest per
- * source instead of four keeps the suite inside its time.
+ * source instead of four keeps the suite inside its time. Why the probe
+ * guest unpinned and not Linux: the verdict is the registers', whatever
+ * the guest, and the probe's rounds prove the ABI call for call; its
+ * archive is a few KiB where Linux's is ~46 MiB, which the lab's emulated
+ * network moves at 1-7 MB/s.
  */
 #include "check.h"
 #include "client.h"
+#include "probe_rounds.h"
+#include "smccc.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -41,13 +52,27 @@
 
 #define KERNEL "debian-6.1-arm64.Image"
 #define INITRD "busybox-initramfs.cpio.gz"
+#define PROBE "probe.Image" /* written into the lab's /images by source() */
 #define BOOT_TIMEOUT_S 300
 #define TICK_TIMEOUT_S 120
+
+/* The snapshots each source kernel takes. */
+static const struct kind {
+	const char *name;  /* the archive's file name part */
+	const char *label; /* in SNAPSHOT lines */
+	bool probe;        /* the periodic probe guest, else a ticking Linux */
+	bool pinned;       /* under the baseline of the four kernels */
+} kinds[] = {
+	{ "base", "baseline", false, true },
+	{ "pbase", "baseline probe", true, true },
+	{ "bare", "unpinned probe", true, false },
+};
+#define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
 
 static const char *const kernels[] = { "5.10", "6.1", "6.12", "latest" };
 #define NKERNELS (sizeof(kernels) / sizeof(kernels[0]))
 
-static struct client c;
+static struct client c, ctl;
 
 static long call(const char *method, const char *path, json_t *body, struct response *r)
 {
@@ -107,11 +132,32 @@ static char *wait_tick(const char *id, long want, int seconds)
 	return NULL;
 }
 
-static char *create_ticker(const char *profile)
+/* Waits until the probe guest's console holds round want complete; its
+ * text or NULL. */
+static char *wait_round(const char *id, unsigned want, int seconds)
 {
-	json_t *spec = json_pack("{s:i, s:i, s:s, s:s, s:s}", "vcpus", 2, "memory_mib", 128,
-				 "kernel", KERNEL, "initrd", INITRD, "cmdline",
-				 "console=ttyS0 pinvm.tick=1 pinvm.clock=1");
+	double t0 = client_now();
+
+	while (client_now() - t0 < seconds) {
+		char *s = client_console(&c, id);
+
+		if (s && probe_last_round(s, 0) >= want)
+			return s;
+		free(s);
+		usleep(500000);
+	}
+	return NULL;
+}
+
+/* Creates and starts a guest of kind k; its id or NULL. */
+static char *create_guest(const struct kind *k, const char *profile)
+{
+	json_t *spec = k->probe
+			       ? json_pack("{s:i, s:i, s:s, s:n}", "vcpus", 1, "memory_mib", 32,
+					   "kernel", PROBE, "initrd")
+			       : json_pack("{s:i, s:i, s:s, s:s, s:s}", "vcpus", 2, "memory_mib",
+					   128, "kernel", KERNEL, "initrd", INITRD, "cmdline",
+					   "console=ttyS0 pinvm.tick=1 pinvm.clock=1");
 	struct response r;
 	char *id = NULL;
 
@@ -120,8 +166,8 @@ static char *create_ticker(const char *profile)
 	call("POST", "/v1/vms", spec, &r);
 	if (r.status == 201 && response_str(&r, "id"))
 		id = strdup(response_str(&r, "id"));
-	check(id != NULL, "create a 2-vCPU ticking guest", "%s: %ld %s",
-	      profile ? profile : "unpinned", r.status, r.body);
+	check(id != NULL, "create a guest (2-vCPU ticking Linux, or the probe)", "%s %s: %ld %s",
+	      k->name, profile ? profile : "unpinned", r.status, r.body);
 	response_free(&r);
 	if (id) {
 		char path[128];
@@ -231,8 +277,8 @@ static void snapshot_out(const char *id, const char *outdir, const char *kernel,
 	sid = response_str(&r, "id");
 	check(r.status == 201 && sid, "snapshot of the running guest", "%s %s: %ld %s",
 	      kernel, kind, r.status, r.body);
-	printf("BENCH snapshot %s %s: %.2f s through the API (128 MiB guest, running)\n",
-	       kernel, kind, client_now() - t0);
+	printf("BENCH snapshot %s %s: %.2f s through the API (running)\n", kernel, kind,
+	       client_now() - t0);
 	if (!sid) {
 		response_free(&r);
 		return;
@@ -265,14 +311,16 @@ static void snapshot_out(const char *id, const char *outdir, const char *kernel,
 	response_free(&r);
 }
 
-static int source(const char *url, const char *kernel, const char *fixtures, const char *outdir)
+static int source(const char *url, const char *control, const char *kernel,
+		  const char *fixtures, const char *outdir)
 {
 	struct response r;
 	json_t *hosts = json_array();
-	char *base_vm, *bare_vm, *s;
+	char *vm[NKINDS] = { NULL }, *s, *out;
 	char path[1024];
 
 	snprintf(c.base, sizeof(c.base), "%s", url);
+	snprintf(ctl.base, sizeof(ctl.base), "%s", control);
 	for (size_t i = 0; i < NKERNELS; i++) {
 		json_t *h;
 
@@ -281,6 +329,7 @@ static int source(const char *url, const char *kernel, const char *fixtures, con
 		if (!json_is_object(json_object_get(h, "firmware_registers"))) {
 			check(false, "load the fixtures", "%s", path);
 			json_decref(h);
+			json_decref(hosts);
 			return check_summary();
 		}
 		/* The register set the kernel reported, as a host set. */
@@ -292,31 +341,36 @@ static int source(const char *url, const char *kernel, const char *fixtures, con
 	     &r);
 	check(r.status == 201, "the baseline of the four lab kernels", "%ld %s", r.status, r.body);
 	response_free(&r);
+	/* The probe guest's image, as pinvm-vmm writes it (its call table
+	 * filled in), where pinvmd takes guest images from. */
+	out = client_post_text(&ctl, "/cgi-bin/run",
+			       "echo '{\"path\": \"/images/" PROBE "\"}' |"
+			       " pinvm-vmm --helper probe-image");
+	check(out && strstr(out, "\"ok\""), "the probe guest's image written into /images",
+	      "%s", out ? out : "(no answer from the control port)");
+	free(out);
 
-	base_vm = create_ticker("snap-all");
-	bare_vm = create_ticker(NULL);
-	if (!base_vm || !bare_vm)
-		goto out;
-	/* Both CPUs up, a few ticks printed: snapshot in the middle of it. */
-	s = wait_tick(base_vm, 3, BOOT_TIMEOUT_S);
-	check(s != NULL, "the baseline guest ticks", "%s", kernel);
-	free(s);
-	s = wait_tick(bare_vm, 3, BOOT_TIMEOUT_S);
-	check(s != NULL, "the unpinned guest ticks", "%s", kernel);
-	free(s);
-	snapshot_out(base_vm, outdir, kernel, "base");
-	snapshot_out(bare_vm, outdir, kernel, "bare");
-out:
-	if (base_vm) {
-		snprintf(path, sizeof(path), "/v1/vms/%s", base_vm);
-		call_quiet("DELETE", path);
+	for (size_t k = 0; k < NKINDS; k++)
+		vm[k] = create_guest(&kinds[k], kinds[k].pinned ? "snap-all" : NULL);
+	/* A few ticks or two rounds printed: snapshot in the middle of it. */
+	for (size_t k = 0; k < NKINDS; k++) {
+		if (!vm[k])
+			continue;
+		s = kinds[k].probe ? wait_round(vm[k], 2, BOOT_TIMEOUT_S)
+				   : wait_tick(vm[k], 3, BOOT_TIMEOUT_S);
+		check(s != NULL, "the guest runs (ticks, or probe rounds)", "%s %s", kernel,
+		      kinds[k].name);
+		free(s);
+		if (s)
+			snapshot_out(vm[k], outdir, kernel, kinds[k].name);
 	}
-	if (bare_vm) {
-		snprintf(path, sizeof(path), "/v1/vms/%s", bare_vm);
-		call_quiet("DELETE", path);
+	for (size_t k = 0; k < NKINDS; k++) {
+		if (vm[k]) {
+			snprintf(path, sizeof(path), "/v1/vms/%s", vm[k]);
+			call_quiet("DELETE", path);
+		}
+		free(vm[k]);
 	}
-	free(base_vm);
-	free(bare_vm);
 	return check_summary();
 }
 
@@ -404,6 +458,67 @@ static bool restore_and_run(const char *sid, const char *cell, double stopped_s)
 }
 
 /*
+ * Restores a probe guest's snapshot and proves its ABI did not move: the
+ * rounds go on after the last one the console shows, and every call of a
+ * round made after the restore answers what round 1 answered on the
+ * source (the console came with the snapshot).
+ */
+static bool restore_probe_and_run(const char *sid, const char *cell)
+{
+	uint64_t first[PROBE_ROUNDS_MAX_CALLS], x0[PROBE_ROUNDS_MAX_CALLS];
+	struct response r;
+	char path[160], *vm, *before, *after;
+	unsigned n0, n1, differ = 0;
+	size_t n;
+	bool ok;
+
+	call("POST", "/v1/vms", json_pack("{s:s}", "snapshot", sid), &r);
+	ok = r.status == 201 && !strcmp(response_str(&r, "state") ?: "", "paused");
+	check(ok, "restore: 201, state paused", "%s: %ld %s", cell, r.status, r.body);
+	vm = ok && response_str(&r, "id") ? strdup(response_str(&r, "id")) : NULL;
+	response_free(&r);
+	if (!vm)
+		return false;
+	before = client_console(&c, vm);
+	n0 = probe_last_round(before, 0);
+	check(n0 >= 2 && probe_round(before, 1, first, &n) && n == smccc_probe_ncalls,
+	      "the restored console holds the source's rounds", "%s: last round %u", cell, n0);
+	snprintf(path, sizeof(path), "/v1/vms/%s/actions", vm);
+	call("POST", path, json_pack("{s:s}", "action", "resume"), &r);
+	check(r.status == 200, "resume the restored guest", "%s: %ld %s", cell, r.status, r.body);
+	response_free(&r);
+	/* Round n0 + 1 may have begun on the source; n0 + 2 is all B's. */
+	after = wait_round(vm, n0 + 2, TICK_TIMEOUT_S);
+	ok = after != NULL && n0 >= 2;
+	check(ok, "the probe's rounds go on", "%s: stuck after round %u", cell, n0);
+	if (ok) {
+		n1 = probe_last_round(after, n0);
+		for (unsigned k = n0 + 2; k <= n1; k++) {
+			probe_round(after, k, x0, &n);
+			for (size_t i = 0; i < n; i++)
+				if (x0[i] != first[i]) {
+					differ++;
+					printf("# %s: round %u call %zu (%s): 0x%llx, round 1 on the "
+					       "source: 0x%llx\n",
+					       cell, k, i, smccc_probe_calls[i].name,
+					       (unsigned long long)x0[i], (unsigned long long)first[i]);
+				}
+		}
+		ok = differ == 0;
+		check(ok, "every SMCCC call answers after the restore as before it",
+		      "%s: %u answers differ", cell, differ);
+		printf("SNAPSHOT %s: probe rounds %u -> %u, %zu calls each, %u answers differ\n",
+		       cell, n0, n1, smccc_probe_ncalls, differ);
+	}
+	free(before);
+	free(after);
+	snprintf(path, sizeof(path), "/v1/vms/%s", vm);
+	call_quiet("DELETE", path);
+	free(vm);
+	return ok;
+}
+
+/*
  * Whether every refused firmware register of a report is a workaround
  * level above this host's. A baseline pins the lowest level, but KVM only
  * checks a workaround level and never lowers it: the guest sees its
@@ -472,7 +587,7 @@ static void expect_refusal(const char *sid, const char *cell, const char *refuse
  * with the register named; everywhere else the guest must carry on. A
  * snapshot always restores on its own kernel.
  */
-static void target_cell(const char *kernel, const char *src, const char *kind,
+static void target_cell(const char *kernel, const char *src, const struct kind *k,
 			const char *outdir)
 {
 	char file[1024], cell[128], path[256], want[512] = "", got[512] = "", helper[1024];
@@ -481,11 +596,10 @@ static void target_cell(const char *kernel, const char *src, const char *kind,
 	const char *sid;
 	struct stat sb;
 	double stopped_s;
-	bool base = !strcmp(kind, "base"), compatible;
+	bool base = k->pinned, compatible, ran;
 
-	snprintf(cell, sizeof(cell), "%-6s -> %-6s %s", src, kernel,
-		 base ? "baseline" : "unpinned");
-	snprintf(file, sizeof(file), "%s/snap-%s-%s.tar", outdir, src, kind);
+	snprintf(cell, sizeof(cell), "%-6s -> %-6s %s", src, kernel, k->label);
+	snprintf(file, sizeof(file), "%s/snap-%s-%s.tar", outdir, src, k->name);
 	if (stat(file, &sb)) {
 		check(false, "the source pass saved an archive", "%s: none (%s)", cell, file);
 		printf("SNAPSHOT %s: no archive from the source pass\n", cell);
@@ -532,7 +646,9 @@ static void target_cell(const char *kernel, const char *src, const char *kind,
 		check(compatible, "a snapshot restores on the kernel it was taken on", "%s: %s",
 		      cell, all);
 	if (compatible) {
-		if (!restore_and_run(sid, cell, stopped_s))
+		ran = k->probe ? restore_probe_and_run(sid, cell)
+			       : restore_and_run(sid, cell, stopped_s);
+		if (!ran)
 			printf("SNAPSHOT %s: FAILED\n", cell);
 	} else {
 		check(*all != '\0', "an incompatible verdict names what it refuses", "%s: %s", cell,
@@ -556,8 +672,8 @@ static int target(const char *url, const char *kernel, const char *outdir,
 	for (size_t i = 0; i < (n ? (size_t)n : NKERNELS); i++) {
 		const char *src = n ? srcs[i] : kernels[i];
 
-		target_cell(kernel, src, "base", outdir);
-		target_cell(kernel, src, "bare", outdir);
+		for (size_t k = 0; k < NKINDS; k++)
+			target_cell(kernel, src, &kinds[k], outdir);
 	}
 	return check_summary();
 }
@@ -568,12 +684,12 @@ int main(int argc, char **argv)
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (argc == 6 && !strcmp(argv[1], "source"))
-		rc = source(argv[2], argv[3], argv[4], argv[5]);
+	if (argc == 7 && !strcmp(argv[1], "source"))
+		rc = source(argv[2], argv[3], argv[4], argv[5], argv[6]);
 	else if (argc >= 5 && !strcmp(argv[1], "target"))
 		rc = target(argv[2], argv[3], argv[4], argv + 5, argc - 5);
 	else
-		fprintf(stderr, "usage: %s source URL KERNEL FIXTURES OUTDIR\n"
+		fprintf(stderr, "usage: %s source URL CONTROL KERNEL FIXTURES OUTDIR\n"
 				"       %s target URL KERNEL OUTDIR [SOURCE_KERNEL...]\n", argv[0], argv[0]);
 	curl_global_cleanup();
 	return rc;

@@ -16,6 +16,7 @@
  */
 #include "kvm_host.h"
 #include "probe.h"
+#include "probe_rounds.h"
 #include "smccc.h"
 #include "smccc_filter.h"
 #include "vmm_client.h"
@@ -1104,34 +1105,6 @@ out:
 	free(con);
 	vm_state_free(&st);
 	abandon(&r, &created);
-}
-
-/*
- * Round r of the periodic probe guest in s: its x0s, normalized as the
- * profile tools compare them (api/smccc.h). True once "pinvm-probe-end r"
- * is there and every call of the round was printed.
- */
-static bool probe_round(const char *s, unsigned r, uint64_t *x0, size_t *n)
-{
-	char needle[64];
-	const char *p;
-
-	*n = 0;
-	snprintf(needle, sizeof(needle), "\npinvm-probe-end %u\n", r);
-	if (!s || !strstr(s, needle))
-		return false;
-	for (size_t i = 0; i < smccc_probe_ncalls; i++) {
-		unsigned long long fid, v;
-
-		snprintf(needle, sizeof(needle), "\npinvm-probe %u %zu ", r, i);
-		p = strstr(s, needle);
-		if (!p || sscanf(p + strlen(needle), "%llx %llx", &fid, &v) != 2 ||
-		    fid != smccc_probe_calls[i].function_id)
-			return false;
-		x0[i] = smccc_probe_normalize(i, v);
-		*n = i + 1;
-	}
-	return true;
 }
 
 /*
