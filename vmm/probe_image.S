@@ -14,6 +14,12 @@
  * (CNTVCT_EL0 against CNTFRQ_EL0), so a restored probe keeps its pace.
  * MMU off, no interrupts, position independent. State lives in x19-x28,
  * which SMCCC calls preserve.
+ *
+ * With probe_image_wmem (a u64 before the table) set to N bytes, the
+ * guest also writes memory while it waits between rounds: one u64 per
+ * 4 KiB page, page after page, over [RAM + 16 MiB, RAM + 16 MiB + N),
+ * round and round: a working set of N bytes that stays dirty, for the
+ * live-migration benchmark.
  */
 #include "probe_layout.h"
 
@@ -36,6 +42,10 @@ entry:
 	movz	x28, #0x0100, lsl #16	/* MACHINE_UART_BASE (probe.c checks) */
 	mrs	x27, cntfrq_el0
 	mov	x26, #1			/* round */
+	movz	x9, #0x8100, lsl #16	/* PROBE_RAM_BASE + 16 MiB */
+	adr	x10, probe_image_wmem
+	ldr	x10, [x10]
+	mov	x11, #0			/* the next page to write */
 round:
 	adr	x0, s_round
 	bl	puts
@@ -83,7 +93,12 @@ done:
 	mrs	x24, cntvct_el0
 1:	isb
 	mrs	x25, cntvct_el0
-	sub	x25, x25, x24
+	cbz	x10, 2f
+	str	x25, [x9, x11]
+	add	x11, x11, #4096
+	cmp	x11, x10
+	csel	x11, xzr, x11, hs
+2:	sub	x25, x25, x24
 	cmp	x25, x27
 	b.lo	1b
 	add	x26, x26, #1
@@ -164,6 +179,9 @@ s_end:
 	.asciz	"pinvm-probe-end "
 
 	.balign 8
+	.global probe_image_wmem
+probe_image_wmem:
+	.quad	0
 probe_image_table:
 	.quad	0
 	.fill	2 * PROBE_MAX_CALLS, 8, 0
