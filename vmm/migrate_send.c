@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -214,6 +215,9 @@ static void *sender(void *arg)
 	ms->out_len = MIGRATE_HEADER_LEN;
 	if ((ret = dirty_log_start(ms->vm, &ms->dl, err)) < 0)
 		goto out;
+	fprintf(stderr, "pinvm-vmm: migrate: dirty logging on %llu pages (%s)\n",
+		(unsigned long long)ms->dl.pages,
+		ms->dl.manual ? "KVM_GET_DIRTY_LOG + KVM_CLEAR_DIRTY_LOG" : "KVM_GET_DIRTY_LOG");
 	ms->pending = calloc(ms->dl.words, sizeof(*ms->pending));
 	if (!ms->pending) {
 		ret = vmm_error_set(err, "migrate", ENOMEM, "out of memory");
@@ -238,6 +242,9 @@ static void *sender(void *arg)
 		p.data_pages = ms->data_pages;
 		p.dirty_pages = count;
 		report(ms, &p);
+		fprintf(stderr, "pinvm-vmm: migrate: round %u sent, %llu bytes so far, %llu pages "
+			"dirty since\n", p.round, (unsigned long long)ms->bytes,
+			(unsigned long long)count);
 		if (count <= ms->limits.converged_pages || p.round >= ms->limits.max_rounds)
 			break;
 	}
@@ -250,8 +257,11 @@ static void *sender(void *arg)
 	paused = true;
 	if ((ret = dirty_log_fetch(&ms->dl, &count, err)) < 0)
 		goto out;
-	for (size_t i = 0; i < ms->dl.words; i++)
+	p.dirty_pages = 0;
+	for (size_t i = 0; i < ms->dl.words; i++) {
 		ms->pending[i] |= ms->dl.bitmap[i];
+		p.dirty_pages += (uint64_t)__builtin_popcountll(ms->pending[i]);
+	}
 	p.round++;
 	ret = send_bitmap(ms, ms->pending);
 	if (ret == 0)

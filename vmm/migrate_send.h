@@ -30,7 +30,8 @@ struct migrate_progress {
 	unsigned round;       /* rounds sent so far (1 = the whole RAM) */
 	uint64_t bytes;       /* stream bytes written */
 	uint64_t data_pages;  /* pages sent with bytes, all rounds */
-	uint64_t dirty_pages; /* the last dirty-log fetch */
+	uint64_t dirty_pages; /* the last dirty-log fetch; once ok, the pages
+			       * copied with the guest paused */
 	bool done;            /* the thread has finished */
 	bool ok;              /* done, all sent: the guest is paused */
 	uint64_t paused_ms;   /* ok: pause -> last byte written */
