@@ -335,7 +335,9 @@ echo \"pinvm-vmm-selftest: exit status \$?\"" "$control/cgi-bin/run")
 # only PSCI and the arch calls allowed (pinvm-vmm-selftest smccc-deny);
 # on every kernel a 2-vCPU guest and the periodic probe guest snapshotted
 # and restored by a new pinvm-vmm (pinvm-vmm-selftest snapshot
-# probe-snapshot), on 6.12 with the snapshot benchmark (BENCH lines).
+# probe-snapshot); on every kernel the probe guest live-migrated between
+# two pinvm-vmm processes, with its faults (pinvm-vmm-selftest migrate);
+# on 6.12 with the snapshot and migration benchmarks (BENCH lines).
 lab_vms_tests() {
 	local url=$1 control=$2 kernel=$3 bin=$ROOT/build/bin rc=0
 	"$bin/test_lab_profiles" matrix "$url" "$kernel" "$PROFILES" || rc=1
@@ -354,9 +356,10 @@ lab_vms_tests() {
 		"$bin/test_lab_vms" "$url" "$control" || rc=1
 	fi
 	case $kernel in
-	6.12) lab_selftest "$control" smccc-deny snapshot probe-snapshot snapshot-bench || rc=1 ;;
-	latest) lab_selftest "$control" smccc-deny snapshot probe-snapshot || rc=1 ;;
-	*) lab_selftest "$control" snapshot probe-snapshot || rc=1 ;;
+	6.12) lab_selftest "$control" smccc-deny snapshot probe-snapshot migrate snapshot-bench \
+		migrate-bench || rc=1 ;;
+	latest) lab_selftest "$control" smccc-deny snapshot probe-snapshot migrate || rc=1 ;;
+	*) lab_selftest "$control" snapshot probe-snapshot migrate || rc=1 ;;
 	esac
 	return $rc
 }

@@ -10,7 +10,7 @@ SECONDS_EACH=${1:-20}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=$ROOT/build-fuzz
 TARGETS="profile hostset firecracker vm_spec requests router uri event_query label_selector prefer
-	snapshot_manifest snapshot_archive vm_state"
+	snapshot_manifest snapshot_archive vm_state migrate_stream"
 
 command -v clang >/dev/null || { echo "run.sh: clang is required" >&2; exit 2; }
 CC=clang cmake -S "$ROOT/tests/fuzz" -B "$BUILD" -DPINVM_FUZZ=ON \
