@@ -1689,7 +1689,7 @@ static void dest_refused(struct guest *d, const char *needle, const char *label)
 }
 
 static bool dest_spawn(struct guest *d, const char *name, const char *sock,
-		       const char *image, uint64_t mib)
+		       const char *image, unsigned vcpus, uint64_t mib)
 {
 	struct vmm_event ev;
 	bool ok;
@@ -1697,7 +1697,7 @@ static bool dest_spawn(struct guest *d, const char *name, const char *sock,
 	unlink(sock);
 	spawn_incoming = sock;
 	spawn_kernel = image;
-	ok = guest_spawn(d, name, KERNEL_NAME, 1, mib, "", NULL, 0, &ev);
+	ok = guest_spawn(d, name, KERNEL_NAME, vcpus, mib, "", NULL, 0, &ev);
 	spawn_incoming = NULL;
 	spawn_kernel = NULL;
 	ok = ok && ev.type == VMM_EVENT_INCOMING;
@@ -1706,6 +1706,107 @@ static bool dest_spawn(struct guest *d, const char *name, const char *sock,
 	      ev.type == VMM_EVENT_ERROR ? ev.error.detail : "");
 	vmm_event_clear(&ev);
 	return ok;
+}
+
+/*
+ * A 2-vCPU Linux guest ticking (pinvm.clock=1) migrated live: the ticks
+ * go on on the destination (the two consoles read as one run), no second
+ * boot, both CPUs online, no RCU stall: every page and register came
+ * across.
+ */
+static void migrate_linux(void)
+{
+	struct vmm_pin psci10 = { .id = REG_PSCI_VERSION, .value = 0x10000 };
+	struct guest g, d;
+	struct vmm_event ev, created, dcreated;
+	struct vmm_error err;
+	unsigned failed_before = n_failed, progress, last_old = 0, last_all = 0;
+	char sock[4200], online[32] = "";
+	char *old = NULL, *new = NULL, *all = NULL;
+	double up = 0;
+	int ret;
+
+	memset(&d, 0, sizeof(d));
+	memset(&dcreated, 0, sizeof(dcreated));
+	snprintf(sock, sizeof(sock), "%s/mig-linux.sock", opt.work);
+	if (!guest_spawn(&g, "mig-linux-source", KERNEL_NAME, 2, SNAP_MIB, SNAP_CMDLINE,
+			 &psci10, 1, &created) || created.type != VMM_EVENT_CREATED) {
+		check(false, "migrate linux: source created");
+		goto out;
+	}
+	g.t_start = now_ms();
+	ret = vmm_client_request(&g.c, VMM_OP_START, EVENT_MS, &ev, &err);
+	vmm_event_clear(&ev);
+	if (ret < 0 || !marker(&g, 2) || !wait_tick(&g, 3, 60000)) {
+		check(false, "migrate linux: the source ticks");
+		goto out;
+	}
+	if (!dest_spawn(&d, "mig-linux-dest", sock, NULL, 2, SNAP_MIB))
+		goto out;
+	ret = migrate_wait(&g, sock, &ev, &progress, NULL, NULL);
+	check(ret && ev.type == VMM_EVENT_MIGRATED,
+	      "migrate linux: migrated: %u rounds, %llu bytes, %llu pages copied paused%s%s",
+	      ev.round, (unsigned long long)ev.bytes, (unsigned long long)ev.dirty_pages,
+	      ev.type == VMM_EVENT_MIGRATE_FAILED ? ": " : "",
+	      ev.type == VMM_EVENT_MIGRATE_FAILED ? ev.error.detail : "");
+	if (!ret || ev.type != VMM_EVENT_MIGRATED) {
+		vmm_event_clear(&ev);
+		goto out;
+	}
+	vmm_event_clear(&ev);
+	ret = vmm_client_recv(&d.c, EVENT_MS, &dcreated, &err);
+	check(ret == 0 && dcreated.type == VMM_EVENT_CREATED && dcreated.vcpus == 2,
+	      "migrate linux: the destination built the 2-vCPU VM%s%s",
+	      dcreated.type == VMM_EVENT_ERROR ? ": " : "",
+	      dcreated.type == VMM_EVENT_ERROR ? dcreated.error.detail : "");
+	if (ret < 0 || dcreated.type != VMM_EVENT_CREATED)
+		goto out;
+	d.t_start = now_ms();
+	ret = vmm_client_request(&d.c, VMM_OP_RESUME, EVENT_MS, &ev, &err);
+	check(ret == 0 && ev.type == VMM_EVENT_RUNNING, "migrate linux: resume -> running");
+	vmm_event_clear(&ev);
+	ret = vmm_client_request(&g.c, VMM_OP_MIGRATE_COMMIT, EVENT_MS, &ev, &err);
+	vmm_event_clear(&ev);
+	reap(&g, EXIT_MS);
+	check(ret == 0 && exited_status(&g, 0), "migrate linux: commit ends the source (0)");
+	old = slurp(g.console, NULL);
+	ticks_consecutive(old ? old : "", &last_old);
+	check(wait_tick(&d, last_old + 2, 60000), "migrate linux: ticks go on after %u",
+	      last_old);
+	new = slurp(d.console, NULL);
+	if (old && new && (all = malloc(strlen(old) + strlen(new) + 1)) != NULL) {
+		strcpy(all, old);
+		strcat(all, new);
+	}
+	check(all && ticks_consecutive(all, &last_all) && last_all >= last_old + 2,
+	      "migrate linux: the two consoles read as one run of ticks 1..%u (%u on the "
+	      "source)", last_all, last_old);
+	check(all && count_of(all, "Linux version") == 1 &&
+	      count_of(all, "pinvm-guest-ready") == 1, "migrate linux: no second boot");
+	check(clock_line(all, last_old + 1, &up, online, sizeof(online)) &&
+	      !strcmp(online, "0-1"), "migrate linux: CPUs online on the destination: %s",
+	      online);
+	check(new && !strstr(new, "rcu: INFO") && !strstr(new, "watchdog"),
+	      "migrate linux: no RCU stall or watchdog message after the migration");
+	ret = vmm_client_request(&d.c, VMM_OP_STOP, EVENT_MS, &ev, &err);
+	vmm_event_clear(&ev);
+	reap(&d, EXIT_MS);
+out:
+	if (n_failed > failed_before) {
+		if (g.name)
+			diagnose(&g);
+		if (d.name)
+			diagnose(&d);
+	}
+	free(old);
+	free(new);
+	free(all);
+	if (g.name)
+		abandon(&g, &created);
+	if (d.name)
+		abandon(&d, &dcreated);
+	vmm_event_clear(&created);
+	unlink(sock);
 }
 
 #define MIG_MIB 64
@@ -1763,7 +1864,7 @@ static void case_migrate(void)
 	}
 
 	/* 1. Another RAM size: refused by the destination, before any page. */
-	if (dest_spawn(&d, "mig-dest-layout", sock, image, MIG_MIB * 2)) {
+	if (dest_spawn(&d, "mig-dest-layout", sock, image, 1, MIG_MIB * 2)) {
 		if (migrate_wait(&src, sock, &ev, &progress, NULL, NULL)) {
 			dest_refused(&d, "ram_size", "layout mismatch");
 			source_runs_on(&src, &ev, "layout mismatch");
@@ -1775,7 +1876,7 @@ static void case_migrate(void)
 	abandon(&d, &dcreated);
 
 	/* 2. The destination killed in the middle of the copy. */
-	if (dest_spawn(&d, "mig-dest-killed", sock, image, MIG_MIB) &&
+	if (dest_spawn(&d, "mig-dest-killed", sock, image, 1, MIG_MIB) &&
 	    relay_start(&relay, rsock, sock, 1u << 20, RELAY_HOLD)) {
 		ka = (struct kill_arg){ .relay = &relay, .dest = &d };
 		if (migrate_wait(&src, rsock, &ev, &progress, kill_dest_mid_copy, &ka)) {
@@ -1790,7 +1891,7 @@ static void case_migrate(void)
 	abandon(&d, &dcreated);
 
 	/* 3. The stream cut in the middle (as a broken link would). */
-	if (dest_spawn(&d, "mig-dest-cut", sock, image, MIG_MIB) &&
+	if (dest_spawn(&d, "mig-dest-cut", sock, image, 1, MIG_MIB) &&
 	    relay_start(&relay, rsock, sock, 1u << 20, RELAY_CUT)) {
 		if (migrate_wait(&src, rsock, &ev, &progress, NULL, NULL)) {
 			dest_refused(&d, "ended in the middle", "stream cut");
@@ -1804,7 +1905,7 @@ static void case_migrate(void)
 	abandon(&d, &dcreated);
 
 	/* 4. The migration itself. */
-	if (!dest_spawn(&d, "mig-dest", sock, image, MIG_MIB))
+	if (!dest_spawn(&d, "mig-dest", sock, image, 1, MIG_MIB))
 		goto out;
 	ret = migrate_wait(&src, sock, &ev, &progress, NULL, NULL);
 	t_migrated = now_ms();
@@ -1906,6 +2007,7 @@ out:
 		abandon(&d, &dcreated);
 	unlink(sock);
 	unlink(rsock);
+	migrate_linux();
 }
 
 /*
@@ -1930,7 +2032,7 @@ static bool migrate_measure(struct guest *src, const char *kind, unsigned mib,
 	memset(&d, 0, sizeof(d));
 	memset(&dcreated, 0, sizeof(dcreated));
 	snprintf(sock, sizeof(sock), "%s/bench-mig.sock", opt.work);
-	if (!dest_spawn(&d, "bench-mig-dest", sock, image, mib))
+	if (!dest_spawn(&d, "bench-mig-dest", sock, image, 1, mib))
 		goto fail;
 	t0 = now_ms();
 	ok = migrate_wait(src, sock, &ev, &progress, NULL, NULL) &&
