@@ -42,10 +42,6 @@ entry:
 	movz	x28, #0x0100, lsl #16	/* MACHINE_UART_BASE (probe.c checks) */
 	mrs	x27, cntfrq_el0
 	mov	x26, #1			/* round */
-	movz	x9, #0x8100, lsl #16	/* PROBE_RAM_BASE + 16 MiB */
-	adr	x10, probe_image_wmem
-	ldr	x10, [x10]
-	mov	x11, #0			/* the next page to write */
 round:
 	adr	x0, s_round
 	bl	puts
@@ -89,15 +85,20 @@ done:
 	mov	x0, x26
 	bl	putdec
 	bl	newline
+	/* The writer's registers: x19-x21 are free until the next round. */
+	movz	x19, #0x8100, lsl #16	/* PROBE_RAM_BASE + 16 MiB */
+	adr	x20, probe_image_wmem
+	ldr	x20, [x20]
+	mov	x21, #0			/* the next page to write */
 	isb
 	mrs	x24, cntvct_el0
 1:	isb
 	mrs	x25, cntvct_el0
-	cbz	x10, 2f
-	str	x25, [x9, x11]
-	add	x11, x11, #4096
-	cmp	x11, x10
-	csel	x11, xzr, x11, hs
+	cbz	x20, 2f
+	str	x25, [x19, x21]
+	add	x21, x21, #4096
+	cmp	x21, x20
+	csel	x21, xzr, x21, hs
 2:	sub	x25, x25, x24
 	cmp	x25, x27
 	b.lo	1b

@@ -458,10 +458,16 @@ static int listen_unix(const char *path, struct vmm_error *err)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return vmm_error_sys(err, "socket");
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0600) < 0 ||
-	    listen(fd, 1) < 0) {
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		int e = errno;
 
+		close(fd);
+		return vmm_error_set(err, "incoming", e, "bind %s: %s", path, strerror(e));
+	}
+	if (chmod(path, 0600) < 0 || listen(fd, 1) < 0) {
+		int e = errno;
+
+		unlink(path);
 		close(fd);
 		return vmm_error_set(err, "incoming", e, "listen on %s: %s", path, strerror(e));
 	}
