@@ -208,7 +208,7 @@ static void *sender(void *arg)
 	struct vmm_error *err = &p.error;
 	bool paused = false;
 	uint64_t count = 0;
-	int64_t t_pause = 0;
+	int64_t t_pause = 0, t_paused = 0, t_fetched = 0, t_pages = 0;
 	int ret;
 
 	migrate_header_encode(&h, ms->out);
@@ -255,8 +255,10 @@ static void *sender(void *arg)
 		goto out;
 	}
 	paused = true;
+	t_paused = now_ms();
 	if ((ret = dirty_log_fetch(&ms->dl, &count, err)) < 0)
 		goto out;
+	t_fetched = now_ms();
 	p.dirty_pages = 0;
 	for (size_t i = 0; i < ms->dl.words; i++) {
 		ms->pending[i] |= ms->dl.bitmap[i];
@@ -270,6 +272,7 @@ static void *sender(void *arg)
 		io_error(ret, err, "sending the last pages");
 		goto out;
 	}
+	t_pages = now_ms();
 	if ((ret = send_state(ms, err)) < 0)
 		goto out;
 	if ((ret = put_frame(ms, MIGRATE_FRAME_END, 0, p.round)) < 0 ||
@@ -279,6 +282,12 @@ static void *sender(void *arg)
 	}
 	shutdown(ms->sock, SHUT_WR);
 	p.paused_ms = (uint64_t)(now_ms() - t_pause);
+	/* Where the downtime goes on the source side, for tuning. */
+	fprintf(stderr, "pinvm-vmm: migrate: paused %llu ms: pause %lld, last dirty fetch %lld, "
+		"%llu pages %lld, state %lld\n", (unsigned long long)p.paused_ms,
+		(long long)(t_paused - t_pause), (long long)(t_fetched - t_paused),
+		(unsigned long long)p.dirty_pages, (long long)(t_pages - t_fetched),
+		(long long)(now_ms() - t_pages));
 out:
 	dirty_log_stop(&ms->dl);
 	if (ret < 0 && paused)
