@@ -236,7 +236,7 @@ static int get_count(json_t *obj, const char *key, uint64_t *out, struct vmm_err
 
 static int decode_counts(json_t *obj, struct vmm_event *ev, struct vmm_error *err)
 {
-	uint64_t round;
+	uint64_t round = 0;
 	int ret;
 
 	if ((ret = get_count(obj, "round", &round, err)) < 0 ||
