@@ -417,7 +417,9 @@ static int serve(struct vmm *m)
 			if (read(m->sfd, &si, sizeof(si)) != (ssize_t)sizeof(si))
 				continue;
 			if (si.ssi_signo == SIGQUIT) {
-				if (m->state != CREATED)
+				/* The dump pauses and resumes the VM: not while a
+				 * migration sender holds it. */
+				if (m->state != CREATED && m->state != MIGRATING)
 					vm_debug_dump(m->vm, stderr);
 				continue;
 			}
