@@ -259,9 +259,10 @@ lab_pass1_tests() {
 	"$bin/test_lab_snapshots" source "$url" "$control" "$kernel" "$ROOT/tests/fixtures" "$SNAPSHOTS" || rc=1
 	if [ "$kernel" = 6.12 ]; then
 		# The create path beside the KVM floor, 64 VMs at once; a
-		# snapshot and restore of 256 MiB and 1 GiB guests.
+		# snapshot and restore, and a live migration, of 256 MiB and
+		# 1 GiB guests.
 		"$bin/bench_lab_create" "$url" "$control" 20 64 || rc=1
-		lab_selftest "$control" snapshot-bench || rc=1
+		lab_selftest "$control" snapshot-bench migrate-bench || rc=1
 	fi
 	return $rc
 }
@@ -357,7 +358,9 @@ echo \"pinvm-vmm-selftest: exit status \$?\"" "$control/cgi-bin/run")
 # booted by pinvm-vmm with only PSCI and the arch calls allowed
 # (pinvm-vmm-selftest smccc-deny); on every kernel a 2-vCPU guest and the
 # periodic probe guest snapshotted and restored by a new pinvm-vmm
-# (pinvm-vmm-selftest snapshot probe-snapshot), plus EXTRA_SELFTESTS.
+# (pinvm-vmm-selftest snapshot probe-snapshot); on every kernel the probe
+# guest live-migrated between two pinvm-vmm processes, with its faults, and
+# a Linux guest after it (pinvm-vmm-selftest migrate); plus EXTRA_SELFTESTS.
 lab_vms_tests() {
 	local url=$1 control=$2 kernel=$3 profiles=${4:-$PROFILES} snapshots=${5:-$SNAPSHOTS}
 	local bin=$ROOT/build/bin rc=0 cases
@@ -375,8 +378,8 @@ lab_vms_tests() {
 		"$bin/test_lab_vms" "$url" "$control" || rc=1
 	fi
 	case $kernel in
-	5.10 | 6.1) cases="snapshot probe-snapshot" ;;
-	*) cases="smccc-deny snapshot probe-snapshot" ;;
+	5.10 | 6.1) cases="snapshot probe-snapshot migrate" ;;
+	*) cases="smccc-deny snapshot probe-snapshot migrate" ;;
 	esac
 	# shellcheck disable=SC2086 # one case per word
 	lab_selftest "$control" $cases ${EXTRA_SELFTESTS:-} || rc=1

@@ -149,3 +149,18 @@ int guest_mem_map(const char *dir, uint64_t size, size_t align, void **alloc,
 	*mapped = m;
 	return 0;
 }
+
+int guest_mem_alloc(uint64_t size, size_t align, void **alloc, size_t *alloc_size,
+		    void **mapped, struct vmm_error *err)
+{
+	*alloc_size = (size_t)size + align;
+	*alloc = mmap(NULL, *alloc_size, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (*alloc == MAP_FAILED) {
+		*alloc = *mapped = NULL;
+		*alloc_size = 0;
+		return vmm_error_sys(err, "mmap guest RAM");
+	}
+	*mapped = (void *)(((uintptr_t)*alloc + align - 1) & ~(uintptr_t)(align - 1));
+	return 0;
+}

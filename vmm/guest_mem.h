@@ -34,4 +34,13 @@ int guest_mem_save(const void *ram, uint64_t size, const char *dir,
 int guest_mem_map(const char *dir, uint64_t size, size_t align, void **alloc,
 		  size_t *alloc_size, void **mapped, struct vmm_error *err);
 
+/*
+ * Anonymous guest RAM of size bytes (zero, MAP_NORESERVE: pages are
+ * allocated as they are written) at an address aligned to align; *alloc
+ * and *alloc_size as for guest_mem_map(). A live migration's destination
+ * receives RAM into it before the VM exists.
+ */
+int guest_mem_alloc(uint64_t size, size_t align, void **alloc, size_t *alloc_size,
+		    void **mapped, struct vmm_error *err);
+
 #endif

@@ -296,6 +296,12 @@ _Static_assert(MACHINE_UART_BASE == 0x01000000ULL, "probe_image.S prints there")
 
 int probe_image_write(const char *path, char *err, size_t errlen)
 {
+	return probe_image_write_writer(path, 0, err, errlen);
+}
+
+int probe_image_write_writer(const char *path, uint64_t write_bytes, char *err,
+			     size_t errlen)
+{
 	size_t size = (size_t)(probe_image_end - probe_image_start);
 	size_t toff = (size_t)(probe_image_table - probe_image_start);
 	char tmp[4200];
@@ -318,6 +324,7 @@ int probe_image_write(const char *path, char *err, size_t errlen)
 	}
 	memcpy(img, probe_image_start, size);
 	table = (uint64_t *)(void *)(img + toff);
+	table[-1] = write_bytes; /* probe_image_wmem, right before the table */
 	table[0] = smccc_probe_ncalls;
 	for (size_t i = 0; i < smccc_probe_ncalls; i++) {
 		table[1 + 2 * i] = smccc_probe_calls[i].function_id;

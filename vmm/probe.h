@@ -56,5 +56,13 @@ int probe_run_filtered(struct vmm_pin *pins, size_t npins, bool pvtime,
  * "pinvm-probe-end R" on the console. 0 or -errno with err.
  */
 int probe_image_write(const char *path, char *err, size_t errlen);
+/*
+ * The same guest that also writes write_bytes of RAM (a multiple of 4 KiB)
+ * over and over while it waits between rounds, from 16 MiB into RAM: the
+ * VM needs at least 16 MiB + write_bytes of memory. For the live-migration
+ * benchmark (a working set that stays dirty).
+ */
+int probe_image_write_writer(const char *path, uint64_t write_bytes, char *err,
+			     size_t errlen);
 
 #endif

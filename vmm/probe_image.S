@@ -14,6 +14,12 @@
  * (CNTVCT_EL0 against CNTFRQ_EL0), so a restored probe keeps its pace.
  * MMU off, no interrupts, position independent. State lives in x19-x28,
  * which SMCCC calls preserve.
+ *
+ * With probe_image_wmem (a u64 before the table) set to N bytes, the
+ * guest also writes memory while it waits between rounds: one u64 per
+ * 4 KiB page, page after page, over [RAM + 16 MiB, RAM + 16 MiB + N),
+ * round and round: a working set of N bytes that stays dirty, for the
+ * live-migration benchmark.
  */
 #include "probe_layout.h"
 
@@ -79,11 +85,21 @@ done:
 	mov	x0, x26
 	bl	putdec
 	bl	newline
+	/* The writer's registers: x19-x21 are free until the next round. */
+	movz	x19, #0x8100, lsl #16	/* PROBE_RAM_BASE + 16 MiB */
+	adr	x20, probe_image_wmem
+	ldr	x20, [x20]
+	mov	x21, #0			/* the next page to write */
 	isb
 	mrs	x24, cntvct_el0
 1:	isb
 	mrs	x25, cntvct_el0
-	sub	x25, x25, x24
+	cbz	x20, 2f
+	str	x25, [x19, x21]
+	add	x21, x21, #4096
+	cmp	x21, x20
+	csel	x21, xzr, x21, hs
+2:	sub	x25, x25, x24
 	cmp	x25, x27
 	b.lo	1b
 	add	x26, x26, #1
@@ -164,6 +180,9 @@ s_end:
 	.asciz	"pinvm-probe-end "
 
 	.balign 8
+	.global probe_image_wmem
+probe_image_wmem:
+	.quad	0
 probe_image_table:
 	.quad	0
 	.fill	2 * PROBE_MAX_CALLS, 8, 0

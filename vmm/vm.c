@@ -113,8 +113,14 @@ static void kvm_close_vm(struct vm *vm)
  * Anonymous RAM, 2 MiB aligned (transparent huge pages can back it), or
  * with restore_dir its mem.raw mapped privately (guest_mem.h).
  */
+struct ram_given {
+	void *alloc;
+	size_t alloc_size;
+	void *ram;
+};
+
 static int ram_create(struct vm *vm, uint64_t size, const char *restore_dir,
-		      struct vmm_error *err)
+		      const struct ram_given *given, struct vmm_error *err)
 {
 	struct kvm_userspace_memory_region region = {
 		.slot = 0, .guest_phys_addr = MACHINE_RAM_BASE, .memory_size = size,
@@ -128,7 +134,11 @@ static int ram_create(struct vm *vm, uint64_t size, const char *restore_dir,
 				     "%llu MiB asked for, the host has %llu MiB",
 				     (unsigned long long)(size >> 20),
 				     (unsigned long long)(host >> 20));
-	if (restore_dir) {
+	if (given) {
+		vm->ram_alloc = given->alloc;
+		vm->ram_alloc_size = given->alloc_size;
+		aligned = (uintptr_t)given->ram;
+	} else if (restore_dir) {
 		void *m;
 		int ret = guest_mem_map(restore_dir, size, SZ_2M, &vm->ram_alloc,
 					&vm->ram_alloc_size, &m, err);
@@ -149,7 +159,7 @@ static int ram_create(struct vm *vm, uint64_t size, const char *restore_dir,
 	vm->ram = (void *)aligned;
 	vm->ram_base = MACHINE_RAM_BASE;
 	vm->ram_size = size;
-	if (!restore_dir)
+	if (!restore_dir && !given)
 		madvise(vm->ram, size, MADV_HUGEPAGE); /* a hint; fine if refused */
 	region.userspace_addr = aligned;
 	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
@@ -350,29 +360,25 @@ static int smccc_copy(struct vm *vm, const struct vmm_config *cfg,
 	return 0;
 }
 
-int vm_create(const struct vmm_config *cfg, int console_fd, struct vm **out,
-	      struct vmm_error *err)
+/*
+ * Builds the VM: booted from cfg, or with snap rebuilt from a saved state
+ * whose RAM is cfg->restore's mem.raw or, with given, RAM already filled
+ * (a migration). given's mapping is the VM's from the start, freed with
+ * it whatever happens.
+ */
+static int vm_build(const struct vmm_config *cfg, int console_fd,
+		    const struct vm_state *snap, const struct ram_given *given,
+		    struct vm **out, struct vmm_error *err)
 {
 	uint64_t ram_size = cfg->memory_mib << 20;
-	struct vm_state st, *snap = NULL;
 	struct vm *vm;
 	int ret;
 
 	*out = NULL;
-	if (cfg->restore) {
-		ret = vm_state_load(cfg->restore, &st, err);
-		if (ret < 0)
-			return ret;
-		snap = &st;
-		ret = restore_check_shape(cfg, snap, err);
-		if (ret < 0) {
-			vm_state_free(snap);
-			return ret;
-		}
-	}
 	vm = calloc(1, sizeof(*vm));
 	if (!vm) {
-		vm_state_free(snap);
+		if (given)
+			munmap(given->alloc, given->alloc_size);
 		return vmm_error_set(err, "vm", ENOMEM, "out of memory");
 	}
 	vm->kvm_fd = vm->vm_fd = vm->exit_efd = -1;
@@ -380,13 +386,17 @@ int vm_create(const struct vmm_config *cfg, int console_fd, struct vm **out,
 	pthread_cond_init(&vm->cond, NULL);
 	mmio_bus_init(&vm->bus);
 
+	if (given) {
+		vm->ram_alloc = given->alloc; /* ours now, even on failure */
+		vm->ram_alloc_size = given->alloc_size;
+	}
 	ret = smccc_copy(vm, cfg, err);
 	if (ret < 0)
 		goto err_free;
 	ret = kvm_open_vm(vm, ram_size, err);
 	if (ret < 0)
 		goto err_free;
-	ret = ram_create(vm, ram_size, cfg->restore, err);
+	ret = ram_create(vm, ram_size, given ? NULL : cfg->restore, given, err);
 	if (ret < 0)
 		goto err_close_vm;
 	if (!snap) {
@@ -444,7 +454,6 @@ int vm_create(const struct vmm_config *cfg, int console_fd, struct vm **out,
 		ret = vmm_error_sys(err, "eventfd");
 		goto err_pins;
 	}
-	vm_state_free(snap);
 	*out = vm;
 	return 0;
 
@@ -460,12 +469,48 @@ err_ram:
 err_close_vm:
 	kvm_close_vm(vm);
 err_free:
+	ram_destroy(vm); /* given RAM not mapped into KVM yet */
 	free(vm->smccc_deny);
 	pthread_cond_destroy(&vm->cond);
 	pthread_mutex_destroy(&vm->lock);
 	free(vm);
-	vm_state_free(snap);
 	return ret;
+}
+
+int vm_create(const struct vmm_config *cfg, int console_fd, struct vm **out,
+	      struct vmm_error *err)
+{
+	struct vm_state st;
+	int ret;
+
+	*out = NULL;
+	if (!cfg->restore)
+		return vm_build(cfg, console_fd, NULL, NULL, out, err);
+	ret = vm_state_load(cfg->restore, &st, err);
+	if (ret < 0)
+		return ret;
+	ret = restore_check_shape(cfg, &st, err);
+	if (ret == 0)
+		ret = vm_build(cfg, console_fd, &st, NULL, out, err);
+	vm_state_free(&st);
+	return ret;
+}
+
+int vm_create_incoming(const struct vmm_config *cfg, int console_fd, void *ram_alloc,
+		       size_t ram_alloc_size, void *ram, const struct vm_state *st,
+		       struct vm **out, struct vmm_error *err)
+{
+	struct ram_given given = { .alloc = ram_alloc, .alloc_size = ram_alloc_size,
+				   .ram = ram };
+	int ret;
+
+	*out = NULL;
+	ret = restore_check_shape(cfg, st, err);
+	if (ret < 0) {
+		munmap(ram_alloc, ram_alloc_size);
+		return ret;
+	}
+	return vm_build(cfg, console_fd, st, &given, out, err);
 }
 
 int vm_create_scratch(unsigned vcpus, uint64_t memory_mib, struct vm **out,

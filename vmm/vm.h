@@ -47,6 +47,19 @@ struct vm;
 int vm_create(const struct vmm_config *cfg, int console_fd, struct vm **out,
 	      struct vmm_error *err);
 
+struct vm_state;
+
+/*
+ * The destination of a live migration (migrate_stream.h): the VM rebuilt
+ * from st as a restore does, over RAM already received into ram (from
+ * guest_mem_alloc(): ram_alloc/ram_alloc_size is the mapping, which the
+ * VM owns from this call on, freed by vm_destroy() or here on failure).
+ * cfg's vcpus and memory_mib must match st. st is read during the call.
+ */
+int vm_create_incoming(const struct vmm_config *cfg, int console_fd, void *ram_alloc,
+		       size_t ram_alloc_size, void *ram, const struct vm_state *st,
+		       struct vm **out, struct vmm_error *err);
+
 /* The pins with their readbacks from vCPU 0 (owned by vm), in config order. */
 const struct vmm_pin *vm_pins(const struct vm *vm, size_t *npins);
 const char *vm_gic_name(const struct vm *vm); /* "v3" or "v2" */

@@ -128,6 +128,14 @@ bool vm_all_parked_locked(struct vm *vm);
 int vm_create_scratch(unsigned vcpus, uint64_t memory_mib, struct vm **out,
 		      struct vmm_error *err);
 
+/*
+ * vm_snapshot.c: the whole state of a paused VM (registers, time, vGIC,
+ * UART, pins) into *st, which the caller frees with vm_state_free() even
+ * on failure. -EBUSY when the VM is not paused. The migration sender
+ * calls it from its own thread while the controller leaves the VM alone.
+ */
+int vm_save_state(struct vm *vm, struct vm_state *st, struct vmm_error *err);
+
 int vm_restore_regs(struct vm *vm, const struct vm_state *st,
 		    struct vmm_error *err);
 int vm_restore_finish(struct vm *vm, const struct vm_state *st,

@@ -126,6 +126,18 @@ static int gather(struct vm *vm, struct vm_state *st, struct vmm_error *err)
 	return 0;
 }
 
+int vm_save_state(struct vm *vm, struct vm_state *st, struct vmm_error *err)
+{
+	bool paused;
+
+	pthread_mutex_lock(&vm->lock);
+	paused = vm->started && vm_all_parked_locked(vm);
+	pthread_mutex_unlock(&vm->lock);
+	if (!paused)
+		return vmm_error_set(err, "migrate", EBUSY, "the VM is not paused");
+	return gather(vm, st, err);
+}
+
 int vm_snapshot(struct vm *vm, const char *dir, uint64_t *bytes,
 		uint64_t *data_pages, struct vmm_error *err)
 {

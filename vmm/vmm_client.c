@@ -168,8 +168,7 @@ int vmm_client_send_path(struct vmm_client *c, enum vmm_op op, const char *path,
 
 	if (c->fd < 0)
 		return vmm_error_set(err, "send", EBADF, "the channel is closed");
-	ret = path ? (op == VMM_OP_SNAPSHOT ? vmm_proto_send_snapshot(c->fd, path) : -EINVAL)
-		   : vmm_proto_send_op(c->fd, op);
+	ret = path ? vmm_proto_send_op_path(c->fd, op, path) : vmm_proto_send_op(c->fd, op);
 	if (ret < 0)
 		return vmm_error_set(err, "send", -ret, "sending \"%s\": %s",
 				     vmm_op_name(op), strerror(-ret));

@@ -86,7 +86,8 @@ int vmm_client_attach(struct vmm_client *c, const char *socket_path,
 /* Sends one op. -EPIPE when pinvm-vmm is gone. */
 int vmm_client_send(struct vmm_client *c, enum vmm_op op,
 		    struct vmm_error *err);
-/* The same with the op's "path" (NULL: none; only "snapshot" has one). */
+/* The same with the op's "path" (NULL: none; "snapshot" and
+ * "migrate_out" have one). */
 int vmm_client_send_path(struct vmm_client *c, enum vmm_op op, const char *path,
 			 struct vmm_error *err);
 

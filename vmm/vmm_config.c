@@ -21,6 +21,7 @@ void vmm_config_free(struct vmm_config *cfg)
 	free(cfg->pins);
 	free(cfg->smccc_deny);
 	free(cfg->restore);
+	free(cfg->incoming);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -159,7 +160,7 @@ static int get_smccc_deny(const json_t *obj, struct vmm_config *cfg,
 
 static const char *const known_keys[] = {
 	"kernel", "initrd", "cmdline", "vcpus", "memory_mib", "console", "pins",
-	"smccc_deny", "restore",
+	"smccc_deny", "restore", "incoming",
 };
 
 int vmm_config_from_json(const json_t *obj, struct vmm_config *cfg,
@@ -169,6 +170,7 @@ int vmm_config_from_json(const json_t *obj, struct vmm_config *cfg,
 	const json_t *v;
 	uint64_t n;
 	size_t i;
+	bool rebuilt;
 	int ret;
 
 	memset(cfg, 0, sizeof(*cfg));
@@ -188,17 +190,27 @@ int vmm_config_from_json(const json_t *obj, struct vmm_config *cfg,
 		ret = bad(err, "\"restore\" must be an absolute path");
 		goto fail;
 	}
-	/* A restore boots nothing: the snapshot holds the kernel in RAM. */
-	if ((ret = get_string(obj, "kernel", cfg->restore, &cfg->kernel, err)) < 0 ||
+	if ((ret = get_string(obj, "incoming", true, &cfg->incoming, err)) < 0)
+		goto fail;
+	if (cfg->incoming && (cfg->incoming[0] != '/' || cfg->restore)) {
+		ret = bad(err, "%s", cfg->restore ? "\"incoming\" and \"restore\" exclude "
+						    "each other"
+						  : "\"incoming\" must be an absolute path");
+		goto fail;
+	}
+	/* A restore or a migration boots nothing: the guest's RAM holds its
+	 * kernel. */
+	rebuilt = cfg->restore || cfg->incoming;
+	if ((ret = get_string(obj, "kernel", rebuilt, &cfg->kernel, err)) < 0 ||
 	    (ret = get_string(obj, "initrd", true, &cfg->initrd, err)) < 0 ||
-	    (ret = get_string(obj, "cmdline", cfg->restore, &cfg->cmdline, err)) < 0 ||
+	    (ret = get_string(obj, "cmdline", rebuilt, &cfg->cmdline, err)) < 0 ||
 	    (ret = get_string(obj, "console", false, &cfg->console, err)) < 0)
 		goto fail;
 	if (!cfg->cmdline && !(cfg->cmdline = strdup(""))) {
 		ret = vmm_error_set(err, "config", ENOMEM, "out of memory");
 		goto fail;
 	}
-	if ((!cfg->restore && !cfg->kernel[0]) || !cfg->console[0] ||
+	if ((!rebuilt && !cfg->kernel[0]) || !cfg->console[0] ||
 	    (cfg->initrd && !cfg->initrd[0])) {
 		ret = vmm_error_set(err, "config", EINVAL,
 				    "\"kernel\", \"initrd\" and \"console\" must not be empty");
@@ -279,6 +291,14 @@ json_t *vmm_config_to_json(const struct vmm_config *cfg)
 	}
 	if (obj && cfg->restore) {
 		if (json_object_set_new(obj, "restore", json_string(cfg->restore)) < 0) {
+			json_decref(obj);
+			return NULL;
+		}
+		if (!cfg->kernel)
+			json_object_del(obj, "kernel");
+	}
+	if (obj && cfg->incoming) {
+		if (json_object_set_new(obj, "incoming", json_string(cfg->incoming)) < 0) {
 			json_decref(obj);
 			return NULL;
 		}

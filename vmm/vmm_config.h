@@ -9,7 +9,8 @@
  *    "memory_mib": 256,                             32..16777216; <= host RAM
  *    "console": "/var/lib/pinvm/vms/ID/console.log", UART output appended
  *    "pins": [{"id": "0x6030000000140000", "value": "0x10000"}],
- *    "restore": "/abs/snapshot/dir"}               optional
+ *    "restore": "/abs/snapshot/dir",               optional
+ *    "incoming": "/abs/migration.sock"}            optional
  *
  * Register ids and values are strings holding a 0x-prefixed hex 64-bit
  * number (ju_parse_hex, api/jsonutil.h: the one hex rule of the project).
@@ -56,6 +57,13 @@ struct vmm_config {
 	struct smccc_range *smccc_deny;
 	size_t nsmccc_deny;
 	char *restore;       /* malloc'd or NULL; owned */
+	/*
+	 * "incoming": "/abs/path.sock": the destination of a live migration
+	 * (docs/migration-format.md). pinvm-vmm listens there, receives one
+	 * stream, and builds the VM from it as "restore" does from a
+	 * snapshot (same rules for the other keys). Excludes "restore".
+	 */
+	char *incoming;      /* malloc'd or NULL; owned */
 };
 
 /*

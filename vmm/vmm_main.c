@@ -5,6 +5,11 @@
  *             [--exit-file PATH]
  *   pinvm-vmm --helper fwregs|probe|restore-check   (vmm_helper.h)
  *
+ * With "incoming" in the config, the VM comes from a live migration
+ * (migrate_recv.h) instead of being built at once: "incoming", then
+ * "created" when the stream is in. A running VM migrates out on
+ * "migrate_out" (migrate_send.h).
+ *
  * FILE is described in vmm_config.h, the protocol on fd N in vmm_proto.h.
  * The VM is built at once ("created" or "error"), and runs on "start".
  *
@@ -20,6 +25,8 @@
  * on. SIGHUP and SIGPIPE are ignored. Exit status: 0 after poweroff, reset or stop; 1
  * after an error (creation or run time); 2 for bad usage.
  */
+#include "migrate_recv.h"
+#include "migrate_send.h"
 #include "vm.h"
 #include "vmm_config.h"
 #include "vmm_helper.h"
@@ -37,14 +44,30 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
-enum state { CREATED, RUNNING, PAUSED };
+/*
+ * MIGRATING: a migration sender runs (the guest runs, or is paused by the
+ * sender for the last pages); MIGRATED: all sent, the guest paused until
+ * migrate_commit or migrate_abort.
+ */
+enum state { CREATED, RUNNING, PAUSED, MIGRATING, MIGRATED };
+
+/* Pre-copy stops after this many rounds, or once a round leaves no more
+ * than this many dirty pages (4 MiB) to copy with the guest paused. */
+#define MIGRATE_MAX_ROUNDS 12u
+#define MIGRATE_CONVERGED_PAGES 1024u
+/* An incoming stream that stalls this long is given up. */
+#define MIGRATE_IDLE_MS 60000
 
 static const char *state_name(enum state s)
 {
-	return s == CREATED ? "created" : s == RUNNING ? "running" : "paused";
+	/* The attach protocol knows three states; a migration is one of them
+	 * to a pinvmd that takes over (it can abort or commit). */
+	return s == CREATED ? "created" : s == RUNNING || s == MIGRATING ? "running" : "paused";
 }
 
 struct vmm {
@@ -54,6 +77,7 @@ struct vmm {
 	int sfd;          /* signalfd for SIGTERM/SIGINT */
 	int console_fd;
 	struct vm *vm;
+	struct migrate_send *ms; /* MIGRATING only */
 	enum state state;
 	bool restored;    /* built from a snapshot ("restore" in the config) */
 };
@@ -138,11 +162,25 @@ static void reject(struct vmm *m, const char *op, const char *detail)
 	send_event(m, &ev);
 }
 
+/* Ends a migration under way; the sender resumes the guest if it had
+ * paused it. *p is its last progress. */
+static void migration_cancel(struct vmm *m, struct migrate_progress *p)
+{
+	memset(p, 0, sizeof(*p));
+	if (!m->ms)
+		return;
+	migrate_send_cancel(m->ms);
+	migrate_send_finish(m->ms, p);
+	m->ms = NULL;
+}
+
 /* Ends the VM, reports why, and returns the exit status. */
 static int finish(struct vmm *m)
 {
 	struct vmm_event ev = { .type = VMM_EVENT_EXITED };
+	struct migrate_progress p;
 
+	migration_cancel(m, &p); /* the sender must not outlive the VM */
 	vm_stop(m->vm);
 	ev.reason = vm_exit_reason(m->vm, ev.error.detail, sizeof(ev.error.detail));
 	logf_("exited: %s: %s", vmm_exit_reason_name(ev.reason), ev.error.detail);
@@ -157,7 +195,7 @@ static void do_snapshot(struct vmm *m, const char *path)
 	struct vmm_event ev = { .type = VMM_EVENT_SNAPSHOTTED };
 	struct vmm_error err;
 
-	if (m->state != PAUSED) {
+	if (m->state != PAUSED && m->state != MIGRATED) {
 		reject(m, "snapshot", "the VM is not paused");
 		return;
 	}
@@ -176,11 +214,76 @@ static void do_snapshot(struct vmm *m, const char *path)
 	send_event(m, &ev);
 }
 
+static void migrate_out(struct vmm *m, const char *path)
+{
+	const struct migrate_send_limits limits = {
+		.max_rounds = MIGRATE_MAX_ROUNDS, .converged_pages = MIGRATE_CONVERGED_PAGES,
+	};
+	struct vmm_error err;
+
+	if (m->state != RUNNING) {
+		reject(m, "migrate_out", m->state == MIGRATING || m->state == MIGRATED
+					 ? "a migration is under way"
+					 : "the VM is not running");
+		return;
+	}
+	if (migrate_send_start(m->vm, path, &limits, &m->ms, &err) < 0) {
+		struct vmm_event rej = { .type = VMM_EVENT_REJECTED };
+
+		logf_("migrate_out %s: %s: %s", path, err.step, err.detail);
+		snprintf(rej.op, sizeof(rej.op), "migrate_out");
+		snprintf(rej.error.detail, sizeof(rej.error.detail), "%s", err.detail);
+		rej.error.errnum = err.errnum;
+		send_event(m, &rej);
+		return;
+	}
+	logf_("migrate_out %s: started", path);
+	m->state = MIGRATING;
+}
+
+/* The sender made progress or finished. */
+static void on_migration(struct vmm *m)
+{
+	struct migrate_progress p;
+	struct vmm_event ev = { 0 };
+
+	migrate_send_progress(m->ms, &p);
+	if (p.done) {
+		migrate_send_finish(m->ms, &p);
+		m->ms = NULL;
+	}
+	ev.round = p.round;
+	ev.bytes = p.bytes;
+	ev.data_pages = p.data_pages;
+	ev.dirty_pages = p.dirty_pages;
+	if (!p.done) {
+		ev.type = VMM_EVENT_MIGRATE_PROGRESS;
+	} else if (p.ok) {
+		ev.type = VMM_EVENT_MIGRATED;
+		ev.paused_ms = p.paused_ms;
+		m->state = MIGRATED;
+		logf_("migrated: %u rounds, %llu bytes, paused %llu ms before the last byte",
+		      p.round, (unsigned long long)p.bytes, (unsigned long long)p.paused_ms);
+	} else {
+		ev.type = VMM_EVENT_MIGRATE_FAILED;
+		ev.error = p.error;
+		m->state = RUNNING;
+		logf_("migration failed (%s: %s); the guest runs on", p.error.step,
+		      p.error.detail);
+	}
+	send_event(m, &ev);
+}
+
 /* One op from pinvmd; returns -1 to go on, else the exit status. */
 static int handle_op(struct vmm *m, enum vmm_op op, const char *path)
 {
+	struct migrate_progress p;
 	struct vmm_error err;
 
+	if (m->state == MIGRATING && op != VMM_OP_STOP && op != VMM_OP_MIGRATE_ABORT) {
+		reject(m, vmm_op_name(op), "a migration is under way (migrate_abort ends it)");
+		return -1;
+	}
 	switch (op) {
 	case VMM_OP_START:
 		if (m->state != CREATED) {
@@ -201,7 +304,8 @@ static int handle_op(struct vmm *m, enum vmm_op op, const char *path)
 		}
 		if (m->state == RUNNING && vm_pause(m->vm) < 0)
 			return -1; /* it ended meanwhile: the exit fd reports it */
-		m->state = PAUSED;
+		if (m->state != MIGRATED)
+			m->state = PAUSED;
 		simple_event(m, VMM_EVENT_PAUSED);
 		return -1;
 	case VMM_OP_RESUME:
@@ -220,6 +324,31 @@ static int handle_op(struct vmm *m, enum vmm_op op, const char *path)
 		return finish(m);
 	case VMM_OP_SNAPSHOT:
 		do_snapshot(m, path);
+		return -1;
+	case VMM_OP_MIGRATE_OUT:
+		migrate_out(m, path);
+		return -1;
+	case VMM_OP_MIGRATE_COMMIT:
+		if (m->state != MIGRATED) {
+			reject(m, "migrate_commit", "no migration has sent everything");
+			return -1;
+		}
+		logf_("migration committed: the guest runs on the destination");
+		return finish(m);
+	case VMM_OP_MIGRATE_ABORT:
+		if (m->state == MIGRATING) {
+			migration_cancel(m, &p);
+			if (p.ok)
+				vm_resume(m->vm); /* it had finished meanwhile */
+		} else if (m->state == MIGRATED) {
+			vm_resume(m->vm);
+		} else {
+			reject(m, "migrate_abort", "no migration under way");
+			return -1;
+		}
+		logf_("migration aborted; the guest runs on");
+		m->state = RUNNING;
+		simple_event(m, VMM_EVENT_RUNNING);
 		return -1;
 	}
 	return -1;
@@ -264,15 +393,16 @@ static int on_control(struct vmm *m)
 static int serve(struct vmm *m)
 {
 	for (;;) {
-		struct pollfd pfd[4] = {
+		struct pollfd pfd[5] = {
 			{ .fd = m->ctl, .events = POLLIN },
 			{ .fd = vm_exit_fd(m->vm), .events = POLLIN },
 			{ .fd = m->sfd, .events = POLLIN },
 			{ .fd = m->lfd, .events = POLLIN },
+			{ .fd = m->ms ? migrate_send_fd(m->ms) : -1, .events = POLLIN },
 		};
 		int ret;
 
-		ret = poll(pfd, 4, -1); /* a negative fd is skipped */
+		ret = poll(pfd, 5, -1); /* a negative fd is skipped */
 		if (ret < 0 && errno == EINTR)
 			continue;
 		if (ret < 0) {
@@ -287,13 +417,17 @@ static int serve(struct vmm *m)
 			if (read(m->sfd, &si, sizeof(si)) != (ssize_t)sizeof(si))
 				continue;
 			if (si.ssi_signo == SIGQUIT) {
-				if (m->state != CREATED)
+				/* The dump pauses and resumes the VM: not while a
+				 * migration sender holds it. */
+				if (m->state != CREATED && m->state != MIGRATING)
 					vm_debug_dump(m->vm, stderr);
 				continue;
 			}
 			logf_("signal %u: stopping the VM", si.ssi_signo);
 			return finish(m);
 		}
+		if (pfd[4].revents && m->ms)
+			on_migration(m);
 		if (pfd[0].revents) {
 			ret = on_control(m);
 			if (ret >= 0)
@@ -310,6 +444,64 @@ static int serve(struct vmm *m)
 				logf_("pinvmd attached on %s", m->socket_path);
 		}
 	}
+}
+
+/* The listening socket of an incoming migration, mode 0600. */
+static int listen_unix(const char *path, struct vmm_error *err)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return vmm_error_set(err, "incoming", ENAMETOOLONG,
+				     "\"incoming\": longer than %zu bytes",
+				     sizeof(sa.sun_path) - 1);
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return vmm_error_sys(err, "socket");
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int e = errno;
+
+		close(fd);
+		return vmm_error_set(err, "incoming", e, "bind %s: %s", path, strerror(e));
+	}
+	if (chmod(path, 0600) < 0 || listen(fd, 1) < 0) {
+		int e = errno;
+
+		unlink(path);
+		close(fd);
+		return vmm_error_set(err, "incoming", e, "listen on %s: %s", path, strerror(e));
+	}
+	return fd;
+}
+
+/*
+ * The destination of a migration: listen, say "incoming", receive the
+ * stream and build the VM from it. A signal or a message from pinvmd
+ * before the stream ended gives it up (the only sensible op then is
+ * "stop"); so does a stream that stalls.
+ */
+static int incoming(struct vmm *m, const struct vmm_config *cfg, struct vmm_error *err)
+{
+	struct migrate_recv_stats stats;
+	int stop[2] = { m->sfd, m->ctl };
+	int lfd, ret;
+
+	lfd = listen_unix(cfg->incoming, err);
+	if (lfd < 0)
+		return lfd;
+	logf_("incoming: listening on %s", cfg->incoming);
+	simple_event(m, VMM_EVENT_INCOMING);
+	ret = migrate_incoming(cfg, m->console_fd, lfd, stop, m->ctl >= 0 ? 2 : 1,
+			       MIGRATE_IDLE_MS, &m->vm, &stats, err);
+	close(lfd);
+	unlink(cfg->incoming);
+	if (ret == 0)
+		logf_("incoming: %llu bytes, %llu data pages, %llu zero pages, %llu rounds",
+		      (unsigned long long)stats.bytes, (unsigned long long)stats.data_pages,
+		      (unsigned long long)stats.zero_pages, (unsigned long long)stats.rounds);
+	return ret;
 }
 
 static int parse_fd(const char *s)
@@ -410,8 +602,9 @@ int main(int argc, char **argv)
 		vmm_config_free(&cfg);
 		return fail(&m, &err);
 	}
-	m.restored = cfg.restore != NULL;
-	if (vm_create(&cfg, m.console_fd, &m.vm, &err) < 0) {
+	m.restored = cfg.restore != NULL || cfg.incoming != NULL;
+	if ((cfg.incoming ? incoming(&m, &cfg, &err)
+			  : vm_create(&cfg, m.console_fd, &m.vm, &err)) < 0) {
 		vmm_config_free(&cfg);
 		close(m.console_fd);
 		return fail(&m, &err);
@@ -423,7 +616,7 @@ int main(int argc, char **argv)
 		ev.vcpus = vm_vcpu_count(m.vm);
 		snprintf(ev.gic, sizeof(ev.gic), "%s", vm_gic_name(m.vm));
 		logf_("%s: %u vCPUs, %llu MiB, GIC%s, %zu pins",
-		      cfg.restore ? "restored" : "created", ev.vcpus,
+		      cfg.restore ? "restored" : cfg.incoming ? "migrated in" : "created", ev.vcpus,
 		      (unsigned long long)cfg.memory_mib, ev.gic, ev.npins);
 		send_event(&m, &ev);
 	}

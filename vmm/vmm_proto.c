@@ -17,6 +17,9 @@ static const char *const op_names[] = {
 	[VMM_OP_RESUME] = "resume",
 	[VMM_OP_STOP] = "stop",
 	[VMM_OP_SNAPSHOT] = "snapshot",
+	[VMM_OP_MIGRATE_OUT] = "migrate_out",
+	[VMM_OP_MIGRATE_COMMIT] = "migrate_commit",
+	[VMM_OP_MIGRATE_ABORT] = "migrate_abort",
 };
 
 static const char *const event_names[] = {
@@ -28,6 +31,10 @@ static const char *const event_names[] = {
 	[VMM_EVENT_ERROR] = "error",
 	[VMM_EVENT_ATTACHED] = "attached",
 	[VMM_EVENT_SNAPSHOTTED] = "snapshotted",
+	[VMM_EVENT_INCOMING] = "incoming",
+	[VMM_EVENT_MIGRATE_PROGRESS] = "migrate_progress",
+	[VMM_EVENT_MIGRATED] = "migrated",
+	[VMM_EVENT_MIGRATE_FAILED] = "migrate_failed",
 };
 
 static const char *const reason_names[] = {
@@ -126,6 +133,26 @@ json_t *vmm_event_to_json(const struct vmm_event *ev)
 					json_integer((json_int_t)ev->data_pages)) < 0)
 			goto oom;
 		break;
+	case VMM_EVENT_INCOMING:
+		break;
+	case VMM_EVENT_MIGRATED:
+	case VMM_EVENT_MIGRATE_PROGRESS:
+		if ((ev->type == VMM_EVENT_MIGRATED &&
+		     json_object_set_new(obj, "paused_ms",
+					 json_integer((json_int_t)ev->paused_ms)) < 0) ||
+		    json_object_set_new(obj, "round", json_integer(ev->round)) < 0 ||
+		    json_object_set_new(obj, "bytes", json_integer((json_int_t)ev->bytes)) < 0 ||
+		    json_object_set_new(obj, "data_pages",
+					json_integer((json_int_t)ev->data_pages)) < 0 ||
+		    json_object_set_new(obj, "dirty_pages",
+					json_integer((json_int_t)ev->dirty_pages)) < 0)
+			goto oom;
+		break;
+	case VMM_EVENT_MIGRATE_FAILED:
+		if (json_object_set_new(obj, "detail", json_string(ev->error.detail)) < 0 ||
+		    json_object_set_new(obj, "errno", json_integer(ev->error.errnum)) < 0)
+			goto oom;
+		break;
 	case VMM_EVENT_EXITED:
 		if (json_object_set_new(obj, "reason",
 					json_string(vmm_exit_reason_name(ev->reason))) < 0 ||
@@ -195,6 +222,36 @@ static int decode_pins(const json_t *arr, struct vmm_event *ev,
 	return 0;
 }
 
+/* A non-negative integer at key, or -EPROTO. */
+static int get_count(json_t *obj, const char *key, uint64_t *out, struct vmm_error *err)
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (!json_is_integer(v) || json_integer_value(v) < 0)
+		return vmm_error_set(err, "protocol", EPROTO,
+				     "bad event: a migration event without a count \"%s\"", key);
+	*out = (uint64_t)json_integer_value(v);
+	return 0;
+}
+
+static int decode_counts(json_t *obj, struct vmm_event *ev, struct vmm_error *err)
+{
+	uint64_t round = 0;
+	int ret;
+
+	if ((ret = get_count(obj, "round", &round, err)) < 0 ||
+	    (ret = get_count(obj, "bytes", &ev->bytes, err)) < 0 ||
+	    (ret = get_count(obj, "data_pages", &ev->data_pages, err)) < 0 ||
+	    (ret = get_count(obj, "dirty_pages", &ev->dirty_pages, err)) < 0)
+		return ret;
+	if (round > UINT32_MAX)
+		return proto_err(err, "a migration event with a round past 2^32");
+	ev->round = (unsigned)round;
+	if (ev->type == VMM_EVENT_MIGRATED)
+		return get_count(obj, "paused_ms", &ev->paused_ms, err);
+	return 0;
+}
+
 int vmm_event_from_json(json_t *obj, struct vmm_event *ev,
 			struct vmm_error *err)
 {
@@ -235,6 +292,16 @@ int vmm_event_from_json(json_t *obj, struct vmm_event *ev,
 		}
 		ev->bytes = (uint64_t)json_integer_value(v);
 		ev->data_pages = (uint64_t)json_integer_value(json_object_get(obj, "data_pages"));
+		break;
+	case VMM_EVENT_INCOMING:
+		break;
+	case VMM_EVENT_MIGRATED:
+	case VMM_EVENT_MIGRATE_PROGRESS:
+		ret = decode_counts(obj, ev, err);
+		break;
+	case VMM_EVENT_MIGRATE_FAILED:
+		v = json_object_get(obj, "errno");
+		ev->error.errnum = json_is_integer(v) ? (int)json_integer_value(v) : 0;
 		break;
 	case VMM_EVENT_EXITED:
 		i = index_of(reason_names, sizeof(reason_names) / sizeof(reason_names[0]),
@@ -304,6 +371,15 @@ int vmm_proto_send_snapshot(int fd, const char *path)
 	if (strlen(path) >= VMM_PROTO_MAX_PATH)
 		return -ENAMETOOLONG;
 	return send_json(fd, json_pack("{s:s, s:s}", "op", "snapshot", "path", path));
+}
+
+int vmm_proto_send_op_path(int fd, enum vmm_op op, const char *path)
+{
+	if (op != VMM_OP_SNAPSHOT && op != VMM_OP_MIGRATE_OUT)
+		return -EINVAL;
+	if (strlen(path) >= VMM_PROTO_MAX_PATH)
+		return -ENAMETOOLONG;
+	return send_json(fd, json_pack("{s:s, s:s}", "op", vmm_op_name(op), "path", path));
 }
 
 int vmm_proto_send_event(int fd, const struct vmm_event *ev)
@@ -376,15 +452,16 @@ int vmm_proto_recv_op_path(int fd, enum vmm_op *op, char *path, size_t path_len,
 		return ret;
 	name = json_string_value(json_object_get(obj, "op"));
 	p = json_object_get(obj, "path");
-	if (vmm_op_from_name(name, op) == 0 && *op == VMM_OP_SNAPSHOT) {
+	if (vmm_op_from_name(name, op) == 0 &&
+	    (*op == VMM_OP_SNAPSHOT || *op == VMM_OP_MIGRATE_OUT)) {
 		if (!json_is_string(p) || json_string_length(p) >= VMM_PROTO_MAX_PATH ||
 		    strlen(json_string_value(p)) != json_string_length(p) || !path ||
 		    json_string_length(p) >= path_len) {
 			if (bad_op && bad_op_len)
 				snprintf(bad_op, bad_op_len, "%s", name);
 			ret = vmm_error_set(err, "protocol", EPROTO,
-					    "\"snapshot\" needs a string \"path\" "
-					    "shorter than %d bytes", VMM_PROTO_MAX_PATH);
+					    "\"%s\" needs a string \"path\" "
+					    "shorter than %d bytes", name, VMM_PROTO_MAX_PATH);
 		} else {
 			snprintf(path, path_len, "%s", json_string_value(p));
 		}

@@ -15,6 +15,15 @@
  *   {"op": "snapshot", "path": "/abs/empty/dir"}   (paused VMs only)
  *                     write vm.json and mem.raw there     -> snapshotted
  *                     (docs/snapshot-format.md); the VM stays paused
+ *   {"op": "migrate_out", "path": "/abs/unix.sock"}   (running VMs only)
+ *                     connect there and send the guest live
+ *                     (docs/migration-format.md)  -> migrate_progress...,
+ *                     then migrated (the guest is paused, all sent) or
+ *                     migrate_failed (the guest runs on)
+ *   {"op": "migrate_commit"}  after migrated: the destination runs the
+ *                     guest; end it here          -> exited(stopped)
+ *   {"op": "migrate_abort"}   during or after a migration: the guest runs
+ *                     on here                     -> running
  * Extra keys are ignored. An op that makes no sense in the current state
  * (pause before start, an unknown op, a malformed message) is answered
  * with "rejected" and changes nothing.
@@ -32,6 +41,15 @@
  *   {"event": "running"} / {"event": "paused"}   answers to the ops.
  *   {"event": "snapshotted", "bytes": 123, "data_pages": 45}
  *       bytes written, RAM pages stored (the rest are holes).
+ *   {"event": "incoming"}   (config "incoming") listening for the stream;
+ *       "created" follows once it was received and the VM is built, or
+ *       "error" (step "incoming"/"stream"/...) and the process exits.
+ *   {"event": "migrate_progress", "round": 1, "bytes": N, "data_pages": N,
+ *    "dirty_pages": N}   after each pre-copy round
+ *   {"event": "migrated", "round": 5, "bytes": N, "data_pages": N,
+ *    "dirty_pages": N, "paused_ms": N}   all sent; the guest is paused
+ *   {"event": "migrate_failed", "detail": "...", "errno": 32}  the guest
+ *       runs on here (it was resumed if the sender had paused it)
  *   {"event": "rejected", "op": "pause", "detail": "...", "errno": 28}
  *       "errno" only where a system error was the reason (a snapshot
  *       that hit ENOSPC: the VM is still paused, nothing is left behind).
@@ -67,6 +85,9 @@ enum vmm_op {
 	VMM_OP_RESUME,
 	VMM_OP_STOP,
 	VMM_OP_SNAPSHOT, /* carries a path */
+	VMM_OP_MIGRATE_OUT, /* carries a path */
+	VMM_OP_MIGRATE_COMMIT,
+	VMM_OP_MIGRATE_ABORT,
 };
 
 #define VMM_PROTO_MAX_PATH 4096
@@ -80,6 +101,10 @@ enum vmm_event_type {
 	VMM_EVENT_ERROR,
 	VMM_EVENT_ATTACHED,
 	VMM_EVENT_SNAPSHOTTED,
+	VMM_EVENT_INCOMING,
+	VMM_EVENT_MIGRATE_PROGRESS,
+	VMM_EVENT_MIGRATED,
+	VMM_EVENT_MIGRATE_FAILED,
 };
 
 enum vmm_exit_reason {
@@ -104,8 +129,12 @@ struct vmm_event {
 	char op[16];
 	/* attached */
 	char state[16];
-	/* snapshotted */
+	/* snapshotted, migrate_progress, migrated; incoming: "created" too */
 	uint64_t bytes, data_pages;
+	/* migrate_progress, migrated */
+	unsigned round;
+	uint64_t dirty_pages;
+	uint64_t paused_ms; /* migrated */
 	/* Decoded events only: the message as received (a reference the
 	 * event owns), for forwarding verbatim. NULL when encoding. */
 	json_t *json;
@@ -131,6 +160,9 @@ void vmm_event_clear(struct vmm_event *ev);
 int vmm_proto_send_op(int fd, enum vmm_op op);
 /* {"op": "snapshot", "path": path}; -ENAMETOOLONG past VMM_PROTO_MAX_PATH. */
 int vmm_proto_send_snapshot(int fd, const char *path);
+/* {"op": "<op>", "path": path} for the ops that carry one (snapshot,
+ * migrate_out); -EINVAL for the others. */
+int vmm_proto_send_op_path(int fd, enum vmm_op op, const char *path);
 int vmm_proto_send_event(int fd, const struct vmm_event *ev);
 
 /*

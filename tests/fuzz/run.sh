@@ -9,13 +9,16 @@ set -euo pipefail
 SECONDS_EACH=${1:-20}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=$ROOT/build-fuzz
-TARGETS="profile hostset firecracker vm_spec requests router uri event_query label_selector prefer
-	snapshot_manifest snapshot_archive vm_state"
 
 command -v clang >/dev/null || { echo "run.sh: clang is required" >&2; exit 2; }
 CC=clang cmake -S "$ROOT/tests/fuzz" -B "$BUILD" -DPINVM_FUZZ=ON \
 	-DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$BUILD" -j"$(nproc)" >/dev/null
+# Every target tests/fuzz/CMakeLists.txt builds (PINVM_FUZZ_TARGETS), so a
+# new one cannot be left out here.
+TARGETS=$(find "$BUILD" -maxdepth 1 -name 'fuzz_*' -type f -perm -u+x -printf '%f\n' |
+	sed 's/^fuzz_//' | sort)
+[ -n "$TARGETS" ] || { echo "run.sh: no fuzz targets were built in $BUILD" >&2; exit 1; }
 
 # One fuzzer per core at a time: each still gets SECONDS_EACH of its own,
 # and the step's wall time halves on the suite's two cores.

@@ -260,6 +260,18 @@ static int serve(int fd, struct vmm_config *cfgp)
 			vmm_proto_send_event(fd, &r);
 			break;
 		}
+		case VMM_OP_MIGRATE_OUT:
+		case VMM_OP_MIGRATE_COMMIT:
+		case VMM_OP_MIGRATE_ABORT: {
+			/* The fake has no guest to send; pinvmd's side sees a refusal. */
+			struct vmm_event r = { .type = VMM_EVENT_REJECTED };
+
+			snprintf(r.op, sizeof(r.op), "%s", vmm_op_name(op));
+			snprintf(r.error.detail, sizeof(r.error.detail),
+				 "the fake pinvm-vmm does not migrate");
+			vmm_proto_send_event(fd, &r);
+			break;
+		}
 		}
 	}
 }

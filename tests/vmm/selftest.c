@@ -33,7 +33,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -270,6 +273,8 @@ static struct smccc_range *spawn_deny;
 static size_t spawn_ndeny;
 /* A snapshot directory the next guest_spawn() restores (config "restore"). */
 static const char *spawn_restore;
+/* A config "incoming" socket path for the next guest_spawn(). */
+static const char *spawn_incoming;
 /* An absolute kernel path for the next guest_spawn(), booted without initrd. */
 static const char *spawn_kernel;
 
@@ -307,6 +312,7 @@ static bool guest_spawn(struct guest *g, const char *name, const char *kernel,
 	cfg.smccc_deny = spawn_deny;
 	cfg.nsmccc_deny = spawn_ndeny;
 	cfg.restore = (char *)spawn_restore;
+	cfg.incoming = (char *)spawn_incoming;
 	if (spawn_kernel) {
 		cfg.kernel = (char *)spawn_kernel;
 		cfg.initrd = NULL;
@@ -1426,14 +1432,705 @@ static void case_snapshot_bench(void)
 	}
 }
 
+/* ---- live migration (docs/migration-format.md) ---- */
+
+
+/*
+ * A byte relay between a source and a destination socket, as pinvmd will
+ * be one: it forwards the stream, and after limit bytes either cuts both
+ * ends (RELAY_CUT) or stops forwarding and says so on notify, holding
+ * until its control pipe closes (RELAY_HOLD: the destination can be
+ * killed in the middle of the copy), then closes both ends.
+ */
+enum relay_mode { RELAY_CUT, RELAY_HOLD };
+
+struct relay {
+	pid_t pid;
+	int notify; /* readable (one byte) once limit bytes went through */
+	int hold;   /* closing it releases a held relay */
+};
+
+static int unix_listen(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	unlink(path);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 1) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int unix_connect(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static bool relay_start(struct relay *r, const char *listen_path, const char *dest_path,
+			uint64_t limit, enum relay_mode mode)
+{
+	int lfd = unix_listen(listen_path), np[2], hp[2];
+
+	r->pid = -1;
+	r->notify = r->hold = -1;
+	if (lfd < 0 || pipe2(np, O_CLOEXEC) < 0) {
+		if (lfd >= 0)
+			close(lfd);
+		return false;
+	}
+	if (pipe2(hp, O_CLOEXEC) < 0) {
+		close(lfd);
+		close(np[0]);
+		close(np[1]);
+		return false;
+	}
+	r->pid = fork();
+	if (r->pid == 0) {
+		static char buf[65536];
+		uint64_t done = 0;
+		int s = accept(lfd, NULL, NULL), d = s >= 0 ? unix_connect(dest_path) : -1;
+		char c = 0;
+
+		close(np[0]);
+		close(hp[1]);
+		while (s >= 0 && d >= 0 && done < limit) {
+			size_t want = limit - done < sizeof(buf) ? (size_t)(limit - done) : sizeof(buf);
+			ssize_t n = read(s, buf, want);
+
+			if (n <= 0 || write(d, buf, (size_t)n) != n)
+				break;
+			done += (uint64_t)n;
+		}
+		if (mode == RELAY_HOLD) {
+			if (write(np[1], "x", 1) < 0 || read(hp[0], &c, 1) < 0)
+				_exit(1);
+		}
+		_exit(0); /* both ends close with the process */
+	}
+	close(lfd);
+	close(np[1]);
+	close(hp[0]);
+	r->notify = np[0];
+	r->hold = hp[1];
+	if (r->pid < 0) {
+		close(r->notify);
+		close(r->hold);
+		return false;
+	}
+	return true;
+}
+
+static void relay_end(struct relay *r)
+{
+	if (r->hold >= 0)
+		close(r->hold);
+	if (r->notify >= 0)
+		close(r->notify);
+	r->hold = r->notify = -1;
+	if (r->pid > 0) {
+		kill(r->pid, SIGKILL);
+		waitpid(r->pid, NULL, 0);
+	}
+	r->pid = -1;
+}
+
+/* The highest round the probe guest finished on g's console (0: none). */
+static unsigned probe_last_round(struct guest *g)
+{
+	char *s = slurp(g->console, NULL), *p = s;
+	unsigned last = 0, n;
+
+	while (p && (p = strstr(p, "pinvm-probe-end ")) != NULL) {
+		p += strlen("pinvm-probe-end ");
+		if (sscanf(p, "%u", &n) == 1 && n > last)
+			last = n;
+	}
+	free(s);
+	return last;
+}
+
+/* The probe guest on g goes on: two more rounds end within 30 s. */
+static bool probe_goes_on(struct guest *g, unsigned *now)
+{
+	unsigned last = probe_last_round(g);
+	char want[48];
+
+	snprintf(want, sizeof(want), "pinvm-probe-end %u", last + 2);
+	if (now)
+		*now = last;
+	return wait_console(g, want, 30000) >= 0;
+}
+
+/*
+ * Sends migrate_out and waits for how it ends: "migrated",
+ * "migrate_failed", "rejected" or "exited" into *ev (the caller clears
+ * it); progress events are counted in *progress. Before that it runs
+ * between(arg) once, right after the op was sent (may be NULL).
+ */
+static bool migrate_wait(struct guest *g, const char *path, struct vmm_event *ev,
+			 unsigned *progress, void (*between)(void *), void *arg)
+{
+	struct vmm_error err;
+
+	memset(ev, 0, sizeof(*ev));
+	*progress = 0;
+	if (vmm_client_send_path(&g->c, VMM_OP_MIGRATE_OUT, path, &err) < 0)
+		return false;
+	if (between)
+		between(arg);
+	for (;;) {
+		if (vmm_client_recv(&g->c, 300000, ev, &err) < 0) {
+			note("%s: migrate_out: %s", g->name, err.detail);
+			return false;
+		}
+		if (ev->type != VMM_EVENT_MIGRATE_PROGRESS)
+			return true;
+		(*progress)++;
+		vmm_event_clear(ev);
+	}
+}
+
+/* After a failed migration the source must run on: abort a finished
+ * one (the destination is gone), then see two more probe rounds. */
+static void source_runs_on(struct guest *src, struct vmm_event *ev, const char *label)
+{
+	struct vmm_event r;
+	struct vmm_error err;
+	bool ok = true;
+
+	if (ev->type == VMM_EVENT_MIGRATED) {
+		ok = vmm_client_request(&src->c, VMM_OP_MIGRATE_ABORT, EVENT_MS, &r, &err) == 0 &&
+		     r.type == VMM_EVENT_RUNNING;
+		vmm_event_clear(&r);
+	}
+	check(ok && (ev->type == VMM_EVENT_MIGRATE_FAILED || ev->type == VMM_EVENT_MIGRATED),
+	      "migrate: %s: the source says %s%s%s", label, vmm_event_name(ev->type),
+	      ev->type == VMM_EVENT_MIGRATE_FAILED ? ": " : " (aborted)",
+	      ev->type == VMM_EVENT_MIGRATE_FAILED ? ev->error.detail : "");
+	check(probe_goes_on(src, NULL), "migrate: %s: the source guest keeps ticking", label);
+}
+
+struct kill_arg {
+	struct relay *relay;
+	struct guest *dest;
+	bool killed;
+};
+
+/* While the relay holds the stream in the middle: kill the destination,
+ * then let the relay close both ends. */
+static void kill_dest_mid_copy(void *p)
+{
+	struct kill_arg *a = p;
+	struct pollfd pfd = { .fd = a->relay->notify, .events = POLLIN };
+
+	if (poll(&pfd, 1, 120000) == 1) {
+		vmm_client_signal(&a->dest->c, SIGKILL);
+		reap(a->dest, EXIT_MS);
+		a->killed = true;
+	}
+	close(a->relay->hold);
+	a->relay->hold = -1;
+}
+
+/* The destination's next event: "error" naming needle, then exit 1. */
+static void dest_refused(struct guest *d, const char *needle, const char *label)
+{
+	struct vmm_event ev;
+	struct vmm_error err;
+	int ret = vmm_client_recv(&d->c, EVENT_MS, &ev, &err);
+
+	check(ret == 0 && ev.type == VMM_EVENT_ERROR && strstr(ev.error.detail, needle),
+	      "migrate: %s: the destination refuses (%s: %s)", label,
+	      ret == 0 ? vmm_event_name(ev.type) : "no event",
+	      ret == 0 ? ev.error.detail : err.detail);
+	vmm_event_clear(&ev);
+	reap(d, EXIT_MS);
+	check(exited_status(d, 1), "migrate: %s: the destination exited 1, no VM", label);
+}
+
+static bool dest_spawn(struct guest *d, const char *name, const char *sock,
+		       const char *image, unsigned vcpus, uint64_t mib)
+{
+	struct vmm_event ev;
+	bool ok;
+
+	unlink(sock);
+	spawn_incoming = sock;
+	spawn_kernel = image;
+	ok = guest_spawn(d, name, KERNEL_NAME, vcpus, mib, "", NULL, 0, &ev);
+	spawn_incoming = NULL;
+	spawn_kernel = NULL;
+	ok = ok && ev.type == VMM_EVENT_INCOMING;
+	check(ok, "migrate: %s: listening (%s)%s%s", name, vmm_event_name(ev.type),
+	      ev.type == VMM_EVENT_ERROR ? ": " : "",
+	      ev.type == VMM_EVENT_ERROR ? ev.error.detail : "");
+	vmm_event_clear(&ev);
+	return ok;
+}
+
+/*
+ * A 2-vCPU Linux guest ticking (pinvm.clock=1) migrated live: the ticks
+ * go on on the destination (the two consoles read as one run), no second
+ * boot, both CPUs online, no RCU stall: every page and register came
+ * across.
+ */
+static void migrate_linux(void)
+{
+	struct vmm_pin psci10 = { .id = REG_PSCI_VERSION, .value = 0x10000 };
+	struct guest g, d;
+	struct vmm_event ev, created, dcreated;
+	struct vmm_error err;
+	unsigned failed_before = n_failed, progress, last_old = 0, last_all = 0;
+	char sock[4200], online[32] = "";
+	char *old = NULL, *new = NULL, *all = NULL;
+	double up = 0;
+	int ret;
+
+	memset(&d, 0, sizeof(d));
+	memset(&dcreated, 0, sizeof(dcreated));
+	snprintf(sock, sizeof(sock), "%s/mig-linux.sock", opt.work);
+	if (!guest_spawn(&g, "mig-linux-source", KERNEL_NAME, 2, SNAP_MIB, SNAP_CMDLINE,
+			 &psci10, 1, &created) || created.type != VMM_EVENT_CREATED) {
+		check(false, "migrate linux: source created");
+		goto out;
+	}
+	g.t_start = now_ms();
+	ret = vmm_client_request(&g.c, VMM_OP_START, EVENT_MS, &ev, &err);
+	vmm_event_clear(&ev);
+	if (ret < 0 || !marker(&g, 2) || !wait_tick(&g, 3, 60000)) {
+		check(false, "migrate linux: the source ticks");
+		goto out;
+	}
+	if (!dest_spawn(&d, "mig-linux-dest", sock, NULL, 2, SNAP_MIB))
+		goto out;
+	ret = migrate_wait(&g, sock, &ev, &progress, NULL, NULL);
+	check(ret && ev.type == VMM_EVENT_MIGRATED,
+	      "migrate linux: migrated: %u rounds, %llu bytes, %llu pages copied paused%s%s",
+	      ev.round, (unsigned long long)ev.bytes, (unsigned long long)ev.dirty_pages,
+	      ev.type == VMM_EVENT_MIGRATE_FAILED ? ": " : "",
+	      ev.type == VMM_EVENT_MIGRATE_FAILED ? ev.error.detail : "");
+	if (!ret || ev.type != VMM_EVENT_MIGRATED) {
+		vmm_event_clear(&ev);
+		goto out;
+	}
+	vmm_event_clear(&ev);
+	ret = vmm_client_recv(&d.c, EVENT_MS, &dcreated, &err);
+	check(ret == 0 && dcreated.type == VMM_EVENT_CREATED && dcreated.vcpus == 2,
+	      "migrate linux: the destination built the 2-vCPU VM%s%s",
+	      dcreated.type == VMM_EVENT_ERROR ? ": " : "",
+	      dcreated.type == VMM_EVENT_ERROR ? dcreated.error.detail : "");
+	if (ret < 0 || dcreated.type != VMM_EVENT_CREATED)
+		goto out;
+	d.t_start = now_ms();
+	ret = vmm_client_request(&d.c, VMM_OP_RESUME, EVENT_MS, &ev, &err);
+	check(ret == 0 && ev.type == VMM_EVENT_RUNNING, "migrate linux: resume -> running");
+	vmm_event_clear(&ev);
+	ret = vmm_client_request(&g.c, VMM_OP_MIGRATE_COMMIT, EVENT_MS, &ev, &err);
+	vmm_event_clear(&ev);
+	reap(&g, EXIT_MS);
+	check(ret == 0 && exited_status(&g, 0), "migrate linux: commit ends the source (0)");
+	old = slurp(g.console, NULL);
+	ticks_consecutive(old ? old : "", &last_old);
+	check(wait_tick(&d, last_old + 2, 60000), "migrate linux: ticks go on after %u",
+	      last_old);
+	new = slurp(d.console, NULL);
+	if (old && new && (all = malloc(strlen(old) + strlen(new) + 1)) != NULL) {
+		strcpy(all, old);
+		strcat(all, new);
+	}
+	check(all && ticks_consecutive(all, &last_all) && last_all >= last_old + 2,
+	      "migrate linux: the two consoles read as one run of ticks 1..%u (%u on the "
+	      "source)", last_all, last_old);
+	check(all && count_of(all, "Linux version") == 1 &&
+	      count_of(all, "pinvm-guest-ready") == 1, "migrate linux: no second boot");
+	check(clock_line(all, last_old + 1, &up, online, sizeof(online)) &&
+	      !strcmp(online, "0-1"), "migrate linux: CPUs online on the destination: %s",
+	      online);
+	check(new && !strstr(new, "rcu: INFO") && !strstr(new, "watchdog"),
+	      "migrate linux: no RCU stall or watchdog message after the migration");
+	ret = vmm_client_request(&d.c, VMM_OP_STOP, EVENT_MS, &ev, &err);
+	vmm_event_clear(&ev);
+	reap(&d, EXIT_MS);
+out:
+	if (n_failed > failed_before) {
+		if (g.name)
+			diagnose(&g);
+		if (d.name)
+			diagnose(&d);
+	}
+	free(old);
+	free(new);
+	free(all);
+	if (g.name)
+		abandon(&g, &created);
+	if (d.name)
+		abandon(&d, &dcreated);
+	vmm_event_clear(&created);
+	unlink(sock);
+}
+
+#define MIG_MIB 64
+#define MIG_WRITE_MIB 8
+
+/*
+ * Live migration between two pinvm-vmm processes on this host: the
+ * periodic probe guest (writing 8 MiB over and over, so the copy has
+ * dirty pages every round) with a pin moves to a new pinvm-vmm; faults
+ * first, each of which leaves the guest running on the source: a
+ * destination with another RAM size refuses the stream, a destination
+ * killed in the middle of the copy, a stream cut in the middle.
+ */
+static void case_migrate(void)
+{
+	struct vmm_pin pin = { .id = REG_PSCI_VERSION, .value = 0x10000 };
+	struct guest src, d;
+	struct vmm_event ev, created, dcreated;
+	struct vmm_error err;
+	struct relay relay;
+	struct kill_arg ka;
+	unsigned failed_before = n_failed, progress, last_src = 0, rounds = 0, differ = 0;
+	char image[4200], sock[4200], rsock[4200], e[256], want[48];
+	uint64_t first[PROBE_MAX_CALLS], x0[PROBE_MAX_CALLS];
+	char *old = NULL, *new = NULL, *all = NULL;
+	int64_t t_migrated, t_pause, t_running = -1;
+	off_t size_paused;
+	size_t n1 = 0, n;
+	bool pins_equal;
+	int ret;
+
+	memset(&d, 0, sizeof(d));
+	memset(&created, 0, sizeof(created));
+	memset(&dcreated, 0, sizeof(dcreated));
+	snprintf(image, sizeof(image), "%s/probe-writer.Image", opt.work);
+	snprintf(sock, sizeof(sock), "%s/mig.sock", opt.work);
+	snprintf(rsock, sizeof(rsock), "%s/relay.sock", opt.work);
+	ret = probe_image_write_writer(image, (uint64_t)MIG_WRITE_MIB << 20, e, sizeof(e));
+	check(ret == 0, "migrate: probe image written (%s)", ret ? e : image);
+	if (ret)
+		return;
+	spawn_kernel = image;
+	ret = guest_spawn(&src, "mig-source", KERNEL_NAME, 1, MIG_MIB, "", &pin, 1, &created);
+	spawn_kernel = NULL;
+	if (!ret || created.type != VMM_EVENT_CREATED) {
+		check(false, "migrate: source created");
+		goto out;
+	}
+	src.t_start = now_ms();
+	ret = vmm_client_request(&src.c, VMM_OP_START, EVENT_MS, &ev, &err);
+	vmm_event_clear(&ev);
+	if (ret < 0 || wait_console(&src, "pinvm-probe-end 2", 60000) < 0) {
+		check(false, "migrate: the source guest runs two rounds");
+		goto out;
+	}
+
+	/* 1. Another RAM size: refused by the destination, before any page. */
+	if (dest_spawn(&d, "mig-dest-layout", sock, image, 1, MIG_MIB * 2)) {
+		if (migrate_wait(&src, sock, &ev, &progress, NULL, NULL)) {
+			dest_refused(&d, "ram_size", "layout mismatch");
+			source_runs_on(&src, &ev, "layout mismatch");
+		} else {
+			check(false, "migrate: layout mismatch: an answer from the source");
+		}
+		vmm_event_clear(&ev);
+	}
+	abandon(&d, &dcreated);
+
+	/* 2. The destination killed in the middle of the copy. */
+	if (dest_spawn(&d, "mig-dest-killed", sock, image, 1, MIG_MIB) &&
+	    relay_start(&relay, rsock, sock, 1u << 20, RELAY_HOLD)) {
+		ka = (struct kill_arg){ .relay = &relay, .dest = &d };
+		if (migrate_wait(&src, rsock, &ev, &progress, kill_dest_mid_copy, &ka)) {
+			check(ka.killed, "migrate: destination killed after 1 MiB of the stream");
+			source_runs_on(&src, &ev, "destination killed");
+		} else {
+			check(false, "migrate: destination killed: an answer from the source");
+		}
+		vmm_event_clear(&ev);
+		relay_end(&relay);
+	}
+	abandon(&d, &dcreated);
+
+	/* 3. The stream cut in the middle (as a broken link would). */
+	if (dest_spawn(&d, "mig-dest-cut", sock, image, 1, MIG_MIB) &&
+	    relay_start(&relay, rsock, sock, 1u << 20, RELAY_CUT)) {
+		if (migrate_wait(&src, rsock, &ev, &progress, NULL, NULL)) {
+			dest_refused(&d, "ended in the middle", "stream cut");
+			source_runs_on(&src, &ev, "stream cut");
+		} else {
+			check(false, "migrate: stream cut: an answer from the source");
+		}
+		vmm_event_clear(&ev);
+		relay_end(&relay);
+	}
+	abandon(&d, &dcreated);
+
+	/* 4. The migration itself. */
+	if (!dest_spawn(&d, "mig-dest", sock, image, 1, MIG_MIB))
+		goto out;
+	ret = migrate_wait(&src, sock, &ev, &progress, NULL, NULL);
+	t_migrated = now_ms();
+	check(ret && ev.type == VMM_EVENT_MIGRATED,
+	      "migrate: migrated: %u rounds (%u progress events), %llu bytes, %llu data pages, "
+	      "%llu dirty at the pause, paused %llu ms before the last byte%s%s", ev.round,
+	      progress, (unsigned long long)ev.bytes, (unsigned long long)ev.data_pages,
+	      (unsigned long long)ev.dirty_pages, (unsigned long long)ev.paused_ms,
+	      ev.type == VMM_EVENT_MIGRATE_FAILED ? ": " : "",
+	      ev.type == VMM_EVENT_MIGRATE_FAILED ? ev.error.detail : "");
+	t_pause = t_migrated - (int64_t)ev.paused_ms;
+	if (!ret || ev.type != VMM_EVENT_MIGRATED) {
+		vmm_event_clear(&ev);
+		goto out;
+	}
+	vmm_event_clear(&ev);
+	ret = vmm_client_recv(&d.c, EVENT_MS, &dcreated, &err);
+	check(ret == 0 && dcreated.type == VMM_EVENT_CREATED,
+	      "migrate: the destination built the VM (%s%s%s)",
+	      ret == 0 ? vmm_event_name(dcreated.type) : err.detail,
+	      dcreated.type == VMM_EVENT_ERROR ? ": " : "",
+	      dcreated.type == VMM_EVENT_ERROR ? dcreated.error.detail : "");
+	if (ret < 0 || dcreated.type != VMM_EVENT_CREATED)
+		goto out;
+	pins_equal = dcreated.npins == created.npins && created.npins == 1;
+	for (size_t i = 0; pins_equal && i < created.npins; i++)
+		pins_equal = dcreated.pins[i].id == created.pins[i].id &&
+			     dcreated.pins[i].readback == created.pins[i].readback;
+	check(pins_equal, "migrate: the destination's firmware registers read back as the "
+	      "source's (PSCI_VERSION 0x%llx)",
+	      dcreated.npins ? (unsigned long long)dcreated.pins[0].readback : 0ULL);
+	/* The source holds the guest until commit: no new output meanwhile
+	 * (a round is a second long; three would show). */
+	size_paused = file_size(src.console);
+	sleep_ms(3000);
+	check(file_size(src.console) == size_paused,
+	      "migrate: the source guest stays paused until commit");
+	d.t_start = now_ms();
+	ret = vmm_client_request(&d.c, VMM_OP_RESUME, EVENT_MS, &ev, &err);
+	if (ret == 0 && ev.type == VMM_EVENT_RUNNING)
+		t_running = now_ms();
+	check(t_running >= 0, "migrate: \"resume\" (the go) -> running on the destination");
+	vmm_event_clear(&ev);
+	note("migrate: downtime %" PRId64 " ms (the source paused -> the destination "
+	     "running; the test waited 3000 ms of it to check the pause)",
+	     t_running - t_pause);
+	ret = vmm_client_request(&src.c, VMM_OP_MIGRATE_COMMIT, EVENT_MS, &ev, &err);
+	check(ret == 0 && ev.type == VMM_EVENT_EXITED,
+	      "migrate: commit -> the source ends (%s)", ret == 0 ? vmm_event_name(ev.type)
+								   : err.detail);
+	vmm_event_clear(&ev);
+	reap(&src, EXIT_MS);
+	check(exited_status(&src, 0), "migrate: the source exited 0");
+	last_src = probe_last_round(&src);
+	snprintf(want, sizeof(want), "pinvm-probe-end %u", last_src + 2);
+	check(wait_console(&d, want, 60000) >= 0,
+	      "migrate: rounds go on on the destination after %u (round %u seen)", last_src,
+	      last_src + 2);
+	old = slurp(src.console, NULL);
+	new = slurp(d.console, NULL);
+	if (old && new && (all = malloc(strlen(old) + strlen(new) + 2)) != NULL) {
+		strcpy(all, "\n");
+		strcat(all, old);
+		strcat(all, new);
+	}
+	check(all && probe_round(all, 1, first, &n1) && n1 == smccc_probe_ncalls,
+	      "migrate: round 1 has all %zu calls", smccc_probe_ncalls);
+	for (unsigned k = 2; all && probe_round(all, k, x0, &n); k++) {
+		rounds = k;
+		for (size_t i = 0; i < n; i++)
+			if (x0[i] != first[i]) {
+				differ++;
+				note("migrate: round %u call %zu (%s): 0x%llx, round 1: 0x%llx", k, i,
+				     smccc_probe_calls[i].name, (unsigned long long)x0[i],
+				     (unsigned long long)first[i]);
+			}
+	}
+	check(rounds >= last_src + 2 && differ == 0,
+	      "migrate: rounds 1..%u (%u on the source) answer call for call alike "
+	      "(%u differences)", rounds, last_src, differ);
+	check(new && !strstr(new, "pinvm-probe-round 1\n"),
+	      "migrate: no restart at round 1 on the destination");
+	ret = vmm_client_request(&d.c, VMM_OP_STOP, EVENT_MS, &ev, &err);
+	vmm_event_clear(&ev);
+	reap(&d, EXIT_MS);
+out:
+	if (n_failed > failed_before) {
+		if (src.name)
+			diagnose(&src);
+		if (d.name)
+			diagnose(&d);
+	}
+	free(old);
+	free(new);
+	free(all);
+	if (src.name)
+		abandon(&src, &created);
+	if (d.name)
+		abandon(&d, &dcreated);
+	unlink(sock);
+	unlink(rsock);
+	migrate_linux();
+}
+
+/*
+ * One measured migration of src (running) to a new pinvm-vmm: prints a
+ * BENCH line with the total time (migrate_out -> migrated), the downtime
+ * (the source paused -> the destination running), bytes and rounds, then
+ * commits and ends both. false if it did not get that far.
+ */
+static bool migrate_measure(struct guest *src, const char *kind, unsigned mib,
+			    const char *image)
+{
+	struct guest d;
+	struct vmm_event ev, dcreated;
+	struct vmm_error err;
+	char sock[4200];
+	unsigned progress;
+	int64_t t0, t_migrated, t_running = -1, t_created;
+	uint64_t bytes = 0, paused_ms = 0, dirty = 0;
+	unsigned rounds = 0;
+	bool ok;
+
+	memset(&d, 0, sizeof(d));
+	memset(&dcreated, 0, sizeof(dcreated));
+	snprintf(sock, sizeof(sock), "%s/bench-mig.sock", opt.work);
+	if (!dest_spawn(&d, "bench-mig-dest", sock, image, 1, mib))
+		goto fail;
+	t0 = now_ms();
+	ok = migrate_wait(src, sock, &ev, &progress, NULL, NULL) &&
+	     ev.type == VMM_EVENT_MIGRATED;
+	t_migrated = now_ms();
+	if (ok) {
+		bytes = ev.bytes;
+		paused_ms = ev.paused_ms;
+		rounds = ev.round;
+		dirty = ev.dirty_pages;
+	}
+	vmm_event_clear(&ev);
+	ok = ok && vmm_client_recv(&d.c, EVENT_MS, &dcreated, &err) == 0 &&
+	     dcreated.type == VMM_EVENT_CREATED;
+	t_created = now_ms();
+	ok = ok && vmm_client_request(&d.c, VMM_OP_RESUME, EVENT_MS, &ev, &err) == 0 &&
+	     ev.type == VMM_EVENT_RUNNING;
+	if (ok)
+		t_running = now_ms();
+	vmm_event_clear(&ev);
+	check(ok, "migrate-bench %s %u MiB: migrated and running on the destination", kind, mib);
+	if (!ok)
+		goto fail;
+	printf("BENCH migrate kind=%s ram_mib=%u total_ms=%" PRId64 " downtime_ms=%" PRId64
+	       " source_paused_to_last_byte_ms=%llu destination_build_ms=%" PRId64
+	       " bytes=%llu rounds=%u dirty_pages_at_pause=%llu\n", kind, mib, t_migrated - t0,
+	       t_running - (t_migrated - (int64_t)paused_ms), (unsigned long long)paused_ms,
+	       t_created - t_migrated, (unsigned long long)bytes, rounds,
+	       (unsigned long long)dirty);
+	fflush(stdout);
+	vmm_client_request(&src->c, VMM_OP_MIGRATE_COMMIT, EVENT_MS, &ev, &err);
+	vmm_event_clear(&ev);
+	reap(src, EXIT_MS);
+	vmm_client_request(&d.c, VMM_OP_STOP, EVENT_MS, &ev, &err);
+	vmm_event_clear(&ev);
+	reap(&d, EXIT_MS);
+	vmm_event_clear(&dcreated);
+	return true;
+fail:
+	if (d.name) {
+		diagnose(&d);
+		abandon(&d, &dcreated);
+	}
+	return false;
+}
+
+#define BENCH_WRITE_MIB 64
+
+/*
+ * Benchmark, figures only: live migration of a 1-vCPU guest with 256 MiB
+ * and 1 GiB, idle (the Linux guest ticking) and writing memory (the probe
+ * guest rewriting 64 MiB over and over, which never converges: the round
+ * limit ends the pre-copy), beside the KVM floor of the same run.
+ */
+static void case_migrate_bench(void)
+{
+	static const unsigned mibs[] = { 256, 1024 };
+	char floor_cmd[4200], line[512], image[4200], e[256], *slash;
+	FILE *f;
+
+	snprintf(floor_cmd, sizeof(floor_cmd), "%s", opt.vmm);
+	slash = strrchr(floor_cmd, '/');
+	if (slash)
+		snprintf(slash + 1, sizeof(floor_cmd) - (size_t)(slash + 1 - floor_cmd),
+			 "pinvm-bench-floor 2>&1");
+	f = popen(floor_cmd, "r");
+	while (f && fgets(line, sizeof(line), f))
+		printf("BENCH %s", line);
+	if (f)
+		pclose(f);
+	snprintf(image, sizeof(image), "%s/probe-bench-writer.Image", opt.work);
+	if (probe_image_write_writer(image, (uint64_t)BENCH_WRITE_MIB << 20, e, sizeof(e)) < 0) {
+		check(false, "migrate-bench: probe image: %s", e);
+		return;
+	}
+	for (size_t k = 0; k < sizeof(mibs) / sizeof(mibs[0]); k++) {
+		struct guest g;
+		struct vmm_event ev, created;
+		struct vmm_error err;
+		int ret;
+
+		/* Idle: a Linux guest that ticks once a second. */
+		if (!guest_spawn(&g, "bench-mig-linux", KERNEL_NAME, 1, mibs[k],
+				 "console=ttyS0 quiet panic=-1 pinvm.tick=1", NULL, 0, &created) ||
+		    created.type != VMM_EVENT_CREATED) {
+			check(false, "migrate-bench idle %u MiB: created", mibs[k]);
+			abandon(&g, &created);
+			continue;
+		}
+		g.t_start = now_ms();
+		ret = vmm_client_request(&g.c, VMM_OP_START, EVENT_MS, &ev, &err);
+		vmm_event_clear(&ev);
+		if (ret < 0 || !wait_tick(&g, 2, opt.boot_timeout_ms) ||
+		    !migrate_measure(&g, "idle", mibs[k], image))
+			check(false, "migrate-bench idle %u MiB: boot and migrate", mibs[k]);
+		abandon(&g, &created);
+
+		/* Writing: the probe guest rewriting 64 MiB. */
+		spawn_kernel = image;
+		ret = guest_spawn(&g, "bench-mig-writer", KERNEL_NAME, 1, mibs[k], "", NULL, 0,
+				  &created);
+		spawn_kernel = NULL;
+		if (!ret || created.type != VMM_EVENT_CREATED) {
+			check(false, "migrate-bench writing %u MiB: created", mibs[k]);
+			abandon(&g, &created);
+			continue;
+		}
+		g.t_start = now_ms();
+		ret = vmm_client_request(&g.c, VMM_OP_START, EVENT_MS, &ev, &err);
+		vmm_event_clear(&ev);
+		if (ret < 0 || wait_console(&g, "pinvm-probe-end 2", 60000) < 0 ||
+		    !migrate_measure(&g, "writing", mibs[k], image))
+			check(false, "migrate-bench writing %u MiB: run and migrate", mibs[k]);
+		abandon(&g, &created);
+	}
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: pinvm-vmm-selftest [--vmm PATH] [--image-dir DIR] "
 		   "[--work-dir DIR] [--timeout SECONDS] [--restore-dir DIR] [CASE...]\n"
 		   "cases (in the order given, repeats allowed; default: all but the\n"
-		   "last four once): failures one-vcpu two-vcpus pins stop eight-vcpus\n"
-		   "smccc-deny snapshot probe-snapshot\n"
-		   "snapshot-bench clock-dump restore probe-restore (with --restore-dir)\n");
+		   "last five once): failures one-vcpu two-vcpus pins stop eight-vcpus\n"
+		   "smccc-deny snapshot probe-snapshot migrate\n"
+		   "snapshot-bench migrate-bench clock-dump restore probe-restore (with --restore-dir)\n");
 }
 
 int main(int argc, char **argv)
@@ -1460,12 +2157,14 @@ int main(int argc, char **argv)
 		{ "smccc-deny", case_smccc_deny },
 		{ "snapshot", case_snapshot },
 		{ "probe-snapshot", case_probe_snapshot },
+		{ "migrate", case_migrate },
 		{ "snapshot-bench", case_snapshot_bench }, /* figures: only when named */
+		{ "migrate-bench", case_migrate_bench },   /* figures: only when named */
 		{ "clock-dump", case_clock_dump }, /* diagnostic: only when named */
 		{ "restore", case_restore },       /* --restore-dir DIR; only named */
 		{ "probe-restore", case_probe_restore }, /* the same, a probe snapshot */
 	};
-	const size_t ndefault = sizeof(cases) / sizeof(cases[0]) - 4;
+	const size_t ndefault = sizeof(cases) / sizeof(cases[0]) - 5;
 	struct kvm_host_info host;
 	int64_t t0 = now_ms();
 	size_t i;

@@ -423,6 +423,89 @@ static void test_snapshot_messages(void **state)
 	close(sv[1]);
 }
 
+/* "incoming": like "restore" (kernel optional), absolute, not with it. */
+static void test_config_incoming(void **state)
+{
+	char path[] = "/tmp/pinvm-test-config-XXXXXX";
+	struct vmm_config cfg, back;
+	struct vmm_error err;
+	int fd = mkstemp(path);
+
+	(void)state;
+	close(fd);
+	assert_int_equal(parse("{\"incoming\": \"/run/m.sock\", \"vcpus\": 1, "
+			       "\"memory_mib\": 64, \"console\": \"/tmp/c.log\"}", &cfg, &err), 0);
+	assert_string_equal(cfg.incoming, "/run/m.sock");
+	assert_null(cfg.kernel);
+	assert_int_equal(vmm_config_save(&cfg, path, &err), 0);
+	assert_int_equal(vmm_config_load(path, &back, &err), 0);
+	assert_string_equal(back.incoming, "/run/m.sock");
+	vmm_config_free(&back);
+	vmm_config_free(&cfg);
+	assert_int_equal(parse("{\"incoming\": \"m.sock\", \"vcpus\": 1, \"memory_mib\": 64,"
+			       " \"console\": \"/tmp/c.log\"}", &cfg, &err), -EINVAL);
+	assert_non_null(strstr(err.detail, "incoming"));
+	assert_int_equal(parse("{\"incoming\": \"/m.sock\", \"restore\": \"/s\", \"vcpus\": 1,"
+			       " \"memory_mib\": 64, \"console\": \"/tmp/c.log\"}", &cfg, &err),
+			 -EINVAL);
+	assert_non_null(strstr(err.detail, "exclude"));
+	unlink(path);
+}
+
+/* migrate_out carries its path; the migration events carry their figures. */
+static void test_migrate_messages(void **state)
+{
+	struct vmm_event ev = { .type = VMM_EVENT_MIGRATED, .round = 7, .bytes = 1ULL << 33,
+				.data_pages = 300, .dirty_pages = 12, .paused_ms = 250 }, got;
+	struct vmm_error err;
+	enum vmm_op op;
+	char bad[16], path[VMM_PROTO_MAX_PATH];
+	int sv[2];
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	assert_int_equal(vmm_proto_send_op_path(sv[0], VMM_OP_MIGRATE_OUT, "/run/r.sock"), 0);
+	assert_int_equal(vmm_proto_recv_op_path(sv[1], &op, path, sizeof(path), bad,
+						sizeof(bad), &err), 0);
+	assert_int_equal(op, VMM_OP_MIGRATE_OUT);
+	assert_string_equal(path, "/run/r.sock");
+	assert_int_equal(vmm_proto_send_op_path(sv[0], VMM_OP_STOP, "/x"), -EINVAL);
+	assert_int_equal(send(sv[0], "{\"op\":\"migrate_out\"}", 20, 0), 20);
+	assert_int_equal(vmm_proto_recv_op_path(sv[1], &op, path, sizeof(path), bad,
+						sizeof(bad), &err), -EPROTO);
+	assert_string_equal(bad, "migrate_out");
+	assert_int_equal(vmm_proto_send_op(sv[0], VMM_OP_MIGRATE_COMMIT), 0);
+	assert_int_equal(vmm_proto_recv_op(sv[1], &op, bad, sizeof(bad), &err), 0);
+	assert_int_equal(op, VMM_OP_MIGRATE_COMMIT);
+	assert_int_equal(vmm_proto_send_event(sv[1], &ev), 0);
+	assert_int_equal(vmm_proto_recv_event(sv[0], &got, &err), 0);
+	assert_int_equal(got.type, VMM_EVENT_MIGRATED);
+	assert_int_equal(got.round, 7);
+	assert_int_equal(got.bytes, 1ULL << 33);
+	assert_int_equal(got.dirty_pages, 12);
+	assert_int_equal(got.paused_ms, 250);
+	vmm_event_clear(&got);
+	ev = (struct vmm_event){ .type = VMM_EVENT_MIGRATE_FAILED };
+	ev.error.errnum = EPIPE;
+	snprintf(ev.error.detail, sizeof(ev.error.detail), "sending pages: Broken pipe");
+	assert_int_equal(vmm_proto_send_event(sv[1], &ev), 0);
+	assert_int_equal(vmm_proto_recv_event(sv[0], &got, &err), 0);
+	assert_int_equal(got.type, VMM_EVENT_MIGRATE_FAILED);
+	assert_int_equal(got.error.errnum, EPIPE);
+	assert_string_equal(got.error.detail, "sending pages: Broken pipe");
+	vmm_event_clear(&got);
+	ev = (struct vmm_event){ .type = VMM_EVENT_INCOMING };
+	assert_int_equal(vmm_proto_send_event(sv[1], &ev), 0);
+	assert_int_equal(vmm_proto_recv_event(sv[0], &got, &err), 0);
+	assert_int_equal(got.type, VMM_EVENT_INCOMING);
+	vmm_event_clear(&got);
+	/* A progress event without its figures is not one. */
+	assert_int_equal(send(sv[1], "{\"event\":\"migrate_progress\",\"round\":1}", 39, 0), 39);
+	assert_int_equal(vmm_proto_recv_event(sv[0], &got, &err), -EPROTO);
+	close(sv[0]);
+	close(sv[1]);
+}
+
 static void test_names(void **state)
 {
 	enum vmm_op op;
@@ -452,6 +535,8 @@ int main(void)
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_config_restore),
 		cmocka_unit_test(test_snapshot_messages),
+		cmocka_unit_test(test_config_incoming),
+		cmocka_unit_test(test_migrate_messages),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
