@@ -26,6 +26,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #define SZ_2M (2ULL << 20)
@@ -350,9 +351,29 @@ static int smccc_copy(struct vm *vm, const struct vmm_config *cfg,
 	return 0;
 }
 
+static double mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* Appends "name MS " (the time since *last) to vm->build_timing. */
+static void step_done(struct vm *vm, const char *name, double *last)
+{
+	double now = mono_ms();
+	size_t n = strlen(vm->build_timing);
+
+	snprintf(vm->build_timing + n, sizeof(vm->build_timing) - n, "%s%s %.1f", n ? " " : "",
+		 name, now - *last);
+	*last = now;
+}
+
 int vm_create(const struct vmm_config *cfg, int console_fd, struct vm **out,
 	      struct vmm_error *err)
 {
+	double t = mono_ms();
 	uint64_t ram_size = cfg->memory_mib << 20;
 	struct vm_state st, *snap = NULL;
 	struct vm *vm;
@@ -386,6 +407,7 @@ int vm_create(const struct vmm_config *cfg, int console_fd, struct vm **out,
 	ret = kvm_open_vm(vm, ram_size, err);
 	if (ret < 0)
 		goto err_free;
+	step_done(vm, "kvm", &t);
 	ret = ram_create(vm, ram_size, cfg->restore, err);
 	if (ret < 0)
 		goto err_close_vm;
@@ -395,15 +417,19 @@ int vm_create(const struct vmm_config *cfg, int console_fd, struct vm **out,
 		if (ret < 0)
 			goto err_ram;
 	}
+	step_done(vm, "ram+load", &t);
 	ret = gic_create(vm, cfg->vcpus, err);
 	if (ret < 0)
 		goto err_ram;
+	step_done(vm, "gic", &t);
 	ret = vcpus_create(vm, cfg->vcpus, err);
 	if (ret < 0)
 		goto err_devices;
+	step_done(vm, "vcpus", &t);
 	ret = gic_finalize(vm, err);
 	if (ret < 0)
 		goto err_vcpus;
+	step_done(vm, "gic_init", &t);
 	/* The saved registers first: the extra pins and the filter may
 	 * only add to what the guest saw. */
 	if (snap && ((ret = restore_check_built(vm, snap, err)) < 0 ||
@@ -412,6 +438,7 @@ int vm_create(const struct vmm_config *cfg, int console_fd, struct vm **out,
 	ret = pins_apply(vm, cfg, err);
 	if (ret < 0)
 		goto err_pins;
+	step_done(vm, "pins", &t);
 	/* Default-deny hypercalls: like the pins, before any vCPU runs. */
 	if (cfg->nsmccc_deny) {
 		char why[256];
@@ -444,6 +471,7 @@ int vm_create(const struct vmm_config *cfg, int console_fd, struct vm **out,
 		ret = vmm_error_sys(err, "eventfd");
 		goto err_pins;
 	}
+	step_done(vm, "uart+fdt", &t);
 	vm_state_free(snap);
 	*out = vm;
 	return 0;
@@ -525,4 +553,9 @@ const char *vm_gic_name(const struct vm *vm)
 unsigned vm_vcpu_count(const struct vm *vm)
 {
 	return vm->nr_vcpus;
+}
+
+const char *vm_build_timing(const struct vm *vm)
+{
+	return vm->build_timing;
 }

@@ -436,10 +436,10 @@ int main(int argc, char **argv)
 		/* Where start-up time goes (issue 16): main() to the VM, and
 		 * the VM itself (KVM, RAM, kernel, GIC, vCPUs, pins). */
 		logf_("%s: %u vCPUs, %llu MiB, GIC%s, %zu pins; %.1f ms from main(), "
-		      "%.1f ms building the VM",
+		      "%.1f ms building the VM (%s)",
 		      cfg.restore ? "restored" : "created", ev.vcpus,
 		      (unsigned long long)cfg.memory_mib, ev.gic, ev.npins,
-		      mono_ms() - t_main, mono_ms() - t_built);
+		      mono_ms() - t_main, mono_ms() - t_built, vm_build_timing(m.vm));
 		send_event(&m, &ev);
 	}
 	vmm_config_free(&cfg);
