@@ -895,7 +895,7 @@ int vm_core_delete(struct vm_core *c, const char *id, struct api_error *err)
 	pthread_mutex_unlock(&e->lock);
 	join_creator(e);
 	vm_end(e);
-	vm_wait_notify(); /* a waiter on it answers now */
+	vm_wait_notify(e->id); /* a waiter on it answers now */
 	{
 		const char *name = json_string_value(json_object_get(e->spec, "name"));
 
