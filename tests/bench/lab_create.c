@@ -255,9 +255,10 @@ static void concurrent(int want)
 			unanswered++;
 		}
 	}
-	/* Unanswered: every client here is one peer (the lab's user-mode
-	 * network), and pinvmd takes 64 connections per peer (--max-per-peer):
-	 * 64 creators and the API prober are one too many. */
+	/* Unanswered: the connection failed before any HTTP answer. Every
+	 * client here is one peer behind the lab's user-mode network forward,
+	 * and pinvmd takes 64 connections per peer (--max-per-peer): 64
+	 * creators and the API prober are one too many at peak. */
 	printf("BENCH %d VMs created at once: %d ran to their first instruction in %.2f s "
 	       "(%.1f VMs/s; each: median %.0f ms, max %.0f ms; %d POSTs without an HTTP "
 	       "answer)\n",
