@@ -2,6 +2,7 @@
 
 #include "deadline.h"
 #include "etag.h"
+#include "http_offload.h"
 #include "idempotency.h"
 #include "log.h"
 #include "metrics.h"
@@ -56,7 +57,16 @@ struct exchange {
 	int upload_fd;
 	unsigned long long upload_len;
 	int upload_err;    /* errno of a failed write, 0 */
+	/* A slow request (http_offload.h): answered on a job's thread into
+	 * req/rep while the connection waits suspended; the job resumes it
+	 * once done, and the next call of on_request sends rep. */
+	atomic_int offload;
+	struct request req;
+	struct reply rep;
+	struct MHD_Connection *conn;
 };
+
+enum { OFFLOAD_NONE, OFFLOAD_RUNNING, OFFLOAD_DONE };
 
 static bool safe_request_id(const char *s)
 {
@@ -519,6 +529,38 @@ static void dispatch_once(struct server *srv, struct MHD_Connection *conn,
 	idem_finish(srv->idem, &t, rep);
 }
 
+/* A job's thread: the handler's answer, then the connection is woken. */
+static void answer_offloaded(void *arg)
+{
+	struct exchange *ex = arg;
+	struct MHD_Connection *conn = ex->conn;
+
+	dispatch_once(ex->req.srv, conn, &ex->req, &ex->rep);
+	atomic_store(&ex->offload, OFFLOAD_DONE);
+	/* From here on ex is the connection's thread's again. */
+	MHD_resume_connection(conn);
+}
+
+/*
+ * Hands req to a job of its own and suspends conn until the answer is in
+ * ex->rep. The suspension comes first: the job may resume it at once.
+ */
+static void offload(struct exchange *ex, struct MHD_Connection *conn,
+		    const struct request *req)
+{
+	ex->req = *req;
+	ex->conn = conn;
+	memset(&ex->rep, 0, sizeof(ex->rep));
+	atomic_store(&ex->offload, OFFLOAD_RUNNING);
+	MHD_suspend_connection(conn);
+	if (http_offload_start(answer_offloaded, ex) == 0)
+		return;
+	/* No thread to be had: answered here, as before there were jobs. */
+	log_msg(LOG_WARN, "no thread for %s %s; answering it in place", ex->log_method,
+		ex->path);
+	answer_offloaded(ex);
+}
+
 static bool octet_stream(struct MHD_Connection *conn)
 {
 	const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
@@ -599,6 +641,27 @@ static void upload_chunk(struct exchange *ex, const char *data, size_t size,
 	ex->upload_len += size;
 }
 
+/* Sends rep, the answer to req, and lets go of what it holds. */
+static enum MHD_Result finish(struct MHD_Connection *conn, struct exchange *ex,
+			      const struct listener *l, const struct request *req,
+			      struct reply *rep)
+{
+	enum MHD_Result ret;
+
+	ret = send_reply(conn, ex, ex->log_method,
+			 ex->path ? ex->path : ex->log_path ? ex->log_path : "",
+			 rep, peer_uid(conn, l), req->route,
+			 rep->close || atomic_load(&l->srv->draining));
+	json_decref(rep->body);
+	rep->body = NULL;
+	free(rep->raw);
+	rep->raw = NULL;
+	if (rep->stream_cls)
+		rep->stream_free(rep->stream_cls);
+	rep->stream_cls = NULL;
+	return ret;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 				  const char *url, const char *method,
 				  const char *version, const char *upload,
@@ -609,12 +672,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	struct exchange *ex = *con_cls;
 	struct reply rep = { 0 };
 	struct request req = { 0 };
-	enum MHD_Result ret;
 
 	(void)version;
 	(void)url; /* decoded leniently by libmicrohttpd; ex->target is used */
 	if (!ex)
 		return MHD_NO;
+	switch (atomic_load(&ex->offload)) {
+	case OFFLOAD_RUNNING:
+		return MHD_YES; /* suspended; its job resumes it */
+	case OFFLOAD_DONE:
+		atomic_store(&ex->offload, OFFLOAD_NONE);
+		return finish(conn, ex, l, &ex->req, &ex->rep);
+	}
 	if (!ex->begun) {
 		ex->begun = true;
 		make_request_id(conn, ex->id);
@@ -675,17 +744,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		req.upload_fd = ex->uploading ? ex->upload_fd : -1;
 		req.upload_len = ex->upload_len;
 		memcpy(req.id, ex->id, sizeof(req.id));
+		if (http_offload_wanted(method, ex->path)) {
+			offload(ex, conn, &req);
+			return MHD_YES;
+		}
 		dispatch_once(srv, conn, &req, &rep);
 	}
-	ret = send_reply(conn, ex, ex->log_method,
-			 ex->path ? ex->path : ex->log_path ? ex->log_path : "",
-			 &rep, peer_uid(conn, l), req.route,
-			 rep.close || atomic_load(&srv->draining));
-	json_decref(rep.body);
-	free(rep.raw);
-	if (rep.stream_cls)
-		rep.stream_free(rep.stream_cls);
-	return ret;
+	return finish(conn, ex, l, &req, &rep);
 }
 
 /* Once the response is sent, or the request abandoned: the end of what a
@@ -868,6 +933,9 @@ unsigned http_in_flight(struct server *srv)
 
 void http_stop_all(struct server *srv)
 {
+	/* A suspended connection must be resumed before its daemon stops:
+	 * the jobs still answering (a create under way) finish first. */
+	http_offload_wait_all();
 	while (srv->ndaemons) {
 		struct listener *l = &srv->listeners[--srv->ndaemons];
 

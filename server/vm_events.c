@@ -83,5 +83,5 @@ void vm_events_observe(const char *id, enum vm_state previous, enum vm_state now
 {
 	if (changed)
 		vm_events_state(id, previous, now, reason);
-	vm_wait_notify();
+	vm_wait_notify(id);
 }

@@ -115,11 +115,13 @@ void vm_wait_end_all(void)
 	pthread_mutex_unlock(&w.lock);
 }
 
-void vm_wait_notify(void)
+void vm_wait_notify(const char *id)
 {
 	pthread_mutex_lock(&w.lock);
+	/* e->id is set once, before the entry is shared: no lock to read it. */
 	for (struct vm_waiter *x = w.head; x; x = x->next)
-		resume(x);
+		if (!strcmp(x->e->id, id))
+			resume(x);
 	pthread_mutex_unlock(&w.lock);
 }
 

@@ -30,8 +30,10 @@ int vm_wait_open(void);
 void vm_wait_close(void);
 /* Drain: every waiter answers now, as the VM is. */
 void vm_wait_end_all(void);
-/* A VM's state changed: waiters look again. */
-void vm_wait_notify(void);
+/* VM id's state changed: its waiters look again (only its: 64 waiters
+ * each woken by every other VM's change kept libmicrohttpd's threads
+ * busy resuming and suspending them). */
+void vm_wait_notify(const char *id);
 
 /* Whether e (with e->lock held) is done being waited on for want. */
 bool vm_wait_done(const struct vm_entry *e, enum vm_state want);

@@ -26,6 +26,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #define SZ_2M (2ULL << 20)
@@ -360,6 +361,25 @@ static int smccc_copy(struct vm *vm, const struct vmm_config *cfg,
 	return 0;
 }
 
+static double mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* Appends "name MS " (the time since *last) to vm->build_timing. */
+static void step_done(struct vm *vm, const char *name, double *last)
+{
+	double now = mono_ms();
+	size_t n = strlen(vm->build_timing);
+
+	snprintf(vm->build_timing + n, sizeof(vm->build_timing) - n, "%s%s %.1f", n ? " " : "",
+		 name, now - *last);
+	*last = now;
+}
+
 /*
  * Builds the VM: booted from cfg, or with snap rebuilt from a saved state
  * whose RAM is cfg->restore's mem.raw or, with given, RAM already filled
@@ -370,6 +390,7 @@ static int vm_build(const struct vmm_config *cfg, int console_fd,
 		    const struct vm_state *snap, const struct ram_given *given,
 		    struct vm **out, struct vmm_error *err)
 {
+	double t = mono_ms();
 	uint64_t ram_size = cfg->memory_mib << 20;
 	struct vm *vm;
 	int ret;
@@ -396,6 +417,7 @@ static int vm_build(const struct vmm_config *cfg, int console_fd,
 	ret = kvm_open_vm(vm, ram_size, err);
 	if (ret < 0)
 		goto err_free;
+	step_done(vm, "kvm", &t);
 	ret = ram_create(vm, ram_size, given ? NULL : cfg->restore, given, err);
 	if (ret < 0)
 		goto err_close_vm;
@@ -405,15 +427,19 @@ static int vm_build(const struct vmm_config *cfg, int console_fd,
 		if (ret < 0)
 			goto err_ram;
 	}
+	step_done(vm, "ram+load", &t);
 	ret = gic_create(vm, cfg->vcpus, err);
 	if (ret < 0)
 		goto err_ram;
+	step_done(vm, "gic", &t);
 	ret = vcpus_create(vm, cfg->vcpus, err);
 	if (ret < 0)
 		goto err_devices;
+	step_done(vm, "vcpus", &t);
 	ret = gic_finalize(vm, err);
 	if (ret < 0)
 		goto err_vcpus;
+	step_done(vm, "gic_init", &t);
 	/* The saved registers first: the extra pins and the filter may
 	 * only add to what the guest saw. */
 	if (snap && ((ret = restore_check_built(vm, snap, err)) < 0 ||
@@ -422,6 +448,7 @@ static int vm_build(const struct vmm_config *cfg, int console_fd,
 	ret = pins_apply(vm, cfg, err);
 	if (ret < 0)
 		goto err_pins;
+	step_done(vm, "pins", &t);
 	/* Default-deny hypercalls: like the pins, before any vCPU runs. */
 	if (cfg->nsmccc_deny) {
 		char why[256];
@@ -454,6 +481,7 @@ static int vm_build(const struct vmm_config *cfg, int console_fd,
 		ret = vmm_error_sys(err, "eventfd");
 		goto err_pins;
 	}
+	step_done(vm, "uart+fdt", &t);
 	*out = vm;
 	return 0;
 
@@ -570,4 +598,9 @@ const char *vm_gic_name(const struct vm *vm)
 unsigned vm_vcpu_count(const struct vm *vm)
 {
 	return vm->nr_vcpus;
+}
+
+const char *vm_build_timing(const struct vm *vm)
+{
+	return vm->build_timing;
 }

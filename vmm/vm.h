@@ -64,6 +64,8 @@ int vm_create_incoming(const struct vmm_config *cfg, int console_fd, void *ram_a
 const struct vmm_pin *vm_pins(const struct vm *vm, size_t *npins);
 const char *vm_gic_name(const struct vm *vm); /* "v3" or "v2" */
 unsigned vm_vcpu_count(const struct vm *vm);
+/* How long each step of vm_create took, as "kvm MS ram MS ..." (borrowed). */
+const char *vm_build_timing(const struct vm *vm);
 
 int vm_start(struct vm *vm, struct vmm_error *err);
 

@@ -41,6 +41,12 @@ unsigned vm_vcpu_count(const struct vm *vm)
 	return 0;
 }
 
+const char *vm_build_timing(const struct vm *vm)
+{
+	(void)vm;
+	return "";
+}
+
 int vm_start(struct vm *vm, struct vmm_error *err)
 {
 	(void)vm;

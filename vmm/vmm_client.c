@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,10 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
-/* The fds pinvm-vmm gets: 0-2 stdio, 3 the channel; 4 (close-on-exec)
- * reports a failed exec back to us. */
+/* The fds pinvm-vmm gets: 0-2 stdio, 3 the channel; nothing else. */
 #define CHILD_CONTROL_FD 3
-#define CHILD_EXEC_ERR_FD 4
 #define PARENT_FD_FLOOR 10 /* our fds are moved above what the child uses */
 
 void vmm_client_init(struct vmm_client *c)
@@ -36,46 +35,14 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* In the child, between fork and exec: async-signal-safe calls only. */
-static void child_exec(const struct vmm_spawn *spawn, char *const argv[],
-		       int ctl, int errw)
-{
-	struct sigaction dfl = { .sa_handler = SIG_DFL };
-	sigset_t none;
-	int e, fd, sig;
-
-	setsid();
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	for (sig = 1; sig < NSIG; sig++)
-		if (sig != SIGKILL && sig != SIGSTOP)
-			sigaction(sig, &dfl, NULL); /* fails harmlessly for some */
-	if (spawn->log_fd >= 0) {
-		if (dup2(spawn->log_fd, STDOUT_FILENO) < 0 ||
-		    dup2(spawn->log_fd, STDERR_FILENO) < 0)
-			goto fail;
-	}
-	fd = open("/dev/null", O_RDONLY);
-	if (fd < 0 || dup2(fd, STDIN_FILENO) < 0)
-		goto fail;
-	if (fd != STDIN_FILENO)
-		close(fd);
-	if (dup3(errw, CHILD_EXEC_ERR_FD, O_CLOEXEC) < 0 ||
-	    dup2(ctl, CHILD_CONTROL_FD) < 0) /* dup2 clears close-on-exec */
-		goto fail;
-#ifdef SYS_close_range
-	/* Everything else of pinvmd's (listening sockets, the database). */
-	syscall(SYS_close_range, CHILD_EXEC_ERR_FD + 1, ~0U, 0);
-#endif
-	execv(spawn->binary, argv);
-fail:
-	e = errno;
-	if (write(CHILD_EXEC_ERR_FD, &e, sizeof(e)) < 0 &&
-	    write(errw, &e, sizeof(e)) < 0)
-		_exit(126);
-	_exit(127);
-}
-
+/*
+ * posix_spawn, not fork: glibc's is a vfork-style clone that copies none
+ * of pinvmd's page tables (its threads, its mappings), and reports a
+ * failed exec as its result. That was the dearest part of pinvmd's own
+ * share of a create (issue 16). The child gets a new session, default
+ * signal dispositions and an empty mask, /dev/null as stdin, the log as
+ * stdout and stderr, the channel as fd 3, and nothing else of ours.
+ */
 int vmm_client_spawn(struct vmm_client *c, const struct vmm_spawn *spawn,
 		     struct vmm_error *err)
 {
@@ -83,9 +50,11 @@ int vmm_client_spawn(struct vmm_client *c, const struct vmm_spawn *spawn,
 	char *argv[10] = { (char *)spawn->binary, "--config",
 			   (char *)spawn->config_path, "--control-fd", fdarg };
 	int argc = 5;
-	int sv[2] = { -1, -1 }, ep[2] = { -1, -1 };
-	int ctl = -1, errw = -1, e = 0, ret;
-	ssize_t n;
+	int sv[2] = { -1, -1 };
+	int ctl = -1, logfd = -1, ret;
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t none, all;
 	pid_t pid;
 
 	vmm_client_init(c);
@@ -101,56 +70,52 @@ int vmm_client_spawn(struct vmm_client *c, const struct vmm_spawn *spawn,
 	argv[argc] = NULL;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return vmm_error_sys(err, "socketpair");
-	if (pipe2(ep, O_CLOEXEC) < 0) {
-		ret = vmm_error_sys(err, "pipe2");
-		goto err_sockets;
-	}
-	/* Above the fds the child assigns, so dup2 there clobbers none. */
+	/* Above the fds the child assigns, so a dup2 there clobbers none. */
 	ctl = fcntl(sv[1], F_DUPFD_CLOEXEC, PARENT_FD_FLOOR);
-	errw = fcntl(ep[1], F_DUPFD_CLOEXEC, PARENT_FD_FLOOR);
-	if (ctl < 0 || errw < 0) {
+	if (spawn->log_fd >= 0)
+		logfd = fcntl(spawn->log_fd, F_DUPFD_CLOEXEC, PARENT_FD_FLOOR);
+	if (ctl < 0 || (spawn->log_fd >= 0 && logfd < 0)) {
 		ret = vmm_error_sys(err, "fcntl F_DUPFD_CLOEXEC");
-		goto err_pipe;
+		goto out;
 	}
-	pid = fork();
-	if (pid < 0) {
-		ret = vmm_error_sys(err, "fork");
-		goto err_pipe;
+	sigemptyset(&none);
+	sigfillset(&all);
+	posix_spawnattr_init(&attr);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
+					       POSIX_SPAWN_SETSIGDEF);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setsigdefault(&attr, &all);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+	if (logfd >= 0) {
+		posix_spawn_file_actions_adddup2(&fa, logfd, STDOUT_FILENO);
+		posix_spawn_file_actions_adddup2(&fa, logfd, STDERR_FILENO);
 	}
-	if (pid == 0)
-		child_exec(spawn, argv, ctl, errw);
-
-	close(ctl);
-	close(errw);
-	close(sv[1]);
-	close(ep[1]);
-	do
-		n = read(ep[0], &e, sizeof(e));
-	while (n < 0 && errno == EINTR);
-	close(ep[0]);
+	posix_spawn_file_actions_adddup2(&fa, ctl, CHILD_CONTROL_FD);
+	/* Everything else of pinvmd's (listening sockets, the database),
+	 * close-on-exec or not. */
+	posix_spawn_file_actions_addclosefrom_np(&fa, CHILD_CONTROL_FD + 1);
+	ret = posix_spawn(&pid, spawn->binary, &fa, &attr, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	if (ret) {
+		ret = vmm_error_set(err, "spawn", ret, "exec %s: %s", spawn->binary,
+				    strerror(ret));
+		c->reaped = true; /* glibc reaped the child that could not exec */
+		goto out;
+	}
 	c->pid = pid;
 	c->fd = sv[0];
-	if (n == 0) {
-		c->status_known = true; /* our child: waitpid will tell */
-		return 0; /* exec closed the pipe: pinvm-vmm is running */
-	}
-	if (n != (ssize_t)sizeof(e))
-		e = EIO;
-	ret = vmm_error_set(err, "spawn", e, "exec %s: %s", spawn->binary,
-			    strerror(e));
-	vmm_client_reap(c, -1, NULL);
-	vmm_client_close(c);
-	return ret;
-
-err_pipe:
+	sv[0] = -1;
+	c->status_known = true; /* our child: waitpid will tell */
+	ret = 0;
+out:
 	if (ctl >= 0)
 		close(ctl);
-	if (errw >= 0)
-		close(errw);
-	close(ep[0]);
-	close(ep[1]);
-err_sockets:
-	close(sv[0]);
+	if (logfd >= 0)
+		close(logfd);
+	if (sv[0] >= 0)
+		close(sv[0]);
 	close(sv[1]);
 	return ret;
 }

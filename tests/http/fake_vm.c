@@ -6,8 +6,14 @@
 
 bool fake_vm_spawn_running(const char *fake, const char *dir, struct vmm_client *vc)
 {
+	return fake_vm_spawn_running_cmdline(fake, dir, "console=ttyS0", vc);
+}
+
+bool fake_vm_spawn_running_cmdline(const char *fake, const char *dir, const char *cmdline,
+				   struct vmm_client *vc)
+{
 	char cfgpath[300], console[300], sock[300], exitf[300];
-	struct vmm_config cfg = { .kernel = "/nonexistent/Image", .cmdline = "console=ttyS0",
+	struct vmm_config cfg = { .kernel = "/nonexistent/Image", .cmdline = (char *)cmdline,
 				  .vcpus = 1, .memory_mib = 64 };
 	struct vmm_spawn sp = { .binary = fake, .config_path = cfgpath, .log_fd = -1,
 				.control_socket = sock, .exit_file = exitf };

@@ -12,5 +12,8 @@
 #include <stdbool.h>
 
 bool fake_vm_spawn_running(const char *fake, const char *dir, struct vmm_client *vc);
+/* The same with cmdline (fake-vmm's modes, tests/vmm/fake_vmm.c). */
+bool fake_vm_spawn_running_cmdline(const char *fake, const char *dir, const char *cmdline,
+				   struct vmm_client *vc);
 
 #endif

@@ -8,6 +8,7 @@
 #include "store.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,6 +126,60 @@ static void test_vm_records(void **state)
 	store_close(s);
 	json_decref(a);
 	json_decref(b);
+}
+
+/* Puts from many threads at once (group-committed): every caller hears
+ * 0, every row is there, each with its thread's last document. */
+#define PUTTERS 16
+#define PUTS 40
+
+struct putter {
+	pthread_t t;
+	struct store *s;
+	int n, failed;
+};
+
+static void *put_many(void *arg)
+{
+	struct putter *p = arg;
+	char id[16], err[256];
+
+	snprintf(id, sizeof(id), "vm-%d", p->n);
+	for (int i = 0; i < PUTS; i++) {
+		json_t *d = json_pack("{s:s, s:i}", "id", id, "round", i);
+
+		p->failed += store_vm_put(p->s, id, d, err, sizeof(err)) != 0;
+		json_decref(d);
+	}
+	return NULL;
+}
+
+static void test_vm_puts_concurrent(void **state)
+{
+	struct putter p[PUTTERS];
+	struct store *s;
+	json_t *list, *row;
+	char err[256];
+	size_t i;
+
+	(void)state;
+	assert_int_equal(store_open(dir, &s, err, sizeof(err)), 0);
+	for (int n = 0; n < PUTTERS; n++) {
+		p[n] = (struct putter){ .s = s, .n = n };
+		assert_int_equal(pthread_create(&p[n].t, NULL, put_many, &p[n]), 0);
+	}
+	for (int n = 0; n < PUTTERS; n++) {
+		pthread_join(p[n].t, NULL);
+		assert_int_equal(p[n].failed, 0);
+	}
+	store_close(s);
+	assert_int_equal(store_open(dir, &s, err, sizeof(err)), 0);
+	assert_int_equal(store_vm_list(s, &list, err, sizeof(err)), 0);
+	assert_int_equal(json_array_size(list), PUTTERS);
+	json_array_foreach(list, i, row)
+		assert_int_equal(json_integer_value(json_object_get(row, "round")), PUTS - 1);
+	json_decref(list);
+	store_close(s);
 }
 
 /* A database from before VM records gains the table and keeps profiles. */
@@ -287,6 +342,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_names_are_data, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vm_records, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vm_puts_concurrent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrates_v1, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unwritable_dir, setup, teardown),

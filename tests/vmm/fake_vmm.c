@@ -6,6 +6,9 @@
  *   fake:poweroff          after "start": running, then exited/poweroff
  *   fake:fail-create       error (step "pin", a register, EINVAL), exit 1
  *   fake:silent            says nothing; waits to be killed
+ *   fake:hold=DIR          a "pause" is answered only once DIR/release
+ *                          exists (DIR/held.PID says one waits): a slow
+ *                          pinvm-vmm, for the starvation test
  * "snapshot" (paused only) writes a vm.json of the config's shape (one
  * register per vCPU, no vGIC registers) and a sparse, all-hole mem.raw,
  * as pinvm-vmm would; fake:snapshot-enospc answers rejected/ENOSPC.
@@ -106,6 +109,26 @@ out:
 	st.npins = 0;
 	vm_state_free(&st);
 	return ret;
+}
+
+/* fake:hold=DIR: waits (up to a minute) for DIR/release. */
+static void hold(const char *cmdline)
+{
+	const char *h = strstr(cmdline, "fake:hold=");
+	char dir[256], path[300];
+	int fd;
+
+	if (!h)
+		return;
+	h += strlen("fake:hold=");
+	snprintf(dir, sizeof(dir), "%.*s", (int)strcspn(h, " "), h);
+	snprintf(path, sizeof(path), "%s/held.%d", dir, (int)getpid());
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		close(fd);
+	snprintf(path, sizeof(path), "%s/release", dir);
+	for (int i = 0; i < 6000 && access(path, F_OK) < 0; i++)
+		poll(NULL, 0, 10);
 }
 
 static const char *exit_file;
@@ -232,6 +255,7 @@ static int serve(int fd, struct vmm_config *cfgp)
 			}
 			break;
 		case VMM_OP_PAUSE:
+			hold(cfg.cmdline);
 			paused = started;
 			send_simple(fd, started ? VMM_EVENT_PAUSED : VMM_EVENT_REJECTED);
 			break;
