@@ -39,25 +39,6 @@ static const char *make_image =
 
 static struct client c, ctl;
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static char *lab_sh(const char *cmd)
-{
-	struct response r;
-	char *out;
-
-	client_call(&ctl, "POST", "/cgi-bin/run", "text/plain", cmd, strlen(cmd), NULL, &r);
-	out = r.status == 200 && r.body ? strdup(r.body) : NULL;
-	response_free(&r);
-	return out;
-}
-
 static int cmp(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -90,10 +71,10 @@ static struct round one_vm(const struct client *cl)
 	struct round rd = { 0 };
 	struct response r;
 	char path[128], id[64] = "";
-	double t0 = now();
+	double t0 = client_now();
 
 	client_call(cl, "POST", "/v1/vms", NULL, spec, strlen(spec), NULL, &r);
-	rd.post = now() - t0;
+	rd.post = client_now() - t0;
 	rd.post_status = r.status;
 	if (r.status == 201 && response_str(&r, "id"))
 		snprintf(id, sizeof(id), "%s", response_str(&r, "id"));
@@ -102,19 +83,19 @@ static struct round one_vm(const struct client *cl)
 		return rd;
 	snprintf(path, sizeof(path), "/v1/vms/%s/actions", id);
 	client_call(cl, "POST", path, NULL, "{\"action\": \"start\"}", 19, NULL, &r);
-	rd.start = now() - t0;
+	rd.start = client_now() - t0;
 	response_free(&r);
 	/* A long-poll, as an orchestrator would wait: answered when the VM
 	 * changes state, with no client hammering the API meanwhile (64
 	 * clients polling every 1 ms slowed the very creates they timed). */
 	snprintf(path, sizeof(path), "/v1/vms/%s?wait_for=stopped&timeout=60", id);
-	while (now() - t0 < 180) {
+	while (client_now() - t0 < 180) {
 		const char *state;
 
 		client_call(cl, "GET", path, NULL, NULL, 0, NULL, &r);
 		state = response_str(&r, "state");
 		if (state && (!strcmp(state, "stopped") || !strcmp(state, "failed"))) {
-			rd.first = now() - t0;
+			rd.first = client_now() - t0;
 			rd.ok = !strcmp(state, "stopped") &&
 				!strncmp(response_str(&r, "reason") ?: "", "poweroff", 8);
 			response_free(&r);
@@ -142,11 +123,11 @@ static void *probe_api(void *arg)
 
 	while (!atomic_load(p->stop) && p->n < sizeof(p->lat) / sizeof(p->lat[0])) {
 		struct response r;
-		double t0 = now();
+		double t0 = client_now();
 
 		client_call(&c, "GET", "/v1/host", NULL, NULL, 0, NULL, &r);
 		if (r.status == 200)
-			p->lat[p->n++] = now() - t0;
+			p->lat[p->n++] = client_now() - t0;
 		response_free(&r);
 		usleep(2000);
 	}
@@ -193,7 +174,8 @@ static void sequential(int rounds)
 	       n, failed, quantile(post, n, 0.5), quantile(start, n, 0.5),
 	       quantile(first, n, 0.5), quantile(first, n, 0.9));
 	/* The floor, spawned as a process too, like pinvm-vmm. */
-	out = lab_sh("/usr/bin/pinvm-bench-floor --spawn 20; /usr/bin/pinvm-bench-floor");
+	out = client_post_text(&ctl, "/cgi-bin/run",
+			       "/usr/bin/pinvm-bench-floor --spawn 20; /usr/bin/pinvm-bench-floor");
 	if (!out)
 		printf("BENCH create path floor: not measured\n");
 	for (char *line = out, *next; line && *line; line = next) {
@@ -229,8 +211,8 @@ static void concurrent(int want)
 	/* The API idle, for comparison: the same prober for ~2 s. */
 	idle->stop = &stop;
 	pthread_create(&idle->thread, NULL, probe_api, idle);
-	t0 = now();
-	while (now() - t0 < 2)
+	t0 = client_now();
+	while (client_now() - t0 < 2)
 		usleep(100000);
 	atomic_store(&stop, true);
 	pthread_join(idle->thread, NULL);
@@ -238,12 +220,12 @@ static void concurrent(int want)
 	atomic_store(&stop, false);
 	busy->stop = &stop;
 	pthread_create(&busy->thread, NULL, probe_api, busy);
-	t0 = now();
+	t0 = client_now();
 	for (int i = 0; i < want; i++)
 		pthread_create(&cr[i].thread, NULL, create_one, &cr[i]);
 	for (int i = 0; i < want; i++)
 		pthread_join(cr[i].thread, NULL);
-	elapsed = now() - t0;
+	elapsed = client_now() - t0;
 	atomic_store(&stop, true);
 	pthread_join(busy->thread, NULL);
 	first = calloc((size_t)want, sizeof(double));
@@ -288,7 +270,7 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	snprintf(c.base, sizeof(c.base), "%s", argv[1]);
 	snprintf(ctl.base, sizeof(ctl.base), "%s", argv[2]);
-	out = lab_sh(make_image);
+	out = client_post_text(&ctl, "/cgi-bin/run", make_image);
 	if (!out || atoi(out) != 4096) {
 		printf("BENCH create path: not measured (could not write /images/off.Image: %s)\n",
 		       out ? out : "no control port");
@@ -299,7 +281,7 @@ int main(int argc, char **argv)
 	free(out);
 	sequential(rounds);
 	concurrent(many);
-	free(lab_sh("rm -f /images/off.Image"));
+	free(client_post_text(&ctl, "/cgi-bin/run", "rm -f /images/off.Image"));
 	curl_global_cleanup();
 	return 0;
 }
