@@ -17,6 +17,8 @@
 struct vm;
 
 #define FDT_PHANDLE_GIC 1
+#define FDT_PHANDLE_APB_PCLK 2 /* the fixed clock AMBA devices name */
+#define FDT_PHANDLE_GPIO 3
 
 /* Interrupt specifier flags (dt-bindings/interrupt-controller). */
 #define FDT_IRQ_TYPE_EDGE_RISING 1

@@ -6,6 +6,14 @@
  *   fake:poweroff          after "start": running, then exited/poweroff
  *   fake:fail-create       error (step "pin", a register, EINVAL), exit 1
  *   fake:silent            says nothing; waits to be killed
+ *   fake:hold=PATH         before answering each op, creates PATH.held and
+ *                          waits (60 s at most) until PATH exists: a test
+ *                          holds an operation in flight for as long as it
+ *                          needs, without sleeping
+ *   fake:ignore-button     "shutdown" is answered shutting_down, and the
+ *                          VM ends shutdown_timeout after its timeout_s;
+ *                          otherwise it ends "shutdown" at once
+ * "reboot" is answered "rebooted" with a growing count.
  * "snapshot" (paused only) writes a vm.json of the config's shape (one
  * register per vCPU, no vGIC registers) and a sparse, all-hole mem.raw,
  * as pinvm-vmm would; fake:snapshot-enospc answers rejected/ENOSPC.
@@ -124,6 +132,49 @@ static int finish(enum vmm_exit_reason reason, int fd)
 
 static int serve(int fd, struct vmm_config *cfg);
 
+/* fake:hold=PATH: PATH.held says an op arrived; PATH lets it go on. */
+static void hold(const char *cmdline)
+{
+	const char *h = strstr(cmdline, "fake:hold=");
+	char path[512], held[600];
+	size_t n;
+	int fd;
+
+	if (!h)
+		return;
+	h += strlen("fake:hold=");
+	n = strcspn(h, " ");
+	if (n >= sizeof(path))
+		return;
+	memcpy(path, h, n);
+	path[n] = '\0';
+	snprintf(held, sizeof(held), "%s.held", path);
+	fd = open(held, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		close(fd);
+	for (int i = 0; i < 6000 && access(path, F_OK) < 0; i++)
+		poll(NULL, 0, 10);
+}
+
+static int fake_shutdown(int fd, const struct vmm_config *cfg, unsigned timeout_s)
+{
+	struct vmm_event ev = { .type = VMM_EVENT_SHUTTING_DOWN, .timeout_s = timeout_s };
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+	vmm_proto_send_event(fd, &ev);
+	if (!strstr(cfg->cmdline, "fake:ignore-button"))
+		return finish(VMM_EXIT_SHUTDOWN, fd);
+	/* A guest that does not react: only a stop (or the timeout) ends it. */
+	if (poll(&pfd, 1, (int)timeout_s * 1000) > 0) {
+		enum vmm_op op;
+		struct vmm_error err;
+
+		if (vmm_proto_recv_op(fd, &op, NULL, 0, &err) == 0 && op == VMM_OP_STOP)
+			return finish(VMM_EXIT_STOPPED, fd);
+	}
+	return finish(VMM_EXIT_SHUTDOWN_TIMEOUT, fd);
+}
+
 int main(int argc, char **argv)
 {
 	struct vmm_config cfg;
@@ -168,6 +219,7 @@ static int serve(int fd, struct vmm_config *cfgp)
 	struct vmm_event ev = { .type = VMM_EVENT_CREATED };
 	struct vmm_error err;
 	bool started = false, paused = false;
+	unsigned reboots = 0;
 
 	if (strstr(cfg.cmdline, "fake:silent")) {
 		for (;;)
@@ -193,6 +245,7 @@ static int serve(int fd, struct vmm_config *cfgp)
 					 { .fd = lfd, .events = POLLIN } };
 		static char path[VMM_PROTO_MAX_PATH];
 		enum vmm_op op;
+		unsigned timeout_s;
 		char bad[16];
 		int ret;
 
@@ -205,8 +258,8 @@ static int serve(int fd, struct vmm_config *cfgp)
 						   paused ? "paused" : "running", &err);
 			continue;
 		}
-		ret = vmm_proto_recv_op_path(fd, &op, path, sizeof(path), bad, sizeof(bad),
-					     &err);
+		ret = vmm_proto_recv_op_args(fd, &op, path, sizeof(path), &timeout_s, bad,
+					     sizeof(bad), &err);
 
 		if (ret == -EPROTO) {
 			struct vmm_event r = { .type = VMM_EVENT_REJECTED };
@@ -223,6 +276,7 @@ static int serve(int fd, struct vmm_config *cfgp)
 		}
 		if (ret < 0)
 			return 0;
+		hold(cfg.cmdline);
 		switch (op) {
 		case VMM_OP_START:
 			started = true;
@@ -257,6 +311,17 @@ static int serve(int fd, struct vmm_config *cfgp)
 				snprintf(r.error.detail, sizeof(r.error.detail),
 					 "fake snapshot: %s", strerror(-ret));
 			}
+			vmm_proto_send_event(fd, &r);
+			break;
+		}
+		case VMM_OP_SHUTDOWN:
+			return fake_shutdown(fd, &cfg, timeout_s);
+		case VMM_OP_REBOOT: {
+			struct vmm_event r = { .type = VMM_EVENT_REBOOTED, .reboots = ++reboots };
+
+			paused = false;
+			snprintf(r.error.detail, sizeof(r.error.detail),
+				 "reset by fake-vmm (the reboot action)");
 			vmm_proto_send_event(fd, &r);
 			break;
 		}
