@@ -6,6 +6,12 @@
 
 bool fake_vm_spawn_running(const char *fake, const char *dir, struct vmm_client *vc)
 {
+	return fake_vm_spawn_running_with(fake, dir, "console=ttyS0", vc);
+}
+
+bool fake_vm_spawn_running_with(const char *fake, const char *dir, const char *cmdline,
+				struct vmm_client *vc)
+{
 	char cfgpath[300], console[300], sock[300], exitf[300];
 	struct vmm_config cfg = { .kernel = "/nonexistent/Image", .cmdline = "console=ttyS0",
 				  .vcpus = 1, .memory_mib = 64 };
@@ -19,6 +25,7 @@ bool fake_vm_spawn_running(const char *fake, const char *dir, struct vmm_client 
 	snprintf(sock, sizeof(sock), "%s/control.sock", dir);
 	snprintf(exitf, sizeof(exitf), "%s/exit.json", dir);
 	cfg.console = console;
+	cfg.cmdline = (char *)cmdline;
 	if (vmm_config_save(&cfg, cfgpath, &err) < 0 || vmm_client_spawn(vc, &sp, &err) < 0)
 		return false;
 	if (vmm_client_recv(vc, 5000, &ev, &err) < 0)

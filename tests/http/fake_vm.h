@@ -12,5 +12,8 @@
 #include <stdbool.h>
 
 bool fake_vm_spawn_running(const char *fake, const char *dir, struct vmm_client *vc);
+/* The same with the config's cmdline (fake-vmm's "fake:..." switches). */
+bool fake_vm_spawn_running_with(const char *fake, const char *dir, const char *cmdline,
+				struct vmm_client *vc);
 
 #endif

@@ -6,7 +6,7 @@
  *   fake:poweroff          after "start": running, then exited/poweroff
  *   fake:fail-create       error (step "pin", a register, EINVAL), exit 1
  *   fake:silent            says nothing; waits to be killed
- *   fake:hold=PATH         before answering each op, creates PATH.held and
+ *   fake:hold=PATH         before answering a pause, creates PATH.held and
  *                          waits (60 s at most) until PATH exists: a test
  *                          holds an operation in flight for as long as it
  *                          needs, without sleeping
@@ -276,7 +276,8 @@ static int serve(int fd, struct vmm_config *cfgp)
 		}
 		if (ret < 0)
 			return 0;
-		hold(cfg.cmdline);
+		if (op == VMM_OP_PAUSE)
+			hold(cfg.cmdline);
 		switch (op) {
 		case VMM_OP_START:
 			started = true;
