@@ -2,7 +2,8 @@
  * The guest's device tree, written with libfdt's sequential-write API:
  * root, memory, cpus (enable-method "psci"), psci (method "hvc"), the
  * architected timer, then every registered device's own node (the GIC,
- * the UART, ...), then /chosen (bootargs, initrd, stdout-path) and
+ * the UART, the GPIO power button, ...), then /chosen (bootargs, initrd,
+ * stdout-path, and pinvm,resets after a guest reset) and
  * /aliases. Devices see the builder through struct fdt_ctx.
  */
 #ifndef PINVM_VMM_FDT_BUILD_H

@@ -176,6 +176,7 @@ int vm_reboot(struct vm *vm, const struct vmm_config *cfg, unsigned *reboots,
 	if (!ret)
 		ret = pins_again(vm, cfg, err);
 	if (!ret) {
+		vm->reboots++; /* the device tree tells the guest (fdt_build.c) */
 		for (dev = vm->devices; dev; dev = dev->next)
 			if (dev->reset)
 				dev->reset(dev);
@@ -186,12 +187,12 @@ int vm_reboot(struct vm *vm, const struct vmm_config *cfg, unsigned *reboots,
 		ret = vm_boot_finish(vm, cfg->cmdline, err);
 	if (ret < 0)
 		return reset_failed(vm, VMM_EXIT_ERROR, ret, err ? err->detail : "reset failed");
+	*reboots = vm->reboots;
 
 	pthread_mutex_lock(&vm->lock);
 	vm->started = vm->stop = vm->pause = vm->reset_pending = false;
 	vm->have_paused_cnt = false;
 	vm->parked = vm->live = 0;
-	*reboots = ++vm->reboots;
 	pthread_mutex_unlock(&vm->lock);
 	ret = vm_start(vm, err);
 	if (ret < 0) /* vm_start ended the VM and said why */
