@@ -828,10 +828,12 @@ static void test_shutdown(void)
 static void test_reboot(void)
 {
 	struct response r;
-	char *id, *con;
+	char *id, *con, *warm;
 	long pid;
 	json_t *o;
 	double t0 = now();
+	struct sse ev;
+	bool sub = false;
 
 	call("POST", "/v1/profiles",
 	     json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:s, s:s, s:s, s:s}}", "name", "reboot-pins",
@@ -845,6 +847,17 @@ static void test_reboot(void)
 	id = create(2, "console=ttyS0 pinvm.reboot=1", "reboot-pins", NULL);
 	if (!check(id != NULL, "a 2-vCPU VM that reboots itself once", "-"))
 		return;
+	/* Unpinned, a warm reboot: SYSTEM_RESET2 where KVM offers PSCI 1.1
+	 * (5.16 and later), SYSTEM_RESET on older kernels. */
+	warm = create(1, "console=ttyS0 pinvm.reboot=1 reboot=warm", NULL, NULL);
+	if (warm) {
+		char target[160];
+
+		snprintf(target, sizeof(target), "/v1/events?type=vm.state&vm=%s", warm);
+		sub = sse_open(&ev, port_of(c.base), target, NULL, 30000) && ev.status == 200;
+		action(warm, "start", &r);
+		response_free(&r);
+	}
 	action(id, "start", &r);
 	response_free(&r);
 	pid = vmm_pid(id);
@@ -874,6 +887,28 @@ static void test_reboot(void)
 	      "every boot's dmesg: PSCIv1.0 and no hypervisor services (the pins held)",
 	      "%u PSCIv1.0 lines", count_of(con, "psci: PSCIv1.0 detected in firmware."));
 	free(con);
+	if (warm) {
+		struct sse_event e = { 0 };
+		const char *detail = NULL;
+
+		for (int i = 0; sub && i < 6 && !detail; i++) {
+			sse_event_clear(&e);
+			if (sse_next(&ev, BOOT_TIMEOUT_S * 1000, &e) != 1)
+				break;
+			if (!strcmp(json_string_value(json_object_get(e.data, "reason")) ?: "", "reboot"))
+				detail = json_string_value(json_object_get(e.data, "detail"));
+		}
+		check(detail && strstr(detail, "SYSTEM_RESET") &&
+			      wait_console(warm, "pinvm-guest-resets 1", t0) >= 0,
+		      "a warm reboot (reboot=warm) boots again too: vm.state reason reboot",
+		      "%s", detail ? detail : "no reboot event");
+		printf("NOTE warm reboot: %s\n", detail ? detail : "none");
+		sse_event_clear(&e);
+		if (sub)
+			sse_close(&ev);
+		delete_vm(warm);
+		free(warm);
+	}
 	delete_vm(id);
 	call("DELETE", "/v1/profiles/reboot-pins", NULL, &r);
 	response_free(&r);
