@@ -228,6 +228,7 @@ void handle_vm_action(struct request *req, struct reply *rep)
 {
 	struct api_error err;
 	struct vm_entry *e = vm_core_find(req->srv->vms, req->params[0], &err);
+	struct vm_action_req act;
 	enum vm_action action;
 	json_t *body = NULL;
 
@@ -237,15 +238,16 @@ void handle_vm_action(struct request *req, struct reply *rep)
 	}
 	if (parse_json_body(req, rep, &body) < 0)
 		goto out;
-	if (vm_action_parse(body, &action, &err) < 0) {
+	if (vm_action_parse_req(body, &act, &err) < 0) {
 		reply_api_error(rep, &err);
 		goto out;
 	}
+	action = act.action;
 	if (action == VM_ACTION_START && vm_ended(e)) {
 		restart(req, rep, e);
 		goto out;
 	}
-	if (vm_core_act(req->srv->vms, e, action, &err) < 0) {
+	if (vm_core_act_req(req->srv->vms, e, &act, &err) < 0) {
 		reply_api_error(rep, &err);
 		/* Where the VM stands now, for a client deciding what next. */
 		pthread_mutex_lock(&e->lock);
@@ -255,7 +257,8 @@ void handle_vm_action(struct request *req, struct reply *rep)
 		pthread_mutex_unlock(&e->lock);
 		goto out;
 	}
-	reply_vm(rep, 200, e);
+	/* The guest was asked; the end comes later (events, ?wait_for=stopped). */
+	reply_vm(rep, action == VM_ACTION_SHUTDOWN ? 202 : 200, e);
 out:
 	json_decref(body);
 	vm_entry_put(e);

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -138,6 +139,11 @@ static struct vm_entry *from_record(struct vm_core *c, json_t *doc)
 	snprintf(e->updated_at, sizeof(e->updated_at), "%s", str_of(doc, "updated_at"));
 	snprintf(e->started_at, sizeof(e->started_at), "%s", str_of(doc, "started_at"));
 	snprintf(e->exited_at, sizeof(e->exited_at), "%s", str_of(doc, "exited_at"));
+	{
+		json_int_t n = json_integer_value(json_object_get(doc, "reboots"));
+
+		e->reboots = n > 0 && n <= UINT32_MAX ? (unsigned)n : 0;
+	}
 	e->spec = json_incref(json_object_get(doc, "spec"));
 	e->abi = json_is_object(abi) || json_is_array(abi) ? json_incref(abi) : NULL;
 	if (!strcmp(state, "stopped")) {

@@ -733,6 +733,17 @@ err_reserved:
 int vm_core_act(struct vm_core *c, struct vm_entry *e, enum vm_action a,
 		struct api_error *err)
 {
+	struct vm_action_req req = { .action = a,
+				     .timeout_s = a == VM_ACTION_SHUTDOWN
+							  ? VM_ACTION_SHUTDOWN_TIMEOUT_DEFAULT : 0 };
+
+	return vm_core_act_req(c, e, &req, err);
+}
+
+int vm_core_act_req(struct vm_core *c, struct vm_entry *e, const struct vm_action_req *req,
+		    struct api_error *err)
+{
+	enum vm_action a = req->action;
 	static const struct {
 		enum vmm_op op;
 		unsigned from; /* bit per enum vm_state it is legal from */
@@ -742,6 +753,10 @@ int vm_core_act(struct vm_core *c, struct vm_entry *e, enum vm_action a,
 		[VM_ACTION_RESUME] = { VMM_OP_RESUME, 1u << VM_PAUSED },
 		[VM_ACTION_STOP] = { VMM_OP_STOP,
 				     (1u << VM_CREATED) | (1u << VM_RUNNING) | (1u << VM_PAUSED) },
+		/* A paused guest cannot see the button; a created one has no
+		 * guest yet. */
+		[VM_ACTION_SHUTDOWN] = { VMM_OP_SHUTDOWN, 1u << VM_RUNNING },
+		[VM_ACTION_REBOOT] = { VMM_OP_REBOOT, 1u << VM_RUNNING },
 	};
 	char detail[256];
 	enum vm_state now;
@@ -760,7 +775,11 @@ int vm_core_act(struct vm_core *c, struct vm_entry *e, enum vm_action a,
 				vm_state_name(now));
 	/* A restored VM never ran in this process: pinvm-vmm starts it. */
 	op = a == VM_ACTION_RESUME && unstarted ? VMM_OP_START : actions[a].op;
-	ret = vm_request(e, op, VM_OP_TIMEOUT_MS, detail, sizeof(detail));
+	if (op == VMM_OP_SHUTDOWN)
+		ret = vm_request_shutdown(e, req->timeout_s, VM_OP_TIMEOUT_MS, detail,
+					  sizeof(detail));
+	else
+		ret = vm_request(e, op, VM_OP_TIMEOUT_MS, detail, sizeof(detail));
 	if (!ret && op == VMM_OP_START) {
 		pthread_mutex_lock(&e->lock);
 		e->unstarted_restore = false;

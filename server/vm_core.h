@@ -109,6 +109,12 @@ struct vm_entry *vm_core_find(struct vm_core *c, const char *id, struct api_erro
 /* Carries out an action on e (a reference the caller holds); waits for
  * pinvm-vmm's answer. 0, or -errno with err (409 illegal_transition or
  * action_failed, 500). */
+/* With the request's arguments: shutdown's timeout_s. "shutdown" returns
+ * once the button is pressed (the VM still running; it ends later with
+ * exit_reason shutdown or shutdown_timeout); "reboot" once the guest is
+ * booting again in the same pinvm-vmm. */
+int vm_core_act_req(struct vm_core *c, struct vm_entry *e, const struct vm_action_req *req,
+		    struct api_error *err);
 int vm_core_act(struct vm_core *c, struct vm_entry *e, enum vm_action a,
 		struct api_error *err);
 

@@ -21,6 +21,10 @@ const char *vm_exit_cause(const char *reason)
 {
 	if (starts(reason, "poweroff"))
 		return "poweroff";
+	if (starts(reason, "shutdown_timeout"))
+		return "shutdown_timeout";
+	if (starts(reason, "shutdown"))
+		return "shutdown";
 	if (starts(reason, "reset"))
 		return "reboot";
 	if (starts(reason, "stopped"))
@@ -105,6 +109,8 @@ json_t *vm_entry_to_json(const struct vm_entry *e)
 	if (o && (e->state == VM_STOPPED || e->state == VM_FAILED) &&
 	    json_object_set_new(o, "reason", json_string(e->reason)))
 		goto oom;
+	if (o && json_object_set_new(o, "reboots", json_integer(e->reboots)))
+		goto oom;
 	if (o && e->abi && json_object_set(o, "abi", e->abi))
 		goto oom;
 	if (o && e->client.pid > 0 && !e->client.reaped &&
@@ -118,13 +124,13 @@ oom:
 
 json_t *vm_entry_record_json(const struct vm_entry *e, const char *state_override)
 {
-	return json_pack("{s:s, s:s, s:O, s:O?, s:s, s:s, s:s, s:I, s:s, s:s, s:s}", "id", e->id,
+	return json_pack("{s:s, s:s, s:O, s:O?, s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:I}", "id", e->id,
 			 "created_at", e->created_at, "spec", e->spec, "abi", e->abi,
 			 "profile", e->profile, "state",
 			 state_override ? state_override : vm_state_name(e->state),
 			 "reason", e->reason, "pid", (json_int_t)e->client.pid,
 			 "updated_at", e->updated_at, "started_at", e->started_at,
-			 "exited_at", e->exited_at);
+			 "exited_at", e->exited_at, "reboots", (json_int_t)e->reboots);
 }
 
 static vm_entry_observer observer;

@@ -50,6 +50,7 @@ struct vm_entry {
 	json_t *abi;            /* the register report, owned; NULL: no profile */
 	enum vm_state state;
 	char reason[512];       /* why it ended, when stopped or failed */
+	unsigned reboots;       /* guest resets its pinvm-vmm booted again */
 	unsigned char announced; /* the state last published (vm.state) + 1;
 				  * 0: none yet, the first is not an event */
 	/* When the state last changed, last started running from created or
@@ -73,6 +74,7 @@ struct vm_entry {
 	char op_detail[512];
 	char op_path[PATH_MAX]; /* the op's "path" ("" when none) */
 	unsigned long long op_bytes; /* "snapshotted": bytes written */
+	unsigned op_timeout_s;  /* the op's "timeout_s" (shutdown; 0: none) */
 	/* Restored from a snapshot and never run: shown paused, and its
 	 * first resume is pinvm-vmm's "start". */
 	bool unstarted_restore;
@@ -120,8 +122,10 @@ typedef void (*vm_entry_observer)(const char *id, enum vm_state previous,
 void vm_entry_set_observer(vm_entry_observer fn);
 
 /* A stopped or failed VM's reason (as vm_entry.reason has it) as one word:
- * poweroff, reboot, stopped, error, signal, crash, pinvmd_restart, or
- * unknown. Static string. */
+ * poweroff, shutdown (powered off after the shutdown action's button),
+ * shutdown_timeout (did not, and was stopped), reboot (a reset pinvm-vmm
+ * could not boot again), stopped, error, signal, crash, pinvmd_restart,
+ * or unknown. Static string. */
 const char *vm_exit_cause(const char *reason);
 
 /*

@@ -52,6 +52,16 @@ void vm_events_state(const char *id, enum vm_state previous, enum vm_state now,
 	events_publish("vm.state", id, f);
 }
 
+void vm_events_rebooted(const char *id, enum vm_state previous, unsigned reboots,
+			const char *detail)
+{
+	events_publish("vm.state", id,
+		       json_pack("{s:s, s:s, s:s, s:s, s:I, s:s}", "state",
+				 vm_state_name(VM_RUNNING), "previous", vm_state_name(previous),
+				 "reason", "reboot", "cause", "reboot", "reboots",
+				 (json_int_t)reboots, "detail", detail ? detail : ""));
+}
+
 void vm_events_deleted(const char *id)
 {
 	events_publish("vm.deleted", id, NULL);

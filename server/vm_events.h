@@ -2,7 +2,8 @@
  * The VM and profile events pinvmd publishes (events.h), built in one
  * place so their fields stay the same wherever they happen:
  *   vm.created      {state, profile}
- *   vm.state        {state, previous, reason?, cause?, signal?, while_pinvmd_down?}
+ *   vm.state        {state, previous, reason?, cause?, signal?, while_pinvmd_down?,
+ *                    reboots?, detail?}
  *   vm.deleted      {}
  *   profile.refused {profile, code, register, rule, detail}
  * cause is poweroff, reboot, stopped, error, signal, crash or
@@ -22,6 +23,11 @@ void vm_events_created(struct vm_entry *e);
 void vm_events_state(const char *id, enum vm_state previous, enum vm_state now,
 		     const char *reason);
 void vm_events_deleted(const char *id);
+/* vm.state {state: running, previous, reason: "reboot", cause: "reboot",
+ * reboots, detail}: the guest was reset and boots again in the same
+ * pinvm-vmm (the state may stay "running"). */
+void vm_events_rebooted(const char *id, enum vm_state previous, unsigned reboots,
+			const char *detail);
 
 /* The observer vm_entry_persist() calls (vm_entry_set_observer): a changed
  * state is published, and long-polls (vm_wait.h) look again. */

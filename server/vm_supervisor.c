@@ -2,6 +2,7 @@
 
 #include "log.h"
 #include "vm_dir.h"
+#include "vm_events.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -52,6 +53,8 @@ static bool on_event(struct vm_entry *e)
 	struct vmm_event ev;
 	struct vmm_error err;
 	enum vmm_event_type type;
+	enum vm_state rebooted_from = VM_RUNNING;
+	unsigned reboots;
 	bool ending;
 	char why[256];
 	int ret;
@@ -91,6 +94,18 @@ static bool on_event(struct vm_entry *e)
 		e->op_bytes = ev.bytes;
 		finish_op(e, 0, NULL);
 		break;
+	case VMM_EVENT_SHUTTING_DOWN:
+		if (e->op == VMM_OP_SHUTDOWN)
+			finish_op(e, 0, NULL);
+		break;
+	case VMM_EVENT_REBOOTED:
+		/* Unprompted when the guest reset itself; the answer to "reboot". */
+		rebooted_from = e->state;
+		e->state = VM_RUNNING;
+		e->reboots = ev.reboots;
+		if (e->op == VMM_OP_REBOOT)
+			finish_op(e, 0, NULL);
+		break;
 	case VMM_EVENT_REJECTED: {
 		/* A rejected snapshot may say why as an errno (ENOSPC): keep it. */
 		json_int_t en = json_integer_value(json_object_get(ev.json, "errno"));
@@ -117,8 +132,14 @@ static bool on_event(struct vm_entry *e)
 		break;
 	}
 	ending = e->ending;
+	reboots = e->reboots;
 	pthread_mutex_unlock(&e->lock);
 	type = ev.type;
+	if (type == VMM_EVENT_REBOOTED && !ending) {
+		log_msg(LOG_INFO, "vm %s rebooted (%u): %s", e->id, reboots, ev.error.detail);
+		vm_entry_persist(e);
+		vm_events_rebooted(e->id, rebooted_from, reboots, ev.error.detail);
+	}
 	vmm_event_clear(&ev);
 	/* An entry being deleted has no record left to update. */
 	if (!ending && (type == VMM_EVENT_RUNNING || type == VMM_EVENT_PAUSED ||
@@ -146,6 +167,7 @@ static void *supervise(void *arg)
 			struct vmm_error err;
 			bool send = false, leaving;
 			enum vmm_op op = VMM_OP_STOP;
+			unsigned timeout_s = 0;
 			char path[PATH_MAX] = "";
 
 			if (read(e->wake_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
@@ -155,13 +177,16 @@ static void *supervise(void *arg)
 			if (e->op_queued && !e->op_sent) {
 				e->op_sent = send = true;
 				op = e->op;
+				timeout_s = e->op_timeout_s;
 				snprintf(path, sizeof(path), "%s", e->op_path);
 			}
 			pthread_mutex_unlock(&e->lock);
 			if (leaving)
 				break;
-			if (send && vmm_client_send_path(&e->client, op, path[0] ? path : NULL,
-							 &err) < 0) {
+			if (send && (op == VMM_OP_SHUTDOWN
+					     ? vmm_client_send_shutdown(&e->client, timeout_s, &err)
+					     : vmm_client_send_path(&e->client, op,
+								    path[0] ? path : NULL, &err)) < 0) {
 				pthread_mutex_lock(&e->lock);
 				finish_op(e, -EPIPE, "pinvm-vmm is gone");
 				pthread_mutex_unlock(&e->lock);
@@ -218,6 +243,9 @@ static void wake(struct vm_entry *e)
 		log_msg(LOG_WARN, "vm %s: cannot wake its supervisor", e->id);
 }
 
+static int request(struct vm_entry *e, enum vmm_op op, const char *path, unsigned timeout_s,
+		   int timeout_ms, unsigned long long *bytes, char *detail, size_t detail_len);
+
 int vm_request(struct vm_entry *e, enum vmm_op op, int timeout_ms, char *detail,
 	       size_t detail_len)
 {
@@ -226,6 +254,18 @@ int vm_request(struct vm_entry *e, enum vmm_op op, int timeout_ms, char *detail,
 
 int vm_request_path(struct vm_entry *e, enum vmm_op op, const char *path, int timeout_ms,
 		    unsigned long long *bytes, char *detail, size_t detail_len)
+{
+	return request(e, op, path, 0, timeout_ms, bytes, detail, detail_len);
+}
+
+int vm_request_shutdown(struct vm_entry *e, unsigned timeout_s, int timeout_ms, char *detail,
+			size_t detail_len)
+{
+	return request(e, VMM_OP_SHUTDOWN, NULL, timeout_s, timeout_ms, NULL, detail, detail_len);
+}
+
+static int request(struct vm_entry *e, enum vmm_op op, const char *path, unsigned timeout_s,
+		   int timeout_ms, unsigned long long *bytes, char *detail, size_t detail_len)
 {
 	struct timespec until;
 	int ret = 0;
@@ -253,6 +293,7 @@ int vm_request_path(struct vm_entry *e, enum vmm_op op, const char *path, int ti
 	e->op_result = 0;
 	e->op_detail[0] = '\0';
 	snprintf(e->op_path, sizeof(e->op_path), "%s", path ? path : "");
+	e->op_timeout_s = timeout_s;
 	e->op_bytes = 0;
 	wake(e);
 	while (!e->op_done && ret != ETIMEDOUT)

@@ -26,6 +26,11 @@ int vm_request(struct vm_entry *e, enum vmm_op op, int timeout_ms, char *detail,
 int vm_request_path(struct vm_entry *e, enum vmm_op op, const char *path, int timeout_ms,
 		    unsigned long long *bytes, char *detail, size_t detail_len);
 
+/* vm_request() for "shutdown" with its timeout_s; the answer is pinvm-vmm's
+ * "shutting_down" (the button is pressed), not the end of the VM. */
+int vm_request_shutdown(struct vm_entry *e, unsigned timeout_s, int timeout_ms, char *detail,
+			size_t detail_len);
+
 /*
  * Ends the VM for good: an op waiting on it is answered -ESRCH at once,
  * pinvm-vmm is SIGKILLed and reaped, the supervisor joined, the directory

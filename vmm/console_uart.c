@@ -73,6 +73,11 @@ static int uart_fdt_node(struct vm_device *dev, struct fdt_ctx *ctx)
 	return fdt_end_node(ctx->fdt);
 }
 
+static void uart_reset(struct vm_device *dev)
+{
+	uart_16550_reset(&((struct console_uart *)dev)->uart);
+}
+
 static void uart_destroy(struct vm_device *dev)
 {
 	struct console_uart *c = (struct console_uart *)dev;
@@ -103,6 +108,7 @@ int console_uart_create(struct vm *vm, uint64_t base, unsigned spi, int out_fd,
 	c->dev.name = "console";
 	c->dev.fdt_node = uart_fdt_node;
 	c->dev.destroy = uart_destroy;
+	c->dev.reset = uart_reset;
 	vm_add_device(vm, &c->dev);
 	vm->console = c;
 	return 0;

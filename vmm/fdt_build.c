@@ -110,6 +110,10 @@ static int chosen_node(struct fdt_ctx *ctx, const char *cmdline)
 
 	FDT_TRY(fdt_begin_node(ctx->fdt, "chosen"));
 	FDT_TRY(fdt_property_string(ctx->fdt, "bootargs", cmdline ? cmdline : ""));
+	/* Only after a reset (vm_reset.c), so a first boot's tree is as ever:
+	 * lets a guest tell a reboot from a cold boot. */
+	if (vm->reboots)
+		FDT_TRY(fdt_property_u32(ctx->fdt, "pinvm,resets", vm->reboots));
 	if (ctx->stdout_path[0])
 		FDT_TRY(fdt_property_string(ctx->fdt, "stdout-path", ctx->stdout_path));
 	if (vm->boot.initrd_size) {

@@ -2,7 +2,8 @@
  * The guest's device tree, written with libfdt's sequential-write API:
  * root, memory, cpus (enable-method "psci"), psci (method "hvc"), the
  * architected timer, then every registered device's own node (the GIC,
- * the UART, ...), then /chosen (bootargs, initrd, stdout-path) and
+ * the UART, the GPIO power button, ...), then /chosen (bootargs, initrd,
+ * stdout-path, and pinvm,resets after a guest reset) and
  * /aliases. Devices see the builder through struct fdt_ctx.
  */
 #ifndef PINVM_VMM_FDT_BUILD_H
@@ -17,6 +18,8 @@
 struct vm;
 
 #define FDT_PHANDLE_GIC 1
+#define FDT_PHANDLE_APB_PCLK 2 /* the fixed clock AMBA devices name */
+#define FDT_PHANDLE_GPIO 3
 
 /* Interrupt specifier flags (dt-bindings/interrupt-controller). */
 #define FDT_IRQ_TYPE_EDGE_RISING 1

@@ -3,6 +3,8 @@
  * the engine hands to KVM or writes into the device tree comes from here.
  *
  *   0x0100_0000  16550 UART (console), 4 KiB, SPI 0
+ *   0x0200_0000  PL061 GPIO, 4 KiB, SPI 1: line 3 is the power button
+ *                (gpio-keys KEY_POWER, as on QEMU's virt machine)
  *   0x0a00_0000  virtio-mmio window: 32 slots of 512 bytes, SPIs 16..47
  *                (reserved for virtio blk/net/vsock; nothing there yet)
  *   ...          GICv3 redistributors (128 KiB per vCPU), just below
@@ -17,6 +19,11 @@
 #define MACHINE_UART_BASE 0x01000000ULL
 #define MACHINE_UART_SIZE 0x1000ULL
 #define MACHINE_UART_SPI 0u
+
+#define MACHINE_GPIO_BASE 0x02000000ULL
+#define MACHINE_GPIO_SIZE 0x1000ULL
+#define MACHINE_GPIO_SPI 1u
+#define MACHINE_GPIO_POWER_LINE 3u
 
 #define MACHINE_VIRTIO_MMIO_BASE 0x0a000000ULL
 #define MACHINE_VIRTIO_MMIO_SLOT_SIZE 0x200ULL

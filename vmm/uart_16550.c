@@ -39,6 +39,21 @@ void uart_16550_init(struct uart_16550 *u, int out_fd,
 	u->mcr = MCR_OUT2;
 }
 
+void uart_16550_reset(struct uart_16550 *u)
+{
+	bool was_high;
+
+	pthread_mutex_lock(&u->lock);
+	was_high = u->irq_level;
+	u->ier = u->scr = u->dll = u->dlm = u->fcr = u->rbr = 0;
+	u->lcr = 0x03;
+	u->mcr = MCR_OUT2;
+	u->thre_pending = u->rx_ready = u->irq_level = false;
+	pthread_mutex_unlock(&u->lock);
+	if (was_high && u->set_irq)
+		u->set_irq(u->irq_opaque, false);
+}
+
 void uart_16550_destroy(struct uart_16550 *u)
 {
 	pthread_mutex_destroy(&u->lock);

@@ -63,6 +63,9 @@ struct uart_16550_state {
 void uart_16550_init(struct uart_16550 *u, int out_fd,
 		     void (*set_irq)(void *opaque, bool level), void *irq_opaque);
 void uart_16550_destroy(struct uart_16550 *u);
+/* Power-on register values (a guest reset); the output fd and the byte
+ * count stay, and a raised interrupt is lowered. */
+void uart_16550_reset(struct uart_16550 *u);
 
 /* One register access; offsets >= UART_16550_REGS read 0, writes vanish. */
 uint8_t uart_16550_read(struct uart_16550 *u, unsigned offset);

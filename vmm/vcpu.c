@@ -26,10 +26,23 @@ static int vcpu_fail(struct vmm_error *err, const char *what, unsigned index)
 	return vmm_error_set(err, step, e, "%s: %s", step, strerror(e));
 }
 
+int vcpu_init(struct vcpu *v, const struct kvm_vcpu_init *init, struct vmm_error *err)
+{
+	struct kvm_vcpu_init vi = *init;
+
+	/* PSCI 0.2+ in KVM; secondaries wait powered off for CPU_ON. The same
+	 * features every time: KVM refuses others on a second init. */
+	vi.features[0] |= 1u << KVM_ARM_VCPU_PSCI_0_2;
+	if (v->index > 0)
+		vi.features[0] |= 1u << KVM_ARM_VCPU_POWER_OFF;
+	if (ioctl(v->fd, KVM_ARM_VCPU_INIT, &vi) < 0)
+		return vcpu_fail(err, "KVM_ARM_VCPU_INIT", v->index);
+	return 0;
+}
+
 int vcpu_create(struct vm *vm, unsigned index, const struct kvm_vcpu_init *init,
 		struct vcpu *v, struct vmm_error *err)
 {
-	struct kvm_vcpu_init vi = *init;
 	struct kvm_one_reg mpidr = { .id = REG_MPIDR_EL1,
 				     .addr = (uintptr_t)&v->mpidr };
 	int ret;
@@ -47,16 +60,11 @@ int vcpu_create(struct vm *vm, unsigned index, const struct kvm_vcpu_init *init,
 		ret = vcpu_fail(err, "mmap kvm_run of vCPU", index);
 		goto err_close;
 	}
-	/* PSCI 0.2+ in KVM; secondaries wait powered off for CPU_ON. */
-	vi.features[0] |= 1u << KVM_ARM_VCPU_PSCI_0_2;
 	if (index == 0)
-		vm->vcpu_features = vi.features[0];
-	if (index > 0)
-		vi.features[0] |= 1u << KVM_ARM_VCPU_POWER_OFF;
-	if (ioctl(v->fd, KVM_ARM_VCPU_INIT, &vi) < 0) {
-		ret = vcpu_fail(err, "KVM_ARM_VCPU_INIT", index);
+		vm->vcpu_features = init->features[0] | 1u << KVM_ARM_VCPU_PSCI_0_2;
+	ret = vcpu_init(v, init, err);
+	if (ret < 0)
 		goto err_unmap;
-	}
 	if (ioctl(v->fd, KVM_GET_ONE_REG, &mpidr) < 0) {
 		ret = vcpu_fail(err, "KVM_GET_ONE_REG MPIDR_EL1 of vCPU", index);
 		goto err_unmap;
@@ -107,6 +115,18 @@ static void note_unclaimed_mmio(struct vcpu *v)
 			(unsigned long long)run->mmio.phys_addr);
 }
 
+/* KVM says which PSCI call it was only since Linux 5.18 (ndata, flags). */
+static bool reset_was_reset2(const struct kvm_run *run)
+{
+#ifdef KVM_SYSTEM_EVENT_RESET_FLAG_PSCI_RESET2
+	return run->system_event.ndata > 0 &&
+	       (run->system_event.data[0] & KVM_SYSTEM_EVENT_RESET_FLAG_PSCI_RESET2);
+#else
+	(void)run;
+	return false;
+#endif
+}
+
 /* Handles one exit; false when this thread must leave its loop. */
 static bool handle_exit(struct vcpu *v)
 {
@@ -130,9 +150,10 @@ static bool handle_exit(struct vcpu *v)
 			       v->index);
 			break;
 		case KVM_SYSTEM_EVENT_RESET:
-			vm_end(vm, VMM_EXIT_RESET,
-			       "the guest asked for a reset (PSCI SYSTEM_RESET on vCPU %u)",
-			       v->index);
+			/* pinvm-vmm's controlling thread boots it again (vm_reset.c). */
+			vm_request_reset(vm, "the guest asked for a reset (PSCI %s on vCPU %u)",
+					 reset_was_reset2(run) ? "SYSTEM_RESET2" : "SYSTEM_RESET",
+					 v->index);
 			break;
 		case KVM_SYSTEM_EVENT_CRASH:
 			vm_end(vm, VMM_EXIT_ERROR, "the guest reported a crash (vCPU %u)",

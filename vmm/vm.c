@@ -10,6 +10,7 @@
 #include "console_uart.h"
 #include "fdt_build.h"
 #include "gic.h"
+#include "gpio_pl061.h"
 #include "guest_mem.h"
 #include "machine_layout.h"
 #include "smccc_deny.h"
@@ -197,6 +198,7 @@ static int vcpus_create(struct vm *vm, unsigned n, struct vmm_error *err)
 	memset(&init, 0, sizeof(init));
 	if (ioctl(vm->vm_fd, KVM_ARM_PREFERRED_TARGET, &init) < 0)
 		return vmm_error_sys(err, "KVM_ARM_PREFERRED_TARGET");
+	vm->vcpu_init = init; /* a guest reset initialises them again */
 	vm->vcpus = calloc(n, sizeof(*vm->vcpus));
 	if (!vm->vcpus)
 		return vmm_error_set(err, "vcpus", ENOMEM, "out of memory");
@@ -288,7 +290,7 @@ static int pins_apply(struct vm *vm, const struct vmm_config *cfg,
 }
 
 /* Device tree into its slot; vCPU 0 to the kernel entry with x0 = dtb. */
-static int boot_finish(struct vm *vm, const char *cmdline, struct vmm_error *err)
+int vm_boot_finish(struct vm *vm, const char *cmdline, struct vmm_error *err)
 {
 	uint64_t off = vm->boot.dtb_addr - vm->ram_base;
 	int ret;
@@ -466,13 +468,16 @@ static int vm_build(const struct vmm_config *cfg, int console_fd,
 				  console_fd, err);
 	if (ret < 0)
 		goto err_pins;
+	ret = gpio_pl061_create(vm, MACHINE_GPIO_BASE, MACHINE_GPIO_SPI, err);
+	if (ret < 0)
+		goto err_pins;
 	if (snap) {
 		ret = console_uart_restore(vm, &snap->uart);
 		if (ret < 0)
 			ret = vmm_error_set(err, "restore", -ret,
 					    "console interrupt level: %s", strerror(-ret));
 	} else {
-		ret = boot_finish(vm, cfg->cmdline, err);
+		ret = vm_boot_finish(vm, cfg->cmdline, err);
 	}
 	if (ret < 0)
 		goto err_pins;

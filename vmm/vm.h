@@ -16,9 +16,11 @@
  *   vm_pause() / vm_resume()
  *   vm_stop()     ends the VM (if the guest has not) and joins the threads.
  *   vm_destroy()  stops and frees everything.
- * The guest ending on its own (power off, reset, a fatal exit) makes
+ * The guest ending on its own (power off, a fatal exit) makes
  * vm_exit_fd() readable; the controller then calls vm_stop() and reads
- * vm_exit_reason().
+ * vm_exit_reason(). A guest reset (PSCI SYSTEM_RESET or SYSTEM_RESET2)
+ * makes it readable too, with vm_reset_pending() true: the controller
+ * then calls vm_reboot(), which boots the guest again in this process.
  *
  * Errors: 0 or a negative errno, with *err filled (step, detail, errno,
  * and the register for a refused pin). Nothing here exits the process.
@@ -104,6 +106,40 @@ bool vm_has_ended(struct vm *vm);
 enum vmm_exit_reason vm_exit_reason(struct vm *vm, char *detail, size_t len);
 
 void vm_destroy(struct vm *vm);
+
+/*
+ * Presses the power button (gpio_pl061.h): a guest that handles it powers
+ * off by itself, which ends the VM as any power off does. Any thread.
+ */
+void vm_power_button(struct vm *vm);
+
+/*
+ * Asks for a reset as the guest's SYSTEM_RESET does (the vCPU threads do
+ * it for the guest; the controller for a "reboot" op): the vCPUs leave
+ * KVM_RUN and vm_exit_fd() becomes readable. Ignored once the VM ended.
+ * Any thread.
+ */
+void vm_request_reset(struct vm *vm, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* A reset was asked for and vm_reboot() has not yet run. */
+bool vm_reset_pending(struct vm *vm);
+
+/*
+ * The reset itself, in this process, controlling thread only: joins the
+ * vCPU threads, KVM_ARM_VCPU_INIT on every vCPU again (secondaries
+ * powered off), the pins written again and every readback compared with
+ * the one at creation, every device back to power-on state, cfg's kernel,
+ * initrd and a new device tree loaded, and the vCPUs started. Guest RAM
+ * is not cleared (as on a real machine's warm reset); the vGIC is left
+ * to the booting kernel, which initialises it. *reboots counts the
+ * resets; *detail (len bytes) says who asked.
+ * 0, or -errno when the VM cannot go on: it has then ended (reason
+ * "error" for a failed step or a pin that reads back differently, with
+ * err filled; "reset" when cfg has no kernel to boot; or whatever ended
+ * it meanwhile), and the controller finishes it as any ended VM.
+ */
+int vm_reboot(struct vm *vm, const struct vmm_config *cfg, unsigned *reboots,
+	      char *detail, size_t len, struct vmm_error *err);
 
 /*
  * Debugging a hung guest: pauses the VM, prints each vCPU's PC, PSTATE,

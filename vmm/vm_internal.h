@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 struct console_uart;
+struct gpio_pl061;
 struct fdt_ctx;
 struct gic;
 struct vm_state;
@@ -30,6 +31,9 @@ struct vm_device {
 	 * write); 0 or a negative libfdt error. May be NULL. */
 	int (*fdt_node)(struct vm_device *dev, struct fdt_ctx *ctx);
 	void (*destroy)(struct vm_device *dev); /* frees the device */
+	/* Back to power-on state for a guest reset, every vCPU stopped. May
+	 * be NULL (nothing to reset). */
+	void (*reset)(struct vm_device *dev);
 	struct vm_device *next;
 };
 
@@ -72,7 +76,9 @@ struct vm {
 	size_t npins;
 	uint64_t psci_version;     /* after the pins; for the device tree */
 	uint32_t vcpu_features;    /* KVM_ARM_VCPU_INIT features[0] of vCPU 0 */
+	struct kvm_vcpu_init vcpu_init; /* the preferred target, for a reset */
 	struct console_uart *console;
+	struct gpio_pl061 *gpio;   /* the power button; NULL in a scratch VM */
 	struct smccc_range *smccc_deny; /* copy of the config's, for snapshots */
 	size_t nsmccc_deny;
 	/* The guest's virtual counter when the last pause took hold: a
@@ -92,6 +98,11 @@ struct vm {
 	enum vmm_exit_reason reason;
 	char exit_detail[sizeof(((struct vmm_error *)0)->detail)];
 	int exit_efd;
+	/* A guest reset under way (vm_reset.c): the vCPU threads are
+	 * leaving, exit_efd is readable, and the controller reboots. */
+	bool reset_pending;
+	char reset_detail[160];
+	unsigned reboots;
 };
 
 void vm_add_device(struct vm *vm, struct vm_device *dev);
@@ -102,6 +113,8 @@ void vm_devices_destroy(struct vm *vm);
 int vcpu_create(struct vm *vm, unsigned index, const struct kvm_vcpu_init *init,
 		struct vcpu *v, struct vmm_error *err);
 void vcpu_destroy(struct vcpu *v);
+/* KVM_ARM_VCPU_INIT (at creation and again at a guest reset). */
+int vcpu_init(struct vcpu *v, const struct kvm_vcpu_init *init, struct vmm_error *err);
 int vcpu_set_core_reg(struct vcpu *v, uint64_t id, uint64_t value,
 		      struct vmm_error *err);
 void *vcpu_thread(void *arg);
@@ -109,6 +122,8 @@ void *vcpu_thread(void *arg);
 /* vm_run.c: the vCPU threads report the end of the VM here. */
 void vm_end(struct vm *vm, enum vmm_exit_reason reason, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* vm.c: the device tree into its slot, vCPU 0 to the kernel entry. */
+int vm_boot_finish(struct vm *vm, const char *cmdline, struct vmm_error *err);
 /* Under vm->lock: take every running vCPU thread out of KVM_RUN. */
 void vm_kick_all_locked(struct vm *vm);
 void vm_run_destroy(struct vm *vm);

@@ -117,3 +117,31 @@ int vm_restore_check(const char *dir, json_t **answer, struct vmm_error *err)
 	return vmm_error_set(err, "restore-check", ENODEV,
 			     "this pinvm-vmm was built without arm64 KVM support");
 }
+
+void vm_power_button(struct vm *vm)
+{
+	(void)vm;
+}
+
+void vm_request_reset(struct vm *vm, const char *fmt, ...)
+{
+	(void)vm;
+	(void)fmt;
+}
+
+bool vm_reset_pending(struct vm *vm)
+{
+	(void)vm;
+	return false;
+}
+
+int vm_reboot(struct vm *vm, const struct vmm_config *cfg, unsigned *reboots,
+	      char *detail, size_t len, struct vmm_error *err)
+{
+	(void)vm;
+	(void)cfg;
+	(void)reboots;
+	if (len)
+		detail[0] = '\0';
+	return vmm_error_set(err, "reset", ENODEV, "no arm64 KVM in this build");
+}

@@ -140,6 +140,20 @@ int vmm_client_send_path(struct vmm_client *c, enum vmm_op op, const char *path,
 	return 0;
 }
 
+int vmm_client_send_shutdown(struct vmm_client *c, unsigned timeout_s,
+			     struct vmm_error *err)
+{
+	int ret;
+
+	if (c->fd < 0)
+		return vmm_error_set(err, "send", EBADF, "the channel is closed");
+	ret = vmm_proto_send_shutdown(c->fd, timeout_s);
+	if (ret < 0)
+		return vmm_error_set(err, "send", -ret, "sending \"shutdown\": %s",
+				     strerror(-ret));
+	return 0;
+}
+
 int vmm_client_recv(struct vmm_client *c, int timeout_ms, struct vmm_event *ev,
 		    struct vmm_error *err)
 {

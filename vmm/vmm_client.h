@@ -90,6 +90,9 @@ int vmm_client_send(struct vmm_client *c, enum vmm_op op,
  * "migrate_out" have one). */
 int vmm_client_send_path(struct vmm_client *c, enum vmm_op op, const char *path,
 			 struct vmm_error *err);
+/* {"op": "shutdown", "timeout_s": timeout_s}. */
+int vmm_client_send_shutdown(struct vmm_client *c, unsigned timeout_s,
+			     struct vmm_error *err);
 
 /*
  * Waits up to timeout_ms (negative: forever) for the next event and fills

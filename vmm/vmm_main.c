@@ -20,6 +20,11 @@
  * never started is dropped. With --exit-file, the last event is written
  * there before the process exits, whoever is listening.
  *
+ * A guest reset (PSCI SYSTEM_RESET or SYSTEM_RESET2, or the "reboot" op)
+ * boots the guest again in this same process (vm_reboot); "shutdown"
+ * presses the power button and stops the VM if it is still on after the
+ * op's timeout.
+ *
  * SIGTERM and SIGINT stop the VM as {"op": "stop"} would. SIGQUIT prints
  * every vCPU's registers to stderr (a hung guest's whereabouts) and goes
  * on. SIGHUP and SIGPIPE are ignored. Exit status: 0 after poweroff, reset or stop; 1
@@ -47,6 +52,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -81,6 +87,12 @@ struct vmm {
 	struct migrate_send *ms; /* MIGRATING only */
 	enum state state;
 	bool restored;    /* built from a snapshot ("restore" in the config) */
+	const struct vmm_config *cfg; /* kept for a guest reset (vm_reboot) */
+	/* A "shutdown" pressed the button: its timer, and what to call the end. */
+	int shutdown_tfd; /* timerfd; -1 when none is armed */
+	unsigned shutdown_timeout_s;
+	struct timespec shutdown_at;
+	bool shutdown_timed_out;
 };
 
 static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -192,6 +204,22 @@ static int finish(struct vmm *m)
 	migration_cancel(m, &p); /* the sender must not outlive the VM */
 	vm_stop(m->vm);
 	ev.reason = vm_exit_reason(m->vm, ev.error.detail, sizeof(ev.error.detail));
+	if (m->shutdown_tfd >= 0 && ev.reason == VMM_EXIT_POWEROFF) {
+		struct timespec now;
+		double s;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		s = (double)(now.tv_sec - m->shutdown_at.tv_sec) +
+		    (double)(now.tv_nsec - m->shutdown_at.tv_nsec) / 1e9;
+		ev.reason = VMM_EXIT_SHUTDOWN;
+		snprintf(ev.error.detail, sizeof(ev.error.detail),
+			 "the guest powered off %.1f s after the power button was pressed", s);
+	} else if (m->shutdown_timed_out && ev.reason == VMM_EXIT_STOPPED) {
+		ev.reason = VMM_EXIT_SHUTDOWN_TIMEOUT;
+		snprintf(ev.error.detail, sizeof(ev.error.detail),
+			 "the guest did not power off within %u s of the power button; "
+			 "pinvm-vmm stopped it", m->shutdown_timeout_s);
+	}
 	logf_("exited: %s: %s", vmm_exit_reason_name(ev.reason), ev.error.detail);
 	record_exit(m, &ev);
 	send_event(m, &ev);
@@ -283,8 +311,62 @@ static void on_migration(struct vmm *m)
 	send_event(m, &ev);
 }
 
+/* "shutdown": the button now, a hard stop when timeout_s have passed. */
+static void do_shutdown(struct vmm *m, unsigned timeout_s)
+{
+	struct itimerspec its = { .it_value = { .tv_sec = timeout_s } };
+	struct vmm_event ev = { .type = VMM_EVENT_SHUTTING_DOWN, .timeout_s = timeout_s };
+
+	if (m->state != RUNNING) {
+		reject(m, "shutdown", m->state == PAUSED ? "the VM is paused: its guest "
+			"cannot see the button" : "the VM has not been started");
+		return;
+	}
+	/* A second request presses again; the first deadline stands. */
+	if (m->shutdown_tfd < 0) {
+		m->shutdown_tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+		if (m->shutdown_tfd < 0 || timerfd_settime(m->shutdown_tfd, 0, &its, NULL) < 0) {
+			struct vmm_event rej = { .type = VMM_EVENT_REJECTED };
+
+			snprintf(rej.op, sizeof(rej.op), "shutdown");
+			snprintf(rej.error.detail, sizeof(rej.error.detail), "timerfd: %s",
+				 strerror(errno));
+			rej.error.errnum = errno;
+			if (m->shutdown_tfd >= 0)
+				close(m->shutdown_tfd);
+			m->shutdown_tfd = -1;
+			send_event(m, &rej);
+			return;
+		}
+		m->shutdown_timeout_s = timeout_s;
+		clock_gettime(CLOCK_MONOTONIC, &m->shutdown_at);
+	}
+	ev.timeout_s = m->shutdown_timeout_s;
+	vm_power_button(m->vm);
+	logf_("power button pressed; a hard stop in %u s if the guest stays on",
+	      m->shutdown_timeout_s);
+	send_event(m, &ev);
+}
+
+/* The guest reset (or "reboot" asked for it): boot it again, here. */
+static int do_reboot(struct vmm *m)
+{
+	struct vmm_event ev = { .type = VMM_EVENT_REBOOTED };
+	struct vmm_error err;
+
+	if (vm_reboot(m->vm, m->cfg, &ev.reboots, ev.error.detail, sizeof(ev.error.detail),
+		      &err) < 0) {
+		logf_("reboot: %s: %s", err.step, err.detail);
+		return finish(m);
+	}
+	m->state = RUNNING;
+	logf_("rebooted (%u): %s", ev.reboots, ev.error.detail);
+	send_event(m, &ev);
+	return -1;
+}
+
 /* One op from pinvmd; returns -1 to go on, else the exit status. */
-static int handle_op(struct vmm *m, enum vmm_op op, const char *path)
+static int handle_op(struct vmm *m, enum vmm_op op, const char *path, unsigned timeout_s)
 {
 	struct migrate_progress p;
 	struct vmm_error err;
@@ -311,8 +393,12 @@ static int handle_op(struct vmm *m, enum vmm_op op, const char *path)
 			reject(m, "pause", "the VM has not been started");
 			return -1;
 		}
-		if (m->state == RUNNING && vm_pause(m->vm) < 0)
+		if (m->state == RUNNING && vm_pause(m->vm) < 0) {
+			/* A reset is answered by "rebooted"; this pause by nothing. */
+			if (vm_reset_pending(m->vm))
+				reject(m, "pause", "the guest is rebooting; pause it afterwards");
 			return -1; /* it ended meanwhile: the exit fd reports it */
+		}
 		if (m->state != MIGRATED)
 			m->state = PAUSED;
 		simple_event(m, VMM_EVENT_PAUSED);
@@ -320,7 +406,7 @@ static int handle_op(struct vmm *m, enum vmm_op op, const char *path)
 	case VMM_OP_RESUME:
 		/* A restored VM is a paused one to its guest: resume starts it. */
 		if (m->state == CREATED && m->restored)
-			return handle_op(m, VMM_OP_START, path);
+			return handle_op(m, VMM_OP_START, path, timeout_s);
 		if (m->state == CREATED) {
 			reject(m, "resume", "the VM has not been started");
 			return -1;
@@ -359,6 +445,18 @@ static int handle_op(struct vmm *m, enum vmm_op op, const char *path)
 		m->state = RUNNING;
 		simple_event(m, VMM_EVENT_RUNNING);
 		return -1;
+	case VMM_OP_SHUTDOWN:
+		do_shutdown(m, timeout_s);
+		return -1;
+	case VMM_OP_REBOOT:
+		if (m->state == CREATED) {
+			reject(m, "reboot", "the VM has not been started");
+			return -1;
+		}
+		vm_request_reset(m->vm, "reset by pinvm-vmm (the reboot action)");
+		if (!vm_reset_pending(m->vm))
+			return -1; /* it ended meanwhile: the exit fd reports it */
+		return do_reboot(m);
 	}
 	return -1;
 }
@@ -369,8 +467,9 @@ static int on_control(struct vmm *m)
 	struct vmm_error err;
 	static char path[VMM_PROTO_MAX_PATH];
 	enum vmm_op op;
+	unsigned timeout_s;
 	char bad[16];
-	int ret = vmm_proto_recv_op_path(m->ctl, &op, path, sizeof(path), bad,
+	int ret = vmm_proto_recv_op_args(m->ctl, &op, path, sizeof(path), &timeout_s, bad,
 					 sizeof(bad), &err);
 
 	if (ret == -EAGAIN)
@@ -396,30 +495,43 @@ static int on_control(struct vmm *m)
 		      strerror(-ret), m->state == PAUSED ? "paused" : "running");
 		return -1;
 	}
-	return handle_op(m, op, path);
+	return handle_op(m, op, path, timeout_s);
 }
 
 static int serve(struct vmm *m)
 {
 	for (;;) {
-		struct pollfd pfd[5] = {
+		struct pollfd pfd[6] = {
 			{ .fd = m->ctl, .events = POLLIN },
 			{ .fd = vm_exit_fd(m->vm), .events = POLLIN },
 			{ .fd = m->sfd, .events = POLLIN },
 			{ .fd = m->lfd, .events = POLLIN },
 			{ .fd = m->ms ? migrate_send_fd(m->ms) : -1, .events = POLLIN },
+			{ .fd = m->shutdown_tfd, .events = POLLIN },
 		};
 		int ret;
 
-		ret = poll(pfd, 5, -1); /* a negative fd is skipped */
+		ret = poll(pfd, 6, -1); /* a negative fd is skipped */
 		if (ret < 0 && errno == EINTR)
 			continue;
 		if (ret < 0) {
 			logf_("poll: %s", strerror(errno));
 			return finish(m);
 		}
-		if (pfd[1].revents)
+		if (pfd[1].revents) {
+			if (!vm_reset_pending(m->vm))
+				return finish(m);
+			ret = do_reboot(m);
+			if (ret >= 0)
+				return ret;
+			continue;
+		}
+		if (pfd[5].revents) {
+			logf_("the guest did not power off within %u s of the power button: "
+			      "stopping it", m->shutdown_timeout_s);
+			m->shutdown_timed_out = true;
 			return finish(m);
+		}
 		if (pfd[2].revents) {
 			struct signalfd_siginfo si;
 
@@ -535,7 +647,8 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct vmm m = { .ctl = -1, .lfd = -1, .sfd = -1, .console_fd = -1 };
+	struct vmm m = { .ctl = -1, .lfd = -1, .sfd = -1, .console_fd = -1,
+			 .shutdown_tfd = -1 };
 	const char *config = NULL;
 	struct vmm_config cfg;
 	struct vmm_error err;
@@ -635,9 +748,12 @@ int main(int argc, char **argv)
 		      mono_ms() - t_main, mono_ms() - t_built, vm_build_timing(m.vm));
 		send_event(&m, &ev);
 	}
-	vmm_config_free(&cfg);
+	m.cfg = &cfg;
 	status = m.ctl < 0 && m.lfd < 0 ? 0 : serve(&m);
 	vm_destroy(m.vm);
+	vmm_config_free(&cfg);
+	if (m.shutdown_tfd >= 0)
+		close(m.shutdown_tfd);
 	if (m.lfd >= 0) {
 		unlink(m.socket_path);
 		close(m.lfd);

@@ -20,6 +20,8 @@ static const char *const op_names[] = {
 	[VMM_OP_MIGRATE_OUT] = "migrate_out",
 	[VMM_OP_MIGRATE_COMMIT] = "migrate_commit",
 	[VMM_OP_MIGRATE_ABORT] = "migrate_abort",
+	[VMM_OP_SHUTDOWN] = "shutdown",
+	[VMM_OP_REBOOT] = "reboot",
 };
 
 static const char *const event_names[] = {
@@ -35,6 +37,8 @@ static const char *const event_names[] = {
 	[VMM_EVENT_MIGRATE_PROGRESS] = "migrate_progress",
 	[VMM_EVENT_MIGRATED] = "migrated",
 	[VMM_EVENT_MIGRATE_FAILED] = "migrate_failed",
+	[VMM_EVENT_SHUTTING_DOWN] = "shutting_down",
+	[VMM_EVENT_REBOOTED] = "rebooted",
 };
 
 static const char *const reason_names[] = {
@@ -42,6 +46,8 @@ static const char *const reason_names[] = {
 	[VMM_EXIT_RESET] = "reset",
 	[VMM_EXIT_STOPPED] = "stopped",
 	[VMM_EXIT_ERROR] = "error",
+	[VMM_EXIT_SHUTDOWN] = "shutdown",
+	[VMM_EXIT_SHUTDOWN_TIMEOUT] = "shutdown_timeout",
 };
 
 #define NAME_OF(table, i) \
@@ -118,6 +124,15 @@ json_t *vmm_event_to_json(const struct vmm_event *ev)
 		break;
 	case VMM_EVENT_RUNNING:
 	case VMM_EVENT_PAUSED:
+		break;
+	case VMM_EVENT_SHUTTING_DOWN:
+		if (json_object_set_new(obj, "timeout_s", json_integer(ev->timeout_s)) < 0)
+			goto oom;
+		break;
+	case VMM_EVENT_REBOOTED:
+		if (json_object_set_new(obj, "reboots", json_integer(ev->reboots)) < 0 ||
+		    json_object_set_new(obj, "detail", json_string(ev->error.detail)) < 0)
+			goto oom;
 		break;
 	case VMM_EVENT_REJECTED:
 		if (json_object_set_new(obj, "op", json_string(ev->op)) < 0 ||
@@ -277,6 +292,18 @@ int vmm_event_from_json(json_t *obj, struct vmm_event *ev,
 	case VMM_EVENT_RUNNING:
 	case VMM_EVENT_PAUSED:
 		break;
+	case VMM_EVENT_SHUTTING_DOWN:
+		v = json_object_get(obj, "timeout_s");
+		ev->timeout_s = json_is_integer(v) && json_integer_value(v) > 0
+					? (unsigned)json_integer_value(v) : 0;
+		break;
+	case VMM_EVENT_REBOOTED:
+		v = json_object_get(obj, "reboots");
+		if (!json_is_integer(v) || json_integer_value(v) < 1)
+			ret = proto_err(err, "rebooted without a reboot count");
+		else
+			ev->reboots = (unsigned)json_integer_value(v);
+		break;
 	case VMM_EVENT_REJECTED:
 		copy_str(ev->op, sizeof(ev->op), json_object_get(obj, "op"));
 		v = json_object_get(obj, "errno");
@@ -382,6 +409,12 @@ int vmm_proto_send_op_path(int fd, enum vmm_op op, const char *path)
 	return send_json(fd, json_pack("{s:s, s:s}", "op", vmm_op_name(op), "path", path));
 }
 
+int vmm_proto_send_shutdown(int fd, unsigned timeout_s)
+{
+	return send_json(fd, json_pack("{s:s, s:I}", "op", "shutdown", "timeout_s",
+				       (json_int_t)timeout_s));
+}
+
 int vmm_proto_send_event(int fd, const struct vmm_event *ev)
 {
 	return send_json(fd, vmm_event_to_json(ev));
@@ -439,6 +472,13 @@ int vmm_proto_recv_op(int fd, enum vmm_op *op, char *bad_op, size_t bad_op_len,
 int vmm_proto_recv_op_path(int fd, enum vmm_op *op, char *path, size_t path_len,
 			   char *bad_op, size_t bad_op_len, struct vmm_error *err)
 {
+	return vmm_proto_recv_op_args(fd, op, path, path_len, NULL, bad_op, bad_op_len, err);
+}
+
+int vmm_proto_recv_op_args(int fd, enum vmm_op *op, char *path, size_t path_len,
+			   unsigned *timeout_s, char *bad_op, size_t bad_op_len,
+			   struct vmm_error *err)
+{
 	const char *name;
 	json_t *obj, *p;
 	int ret;
@@ -447,6 +487,8 @@ int vmm_proto_recv_op_path(int fd, enum vmm_op *op, char *path, size_t path_len,
 		bad_op[0] = '\0';
 	if (path && path_len)
 		path[0] = '\0';
+	if (timeout_s)
+		*timeout_s = 0;
 	ret = recv_json(fd, &obj, err);
 	if (ret < 0)
 		return ret;
@@ -464,6 +506,18 @@ int vmm_proto_recv_op_path(int fd, enum vmm_op *op, char *path, size_t path_len,
 					    "shorter than %d bytes", name, VMM_PROTO_MAX_PATH);
 		} else {
 			snprintf(path, path_len, "%s", json_string_value(p));
+		}
+	} else if (vmm_op_from_name(name, op) == 0 && *op == VMM_OP_SHUTDOWN) {
+		p = json_object_get(obj, "timeout_s");
+		if (!json_is_integer(p) || json_integer_value(p) < 1 ||
+		    json_integer_value(p) > VMM_PROTO_MAX_TIMEOUT_S || !timeout_s) {
+			if (bad_op && bad_op_len)
+				snprintf(bad_op, bad_op_len, "%s", name);
+			ret = vmm_error_set(err, "protocol", EPROTO,
+					    "\"shutdown\" needs an integer \"timeout_s\" "
+					    "of 1 to %d", VMM_PROTO_MAX_TIMEOUT_S);
+		} else {
+			*timeout_s = (unsigned)json_integer_value(p);
 		}
 	} else if (vmm_op_from_name(name, op) < 0) {
 		if (bad_op && bad_op_len && name)

@@ -24,6 +24,14 @@
  *                     guest; end it here          -> exited(stopped)
  *   {"op": "migrate_abort"}   during or after a migration: the guest runs
  *                     on here                     -> running
+ *   {"op": "shutdown", "timeout_s": 30}   (running VMs)
+ *                     press the power button (the PL061 GPIO line under
+ *                     the device tree's gpio-keys KEY_POWER)  -> shutting_down
+ *                     then, later, exited(shutdown) when the guest powers
+ *                     off, or exited(shutdown_timeout) when it has not
+ *                     after timeout_s seconds and pinvm-vmm stopped it
+ *   {"op": "reboot"}  (running VMs) a hard reset, as the guest's PSCI
+ *                     SYSTEM_RESET would be: same process   -> rebooted
  * Extra keys are ignored. An op that makes no sense in the current state
  * (pause before start, an unknown op, a malformed message) is answered
  * with "rejected" and changes nothing.
@@ -39,6 +47,13 @@
  *       creation failed ("register" only when KVM refused a pin); the
  *       process exits right after sending it.
  *   {"event": "running"} / {"event": "paused"}   answers to the ops.
+ *   {"event": "shutting_down", "timeout_s": 30}  the button was pressed.
+ *   {"event": "rebooted", "reboots": 1, "detail": "..."}
+ *       the guest was reset and boots again in this process: the answer
+ *       to "reboot", and unprompted after the guest's PSCI SYSTEM_RESET or
+ *       SYSTEM_RESET2. reboots counts the resets of this process. The
+ *       vCPUs were initialised again and every pin read back equal to its
+ *       readback at "created" (else the VM ends with an "error" exit).
  *   {"event": "snapshotted", "bytes": 123, "data_pages": 45}
  *       bytes written, RAM pages stored (the rest are holes).
  *   {"event": "incoming"}   (config "incoming") listening for the stream;
@@ -88,7 +103,11 @@ enum vmm_op {
 	VMM_OP_MIGRATE_OUT, /* carries a path */
 	VMM_OP_MIGRATE_COMMIT,
 	VMM_OP_MIGRATE_ABORT,
+	VMM_OP_SHUTDOWN, /* carries timeout_s */
+	VMM_OP_REBOOT,
 };
+
+#define VMM_PROTO_MAX_TIMEOUT_S 86400
 
 #define VMM_PROTO_MAX_PATH 4096
 
@@ -105,13 +124,18 @@ enum vmm_event_type {
 	VMM_EVENT_MIGRATE_PROGRESS,
 	VMM_EVENT_MIGRATED,
 	VMM_EVENT_MIGRATE_FAILED,
+	VMM_EVENT_SHUTTING_DOWN,
+	VMM_EVENT_REBOOTED,
 };
 
 enum vmm_exit_reason {
 	VMM_EXIT_POWEROFF, /* the guest powered off (PSCI SYSTEM_OFF) */
-	VMM_EXIT_RESET,    /* the guest rebooted (PSCI SYSTEM_RESET); not restarted */
+	VMM_EXIT_RESET,    /* the guest reset and could not be booted again
+			    * here (a VM restored from a snapshot has no kernel) */
 	VMM_EXIT_STOPPED,  /* "stop" or SIGTERM */
 	VMM_EXIT_ERROR,    /* KVM_RUN failed, an unhandled exit, a guest crash */
+	VMM_EXIT_SHUTDOWN, /* powered off after a "shutdown" pressed the button */
+	VMM_EXIT_SHUTDOWN_TIMEOUT, /* did not power off in time; stopped */
 };
 
 struct vmm_event {
@@ -135,6 +159,10 @@ struct vmm_event {
 	unsigned round;
 	uint64_t dirty_pages;
 	uint64_t paused_ms; /* migrated */
+	/* shutting_down */
+	unsigned timeout_s;
+	/* rebooted */
+	unsigned reboots;
 	/* Decoded events only: the message as received (a reference the
 	 * event owns), for forwarding verbatim. NULL when encoding. */
 	json_t *json;
@@ -163,6 +191,8 @@ int vmm_proto_send_snapshot(int fd, const char *path);
 /* {"op": "<op>", "path": path} for the ops that carry one (snapshot,
  * migrate_out); -EINVAL for the others. */
 int vmm_proto_send_op_path(int fd, enum vmm_op op, const char *path);
+/* {"op": "shutdown", "timeout_s": timeout_s}. */
+int vmm_proto_send_shutdown(int fd, unsigned timeout_s);
 int vmm_proto_send_event(int fd, const struct vmm_event *ev);
 
 /*
@@ -179,6 +209,12 @@ int vmm_proto_recv_op(int fd, enum vmm_op *op, char *bad_op, size_t bad_op_len,
  * at most VMM_PROTO_MAX_PATH - 1 bytes, else -EPROTO) into path[len]. */
 int vmm_proto_recv_op_path(int fd, enum vmm_op *op, char *path, size_t path_len,
 			   char *bad_op, size_t bad_op_len, struct vmm_error *err);
+/* The same, also giving a shutdown's "timeout_s" (required: an integer of
+ * 1..VMM_PROTO_MAX_TIMEOUT_S, else -EPROTO); timeout_s may be NULL only
+ * if a shutdown is to be refused. */
+int vmm_proto_recv_op_args(int fd, enum vmm_op *op, char *path, size_t path_len,
+			   unsigned *timeout_s, char *bad_op, size_t bad_op_len,
+			   struct vmm_error *err);
 int vmm_proto_recv_event(int fd, struct vmm_event *ev, struct vmm_error *err);
 
 #endif

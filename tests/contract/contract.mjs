@@ -780,7 +780,12 @@ async function vmLifecycle(vmSpec, imageNames, docName, refusedName) {
 	}
 	await call('GET', '/v1/vms', { expect: 200, check: (r) => (r.json?.vms?.some((v) => v.id === id) ? [] : [`${id} is not listed`]) });
 	await call('POST', `${vm}/actions`, { json: { action: 'resume' }, expect: 409, code: 'illegal_transition', note: 'resume a created VM' });
-	await call('POST', `${vm}/actions`, { json: { action: 'reboot' }, expect: 422, note: 'unknown action' });
+	await call('POST', `${vm}/actions`, { json: { action: 'restart' }, expect: 422, code: 'bad_action', note: 'unknown action' });
+	await call('POST', `${vm}/actions`, { json: { action: 'reboot' }, expect: 409, code: 'illegal_transition', note: 'reboot a created VM' });
+	await call('POST', `${vm}/actions`, { json: { action: 'shutdown' }, expect: 409, code: 'illegal_transition', note: 'shutdown a created VM' });
+	await call('POST', `${vm}/actions`, { json: { action: 'shutdown', timeout_s: 0 }, expect: 422, code: 'out_of_range', note: 'shutdown timeout_s 0' });
+	await call('POST', `${vm}/actions`, { json: { action: 'shutdown', timeout_s: 'soon' }, expect: 400, code: 'wrong_type', note: 'shutdown timeout_s not a number' });
+	await call('POST', `${vm}/actions`, { json: { action: 'stop', timeout_s: 5 }, expect: 422, code: 'unknown_field', note: 'timeout_s with stop' });
 	await call('POST', `${vm}/actions`, { body: '{"action":', expect: 400, note: 'malformed JSON' });
 	await call('POST', `${vm}/actions`, { json: { action: 'start' }, expect: 200, note: 'start', check: stateIs('running'), timeout: 60 });
 	await call('POST', `${vm}/actions`, { json: { action: 'pause' }, expect: 200, note: 'pause', check: stateIs('paused'), timeout: 60 });

@@ -78,15 +78,19 @@ static int baseline(const json_t *doc)
 
 static int action(const json_t *doc)
 {
-	enum vm_action a = VM_ACTION_COUNT;
+	struct vm_action_req req = { .action = VM_ACTION_COUNT };
+	enum vm_action a;
 	struct api_error err;
-	int ret = vm_action_parse(doc, &a, &err);
+	int ret = vm_action_parse_req(doc, &req, &err);
 
 	if (ret) {
 		fuzz_check_error(ret, &err);
 		return 0;
 	}
+	a = req.action;
 	FUZZ_CHECK(a < VM_ACTION_COUNT);
+	FUZZ_CHECK(a == VM_ACTION_SHUTDOWN ? req.timeout_s >= 1 &&
+		   req.timeout_s <= VM_ACTION_SHUTDOWN_TIMEOUT_MAX : req.timeout_s == 0);
 	FUZZ_CHECK(!strcmp(vm_action_name(a),
 			   json_string_value(json_object_get(doc, "action"))));
 	return 1;

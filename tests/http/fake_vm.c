@@ -25,6 +25,7 @@ bool fake_vm_spawn_running_cmdline(const char *fake, const char *dir, const char
 	snprintf(sock, sizeof(sock), "%s/control.sock", dir);
 	snprintf(exitf, sizeof(exitf), "%s/exit.json", dir);
 	cfg.console = console;
+	cfg.cmdline = (char *)cmdline;
 	if (vmm_config_save(&cfg, cfgpath, &err) < 0 || vmm_client_spawn(vc, &sp, &err) < 0)
 		return false;
 	if (vmm_client_recv(vc, 5000, &ev, &err) < 0)

@@ -2,9 +2,12 @@
  * microVMs on real KVM in the lab, through the REST API: a stock Debian
  * arm64 kernel boots to the lab guest's marker; pause, resume, poweroff,
  * delete; a killed pinvm-vmm fails only its own VM; pinvmd killed and
- * restarted takes its VMs back. With --profile, the
- * Linux guest's own dmesg shows the pinned ABI.
- * usage: test_lab_vms URL CONTROL_URL [--profile]
+ * restarted takes its VMs back; shutdown through the power button (and
+ * its timeout on a guest that ignores it); a guest's own reboot and the
+ * reboot action in the same pinvm-vmm, with the pinned ABI the same after
+ * every reset. With --profile, the Linux guest's own dmesg shows the
+ * pinned ABI.
+ * usage: test_lab_vms URL CONTROL_URL [--profile|--life|--reboot]
  * CONTROL_URL is the lab's control port (runs a command inside the lab).
  */
 #include "check.h"
@@ -718,6 +721,235 @@ static void test_profile_in_linux(void)
 	free(plain);
 }
 
+static json_t *vm_get(const char *id)
+{
+	char path[128];
+	struct response r;
+	json_t *o;
+
+	snprintf(path, sizeof(path), "/v1/vms/%s", id);
+	client_call(&c, "GET", path, NULL, NULL, 0, NULL, &r);
+	o = r.status == 200 ? json_incref(r.json) : NULL;
+	response_free(&r);
+	return o;
+}
+
+static unsigned count_of(const char *hay, const char *needle)
+{
+	unsigned n = 0;
+
+	for (const char *p = hay; p && (p = strstr(p, needle)); p += strlen(needle))
+		n++;
+	return n;
+}
+
+/* Waits (limit_s at most) until needle is on the console n times;
+ * seconds taken or -1. */
+static double wait_count(const char *id, const char *needle, unsigned n, double t0,
+			 double limit_s)
+{
+	while (now() - t0 < limit_s) {
+		char *s = console(id);
+		bool found = s && count_of(s, needle) >= n;
+
+		free(s);
+		if (found)
+			return now() - t0;
+		usleep(500000);
+	}
+	return -1;
+}
+
+static void delete_vm(const char *id)
+{
+	char path[128];
+	struct response r;
+
+	snprintf(path, sizeof(path), "/v1/vms/%s", id);
+	client_call(&c, "DELETE", path, NULL, NULL, 0, NULL, &r);
+	response_free(&r);
+}
+
+/*
+ * The power button (PL061 GPIO, gpio-keys KEY_POWER in the device tree):
+ * the lab guest with pinvm.powerbutton=1 reads the line and powers off;
+ * without it the guest ignores the button and the timeout stops it.
+ */
+static void test_shutdown(void)
+{
+	struct response r;
+	char *on, *deaf, *con;
+	json_t *o;
+	double t0 = now(), t;
+
+	on = create(1, "console=ttyS0 pinvm.powerbutton=1", NULL, NULL);
+	deaf = create(1, "console=ttyS0", NULL, NULL);
+	if (!check(on && deaf, "two VMs for shutdown", "-"))
+		return;
+	action(on, "start", &r);
+	response_free(&r);
+	action(deaf, "start", &r);
+	response_free(&r);
+	t = wait_console(on, "pinvm-guest-powerbutton: watching", t0);
+	con = console(on);
+	check(t >= 0, "the guest finds the PL061 line and watches it", "%s",
+	      con && strstr(con, "pinvm-guest-powerbutton") ? strstr(con, "pinvm-guest-powerbutton")
+							    : "no marker");
+	free(con);
+	check(wait_console(deaf, "pinvm-guest-ready 1", t0) >= 0, "the other guest is up", "-");
+	{
+		char path[128];
+
+		snprintf(path, sizeof(path), "/v1/vms/%s/actions", on);
+		call("POST", path, json_pack("{s:s, s:i}", "action", "shutdown", "timeout_s", 120), &r);
+		check(r.status == 202 && !strcmp(response_str(&r, "state") ?: "", "running"),
+		      "shutdown: 202, still running", "%ld %s", r.status, r.body);
+		response_free(&r);
+		snprintf(path, sizeof(path), "/v1/vms/%s/actions", deaf);
+		call("POST", path, json_pack("{s:s, s:i}", "action", "shutdown", "timeout_s", 3), &r);
+		check(r.status == 202, "shutdown of a guest without a handler: 202", "%ld %s",
+		      r.status, r.body);
+		response_free(&r);
+	}
+	check(wait_state(on, "stopped", BOOT_TIMEOUT_S), "the guest powers off", "%s",
+	      state_of(on));
+	printf("BENCH shutdown through the power button: %.1f s\n", now() - t0);
+	o = vm_get(on);
+	con = console(on);
+	check(o && !strcmp(json_string_value(json_object_get(o, "exit_reason")) ?: "", "shutdown") &&
+		      con && strstr(con, "pinvm-guest-powerbutton: pressed"),
+	      "exit_reason shutdown; the guest saw the button", "%s / %s",
+	      json_string_value(json_object_get(o, "exit_reason")),
+	      json_string_value(json_object_get(o, "reason")));
+	json_decref(o);
+	free(con);
+	check(wait_state(deaf, "stopped", 60), "the guest that ignores it is stopped", "%s",
+	      state_of(deaf));
+	o = vm_get(deaf);
+	check(o && !strcmp(json_string_value(json_object_get(o, "exit_reason")) ?: "",
+			   "shutdown_timeout"),
+	      "exit_reason shutdown_timeout", "%s", json_string_value(json_object_get(o, "reason")));
+	json_decref(o);
+	delete_vm(on);
+	delete_vm(deaf);
+	free(on);
+	free(deaf);
+}
+
+/*
+ * A reset in the same pinvm-vmm: the guest's own reboot (PSCI
+ * SYSTEM_RESET) and the reboot action, under a profile pinning PSCI 1.0
+ * and no hypervisor services: same PID, the reboot counter, and the
+ * guest's dmesg showing the same pinned ABI on every boot.
+ */
+static void test_reboot(void)
+{
+	struct response r;
+	char *id, *con, *warm;
+	long pid;
+	json_t *o;
+	double t0 = now();
+	struct sse ev;
+	bool sub = false;
+
+	/* PSCI 1.0, the workaround levels as the host has them, every service
+	 * bitmap this kernel has (none on 5.10) disabled. */
+	{
+		json_t *regs = json_pack("{s:s}", "PSCI_VERSION", "1.0"), *reg;
+		size_t i;
+
+		client_call(&c, "GET", "/v1/host/firmware-registers", NULL, NULL, 0, NULL, &r);
+		json_array_foreach(json_object_get(r.json, "registers"), i, reg) {
+			const char *name = json_string_value(json_object_get(reg, "name")) ?: "";
+
+			if (!strncmp(name, "SMCCC_ARCH_WORKAROUND_", 22))
+				json_object_set_new(regs, name, json_string("host"));
+		}
+		response_free(&r);
+		call("POST", "/v1/profiles",
+		     json_pack("{s:s, s:s, s:o}", "name", "reboot-pins", "unknown_registers",
+			       "disable", "registers", regs),
+		     &r);
+	}
+	check(r.status == 201, "a profile pinning PSCI 1.0", "%ld %s", r.status, r.body);
+	response_free(&r);
+	id = create(2, "console=ttyS0 pinvm.reboot=1", "reboot-pins", NULL);
+	if (!check(id != NULL, "a 2-vCPU VM that reboots itself once", "-"))
+		return;
+	/* Unpinned, a warm reboot: SYSTEM_RESET2 where KVM offers PSCI 1.1
+	 * (5.16 and later), SYSTEM_RESET on older kernels. */
+	warm = create(1, "console=ttyS0 pinvm.reboot=1 reboot=warm", NULL, NULL);
+	if (warm) {
+		char target[160];
+
+		snprintf(target, sizeof(target), "/v1/events?type=vm.state&vm=%s", warm);
+		sub = sse_open(&ev, port_of(c.base), target, NULL, 30000) && ev.status == 200;
+		action(warm, "start", &r);
+		response_free(&r);
+	}
+	action(id, "start", &r);
+	response_free(&r);
+	pid = vmm_pid(id);
+	/* Two boots, beside a second guest's two: twice the time of one, and
+	 * some for the load. */
+	check(wait_count(id, "pinvm-guest-resets 1", 1, t0, 3 * BOOT_TIMEOUT_S) >= 0 &&
+		      wait_count(id, "pinvm-guest-ready 2", 2, t0, 3 * BOOT_TIMEOUT_S) >= 0,
+	      "the guest's reboot: it boots again, both vCPUs up", "state %s", state_of(id));
+	printf("BENCH boot, guest reboot, boot again: %.1f s\n", now() - t0);
+	o = vm_get(id);
+	check(o && json_integer_value(json_object_get(o, "reboots")) == 1 &&
+		      !strcmp(json_string_value(json_object_get(o, "state")) ?: "", "running") &&
+		      pid > 0 && json_integer_value(json_object_get(o, "vmm_pid")) == pid,
+	      "running, reboots 1, the same pinvm-vmm PID", "pid %ld -> %lld, reboots %lld", pid,
+	      (long long)json_integer_value(json_object_get(o, "vmm_pid")),
+	      (long long)json_integer_value(json_object_get(o, "reboots")));
+	json_decref(o);
+	t0 = now();
+	action(id, "reboot", &r);
+	check(r.status == 200 && json_integer_value(json_object_get(r.json, "reboots")) == 2 &&
+		      json_integer_value(json_object_get(r.json, "vmm_pid")) == pid,
+	      "the reboot action: 200, reboots 2, the same PID", "%ld %s", r.status, r.body);
+	response_free(&r);
+	check(wait_count(id, "pinvm-guest-resets 2", 1, t0, 2 * BOOT_TIMEOUT_S) >= 0 &&
+		      wait_count(id, "pinvm-guest-ready 2", 3, t0, 2 * BOOT_TIMEOUT_S) >= 0,
+	      "the guest boots a third time",
+	      "state %s", state_of(id));
+	con = console(id);
+	/* Each boot says it twice: the kernel's line, and the init's echo of it. */
+	check(count_of(con, "psci: PSCIv1.0 detected in firmware.") >= 3 &&
+		      count_of(con, "pinvm-guest-ready 2") == 3 && !strstr(con, "PSCIv1.1") &&
+		      !strstr(con, "hypervisor services detected"),
+	      "every boot's dmesg: PSCIv1.0 and no hypervisor services (the pins held)",
+	      "%u PSCIv1.0 lines", count_of(con, "psci: PSCIv1.0 detected in firmware."));
+	free(con);
+	if (warm) {
+		struct sse_event e = { 0 };
+		const char *detail = NULL;
+
+		for (int i = 0; sub && i < 6 && !detail; i++) {
+			sse_event_clear(&e);
+			if (sse_next(&ev, BOOT_TIMEOUT_S * 1000, &e) != 1)
+				break;
+			if (!strcmp(json_string_value(json_object_get(e.data, "reason")) ?: "", "reboot"))
+				detail = json_string_value(json_object_get(e.data, "detail"));
+		}
+		check(detail && strstr(detail, "SYSTEM_RESET") &&
+			      wait_count(warm, "pinvm-guest-resets 1", 1, t0, 2 * BOOT_TIMEOUT_S) >= 0,
+		      "a warm reboot (reboot=warm) boots again too: vm.state reason reboot",
+		      "%s", detail ? detail : "no reboot event");
+		printf("NOTE warm reboot: %s\n", detail ? detail : "none");
+		sse_event_clear(&e);
+		if (sub)
+			sse_close(&ev);
+		delete_vm(warm);
+		free(warm);
+	}
+	delete_vm(id);
+	call("DELETE", "/v1/profiles/reboot-pins", NULL, &r);
+	response_free(&r);
+	free(id);
+}
+
 /*
  * Unusable images are the user's error, judged before pinvm-vmm is
  * spawned: 422 naming the field, and no VM left behind.
@@ -770,8 +1002,19 @@ int main(int argc, char **argv)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	snprintf(c.base, sizeof(c.base), "%s", argv[1]);
 	snprintf(ctl.base, sizeof(ctl.base), "%s", argv[2]);
+	/* --life: only the shutdown and reboot checks; --reboot: only the
+	 * latter (while developing them). */
+	if (argc > 3 && (!strcmp(argv[3], "--life") || !strcmp(argv[3], "--reboot"))) {
+		if (!strcmp(argv[3], "--life"))
+			test_shutdown();
+		test_reboot();
+		curl_global_cleanup();
+		return check_summary();
+	}
 	test_bad_images();
 	test_boot_and_lifecycle();
+	test_shutdown();
+	test_reboot();
 	if (argc > 3 && !strcmp(argv[3], "--profile"))
 		test_profile_in_linux();
 	curl_global_cleanup();

@@ -1,4 +1,4 @@
-/* VM action bodies: the four actions, and every refusal in checking order. */
+/* VM action bodies: the six actions, shutdown's timeout, and every refusal in checking order. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -13,7 +13,8 @@
 
 static void test_accepted(void **state)
 {
-	static const char *const names[] = { "start", "pause", "resume", "stop" };
+	static const char *const names[] = { "start", "pause", "resume", "stop",
+					     "shutdown", "reboot" };
 
 	(void)state;
 	for (int a = 0; a < VM_ACTION_COUNT; a++) {
@@ -42,7 +43,21 @@ static void test_refused(void **state)
 		{ "{}", 422, "missing_field", "action" },
 		{ "{\"action\": 1}", 400, "wrong_type", "action" },
 		{ "{\"action\": null}", 400, "wrong_type", "action" },
-		{ "{\"action\": \"reboot\"}", 422, "bad_action", "action" },
+		{ "{\"action\": \"restart\"}", 422, "bad_action", "action" },
+		{ "{\"action\": \"stop\", \"timeout_s\": 5}", 422, "unknown_field", "timeout_s" },
+		{ "{\"action\": \"reboot\", \"timeout_s\": 5}", 422, "unknown_field",
+		  "timeout_s" },
+		{ "{\"action\": \"shutdown\", \"timeout_s\": \"5\"}", 400, "wrong_type",
+		  "timeout_s" },
+		{ "{\"action\": \"shutdown\", \"timeout_s\": 1.5}", 400, "wrong_type",
+		  "timeout_s" },
+		{ "{\"action\": \"shutdown\", \"timeout_s\": 0}", 422, "out_of_range",
+		  "timeout_s" },
+		{ "{\"action\": \"shutdown\", \"timeout_s\": -1}", 422, "out_of_range",
+		  "timeout_s" },
+		{ "{\"action\": \"shutdown\", \"timeout_s\": 3601}", 422, "out_of_range",
+		  "timeout_s" },
+		{ "{\"timeout_s\": 5}", 422, "missing_field", "action" },
 		{ "{\"action\": \"START\"}", 422, "bad_action", "action" },
 		{ "{\"action\": \"\"}", 422, "bad_action", "action" },
 	};
@@ -63,10 +78,35 @@ static void test_refused(void **state)
 	}
 }
 
+static void test_shutdown_timeout(void **state)
+{
+	static const struct {
+		const char *json;
+		unsigned timeout_s;
+	} ok[] = {
+		{ "{\"action\": \"shutdown\"}", VM_ACTION_SHUTDOWN_TIMEOUT_DEFAULT },
+		{ "{\"action\": \"shutdown\", \"timeout_s\": 1}", 1 },
+		{ "{\"timeout_s\": 3600, \"action\": \"shutdown\"}", 3600 },
+		{ "{\"action\": \"reboot\"}", 0 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		json_t *doc = json_loads(ok[i].json, 0, NULL);
+		struct vm_action_req req;
+
+		assert_non_null(doc);
+		assert_int_equal(vm_action_parse_req(doc, &req, NULL), 0);
+		assert_int_equal(req.timeout_s, ok[i].timeout_s);
+		json_decref(doc);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_accepted),
+		cmocka_unit_test(test_shutdown_timeout),
 		cmocka_unit_test(test_refused),
 	};
 

@@ -9,6 +9,10 @@
  *   fake:hold=DIR          a "pause" is answered only once DIR/release
  *                          exists (DIR/held.PID says one waits): a slow
  *                          pinvm-vmm, for the starvation test
+ *   fake:ignore-button     "shutdown" is answered shutting_down, and the
+ *                          VM ends shutdown_timeout after its timeout_s;
+ *                          otherwise it ends "shutdown" at once
+ * "reboot" is answered "rebooted" with a growing count.
  * "snapshot" (paused only) writes a vm.json of the config's shape (one
  * register per vCPU, no vGIC registers) and a sparse, all-hole mem.raw,
  * as pinvm-vmm would; fake:snapshot-enospc answers rejected/ENOSPC.
@@ -147,6 +151,25 @@ static int finish(enum vmm_exit_reason reason, int fd)
 
 static int serve(int fd, struct vmm_config *cfg);
 
+static int fake_shutdown(int fd, const struct vmm_config *cfg, unsigned timeout_s)
+{
+	struct vmm_event ev = { .type = VMM_EVENT_SHUTTING_DOWN, .timeout_s = timeout_s };
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+	vmm_proto_send_event(fd, &ev);
+	if (!strstr(cfg->cmdline, "fake:ignore-button"))
+		return finish(VMM_EXIT_SHUTDOWN, fd);
+	/* A guest that does not react: only a stop (or the timeout) ends it. */
+	if (poll(&pfd, 1, (int)timeout_s * 1000) > 0) {
+		enum vmm_op op;
+		struct vmm_error err;
+
+		if (vmm_proto_recv_op(fd, &op, NULL, 0, &err) == 0 && op == VMM_OP_STOP)
+			return finish(VMM_EXIT_STOPPED, fd);
+	}
+	return finish(VMM_EXIT_SHUTDOWN_TIMEOUT, fd);
+}
+
 int main(int argc, char **argv)
 {
 	struct vmm_config cfg;
@@ -191,6 +214,7 @@ static int serve(int fd, struct vmm_config *cfgp)
 	struct vmm_event ev = { .type = VMM_EVENT_CREATED };
 	struct vmm_error err;
 	bool started = false, paused = false;
+	unsigned reboots = 0;
 
 	if (strstr(cfg.cmdline, "fake:silent")) {
 		for (;;)
@@ -216,6 +240,7 @@ static int serve(int fd, struct vmm_config *cfgp)
 					 { .fd = lfd, .events = POLLIN } };
 		static char path[VMM_PROTO_MAX_PATH];
 		enum vmm_op op;
+		unsigned timeout_s;
 		char bad[16];
 		int ret;
 
@@ -228,8 +253,8 @@ static int serve(int fd, struct vmm_config *cfgp)
 						   paused ? "paused" : "running", &err);
 			continue;
 		}
-		ret = vmm_proto_recv_op_path(fd, &op, path, sizeof(path), bad, sizeof(bad),
-					     &err);
+		ret = vmm_proto_recv_op_args(fd, &op, path, sizeof(path), &timeout_s, bad,
+					     sizeof(bad), &err);
 
 		if (ret == -EPROTO) {
 			struct vmm_event r = { .type = VMM_EVENT_REJECTED };
@@ -293,6 +318,17 @@ static int serve(int fd, struct vmm_config *cfgp)
 			snprintf(r.op, sizeof(r.op), "%s", vmm_op_name(op));
 			snprintf(r.error.detail, sizeof(r.error.detail),
 				 "the fake pinvm-vmm does not migrate");
+			vmm_proto_send_event(fd, &r);
+			break;
+		}
+		case VMM_OP_SHUTDOWN:
+			return fake_shutdown(fd, &cfg, timeout_s);
+		case VMM_OP_REBOOT: {
+			struct vmm_event r = { .type = VMM_EVENT_REBOOTED, .reboots = ++reboots };
+
+			paused = false;
+			snprintf(r.error.detail, sizeof(r.error.detail),
+				 "reset by fake-vmm (the reboot action)");
 			vmm_proto_send_event(fd, &r);
 			break;
 		}

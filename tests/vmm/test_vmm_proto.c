@@ -520,6 +520,63 @@ static void test_names(void **state)
 	assert_string_equal(vmm_event_name((enum vmm_event_type)99), "?");
 }
 
+static void test_lifecycle_messages(void **state)
+{
+	struct vmm_event ev = { .type = VMM_EVENT_SHUTTING_DOWN, .timeout_s = 30 }, got;
+	struct vmm_error err;
+	enum vmm_op op;
+	char bad[16], path[64];
+	unsigned timeout_s;
+	int sv[2];
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	assert_int_equal(vmm_proto_send_shutdown(sv[0], 45), 0);
+	assert_int_equal(vmm_proto_recv_op_args(sv[1], &op, path, sizeof(path), &timeout_s, bad,
+						sizeof(bad), &err), 0);
+	assert_int_equal(op, VMM_OP_SHUTDOWN);
+	assert_int_equal(timeout_s, 45);
+	/* Without a timeout, or a zero one: refused, named. */
+	assert_int_equal(send(sv[0], "{\"op\":\"shutdown\"}", 17, 0), 17);
+	assert_int_equal(vmm_proto_recv_op_args(sv[1], &op, path, sizeof(path), &timeout_s, bad,
+						sizeof(bad), &err), -EPROTO);
+	assert_string_equal(bad, "shutdown");
+	assert_int_equal(send(sv[0], "{\"op\":\"shutdown\",\"timeout_s\":0}", 31, 0), 31);
+	assert_int_equal(vmm_proto_recv_op_args(sv[1], &op, path, sizeof(path), &timeout_s, bad,
+						sizeof(bad), &err), -EPROTO);
+	/* A receiver that takes no timeout refuses a shutdown. */
+	assert_int_equal(vmm_proto_send_shutdown(sv[0], 5), 0);
+	assert_int_equal(vmm_proto_recv_op_path(sv[1], &op, path, sizeof(path), bad, sizeof(bad),
+						&err), -EPROTO);
+	assert_int_equal(vmm_proto_send_op(sv[0], VMM_OP_REBOOT), 0);
+	assert_int_equal(vmm_proto_recv_op(sv[1], &op, bad, sizeof(bad), &err), 0);
+	assert_int_equal(op, VMM_OP_REBOOT);
+
+	assert_int_equal(vmm_proto_send_event(sv[1], &ev), 0);
+	assert_int_equal(vmm_proto_recv_event(sv[0], &got, &err), 0);
+	assert_int_equal(got.type, VMM_EVENT_SHUTTING_DOWN);
+	assert_int_equal(got.timeout_s, 30);
+	vmm_event_clear(&got);
+	ev = (struct vmm_event){ .type = VMM_EVENT_REBOOTED, .reboots = 3 };
+	snprintf(ev.error.detail, sizeof(ev.error.detail), "PSCI SYSTEM_RESET2 on vCPU 1");
+	assert_int_equal(vmm_proto_send_event(sv[1], &ev), 0);
+	assert_int_equal(vmm_proto_recv_event(sv[0], &got, &err), 0);
+	assert_int_equal(got.type, VMM_EVENT_REBOOTED);
+	assert_int_equal(got.reboots, 3);
+	assert_string_equal(got.error.detail, "PSCI SYSTEM_RESET2 on vCPU 1");
+	vmm_event_clear(&got);
+	assert_int_equal(send(sv[1], "{\"event\":\"rebooted\"}", 20, 0), 20);
+	assert_int_equal(vmm_proto_recv_event(sv[0], &got, &err), -EPROTO);
+	ev = (struct vmm_event){ .type = VMM_EVENT_EXITED, .reason = VMM_EXIT_SHUTDOWN_TIMEOUT };
+	assert_int_equal(vmm_proto_send_event(sv[1], &ev), 0);
+	assert_int_equal(vmm_proto_recv_event(sv[0], &got, &err), 0);
+	assert_int_equal(got.reason, VMM_EXIT_SHUTDOWN_TIMEOUT);
+	assert_string_equal(vmm_exit_reason_name(got.reason), "shutdown_timeout");
+	vmm_event_clear(&got);
+	close(sv[0]);
+	close(sv[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -537,6 +594,7 @@ int main(void)
 		cmocka_unit_test(test_snapshot_messages),
 		cmocka_unit_test(test_config_incoming),
 		cmocka_unit_test(test_migrate_messages),
+		cmocka_unit_test(test_lifecycle_messages),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
