@@ -141,7 +141,7 @@ static char *wait_round(const char *id, unsigned want, int seconds)
 	while (client_now() - t0 < seconds) {
 		char *s = client_console(&c, id);
 
-		if (s && probe_last_round(s, 0) >= want)
+		if (s && probe_round_last(s, 0) >= want)
 			return s;
 		free(s);
 		usleep(500000);
@@ -480,7 +480,7 @@ static bool restore_probe_and_run(const char *sid, const char *cell)
 	if (!vm)
 		return false;
 	before = client_console(&c, vm);
-	n0 = probe_last_round(before, 0);
+	n0 = probe_round_last(before, 0);
 	check(n0 >= 2 && probe_round(before, 1, first, &n) && n == smccc_probe_ncalls,
 	      "the restored console holds the source's rounds", "%s: last round %u", cell, n0);
 	snprintf(path, sizeof(path), "/v1/vms/%s/actions", vm);
@@ -492,7 +492,7 @@ static bool restore_probe_and_run(const char *sid, const char *cell)
 	ok = after != NULL && n0 >= 2;
 	check(ok, "the probe's rounds go on", "%s: stuck after round %u", cell, n0);
 	if (ok) {
-		n1 = probe_last_round(after, n0);
+		n1 = probe_round_last(after, n0);
 		for (unsigned k = n0 + 2; k <= n1; k++) {
 			probe_round(after, k, x0, &n);
 			for (size_t i = 0; i < n; i++)

@@ -30,7 +30,7 @@ bool probe_round(const char *s, unsigned r, uint64_t *x0, size_t *n)
 	return true;
 }
 
-unsigned probe_last_round(const char *s, unsigned after)
+unsigned probe_round_last(const char *s, unsigned after)
 {
 	uint64_t x0[PROBE_ROUNDS_MAX_CALLS];
 	size_t n;

@@ -24,6 +24,6 @@ bool probe_round(const char *s, unsigned r, uint64_t *x0, size_t *n);
 
 /* The highest r for which probe_round(s, r) is true, counting up from
  * after (0 when none after it is complete). */
-unsigned probe_last_round(const char *s, unsigned after);
+unsigned probe_round_last(const char *s, unsigned after);
 
 #endif
