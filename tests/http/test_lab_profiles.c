@@ -452,7 +452,17 @@ static void deny_unlisted(const char *kernel, bool has_filter)
 	}
 }
 
-static int matrix(const char *kernel, const char *outdir)
+/* Whether kernels[ci] is among srcs (all kernels when n is 0). */
+static bool wanted(size_t ci, char **srcs, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (!strcmp(srcs[i], kernels[ci]))
+			return true;
+	return n == 0;
+}
+
+/* srcs: the captures to apply (of all four kernels when n is 0). */
+static int matrix(const char *kernel, const char *outdir, char **srcs, int n)
 {
 	int hi = kernel_index(kernel);
 	struct response r;
@@ -463,6 +473,9 @@ static int matrix(const char *kernel, const char *outdir)
 	for (size_t ci = 0; ci < NKERNELS; ci++) {
 		json_error_t jerr;
 		json_t *doc;
+
+		if (!wanted(ci, srcs, n))
+			continue;
 
 		snprintf(path, sizeof(path), "%s/profile-%s.json", outdir, kernels[ci]);
 		doc = json_load_file(path, 0, &jerr);
@@ -478,7 +491,8 @@ static int matrix(const char *kernel, const char *outdir)
 		json_decref(doc);
 	}
 	for (size_t ci = 0; ci < NKERNELS; ci++)
-		cell((int)ci, hi);
+		if (wanted(ci, srcs, n))
+			cell((int)ci, hi);
 	/* The SMCCC filter came with Linux 6.4: 6.12 and latest have it. */
 	deny_unlisted(kernel, hi >= 2);
 
@@ -576,12 +590,12 @@ int main(int argc, char **argv)
 	if (argc == 6 && !strcmp(argv[1], "capture")) {
 		snprintf(c.base, sizeof(c.base), "%s", argv[2]);
 		ret = capture(argv[3], argv[4], argv[5]);
-	} else if (argc == 5 && !strcmp(argv[1], "matrix")) {
+	} else if (argc >= 5 && !strcmp(argv[1], "matrix")) {
 		snprintf(c.base, sizeof(c.base), "%s", argv[2]);
-		ret = matrix(argv[3], argv[4]);
+		ret = matrix(argv[3], argv[4], argv + 5, argc - 5);
 	} else {
 		fprintf(stderr, "usage: %s capture URL KERNEL FIXTURE OUTDIR\n"
-				"       %s matrix URL KERNEL OUTDIR\n", argv[0], argv[0]);
+				"       %s matrix URL KERNEL OUTDIR [SOURCE_KERNEL...]\n", argv[0], argv[0]);
 	}
 	curl_global_cleanup();
 	return ret == 2 ? 2 : check_summary();
