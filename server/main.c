@@ -193,6 +193,16 @@ int main(int argc, char **argv)
 	case CONFIG_RUN:
 		break;
 	}
+	/* Signals are taken synchronously by sigwait below, not by handlers.
+	 * Blocked before any thread starts (adopting a VM starts its
+	 * supervisor), so that every thread inherits the mask: a SIGTERM that
+	 * found one thread without it would end the process at once, leaving
+	 * VMs that --stop-vms-on-exit promised to stop. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
 	/* libcurl (server/peer.c) before any thread exists; the process
 	 * ends with it, so early exits below need not undo it. */
 	if (httpc_global_init() < 0) {
@@ -322,13 +332,6 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	/* Signals are taken synchronously by sigwait below, not by handlers;
-	 * block them before any thread starts so every thread inherits it. */
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-	signal(SIGPIPE, SIG_IGN);
 
 	for (i = 0; i < cfg.nlisten; i++) {
 		struct listen_info li;

@@ -24,6 +24,11 @@ bool check(bool ok, const char *name, const char *fmt, ...)
 	return ok;
 }
 
+unsigned check_failures(void)
+{
+	return failed;
+}
+
 int check_summary(void)
 {
 	printf("%u passed, %u failed\n", passed, failed);

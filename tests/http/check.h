@@ -12,6 +12,9 @@
 bool check(bool ok, const char *name, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* How many checks failed so far (a test keeps its logs when any did). */
+unsigned check_failures(void);
+
 /* Prints the closing line; returns 0 if nothing failed, else 1. */
 int check_summary(void);
 

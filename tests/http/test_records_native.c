@@ -17,6 +17,7 @@
 #include "vmm_control.h"
 
 #include <curl/curl.h>
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -27,6 +28,7 @@
 #include <unistd.h>
 
 static struct client c;
+static char tmpdir[] = "/tmp/pinvm-records-XXXXXX";
 static char state[128], logpath[160], listen_spec[64];
 static const char *pinvmd;
 static int port;
@@ -52,7 +54,12 @@ static void vm_dir(const char *id, char *out, size_t len)
 static pid_t start_with(const char *flag)
 {
 	const char *args[] = { "--listen", listen_spec, "--state-dir", state, flag, NULL };
-	pid_t pid = daemon_spawn(pinvmd, args, logpath);
+	static int starts;
+	pid_t pid;
+
+	/* One log per start, so a failure's "see LOG" is that pinvmd's. */
+	snprintf(logpath, sizeof(logpath), "%s/pinvmd-%d.log", tmpdir, ++starts);
+	pid = daemon_spawn(pinvmd, args, logpath);
 
 	if (!daemon_wait_tcp(port, pid))
 		return -1;
@@ -84,6 +91,51 @@ static void stop(pid_t pid, int sig)
 
 	kill(pid, sig);
 	waitpid(pid, &status, 0);
+}
+
+/*
+ * Whether every thread of pid but the main one blocks SIGTERM and SIGINT
+ * (SigBlk in /proc/PID/task/TID/status). pinvmd takes them with sigwait; a thread
+ * started before the mask was set (a re-adopted VM's supervisor) would
+ * let a SIGTERM end the process at once, stopping nothing. *threads says
+ * how many threads were read.
+ */
+static bool all_threads_block_term(pid_t pid, unsigned *threads)
+{
+	char path[64];
+	DIR *d;
+	struct dirent *t;
+	bool ok = true;
+
+	*threads = 0;
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return false;
+	while ((t = readdir(d)) != NULL) {
+		char status[320], line[256];
+		unsigned long long blk = 0;
+		bool found = false;
+		FILE *f;
+
+		/* The main thread waits in sigwait, which unblocks what it waits
+		 * for while it waits: that is where SIGTERM must go. */
+		if (t->d_name[0] == '.' || atoi(t->d_name) == (int)pid)
+			continue;
+		snprintf(status, sizeof(status), "/proc/%d/task/%s/status", (int)pid, t->d_name);
+		f = fopen(status, "r");
+		while (f && fgets(line, sizeof(line), f))
+			if (sscanf(line, "SigBlk: %llx", &blk) == 1)
+				found = true;
+		if (f)
+			fclose(f);
+		if (!found)
+			continue; /* the thread ended meanwhile */
+		(*threads)++;
+		ok &= (blk >> (SIGTERM - 1) & 1) && (blk >> (SIGINT - 1) & 1);
+	}
+	closedir(d);
+	return ok && *threads > 0;
 }
 
 static json_t *vm_json(const char *id)
@@ -143,7 +195,6 @@ static long delete_vm(const char *id)
 
 int main(int argc, char **argv)
 {
-	char tmpdir[] = "/tmp/pinvm-records-XXXXXX";
 	char dir[256], path[300], err[256];
 	struct vmm_client live, live2;
 	struct vmm_event ev = { .type = VMM_EVENT_EXITED, .reason = VMM_EXIT_POWEROFF };
@@ -158,7 +209,6 @@ int main(int argc, char **argv)
 	pinvmd = argv[1];
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	snprintf(state, sizeof(state), "%s/state", tmpdir);
-	snprintf(logpath, sizeof(logpath), "%s/pinvmd.log", tmpdir);
 	mkdir(state, 0700);
 	snprintf(path, sizeof(path), "%s/vms", state);
 	mkdir(path, 0700);
@@ -246,6 +296,13 @@ int main(int argc, char **argv)
 	/* Told to, pinvmd stops its VMs on the way out, and records it. */
 	pid = start_with("--stop-vms-on-exit");
 	check(pid > 0 && has("live2", "running", NULL), "live2 is re-adopted", "see %s", logpath);
+	{
+		unsigned n = 0;
+		bool blocked = all_threads_block_term(pid, &n);
+
+		check(blocked, "every pinvmd thread blocks SIGTERM (its supervisor included), so "
+		      "sigwait takes it", "pid %d: %u threads read", (int)pid, n);
+	}
 	stop(pid, SIGTERM);
 	check(wait_child(live2.pid, 60, &status) == live2.pid && WIFEXITED(status) &&
 		      WEXITSTATUS(status) == 0,
@@ -264,7 +321,10 @@ int main(int argc, char **argv)
 		json_decref(list);
 		store_close(s);
 	}
-	if (daemon_remove_dir(tmpdir) < 0)
+	/* A failure points at pinvmd's log: keep it. */
+	if (check_failures())
+		printf("# kept %s\n", tmpdir);
+	else if (daemon_remove_dir(tmpdir) < 0)
 		fprintf(stderr, "cannot remove %s\n", tmpdir);
 	curl_global_cleanup();
 	return check_summary();
