@@ -237,3 +237,22 @@ char *client_console(const struct client *c, const char *vm_id)
 	response_free(&r);
 	return all;
 }
+
+json_t *client_get_json(const struct client *c, const char *path)
+{
+	struct response r;
+	json_t *o;
+
+	client_call(c, "GET", path, NULL, NULL, 0, NULL, &r);
+	o = r.status == 200 ? json_incref(r.json) : NULL;
+	response_free(&r);
+	return o;
+}
+
+json_t *client_get_vm(const struct client *c, const char *vm_id)
+{
+	char path[160];
+
+	snprintf(path, sizeof(path), "/v1/vms/%s", vm_id);
+	return client_get_json(c, path);
+}

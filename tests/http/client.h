@@ -58,6 +58,12 @@ long client_json(const struct client *c, const char *method, const char *path, j
  * its answer's body on 200 (caller frees), else NULL. */
 char *client_post_text(const struct client *c, const char *path, const char *text);
 
+/* GET path: its JSON body (a new reference) on 200, else NULL. */
+json_t *client_get_json(const struct client *c, const char *path);
+
+/* GET /v1/vms/ID: the VM (a new reference) on 200, else NULL. */
+json_t *client_get_vm(const struct client *c, const char *vm_id);
+
 /* A VM's whole console so far (caller frees), or NULL unless 200. */
 char *client_console(const struct client *c, const char *vm_id);
 

@@ -722,19 +722,6 @@ static void test_profile_in_linux(void)
 	free(plain);
 }
 
-static json_t *vm_get(const char *id)
-{
-	char path[128];
-	struct response r;
-	json_t *o;
-
-	snprintf(path, sizeof(path), "/v1/vms/%s", id);
-	client_call(&c, "GET", path, NULL, NULL, 0, NULL, &r);
-	o = r.status == 200 ? json_incref(r.json) : NULL;
-	response_free(&r);
-	return o;
-}
-
 static unsigned count_of(const char *hay, const char *needle)
 {
 	unsigned n = 0;
@@ -923,7 +910,7 @@ static void test_shutdown_and_reboot(void)
 		}
 		check(wait_state(probe, "stopped", 60), "the guest that ignores it is stopped", "%s",
 		      state_of(probe));
-		o = vm_get(probe);
+		o = client_get_vm(&c, probe);
 		check(o && !strcmp(json_string_value(json_object_get(o, "exit_reason")) ?: "",
 				   "shutdown_timeout"),
 		      "exit_reason shutdown_timeout", "%s",
@@ -937,7 +924,7 @@ static void test_shutdown_and_reboot(void)
 		      wait_count(id, "pinvm-guest-ready 2", 2, t0, 3 * BOOT_TIMEOUT_S) >= 0,
 	      "the guest's reboot: it boots again, both vCPUs up", "state %s", state_of(id));
 	printf("BENCH boot, guest reboot, boot again: %.1f s\n", now() - t0);
-	o = vm_get(id);
+	o = client_get_vm(&c, id);
 	check(o && json_integer_value(json_object_get(o, "reboots")) == 1 &&
 		      !strcmp(json_string_value(json_object_get(o, "state")) ?: "", "running") &&
 		      pid > 0 && json_integer_value(json_object_get(o, "vmm_pid")) == pid,
@@ -970,7 +957,7 @@ static void test_shutdown_and_reboot(void)
 		check(wait_state(id, "stopped", BOOT_TIMEOUT_S), "the guest powers off", "%s",
 		      state_of(id));
 		printf("BENCH shutdown through the power button: %.1f s\n", now() - t1);
-		o = vm_get(id);
+		o = client_get_vm(&c, id);
 		con = console(id);
 		check(o &&
 			      !strcmp(json_string_value(json_object_get(o, "exit_reason")) ?: "",

@@ -87,14 +87,9 @@ static long act(const char *id, const char *body, const char *header, json_t **o
 static json_t *wait_stopped(const char *id)
 {
 	char path[160];
-	struct response r;
-	json_t *o;
 
 	snprintf(path, sizeof(path), "/v1/vms/%s?wait_for=stopped&timeout=15", id);
-	client_call(&c, "GET", path, NULL, NULL, 0, NULL, &r);
-	o = r.status == 200 ? json_incref(r.json) : NULL;
-	response_free(&r);
-	return o;
+	return client_get_json(&c, path);
 }
 
 struct held_post {

@@ -85,19 +85,6 @@ static bool refused(const char *method, const char *path, const char *body, long
 	return ok;
 }
 
-static json_t *vm_json(const char *id)
-{
-	char path[128];
-	struct response r;
-	json_t *o;
-
-	snprintf(path, sizeof(path), "/v1/vms/%s", id);
-	client_call(&c, "GET", path, NULL, NULL, 0, NULL, &r);
-	o = r.status == 200 ? json_incref(r.json) : NULL;
-	response_free(&r);
-	return o;
-}
-
 static const char *str(json_t *o, const char *key)
 {
 	return json_string_value(json_object_get(o, key)) ?: "";
@@ -161,14 +148,14 @@ int main(int argc, char **argv)
 		return check_summary();
 
 	/* Names and labels on every VM. */
-	o = vm_json("web1");
+	o = client_get_vm(&c, "web1");
 	check(!strcmp(str(o, "name"), "web-1") &&
 		      !strcmp(str(json_object_get(o, "labels"), "tier"), "web"),
 	      "a VM shows its name and labels", "%s %s", str(o, "name"), str(o, "id"));
 	check(*str(o, "updated_at") && *str(o, "created_at") && !json_object_get(o, "exited_at"),
 	      "a running VM has updated_at, no exited_at", "-");
 	json_decref(o);
-	o = vm_json("anon");
+	o = client_get_vm(&c, "anon");
 	check(json_is_object(json_object_get(o, "labels")) &&
 		      json_object_size(json_object_get(o, "labels")) == 0 &&
 		      !json_object_get(o, "name"),
@@ -338,7 +325,7 @@ int main(int argc, char **argv)
 		response_free(&r1);
 	}
 	/* Timestamps and the exit reason follow the VM's life. */
-	o = vm_json("web1");
+	o = client_get_vm(&c, "web1");
 	check(!strcmp(str(o, "state"), "stopped") && !strcmp(str(o, "exit_reason"), "stopped") &&
 		      *str(o, "exited_at") && !strcmp(str(o, "exited_at"), str(o, "updated_at")),
 	      "a stopped VM: exited_at, exit_reason stopped, updated_at with it", "%s %s %s",
@@ -349,13 +336,13 @@ int main(int argc, char **argv)
 	 * like a create, and the VM stays as it was. */
 	check(refused("POST", "/v1/vms/web1/actions", "{\"action\":\"start\"}", 503,
 		      "no_hypervisor", NULL), "start of a stopped VM without KVM: 503", "-");
-	o = vm_json("web1");
+	o = client_get_vm(&c, "web1");
 	check(!strcmp(str(o, "state"), "stopped") && !strcmp(str(o, "exit_reason"), "stopped"),
 	      "and it stays stopped, with its reason", "%s %s", str(o, "state"), str(o, "reason"));
 	json_decref(o);
 	check(refused("POST", "/v1/vms/web1/actions", "{\"action\":\"pause\"}", 409,
 		      "illegal_transition", "action"), "pause of a stopped VM: 409", "-");
-	o = vm_json("db1");
+	o = client_get_vm(&c, "db1");
 	check(!strcmp(str(o, "exit_reason"), "poweroff"), "a record's poweroff: exit_reason poweroff",
 	      "%s", str(o, "exit_reason"));
 	json_decref(o);

@@ -138,22 +138,9 @@ static bool all_threads_block_term(pid_t pid, unsigned *threads)
 	return ok && *threads > 0;
 }
 
-static json_t *vm_json(const char *id)
-{
-	char path[128];
-	struct response r;
-	json_t *o;
-
-	snprintf(path, sizeof(path), "/v1/vms/%s", id);
-	client_call(&c, "GET", path, NULL, NULL, 0, NULL, &r);
-	o = r.status == 200 ? json_incref(r.json) : NULL;
-	response_free(&r);
-	return o;
-}
-
 static bool has(const char *id, const char *want_state, const char *reason_part)
 {
-	json_t *o = vm_json(id);
+	json_t *o = client_get_vm(&c, id);
 	const char *st = json_string_value(json_object_get(o, "state"));
 	const char *reason = json_string_value(json_object_get(o, "reason"));
 	bool ok = st && !strcmp(st, want_state) &&
@@ -249,7 +236,7 @@ int main(int argc, char **argv)
 	pid = start();
 	if (!check(pid > 0, "pinvmd starts on the left-over state", "see %s", logpath))
 		return check_summary();
-	o = vm_json("live");
+	o = client_get_vm(&c, "live");
 	check(has("live", "running", NULL) &&
 		      json_integer_value(json_object_get(o, "vmm_pid")) == live.pid,
 	      "the live VM is re-adopted: running, its pinvm-vmm's pid", "vmm_pid %lld, fake %ld",
@@ -264,7 +251,7 @@ int main(int argc, char **argv)
 	check(has("half", "failed", "while creating"),
 	      "a VM whose creation was cut short: failed", "see stderr");
 	check(has("done", "stopped", "poweroff"), "a stopped VM stays stopped", "see stderr");
-	check(vm_json("broken") == NULL, "an unusable record is not served", "it is");
+	check(client_get_vm(&c, "broken") == NULL, "an unusable record is not served", "it is");
 
 	/* kill -9: nothing is lost, and the VM is taken over again. */
 	stop(pid, SIGKILL);
@@ -286,7 +273,7 @@ int main(int argc, char **argv)
 	check(access(path, F_OK) != 0, "and removed its directory", "%s is there", path);
 	stop(pid, SIGKILL);
 	pid = start();
-	check(pid > 0 && vm_json("live") == NULL && vm_json("vanished") == NULL &&
+	check(pid > 0 && client_get_vm(&c, "live") == NULL && client_get_vm(&c, "vanished") == NULL &&
 		      has("ended", "stopped", NULL) && has("done", "stopped", NULL),
 	      "after another kill -9: deleted VMs stay deleted, the rest stay", "see %s",
 	      logpath);
