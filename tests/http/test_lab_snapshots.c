@@ -394,13 +394,12 @@ static void refusals(json_t *report, char *out, size_t outlen)
 	}
 }
 
-/* Restores a snapshot and proves the guest carries on. */
-static bool restore_and_run(const char *sid, const char *cell, double stopped_s)
+/* Restores snapshot sid as a new VM, which must be 201 and paused; its id
+ * (caller frees) or NULL. */
+static char *restore_paused(const char *sid, const char *cell)
 {
 	struct response r;
-	char path[160], *vm, *before, *after;
-	double up0, up1;
-	long n0, n1;
+	char *vm;
 	bool ok;
 
 	call("POST", "/v1/vms", json_pack("{s:s}", "snapshot", sid), &r);
@@ -408,16 +407,36 @@ static bool restore_and_run(const char *sid, const char *cell, double stopped_s)
 	check(ok, "restore: 201, state paused", "%s: %ld %s", cell, r.status, r.body);
 	vm = ok && response_str(&r, "id") ? strdup(response_str(&r, "id")) : NULL;
 	response_free(&r);
+	return vm;
+}
+
+static void resume(const char *vm, const char *cell)
+{
+	char path[160];
+	struct response r;
+
+	snprintf(path, sizeof(path), "/v1/vms/%s/actions", vm);
+	call("POST", path, json_pack("{s:s}", "action", "resume"), &r);
+	check(r.status == 200, "resume the restored guest", "%s: %ld %s", cell, r.status, r.body);
+	response_free(&r);
+}
+
+/* Restores a snapshot and proves the guest carries on. */
+static bool restore_and_run(const char *sid, const char *cell, double stopped_s)
+{
+	char path[160], *vm, *before, *after;
+	double up0, up1;
+	long n0, n1;
+	bool ok;
+
+	vm = restore_paused(sid, cell);
 	if (!vm)
 		return false;
 	before = client_console(&c, vm);
 	n0 = last_tick(before, &up0);
 	check(n0 >= 3 && count(before, "Linux version") == 1,
 	      "the restored console holds the source's boot and ticks", "%s: tick %ld", cell, n0);
-	snprintf(path, sizeof(path), "/v1/vms/%s/actions", vm);
-	call("POST", path, json_pack("{s:s}", "action", "resume"), &r);
-	check(r.status == 200, "resume the restored guest", "%s: %ld %s", cell, r.status, r.body);
-	response_free(&r);
+	resume(vm, cell);
 	after = wait_tick(vm, n0 + 2, TICK_TIMEOUT_S);
 	ok = after != NULL;
 	check(ok, "the tick counter goes on", "%s: stuck after tick %ld", cell, n0);
@@ -466,27 +485,19 @@ static bool restore_and_run(const char *sid, const char *cell, double stopped_s)
 static bool restore_probe_and_run(const char *sid, const char *cell)
 {
 	uint64_t first[PROBE_ROUNDS_MAX_CALLS], x0[PROBE_ROUNDS_MAX_CALLS];
-	struct response r;
 	char path[160], *vm, *before, *after;
 	unsigned n0, n1, differ = 0;
 	size_t n;
 	bool ok;
 
-	call("POST", "/v1/vms", json_pack("{s:s}", "snapshot", sid), &r);
-	ok = r.status == 201 && !strcmp(response_str(&r, "state") ?: "", "paused");
-	check(ok, "restore: 201, state paused", "%s: %ld %s", cell, r.status, r.body);
-	vm = ok && response_str(&r, "id") ? strdup(response_str(&r, "id")) : NULL;
-	response_free(&r);
+	vm = restore_paused(sid, cell);
 	if (!vm)
 		return false;
 	before = client_console(&c, vm);
 	n0 = probe_round_last(before, 0);
 	check(n0 >= 2 && probe_round(before, 1, first, &n) && n == smccc_probe_ncalls,
 	      "the restored console holds the source's rounds", "%s: last round %u", cell, n0);
-	snprintf(path, sizeof(path), "/v1/vms/%s/actions", vm);
-	call("POST", path, json_pack("{s:s}", "action", "resume"), &r);
-	check(r.status == 200, "resume the restored guest", "%s: %ld %s", cell, r.status, r.body);
-	response_free(&r);
+	resume(vm, cell);
 	/* Round n0 + 1 may have begun on the source; n0 + 2 is all B's. */
 	after = wait_round(vm, n0 + 2, TICK_TIMEOUT_S);
 	ok = after != NULL && n0 >= 2;
