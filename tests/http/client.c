@@ -256,3 +256,16 @@ json_t *client_get_vm(const struct client *c, const char *vm_id)
 	snprintf(path, sizeof(path), "/v1/vms/%s", vm_id);
 	return client_get_json(c, path);
 }
+
+char *client_lab_probe_image(const struct client *ctl)
+{
+	char *out = client_post_text(ctl, "/cgi-bin/run",
+				     "echo '{\"path\": \"/images/" CLIENT_PROBE_IMAGE "\"}' |"
+				     " pinvm-vmm --helper probe-image");
+
+	if (out && strstr(out, "\"ok\"")) {
+		free(out);
+		return NULL;
+	}
+	return out ? out : strdup("(no answer from the control port)");
+}

@@ -67,6 +67,14 @@ json_t *client_get_vm(const struct client *c, const char *vm_id);
 /* A VM's whole console so far (caller frees), or NULL unless 200. */
 char *client_console(const struct client *c, const char *vm_id);
 
+/* The lab's guest image name of the periodic probe guest (vmm/probe_image.S). */
+#define CLIENT_PROBE_IMAGE "probe.Image"
+
+/* Through the lab's control port ctl: pinvm-vmm writes the probe guest's
+ * image (its call table filled in) into /images, where pinvmd takes guest
+ * images from. NULL on success, else what went wrong (caller frees). */
+char *client_lab_probe_image(const struct client *ctl);
+
 /* Looks up a string member of the response's JSON object, or NULL. */
 const char *response_str(const struct response *r, const char *key);
 

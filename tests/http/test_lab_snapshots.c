@@ -52,7 +52,7 @@
 
 #define KERNEL "debian-6.1-arm64.Image"
 #define INITRD "busybox-initramfs.cpio.gz"
-#define PROBE "probe.Image" /* written into the lab's /images by source() */
+#define PROBE CLIENT_PROBE_IMAGE /* written into the lab's /images by source() */
 #define BOOT_TIMEOUT_S 300
 #define TICK_TIMEOUT_S 120
 
@@ -341,13 +341,8 @@ static int source(const char *url, const char *control, const char *kernel,
 	     &r);
 	check(r.status == 201, "the baseline of the four lab kernels", "%ld %s", r.status, r.body);
 	response_free(&r);
-	/* The probe guest's image, as pinvm-vmm writes it (its call table
-	 * filled in), where pinvmd takes guest images from. */
-	out = client_post_text(&ctl, "/cgi-bin/run",
-			       "echo '{\"path\": \"/images/" PROBE "\"}' |"
-			       " pinvm-vmm --helper probe-image");
-	check(out && strstr(out, "\"ok\""), "the probe guest's image written into /images",
-	      "%s", out ? out : "(no answer from the control port)");
+	out = client_lab_probe_image(&ctl);
+	check(!out, "the probe guest's image written into /images", "%s", out ? out : "");
 	free(out);
 
 	for (size_t k = 0; k < NKINDS; k++)
