@@ -1,6 +1,7 @@
 #include "deadline.h"
 
 #include "log.h"
+#include "mono_clock.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -30,14 +31,6 @@ struct deadlines {
 	unsigned long cut;
 };
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static void *watch(void *arg)
 {
 	struct deadlines *d = arg;
@@ -45,7 +38,7 @@ static void *watch(void *arg)
 	pthread_mutex_lock(&d->lock);
 	while (!d->stopping) {
 		struct timespec until;
-		uint64_t now = now_ms();
+		uint64_t now = (uint64_t)mono_ms();
 		unsigned n = 0;
 
 		for (struct deadline_entry *e = d->head; e; e = e->next) {
@@ -124,7 +117,7 @@ struct deadline_entry *deadlines_add(struct deadlines *d, int fd, unsigned secon
 	if (!e)
 		return NULL;
 	e->fd = fd;
-	e->due_ms = seconds ? now_ms() + (uint64_t)seconds * 1000 : 0;
+	e->due_ms = seconds ? (uint64_t)mono_ms() + (uint64_t)seconds * 1000 : 0;
 	pthread_mutex_lock(&d->lock);
 	e->next = d->head;
 	if (d->head)
@@ -136,7 +129,7 @@ struct deadline_entry *deadlines_add(struct deadlines *d, int fd, unsigned secon
 
 void deadlines_set(struct deadlines *d, struct deadline_entry *e, unsigned seconds)
 {
-	uint64_t due = seconds ? now_ms() + (uint64_t)seconds * 1000 : 0;
+	uint64_t due = seconds ? (uint64_t)mono_ms() + (uint64_t)seconds * 1000 : 0;
 
 	pthread_mutex_lock(&d->lock);
 	e->due_ms = due;

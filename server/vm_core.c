@@ -14,6 +14,7 @@
 #include "vm_registry.h"
 #include "vm_supervisor.h"
 #include "vmm_config.h"
+#include "mono_clock.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -391,15 +392,6 @@ int vm_core_create_async(struct vm_core *c, const struct vm_spec *spec, const js
 	return create(c, spec, doc, report, true, out, err);
 }
 
-/* Milliseconds on CLOCK_MONOTONIC, for the create path's breakdown. */
-static double mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 /* Where a create's time went, logged with "vm created" (issue 16). */
 enum create_step { CS_BEGIN, CS_CHECKED, CS_RECORDED, CS_CONFIG, CS_SPAWNED, CS_BUILT,
 		   CS_PERSISTED, CS_DONE, CS_COUNT };
@@ -425,7 +417,7 @@ static int create(struct vm_core *c, const struct vm_spec *spec, const json_t *d
 		  struct compat_report *report, bool async, struct vm_entry **out,
 		  struct api_error *err)
 {
-	double t[CS_COUNT] = { [CS_BEGIN] = mono_ms() };
+	double t[CS_COUNT] = { [CS_BEGIN] = mono_ms_exact() };
 	char kernel[PATH_MAX], initrd[PATH_MAX], serr[256], id[40];
 	struct vm_entry *e;
 	time_t now = time(NULL);
@@ -471,7 +463,7 @@ static int create(struct vm_core *c, const struct vm_spec *spec, const json_t *d
 				  (uint64_t)spec->memory_mib, err);
 	if (ret < 0)
 		goto err_reserved;
-	t[CS_CHECKED] = mono_ms();
+	t[CS_CHECKED] = mono_ms_exact();
 
 	e = vm_entry_new();
 	if (!e) {
@@ -510,7 +502,7 @@ static int create(struct vm_core *c, const struct vm_spec *spec, const json_t *d
 			 rec ? serr : "out of memory");
 		goto err_entry;
 	}
-	t[CS_RECORDED] = mono_ms();
+	t[CS_RECORDED] = mono_ms_exact();
 	if (async) {
 		struct create_job *job = calloc(1, sizeof(*job));
 
@@ -540,25 +532,25 @@ static int create(struct vm_core *c, const struct vm_spec *spec, const json_t *d
 		return 0;
 	}
 	ret = write_config(e, spec, kernel, initrd, report, err);
-	t[CS_CONFIG] = mono_ms();
+	t[CS_CONFIG] = mono_ms_exact();
 	if (!ret)
 		ret = spawn_vmm(e, err);
-	t[CS_SPAWNED] = mono_ms();
+	t[CS_SPAWNED] = mono_ms_exact();
 	if (!ret)
 		ret = await_created(e, report, err);
 	if (ret < 0)
 		goto err_entry;
-	t[CS_BUILT] = mono_ms();
+	t[CS_BUILT] = mono_ms_exact();
 	e->state = VM_CREATED;
 	vm_entry_persist(e);
-	t[CS_PERSISTED] = mono_ms();
+	t[CS_PERSISTED] = mono_ms_exact();
 	ret = vm_supervise(e);
 	if (ret < 0) {
 		api_fail(err, 500, "internal_error", "", "cannot supervise: %s", strerror(-ret));
 		goto err_entry;
 	}
 	vm_registry_add(c->reg, vm_entry_get(e), true);
-	t[CS_DONE] = mono_ms();
+	t[CS_DONE] = mono_ms_exact();
 	log_created(e, t);
 	vm_events_created(e);
 	*out = e;

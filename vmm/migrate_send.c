@@ -4,6 +4,7 @@
 #include "migrate_stream.h"
 #include "vm_internal.h"
 #include "vm_state.h"
+#include "mono_clock.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -36,14 +37,6 @@ struct migrate_send {
 	size_t out_len;
 	uint64_t bytes, data_pages;
 };
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void report(struct migrate_send *ms, const struct migrate_progress *p)
 {
@@ -249,16 +242,16 @@ static void *sender(void *arg)
 			break;
 	}
 	/* Stop-and-copy: what is still dirty, and what the last fetch left. */
-	t_pause = now_ms();
+	t_pause = mono_ms();
 	if ((ret = vm_pause(ms->vm)) < 0) {
 		vmm_error_set(err, "migrate", ESHUTDOWN, "the guest ended during the migration");
 		goto out;
 	}
 	paused = true;
-	t_paused = now_ms();
+	t_paused = mono_ms();
 	if ((ret = dirty_log_fetch(&ms->dl, &count, err)) < 0)
 		goto out;
-	t_fetched = now_ms();
+	t_fetched = mono_ms();
 	p.dirty_pages = 0;
 	for (size_t i = 0; i < ms->dl.words; i++) {
 		ms->pending[i] |= ms->dl.bitmap[i];
@@ -272,7 +265,7 @@ static void *sender(void *arg)
 		io_error(ret, err, "sending the last pages");
 		goto out;
 	}
-	t_pages = now_ms();
+	t_pages = mono_ms();
 	if ((ret = send_state(ms, err)) < 0)
 		goto out;
 	if ((ret = put_frame(ms, MIGRATE_FRAME_END, 0, p.round)) < 0 ||
@@ -281,13 +274,13 @@ static void *sender(void *arg)
 		goto out;
 	}
 	shutdown(ms->sock, SHUT_WR);
-	p.paused_ms = (uint64_t)(now_ms() - t_pause);
+	p.paused_ms = (uint64_t)(mono_ms() - t_pause);
 	/* Where the downtime goes on the source side, for tuning. */
 	fprintf(stderr, "pinvm-vmm: migrate: paused %llu ms: pause %lld, last dirty fetch %lld, "
 		"%llu pages %lld, state %lld\n", (unsigned long long)p.paused_ms,
 		(long long)(t_paused - t_pause), (long long)(t_fetched - t_paused),
 		(unsigned long long)p.dirty_pages, (long long)(t_pages - t_fetched),
-		(long long)(now_ms() - t_pages));
+		(long long)(mono_ms() - t_pages));
 out:
 	dirty_log_stop(&ms->dl);
 	if (ret < 0 && paused)

@@ -17,6 +17,7 @@
 #include "vm_internal.h"
 #include "vm_state.h"
 #include "vm_time.h"
+#include "mono_clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -363,18 +364,10 @@ static int smccc_copy(struct vm *vm, const struct vmm_config *cfg,
 	return 0;
 }
 
-static double mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 /* Appends "name MS " (the time since *last) to vm->build_timing. */
 static void step_done(struct vm *vm, const char *name, double *last)
 {
-	double now = mono_ms();
+	double now = mono_ms_exact();
 	size_t n = strlen(vm->build_timing);
 
 	snprintf(vm->build_timing + n, sizeof(vm->build_timing) - n, "%s%s %.1f", n ? " " : "",
@@ -392,7 +385,7 @@ static int vm_build(const struct vmm_config *cfg, int console_fd,
 		    const struct vm_state *snap, const struct ram_given *given,
 		    struct vm **out, struct vmm_error *err)
 {
-	double t = mono_ms();
+	double t = mono_ms_exact();
 	uint64_t ram_size = cfg->memory_mib << 20;
 	struct vm *vm;
 	int ret;

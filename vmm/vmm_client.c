@@ -1,4 +1,5 @@
 #include "vmm_client.h"
+#include "mono_clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -25,14 +26,6 @@ void vmm_client_init(struct vmm_client *c)
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
 	c->pidfd = -1;
-}
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /*
@@ -157,7 +150,7 @@ int vmm_client_send_shutdown(struct vmm_client *c, unsigned timeout_s,
 int vmm_client_recv(struct vmm_client *c, int timeout_ms, struct vmm_event *ev,
 		    struct vmm_error *err)
 {
-	int64_t deadline = now_ms() + (timeout_ms < 0 ? 0 : timeout_ms);
+	int64_t deadline = mono_ms() + (timeout_ms < 0 ? 0 : timeout_ms);
 	struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
 
 	memset(ev, 0, sizeof(*ev));
@@ -167,7 +160,7 @@ int vmm_client_recv(struct vmm_client *c, int timeout_ms, struct vmm_event *ev,
 		int wait = -1, r;
 
 		if (timeout_ms >= 0) {
-			int64_t left = deadline - now_ms();
+			int64_t left = deadline - mono_ms();
 
 			wait = left > 0 ? (int)(left > INT_MAX ? INT_MAX : left) : 0;
 		}
@@ -279,13 +272,13 @@ static int reap_adopted(struct vmm_client *c, int timeout_ms,
 			struct vmm_error *err)
 {
 	struct pollfd pfd = { .fd = c->pidfd, .events = POLLIN };
-	int64_t deadline = now_ms() + (timeout_ms < 0 ? 0 : timeout_ms);
+	int64_t deadline = mono_ms() + (timeout_ms < 0 ? 0 : timeout_ms);
 
 	if (c->pidfd < 0)
 		return vmm_error_set(err, "reap", ECHILD, "no pidfd for pid %ld",
 				     (long)c->pid);
 	for (;;) {
-		int64_t left = deadline - now_ms();
+		int64_t left = deadline - mono_ms();
 		int r = poll(&pfd, 1, timeout_ms < 0 ? -1 : (int)(left > 0 ? left : 0));
 
 		if (r < 0 && errno == EINTR)
@@ -305,7 +298,7 @@ static int reap_adopted(struct vmm_client *c, int timeout_ms,
 int vmm_client_reap(struct vmm_client *c, int timeout_ms,
 		    struct vmm_error *err)
 {
-	int64_t deadline = now_ms() + (timeout_ms < 0 ? 0 : timeout_ms);
+	int64_t deadline = mono_ms() + (timeout_ms < 0 ? 0 : timeout_ms);
 	struct timespec tick = { .tv_nsec = 10 * 1000 * 1000 };
 
 	if (c->reaped)
@@ -324,7 +317,7 @@ int vmm_client_reap(struct vmm_client *c, int timeout_ms,
 		}
 		if (r < 0 && errno != EINTR)
 			return vmm_error_sys(err, "waitpid");
-		if (r == 0 && now_ms() >= deadline)
+		if (r == 0 && mono_ms() >= deadline)
 			return vmm_error_set(err, "reap", ETIMEDOUT,
 					     "pinvm-vmm %ld still running after %d ms",
 					     (long)c->pid, timeout_ms);

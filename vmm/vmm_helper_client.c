@@ -2,6 +2,7 @@
 
 #include "jsonutil.h"
 #include "vmm_client.h"
+#include "mono_clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,14 +23,6 @@ extern char **environ;
 /* Beyond the guest's own timeout: process start-up and VM teardown. */
 #define HELPER_MARGIN_MS 20000
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * Runs `pinvm-vmm --helper what` with request on its stdin and returns its
  * answer (a new reference) in *out. 0, or -errno with err filled.
@@ -41,7 +34,7 @@ static int run_helper(const char *what, const json_t *request, unsigned timeout_
 	char *argv[] = { bin, "--helper", (char *)what, NULL };
 	int in[2] = { -1, -1 }, outp[2] = { -1, -1 }, ret, status;
 	posix_spawn_file_actions_t fa;
-	long long deadline;
+	int64_t deadline;
 	size_t len = 0, sent = 0, tlen;
 	json_error_t jerr;
 	bool killed = false;
@@ -79,12 +72,12 @@ static int run_helper(const char *what, const json_t *request, unsigned timeout_
 		goto out;
 	}
 	fcntl(in[1], F_SETFL, O_NONBLOCK);
-	deadline = now_ms() + timeout_ms + HELPER_MARGIN_MS;
+	deadline = mono_ms() + timeout_ms + HELPER_MARGIN_MS;
 	/* Feed the request and collect the answer until EOF or the deadline. */
 	for (;;) {
 		struct pollfd p[2] = { { .fd = outp[0], .events = POLLIN },
 				       { .fd = in[1], .events = POLLOUT } };
-		long long left = deadline - now_ms();
+		int64_t left = deadline - mono_ms();
 		ssize_t n;
 
 		if (left <= 0) {

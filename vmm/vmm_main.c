@@ -37,6 +37,7 @@
 #include "vmm_helper.h"
 #include "vmm_control.h"
 #include "vmm_proto.h"
+#include "mono_clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -105,14 +106,6 @@ static void logf_(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-}
-
-static double mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
 static void usage(FILE *f)
@@ -655,7 +648,7 @@ int main(int argc, char **argv)
 	struct stat st;
 	sigset_t sigs;
 	int c, status;
-	double t_main = mono_ms(), t_built;
+	double t_main = mono_ms_exact(), t_built;
 
 	/* A helper run for pinvmd (vmm_helper.h): one request, one answer. */
 	if (argc == 3 && !strcmp(argv[1], "--helper"))
@@ -726,7 +719,7 @@ int main(int argc, char **argv)
 		return fail(&m, &err);
 	}
 	m.restored = cfg.restore != NULL || cfg.incoming != NULL;
-	t_built = mono_ms();
+	t_built = mono_ms_exact();
 	if ((cfg.incoming ? incoming(&m, &cfg, &err)
 			  : vm_create(&cfg, m.console_fd, &m.vm, &err)) < 0) {
 		vmm_config_free(&cfg);
@@ -745,7 +738,7 @@ int main(int argc, char **argv)
 		      "%.1f ms building the VM (%s)",
 		      cfg.restore ? "restored" : cfg.incoming ? "migrated in" : "created", ev.vcpus,
 		      (unsigned long long)cfg.memory_mib, ev.gic, ev.npins,
-		      mono_ms() - t_main, mono_ms() - t_built, vm_build_timing(m.vm));
+		      mono_ms_exact() - t_main, mono_ms_exact() - t_built, vm_build_timing(m.vm));
 		send_event(&m, &ev);
 	}
 	m.cfg = &cfg;
