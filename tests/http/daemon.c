@@ -1,12 +1,14 @@
 #include "daemon.h"
 
 #define _XOPEN_SOURCE 700
+#include <fcntl.h>
 #include <ftw.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -127,4 +129,32 @@ static int remove_entry(const char *path, const struct stat *st, int type,
 int daemon_remove_dir(const char *dir)
 {
 	return nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+bool daemon_make_cert(const char *dir, const char *cert, const char *key, const char *cn)
+{
+	char subj[64], log[512];
+	pid_t pid;
+	int status;
+
+	snprintf(subj, sizeof(subj), "/CN=%s", cn);
+	snprintf(log, sizeof(log), "%s/openssl.log", dir);
+	pid = fork();
+	if (pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execlp("openssl", "openssl", "req", "-x509", "-newkey", "ec",
+		       "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+		       "-keyout", key, "-out", cert, "-days", "2", "-subj", subj,
+		       "-addext", "subjectAltName=IP:127.0.0.1", (char *)NULL);
+		_exit(127);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) != 0)
+		return false;
+	return chmod(key, 0600) == 0 && access(cert, R_OK) == 0;
 }

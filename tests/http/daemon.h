@@ -29,6 +29,13 @@ bool daemon_wait_tcp(int port, pid_t pid);
 int daemon_run_to_exit(const char *pinvmd, const char *const *args,
 		       const char *logpath, char *log, size_t len);
 
+/*
+ * A self-signed certificate for 127.0.0.1 (subjectAltName IP:127.0.0.1,
+ * common name cn) and its unencrypted key (mode 0600), made by the openssl
+ * CLI; its output goes to dir/openssl.log. True when both files exist.
+ */
+bool daemon_make_cert(const char *dir, const char *cert, const char *key, const char *cn);
+
 /* Removes a test's temporary directory tree; 0 or -1. */
 int daemon_remove_dir(const char *dir);
 

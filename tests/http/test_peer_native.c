@@ -45,34 +45,6 @@ static char *huge;
 
 /* ------------------------------------------------------------ helpers */
 
-static bool make_cert(const char *cert, const char *key, const char *cn)
-{
-	char subj[64], log[128];
-	pid_t pid;
-	int status;
-
-	snprintf(subj, sizeof(subj), "/CN=%s", cn);
-	snprintf(log, sizeof(log), "%s/openssl.log", dir);
-	pid = fork();
-	if (pid == 0) {
-		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		execlp("openssl", "openssl", "req", "-x509", "-newkey", "ec",
-		       "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-		       "-keyout", key, "-out", cert, "-days", "2", "-subj", subj,
-		       "-addext", "subjectAltName=IP:127.0.0.1", (char *)NULL);
-		_exit(127);
-	}
-	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
-	    WEXITSTATUS(status) != 0)
-		return false;
-	return chmod(key, 0600) == 0 && access(cert, R_OK) == 0;
-}
-
 static char *read_text(const char *path)
 {
 	FILE *f = fopen(path, "r");
@@ -432,7 +404,8 @@ int main(int argc, char **argv)
 		memset(huge, ' ', 5u << 20);
 	if (!check(set_510 && set_612 && huge, "the lab fixtures' register sets load", "%s",
 		   fixtures) ||
-	    !check(make_cert(cert, key, "127.0.0.1") && make_cert(cert2, key2, "other"),
+	    !check(daemon_make_cert(dir, cert, key, "127.0.0.1") &&
+		   daemon_make_cert(dir, cert2, key2, "other"),
 		   "the openssl CLI makes two self-signed certificates",
 		   "see %s/openssl.log (is openssl installed?)", dir))
 		goto out;

@@ -33,36 +33,6 @@ static int run_to_exit(const char *const *args, char *log, size_t len)
 	return daemon_run_to_exit(pinvmd, args, path, log, len);
 }
 
-/* A self-signed certificate for 127.0.0.1 and its key, by the openssl CLI;
- * true when both files exist. */
-static bool make_cert(const char *cert, const char *key, const char *cn)
-{
-	char subj[64], log[128];
-	pid_t pid;
-	int status;
-
-	snprintf(subj, sizeof(subj), "/CN=%s", cn);
-	snprintf(log, sizeof(log), "%s/openssl.log", dir);
-	pid = fork();
-	if (pid == 0) {
-		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		execlp("openssl", "openssl", "req", "-x509", "-newkey", "ec",
-		       "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-		       "-keyout", key, "-out", cert, "-days", "2", "-subj", subj,
-		       "-addext", "subjectAltName=IP:127.0.0.1", (char *)NULL);
-		_exit(127);
-	}
-	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
-	    WEXITSTATUS(status) != 0)
-		return false;
-	return chmod(key, 0600) == 0 && access(cert, R_OK) == 0;
-}
-
 static bool copy_file(const char *from, const char *to, mode_t mode)
 {
 	char buf[8192];
@@ -279,7 +249,8 @@ int main(int argc, char **argv)
 	}
 	chmod(token, 0600);
 
-	if (!check(make_cert(cert, key, "127.0.0.1") && make_cert(cert2, key2, "other"),
+	if (!check(daemon_make_cert(dir, cert, key, "127.0.0.1") &&
+		   daemon_make_cert(dir, cert2, key2, "other"),
 		   "the openssl CLI makes two self-signed certificates",
 		   "see %s/openssl.log (is openssl installed?)", dir))
 		return check_summary();
