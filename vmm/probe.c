@@ -293,6 +293,8 @@ out:
 }
 
 _Static_assert(MACHINE_UART_BASE == 0x01000000ULL, "probe_image.S prints there");
+_Static_assert(MACHINE_GIC_DIST_BASE == 0x3fff0000ULL && MACHINE_GIC_REDIST_SIZE == 0x20000ULL,
+	       "probe_image.S finds vCPU 0's redistributor below the distributor");
 
 int probe_image_write(const char *path, char *err, size_t errlen)
 {

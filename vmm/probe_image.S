@@ -12,8 +12,13 @@
  *
  * R counts from 1; the second is measured on the guest's virtual counter
  * (CNTVCT_EL0 against CNTFRQ_EL0), so a restored probe keeps its pace.
- * MMU off, no interrupts, position independent. State lives in x19-x28,
- * which SMCCC calls preserve.
+ * Between rounds it sleeps in WFI until its virtual timer fires (the timer's
+ * PPI enabled in vCPU 0's GICv3 redistributor, PSTATE.I still masked: WFI
+ * wakes for the pending interrupt, which is never taken). A probe that spun
+ * instead kept a host CPU busy for nothing, and in the emulated lab starved
+ * the guests beside it. Where the CPU has no GIC system registers it spins.
+ * MMU off, no interrupts taken, position independent. State lives in
+ * x19-x28, which SMCCC calls preserve.
  *
  * With probe_image_wmem (a u64 before the table) set to N bytes, the
  * guest also writes memory while it waits between rounds: one u64 per
@@ -41,6 +46,7 @@ probe_image_start:
 entry:
 	movz	x28, #0x0100, lsl #16	/* MACHINE_UART_BASE (probe.c checks) */
 	mrs	x27, cntfrq_el0
+	bl	timer_irq_setup
 	mov	x26, #1			/* round */
 round:
 	adr	x0, s_round
@@ -92,6 +98,26 @@ done:
 	mov	x21, #0			/* the next page to write */
 	isb
 	mrs	x24, cntvct_el0
+	/* No writer and a timer interrupt that wakes WFI: sleep a second. */
+	cbnz	x20, 1f
+	cbz	x18, 1f
+	add	x0, x24, x27
+	msr	cntv_cval_el0, x0
+	mov	x0, #1			/* CNTV_CTL: ENABLE, IMASK clear */
+	msr	cntv_ctl_el0, x0
+	isb
+3:	wfi
+	isb
+	mrs	x25, cntvct_el0
+	sub	x25, x25, x24
+	cmp	x25, x27
+	b.lo	3b
+	/* The line stays high until the next round moves CVAL: mask it. */
+	mov	x0, #3			/* ENABLE, IMASK */
+	msr	cntv_ctl_el0, x0
+	isb
+	add	x26, x26, #1
+	b	round
 1:	isb
 	mrs	x25, cntvct_el0
 	cbz	x20, 2f
@@ -104,6 +130,47 @@ done:
 	b.lo	1b
 	add	x26, x26, #1
 	b	round
+
+/*
+ * timer_irq_setup: lets the virtual timer's interrupt (PPI 27) wake WFI.
+ * Sets x18 to 1 when it did, 0 where the CPU has no GIC system registers
+ * (ID_AA64PFR0_EL1.GIC). The distributor forwards group 1; vCPU 0's
+ * redistributor (the lowest frame below the distributor, found by its
+ * GICR_TYPER processor number, scanning down so that no access leaves the
+ * region pinvm-vmm gave KVM) enables the PPI in group 1; the CPU interface
+ * lets every priority through. Clobbers x0-x3.
+ */
+timer_irq_setup:
+	mov	x18, #0
+	mrs	x0, id_aa64pfr0_el1
+	ubfx	x0, x0, #24, #4
+	cbz	x0, 9f
+	mrs	x0, icc_sre_el1
+	orr	x0, x0, #1		/* SRE: the system register interface */
+	msr	icc_sre_el1, x0
+	isb
+	mrs	x0, icc_sre_el1
+	tbz	x0, #0, 9f
+	movz	x1, #0x3fff, lsl #16	/* MACHINE_GIC_DIST_BASE (probe.c checks) */
+	mov	w0, #0x12		/* GICD_CTLR: ARE, EnableGrp1 */
+	str	w0, [x1]
+	mov	x2, x1
+1:	sub	x2, x2, #0x20000	/* MACHINE_GIC_REDIST_SIZE (probe.c checks) */
+	ldr	x0, [x2, #8]		/* GICR_TYPER */
+	ubfx	x0, x0, #8, #16		/* Processor_Number */
+	cbnz	x0, 1b
+	add	x2, x2, #0x10000	/* the SGI/PPI frame */
+	mov	w0, #0xffffffff
+	str	w0, [x2, #0x80]		/* GICR_IGROUPR0: group 1 */
+	mov	w0, #(1 << 27)
+	str	w0, [x2, #0x100]	/* GICR_ISENABLER0: the virtual timer */
+	mov	x0, #0xff
+	msr	icc_pmr_el1, x0
+	mov	x0, #1
+	msr	icc_igrpen1_el1, x0
+	isb
+	mov	x18, #1
+9:	ret
 
 /* putc(x0): one byte to the UART's THR. Clobbers nothing else. */
 putc:
