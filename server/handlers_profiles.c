@@ -225,17 +225,40 @@ void handle_profile_get(struct request *req, struct reply *rep)
 	reply_prepared(rep, answer);
 }
 
+/* How many of the VMs keeping a profile a 409 names. */
+#define PROFILE_USERS_SHOWN 20
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
 void handle_profile_delete(struct request *req, struct reply *rep)
 {
+	size_t users;
+	json_t *vms = vm_core_profile_users(req->srv->vms, req->params[0],
+					    PROFILE_USERS_SHOWN, &users);
 	char err[256];
 	int ret;
 
-	if (vm_core_profile_in_use(req->srv->vms, req->params[0])) {
-		reply_problem(rep, 409, "profile_in_use", NULL,
-			      "a VM was created from profile \"%s\"; delete the VM first",
-			      req->params[0]);
+	if (!vms) {
+		reply_json(rep, 500, NULL);
 		return;
 	}
+	if (users) {
+		/* Which VMs, so a script can delete them without a search; a
+		 * bounded list, with the count of all. */
+		reply_problem(rep, 409, "profile_in_use", NULL,
+			      "profile \"%s\" is in use by %zu VM%s (\"vms\" lists %s); "
+			      "delete %s first", req->params[0], users, users == 1 ? "" : "s",
+			      users > PROFILE_USERS_SHOWN ? "the first " STR(PROFILE_USERS_SHOWN)
+							  : users == 1 ? "it" : "them",
+			      users == 1 ? "it" : "them");
+		if (!rep->body)
+			json_decref(vms);
+		else if (json_object_set_new(rep->body, "vms", vms) ||
+			 json_object_set_new(rep->body, "vm_count", json_integer((json_int_t)users)))
+			reply_json(rep, 500, NULL);
+		return;
+	}
+	json_decref(vms);
 	ret = store_profile_delete(req->srv->store, req->params[0], err, sizeof(err));
 	profile_cache_forget(req->srv->profiles, req->params[0]);
 	if (ret == -ENOENT)

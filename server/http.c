@@ -755,8 +755,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		reply_problem(&rep, 413, "body_too_large", NULL,
 			      "request body exceeds %zu bytes", srv->body_limit);
 	} else if (ex->len && !ex->uploading && !json_content_type(conn)) {
-		reply_problem(&rep, 415, "unsupported_media_type", NULL,
-			      "request bodies must be application/json");
+		/* The one route that takes something else says so. */
+		bool archive = !strcmp(method, "POST") && ex->path &&
+			       !strcmp(ex->path, "/v1/snapshots");
+
+		reply_problem(&rep, 415, "unsupported_media_type", "Content-Type",
+			      "%s: send the header \"Content-Type: %s\"",
+			      archive ? "POST /v1/snapshots takes a snapshot archive"
+				      : "request bodies must be JSON",
+			      archive ? "application/octet-stream" : "application/json");
 	} else {
 		req.srv = srv;
 		req.conn = conn;
