@@ -16,7 +16,11 @@ void config_usage(FILE *f)
 		"\n"
 		"  --listen SPEC     where to serve the API; repeatable. Default:\n"
 		"                    unix:$XDG_RUNTIME_DIR/pinvm/pinvmd.sock, or\n"
-		"                    unix:/run/pinvm/pinvmd.sock as root\n"
+		"                    unix:/run/pinvm/pinvmd.sock as root. Port 0\n"
+		"                    (tcp:127.0.0.1:0) takes a free port\n"
+		"  --ready-file FILE once serving, write the addresses bound, one\n"
+		"                    --listen SPEC a line (the port 0 took), to FILE\n"
+		"                    (atomically: it exists only complete)\n"
 		"  --state-dir DIR   persistent state (default /var/lib/pinvm as root,\n"
 		"                    else $XDG_STATE_HOME/pinvm or ~/.local/state/pinvm)\n"
 		"  --image-dir DIR   guest kernels and initrds VMs may name\n"
@@ -304,6 +308,7 @@ static int parse_flags(int argc, char **argv, struct config *cfg, char *err,
 		{ "idle-timeout", required_argument, NULL, 'I' },
 		{ "event-history", required_argument, NULL, 'E' },
 		{ "max-snapshot-bytes", required_argument, NULL, 'X' },
+		{ "ready-file", required_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned long long v;
@@ -369,6 +374,11 @@ static int parse_flags(int argc, char **argv, struct config *cfg, char *err,
 			break;
 		case 'A':
 			cfg->peer_ca_path = optarg;
+			break;
+		case 'r':
+			if (!*optarg)
+				return fail(err, errlen, -EINVAL, "--ready-file wants a path");
+			cfg->ready_file = optarg;
 			break;
 		case 'S':
 			cfg->stop_vms_on_exit = true;

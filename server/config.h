@@ -42,6 +42,7 @@ struct config {
 	unsigned long long max_snapshot_bytes; /* POST /v1/snapshots uploads */
 	struct listen_opts lopts;  /* group borrowed from argv */
 	const char *token_file;    /* borrowed from argv, or NULL */
+	const char *ready_file;    /* --ready-file, borrowed from argv, or NULL */
 	char token[CONFIG_TOKEN_MAX + 1]; /* "" when no --token-file */
 	const char *tls_cert_path, *tls_key_path; /* borrowed, or NULL */
 	char *tls_cert;            /* PEM text, owned (config_free), or NULL */

@@ -17,7 +17,9 @@
 #include "peer_hosts.h"
 #include "probe.h"
 #include "vmm_helper.h"
+#include "prepared.h"
 #include "profile.h"
+#include "profile_cache.h"
 #include "requests.h"
 
 #include <errno.h>
@@ -104,6 +106,37 @@ void handle_profile_compat_get(struct request *req, struct reply *rep)
 	free(r);
 }
 
+/*
+ * The key a verdict is kept under: the request body's exact bytes. A
+ * verdict is a function of the profile (stored ones never change; a
+ * DELETE drops every kept answer) and the host set the body gives, so the
+ * same bytes get the same answer. NULL when the body is too long to keep.
+ */
+static char *verdict_key(const struct request *req, size_t *len)
+{
+	static const char prefix[] = "POST /v1/compatibility\n";
+	char *key;
+
+	*len = sizeof(prefix) - 1 + req->body_len;
+	if (*len > PROFILE_CACHE_KEY_MAX || !(key = malloc(*len)))
+		return NULL;
+	memcpy(key, prefix, sizeof(prefix) - 1);
+	memcpy(key + sizeof(prefix) - 1, req->body, req->body_len);
+	return key;
+}
+
+/* Answers doc (stolen) from prepared bytes, kept under key when given. */
+static void reply_kept(struct request *req, struct reply *rep, json_t *doc,
+		       const char *key, size_t keylen, unsigned long gen)
+{
+	struct prepared *answer = doc ? prepared_new(doc) : NULL;
+
+	json_decref(doc);
+	if (answer && key)
+		profile_cache_put_answer(req->srv->profiles, key, keylen, answer, gen);
+	reply_prepared(rep, answer);
+}
+
 /* {"profile": {document} | "stored name", "host": {register set} | {peer}}
  * (api/requests.h checks it). */
 void handle_compat_post(struct request *req, struct reply *rep)
@@ -114,9 +147,21 @@ void handle_compat_post(struct request *req, struct reply *rep)
 	const struct profile *p;
 	struct api_error aerr;
 	json_t *body, *answer;
+	unsigned long gen = 0;
+	size_t keylen = 0;
+	char *key = verdict_key(req, &keylen);
+	struct prepared *kept =
+		key ? profile_cache_get_answer(req->srv->profiles, key, keylen, &gen) : NULL;
 
-	if (parse_json_body(req, rep, &body) < 0)
+	if (kept) {
+		free(key);
+		reply_prepared(rep, kept);
 		return;
+	}
+	if (parse_json_body(req, rep, &body) < 0) {
+		free(key);
+		return;
+	}
 	if (json_object_get(body, "snapshot")) {
 		snapshot_compat_post(req, rep, body);
 		goto out;
@@ -136,8 +181,18 @@ void handle_compat_post(struct request *req, struct reply *rep)
 		reply_json(rep, 500, NULL);
 		goto out;
 	}
+	/* A peer's answer is its pinvmd's of the moment: never kept. */
+	if (cr.peer.url) {
+		free(key);
+		key = NULL;
+	}
 	if (cr.import.format == FC_FORMAT_NONE) {
-		reply_report(rep, r, p->name);
+		answer = compat_report_to_json(r);
+		if (answer && json_object_set_new(answer, "profile", json_string(p->name))) {
+			json_decref(answer);
+			answer = NULL;
+		}
+		reply_kept(req, rep, answer, key, keylen, gen);
 		goto out;
 	}
 	/* Say what was taken from the document and what was ignored. */
@@ -148,8 +203,9 @@ void handle_compat_post(struct request *req, struct reply *rep)
 		json_decref(answer);
 		answer = NULL;
 	}
-	reply_json(rep, 200, answer);
+	reply_kept(req, rep, answer, key, keylen, gen);
 out:
+	free(key);
 	free(r);
 	profile_free(stored);
 	compat_request_clear(&cr);

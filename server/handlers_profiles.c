@@ -6,6 +6,7 @@
 
 #include "host_view.h"
 #include "page.h"
+#include "prepared.h"
 #include "profile.h"
 #include "profile_cache.h"
 #include "requests.h"
@@ -187,33 +188,77 @@ void handle_profiles_list(struct request *req, struct reply *rep)
 	page_list(req, rep, &profiles);
 }
 
+/* A stored profile never changes, so its answer is made once and then
+ * sent from the cache (profile_cache.h) until DELETE. */
 void handle_profile_get(struct request *req, struct reply *rep)
 {
+	struct prepared *answer;
+	unsigned long gen = 0;
 	json_t *doc;
-	char err[256];
-	int ret;
+	char err[256], key[512];
+	int ret, keylen;
 
+	/* Longer names than a key holds are simply not cached. */
+	keylen = snprintf(key, sizeof(key), "GET /v1/profiles/%s", req->params[0]);
+	if (keylen >= (int)sizeof(key))
+		keylen = 0;
+	answer = keylen ? profile_cache_get_answer(req->srv->profiles, key, (size_t)keylen, &gen)
+			: NULL;
+	if (answer) {
+		reply_prepared(rep, answer);
+		return;
+	}
 	ret = store_profile_get(req->srv->store, req->params[0], &doc, err, sizeof(err));
-	if (ret == -ENOENT)
+	if (ret == -ENOENT) {
 		reply_problem(rep, 404, "profile_not_found", NULL,
 			      "no profile named \"%s\"", req->params[0]);
-	else if (ret < 0)
+		return;
+	}
+	if (ret < 0) {
 		reply_problem(rep, 500, "store_error", NULL, "%s", err);
-	else
-		reply_json(rep, 200, doc);
+		return;
+	}
+	answer = prepared_new(doc);
+	json_decref(doc);
+	if (answer && keylen)
+		profile_cache_put_answer(req->srv->profiles, key, (size_t)keylen, answer, gen);
+	reply_prepared(rep, answer);
 }
+
+/* How many of the VMs keeping a profile a 409 names. */
+#define PROFILE_USERS_SHOWN 20
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 void handle_profile_delete(struct request *req, struct reply *rep)
 {
+	size_t users;
+	json_t *vms = vm_core_profile_users(req->srv->vms, req->params[0],
+					    PROFILE_USERS_SHOWN, &users);
 	char err[256];
 	int ret;
 
-	if (vm_core_profile_in_use(req->srv->vms, req->params[0])) {
-		reply_problem(rep, 409, "profile_in_use", NULL,
-			      "a VM was created from profile \"%s\"; delete the VM first",
-			      req->params[0]);
+	if (!vms) {
+		reply_json(rep, 500, NULL);
 		return;
 	}
+	if (users) {
+		/* Which VMs, so a script can delete them without a search; a
+		 * bounded list, with the count of all. */
+		reply_problem(rep, 409, "profile_in_use", NULL,
+			      "profile \"%s\" is in use by %zu VM%s (\"vms\" lists %s); "
+			      "delete %s first", req->params[0], users, users == 1 ? "" : "s",
+			      users > PROFILE_USERS_SHOWN ? "the first " STR(PROFILE_USERS_SHOWN)
+							  : users == 1 ? "it" : "them",
+			      users == 1 ? "it" : "them");
+		if (!rep->body)
+			json_decref(vms);
+		else if (json_object_set_new(rep->body, "vms", vms) ||
+			 json_object_set_new(rep->body, "vm_count", json_integer((json_int_t)users)))
+			reply_json(rep, 500, NULL);
+		return;
+	}
+	json_decref(vms);
 	ret = store_profile_delete(req->srv->store, req->params[0], err, sizeof(err));
 	profile_cache_forget(req->srv->profiles, req->params[0]);
 	if (ret == -ENOENT)

@@ -188,9 +188,9 @@ void handle_snapshots_post(struct request *req, struct reply *rep)
 	json_t *record;
 
 	if (!req->has_upload) {
-		reply_problem(rep, 415, "unsupported_media_type", NULL,
-			      "POST /v1/snapshots takes a snapshot archive as "
-			      "application/octet-stream");
+		reply_problem(rep, 415, "unsupported_media_type", "Content-Type",
+			      "POST /v1/snapshots takes a snapshot archive: send the header "
+			      "\"Content-Type: application/octet-stream\"");
 		return;
 	}
 	if (!req->upload_len) {

@@ -41,6 +41,19 @@ static void reply_vm(struct reply *rep, unsigned status, struct vm_entry *e)
 	pthread_mutex_unlock(&e->lock);
 }
 
+/* A missing image: where pinvmd looked and where to see what is there,
+ * as fields a script can use without parsing the detail. */
+static void image_not_found_hint(const struct request *req, struct reply *rep)
+{
+	json_t *code = rep->body ? json_object_get(rep->body, "code") : NULL;
+
+	if (rep->status != 422 || !json_is_string(code) ||
+	    strcmp(json_string_value(code), "image_not_found"))
+		return;
+	json_object_set_new(rep->body, "image_dir", json_string(req->srv->image_dir));
+	json_object_set_new(rep->body, "images", json_string("/v1/images"));
+}
+
 void handle_vms_post(struct request *req, struct reply *rep)
 {
 	struct compat_report *report = NULL;
@@ -94,6 +107,7 @@ void handle_vms_post(struct request *req, struct reply *rep)
 out:
 	if (rep->status == 409 && rep->body)
 		vm_events_refused(spec.profile, rep->body);
+	image_not_found_hint(req, rep);
 	free(report);
 	json_decref(body);
 }

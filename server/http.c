@@ -6,6 +6,7 @@
 #include "idempotency.h"
 #include "log.h"
 #include "metrics.h"
+#include "prepared.h"
 #include "problem.h"
 #include "router.h"
 #include "uri.h"
@@ -137,6 +138,12 @@ static bool authorized(struct MHD_Connection *conn, const struct listener *l)
 	return h && !strncmp(h, "Bearer ", 7) && token_matches(h + 7, l->srv->token);
 }
 
+/* libmicrohttpd's free callback of a response sent from prepared bytes. */
+static void unref_prepared(void *cls)
+{
+	prepared_unref(cls);
+}
+
 static enum MHD_Result send_reply(struct MHD_Connection *conn,
 				  struct exchange *ex, const char *method,
 				  const char *url, struct reply *rep, long uid,
@@ -148,7 +155,7 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn,
 	char *text = NULL, etag[ETAG_SIZE] = "";
 	json_t *fields;
 
-	if (!rep->body && !rep->empty && !rep->raw && !rep->stream_cls) {
+	if (!rep->body && !rep->empty && !rep->raw && !rep->stream_cls && !rep->prepared) {
 		rep->status = 500;
 		rep->body = problem_new(500, "out_of_memory", NULL, "out of memory");
 	}
@@ -157,7 +164,24 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn,
 		json_object_set_new(rep->body, "request_id", json_string(ex->id));
 	if (rep->body)
 		text = json_dumps(rep->body, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	if (rep->stream_cls && !rep->body) {
+	if (rep->prepared && !rep->body) {
+		struct prepared *p = rep->prepared;
+
+		if (etag_applies(method, route))
+			memcpy(etag, p->etag, sizeof(etag));
+		if (etag[0] && etag_matches(MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+									"If-None-Match"), etag)) {
+			rep->status = 304;
+			resp = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
+		} else {
+			/* Sent from the shared bytes; the response holds a
+			 * reference until libmicrohttpd is done with it. */
+			resp = MHD_create_response_from_buffer_with_free_callback_cls(
+				p->len, p->text, unref_prepared, prepared_ref(p));
+			if (!resp)
+				prepared_unref(p);
+		}
+	} else if (rep->stream_cls && !rep->body) {
 		resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024,
 							 rep->stream_read, rep->stream_cls,
 							 rep->stream_free);
@@ -654,6 +678,8 @@ static enum MHD_Result finish(struct MHD_Connection *conn, struct exchange *ex,
 			 rep->close || atomic_load(&l->srv->draining));
 	json_decref(rep->body);
 	rep->body = NULL;
+	prepared_unref(rep->prepared);
+	rep->prepared = NULL;
 	free(rep->raw);
 	rep->raw = NULL;
 	if (rep->stream_cls)
@@ -729,8 +755,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		reply_problem(&rep, 413, "body_too_large", NULL,
 			      "request body exceeds %zu bytes", srv->body_limit);
 	} else if (ex->len && !ex->uploading && !json_content_type(conn)) {
-		reply_problem(&rep, 415, "unsupported_media_type", NULL,
-			      "request bodies must be application/json");
+		/* The one route that takes something else says so. */
+		bool archive = !strcmp(method, "POST") && ex->path &&
+			       !strcmp(ex->path, "/v1/snapshots");
+
+		reply_problem(&rep, 415, "unsupported_media_type", "Content-Type",
+			      "%s: send the header \"Content-Type: %s\"",
+			      archive ? "POST /v1/snapshots takes a snapshot archive"
+				      : "request bodies must be JSON",
+			      archive ? "application/octet-stream" : "application/json");
 	} else {
 		req.srv = srv;
 		req.conn = conn;
@@ -868,7 +901,21 @@ int http_serve(struct server *srv, int fd, bool is_unix, bool require_token,
 	 * such clients locked everyone out. MHD_USE_ITC: a thread-pool
 	 * daemon can only be quiesced with it, and a resumed connection is
 	 * served at once with it. Suspend/resume: an idle event subscriber
-	 * (events.h) is parked, not polled.
+	 * (events.h) is parked, not polled, which also rules out
+	 * thread-per-connection (libmicrohttpd refuses suspend there).
+	 *
+	 * Chosen by measurement (tests/bench/load.sh, 2 CPUs shared with wrk,
+	 * nginx and other work at load 11-16, two rounds, pinvmd req/s GET
+	 * profile / POST compatibility): poll x4 9837/8601, 14030/9658; poll
+	 * x2 10964/7258, 11810/11631; poll x1 8258/10776, 9608/11076; epoll
+	 * x2 12876/11844, 12586/11294; epoll x4 15628/14899, 11941/8679. No
+	 * mode wins beyond the noise, so poll (for the reason above) with 4
+	 * threads (a handler waiting on SQLite or a VMM holds only one).
+	 *
+	 * The memory pool: libmicrohttpd zeroes a connection's whole pool
+	 * between the requests it keeps alive; at 256 KiB that memset was 20%
+	 * of pinvmd's CPU under load (perf). 32 KiB (its default) holds any
+	 * request line and headers pinvmd takes; bodies are streamed to us.
 	 */
 	d = MHD_start_daemon(MHD_USE_POLL_INTERNAL_THREAD |
 				     MHD_USE_ITC | MHD_USE_ERROR_LOG |
@@ -882,7 +929,7 @@ int http_serve(struct server *srv, int fd, bool is_unix, bool require_token,
 			     MHD_OPTION_CONNECTION_LIMIT, (unsigned int)srv->max_connections,
 			     MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)srv->max_per_peer,
 			     MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
-			     MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
+			     MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
 			     MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
 			     MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
 			     MHD_OPTION_ARRAY, tls_opts,

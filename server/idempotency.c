@@ -1,6 +1,7 @@
 #include "idempotency.h"
 
 #include "log.h"
+#include "prepared.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -193,11 +194,14 @@ void idem_finish(struct idempotency *d, struct idem_ticket *t, const struct repl
 {
 	sqlite3_stmt *st = NULL;
 	char *text = NULL;
-	bool keep = rep->status < 500 && (rep->body || rep->empty);
+	bool keep = rep->status < 500 && (rep->body || rep->prepared || rep->empty);
 
 	if (!t->held)
 		return;
-	if (keep && rep->body && !(text = json_dumps(rep->body, JSON_COMPACT | JSON_PRESERVE_ORDER)))
+	if (keep && rep->prepared && !(text = strndup(rep->prepared->text, rep->prepared->len)))
+		keep = false;
+	else if (keep && rep->body &&
+		 !(text = json_dumps(rep->body, JSON_COMPACT | JSON_PRESERVE_ORDER)))
 		keep = false;
 	pthread_mutex_lock(&d->lock);
 	if (sqlite3_prepare_v2(d->db, keep ? "UPDATE answers SET done = 1, status = ?2, "

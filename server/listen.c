@@ -152,8 +152,35 @@ static bool loopback(const struct sockaddr *sa)
 	return false;
 }
 
-static int open_tcp(const char *hostport, bool *is_loopback, char *err,
-		    size_t errlen)
+/* The spec of what fd is bound to, port 0 resolved. */
+static void bound_spec(int fd, char *out, size_t outlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char host[INET6_ADDRSTRLEN] = "";
+	unsigned port = 0;
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0) {
+		snprintf(out, outlen, "tcp:?");
+		return;
+	}
+	if (ss.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&ss;
+
+		inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+		port = ntohs(a->sin6_port);
+		snprintf(out, outlen, "tcp:[%s]:%u", host, port);
+	} else {
+		const struct sockaddr_in *a = (const struct sockaddr_in *)&ss;
+
+		inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+		port = ntohs(a->sin_port);
+		snprintf(out, outlen, "tcp:%s:%u", host, port);
+	}
+}
+
+static int open_tcp(const char *hostport, bool *is_loopback, char *bound,
+		    size_t boundlen, char *err, size_t errlen)
 {
 	struct addrinfo hints = { .ai_family = AF_UNSPEC,
 				  .ai_socktype = SOCK_STREAM,
@@ -180,8 +207,9 @@ static int open_tcp(const char *hostport, bool *is_loopback, char *err,
 			 hostport);
 		port = colon + 1;
 	}
+	/* 0: any free port, told back in bound. */
 	if (!*host || !*port || strspn(port, "0123456789") != strlen(port) ||
-	    atoi(port) < 1 || atoi(port) > 65535)
+	    strlen(port) > 5 || atoi(port) > 65535)
 		goto bad;
 	ret = getaddrinfo(host, port, &hints, &ai);
 	if (ret) {
@@ -204,6 +232,7 @@ static int open_tcp(const char *hostport, bool *is_loopback, char *err,
 		return ret;
 	}
 	freeaddrinfo(ai);
+	bound_spec(fd, bound, boundlen);
 	return fd;
 bad:
 	snprintf(err, errlen, "bad tcp address \"%s\": want HOST:PORT or [IPV6]:PORT",
@@ -215,12 +244,14 @@ int listen_open(const char *spec, const struct listen_opts *opts,
 		struct listen_info *info, char *err, size_t errlen)
 {
 	info->is_unix = info->is_loopback = false;
+	snprintf(info->bound, sizeof(info->bound), "%s", spec);
 	if (!strncmp(spec, "unix:", 5) && spec[5]) {
 		info->is_unix = true;
 		return open_unix(spec + 5, opts, err, errlen);
 	}
 	if (!strncmp(spec, "tcp:", 4))
-		return open_tcp(spec + 4, &info->is_loopback, err, errlen);
+		return open_tcp(spec + 4, &info->is_loopback, info->bound,
+				sizeof(info->bound), err, errlen);
 	snprintf(err, errlen, "bad --listen \"%s\": want unix:PATH or tcp:HOST:PORT",
 		 spec);
 	return -EINVAL;

@@ -1,6 +1,7 @@
 /*
  * Listening sockets from --listen specs: "unix:PATH" or "tcp:HOST:PORT"
- * (HOST may be a bracketed IPv6 literal).
+ * (HOST may be a bracketed IPv6 literal; PORT 0 lets the kernel pick a
+ * free one, which info->bound then names).
  */
 #ifndef PINVM_SERVER_LISTEN_H
 #define PINVM_SERVER_LISTEN_H
@@ -13,9 +14,14 @@ struct listen_opts {
 	const char *group; /* Unix socket group name, or NULL to keep ours */
 };
 
+#define LISTEN_BOUND_MAX 128
+
 struct listen_info {
 	bool is_unix;
 	bool is_loopback;  /* TCP bound to 127.0.0.0/8 or ::1 */
+	/* What was bound, as a spec: "tcp:127.0.0.1:41234" (the port 0
+	 * took), "tcp:[::1]:8080", or the unix: spec as given (cut to fit). */
+	char bound[LISTEN_BOUND_MAX];
 };
 
 /*

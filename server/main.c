@@ -8,6 +8,7 @@
 #include "host_view.h"
 #include "httpc.h"
 #include "listen.h"
+#include "ready_file.h"
 #include "log.h"
 #include "router.h"
 #include "profile_cache.h"
@@ -165,6 +166,9 @@ int main(int argc, char **argv)
 	int lock_fd;
 	char err[512];
 	size_t i;
+	/* What each listener bound (port 0 resolved), for --ready-file. */
+	char bound[SERVER_MAX_LISTENERS][LISTEN_BOUND_MAX];
+	const char *bound_lines[SERVER_MAX_LISTENERS];
 	struct stat st;
 	sigset_t sigs;
 	int sig, ret;
@@ -333,6 +337,18 @@ int main(int argc, char **argv)
 	}
 
 
+	/* A killed pinvmd's ready file would name its addresses, not ours:
+	 * whoever waits for the file must only ever see this one's. */
+	if (cfg.ready_file && unlink(cfg.ready_file) < 0 && errno != ENOENT) {
+		fprintf(stderr, "pinvmd: --ready-file %s: %s\n", cfg.ready_file, strerror(errno));
+		vm_core_free(srv.vms);
+		host_view_free(srv.host_view);
+		profile_cache_free(srv.profiles);
+		events_close();
+		idem_close(srv.idem);
+		store_close(srv.store);
+		return 1;
+	}
 	for (i = 0; i < cfg.nlisten; i++) {
 		struct listen_info li;
 		int fd = listen_open(cfg.listen[i], &cfg.lopts, &li, err, sizeof(err));
@@ -364,8 +380,25 @@ int main(int argc, char **argv)
 			store_close(srv.store);
 			return 1;
 		}
-		log_msg(LOG_INFO, "listening on %s%s", cfg.listen[i],
+		snprintf(bound[i], sizeof(bound[i]), "%s", li.bound);
+		bound_lines[i] = bound[i];
+		log_msg(LOG_INFO, "listening on %s%s", li.bound,
 			!li.is_unix && srv.tls_cert ? " (https)" : "");
+		/* Where a port 0 landed, for whoever started us. */
+		printf("listening on %s\n", li.bound);
+	}
+	fflush(stdout);
+	if (cfg.ready_file &&
+	    ready_file_write(cfg.ready_file, bound_lines, cfg.nlisten, err, sizeof(err)) < 0) {
+		fprintf(stderr, "pinvmd: %s\n", err);
+		http_stop_all(&srv);
+		vm_core_free(srv.vms);
+		host_view_free(srv.host_view);
+		profile_cache_free(srv.profiles);
+		events_close();
+		idem_close(srv.idem);
+		store_close(srv.store);
+		return 1;
 	}
 	log_msg(LOG_INFO, "pinvmd %s ready, state in %s, hypervisor %s",
 		PINVM_VERSION, srv.state_dir, host_view_info(srv.host_view)->hypervisor ? "kvm" : "none");
@@ -382,7 +415,10 @@ int main(int argc, char **argv)
 	vm_wait_close();
 	events_close();
 	idem_close(srv.idem);
-	/* Our sockets only: a stale file would mislead the next client. */
+	/* Our sockets and ready file only: a stale one would mislead the
+	 * next client. */
+	if (cfg.ready_file)
+		unlink(cfg.ready_file);
 	for (i = 0; i < cfg.nlisten; i++)
 		if (!strncmp(cfg.listen[i], "unix:", 5))
 			unlink(cfg.listen[i] + 5);

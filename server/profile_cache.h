@@ -38,7 +38,24 @@ struct profile *profile_cache_get(struct profile_cache *c, const char *name,
 void profile_cache_put(struct profile_cache *c, struct profile *p,
 		       unsigned long gen);
 
-/* Forgets name (after DELETE): the next get misses. */
+/*
+ * Answers derived from stored profiles alone (prepared.h), each under a
+ * key the caller makes (a route and what varies it: a profile's name, a
+ * request body), at most PROFILE_CACHE_KEY_MAX bytes: a new reference, or
+ * NULL (not cached). *gen as for profile_cache_get. Kept beside the parsed
+ * profiles, as many of them, the most recently used; every forget drops
+ * all of them, since any may have been derived from the forgotten profile.
+ */
+#define PROFILE_CACHE_KEY_MAX (16 * 1024)
+struct prepared *profile_cache_get_answer(struct profile_cache *c, const char *key,
+					  size_t keylen, unsigned long *gen);
+
+/* Caches answer (taking a reference of its own) under key, unless a name
+ * was forgotten since the get that gave gen or key is too long. */
+void profile_cache_put_answer(struct profile_cache *c, const char *key, size_t keylen,
+			      struct prepared *answer, unsigned long gen);
+
+/* Forgets name (after DELETE), and every answer: the next gets miss. */
 void profile_cache_forget(struct profile_cache *c, const char *name);
 
 #endif

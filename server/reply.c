@@ -5,6 +5,7 @@
  */
 #include "request.h"
 
+#include "prepared.h"
 #include "problem.h"
 
 #include <stdarg.h>
@@ -93,8 +94,19 @@ int parse_json_body(const struct request *req, struct reply *rep, json_t **out)
 	return 0;
 }
 
+void reply_prepared(struct reply *rep, struct prepared *p)
+{
+	json_decref(rep->body);
+	rep->body = NULL;
+	prepared_unref(rep->prepared);
+	rep->prepared = p;
+	rep->status = p ? 200 : 500;
+}
+
 void reply_json(struct reply *rep, unsigned status, json_t *body)
 {
+	prepared_unref(rep->prepared);
+	rep->prepared = NULL;
 	json_decref(rep->body);
 	rep->status = body ? status : 500;
 	rep->body = body;
@@ -102,6 +114,8 @@ void reply_json(struct reply *rep, unsigned status, json_t *body)
 
 void reply_empty(struct reply *rep)
 {
+	prepared_unref(rep->prepared);
+	rep->prepared = NULL;
 	json_decref(rep->body);
 	rep->body = NULL;
 	rep->status = 204;

@@ -17,6 +17,7 @@
 
 struct server;
 struct MHD_Connection;
+struct prepared;
 
 /* A decoded query parameter ("?limit=10": key "limit", value "10"). */
 struct query_arg {
@@ -64,6 +65,9 @@ struct reply {
 	ssize_t (*stream_read)(void *cls, uint64_t pos, char *buf, size_t max);
 	void (*stream_free)(void *cls);
 	void *stream_cls;
+	/* A 200 JSON answer made once (prepared.h): one reference, owned by
+	 * the reply once set; sent as is, without body. */
+	struct prepared *prepared;
 };
 
 typedef void (*route_handler)(struct request *req, struct reply *rep);
@@ -73,6 +77,10 @@ void reply_empty(struct reply *rep);
 
 /* A 200 reply with a raw body (steals data, malloc'd) of type ctype. */
 void reply_raw(struct reply *rep, char *data, size_t len, const char *ctype);
+
+/* A 200 answer of p's bytes; steals the caller's reference to p (NULL
+ * means out of memory: 500). */
+void reply_prepared(struct reply *rep, struct prepared *p);
 
 /* Sets status and body; steals body (NULL body means out of memory). */
 void reply_json(struct reply *rep, unsigned status, json_t *body);

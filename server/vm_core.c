@@ -127,15 +127,17 @@ static int resolve_image(const struct vm_core *c, const char *field, const char 
 				c->image_dir, strerror(errno));
 	snprintf(path, sizeof(path), "%s/%s", root, name);
 	if (!realpath(path, out))
-		return api_fail(err, 400, "image_not_found", field,
-				"no image \"%s\" in the image directory", name);
+		return api_fail(err, 422, "image_not_found", field,
+				"no image \"%s\" in the image directory %s; GET /v1/images "
+				"lists the images there", name, c->image_dir);
 	n = strlen(root);
 	if (strncmp(out, root, n) || out[n] != '/')
 		return api_fail(err, 400, "image_outside_image_dir", field,
 				"\"%s\" leads out of the image directory", name);
 	if (stat(out, &st) < 0 || !S_ISREG(st.st_mode))
-		return api_fail(err, 400, "image_not_found", field,
-				"\"%s\" is not a regular file", name);
+		return api_fail(err, 422, "image_not_found", field,
+				"\"%s\" in the image directory %s is not a regular file; "
+				"GET /v1/images lists the images there", name, c->image_dir);
 	return 0;
 }
 
@@ -1031,25 +1033,48 @@ void vm_core_count_by_state(struct vm_core *c, unsigned counts[VM_STATE_COUNT])
 	vm_registry_foreach(c->reg, count_state, counts);
 }
 
-struct profile_use {
+struct profile_users {
 	const char *name;
-	bool used;
+	size_t max, total;
+	json_t *list;
+	bool oom;
 };
 
-static bool uses_profile(struct vm_entry *e, void *arg)
+static bool collect_user(struct vm_entry *e, void *arg)
 {
-	struct profile_use *u = arg;
+	struct profile_users *u = arg;
+	json_t *vm, *vm_name;
 
-	u->used = !strcmp(e->profile, u->name);
-	return !u->used;
+	if (strcmp(e->profile, u->name))
+		return true;
+	if (u->total++ >= u->max)
+		return true;
+	/* id and spec are constant once the entry is shared. */
+	vm_name = json_object_get(e->spec, "name");
+	vm = json_pack("{s:s}", "id", e->id);
+	if (!vm || (json_is_string(vm_name) && json_object_set(vm, "name", vm_name)) ||
+	    json_array_append_new(u->list, vm)) {
+		json_decref(vm);
+		u->oom = true;
+	}
+	return true;
 }
 
-bool vm_core_profile_in_use(struct vm_core *c, const char *name)
+json_t *vm_core_profile_users(struct vm_core *c, const char *name, size_t max,
+			      size_t *total)
 {
-	struct profile_use u = { .name = name };
+	struct profile_users u = { .name = name, .max = max, .list = json_array() };
 
-	vm_registry_foreach(c->reg, uses_profile, &u);
-	return u.used;
+	*total = 0;
+	if (!u.list)
+		return NULL;
+	vm_registry_foreach(c->reg, collect_user, &u);
+	*total = u.total;
+	if (u.oom) {
+		json_decref(u.list);
+		return NULL;
+	}
+	return u.list;
 }
 
 /*

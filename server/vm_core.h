@@ -155,8 +155,14 @@ json_t *vm_core_list(struct vm_core *c);
 /* Counts VMs by enum vm_state into counts[VM_STATE_COUNT]. */
 void vm_core_count_by_state(struct vm_core *c, unsigned counts[VM_STATE_COUNT]);
 
-/* True while a VM created from profile `name` exists. */
-bool vm_core_profile_in_use(struct vm_core *c, const char *name);
+/*
+ * The VMs created from profile `name`, newest first: the first max of them
+ * as [{"id", "name" when it has one}] (a new array; NULL when out of
+ * memory), and how many there are in all in *total (0: none, the profile
+ * may go).
+ */
+json_t *vm_core_profile_users(struct vm_core *c, const char *name, size_t max,
+			      size_t *total);
 
 /* The image directory's regular files inside it, as
  * {"image_dir", "images": [{"name", "size"}]}; NULL with err. */

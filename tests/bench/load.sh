@@ -3,9 +3,10 @@
 # to nginx serving the very same bytes.
 #
 # Starts PINVMD_PATH (default build/bin/pinvmd, built when missing; the
-# native build serves the API without KVM) on a free 127.0.0.1 port with a
-# temp state dir, creates the profile "bench", then runs wrk (2 threads, 32
-# connections, SECONDS each, default 10) against
+# native build serves the API without KVM) on 127.0.0.1:0 (the port it took
+# read from its --ready-file) with a temp state dir, creates the profile
+# "bench", then runs wrk (2 threads, 32 connections, SECONDS each, default
+# 10) against
 #   GET  /v1/profiles/bench
 #   POST /v1/compatibility  {"profile":"bench","host":<lab-6.12's registers>}
 # and the same two against nginx on another free 127.0.0.1 port, serving
@@ -166,13 +167,18 @@ TMP=$(mktemp -d /tmp/pinvm-bench.XXXXXX)
 WWW=$TMP/www
 mkdir -p "$WWW/v1/profiles" "$TMP/nginx"
 
-# pinvmd
-P1=$(free_port)
-"$PINVMD" --listen "tcp:127.0.0.1:$P1" --state-dir "$TMP/state" 2>"$TMP/pinvmd.log" &
+# pinvmd, on a port of its own choosing, named in its ready file
+"$PINVMD" --listen tcp:127.0.0.1:0 --ready-file "$TMP/ready" --state-dir "$TMP/state" \
+	>/dev/null 2>"$TMP/pinvmd.log" &
 PINVMD_PID=$!
+for ((i = 0; i < 300; i++)); do
+	[ -s "$TMP/ready" ] || ! kill -0 "$PINVMD_PID" 2>/dev/null && break
+	sleep 0.1
+done
+P1=$(sed -n '1s/^tcp:127\.0\.0\.1://p' "$TMP/ready" 2>/dev/null)
 API=http://127.0.0.1:$P1
-wait_200 "$API/v1/host" "$PINVMD_PID" ||
-	die "pinvmd serves on 127.0.0.1:$P1" "$(tail -n 5 "$TMP/pinvmd.log")"
+[ -n "$P1" ] && wait_200 "$API/v1/host" "$PINVMD_PID" ||
+	die "pinvmd serves on 127.0.0.1:0 (its ready file: ${P1:-none})" "$(tail -n 5 "$TMP/pinvmd.log")"
 
 status=$(curl -s -o "$TMP/created.json" -w '%{http_code}' -XPOST \
 	-H 'Content-Type: application/json' -d "$PROFILE" "$API/v1/profiles")

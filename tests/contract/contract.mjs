@@ -496,6 +496,8 @@ async function call(method, urlPath, o = {}) {
 	problems.push(...checkCommon(res, id, parsed));
 	if (expect && !expect.includes(res.status)) problems.push(`scenario: expected ${expect.join(' or ')}, got ${res.status}`);
 	if (o.code && parsed?.code !== o.code) problems.push(`scenario: expected code ${o.code}, got ${parsed?.code}`);
+	if (o.field && parsed?.field !== o.field) problems.push(`scenario: expected field ${o.field}, got ${parsed?.field}`);
+	for (const k of o.has ?? []) if (parsed?.[k] === undefined) problems.push(`scenario: expected the problem to have "${k}"`);
 	// A request the server accepted must be one the spec's requestBody
 	// allows (else the spec forbids what the server does).
 	if (rt.op?.validateRequest && o.json !== undefined && res.status < 300 && !rt.op.validateRequest(o.json))
@@ -589,7 +591,7 @@ async function scenario() {
 	await call('POST', '/v1/profiles', { json: doc, expect: 409, code: 'profile_exists', note: 'duplicate name' });
 	await call('POST', '/v1/profiles', { body: '{"name": "broken", "registers": {', expect: 400, code: 'malformed_json', note: 'malformed JSON' });
 	await call('POST', '/v1/profiles', { json: { name: 5, registers: {} }, expect: 400, note: 'name of the wrong type' });
-	await call('POST', '/v1/profiles', { body: JSON.stringify(doc), headers: { 'Content-Type': 'text/plain' }, expect: 415, note: 'text/plain body' });
+	await call('POST', '/v1/profiles', { body: JSON.stringify(doc), headers: { 'Content-Type': 'text/plain' }, expect: 415, code: 'unsupported_media_type', field: 'Content-Type', note: 'text/plain body' });
 	const big = JSON.stringify({ name: 'too-big', registers: {}, description: 'x'.repeat(2 * 1024 * 1024) });
 	await call('POST', '/v1/profiles', { body: big, expect: 413, code: 'body_too_large', note: '2 MiB body' });
 	await call('POST', '/v1/profiles', { json: { name: `ct-bad-${runTag}`, registers: { NO_SUCH_REGISTER: '0x1' } }, expect: 422, code: 'unknown_register', note: 'unknown register' });
@@ -662,7 +664,7 @@ async function scenario() {
 	await call('POST', '/v1/baselines', { json: { name: `ct-peer-${runTag}`, hosts: [host510, { url: 'http://127.0.0.1:1' }] }, expect: 502, code: 'peer_unreachable', note: 'a peer nobody answers for', check: (r) => (r.json?.peers?.[0]?.field === 'hosts[1]' ? [] : ['peers[0].field is not hosts[1]']) });
 	await call('POST', '/v1/compatibility', { json: { profile: docName, host: { url: 'http://127.0.0.1:1', token: 'contract-test-token-0123' } }, expect: 502, code: 'peer_unreachable', note: 'a host by URL nobody answers for' });
 	await call('POST', '/v1/compatibility', { json: { profile: docName, host: { url: 'file:///etc/passwd' } }, expect: 422, code: 'bad_url', note: 'a peer URL that is not http(s)' });
-	await call('POST', '/v1/baselines', { body: '{}', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, expect: 415, note: 'form body' });
+	await call('POST', '/v1/baselines', { body: '{}', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, expect: 415, code: 'unsupported_media_type', field: 'Content-Type', note: 'form body' });
 
 	// --- images and VMs
 	const images = await call('GET', '/v1/images', { expect: 200 });
@@ -715,7 +717,7 @@ async function scenario() {
 	await call('GET', `/v1/snapshots/${noSnap}/compatibility`, { expect: 404, note: 'unknown snapshot' });
 	await call('POST', `/v1/vms/${missing}/snapshot`, { expect: 404, note: 'unknown VM' });
 	await call('POST', '/v1/snapshots', { body: 'not a tar archive', headers: octet, expect: 422, note: 'not an archive' });
-	await call('POST', '/v1/snapshots', { json: {}, expect: 415, note: 'JSON instead of an archive' });
+	await call('POST', '/v1/snapshots', { json: {}, expect: 415, code: 'unsupported_media_type', field: 'Content-Type', note: 'JSON instead of an archive' });
 	await call('POST', '/v1/vms', { json: { snapshot: noSnap }, expect: 422, code: 'unknown_snapshot', note: 'restore of an unknown snapshot' });
 	await call('POST', '/v1/vms', { json: { snapshot: noSnap, kernel: 'x' }, expect: 422, code: 'unknown_field', note: 'restore with a kernel' });
 	await call('POST', '/v1/compatibility', { json: { snapshot: noSnap, host: fixture('6.12') }, expect: 422, code: 'unknown_snapshot', note: 'unknown snapshot' });
@@ -821,7 +823,7 @@ async function vmLifecycle(vmSpec, imageNames, docName, refusedName) {
 	// profile in use cannot be deleted.
 	await call('POST', '/v1/vms', { json: { ...vmSpec, profile: refusedName }, expect: 409, note: 'profile this host refuses' });
 	await call('POST', '/v1/vms', { json: { ...vmSpec, profile: `ct-missing-${runTag}` }, expect: 422, code: 'unknown_profile', note: 'unknown profile' });
-	await call('POST', '/v1/vms', { json: { ...vmSpec, kernel: 'no-such.Image' }, expect: 400, code: 'image_not_found', note: 'no such image' });
+	await call('POST', '/v1/vms', { json: { ...vmSpec, kernel: 'no-such.Image' }, expect: 422, code: 'image_not_found', field: 'kernel', has: ['image_dir', 'images'], note: 'no such image' });
 	const pinned = await call('POST', '/v1/vms', {
 		json: { ...vmSpec, profile: docName },
 		expect: 201,
@@ -830,7 +832,7 @@ async function vmLifecycle(vmSpec, imageNames, docName, refusedName) {
 		check: (r) => (Array.isArray(r.json?.abi) && r.json.abi.length ? [] : ['no abi report']),
 	});
 	if (pinned?.json?.id) {
-		await call('DELETE', `/v1/profiles/${docName}`, { expect: 409, code: 'profile_in_use', note: 'profile in use' });
+		await call('DELETE', `/v1/profiles/${docName}`, { expect: 409, code: 'profile_in_use', has: ['vms', 'vm_count'], note: 'profile in use' });
 		await call('DELETE', `/v1/vms/${enc(pinned.json.id)}`, { expect: 204 });
 	}
 }

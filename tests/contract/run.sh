@@ -73,28 +73,19 @@ if [ -n "$SPAWN" ]; then
 	(umask 077 && node -e 'console.log(require("crypto").randomBytes(24).toString("hex"))' >"$TMP/token")
 	ARGS+=(--token-file "$TMP/token")
 	started=
-	for _ in 1 2 3; do
-		# A free loopback port (the kernel's pick), then pinvmd on it; a lost
-		# race for the port is retried.
-		PORT=$(node -e 'const s = require("net").createServer();
-			s.listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });')
-		"$SPAWN" --listen "tcp:127.0.0.1:$PORT" --state-dir "$TMP/state" \
-			--image-dir "$TMP/images" --token-file "$TMP/token" >"$TMP/pinvmd.log" 2>&1 &
-		PID=$!
-		for _ in $(seq 1 100); do
-			kill -0 "$PID" 2>/dev/null || break
-			# Any HTTP answer (401 without the token) means it serves.
-			if node -e 'require("http").get(process.argv[1], () => process.exit(0))
-				.on("error", () => process.exit(1));' "http://127.0.0.1:$PORT/v1/health" 2>/dev/null; then
-				started=1
-				break
-			fi
-			sleep 0.1
-		done
-		[ -n "$started" ] && break
-		kill "$PID" 2>/dev/null
-		wait "$PID" 2>/dev/null
-		PID=
+	# Port 0: pinvmd takes a free port and names it in its ready file,
+	# written once it serves (no port to guess, no race to retry).
+	"$SPAWN" --listen tcp:127.0.0.1:0 --ready-file "$TMP/ready" --state-dir "$TMP/state" \
+		--image-dir "$TMP/images" --token-file "$TMP/token" >"$TMP/pinvmd.log" 2>&1 &
+	PID=$!
+	for _ in $(seq 1 300); do
+		kill -0 "$PID" 2>/dev/null || break
+		if [ -s "$TMP/ready" ]; then
+			PORT=$(sed -n '1s/^tcp:127\.0\.0\.1://p' "$TMP/ready")
+			[ -n "$PORT" ] && started=1
+			break
+		fi
+		sleep 0.1
 	done
 	[ -n "$started" ] || fail_setup "pinvmd did not come up: $(tail -n 5 "$TMP/pinvmd.log")"
 	BASE=http://127.0.0.1:$PORT

@@ -6,6 +6,8 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -91,6 +93,30 @@ bool daemon_wait_tcp(int port, pid_t pid)
 				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 
 	return wait_connect((struct sockaddr *)&sa, sizeof(sa), AF_INET, pid);
+}
+
+int daemon_wait_ready(const char *path, pid_t pid)
+{
+	for (int i = 0; i < 500; i++) {
+		FILE *f = fopen(path, "r");
+
+		if (f) {
+			char line[160] = "";
+			const char *colon;
+			bool got = fgets(line, sizeof(line), f) != NULL;
+
+			fclose(f);
+			/* pinvmd renames the file into place whole: one look. */
+			colon = strrchr(line, ':');
+			if (!got || strncmp(line, "tcp:", 4) || !colon)
+				return -1;
+			return atoi(colon + 1) > 0 ? atoi(colon + 1) : -1;
+		}
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			return -1;
+		usleep(20000);
+	}
+	return -1;
 }
 
 int daemon_run_to_exit(const char *pinvmd, const char *const *args,

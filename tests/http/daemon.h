@@ -22,6 +22,14 @@ bool daemon_wait_socket(const char *path, pid_t pid);
 bool daemon_wait_tcp(int port, pid_t pid);
 
 /*
+ * Waits (10 s) until pid has written its --ready-file path, and gives the
+ * port of its first line ("tcp:HOST:PORT"): what a pinvmd started on
+ * tcp:127.0.0.1:0 took, so nothing guesses a free port. -1 when pid exits
+ * first, the time runs out, or the first line is no TCP address.
+ */
+int daemon_wait_ready(const char *path, pid_t pid);
+
+/*
  * Runs pinvmd with args expecting it to exit within 5 s (a refused start):
  * returns its exit status, or -1 (killed, or still running: then it is
  * killed). Its stderr goes to logpath and is copied into log (len bytes).

@@ -121,7 +121,7 @@ static void seed(struct store *s, const char *id)
 
 int main(int argc, char **argv)
 {
-	char tmpdir[] = "/tmp/pinvm-offload-XXXXXX";
+	char tmpdir[] = "/tmp/pinvm-offload-XXXXXX", ready[160];
 	char state[128], images[128], logpath[160], listen_spec[64], dir[256], err[256];
 	char cmdline[256];
 	struct vmm_client vms[NVMS];
@@ -144,9 +144,9 @@ int main(int argc, char **argv)
 	snprintf(dir, sizeof(dir), "%s/vms", state);
 	mkdir(dir, 0700);
 	snprintf(cmdline, sizeof(cmdline), "console=ttyS0 fake:hold=%s", hold_dir);
-	port = daemon_free_port();
-	snprintf(listen_spec, sizeof(listen_spec), "tcp:127.0.0.1:%d", port);
-	snprintf(c.base, sizeof(c.base), "http://127.0.0.1:%d", port);
+	/* Port 0: the port pinvmd took is read from its ready file. */
+	snprintf(listen_spec, sizeof(listen_spec), "tcp:127.0.0.1:0");
+	snprintf(ready, sizeof(ready), "%s/ready", tmpdir);
 
 	if (store_open(state, &s, err, sizeof(err)) < 0) {
 		check(false, "open the store", "%s", err);
@@ -166,12 +166,14 @@ int main(int argc, char **argv)
 	store_close(s);
 	{
 		const char *args[] = { "--listen", listen_spec, "--state-dir", state, "--image-dir",
-				       images, NULL };
+				       images, "--ready-file", ready, NULL };
 
 		pid = daemon_spawn(argv[1], args, logpath);
 	}
-	if (!check(daemon_wait_tcp(port, pid), "pinvmd starts", "see %s", logpath))
+	port = daemon_wait_ready(ready, pid);
+	if (!check(port > 0, "pinvmd starts", "see %s", logpath))
 		return check_summary();
+	snprintf(c.base, sizeof(c.base), "http://127.0.0.1:%d", port);
 
 	for (int i = 0; i < NVMS; i++)
 		pthread_create(&p[i].t, NULL, pause_vm, &p[i]);

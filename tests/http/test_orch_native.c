@@ -92,7 +92,7 @@ static const char *str(json_t *o, const char *key)
 
 int main(int argc, char **argv)
 {
-	char tmpdir[] = "/tmp/pinvm-orch-XXXXXX";
+	char tmpdir[] = "/tmp/pinvm-orch-XXXXXX", ready[160];
 	char dir[256], path[300], err[256], ids[512], cur[64], all[512], etag_running[64] = "";
 	struct vmm_client web1;
 	struct store *s;
@@ -117,9 +117,9 @@ int main(int argc, char **argv)
 	}
 	snprintf(path, sizeof(path), "%s/vms", state);
 	mkdir(path, 0700);
-	port = daemon_free_port();
-	snprintf(listen_spec, sizeof(listen_spec), "tcp:127.0.0.1:%d", port);
-	snprintf(c.base, sizeof(c.base), "http://127.0.0.1:%d", port);
+	/* Port 0: the port pinvmd took is read from its ready file. */
+	snprintf(listen_spec, sizeof(listen_spec), "tcp:127.0.0.1:0");
+	snprintf(ready, sizeof(ready), "%s/ready", tmpdir);
 
 	if (store_open(state, &s, err, sizeof(err)) < 0) {
 		check(false, "open the store", "%s", err);
@@ -140,12 +140,14 @@ int main(int argc, char **argv)
 	store_close(s);
 	{
 		const char *args[] = { "--listen", listen_spec, "--state-dir", state, "--image-dir",
-				       images, NULL };
+				       images, "--ready-file", ready, NULL };
 
 		pid = daemon_spawn(argv[1], args, logpath);
 	}
-	if (!check(daemon_wait_tcp(port, pid), "pinvmd starts", "see %s", logpath))
+	port = daemon_wait_ready(ready, pid);
+	if (!check(port > 0, "pinvmd starts", "see %s", logpath))
 		return check_summary();
+	snprintf(c.base, sizeof(c.base), "http://127.0.0.1:%d", port);
 
 	/* Names and labels on every VM. */
 	o = client_get_vm(&c, "web1");
@@ -406,13 +408,15 @@ int main(int argc, char **argv)
 	waitpid(pid, &status, 0);
 	{
 		const char *args[] = { "--listen", listen_spec, "--state-dir", state, "--image-dir",
-				       images, NULL };
+				       images, "--ready-file", ready, NULL };
 		static const char prof[] = "{\"name\":\"idem-1\",\"unknown_registers\":\"disable\","
 					   "\"registers\":{\"PSCI_VERSION\":\"1.0\"}}";
 		struct response r;
 
 		pid = daemon_spawn(argv[1], args, logpath);
-		check(daemon_wait_tcp(port, pid), "pinvmd starts again", "see %s", logpath);
+		port = daemon_wait_ready(ready, pid);
+		check(port > 0, "pinvmd starts again", "see %s", logpath);
+		snprintf(c.base, sizeof(c.base), "http://127.0.0.1:%d", port);
 		client_call(&c, "POST", "/v1/profiles", NULL, prof, strlen(prof),
 			    "Idempotency-Key: k-1", &r);
 		check(r.status == 201, "after a restart the key still replays its 201", "%ld %s",

@@ -23,15 +23,22 @@ static char state[128], logpath[128];
 static struct client c;
 static int port;
 
+/* On port 0, at whatever port the ready file names (a restart may move). */
 static pid_t start(void)
 {
-	char listen[64];
-	const char *args[] = { "--listen", listen, "--state-dir", state, NULL };
+	char listen[] = "tcp:127.0.0.1:0", ready[160];
+	const char *args[] = { "--listen", listen, "--state-dir", state,
+			       "--ready-file", ready, NULL };
 	pid_t pid;
 
-	snprintf(listen, sizeof(listen), "tcp:127.0.0.1:%d", port);
+	snprintf(ready, sizeof(ready), "%s/ready", tmpdir);
+	unlink(ready); /* a killed pinvmd's is stale */
 	pid = daemon_spawn(pinvmd, args, logpath);
-	return daemon_wait_tcp(port, pid) ? pid : -1;
+	port = daemon_wait_ready(ready, pid);
+	if (port <= 0)
+		return -1;
+	snprintf(c.base, sizeof(c.base), "http://127.0.0.1:%d", port);
+	return pid;
 }
 
 static long post(const char *path, const char *ct, const char *body,
@@ -114,7 +121,7 @@ static void test_bad_documents(void)
 		{ "malformed JSON", NULL, "{\"name\": ", 400, "malformed_json", "body" },
 		{ "a JSON array body", NULL, "[1]", 400, "wrong_type", "body" },
 		{ "an empty body", NULL, "", 400, "missing_body", "body" },
-		{ "a text/plain body", "text/plain", "{}", 415, "unsupported_media_type", NULL },
+		{ "a text/plain body", "text/plain", "{}", 415, "unsupported_media_type", "Content-Type" },
 		{ "no name", NULL, "{\"registers\": {}}", 422, "missing_field", "name" },
 		{ "a name with a slash", NULL, "{\"name\": \"../x\", \"registers\": {}}", 422, "bad_name", "name" },
 		{ "a number as name", NULL, "{\"name\": 5, \"registers\": {}}", 400, "wrong_type", "name" },
@@ -370,8 +377,6 @@ int main(int argc, char **argv)
 	snprintf(state, sizeof(state), "%s/state", tmpdir);
 	snprintf(logpath, sizeof(logpath), "%s/pinvmd.log", tmpdir);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	port = daemon_free_port();
-	snprintf(c.base, sizeof(c.base), "http://127.0.0.1:%d", port);
 	pid = start();
 	if (!check(pid > 0, "pinvmd starts", "see %s", logpath))
 		return check_summary();

@@ -37,6 +37,7 @@ int main(int argc, char **argv)
 {
 	char tmpdir[] = "/tmp/pinvm-vms-XXXXXX";
 	char state[128], images[128], logpath[128], listen[64], path[256], outside[160];
+	char ready[160];
 	struct response r;
 	pid_t pid;
 	int port, status;
@@ -67,17 +68,19 @@ int main(int argc, char **argv)
 	mkdir(images, 0755);
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	port = daemon_free_port();
-	snprintf(listen, sizeof(listen), "tcp:127.0.0.1:%d", port);
-	snprintf(c.base, sizeof(c.base), "http://127.0.0.1:%d", port);
+	/* Port 0: pinvmd takes a free port and says which in its ready file. */
+	snprintf(listen, sizeof(listen), "tcp:127.0.0.1:0");
+	snprintf(ready, sizeof(ready), "%s/ready", tmpdir);
 	{
 		const char *args[] = { "--listen", listen, "--state-dir", state,
-				       "--image-dir", images, NULL };
+				       "--image-dir", images, "--ready-file", ready, NULL };
 
 		pid = daemon_spawn(argv[1], args, logpath);
 	}
-	if (!check(daemon_wait_tcp(port, pid), "pinvmd starts with an image directory", "see %s", logpath))
+	port = daemon_wait_ready(ready, pid);
+	if (!check(port > 0, "pinvmd starts with an image directory", "see %s", logpath))
 		return check_summary();
+	snprintf(c.base, sizeof(c.base), "http://127.0.0.1:%d", port);
 
 	client_call(&c, "GET", "/v1/images", NULL, NULL, 0, NULL, &r);
 	check(r.status == 200 && strstr(r.body ?: "", "guest.Image") &&
@@ -122,7 +125,7 @@ int main(int argc, char **argv)
 	expect("POST", "/v1/vms", "{\"vcpus\": 1, \"memory_mib\": 64, \"kernel\": \"escape\"}",
 	       400, "image_outside_image_dir", "kernel", "a symlink out of the image directory: 400");
 	expect("POST", "/v1/vms", "{\"vcpus\": 1, \"memory_mib\": 64, \"kernel\": \"guest.Image\", \"initrd\": \"nope\"}",
-	       400, "image_not_found", "initrd", "a missing initrd: 400");
+	       422, "image_not_found", "initrd", "a missing initrd: 422");
 	expect("POST", "/v1/vms", "{\"vcpus\": 1, \"memory_mib\": 64, \"kernel\": \"guest.Image\"}",
 	       503, "no_hypervisor", NULL, "a valid VM without KVM: 503 no_hypervisor");
 	expect("GET", "/v1/vms/nope", NULL, 404, "vm_not_found", NULL, "GET an unknown VM: 404");

@@ -44,13 +44,13 @@ static int teardown(void **state)
 /* Parses a NULL-terminated list of arguments (argv[0] added). */
 static int parse(const char *first, ...)
 {
-	char *argv[40] = { "pinvmd" };
+	char *argv[48] = { "pinvmd" };
 	int argc = 1;
 	const char *a;
 	va_list ap;
 
 	va_start(ap, first);
-	for (a = first; a && argc < 39; a = va_arg(ap, const char *))
+	for (a = first; a && argc < 47; a = va_arg(ap, const char *))
 		argv[argc++] = (char *)a;
 	va_end(ap);
 	argv[argc] = NULL;
@@ -123,7 +123,9 @@ static void test_every_flag(void **state)
 			       "--drain-seconds", "0", "--stop-vms-on-exit",
 			       "--max-profiles", "7", "--max-connections", "100",
 			       "--max-connections-per-peer", "0", "--header-timeout", "2",
-			       "--body-timeout", "3", "--idle-timeout", "4", NULL), 0);
+			       "--body-timeout", "3", "--idle-timeout", "4",
+			       "--ready-file", "/r/ready", NULL), 0);
+	assert_string_equal(cfg.ready_file, "/r/ready");
 	assert_int_equal(cfg.max_profiles, 7);
 	assert_int_equal(cfg.max_connections, 100);
 	assert_int_equal(cfg.max_per_peer, 0);
@@ -189,6 +191,7 @@ static void test_refusals(void **state)
 	const char *notpem = file("np.pem", "hello\n", 0600);
 	const struct refusal cases[] = {
 		{ { "--bogus" }, -ENOTSUP, "unrecognized option '--bogus'" },
+		{ { "--ready-file", "" }, -EINVAL, "--ready-file wants a path" },
 		{ { "--listen" }, -ENOTSUP, "requires an argument" },
 		{ { "extra" }, -EINVAL, "unexpected argument \"extra\"" },
 		{ { "--body-limit", "1023" }, -EINVAL, "--body-limit wants 1024..67108864" },

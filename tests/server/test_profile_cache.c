@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "prepared.h"
 #include "profile_cache.h"
 
 #include <pthread.h>
@@ -138,6 +139,63 @@ static void test_threads(void **state)
 	profile_cache_free(c); /* LeakSanitizer: nothing left behind */
 }
 
+/* Prepared answers: the same bytes to every get, a reference each; a
+ * forget of any profile drops them all (a verdict may come from it); one
+ * made before a forget is not kept; the holders outlive the cache's own. */
+static void test_answers(void **state)
+{
+	struct profile_cache *c = profile_cache_new(2);
+	json_t *doc = json_pack("{s:s}", "name", "base");
+	struct prepared *p = prepared_new(doc), *a, *b, *q;
+	unsigned long gen, stale;
+	char etag[ETAG_SIZE];
+
+	(void)state;
+	assert_non_null(c);
+	assert_non_null(p);
+	assert_string_equal(p->text, "{\"name\":\"base\"}\n");
+	assert_int_equal(p->len, strlen(p->text));
+	etag_of(p->text, p->len - 1, etag);
+	assert_string_equal(p->etag, etag); /* of the body without its newline */
+	assert_null(profile_cache_get_answer(c, "k1", 2, &gen));
+	profile_cache_put_answer(c, "k1", 2, p, gen);
+	a = profile_cache_get_answer(c, "k1", 2, &gen);
+	b = profile_cache_get_answer(c, "k1", 2, &gen);
+	assert_ptr_equal(a, p);
+	assert_ptr_equal(b, p);
+	assert_null(profile_cache_get_answer(c, "k", 1, &gen)); /* a prefix is no key */
+	prepared_unref(p); /* the maker's reference */
+	assert_null(profile_cache_get_answer(c, "k2", 2, &stale));
+	profile_cache_forget(c, "other");
+	assert_null(profile_cache_get_answer(c, "k1", 2, &gen));
+	/* Made before the forget: may come from the forgotten profile. */
+	q = prepared_new(doc);
+	profile_cache_put_answer(c, "k2", 2, q, stale);
+	assert_null(profile_cache_get_answer(c, "k2", 2, &gen));
+	/* Keys past the bound are not kept. */
+	{
+		static char big[PROFILE_CACHE_KEY_MAX + 1];
+
+		profile_cache_put_answer(c, big, sizeof(big), q, gen);
+		assert_null(profile_cache_get_answer(c, big, sizeof(big), &gen));
+	}
+	/* Capacity 2: the least recently used answer makes room. */
+	profile_cache_put_answer(c, "x1", 2, q, gen);
+	profile_cache_put_answer(c, "x2", 2, q, gen);
+	prepared_unref(profile_cache_get_answer(c, "x1", 2, &gen));
+	profile_cache_put_answer(c, "x3", 2, q, gen);
+	assert_null(profile_cache_get_answer(c, "x2", 2, &gen));
+	prepared_unref(profile_cache_get_answer(c, "x1", 2, &gen));
+	prepared_unref(q);
+	profile_cache_free(c);
+	/* The holders still read theirs (ASan: no use after free). */
+	assert_string_equal(a->text, "{\"name\":\"base\"}\n");
+	prepared_unref(a);
+	assert_int_equal(b->len, 16);
+	prepared_unref(b);
+	json_decref(doc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -145,6 +203,7 @@ int main(void)
 		cmocka_unit_test(test_stale_load_not_kept),
 		cmocka_unit_test(test_capacity),
 		cmocka_unit_test(test_threads),
+		cmocka_unit_test(test_answers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
