@@ -238,6 +238,27 @@ char *client_console(const struct client *c, const char *vm_id)
 	return all;
 }
 
+char *client_wait_console(const struct client *c, const char *vm_id,
+			  bool (*done)(const char *console, void *arg), void *arg, int stall_s)
+{
+	double t0 = client_now(), grew = t0;
+	size_t len = 0;
+
+	while (client_now() - grew < stall_s && client_now() - t0 < 4.0 * stall_s) {
+		char *s = client_console(c, vm_id);
+
+		if (s && done(s, arg))
+			return s;
+		if (s && strlen(s) > len) {
+			len = strlen(s);
+			grew = client_now();
+		}
+		free(s);
+		usleep(500000);
+	}
+	return NULL;
+}
+
 json_t *client_get_json(const struct client *c, const char *path)
 {
 	struct response r;

@@ -6,6 +6,7 @@
 #define PINVM_TESTS_CLIENT_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 struct client {
@@ -66,6 +67,16 @@ json_t *client_get_vm(const struct client *c, const char *vm_id);
 
 /* A VM's whole console so far (caller frees), or NULL unless 200. */
 char *client_console(const struct client *c, const char *vm_id);
+
+/*
+ * Polls vm_id's console until done(console, arg) holds and returns that
+ * console (caller frees); NULL once it has not grown for stall_s seconds,
+ * or after 4 * stall_s in all. A guest that makes progress is waited for,
+ * however loaded the machine: a boot in the emulated lab beside other
+ * work can take many times its idle time.
+ */
+char *client_wait_console(const struct client *c, const char *vm_id,
+			  bool (*done)(const char *console, void *arg), void *arg, int stall_s);
 
 /* The lab's guest image name of the periodic probe guest (vmm/probe_image.S). */
 #define CLIENT_PROBE_IMAGE "probe.Image"

@@ -91,16 +91,7 @@ static long action(const char *id, const char *what, struct response *r)
 /* The whole console so far (caller frees), following X-Console-Next-Offset. */
 static char *console(const char *id)
 {
-	char path[160];
-	struct response r;
-	char *all = NULL;
-
-	snprintf(path, sizeof(path), "/v1/vms/%s/console?offset=0", id);
-	client_call(&c, "GET", path, NULL, NULL, 0, NULL, &r);
-	if (r.status == 200)
-		all = strdup(r.body ? r.body : "");
-	response_free(&r);
-	return all;
+	return client_console(&c, id);
 }
 
 static size_t console_len(const char *id)
@@ -112,19 +103,36 @@ static size_t console_len(const char *id)
 	return n;
 }
 
+struct needle {
+	const char *text;
+	unsigned n;
+};
+
+static unsigned count_of(const char *hay, const char *needle);
+
+static bool has_needle(const char *con, void *arg)
+{
+	const struct needle *w = arg;
+
+	return count_of(con, w->text) >= w->n;
+}
+
+/* Waits for needle on the console n times, as long as the console keeps
+ * growing (stall_s without a byte more: it gave up); seconds since t0 or -1. */
+static double wait_count_stall(const char *id, const char *needle, unsigned n, double t0,
+			       int stall_s)
+{
+	struct needle w = { needle, n };
+	char *s = client_wait_console(&c, id, has_needle, &w, stall_s);
+
+	free(s);
+	return s ? now() - t0 : -1;
+}
+
 /* Waits for needle on the console; returns seconds taken or -1. */
 static double wait_console(const char *id, const char *needle, double t0)
 {
-	while (now() - t0 < BOOT_TIMEOUT_S) {
-		char *s = console(id);
-		bool found = s && strstr(s, needle);
-
-		free(s);
-		if (found)
-			return now() - t0;
-		usleep(500000);
-	}
-	return -1;
+	return wait_count_stall(id, needle, 1, t0, BOOT_TIMEOUT_S);
 }
 
 static const char *state_of(const char *id)
@@ -731,21 +739,12 @@ static unsigned count_of(const char *hay, const char *needle)
 	return n;
 }
 
-/* Waits (limit_s at most) until needle is on the console n times;
- * seconds taken or -1. */
+/* Waits until needle is on the console n times, while the console grows
+ * (limit_s without a byte more: it gave up); seconds taken or -1. */
 static double wait_count(const char *id, const char *needle, unsigned n, double t0,
 			 double limit_s)
 {
-	while (now() - t0 < limit_s) {
-		char *s = console(id);
-		bool found = s && count_of(s, needle) >= n;
-
-		free(s);
-		if (found)
-			return now() - t0;
-		usleep(500000);
-	}
-	return -1;
+	return wait_count_stall(id, needle, n, t0, (int)limit_s);
 }
 
 static void delete_vm(const char *id)
