@@ -56,6 +56,16 @@ SNAPSHOTS=$ROOT/build/test-snapshots
 
 say() { printf '== %s\n' "$*"; }
 
+# Runs "$@" and prints how long it took as "# took N s: PROGRAM ARG1",
+# which lab_run repeats in the summary: where a lab boot's time goes.
+timed() {
+	local t0=$SECONDS rc
+	"$@"
+	rc=$?
+	printf '# took %d s: %s %s\n' $((SECONDS - t0)) "${1##*/}" "${2:-}"
+	return $rc
+}
+
 # Adds the counts of one step: from its programs' "N passed, N failed"
 # lines (summed), or from ctest's summary, or 1/0 by exit status.
 tally() {
@@ -240,6 +250,7 @@ lab_run() {
 	local rc=$?
 	lab_stop
 	tally "lab $kernel $step" $rc "$tlog"
+	grep '^# took ' "$tlog"
 }
 
 # Pass 1 on one kernel: the host against its fixture, then its capture as
@@ -253,16 +264,16 @@ lab_pass1() {
 
 lab_pass1_tests() {
 	local url=$1 control=$2 kernel=$3 bin=$ROOT/build/bin rc=0
-	"$bin/test_lab_host" "$url" "$ROOT/tests/fixtures/lab-$kernel.json" || rc=1
-	"$bin/test_lab_profiles" capture "$url" "$kernel" "$ROOT/tests/fixtures/lab-$kernel.json" \
+	timed "$bin/test_lab_host" "$url" "$ROOT/tests/fixtures/lab-$kernel.json" || rc=1
+	timed "$bin/test_lab_profiles" capture "$url" "$kernel" "$ROOT/tests/fixtures/lab-$kernel.json" \
 		"$PROFILES" || rc=1
-	"$bin/test_lab_snapshots" source "$url" "$control" "$kernel" "$ROOT/tests/fixtures" "$SNAPSHOTS" || rc=1
+	timed "$bin/test_lab_snapshots" source "$url" "$control" "$kernel" "$ROOT/tests/fixtures" "$SNAPSHOTS" || rc=1
 	if [ "$kernel" = 6.12 ]; then
 		# The create path beside the KVM floor, 64 VMs at once; a
 		# snapshot and restore, and a live migration, of 256 MiB and
 		# 1 GiB guests.
-		"$bin/bench_lab_create" "$url" "$control" 20 64 || rc=1
-		lab_selftest "$control" snapshot-bench migrate-bench || rc=1
+		timed "$bin/bench_lab_create" "$url" "$control" 20 64 || rc=1
+		timed lab_selftest "$control" snapshot-bench migrate-bench || rc=1
 	fi
 	return $rc
 }
@@ -369,26 +380,26 @@ lab_vms_tests() {
 	local sources=$KERNELS
 	[[ " $sources " == *" $kernel "* ]] || sources+=" $kernel"
 	# shellcheck disable=SC2086 # one kernel per word
-	"$bin/test_lab_profiles" matrix "$url" "$kernel" "$profiles" $sources || rc=1
+	timed "$bin/test_lab_profiles" matrix "$url" "$kernel" "$profiles" $sources || rc=1
 	# After the matrix, which imported every capture as lab-KERNEL: the
 	# snapshot cells compare against those profiles' verdicts here.
 	# shellcheck disable=SC2086 # one kernel per word
-	"$bin/test_lab_snapshots" target "$url" "$kernel" "$snapshots" $sources || rc=1
+	timed "$bin/test_lab_snapshots" target "$url" "$kernel" "$snapshots" $sources || rc=1
 	if [ "$kernel" = 6.12 ]; then
-		"$bin/test_lab_vms" "$url" "$control" --profile || rc=1
-		"$ROOT/tests/contract/run.sh" "$url" --kvm || rc=1
+		timed "$bin/test_lab_vms" "$url" "$control" --profile || rc=1
+		timed "$ROOT/tests/contract/run.sh" "$url" --kvm || rc=1
 		if [ -x "$bin/test_cli" ]; then
-			"$bin/test_cli" "$bin/pinvm" "$ROOT/tests/fixtures" --url "$url" || rc=1
+			timed "$bin/test_cli" "$bin/pinvm" "$ROOT/tests/fixtures" --url "$url" || rc=1
 		fi
 	else
-		"$bin/test_lab_vms" "$url" "$control" || rc=1
+		timed "$bin/test_lab_vms" "$url" "$control" || rc=1
 	fi
 	case $kernel in
 	5.10 | 6.1) cases="snapshot probe-snapshot migrate" ;;
 	*) cases="smccc-deny snapshot probe-snapshot migrate" ;;
 	esac
 	# shellcheck disable=SC2086 # one case per word
-	lab_selftest "$control" $cases ${EXTRA_SELFTESTS:-} || rc=1
+	timed lab_selftest "$control" $cases ${EXTRA_SELFTESTS:-} || rc=1
 	return $rc
 }
 
@@ -402,9 +413,9 @@ lab_asan_tests() {
 	local fixture=$ROOT/tests/fixtures/lab-$kernel.json dir=$ROOT/build/test-lab-asan
 	rm -rf "$dir"
 	mkdir -p "$dir/profiles" "$dir/snapshots"
-	"$bin/test_lab_host" "$url" "$fixture" || rc=1
-	"$bin/test_lab_profiles" capture "$url" "$kernel" "$fixture" "$dir/profiles" || rc=1
-	"$bin/test_lab_snapshots" source "$url" "$control" "$kernel" "$ROOT/tests/fixtures" "$dir/snapshots" || rc=1
+	timed "$bin/test_lab_host" "$url" "$fixture" || rc=1
+	timed "$bin/test_lab_profiles" capture "$url" "$kernel" "$fixture" "$dir/profiles" || rc=1
+	timed "$bin/test_lab_snapshots" source "$url" "$control" "$kernel" "$ROOT/tests/fixtures" "$dir/snapshots" || rc=1
 	for k in $KERNELS; do
 		[ "$k" = "$kernel" ] && continue
 		cp "$PROFILES/profile-$k.json" "$dir/profiles/" 2>/dev/null
@@ -421,7 +432,7 @@ lab_asan_tests() {
 		"$dir/profiles" "$dir/snapshots" || rc=1
 	# DELETE racing GET, actions and console on one VM: a use of a freed
 	# VM is an ASan report collected below.
-	"$bin/test_lab_races" "$url" "$control" "${PINVM_RACE_ROUNDS:-200}" || rc=1
+	timed "$bin/test_lab_races" "$url" "$control" "${PINVM_RACE_ROUNDS:-200}" || rc=1
 	lab_asan_reports "$control" "$LOGDIR/lab-$kernel-asan.log" || rc=1
 	return $rc
 }
