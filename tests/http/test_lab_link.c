@@ -21,8 +21,12 @@
  *     created, run and ended: GET /v1/host/observed-abi). Then the same
  *     guest unpinned on the host offering the newer PSCI must be refused
  *     with 409 naming PSCI_VERSION before anything is paused (still
- *     running, no VM on the other side). CTL_A, CTL_B: the labs' control
- *     ports (the probe image is written into each lab's /images).
+ *     running, no VM on the other side). Last, a fault: a ticking Linux
+ *     guest (256 MiB) migrating A -> B while B's pinvmd is killed (-9)
+ *     mid-copy: the guest must tick on on A, B's pinvm-vmm must end by
+ *     itself, and B's pinvmd, started again, must list no VM. CTL_A, CTL_B:
+ *     the labs' control ports (the probe image is written into each lab's
+ *     /images; B's pinvmd is killed and restarted through it).
  *
  *   test_lab_link down URL_A LINK_DOWN
  *     LINK_DOWN: a link address whose lab is down: a baseline naming it is
@@ -471,6 +475,124 @@ static void refusal(const struct client *a, const struct client *b, const char *
 	free(id);
 }
 
+#define LINUX_KERNEL "debian-6.1-arm64.Image"
+#define LINUX_INITRD "busybox-initramfs.cpio.gz"
+
+static char *lab_sh(const struct client *ctl, const char *cmd)
+{
+	return client_post_text(ctl, "/cgi-bin/run", cmd);
+}
+
+static size_t console_len(const struct client *cl, const char *id)
+{
+	char *s = client_console(cl, id);
+	size_t n = s ? strlen(s) : 0;
+
+	free(s);
+	return n;
+}
+
+/* Waits (bounded) for the console of id to grow past n bytes. */
+static bool console_grows(const struct client *cl, const char *id, size_t n, int seconds)
+{
+	double t0 = client_now();
+
+	while (client_now() - t0 < seconds) {
+		if (console_len(cl, id) > n)
+			return true;
+		usleep(500000);
+	}
+	return false;
+}
+
+static void fault(const char *link_b, const struct client *ctl_b)
+{
+	json_t *spec = json_pack("{s:i, s:i, s:s, s:s, s:s, s:s}", "vcpus", 2, "memory_mib", 256,
+				 "kernel", LINUX_KERNEL, "initrd", LINUX_INITRD, "cmdline",
+				 "console=ttyS0 pinvm.tick=1", "profile", "mig-base");
+	struct response r;
+	char path[160], *id = NULL, *out;
+	json_t *vm = NULL, *mig;
+	double t0;
+	bool killed = false;
+	size_t n;
+
+	call_json(&ca, "POST", "/v1/vms", spec, &r);
+	if (r.status == 201 && response_str(&r, "id"))
+		id = strdup(response_str(&r, "id"));
+	check(id != NULL, "fault: a 256 MiB ticking Linux guest on A", "%ld %s", r.status, r.body);
+	response_free(&r);
+	if (!id)
+		return;
+	snprintf(path, sizeof(path), "/v1/vms/%s/actions", id);
+	call_json(&ca, "POST", path, json_pack("{s:s}", "action", "start"), &r);
+	response_free(&r);
+	check(console_grows(&ca, id, 2000, ROUND_TIMEOUT_S), "fault: it boots and prints",
+	      "no console");
+	snprintf(path, sizeof(path), "/v1/vms/%s/migrate", id);
+	call_json(&ca, "POST", path, json_pack("{s:s}", "destination", link_b), &r);
+	check(r.status == 202, "fault: the migration to B starts", "%ld %s", r.status, r.body);
+	response_free(&r);
+	/* Kill B's pinvmd once bytes flow. */
+	t0 = client_now();
+	while (client_now() - t0 < 120) {
+		json_decref(vm);
+		vm = client_get_vm(&ca, id);
+		mig = json_object_get(vm, "migration");
+		if (json_integer_value(json_object_get(mig, "bytes_sent")) > 0 ||
+		    strcmp(js(mig, "phase"), "precopy"))
+			break;
+		usleep(50000);
+	}
+	mig = json_object_get(vm, "migration");
+	if (!strcmp(js(mig, "phase"), "precopy")) {
+		out = lab_sh(ctl_b, "touch /run/lab-hold; p=$(pidof pinvmd) && kill -9 $p && "
+				    "echo killed");
+		killed = out && strstr(out, "killed");
+		free(out);
+	}
+	check(killed, "fault: B's pinvmd is killed (-9) mid-copy", "phase %s, %lld bytes sent",
+	      js(mig, "phase"), (long long)json_integer_value(json_object_get(mig, "bytes_sent")));
+	json_decref(vm);
+	vm = wait_migration(&ca, id);
+	mig = json_object_get(vm, "migration");
+	check(!strcmp(js(mig, "phase"), "failed") && !strcmp(js(vm, "state"), "running"),
+	      "fault: the migration fails and the guest runs on A", "phase %s (%s), state %s",
+	      js(mig, "phase"), js(mig, "error"), js(vm, "state"));
+	printf("# fault: %s\n", js(mig, "error"));
+	json_decref(vm);
+	n = console_len(&ca, id);
+	check(console_grows(&ca, id, n, 60), "fault: its console goes on (ticks) on A",
+	      "stuck at %zu bytes", n);
+	/* B: its pinvm-vmm ends by itself (its stream broke), then a new
+	 * pinvmd on the same state forgets the VM that never arrived. */
+	out = lab_sh(ctl_b, "for i in $(seq 1 900); do pidof pinvm-vmm >/dev/null || break; "
+			    "usleep 100000; done; pidof pinvm-vmm >/dev/null && echo lingers; "
+			    "echo done");
+	check(out && !strstr(out, "lingers"), "fault: B's receiving pinvm-vmm ended by itself",
+	      "%s", out ? out : "no answer");
+	free(out);
+	free(lab_sh(ctl_b, "setsid /usr/bin/pinvmd $(cat /run/pinvmd.args) </dev/null "
+			   ">/dev/console 2>&1 & echo started"));
+	t0 = client_now();
+	while (client_now() - t0 < 60) {
+		json_t *h = client_get_json(&cb, "/v1/health");
+
+		json_decref(h);
+		if (h)
+			break;
+		usleep(300000);
+	}
+	check(count_vms(&cb) == 0, "fault: B, started again, lists no VM", "%u VMs",
+	      count_vms(&cb));
+	out = lab_sh(ctl_b, "ls /var/lib/pinvm/vms | wc -l");
+	check(out && atoi(out) == 0, "fault: and has no VM directory left", "%s",
+	      out ? out : "no answer");
+	free(out);
+	delete_vm(&ca, id);
+	free(id);
+}
+
 static int migrate(const char *link_a, const char *link_b, const struct client *ctl_a,
 		   const struct client *ctl_b)
 {
@@ -529,6 +651,7 @@ static int migrate(const char *link_a, const char *link_b, const struct client *
 	delete_vm(&ca, id);
 	free(id);
 	refusal(&ca, &cb, link_a, link_b, set_a, set_b);
+	fault(link_b, ctl_b);
 out:
 	json_decref(set_a);
 	json_decref(set_b);
@@ -545,7 +668,7 @@ int main(int argc, char **argv)
 		snprintf(cb.base, sizeof(cb.base), "%s", argv[3]);
 		ret = pair(argv[4]);
 	} else if (argc == 8 && !strcmp(argv[1], "migrate")) {
-		struct client ctl_a, ctl_b;
+		struct client ctl_a = { 0 }, ctl_b = { 0 };
 
 		snprintf(ca.base, sizeof(ca.base), "%s", argv[2]);
 		snprintf(cb.base, sizeof(cb.base), "%s", argv[3]);
