@@ -31,6 +31,7 @@
 /* The destination builds the VM after the last byte (vm_create_incoming). */
 #define DEST_BUILT_MS 120000
 #define DEST_DELETE_MS 120000
+#define DEST_UNREACHABLE_MS 15000
 #define OP_MS 30000
 
 struct job {
@@ -359,7 +360,7 @@ static int dest_state(struct job *j, char *state, size_t len)
  * else -errno. */
 static int await_dest_built(struct job *j)
 {
-	double until = mono_ms() + DEST_BUILT_MS;
+	double until = mono_ms() + DEST_BUILT_MS, reached = mono_ms();
 	char state[32];
 
 	while (mono_ms() < until && !cancelled(j->e)) {
@@ -367,6 +368,11 @@ static int await_dest_built(struct job *j)
 
 		if (ret == -ENOENT)
 			return -ENOENT;
+		/* Gone for good (killed, the link cut): nothing to wait for. */
+		if (ret == -EIO && mono_ms() - reached > DEST_UNREACHABLE_MS)
+			return -EHOSTUNREACH;
+		if (ret != -EIO)
+			reached = mono_ms();
 		if (!ret && !strcmp(state, "paused"))
 			return 0;
 		if (!ret && strcmp(state, "creating"))
@@ -426,7 +432,7 @@ static void *job_main(void *arg)
 	struct job *j = arg;
 	struct vm_entry *e = j->e;
 	char detail[512], why[600];
-	bool migrated = false, relay_started, gone, answered;
+	bool migrated = false, relay_started, answered, resume_sent = false;
 	double t_migrated = 0;
 	int ret;
 
@@ -468,7 +474,11 @@ static void *job_main(void *arg)
 		snprintf(why, sizeof(why), "cancelled");
 		goto fail;
 	}
+	resume_sent = true;
 	ret = resume_dest(j, &answered);
+	/* A refusal with an answer: the destination did not run it. */
+	if (ret < 0 && answered)
+		resume_sent = false;
 	if (ret < 0) {
 		snprintf(why, sizeof(why), "the destination %s the resume",
 			 answered ? "refused" : "did not answer");
@@ -490,29 +500,34 @@ static void *job_main(void *arg)
 	goto out;
 
 fail:
-	if (!migrated) {
-		/* pinvm-vmm resumed the guest itself (migrate_failed); the abort
-		 * covers a sender that never answered. Then the destination. */
+	if (!resume_sent) {
+		/*
+		 * The destination runs the guest only on our resume: without it
+		 * the guest can run nowhere but here, so it resumes at once
+		 * (pinvm-vmm already did after migrate_failed; the abort covers a
+		 * sender that never answered and a guest paused for the handover).
+		 * Then the destination's VM goes (it also forgets a broken stream
+		 * by itself).
+		 */
 		vm_request(e, VMM_OP_MIGRATE_ABORT, OP_MS, detail, sizeof(detail));
 		set_phase(e, cancelled(e) ? "cancelled" : "failed", why);
-		if (!delete_dest(j, DEST_DELETE_MS / 2))
+		if (!delete_dest(j, migrated ? DEST_DELETE_MS : DEST_DELETE_MS / 2))
 			log_msg(LOG_WARN, "vm %s: the destination VM %s at %s could not be "
 				"confirmed deleted (it forgets a broken stream by itself)",
 				e->id, j->dest_vm, j->url);
+	} else if (delete_dest(j, DEST_DELETE_MS)) {
+		/* The resume went out and no "running" came back: only a
+		 * destination known gone lets the guest run here again. */
+		vm_request(e, VMM_OP_MIGRATE_ABORT, OP_MS, detail, sizeof(detail));
+		set_phase(e, "failed", why);
 	} else {
-		gone = delete_dest(j, DEST_DELETE_MS);
-		if (gone) {
-			vm_request(e, VMM_OP_MIGRATE_ABORT, OP_MS, detail, sizeof(detail));
-			set_phase(e, cancelled(e) ? "cancelled" : "failed", why);
-		} else {
-			char more[1100];
+		char more[1100];
 
-			snprintf(more, sizeof(more),
-				 "%.500s; the destination VM %s at %.256s may run the guest and could not "
-				 "be deleted: the guest stays paused here (resume it here only "
-				 "once that VM is known gone)", why, j->dest_vm, j->url);
-			set_phase(e, "failed", more);
-		}
+		snprintf(more, sizeof(more),
+			 "%.500s; the destination VM %s at %.256s may run the guest and could not "
+			 "be deleted: the guest stays paused here (resume it here only once that "
+			 "VM is known gone)", why, j->dest_vm, j->url);
+		set_phase(e, "failed", more);
 	}
 	log_msg(LOG_WARN, "vm %s: migration to %s ended: %s", e->id, j->url, why);
 out:
