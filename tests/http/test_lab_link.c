@@ -315,10 +315,13 @@ static double kvm_floor(const struct client *cl)
 /*
  * One leg: id on `from` moves to `to` (its pinvmd at link_to). Checks the
  * guest's rounds go on there with round 1's answers (first, from the
- * guest's first host). Returns the new id (caller frees) or NULL.
+ * guest's first host). *last: on entry the last round known on `from`
+ * (its console may start after round 1: the guest came from elsewhere),
+ * on return the last seen on `to`. Returns the new id (caller frees) or NULL.
  */
 static char *leg(const char *name, const struct client *from, const struct client *to,
-		 const char *link_to, const char *id, const uint64_t *first, size_t nfirst)
+		 const char *link_to, const char *id, const uint64_t *first, size_t nfirst,
+		 unsigned *last)
 {
 	uint64_t x0[PROBE_ROUNDS_MAX_CALLS];
 	struct response r;
@@ -359,7 +362,7 @@ static char *leg(const char *name, const struct client *from, const struct clien
 	      "%s: %s", name, vm ? js(vm, "state") : "no VM");
 	json_decref(vm);
 	src_console = client_console(from, id);
-	n0 = src_console ? probe_round_last(src_console, 0) : 0;
+	n0 = src_console ? probe_round_last(src_console, *last) : 0;
 	/* Round n0 + 1 may have begun on the source; n0 + 2 on is all here. */
 	dst_console = wait_round(to, dest, n0 + 1, n0 + 3);
 	if (!dst_console) {
@@ -387,6 +390,7 @@ static char *leg(const char *name, const struct client *from, const struct clien
 		      "%s: %u answers differ", name, differ);
 		printf("MIGRATE %s: probe rounds %u (source) -> %u (destination), %zu calls each, "
 		       "%u answers differ\n", name, n0, n1, nfirst, differ);
+		*last = n1;
 	}
 	free(src_console);
 	free(dst_console);
@@ -597,6 +601,7 @@ static int migrate(const char *link_a, const char *link_b, const struct client *
 	struct response r;
 	char *out, *id, *id_b, *id_a2, *s;
 	size_t nfirst = 0;
+	unsigned last = 0;
 
 	if (!check(set_a && set_b, "both labs give their register sets", "A %p B %p",
 		   (void *)set_a, (void *)set_b))
@@ -634,9 +639,9 @@ static int migrate(const char *link_a, const char *link_b, const struct client *
 		  "the probe guest answers its first rounds on A", "%s", s ? "partial" : "none"))
 		printf("# A: the probe guest runs, %zu calls a round\n", nfirst);
 	free(s);
-	id_b = leg("A->B", &ca, &cb, link_b, id, first, nfirst);
+	id_b = leg("A->B", &ca, &cb, link_b, id, first, nfirst, &last);
 	if (id_b) {
-		id_a2 = leg("B->A", &cb, &ca, link_a, id_b, first, nfirst);
+		id_a2 = leg("B->A", &cb, &ca, link_a, id_b, first, nfirst, &last);
 		if (id_a2) {
 			delete_vm(&ca, id_a2);
 			free(id_a2);
