@@ -57,6 +57,11 @@ void handle_vm_delete(struct request *req, struct reply *rep);
 void handle_vm_action(struct request *req, struct reply *rep);
 void handle_vm_console(struct request *req, struct reply *rep);
 
+/* Live migration (handlers_migrate.c). */
+void handle_vm_migrate_post(struct request *req, struct reply *rep);
+void handle_vm_migrate_delete(struct request *req, struct reply *rep);
+void handle_vms_incoming_post(struct request *req, struct reply *rep);
+
 /* GET /v1/events (handlers_events.c). */
 void handle_events_get(struct request *req, struct reply *rep);
 

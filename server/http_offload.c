@@ -22,6 +22,9 @@ static const enum route_index slow[] = {
 	ROUTE_IDX_handle_profiles_post,       /* capture: the probe guest */
 	ROUTE_IDX_handle_profile_observed_abi_get,
 	ROUTE_IDX_handle_host_observed_abi_get,
+	ROUTE_IDX_handle_vm_migrate_post,     /* the destination over libcurl */
+	ROUTE_IDX_handle_vm_migrate_delete,
+	ROUTE_IDX_handle_vms_incoming_post,   /* spawn a listening pinvm-vmm */
 };
 
 static struct {

@@ -163,6 +163,25 @@ static struct vm_entry *from_record(struct vm_core *c, json_t *doc)
 	return e;
 }
 
+/* Whether e was the destination of a live migration that had not arrived
+ * when pinvmd stopped: nobody was told of it but the source, which resumed
+ * its guest, so nothing of it is kept. */
+static bool unarrived_migration(const struct vm_entry *e)
+{
+	char path[PATH_MAX];
+	json_t *cfg;
+	bool incoming;
+
+	if (e->state != VM_FAILED ||
+	    strncmp(e->reason, "pinvmd stopped while creating", 29) ||
+	    vm_dir_file(e->dir, VM_FILE_CONFIG, path, sizeof(path)) < 0)
+		return false;
+	cfg = json_load_file(path, 0, NULL);
+	incoming = json_is_string(json_object_get(cfg, "incoming"));
+	json_decref(cfg);
+	return incoming;
+}
+
 int vm_core_load(struct vm_core *c, char *err, size_t errlen)
 {
 	unsigned counts[VM_STATE_COUNT] = { 0 };
@@ -179,6 +198,13 @@ int vm_core_load(struct vm_core *c, char *err, size_t errlen)
 		if (!e) {
 			/* Kept in the store untouched; only DELETE removes a record. */
 			log_msg(LOG_ERROR, "vm record %zu is unusable; skipped", i);
+			continue;
+		}
+		if (unarrived_migration(e)) {
+			log_msg(LOG_INFO, "vm %s: an incoming migration that never arrived; "
+				"forgotten", e->id);
+			vm_end(e);
+			vm_entry_put(e);
 			continue;
 		}
 		counts[e->state]++;

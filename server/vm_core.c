@@ -143,7 +143,7 @@ static int resolve_image(const struct vm_core *c, const char *field, const char 
 
 /* vcpus and memory against what this host has (as probed at start-up,
  * which /v1/ready reports too). */
-static int check_host(const struct kvm_host_info *info, const struct vm_spec *b,
+int vm_core_check_host(const struct kvm_host_info *info, const struct vm_spec *b,
 		      struct api_error *err)
 {
 	long max_vcpus = 0;
@@ -169,7 +169,7 @@ static int check_host(const struct kvm_host_info *info, const struct vm_spec *b,
 	return 0;
 }
 
-static void make_id(char out[40])
+void vm_core_make_id(char out[40])
 {
 	unsigned char b[16] = { 0 };
 
@@ -186,7 +186,7 @@ static void make_id(char out[40])
 
 /* The first event of a new pinvm-vmm: built, or why not. With a profile,
  * what KVM read back must be what was pinned. */
-static int await_created(struct vm_entry *e, struct compat_report *report,
+int vm_core_await_created(struct vm_entry *e, struct compat_report *report,
 			 struct api_error *err)
 {
 	struct compat_write back[COMPAT_MAX_ENTRIES];
@@ -284,7 +284,7 @@ static int write_config(const struct vm_entry *e, const struct vm_spec *spec,
 }
 
 /* Starts pinvm-vmm on the VM's directory. */
-static int spawn_vmm(struct vm_entry *e, struct api_error *err)
+int vm_core_spawn_vmm(struct vm_entry *e, struct api_error *err)
 {
 	char bin[PATH_MAX], config[PATH_MAX], sock[PATH_MAX], exitf[PATH_MAX], log[PATH_MAX];
 	struct vmm_spawn spawn = { 0 };
@@ -332,9 +332,9 @@ static void *create_thread(void *arg)
 	if (!ret)
 		ret = write_config(e, &spec, job->kernel, job->initrd, job->report, &err);
 	if (!ret)
-		ret = spawn_vmm(e, &err);
+		ret = vm_core_spawn_vmm(e, &err);
 	if (!ret)
-		ret = await_created(e, job->report, &err);
+		ret = vm_core_await_created(e, job->report, &err);
 	if (!ret) {
 		pthread_mutex_lock(&e->lock);
 		e->state = VM_CREATED;
@@ -434,7 +434,7 @@ static int create(struct vm_core *c, const struct vm_spec *spec, const json_t *d
 				"this pinvmd holds %u VMs, its limit (--max-vms); delete one first",
 				held);
 	/* The name first: a conflict is the client's to fix whatever else. */
-	make_id(id);
+	vm_core_make_id(id);
 	if (spec->name) {
 		char owner[40];
 
@@ -459,7 +459,7 @@ static int create(struct vm_core *c, const struct vm_spec *spec, const json_t *d
 	if (!ret && spec->initrd)
 		ret = resolve_image(c, "initrd", spec->initrd, initrd, err);
 	if (!ret)
-		ret = check_host(c->host, spec, err);
+		ret = vm_core_check_host(c->host, spec, err);
 	if (!ret)
 		ret = image_check(kernel, spec->initrd ? initrd : NULL,
 				  (uint64_t)spec->memory_mib, err);
@@ -536,10 +536,10 @@ static int create(struct vm_core *c, const struct vm_spec *spec, const json_t *d
 	ret = write_config(e, spec, kernel, initrd, report, err);
 	t[CS_CONFIG] = mono_ms_exact();
 	if (!ret)
-		ret = spawn_vmm(e, err);
+		ret = vm_core_spawn_vmm(e, err);
 	t[CS_SPAWNED] = mono_ms_exact();
 	if (!ret)
-		ret = await_created(e, report, err);
+		ret = vm_core_await_created(e, report, err);
 	if (ret < 0)
 		goto err_entry;
 	t[CS_BUILT] = mono_ms_exact();
@@ -660,7 +660,7 @@ int vm_core_restore(struct vm_core *c, const struct vm_restore *r, const json_t 
 		return api_fail(err, 409, "too_many_vms", "",
 				"this pinvmd holds %u VMs, its limit (--max-vms); delete one first",
 				held);
-	ret = check_host(c->host, &spec, err);
+	ret = vm_core_check_host(c->host, &spec, err);
 	if (ret < 0)
 		goto err_reserved;
 	e = vm_entry_new();
@@ -668,7 +668,7 @@ int vm_core_restore(struct vm_core *c, const struct vm_restore *r, const json_t 
 		ret = api_fail(err, 500, "out_of_memory", "", "out of memory");
 		goto err_reserved;
 	}
-	make_id(e->id);
+	vm_core_make_id(e->id);
 	gmtime_r(&now, &tm);
 	strftime(e->created_at, sizeof(e->created_at), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	snprintf(e->profile, sizeof(e->profile), "%s", r->profile ? r->profile : "");
@@ -697,9 +697,9 @@ int vm_core_restore(struct vm_core *c, const struct vm_restore *r, const json_t 
 	if (!ret)
 		ret = write_restore_config(e, r, err);
 	if (!ret)
-		ret = spawn_vmm(e, err);
+		ret = vm_core_spawn_vmm(e, err);
 	if (!ret)
-		ret = await_created(e, NULL, err);
+		ret = vm_core_await_created(e, NULL, err);
 	if (ret < 0)
 		goto err_entry;
 	e->state = VM_PAUSED;
@@ -820,19 +820,19 @@ int vm_core_restart(struct vm_core *c, struct vm_entry *e, struct compat_report 
 	if (!ret && spec.initrd)
 		ret = resolve_image(c, "initrd", spec.initrd, initrd, err);
 	if (!ret)
-		ret = check_host(c->host, &spec, err);
+		ret = vm_core_check_host(c->host, &spec, err);
 	if (!ret && vm_dir_file(e->dir, VM_FILE_EXIT, exitf, sizeof(exitf)) == 0)
 		unlink(exitf); /* the last boot's; this one writes its own */
 	if (!ret)
 		ret = write_config(e, &spec, kernel, initrd, report, err);
 	if (!ret)
-		ret = spawn_vmm(e, err);
+		ret = vm_core_spawn_vmm(e, err);
 	if (!ret) {
 		pthread_mutex_lock(&e->lock);
 		json_decref(e->abi);
 		e->abi = NULL;
 		pthread_mutex_unlock(&e->lock);
-		ret = await_created(e, report, err);
+		ret = vm_core_await_created(e, report, err);
 	}
 	if (!ret) {
 		pthread_mutex_lock(&e->lock);

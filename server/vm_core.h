@@ -103,6 +103,34 @@ struct vm_restore {
 int vm_core_restore(struct vm_core *c, const struct vm_restore *r, const json_t *doc,
 		    struct vm_entry **out, struct api_error *err);
 
+/* The destination of a live migration (issue 11); everything borrowed. */
+struct vm_incoming {
+	unsigned vcpus;
+	uint64_t memory_mib;
+	const struct compat_write *pins;  /* extra firmware pins (zero bitmaps) */
+	size_t npins;
+	const struct smccc_range *deny;   /* the guest's SMCCC filter */
+	size_t ndeny;
+	const char *profile;              /* the source VM's profile, NULL none */
+	const json_t *abi;                /* the check's register report, or NULL */
+	const char *source;               /* who sends it, for the log */
+};
+
+/*
+ * Prepares to receive a guest (its checks passed: the caller judged the
+ * firmware against this host): a new VM, state "creating", whose
+ * pinvm-vmm listens for the stream, and a one-shot TCP port (*port) that
+ * takes one connection carrying ticket (MIGRATE_TICKET_LEN hex characters,
+ * migrate_relay.h) and then the stream. Returns once pinvm-vmm listens;
+ * the VM then becomes paused and never run (its first "resume" runs it),
+ * or, on any failure of the transfer, is ended and forgotten (vm.deleted).
+ * spec (borrowed) is kept as its spec, without "name". *out is a new
+ * reference. Errors as vm_core_restore().
+ */
+int vm_core_incoming(struct vm_core *c, const struct vm_incoming *in, const json_t *spec,
+		     struct vm_entry **out, unsigned *port, char ticket[65],
+		     struct api_error *err);
+
 /* A new reference to VM id, or NULL with err filled (404 vm_not_found). */
 struct vm_entry *vm_core_find(struct vm_core *c, const char *id, struct api_error *err);
 

@@ -1,4 +1,5 @@
-/* struct vm_core, shared by vm_core.c and vm_adopt.c only. */
+/* struct vm_core and the create path's steps, shared by vm_core.c,
+ * vm_adopt.c and vm_incoming.c only. */
 #ifndef PINVM_SERVER_VM_CORE_INTERNAL_H
 #define PINVM_SERVER_VM_CORE_INTERNAL_H
 
@@ -21,5 +22,20 @@ struct vm_core {
 	struct vm_names *names;           /* owned: names in use (vm_names.h) */
 	atomic_ullong seq;                /* the last vm_entry.seq given */
 };
+
+/* A new VM id (a random UUID). */
+void vm_core_make_id(char out[40]);
+
+/* vcpus and memory against what this host can give: 422 naming the field. */
+int vm_core_check_host(const struct kvm_host_info *info, const struct vm_spec *b,
+		       struct api_error *err);
+
+/* Starts pinvm-vmm on e's directory (config.json written already). */
+int vm_core_spawn_vmm(struct vm_entry *e, struct api_error *err);
+
+/* The new pinvm-vmm's "created" (60 s at most), or why not; with report,
+ * the read-back pins are checked and e->abi set. */
+int vm_core_await_created(struct vm_entry *e, struct compat_report *report,
+			  struct api_error *err);
 
 #endif

@@ -59,6 +59,7 @@ struct vm_entry *vm_entry_new(void)
 	pthread_mutex_init(&e->lock, NULL);
 	pthread_cond_init(&e->cond, NULL);
 	e->wake_fd = -1;
+	e->mig.cancel_fd = -1;
 	vmm_client_init(&e->client);
 	return e;
 }
@@ -81,6 +82,32 @@ void vm_entry_put(struct vm_entry *e)
 	pthread_mutex_destroy(&e->lock);
 	pthread_cond_destroy(&e->cond);
 	free(e);
+}
+
+bool vm_migration_active(const struct vm_entry *e)
+{
+	return !strcmp(e->mig.phase, "checking") || !strcmp(e->mig.phase, "precopy") ||
+	       !strcmp(e->mig.phase, "handover") || !strcmp(e->mig.phase, "resuming");
+}
+
+static json_t *migration_json(const struct vm_migration *m)
+{
+	json_t *o = json_pack("{s:s, s:s, s:s?, s:I, s:I, s:I, s:I, s:s}", "phase", m->phase,
+			      "destination", m->destination, "destination_vm",
+			      m->dest_vm[0] ? m->dest_vm : NULL, "rounds", (json_int_t)m->rounds,
+			      "bytes_sent", (json_int_t)m->bytes, "data_pages",
+			      (json_int_t)m->data_pages, "dirty_pages",
+			      (json_int_t)m->dirty_pages, "started_at", m->started_at);
+
+	if (o && m->paused_ms)
+		json_object_set_new(o, "paused_ms", json_integer((json_int_t)m->paused_ms));
+	if (o && m->downtime_ms)
+		json_object_set_new(o, "downtime_ms", json_integer((json_int_t)m->downtime_ms));
+	if (o && m->ended_at[0])
+		json_object_set_new(o, "ended_at", json_string(m->ended_at));
+	if (o && m->error[0])
+		json_object_set_new(o, "error", json_string(m->error));
+	return o;
 }
 
 json_t *vm_entry_to_json(const struct vm_entry *e)
@@ -112,6 +139,8 @@ json_t *vm_entry_to_json(const struct vm_entry *e)
 	if (o && json_object_set_new(o, "reboots", json_integer(e->reboots)))
 		goto oom;
 	if (o && e->abi && json_object_set(o, "abi", e->abi))
+		goto oom;
+	if (o && e->mig.phase[0] && json_object_set_new(o, "migration", migration_json(&e->mig)))
 		goto oom;
 	if (o && e->client.pid > 0 && !e->client.reaped &&
 	    json_object_set_new(o, "vmm_pid", json_integer(e->client.pid)))

@@ -31,6 +31,28 @@
 
 /* VM_CREATING: accepted by an asynchronous create, pinvm-vmm not yet
  * reporting it built (last, so the others keep their numbers). */
+/*
+ * A live migration out of this VM (issue 11; server/migrate_out.h runs it),
+ * guarded by the entry's lock. phase "" when none ever ran; "checking"
+ * (the request's checks), "precopy" (pinvm-vmm sends while the guest
+ * runs), "handover" (all sent, the guest paused here, the destination
+ * building it), "resuming" (the destination told to run it: no cancel
+ * from here), then one of
+ * "completed" (the guest runs there; this VM ends), "failed", "cancelled"
+ * (the guest runs on here). rounds/bytes come from migrate_progress.
+ */
+struct vm_migration {
+	char phase[16];
+	char destination[260];
+	char dest_vm[40];
+	unsigned rounds;
+	unsigned long long bytes, data_pages, dirty_pages, paused_ms, downtime_ms;
+	char error[512];
+	char started_at[32], ended_at[32];
+	bool cancel;          /* DELETE /v1/vms/{id}/migrate asked for it */
+	int cancel_fd;        /* the running job's eventfd, -1 when none */
+};
+
 enum vm_state { VM_CREATED, VM_RUNNING, VM_PAUSED, VM_STOPPED, VM_FAILED, VM_CREATING };
 #define VM_STATE_COUNT 6
 
@@ -78,6 +100,7 @@ struct vm_entry {
 	/* Restored from a snapshot and never run: shown paused, and its
 	 * first resume is pinvm-vmm's "start". */
 	bool unstarted_restore;
+	struct vm_migration mig;
 
 	struct vm_entry *next;  /* the registry's list; only it touches this */
 };
@@ -93,7 +116,12 @@ struct vm_entry *vm_entry_get(struct vm_entry *e);
 /* Drops a reference; the last one frees e. NULL is ignored. */
 void vm_entry_put(struct vm_entry *e);
 
-/* The VM's public JSON (caller owns); call with e->lock held. */
+/* Whether a migration out of e is under way (checking to resuming). Call
+ * with e->lock. */
+bool vm_migration_active(const struct vm_entry *e);
+
+/* The VM's public JSON (caller owns); call with e->lock held. "migration"
+ * is there once a migration was started. */
 json_t *vm_entry_to_json(const struct vm_entry *e);
 
 /*

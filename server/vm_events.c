@@ -18,6 +18,19 @@ void vm_events_created(struct vm_entry *e)
 	events_publish("vm.created", e->id, f);
 }
 
+void vm_events_migration(struct vm_entry *e)
+{
+	json_t *vm, *f;
+
+	pthread_mutex_lock(&e->lock);
+	vm = vm_entry_to_json(e);
+	pthread_mutex_unlock(&e->lock);
+	f = json_incref(json_object_get(vm, "migration"));
+	json_decref(vm);
+	if (f)
+		events_publish("vm.migration", e->id, f);
+}
+
 static bool starts(const char *s, const char *prefix)
 {
 	return !strncmp(s, prefix, strlen(prefix));

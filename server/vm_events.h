@@ -5,6 +5,9 @@
  *   vm.state        {state, previous, reason?, cause?, signal?, while_pinvmd_down?,
  *                    reboots?, detail?}
  *   vm.deleted      {}
+ *   vm.migration    {phase, destination, destination_vm?, rounds, bytes_sent,
+ *                    ..., error?}  (the VM's "migration", at each round and
+ *                    each change of phase)
  *   profile.refused {profile, code, register, rule, detail}
  * cause is poweroff, reboot, stopped, error, signal, crash or
  * pinvmd_restart (the VM was created when pinvmd stopped, and is ended).
@@ -28,6 +31,9 @@ void vm_events_deleted(const char *id);
  * pinvm-vmm (the state may stay "running"). */
 void vm_events_rebooted(const char *id, enum vm_state previous, unsigned reboots,
 			const char *detail);
+
+/* vm.migration from e's migration as it stands; call without e->lock. */
+void vm_events_migration(struct vm_entry *e);
 
 /* The observer vm_entry_persist() calls (vm_entry_set_observer): a changed
  * state is published, and long-polls (vm_wait.h) look again. */

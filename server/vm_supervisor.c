@@ -94,6 +94,28 @@ static bool on_event(struct vm_entry *e)
 		e->op_bytes = ev.bytes;
 		finish_op(e, 0, NULL);
 		break;
+	case VMM_EVENT_MIGRATE_PROGRESS:
+	case VMM_EVENT_MIGRATED:
+		e->mig.rounds = ev.round;
+		e->mig.bytes = ev.bytes;
+		e->mig.data_pages = ev.data_pages;
+		e->mig.dirty_pages = ev.dirty_pages;
+		if (ev.type == VMM_EVENT_MIGRATED) {
+			e->mig.paused_ms = ev.paused_ms;
+			/* All sent; the guest stays paused here until commit or abort. */
+			if (e->op == VMM_OP_MIGRATE_OUT)
+				finish_op(e, 0, NULL);
+		}
+		break;
+	case VMM_EVENT_MIGRATE_FAILED: {
+		json_int_t en = json_integer_value(json_object_get(ev.json, "errno"));
+
+		snprintf(why, sizeof(why), "%.200s%s", ev.error.detail,
+			 en == EPIPE || en == ECONNRESET ? " (the stream was cut)" : "");
+		if (e->op == VMM_OP_MIGRATE_OUT || e->op == VMM_OP_MIGRATE_ABORT)
+			finish_op(e, -EIO, why);
+		break;
+	}
 	case VMM_EVENT_SHUTTING_DOWN:
 		if (e->op == VMM_OP_SHUTDOWN)
 			finish_op(e, 0, NULL);
@@ -124,7 +146,8 @@ static bool on_event(struct vm_entry *e)
 		snprintf(e->reason, sizeof(e->reason), "%s%s%s",
 			 vmm_exit_reason_name(ev.reason), ev.error.detail[0] ? ": " : "",
 			 ev.error.detail);
-		finish_op(e, e->op == VMM_OP_STOP ? 0 : -ESRCH, e->reason);
+		finish_op(e, e->op == VMM_OP_STOP || e->op == VMM_OP_MIGRATE_COMMIT ? 0 : -ESRCH,
+			  e->reason);
 		break;
 	default:
 		snprintf(why, sizeof(why), "unexpected event %s", vmm_event_name(ev.type));
@@ -135,6 +158,8 @@ static bool on_event(struct vm_entry *e)
 	reboots = e->reboots;
 	pthread_mutex_unlock(&e->lock);
 	type = ev.type;
+	if ((type == VMM_EVENT_MIGRATE_PROGRESS || type == VMM_EVENT_MIGRATED) && !ending)
+		vm_events_migration(e);
 	if (type == VMM_EVENT_REBOOTED && !ending) {
 		log_msg(LOG_INFO, "vm %s rebooted (%u): %s", e->id, reboots, ev.error.detail);
 		vm_entry_persist(e);

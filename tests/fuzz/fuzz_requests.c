@@ -1,7 +1,9 @@
 /*
  * The request bodies of api/requests.h and api/vm_action.h on arbitrary
- * JSON text (hosts inline or by URL). The first byte picks the parser ('c' capture, 'k'
- * compatibility, 'b' baseline, 'a' action), the rest is the body. A refusal
+ * JSON text (hosts inline or by URL), and the two bodies of a live migration
+ * (api/migrate_request.h). The first byte picks the parser ('c' capture, 'k'
+ * compatibility, 'b' baseline, 'a' action, 'm' migrate, 'i' incoming), the
+ * rest is the body. A refusal
  * is one of the errors the headers list; an acceptance holds what the body
  * says; whatever a request owns is released by its _clear (ASan's leak
  * check watches), also after a refusal.
@@ -9,6 +11,7 @@
 #include "fuzz_common.h"
 
 #include "baseline.h"
+#include "migrate_request.h"
 #include "requests.h"
 #include "vm_action.h"
 
@@ -96,6 +99,54 @@ static int action(const json_t *doc)
 	return 1;
 }
 
+static int migrate(const json_t *doc)
+{
+	struct migrate_request r;
+	struct api_error err;
+	int ret = migrate_request_parse(doc, &r, &err);
+
+	if (ret) {
+		fuzz_check_error(ret, &err);
+		return 0;
+	}
+	FUZZ_CHECK(r.dest.url && !strcmp(r.dest.url, json_string_value(json_object_get(doc,
+										  "destination"))));
+	FUZZ_CHECK(peer_url_check(r.dest.url, "destination", &err) == 0);
+	FUZZ_CHECK(!r.dest.token || !r.dest.token_file);
+	return 1;
+}
+
+static int incoming(const json_t *doc)
+{
+	struct migrate_incoming in;
+	struct api_error err;
+	json_t *again;
+	int ret = migrate_incoming_parse(doc, &in, &err);
+
+	if (ret) {
+		fuzz_check_error(ret, &err);
+		return 0;
+	}
+	FUZZ_CHECK(in.g.vcpus >= 1 && in.g.memory_mib >= 1 && json_is_object(in.spec));
+	FUZZ_CHECK(in.g.nfw <= HOSTSET_MAX_REGS);
+	for (size_t i = 1; i < in.g.nfw; i++)
+		FUZZ_CHECK(in.g.fw[i - 1].id < in.g.fw[i].id);
+	/* What the source builds, the destination takes back unchanged. */
+	again = migrate_incoming_build(&in);
+	if (again) {
+		struct migrate_incoming back;
+
+		FUZZ_CHECK(migrate_incoming_parse(again, &back, &err) == 0);
+		FUZZ_CHECK(back.g.nfw == in.g.nfw && back.g.vcpus == in.g.vcpus &&
+			   back.g.memory_mib == in.g.memory_mib);
+		for (size_t i = 0; i < in.g.nfw; i++)
+			FUZZ_CHECK(back.g.fw[i].id == in.g.fw[i].id &&
+				   back.g.fw[i].value == in.g.fw[i].value);
+		json_decref(again);
+	}
+	return 1;
+}
+
 int fuzz_run(const uint8_t *data, size_t size)
 {
 	json_t *doc;
@@ -111,6 +162,8 @@ int fuzz_run(const uint8_t *data, size_t size)
 	case 'k': ret = compat(doc); break;
 	case 'b': ret = baseline(doc); break;
 	case 'a': ret = action(doc); break;
+	case 'm': ret = migrate(doc); break;
+	case 'i': ret = incoming(doc); break;
 	default: ret = -1; break;
 	}
 	json_decref(doc);

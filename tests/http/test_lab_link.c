@@ -11,6 +11,23 @@
  *     comparison), a wrong scheme refused before anything is sent. Prints
  *     the time of each request by URL beside the same one inline.
  *
+ *   test_lab_link migrate URL_A URL_B LINK_A LINK_B CTL_A CTL_B
+ *     Live migration over the link (issue 11 item 2): the periodic probe
+ *     guest (vmm/probe_image.S) created on A under the baseline of A and B
+ *     moves A -> B -> A; on every leg its SMCCC answers must equal, call
+ *     for call, what its round 1 answered on A, and its round counter goes
+ *     on (the guest's memory came along). Prints each leg's rounds, bytes,
+ *     pause and downtime beside the same host's KVM floor (a probe VM
+ *     created, run and ended: GET /v1/host/observed-abi). Then the same
+ *     guest unpinned on the host offering the newer PSCI must be refused
+ *     with 409 naming PSCI_VERSION before anything is paused (still
+ *     running, no VM on the other side). Last, a fault: a ticking Linux
+ *     guest (256 MiB) migrating A -> B while B's pinvmd is killed (-9)
+ *     mid-copy: the guest must tick on on A, B's pinvm-vmm must end by
+ *     itself, and B's pinvmd, started again, must list no VM. CTL_A, CTL_B:
+ *     the labs' control ports (the probe image is written into each lab's
+ *     /images; B's pinvmd is killed and restarted through it).
+ *
  *   test_lab_link down URL_A LINK_DOWN
  *     LINK_DOWN: a link address whose lab is down: a baseline naming it is
  *     one 502 peer_unreachable naming hosts[1] and the URL, within the
@@ -18,12 +35,15 @@
  */
 #include "check.h"
 #include "client.h"
+#include "probe_rounds.h"
+#include "smccc.h"
 
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static struct client ca, cb;
 
@@ -194,6 +214,451 @@ static int down(const char *link_down)
 	return check_summary();
 }
 
+/* ------------------------------------------------------- migration */
+
+#define LEG_TIMEOUT_S 600
+#define ROUND_TIMEOUT_S 180
+
+static long call_json(const struct client *cl, const char *method, const char *path,
+		      json_t *body, struct response *r)
+{
+	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+
+	json_decref(body);
+	client_call(cl, method, path, NULL, text, text ? strlen(text) : 0, NULL, r);
+	free(text);
+	return r->status;
+}
+
+static const char *js(const json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s ? s : "";
+}
+
+/* Creates and starts the probe guest on cl (profile NULL: unpinned); its
+ * id (caller frees) or NULL. */
+static char *probe_guest(const struct client *cl, const char *profile)
+{
+	json_t *spec = json_pack("{s:i, s:i, s:s, s:n}", "vcpus", 1, "memory_mib", 64, "kernel",
+				 CLIENT_PROBE_IMAGE, "initrd");
+	struct response r;
+	char path[128], *id = NULL;
+
+	if (profile)
+		json_object_set_new(spec, "profile", json_string(profile));
+	call_json(cl, "POST", "/v1/vms", spec, &r);
+	if (r.status == 201 && response_str(&r, "id"))
+		id = strdup(response_str(&r, "id"));
+	check(id != NULL, "create the probe guest", "%s: %ld %s",
+	      profile ? profile : "unpinned", r.status, r.body);
+	response_free(&r);
+	if (!id)
+		return NULL;
+	snprintf(path, sizeof(path), "/v1/vms/%s/actions", id);
+	call_json(cl, "POST", path, json_pack("{s:s}", "action", "start"), &r);
+	check(r.status == 200, "start it", "%ld %s", r.status, r.body);
+	response_free(&r);
+	return id;
+}
+
+/* The console of id on cl once round want (counting on from `after`) is
+ * complete, or NULL after ROUND_TIMEOUT_S. */
+static char *wait_round(const struct client *cl, const char *id, unsigned after,
+			unsigned want)
+{
+	double t0 = client_now();
+
+	while (client_now() - t0 < ROUND_TIMEOUT_S) {
+		char *s = client_console(cl, id);
+
+		if (s && probe_round_last(s, after) >= want)
+			return s;
+		free(s);
+		usleep(300000);
+	}
+	return NULL;
+}
+
+/* Waits for the migration of id on cl to end; the VM's JSON (new). */
+static json_t *wait_migration(const struct client *cl, const char *id)
+{
+	double t0 = client_now();
+	json_t *vm = NULL;
+
+	while (client_now() - t0 < LEG_TIMEOUT_S) {
+		const char *phase;
+
+		json_decref(vm);
+		vm = client_get_vm(cl, id);
+		phase = js(json_object_get(vm, "migration"), "phase");
+		if (!strcmp(phase, "completed") || !strcmp(phase, "failed") ||
+		    !strcmp(phase, "cancelled"))
+			return vm;
+		usleep(200000);
+	}
+	return vm;
+}
+
+/* The KVM floor of host cl: a probe VM built, run and ended (s). */
+static double kvm_floor(const struct client *cl)
+{
+	struct response r;
+	double t0 = client_now();
+
+	client_call(cl, "GET", "/v1/host/observed-abi", NULL, NULL, 0, NULL, &r);
+	response_free(&r);
+	return client_now() - t0;
+}
+
+/*
+ * One leg: id on `from` moves to `to` (its pinvmd at link_to). Checks the
+ * guest's rounds go on there with round 1's answers (first, from the
+ * guest's first host). *last: on entry the last round known on `from`
+ * (its console may start after round 1: the guest came from elsewhere),
+ * on return the last seen on `to`. Returns the new id (caller frees) or NULL.
+ */
+static char *leg(const char *name, const struct client *from, const struct client *to,
+		 const char *link_to, const char *id, const uint64_t *first, size_t nfirst,
+		 unsigned *last)
+{
+	uint64_t x0[PROBE_ROUNDS_MAX_CALLS];
+	struct response r;
+	char path[160], *src_console = NULL, *dst_console = NULL, *dest = NULL;
+	json_t *vm, *mig;
+	unsigned n0, n1, differ = 0;
+	double t0 = client_now(), floor_s;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/v1/vms/%s/migrate", id);
+	call_json(from, "POST", path, json_pack("{s:s}", "destination", link_to), &r);
+	check(r.status == 202 && json_object_get(r.json, "migration"),
+	      "POST /v1/vms/{id}/migrate: 202 with the migration under way", "%s: %ld %s", name,
+	      r.status, r.body);
+	response_free(&r);
+	vm = wait_migration(from, id);
+	mig = json_object_get(vm, "migration");
+	if (!check(!strcmp(js(mig, "phase"), "completed"),
+		   "the migration completes; the source VM ends", "%s: phase %s, error %s",
+		   name, js(mig, "phase"), js(mig, "error"))) {
+		json_decref(vm);
+		return NULL;
+	}
+	check(!strcmp(js(vm, "state"), "stopped"), "the source VM is stopped after the move",
+	      "%s: %s", name, js(vm, "state"));
+	dest = strdup(js(mig, "destination_vm"));
+	floor_s = kvm_floor(to);
+	printf("MIGRATE %s: %lld rounds, %lld bytes, paused %lld ms, downtime %lld ms, total "
+	       "%.1f s; KVM floor on the destination %.0f ms (probe VM built, run, ended)\n",
+	       name, (long long)json_integer_value(json_object_get(mig, "rounds")),
+	       (long long)json_integer_value(json_object_get(mig, "bytes_sent")),
+	       (long long)json_integer_value(json_object_get(mig, "paused_ms")),
+	       (long long)json_integer_value(json_object_get(mig, "downtime_ms")),
+	       client_now() - t0, floor_s * 1000);
+	json_decref(vm);
+	vm = client_get_vm(to, dest);
+	check(vm && !strcmp(js(vm, "state"), "running"), "the guest runs on the destination",
+	      "%s: %s", name, vm ? js(vm, "state") : "no VM");
+	json_decref(vm);
+	src_console = client_console(from, id);
+	n0 = src_console ? probe_round_last(src_console, *last) : 0;
+	/* Round n0 + 1 may have begun on the source; n0 + 2 on is all here. */
+	dst_console = wait_round(to, dest, n0 + 1, n0 + 3);
+	if (!dst_console) {
+		/* The round the pause cut may be whole here after all. */
+		dst_console = wait_round(to, dest, n0, n0 + 3);
+	}
+	if (check(dst_console != NULL, "the probe's rounds go on from where they were",
+		  "%s: nothing after round %u", name, n0)) {
+		unsigned from_r = probe_round(dst_console, n0 + 1, x0, &n) ? n0 : n0 + 1;
+
+		n1 = probe_round_last(dst_console, from_r);
+		for (unsigned k = n0 + 2; k <= n1; k++) {
+			probe_round(dst_console, k, x0, &n);
+			for (size_t i = 0; i < n && i < nfirst; i++)
+				if (x0[i] != first[i]) {
+					differ++;
+					printf("# %s: round %u call %zu (%s): 0x%llx, round 1: 0x%llx\n",
+					       name, k, i, smccc_probe_calls[i].name,
+					       (unsigned long long)x0[i],
+					       (unsigned long long)first[i]);
+				}
+		}
+		check(differ == 0 && n1 >= n0 + 2,
+		      "every SMCCC call answers on the destination as in round 1, call for call",
+		      "%s: %u answers differ", name, differ);
+		printf("MIGRATE %s: probe rounds %u (source) -> %u (destination), %zu calls each, "
+		       "%u answers differ\n", name, n0, n1, nfirst, differ);
+		*last = n1;
+	}
+	free(src_console);
+	free(dst_console);
+	return dest;
+}
+
+static unsigned count_vms(const struct client *cl)
+{
+	json_t *doc = client_get_json(cl, "/v1/vms");
+	unsigned n = (unsigned)json_array_size(json_object_get(doc, "vms"));
+
+	json_decref(doc);
+	return n;
+}
+
+static void delete_vm(const struct client *cl, const char *id)
+{
+	struct response r;
+	char path[128];
+
+	snprintf(path, sizeof(path), "/v1/vms/%s", id);
+	client_call(cl, "DELETE", path, NULL, NULL, 0, NULL, &r);
+	response_free(&r);
+}
+
+static uint64_t psci_of(const json_t *set)
+{
+	json_t *e;
+	size_t i;
+
+	json_array_foreach(json_object_get(set, "registers"), i, e)
+		if (!strcmp(js(e, "name"), "PSCI_VERSION"))
+			return strtoull(js(e, "value"), NULL, 16);
+	return 0;
+}
+
+/* The unpinned guest on the host with the newer PSCI: 409 before pause. */
+static void refusal(const struct client *a, const struct client *b, const char *link_a,
+		    const char *link_b, const json_t *set_a, const json_t *set_b)
+{
+	bool a_newer = psci_of(set_a) > psci_of(set_b);
+	const struct client *src = a_newer ? a : b, *dst = a_newer ? b : a;
+	const char *link = a_newer ? link_b : link_a;
+	unsigned before = count_vms(dst);
+	struct response r;
+	char path[160], *id, *s;
+	json_t *vm;
+
+	if (psci_of(set_a) == psci_of(set_b)) {
+		printf("# both hosts offer the same PSCI: no PSCI refusal to prove here\n");
+		return;
+	}
+	s = NULL;
+	id = probe_guest(src, NULL);
+	if (!id)
+		return;
+	s = wait_round(src, id, 0, 1);
+	free(s);
+	snprintf(path, sizeof(path), "/v1/vms/%s/migrate", id);
+	call_json(src, "POST", path, json_pack("{s:s}", "destination", link), &r);
+	check(r.status == 409 && !strcmp(rs(&r, "code"), "migration_refused") &&
+	      !strcmp(rs(&r, "field"), "registers.PSCI_VERSION") &&
+	      !strcmp(rs(&r, "register"), "PSCI_VERSION") && strcmp(rs(&r, "rule"), ""),
+	      "an unpinned guest for a host with an older PSCI: 409 naming PSCI_VERSION and the "
+	      "rule", "%ld %s", r.status, r.body);
+	printf("# refusal: %s\n", rs(&r, "detail"));
+	response_free(&r);
+	vm = client_get_vm(src, id);
+	check(vm && !strcmp(js(vm, "state"), "running") && !json_object_get(vm, "migration"),
+	      "the refused guest still runs on the source, never paused", "%s",
+	      vm ? js(vm, "state") : "gone");
+	json_decref(vm);
+	s = client_console(src, id);
+	{
+		unsigned n = s ? probe_round_last(s, 0) : 0;
+		char *later;
+
+		free(s);
+		later = wait_round(src, id, 0, n + 1);
+		check(later != NULL, "its rounds go on", "stuck at %u", n);
+		free(later);
+	}
+	check(count_vms(dst) == before, "nothing was created on the destination", "%u VMs, %u before",
+	      count_vms(dst), before);
+	delete_vm(src, id);
+	free(id);
+}
+
+#define LINUX_KERNEL "debian-6.1-arm64.Image"
+#define LINUX_INITRD "busybox-initramfs.cpio.gz"
+
+static char *lab_sh(const struct client *ctl, const char *cmd)
+{
+	return client_post_text(ctl, "/cgi-bin/run", cmd);
+}
+
+static size_t console_len(const struct client *cl, const char *id)
+{
+	char *s = client_console(cl, id);
+	size_t n = s ? strlen(s) : 0;
+
+	free(s);
+	return n;
+}
+
+/* Waits (bounded) for the console of id to grow past n bytes. */
+static bool console_grows(const struct client *cl, const char *id, size_t n, int seconds)
+{
+	double t0 = client_now();
+
+	while (client_now() - t0 < seconds) {
+		if (console_len(cl, id) > n)
+			return true;
+		usleep(500000);
+	}
+	return false;
+}
+
+static void fault(const char *link_b, const struct client *ctl_b)
+{
+	json_t *spec = json_pack("{s:i, s:i, s:s, s:s, s:s, s:s}", "vcpus", 2, "memory_mib", 256,
+				 "kernel", LINUX_KERNEL, "initrd", LINUX_INITRD, "cmdline",
+				 "console=ttyS0 pinvm.tick=1", "profile", "mig-base");
+	struct response r;
+	char path[160], *id = NULL, *out;
+	json_t *vm = NULL, *mig;
+	double t0;
+	bool killed = false;
+
+	(void)t0;
+	size_t n;
+
+	call_json(&ca, "POST", "/v1/vms", spec, &r);
+	if (r.status == 201 && response_str(&r, "id"))
+		id = strdup(response_str(&r, "id"));
+	check(id != NULL, "fault: a 256 MiB ticking Linux guest on A", "%ld %s", r.status, r.body);
+	response_free(&r);
+	if (!id)
+		return;
+	snprintf(path, sizeof(path), "/v1/vms/%s/actions", id);
+	call_json(&ca, "POST", path, json_pack("{s:s}", "action", "start"), &r);
+	response_free(&r);
+	check(console_grows(&ca, id, 2000, ROUND_TIMEOUT_S), "fault: it boots and prints",
+	      "no console");
+	snprintf(path, sizeof(path), "/v1/vms/%s/migrate", id);
+	call_json(&ca, "POST", path, json_pack("{s:s}", "destination", link_b), &r);
+	check(r.status == 202, "fault: the migration to B starts", "%ld %s", r.status, r.body);
+	response_free(&r);
+	/* Kill B's pinvmd at once: round 1 alone is 256 MiB to read. */
+	vm = client_get_vm(&ca, id);
+	mig = json_object_get(vm, "migration");
+	if (!strcmp(js(mig, "phase"), "precopy")) {
+		out = lab_sh(ctl_b, "touch /run/lab-hold; p=$(pidof pinvmd) && kill -9 $p && "
+				    "echo killed");
+		killed = out && strstr(out, "killed");
+		free(out);
+	}
+	json_decref(vm);
+	vm = client_get_vm(&ca, id);
+	mig = json_object_get(vm, "migration");
+	check(killed, "fault: B's pinvmd is killed (-9) mid-copy", "phase %s, %lld bytes sent",
+	      js(mig, "phase"), (long long)json_integer_value(json_object_get(mig, "bytes_sent")));
+	json_decref(vm);
+	vm = wait_migration(&ca, id);
+	mig = json_object_get(vm, "migration");
+	check(!strcmp(js(mig, "phase"), "failed") && !strcmp(js(vm, "state"), "running"),
+	      "fault: the migration fails and the guest runs on A", "phase %s (%s), state %s",
+	      js(mig, "phase"), js(mig, "error"), js(vm, "state"));
+	printf("# fault: %s\n", js(mig, "error"));
+	json_decref(vm);
+	n = console_len(&ca, id);
+	check(console_grows(&ca, id, n, 60), "fault: its console goes on (ticks) on A",
+	      "stuck at %zu bytes", n);
+	/* B: its pinvm-vmm ends by itself (its stream broke), then a new
+	 * pinvmd on the same state forgets the VM that never arrived. */
+	out = lab_sh(ctl_b, "for i in $(seq 1 900); do pidof pinvm-vmm >/dev/null || break; "
+			    "usleep 100000; done; pidof pinvm-vmm >/dev/null && echo lingers; "
+			    "echo done");
+	check(out && !strstr(out, "lingers"), "fault: B's receiving pinvm-vmm ended by itself",
+	      "%s", out ? out : "no answer");
+	free(out);
+	free(lab_sh(ctl_b, "setsid /usr/bin/pinvmd $(cat /run/pinvmd.args) </dev/null "
+			   ">/dev/console 2>&1 & echo started"));
+	t0 = client_now();
+	while (client_now() - t0 < 60) {
+		json_t *h = client_get_json(&cb, "/v1/health");
+
+		json_decref(h);
+		if (h)
+			break;
+		usleep(300000);
+	}
+	check(count_vms(&cb) == 0, "fault: B, started again, lists no VM", "%u VMs",
+	      count_vms(&cb));
+	out = lab_sh(ctl_b, "ls /var/lib/pinvm/vms | wc -l");
+	check(out && atoi(out) == 0, "fault: and has no VM directory left", "%s",
+	      out ? out : "no answer");
+	free(out);
+	delete_vm(&ca, id);
+	free(id);
+}
+
+static int migrate(const char *link_a, const char *link_b, const struct client *ctl_a,
+		   const struct client *ctl_b)
+{
+	uint64_t first[PROBE_ROUNDS_MAX_CALLS];
+	json_t *set_a = registers(&ca), *set_b = registers(&cb);
+	struct response r;
+	char *out, *id, *id_b, *id_a2, *s;
+	size_t nfirst = 0;
+	unsigned last = 0;
+
+	if (!check(set_a && set_b, "both labs give their register sets", "A %p B %p",
+		   (void *)set_a, (void *)set_b))
+		return check_summary();
+	out = client_lab_probe_image(ctl_a);
+	check(!out, "the probe guest's image written into A's /images", "%s", out ? out : "");
+	free(out);
+	out = client_lab_probe_image(ctl_b);
+	check(!out, "the probe guest's image written into B's /images", "%s", out ? out : "");
+	free(out);
+	del_profile("mig-base");
+	call_json(&ca, "POST", "/v1/baselines",
+		  json_pack("{s:s, s:[O, {s:s}]}", "name", "mig-base", "hosts", set_a, "url",
+			    link_b),
+		  &r);
+	check(r.status == 201, "the baseline of A and B (B by URL)", "%ld %s", r.status, r.body);
+	response_free(&r);
+	/* B needs the profile too for the way back: the same document. */
+	{
+		json_t *doc = client_get_json(&ca, "/v1/profiles/mig-base");
+
+		if (doc) {
+			json_object_del(doc, "created_at");
+			call_json(&cb, "DELETE", "/v1/profiles/mig-base", NULL, &r);
+			response_free(&r);
+			call_json(&cb, "POST", "/v1/profiles", doc, &r);
+			response_free(&r);
+		}
+	}
+	id = probe_guest(&ca, "mig-base");
+	if (!id)
+		goto out;
+	s = wait_round(&ca, id, 0, 2);
+	if (check(s && probe_round(s, 1, first, &nfirst) && nfirst == smccc_probe_ncalls,
+		  "the probe guest answers its first rounds on A", "%s", s ? "partial" : "none"))
+		printf("# A: the probe guest runs, %zu calls a round\n", nfirst);
+	free(s);
+	id_b = leg("A->B", &ca, &cb, link_b, id, first, nfirst, &last);
+	if (id_b) {
+		id_a2 = leg("B->A", &cb, &ca, link_a, id_b, first, nfirst, &last);
+		if (id_a2) {
+			delete_vm(&ca, id_a2);
+			free(id_a2);
+		}
+		delete_vm(&cb, id_b);
+		free(id_b);
+	}
+	delete_vm(&ca, id);
+	free(id);
+	refusal(&ca, &cb, link_a, link_b, set_a, set_b);
+	fault(link_b, ctl_b);
+out:
+	json_decref(set_a);
+	json_decref(set_b);
+	return check_summary();
+}
+
 int main(int argc, char **argv)
 {
 	int ret = 2;
@@ -203,11 +668,20 @@ int main(int argc, char **argv)
 		snprintf(ca.base, sizeof(ca.base), "%s", argv[2]);
 		snprintf(cb.base, sizeof(cb.base), "%s", argv[3]);
 		ret = pair(argv[4]);
+	} else if (argc == 8 && !strcmp(argv[1], "migrate")) {
+		struct client ctl_a = { 0 }, ctl_b = { 0 };
+
+		snprintf(ca.base, sizeof(ca.base), "%s", argv[2]);
+		snprintf(cb.base, sizeof(cb.base), "%s", argv[3]);
+		snprintf(ctl_a.base, sizeof(ctl_a.base), "%s", argv[6]);
+		snprintf(ctl_b.base, sizeof(ctl_b.base), "%s", argv[7]);
+		ret = migrate(argv[4], argv[5], &ctl_a, &ctl_b);
 	} else if (argc == 4 && !strcmp(argv[1], "down")) {
 		snprintf(ca.base, sizeof(ca.base), "%s", argv[2]);
 		ret = down(argv[3]);
 	} else {
 		fprintf(stderr, "usage: test_lab_link pair URL_A URL_B LINK_B\n"
+				"       test_lab_link migrate URL_A URL_B LINK_A LINK_B CTL_A CTL_B\n"
 				"       test_lab_link down URL_A LINK_DOWN\n");
 	}
 	curl_global_cleanup();

@@ -1,0 +1,68 @@
+/*
+ * The two bodies of a live migration between pinvmd hosts (issue 11),
+ * parsed and built without I/O:
+ *
+ *   POST /v1/vms/{id}/migrate  (the source)
+ *     {"destination": "http://169.254.1.2:8080",   required, as a peer
+ *      "token": "..." | "token_file": "/abs",       reference's "url"
+ *      "ca": "-----BEGIN CERTIFICATE-----..."}      (peer_ref.h)
+ *
+ *   POST /v1/vms/incoming  (the destination; sent by the source pinvmd)
+ *     {"vcpus": 2, "memory_mib": 256,
+ *      "firmware_registers": {"kernel_release", "registers": [...]},
+ *                  the guest's firmware registers as it sees them (a
+ *                  register set, hostset.h), judged by the destination
+ *                  with the snapshot restore rules (snapshot_check)
+ *      "profile": name | null, "profile_document": {...} | null,
+ *      "spec": {...}      the source VM's spec, kept as the new VM's
+ *      "source": {"vm": id, "kernel_release": "..."}}
+ *
+ * Strings borrow from the parsed document: keep it alive while the result
+ * is used. Thread-safe (no state).
+ */
+#ifndef PINVM_API_MIGRATE_REQUEST_H
+#define PINVM_API_MIGRATE_REQUEST_H
+
+#include "api_error.h"
+#include "peer_ref.h"
+#include "snapshot_manifest.h"
+
+#include <jansson.h>
+
+struct migrate_request {
+	struct peer_ref dest;   /* url is "destination" */
+};
+
+/*
+ * Parses the source's body. 0, or -EINVAL with err: 400 wrong_type
+ * (not an object, a member not a string), 422 unknown_field,
+ * missing_field ("destination"), and peer_ref_parse()'s errors with
+ * "url" named "destination".
+ */
+int migrate_request_parse(const json_t *body, struct migrate_request *out,
+			  struct api_error *err);
+
+struct migrate_incoming {
+	struct snapshot_guest g;         /* vcpus, memory_mib, fw registers */
+	const char *profile;             /* NULL: none */
+	const json_t *profile_doc;       /* NULL: none */
+	const json_t *spec;              /* an object */
+	const char *source_vm;           /* NULL when not given */
+	const char *source_kernel;       /* NULL when not given */
+};
+
+/*
+ * Parses the destination's body into *out (g filled from
+ * firmware_registers). 0, or -EINVAL with err: 400 wrong_type, 422
+ * unknown_field, missing_field, out_of_range (vcpus 1..VM_SPEC_MAX_VCPUS,
+ * memory_mib VM_SPEC_MIN..MAX_MEMORY_MIB), and hostset_from_json()'s
+ * errors under "firmware_registers".
+ */
+int migrate_incoming_parse(const json_t *body, struct migrate_incoming *out,
+			   struct api_error *err);
+
+/* The destination's body (new reference) from in (g's registers under
+ * kernel_release in->source_kernel), or NULL without memory. */
+json_t *migrate_incoming_build(const struct migrate_incoming *in);
+
+#endif

@@ -1,0 +1,159 @@
+/*
+ * Live migration between pinvmd hosts (issue 11): HTTP in, HTTP out.
+ *   POST   /v1/vms/{id}/migrate   the source: checks, then 202 (migrate_out.h)
+ *   DELETE /v1/vms/{id}/migrate   cancel: the guest runs on here
+ *   POST   /v1/vms/incoming       the destination (another pinvmd calls it)
+ * Every failure is a struct api_error answered by reply_api_error(), with
+ * the refusal's register, rule and report merged in.
+ */
+#include "handlers.h"
+
+#include "compat.h"
+#include "host_view.h"
+#include "migrate_out.h"
+#include "migrate_relay.h"
+#include "migrate_request.h"
+#include "server.h"
+#include "vm_core.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void reply_error_extra(struct reply *rep, const struct api_error *err, json_t *extra)
+{
+	reply_api_error(rep, err);
+	if (rep->body && extra)
+		json_object_update(rep->body, extra);
+	json_decref(extra);
+}
+
+static void reply_vm(struct reply *rep, unsigned status, struct vm_entry *e, json_t *more)
+{
+	json_t *o;
+
+	pthread_mutex_lock(&e->lock);
+	o = vm_entry_to_json(e);
+	pthread_mutex_unlock(&e->lock);
+	if (o && more)
+		json_object_update(o, more);
+	json_decref(more);
+	reply_json(rep, status, o);
+	snprintf(rep->location, sizeof(rep->location), "/v1/vms/%s", e->id);
+}
+
+void handle_vm_migrate_post(struct request *req, struct reply *rep)
+{
+	struct migrate_env env = { .host = req->srv->host_view, .store = req->srv->store,
+				   .default_ca = req->srv->peer_ca };
+	struct migrate_request mr;
+	struct api_error err;
+	struct vm_entry *e;
+	json_t *body, *extra = NULL;
+
+	if (parse_json_body(req, rep, &body) < 0)
+		return;
+	if (migrate_request_parse(body, &mr, &err) < 0) {
+		reply_api_error(rep, &err);
+		json_decref(body);
+		return;
+	}
+	e = vm_core_find(req->srv->vms, req->params[0], &err);
+	if (!e) {
+		reply_api_error(rep, &err);
+		json_decref(body);
+		return;
+	}
+	if (migrate_out_start(&env, e, &mr.dest, &err, &extra) < 0)
+		reply_error_extra(rep, &err, extra);
+	else
+		reply_vm(rep, 202, e, NULL);
+	vm_entry_put(e);
+	json_decref(body);
+}
+
+void handle_vm_migrate_delete(struct request *req, struct reply *rep)
+{
+	struct api_error err;
+	struct vm_entry *e;
+
+	if (req->body_len) {
+		reply_problem(rep, 400, "unexpected_body", NULL,
+			      "DELETE /v1/vms/{id}/migrate takes no body");
+		return;
+	}
+	e = vm_core_find(req->srv->vms, req->params[0], &err);
+	if (!e) {
+		reply_api_error(rep, &err);
+		return;
+	}
+	if (migrate_out_cancel(e, &err) < 0)
+		reply_api_error(rep, &err);
+	else
+		reply_vm(rep, 202, e, NULL);
+	vm_entry_put(e);
+}
+
+void handle_vms_incoming_post(struct request *req, struct reply *rep)
+{
+	struct compat_write pins[COMPAT_MAX_ENTRIES];
+	struct migrate_incoming *in = malloc(sizeof(*in));
+	struct compat_report *report = malloc(sizeof(*report));
+	struct hostset *here = malloc(sizeof(*here));
+	struct vm_incoming vi = { 0 };
+	struct vm_entry *e = NULL;
+	struct api_error err;
+	char ticket[MIGRATE_TICKET_LEN + 1], name[80];
+	json_t *body = NULL, *extra = NULL, *doc = NULL;
+	unsigned port = 0;
+
+	if (!in || !report || !here) {
+		reply_json(rep, 500, NULL);
+		goto out;
+	}
+	if (parse_json_body(req, rep, &body) < 0)
+		goto out;
+	if (migrate_incoming_parse(body, in, &err) < 0 ||
+	    host_view_read(req->srv->host_view, false, here, &err) < 0) {
+		reply_api_error(rep, &err);
+		goto out;
+	}
+	/* The destination judges on its own host, whatever the source found. */
+	snprintf(name, sizeof(name), "migration-%.60s", in->source_vm ? in->source_vm : "in");
+	if (snapshot_check(&in->g, in->profile_doc, here, name, report, &err) < 0) {
+		reply_api_error(rep, &err);
+		goto out;
+	}
+	if (!report->compatible) {
+		migrate_refusal(report, "this host", &err, &extra);
+		reply_error_extra(rep, &err, extra);
+		goto out;
+	}
+	vi.vcpus = in->g.vcpus;
+	vi.memory_mib = in->g.memory_mib;
+	vi.npins = snapshot_extra_pins(&in->g, report, pins, COMPAT_MAX_ENTRIES);
+	vi.pins = pins;
+	if (report->smccc.verdict == COMPAT_SMCCC_ENFORCED) {
+		vi.deny = report->smccc.deny;
+		vi.ndeny = report->smccc.ndeny;
+	}
+	vi.profile = in->profile;
+	doc = compat_report_to_json(report);
+	vi.abi = json_object_get(doc, "registers");
+	vi.source = in->source_vm;
+	if (vm_core_incoming(req->srv->vms, &vi, in->spec, &e, &port, ticket, &err) < 0) {
+		reply_api_error(rep, &err);
+		goto out;
+	}
+	reply_vm(rep, 201, e,
+		 json_pack("{s:{s:I, s:s}}", "migration", "port", (json_int_t)port, "ticket",
+			   ticket));
+	vm_entry_put(e);
+out:
+	json_decref(doc);
+	json_decref(body);
+	free(in);
+	free(report);
+	free(here);
+}
