@@ -594,6 +594,10 @@ static bool octet_stream(struct MHD_Connection *conn)
 	       (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
 
+/* How far over --max-snapshot-bytes an upload is still read to its end
+ * before its 413 (see begin_upload). */
+#define UPLOAD_DRAIN_BYTES (64ULL << 20)
+
 /*
  * A snapshot upload is not buffered like JSON bodies: it goes to an
  * unlinked file from its first byte. Fills rep (413) when Content-Length
@@ -611,6 +615,17 @@ static bool begin_upload(struct exchange *ex, struct MHD_Connection *conn,
 	ex->upload_fd = -1;
 	cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
 	if (cl && strtoull(cl, NULL, 10) > srv->max_snapshot_bytes) {
+		/*
+		 * An answer sent while the client still sends, then the close,
+		 * reaches it as a reset instead of the 413 (libmicrohttpd has
+		 * no lingering close as nginx does). A little over the limit
+		 * is read and dropped (upload_chunk), then answered; far over,
+		 * answered at once.
+		 */
+		if (strtoull(cl, NULL, 10) - srv->max_snapshot_bytes <= UPLOAD_DRAIN_BYTES) {
+			ex->too_big = true;
+			return true;
+		}
 		reply_problem(rep, 413, "snapshot_too_large", "archive",
 			      "the archive is %s bytes; this pinvmd takes at most %llu "
 			      "(--max-snapshot-bytes)", cl, srv->max_snapshot_bytes);
