@@ -36,69 +36,14 @@
 
 static struct client c, ctl;
 
-static long call(const char *method, const char *path, json_t *body, struct response *r)
-{
-	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-
-	client_call(&c, method, path, NULL, text, text ? strlen(text) : 0, NULL, r);
-	free(text);
-	json_decref(body);
-	return r->status;
-}
-
-/* Runs a shell command inside the lab; its output (caller frees) or NULL. */
-static char *lab_sh(const char *cmd)
-{
-	struct response r;
-	char *out;
-
-	client_call(&ctl, "POST", "/cgi-bin/run", "text/plain", cmd, strlen(cmd), NULL, &r);
-	out = r.status == 200 && r.body ? strdup(r.body) : NULL;
-	response_free(&r);
-	return out;
-}
-
 /* lab_sh's output as a number (the first line), or -1. */
 static long lab_num(const char *cmd)
 {
-	char *out = lab_sh(cmd);
+	char *out = client_lab_sh(&ctl, cmd);
 	long v = out && *out >= '0' && *out <= '9' ? strtol(out, NULL, 10) : -1;
 
 	free(out);
 	return v;
-}
-
-static bool api_up(int seconds)
-{
-	for (int i = 0; i < seconds * 4; i++) {
-		struct response r;
-		bool up;
-
-		client_call(&c, "GET", "/v1/health", NULL, NULL, 0, NULL, &r);
-		up = r.status == 200;
-		response_free(&r);
-		if (up)
-			return true;
-		usleep(250000);
-	}
-	return false;
-}
-
-/* kill -SIG pinvmd and wait (up to 60 s) until it is gone; the lab's
- * /init keeps the lab up meanwhile (/run/lab-hold). */
-static bool pinvmd_end(int sig)
-{
-	char cmd[320];
-
-	snprintf(cmd, sizeof(cmd),
-		 "touch /run/lab-hold; p=$(pidof pinvmd) && kill -%d $p; "
-		 "for i in $(seq 1 600); do [ -e /proc/$p ] || break; usleep 100000; done; "
-		 "[ -e /proc/$p ] && echo still-there; echo done", sig);
-	char *out = lab_sh(cmd);
-	bool gone = out && strstr(out, "done") && !strstr(out, "still-there");
-
-	free(out);
-	return gone;
 }
 
 /* 1 when pid runs in the lab (a zombie does not), else 0. */
@@ -115,7 +60,7 @@ static long alive(long pid)
  * log into /run/pinvmd-snapkill.log (appended) for the test to read. */
 static void pinvmd_spawn(void)
 {
-	free(lab_sh("mkdir -p " HOLDS "; "
+	free(client_lab_sh(&ctl, "mkdir -p " HOLDS "; "
 		    "[ -f /etc/lab/asan ] && . /etc/lab/asan && export ASAN_OPTIONS UBSAN_OPTIONS; "
 		    "PINVM_TEST_HOLD_DIR=" HOLDS " setsid /usr/bin/pinvmd $(cat /run/pinvmd.args) "
 		    "</dev/null >>/run/pinvmd-snapkill.log 2>&1 & echo started"));
@@ -127,7 +72,7 @@ static void arm(const char *point)
 
 	snprintf(cmd, sizeof(cmd), "rm -f " HOLDS "/%s; touch " HOLDS "/%s.arm; echo ok", point,
 		 point);
-	free(lab_sh(cmd));
+	free(client_lab_sh(&ctl, cmd));
 }
 
 /* Waits (up to 120 s) until point is reached; the pid held there or -1. */
@@ -146,7 +91,7 @@ static void release(const char *point)
 	char cmd[128];
 
 	snprintf(cmd, sizeof(cmd), "rm -f " HOLDS "/%s " HOLDS "/%s.arm; echo ok", point, point);
-	free(lab_sh(cmd));
+	free(client_lab_sh(&ctl, cmd));
 }
 
 /* A request on its own thread, so the test can kill while it waits. */
@@ -217,7 +162,7 @@ static size_t count_of(const char *path, const char *member)
 /* Entries under STATE/snapshots and STATE/vms, as "snapshots vms". */
 static void on_disk(char *out, size_t len)
 {
-	char *s = lab_sh("echo $(ls -A " STATE "/snapshots | wc -l) $(ls -A " STATE
+	char *s = client_lab_sh(&ctl, "echo $(ls -A " STATE "/snapshots | wc -l) $(ls -A " STATE
 			 "/vms | wc -l)");
 
 	snprintf(out, len, "%s", s ? s : "?");
@@ -259,7 +204,7 @@ static long act(const char *id, const char *what)
 	long st;
 
 	snprintf(path, sizeof(path), "/v1/vms/%s/actions", id);
-	st = call("POST", path, json_pack("{s:s}", "action", what), &r);
+	st = client_json(&c, "POST", path, json_pack("{s:s}", "action", what), &r);
 	response_free(&r);
 	return st;
 }
@@ -269,7 +214,7 @@ static char *create_probe(void)
 	struct response r;
 	char *id = NULL;
 
-	call("POST", "/v1/vms",
+	client_json(&c, "POST", "/v1/vms",
 	     json_pack("{s:i, s:i, s:s, s:n}", "vcpus", 1, "memory_mib", 64, "kernel",
 		       CLIENT_PROBE_IMAGE, "initrd"), &r);
 	if (r.status == 201 && response_str(&r, "id"))
@@ -320,10 +265,11 @@ int main(int argc, char **argv)
 	err = client_lab_probe_image(&ctl);
 	check(!err, "the probe guest's image is in the lab", "%s", err ? err : "");
 	free(err);
-	check(pinvmd_end(15), "pinvmd stops (SIGTERM) to come back with its stopping points",
-	      "it is still there");
+	check(client_lab_pinvmd_end(&ctl, 15),
+	      "pinvmd stops (SIGTERM) to come back with its stopping points", "it is still there");
 	pinvmd_spawn();
-	if (!check(api_up(120), "pinvmd runs with PINVM_TEST_HOLD_DIR", "no API in 120 s"))
+	if (!check(client_api_up(&c, 120), "pinvmd runs with PINVM_TEST_HOLD_DIR",
+		   "no API in 120 s"))
 		return check_summary();
 	vm = create_probe();
 	vm2 = create_probe();
@@ -332,7 +278,7 @@ int main(int argc, char **argv)
 
 	/* The snapshot every kill below must leave restorable. */
 	snprintf(path, sizeof(path), "/v1/vms/%s/snapshot", vm);
-	call("POST", path, NULL, &r);
+	client_json(&c, "POST", path, NULL, &r);
 	if (r.status == 201 && response_str(&r, "id"))
 		sid = strdup(response_str(&r, "id"));
 	check(sid != NULL, "a first snapshot of the running probe", "%ld %s", r.status, r.body);
@@ -372,12 +318,12 @@ int main(int argc, char **argv)
 	pid = held("snapshot-written");
 	check(pid > 0 && pid == lab_num("pidof pinvmd"), "pinvmd stops with the state written",
 	      "held by %ld", pid);
-	check(pinvmd_end(9), "kill -9 pinvmd there", "still there");
+	check(client_lab_pinvmd_end(&ctl, 9), "kill -9 pinvmd there", "still there");
 	release("snapshot-written");
 	bg_end(&b);
 	response_free(&b.r);
 	pinvmd_spawn();
-	check(api_up(120), "pinvmd starts again", "no API in 120 s");
+	check(client_api_up(&c, 120), "pinvmd starts again", "no API in 120 s");
 	source_intact(vm, "pinvmd killed mid-snapshot", listed, disk);
 
 	/* 3. pinvmd killed while pinvm-vmm writes guest RAM: the next pinvmd
@@ -387,7 +333,7 @@ int main(int argc, char **argv)
 	pid = held("vmm-snapshot-memory");
 	check(pid > 0 && pid == vmm_pid(vm), "pinvm-vmm stops between RAM and vm.json",
 	      "held by %ld, the VM's pinvm-vmm is %ld", pid, vmm_pid(vm));
-	check(pinvmd_end(9), "kill -9 pinvmd while pinvm-vmm writes", "still there");
+	check(client_lab_pinvmd_end(&ctl, 9), "kill -9 pinvmd while pinvm-vmm writes", "still there");
 	bg_end(&b);
 	response_free(&b.r);
 	{
@@ -405,7 +351,7 @@ int main(int argc, char **argv)
 		      "fewer retries logged");
 	}
 	release("vmm-snapshot-memory");
-	check(api_up(180), "it starts once the snapshot is done", "no API in 180 s");
+	check(client_api_up(&c, 180), "it starts once the snapshot is done", "no API in 180 s");
 	source_intact(vm, "pinvmd killed while pinvm-vmm wrote", listed, disk);
 
 	/* 4. pinvmd killed while the restore's pinvm-vmm builds the VM: the
@@ -423,11 +369,11 @@ int main(int argc, char **argv)
 	bg_start(&b, "POST", "/v1/vms", body);
 	pid = held("vmm-restore-built");
 	check(pid > 0, "the restore's pinvm-vmm stops with the VM built", "not reached");
-	check(pinvmd_end(9), "kill -9 pinvmd mid-restore", "still there");
+	check(client_lab_pinvmd_end(&ctl, 9), "kill -9 pinvmd mid-restore", "still there");
 	bg_end(&b);
 	response_free(&b.r);
 	pinvmd_spawn();
-	check(api_up(180), "pinvmd starts again", "no API in 180 s");
+	check(client_api_up(&c, 180), "pinvmd starts again", "no API in 180 s");
 	release("vmm-restore-built");
 	{
 		json_t *list = client_get_json(&c, "/v1/vms"), *v;
@@ -444,7 +390,7 @@ int main(int argc, char **argv)
 			if (strcmp(st, "failed") || !strstr(why, "pinvmd stopped while creating"))
 				half++;
 			snprintf(path, sizeof(path), "/v1/vms/%s", id);
-			call("DELETE", path, NULL, &r);
+			client_json(&c, "DELETE", path, NULL, &r);
 			response_free(&r);
 		}
 		json_decref(list);
@@ -471,7 +417,7 @@ int main(int argc, char **argv)
 	response_free(&b.r);
 
 	/* The snapshot listed throughout restores, and its guest goes on. */
-	call("POST", "/v1/vms", json_pack("{s:s}", "snapshot", sid), &r);
+	client_json(&c, "POST", "/v1/vms", json_pack("{s:s}", "snapshot", sid), &r);
 	{
 		const char *id = r.status == 201 ? response_str(&r, "id") : NULL;
 		char *rid = id ? strdup(id) : NULL;
@@ -486,19 +432,19 @@ int main(int argc, char **argv)
 			check(act(rid, "resume") == 200 && wait_round_after(rid, r0) > r0,
 			      "and its guest carries on", "round %u", last_round(rid));
 			snprintf(path, sizeof(path), "/v1/vms/%s", rid);
-			call("DELETE", path, NULL, &r);
+			client_json(&c, "DELETE", path, NULL, &r);
 			response_free(&r);
 			free(rid);
 		}
 	}
 	snprintf(path, sizeof(path), "/v1/vms/%s", vm);
-	call("DELETE", path, NULL, &r);
+	client_json(&c, "DELETE", path, NULL, &r);
 	response_free(&r);
 	snprintf(path, sizeof(path), "/v1/vms/%s", vm2);
-	call("DELETE", path, NULL, &r);
+	client_json(&c, "DELETE", path, NULL, &r);
 	response_free(&r);
 	snprintf(path, sizeof(path), "/v1/snapshots/%s", sid);
-	call("DELETE", path, NULL, &r);
+	client_json(&c, "DELETE", path, NULL, &r);
 	response_free(&r);
 	free(known);
 	free(sid);
