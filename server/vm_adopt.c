@@ -11,8 +11,8 @@
 #include "vm_supervisor.h"
 
 #include <errno.h>
-#include <stdbool.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -77,11 +77,16 @@ static void adopt(struct vm_entry *e, bool creating, json_int_t old_pid)
 
 	if (vm_dir_file(e->dir, VM_FILE_CONTROL, sock, sizeof(sock)) == 0) {
 		/* A live but busy pinvm-vmm (a loaded host, an emulated one)
-		 * gets a few chances before its VM is written off. */
+		 * gets a few chances; one still running for this VM after them
+		 * is waited for (it may be writing a snapshot) rather than
+		 * written off while it lives. */
 		for (int tries = 0; tries < VM_ATTACH_BUSY_TRIES; tries++) {
+			bool patient;
+
 			ret = vmm_client_attach(&e->client, sock, VM_ATTACH_TIMEOUT_MS, &ev,
 						&err);
-			if (ret != -ETIMEDOUT || (tries >= 2 && (creating || !vmm_of_dir(old_pid, e->dir))))
+			patient = tries < 2 || (!creating && vmm_of_dir(old_pid, e->dir));
+			if (ret != -ETIMEDOUT || !patient)
 				break;
 			log_msg(LOG_WARN, "vm %s: %s; trying again", e->id, err.detail);
 		}
