@@ -254,13 +254,6 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	store_set_max_profiles(srv.store, srv.max_profiles);
-	/* Half-made snapshots of a pinvmd that died: never listed, now gone. */
-	ret = snapshot_sweep(srv.state_dir, srv.store);
-	if (ret < 0) {
-		fprintf(stderr, "pinvmd: %s/snapshots: %s\n", srv.state_dir, strerror(-ret));
-		store_close(srv.store);
-		return 1;
-	}
 	/* Before the VMs are loaded: what happened to them while no pinvmd
 	 * watched is published. A heartbeat within the idle timeout keeps
 	 * quiet subscribers' connections open. */
@@ -325,8 +318,19 @@ int main(int argc, char **argv)
 		}
 	}
 	/* Before any listener, so the first answer already knows every VM. */
-	if (vm_core_load(srv.vms, err, sizeof(err)) < 0) {
+	ret = vm_core_load(srv.vms, err, sizeof(err));
+	if (ret < 0)
 		fprintf(stderr, "pinvmd: vm records: %s\n", err);
+	/* Half-made snapshots of a pinvmd that died: never listed, now gone.
+	 * After the VMs are taken back: a pinvm-vmm that was still writing
+	 * one is answered only once it is done, so nothing writes there. */
+	if (ret == 0) {
+		ret = snapshot_sweep(srv.state_dir, srv.store);
+		if (ret < 0)
+			fprintf(stderr, "pinvmd: %s/snapshots: %s\n", srv.state_dir,
+				strerror(-ret));
+	}
+	if (ret < 0) {
 		vm_core_free(srv.vms);
 		host_view_free(srv.host_view);
 		profile_cache_free(srv.profiles);

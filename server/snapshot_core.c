@@ -6,6 +6,7 @@
 #include "snapshot_archive.h"
 #include "snapshot_store.h"
 #include "store.h"
+#include "test_hold.h"
 #include "vm_dir.h"
 #include "vm_spec.h"
 #include "vm_supervisor.h"
@@ -191,6 +192,8 @@ static int publish(const struct snapshot_env *env, const char *tmp, const char *
 	if (!*record)
 		return api_fail(err, 500, "out_of_memory", "", "out of memory");
 	ret = snapshot_commit(tmp, final, err);
+	if (ret == 0)
+		test_hold("snapshot-renamed");
 	if (ret == 0) {
 		ret = store_snapshot_insert(env->store, id, *record, serr, sizeof(serr));
 		if (ret < 0) {
@@ -253,6 +256,8 @@ int snapshot_take(const struct snapshot_env *env, struct vm_entry *e, json_t **r
 			 "pinvm-vmm could not snapshot the VM: %s (the VM stays paused)", detail);
 	}
 	new_id(id);
+	if (!ret)
+		test_hold("snapshot-written");
 	if (!ret)
 		ret = finish_dir(env, e, tmp, id, err);
 	if (!ret)

@@ -12,11 +12,39 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #define VM_ATTACH_TIMEOUT_MS 5000
+/* A pinvm-vmm busy writing a snapshot answers only when it is done (its
+ * control loop is the one writing): as long as the snapshot may take. */
+#define VM_ATTACH_BUSY_TRIES 60
+
+/* Whether pid is still the pinvm-vmm of dir (its config path is in its
+ * command line), so a recycled pid is never signalled or waited for. */
+static bool vmm_of_dir(json_int_t pid, const char *dir)
+{
+	char path[64], args[4096];
+	size_t n, len = strlen(dir);
+	FILE *f;
+
+	if (pid <= 0)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%lld/cmdline", (long long)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	n = fread(args, 1, sizeof(args) - 1, f);
+	fclose(f);
+	args[n] = '\0';
+	for (size_t i = 0; i < n; i += strlen(args + i) + 1) {
+		if (!strncmp(args + i, dir, len) && args[i + len] == '/')
+			return true;
+	}
+	return false;
+}
 
 /* Why a VM the record says is alive is not any more, when it is not. */
 static void ended_reason(struct vm_entry *e, int ret, const struct vmm_error *err,
@@ -49,14 +77,26 @@ static void adopt(struct vm_entry *e, bool creating, json_int_t old_pid)
 
 	if (vm_dir_file(e->dir, VM_FILE_CONTROL, sock, sizeof(sock)) == 0) {
 		/* A live but busy pinvm-vmm (a loaded host, an emulated one)
-		 * gets a few chances before its VM is written off. */
-		for (int tries = 0; tries < 3; tries++) {
+		 * gets a few chances; one still running for this VM after them
+		 * is waited for (it may be writing a snapshot) rather than
+		 * written off while it lives. */
+		for (int tries = 0; tries < VM_ATTACH_BUSY_TRIES; tries++) {
+			bool patient;
+
 			ret = vmm_client_attach(&e->client, sock, VM_ATTACH_TIMEOUT_MS, &ev,
 						&err);
-			if (ret != -ETIMEDOUT)
+			patient = tries < 2 || (!creating && vmm_of_dir(old_pid, e->dir));
+			if (ret != -ETIMEDOUT || !patient)
 				break;
 			log_msg(LOG_WARN, "vm %s: %s; trying again", e->id, err.detail);
 		}
+	}
+	if (ret < 0 && creating && vmm_of_dir(old_pid, e->dir)) {
+		/* Alive but not answering (still building, or busy): as below,
+		 * nobody knows this VM was wanted. */
+		kill((pid_t)old_pid, SIGKILL);
+		log_msg(LOG_WARN, "vm %s: pinvm-vmm %lld of an unfinished create ended", e->id,
+			(long long)old_pid);
 	}
 	if (ret == 0 && creating) {
 		/* Its creator never answered the client; nobody knows this VM

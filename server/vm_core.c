@@ -313,6 +313,20 @@ int vm_core_spawn_vmm(struct vm_entry *e, struct api_error *err)
 	return 0;
 }
 
+/* The pid of a VM not yet built, in its "creating" record: a pinvmd
+ * killed before pinvm-vmm answers leaves the next one a process to end
+ * (vm_adopt.c), not an orphan holding a VM nobody lists as usable. */
+static void record_spawned(struct vm_entry *e)
+{
+	char serr[256];
+	json_t *rec = vm_entry_record_json(e, "creating");
+
+	if (!rec || store_vm_put(e->store, e->id, rec, serr, sizeof(serr)) < 0)
+		log_msg(LOG_WARN, "vm %s: cannot record its pinvm-vmm's pid: %s", e->id,
+			rec ? serr : "out of memory");
+	json_decref(rec);
+}
+
 /* An asynchronous create's second half, on its own thread. */
 struct create_job {
 	struct vm_entry *e; /* a reference of the job's */
@@ -333,6 +347,8 @@ static void *create_thread(void *arg)
 		ret = write_config(e, &spec, job->kernel, job->initrd, job->report, &err);
 	if (!ret)
 		ret = vm_core_spawn_vmm(e, &err);
+	if (!ret)
+		record_spawned(e);
 	if (!ret)
 		ret = vm_core_await_created(e, job->report, &err);
 	if (!ret) {
@@ -698,6 +714,8 @@ int vm_core_restore(struct vm_core *c, const struct vm_restore *r, const json_t 
 		ret = write_restore_config(e, r, err);
 	if (!ret)
 		ret = vm_core_spawn_vmm(e, err);
+	if (!ret)
+		record_spawned(e);
 	if (!ret)
 		ret = vm_core_await_created(e, NULL, err);
 	if (ret < 0)

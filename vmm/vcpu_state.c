@@ -224,6 +224,42 @@ bool vcpu_state_absent_tolerated(uint64_t features, const struct vm_state_vcpu *
 	return false;
 }
 
+int vcpu_state_restore_extra(int fd, unsigned index, const uint64_t *ids, size_t n,
+			     const struct vm_state_vcpu *v, vcpu_state_extra_fn on_extra,
+			     void *opaque, struct vmm_error *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint8_t now[VM_STATE_MAX_REG_BYTES] = { 0 };
+		uint64_t id = ids[i], zero = 0, reset = 0;
+		struct kvm_one_reg get = { .id = id, .addr = (uintptr_t)now };
+		struct kvm_one_reg set = { .id = id, .addr = (uintptr_t)&zero };
+		enum restore_extra rule;
+		int e = 0;
+
+		if (vm_state_vcpu_find(v, id) || vm_state_reg_size(id) > sizeof(now))
+			continue;
+		if (ioctl(fd, KVM_GET_ONE_REG, &get) == 0)
+			reset = low64(now, id);
+		rule = restore_extra_rule(id, reset);
+		if (rule == RESTORE_EXTRA_WRITE_ZERO && ioctl(fd, KVM_SET_ONE_REG, &set) < 0)
+			e = errno;
+		if (on_extra) {
+			on_extra(opaque, id, rule, reset, e);
+		} else if (e) {
+			vmm_error_set(err, "restore", e,
+				      "id_register_differs: vCPU %u: ID register 0x%016" PRIx64
+				      " reads 0x%" PRIx64 " here, the snapshot's guest read 0, and "
+				      "KVM will not take 0: %s", index, id, reset, strerror(e));
+			if (err) {
+				err->has_register = true;
+				err->reg = id;
+			}
+			return -e;
+		}
+	}
+	return 0;
+}
+
 int vcpu_state_restore(int fd, unsigned index, uint64_t features,
 		       const struct vm_state_vcpu *v, struct vmm_error *err)
 {
@@ -255,6 +291,8 @@ int vcpu_state_restore(int fd, unsigned index, uint64_t features,
 	}
 	if (ret == 0)
 		ret = vcpu_state_restore_regs(fd, index, &sub, NULL, NULL, err);
+	if (ret == 0)
+		ret = vcpu_state_restore_extra(fd, index, ids, n, v, NULL, NULL, err);
 	free(sub.regs);
 	free(sub.data);
 	free(ids);

@@ -9,6 +9,7 @@
 #ifndef PINVM_VMM_VCPU_STATE_H
 #define PINVM_VMM_VCPU_STATE_H
 
+#include "restore_rule.h"
 #include "vm_state.h"
 #include "vmm_error.h"
 
@@ -55,6 +56,25 @@ bool vcpu_state_absent_tolerated(uint64_t features, const struct vm_state_vcpu *
  */
 int vcpu_state_restore(int fd, unsigned index, uint64_t features,
 		       const struct vm_state_vcpu *v, struct vmm_error *err);
+
+/*
+ * Called for each register the target lists (ids) and the snapshot (v)
+ * lacks, with its rule (api/restore_rule.h), the value it holds after
+ * reset, and errnum > 0 when the rule wanted 0 written and KVM refused.
+ */
+typedef void (*vcpu_state_extra_fn)(void *opaque, uint64_t id, enum restore_extra rule,
+				    uint64_t reset, int errnum);
+
+/*
+ * Applies restore_extra_rule() to every register ids (ascending, n)
+ * lists and v lacks: an ID register the guest read as 0 is written 0.
+ * Without on_extra a 0 KVM refuses fails the call (-errno, err->reg,
+ * "id_register_differs"); with it every register is reported there and
+ * the call returns 0.
+ */
+int vcpu_state_restore_extra(int fd, unsigned index, const uint64_t *ids, size_t n,
+			     const struct vm_state_vcpu *v, vcpu_state_extra_fn on_extra,
+			     void *opaque, struct vmm_error *err);
 
 /* Registers the target lists: a malloc'd ascending array (caller frees). */
 int vcpu_state_reg_list(int fd, uint64_t **ids, size_t *n, struct vmm_error *err);

@@ -23,29 +23,12 @@
 #include <linux/kvm.h>
 #include <sys/ioctl.h>
 
-#define COPROC_MASK 0x000000000fff0000ULL
-#define COPROC_FW 0x0000000000140000ULL
-#define COPROC_FW_BMAP 0x0000000000160000ULL
-#define SYSREG_MASK 0x000000000000ffffULL
 struct check {
 	json_t *refused;
-	json_t *left;
+	json_t *left;    /* registers only this host lists, left at reset */
+	json_t *zeroed;  /* ID registers only this host lists, written 0 */
 	const struct vm_state *st;
 };
-
-static bool is_firmware(uint64_t id)
-{
-	uint64_t c = id & COPROC_MASK;
-
-	return c == COPROC_FW || c == COPROC_FW_BMAP;
-}
-
-/* op0=3, op1=0, CRn=0, CRm=0..7: the feature ID registers. */
-static bool is_id_register(uint64_t id)
-{
-	return (id & ~SYSREG_MASK) == 0x6030000000130000ULL &&
-	       (id & SYSREG_MASK) >= 0xc000 && (id & SYSREG_MASK) <= 0xc03f;
-}
 
 static json_t *hex(uint64_t v)
 {
@@ -119,7 +102,7 @@ static bool on_refused(void *opaque, unsigned index, uint64_t id, int errnum,
 		snprintf(detail, sizeof(detail), "this host does not list it: %s",
 			 strerror(errnum));
 		refuse(c, id, "register_absent_on_target", wanted, NULL, errnum, detail);
-	} else if (is_id_register(id)) {
+	} else if (restore_reg_is_id(id)) {
 		snprintf(detail, sizeof(detail),
 			 "an ID register the guest read at boot; this host will not take "
 			 "the value: %s", strerror(errnum));
@@ -129,6 +112,28 @@ static bool on_refused(void *opaque, unsigned index, uint64_t id, int errnum,
 		refuse(c, id, "register_refused", wanted, offered, errnum, detail);
 	}
 	return true;
+}
+
+static void on_extra(void *opaque, uint64_t id, enum restore_extra rule, uint64_t reset,
+		     int errnum)
+{
+	struct check *c = opaque;
+	uint64_t zero = 0;
+
+	if (rule == RESTORE_EXTRA_FIRMWARE)
+		return;
+	if (rule == RESTORE_EXTRA_LEFT_AT_RESET) {
+		if (!already(c->left, id))
+			json_array_append_new(c->left, hex_id(id));
+	} else if (!errnum) {
+		if (!already(c->zeroed, id))
+			json_array_append_new(c->zeroed, hex_id(id));
+	} else {
+		refuse(c, id, "id_register_differs", (const uint8_t *)&zero,
+		       (const uint8_t *)&reset, errnum,
+		       "an ID register the source did not list (its guest read 0) is not 0 "
+		       "here and KVM will not take 0");
+	}
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -158,7 +163,7 @@ static int check_vcpu(struct check *c, int fd, unsigned index,
 		uint64_t id = v->regs[i].id;
 		const uint8_t *p = v->data + v->regs[i].off;
 
-		if (is_firmware(id) || vcpu_state_is_counter(id))
+		if (restore_reg_is_firmware(id) || vcpu_state_is_counter(id))
 			continue;
 		if (!listed(ids, n, id)) {
 			if (!vcpu_state_absent_tolerated(c->st->vcpu_features, v, id, p))
@@ -171,25 +176,10 @@ static int check_vcpu(struct check *c, int fd, unsigned index,
 	}
 	if (ret == 0)
 		ret = vcpu_state_restore_regs(fd, index, &sub, on_refused, c, err);
-	/* What this host has and the snapshot does not: left at reset. */
-	for (size_t i = 0; i < n && ret == 0; i++) {
-		uint64_t id = ids[i], zero = 0, now = 0;
-		struct kvm_one_reg set = { .id = id, .addr = (uintptr_t)&zero };
-		struct kvm_one_reg get = { .id = id, .addr = (uintptr_t)&now };
-
-		if (is_firmware(id) || vm_state_vcpu_find(v, id))
-			continue;
-		if (!already(c->left, id))
-			json_array_append_new(c->left, hex_id(id));
-		/* The guest read 0 (RAZ) there on the source. */
-		if (is_id_register(id) && vm_state_reg_size(id) == 8 &&
-		    ioctl(fd, KVM_GET_ONE_REG, &get) == 0 && now != 0 &&
-		    ioctl(fd, KVM_SET_ONE_REG, &set) < 0)
-			refuse(c, id, "id_register_differs", (const uint8_t *)&zero,
-			       (const uint8_t *)&now, errno,
-			       "an ID register the source did not list (the guest read 0) "
-			       "is not 0 here");
-	}
+	/* What this host has and the snapshot does not, as the restore
+	 * will treat it (api/restore_rule.h). */
+	if (ret == 0)
+		ret = vcpu_state_restore_extra(fd, index, ids, n, v, on_extra, c, err);
 	free(sub.regs);
 	free(sub.data);
 	free(ids);
@@ -228,7 +218,8 @@ int vm_restore_check(const char *dir, json_t **answer, struct vmm_error *err)
 	c.st = &st;
 	c.refused = json_array();
 	c.left = json_array();
-	if (!c.refused || !c.left) {
+	c.zeroed = json_array();
+	if (!c.refused || !c.left || !c.zeroed) {
 		ret = vmm_error_set(err, "restore-check", ENOMEM, "out of memory");
 		goto out;
 	}
@@ -259,15 +250,17 @@ int vm_restore_check(const char *dir, json_t **answer, struct vmm_error *err)
 		goto out;
 	if (!gic_is_v2(vm->gic))
 		gic_state_try(gic_fd(vm->gic), &st, on_gic_refused, &c);
-	*answer = json_pack("{s:b, s:b, s:s, s:O, s:O}", "ok", 1, "compatible",
+	*answer = json_pack("{s:b, s:b, s:s, s:O, s:O, s:O}", "ok", 1, "compatible",
 			    json_array_size(c.refused) == 0, "source_kernel",
-			    st.kernel_release, "refused", c.refused, "left_at_reset", c.left);
+			    st.kernel_release, "refused", c.refused, "left_at_reset", c.left,
+			    "id_registers_zeroed", c.zeroed);
 	if (!*answer)
 		ret = vmm_error_set(err, "restore-check", ENOMEM, "out of memory");
 out:
 	vm_destroy(vm);
 	json_decref(c.refused);
 	json_decref(c.left);
+	json_decref(c.zeroed);
 	vm_state_free(&st);
 	return ret;
 }

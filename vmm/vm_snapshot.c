@@ -12,6 +12,7 @@
 #include "gic_state.h"
 #include "guest_mem.h"
 #include "machine_layout.h"
+#include "test_hold.h"
 #include "vcpu_state.h"
 #include "vm_internal.h"
 #include "vm_state.h"
@@ -160,6 +161,7 @@ int vm_snapshot(struct vm *vm, const char *dir, uint64_t *bytes,
 	ret = guest_mem_save(vm->ram, vm->ram_size, dir, data_pages, bytes, err);
 	if (ret < 0)
 		goto out;
+	test_hold("vmm-snapshot-memory");
 	/* vm.json last: a directory with it is complete. */
 	ret = vm_state_save(&st, dir, err);
 	if (ret == 0 && (ret = fsync_dir(dir)) < 0)

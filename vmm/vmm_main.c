@@ -32,6 +32,7 @@
  */
 #include "migrate_recv.h"
 #include "migrate_send.h"
+#include "test_hold.h"
 #include "vm.h"
 #include "vmm_config.h"
 #include "vmm_helper.h"
@@ -728,6 +729,9 @@ int main(int argc, char **argv)
 	}
 	{
 		struct vmm_event ev = { .type = VMM_EVENT_CREATED };
+
+		if (cfg.restore)
+			test_hold("vmm-restore-built");
 
 		ev.pins = (struct vmm_pin *)vm_pins(m.vm, &ev.npins);
 		ev.vcpus = vm_vcpu_count(m.vm);

@@ -278,6 +278,48 @@ json_t *client_get_vm(const struct client *c, const char *vm_id)
 	return client_get_json(c, path);
 }
 
+char *client_lab_sh(const struct client *ctl, const char *cmd)
+{
+	struct response r;
+	char *out;
+
+	client_call(ctl, "POST", "/cgi-bin/run", "text/plain", cmd, strlen(cmd), NULL, &r);
+	out = r.status == 200 && r.body ? strdup(r.body) : NULL;
+	response_free(&r);
+	return out;
+}
+
+bool client_api_up(const struct client *c, int seconds)
+{
+	for (int i = 0; i < seconds * 4; i++) {
+		struct response r;
+		bool up;
+
+		client_call(c, "GET", "/v1/health", NULL, NULL, 0, NULL, &r);
+		up = r.status == 200;
+		response_free(&r);
+		if (up)
+			return true;
+		usleep(250000);
+	}
+	return false;
+}
+
+bool client_lab_pinvmd_end(const struct client *ctl, int sig)
+{
+	char cmd[256], *out;
+	bool gone;
+
+	snprintf(cmd, sizeof(cmd),
+		 "touch /run/lab-hold; p=$(pidof pinvmd) && kill -%d $p; "
+		 "for i in $(seq 1 600); do [ -e /proc/$p ] || break; usleep 100000; done; "
+		 "[ -e /proc/$p ] && echo still-there; echo done", sig);
+	out = client_lab_sh(ctl, cmd);
+	gone = out && strstr(out, "done") && !strstr(out, "still-there");
+	free(out);
+	return gone;
+}
+
 char *client_lab_probe_image(const struct client *ctl)
 {
 	char *out = client_post_text(ctl, "/cgi-bin/run",

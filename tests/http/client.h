@@ -86,6 +86,18 @@ char *client_wait_console(const struct client *c, const char *vm_id,
  * images from. NULL on success, else what went wrong (caller frees). */
 char *client_lab_probe_image(const struct client *ctl);
 
+/* Runs a shell command in the lab through its control port ctl: its
+ * output (caller frees), or NULL unless 200. */
+char *client_lab_sh(const struct client *ctl, const char *cmd);
+
+/* Waits (up to seconds) until GET /v1/health answers 200. */
+bool client_api_up(const struct client *c, int seconds);
+
+/* Sends the lab's pinvmd signal sig and waits (up to 60 s: an ASan
+ * build's leak check alone takes seconds under emulation) until it is
+ * gone; the lab's /init stays up meanwhile (/run/lab-hold). */
+bool client_lab_pinvmd_end(const struct client *ctl, int sig);
+
 /* Looks up a string member of the response's JSON object, or NULL. */
 const char *response_str(const struct response *r, const char *key);
 

@@ -50,13 +50,7 @@ static long call(const char *method, const char *path, json_t *body, struct resp
 /* Runs a shell command inside the lab; returns its output (caller frees). */
 static char *lab_sh(const char *cmd)
 {
-	struct response r;
-	char *out;
-
-	client_call(&ctl, "POST", "/cgi-bin/run", "text/plain", cmd, strlen(cmd), NULL, &r);
-	out = r.status == 200 && r.body ? strdup(r.body) : NULL;
-	response_free(&r);
-	return out;
+	return client_lab_sh(&ctl, cmd);
 }
 
 /* Creates a VM; returns its id (caller frees) or NULL. */
@@ -216,46 +210,13 @@ static char *reason_of(const char *id)
 	return reason;
 }
 
-static bool api_up(int seconds)
-{
-	for (int i = 0; i < seconds * 4; i++) {
-		struct response r;
-		bool up;
-
-		client_call(&c, "GET", "/v1/health", NULL, NULL, 0, NULL, &r);
-		up = r.status == 200;
-		response_free(&r);
-		if (up)
-			return true;
-		usleep(250000);
-	}
-	return false;
-}
-
-/* Ends the lab's pinvmd with sig and waits until it is gone (up to 60 s:
- * an ASan build's leak check alone takes seconds under emulation). */
-static bool pinvmd_end(int sig)
-{
-	char cmd[256], *out;
-	bool gone;
-
-	snprintf(cmd, sizeof(cmd),
-		 "touch /run/lab-hold; p=$(pidof pinvmd) && kill -%d $p; "
-		 "for i in $(seq 1 600); do [ -e /proc/$p ] || break; usleep 100000; done; "
-		 "[ -e /proc/$p ] && echo still-there; echo done", sig);
-	out = lab_sh(cmd);
-	gone = out && strstr(out, "done") && !strstr(out, "still-there");
-	free(out);
-	return gone;
-}
-
 /* Starts pinvmd again as the lab's /init did, and waits for its API. */
 static bool pinvmd_restart(void)
 {
 	free(lab_sh("[ -f /etc/lab/asan ] && . /etc/lab/asan && export ASAN_OPTIONS UBSAN_OPTIONS; "
 		    "setsid /usr/bin/pinvmd $(cat /run/pinvmd.args) </dev/null "
 		    ">/dev/console 2>&1 & echo started"));
-	return api_up(30);
+	return client_api_up(&c, 30);
 }
 
 /*
@@ -278,7 +239,7 @@ static void test_restart(const char *killed, const char *ticking)
 		goto out;
 	pid_lost = vmm_pid(lost);
 	pid_ender = vmm_pid(ender);
-	check(pinvmd_end(9), "kill -9 pinvmd", "it is still there");
+	check(client_lab_pinvmd_end(&ctl, 9), "kill -9 pinvmd", "it is still there");
 	/* While nobody watches: one VM is killed, one is stopped by signal. */
 	snprintf(cmd, sizeof(cmd), "kill -9 %ld; kill -TERM %ld; sleep 1; echo ok",
 		 pid_lost, pid_ender);
@@ -326,7 +287,7 @@ static void test_restart(const char *killed, const char *ticking)
 	free(s);
 
 	/* SIGTERM: pinvmd goes, its VMs stay. */
-	check(pinvmd_end(15), "SIGTERM stops pinvmd", "it is still there");
+	check(client_lab_pinvmd_end(&ctl, 15), "SIGTERM stops pinvmd", "it is still there");
 	snprintf(cmd, sizeof(cmd), "[ -e /proc/%ld ] && echo alive", pid_ticking);
 	s = lab_sh(cmd);
 	check(s && strstr(s, "alive"), "after SIGTERM the running VM's pinvm-vmm lives on",

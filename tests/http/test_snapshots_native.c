@@ -3,8 +3,10 @@
  * route, the snapshot of a VM (fake-vmm, taken over by pinvmd as after a
  * restart, writes the directory), the archive round trip, every bad
  * archive, the record lifecycle, a full disk during a snapshot, kill -9 of
- * pinvmd during an import, and the offline firmware verdict against the
- * lab kernels' register sets. A restore itself needs KVM (the lab): here
+ * pinvmd during an import and at each stopping point of a snapshot
+ * (vmm/test_hold.h: before the manifest, between rename and record, while
+ * fake-vmm writes), kill -9 of fake-vmm mid-snapshot, and the offline
+ * firmware verdict against the lab kernels' register sets. A restore itself needs KVM (the lab): here
  * it must stop at 503 after its checks.
  * usage: test_snapshots_native PINVMD FAKE_VMM FIXTURE_DIR
  */
@@ -225,6 +227,129 @@ static int stored_dirs(void)
 	return n;
 }
 
+/* Where the test arms pinvmd's and fake-vmm's stopping points
+ * (vmm/test_hold.h). */
+static char holds[200];
+
+static void arm(const char *point)
+{
+	char path[300];
+
+	snprintf(path, sizeof(path), "%s/%s.arm", holds, point);
+	close(open(path, O_WRONLY | O_CREAT, 0600));
+}
+
+/* Waits (up to 30 s) for point to be reached: the pid held there, or 0. */
+static long held(const char *point)
+{
+	char path[300];
+	long pid = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", holds, point);
+	for (int i = 0; i < 3000 && !pid; i++) {
+		FILE *f = fopen(path, "r");
+
+		if (f) {
+			if (fscanf(f, "%ld", &pid) != 1)
+				pid = 0;
+			fclose(f);
+		}
+		if (!pid)
+			usleep(10000);
+	}
+	return pid;
+}
+
+static void release(const char *point)
+{
+	char path[300];
+
+	snprintf(path, sizeof(path), "%s/%s", holds, point);
+	unlink(path);
+}
+
+/* Sends a request without waiting for its answer; the socket, or -1. */
+static int send_only(const char *method, const char *path)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((unsigned short)port),
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	char req[256];
+	int fd = socket(AF_INET, SOCK_STREAM, 0), n;
+
+	n = snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n",
+		     method, path);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    write(fd, req, (size_t)n) != n) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* How often pinvmd's log holds needle. */
+static int log_count(const char *needle)
+{
+	size_t len;
+	char *text = read_file(logpath, &len), *p = text;
+	int n = 0;
+
+	while (p && (p = strstr(p, needle))) {
+		n++;
+		p++;
+	}
+	free(text);
+	return n;
+}
+
+static size_t listed(void)
+{
+	struct response r;
+	size_t n;
+
+	call("GET", "/v1/snapshots", NULL, NULL, 0, &r);
+	n = json_array_size(json_object_get(r.json, "snapshots"));
+	response_free(&r);
+	return n;
+}
+
+/*
+ * kill -9 of pinvmd at a stopping point of a snapshot of vm (running):
+ * after the restart the VM is paused (pinvmd paused it for the snapshot)
+ * and resumes, nothing new is listed, nothing half-made is left.
+ */
+static pid_t kill_pinvmd_in_snapshot(pid_t pid, const char *vm, const char *point)
+{
+	char path[128], name[200];
+	size_t before = listed();
+	int dirs = stored_dirs(), fd;
+
+	snprintf(path, sizeof(path), "/v1/vms/%s/snapshot", vm);
+	arm(point);
+	fd = send_only("POST", path);
+	check(fd >= 0 && held(point) == pid, "a snapshot stops at the point armed",
+	      "%s not reached", point);
+	stop(pid, SIGKILL);
+	if (fd >= 0)
+		close(fd);
+	release(point);
+	check(leftovers() + stored_dirs() > dirs, "the killed pinvmd left its half snapshot",
+	      "nothing on disk at %s", point);
+	pid = start();
+	snprintf(name, sizeof(name), "kill -9 at %s: after the restart nothing new is listed, "
+		 "nothing half-made is on disk", point);
+	check(pid > 0 && listed() == before && leftovers() == 0 && stored_dirs() == dirs, name,
+	      "%zu listed (were %zu), %d leftovers, %d dirs (were %d)", listed(), before,
+	      leftovers(), stored_dirs(), dirs);
+	snprintf(path, sizeof(path), "/v1/vms/%s/actions", vm);
+	snprintf(name, sizeof(name), "kill -9 at %s: the VM is re-adopted paused and resumes",
+		 point);
+	check(!strcmp(vm_state(vm), "paused") &&
+		      status_of("POST", path, "{\"action\":\"resume\"}") == 200 &&
+		      !strcmp(vm_state(vm), "running"), name, "%s", vm_state(vm));
+	return pid;
+}
+
 struct member {
 	const char *name;
 	const char *data;
@@ -324,6 +449,10 @@ int main(int argc, char **argv)
 
 	if (argc != 4 || !mkdtemp(tmpdir))
 		return 2;
+	/* Inherited by pinvmd and the fake VMs: nothing stops until armed. */
+	snprintf(holds, sizeof(holds), "%s/holds", tmpdir);
+	mkdir(holds, 0700);
+	setenv("PINVM_TEST_HOLD_DIR", holds, 1);
 	pinvmd = argv[1];
 	snprintf(fixtures, sizeof(fixtures), "%s", argv[3]);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -712,6 +841,44 @@ int main(int argc, char **argv)
 		response_free(&r);
 	}
 
+	/* kill -9 during a snapshot, at each stopping point (issue 10). */
+	pid = kill_pinvmd_in_snapshot(pid, "vm-612", "snapshot-written");
+	pid = kill_pinvmd_in_snapshot(pid, "vm-612", "snapshot-renamed");
+	{
+		/* pinvmd killed while pinvm-vmm writes: the next pinvmd waits for
+		 * the busy pinvm-vmm instead of writing its VM off. */
+		const char *args[] = { "--listen", listen_spec, "--state-dir", state,
+				       "--max-snapshot-bytes", "40000000", NULL };
+		size_t before = listed();
+		int fd, waits = log_count("trying again"), i;
+		long vpid;
+
+		arm("vmm-snapshot-memory");
+		fd = send_only("POST", "/v1/vms/vm-612/snapshot");
+		vpid = held("vmm-snapshot-memory");
+		check(fd >= 0 && vpid > 0 && vpid != pid, "fake-vmm stops mid-snapshot",
+		      "not reached");
+		stop(pid, SIGKILL);
+		if (fd >= 0)
+			close(fd);
+		pid = daemon_spawn(pinvmd, args, logpath);
+		children[3] = pid;
+		/* Past three attach timeouts, where it used to be written off. */
+		for (i = 0; i < 1200 && log_count("trying again") <= waits + 3; i++)
+			usleep(50000);
+		check(log_count("trying again") > waits + 3,
+		      "the restarted pinvmd waits for the pinvm-vmm busy with the snapshot "
+		      "(4 attach timeouts)", "fewer retries logged; see %s", logpath);
+		release("vmm-snapshot-memory");
+		check(daemon_wait_tcp(port, pid) && !strcmp(vm_state("vm-612"), "paused") &&
+			      listed() == before && leftovers() == 0,
+		      "once it is done: re-adopted paused, its snapshot neither listed nor left",
+		      "%s, %zu listed (were %zu), %d leftovers", vm_state("vm-612"), listed(),
+		      before, leftovers());
+		check(status_of("POST", "/v1/vms/vm-612/actions", "{\"action\":\"resume\"}") == 200 &&
+			      !strcmp(vm_state("vm-612"), "running"),
+		      "and resumes", "%s", vm_state("vm-612"));
+	}
 	/* The snapshot of a 5.10 guest judged on 6.1: bitmaps pinned 0. */
 	call("POST", "/v1/vms/vm-510/snapshot", NULL, NULL, 0, &r);
 	check(r.status == 201, "a 5.10 guest's snapshot", "%ld %s", r.status, r.body ? r.body : "");
@@ -739,6 +906,41 @@ int main(int argc, char **argv)
 		json_decref(body);
 	}
 	response_free(&r);
+
+	{
+		/* pinvm-vmm killed mid-snapshot (after vm-510's use above): an
+		 * error answer, the VM reported ended, nothing listed or left. */
+		size_t before = listed();
+		long vpid;
+		struct response r3;
+		char *reason;
+
+		arm("vmm-snapshot-memory");
+		if (fork() == 0) {
+			vpid = held("vmm-snapshot-memory");
+			if (vpid > 0)
+				kill((pid_t)vpid, SIGKILL);
+			release("vmm-snapshot-memory");
+			_exit(0);
+		}
+		call("POST", "/v1/vms/vm-510/snapshot", NULL, NULL, 0, &r3);
+		wait(NULL);
+		check(r3.status == 500 && !strcmp(response_str(&r3, "code") ?: "", "snapshot_failed"),
+		      "pinvm-vmm killed during the snapshot: 500 snapshot_failed", "%ld %s",
+		      r3.status, r3.body ? r3.body : "");
+		response_free(&r3);
+		call("GET", "/v1/vms/vm-510", NULL, NULL, 0, &r3);
+		reason = strdup(response_str(&r3, "reason") ?: "");
+		/* Not pinvmd's child (the test spawned it): killed, without the signal. */
+		check((!strcmp(response_str(&r3, "state") ?: "", "failed") ||
+		       !strcmp(response_str(&r3, "state") ?: "", "stopped")) && strstr(reason, "killed"),
+		      "the VM is reported ended, killed", "%s", r3.body ? r3.body : "");
+		response_free(&r3);
+		free(reason);
+		check(listed() == before && leftovers() == 0,
+		      "no snapshot listed, no half directory left", "%zu listed (were %zu), %d left",
+		      listed(), before, leftovers());
+	}
 
 	stop(pid, SIGTERM);
 	children[3] = 0;

@@ -16,10 +16,13 @@
  * "snapshot" (paused only) writes a vm.json of the config's shape (one
  * register per vCPU, no vGIC registers) and a sparse, all-hole mem.raw,
  * as pinvm-vmm would; fake:snapshot-enospc answers rejected/ENOSPC.
+ * It stops between mem.raw and vm.json at the test hold point
+ * "vmm-snapshot-memory" (vmm/test_hold.h), as pinvm-vmm does.
  * It first writes "fds: ..." (its open descriptors) to stderr.
  * --control-socket and --exit-file work as in pinvm-vmm, through the same
  * vmm_control.c: when the channel closes it waits there for a new one.
  */
+#include "test_hold.h"
 #include "vm_state.h"
 #include "vmm_config.h"
 #include "vmm_control.h"
@@ -103,6 +106,7 @@ static int fake_snapshot(const struct vmm_config *cfg, const char *dir,
 		goto out;
 	}
 	close(fd);
+	test_hold("vmm-snapshot-memory");
 	ret = vm_state_save(&st, dir, NULL);
 	if (ret == 0) {
 		ev->type = VMM_EVENT_SNAPSHOTTED;
