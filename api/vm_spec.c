@@ -4,6 +4,7 @@
  */
 #include "vm_spec.h"
 
+#include "cpu_features.h"
 #include "jsonutil.h"
 #include "vm_meta.h"
 
@@ -14,12 +15,13 @@
 /* Required ones first (missing_field reports them in this order), then by
  * type: integers, then strings. */
 static const char *const keys[] = { "vcpus",   "memory_mib", "kernel", "initrd",
-				    "cmdline", "profile",    "name",   "labels" };
+				    "cmdline", "profile",    "name",   "labels",
+				    "cpu_features" };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 #define NREQUIRED 3
 #define NINTEGERS 2
 #define INITRD 3
-#define NSTRINGS 7 /* keys[NINTEGERS..NSTRINGS) are strings; labels last */
+#define NSTRINGS 7 /* keys[NINTEGERS..NSTRINGS) are strings; then labels, cpu_features */
 
 static bool known_key(const char *key, size_t key_len)
 {
@@ -44,7 +46,8 @@ int vm_spec_parse(const json_t *body, struct vm_spec *out,
 		if (!known_key(key, key_len))
 			return api_fail(err, 422, "unknown_field", key,
 					"a VM takes vcpus, memory_mib, kernel, "
-					"initrd, cmdline, profile, name and labels; "
+					"initrd, cmdline, profile, name, labels and "
+					"cpu_features; "
 					"\"%s\" is not one of them", key);
 	}
 	for (i = 0; i < NREQUIRED; i++)
@@ -96,6 +99,9 @@ int vm_spec_parse(const json_t *body, struct vm_spec *out,
 	if (s.name && vm_name_check(s.name, err) < 0)
 		return -EINVAL;
 	if (s.labels && vm_labels_check(s.labels, err) < 0)
+		return -EINVAL;
+	if (cpu_features_parse(json_object_get(body, "cpu_features"), "cpu_features",
+			       &s.cpu_features, err) < 0)
 		return -EINVAL;
 	*out = s;
 	return 0;

@@ -9,12 +9,13 @@
  *    "cmdline": "console=ttyS0",      string, optional, <= 2047 bytes
  *    "profile": "lab-5.10",           string, optional
  *    "name": "web-1",                 string, optional (vm_meta.h)
- *    "labels": {"tier": "web"}}       object of strings, optional (vm_meta.h)
+ *    "labels": {"tier": "web"},       object of strings, optional (vm_meta.h)
+ *    "cpu_features": {"pmu": true}}   object, optional (cpu_features.h)
  *
  * Only the JSON types and the ranges are checked here: whether the kernel
  * and initrd name files in the image directory, whether the host has that
- * many vCPUs and that much memory, and whether the profile exists are the
- * server's business.
+ * many vCPUs and that much memory, whether its KVM can give the cpu
+ * features, and whether the profile exists are the server's business.
  *
  * These limits are the only ones: pinvm-vmm's config (vmm/vmm_config.h)
  * checks against them too.
@@ -23,6 +24,7 @@
 #define PINVM_API_VM_SPEC_H
 
 #include "api_error.h"
+#include "cpu_features.h"
 
 #include <jansson.h>
 
@@ -45,6 +47,7 @@ struct vm_spec {
 	const char *profile;   /* NULL: no profile */
 	const char *name;      /* NULL: none; vm_name_check passed */
 	const json_t *labels;  /* NULL: none; an object vm_labels_check passed */
+	struct cpu_features cpu_features; /* all off when absent */
 };
 
 /*
@@ -52,7 +55,7 @@ struct vm_spec {
  * filled, or -EINVAL with *out zeroed and err (which may be NULL) filled,
  * checking in this order:
  *   400 wrong_type      field ""          body is not a JSON object
- *   422 unknown_field   field <the key>   a member other than the eight above
+ *   422 unknown_field   field <the key>   a member other than the nine above
  *   422 missing_field   "vcpus", "memory_mib", "kernel" (in that order)
  *   400 wrong_type      "vcpus", "memory_mib"   not an integer
  *   400 wrong_type      "kernel", "initrd", "cmdline", "profile", "name"
@@ -63,7 +66,8 @@ struct vm_spec {
  *   422 out_of_range    "memory_mib"  < VM_SPEC_MIN_MEMORY_MIB or
  *                                     > VM_SPEC_MAX_MEMORY_MIB
  *   422 value_too_long  "cmdline"     more than VM_SPEC_MAX_CMDLINE bytes
- *   then vm_name_check and vm_labels_check (vm_meta.h)
+ *   then vm_name_check and vm_labels_check (vm_meta.h), then
+ *   cpu_features_parse (cpu_features.h: fields "cpu_features...")
  * Strings are taken as C strings (up to their first NUL; a body loaded
  * without JSON_ALLOW_NUL has none). Allocates nothing.
  */

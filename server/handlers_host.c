@@ -8,6 +8,24 @@
 
 #include <stdlib.h>
 
+/* What a VM's "cpu_features" may ask for here (api/cpu_features.h). */
+static json_t *cpu_features_json(const struct cpu_host_caps *c)
+{
+	json_t *lens = json_array(), *o;
+
+	for (unsigned vq = 1; lens && vq <= 32; vq++)
+		if (c->sve_vls >> (vq - 1) & 1 &&
+		    json_array_append_new(lens, json_integer(vq * CPU_SVE_VL_STEP)) < 0) {
+			json_decref(lens);
+			return NULL;
+		}
+	if (!lens)
+		return NULL;
+	o = json_pack("{s:b, s:b, s:b, s:o}", "pmu", c->pmu, "sve", c->sve, "pauth",
+		      c->pauth_address && c->pauth_generic, "sve_vector_lengths", lens);
+	return o;
+}
+
 void handle_host_get(struct request *req, struct reply *rep)
 {
 	const struct kvm_host_info *ip = host_view_info(req->srv->host_view), info = *ip;
@@ -34,6 +52,8 @@ void handle_host_get(struct request *req, struct reply *rep)
 		if (json_object_set_new(caps, info.caps[i].name,
 					json_integer(info.caps[i].value)))
 			goto oom;
+	if (json_object_set_new(body, "cpu_features", cpu_features_json(&info.cpu)))
+		goto oom;
 	reply_json(rep, 200, body);
 	return;
 oom:

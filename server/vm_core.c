@@ -141,7 +141,7 @@ static int resolve_image(const struct vm_core *c, const char *field, const char 
 	return 0;
 }
 
-/* vcpus and memory against what this host has (as probed at start-up,
+/* vcpus, memory and cpu features against what this host has (as probed at start-up,
  * which /v1/ready reports too). */
 int vm_core_check_host(const struct kvm_host_info *info, const struct vm_spec *b,
 		      struct api_error *err)
@@ -166,7 +166,7 @@ int vm_core_check_host(const struct kvm_host_info *info, const struct vm_spec *b
 		return api_fail(err, 422, "exceeds_host", "memory_mib",
 				"memory_mib %lld is more than this host has (%" PRIu64 " MiB)",
 				(long long)b->memory_mib, mem_mib);
-	return 0;
+	return cpu_features_check_host(&b->cpu_features, &info->cpu, "cpu_features", err);
 }
 
 void vm_core_make_id(char out[40])
@@ -260,6 +260,7 @@ static int write_config(const struct vm_entry *e, const struct vm_spec *spec,
 	cfg.console = console;
 	cfg.vcpus = (unsigned)spec->vcpus;
 	cfg.memory_mib = (uint64_t)spec->memory_mib;
+	cfg.cpu_features = spec->cpu_features;
 	if (report && report->nwrites) {
 		cfg.pins = calloc(report->nwrites, sizeof(*cfg.pins));
 		if (!cfg.pins)

@@ -369,7 +369,8 @@ echo \"pinvm-vmm-selftest: exit status \$?\"" "$control/cgi-bin/run")
 # booted by pinvm-vmm with only PSCI and the arch calls allowed
 # (pinvm-vmm-selftest smccc-deny); on every kernel a 2-vCPU guest and the
 # periodic probe guest snapshotted and restored by a new pinvm-vmm
-# (pinvm-vmm-selftest snapshot probe-snapshot); on every kernel the probe
+# (pinvm-vmm-selftest snapshot probe-snapshot); on every kernel two Debian
+# guests with and without cpu_features (test_lab_cpu_features); on every kernel the probe
 # guest live-migrated between two pinvm-vmm processes, with its faults, and
 # a Linux guest after it (pinvm-vmm-selftest migrate); plus EXTRA_SELFTESTS.
 lab_vms_tests() {
@@ -402,6 +403,9 @@ lab_vms_tests() {
 		# these paths is a report.
 		"$bin/test_lab_snapkill" "$url" "$control" || rc=1
 	fi
+	# A Debian guest with every vCPU feature the host gives beside one
+	# with none (issue 16): /proc/cpuinfo, the PMU, the SVE length.
+	"$bin/test_lab_cpu_features" "$url" || rc=1
 	case $kernel in
 	5.10 | 6.1) cases="snapshot probe-snapshot migrate" ;;
 	*) cases="smccc-deny snapshot probe-snapshot migrate" ;;

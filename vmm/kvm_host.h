@@ -8,6 +8,8 @@
 #ifndef PINVM_VMM_KVM_HOST_H
 #define PINVM_VMM_KVM_HOST_H
 
+#include "cpu_features.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -28,6 +30,9 @@ struct kvm_host_info {
 	int api_version;          /* KVM_GET_API_VERSION, 0 without KVM */
 	struct kvm_host_cap caps[KVM_HOST_MAX_CAPS];
 	size_t ncaps;
+	/* The optional vCPU features KVM can give (from the caps above), and
+	 * SVE's vector lengths as a scratch SVE vCPU lists them. */
+	struct cpu_host_caps cpu;
 };
 
 /* One firmware pseudo-register as KVM reported it. */

@@ -103,6 +103,39 @@ static const struct {
 	{ "mte", KVM_CAP_ARM_MTE },
 };
 
+/* The vector lengths KVM offers an SVE vCPU (KVM_REG_ARM64_SVE_VLS of a
+ * fresh one, before KVM_ARM_VCPU_FINALIZE); 0 when it cannot say. */
+static uint32_t sve_vls(int vm)
+{
+	struct kvm_vcpu_init init;
+	uint64_t vls[8] = { 0 };
+	struct kvm_one_reg r = { .id = KVM_REG_ARM64_SVE_VLS, .addr = (uintptr_t)vls };
+	int vcpu;
+
+	memset(&init, 0, sizeof(init));
+	if (ioctl(vm, KVM_ARM_PREFERRED_TARGET, &init) < 0)
+		return 0;
+	vcpu = ioctl(vm, KVM_CREATE_VCPU, 0);
+	if (vcpu < 0)
+		return 0;
+	init.features[0] |= 1u << KVM_ARM_VCPU_PSCI_0_2 | 1u << KVM_ARM_VCPU_SVE;
+	if (ioctl(vcpu, KVM_ARM_VCPU_INIT, &init) < 0 || ioctl(vcpu, KVM_GET_ONE_REG, &r) < 0)
+		vls[0] = 0;
+	close(vcpu);
+	return (uint32_t)vls[0];
+}
+
+static void cpu_caps(int vm, struct kvm_host_info *info)
+{
+	struct cpu_host_caps *c = &info->cpu;
+
+	c->pmu = ioctl(vm, KVM_CHECK_EXTENSION, KVM_CAP_ARM_PMU_V3) > 0;
+	c->sve = ioctl(vm, KVM_CHECK_EXTENSION, KVM_CAP_ARM_SVE) > 0;
+	c->pauth_address = ioctl(vm, KVM_CHECK_EXTENSION, KVM_CAP_ARM_PTRAUTH_ADDRESS) > 0;
+	c->pauth_generic = ioctl(vm, KVM_CHECK_EXTENSION, KVM_CAP_ARM_PTRAUTH_GENERIC) > 0;
+	c->sve_vls = c->sve ? sve_vls(vm) : 0;
+}
+
 void kvm_host_probe(struct kvm_host_info *info)
 {
 	struct kvm_device_attr attr;
@@ -141,6 +174,8 @@ void kvm_host_probe(struct kvm_host_info *info)
 	info->caps[info->ncaps].value =
 		ioctl(s.vm, KVM_HAS_DEVICE_ATTR, &attr) == 0;
 	info->ncaps++;
+	/* Last: the SVE probe adds a vCPU to the scratch VM. */
+	cpu_caps(s.vm, info);
 	scratch_close(&s);
 	info->hypervisor = true;
 	info->reason[0] = '\0';

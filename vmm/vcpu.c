@@ -3,6 +3,7 @@
  * that runs KVM_RUN and dispatches its exits. Run control (pause, stop,
  * the end of the VM) is vm_run.c's; this loop only obeys it.
  */
+#include "vcpu_features.h"
 #include "vm_internal.h"
 
 #include <errno.h>
@@ -63,6 +64,9 @@ int vcpu_create(struct vm *vm, unsigned index, const struct kvm_vcpu_init *init,
 	if (index == 0)
 		vm->vcpu_features = init->features[0] | 1u << KVM_ARM_VCPU_PSCI_0_2;
 	ret = vcpu_init(v, init, err);
+	if (ret < 0)
+		goto err_unmap;
+	ret = vcpu_features_finalize(v, &vm->cpu_features, err);
 	if (ret < 0)
 		goto err_unmap;
 	if (ioctl(v->fd, KVM_GET_ONE_REG, &mpidr) < 0) {

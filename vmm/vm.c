@@ -14,6 +14,7 @@
 #include "guest_mem.h"
 #include "machine_layout.h"
 #include "smccc_deny.h"
+#include "vcpu_features.h"
 #include "vm_internal.h"
 #include "vm_state.h"
 #include "vm_time.h"
@@ -199,6 +200,7 @@ static int vcpus_create(struct vm *vm, unsigned n, struct vmm_error *err)
 	memset(&init, 0, sizeof(init));
 	if (ioctl(vm->vm_fd, KVM_ARM_PREFERRED_TARGET, &init) < 0)
 		return vmm_error_sys(err, "KVM_ARM_PREFERRED_TARGET");
+	vcpu_features_init_bits(&vm->cpu_features, &init);
 	vm->vcpu_init = init; /* a guest reset initialises them again */
 	vm->vcpus = calloc(n, sizeof(*vm->vcpus));
 	if (!vm->vcpus)
@@ -412,6 +414,10 @@ static int vm_build(const struct vmm_config *cfg, int console_fd,
 	ret = kvm_open_vm(vm, ram_size, err);
 	if (ret < 0)
 		goto err_free;
+	vm->cpu_features = cfg->cpu_features;
+	ret = vcpu_features_check(vm->vm_fd, &vm->cpu_features, err);
+	if (ret < 0)
+		goto err_close_vm;
 	step_done(vm, "kvm", &t);
 	ret = ram_create(vm, ram_size, given ? NULL : cfg->restore, given, err);
 	if (ret < 0)
@@ -433,6 +439,9 @@ static int vm_build(const struct vmm_config *cfg, int console_fd,
 	step_done(vm, "vcpus", &t);
 	ret = gic_finalize(vm, err);
 	if (ret < 0)
+		goto err_vcpus;
+	/* The PMU's interrupt needs the initialised vGIC. */
+	if (vm->cpu_features.pmu && (ret = vcpu_features_pmu(vm, err)) < 0)
 		goto err_vcpus;
 	step_done(vm, "gic_init", &t);
 	/* The saved registers first: the extra pins and the filter may

@@ -76,6 +76,7 @@ struct vm {
 	size_t npins;
 	uint64_t psci_version;     /* after the pins; for the device tree */
 	uint32_t vcpu_features;    /* KVM_ARM_VCPU_INIT features[0] of vCPU 0 */
+	struct cpu_features cpu_features; /* the config's (vcpu_features.h) */
 	struct kvm_vcpu_init vcpu_init; /* the preferred target, for a reset */
 	struct console_uart *console;
 	struct gpio_pl061 *gpio;   /* the power button; NULL in a scratch VM */

@@ -1,5 +1,6 @@
 #include "vmm_config.h"
 
+#include "cpu_features.h"
 #include "jsonutil.h"
 #include "vm_spec.h"
 
@@ -160,7 +161,7 @@ static int get_smccc_deny(const json_t *obj, struct vmm_config *cfg,
 
 static const char *const known_keys[] = {
 	"kernel", "initrd", "cmdline", "vcpus", "memory_mib", "console", "pins",
-	"smccc_deny", "restore", "incoming",
+	"smccc_deny", "restore", "incoming", "cpu_features",
 };
 
 int vmm_config_from_json(const json_t *obj, struct vmm_config *cfg,
@@ -236,6 +237,15 @@ int vmm_config_from_json(const json_t *obj, struct vmm_config *cfg,
 	ret = get_smccc_deny(obj, cfg, err);
 	if (ret < 0)
 		goto fail;
+	{
+		struct api_error aerr;
+
+		if (cpu_features_parse(json_object_get(obj, "cpu_features"), "cpu_features",
+				       &cfg->cpu_features, &aerr) < 0) {
+			ret = bad(err, "%s: %s", aerr.field, aerr.detail);
+			goto fail;
+		}
+	}
 	return 0;
 fail:
 	vmm_config_free(cfg);
@@ -288,6 +298,13 @@ json_t *vmm_config_to_json(const struct vmm_config *cfg)
 				json_decref(obj);
 				return NULL;
 			}
+	}
+	/* Only when asked for: a config without features reads as before. */
+	if (obj && cpu_features_any(&cfg->cpu_features) &&
+	    json_object_set_new(obj, "cpu_features",
+				cpu_features_to_json(&cfg->cpu_features)) < 0) {
+		json_decref(obj);
+		return NULL;
 	}
 	if (obj && cfg->restore) {
 		if (json_object_set_new(obj, "restore", json_string(cfg->restore)) < 0) {

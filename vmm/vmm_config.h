@@ -10,7 +10,9 @@
  *    "console": "/var/lib/pinvm/vms/ID/console.log", UART output appended
  *    "pins": [{"id": "0x6030000000140000", "value": "0x10000"}],
  *    "restore": "/abs/snapshot/dir",               optional
- *    "incoming": "/abs/migration.sock"}            optional
+ *    "incoming": "/abs/migration.sock",            optional
+ *    "cpu_features": {"pmu": true, "sve": {"vector_length": 512},
+ *                     "pauth": true}}              optional (api/cpu_features.h)
  *
  * Register ids and values are strings holding a 0x-prefixed hex 64-bit
  * number (ju_parse_hex, api/jsonutil.h: the one hex rule of the project).
@@ -27,6 +29,7 @@
 #ifndef PINVM_VMM_CONFIG_H
 #define PINVM_VMM_CONFIG_H
 
+#include "cpu_features.h"
 #include "smccc_filter.h"
 #include "vcpu_pins.h"
 #include "vmm_error.h"
@@ -64,6 +67,9 @@ struct vmm_config {
 	 * snapshot (same rules for the other keys). Excludes "restore".
 	 */
 	char *incoming;      /* malloc'd or NULL; owned */
+	/* Set at KVM_ARM_VCPU_INIT on every vCPU (vcpu_features.h); pinvmd
+	 * checked them against the host before spawning. */
+	struct cpu_features cpu_features;
 };
 
 /*

@@ -678,6 +678,8 @@ async function scenario() {
 	await call('POST', '/v1/vms', { json: { ...vmSpec, disk: 'x' }, expect: 422, note: 'unknown member' });
 	await call('POST', '/v1/vms', { json: { ...vmSpec, name: 'Not Valid' }, expect: 422, code: 'bad_name', note: 'a bad name' });
 	await call('POST', '/v1/vms', { json: { ...vmSpec, labels: { k: 1 } }, expect: 400, code: 'wrong_type', note: 'a label that is no string' });
+	await call('POST', '/v1/vms', { json: { ...vmSpec, cpu_features: { pmu: 1 } }, expect: 400, code: 'wrong_type', note: 'cpu_features.pmu not a boolean' });
+	await call('POST', '/v1/vms', { json: { ...vmSpec, cpu_features: { sve: { vector_length: 100 } } }, expect: 422, code: 'out_of_range', note: 'an SVE vector length off the 128-bit steps' });
 	await call('GET', '/v1/vms?state=running&label=tier=web,env&limit=2', { expect: 200, note: 'filters and a page' });
 	await call('GET', '/v1/vms?state=sleeping', { expect: 400, code: 'bad_state', note: 'an unknown state' });
 	await call('GET', '/v1/vms?label=a=b=c', { expect: 400, code: 'bad_label_selector', note: 'a bad label selector' });

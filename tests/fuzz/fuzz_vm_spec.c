@@ -7,13 +7,15 @@
  */
 #include "fuzz_common.h"
 
+#include "cpu_features.h"
 #include "vm_meta.h"
 #include "vm_spec.h"
 
 #include <stdbool.h>
 
 static const char *const known[] = { "vcpus",   "memory_mib", "kernel", "initrd",
-				     "cmdline", "profile",    "name",   "labels" };
+				     "cmdline", "profile",    "name",   "labels",
+				     "cpu_features" };
 #define NSTRINGS 7
 #define NKNOWN (sizeof(known) / sizeof(known[0]))
 
@@ -28,7 +30,8 @@ static bool is_known(const char *field)
 static bool is_zeroed(const struct vm_spec *s)
 {
 	return s->vcpus == 0 && s->memory_mib == 0 && !s->kernel &&
-	       !s->initrd && !s->cmdline && !s->profile && !s->name && !s->labels;
+	       !s->initrd && !s->cmdline && !s->profile && !s->name && !s->labels &&
+	       !cpu_features_any(&s->cpu_features) && !s->cpu_features.sve_vector_length;
 }
 
 /* An optional string member: NULL exactly when absent (or null). */
@@ -115,6 +118,22 @@ static unsigned expected_refusal(const json_t *doc, const char **code,
 			*field = f;
 			return e.status;
 		}
+		/* cpu_features: its own parser's rules (cpu_features.h, fuzzed
+		 * through here and unit-tested on its own). */
+		{
+			struct cpu_features cf;
+
+			v = json_object_get(doc, "cpu_features");
+			if (cpu_features_parse(v, "cpu_features", &cf, &e) < 0) {
+				static char f[160], cd[48];
+
+				memcpy(f, e.field, sizeof(f));
+				memcpy(cd, e.code, sizeof(cd));
+				*code = cd;
+				*field = f;
+				return e.status;
+			}
+		}
 	}
 	return 0;
 }
@@ -156,7 +175,11 @@ static void check_round_trip(const struct vm_spec *s)
 	if (s->profile)
 		FUZZ_CHECK(!json_object_set_new(doc, "profile",
 						json_string(s->profile)));
+	if (cpu_features_any(&s->cpu_features))
+		FUZZ_CHECK(!json_object_set_new(doc, "cpu_features",
+						cpu_features_to_json(&s->cpu_features)));
 	FUZZ_CHECK(vm_spec_parse(doc, &again, &err) == 0);
+	FUZZ_CHECK(!memcmp(&again.cpu_features, &s->cpu_features, sizeof(s->cpu_features)));
 	FUZZ_CHECK(again.vcpus == s->vcpus);
 	FUZZ_CHECK(again.memory_mib == s->memory_mib);
 	FUZZ_CHECK(!strcmp(again.kernel, s->kernel));
@@ -205,6 +228,22 @@ int fuzz_run(const uint8_t *data, size_t size)
 	check_string(doc, "profile", s.profile);
 	check_string(doc, "name", s.name);
 	FUZZ_CHECK(s.labels == json_object_get(doc, "labels"));
+	/* Each feature on exactly when the body says true (or an SVE object). */
+	{
+		const json_t *cf = json_object_get(doc, "cpu_features");
+		const json_t *sve = json_object_get(cf, "sve");
+
+		FUZZ_CHECK(s.cpu_features.pmu == json_is_true(json_object_get(cf, "pmu")));
+		FUZZ_CHECK(s.cpu_features.pauth == json_is_true(json_object_get(cf, "pauth")));
+		FUZZ_CHECK(s.cpu_features.sve == (json_is_true(sve) || json_is_object(sve)));
+		FUZZ_CHECK(s.cpu_features.sve_vector_length ==
+			   (json_is_object(sve) ? (unsigned)json_integer_value(
+							  json_object_get(sve, "vector_length"))
+						: 0u));
+		FUZZ_CHECK(!s.cpu_features.sve_vector_length ||
+			   (s.cpu_features.sve_vector_length % CPU_SVE_VL_STEP == 0 &&
+			    s.cpu_features.sve_vector_length <= CPU_SVE_VL_MAX));
+	}
 	/* Only initrd may be null. */
 	FUZZ_CHECK(!json_is_null(json_object_get(doc, "cmdline")));
 	FUZZ_CHECK(!json_is_null(json_object_get(doc, "profile")));

@@ -116,6 +116,16 @@ int main(int argc, char **argv)
 	       400, "wrong_type", "kernel", "kernel null: 400 wrong_type");
 	expect("POST", "/v1/vms", "{\"vcpus\": 1, \"memory_mib\": 64, \"kernel\": \"guest.Image\", \"gpu\": true}",
 	       422, "unknown_field", "gpu", "an unknown field: 422");
+	expect("POST", "/v1/vms", "{\"vcpus\": 1, \"memory_mib\": 64, \"kernel\": \"guest.Image\", "
+	       "\"cpu_features\": {\"pmu\": \"yes\"}}",
+	       400, "wrong_type", "cpu_features.pmu", "cpu_features.pmu a string: 400 wrong_type");
+	expect("POST", "/v1/vms", "{\"vcpus\": 1, \"memory_mib\": 64, \"kernel\": \"guest.Image\", "
+	       "\"cpu_features\": {\"mte\": true}}",
+	       422, "unknown_field", "cpu_features.mte", "an unknown cpu feature: 422 unknown_field");
+	expect("POST", "/v1/vms", "{\"vcpus\": 1, \"memory_mib\": 64, \"kernel\": \"guest.Image\", "
+	       "\"cpu_features\": {\"sve\": {\"vector_length\": 100}}}",
+	       422, "out_of_range", "cpu_features.sve.vector_length",
+	       "an SVE vector length not a multiple of 128: 422 out_of_range");
 	expect("POST", "/v1/vms", "{\"vcpus\": 1, \"memory_mib\": 64, \"kernel\": \"/etc/passwd\"}",
 	       400, "bad_image_name", "kernel", "an absolute kernel path: 400");
 	expect("POST", "/v1/vms", "{\"vcpus\": 1, \"memory_mib\": 64, \"kernel\": \"..\"}",

@@ -82,6 +82,35 @@ static void test_config_smccc_deny(void **state)
 	assert_null(cfg.smccc_deny);
 }
 
+/* cpu_features survive the round trip; a config without them writes none. */
+static void test_config_cpu_features(void **state)
+{
+	struct vmm_config cfg, again;
+	struct vmm_error err;
+	json_t *obj;
+
+	(void)state;
+	assert_int_equal(parse("{\"kernel\": \"/k\", \"cmdline\": \"\", \"vcpus\": 1,"
+			       " \"memory_mib\": 64, \"console\": \"/c\", \"cpu_features\":"
+			       " {\"pmu\": true, \"sve\": {\"vector_length\": 512}}}",
+			       &cfg, &err),
+			 0);
+	assert_true(cfg.cpu_features.pmu && cfg.cpu_features.sve && !cfg.cpu_features.pauth);
+	assert_int_equal(cfg.cpu_features.sve_vector_length, 512);
+	obj = vmm_config_to_json(&cfg);
+	assert_non_null(obj);
+	assert_int_equal(vmm_config_from_json(obj, &again, &err), 0);
+	assert_memory_equal(&again.cpu_features, &cfg.cpu_features, sizeof(cfg.cpu_features));
+	json_decref(obj);
+	vmm_config_free(&again);
+	vmm_config_free(&cfg);
+	assert_int_equal(parse(good, &cfg, &err), 0);
+	obj = vmm_config_to_json(&cfg);
+	assert_null(json_object_get(obj, "cpu_features"));
+	json_decref(obj);
+	vmm_config_free(&cfg);
+}
+
 static void test_config_bad(void **state)
 {
 	static const struct {
@@ -128,6 +157,11 @@ static void test_config_bad(void **state)
 		  "smccc_deny[0]" },
 		{ "{\"kernel\": \"/k\", \"cmdline\": \"\", \"vcpus\": 1, \"memory_mib\": 64,"
 		  " \"console\": \"/c\", \"smccc_deny\": {}}", "must be an array" },
+		{ "{\"kernel\": \"/k\", \"cmdline\": \"\", \"vcpus\": 1, \"memory_mib\": 64,"
+		  " \"console\": \"/c\", \"cpu_features\": {\"sve\": {\"vector_length\": 100}}}",
+		  "cpu_features.sve.vector_length" },
+		{ "{\"kernel\": \"/k\", \"cmdline\": \"\", \"vcpus\": 1, \"memory_mib\": 64,"
+		  " \"console\": \"/c\", \"cpu_features\": {\"gic\": 3}}", "cpu_features.gic" },
 	};
 	struct vmm_config cfg;
 	struct vmm_error err;
@@ -582,6 +616,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_config_good),
 		cmocka_unit_test(test_config_smccc_deny),
+		cmocka_unit_test(test_config_cpu_features),
 		cmocka_unit_test(test_config_bad),
 		cmocka_unit_test(test_config_cmdline_limit),
 		cmocka_unit_test(test_config_save_load),
