@@ -269,7 +269,7 @@ void handle_vm_console(struct request *req, struct reply *rep)
 	struct api_error err;
 	struct vm_entry *e = vm_core_find(req->srv->vms, req->params[0], &err);
 	const char *q = request_query(req, "offset");
-	unsigned long long offset = 0, next;
+	unsigned long long offset = 0, start;
 	size_t len;
 	char *buf;
 
@@ -288,12 +288,16 @@ void handle_vm_console(struct request *req, struct reply *rep)
 			goto out;
 		}
 	}
-	if (vm_core_console(e, offset, CONSOLE_CHUNK, &buf, &len, &next, &err) < 0) {
+	if (vm_core_console(e, offset, CONSOLE_CHUNK, &buf, &len, &start, &err) < 0) {
 		reply_api_error(rep, &err);
 		goto out;
 	}
+	/* X-Console-Offset: where the body starts; past the offset asked
+	 * for when the console's bound dropped the bytes between. */
 	snprintf(rep->extra_name, sizeof(rep->extra_name), "X-Console-Next-Offset");
-	snprintf(rep->extra_value, sizeof(rep->extra_value), "%llu", next);
+	snprintf(rep->extra_value, sizeof(rep->extra_value), "%llu", start + len);
+	snprintf(rep->extra2_name, sizeof(rep->extra2_name), "X-Console-Offset");
+	snprintf(rep->extra2_value, sizeof(rep->extra2_value), "%llu", start);
 	reply_raw(rep, buf, len, "text/plain; charset=utf-8");
 out:
 	vm_entry_put(e);

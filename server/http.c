@@ -225,6 +225,8 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn,
 							   : "application/json");
 	if (rep->extra_name[0])
 		MHD_add_response_header(resp, rep->extra_name, rep->extra_value);
+	if (rep->extra2_name[0])
+		MHD_add_response_header(resp, rep->extra2_name, rep->extra2_value);
 	if (rep->location[0])
 		MHD_add_response_header(resp, "Location", rep->location);
 	MHD_add_response_header(resp, "X-Request-Id", ex->id);

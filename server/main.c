@@ -307,6 +307,7 @@ int main(int argc, char **argv)
 		const struct vm_core_config vc = {
 			.store = srv.store, .host = host_view_info(srv.host_view), .state_dir = srv.state_dir,
 			.image_dir = srv.image_dir, .max_vms = srv.max_vms,
+			.console_limit = cfg.console_limit,
 			.stop_on_exit = cfg.stop_vms_on_exit,
 		};
 

@@ -94,8 +94,11 @@ static void transmit(struct uart_16550 *u, uint8_t c)
 	do
 		n = write(u->out_fd, &c, 1);
 	while (n < 0 && errno == EINTR);
-	if (n == 1)
+	if (n == 1) {
 		u->tx_bytes++;
+		if (u->tx_hook)
+			u->tx_hook(u->irq_opaque, u->tx_bytes);
+	}
 	else if (!u->tx_errno)
 		u->tx_errno = n < 0 ? errno : EIO;
 }

@@ -37,6 +37,9 @@ struct uart_16550 {
 	int out_fd; /* borrowed; transmitted bytes are written here; -1 drops */
 	void (*set_irq)(void *opaque, bool level); /* may be NULL */
 	void *irq_opaque;                          /* borrowed */
+	/* Called under the lock after each byte reached out_fd, with the new
+	 * tx_bytes (the console log's bound, console_uart.c); may be NULL. */
+	void (*tx_hook)(void *opaque, uint64_t tx_bytes);
 
 	/* Everything below is guarded by lock. */
 	uint8_t ier, lcr, mcr, scr, dll, dlm, fcr;
