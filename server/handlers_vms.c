@@ -5,6 +5,7 @@
  */
 #include "handlers.h"
 
+#include "console_follow.h"
 #include "handlers_snapshots.h"
 #include "server.h"
 #include "vm_core.h"
@@ -264,11 +265,22 @@ out:
 	vm_entry_put(e);
 }
 
+/* ?follow=: 1/true or 0/false; -1 for anything else. */
+static int parse_flag(const char *v)
+{
+	if (!v || !strcmp(v, "0") || !strcmp(v, "false"))
+		return 0;
+	if (!strcmp(v, "1") || !strcmp(v, "true"))
+		return 1;
+	return -1;
+}
+
 void handle_vm_console(struct request *req, struct reply *rep)
 {
 	struct api_error err;
 	struct vm_entry *e = vm_core_find(req->srv->vms, req->params[0], &err);
 	const char *q = request_query(req, "offset");
+	int follow = parse_flag(request_query(req, "follow"));
 	unsigned long long offset = 0, start;
 	size_t len;
 	char *buf;
@@ -287,6 +299,31 @@ void handle_vm_console(struct request *req, struct reply *rep)
 				      "offset must be a byte count (0 or more)");
 			goto out;
 		}
+	}
+	if (follow < 0) {
+		reply_problem(rep, 400, "bad_follow", "follow",
+			      "follow must be 1 or true (stream), 0 or false (one read)");
+		goto out;
+	}
+	if (follow) {
+		struct console_follower *f;
+		uint64_t from;
+
+		if (console_follow_new(e, offset, req->conn, &f, &from, &err) < 0) {
+			reply_api_error(rep, &err);
+			goto out;
+		}
+		rep->status = 200;
+		rep->raw_type = "text/plain; charset=utf-8";
+		rep->stream_read = console_follow_reader;
+		rep->stream_free = console_follow_free;
+		rep->stream_cls = f;
+		snprintf(rep->extra_name, sizeof(rep->extra_name), "X-Console-Offset");
+		snprintf(rep->extra_value, sizeof(rep->extra_value), "%llu",
+			 (unsigned long long)from);
+		snprintf(rep->extra2_name, sizeof(rep->extra2_name), "Cache-Control");
+		snprintf(rep->extra2_value, sizeof(rep->extra2_value), "no-cache");
+		goto out;
 	}
 	if (vm_core_console(e, offset, CONSOLE_CHUNK, &buf, &len, &start, &err) < 0) {
 		reply_api_error(rep, &err);
