@@ -20,8 +20,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define CONSOLE_CHUNK (1024 * 1024)
+#define CONSOLE_INPUT_MAX VMM_PROTO_MAX_INPUT
 
 void handle_images_list(struct request *req, struct reply *rep)
 {
@@ -337,5 +339,51 @@ void handle_vm_console(struct request *req, struct reply *rep)
 	snprintf(rep->extra2_value, sizeof(rep->extra2_value), "%llu", start);
 	reply_raw(rep, buf, len, "text/plain; charset=utf-8");
 out:
+	vm_entry_put(e);
+}
+
+/* application/octet-stream, with or without parameters. */
+static bool octet_stream(const struct request *req)
+{
+	const char *ct = req->conn ? MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
+								  "Content-Type")
+				   : NULL;
+	size_t n = strlen("application/octet-stream");
+
+	return ct && !strncasecmp(ct, "application/octet-stream", n) &&
+	       (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+void handle_vm_console_post(struct request *req, struct reply *rep)
+{
+	struct api_error err;
+	struct vm_entry *e;
+
+	/* The body's form first: a bad request is the same for every VM. */
+	if (!octet_stream(req)) {
+		reply_problem(rep, 415, "unsupported_media_type", "Content-Type",
+			      "console input is raw bytes: send Content-Type: "
+			      "application/octet-stream");
+		return;
+	}
+	if (req->body_len > CONSOLE_INPUT_MAX) {
+		reply_problem(rep, 413, "console_input_too_large", "body",
+			      "console input is at most %d bytes a request (got %zu); send "
+			      "more in several", CONSOLE_INPUT_MAX, req->body_len);
+		return;
+	}
+	if (!req->body_len) {
+		reply_problem(rep, 400, "empty_input", "body", "no bytes to type");
+		return;
+	}
+	e = vm_core_find(req->srv->vms, req->params[0], &err);
+	if (!e) {
+		reply_api_error(rep, &err);
+		return;
+	}
+	if (vm_core_console_input(e, req->body, req->body_len, &err) < 0)
+		reply_api_error(rep, &err);
+	else
+		reply_json(rep, 202, json_pack("{s:I}", "bytes", (json_int_t)req->body_len));
 	vm_entry_put(e);
 }

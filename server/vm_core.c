@@ -965,6 +965,31 @@ int vm_core_console(const struct vm_entry *e, unsigned long long offset, size_t 
 	return 0;
 }
 
+int vm_core_console_input(struct vm_entry *e, const void *data, size_t len,
+			  struct api_error *err)
+{
+	char detail[256];
+	enum vm_state now;
+	int ret;
+
+	pthread_mutex_lock(&e->lock);
+	now = e->state;
+	pthread_mutex_unlock(&e->lock);
+	/* Paused: the bytes wait in the UART for the guest to go on. */
+	if (now != VM_RUNNING && now != VM_PAUSED)
+		return api_fail(err, 409, "vm_not_running", "state",
+				"VM %s is %s; console input needs it running", e->id,
+				vm_state_name(now));
+	ret = vm_request_input(e, data, len, VM_OP_TIMEOUT_MS, detail, sizeof(detail));
+	if (ret == -EAGAIN)
+		return api_fail(err, 503, "console_busy", "", "%s", detail);
+	if (ret == -ESRCH || ret == -EINVAL || ret == -EBUSY)
+		return api_fail(err, 409, "vm_not_running", "state", "console input: %s", detail);
+	if (ret < 0)
+		return api_fail(err, 500, "console_input_failed", "", "console input: %s", detail);
+	return 0;
+}
+
 static bool append_json(struct vm_entry *e, void *arg)
 {
 	json_t *list = arg;

@@ -147,6 +147,16 @@ int vm_core_console(const struct vm_entry *e, unsigned long long offset, size_t 
 		    char **buf, size_t *len, unsigned long long *start,
 		    struct api_error *err);
 
+/*
+ * Types data[0..len) at e's console: the bytes go to the guest's UART
+ * (vmm/uart_16550.h). 0, or -errno with err: 409 vm_not_running (not
+ * running or paused), 503 console_busy (the guest has not read what was
+ * typed before: nothing of this was taken), 500. Blocks until pinvm-vmm
+ * answers (milliseconds).
+ */
+int vm_core_console_input(struct vm_entry *e, const void *data, size_t len,
+			  struct api_error *err);
+
 struct vm_query;
 
 /*

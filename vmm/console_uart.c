@@ -153,3 +153,13 @@ int console_uart_restore(struct vm *vm, const struct uart_16550_state *st)
 	uart_16550_restore(&c->uart, st);
 	return gic_set_spi(vm, c->spi, st->irq_level);
 }
+
+int vm_console_input(struct vm *vm, const uint8_t *data, size_t len)
+{
+	return uart_16550_receive(&vm->console->uart, data, len);
+}
+
+size_t vm_console_pending(struct vm *vm)
+{
+	return uart_16550_rx_pending(&vm->console->uart);
+}

@@ -49,14 +49,15 @@ static void seed(struct store *s, const char *id)
 	json_decref(doc);
 }
 
-static bool spawn(const char *fake, const char *id, struct store *s, struct vmm_client *vc)
+static bool spawn(const char *fake, const char *id, const char *cmdline, struct store *s,
+		  struct vmm_client *vc)
 {
 	char dir[256];
 
 	snprintf(dir, sizeof(dir), "%s/vms/%s", state, id);
 	mkdir(dir, 0700);
 	seed(s, id);
-	return fake_vm_spawn_running_cmdline(fake, dir, "console=ttyS0", vc);
+	return fake_vm_spawn_running_cmdline(fake, dir, cmdline, vc);
 }
 
 /* Appends text to VM id's console, as pinvm-vmm's UART does. */
@@ -79,7 +80,7 @@ static long get(const char *path, struct response *r)
 	return r->status;
 }
 
-static __attribute__((unused)) long post_input(const char *id, const char *ctype, const char *body, size_t len,
+static long post_input(const char *id, const char *ctype, const char *body, size_t len,
 		       struct response *r)
 {
 	char path[128];
@@ -165,6 +166,52 @@ static void test_reads_and_gap(void)
 	}
 }
 
+static void test_input(void)
+{
+	struct response r;
+	static char big[4097];
+	struct sse f;
+	bool ok;
+
+	memset(big, 'x', sizeof(big));
+	post_input("in", "text/plain", "ls\n", 3, &r);
+	check(r.status == 415 && !strcmp(response_str(&r, "field") ?: "", "Content-Type"),
+	      "input as text/plain: 415 naming Content-Type", "%ld %s", r.status, r.body ?: "");
+	response_free(&r);
+	post_input("in", NULL, "{}", 2, &r);
+	check(r.status == 415, "input as JSON: 415", "%ld", r.status);
+	response_free(&r);
+	post_input("in", "application/octet-stream", big, sizeof(big), &r);
+	check(r.status == 413 && !strcmp(response_str(&r, "field") ?: "", "body"),
+	      "4097 bytes of input: 413", "%ld %s", r.status, r.body ?: "");
+	response_free(&r);
+	post_input("in", "application/octet-stream", "", 0, &r);
+	check(r.status == 400 && !strcmp(response_str(&r, "code") ?: "", "empty_input"),
+	      "no bytes: 400 empty_input", "%ld", r.status);
+	response_free(&r);
+	post_input("nope", "application/octet-stream", "ls\n", 3, &r);
+	check(r.status == 404, "input for an unknown VM: 404", "%ld", r.status);
+	response_free(&r);
+	post_input("full", "application/octet-stream", "ls\n", 3, &r);
+	check(r.status == 503 && !strcmp(response_str(&r, "code") ?: "", "console_busy"),
+	      "input the guest has no room for: 503 console_busy", "%ld %s", r.status,
+	      r.body ?: "");
+	response_free(&r);
+
+	/* fake-vmm's guest echoes what is typed: it comes back on the stream. */
+	ok = sse_open(&f, port, "/v1/vms/in/console?follow=1", NULL, WAIT_MS);
+	post_input("in", "application/octet-stream", "typed\x01\n", 7, &r);
+	check(r.status == 202 && json_integer_value(json_object_get(r.json, "bytes")) == 7,
+	      "input: 202 with the byte count", "%ld %s", r.status, r.body ?: "");
+	response_free(&r);
+	post_input("in", "application/octet-stream", big, 4096, &r);
+	check(r.status == 202, "4096 bytes of input: 202", "%ld", r.status);
+	response_free(&r);
+	check(ok && f.status == 200 && sse_wait_bytes(&f, "typed\x01\n", WAIT_MS),
+	      "typed bytes reach the guest (echoed to the follower)", "-");
+	sse_close(&f);
+}
+
 static void test_follow(void)
 {
 	static struct sse many[FOLLOWERS];
@@ -243,6 +290,10 @@ static void test_follow(void)
 		json_decref(o);
 		response_free(&s);
 	}
+	post_input("con", "application/octet-stream", "ls\n", 3, &r);
+	check(r.status == 409 && !strcmp(response_str(&r, "code") ?: "", "vm_not_running"),
+	      "input for a stopped VM: 409 vm_not_running", "%ld %s", r.status, r.body ?: "");
+	response_free(&r);
 	check(sse_wait_bytes(&a, "bye\n", WAIT_MS) && sse_wait_end(&a, WAIT_MS) &&
 		      sse_wait_end(&b, WAIT_MS),
 	      "the VM's end ends its followers' streams, after its last bytes", "-");
@@ -259,7 +310,7 @@ int main(int argc, char **argv)
 {
 	char tmpdir[] = "/tmp/pinvm-console-XXXXXX";
 	char path[300], err[256], listen_spec[64];
-	struct vmm_client con, gap;
+	struct vmm_client con, gap, full, in;
 	struct store *s;
 	pid_t pid;
 	int status;
@@ -281,8 +332,11 @@ int main(int argc, char **argv)
 		check(false, "open the store", "%s", err);
 		return check_summary();
 	}
-	check(spawn(argv[2], "con", s, &con) && spawn(argv[2], "gap", s, &gap),
-	      "two live VMs (fake-vmm)", "no fake-vmm");
+	check(spawn(argv[2], "con", "console=ttyS0", s, &con) &&
+		      spawn(argv[2], "gap", "console=ttyS0", s, &gap) &&
+		      spawn(argv[2], "full", "console=ttyS0 fake:input-full", s, &full) &&
+		      spawn(argv[2], "in", "console=ttyS0", s, &in),
+	      "four live VMs (fake-vmm)", "no fake-vmm");
 	store_close(s);
 	guest_prints("con", "hello\n", 6);
 	{
@@ -297,6 +351,7 @@ int main(int argc, char **argv)
 		return check_summary();
 
 	test_reads_and_gap();
+	test_input();
 	test_follow();
 
 	kill(pid, SIGTERM);
@@ -304,9 +359,9 @@ int main(int argc, char **argv)
 	check(WIFEXITED(status) && WEXITSTATUS(status) == 0, "pinvmd stops cleanly", "%d",
 	      status);
 	{
-		struct vmm_client *all[] = { &con, &gap };
+		struct vmm_client *all[] = { &con, &gap, &full, &in };
 
-		for (size_t i = 0; i < 2; i++) {
+		for (size_t i = 0; i < 4; i++) {
 			kill(all[i]->pid, SIGKILL);
 			waitpid(all[i]->pid, &status, 0);
 		}
