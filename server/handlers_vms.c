@@ -280,17 +280,14 @@ static int parse_flag(const char *v)
 void handle_vm_console(struct request *req, struct reply *rep)
 {
 	struct api_error err;
-	struct vm_entry *e = vm_core_find(req->srv->vms, req->params[0], &err);
+	struct vm_entry *e;
 	const char *q = request_query(req, "offset");
 	int follow = parse_flag(request_query(req, "follow"));
 	unsigned long long offset = 0, start;
 	size_t len;
 	char *buf;
 
-	if (!e) {
-		reply_api_error(rep, &err);
-		return;
-	}
+	/* The query first: a bad request is the same for every VM. */
 	if (q) {
 		char *end;
 
@@ -299,13 +296,18 @@ void handle_vm_console(struct request *req, struct reply *rep)
 		if (!*q || *end || errno || *q == '-') {
 			reply_problem(rep, 400, "bad_offset", "offset",
 				      "offset must be a byte count (0 or more)");
-			goto out;
+			return;
 		}
 	}
 	if (follow < 0) {
 		reply_problem(rep, 400, "bad_follow", "follow",
 			      "follow must be 1 or true (stream), 0 or false (one read)");
-		goto out;
+		return;
+	}
+	e = vm_core_find(req->srv->vms, req->params[0], &err);
+	if (!e) {
+		reply_api_error(rep, &err);
+		return;
 	}
 	if (follow) {
 		struct console_follower *f;
