@@ -1078,7 +1078,7 @@ static long type_at(const char *id, const char *text)
  */
 static void test_console_typed(void)
 {
-	char *id = create(1, "console=ttyS0 pinvm.shell=1", NULL, NULL);
+	char *id = create(1, "console=ttyS0 quiet pinvm.shell=1", NULL, NULL);
 	char cmd[512], want[128], path[200];
 	unsigned a, b;
 	struct sse f, g;
@@ -1095,6 +1095,8 @@ static void test_console_typed(void)
 	snprintf(path, sizeof(path), "/v1/vms/%s/console?follow=1", id);
 	ok = sse_open(&f, api_port(), path, NULL, 30000);
 	check(ok && f.status == 200, "follow the console from the start", "%ld", f.status);
+	check(action(id, "start", &r) == 200, "start it", "%ld", r.status);
+	response_free(&r);
 	ok = ok && sse_wait_bytes(&f, "pinvm-guest-shell: ready", BOOT_TIMEOUT_S * 1000);
 	check(ok, "the guest's shell is ready (seen on the stream)", "after %.1f s", now() - t0);
 
