@@ -1117,8 +1117,9 @@ static void test_console_typed(void)
 		memset(filler, 'q', sizeof(filler) - 1);
 		filler[sizeof(filler) - 1] = '\0';
 		snprintf(cmd, sizeof(cmd), "echo %s-$((%u*%u)) | wc -c\n", filler, a, b);
-		/* With its newline: the reconnect below starts after it. */
-		snprintf(want, sizeof(want), "\n%u\n", (unsigned)(sizeof(filler) - 1) + 1 +
+		/* With its line end (the tty's ONLCR makes it CR LF): the
+		 * reconnect below starts after it. */
+		snprintf(want, sizeof(want), "\n%u\r\n", (unsigned)(sizeof(filler) - 1) + 1 +
 			 (unsigned)snprintf(NULL, 0, "%u", a * b) + 1);
 		check(type_at(id, cmd) == 202, "type a 330-byte line: 202", "-");
 		ok = ok && sse_wait_bytes(&f, want, 60000);
