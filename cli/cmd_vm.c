@@ -21,10 +21,15 @@ const char usage_vm[] =
 	"       pinvm vm start|pause|resume|stop ID\n"
 	"       pinvm vm delete ID\n"
 	"       pinvm vm console ID [-f] [--offset N]\n"
-	"                       the console output; -f follows it until the VM ends\n";
+	"                       the console output; -f streams it until the VM ends\n"
+	"       pinvm vm console ID --input TEXT|-\n"
+	"                       types TEXT and a newline at the console (- : stdin as\n"
+	"                       is); the answer comes with `pinvm vm console ID -f`\n";
 
 /* How often a followed console is asked again when it had nothing new. */
 #define FOLLOW_INTERVAL_MS 250
+/* Bytes one console POST takes at most (the server's bound). */
+#define CONSOLE_INPUT_MAX 4096
 
 static int print_table(struct table *t)
 {
@@ -163,12 +168,193 @@ static int vm_ended(const struct cli *c, const char *vm_path, bool *ended)
 	return rc;
 }
 
+struct follow {
+	long long offset; /* of the next byte to come */
+	bool failed;      /* stdout refused a write */
+	bool started;     /* this stream's first bytes came */
+	const struct response *r; /* this stream's headers */
+};
+
+static int on_console_data(const char *data, size_t n, void *arg)
+{
+	struct follow *f = arg;
+
+	/* Where the stream starts: later than asked when the log's bound
+	 * dropped the bytes between. */
+	if (!f->started) {
+		f->started = true;
+		if (f->r->start_offset > f->offset) {
+			fprintf(stderr, "pinvm: console bytes %lld..%lld were dropped (the log "
+				"keeps the newest only)\n", f->offset, f->r->start_offset - 1);
+			f->offset = f->r->start_offset;
+		}
+	}
+
+	if (fwrite(data, 1, n, stdout) != n) {
+		f->failed = true;
+		return 1;
+	}
+	fflush(stdout);
+	f->offset += (long long)n;
+	return 0;
+}
+
+/* How often a cut stream is opened again before giving up. */
+#define FOLLOW_RECONNECTS 5
+
+static int console_poll(const struct cli *c, const char *vm_path, long long offset,
+			bool follow);
+
+/*
+ * Streams the console from offset (GET ?follow=1) until the VM has ended
+ * and its last bytes are out. A stream cut short (pinvmd restarting, or
+ * bytes this reader was too slow for dropped by the log's bound) is
+ * opened again at the next offset; a gap is said on stderr. A pinvmd
+ * without streams (400 for follow) is polled instead.
+ */
+static int console_follow(const struct cli *c, const char *vm_path, long long offset)
+{
+	struct follow f = { .offset = offset };
+	int tries = 0;
+
+	for (;;) {
+		char path[600];
+		struct response r;
+		bool ended;
+		int rc;
+
+		snprintf(path, sizeof(path), "%s/console?follow=1&offset=%lld", vm_path, f.offset);
+		f.started = false;
+		f.r = &r;
+		if (transport_stream(&c->ep, path, NULL, on_console_data, &f, &r) < 0) {
+			response_free(&r);
+			/* A cut stream: its bytes so far were written. */
+			if (++tries > FOLLOW_RECONNECTS) {
+				errorf("the console stream broke %d times; resume with --offset %lld",
+				       tries, f.offset);
+				return EXIT_UNREACHABLE;
+			}
+			sleep_ms(FOLLOW_INTERVAL_MS);
+			continue;
+		}
+		if (r.status == 400 && r.json &&
+		    json_str(r.json, "field") && !strcmp(json_str(r.json, "field"), "follow")) {
+			response_free(&r);
+			return console_poll(c, vm_path, f.offset, true);
+		}
+		if (r.status < 200 || r.status >= 300) {
+			rc = report_failure(&r);
+			response_free(&r);
+			return rc;
+		}
+		response_free(&r);
+		if (f.failed) {
+			errorf("writing the console to stdout failed");
+			return EXIT_FAILURE_LOCAL;
+		}
+		/* The stream ended: the VM did, or the drain of a stopping pinvmd. */
+		rc = vm_ended(c, vm_path, &ended);
+		if (rc != EXIT_OK || ended)
+			return rc;
+		tries = 0;
+	}
+}
+
+/* Types bytes at the console, 4 KiB a request, waiting while the guest
+ * has not read earlier input (503 console_busy). */
+static int console_type(const struct cli *c, const char *vm_path, const char *data,
+			size_t len)
+{
+	char path[600];
+
+	snprintf(path, sizeof(path), "%s/console", vm_path);
+	while (len) {
+		size_t n = len < CONSOLE_INPUT_MAX ? len : CONSOLE_INPUT_MAX;
+		struct response r;
+		int rc, waited = 0;
+
+		for (;;) {
+			if (transport_request_raw(&c->ep, "POST", path, "application/octet-stream",
+						  data, n, &r) < 0) {
+				errorf("cannot reach pinvmd at %s%s: %s",
+				       c->ep.unix_path ? "unix:" : "",
+				       c->ep.unix_path ? c->ep.unix_path : c->ep.url, r.error);
+				response_free(&r);
+				return EXIT_UNREACHABLE;
+			}
+			if (r.status != 503 || waited++ >= 40)
+				break;
+			response_free(&r);
+			sleep_ms(FOLLOW_INTERVAL_MS);
+		}
+		if (r.status < 200 || r.status >= 300) {
+			rc = report_failure(&r);
+			response_free(&r);
+			return rc;
+		}
+		response_free(&r);
+		data += n;
+		len -= n;
+	}
+	return EXIT_OK;
+}
+
+/* --input: TEXT and a newline, or with "-" stdin as it is. */
+static int console_input(const struct cli *c, const char *vm_path, const char *text)
+{
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+	int rc;
+
+	if (strcmp(text, "-") != 0) {
+		len = strlen(text);
+		buf = malloc(len + 1);
+		if (!buf) {
+			errorf("out of memory");
+			return EXIT_FAILURE_LOCAL;
+		}
+		memcpy(buf, text, len);
+		buf[len++] = '\n';
+	} else {
+		size_t n;
+
+		do {
+			if (len == cap) {
+				char *p = realloc(buf, cap = cap ? 2 * cap : 4096);
+
+				if (!p) {
+					free(buf);
+					errorf("out of memory");
+					return EXIT_FAILURE_LOCAL;
+				}
+				buf = p;
+			}
+			n = fread(buf + len, 1, cap - len, stdin);
+			len += n;
+		} while (n > 0);
+		if (ferror(stdin)) {
+			free(buf);
+			errorf("reading stdin failed");
+			return EXIT_FAILURE_LOCAL;
+		}
+	}
+	rc = console_type(c, vm_path, buf, len);
+	free(buf);
+	return rc;
+}
+
+static int console(const struct cli *c, const char *vm_path, long long offset, bool follow)
+{
+	return follow ? console_follow(c, vm_path, offset) : console_poll(c, vm_path, offset, false);
+}
+
 /*
  * Copies console bytes from offset to stdout, up to what the VM has
  * written so far; with follow, asks again until the VM has ended and its
- * last bytes are out.
+ * last bytes are out (for a pinvmd without ?follow=1 streams).
  */
-static int console(const struct cli *c, const char *vm_path, long long offset, bool follow)
+static int console_poll(const struct cli *c, const char *vm_path, long long offset,
+			bool follow)
 {
 	char path[600];
 	bool last = false;
@@ -314,6 +500,7 @@ int cmd_vm(struct cli *c, int argc, char **argv)
 	static const struct option opts[] = {
 		{ "follow", no_argument, NULL, 'f' },
 		{ "offset", required_argument, NULL, 'o' },
+		{ "input", required_argument, NULL, 'i' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -321,6 +508,7 @@ int cmd_vm(struct cli *c, int argc, char **argv)
 	const char *verb, *id;
 	long long offset = 0;
 	bool follow = false;
+	const char *input = NULL;
 	struct response r;
 	char path[512];
 	int o, rc;
@@ -372,6 +560,8 @@ int cmd_vm(struct cli *c, int argc, char **argv)
 			follow = true;
 		else if (o == 'o' && parse_num(optarg, 0, LLONG_MAX, &offset) == 0)
 			continue;
+		else if (o == 'i')
+			input = optarg;
 		else
 			return cli_usage_error(usage_vm, "vm console: unknown option or bad value: %s",
 					      argv[optind]);
@@ -382,6 +572,10 @@ int cmd_vm(struct cli *c, int argc, char **argv)
 	if (cli_path(path, sizeof(path), "/v1/vms/", id, "") < 0)
 		return cli_usage_error(usage_vm, "VM id too long");
 
+	if (strcmp(verb, "console") == 0 && input && follow)
+		return cli_usage_error(usage_vm, "vm console: --input and -f go in two commands");
+	if (strcmp(verb, "console") == 0 && input)
+		return console_input(c, path, input);
 	if (strcmp(verb, "console") == 0)
 		return console(c, path, offset, follow);
 	if (strcmp(verb, "show") == 0 || strcmp(verb, "delete") == 0) {

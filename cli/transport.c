@@ -84,30 +84,59 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
 }
 
 /* X-Console-Next-Offset: the offset to ask for next. */
-static void on_header(const char *data, size_t n, void *arg)
+/* "Name: 123" (name with its colon) into *out when data is that header. */
+static void header_offset(const char *data, size_t n, const char *name, long long *out)
 {
-	static const char name[] = "X-Console-Next-Offset:";
-	struct response *r = arg;
+	size_t nl = strlen(name);
 	char value[32];
 
-	if (n > sizeof(name) - 1 && n - (sizeof(name) - 1) < sizeof(value) &&
-	    strncasecmp(data, name, sizeof(name) - 1) == 0) {
+	if (n > nl && n - nl < sizeof(value) && strncasecmp(data, name, nl) == 0) {
 		char *end;
 		long long v;
 
-		memcpy(value, data + sizeof(name) - 1, n - (sizeof(name) - 1));
-		value[n - (sizeof(name) - 1)] = '\0';
+		memcpy(value, data + nl, n - nl);
+		value[n - nl] = '\0';
 		errno = 0;
 		v = strtoll(value, &end, 10);
 		while (isspace((unsigned char)*end))
 			end++;
 		if (errno == 0 && *end == '\0' && v >= 0)
-			r->next_offset = v;
+			*out = v;
 	}
+}
+
+static void on_header(const char *data, size_t n, void *arg)
+{
+	struct response *r = arg;
+
+	header_offset(data, n, "X-Console-Next-Offset:", &r->next_offset);
+	header_offset(data, n, "X-Console-Offset:", &r->start_offset);
+}
+
+static int request(const struct endpoint *ep, const char *method, const char *path,
+		   const char *content_type, const char *body, size_t len, struct response *r);
+
+static size_t on_stream_header(char *data, size_t size, size_t nmemb, void *arg)
+{
+	on_header(data, size * nmemb, arg);
+	return size * nmemb;
 }
 
 int transport_request(const struct endpoint *ep, const char *method,
 		      const char *path, const char *body, struct response *r)
+{
+	return request(ep, method, path, NULL, body, body ? strlen(body) : 0, r);
+}
+
+int transport_request_raw(const struct endpoint *ep, const char *method, const char *path,
+			  const char *content_type, const void *body, size_t len,
+			  struct response *r)
+{
+	return request(ep, method, path, content_type, body, len, r);
+}
+
+static int request(const struct endpoint *ep, const char *method, const char *path,
+		   const char *content_type, const char *body, size_t len, struct response *r)
 {
 	const char *base = ep->unix_path ? "http://localhost" : ep->url;
 	size_t blen = strlen(base);
@@ -118,6 +147,8 @@ int transport_request(const struct endpoint *ep, const char *method,
 		.token = ep->token,
 		.accept = "application/json, application/problem+json, text/plain",
 		.body = body,
+		.content_type = content_type,
+		.body_len = len,
 		.connect_timeout_ms = CONNECT_TIMEOUT_S * 1000,
 		.timeout_ms = REQUEST_TIMEOUT_S * 1000,
 		.body_limit = BODY_LIMIT,
@@ -129,7 +160,7 @@ int transport_request(const struct endpoint *ep, const char *method,
 	int n;
 
 	memset(r, 0, sizeof(*r));
-	r->next_offset = -1;
+	r->next_offset = r->start_offset = -1;
 	/* "http://host:8080/" + "/v1/..." must not become "//v1/...". */
 	while (blen > 0 && base[blen - 1] == '/')
 		blen--;
@@ -187,7 +218,7 @@ int transport_stream(const struct endpoint *ep, const char *path, const char *he
 	int n;
 
 	memset(r, 0, sizeof(*r));
-	r->next_offset = -1;
+	r->next_offset = r->start_offset = -1;
 	while (blen > 0 && base[blen - 1] == '/')
 		blen--;
 	n = snprintf(url, sizeof(url), "%.*s%s", (int)blen, base, path);
@@ -218,6 +249,8 @@ int transport_stream(const struct endpoint *ep, const char *path, const char *he
 	curl_easy_setopt(s.curl, CURLOPT_HTTPHEADER, headers);
 	curl_easy_setopt(s.curl, CURLOPT_WRITEFUNCTION, on_stream);
 	curl_easy_setopt(s.curl, CURLOPT_WRITEDATA, &s);
+	curl_easy_setopt(s.curl, CURLOPT_HEADERFUNCTION, on_stream_header);
+	curl_easy_setopt(s.curl, CURLOPT_HEADERDATA, r);
 	curl_easy_setopt(s.curl, CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT_S);
 	curl_easy_setopt(s.curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(s.curl, CURLOPT_USERAGENT, "pinvm/" PINVM_VERSION);

@@ -24,6 +24,7 @@ struct response {
 	size_t len;
 	json_t *json;            /* body parsed when it is JSON, else NULL */
 	long long next_offset;   /* X-Console-Next-Offset, -1 when absent */
+	long long start_offset;  /* X-Console-Offset, -1 when absent */
 	char error[256];         /* why nothing came back (status 0) */
 };
 
@@ -50,6 +51,11 @@ int endpoint_default_socket(char *out, size_t len);
  */
 int transport_request(const struct endpoint *ep, const char *method,
 		      const char *path, const char *body, struct response *r);
+
+/* The same with a raw body of len bytes and its Content-Type. */
+int transport_request_raw(const struct endpoint *ep, const char *method, const char *path,
+			  const char *content_type, const void *body, size_t len,
+			  struct response *r);
 
 /*
  * A GET of a stream (text/event-stream) that has no end of its own: with a

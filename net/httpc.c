@@ -114,8 +114,13 @@ int httpc_perform(const struct httpc_call *c, struct httpc_answer *a)
 		if (!add_header(&headers, line))
 			goto out;
 	}
-	if (c->body && !add_header(&headers, "Content-Type: application/json"))
+	if (c->body && c->content_type) {
+		snprintf(line, sizeof(line), "Content-Type: %s", c->content_type);
+		if (!add_header(&headers, line))
+			goto out;
+	} else if (c->body && !add_header(&headers, "Content-Type: application/json")) {
 		goto out;
+	}
 	if (c->token && c->token[0]) {
 		int n = snprintf(line, sizeof(line), "Authorization: Bearer %s",
 				 c->token);
@@ -159,7 +164,8 @@ int httpc_perform(const struct httpc_call *c, struct httpc_answer *a)
 	}
 	if (c->body) {
 		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, c->body);
-		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)strlen(c->body));
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE,
+				 (long)(c->content_type ? c->body_len : strlen(c->body)));
 	}
 	rc = curl_easy_perform(curl);
 	if (rc == CURLE_OK)

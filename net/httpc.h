@@ -35,6 +35,10 @@ struct httpc_call {
 	const char *token;        /* bearer token, NULL or "" for none */
 	const char *accept;       /* Accept header value, or NULL */
 	const char *body;         /* JSON body, or NULL */
+	/* Another body type instead (body then holds body_len raw bytes,
+	 * which may include NULs); NULL: JSON, its length strlen(body). */
+	const char *content_type;
+	size_t body_len;
 	long connect_timeout_ms;  /* 0: libcurl's default */
 	long timeout_ms;          /* whole transfer; 0: none */
 	size_t body_limit;        /* answer bytes kept at most (0: 64 MiB) */

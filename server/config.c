@@ -58,6 +58,8 @@ void config_usage(FILE *f)
 		"                    second signal stops at once)\n"
 		"  --event-history N  events kept for resumption with Last-Event-ID\n"
 		"                    (default 10000; older ones answer 410)\n"
+		"  --console-limit BYTES  console output kept per VM; older bytes are\n"
+		"                    dropped (default 1048576; 0 keeps everything)\n"
 		"  --stop-vms-on-exit  stop every VM when pinvmd stops (default: leave\n"
 		"                    them running for the next pinvmd to take over)\n"
 		"  --routes          print the route table and exit\n");
@@ -259,6 +261,7 @@ static const struct num_flag num_flags[] = {
 	{ 'B', "--body-timeout", 1, 86400 },
 	{ 'I', "--idle-timeout", 1, 86400 },
 	{ 'E', "--event-history", 1, 10000000 },
+	{ 'L', "--console-limit", 0, 1ull << 40 },
 	{ 'X', "--max-snapshot-bytes", 1024 * 1024, 1ull << 50 },
 };
 
@@ -275,6 +278,7 @@ static void set_num(struct config *cfg, int opt, unsigned long long v)
 	case 'B': cfg->body_timeout = (unsigned)v; break;
 	case 'I': cfg->idle_timeout = (unsigned)v; break;
 	case 'E': cfg->event_history = (unsigned)v; break;
+	case 'L': cfg->console_limit = v; break;
 	case 'X': cfg->max_snapshot_bytes = v; break;
 	}
 }
@@ -307,6 +311,7 @@ static int parse_flags(int argc, char **argv, struct config *cfg, char *err,
 		{ "body-timeout", required_argument, NULL, 'B' },
 		{ "idle-timeout", required_argument, NULL, 'I' },
 		{ "event-history", required_argument, NULL, 'E' },
+		{ "console-limit", required_argument, NULL, 'L' },
 		{ "max-snapshot-bytes", required_argument, NULL, 'X' },
 		{ "ready-file", required_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 },
@@ -424,6 +429,7 @@ int config_parse(int argc, char **argv, struct config *cfg, char *err,
 	cfg->body_timeout = 60;
 	cfg->idle_timeout = 30;
 	cfg->event_history = 10000;
+	cfg->console_limit = CONFIG_DEFAULT_CONSOLE_LIMIT;
 	cfg->lopts.mode = 0660;
 	if (default_paths(cfg->default_listen, sizeof(cfg->default_listen),
 			  cfg->state_dir, sizeof(cfg->state_dir)) < 0)

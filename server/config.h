@@ -30,6 +30,8 @@ enum config_action {
 #define CONFIG_TOKEN_MAX (sizeof(((struct server *)0)->token) - 1)
 #define CONFIG_TOKEN_MIN 16
 
+#define CONFIG_DEFAULT_CONSOLE_LIMIT (1024ull * 1024)
+
 struct config {
 	enum config_action action;
 	/* --listen specs, borrowed from argv (or default_listen). */
@@ -64,6 +66,7 @@ struct config {
 	unsigned body_timeout;
 	unsigned idle_timeout;
 	unsigned event_history;  /* events kept for Last-Event-ID (events.h) */
+	unsigned long long console_limit; /* console bytes kept per VM; 0: all */
 	bool allow_open_tcp;
 	bool stop_vms_on_exit;
 };

@@ -56,6 +56,7 @@ void handle_vm_get(struct request *req, struct reply *rep);
 void handle_vm_delete(struct request *req, struct reply *rep);
 void handle_vm_action(struct request *req, struct reply *rep);
 void handle_vm_console(struct request *req, struct reply *rep);
+void handle_vm_console_post(struct request *req, struct reply *rep);
 
 /* Live migration (handlers_migrate.c). */
 void handle_vm_migrate_post(struct request *req, struct reply *rep);

@@ -5,6 +5,7 @@
  */
 #include "handlers.h"
 
+#include "console_follow.h"
 #include "handlers_snapshots.h"
 #include "server.h"
 #include "vm_core.h"
@@ -19,8 +20,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define CONSOLE_CHUNK (1024 * 1024)
+#define CONSOLE_INPUT_MAX VMM_PROTO_MAX_INPUT
 
 void handle_images_list(struct request *req, struct reply *rep)
 {
@@ -278,19 +281,27 @@ out:
 	vm_entry_put(e);
 }
 
+/* ?follow=: 1/true or 0/false; -1 for anything else. */
+static int parse_flag(const char *v)
+{
+	if (!v || !strcmp(v, "0") || !strcmp(v, "false"))
+		return 0;
+	if (!strcmp(v, "1") || !strcmp(v, "true"))
+		return 1;
+	return -1;
+}
+
 void handle_vm_console(struct request *req, struct reply *rep)
 {
 	struct api_error err;
-	struct vm_entry *e = vm_core_find(req->srv->vms, req->params[0], &err);
+	struct vm_entry *e;
 	const char *q = request_query(req, "offset");
-	unsigned long long offset = 0, next;
+	int follow = parse_flag(request_query(req, "follow"));
+	unsigned long long offset = 0, start;
 	size_t len;
 	char *buf;
 
-	if (!e) {
-		reply_api_error(rep, &err);
-		return;
-	}
+	/* The query first: a bad request is the same for every VM. */
 	if (q) {
 		char *end;
 
@@ -299,16 +310,96 @@ void handle_vm_console(struct request *req, struct reply *rep)
 		if (!*q || *end || errno || *q == '-') {
 			reply_problem(rep, 400, "bad_offset", "offset",
 				      "offset must be a byte count (0 or more)");
-			goto out;
+			return;
 		}
 	}
-	if (vm_core_console(e, offset, CONSOLE_CHUNK, &buf, &len, &next, &err) < 0) {
+	if (follow < 0) {
+		reply_problem(rep, 400, "bad_follow", "follow",
+			      "follow must be 1 or true (stream), 0 or false (one read)");
+		return;
+	}
+	e = vm_core_find(req->srv->vms, req->params[0], &err);
+	if (!e) {
+		reply_api_error(rep, &err);
+		return;
+	}
+	if (follow) {
+		struct console_follower *f;
+		uint64_t from;
+
+		if (console_follow_new(e, offset, req->conn, &f, &from, &err) < 0) {
+			reply_api_error(rep, &err);
+			goto out;
+		}
+		rep->status = 200;
+		rep->raw_type = "text/plain; charset=utf-8";
+		rep->stream_read = console_follow_reader;
+		rep->stream_free = console_follow_free;
+		rep->stream_cls = f;
+		snprintf(rep->extra_name, sizeof(rep->extra_name), "X-Console-Offset");
+		snprintf(rep->extra_value, sizeof(rep->extra_value), "%llu",
+			 (unsigned long long)from);
+		snprintf(rep->extra2_name, sizeof(rep->extra2_name), "Cache-Control");
+		snprintf(rep->extra2_value, sizeof(rep->extra2_value), "no-cache");
+		goto out;
+	}
+	if (vm_core_console(e, offset, CONSOLE_CHUNK, &buf, &len, &start, &err) < 0) {
 		reply_api_error(rep, &err);
 		goto out;
 	}
+	/* X-Console-Offset: where the body starts; past the offset asked
+	 * for when the console's bound dropped the bytes between. */
 	snprintf(rep->extra_name, sizeof(rep->extra_name), "X-Console-Next-Offset");
-	snprintf(rep->extra_value, sizeof(rep->extra_value), "%llu", next);
+	snprintf(rep->extra_value, sizeof(rep->extra_value), "%llu", start + len);
+	snprintf(rep->extra2_name, sizeof(rep->extra2_name), "X-Console-Offset");
+	snprintf(rep->extra2_value, sizeof(rep->extra2_value), "%llu", start);
 	reply_raw(rep, buf, len, "text/plain; charset=utf-8");
 out:
+	vm_entry_put(e);
+}
+
+/* application/octet-stream, with or without parameters. */
+static bool octet_stream(const struct request *req)
+{
+	const char *ct = req->conn ? MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
+								  "Content-Type")
+				   : NULL;
+	size_t n = strlen("application/octet-stream");
+
+	return ct && !strncasecmp(ct, "application/octet-stream", n) &&
+	       (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+void handle_vm_console_post(struct request *req, struct reply *rep)
+{
+	struct api_error err;
+	struct vm_entry *e;
+
+	/* The body's form first: a bad request is the same for every VM. */
+	if (!octet_stream(req)) {
+		reply_problem(rep, 415, "unsupported_media_type", "Content-Type",
+			      "console input is raw bytes: send Content-Type: "
+			      "application/octet-stream");
+		return;
+	}
+	if (req->body_len > CONSOLE_INPUT_MAX) {
+		reply_problem(rep, 413, "console_input_too_large", "body",
+			      "console input is at most %d bytes a request (got %zu); send "
+			      "more in several", CONSOLE_INPUT_MAX, req->body_len);
+		return;
+	}
+	if (!req->body_len) {
+		reply_problem(rep, 400, "empty_input", "body", "no bytes to type");
+		return;
+	}
+	e = vm_core_find(req->srv->vms, req->params[0], &err);
+	if (!e) {
+		reply_api_error(rep, &err);
+		return;
+	}
+	if (vm_core_console_input(e, req->body, req->body_len, &err) < 0)
+		reply_api_error(rep, &err);
+	else
+		reply_json(rep, 202, json_pack("{s:I}", "bytes", (json_int_t)req->body_len));
 	vm_entry_put(e);
 }

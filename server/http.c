@@ -1,6 +1,7 @@
 #include "http.h"
 
 #include "deadline.h"
+#include "route_match.h"
 #include "etag.h"
 #include "http_offload.h"
 #include "idempotency.h"
@@ -249,6 +250,8 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn,
 							   : "application/json");
 	if (rep->extra_name[0])
 		MHD_add_response_header(resp, rep->extra_name, rep->extra_value);
+	if (rep->extra2_name[0])
+		MHD_add_response_header(resp, rep->extra2_name, rep->extra2_value);
 	if (rep->location[0])
 		MHD_add_response_header(resp, "Location", rep->location);
 	MHD_add_response_header(resp, "X-Request-Id", ex->id);
@@ -285,6 +288,16 @@ static bool json_content_type(struct MHD_Connection *conn)
 
 	return ct && !strncasecmp(ct, "application/json", n) &&
 	       (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+/* POST /v1/vms/{id}/console takes raw bytes: its handler checks their
+ * Content-Type and size itself. */
+static bool raw_body_route(const char *method, const char *path)
+{
+	struct route_match m;
+
+	return !strcmp(method, "POST") && route_match(method, path, &m) == 200 &&
+	       m.route == ROUTE_IDX_handle_vm_console_post;
 }
 
 static bool append_body(struct exchange *ex, const char *data, size_t size,
@@ -769,7 +782,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	} else if (ex->too_big) {
 		reply_problem(&rep, 413, "body_too_large", NULL,
 			      "request body exceeds %zu bytes", srv->body_limit);
-	} else if (ex->len && !ex->uploading && !json_content_type(conn)) {
+	} else if (ex->len && !ex->uploading && !json_content_type(conn) &&
+		   !raw_body_route(method, ex->path)) {
 		/* The one route that takes something else says so. */
 		bool archive = !strcmp(method, "POST") && ex->path &&
 			       !strcmp(ex->path, "/v1/snapshots");

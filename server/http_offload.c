@@ -16,6 +16,7 @@ static const enum route_index slow[] = {
 	ROUTE_IDX_handle_vms_post,            /* spawn, build, pin read-back */
 	ROUTE_IDX_handle_vm_delete,           /* waits for a start, the exit */
 	ROUTE_IDX_handle_vm_action,           /* pinvm-vmm's answer; a restart */
+	ROUTE_IDX_handle_vm_console_post,     /* pinvm-vmm's answer */
 	ROUTE_IDX_handle_vm_snapshot,         /* pause, write memory, resume */
 	ROUTE_IDX_handle_snapshots_post,      /* unpack an archive */
 	ROUTE_IDX_handle_snapshot_compat_get, /* a restore-check helper */

@@ -1,6 +1,7 @@
 /* pinvmd: the pinvm daemon. Parses flags, opens listeners, serves until
  * SIGINT/SIGTERM. */
 #include "config.h"
+#include "console_follow.h"
 #include "events.h"
 #include "vm_wait.h"
 #include "idempotency.h"
@@ -92,6 +93,7 @@ static void drain(struct server *srv, const sigset_t *sigs, unsigned seconds)
 	 * waits only for what they still have queued. */
 	events_end_streams();
 	vm_wait_end_all();
+	console_follow_end_all();
 	log_msg(LOG_INFO, "draining %u requests", n);
 	clock_gettime(CLOCK_MONOTONIC, &end);
 	end.tv_sec += seconds;
@@ -281,6 +283,14 @@ int main(int argc, char **argv)
 		store_close(srv.store);
 		return 1;
 	}
+	if (console_follow_open() < 0) {
+		fprintf(stderr, "pinvmd: cannot start the console watcher\n");
+		vm_wait_close();
+		events_close();
+		idem_close(srv.idem);
+		store_close(srv.store);
+		return 1;
+	}
 	if (srv.image_dir[0] && (stat(srv.image_dir, &st) < 0 || !S_ISDIR(st.st_mode))) {
 		fprintf(stderr, "pinvmd: --image-dir %s is not a directory\n",
 			srv.image_dir);
@@ -304,6 +314,7 @@ int main(int argc, char **argv)
 		const struct vm_core_config vc = {
 			.store = srv.store, .host = host_view_info(srv.host_view), .state_dir = srv.state_dir,
 			.image_dir = srv.image_dir, .max_vms = srv.max_vms,
+			.console_limit = cfg.console_limit,
 			.stop_on_exit = cfg.stop_vms_on_exit,
 		};
 
@@ -415,8 +426,10 @@ int main(int argc, char **argv)
 	/* libmicrohttpd must not stop with a connection suspended. */
 	events_end_streams();
 	vm_wait_end_all();
+	console_follow_end_all();
 	http_stop_all(&srv);
 	vm_wait_close();
+	console_follow_close();
 	events_close();
 	idem_close(srv.idem);
 	/* Our sockets and ready file only: a stale one would mislead the

@@ -57,6 +57,8 @@ struct reply {
 	const char *raw_type; /* its Content-Type, static */
 	char extra_name[32];  /* one more header, when extra_name[0] */
 	char extra_value[64];
+	char extra2_name[32]; /* and a second, when extra2_name[0] */
+	char extra2_value[64];
 	bool close;       /* answer with Connection: close */
 	/* A streamed body of type raw_type instead (GET /v1/events):
 	 * libmicrohttpd calls stream_read (a MHD_ContentReaderCallback) until

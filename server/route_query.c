@@ -6,7 +6,7 @@
 #include <stddef.h>
 
 static const char *const profiles_list[] = { "limit", "cursor" };
-static const char *const vm_console[] = { "offset" };
+static const char *const vm_console[] = { "offset", "follow" };
 static const char *const events[] = { "last_event_id", "vm", "type" };
 static const char *const vms_list[] = { "state", "name", "label", "limit", "cursor" };
 static const char *const vm_get[] = { "wait_for", "timeout" };

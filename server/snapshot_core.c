@@ -1,5 +1,7 @@
 #include "snapshot_core.h"
 
+#include "console_log.h"
+
 #include "host_view.h"
 #include "jsonutil.h"
 #include "log.h"
@@ -67,6 +69,11 @@ static int copy_console(const struct vm_entry *e, const char *dir, struct api_er
 	in = vm_dir_file(e->dir, VM_FILE_CONSOLE, from, sizeof(from)) == 0
 		     ? open(from, O_RDONLY | O_CLOEXEC)
 		     : -1;
+	/* What the bound dropped stays a hole in the copy too. */
+	if (in >= 0 && console_log_copy_start(in, out) < 0) {
+		close(in);
+		in = -1;
+	}
 	while (in >= 0 && (n = read(in, buf, sizeof(buf))) > 0)
 		if (write(out, buf, (size_t)n) != n) {
 			ret = api_fail(err, errno == ENOSPC ? 507 : 500,

@@ -1,6 +1,7 @@
 #include "vm_core.h"
 
 #include "compat.h"
+#include "console_log.h"
 #include "fwreg.h"
 #include "image_check.h"
 #include "jsonutil.h"
@@ -59,6 +60,7 @@ int vm_core_new(struct vm_core **out, const struct vm_core_config *cfg)
 	}
 	c->store = cfg->store;
 	c->host = cfg->host;
+	c->console_limit = cfg->console_limit;
 	c->max_vms = cfg->max_vms;
 	c->stop_on_exit = cfg->stop_on_exit;
 	*out = c;
@@ -242,7 +244,8 @@ int vm_core_await_created(struct vm_entry *e, struct compat_report *report,
 }
 
 /* Writes config.json from the spec and the profile's writes. */
-static int write_config(const struct vm_entry *e, const struct vm_spec *spec,
+static int write_config(const struct vm_core *c, const struct vm_entry *e,
+			const struct vm_spec *spec,
 			const char *kernel, const char *initrd,
 			const struct compat_report *report, struct api_error *err)
 {
@@ -258,6 +261,7 @@ static int write_config(const struct vm_entry *e, const struct vm_spec *spec,
 	cfg.initrd = spec->initrd ? (char *)initrd : NULL;
 	cfg.cmdline = (char *)(spec->cmdline ? spec->cmdline : "console=ttyS0");
 	cfg.console = console;
+	cfg.console_limit = c->console_limit;
 	cfg.vcpus = (unsigned)spec->vcpus;
 	cfg.memory_mib = (uint64_t)spec->memory_mib;
 	cfg.cpu_features = spec->cpu_features;
@@ -332,6 +336,7 @@ static void record_spawned(struct vm_entry *e)
 struct create_job {
 	struct vm_entry *e; /* a reference of the job's */
 	struct compat_report *report; /* owned; NULL: no profile */
+	const struct vm_core *core;   /* borrowed: outlives every job */
 	char kernel[PATH_MAX], initrd[PATH_MAX];
 };
 
@@ -345,7 +350,7 @@ static void *create_thread(void *arg)
 
 	ret = vm_spec_parse(e->spec, &spec, &err);
 	if (!ret)
-		ret = write_config(e, &spec, job->kernel, job->initrd, job->report, &err);
+		ret = write_config(job->core, e, &spec, job->kernel, job->initrd, job->report, &err);
 	if (!ret)
 		ret = vm_core_spawn_vmm(e, &err);
 	if (!ret)
@@ -533,6 +538,7 @@ static int create(struct vm_core *c, const struct vm_spec *spec, const json_t *d
 		if (spec->initrd)
 			memcpy(job->initrd, initrd, sizeof(initrd));
 		job->report = report;
+		job->core = c;
 		job->e = vm_entry_get(e);
 		e->state = VM_CREATING;
 		e->announced = VM_CREATING + 1; /* vm.created says it */
@@ -550,7 +556,7 @@ static int create(struct vm_core *c, const struct vm_spec *spec, const json_t *d
 		*out = e;
 		return 0;
 	}
-	ret = write_config(e, spec, kernel, initrd, report, err);
+	ret = write_config(c, e, spec, kernel, initrd, report, err);
 	t[CS_CONFIG] = mono_ms_exact();
 	if (!ret)
 		ret = vm_core_spawn_vmm(e, err);
@@ -587,8 +593,8 @@ err_reserved:
 
 /* config.json of a restored VM (docs/snapshot-format.md section 2): no
  * kernel, "restore" naming the snapshot's directory. */
-static int write_restore_config(const struct vm_entry *e, const struct vm_restore *r,
-				struct api_error *err)
+static int write_restore_config(const struct vm_core *c, const struct vm_entry *e,
+				const struct vm_restore *r, struct api_error *err)
 {
 	char console[PATH_MAX], path[PATH_MAX];
 	json_t *cfg, *pins = json_array(), *deny = json_array();
@@ -608,9 +614,10 @@ static int write_restore_config(const struct vm_entry *e, const struct vm_restor
 		json_array_append_new(deny, json_pack("{s:o, s:o}", "base",
 						      ju_hex(r->deny[i].base), "count",
 						      ju_hex(r->deny[i].count)));
-	cfg = json_pack("{s:s, s:i, s:I, s:s, s:o, s:o}", "restore", r->dir, "vcpus",
+	cfg = json_pack("{s:s, s:i, s:I, s:s, s:I, s:o, s:o}", "restore", r->dir, "vcpus",
 			(int)r->vcpus, "memory_mib", (json_int_t)r->memory_mib, "console", console,
-			"pins", pins, "smccc_deny", deny);
+			"console_limit", (json_int_t)c->console_limit, "pins", pins,
+			"smccc_deny", deny);
 	if (!cfg)
 		return api_fail(err, 500, "out_of_memory", "", "out of memory");
 	ret = vmm_json_save(cfg, JSON_INDENT(1), path, "config", &verr);
@@ -646,7 +653,9 @@ static int seed_console(const char *snap_dir, const char *vm_dir, struct api_err
 		close(in);
 		return ret;
 	}
-	while ((n = read(in, buf, sizeof(buf))) > 0)
+	/* What the bound dropped stays a hole in the copy too. */
+	n = console_log_copy_start(in, out) < 0 ? -1 : 0;
+	while (n >= 0 && (n = read(in, buf, sizeof(buf))) > 0)
 		if (write(out, buf, (size_t)n) != n) {
 			n = -1;
 			break;
@@ -712,7 +721,7 @@ int vm_core_restore(struct vm_core *c, const struct vm_restore *r, const json_t 
 	}
 	ret = seed_console(r->dir, e->dir, err);
 	if (!ret)
-		ret = write_restore_config(e, r, err);
+		ret = write_restore_config(c, e, r, err);
 	if (!ret)
 		ret = vm_core_spawn_vmm(e, err);
 	if (!ret)
@@ -843,7 +852,7 @@ int vm_core_restart(struct vm_core *c, struct vm_entry *e, struct compat_report 
 	if (!ret && vm_dir_file(e->dir, VM_FILE_EXIT, exitf, sizeof(exitf)) == 0)
 		unlink(exitf); /* the last boot's; this one writes its own */
 	if (!ret)
-		ret = write_config(e, &spec, kernel, initrd, report, err);
+		ret = write_config(c, e, &spec, kernel, initrd, report, err);
 	if (!ret)
 		ret = vm_core_spawn_vmm(e, err);
 	if (!ret) {
@@ -940,35 +949,57 @@ int vm_core_delete(struct vm_core *c, const char *id, struct api_error *err)
 }
 
 int vm_core_console(const struct vm_entry *e, unsigned long long offset, size_t max,
-		    char **buf, size_t *len, unsigned long long *next,
+		    char **buf, size_t *len, unsigned long long *start,
 		    struct api_error *err)
 {
 	char path[PATH_MAX];
-	struct stat st;
-	ssize_t n = 0;
-	int fd = -1;
+	uint64_t from = 0;
+	int fd = -1, ret = 0;
 
-	*buf = NULL;
+	*buf = malloc(max ? max : 1);
 	*len = 0;
+	*start = 0;
+	if (!*buf)
+		return api_fail(err, 500, "out_of_memory", "", "out of memory");
 	/* A VM being deleted has no console file any more: it reads empty. */
 	if (vm_dir_file(e->dir, VM_FILE_CONSOLE, path, sizeof(path)) == 0)
 		fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) < 0)
-		st.st_size = 0;
-	if (offset > (unsigned long long)st.st_size)
-		offset = (unsigned long long)st.st_size;
-	*buf = malloc(max ? max : 1);
-	if (!*buf) {
-		if (fd >= 0)
-			close(fd);
-		return api_fail(err, 500, "out_of_memory", "", "out of memory");
+	if (fd < 0)
+		return 0;
+	ret = console_log_read(fd, offset, *buf, max, &from, len);
+	close(fd);
+	if (ret < 0) {
+		free(*buf);
+		*buf = NULL;
+		return api_fail(err, 500, "state_error", "", "reading the console: %s",
+				strerror(-ret));
 	}
-	if (fd >= 0) {
-		n = pread(fd, *buf, max, (off_t)offset);
-		close(fd);
-	}
-	*len = n > 0 ? (size_t)n : 0;
-	*next = offset + *len;
+	*start = from;
+	return 0;
+}
+
+int vm_core_console_input(struct vm_entry *e, const void *data, size_t len,
+			  struct api_error *err)
+{
+	char detail[256];
+	enum vm_state now;
+	int ret;
+
+	pthread_mutex_lock(&e->lock);
+	now = e->state;
+	pthread_mutex_unlock(&e->lock);
+	/* Paused: the bytes wait in the UART for the guest to go on. */
+	if (now != VM_RUNNING && now != VM_PAUSED)
+		return api_fail(err, 409, "vm_not_running", "state",
+				"VM %s is %s; console input needs it running", e->id,
+				vm_state_name(now));
+	ret = vm_request_input(e, data, len, VM_OP_TIMEOUT_MS, detail, sizeof(detail));
+	if (ret == -EAGAIN)
+		return api_fail(err, 503, "console_busy", "", "%s", detail);
+	if (ret == -ESRCH || ret == -EINVAL || ret == -EBUSY)
+		return api_fail(err, 409, "vm_not_running", "state", "console input: %s", detail);
+	if (ret < 0)
+		return api_fail(err, 500, "console_input_failed", "", "console input: %s", detail);
 	return 0;
 }
 

@@ -39,6 +39,9 @@ struct vm_core_config {
 	const char *state_dir;             /* copied */
 	const char *image_dir;             /* copied; "" when none */
 	unsigned max_vms;
+	/* Each VM's console log keeps at least its newest console_limit
+	 * bytes (older ones are dropped, vmm/console_log.h); 0: all. */
+	uint64_t console_limit;
 	bool stop_on_exit;
 };
 
@@ -161,12 +164,26 @@ int vm_core_restart(struct vm_core *c, struct vm_entry *e, struct compat_report 
  * err (404 vm_not_found). */
 int vm_core_delete(struct vm_core *c, const char *id, struct api_error *err);
 
-/* Up to max bytes of e's console from offset (clamped to its size) into
- * *buf (malloc'd, caller frees); *next is the offset after them. 0, or
- * -ENOMEM with err. */
+/*
+ * Up to max bytes of e's console from offset (clamped to its size) into
+ * *buf (malloc'd, caller frees; also on an empty read). *start is the
+ * offset of the first of them: greater than offset when the console's
+ * bound dropped the bytes between (vmm/console_log.h). 0, or -errno with
+ * err (500).
+ */
 int vm_core_console(const struct vm_entry *e, unsigned long long offset, size_t max,
-		    char **buf, size_t *len, unsigned long long *next,
+		    char **buf, size_t *len, unsigned long long *start,
 		    struct api_error *err);
+
+/*
+ * Types data[0..len) at e's console: the bytes go to the guest's UART
+ * (vmm/uart_16550.h). 0, or -errno with err: 409 vm_not_running (not
+ * running or paused), 503 console_busy (the guest has not read what was
+ * typed before: nothing of this was taken), 500. Blocks until pinvm-vmm
+ * answers (milliseconds).
+ */
+int vm_core_console_input(struct vm_entry *e, const void *data, size_t len,
+			  struct api_error *err);
 
 struct vm_query;
 

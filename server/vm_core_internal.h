@@ -18,6 +18,7 @@ struct vm_core {
 	char state_dir[PATH_MAX];
 	char image_dir[PATH_MAX];         /* "" when none */
 	unsigned max_vms;
+	uint64_t console_limit;           /* bytes of console kept per VM; 0: all */
 	bool stop_on_exit;
 	struct vm_names *names;           /* owned: names in use (vm_names.h) */
 	atomic_ullong seq;                /* the last vm_entry.seq given */

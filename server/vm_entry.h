@@ -97,6 +97,8 @@ struct vm_entry {
 	char op_path[PATH_MAX]; /* the op's "path" ("" when none) */
 	unsigned long long op_bytes; /* "snapshotted": bytes written */
 	unsigned op_timeout_s;  /* the op's "timeout_s" (shutdown; 0: none) */
+	uint8_t op_input[VMM_PROTO_MAX_INPUT]; /* console_input's bytes */
+	size_t op_input_len;
 	/* Restored from a snapshot and never run: shown paused, and its
 	 * first resume is pinvm-vmm's "start". */
 	bool unstarted_restore;

@@ -1,5 +1,7 @@
 #include "vm_events.h"
 
+#include "console_follow.h"
+
 #include "vm_wait.h"
 
 #include "events.h"
@@ -107,4 +109,5 @@ void vm_events_observe(const char *id, enum vm_state previous, enum vm_state now
 	if (changed)
 		vm_events_state(id, previous, now, reason);
 	vm_wait_notify(id);
+	console_follow_notify(id);
 }

@@ -116,6 +116,12 @@ static bool on_event(struct vm_entry *e)
 			finish_op(e, -EIO, why);
 		break;
 	}
+	case VMM_EVENT_INPUT_QUEUED:
+		if (e->op == VMM_OP_CONSOLE_INPUT) {
+			e->op_bytes = ev.bytes;
+			finish_op(e, 0, NULL);
+		}
+		break;
 	case VMM_EVENT_SHUTTING_DOWN:
 		if (e->op == VMM_OP_SHUTDOWN)
 			finish_op(e, 0, NULL);
@@ -132,7 +138,9 @@ static bool on_event(struct vm_entry *e)
 		/* A rejected snapshot may say why as an errno (ENOSPC): keep it. */
 		json_int_t en = json_integer_value(json_object_get(ev.json, "errno"));
 
-		if (en > 0) {
+		if (en == EAGAIN && e->op == VMM_OP_CONSOLE_INPUT) {
+			finish_op(e, -EAGAIN, ev.error.detail);
+		} else if (en > 0) {
 			snprintf(why, sizeof(why), "%.200s (errno %lld)", ev.error.detail,
 				 (long long)en);
 			finish_op(e, -EINVAL, why);
@@ -194,6 +202,8 @@ static void *supervise(void *arg)
 			enum vmm_op op = VMM_OP_STOP;
 			unsigned timeout_s = 0;
 			char path[PATH_MAX] = "";
+			uint8_t input[VMM_PROTO_MAX_INPUT];
+			size_t input_len = 0;
 
 			if (read(e->wake_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
 				break;
@@ -204,12 +214,16 @@ static void *supervise(void *arg)
 				op = e->op;
 				timeout_s = e->op_timeout_s;
 				snprintf(path, sizeof(path), "%s", e->op_path);
+				input_len = e->op_input_len;
+				memcpy(input, e->op_input, input_len);
 			}
 			pthread_mutex_unlock(&e->lock);
 			if (leaving)
 				break;
 			if (send && (op == VMM_OP_SHUTDOWN
 					     ? vmm_client_send_shutdown(&e->client, timeout_s, &err)
+					     : op == VMM_OP_CONSOLE_INPUT
+					     ? vmm_client_send_input(&e->client, input, input_len, &err)
 					     : vmm_client_send_path(&e->client, op,
 								    path[0] ? path : NULL, &err)) < 0) {
 				pthread_mutex_lock(&e->lock);
@@ -269,7 +283,8 @@ static void wake(struct vm_entry *e)
 }
 
 static int request(struct vm_entry *e, enum vmm_op op, const char *path, unsigned timeout_s,
-		   int timeout_ms, unsigned long long *bytes, char *detail, size_t detail_len);
+		   const void *input, size_t input_len, int timeout_ms,
+		   unsigned long long *bytes, char *detail, size_t detail_len);
 
 int vm_request(struct vm_entry *e, enum vmm_op op, int timeout_ms, char *detail,
 	       size_t detail_len)
@@ -280,17 +295,30 @@ int vm_request(struct vm_entry *e, enum vmm_op op, int timeout_ms, char *detail,
 int vm_request_path(struct vm_entry *e, enum vmm_op op, const char *path, int timeout_ms,
 		    unsigned long long *bytes, char *detail, size_t detail_len)
 {
-	return request(e, op, path, 0, timeout_ms, bytes, detail, detail_len);
+	return request(e, op, path, 0, NULL, 0, timeout_ms, bytes, detail, detail_len);
 }
 
 int vm_request_shutdown(struct vm_entry *e, unsigned timeout_s, int timeout_ms, char *detail,
 			size_t detail_len)
 {
-	return request(e, VMM_OP_SHUTDOWN, NULL, timeout_s, timeout_ms, NULL, detail, detail_len);
+	return request(e, VMM_OP_SHUTDOWN, NULL, timeout_s, NULL, 0, timeout_ms, NULL, detail,
+		       detail_len);
+}
+
+int vm_request_input(struct vm_entry *e, const void *data, size_t len, int timeout_ms,
+		     char *detail, size_t detail_len)
+{
+	if (!len || len > VMM_PROTO_MAX_INPUT) {
+		snprintf(detail, detail_len, "1 to %d bytes", VMM_PROTO_MAX_INPUT);
+		return -EINVAL;
+	}
+	return request(e, VMM_OP_CONSOLE_INPUT, NULL, 0, data, len, timeout_ms, NULL, detail,
+		       detail_len);
 }
 
 static int request(struct vm_entry *e, enum vmm_op op, const char *path, unsigned timeout_s,
-		   int timeout_ms, unsigned long long *bytes, char *detail, size_t detail_len)
+		   const void *input, size_t input_len, int timeout_ms,
+		   unsigned long long *bytes, char *detail, size_t detail_len)
 {
 	struct timespec until;
 	int ret = 0;
@@ -320,6 +348,9 @@ static int request(struct vm_entry *e, enum vmm_op op, const char *path, unsigne
 	snprintf(e->op_path, sizeof(e->op_path), "%s", path ? path : "");
 	e->op_timeout_s = timeout_s;
 	e->op_bytes = 0;
+	e->op_input_len = input ? input_len : 0;
+	if (input_len)
+		memcpy(e->op_input, input, input_len);
 	wake(e);
 	while (!e->op_done && ret != ETIMEDOUT)
 		ret = pthread_cond_timedwait(&e->cond, &e->lock, &until);

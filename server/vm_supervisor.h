@@ -31,6 +31,11 @@ int vm_request_path(struct vm_entry *e, enum vmm_op op, const char *path, int ti
 int vm_request_shutdown(struct vm_entry *e, unsigned timeout_s, int timeout_ms, char *detail,
 			size_t detail_len);
 
+/* vm_request() for "console_input" with 1..VMM_PROTO_MAX_INPUT bytes;
+ * -EAGAIN when the guest has not read enough of the input before. */
+int vm_request_input(struct vm_entry *e, const void *data, size_t len, int timeout_ms,
+		     char *detail, size_t detail_len);
+
 /*
  * Ends the VM for good: an op waiting on it is answered -ESRCH at once,
  * pinvm-vmm is SIGKILLed and reaped, the supervisor joined, the directory

@@ -1,5 +1,6 @@
 #include "console_uart.h"
 
+#include "console_log.h"
 #include "fdt_build.h"
 #include "gic.h"
 #include "machine_layout.h"
@@ -22,6 +23,10 @@ struct console_uart {
 	uint64_t base;
 	unsigned spi;
 	atomic_bool irq_error_logged;
+	int out_fd;            /* borrowed */
+	uint64_t log_limit;    /* console_log_trim's bound; 0: none */
+	uint64_t trimmed_at;   /* tx_bytes at the last trim */
+	bool trim_failed;      /* said once; the log then grows */
 };
 
 static void set_irq(void *opaque, bool level)
@@ -32,6 +37,23 @@ static void set_irq(void *opaque, bool level)
 	if (ret < 0 && !atomic_exchange(&c->irq_error_logged, true))
 		fprintf(stderr, "pinvm-vmm: console: KVM_IRQ_LINE: %s\n",
 			strerror(-ret));
+}
+
+/* Under the UART's lock: bounds the log once per grain written. */
+static void tx_hook(void *opaque, uint64_t tx_bytes)
+{
+	struct console_uart *c = opaque;
+	int ret;
+
+	if (!c->log_limit || c->trim_failed || tx_bytes - c->trimmed_at < CONSOLE_LOG_GRAIN)
+		return;
+	c->trimmed_at = tx_bytes;
+	ret = console_log_trim(c->out_fd, c->log_limit);
+	if (ret < 0) {
+		c->trim_failed = true;
+		fprintf(stderr, "pinvm-vmm: console: the log cannot be bounded (%s); "
+			"it grows\n", strerror(-ret));
+	}
 }
 
 /* Byte-wide registers: the low byte of a wider access counts. */
@@ -87,7 +109,7 @@ static void uart_destroy(struct vm_device *dev)
 }
 
 int console_uart_create(struct vm *vm, uint64_t base, unsigned spi, int out_fd,
-			struct vmm_error *err)
+			uint64_t log_limit, struct vmm_error *err)
 {
 	struct console_uart *c = calloc(1, sizeof(*c));
 	int ret;
@@ -97,7 +119,12 @@ int console_uart_create(struct vm *vm, uint64_t base, unsigned spi, int out_fd,
 	c->vm = vm;
 	c->base = base;
 	c->spi = spi;
+	c->out_fd = out_fd;
+	c->log_limit = log_limit;
 	uart_16550_init(&c->uart, out_fd, set_irq, c);
+	c->uart.tx_hook = tx_hook;
+	if (log_limit && out_fd >= 0)
+		(void)console_log_trim(out_fd, log_limit); /* a restored, longer log */
 	ret = mmio_bus_register(&vm->bus, base, MACHINE_UART_SIZE, &uart_ops, c);
 	if (ret < 0) {
 		uart_destroy(&c->dev);
@@ -125,4 +152,14 @@ int console_uart_restore(struct vm *vm, const struct uart_16550_state *st)
 
 	uart_16550_restore(&c->uart, st);
 	return gic_set_spi(vm, c->spi, st->irq_level);
+}
+
+int vm_console_input(struct vm *vm, const uint8_t *data, size_t len)
+{
+	return uart_16550_receive(&vm->console->uart, data, len);
+}
+
+size_t vm_console_pending(struct vm *vm)
+{
+	return uart_16550_rx_pending(&vm->console->uart);
 }

@@ -2,7 +2,8 @@
  * The console: a 16550 UART (uart_16550.c) at a fixed MMIO address, its
  * interrupt an SPI of the GIC driven with KVM_IRQ_LINE, described in the
  * device tree as "ns16550a" and chosen as /chosen/stdout-path. Transmitted
- * bytes go to out_fd (borrowed) as they are written.
+ * bytes go to out_fd (borrowed) as they are written; with log_limit, the
+ * file is kept to about that many bytes on disk (console_log.h).
  */
 #ifndef PINVM_VMM_CONSOLE_UART_H
 #define PINVM_VMM_CONSOLE_UART_H
@@ -15,7 +16,7 @@
 struct vm;
 
 int console_uart_create(struct vm *vm, uint64_t base, unsigned spi, int out_fd,
-			struct vmm_error *err);
+			uint64_t log_limit, struct vmm_error *err);
 
 /*
  * The UART model of vm's console for a snapshot, and back. restore also

@@ -13,6 +13,7 @@
 #define IIR_RDI 0x04
 #define IIR_FIFO_ENABLED 0xc0
 #define FCR_ENABLE_FIFO 0x01
+#define FCR_CLEAR_RCVR 0x02
 #define LCR_DLAB 0x80
 #define MCR_DTR 0x01
 #define MCR_RTS 0x02
@@ -45,10 +46,13 @@ void uart_16550_reset(struct uart_16550 *u)
 
 	pthread_mutex_lock(&u->lock);
 	was_high = u->irq_level;
-	u->ier = u->scr = u->dll = u->dlm = u->fcr = u->rbr = 0;
+	u->ier = u->scr = u->dll = u->dlm = u->fcr = 0;
 	u->lcr = 0x03;
 	u->mcr = MCR_OUT2;
-	u->thre_pending = u->rx_ready = u->irq_level = false;
+	u->thre_pending = u->irq_level = false;
+	/* A reset guest starts with nothing typed at the old one. */
+	u->rx_head = u->rx_count = 0;
+	u->bl_head = u->bl_count = 0;
 	pthread_mutex_unlock(&u->lock);
 	if (was_high && u->set_irq)
 		u->set_irq(u->irq_opaque, false);
@@ -62,7 +66,7 @@ void uart_16550_destroy(struct uart_16550 *u)
 /* The highest-priority pending interrupt, as IIR bits 0-3. */
 static uint8_t pending_iir(const struct uart_16550 *u)
 {
-	if ((u->ier & IER_RDI) && u->rx_ready)
+	if ((u->ier & IER_RDI) && u->rx_count)
 		return IIR_RDI;
 	if ((u->ier & IER_THRI) && u->thre_pending)
 		return IIR_THRI;
@@ -80,13 +84,32 @@ static void update_irq(struct uart_16550 *u)
 		u->set_irq(u->irq_opaque, level);
 }
 
+static unsigned fifo_depth(const struct uart_16550 *u)
+{
+	return (u->fcr & FCR_ENABLE_FIFO) ? UART_16550_FIFO : 1;
+}
+
+/* Moves backlog bytes up while the FIFO has room. */
+static void refill(struct uart_16550 *u)
+{
+	while (u->bl_count && u->rx_count < fifo_depth(u)) {
+		u->rx_fifo[(u->rx_head + u->rx_count) % UART_16550_FIFO] = u->backlog[u->bl_head];
+		u->rx_count++;
+		u->bl_head = (u->bl_head + 1) % UART_16550_BACKLOG;
+		u->bl_count--;
+	}
+}
+
 static void transmit(struct uart_16550 *u, uint8_t c)
 {
 	ssize_t n;
 
 	if (u->mcr & MCR_LOOP) {
-		u->rbr = c;
-		u->rx_ready = true;
+		/* The shift register overwrites the newest byte of a full FIFO
+		 * (an overrun); loopback is a driver's self-test only. */
+		if (u->rx_count < fifo_depth(u))
+			u->rx_count++;
+		u->rx_fifo[(u->rx_head + u->rx_count - 1) % UART_16550_FIFO] = c;
 		return;
 	}
 	if (u->out_fd < 0)
@@ -94,8 +117,11 @@ static void transmit(struct uart_16550 *u, uint8_t c)
 	do
 		n = write(u->out_fd, &c, 1);
 	while (n < 0 && errno == EINTR);
-	if (n == 1)
+	if (n == 1) {
 		u->tx_bytes++;
+		if (u->tx_hook)
+			u->tx_hook(u->irq_opaque, u->tx_bytes);
+	}
 	else if (!u->tx_errno)
 		u->tx_errno = n < 0 ? errno : EIO;
 }
@@ -126,9 +152,11 @@ uint8_t uart_16550_read(struct uart_16550 *u, unsigned offset)
 	case UART_RBR_THR_DLL:
 		if (u->lcr & LCR_DLAB) {
 			v = u->dll;
-		} else {
-			v = u->rbr;
-			u->rx_ready = false;
+		} else if (u->rx_count) {
+			v = u->rx_fifo[u->rx_head];
+			u->rx_head = (u->rx_head + 1) % UART_16550_FIFO;
+			u->rx_count--;
+			refill(u);
 		}
 		break;
 	case UART_IER_DLM:
@@ -149,7 +177,7 @@ uint8_t uart_16550_read(struct uart_16550 *u, unsigned offset)
 		v = u->mcr;
 		break;
 	case UART_LSR:
-		v = LSR_THRE | LSR_TEMT | (u->rx_ready ? LSR_DR : 0);
+		v = LSR_THRE | LSR_TEMT | (u->rx_count ? LSR_DR : 0);
 		break;
 	case UART_MSR:
 		v = modem_status(u);
@@ -189,7 +217,12 @@ void uart_16550_write(struct uart_16550 *u, unsigned offset, uint8_t value)
 		u->ier = value & IER_MASK;
 		break;
 	case UART_IIR_FCR:
-		u->fcr = value & FCR_ENABLE_FIFO; /* reset bits self-clear */
+		/* Reset bits self-clear. Clearing the receive FIFO drops what
+		 * the guest was given, not the host's backlog behind it. */
+		if ((value & FCR_CLEAR_RCVR) || ((value ^ u->fcr) & FCR_ENABLE_FIFO))
+			u->rx_head = u->rx_count = 0;
+		u->fcr = value & FCR_ENABLE_FIFO;
+		refill(u);
 		break;
 	case UART_LCR:
 		u->lcr = value;
@@ -212,8 +245,9 @@ void uart_16550_save(struct uart_16550 *u, struct uart_16550_state *st)
 	pthread_mutex_lock(&u->lock);
 	*st = (struct uart_16550_state){
 		.ier = u->ier, .lcr = u->lcr, .mcr = u->mcr, .scr = u->scr,
-		.dll = u->dll, .dlm = u->dlm, .fcr = u->fcr, .rbr = u->rbr,
-		.thre_pending = u->thre_pending, .rx_ready = u->rx_ready,
+		.dll = u->dll, .dlm = u->dlm, .fcr = u->fcr,
+		.rbr = u->rx_count ? u->rx_fifo[u->rx_head] : 0,
+		.thre_pending = u->thre_pending, .rx_ready = u->rx_count > 0,
 		.irq_level = u->irq_level, .tx_bytes = u->tx_bytes,
 	};
 	pthread_mutex_unlock(&u->lock);
@@ -229,10 +263,39 @@ void uart_16550_restore(struct uart_16550 *u, const struct uart_16550_state *st)
 	u->dll = st->dll;
 	u->dlm = st->dlm;
 	u->fcr = st->fcr;
-	u->rbr = st->rbr;
+	u->rx_head = 0;
+	u->rx_count = st->rx_ready ? 1 : 0;
+	u->rx_fifo[0] = st->rbr;
+	u->bl_head = u->bl_count = 0;
 	u->thre_pending = st->thre_pending;
-	u->rx_ready = st->rx_ready;
 	u->irq_level = st->irq_level;
 	u->tx_bytes = st->tx_bytes;
 	pthread_mutex_unlock(&u->lock);
+}
+
+int uart_16550_receive(struct uart_16550 *u, const uint8_t *data, size_t len)
+{
+	pthread_mutex_lock(&u->lock);
+	if (len > UART_16550_BACKLOG - u->bl_count) {
+		pthread_mutex_unlock(&u->lock);
+		return -EAGAIN;
+	}
+	for (size_t i = 0; i < len; i++) {
+		u->backlog[(u->bl_head + u->bl_count) % UART_16550_BACKLOG] = data[i];
+		u->bl_count++;
+	}
+	refill(u);
+	update_irq(u);
+	pthread_mutex_unlock(&u->lock);
+	return 0;
+}
+
+size_t uart_16550_rx_pending(struct uart_16550 *u)
+{
+	size_t n;
+
+	pthread_mutex_lock(&u->lock);
+	n = u->rx_count + u->bl_count;
+	pthread_mutex_unlock(&u->lock);
+	return n;
 }

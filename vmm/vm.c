@@ -467,7 +467,7 @@ static int vm_build(const struct vmm_config *cfg, int console_fd,
 	if (snap && (ret = vm_restore_finish(vm, snap, err)) < 0)
 		goto err_pins;
 	ret = console_uart_create(vm, MACHINE_UART_BASE, MACHINE_UART_SPI,
-				  console_fd, err);
+				  console_fd, cfg->console_limit, err);
 	if (ret < 0)
 		goto err_pins;
 	ret = gpio_pl061_create(vm, MACHINE_GPIO_BASE, MACHINE_GPIO_SPI, err);

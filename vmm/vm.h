@@ -114,6 +114,16 @@ void vm_destroy(struct vm *vm);
 void vm_power_button(struct vm *vm);
 
 /*
+ * Bytes typed at the console (console_uart.h): into the UART's receive
+ * FIFO with its interrupt raised, the rest queued until the guest reads.
+ * 0, or -EAGAIN when the queue cannot take them all (none taken). Any
+ * thread.
+ */
+int vm_console_input(struct vm *vm, const uint8_t *data, size_t len);
+/* Bytes typed and not yet read by the guest. */
+size_t vm_console_pending(struct vm *vm);
+
+/*
  * Asks for a reset as the guest's SYSTEM_RESET does (the vCPU threads do
  * it for the guest; the controller for a "reboot" op): the vCPUs leave
  * KVM_RUN and vm_exit_fd() becomes readable. Ignored once the VM ended.

@@ -123,6 +123,18 @@ void vm_power_button(struct vm *vm)
 	(void)vm;
 }
 
+int vm_console_input(struct vm *vm, const uint8_t *data, size_t len)
+{
+	(void)vm, (void)data, (void)len;
+	return -ENOSYS;
+}
+
+size_t vm_console_pending(struct vm *vm)
+{
+	(void)vm;
+	return 0;
+}
+
 void vm_request_reset(struct vm *vm, const char *fmt, ...)
 {
 	(void)vm;

@@ -147,6 +147,20 @@ int vmm_client_send_shutdown(struct vmm_client *c, unsigned timeout_s,
 	return 0;
 }
 
+int vmm_client_send_input(struct vmm_client *c, const void *data, size_t len,
+			  struct vmm_error *err)
+{
+	int ret;
+
+	if (c->fd < 0)
+		return vmm_error_set(err, "send", EBADF, "the channel is closed");
+	ret = vmm_proto_send_input(c->fd, data, len);
+	if (ret < 0)
+		return vmm_error_set(err, "send", -ret, "sending \"console_input\": %s",
+				     strerror(-ret));
+	return 0;
+}
+
 int vmm_client_recv(struct vmm_client *c, int timeout_ms, struct vmm_event *ev,
 		    struct vmm_error *err)
 {

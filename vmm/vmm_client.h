@@ -93,6 +93,9 @@ int vmm_client_send_path(struct vmm_client *c, enum vmm_op op, const char *path,
 /* {"op": "shutdown", "timeout_s": timeout_s}. */
 int vmm_client_send_shutdown(struct vmm_client *c, unsigned timeout_s,
 			     struct vmm_error *err);
+/* {"op": "console_input", "data": hex of data[0..len)}. */
+int vmm_client_send_input(struct vmm_client *c, const void *data, size_t len,
+			  struct vmm_error *err);
 
 /*
  * Waits up to timeout_ms (negative: forever) for the next event and fills

@@ -161,7 +161,7 @@ static int get_smccc_deny(const json_t *obj, struct vmm_config *cfg,
 
 static const char *const known_keys[] = {
 	"kernel", "initrd", "cmdline", "vcpus", "memory_mib", "console", "pins",
-	"smccc_deny", "restore", "incoming", "cpu_features",
+	"smccc_deny", "restore", "incoming", "cpu_features", "console_limit",
 };
 
 int vmm_config_from_json(const json_t *obj, struct vmm_config *cfg,
@@ -230,6 +230,10 @@ int vmm_config_from_json(const json_t *obj, struct vmm_config *cfg,
 	ret = get_uint(obj, "memory_mib", VM_SPEC_MIN_MEMORY_MIB, VM_SPEC_MAX_MEMORY_MIB,
 		       &cfg->memory_mib, err);
 	if (ret < 0)
+		goto fail;
+	if (json_object_get(obj, "console_limit") &&
+	    (ret = get_uint(obj, "console_limit", 0, VMM_CONFIG_MAX_CONSOLE_LIMIT,
+			    &cfg->console_limit, err)) < 0)
 		goto fail;
 	ret = get_pins(obj, cfg, err);
 	if (ret < 0)
@@ -303,6 +307,12 @@ json_t *vmm_config_to_json(const struct vmm_config *cfg)
 	if (obj && cpu_features_any(&cfg->cpu_features) &&
 	    json_object_set_new(obj, "cpu_features",
 				cpu_features_to_json(&cfg->cpu_features)) < 0) {
+		json_decref(obj);
+		return NULL;
+	}
+	if (obj && cfg->console_limit &&
+	    json_object_set_new(obj, "console_limit",
+				json_integer((json_int_t)cfg->console_limit)) < 0) {
 		json_decref(obj);
 		return NULL;
 	}

@@ -8,6 +8,7 @@
  *    "vcpus": 2,                                    1..512
  *    "memory_mib": 256,                             32..16777216; <= host RAM
  *    "console": "/var/lib/pinvm/vms/ID/console.log", UART output appended
+ *    "console_limit": 1048576,                     optional, see below
  *    "pins": [{"id": "0x6030000000140000", "value": "0x10000"}],
  *    "restore": "/abs/snapshot/dir",               optional
  *    "incoming": "/abs/migration.sock",            optional
@@ -17,6 +18,11 @@
  * Register ids and values are strings holding a 0x-prefixed hex 64-bit
  * number (ju_parse_hex, api/jsonutil.h: the one hex rule of the project).
  * "pins" may be absent or empty.
+ *
+ * "console_limit" bounds the console log's disk use: pinvm-vmm keeps at
+ * least the newest console_limit bytes and punches holes in what is older
+ * (console_log.h), so offsets in the file stay absolute byte counts.
+ * Absent or 0: unbounded (a config written before the key existed).
  *
  * With "restore" the VM is rebuilt from that snapshot directory
  * (docs/snapshot-format.md section 2) instead of booted: "kernel",
@@ -42,12 +48,14 @@
  * VM_SPEC_* in api/vm_spec.h. */
 #define VMM_CONFIG_MAX_PINS 64u
 #define VMM_CONFIG_MAX_SMCCC_DENY SMCCC_RANGES_MAX
+#define VMM_CONFIG_MAX_CONSOLE_LIMIT (UINT64_C(1) << 40)
 
 struct vmm_config {
 	char *kernel;        /* malloc'd; owned; NULL only with restore */
 	char *initrd;        /* malloc'd or NULL (no initrd); owned */
 	char *cmdline;       /* malloc'd, never NULL after a load; owned */
 	char *console;       /* malloc'd; owned */
+	uint64_t console_limit; /* bytes kept at least; 0: unbounded */
 	unsigned vcpus;
 	uint64_t memory_mib;
 	struct vmm_pin *pins; /* malloc'd array of npins, readback 0; owned */

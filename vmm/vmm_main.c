@@ -360,7 +360,30 @@ static int do_reboot(struct vmm *m)
 }
 
 /* One op from pinvmd; returns -1 to go on, else the exit status. */
-static int handle_op(struct vmm *m, enum vmm_op op, const char *path, unsigned timeout_s)
+static void console_input(struct vmm *m, const uint8_t *data, size_t len)
+{
+	struct vmm_event ev = { .type = VMM_EVENT_INPUT_QUEUED, .bytes = len };
+
+	if (m->state == CREATED) {
+		reject(m, "console_input", "the VM has not been started");
+		return;
+	}
+	if (vm_console_input(m->vm, data, len) < 0) {
+		struct vmm_event rej = { .type = VMM_EVENT_REJECTED };
+
+		snprintf(rej.op, sizeof(rej.op), "console_input");
+		rej.error.errnum = EAGAIN;
+		snprintf(rej.error.detail, sizeof(rej.error.detail),
+			 "the guest has not read %zu bytes typed before; try again later",
+			 vm_console_pending(m->vm));
+		send_event(m, &rej);
+		return;
+	}
+	send_event(m, &ev);
+}
+
+static int handle_op(struct vmm *m, enum vmm_op op, const char *path, unsigned timeout_s,
+		     const uint8_t *data, size_t len)
 {
 	struct migrate_progress p;
 	struct vmm_error err;
@@ -400,7 +423,7 @@ static int handle_op(struct vmm *m, enum vmm_op op, const char *path, unsigned t
 	case VMM_OP_RESUME:
 		/* A restored VM is a paused one to its guest: resume starts it. */
 		if (m->state == CREATED && m->restored)
-			return handle_op(m, VMM_OP_START, path, timeout_s);
+			return handle_op(m, VMM_OP_START, path, timeout_s, data, len);
 		if (m->state == CREATED) {
 			reject(m, "resume", "the VM has not been started");
 			return -1;
@@ -442,6 +465,9 @@ static int handle_op(struct vmm *m, enum vmm_op op, const char *path, unsigned t
 	case VMM_OP_SHUTDOWN:
 		do_shutdown(m, timeout_s);
 		return -1;
+	case VMM_OP_CONSOLE_INPUT:
+		console_input(m, data, len);
+		return -1;
 	case VMM_OP_REBOOT:
 		if (m->state == CREATED) {
 			reject(m, "reboot", "the VM has not been started");
@@ -460,11 +486,13 @@ static int on_control(struct vmm *m)
 {
 	struct vmm_error err;
 	static char path[VMM_PROTO_MAX_PATH];
+	static uint8_t data[VMM_PROTO_MAX_INPUT];
+	size_t len = 0;
 	enum vmm_op op;
 	unsigned timeout_s;
 	char bad[16];
-	int ret = vmm_proto_recv_op_args(m->ctl, &op, path, sizeof(path), &timeout_s, bad,
-					 sizeof(bad), &err);
+	int ret = vmm_proto_recv_op_data(m->ctl, &op, path, sizeof(path), &timeout_s, data,
+					 sizeof(data), &len, bad, sizeof(bad), &err);
 
 	if (ret == -EAGAIN)
 		return -1;
@@ -489,7 +517,7 @@ static int on_control(struct vmm *m)
 		      strerror(-ret), m->state == PAUSED ? "paused" : "running");
 		return -1;
 	}
-	return handle_op(m, op, path, timeout_s);
+	return handle_op(m, op, path, timeout_s, data, len);
 }
 
 static int serve(struct vmm *m)

@@ -22,6 +22,7 @@ static const char *const op_names[] = {
 	[VMM_OP_MIGRATE_ABORT] = "migrate_abort",
 	[VMM_OP_SHUTDOWN] = "shutdown",
 	[VMM_OP_REBOOT] = "reboot",
+	[VMM_OP_CONSOLE_INPUT] = "console_input",
 };
 
 static const char *const event_names[] = {
@@ -39,6 +40,7 @@ static const char *const event_names[] = {
 	[VMM_EVENT_MIGRATE_FAILED] = "migrate_failed",
 	[VMM_EVENT_SHUTTING_DOWN] = "shutting_down",
 	[VMM_EVENT_REBOOTED] = "rebooted",
+	[VMM_EVENT_INPUT_QUEUED] = "input_queued",
 };
 
 static const char *const reason_names[] = {
@@ -140,6 +142,10 @@ json_t *vmm_event_to_json(const struct vmm_event *ev)
 			goto oom;
 		if (ev->error.errnum &&
 		    json_object_set_new(obj, "errno", json_integer(ev->error.errnum)) < 0)
+			goto oom;
+		break;
+	case VMM_EVENT_INPUT_QUEUED:
+		if (json_object_set_new(obj, "bytes", json_integer((json_int_t)ev->bytes)) < 0)
 			goto oom;
 		break;
 	case VMM_EVENT_SNAPSHOTTED:
@@ -309,6 +315,14 @@ int vmm_event_from_json(json_t *obj, struct vmm_event *ev,
 		v = json_object_get(obj, "errno");
 		ev->error.errnum = json_is_integer(v) ? (int)json_integer_value(v) : 0;
 		break;
+	case VMM_EVENT_INPUT_QUEUED:
+		v = json_object_get(obj, "bytes");
+		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+		    json_integer_value(v) > VMM_PROTO_MAX_INPUT)
+			ret = proto_err(err, "input_queued without a byte count");
+		else
+			ev->bytes = (uint64_t)json_integer_value(v);
+		break;
 	case VMM_EVENT_SNAPSHOTTED:
 		v = json_object_get(obj, "bytes");
 		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
@@ -415,6 +429,52 @@ int vmm_proto_send_shutdown(int fd, unsigned timeout_s)
 				       (json_int_t)timeout_s));
 }
 
+int vmm_proto_send_input(int fd, const void *data, size_t len)
+{
+	static const char digits[] = "0123456789abcdef";
+	char hex[2 * VMM_PROTO_MAX_INPUT + 1];
+	const uint8_t *b = data;
+
+	if (!len || len > VMM_PROTO_MAX_INPUT)
+		return -EINVAL;
+	for (size_t i = 0; i < len; i++) {
+		hex[2 * i] = digits[b[i] >> 4];
+		hex[2 * i + 1] = digits[b[i] & 15];
+	}
+	hex[2 * len] = '\0';
+	return send_json(fd, json_pack("{s:s, s:s}", "op", "console_input", "data", hex));
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* "data" of a console_input: 1..cap bytes as lower- or upper-case hex. */
+static bool decode_hex(const json_t *v, uint8_t *out, size_t cap, size_t *len)
+{
+	const char *s = json_string_value(v);
+	size_t n = json_is_string(v) ? json_string_length(v) : 0;
+
+	if (!s || !n || n % 2 || n / 2 > cap || n / 2 > VMM_PROTO_MAX_INPUT)
+		return false;
+	for (size_t i = 0; i < n; i += 2) {
+		int hi = hexval(s[i]), lo = hexval(s[i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return false;
+		out[i / 2] = (uint8_t)(hi << 4 | lo);
+	}
+	*len = n / 2;
+	return true;
+}
+
 int vmm_proto_send_event(int fd, const struct vmm_event *ev)
 {
 	return send_json(fd, vmm_event_to_json(ev));
@@ -479,6 +539,14 @@ int vmm_proto_recv_op_args(int fd, enum vmm_op *op, char *path, size_t path_len,
 			   unsigned *timeout_s, char *bad_op, size_t bad_op_len,
 			   struct vmm_error *err)
 {
+	return vmm_proto_recv_op_data(fd, op, path, path_len, timeout_s, NULL, 0, NULL,
+				      bad_op, bad_op_len, err);
+}
+
+int vmm_proto_recv_op_data(int fd, enum vmm_op *op, char *path, size_t path_len,
+			   unsigned *timeout_s, uint8_t *data, size_t cap, size_t *len,
+			   char *bad_op, size_t bad_op_len, struct vmm_error *err)
+{
 	const char *name;
 	json_t *obj, *p;
 	int ret;
@@ -518,6 +586,14 @@ int vmm_proto_recv_op_args(int fd, enum vmm_op *op, char *path, size_t path_len,
 					    "of 1 to %d", VMM_PROTO_MAX_TIMEOUT_S);
 		} else {
 			*timeout_s = (unsigned)json_integer_value(p);
+		}
+	} else if (vmm_op_from_name(name, op) == 0 && *op == VMM_OP_CONSOLE_INPUT) {
+		if (!data || !decode_hex(json_object_get(obj, "data"), data, cap, len)) {
+			if (bad_op && bad_op_len)
+				snprintf(bad_op, bad_op_len, "%s", name);
+			ret = vmm_error_set(err, "protocol", EPROTO,
+					    "\"console_input\" needs \"data\": 1 to %d bytes "
+					    "in hex", VMM_PROTO_MAX_INPUT);
 		}
 	} else if (vmm_op_from_name(name, op) < 0) {
 		if (bad_op && bad_op_len && name)

@@ -32,6 +32,11 @@
  *                     after timeout_s seconds and pinvm-vmm stopped it
  *   {"op": "reboot"}  (running VMs) a hard reset, as the guest's PSCI
  *                     SYSTEM_RESET would be: same process   -> rebooted
+ *   {"op": "console_input", "data": "6c730a"}   (started VMs) bytes for
+ *                     the guest (hex, 1..VMM_PROTO_MAX_INPUT of them) into
+ *                     the console UART's receive FIFO -> input_queued; or
+ *                     rejected with errno EAGAIN when the UART's backlog
+ *                     cannot take them all (none is taken)
  * Extra keys are ignored. An op that makes no sense in the current state
  * (pause before start, an unknown op, a malformed message) is answered
  * with "rejected" and changes nothing.
@@ -54,6 +59,7 @@
  *       SYSTEM_RESET2. reboots counts the resets of this process. The
  *       vCPUs were initialised again and every pin read back equal to its
  *       readback at "created" (else the VM ends with an "error" exit).
+ *   {"event": "input_queued", "bytes": 3}   the answer to console_input.
  *   {"event": "snapshotted", "bytes": 123, "data_pages": 45}
  *       bytes written, RAM pages stored (the rest are holes).
  *   {"event": "incoming"}   (config "incoming") listening for the stream;
@@ -105,11 +111,15 @@ enum vmm_op {
 	VMM_OP_MIGRATE_ABORT,
 	VMM_OP_SHUTDOWN, /* carries timeout_s */
 	VMM_OP_REBOOT,
+	VMM_OP_CONSOLE_INPUT, /* carries data */
 };
 
 #define VMM_PROTO_MAX_TIMEOUT_S 86400
 
 #define VMM_PROTO_MAX_PATH 4096
+
+/* Bytes one console_input carries at most (POST /v1/vms/{id}/console). */
+#define VMM_PROTO_MAX_INPUT 4096
 
 enum vmm_event_type {
 	VMM_EVENT_CREATED,
@@ -126,6 +136,7 @@ enum vmm_event_type {
 	VMM_EVENT_MIGRATE_FAILED,
 	VMM_EVENT_SHUTTING_DOWN,
 	VMM_EVENT_REBOOTED,
+	VMM_EVENT_INPUT_QUEUED,
 };
 
 enum vmm_exit_reason {
@@ -153,7 +164,7 @@ struct vmm_event {
 	char op[16];
 	/* attached */
 	char state[16];
-	/* snapshotted, migrate_progress, migrated; incoming: "created" too */
+	/* snapshotted, migrate_progress, migrated, input_queued */
 	uint64_t bytes, data_pages;
 	/* migrate_progress, migrated */
 	unsigned round;
@@ -193,6 +204,9 @@ int vmm_proto_send_snapshot(int fd, const char *path);
 int vmm_proto_send_op_path(int fd, enum vmm_op op, const char *path);
 /* {"op": "shutdown", "timeout_s": timeout_s}. */
 int vmm_proto_send_shutdown(int fd, unsigned timeout_s);
+/* {"op": "console_input", "data": hex}; -EINVAL for 0 or more than
+ * VMM_PROTO_MAX_INPUT bytes. */
+int vmm_proto_send_input(int fd, const void *data, size_t len);
 int vmm_proto_send_event(int fd, const struct vmm_event *ev);
 
 /*
@@ -215,6 +229,11 @@ int vmm_proto_recv_op_path(int fd, enum vmm_op *op, char *path, size_t path_len,
 int vmm_proto_recv_op_args(int fd, enum vmm_op *op, char *path, size_t path_len,
 			   unsigned *timeout_s, char *bad_op, size_t bad_op_len,
 			   struct vmm_error *err);
+/* The same, also giving a console_input's bytes into data[cap] (cap >=
+ * VMM_PROTO_MAX_INPUT) and *len; data NULL refuses console_input. */
+int vmm_proto_recv_op_data(int fd, enum vmm_op *op, char *path, size_t path_len,
+			   unsigned *timeout_s, uint8_t *data, size_t cap, size_t *len,
+			   char *bad_op, size_t bad_op_len, struct vmm_error *err);
 int vmm_proto_recv_event(int fd, struct vmm_event *ev, struct vmm_error *err);
 
 #endif

@@ -739,6 +739,18 @@ static void test_live_vm(const char *pinvmd, const char *fake)
 	append_file(console, "root\n# poweroff\n");
 	check(wait_for_text(follow_out, "# poweroff"), "vm console -f: then what the VM writes",
 	      "not in %s", follow_out);
+	/* fake-vmm's guest echoes what is typed into its console. */
+	RUN(&r, "vm", "console", "cli-live", "--input", "typed by cli");
+	check(r.status == 0 && !r.out[0], "vm console --input TEXT: exit 0, quiet",
+	      "exit %d: %s%s", r.status, r.out, r.err);
+	run_free(&r);
+	check(wait_for_text(follow_out, "typed by cli\n"),
+	      "vm console --input: the line reaches the guest (echoed on the -f stream)",
+	      "not in %s", follow_out);
+	RUN(&r, "vm", "console", "cli-live", "--input", "x", "-f");
+	check(r.status == 2 && strstr(r.err, "two commands") && !r.out[0],
+	      "vm console --input with -f: a usage error, exit 2", "exit %d: %s", r.status, r.err);
+	run_free(&r);
 	RUN(&r, "vm", "stop", "cli-live");
 	check(r.status == 0 && strcmp(r.out, "cli-live stopped\n") == 0, "vm stop: 'ID stopped'",
 	      "exit %d: %s%s", r.status, r.out, r.err);
@@ -749,7 +761,8 @@ static void test_live_vm(const char *pinvmd, const char *fake)
 
 		slurp(follow_out, all, sizeof(all));
 		check(status == 0 &&
-			      strcmp(all, "[    0.000000] Booting Linux\nlogin: root\n# poweroff\n") == 0,
+			      strcmp(all, "[    0.000000] Booting Linux\nlogin: root\n# poweroff\n"
+					  "typed by cli\n") == 0,
 		      "vm console -f: ends by itself once the VM stopped, every byte once",
 		      "exit %d: '%s'", status, all);
 	}

@@ -696,6 +696,12 @@ async function scenario() {
 	await call('DELETE', `/v1/vms/${missing}`, { expect: 404, note: 'unknown VM' });
 	await call('POST', `/v1/vms/${missing}/actions`, { json: { action: 'start' }, expect: 404, note: 'unknown VM' });
 	await call('GET', `/v1/vms/${missing}/console?offset=0`, { expect: 404, note: 'unknown VM' });
+	await call('GET', `/v1/vms/${missing}/console?follow=1`, { expect: 404, note: 'follow an unknown VM' });
+	await call('GET', `/v1/vms/${missing}/console?follow=yes`, { expect: 400, code: 'bad_follow', note: 'follow=yes' });
+	await call('POST', `/v1/vms/${missing}/console`, { body: 'ls\n', headers: { 'Content-Type': 'application/octet-stream' }, expect: 404, note: 'input for an unknown VM' });
+	await call('POST', `/v1/vms/${missing}/console`, { body: 'ls\n', headers: { 'Content-Type': 'text/plain' }, expect: 415, note: 'input that is not application/octet-stream' });
+	await call('POST', `/v1/vms/${missing}/console`, { body: 'x'.repeat(4097), headers: { 'Content-Type': 'application/octet-stream' }, expect: 413, code: 'console_input_too_large', note: 'more than 4 KiB of input' });
+	await call('POST', `/v1/vms/${missing}/console`, { body: '', headers: { 'Content-Type': 'application/octet-stream' }, expect: 400, code: 'empty_input', note: 'no bytes' });
 	await call('GET', `/v1/vms/${missing}?wait_for=running&timeout=5`, { expect: 404, note: 'long-poll on an unknown VM' });
 	await call('GET', `/v1/vms/${missing}?wait_for=sleeping`, { expect: 400, code: 'bad_state', note: 'wait_for an unknown state' });
 	await call('GET', `/v1/vms/${missing}?timeout=5`, { expect: 400, code: 'missing_parameter', note: 'timeout without wait_for' });
@@ -817,6 +823,7 @@ async function vmLifecycle(vmSpec, imageNames, docName, refusedName) {
 	await call('GET', `${vm}/console?offset=${next}`, { expect: 200, note: 'from X-Console-Next-Offset', check: (r) => (r.body.length ? [`${r.body.length} bytes past the end`] : []) });
 	await call('GET', `${vm}/console`, { expect: 200, note: 'no offset' });
 	await call('GET', `${vm}/console?offset=-1`, { expect: 400, code: 'bad_offset', note: 'negative offset' });
+	await call('POST', `${vm}/console`, { body: 'ls\n', headers: { 'Content-Type': 'application/octet-stream' }, expect: 409, code: 'vm_not_running', note: 'input for a stopped VM' });
 	await call('POST', `${vm}/actions`, { json: { action: 'stop' }, expect: 409, note: 'stop a stopped VM' });
 	await call('DELETE', vm, { expect: 204 });
 	await call('GET', vm, { expect: 404, note: 'deleted' });

@@ -59,6 +59,10 @@ static size_t on_header(char *data, size_t size, size_t n, void *arg)
 		    sizeof(r->request_id));
 	keep_header(data, len, "ETag", r->etag, sizeof(r->etag));
 	keep_header(data, len, "Idempotent-Replayed", r->replayed, sizeof(r->replayed));
+	keep_header(data, len, "X-Console-Offset", r->console_offset,
+		    sizeof(r->console_offset));
+	keep_header(data, len, "X-Console-Next-Offset", r->console_next,
+		    sizeof(r->console_next));
 	return len;
 }
 

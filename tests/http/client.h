@@ -24,6 +24,8 @@ struct response {
 	char request_id[128];
 	char etag[64];
 	char replayed[16];     /* Idempotent-Replayed */
+	char console_offset[32]; /* X-Console-Offset */
+	char console_next[32];   /* X-Console-Next-Offset */
 	char error[256];       /* transport error when status == 0 */
 };
 

@@ -89,6 +89,7 @@ bool sse_open(struct sse *s, int port, const char *target, const char *header,
 	if (ct && ct < end)
 		snprintf(s->content_type, sizeof(s->content_type), "%.*s",
 			 (int)strcspn(ct + 16, "\r\n"), ct + 16);
+	s->headers = strndup(s->buf, (size_t)(end - s->buf));
 	consume(s, (size_t)(end + 4 - s->buf));
 	if (s->status != 200) {
 		while (!s->eof && fill(s, deadline))
@@ -183,5 +184,17 @@ void sse_close(struct sse *s)
 	s->fd = -1;
 	free(s->buf);
 	free(s->body);
-	s->buf = s->body = NULL;
+	free(s->headers);
+	s->buf = s->body = s->headers = NULL;
+}
+
+bool sse_wait_bytes(struct sse *s, const char *needle, int timeout_ms)
+{
+	long long deadline = now_ms() + timeout_ms;
+
+	while (!s->buf || !strstr(s->buf, needle)) {
+		if (s->eof || !fill(s, deadline))
+			return false;
+	}
+	return true;
 }

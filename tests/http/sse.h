@@ -14,6 +14,7 @@ struct sse {
 	int fd;
 	long status;          /* of the response, once sse_open returned */
 	char content_type[64];
+	char *headers;        /* the response's header block (owned) */
 	char *buf;            /* bytes read and not yet parsed */
 	size_t len, cap;
 	bool eof;
@@ -44,6 +45,11 @@ int sse_next(struct sse *s, int timeout_ms, struct sse_event *ev);
 
 /* Whether the server ends the stream within timeout_ms, skipping events. */
 bool sse_wait_end(struct sse *s, int timeout_ms);
+
+/* For a stream that is not SSE (the console's follow): waits until the
+ * bytes read so far hold needle (true), or timeout_ms pass or the stream
+ * ends without it (false). s->buf keeps every byte read. */
+bool sse_wait_bytes(struct sse *s, const char *needle, int timeout_ms);
 
 void sse_event_clear(struct sse_event *ev);
 void sse_close(struct sse *s);

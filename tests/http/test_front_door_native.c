@@ -77,6 +77,23 @@ static const struct bad_request bad_requests[] = {
 	  0, 400, "bad_query", "offset" },
 	{ "%00 in a query value", R("GET /v1/vms/x/console?offset=0%00 HTTP/1.1\r\nHost: x\r\n\r\n"),
 	  0, 400, "bad_query", "offset" },
+	{ "console follow=yes", R("GET /v1/vms/x/console?follow=yes HTTP/1.1\r\nHost: x\r\n\r\n"),
+	  0, 400, "bad_follow", "follow" },
+	{ "console input as JSON",
+	  R("POST /v1/vms/x/console HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+	    "Content-Length: 2\r\n\r\n{}"),
+	  0, 415, "unsupported_media_type", "Content-Type" },
+	{ "console input without a Content-Type",
+	  R("POST /v1/vms/x/console HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nls\n"),
+	  0, 415, "unsupported_media_type", "Content-Type" },
+	{ "console input of no bytes",
+	  R("POST /v1/vms/x/console HTTP/1.1\r\nHost: x\r\n"
+	    "Content-Type: application/octet-stream\r\nContent-Length: 0\r\n\r\n"),
+	  0, 400, "empty_input", "body" },
+	{ "console input for an unknown VM",
+	  R("POST /v1/vms/x/console HTTP/1.1\r\nHost: x\r\n"
+	    "Content-Type: application/octet-stream\r\nContent-Length: 3\r\n\r\nls\n"),
+	  0, 404, "vm_not_found", NULL },
 	{ "two different Content-Length headers",
 	  R("POST /v1/profiles HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
 	    "Content-Length: 2\r\nContent-Length: 44\r\n\r\n"

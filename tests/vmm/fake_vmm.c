@@ -18,6 +18,8 @@
  * as pinvm-vmm would; fake:snapshot-enospc answers rejected/ENOSPC.
  * It stops between mem.raw and vm.json at the test hold point
  * "vmm-snapshot-memory" (vmm/test_hold.h), as pinvm-vmm does.
+ * console_input bytes are appended to the console log (a guest echoing
+ * what is typed), or with fake:input-full rejected (EAGAIN).
  * It first writes "fds: ..." (its open descriptors) to stderr.
  * --control-socket and --exit-file work as in pinvm-vmm, through the same
  * vmm_control.c: when the channel closes it waits there for a new one.
@@ -243,6 +245,8 @@ static int serve(int fd, struct vmm_config *cfgp)
 		struct pollfd pfd[2] = { { .fd = fd, .events = POLLIN },
 					 { .fd = lfd, .events = POLLIN } };
 		static char path[VMM_PROTO_MAX_PATH];
+		static uint8_t input[VMM_PROTO_MAX_INPUT];
+		size_t input_len = 0;
 		enum vmm_op op;
 		unsigned timeout_s;
 		char bad[16];
@@ -257,8 +261,8 @@ static int serve(int fd, struct vmm_config *cfgp)
 						   paused ? "paused" : "running", &err);
 			continue;
 		}
-		ret = vmm_proto_recv_op_args(fd, &op, path, sizeof(path), &timeout_s, bad,
-					     sizeof(bad), &err);
+		ret = vmm_proto_recv_op_data(fd, &op, path, sizeof(path), &timeout_s, input,
+					     sizeof(input), &input_len, bad, sizeof(bad), &err);
 
 		if (ret == -EPROTO) {
 			struct vmm_event r = { .type = VMM_EVENT_REJECTED };
@@ -327,6 +331,26 @@ static int serve(int fd, struct vmm_config *cfgp)
 		}
 		case VMM_OP_SHUTDOWN:
 			return fake_shutdown(fd, &cfg, timeout_s);
+		case VMM_OP_CONSOLE_INPUT: {
+			/* The guest echoes what is typed: into the console log. */
+			struct vmm_event r = { .type = VMM_EVENT_INPUT_QUEUED, .bytes = input_len };
+			int cfd;
+
+			if (strstr(cfg.cmdline, "fake:input-full")) {
+				r = (struct vmm_event){ .type = VMM_EVENT_REJECTED };
+				snprintf(r.op, sizeof(r.op), "console_input");
+				r.error.errnum = EAGAIN;
+				snprintf(r.error.detail, sizeof(r.error.detail),
+					 "the guest has not read the input before");
+			} else if ((cfd = open(cfg.console, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+					       0600)) >= 0) {
+				if (write(cfd, input, input_len) != (ssize_t)input_len)
+					r.bytes = 0;
+				close(cfd);
+			}
+			vmm_proto_send_event(fd, &r);
+			break;
+		}
 		case VMM_OP_REBOOT: {
 			struct vmm_event r = { .type = VMM_EVENT_REBOOTED, .reboots = ++reboots };
 
