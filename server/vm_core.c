@@ -591,33 +591,32 @@ err_reserved:
 	return ret < 0 ? ret : -EIO;
 }
 
-/* config.json of a restored VM (docs/snapshot-format.md section 2): no
- * kernel, "restore" naming the snapshot's directory. */
-static int write_restore_config(const struct vm_core *c, const struct vm_entry *e,
-				const struct vm_restore *r, struct api_error *err)
+int vm_core_write_state_config(const struct vm_core *c, const struct vm_entry *e,
+			       const char *kind, const char *source, unsigned vcpus,
+			       uint64_t memory_mib, const struct compat_write *pins, size_t npins,
+			       const struct smccc_range *deny, size_t ndeny,
+			       struct api_error *err)
 {
 	char console[PATH_MAX], path[PATH_MAX];
-	json_t *cfg, *pins = json_array(), *deny = json_array();
+	json_t *cfg, *jpins = json_array(), *jdeny = json_array();
 	struct vmm_error verr;
 	int ret;
 
 	if (vm_dir_file(e->dir, VM_FILE_CONSOLE, console, sizeof(console)) < 0 ||
 	    vm_dir_file(e->dir, VM_FILE_CONFIG, path, sizeof(path)) < 0) {
-		json_decref(pins);
-		json_decref(deny);
+		json_decref(jpins);
+		json_decref(jdeny);
 		return api_fail(err, 500, "state_error", "", "state directory path too long");
 	}
-	for (size_t i = 0; pins && i < r->npins; i++)
-		json_array_append_new(pins, json_pack("{s:o, s:o}", "id", ju_hex(r->pins[i].id),
-						      "value", ju_hex(r->pins[i].value)));
-	for (size_t i = 0; deny && i < r->ndeny; i++)
-		json_array_append_new(deny, json_pack("{s:o, s:o}", "base",
-						      ju_hex(r->deny[i].base), "count",
-						      ju_hex(r->deny[i].count)));
-	cfg = json_pack("{s:s, s:i, s:I, s:s, s:I, s:o, s:o}", "restore", r->dir, "vcpus",
-			(int)r->vcpus, "memory_mib", (json_int_t)r->memory_mib, "console", console,
-			"console_limit", (json_int_t)c->console_limit, "pins", pins,
-			"smccc_deny", deny);
+	for (size_t i = 0; jpins && i < npins; i++)
+		json_array_append_new(jpins, json_pack("{s:o, s:o}", "id", ju_hex(pins[i].id),
+						       "value", ju_hex(pins[i].value)));
+	for (size_t i = 0; jdeny && i < ndeny; i++)
+		json_array_append_new(jdeny, json_pack("{s:o, s:o}", "base", ju_hex(deny[i].base),
+						       "count", ju_hex(deny[i].count)));
+	cfg = json_pack("{s:s, s:i, s:I, s:s, s:I, s:o, s:o}", kind, source, "vcpus", (int)vcpus,
+			"memory_mib", (json_int_t)memory_mib, "console", console, "console_limit",
+			(json_int_t)c->console_limit, "pins", jpins, "smccc_deny", jdeny);
 	if (!cfg)
 		return api_fail(err, 500, "out_of_memory", "", "out of memory");
 	ret = vmm_json_save(cfg, JSON_INDENT(1), path, "config", &verr);
@@ -625,6 +624,15 @@ static int write_restore_config(const struct vm_core *c, const struct vm_entry *
 	if (ret < 0)
 		return api_fail(err, 500, "state_error", "", "%s", verr.detail);
 	return 0;
+}
+
+/* config.json of a restored VM (docs/snapshot-format.md section 2): no
+ * kernel, "restore" naming the snapshot's directory. */
+static int write_restore_config(const struct vm_core *c, const struct vm_entry *e,
+				const struct vm_restore *r, struct api_error *err)
+{
+	return vm_core_write_state_config(c, e, "restore", r->dir, r->vcpus, r->memory_mib,
+					  r->pins, r->npins, r->deny, r->ndeny, err);
 }
 
 /*

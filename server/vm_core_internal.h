@@ -31,6 +31,19 @@ void vm_core_make_id(char out[40]);
 int vm_core_check_host(const struct kvm_host_info *info, const struct vm_spec *b,
 		       struct api_error *err);
 
+/*
+ * config.json of a VM pinvm-vmm builds from saved state instead of a
+ * kernel: kind "restore" (source: a snapshot's directory) or "incoming"
+ * (source: the socket a migration arrives on), with its vCPUs, memory,
+ * extra pins and SMCCC filter; the console in e's directory, bounded by
+ * c->console_limit. 0, or 500 with err filled.
+ */
+int vm_core_write_state_config(const struct vm_core *c, const struct vm_entry *e,
+			       const char *kind, const char *source, unsigned vcpus,
+			       uint64_t memory_mib, const struct compat_write *pins, size_t npins,
+			       const struct smccc_range *deny, size_t ndeny,
+			       struct api_error *err);
+
 /* Starts pinvm-vmm on e's directory (config.json written already). */
 int vm_core_spawn_vmm(struct vm_entry *e, struct api_error *err);
 

@@ -51,39 +51,6 @@ static int sock_path(const struct vm_entry *e, char *out, size_t len)
 	return 0;
 }
 
-static int write_config(const struct vm_entry *e, const struct vm_incoming *in,
-			const char *sock, struct api_error *err)
-{
-	char console[PATH_MAX], path[PATH_MAX];
-	json_t *cfg, *pins = json_array(), *deny = json_array();
-	struct vmm_error verr;
-	int ret;
-
-	if (vm_dir_file(e->dir, VM_FILE_CONSOLE, console, sizeof(console)) < 0 ||
-	    vm_dir_file(e->dir, VM_FILE_CONFIG, path, sizeof(path)) < 0) {
-		json_decref(pins);
-		json_decref(deny);
-		return api_fail(err, 500, "state_error", "", "state directory path too long");
-	}
-	for (size_t i = 0; pins && i < in->npins; i++)
-		json_array_append_new(pins, json_pack("{s:o, s:o}", "id", ju_hex(in->pins[i].id),
-						      "value", ju_hex(in->pins[i].value)));
-	for (size_t i = 0; deny && i < in->ndeny; i++)
-		json_array_append_new(deny, json_pack("{s:o, s:o}", "base",
-						      ju_hex(in->deny[i].base), "count",
-						      ju_hex(in->deny[i].count)));
-	cfg = json_pack("{s:s, s:i, s:I, s:s, s:o, s:o}", "incoming", sock, "vcpus",
-			(int)in->vcpus, "memory_mib", (json_int_t)in->memory_mib, "console",
-			console, "pins", pins, "smccc_deny", deny);
-	if (!cfg)
-		return api_fail(err, 500, "out_of_memory", "", "out of memory");
-	ret = vmm_json_save(cfg, JSON_INDENT(1), path, "config", &verr);
-	json_decref(cfg);
-	if (ret < 0)
-		return api_fail(err, 500, "state_error", "", "%s", verr.detail);
-	return 0;
-}
-
 /* pinvm-vmm's first word: listening, or why not. */
 static int await_listening(struct vm_entry *e, struct api_error *err)
 {
@@ -267,7 +234,8 @@ int vm_core_incoming(struct vm_core *c, const struct vm_incoming *in, const json
 			 rec ? serr : "out of memory");
 		goto err_entry;
 	}
-	ret = write_config(e, in, job->sock, err);
+	ret = vm_core_write_state_config(c, e, "incoming", job->sock, in->vcpus, in->memory_mib,
+					 in->pins, in->npins, in->deny, in->ndeny, err);
 	if (!ret)
 		ret = vm_core_spawn_vmm(e, err);
 	if (!ret)
