@@ -264,51 +264,34 @@ int main(int argc, char **argv)
 			  err, sizeof(err));
 	if (ret < 0) {
 		fprintf(stderr, "pinvmd: %s\n", err);
-		store_close(srv.store);
-		return 1;
+		goto fail_store;
 	}
 	ret = idem_open(srv.state_dir, IDEMPOTENCY_DEFAULT_TTL, &srv.idem, err, sizeof(err));
 	if (ret < 0) {
 		fprintf(stderr, "pinvmd: %s\n", err);
-		events_close();
-		store_close(srv.store);
-		return 1;
+		goto fail_events;
 	}
 	/* Every persisted VM state is published and wakes long-polls. */
 	vm_entry_set_observer(vm_events_observe);
 	if (vm_wait_open() < 0) {
 		fprintf(stderr, "pinvmd: cannot start the long-poll timer\n");
-		events_close();
-		idem_close(srv.idem);
-		store_close(srv.store);
-		return 1;
+		goto fail_idem;
 	}
 	if (console_follow_open() < 0) {
 		fprintf(stderr, "pinvmd: cannot start the console watcher\n");
-		vm_wait_close();
-		events_close();
-		idem_close(srv.idem);
-		store_close(srv.store);
-		return 1;
+		goto fail_wait;
 	}
 	if (srv.image_dir[0] && (stat(srv.image_dir, &st) < 0 || !S_ISDIR(st.st_mode))) {
 		fprintf(stderr, "pinvmd: --image-dir %s is not a directory\n",
 			srv.image_dir);
-		events_close();
-		idem_close(srv.idem);
-		store_close(srv.store);
-		return 1;
+		goto fail_follow;
 	}
 
 	/* Before any listener: handlers read it. */
 	srv.profiles = profile_cache_new(PROFILE_CACHE_ENTRIES);
 	if (!srv.profiles || host_view_new(&srv.host_view) < 0) {
 		fprintf(stderr, "pinvmd: out of memory\n");
-		profile_cache_free(srv.profiles);
-		events_close();
-		idem_close(srv.idem);
-		store_close(srv.store);
-		return 1;
+		goto fail_views;
 	}
 	{
 		const struct vm_core_config vc = {
@@ -320,12 +303,7 @@ int main(int argc, char **argv)
 
 		if (vm_core_new(&srv.vms, &vc) < 0) {
 			fprintf(stderr, "pinvmd: out of memory\n");
-			host_view_free(srv.host_view);
-			profile_cache_free(srv.profiles);
-			events_close();
-			idem_close(srv.idem);
-			store_close(srv.store);
-			return 1;
+			goto fail_views;
 		}
 	}
 	/* Before any listener, so the first answer already knows every VM. */
@@ -341,28 +319,14 @@ int main(int argc, char **argv)
 			fprintf(stderr, "pinvmd: %s/snapshots: %s\n", srv.state_dir,
 				strerror(-ret));
 	}
-	if (ret < 0) {
-		vm_core_free(srv.vms);
-		host_view_free(srv.host_view);
-		profile_cache_free(srv.profiles);
-		events_close();
-		idem_close(srv.idem);
-		store_close(srv.store);
-		return 1;
-	}
-
+	if (ret < 0)
+		goto fail_core;
 
 	/* A killed pinvmd's ready file would name its addresses, not ours:
 	 * whoever waits for the file must only ever see this one's. */
 	if (cfg.ready_file && unlink(cfg.ready_file) < 0 && errno != ENOENT) {
 		fprintf(stderr, "pinvmd: --ready-file %s: %s\n", cfg.ready_file, strerror(errno));
-		vm_core_free(srv.vms);
-		host_view_free(srv.host_view);
-		profile_cache_free(srv.profiles);
-		events_close();
-		idem_close(srv.idem);
-		store_close(srv.store);
-		return 1;
+		goto fail_core;
 	}
 	for (i = 0; i < cfg.nlisten; i++) {
 		struct listen_info li;
@@ -386,14 +350,7 @@ int main(int argc, char **argv)
 		if (fd < 0 || http_serve(&srv, fd, li.is_unix, !li.is_unix && srv.token[0],
 					 !li.is_unix && srv.tls_cert, err, sizeof(err)) < 0) {
 			fprintf(stderr, "pinvmd: %s\n", err);
-			http_stop_all(&srv);
-			vm_core_free(srv.vms);
-			host_view_free(srv.host_view);
-			profile_cache_free(srv.profiles);
-			events_close();
-			idem_close(srv.idem);
-			store_close(srv.store);
-			return 1;
+			goto fail_listen;
 		}
 		snprintf(bound[i], sizeof(bound[i]), "%s", li.bound);
 		bound_lines[i] = bound[i];
@@ -406,14 +363,7 @@ int main(int argc, char **argv)
 	if (cfg.ready_file &&
 	    ready_file_write(cfg.ready_file, bound_lines, cfg.nlisten, err, sizeof(err)) < 0) {
 		fprintf(stderr, "pinvmd: %s\n", err);
-		http_stop_all(&srv);
-		vm_core_free(srv.vms);
-		host_view_free(srv.host_view);
-		profile_cache_free(srv.profiles);
-		events_close();
-		idem_close(srv.idem);
-		store_close(srv.store);
-		return 1;
+		goto fail_listen;
 	}
 	log_msg(LOG_INFO, "pinvmd %s ready, state in %s, hypervisor %s",
 		PINVM_VERSION, srv.state_dir, host_view_info(srv.host_view)->hypervisor ? "kvm" : "none");
@@ -446,4 +396,24 @@ int main(int argc, char **argv)
 	httpc_global_cleanup();
 	config_free(&cfg);
 	return 0;
+
+	/* A start-up that fails undoes what it did, latest first. */
+fail_listen:
+	http_stop_all(&srv);
+fail_core:
+	vm_core_free(srv.vms);
+fail_views:
+	host_view_free(srv.host_view);
+	profile_cache_free(srv.profiles);
+fail_follow:
+	console_follow_close();
+fail_wait:
+	vm_wait_close();
+fail_idem:
+	idem_close(srv.idem);
+fail_events:
+	events_close();
+fail_store:
+	store_close(srv.store);
+	return 1;
 }
