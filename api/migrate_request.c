@@ -65,7 +65,7 @@ int migrate_incoming_parse(const json_t *body, struct migrate_incoming *out,
 	static const char *const source_keys[] = { "vm", "kernel_release", NULL };
 	struct hostset *h;
 	const json_t *v, *src;
-	json_int_t n;
+	json_int_t n = 0;
 	int ret;
 
 	memset(out, 0, sizeof(*out));

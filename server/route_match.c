@@ -55,36 +55,51 @@ static bool match(const char *pattern, const char *path, struct route_match *m)
 	return true;
 }
 
+/* The {x} segments of pattern, or -1 when path does not match it. */
+static int params_of(const char *pattern, const char *path)
+{
+	struct route_match m = { 0 };
+
+	return match(pattern, path, &m) ? (int)m.nparams : -1;
+}
+
 unsigned route_match(const char *method, const char *path,
 		     struct route_match *m)
 {
 	/* HEAD is GET without a body; libmicrohttpd drops the body itself. */
 	const char *want = strcmp(method, "HEAD") ? method : "GET";
-	bool path_known = false;
+	int best = -1;
 	size_t i, used = 0;
 
 	memset(m, 0, sizeof(*m));
 	m->route = ROUTE_COUNT;
+	/*
+	 * The most literal patterns that match are the path's routes: POST
+	 * /v1/vms/incoming is not a VM named "incoming", so /v1/vms/{id}'s
+	 * methods neither serve it nor are in its Allow.
+	 */
+	for (i = 0; i < ROUTE_COUNT; i++) {
+		int n = params_of(route_table[i].pattern, path);
+
+		if (n >= 0 && (best < 0 || n < best))
+			best = n;
+	}
+	if (best < 0)
+		return m->status = 404;
 	for (i = 0; i < ROUTE_COUNT; i++) {
 		const struct route_spec *r = &route_table[i];
 
-		if (!match(r->pattern, path, NULL))
-			continue;
-		path_known = true;
-		if (strcmp(r->method, want))
+		if (params_of(r->pattern, path) != best || strcmp(r->method, want))
 			continue;
 		match(r->pattern, path, m);
 		m->route = i;
 		return m->status = 200;
 	}
-	if (!path_known)
-		return m->status = 404;
 	for (i = 0; i < ROUTE_COUNT; i++) {
 		const struct route_spec *r = &route_table[i];
 		size_t len = strlen(r->method);
 
-		if (!match(r->pattern, path, NULL) ||
-		    used + len + 3 > sizeof(m->allow))
+		if (params_of(r->pattern, path) != best || used + len + 3 > sizeof(m->allow))
 			continue;
 		if (used) {
 			memcpy(m->allow + used, ", ", 2);

@@ -730,6 +730,13 @@ async function scenario() {
 	await call('POST', '/v1/vms', { json: { snapshot: noSnap, kernel: 'x' }, expect: 422, code: 'unknown_field', note: 'restore with a kernel' });
 	await call('POST', '/v1/compatibility', { json: { snapshot: noSnap, host: fixture('6.12') }, expect: 422, code: 'unknown_snapshot', note: 'unknown snapshot' });
 
+	// --- live migration (issue 11): its refusals need no VM; the lab link moves one
+	await call('POST', `/v1/vms/${missing}/migrate`, { json: { destination: 'http://169.254.1.2:8080' }, expect: 404, code: 'vm_not_found', note: 'unknown VM' });
+	await call('POST', `/v1/vms/${missing}/migrate`, { json: {}, expect: 422, code: 'missing_field', field: 'destination', note: 'no destination' });
+	await call('POST', `/v1/vms/${missing}/migrate`, { json: { destination: 'ftp://169.254.1.2' }, expect: 422, code: 'bad_url', field: 'destination', note: 'not http(s)' });
+	await call('DELETE', `/v1/vms/${missing}/migrate`, { expect: 404, code: 'vm_not_found', note: 'cancel for an unknown VM' });
+	await call('POST', '/v1/vms/incoming', { json: { memory_mib: 64, spec: {} }, expect: 422, code: 'missing_field', field: 'vcpus', note: 'incoming without vcpus' });
+
 	// --- deleting profiles
 	for (const name of [docName, refusedName, baselineName, ...(kvm ? [captureName] : [])])
 		await call('DELETE', `/v1/profiles/${name}`, { expect: 204 });
