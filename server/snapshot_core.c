@@ -230,6 +230,11 @@ int snapshot_take(const struct snapshot_env *env, struct vm_entry *e, json_t **r
 	int ret;
 
 	*record = NULL;
+	/* Whatever its state: such a VM has no snapshot to take. */
+	if (vm_entry_uses_cpu_features(e))
+		return api_fail(err, 409, "snapshot_unsupported", "cpu_features",
+				"a VM with cpu_features (PMU, SVE, pointer auth) cannot be "
+				"snapshotted yet: their vCPU state is not in pinvm's snapshots");
 	pthread_mutex_lock(&e->lock);
 	state = e->state;
 	unstarted = e->unstarted_restore;
@@ -239,10 +244,6 @@ int snapshot_take(const struct snapshot_env *env, struct vm_entry *e, json_t **r
 				"cannot snapshot a VM that is %s%s", vm_state_name(state),
 				unstarted ? " and has not run since its restore (its snapshot "
 					    "is the one it came from)" : "");
-	if (vm_entry_uses_cpu_features(e))
-		return api_fail(err, 409, "snapshot_unsupported", "cpu_features",
-				"a VM with cpu_features (PMU, SVE, pointer auth) cannot be "
-				"snapshotted yet: their vCPU state is not in pinvm's snapshots");
 	pthread_mutex_lock(&taking);
 	was_running = state == VM_RUNNING;
 	if (was_running) {
