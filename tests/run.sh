@@ -401,11 +401,11 @@ lab_vms_tests() {
 		# probe guest; pinvmd is restarted with PINVM_TEST_HOLD_DIR). One
 		# boot: 6.12's second, the ASan one, where a use after free on
 		# these paths is a report.
-		"$bin/test_lab_snapkill" "$url" "$control" || rc=1
+		timed "$bin/test_lab_snapkill" "$url" "$control" || rc=1
 	fi
 	# A Debian guest with every vCPU feature the host gives beside one
 	# with none (issue 16): /proc/cpuinfo, the PMU, the SVE length.
-	"$bin/test_lab_cpu_features" "$url" || rc=1
+	timed "$bin/test_lab_cpu_features" "$url" || rc=1
 	case $kernel in
 	5.10 | 6.1) cases="snapshot probe-snapshot migrate" ;;
 	*) cases="smccc-deny snapshot probe-snapshot migrate" ;;
