@@ -171,6 +171,17 @@ int vm_core_check_host(const struct kvm_host_info *info, const struct vm_spec *b
 	return cpu_features_check_host(&b->cpu_features, &info->cpu, "cpu_features", err);
 }
 
+void vm_core_entry_stamp(struct vm_core *c, struct vm_entry *e, const char *profile)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+
+	e->seq = atomic_fetch_add(&c->seq, 1) + 1;
+	gmtime_r(&now, &tm);
+	strftime(e->created_at, sizeof(e->created_at), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	snprintf(e->profile, sizeof(e->profile), "%s", profile ? profile : "");
+}
+
 void vm_core_make_id(char out[40])
 {
 	unsigned char b[16] = { 0 };
@@ -444,10 +455,8 @@ static int create(struct vm_core *c, const struct vm_spec *spec, const json_t *d
 	double t[CS_COUNT] = { [CS_BEGIN] = mono_ms_exact() };
 	char kernel[PATH_MAX], initrd[PATH_MAX], serr[256], id[40];
 	struct vm_entry *e;
-	time_t now = time(NULL);
 	unsigned held;
 	json_t *rec;
-	struct tm tm;
 	int ret;
 
 	*out = NULL;
@@ -495,10 +504,7 @@ static int create(struct vm_core *c, const struct vm_spec *spec, const json_t *d
 		goto err_reserved;
 	}
 	memcpy(e->id, id, sizeof(e->id));
-	e->seq = atomic_fetch_add(&c->seq, 1) + 1;
-	gmtime_r(&now, &tm);
-	strftime(e->created_at, sizeof(e->created_at), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	snprintf(e->profile, sizeof(e->profile), "%s", spec->profile ? spec->profile : "");
+	vm_core_entry_stamp(c, e, spec->profile);
 	e->spec = json_deep_copy(doc);
 	if (!e->spec) {
 		ret = api_fail(err, 500, "out_of_memory", "", "out of memory");
@@ -683,10 +689,8 @@ int vm_core_restore(struct vm_core *c, const struct vm_restore *r, const json_t 
 	const struct vm_spec spec = { .vcpus = r->vcpus, .memory_mib = (json_int_t)r->memory_mib };
 	char serr[256];
 	struct vm_entry *e;
-	time_t now = time(NULL);
 	unsigned held;
 	json_t *rec;
-	struct tm tm;
 	int ret;
 
 	*out = NULL;
@@ -703,9 +707,7 @@ int vm_core_restore(struct vm_core *c, const struct vm_restore *r, const json_t 
 		goto err_reserved;
 	}
 	vm_core_make_id(e->id);
-	gmtime_r(&now, &tm);
-	strftime(e->created_at, sizeof(e->created_at), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	snprintf(e->profile, sizeof(e->profile), "%s", r->profile ? r->profile : "");
+	vm_core_entry_stamp(c, e, r->profile);
 	e->spec = json_deep_copy(doc);
 	if (!e->spec || vm_dir_path(c->state_dir, e->id, e->dir, sizeof(e->dir)) < 0) {
 		e->dir[0] = '\0';

@@ -27,6 +27,13 @@ struct vm_core {
 /* A new VM id (a random UUID). */
 void vm_core_make_id(char out[40]);
 
+/*
+ * A new VM entry's identity: its creation order (list cursors), created_at
+ * now, its profile name ("" none). Every path that makes a VM (create,
+ * restore, incoming) sets them here, so none can miss one.
+ */
+void vm_core_entry_stamp(struct vm_core *c, struct vm_entry *e, const char *profile);
+
 /* vcpus and memory against what this host can give: 422 naming the field. */
 int vm_core_check_host(const struct kvm_host_info *info, const struct vm_spec *b,
 		       struct api_error *err);

@@ -176,10 +176,8 @@ int vm_core_incoming(struct vm_core *c, const struct vm_incoming *in, const json
 	struct incoming_job *job = NULL;
 	char serr[256];
 	struct vm_entry *e;
-	time_t now = time(NULL);
 	unsigned held;
 	json_t *rec;
-	struct tm tm;
 	int ret;
 
 	*out = NULL;
@@ -200,10 +198,7 @@ int vm_core_incoming(struct vm_core *c, const struct vm_incoming *in, const json
 	}
 	job->lfd = -1;
 	vm_core_make_id(e->id);
-	e->seq = atomic_fetch_add(&c->seq, 1) + 1;
-	gmtime_r(&now, &tm);
-	strftime(e->created_at, sizeof(e->created_at), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	snprintf(e->profile, sizeof(e->profile), "%s", in->profile ? in->profile : "");
+	vm_core_entry_stamp(c, e, in->profile);
 	/* Names are one pinvmd's: the source's does not come along. */
 	e->spec = json_deep_copy(spec);
 	if (e->spec)
