@@ -15,6 +15,7 @@
 #include "console_log.h"
 #include "daemon.h"
 #include "fake_vm.h"
+#include "fake_vm_record.h"
 #include "sse.h"
 #include "store.h"
 #include "vmm_client.h"
@@ -36,29 +37,6 @@
 static struct client c;
 static char state[128], logpath[160];
 static int port;
-
-static void seed(struct store *s, const char *id)
-{
-	char err[256];
-	json_t *doc = json_pack("{s:s, s:s, s:{s:i, s:i, s:s}, s:n, s:s, s:s, s:s, s:i}",
-				"id", id, "created_at", "2026-11-25T00:00:00Z", "spec",
-				"vcpus", 1, "memory_mib", 64, "kernel", "guest.Image", "abi",
-				"profile", "", "state", "running", "reason", "", "pid", 4242);
-
-	check(store_vm_put(s, id, doc, err, sizeof(err)) == 0, "seed a record", "%s", err);
-	json_decref(doc);
-}
-
-static bool spawn(const char *fake, const char *id, const char *cmdline, struct store *s,
-		  struct vmm_client *vc)
-{
-	char dir[256];
-
-	snprintf(dir, sizeof(dir), "%s/vms/%s", state, id);
-	mkdir(dir, 0700);
-	seed(s, id);
-	return fake_vm_spawn_running_cmdline(fake, dir, cmdline, vc);
-}
 
 /* Appends text to VM id's console, as pinvm-vmm's UART does. */
 static void guest_prints(const char *id, const char *text, size_t len)
@@ -332,10 +310,10 @@ int main(int argc, char **argv)
 		check(false, "open the store", "%s", err);
 		return check_summary();
 	}
-	check(spawn(argv[2], "con", "console=ttyS0", s, &con) &&
-		      spawn(argv[2], "gap", "console=ttyS0", s, &gap) &&
-		      spawn(argv[2], "full", "console=ttyS0 fake:input-full", s, &full) &&
-		      spawn(argv[2], "in", "console=ttyS0", s, &in),
+	check(fake_vm_left_running(argv[2], state, "con", "console=ttyS0", s, &con) &&
+		      fake_vm_left_running(argv[2], state, "gap", "console=ttyS0", s, &gap) &&
+		      fake_vm_left_running(argv[2], state, "full", "console=ttyS0 fake:input-full", s, &full) &&
+		      fake_vm_left_running(argv[2], state, "in", "console=ttyS0", s, &in),
 	      "four live VMs (fake-vmm)", "no fake-vmm");
 	store_close(s);
 	guest_prints("con", "hello\n", 6);

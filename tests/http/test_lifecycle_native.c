@@ -11,6 +11,7 @@
 #include "client.h"
 #include "daemon.h"
 #include "fake_vm.h"
+#include "fake_vm_record.h"
 #include "sse.h"
 #include "store.h"
 #include "vmm_client.h"
@@ -33,29 +34,6 @@
 static struct client c;
 static char state[128], logpath[160];
 static int port;
-
-static void seed(struct store *s, const char *id)
-{
-	char err[256];
-	json_t *doc = json_pack("{s:s, s:s, s:{s:i, s:i, s:s}, s:n, s:s, s:s, s:s, s:i}",
-				"id", id, "created_at", "2026-11-25T00:00:00Z", "spec",
-				"vcpus", 1, "memory_mib", 64, "kernel", "guest.Image", "abi",
-				"profile", "", "state", "running", "reason", "", "pid", 4242);
-
-	check(store_vm_put(s, id, doc, err, sizeof(err)) == 0, "seed a record", "%s", err);
-	json_decref(doc);
-}
-
-static bool spawn(const char *fake, const char *id, const char *cmdline, struct store *s,
-		  struct vmm_client *vc)
-{
-	char dir[256];
-
-	snprintf(dir, sizeof(dir), "%s/vms/%s", state, id);
-	mkdir(dir, 0700);
-	seed(s, id);
-	return fake_vm_spawn_running_cmdline(fake, dir, cmdline, vc);
-}
 
 static const char *str(json_t *o, const char *key)
 {
@@ -159,10 +137,10 @@ int main(int argc, char **argv)
 		return check_summary();
 	}
 	snprintf(cmd, sizeof(cmd), "console=ttyS0 fake:hold=%s", hold);
-	check(spawn(argv[2], "btn", "console=ttyS0", s, &btn) &&
-		      spawn(argv[2], "deaf", "console=ttyS0 fake:ignore-button", s, &deaf) &&
-		      spawn(argv[2], "rb", "console=ttyS0", s, &rb) &&
-		      spawn(argv[2], "held", cmd, s, &hv),
+	check(fake_vm_left_running(argv[2], state, "btn", "console=ttyS0", s, &btn) &&
+		      fake_vm_left_running(argv[2], state, "deaf", "console=ttyS0 fake:ignore-button", s, &deaf) &&
+		      fake_vm_left_running(argv[2], state, "rb", "console=ttyS0", s, &rb) &&
+		      fake_vm_left_running(argv[2], state, "held", cmd, s, &hv),
 	      "four live VMs (fake-vmm)", "no fake-vmm");
 	store_close(s);
 	{
