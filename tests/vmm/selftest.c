@@ -254,6 +254,33 @@ static void note_clock_jumps(struct guest *g)
 	free(s);
 }
 
+/* A guest kernel oops from its first line: the tail alone loses the pc
+ * and the registers, which are what tell a lost page from a lost
+ * register after a snapshot or a migration. */
+static void note_oops(struct guest *g)
+{
+	static const char *const marks[] = { "Unable to handle kernel", "Internal error:",
+					     "BUG:", "Kernel panic" };
+	char *s = slurp(g->console, NULL), *first = NULL;
+	int n = 0;
+
+	for (size_t i = 0; s && i < sizeof(marks) / sizeof(marks[0]); i++) {
+		char *p = strstr(s, marks[i]);
+
+		if (p && (!first || p < first))
+			first = p;
+	}
+	if (first) {
+		while (first > s && first[-1] != '\n')
+			first--;
+		note("%s: the guest kernel's first oops lines:", g->name);
+		for (char *line = strtok(first, "\r\n"); line && n < 60;
+		     line = strtok(NULL, "\r\n"), n++)
+			note("  ! %s", line);
+	}
+	free(s);
+}
+
 static void diagnose(struct guest *g)
 {
 	/* Where the vCPUs are, twice, a second apart (pinvm-vmm's SIGQUIT). */
@@ -263,6 +290,7 @@ static void diagnose(struct guest *g)
 		sleep_ms(500);
 	}
 	note_clock_jumps(g);
+	note_oops(g);
 	dump_tail("the console", g->console, 25);
 	dump_tail("pinvm-vmm's log", g->log, 12);
 }
