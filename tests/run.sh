@@ -25,8 +25,10 @@
 # PINVM_RACE_ROUNDS sets the rounds of the ASan lab's DELETE race (default 200).
 # PINVM_IMAGES_PORT sets the host port of step 5's lab container (default 18380).
 # PINVM_LAB_PORT sets the first of the lab's host ports (default 18180: the
-# API there, its control port +100, the linked labs +10 and +11, their link
-# +19), so that two runs can share a machine.
+# API there, its control port +100, the second lane's labs +40, the linked
+# labs +10 and +11, their link +19), so that two runs can share a machine.
+# PINVM_LAB_LANES=1 boots one lab at a time (default 2: two lanes of lab
+# boots side by side, see lab_steps).
 # PINVM_TEST_STEPS picks steps after the native build and its tests
 # (default "native lab images": 2-3, 4, 5), e.g. "lab" while working on
 # the lab tests.
@@ -40,6 +42,7 @@ KERNELS=${PINVM_TEST_KERNELS:-"5.10 6.1 6.12 latest"}
 ASAN_KERNEL=${PINVM_ASAN_KERNEL-6.12}
 FUZZ_SECONDS=${PINVM_FUZZ_SECONDS:-20}
 LAB_PORT=${PINVM_LAB_PORT:-18180}
+LAB_LANES=${PINVM_LAB_LANES:-2}
 STEPS=${PINVM_TEST_STEPS:-"native lab images"}
 LOGDIR=$ROOT/build/test-logs
 DEPS=$ROOT/tests/.deps
@@ -50,6 +53,11 @@ STEP_T0=$SECONDS # when the step now being tallied began (roughly: the last tall
 LAB_PID=
 LAB_ARGS=() # more deploy/lab.sh arguments for lab_start (--asan)
 PROFILES=$ROOT/build/test-profiles
+# The lab lanes' output, counts and "pass 1 done" marks (lab_steps).
+JOBDIR=$ROOT/build/test-jobs
+JOB_NAMES=()
+JOB_PIDS=()
+IMAGES_DONE=
 # Snapshot archives of pass 1 (one per source kernel and kind), restored
 # on every kernel in pass 2.
 SNAPSHOTS=$ROOT/build/test-snapshots
@@ -211,7 +219,66 @@ lab_stop() {
 	fi
 	LAB_PID=
 }
-trap 'lab_stop; stress_stop' EXIT
+trap 'jobs_kill; lab_stop; stress_stop' EXIT
+
+# Runs the function "$@" in the background as lane job NAME: its output
+# and its counts go to files, which jobs_wait prints and adds in the
+# order the jobs started, so that two lanes' lines never interleave. The
+# job stops its own lab when it ends; jobs_kill stops a job's lab and
+# programs when the suite itself is stopped.
+job_start() {
+	local name=$1; shift
+	say "lane job $name: started (output when the lanes are done)"
+	(
+		LAB_PID="" PASSED=0 FAILED=0 STEP_T0=$SECONDS
+		trap 'lab_stop' EXIT
+		"$@"
+		echo "$PASSED $FAILED" >"$JOBDIR/$name.count"
+	) >"$JOBDIR/$name.out" 2>&1 &
+	JOB_NAMES+=("$name")
+	JOB_PIDS+=($!)
+}
+
+jobs_wait() {
+	local i p f
+	for i in "${!JOB_PIDS[@]}"; do
+		wait "${JOB_PIDS[$i]}"
+	done
+	for i in "${!JOB_NAMES[@]}"; do
+		cat "$JOBDIR/${JOB_NAMES[$i]}.out"
+		if read -r p f 2>/dev/null <"$JOBDIR/${JOB_NAMES[$i]}.count"; then
+			PASSED=$((PASSED + p))
+			FAILED=$((FAILED + f))
+		else
+			say "lane job ${JOB_NAMES[$i]}: ended without its counts (log: ${JOBDIR#"$ROOT"/}/${JOB_NAMES[$i]}.out)"
+			FAILED=$((FAILED + 1))
+		fi
+	done
+	JOB_NAMES=()
+	JOB_PIDS=()
+	STEP_T0=$SECONDS
+}
+
+jobs_kill() {
+	local pid
+	for pid in "${JOB_PIDS[@]}"; do
+		pkill -TERM -P "$pid" 2>/dev/null
+		kill -TERM "$pid" 2>/dev/null
+	done
+}
+
+# Runs two lane functions side by side (one after the other with
+# PINVM_LAB_LANES=1) and tallies both.
+in_lanes() {
+	if [ "$LAB_LANES" -ge 2 ]; then
+		job_start "$1" "$1"
+		job_start "$2" "$2"
+		jobs_wait
+	else
+		"$1"
+		"$2"
+	fi
+}
 
 # Boots the lab on one kernel and waits for its ready line.
 lab_start() {
@@ -260,6 +327,25 @@ lab_run() {
 lab_pass1() {
 	local kernel=$1 port=$2
 	lab_run "$kernel" "$port" host lab_pass1_tests {url} {control} "$kernel"
+	touch "$JOBDIR/pass1-$kernel.done"
+}
+
+# Waits (bounded) until every other kernel's pass 1 is done, whichever
+# lane runs it: its capture and snapshots exist then, and no other lab
+# runs beside this one.
+pass1_wait_others() {
+	local kernel=$1 k t0=$SECONDS
+	for k in $KERNELS; do
+		[ "$k" = "$kernel" ] && continue
+		until [ -e "$JOBDIR/pass1-$k.done" ]; do
+			if [ $((SECONDS - t0)) -gt 7200 ]; then
+				echo "not ok - pass 1 on $k did not end within 2 h"
+				return 1
+			fi
+			sleep 1
+		done
+	done
+	printf '# waited %d s for pass 1 of the other kernels\n' $((SECONDS - t0))
 }
 
 lab_pass1_tests() {
@@ -269,10 +355,12 @@ lab_pass1_tests() {
 		"$PROFILES" || rc=1
 	timed "$bin/test_lab_snapshots" source "$url" "$control" "$kernel" "$ROOT/tests/fixtures" "$SNAPSHOTS" || rc=1
 	if [ "$kernel" = "$ASAN_KERNEL" ]; then
-		# This kernel's pass 1 comes last, so every capture and snapshot
-		# exists: its matrix cells run here, in the plain build (in the
-		# ASan boot they took four times as long). The capture above is
-		# stored as lab-KERNEL already; the matrix imports it again.
+		# This kernel's pass 1 comes last in its lane and waits for the
+		# other lane, so every capture and snapshot exists: its matrix
+		# cells run here, in the plain build (in the ASan boot they took
+		# four times as long). The capture above is stored as lab-KERNEL
+		# already; the matrix imports it again.
+		pass1_wait_others "$kernel" || rc=1
 		curl -s -o /dev/null -X DELETE "$url/v1/profiles/lab-$kernel"
 		# shellcheck disable=SC2086 # one kernel per word
 		timed "$bin/test_lab_profiles" matrix "$url" "$kernel" "$PROFILES" $KERNELS || rc=1
@@ -282,7 +370,8 @@ lab_pass1_tests() {
 	if [ "$kernel" = 6.12 ]; then
 		# The create path beside the KVM floor, 64 VMs at once; a
 		# snapshot and restore, and a live migration, of 256 MiB and
-		# 1 GiB guests.
+		# 1 GiB guests. Alone: when 6.12 is the ASan kernel the other
+		# lane is done by now (pass1_wait_others).
 		timed "$bin/bench_lab_create" "$url" "$control" 20 64 || rc=1
 		timed lab_selftest "$control" snapshot-bench migrate-bench || rc=1
 	fi
@@ -520,66 +609,108 @@ native_steps() {
 
 # Every lab boot: pass 1 and 2 on each kernel (pass 2 on ASAN_KERNEL in the
 # ASan+UBSan build), two linked labs; then the matrices and figures.
+#
+# Two lanes of boots run side by side: alone, a lab keeps about 1.3 of 2
+# cores busy (a nested guest leaves one of its vCPUs idle), so two fill the
+# machine. Lane 1 uses LAB_PORT, lane 2 LAB_PORT + 40.
+#   pass 1: the other kernels dealt to the lanes in turn, ASAN_KERNEL last in
+#           lane 2; its matrix cells and the benchmarks wait for the other
+#           lane (pass1_wait_others), so the figures are taken alone;
+#   pass 2: lane 1 the ASan boot (the longest), lane 2 the other kernels,
+#           the linked labs and, when that step is asked for, the images.
 lab_steps() {
 	say "lab: preparing kernels $KERNELS"
 	if ! "$ROOT/deploy/lab.sh" --prepare --kernel all </dev/null >"$LOGDIR/lab-prepare.log" 2>&1; then
 		tally "lab prepare" 1 "$LOGDIR/lab-prepare.log"
+		return
 	elif [ -n "$ASAN_KERNEL" ] && ! "$ROOT/deploy/lab.sh" --prepare --asan --kernel "$ASAN_KERNEL" \
 		</dev/null >"$LOGDIR/lab-prepare-asan.log" 2>&1; then
 		tally "lab prepare (ASan+UBSan build)" 1 "$LOGDIR/lab-prepare-asan.log"
-	else
-		local port=$LAB_PORT k
-		# The ASan kernel last: its pass 1 runs its matrix cells.
-		for k in $KERNELS; do
-			[ "$k" = "$ASAN_KERNEL" ] || lab_pass1 "$k" "$port"
-		done
-		[[ " $KERNELS " != *" $ASAN_KERNEL "* ]] || lab_pass1 "$ASAN_KERNEL" "$port"
-		# Pass 2: every capture applied on every host, every snapshot
-		# restored on every host, and microVMs; on ASAN_KERNEL in the
-		# ASan+UBSan boot below.
-		for k in $KERNELS; do
-			[ "$k" = "$ASAN_KERNEL" ] && continue
-			lab_run "$k" "$port" vms lab_vms_tests {url} {control} "$k"
-		done
-		if [ -n "$ASAN_KERNEL" ]; then
-			local t0=$SECONDS
-			LAB_ARGS=(--asan)
-			lab_run "$ASAN_KERNEL" "$port" asan lab_asan_tests {url} {control} "$ASAN_KERNEL"
-			LAB_ARGS=()
-			say "lab $ASAN_KERNEL asan took $((SECONDS - t0)) s (ASan+UBSan build, boot included)"
-			if grep -qi '^not ok - .*sanitizer' "$LOGDIR/lab-$ASAN_KERNEL-asan-tests.log"; then
-				say "sanitizer reports (the first 100 lines and every summary; all in" \
-					"build/test-logs/lab-$ASAN_KERNEL-asan-tests.log):"
-				sed -n '/^pinvmd stopped\|^FAIL: \|^== sanitizer report\|^the lab.s control port/,$p' \
-					"$LOGDIR/lab-$ASAN_KERNEL-asan-tests.log" >"$LOGDIR/lab-asan-reports.txt"
-				head -n 100 "$LOGDIR/lab-asan-reports.txt"
-				echo "..."
-				grep -E '^== sanitizer report|SUMMARY|runtime error|^FAIL: ' "$LOGDIR/lab-asan-reports.txt"
-				say "frames in pinvm's own sources in those reports, by count:"
-				grep -oE ' in [A-Za-z0-9_]+ [^ ]*/(server|api|vmm|tests)/[^ ]+:[0-9]+' \
-					"$LOGDIR/lab-asan-reports.txt" | sed -E 's# [^ ]*/(server|api|vmm|tests)/# \1/#' |
-					sort | uniq -c | sort -rn | head -n 20
-			fi
-		fi
-		# Two labs on one emulated link: lab A's pinvmd asks lab B's by URL
-		# (issue 11); B's link address comes from its API port.
-		local t_link=$SECONDS
-		# latest, not 5.10: a 6.x guest's vCPU state does not restore on 5.10
-		# (CCSIDR and ID registers, the snapshot matrix), live or not.
-		say "lab link: 6.12 asks latest over an emulated link, and live migration between them (tests/lab-link.sh)"
-		PINVM_LINK_LOGDIR=$LOGDIR "$ROOT/tests/lab-link.sh" $((LAB_PORT + 10)) $((LAB_PORT + 11)) \
-			$((LAB_PORT + 19)) 6.12 latest \
-			>"$LOGDIR/lab-link.log" 2>&1
-		tally "lab link (fleet checks by URL, live migration)" $? "$LOGDIR/lab-link.log"
-		grep -E '^(not ok|#|MIGRATE)' "$LOGDIR/lab-link.log"
-		say "lab link took $((SECONDS - t_link)) s (two boots included)"
-		say "fidelity matrix (profile captured on a kernel, applied on a host):"
-		cat "$LOGDIR"/lab-*-{host,vms,asan}-tests.log 2>/dev/null | grep '^MATRIX' | sort
-		say "snapshot matrix (a guest snapshotted on a kernel, restored on a host):"
-		cat "$LOGDIR"/lab-*-{host,vms,asan}-tests.log 2>/dev/null | grep '^SNAPSHOT' | sort
-		say "benchmarks (figures, not pass/fail):"
-		grep -H '^BENCH' "$LOGDIR"/lab-*-tests.log 2>/dev/null | sed "s|$LOGDIR/||"
+		return
 	fi
+	local k n=0 t0=$SECONDS
+	P1_LANE1=() P1_LANE2=()
+	for k in $KERNELS; do
+		[ "$k" = "$ASAN_KERNEL" ] && continue
+		if ((n++ % 2 == 0)); then P1_LANE1+=("$k"); else P1_LANE2+=("$k"); fi
+	done
+	[[ " $KERNELS " != *" $ASAN_KERNEL "* ]] || P1_LANE2+=("$ASAN_KERNEL")
+	say "lab pass 1 in $LAB_LANES lane(s): ${P1_LANE1[*]:-} | ${P1_LANE2[*]:-}"
+	in_lanes pass1_lane1 pass1_lane2
+	say "lab pass 1 took $((SECONDS - t0)) s"
+	if [ "$LAB_LANES" -ge 2 ] && [[ " $STEPS " == *" images "* ]]; then
+		IMAGES_DONE=1
+	fi
+	t0=$SECONDS
+	in_lanes pass2_asan pass2_rest
+	say "lab pass 2, link${IMAGES_DONE:+ and images} took $((SECONDS - t0)) s"
+	asan_summary
+	say "fidelity matrix (profile captured on a kernel, applied on a host):"
+	cat "$LOGDIR"/lab-*-{host,vms,asan}-tests.log 2>/dev/null | grep '^MATRIX' | sort
+	say "snapshot matrix (a guest snapshotted on a kernel, restored on a host):"
+	cat "$LOGDIR"/lab-*-{host,vms,asan}-tests.log 2>/dev/null | grep '^SNAPSHOT' | sort
+	say "benchmarks (figures, not pass/fail):"
+	grep -H '^BENCH' "$LOGDIR"/lab-*-tests.log 2>/dev/null | sed "s|$LOGDIR/||"
+}
+
+pass1_lane1() {
+	local k
+	for k in "${P1_LANE1[@]}"; do lab_pass1 "$k" "$LAB_PORT"; done
+}
+
+pass1_lane2() {
+	local k
+	for k in "${P1_LANE2[@]}"; do lab_pass1 "$k" $((LAB_PORT + 40)); done
+}
+
+# Pass 2 on ASAN_KERNEL in one boot of the ASan+UBSan build.
+pass2_asan() {
+	[ -n "$ASAN_KERNEL" ] || return 0
+	local t0=$SECONDS
+	LAB_ARGS=(--asan)
+	lab_run "$ASAN_KERNEL" "$LAB_PORT" asan lab_asan_tests {url} {control} "$ASAN_KERNEL"
+	LAB_ARGS=()
+	say "lab $ASAN_KERNEL asan took $((SECONDS - t0)) s (ASan+UBSan build, boot included)"
+}
+
+# Pass 2 on every other kernel, the linked labs, and the images when
+# lab_steps moved them here.
+pass2_rest() {
+	local k port=$((LAB_PORT + 40)) t_link
+	for k in $KERNELS; do
+		[ "$k" = "$ASAN_KERNEL" ] && continue
+		lab_run "$k" "$port" vms lab_vms_tests {url} {control} "$k"
+	done
+	# Two labs on one emulated link: lab A's pinvmd asks lab B's by URL
+	# (issue 11); B's link address comes from its API port.
+	t_link=$SECONDS
+	# latest, not 5.10: a 6.x guest's vCPU state does not restore on 5.10
+	# (CCSIDR and ID registers, the snapshot matrix), live or not.
+	say "lab link: 6.12 asks latest over an emulated link, and live migration between them (tests/lab-link.sh)"
+	PINVM_LINK_LOGDIR=$LOGDIR "$ROOT/tests/lab-link.sh" $((LAB_PORT + 10)) $((LAB_PORT + 11)) \
+		$((LAB_PORT + 19)) 6.12 latest \
+		>"$LOGDIR/lab-link.log" 2>&1
+	tally "lab link (fleet checks by URL, live migration)" $? "$LOGDIR/lab-link.log"
+	grep -E '^(not ok|#|MIGRATE)' "$LOGDIR/lab-link.log"
+	say "lab link took $((SECONDS - t_link)) s (two boots included)"
+	[ -z "$IMAGES_DONE" ] || image_steps
+}
+
+# The ASan boot's sanitizer reports, summed up, when it had any.
+asan_summary() {
+	[ -n "$ASAN_KERNEL" ] || return 0
+	grep -qi '^not ok - .*sanitizer' "$LOGDIR/lab-$ASAN_KERNEL-asan-tests.log" 2>/dev/null || return 0
+	say "sanitizer reports (the first 100 lines and every summary; all in" \
+		"build/test-logs/lab-$ASAN_KERNEL-asan-tests.log):"
+	sed -n '/^pinvmd stopped\|^FAIL: \|^== sanitizer report\|^the lab.s control port/,$p' \
+		"$LOGDIR/lab-$ASAN_KERNEL-asan-tests.log" >"$LOGDIR/lab-asan-reports.txt"
+	head -n 100 "$LOGDIR/lab-asan-reports.txt"
+	echo "..."
+	grep -E '^== sanitizer report|SUMMARY|runtime error|^FAIL: ' "$LOGDIR/lab-asan-reports.txt"
+	say "frames in pinvm's own sources in those reports, by count:"
+	grep -oE ' in [A-Za-z0-9_]+ [^ ]*/(server|api|vmm|tests)/[^ ]+:[0-9]+' \
+		"$LOGDIR/lab-asan-reports.txt" | sed -E 's# [^ ]*/(server|api|vmm|tests)/# \1/#' |
+		sort | uniq -c | sort -rn | head -n 20
 }
 
 # The container images (the lab image boots a lab of its own) and the
@@ -599,8 +730,8 @@ image_steps() {
 main() {
 	local step
 	install_deps
-	rm -rf "$PROFILES" "$SNAPSHOTS"
-	mkdir -p "$LOGDIR" "$PROFILES" "$SNAPSHOTS"
+	rm -rf "$PROFILES" "$SNAPSHOTS" "$JOBDIR"
+	mkdir -p "$LOGDIR" "$PROFILES" "$SNAPSHOTS" "$JOBDIR"
 	local t_start=$SECONDS
 	[ "${PINVM_TEST_STRESS:-0}" = 1 ] && stress_start
 	# The lab tests and the images use the native build's binaries.
@@ -614,7 +745,7 @@ main() {
 		case $step in
 		native) native_steps ;;
 		lab) lab_steps ;;
-		images) image_steps ;;
+		images) [ -n "$IMAGES_DONE" ] || image_steps ;;
 		*) tally "PINVM_TEST_STEPS: unknown step $step" 1 /dev/null ;;
 		esac
 	done
