@@ -2,6 +2,7 @@
 
 #include "guest_mem.h"
 #include "machine_layout.h"
+#include "test_digest.h"
 #include "vm.h"
 
 #include <errno.h>
@@ -114,6 +115,8 @@ int migrate_incoming(const struct vmm_config *cfg, int console_fd, int lfd,
 		return ret;
 	}
 	ret = vm_create_incoming(cfg, console_fd, alloc, alloc_size, ram, &st, out, err);
+	if (ret == 0)
+		test_digest_ram("migrated in", ram, want.ram_size);
 	vm_state_free(&st);
 	return ret;
 }

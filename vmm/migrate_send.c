@@ -5,6 +5,7 @@
 #include "vm_internal.h"
 #include "vm_state.h"
 #include "mono_clock.h"
+#include "test_digest.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -275,6 +276,7 @@ static void *sender(void *arg)
 	}
 	shutdown(ms->sock, SHUT_WR);
 	p.paused_ms = (uint64_t)(mono_ms() - t_pause);
+	test_digest_ram("sent", ms->vm->ram, ms->vm->ram_size);
 	/* Where the downtime goes on the source side, for tuning. */
 	fprintf(stderr, "pinvm-vmm: migrate: paused %llu ms: pause %lld, last dirty fetch %lld, "
 		"%llu pages %lld, state %lld\n", (unsigned long long)p.paused_ms,

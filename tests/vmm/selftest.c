@@ -281,6 +281,57 @@ static void note_oops(struct guest *g)
 	free(s);
 }
 
+/* The hex digests after "ram digest (WHEN): N MiB:" in a pinvm-vmm log
+ * (vmm/test_digest.h), as a malloc'd string; NULL when absent. */
+static char *ram_digest(const char *log, const char *when)
+{
+	char *s = slurp(log, NULL), *p, *e, *out = NULL, needle[64];
+
+	snprintf(needle, sizeof(needle), "ram digest (%s): ", when);
+	if (s && (p = strstr(s, needle)) != NULL && (p = strstr(p, "MiB:")) != NULL) {
+		p += 4;
+		e = strchr(p, '\n');
+		if (e)
+			*e = '\0';
+		out = strdup(p);
+	}
+	free(s);
+	return out;
+}
+
+/*
+ * Every MiB of the destination's RAM, as built from the stream, equals
+ * the paused source's (both pinvm-vmm ran with PINVM_TEST_RAM_DIGEST=1):
+ * a lost dirty page fails here, at the migration that lost it.
+ */
+static void check_ram_digests(struct guest *src, struct guest *dst, const char *label)
+{
+	char *a = ram_digest(src->log, "sent"), *b = ram_digest(dst->log, "migrated in");
+	char diff[160] = "";
+	unsigned n = 0, differ = 0;
+	size_t used = 0;
+
+	if (a && b) {
+		char *sa, *sb, *ta = strtok_r(a, " ", &sa), *tb = strtok_r(b, " ", &sb);
+
+		for (; ta && tb; ta = strtok_r(NULL, " ", &sa), tb = strtok_r(NULL, " ", &sb), n++) {
+			if (!strcmp(ta, tb))
+				continue;
+			if (differ++ < 8 && used < sizeof(diff))
+				used += (size_t)snprintf(diff + used, sizeof(diff) - used,
+							 " %u", n);
+		}
+		if (ta || tb)
+			differ++;
+	}
+	check(a && b && n > 0 && differ == 0,
+	      "%s: the destination's RAM equals the paused source's, MiB for MiB (%u MiB%s%s%s)",
+	      label, n, !a || !b ? "; a digest is missing" : "", differ ? "; differing MiB:" : "",
+	      diff);
+	free(a);
+	free(b);
+}
+
 static void diagnose(struct guest *g)
 {
 	/* Where the vCPUs are, twice, a second apart (pinvm-vmm's SIGQUIT). */
@@ -1762,6 +1813,7 @@ static void migrate_linux(void)
 	      dcreated.type == VMM_EVENT_ERROR ? dcreated.error.detail : "");
 	if (ret < 0 || dcreated.type != VMM_EVENT_CREATED)
 		goto out;
+	check_ram_digests(&g, &d, "migrate linux");
 	d.t_start = now_ms();
 	ret = vmm_client_request(&d.c, VMM_OP_RESUME, EVENT_MS, &ev, &err);
 	check(ret == 0 && ev.type == VMM_EVENT_RUNNING, "migrate linux: resume -> running");
@@ -1849,6 +1901,8 @@ static void case_migrate(void)
 	check(ret == 0, "migrate: probe image written (%s)", ret ? e : image);
 	if (ret)
 		return;
+	/* Both ends log a RAM digest (vmm/test_digest.h): check_ram_digests(). */
+	setenv("PINVM_TEST_RAM_DIGEST", "1", 1);
 	spawn_kernel = image;
 	ret = guest_spawn(&src, "mig-source", KERNEL_NAME, 1, MIG_MIB, "", &pin, 1, &created);
 	spawn_kernel = NULL;
@@ -1931,6 +1985,7 @@ static void case_migrate(void)
 	      dcreated.type == VMM_EVENT_ERROR ? dcreated.error.detail : "");
 	if (ret < 0 || dcreated.type != VMM_EVENT_CREATED)
 		goto out;
+	check_ram_digests(&src, &d, "migrate");
 	pins_equal = dcreated.npins == created.npins && created.npins == 1;
 	for (size_t i = 0; pins_equal && i < created.npins; i++)
 		pins_equal = dcreated.pins[i].id == created.pins[i].id &&
@@ -2009,6 +2064,7 @@ out:
 	unlink(sock);
 	unlink(rsock);
 	migrate_linux();
+	unsetenv("PINVM_TEST_RAM_DIGEST");
 }
 
 /*
