@@ -143,9 +143,25 @@ static int resolve_image(const struct vm_core *c, const char *field, const char 
 	return 0;
 }
 
+/* A pinvmd started without --image-dir, or an image name that is not a
+ * file inside it: the client's to fix, whatever the host. */
+static int resolve_images(const struct vm_core *c, const struct vm_spec *spec,
+			  char kernel[PATH_MAX], char initrd[PATH_MAX], struct api_error *err)
+{
+	int ret;
+
+	if (!c->image_dir[0])
+		return api_fail(err, 422, "no_image_dir", "kernel",
+				"pinvmd was started without --image-dir");
+	ret = resolve_image(c, "kernel", spec->kernel, kernel, err);
+	if (!ret && spec->initrd)
+		ret = resolve_image(c, "initrd", spec->initrd, initrd, err);
+	return ret;
+}
+
 /* vcpus, memory and cpu features against what this host has (as probed at start-up,
- * which /v1/ready reports too). */
-int vm_core_check_host(const struct kvm_host_info *info, const struct vm_spec *b,
+ * which /v1/ready reports too): 422 naming the field, 503 without KVM. */
+static int check_host(const struct kvm_host_info *info, const struct vm_spec *b,
 		      struct api_error *err)
 {
 	long max_vcpus = 0;
@@ -171,7 +187,9 @@ int vm_core_check_host(const struct kvm_host_info *info, const struct vm_spec *b
 	return cpu_features_check_host(&b->cpu_features, &info->cpu, "cpu_features", err);
 }
 
-void vm_core_entry_stamp(struct vm_core *c, struct vm_entry *e, const char *profile)
+/* A new entry's identity: its creation order (list cursors), created_at
+ * now, its profile name ("" none). */
+static void entry_stamp(struct vm_core *c, struct vm_entry *e, const char *profile)
 {
 	time_t now = time(NULL);
 	struct tm tm;
@@ -182,7 +200,8 @@ void vm_core_entry_stamp(struct vm_core *c, struct vm_entry *e, const char *prof
 	snprintf(e->profile, sizeof(e->profile), "%s", profile ? profile : "");
 }
 
-void vm_core_make_id(char out[40])
+/* A new VM id (a random UUID). */
+static void make_id(char out[40])
 {
 	unsigned char b[16] = { 0 };
 
@@ -195,6 +214,109 @@ void vm_core_make_id(char out[40])
 		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
 		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10],
 		 b[11], b[12], b[13], b[14], b[15]);
+}
+
+/* Gives back what vm_core_begin took before its entry: the spec's name
+ * (a no-op when id does not hold it) and the place under --max-vms. */
+static void give_back(struct vm_core *c, const json_t *spec, const char *id)
+{
+	const char *name = json_string_value(json_object_get(spec, "name"));
+
+	if (name)
+		vm_names_release(c->names, name, id);
+	vm_registry_unreserve(c->reg);
+}
+
+int vm_core_begin(struct vm_core *c, const struct vm_core_begin_args *a,
+		  struct vm_entry **out, struct api_error *err)
+{
+	const char *name = json_string_value(json_object_get(a->spec, "name"));
+	char serr[256], id[40];
+	struct vm_entry *e;
+	unsigned held;
+	json_t *rec;
+	int ret;
+
+	*out = NULL;
+	if (vm_registry_reserve(c->reg, &held) < 0) {
+		json_decref(a->spec);
+		return api_fail(err, 409, "too_many_vms", "",
+				"this pinvmd holds %u VMs, its limit (--max-vms); delete one first",
+				held);
+	}
+	/* The name first: a conflict is the client's to fix whatever else. */
+	make_id(id);
+	if (name) {
+		char owner[40];
+
+		ret = vm_names_claim(c->names, name, id, owner);
+		if (ret == -EEXIST)
+			ret = api_fail(err, 409, "name_taken", "name",
+				       "the name \"%s\" is VM %s's; names are unique", name, owner);
+		else if (ret < 0)
+			api_fail(err, 500, "out_of_memory", "", "out of memory");
+		if (ret < 0)
+			goto err_reserved;
+	}
+	ret = a->check_before_host ? a->check_before_host(a->arg, err) : 0;
+	if (!ret)
+		ret = check_host(c->host, a->fit, err);
+	if (!ret && a->check_after_host)
+		ret = a->check_after_host(a->arg, err);
+	if (ret < 0)
+		goto err_reserved;
+
+	e = vm_entry_new();
+	if (!e) {
+		ret = api_fail(err, 500, "out_of_memory", "", "out of memory");
+		goto err_reserved;
+	}
+	memcpy(e->id, id, sizeof(e->id));
+	entry_stamp(c, e, a->profile);
+	e->spec = a->spec;
+	if (!e->spec) {
+		ret = api_fail(err, 500, "out_of_memory", "", "out of memory");
+		goto err_entry;
+	}
+	if (vm_dir_path(c->state_dir, e->id, e->dir, sizeof(e->dir)) < 0) {
+		e->dir[0] = '\0';
+		ret = api_fail(err, 500, "state_error", "", "state directory path too long");
+		goto err_entry;
+	}
+	ret = vm_dir_create(e->dir);
+	if (ret < 0) {
+		api_fail(err, 500, "state_error", "", "%s: %s", e->dir, strerror(-ret));
+		e->dir[0] = '\0'; /* not ours to remove */
+		goto err_entry;
+	}
+	/* Before pinvm-vmm exists: a pinvmd that dies from here on leaves a
+	 * record its successor finds. */
+	e->store = c->store;
+	rec = vm_entry_record_json(e, "creating");
+	ret = rec ? store_vm_put(c->store, e->id, rec, serr, sizeof(serr)) : -ENOMEM;
+	json_decref(rec);
+	if (ret < 0) {
+		api_fail(err, 500, "state_error", "", "cannot store the VM: %s",
+			 rec ? serr : "out of memory");
+		goto err_entry;
+	}
+	*out = e;
+	return 0;
+
+err_entry:
+	vm_core_abandon(c, e);
+	return ret < 0 ? ret : -EIO;
+err_reserved:
+	give_back(c, a->spec, id);
+	json_decref(a->spec);
+	return ret < 0 ? ret : -EIO;
+}
+
+void vm_core_abandon(struct vm_core *c, struct vm_entry *e)
+{
+	vm_end(e);
+	give_back(c, e->spec, e->id);
+	vm_entry_put(e);
 }
 
 /* The first event of a new pinvm-vmm: built, or why not. With a profile,
@@ -448,90 +570,49 @@ static void log_created(const struct vm_entry *e, const double t[CS_COUNT])
 	json_decref(f);
 }
 
+/* A create's checks of its images, around the host's (vm_core_begin). */
+struct image_checks {
+	const struct vm_core *c;
+	const struct vm_spec *spec;
+	double *checked;                   /* when they were done (log_created) */
+	char kernel[PATH_MAX], initrd[PATH_MAX];
+};
+
+static int images_named(void *arg, struct api_error *err)
+{
+	struct image_checks *k = arg;
+
+	return resolve_images(k->c, k->spec, k->kernel, k->initrd, err);
+}
+
+/* What they hold, once the host has the room: a kernel that fits. */
+static int images_fit(void *arg, struct api_error *err)
+{
+	struct image_checks *k = arg;
+	int ret = image_check(k->kernel, k->spec->initrd ? k->initrd : NULL,
+			      (uint64_t)k->spec->memory_mib, err);
+
+	*k->checked = mono_ms_exact();
+	return ret;
+}
+
 static int create(struct vm_core *c, const struct vm_spec *spec, const json_t *doc,
 		  struct compat_report *report, bool async, struct vm_entry **out,
 		  struct api_error *err)
 {
 	double t[CS_COUNT] = { [CS_BEGIN] = mono_ms_exact() };
-	char kernel[PATH_MAX], initrd[PATH_MAX], serr[256], id[40];
+	struct image_checks k = { .c = c, .spec = spec, .checked = &t[CS_CHECKED] };
+	const struct vm_core_begin_args begin = {
+		.spec = json_deep_copy(doc), .fit = spec, .profile = spec->profile,
+		.check_before_host = images_named, .check_after_host = images_fit, .arg = &k,
+	};
 	struct vm_entry *e;
-	unsigned held;
-	json_t *rec;
 	int ret;
 
 	*out = NULL;
-	if (vm_registry_reserve(c->reg, &held) < 0)
-		return api_fail(err, 409, "too_many_vms", "",
-				"this pinvmd holds %u VMs, its limit (--max-vms); delete one first",
-				held);
-	/* The name first: a conflict is the client's to fix whatever else. */
-	vm_core_make_id(id);
-	if (spec->name) {
-		char owner[40];
-
-		ret = vm_names_claim(c->names, spec->name, id, owner);
-		if (ret == -EEXIST)
-			ret = api_fail(err, 409, "name_taken", "name",
-				       "the name \"%s\" is VM %s's; names are unique",
-				       spec->name, owner);
-		else if (ret < 0)
-			api_fail(err, 500, "out_of_memory", "", "out of memory");
-		if (ret < 0) {
-			vm_registry_unreserve(c->reg);
-			return ret;
-		}
-	}
-	if (!c->image_dir[0]) {
-		ret = api_fail(err, 422, "no_image_dir", "kernel",
-			       "pinvmd was started without --image-dir");
-		goto err_reserved;
-	}
-	ret = resolve_image(c, "kernel", spec->kernel, kernel, err);
-	if (!ret && spec->initrd)
-		ret = resolve_image(c, "initrd", spec->initrd, initrd, err);
-	if (!ret)
-		ret = vm_core_check_host(c->host, spec, err);
-	if (!ret)
-		ret = image_check(kernel, spec->initrd ? initrd : NULL,
-				  (uint64_t)spec->memory_mib, err);
+	ret = vm_core_begin(c, &begin, &e, err);
 	if (ret < 0)
-		goto err_reserved;
-	t[CS_CHECKED] = mono_ms_exact();
-
-	e = vm_entry_new();
-	if (!e) {
-		ret = api_fail(err, 500, "out_of_memory", "", "out of memory");
-		goto err_reserved;
-	}
-	memcpy(e->id, id, sizeof(e->id));
-	vm_core_entry_stamp(c, e, spec->profile);
-	e->spec = json_deep_copy(doc);
-	if (!e->spec) {
-		ret = api_fail(err, 500, "out_of_memory", "", "out of memory");
-		goto err_entry;
-	}
-	if (vm_dir_path(c->state_dir, e->id, e->dir, sizeof(e->dir)) < 0) {
-		e->dir[0] = '\0';
-		ret = api_fail(err, 500, "state_error", "", "state directory path too long");
-		goto err_entry;
-	}
-	ret = vm_dir_create(e->dir);
-	if (ret < 0) {
-		api_fail(err, 500, "state_error", "", "%s: %s", e->dir, strerror(-ret));
-		e->dir[0] = '\0'; /* not ours to remove */
-		goto err_entry;
-	}
-	/* Before pinvm-vmm exists: a pinvmd that dies from here on leaves a
-	 * record its successor finds. */
-	e->store = c->store;
-	rec = vm_entry_record_json(e, "creating");
-	ret = rec ? store_vm_put(c->store, e->id, rec, serr, sizeof(serr)) : -ENOMEM;
-	json_decref(rec);
-	if (ret < 0) {
-		api_fail(err, 500, "state_error", "", "cannot store the VM: %s",
-			 rec ? serr : "out of memory");
-		goto err_entry;
-	}
+		return ret;
 	t[CS_RECORDED] = mono_ms_exact();
 	if (async) {
 		struct create_job *job = calloc(1, sizeof(*job));
@@ -540,9 +621,9 @@ static int create(struct vm_core *c, const struct vm_spec *spec, const json_t *d
 			ret = api_fail(err, 500, "out_of_memory", "", "out of memory");
 			goto err_entry;
 		}
-		memcpy(job->kernel, kernel, sizeof(kernel));
+		memcpy(job->kernel, k.kernel, sizeof(k.kernel));
 		if (spec->initrd)
-			memcpy(job->initrd, initrd, sizeof(initrd));
+			memcpy(job->initrd, k.initrd, sizeof(k.initrd));
 		job->report = report;
 		job->core = c;
 		job->e = vm_entry_get(e);
@@ -562,7 +643,7 @@ static int create(struct vm_core *c, const struct vm_spec *spec, const json_t *d
 		*out = e;
 		return 0;
 	}
-	ret = write_config(c, e, spec, kernel, initrd, report, err);
+	ret = write_config(c, e, spec, k.kernel, k.initrd, report, err);
 	t[CS_CONFIG] = mono_ms_exact();
 	if (!ret)
 		ret = vm_core_spawn_vmm(e, err);
@@ -588,12 +669,7 @@ static int create(struct vm_core *c, const struct vm_spec *spec, const json_t *d
 	return 0;
 
 err_entry:
-	vm_end(e);
-	vm_entry_put(e);
-err_reserved:
-	if (spec->name)
-		vm_names_release(c->names, spec->name, id);
-	vm_registry_unreserve(c->reg);
+	vm_core_abandon(c, e);
 	return ret < 0 ? ret : -EIO;
 }
 
@@ -686,49 +762,17 @@ static int seed_console(const char *snap_dir, const char *vm_dir, struct api_err
 int vm_core_restore(struct vm_core *c, const struct vm_restore *r, const json_t *doc,
 		    struct vm_entry **out, struct api_error *err)
 {
-	const struct vm_spec spec = { .vcpus = r->vcpus, .memory_mib = (json_int_t)r->memory_mib };
-	char serr[256];
+	const struct vm_spec fit = { .vcpus = r->vcpus, .memory_mib = (json_int_t)r->memory_mib };
+	const struct vm_core_begin_args begin = {
+		.spec = json_deep_copy(doc), .fit = &fit, .profile = r->profile,
+	};
 	struct vm_entry *e;
-	unsigned held;
-	json_t *rec;
 	int ret;
 
 	*out = NULL;
-	if (vm_registry_reserve(c->reg, &held) < 0)
-		return api_fail(err, 409, "too_many_vms", "",
-				"this pinvmd holds %u VMs, its limit (--max-vms); delete one first",
-				held);
-	ret = vm_core_check_host(c->host, &spec, err);
+	ret = vm_core_begin(c, &begin, &e, err);
 	if (ret < 0)
-		goto err_reserved;
-	e = vm_entry_new();
-	if (!e) {
-		ret = api_fail(err, 500, "out_of_memory", "", "out of memory");
-		goto err_reserved;
-	}
-	vm_core_make_id(e->id);
-	vm_core_entry_stamp(c, e, r->profile);
-	e->spec = json_deep_copy(doc);
-	if (!e->spec || vm_dir_path(c->state_dir, e->id, e->dir, sizeof(e->dir)) < 0) {
-		e->dir[0] = '\0';
-		ret = api_fail(err, 500, "internal_error", "", "out of memory or path too long");
-		goto err_entry;
-	}
-	ret = vm_dir_create(e->dir);
-	if (ret < 0) {
-		api_fail(err, 500, "state_error", "", "%s: %s", e->dir, strerror(-ret));
-		e->dir[0] = '\0';
-		goto err_entry;
-	}
-	e->store = c->store;
-	rec = vm_entry_record_json(e, "creating");
-	ret = rec ? store_vm_put(c->store, e->id, rec, serr, sizeof(serr)) : -ENOMEM;
-	json_decref(rec);
-	if (ret < 0) {
-		api_fail(err, 500, "state_error", "", "cannot store the VM: %s",
-			 rec ? serr : "out of memory");
-		goto err_entry;
-	}
+		return ret;
 	ret = seed_console(r->dir, e->dir, err);
 	if (!ret)
 		ret = write_restore_config(c, e, r, err);
@@ -755,10 +799,7 @@ int vm_core_restore(struct vm_core *c, const struct vm_restore *r, const json_t 
 	return 0;
 
 err_entry:
-	vm_end(e);
-	vm_entry_put(e);
-err_reserved:
-	vm_registry_unreserve(c->reg);
+	vm_core_abandon(c, e);
 	return ret < 0 ? ret : -EIO;
 }
 
@@ -850,15 +891,10 @@ int vm_core_restart(struct vm_core *c, struct vm_entry *e, struct compat_report 
 	/* The spec was accepted once; the host and the image directory may
 	 * have changed since. */
 	ret = vm_spec_parse(e->spec, &spec, err);
-	if (!ret && !c->image_dir[0])
-		ret = api_fail(err, 422, "no_image_dir", "kernel",
-			       "pinvmd was started without --image-dir");
 	if (!ret)
-		ret = resolve_image(c, "kernel", spec.kernel, kernel, err);
-	if (!ret && spec.initrd)
-		ret = resolve_image(c, "initrd", spec.initrd, initrd, err);
+		ret = resolve_images(c, &spec, kernel, initrd, err);
 	if (!ret)
-		ret = vm_core_check_host(c->host, &spec, err);
+		ret = check_host(c->host, &spec, err);
 	if (!ret && vm_dir_file(e->dir, VM_FILE_EXIT, exitf, sizeof(exitf)) == 0)
 		unlink(exitf); /* the last boot's; this one writes its own */
 	if (!ret)
