@@ -1,0 +1,249 @@
+/*
+ * Every path that makes a VM gives it its creation order, the cursor of
+ * GET /v1/vms?limit= (the bug fixed in 689f43c: a restored VM had order 0
+ * and so showed on every page). vm_core itself, without HTTP: pinvmd's
+ * restore and incoming routes stop at 503 on a host without KVM before
+ * they reach the core, so the core gets a host that says KVM, and
+ * fake-vmm stands in for pinvm-vmm (a link named pinvm-vmm beside this
+ * binary, where vmm_client_default_binary() looks). Two restores and an
+ * incoming migration (its stream sent over the ticketed port) are paged
+ * through one at a time: each shows once, newest first, and the walk
+ * ends. A restore refused by the host check and one that fails after its
+ * directory and record exist (vm_core_begin, vm_core_abandon) leave
+ * nothing behind.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "migrate_relay.h"
+#include "store.h"
+#include "vm_core.h"
+#include "vm_query.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define WAIT_MS 60000 /* generous: the machine may be loaded */
+
+static char tmp[] = "/tmp/pinvm-core-order-XXXXXX";
+static char state_dir[PATH_MAX], snap_dir[PATH_MAX];
+static struct kvm_host_info host;
+static struct store *store;
+static struct vm_core *core;
+
+static int setup(void **ctx)
+{
+	struct vm_core_config cfg = { .image_dir = "", .max_vms = 8, .stop_on_exit = true };
+	char err[256];
+
+	(void)ctx;
+	if (!mkdtemp(tmp))
+		return -1;
+	snprintf(state_dir, sizeof(state_dir), "%s/state", tmp);
+	snprintf(snap_dir, sizeof(snap_dir), "%s/snap", tmp);
+	if (mkdir(state_dir, 0700) < 0 || mkdir(snap_dir, 0700) < 0 ||
+	    store_open(state_dir, &store, err, sizeof(err)) < 0)
+		return -1;
+	/* What kvm_host_probe() says on an arm64 KVM host, as far as the
+	 * core's check reads it. */
+	host.hypervisor = true;
+	host.caps[0].name = "max_vcpus";
+	host.caps[0].value = 8;
+	host.ncaps = 1;
+	cfg.store = store;
+	cfg.host = &host;
+	cfg.state_dir = state_dir;
+	return vm_core_new(&core, &cfg);
+}
+
+static int teardown(void **ctx)
+{
+	char cmd[PATH_MAX + 16];
+
+	(void)ctx;
+	vm_core_free(core);
+	store_close(store);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmp);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static struct vm_entry *restore(const char *dir, unsigned vcpus, struct api_error *err)
+{
+	struct vm_restore r = { .dir = dir, .vcpus = vcpus, .memory_mib = 64, .profile = "" };
+	json_t *doc = json_pack("{s:s}", "snapshot", "snap");
+	struct vm_entry *e = NULL;
+
+	assert_non_null(doc);
+	if (vm_core_restore(core, &r, doc, &e, err) < 0)
+		e = NULL;
+	json_decref(doc);
+	return e;
+}
+
+/* e's state, or VM_FAILED once it is being ended (an incoming
+ * migration that failed is ended and forgotten). */
+static enum vm_state state_of(struct vm_entry *e)
+{
+	enum vm_state s;
+
+	pthread_mutex_lock(&e->lock);
+	s = e->ending ? VM_FAILED : e->state;
+	pthread_mutex_unlock(&e->lock);
+	return s;
+}
+
+/* An incoming VM, its stream sent and ended; once fake-vmm says it is
+ * built it is paused. */
+static struct vm_entry *migrate_in(void)
+{
+	struct vm_incoming in = { .vcpus = 1, .memory_mib = 64, .source = "test" };
+	json_t *spec = json_pack("{s:i, s:i, s:s, s:s}", "vcpus", 1, "memory_mib", 64, "kernel",
+				 "Image", "name", "the-source-name");
+	char ticket[MIGRATE_TICKET_LEN + 1];
+	struct vm_entry *e = NULL;
+	struct api_error err = { 0 };
+	struct timespec nap = { 0, 10 * 1000 * 1000 };
+	unsigned port = 0;
+	int fd = -1;
+
+	assert_non_null(spec);
+	if (vm_core_incoming(core, &in, spec, &e, &port, ticket, &err) < 0)
+		fail_msg("incoming: %u %s %s", err.status, err.code, err.detail);
+	json_decref(spec);
+	/* Names are one pinvmd's: the source's is not kept. */
+	assert_null(json_object_get(e->spec, "name"));
+	assert_int_equal(migrate_connect_tcp("127.0.0.1", port, ticket, &fd), 0);
+	assert_int_equal(write(fd, "stream", 6), 6);
+	close(fd);
+	for (int waited = 0; state_of(e) == VM_CREATING && waited < WAIT_MS; waited += 10)
+		nanosleep(&nap, NULL);
+	assert_int_equal(state_of(e), VM_PAUSED);
+	return e;
+}
+
+static void test_pages(void **ctx)
+{
+	struct vm_entry *vms[3];
+	struct vm_query q = { .limit = 1 };
+	struct api_error err = { 0 };
+	unsigned long long next;
+	size_t pages = 0;
+
+	(void)ctx;
+	vms[0] = restore(snap_dir, 1, &err);
+	if (!vms[0])
+		fail_msg("restore: %u %s %s", err.status, err.code, err.detail);
+	vms[1] = restore(snap_dir, 2, &err);
+	if (!vms[1])
+		fail_msg("restore: %u %s %s", err.status, err.code, err.detail);
+	vms[2] = migrate_in();
+	/* Newest first, one a page, each once, and the last page says so. */
+	do {
+		json_t *list = vm_core_select(core, &q, &next);
+		const char *id;
+
+		assert_non_null(list);
+		assert_true(pages < 3);
+		assert_int_equal(json_array_size(list), 1);
+		id = json_string_value(json_object_get(json_array_get(list, 0), "id"));
+		assert_non_null(id);
+		assert_string_equal(id, vms[2 - pages]->id);
+		json_decref(list);
+		pages++;
+		q.before = next;
+	} while (next);
+	assert_int_equal(pages, 3);
+	assert_true(vms[0]->seq > 0);
+	assert_true(vms[1]->seq > vms[0]->seq);
+	assert_true(vms[2]->seq > vms[1]->seq);
+
+	for (size_t i = 0; i < 3; i++) {
+		assert_int_equal(vm_core_delete(core, vms[i]->id, &err), 0);
+		vm_entry_put(vms[i]);
+	}
+}
+
+/* Nothing under STATE/vms and no VM record. */
+static void assert_nothing_left(void)
+{
+	char path[PATH_MAX + 8], err[256];
+	struct dirent *de;
+	json_t *recs = NULL;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "%s/vms", state_dir);
+	d = opendir(path);
+	while (d && (de = readdir(d)))
+		if (de->d_name[0] != '.')
+			fail_msg("left behind: %s/%s", path, de->d_name);
+	if (d)
+		closedir(d);
+	assert_int_equal(store_vm_list(store, &recs, err, sizeof(err)), 0);
+	assert_int_equal(json_array_size(recs), 0);
+	json_decref(recs);
+}
+
+static void test_failures_leave_nothing(void **ctx)
+{
+	char bad[PATH_MAX + 16], console[PATH_MAX + 32];
+	struct api_error err = { 0 };
+	struct vm_entry *e;
+	json_t *list;
+
+	(void)ctx;
+	/* Refused before anything is made. */
+	e = restore(snap_dir, 9, &err);
+	assert_null(e);
+	assert_int_equal(err.status, 422);
+	assert_string_equal(err.code, "exceeds_host");
+	assert_string_equal(err.field, "vcpus");
+	assert_nothing_left();
+
+	/* Failing once its directory and record exist: a snapshot whose
+	 * console.log cannot be copied. */
+	snprintf(bad, sizeof(bad), "%s/bad", tmp);
+	snprintf(console, sizeof(console), "%s/console.log", bad);
+	assert_int_equal(mkdir(bad, 0700), 0);
+	assert_int_equal(mkdir(console, 0700), 0);
+	memset(&err, 0, sizeof(err));
+	e = restore(bad, 1, &err);
+	assert_null(e);
+	assert_true(err.status >= 500);
+	assert_nothing_left();
+
+	/* Every place under --max-vms was given back. */
+	list = vm_core_list(core);
+	assert_non_null(list);
+	assert_int_equal(json_array_size(list), 0);
+	json_decref(list);
+	for (int i = 0; i < 8; i++) {
+		e = restore(snap_dir, 1, &err);
+		if (!e)
+			fail_msg("restore %d: %u %s %s", i, err.status, err.code, err.detail);
+		vm_entry_put(e);
+	}
+	e = restore(snap_dir, 1, &err);
+	assert_null(e);
+	assert_int_equal(err.status, 409);
+	assert_string_equal(err.code, "too_many_vms");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_pages),
+		cmocka_unit_test(test_failures_leave_nothing),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
