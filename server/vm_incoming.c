@@ -15,6 +15,7 @@
 #include "log.h"
 #include "migrate_relay.h"
 #include "vm_core_internal.h"
+#include "vm_dir.h"
 #include "vm_events.h"
 #include "vm_registry.h"
 #include "vm_supervisor.h"
@@ -44,7 +45,7 @@ struct incoming_job {
 static int sock_path(const struct vm_entry *e, char *out, size_t len)
 {
 	/* Well under a Unix socket's 108 bytes, or refused. */
-	if ((size_t)snprintf(out, len, "%s/incoming.sock", e->dir) >= len || strlen(out) > 100)
+	if (vm_dir_file(e->dir, VM_FILE_INCOMING, out, len) < 0 || strlen(out) > 100)
 		return -ENAMETOOLONG;
 	return 0;
 }

@@ -238,10 +238,58 @@ static void test_failures_leave_nothing(void **ctx)
 	assert_string_equal(err.code, "too_many_vms");
 }
 
+/* Waits (bounded) until the store holds no VM record. */
+static void await_no_records(void)
+{
+	struct timespec nap = { 0, 10 * 1000 * 1000 };
+	char err[256];
+	size_t n = 1;
+
+	for (int waited = 0; n && waited < WAIT_MS; waited += 10) {
+		json_t *recs = NULL;
+
+		assert_int_equal(store_vm_list(store, &recs, err, sizeof(err)), 0);
+		n = json_array_size(recs);
+		json_decref(recs);
+		if (n)
+			nanosleep(&nap, NULL);
+	}
+	assert_int_equal(n, 0);
+}
+
+/* A migration whose stream never comes (a wrong ticket) is ended and
+ * forgotten while pinvm-vmm listens: its socket goes with its directory. */
+static void test_refused_migration_leaves_nothing(void **ctx)
+{
+	struct vm_incoming in = { .vcpus = 1, .memory_mib = 64, .source = "test" };
+	json_t *spec = json_pack("{s:i, s:i, s:s}", "vcpus", 1, "memory_mib", 64, "kernel", "Image");
+	char ticket[MIGRATE_TICKET_LEN + 1], wrong[MIGRATE_TICKET_LEN + 1];
+	struct api_error err = { 0 };
+	struct vm_entry *e = NULL;
+	unsigned port = 0;
+	int fd = -1;
+
+	(void)ctx;
+	assert_non_null(spec);
+	if (vm_core_incoming(core, &in, spec, &e, &port, ticket, &err) < 0)
+		fail_msg("incoming: %u %s %s", err.status, err.code, err.detail);
+	json_decref(spec);
+	memset(wrong, '0', MIGRATE_TICKET_LEN);
+	wrong[MIGRATE_TICKET_LEN] = '\0';
+	if (!strcmp(wrong, ticket))
+		wrong[0] = '1';
+	assert_int_equal(migrate_connect_tcp("127.0.0.1", port, wrong, &fd), 0);
+	await_no_records();
+	close(fd);
+	assert_nothing_left();
+	vm_entry_put(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pages),
+		cmocka_unit_test(test_refused_migration_leaves_nothing),
 		cmocka_unit_test(test_failures_leave_nothing),
 	};
 
