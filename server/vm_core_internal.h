@@ -1,5 +1,5 @@
 /* struct vm_core and the create path's steps, shared by vm_core.c,
- * vm_adopt.c and vm_incoming.c only. */
+ * vm_begin.c, vm_adopt.c and vm_incoming.c only. */
 #ifndef PINVM_SERVER_VM_CORE_INTERNAL_H
 #define PINVM_SERVER_VM_CORE_INTERNAL_H
 
@@ -61,6 +61,11 @@ int vm_core_begin(struct vm_core *c, const struct vm_core_begin_args *a,
  * if one was started, removes its directory and record, gives back its
  * name and place, and drops the caller's reference. */
 void vm_core_abandon(struct vm_core *c, struct vm_entry *e);
+
+/* vcpus, memory and cpu features against what this host has (as probed
+ * at start-up): 422 naming the field, 503 without KVM. */
+int vm_core_check_host(const struct kvm_host_info *info, const struct vm_spec *b,
+		       struct api_error *err);
 
 /*
  * config.json of a VM pinvm-vmm builds from saved state instead of a
