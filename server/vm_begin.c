@@ -4,6 +4,7 @@
  */
 #include "cpu_features.h"
 #include "store.h"
+#include "uuid.h"
 #include "vm_core_internal.h"
 #include "vm_dir.h"
 #include "vm_names.h"
@@ -15,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -60,22 +60,6 @@ static void entry_stamp(struct vm_core *c, struct vm_entry *e, const char *profi
 	snprintf(e->profile, sizeof(e->profile), "%s", profile ? profile : "");
 }
 
-/* A new VM id (a random UUID). */
-static void make_id(char out[40])
-{
-	unsigned char b[16] = { 0 };
-
-	if (getrandom(b, sizeof(b), 0) != sizeof(b))
-		for (size_t i = 0; i < sizeof(b); i++)
-			b[i] = (unsigned char)rand();
-	b[6] = (b[6] & 0x0f) | 0x40;
-	b[8] = (b[8] & 0x3f) | 0x80;
-	snprintf(out, 40,
-		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10],
-		 b[11], b[12], b[13], b[14], b[15]);
-}
-
 /* Gives back what vm_core_begin took before its entry: the spec's name
  * (a no-op when id does not hold it) and the place under --max-vms. */
 static void give_back(struct vm_core *c, const json_t *spec, const char *id)
@@ -105,7 +89,7 @@ int vm_core_begin(struct vm_core *c, const struct vm_core_begin_args *a,
 				held);
 	}
 	/* The name first: a conflict is the client's to fix whatever else. */
-	make_id(id);
+	uuid_v4(id);
 	if (name) {
 		char owner[40];
 
