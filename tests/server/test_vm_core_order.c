@@ -5,12 +5,15 @@
  * restore and incoming routes stop at 503 on a host without KVM before
  * they reach the core, so the core gets a host that says KVM, and
  * fake-vmm stands in for pinvm-vmm (a link named pinvm-vmm beside this
- * binary, where vmm_client_default_binary() looks). Two restores and an
- * incoming migration (its stream sent over the ticketed port) are paged
- * through one at a time: each shows once, newest first, and the walk
- * ends. A restore refused by the host check and one that fails after its
- * directory and record exist (vm_core_begin, vm_core_abandon) leave
- * nothing behind.
+ * binary, where vmm_client_default_binary() looks). A created VM, two
+ * restores and an incoming migration (its stream sent over the ticketed
+ * port) are paged through one at a time: each shows once, newest first,
+ * and the walk ends. The start they share (vm_core_begin, vm_core_abandon)
+ * is held to its order and its undoing: a create's refusals come name
+ * first, then image names, the host, the images' contents, each giving
+ * the name back; a restore refused by the host check, one that fails once
+ * its directory and record exist, and a migration refused while pinvm-vmm
+ * listens leave nothing behind.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,6 +25,7 @@
 #include "store.h"
 #include "vm_core.h"
 #include "vm_query.h"
+#include "vm_spec.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -36,24 +40,55 @@
 #define WAIT_MS 60000 /* generous: the machine may be loaded */
 
 static char tmp[] = "/tmp/pinvm-core-order-XXXXXX";
-static char state_dir[PATH_MAX], snap_dir[PATH_MAX];
+static char state_dir[PATH_MAX], snap_dir[PATH_MAX], image_dir[PATH_MAX];
 static struct kvm_host_info host;
 static struct store *store;
 static struct vm_core *core;
 
+/* An arm64 Image header (8 MiB reserved, little-endian) and 4 KiB: what
+ * image_check() takes for a kernel. */
+static int write_image(const char *path)
+{
+	unsigned char h[4096] = { 0 };
+	FILE *f = fopen(path, "wb");
+	int ok;
+
+	if (!f)
+		return -1;
+	for (int i = 0; i < 8; i++) {
+		h[8 + i] = (unsigned char)(0x80000ULL >> (8 * i));
+		h[16 + i] = (unsigned char)((8ULL << 20) >> (8 * i));
+		h[24 + i] = (unsigned char)(2ULL >> (8 * i));
+	}
+	memcpy(h + 56, "ARM\x64", 4);
+	ok = fwrite(h, 1, sizeof(h), f) == sizeof(h);
+	return fclose(f) == 0 && ok ? 0 : -1;
+}
+
 static int setup(void **ctx)
 {
-	struct vm_core_config cfg = { .image_dir = "", .max_vms = 8, .stop_on_exit = true };
-	char err[256];
+	struct vm_core_config cfg = { .max_vms = 8, .stop_on_exit = true };
+	char err[256], path[PATH_MAX + 16];
+	FILE *f;
 
 	(void)ctx;
 	if (!mkdtemp(tmp))
 		return -1;
 	snprintf(state_dir, sizeof(state_dir), "%s/state", tmp);
 	snprintf(snap_dir, sizeof(snap_dir), "%s/snap", tmp);
+	snprintf(image_dir, sizeof(image_dir), "%s/images", tmp);
 	if (mkdir(state_dir, 0700) < 0 || mkdir(snap_dir, 0700) < 0 ||
-	    store_open(state_dir, &store, err, sizeof(err)) < 0)
+	    mkdir(image_dir, 0700) < 0 || store_open(state_dir, &store, err, sizeof(err)) < 0)
 		return -1;
+	snprintf(path, sizeof(path), "%s/guest.Image", image_dir);
+	if (write_image(path) < 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/junk.Image", image_dir);
+	f = fopen(path, "w");
+	if (!f || fputs("not really a kernel, but longer than an arm64 Image header is: "
+			"sixty-four bytes and then some", f) < 0 || fclose(f) != 0)
+		return -1;
+	cfg.image_dir = image_dir;
 	/* What kvm_host_probe() says on an arm64 KVM host, as far as the
 	 * core's check reads it. */
 	host.hypervisor = true;
@@ -75,6 +110,21 @@ static int teardown(void **ctx)
 	store_close(store);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmp);
 	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* vm_core_create() from body (JSON text), NULL with err when refused. */
+static struct vm_entry *create(const char *body, struct api_error *err)
+{
+	json_t *doc = json_loads(body, 0, NULL);
+	struct vm_entry *e = NULL;
+	struct vm_spec spec;
+
+	assert_non_null(doc);
+	if (vm_spec_parse(doc, &spec, err) < 0 ||
+	    vm_core_create(core, &spec, doc, NULL, &e, err) < 0)
+		e = NULL;
+	json_decref(doc);
+	return e;
 }
 
 static struct vm_entry *restore(const char *dir, unsigned vcpus, struct api_error *err)
@@ -133,41 +183,44 @@ static struct vm_entry *migrate_in(void)
 
 static void test_pages(void **ctx)
 {
-	struct vm_entry *vms[3];
+	struct vm_entry *vms[4];
 	struct vm_query q = { .limit = 1 };
 	struct api_error err = { 0 };
 	unsigned long long next;
 	size_t pages = 0;
 
 	(void)ctx;
-	vms[0] = restore(snap_dir, 1, &err);
+	vms[0] = create("{\"vcpus\": 1, \"memory_mib\": 64, \"kernel\": \"guest.Image\"}", &err);
 	if (!vms[0])
-		fail_msg("restore: %u %s %s", err.status, err.code, err.detail);
-	vms[1] = restore(snap_dir, 2, &err);
+		fail_msg("create: %u %s %s", err.status, err.code, err.detail);
+	vms[1] = restore(snap_dir, 1, &err);
 	if (!vms[1])
 		fail_msg("restore: %u %s %s", err.status, err.code, err.detail);
-	vms[2] = migrate_in();
+	vms[2] = restore(snap_dir, 2, &err);
+	if (!vms[2])
+		fail_msg("restore: %u %s %s", err.status, err.code, err.detail);
+	vms[3] = migrate_in();
 	/* Newest first, one a page, each once, and the last page says so. */
 	do {
 		json_t *list = vm_core_select(core, &q, &next);
 		const char *id;
 
 		assert_non_null(list);
-		assert_true(pages < 3);
+		assert_true(pages < 4);
 		assert_int_equal(json_array_size(list), 1);
 		id = json_string_value(json_object_get(json_array_get(list, 0), "id"));
 		assert_non_null(id);
-		assert_string_equal(id, vms[2 - pages]->id);
+		assert_string_equal(id, vms[3 - pages]->id);
 		json_decref(list);
 		pages++;
 		q.before = next;
 	} while (next);
-	assert_int_equal(pages, 3);
+	assert_int_equal(pages, 4);
 	assert_true(vms[0]->seq > 0);
-	assert_true(vms[1]->seq > vms[0]->seq);
-	assert_true(vms[2]->seq > vms[1]->seq);
+	for (size_t i = 1; i < 4; i++)
+		assert_true(vms[i]->seq > vms[i - 1]->seq);
 
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < 4; i++) {
 		assert_int_equal(vm_core_delete(core, vms[i]->id, &err), 0);
 		vm_entry_put(vms[i]);
 	}
@@ -191,6 +244,70 @@ static void assert_nothing_left(void)
 	assert_int_equal(store_vm_list(store, &recs, err, sizeof(err)), 0);
 	assert_int_equal(json_array_size(recs), 0);
 	json_decref(recs);
+}
+
+/* create() of body with ' for " (easier to read). */
+static struct vm_entry *create_q(const char *body, struct api_error *err)
+{
+	char json[512];
+	size_t i;
+
+	for (i = 0; body[i] && i < sizeof(json) - 1; i++)
+		json[i] = body[i] == '\'' ? '"' : body[i];
+	json[i] = '\0';
+	return create(json, err);
+}
+
+static void refused(const char *body, unsigned status, const char *code, const char *field)
+{
+	struct api_error err = { 0 };
+	struct vm_entry *e = create_q(body, &err);
+
+	if (e)
+		fail_msg("%s: created", body);
+	if (err.status != status || strcmp(err.code, code) || strcmp(err.field, field))
+		fail_msg("%s: %u %s %s, not %u %s %s", body, err.status, err.code, err.field,
+			 status, code, field);
+}
+
+/* A create's refusals come in their order, each giving back the name. */
+static void test_create_refusals(void **ctx)
+{
+	struct api_error err = { 0 };
+	struct vm_entry *web, *db;
+
+	(void)ctx;
+	web = create_q("{'vcpus': 1, 'memory_mib': 64, 'kernel': 'guest.Image', 'name': 'web'}",
+		       &err);
+	if (!web)
+		fail_msg("create: %u %s %s", err.status, err.code, err.detail);
+	/* The name first: a conflict is the client's to fix whatever else. */
+	refused("{'vcpus': 1, 'memory_mib': 64, 'kernel': 'guest.Image', 'name': 'web'}", 409,
+		"name_taken", "name");
+	refused("{'vcpus': 9, 'memory_mib': 64, 'kernel': '../x', 'name': 'web'}", 409,
+		"name_taken", "name");
+	/* Then the image names, the host, what the images hold. */
+	refused("{'vcpus': 9, 'memory_mib': 64, 'kernel': '../x', 'name': 'db'}", 400,
+		"bad_image_name", "kernel");
+	refused("{'vcpus': 9, 'memory_mib': 64, 'kernel': 'junk.Image', 'name': 'db'}", 422,
+		"exceeds_host", "vcpus");
+	refused("{'vcpus': 1, 'memory_mib': 64, 'kernel': 'junk.Image', 'name': 'db'}", 422,
+		"not_an_image", "kernel");
+	db = create_q("{'vcpus': 1, 'memory_mib': 64, 'kernel': 'guest.Image', 'name': 'db'}", &err);
+	if (!db)
+		fail_msg("create db after its refusals: %u %s %s", err.status, err.code, err.detail);
+	/* DELETE gives the name back too. */
+	assert_int_equal(vm_core_delete(core, web->id, &err), 0);
+	vm_entry_put(web);
+	web = create_q("{'vcpus': 1, 'memory_mib': 64, 'kernel': 'guest.Image', 'name': 'web'}",
+		       &err);
+	if (!web)
+		fail_msg("create web again: %u %s %s", err.status, err.code, err.detail);
+	assert_int_equal(vm_core_delete(core, web->id, &err), 0);
+	assert_int_equal(vm_core_delete(core, db->id, &err), 0);
+	vm_entry_put(web);
+	vm_entry_put(db);
+	assert_nothing_left();
 }
 
 static void test_failures_leave_nothing(void **ctx)
@@ -290,6 +407,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pages),
 		cmocka_unit_test(test_refused_migration_leaves_nothing),
+		cmocka_unit_test(test_create_refusals),
 		cmocka_unit_test(test_failures_leave_nothing),
 	};
 
