@@ -70,26 +70,28 @@ int migrate_listen_tcp(int *fd, unsigned *port)
 	return 0;
 }
 
-static int unix_addr(const char *path, struct sockaddr_un *a)
+/* A Unix stream socket, and path as its address in *a (an over-long path
+ * is refused, never cut): the descriptor, or -errno. */
+static int unix_socket(const char *path, struct sockaddr_un *a)
 {
+	int s;
+
 	memset(a, 0, sizeof(*a));
 	a->sun_family = AF_UNIX;
 	if (strlen(path) >= sizeof(a->sun_path))
 		return -ENAMETOOLONG;
 	memcpy(a->sun_path, path, strlen(path) + 1);
-	return 0;
+	s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	return s < 0 ? -errno : s;
 }
 
 int migrate_listen_unix(const char *path, int *fd)
 {
 	struct sockaddr_un a;
-	int s, ret = unix_addr(path, &a);
+	int s = unix_socket(path, &a), ret;
 
-	if (ret < 0)
-		return ret;
-	s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (s < 0)
-		return -errno;
+		return s;
 	if (bind(s, (struct sockaddr *)&a, sizeof(a)) < 0 || chmod(path, 0600) < 0 ||
 	    listen(s, 1) < 0) {
 		ret = -errno;
@@ -195,13 +197,10 @@ int migrate_connect_tcp(const char *host, unsigned port, const char *ticket, int
 int migrate_connect_unix(const char *path, int *out)
 {
 	struct sockaddr_un a;
-	int s, ret = unix_addr(path, &a);
+	int s = unix_socket(path, &a), ret;
 
-	if (ret < 0)
-		return ret;
-	s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (s < 0)
-		return -errno;
+		return s;
 	if (connect(s, (struct sockaddr *)&a, sizeof(a)) < 0) {
 		ret = -errno;
 		close(s);

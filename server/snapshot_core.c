@@ -9,6 +9,7 @@
 #include "snapshot_store.h"
 #include "store.h"
 #include "test_hold.h"
+#include "uuid.h"
 #include "vm_dir.h"
 #include "vm_spec.h"
 #include "vm_supervisor.h"
@@ -21,7 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,20 +32,7 @@
 
 static pthread_mutex_t taking = PTHREAD_MUTEX_INITIALIZER;
 
-static void new_id(char out[SNAPSHOT_ID_LEN + 1])
-{
-	unsigned char b[16] = { 0 };
-
-	if (getrandom(b, sizeof(b), 0) != sizeof(b))
-		for (size_t i = 0; i < sizeof(b); i++)
-			b[i] = (unsigned char)rand();
-	b[6] = (b[6] & 0x0f) | 0x40;
-	b[8] = (b[8] & 0x3f) | 0x80;
-	snprintf(out, SNAPSHOT_ID_LEN + 1,
-		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11],
-		 b[12], b[13], b[14], b[15]);
-}
+_Static_assert(SNAPSHOT_ID_LEN == UUID_LEN, "a snapshot id is a UUID");
 
 static int not_found(const char *id, struct api_error *err)
 {
@@ -267,7 +254,7 @@ int snapshot_take(const struct snapshot_env *env, struct vm_entry *e, json_t **r
 			 full ? "insufficient_storage" : "snapshot_failed", "",
 			 "pinvm-vmm could not snapshot the VM: %s (the VM stays paused)", detail);
 	}
-	new_id(id);
+	uuid_v4(id);
 	if (!ret)
 		test_hold("snapshot-written");
 	if (!ret)

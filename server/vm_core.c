@@ -24,9 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #define VM_CREATE_TIMEOUT_MS 60000
@@ -143,58 +141,20 @@ static int resolve_image(const struct vm_core *c, const char *field, const char 
 	return 0;
 }
 
-/* vcpus, memory and cpu features against what this host has (as probed at start-up,
- * which /v1/ready reports too). */
-int vm_core_check_host(const struct kvm_host_info *info, const struct vm_spec *b,
-		      struct api_error *err)
+/* A pinvmd started without --image-dir, or an image name that is not a
+ * file inside it: the client's to fix, whatever the host. */
+static int resolve_images(const struct vm_core *c, const struct vm_spec *spec,
+			  char kernel[PATH_MAX], char initrd[PATH_MAX], struct api_error *err)
 {
-	long max_vcpus = 0;
-	uint64_t mem_mib;
+	int ret;
 
-	if (!info->hypervisor)
-		return api_fail(err, 503, "no_hypervisor", "",
-				"no arm64 KVM on this host: %s", info->reason);
-	for (size_t i = 0; i < info->ncaps; i++)
-		if (!strcmp(info->caps[i].name, "max_vcpus"))
-			max_vcpus = info->caps[i].value;
-	if (max_vcpus > (long)VM_SPEC_MAX_VCPUS)
-		max_vcpus = VM_SPEC_MAX_VCPUS;
-	if (b->vcpus > max_vcpus)
-		return api_fail(err, 422, "exceeds_host", "vcpus",
-				"vcpus %lld is more than this host's KVM allows (%ld)",
-				(long long)b->vcpus, max_vcpus);
-	mem_mib = (uint64_t)sysconf(_SC_PHYS_PAGES) * (uint64_t)sysconf(_SC_PAGESIZE) >> 20;
-	if ((uint64_t)b->memory_mib > mem_mib)
-		return api_fail(err, 422, "exceeds_host", "memory_mib",
-				"memory_mib %lld is more than this host has (%" PRIu64 " MiB)",
-				(long long)b->memory_mib, mem_mib);
-	return cpu_features_check_host(&b->cpu_features, &info->cpu, "cpu_features", err);
-}
-
-void vm_core_entry_stamp(struct vm_core *c, struct vm_entry *e, const char *profile)
-{
-	time_t now = time(NULL);
-	struct tm tm;
-
-	e->seq = atomic_fetch_add(&c->seq, 1) + 1;
-	gmtime_r(&now, &tm);
-	strftime(e->created_at, sizeof(e->created_at), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	snprintf(e->profile, sizeof(e->profile), "%s", profile ? profile : "");
-}
-
-void vm_core_make_id(char out[40])
-{
-	unsigned char b[16] = { 0 };
-
-	if (getrandom(b, sizeof(b), 0) != sizeof(b))
-		for (size_t i = 0; i < sizeof(b); i++)
-			b[i] = (unsigned char)rand();
-	b[6] = (b[6] & 0x0f) | 0x40;
-	b[8] = (b[8] & 0x3f) | 0x80;
-	snprintf(out, 40,
-		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10],
-		 b[11], b[12], b[13], b[14], b[15]);
+	if (!c->image_dir[0])
+		return api_fail(err, 422, "no_image_dir", "kernel",
+				"pinvmd was started without --image-dir");
+	ret = resolve_image(c, "kernel", spec->kernel, kernel, err);
+	if (!ret && spec->initrd)
+		ret = resolve_image(c, "initrd", spec->initrd, initrd, err);
+	return ret;
 }
 
 /* The first event of a new pinvm-vmm: built, or why not. With a profile,
@@ -448,90 +408,49 @@ static void log_created(const struct vm_entry *e, const double t[CS_COUNT])
 	json_decref(f);
 }
 
+/* A create's checks of its images, around the host's (vm_core_begin). */
+struct image_checks {
+	const struct vm_core *c;
+	const struct vm_spec *spec;
+	double *checked;                   /* when they were done (log_created) */
+	char kernel[PATH_MAX], initrd[PATH_MAX];
+};
+
+static int images_named(void *arg, struct api_error *err)
+{
+	struct image_checks *k = arg;
+
+	return resolve_images(k->c, k->spec, k->kernel, k->initrd, err);
+}
+
+/* What they hold, once the host has the room: a kernel that fits. */
+static int images_fit(void *arg, struct api_error *err)
+{
+	struct image_checks *k = arg;
+	int ret = image_check(k->kernel, k->spec->initrd ? k->initrd : NULL,
+			      (uint64_t)k->spec->memory_mib, err);
+
+	*k->checked = mono_ms_exact();
+	return ret;
+}
+
 static int create(struct vm_core *c, const struct vm_spec *spec, const json_t *doc,
 		  struct compat_report *report, bool async, struct vm_entry **out,
 		  struct api_error *err)
 {
 	double t[CS_COUNT] = { [CS_BEGIN] = mono_ms_exact() };
-	char kernel[PATH_MAX], initrd[PATH_MAX], serr[256], id[40];
+	struct image_checks k = { .c = c, .spec = spec, .checked = &t[CS_CHECKED] };
+	const struct vm_core_begin_args begin = {
+		.spec = json_deep_copy(doc), .fit = spec, .profile = spec->profile,
+		.check_before_host = images_named, .check_after_host = images_fit, .arg = &k,
+	};
 	struct vm_entry *e;
-	unsigned held;
-	json_t *rec;
 	int ret;
 
 	*out = NULL;
-	if (vm_registry_reserve(c->reg, &held) < 0)
-		return api_fail(err, 409, "too_many_vms", "",
-				"this pinvmd holds %u VMs, its limit (--max-vms); delete one first",
-				held);
-	/* The name first: a conflict is the client's to fix whatever else. */
-	vm_core_make_id(id);
-	if (spec->name) {
-		char owner[40];
-
-		ret = vm_names_claim(c->names, spec->name, id, owner);
-		if (ret == -EEXIST)
-			ret = api_fail(err, 409, "name_taken", "name",
-				       "the name \"%s\" is VM %s's; names are unique",
-				       spec->name, owner);
-		else if (ret < 0)
-			api_fail(err, 500, "out_of_memory", "", "out of memory");
-		if (ret < 0) {
-			vm_registry_unreserve(c->reg);
-			return ret;
-		}
-	}
-	if (!c->image_dir[0]) {
-		ret = api_fail(err, 422, "no_image_dir", "kernel",
-			       "pinvmd was started without --image-dir");
-		goto err_reserved;
-	}
-	ret = resolve_image(c, "kernel", spec->kernel, kernel, err);
-	if (!ret && spec->initrd)
-		ret = resolve_image(c, "initrd", spec->initrd, initrd, err);
-	if (!ret)
-		ret = vm_core_check_host(c->host, spec, err);
-	if (!ret)
-		ret = image_check(kernel, spec->initrd ? initrd : NULL,
-				  (uint64_t)spec->memory_mib, err);
+	ret = vm_core_begin(c, &begin, &e, err);
 	if (ret < 0)
-		goto err_reserved;
-	t[CS_CHECKED] = mono_ms_exact();
-
-	e = vm_entry_new();
-	if (!e) {
-		ret = api_fail(err, 500, "out_of_memory", "", "out of memory");
-		goto err_reserved;
-	}
-	memcpy(e->id, id, sizeof(e->id));
-	vm_core_entry_stamp(c, e, spec->profile);
-	e->spec = json_deep_copy(doc);
-	if (!e->spec) {
-		ret = api_fail(err, 500, "out_of_memory", "", "out of memory");
-		goto err_entry;
-	}
-	if (vm_dir_path(c->state_dir, e->id, e->dir, sizeof(e->dir)) < 0) {
-		e->dir[0] = '\0';
-		ret = api_fail(err, 500, "state_error", "", "state directory path too long");
-		goto err_entry;
-	}
-	ret = vm_dir_create(e->dir);
-	if (ret < 0) {
-		api_fail(err, 500, "state_error", "", "%s: %s", e->dir, strerror(-ret));
-		e->dir[0] = '\0'; /* not ours to remove */
-		goto err_entry;
-	}
-	/* Before pinvm-vmm exists: a pinvmd that dies from here on leaves a
-	 * record its successor finds. */
-	e->store = c->store;
-	rec = vm_entry_record_json(e, "creating");
-	ret = rec ? store_vm_put(c->store, e->id, rec, serr, sizeof(serr)) : -ENOMEM;
-	json_decref(rec);
-	if (ret < 0) {
-		api_fail(err, 500, "state_error", "", "cannot store the VM: %s",
-			 rec ? serr : "out of memory");
-		goto err_entry;
-	}
+		return ret;
 	t[CS_RECORDED] = mono_ms_exact();
 	if (async) {
 		struct create_job *job = calloc(1, sizeof(*job));
@@ -540,9 +459,9 @@ static int create(struct vm_core *c, const struct vm_spec *spec, const json_t *d
 			ret = api_fail(err, 500, "out_of_memory", "", "out of memory");
 			goto err_entry;
 		}
-		memcpy(job->kernel, kernel, sizeof(kernel));
+		memcpy(job->kernel, k.kernel, sizeof(k.kernel));
 		if (spec->initrd)
-			memcpy(job->initrd, initrd, sizeof(initrd));
+			memcpy(job->initrd, k.initrd, sizeof(k.initrd));
 		job->report = report;
 		job->core = c;
 		job->e = vm_entry_get(e);
@@ -562,7 +481,7 @@ static int create(struct vm_core *c, const struct vm_spec *spec, const json_t *d
 		*out = e;
 		return 0;
 	}
-	ret = write_config(c, e, spec, kernel, initrd, report, err);
+	ret = write_config(c, e, spec, k.kernel, k.initrd, report, err);
 	t[CS_CONFIG] = mono_ms_exact();
 	if (!ret)
 		ret = vm_core_spawn_vmm(e, err);
@@ -588,12 +507,7 @@ static int create(struct vm_core *c, const struct vm_spec *spec, const json_t *d
 	return 0;
 
 err_entry:
-	vm_end(e);
-	vm_entry_put(e);
-err_reserved:
-	if (spec->name)
-		vm_names_release(c->names, spec->name, id);
-	vm_registry_unreserve(c->reg);
+	vm_core_abandon(c, e);
 	return ret < 0 ? ret : -EIO;
 }
 
@@ -686,49 +600,17 @@ static int seed_console(const char *snap_dir, const char *vm_dir, struct api_err
 int vm_core_restore(struct vm_core *c, const struct vm_restore *r, const json_t *doc,
 		    struct vm_entry **out, struct api_error *err)
 {
-	const struct vm_spec spec = { .vcpus = r->vcpus, .memory_mib = (json_int_t)r->memory_mib };
-	char serr[256];
+	const struct vm_spec fit = { .vcpus = r->vcpus, .memory_mib = (json_int_t)r->memory_mib };
+	const struct vm_core_begin_args begin = {
+		.spec = json_deep_copy(doc), .fit = &fit, .profile = r->profile,
+	};
 	struct vm_entry *e;
-	unsigned held;
-	json_t *rec;
 	int ret;
 
 	*out = NULL;
-	if (vm_registry_reserve(c->reg, &held) < 0)
-		return api_fail(err, 409, "too_many_vms", "",
-				"this pinvmd holds %u VMs, its limit (--max-vms); delete one first",
-				held);
-	ret = vm_core_check_host(c->host, &spec, err);
+	ret = vm_core_begin(c, &begin, &e, err);
 	if (ret < 0)
-		goto err_reserved;
-	e = vm_entry_new();
-	if (!e) {
-		ret = api_fail(err, 500, "out_of_memory", "", "out of memory");
-		goto err_reserved;
-	}
-	vm_core_make_id(e->id);
-	vm_core_entry_stamp(c, e, r->profile);
-	e->spec = json_deep_copy(doc);
-	if (!e->spec || vm_dir_path(c->state_dir, e->id, e->dir, sizeof(e->dir)) < 0) {
-		e->dir[0] = '\0';
-		ret = api_fail(err, 500, "internal_error", "", "out of memory or path too long");
-		goto err_entry;
-	}
-	ret = vm_dir_create(e->dir);
-	if (ret < 0) {
-		api_fail(err, 500, "state_error", "", "%s: %s", e->dir, strerror(-ret));
-		e->dir[0] = '\0';
-		goto err_entry;
-	}
-	e->store = c->store;
-	rec = vm_entry_record_json(e, "creating");
-	ret = rec ? store_vm_put(c->store, e->id, rec, serr, sizeof(serr)) : -ENOMEM;
-	json_decref(rec);
-	if (ret < 0) {
-		api_fail(err, 500, "state_error", "", "cannot store the VM: %s",
-			 rec ? serr : "out of memory");
-		goto err_entry;
-	}
+		return ret;
 	ret = seed_console(r->dir, e->dir, err);
 	if (!ret)
 		ret = write_restore_config(c, e, r, err);
@@ -755,10 +637,7 @@ int vm_core_restore(struct vm_core *c, const struct vm_restore *r, const json_t 
 	return 0;
 
 err_entry:
-	vm_end(e);
-	vm_entry_put(e);
-err_reserved:
-	vm_registry_unreserve(c->reg);
+	vm_core_abandon(c, e);
 	return ret < 0 ? ret : -EIO;
 }
 
@@ -850,13 +729,8 @@ int vm_core_restart(struct vm_core *c, struct vm_entry *e, struct compat_report 
 	/* The spec was accepted once; the host and the image directory may
 	 * have changed since. */
 	ret = vm_spec_parse(e->spec, &spec, err);
-	if (!ret && !c->image_dir[0])
-		ret = api_fail(err, 422, "no_image_dir", "kernel",
-			       "pinvmd was started without --image-dir");
 	if (!ret)
-		ret = resolve_image(c, "kernel", spec.kernel, kernel, err);
-	if (!ret && spec.initrd)
-		ret = resolve_image(c, "initrd", spec.initrd, initrd, err);
+		ret = resolve_images(c, &spec, kernel, initrd, err);
 	if (!ret)
 		ret = vm_core_check_host(c->host, &spec, err);
 	if (!ret && vm_dir_file(e->dir, VM_FILE_EXIT, exitf, sizeof(exitf)) == 0)

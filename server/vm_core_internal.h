@@ -1,5 +1,5 @@
 /* struct vm_core and the create path's steps, shared by vm_core.c,
- * vm_adopt.c and vm_incoming.c only. */
+ * vm_begin.c, vm_adopt.c and vm_incoming.c only. */
 #ifndef PINVM_SERVER_VM_CORE_INTERNAL_H
 #define PINVM_SERVER_VM_CORE_INTERNAL_H
 
@@ -24,17 +24,46 @@ struct vm_core {
 	atomic_ullong seq;                /* the last vm_entry.seq given */
 };
 
-/* A new VM id (a random UUID). */
-void vm_core_make_id(char out[40]);
+/*
+ * What one new VM's start differs in: create, restore and incoming each
+ * give theirs to vm_core_begin().
+ */
+struct vm_core_begin_args {
+	/* The VM's spec: a new reference, stolen (also on failure); NULL
+	 * stands for out of memory. Its "name", when it has one, is claimed:
+	 * names are unique, and vm_core_delete() gives it back. */
+	json_t *spec;
+	const struct vm_spec *fit;   /* vcpus, memory_mib, cpu_features: held against the host */
+	const char *profile;         /* NULL or "": none */
+	/* The caller's own checks (NULL: none), each 0 or -errno with err:
+	 * check_before_host once the name is held, check_after_host once the
+	 * host has the room. Nothing exists yet when they run. */
+	int (*check_before_host)(void *arg, struct api_error *err);
+	int (*check_after_host)(void *arg, struct api_error *err);
+	void *arg;
+};
 
 /*
- * A new VM entry's identity: its creation order (list cursors), created_at
- * now, its profile name ("" none). Every path that makes a VM (create,
- * restore, incoming) sets them here, so none can miss one.
+ * The start every new VM shares: a place under --max-vms (409
+ * too_many_vms), its name (409 name_taken), the caller's checks around the
+ * host's (vm_core_check_host), an entry stamped with its id, creation order,
+ * created_at and profile, its directory, and its "creating" record in the
+ * store (so a pinvmd that dies from here on leaves its successor something
+ * to find). 0 with *out the entry (the caller's one reference, not listed
+ * yet), or -errno with err and nothing left behind. From then on the caller
+ * either lists the entry (vm_registry_add, reserved) or gives everything
+ * back with vm_core_abandon().
  */
-void vm_core_entry_stamp(struct vm_core *c, struct vm_entry *e, const char *profile);
+int vm_core_begin(struct vm_core *c, const struct vm_core_begin_args *a,
+		  struct vm_entry **out, struct api_error *err);
 
-/* vcpus and memory against what this host can give: 422 naming the field. */
+/* Undoes a vm_core_begin() whose entry is not listed: ends its pinvm-vmm
+ * if one was started, removes its directory and record, gives back its
+ * name and place, and drops the caller's reference. */
+void vm_core_abandon(struct vm_core *c, struct vm_entry *e);
+
+/* vcpus, memory and cpu features against what this host has (as probed
+ * at start-up): 422 naming the field, 503 without KVM. */
 int vm_core_check_host(const struct kvm_host_info *info, const struct vm_spec *b,
 		       struct api_error *err);
 

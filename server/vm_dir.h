@@ -1,8 +1,8 @@
 /*
  * The per-VM directory, STATE/vms/ID: the one place that knows its layout.
  * pinvmd creates it before pinvm-vmm exists and removes it on DELETE;
- * pinvm-vmm writes the console, its log, its control socket and its exit
- * record there. Pure path arithmetic plus mkdir/unlink: no locking, any
+ * pinvm-vmm writes the console, its log, its control socket, a
+ * migration's incoming socket and its exit record there. Pure path arithmetic plus mkdir/unlink: no locking, any
  * thread.
  */
 #ifndef PINVM_SERVER_VM_DIR_H
@@ -16,6 +16,10 @@ enum vm_file {
 	VM_FILE_VMM_LOG, /* vmm.log: pinvm-vmm's stdout and stderr */
 	VM_FILE_CONTROL, /* control.sock: where a restarted pinvmd attaches */
 	VM_FILE_EXIT,    /* exit.json: why pinvm-vmm ended */
+	/* incoming.sock: where a migration's destination pinvm-vmm takes the
+	 * stream (pinvmd relays it there); left behind when pinvm-vmm is
+	 * killed while it listens */
+	VM_FILE_INCOMING,
 	VM_FILE_COUNT
 };
 

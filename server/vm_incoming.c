@@ -26,7 +26,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 /* How long the source has to connect, and the longest silence mid-stream
@@ -46,7 +45,7 @@ struct incoming_job {
 static int sock_path(const struct vm_entry *e, char *out, size_t len)
 {
 	/* Well under a Unix socket's 108 bytes, or refused. */
-	if ((size_t)snprintf(out, len, "%s/incoming.sock", e->dir) >= len || strlen(out) > 100)
+	if (vm_dir_file(e->dir, VM_FILE_INCOMING, out, len) < 0 || strlen(out) > 100)
 		return -ENAMETOOLONG;
 	return 0;
 }
@@ -172,61 +171,29 @@ int vm_core_incoming(struct vm_core *c, const struct vm_incoming *in, const json
 		     struct vm_entry **out, unsigned *port, char ticket[65],
 		     struct api_error *err)
 {
-	const struct vm_spec vspec = { .vcpus = in->vcpus, .memory_mib = (json_int_t)in->memory_mib };
+	const struct vm_spec fit = { .vcpus = in->vcpus, .memory_mib = (json_int_t)in->memory_mib };
+	struct vm_core_begin_args begin = { .fit = &fit, .profile = in->profile };
 	struct incoming_job *job = NULL;
-	char serr[256];
 	struct vm_entry *e;
-	unsigned held;
-	json_t *rec;
 	int ret;
 
 	*out = NULL;
-	if (vm_registry_reserve(c->reg, &held) < 0)
-		return api_fail(err, 409, "too_many_vms", "",
-				"this pinvmd holds %u VMs, its limit (--max-vms); delete one first",
-				held);
-	ret = vm_core_check_host(c->host, &vspec, err);
+	/* Names are one pinvmd's: the source's does not come along. */
+	begin.spec = json_deep_copy(spec);
+	if (begin.spec)
+		json_object_del(begin.spec, "name");
+	ret = vm_core_begin(c, &begin, &e, err);
 	if (ret < 0)
-		goto err_reserved;
-	e = vm_entry_new();
+		return ret;
 	job = calloc(1, sizeof(*job));
-	if (!e || !job) {
-		free(job);
-		vm_entry_put(e);
+	if (!job) {
 		ret = api_fail(err, 500, "out_of_memory", "", "out of memory");
-		goto err_reserved;
+		goto err_entry;
 	}
 	job->lfd = -1;
-	vm_core_make_id(e->id);
-	vm_core_entry_stamp(c, e, in->profile);
-	/* Names are one pinvmd's: the source's does not come along. */
-	e->spec = json_deep_copy(spec);
-	if (e->spec)
-		json_object_del(e->spec, "name");
-	if (!e->spec || vm_dir_path(c->state_dir, e->id, e->dir, sizeof(e->dir)) < 0) {
-		e->dir[0] = '\0';
-		ret = api_fail(err, 500, "internal_error", "", "out of memory or path too long");
-		goto err_entry;
-	}
 	if (sock_path(e, job->sock, sizeof(job->sock)) < 0) {
-		e->dir[0] = '\0';
 		ret = api_fail(err, 500, "state_error", "",
 			       "the state directory's path is too long for a Unix socket");
-		goto err_entry;
-	}
-	ret = vm_dir_create(e->dir);
-	if (ret < 0) {
-		api_fail(err, 500, "state_error", "", "%s: %s", e->dir, strerror(-ret));
-		e->dir[0] = '\0';
-		goto err_entry;
-	}
-	e->store = c->store;
-	rec = vm_entry_record_json(e, "creating");
-	ret = rec ? store_vm_put(c->store, e->id, rec, serr, sizeof(serr)) : -ENOMEM;
-	json_decref(rec);
-	if (ret < 0) {
-		api_fail(err, 500, "state_error", "", "cannot store the VM: %s",
-			 rec ? serr : "out of memory");
 		goto err_entry;
 	}
 	ret = vm_core_write_state_config(c, e, "incoming", job->sock, in->vcpus, in->memory_mib,
@@ -280,9 +247,6 @@ err_entry:
 	if (job && job->lfd >= 0)
 		close(job->lfd);
 	free(job);
-	vm_end(e);
-	vm_entry_put(e);
-err_reserved:
-	vm_registry_unreserve(c->reg);
+	vm_core_abandon(c, e);
 	return ret < 0 ? ret : -EIO;
 }

@@ -20,10 +20,14 @@
  * "vmm-snapshot-memory" (vmm/test_hold.h), as pinvm-vmm does.
  * console_input bytes are appended to the console log (a guest echoing
  * what is typed), or with fake:input-full rejected (EAGAIN).
+ * A config with "incoming" (a migration's destination) listens there,
+ * says "incoming", takes one connection and reads it to its end (the
+ * stream's bytes are not looked at), then says "created" as any other.
  * It first writes "fds: ..." (its open descriptors) to stderr.
  * --control-socket and --exit-file work as in pinvm-vmm, through the same
  * vmm_control.c: when the channel closes it waits there for a new one.
  */
+#include "migrate_relay.h"
 #include "test_hold.h"
 #include "vm_state.h"
 #include "vmm_config.h"
@@ -214,6 +218,32 @@ int main(int argc, char **argv)
 	return status;
 }
 
+/* The destination's side of a migration, minus the guest. */
+static int receive_incoming(int fd, const char *path)
+{
+	struct vmm_event ev = { .type = VMM_EVENT_INCOMING };
+	char buf[65536];
+	int ilfd, conn, ret = migrate_listen_unix(path, &ilfd);
+	ssize_t n;
+
+	if (ret < 0) {
+		ev.type = VMM_EVENT_ERROR;
+		vmm_error_set(&ev.error, "incoming", -ret, "listen on %s", path);
+		vmm_proto_send_event(fd, &ev);
+		return -1;
+	}
+	vmm_proto_send_event(fd, &ev);
+	ret = migrate_accept(ilfd, -1, -1, &conn);
+	close(ilfd);
+	unlink(path);
+	if (ret < 0)
+		return -1;
+	while ((n = read(conn, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))
+		;
+	close(conn);
+	return n < 0 ? -1 : 0;
+}
+
 static int serve(int fd, struct vmm_config *cfgp)
 {
 	struct vmm_config cfg = *cfgp;
@@ -234,6 +264,8 @@ static int serve(int fd, struct vmm_config *cfgp)
 		vmm_proto_send_event(fd, &ev);
 		return 1;
 	}
+	if (cfg.incoming && receive_incoming(fd, cfg.incoming) < 0)
+		return 1;
 	for (size_t p = 0; p < cfg.npins; p++)
 		cfg.pins[p].readback = cfg.pins[p].value;
 	ev.pins = cfg.pins;
