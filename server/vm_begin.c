@@ -137,11 +137,14 @@ int vm_core_begin(struct vm_core *c, const struct vm_core_begin_args *a,
 	 * record its successor finds. */
 	e->store = c->store;
 	rec = vm_entry_record_json(e, "creating");
-	ret = rec ? store_vm_put(c->store, e->id, rec, serr, sizeof(serr)) : -ENOMEM;
+	if (!rec) {
+		ret = api_fail(err, 500, "state_error", "", "cannot store the VM: out of memory");
+		goto err_entry;
+	}
+	ret = store_vm_put(c->store, e->id, rec, serr, sizeof(serr));
 	json_decref(rec);
 	if (ret < 0) {
-		api_fail(err, 500, "state_error", "", "cannot store the VM: %s",
-			 rec ? serr : "out of memory");
+		api_fail(err, 500, "state_error", "", "cannot store the VM: %s", serr);
 		goto err_entry;
 	}
 	*out = e;
