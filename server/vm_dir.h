@@ -16,6 +16,8 @@ enum vm_file {
 	VM_FILE_VMM_LOG, /* vmm.log: pinvm-vmm's stdout and stderr */
 	VM_FILE_CONTROL, /* control.sock: where a restarted pinvmd attaches */
 	VM_FILE_EXIT,    /* exit.json: why pinvm-vmm ended */
+	VM_FILE_PRERUN,  /* prerun.json: the pre-run image a migration's dry
+			  * run judges (pinvm-vmm writes it, vm.h) */
 	VM_FILE_COUNT
 };
 

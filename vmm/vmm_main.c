@@ -2,7 +2,7 @@
  * pinvm-vmm: one microVM in its own process, controlled by pinvmd.
  *
  *   pinvm-vmm --config FILE --control-fd N [--control-socket PATH]
- *             [--exit-file PATH]
+ *             [--exit-file PATH] [--prerun-image PATH]
  *   pinvm-vmm --helper fwregs|probe|restore-check   (vmm_helper.h)
  *
  * With "incoming" in the config, the VM comes from a live migration
@@ -18,7 +18,11 @@
  * --control-socket, a restarted pinvmd reconnects there and takes over
  * (vmm_control.h); without it, a started VM runs on uncontrolled and one
  * never started is dropped. With --exit-file, the last event is written
- * there before the process exits, whoever is listening.
+ * there before the process exits, whoever is listening. With
+ * --prerun-image, the VM's pre-run image (vm.h vm_prerun_image: what a
+ * migration's dry run judges) is written there once the VM is built and
+ * before "created"; failing to write it is logged, not fatal (a migration
+ * without it is judged after the pause, by the replay).
  *
  * A guest reset (PSCI SYSTEM_RESET or SYSTEM_RESET2, or the "reboot" op)
  * boots the guest again in this same process (vm_reboot); "shutdown"
@@ -82,7 +86,7 @@ static const char *state_name(enum state s)
 struct vmm {
 	int ctl;          /* control channel; -1 once closed */
 	int lfd;          /* --control-socket listener; -1 without */
-	const char *socket_path, *exit_path; /* NULL when not asked for */
+	const char *socket_path, *exit_path, *prerun_path; /* NULL when not asked for */
 	int sfd;          /* signalfd for SIGTERM/SIGINT */
 	int console_fd;
 	struct vm *vm;
@@ -112,11 +116,12 @@ static void logf_(const char *fmt, ...)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: pinvm-vmm --config FILE --control-fd N [--control-socket PATH]\n"
-		   "                 [--exit-file PATH]\n"
+		   "                 [--exit-file PATH] [--prerun-image PATH]\n"
 		   "  FILE  the VM's JSON configuration (see vmm/vmm_config.h)\n"
 		   "  N     a SOCK_SEQPACKET socket to pinvmd (see vmm/vmm_proto.h)\n"
 		   "  --control-socket  where a restarted pinvmd reconnects\n"
-		   "  --exit-file       where the last event is kept\n");
+		   "  --exit-file       where the last event is kept\n"
+		   "  --prerun-image    where the pre-run image is written\n");
 }
 
 /* Sends ev unless the channel is gone; a vanished peer closes our end. */
@@ -666,6 +671,7 @@ int main(int argc, char **argv)
 		{ "control-fd", required_argument, NULL, 'f' },
 		{ "control-socket", required_argument, NULL, 's' },
 		{ "exit-file", required_argument, NULL, 'x' },
+		{ "prerun-image", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -699,6 +705,9 @@ int main(int argc, char **argv)
 			break;
 		case 'x':
 			m.exit_path = optarg;
+			break;
+		case 'p':
+			m.prerun_path = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -757,9 +766,22 @@ int main(int argc, char **argv)
 	}
 	{
 		struct vmm_event ev = { .type = VMM_EVENT_CREATED };
+		char prerun[64] = "";
+		double t_prerun = mono_ms_exact();
+		uint64_t bytes;
 
 		if (cfg.restore)
 			test_hold("vmm-restore-built");
+		if (m.prerun_path) {
+			if (vm_prerun_image(m.vm, m.prerun_path, &bytes, &err) < 0) {
+				logf_("%s: %s (a migration of this VM is judged after the pause)",
+				      err.step, err.detail);
+				unlink(m.prerun_path);
+			} else {
+				snprintf(prerun, sizeof(prerun), "; pre-run image %.1f ms, %llu bytes",
+					 mono_ms_exact() - t_prerun, (unsigned long long)bytes);
+			}
+		}
 
 		ev.pins = (struct vmm_pin *)vm_pins(m.vm, &ev.npins);
 		ev.vcpus = vm_vcpu_count(m.vm);
@@ -767,10 +789,10 @@ int main(int argc, char **argv)
 		/* Where start-up time goes (issue 16): main() to the VM, and
 		 * the VM itself (KVM, RAM, kernel, GIC, vCPUs, pins). */
 		logf_("%s: %u vCPUs, %llu MiB, GIC%s, %zu pins; %.1f ms from main(), "
-		      "%.1f ms building the VM (%s)",
+		      "%.1f ms building the VM (%s)%s",
 		      cfg.restore ? "restored" : cfg.incoming ? "migrated in" : "created", ev.vcpus,
 		      (unsigned long long)cfg.memory_mib, ev.gic, ev.npins,
-		      mono_ms_exact() - t_main, mono_ms_exact() - t_built, vm_build_timing(m.vm));
+		      mono_ms_exact() - t_main, t_prerun - t_built, vm_build_timing(m.vm), prerun);
 		send_event(&m, &ev);
 	}
 	m.cfg = &cfg;

@@ -21,6 +21,7 @@
  * console_input bytes are appended to the console log (a guest echoing
  * what is typed), or with fake:input-full rejected (EAGAIN).
  * It first writes "fds: ..." (its open descriptors) to stderr.
+ * --prerun-image is taken and ignored (no KVM: no image to write).
  * --control-socket and --exit-file work as in pinvm-vmm, through the same
  * vmm_control.c: when the channel closes it waits there for a new one.
  */
