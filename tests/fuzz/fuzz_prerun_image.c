@@ -4,7 +4,8 @@
  * another host. The VM's memory size is the document's own "memory_mib"
  * when it is an integer (so images can be accepted), else 64. A refusal
  * is -EINVAL or -ENOMEM under step "prerun" whose detail starts with a key
- * path and ": " (the destination makes that the problem's field); an
+ * path (empty for an empty key) and ": " (the destination makes that the
+ * problem's field); an
  * acceptance is a one-vCPU vm.json of that size within the byte bound.
  */
 #include "fuzz.h"
@@ -36,7 +37,8 @@ int fuzz_run(const uint8_t *data, size_t size)
 	if (ret) {
 		FUZZ_CHECK(ret == -EINVAL || ret == -ENOMEM);
 		FUZZ_CHECK(!strcmp(err.step, "prerun"));
-		FUZZ_CHECK(ret == -ENOMEM || strstr(err.detail, ": ") > err.detail);
+		/* (An empty key's path is empty: the detail then starts with ": ".) */
+		FUZZ_CHECK(ret == -ENOMEM || strstr(err.detail, ": ") != NULL);
 		json_decref(doc);
 		return 0;
 	}
