@@ -61,7 +61,7 @@ int migrate_incoming_parse(const json_t *body, struct migrate_incoming *out,
 {
 	static const char *const keys[] = { "vcpus", "memory_mib", "firmware_registers",
 					    "profile", "profile_document", "spec", "source",
-					    NULL };
+					    "prerun", NULL };
 	static const char *const source_keys[] = { "vm", "kernel_release", NULL };
 	struct hostset *h;
 	const json_t *v, *src;
@@ -101,6 +101,10 @@ int migrate_incoming_parse(const json_t *body, struct migrate_incoming *out,
 		    ju_get_string(src, "kernel_release", "source.kernel_release",
 				  HOSTSET_RELEASE_MAX, &out->source_kernel, err) < 0))
 		return -EINVAL;
+	v = json_object_get(body, "prerun");
+	if (v && !json_is_null(v) && !json_is_object(v))
+		return ju_wrong_type(err, "prerun", "an object or null", v);
+	out->prerun = json_is_object(v) ? v : NULL;
 	v = json_object_get(body, "firmware_registers");
 	if (!v)
 		return ju_missing_field(err, "firmware_registers");
@@ -128,12 +132,12 @@ json_t *migrate_incoming_build(const struct migrate_incoming *in)
 			json_decref(regs);
 			return NULL;
 		}
-	doc = json_pack("{s:I, s:I, s:{s:s, s:o}, s:s?, s:O?, s:O, s:{s:s?, s:s?}}", "vcpus",
+	doc = json_pack("{s:I, s:I, s:{s:s, s:o}, s:s?, s:O?, s:O, s:{s:s?, s:s?}, s:O*}", "vcpus",
 			(json_int_t)in->g.vcpus, "memory_mib", (json_int_t)in->g.memory_mib,
 			"firmware_registers", "kernel_release",
 			in->source_kernel ? in->source_kernel : "unknown", "registers", regs,
 			"profile", in->profile, "profile_document", in->profile_doc, "spec",
 			in->spec, "source", "vm", in->source_vm, "kernel_release",
-			in->source_kernel);
+			in->source_kernel, "prerun", in->prerun);
 	return doc;
 }

@@ -15,7 +15,15 @@
  *                  with the snapshot restore rules (snapshot_check)
  *      "profile": name | null, "profile_document": {...} | null,
  *      "spec": {...}      the source VM's spec, kept as the new VM's
- *      "source": {"vm": id, "kernel_release": "..."}}
+ *      "source": {"vm": id, "kernel_release": "..."},
+ *      "prerun": {...} | null | absent
+ *                  the VM's pre-run image (vmm/prerun_image.h: a vm.json
+ *                  of vCPU 0, no RAM), which the destination's restore dry
+ *                  run judges before it creates anything; absent for a VM
+ *                  that has none (then only the replay after the pause
+ *                  judges the vCPU and vGIC state). Only its type is
+ *                  checked here (api/ parses no vm.json); pinvmd checks the
+ *                  rest with prerun_image_check().}
  *
  * Strings borrow from the parsed document: keep it alive while the result
  * is used. Thread-safe (no state).
@@ -49,14 +57,16 @@ struct migrate_incoming {
 	const json_t *spec;              /* an object */
 	const char *source_vm;           /* NULL when not given */
 	const char *source_kernel;       /* NULL when not given */
+	const json_t *prerun;            /* an object, or NULL: none */
 };
 
 /*
  * Parses the destination's body into *out (g filled from
  * firmware_registers). 0, or -EINVAL with err: 400 wrong_type, 422
  * unknown_field, missing_field, out_of_range (vcpus 1..VM_SPEC_MAX_VCPUS,
- * memory_mib VM_SPEC_MIN..MAX_MEMORY_MIB), and hostset_from_json()'s
- * errors under "firmware_registers".
+ * memory_mib VM_SPEC_MIN..MAX_MEMORY_MIB), 400 wrong_type "prerun" (not
+ * an object or null), and hostset_from_json()'s errors under
+ * "firmware_registers".
  */
 int migrate_incoming_parse(const json_t *body, struct migrate_incoming *out,
 			   struct api_error *err);

@@ -2,7 +2,10 @@
  * Live migration between pinvmd hosts (issue 11): HTTP in, HTTP out.
  *   POST   /v1/vms/{id}/migrate   the source: checks, then 202 (migrate_out.h)
  *   DELETE /v1/vms/{id}/migrate   cancel: the guest runs on here
- *   POST   /v1/vms/incoming       the destination (another pinvmd calls it)
+ *   POST   /v1/vms/incoming       the destination (another pinvmd calls it):
+ *                                  firmware by the restore rules, then the
+ *                                  pre-run image by the restore dry run
+ *                                  (migrate_precheck.h), then the VM
  * Every failure is a struct api_error answered by reply_api_error(), with
  * the refusal's register, rule and report merged in.
  */
@@ -10,7 +13,9 @@
 
 #include "compat.h"
 #include "host_view.h"
+#include "log.h"
 #include "migrate_out.h"
+#include "migrate_precheck.h"
 #include "migrate_relay.h"
 #include "migrate_request.h"
 #include "server.h"
@@ -115,6 +120,7 @@ void handle_vms_incoming_post(struct request *req, struct reply *rep)
 	if (parse_json_body(req, rep, &body) < 0)
 		goto out;
 	if (migrate_incoming_parse(body, in, &err) < 0 ||
+	    (in->prerun && migrate_precheck_validate(in->prerun, in->g.memory_mib, &err) < 0) ||
 	    host_view_read(req->srv->host_view, false, here, &err) < 0) {
 		reply_api_error(rep, &err);
 		goto out;
@@ -130,6 +136,20 @@ void handle_vms_incoming_post(struct request *req, struct reply *rep)
 		reply_error_extra(rep, &err, extra);
 		goto out;
 	}
+	/* The rest of the vCPU state and the vGIC, judged by this host's KVM
+	 * before anything exists here (migrate_precheck.h). */
+	if (in->prerun &&
+	    migrate_precheck_run(req->srv->state_dir, in->prerun, here->kernel_release, &err,
+				 &extra) < 0) {
+		if (extra)
+			json_object_set_new(extra, "compatibility", compat_report_to_json(report));
+		reply_error_extra(rep, &err, extra);
+		goto out;
+	}
+	if (!in->prerun)
+		log_msg(LOG_WARN, "incoming migration of %s: no pre-run image; its vCPU state is "
+			"judged when it is rebuilt, after the source paused it",
+			in->source_vm ? in->source_vm : "a VM");
 	vi.vcpus = in->g.vcpus;
 	vi.memory_mib = in->g.memory_mib;
 	vi.npins = snapshot_extra_pins(&in->g, report, pins, COMPAT_MAX_ENTRIES);

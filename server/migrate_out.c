@@ -4,6 +4,7 @@
 #include "host_view.h"
 #include "jsonutil.h"
 #include "log.h"
+#include "migrate_precheck.h"
 #include "migrate_relay.h"
 #include "migrate_request.h"
 #include "peer.h"
@@ -203,7 +204,15 @@ static int dest_refused(const char *url, const struct httpc_answer *a, struct ap
 		api_fail(err, 502, "peer_refused", "destination", "%s answered %ld%s%s", url,
 			 a->status, detail ? ": " : "", detail ? detail : "");
 	if (json_is_object(p)) {
+		static const char *const lifted[] = { "register", "rule", "wanted", "offered",
+						      "restore_check", "compatibility", NULL };
+
 		*extra = json_pack("{s:O}", "destination_problem", p);
+		/* A refusal reads the same from either end: its register and
+		 * rule at the top, as the destination named them. */
+		for (size_t i = 0; *extra && a->status == 409 && lifted[i]; i++)
+			if (json_object_get(p, lifted[i]))
+				json_object_set(*extra, lifted[i], json_object_get(p, lifted[i]));
 	}
 	json_decref(p);
 	return -EPERM;
@@ -565,7 +574,7 @@ static int prepare(const struct migrate_env *env, struct job *j, struct api_erro
 	struct hostset *target = malloc(sizeof(*target));
 	struct compat_report *report = malloc(sizeof(*report));
 	char kernel[HOSTSET_RELEASE_MAX + 1], serr[256], name[64];
-	json_t *profile_doc = NULL, *body = NULL, *problem = NULL;
+	json_t *profile_doc = NULL, *body = NULL, *problem = NULL, *image = NULL;
 	int ret;
 
 	if (!target || !report) {
@@ -593,6 +602,8 @@ static int prepare(const struct migrate_env *env, struct job *j, struct api_erro
 		ret = migrate_refusal(report, j->url, err, extra);
 		goto out;
 	}
+	/* The destination's KVM judges the rest before it creates anything. */
+	in.prerun = image = migrate_precheck_image(e, in.g.memory_mib);
 	in.profile = e->profile[0] ? e->profile : NULL;
 	in.profile_doc = profile_doc;
 	in.source_vm = e->id;
@@ -608,6 +619,7 @@ static int prepare(const struct migrate_env *env, struct job *j, struct api_erro
 	ret = ask_incoming(env, j, body, err, extra);
 out:
 	json_decref(body);
+	json_decref(image);
 	json_decref(profile_doc);
 	free(target);
 	free(report);

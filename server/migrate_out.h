@@ -6,7 +6,9 @@
  *     firmware registers against the destination's (fetched with libcurl)
  *     by the snapshot restore rules, then asks the destination for an
  *     incoming VM (POST /v1/vms/incoming, which judges again on its own
- *     host); a refusal from either is the answer, and nothing is paused.
+ *     host, and the rest of the vCPU and vGIC state by the restore dry run
+ *     of the VM's pre-run image, sent along: migrate_precheck.h); a
+ *     refusal from either is the answer, and nothing is paused.
  *     Then a thread of the migration's own runs the rest, and the request
  *     is answered 202.
  *   the thread: migrate_out to pinvm-vmm, the bytes relayed to the
@@ -48,7 +50,9 @@ struct migrate_env {
  * migration_in_progress, 409 migration_refused (register, rule, wanted,
  * offered and the compatibility report in *extra, a new reference), the
  * destination's own refusal with its status, code and field (its
- * problem+json in *extra), peer.h's 502s and 422 bad_token_file, 500.
+ * problem+json in *extra as destination_problem; for a 409 also its
+ * register, rule, wanted, offered, restore_check and compatibility at the
+ * top), peer.h's 502s and 422 bad_token_file, 500.
  */
 int migrate_out_start(const struct migrate_env *env, struct vm_entry *e,
 		      const struct peer_ref *dest, struct api_error *err, json_t **extra);

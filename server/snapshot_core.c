@@ -13,6 +13,7 @@
 #include "vm_dir.h"
 #include "vm_spec.h"
 #include "vm_supervisor.h"
+#include "restore_refusal.h"
 #include "vmm_helper.h"
 
 #include <errno.h>
@@ -433,16 +434,10 @@ fail:
 	return ret < 0 ? ret : -EIO;
 }
 
-static const char *hexstr(const json_t *v)
-{
-	return json_is_string(v) ? json_string_value(v) : "";
-}
-
 int snapshot_refusal(const struct snapshot_verdict *v, struct api_error *err,
 		     json_t **extra)
 {
-	char wanted[24], offered[24];
-	const json_t *refused, *r;
+	char wanted[24], offered[24], subject[128];
 
 	*extra = NULL;
 	if (!v->report->compatible) {
@@ -485,23 +480,11 @@ int snapshot_refusal(const struct snapshot_verdict *v, struct api_error *err,
 	}
 	if (!v->restore_check || json_is_true(json_object_get(v->restore_check, "compatible")))
 		return 0;
-	refused = json_object_get(v->restore_check, "refused");
-	r = json_array_get(refused, 0);
-	api_fail(err, 409, "snapshot_refused", "",
-		 "snapshot %s cannot be restored on %s: register %s wanted %s, offered %s "
-		 "(rule %s)%s%s", v->m.id, v->report->kernel_release, hexstr(json_object_get(r, "register")),
-		 hexstr(json_object_get(r, "wanted")),
-		 json_is_null(json_object_get(r, "offered")) || !json_object_get(r, "offered")
-			 ? "nothing (not listed)" : hexstr(json_object_get(r, "offered")),
-		 hexstr(json_object_get(r, "rule")),
-		 json_object_get(r, "detail") ? ": " : "", hexstr(json_object_get(r, "detail")));
-	snprintf(err->field, sizeof(err->field), "registers.%s",
-		 hexstr(json_object_get(r, "register")));
-	*extra = json_pack("{s:O?, s:O?, s:O?, s:O?, s:O, s:o}", "register",
-			   json_object_get(r, "register"), "rule", json_object_get(r, "rule"),
-			   "wanted", json_object_get(r, "wanted"), "offered",
-			   json_object_get(r, "offered"), "restore_check", v->restore_check,
-			   "compatibility", compat_report_to_json(v->report));
+	snprintf(subject, sizeof(subject), "snapshot %s cannot be restored", v->m.id);
+	restore_check_refusal(v->restore_check, "snapshot_refused", subject,
+			      v->report->kernel_release, err, extra);
+	if (*extra)
+		json_object_set_new(*extra, "compatibility", compat_report_to_json(v->report));
 	return -EPERM;
 }
 

@@ -263,6 +263,7 @@ static int write_config(const struct vm_core *c, const struct vm_entry *e,
 int vm_core_spawn_vmm(struct vm_entry *e, struct api_error *err)
 {
 	char bin[PATH_MAX], config[PATH_MAX], sock[PATH_MAX], exitf[PATH_MAX], log[PATH_MAX];
+	char prerun[PATH_MAX];
 	struct vmm_spawn spawn = { 0 };
 	struct vmm_error verr;
 	int ret, logfd;
@@ -272,7 +273,8 @@ int vm_core_spawn_vmm(struct vm_entry *e, struct api_error *err)
 	if (vm_dir_file(e->dir, VM_FILE_CONFIG, config, sizeof(config)) < 0 ||
 	    vm_dir_file(e->dir, VM_FILE_CONTROL, sock, sizeof(sock)) < 0 ||
 	    vm_dir_file(e->dir, VM_FILE_EXIT, exitf, sizeof(exitf)) < 0 ||
-	    vm_dir_file(e->dir, VM_FILE_VMM_LOG, log, sizeof(log)) < 0)
+	    vm_dir_file(e->dir, VM_FILE_VMM_LOG, log, sizeof(log)) < 0 ||
+	    vm_dir_file(e->dir, VM_FILE_PRERUN, prerun, sizeof(prerun)) < 0)
 		return api_fail(err, 500, "state_error", "", "state directory path too long");
 	logfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	spawn.binary = bin;
@@ -280,6 +282,7 @@ int vm_core_spawn_vmm(struct vm_entry *e, struct api_error *err)
 	spawn.log_fd = logfd;
 	spawn.control_socket = sock;
 	spawn.exit_file = exitf;
+	spawn.prerun_image = prerun;
 	ret = vmm_client_spawn(&e->client, &spawn, &verr);
 	if (logfd >= 0)
 		close(logfd);

@@ -13,6 +13,7 @@ static const char *const names[VM_FILE_COUNT] = {
 	[VM_FILE_CONFIG] = "config.json",   [VM_FILE_CONSOLE] = "console.log",
 	[VM_FILE_VMM_LOG] = "vmm.log",      [VM_FILE_CONTROL] = "control.sock",
 	[VM_FILE_EXIT] = "exit.json",       [VM_FILE_INCOMING] = "incoming.sock",
+	[VM_FILE_PRERUN] = "prerun.json",
 };
 
 static int join(char *out, size_t len, const char *a, const char *b, const char *c)

@@ -20,6 +20,8 @@ enum vm_file {
 	 * stream (pinvmd relays it there); left behind when pinvm-vmm is
 	 * killed while it listens */
 	VM_FILE_INCOMING,
+	VM_FILE_PRERUN,  /* prerun.json: the pre-run image a migration's dry
+			  * run judges (pinvm-vmm writes it, vm.h) */
 	VM_FILE_COUNT
 };
 

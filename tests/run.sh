@@ -684,8 +684,8 @@ pass2_rest() {
 	# Two labs on one emulated link: lab A's pinvmd asks lab B's by URL
 	# (issue 11); B's link address comes from its API port.
 	t_link=$SECONDS
-	# latest, not 5.10: a 6.x guest's vCPU state does not restore on 5.10
-	# (CCSIDR and ID registers, the snapshot matrix), live or not.
+	# latest: the pair whose guests move both ways (the snapshot matrix);
+	# 6.12 and 5.10, the refused pair, come next.
 	say "lab link: 6.12 asks latest over an emulated link, and live migration between them (tests/lab-link.sh)"
 	PINVM_LINK_LOGDIR=$LOGDIR "$ROOT/tests/lab-link.sh" $((LAB_PORT + 10)) $((LAB_PORT + 11)) \
 		$((LAB_PORT + 19)) 6.12 latest \
@@ -693,6 +693,19 @@ pass2_rest() {
 	tally "lab link (fleet checks by URL, live migration)" $? "$LOGDIR/lab-link.log"
 	grep -E '^(not ok|#|MIGRATE)' "$LOGDIR/lab-link.log"
 	say "lab link took $((SECONDS - t_link)) s (two boots included)"
+	# 6.12 and 5.10: a pair whose vCPU state does not move; each way is
+	# refused before the guest is paused (the destination's restore dry
+	# run of its pre-run image).
+	t_link=$SECONDS
+	say "lab link: 6.12 and 5.10, migration refused before the pause both ways (tests/lab-link.sh)"
+	mkdir -p "$LOGDIR/link-5.10"
+	PINVM_LINK_LOGDIR=$LOGDIR/link-5.10 "$ROOT/tests/lab-link.sh" $((LAB_PORT + 12)) \
+		$((LAB_PORT + 13)) $((LAB_PORT + 18)) 6.12 5.10 \
+		>"$LOGDIR/lab-link-5.10.log" 2>&1
+	tally "lab link 6.12/5.10 (migration refused before the pause)" $? \
+		"$LOGDIR/lab-link-5.10.log"
+	grep -E '^(not ok|#|MIGRATE)' "$LOGDIR/lab-link-5.10.log"
+	say "lab link 6.12/5.10 took $((SECONDS - t_link)) s (two boots included)"
 	[ -z "$IMAGES_DONE" ] || image_steps
 }
 

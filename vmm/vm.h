@@ -89,6 +89,19 @@ int vm_snapshot(struct vm *vm, const char *dir, uint64_t *bytes,
 		uint64_t *data_pages, struct vmm_error *err);
 
 /*
+ * The pre-run image (issue 11): what the restore dry run needs to judge a
+ * migration of this VM before its guest is paused, written to path as a
+ * vm.json (vm_state.h) of vCPU 0 and the vGIC as vCPU 0 sees it ("vcpus"
+ * 1, no RAM). Only before the first KVM_RUN: a running vCPU cannot be
+ * read without kicking it, and what the dry run decides on (which
+ * registers exist, the ID registers, CCSIDR/CLIDR, GICD_IIDR) does not
+ * change once the guest runs. Atomic (path.tmp renamed), not synced.
+ * *bytes is the file's size. -EBUSY once the VM was started.
+ * Controlling thread.
+ */
+int vm_prerun_image(struct vm *vm, const char *path, uint64_t *bytes, struct vmm_error *err);
+
+/*
  * The restore dry run on this host (docs/snapshot-format.md section 3):
  * *answer (a new reference) is {"ok": true, "compatible", "source_kernel",
  * "refused": [...], "left_at_reset": [...]}. Fails (err) only when the

@@ -110,6 +110,15 @@ int vm_snapshot(struct vm *vm, const char *dir, uint64_t *bytes,
 			     "this pinvm-vmm was built without arm64 KVM support");
 }
 
+int vm_prerun_image(struct vm *vm, const char *path, uint64_t *bytes, struct vmm_error *err)
+{
+	(void)vm;
+	(void)path;
+	*bytes = 0;
+	return vmm_error_set(err, "prerun", ENODEV,
+			     "this pinvm-vmm was built without arm64 KVM support");
+}
+
 int vm_restore_check(const char *dir, json_t **answer, struct vmm_error *err)
 {
 	(void)dir;

@@ -68,7 +68,9 @@ static int fsync_dir(const char *dir)
 	return ret;
 }
 
-static int gather(struct vm *vm, struct vm_state *st, struct vmm_error *err)
+/* The state of vCPUs 0..nr-1 (nr <= vm->nr_vcpus) and of the vGIC as they
+ * see it; st->vcpus is nr. */
+static int gather(struct vm *vm, unsigned nr, struct vm_state *st, struct vmm_error *err)
 {
 	struct utsname u;
 	uint64_t *mpidrs;
@@ -79,7 +81,7 @@ static int gather(struct vm *vm, struct vm_state *st, struct vmm_error *err)
 				     "pinvm saves a GICv3 only; this VM has a GICv2");
 	if (uname(&u) == 0)
 		snprintf(st->kernel_release, sizeof(st->kernel_release), "%s", u.release);
-	st->vcpus = vm->nr_vcpus;
+	st->vcpus = nr;
 	st->memory_mib = vm->ram_size >> 20;
 	st->ram_base = vm->ram_base;
 	st->vcpu_features = vm->vcpu_features;
@@ -89,13 +91,13 @@ static int gather(struct vm *vm, struct vm_state *st, struct vmm_error *err)
 	else if ((ret = vm_time_read(vm->vcpus[0].fd, &st->cntvct, err)) < 0)
 		return ret;
 	console_uart_save(vm, &st->uart);
-	st->vcpu = calloc(vm->nr_vcpus, sizeof(*st->vcpu));
-	mpidrs = calloc(vm->nr_vcpus, sizeof(*mpidrs));
+	st->vcpu = calloc(nr, sizeof(*st->vcpu));
+	mpidrs = calloc(nr, sizeof(*mpidrs));
 	if (!st->vcpu || !mpidrs) {
 		free(mpidrs);
 		return vmm_error_set(err, "snapshot", ENOMEM, "out of memory");
 	}
-	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+	for (unsigned i = 0; i < nr; i++) {
 		ret = vcpu_state_save(vm->vcpus[i].fd, i, &st->vcpu[i], err);
 		if (ret < 0) {
 			free(mpidrs);
@@ -104,7 +106,7 @@ static int gather(struct vm *vm, struct vm_state *st, struct vmm_error *err)
 		st->vcpu[i].mpidr = vm->vcpus[i].mpidr;
 		mpidrs[i] = vm->vcpus[i].mpidr;
 	}
-	ret = gic_state_save(gic_fd(vm->gic), mpidrs, vm->nr_vcpus, MACHINE_GIC_NR_IRQS,
+	ret = gic_state_save(gic_fd(vm->gic), mpidrs, nr, MACHINE_GIC_NR_IRQS,
 			     st, err);
 	free(mpidrs);
 	if (ret < 0)
@@ -136,7 +138,66 @@ int vm_save_state(struct vm *vm, struct vm_state *st, struct vmm_error *err)
 	pthread_mutex_unlock(&vm->lock);
 	if (!paused)
 		return vmm_error_set(err, "migrate", EBUSY, "the VM is not paused");
-	return gather(vm, st, err);
+	return gather(vm, vm->nr_vcpus, st, err);
+}
+
+int vm_prerun_image(struct vm *vm, const char *path, uint64_t *bytes, struct vmm_error *err)
+{
+	struct vm_state st = { 0 };
+	char tmp[PATH_MAX];
+	json_t *obj = NULL;
+	char *text = NULL;
+	size_t len;
+	bool started;
+	int fd, ret;
+
+	*bytes = 0;
+	pthread_mutex_lock(&vm->lock);
+	started = vm->started;
+	pthread_mutex_unlock(&vm->lock);
+	if (started)
+		return vmm_error_set(err, "prerun", EBUSY, "the VM has run already");
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
+		return vmm_error_set(err, "prerun", ENAMETOOLONG, "%s: path too long", path);
+	/* vCPU 0 stands for all: pinvm builds every vCPU alike. */
+	ret = gather(vm, 1, &st, err);
+	if (ret == 0 && (!(obj = vm_state_to_json(&st)) ||
+			 !(text = json_dumps(obj, JSON_COMPACT))))
+		ret = vmm_error_set(err, "prerun", ENOMEM, "out of memory");
+	if (ret < 0)
+		goto out;
+	len = strlen(text);
+	errno = 0;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	/* No fsync: an image lost to a crash only means a migration checked
+	 * after the pause, as before it existed; under I/O load an fsync
+	 * would cost more than the gather. */
+	if (fd < 0 || write(fd, text, len) != (ssize_t)len) {
+		int e = errno ? errno : EIO;
+
+		if (fd >= 0) {
+			close(fd);
+			unlink(tmp);
+		}
+		ret = vmm_error_set(err, "prerun", e, "write %s: %s", tmp, strerror(e));
+		goto out;
+	}
+	if (close(fd) < 0) {
+		ret = vmm_error_set(err, "prerun", errno, "close %s: %s", tmp, strerror(errno));
+		unlink(tmp);
+		goto out;
+	}
+	if (rename(tmp, path) < 0) {
+		ret = vmm_error_set(err, "prerun", errno, "rename %s: %s", path, strerror(errno));
+		unlink(tmp);
+		goto out;
+	}
+	*bytes = len;
+out:
+	free(text);
+	json_decref(obj);
+	vm_state_free(&st);
+	return ret;
 }
 
 int vm_snapshot(struct vm *vm, const char *dir, uint64_t *bytes,
@@ -156,7 +217,7 @@ int vm_snapshot(struct vm *vm, const char *dir, uint64_t *bytes,
 		return vmm_error_set(err, "snapshot", EBUSY, "the VM is not paused");
 	if ((ret = check_dir(dir, err)) < 0)
 		return ret;
-	if ((ret = gather(vm, &st, err)) < 0)
+	if ((ret = gather(vm, vm->nr_vcpus, &st, err)) < 0)
 		goto out;
 	ret = guest_mem_save(vm->ram, vm->ram_size, dir, data_pages, bytes, err);
 	if (ret < 0)

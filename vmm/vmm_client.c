@@ -40,7 +40,7 @@ int vmm_client_spawn(struct vmm_client *c, const struct vmm_spawn *spawn,
 		     struct vmm_error *err)
 {
 	char fdarg[16];
-	char *argv[10] = { (char *)spawn->binary, "--config",
+	char *argv[12] = { (char *)spawn->binary, "--config",
 			   (char *)spawn->config_path, "--control-fd", fdarg };
 	int argc = 5;
 	int sv[2] = { -1, -1 };
@@ -59,6 +59,10 @@ int vmm_client_spawn(struct vmm_client *c, const struct vmm_spawn *spawn,
 	if (spawn->exit_file) {
 		argv[argc++] = "--exit-file";
 		argv[argc++] = (char *)spawn->exit_file;
+	}
+	if (spawn->prerun_image) {
+		argv[argc++] = "--prerun-image";
+		argv[argc++] = (char *)spawn->prerun_image;
 	}
 	argv[argc] = NULL;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)

@@ -59,6 +59,7 @@ struct vmm_spawn {
 	int log_fd;              /* pinvm-vmm's stdout and stderr; -1: ours */
 	const char *control_socket; /* --control-socket; NULL: none */
 	const char *exit_file;      /* --exit-file; NULL: none */
+	const char *prerun_image;   /* --prerun-image; NULL: none */
 };
 
 void vmm_client_init(struct vmm_client *c);

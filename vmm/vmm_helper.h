@@ -45,7 +45,8 @@ int vmm_helper_probe(struct vmm_pin *pins, size_t npins, bool pvtime,
 /*
  * `pinvm-vmm --helper restore-check` on snapshot directory path (the dry
  * run of docs/snapshot-format.md section 3; the verb is the snapvmm
- * branch's). *answer is the helper's JSON ({"compatible", "refused",
+ * branch's), or on a directory holding only a migration's pre-run image
+ * as vm.json (server/migrate_precheck.c). *answer is the helper's JSON ({"compatible", "refused",
  * "left_at_reset"}; new reference, caller drops it). 0, or -errno with
  * err: the helper's own failure ("errno"/"error" in its answer), -ECHILD,
  * -ETIMEDOUT, or -EPROTO for an answer without "compatible".

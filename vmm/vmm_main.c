@@ -2,7 +2,7 @@
  * pinvm-vmm: one microVM in its own process, controlled by pinvmd.
  *
  *   pinvm-vmm --config FILE --control-fd N [--control-socket PATH]
- *             [--exit-file PATH]
+ *             [--exit-file PATH] [--prerun-image PATH]
  *   pinvm-vmm --helper fwregs|probe|restore-check   (vmm_helper.h)
  *
  * With "incoming" in the config, the VM comes from a live migration
@@ -18,7 +18,15 @@
  * --control-socket, a restarted pinvmd reconnects there and takes over
  * (vmm_control.h); without it, a started VM runs on uncontrolled and one
  * never started is dropped. With --exit-file, the last event is written
- * there before the process exits, whoever is listening.
+ * there before the process exits, whoever is listening. With
+ * --prerun-image, the VM's pre-run image (vm.h vm_prerun_image: what a
+ * migration's dry run judges) is written there by a thread of its own
+ * from "created" on, while pinvmd reads the event and answers; the first
+ * op (or the end) waits for it, so no vCPU runs before it is written.
+ * Failing to write it is logged, not fatal (a migration without it is
+ * judged after the pause, by the replay). For a migrated-in VM this keeps
+ * the gather out of the guest's downtime as long as the source's "resume"
+ * comes after it.
  *
  * A guest reset (PSCI SYSTEM_RESET or SYSTEM_RESET2, or the "reboot" op)
  * boots the guest again in this same process (vm_reboot); "shutdown"
@@ -44,6 +52,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -82,13 +91,20 @@ static const char *state_name(enum state s)
 struct vmm {
 	int ctl;          /* control channel; -1 once closed */
 	int lfd;          /* --control-socket listener; -1 without */
-	const char *socket_path, *exit_path; /* NULL when not asked for */
+	const char *socket_path, *exit_path, *prerun_path; /* NULL when not asked for */
 	int sfd;          /* signalfd for SIGTERM/SIGINT */
 	int console_fd;
 	struct vm *vm;
 	struct migrate_send *ms; /* MIGRATING only */
 	enum state state;
 	bool restored;    /* built from a snapshot ("restore" in the config) */
+	/* The pre-run image's thread (while prerun_running) and its outcome. */
+	pthread_t prerun;
+	bool prerun_running;
+	int prerun_ret;
+	uint64_t prerun_bytes;
+	double prerun_ms, prerun_done_at;
+	struct vmm_error prerun_err;
 	const struct vmm_config *cfg; /* kept for a guest reset (vm_reboot) */
 	/* A "shutdown" pressed the button: its timer, and what to call the end. */
 	int shutdown_tfd; /* timerfd; -1 when none is armed */
@@ -112,11 +128,12 @@ static void logf_(const char *fmt, ...)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: pinvm-vmm --config FILE --control-fd N [--control-socket PATH]\n"
-		   "                 [--exit-file PATH]\n"
+		   "                 [--exit-file PATH] [--prerun-image PATH]\n"
 		   "  FILE  the VM's JSON configuration (see vmm/vmm_config.h)\n"
 		   "  N     a SOCK_SEQPACKET socket to pinvmd (see vmm/vmm_proto.h)\n"
 		   "  --control-socket  where a restarted pinvmd reconnects\n"
-		   "  --exit-file       where the last event is kept\n");
+		   "  --exit-file       where the last event is kept\n"
+		   "  --prerun-image    where the pre-run image is written\n");
 }
 
 /* Sends ev unless the channel is gone; a vanished peer closes our end. */
@@ -189,12 +206,61 @@ static void migration_cancel(struct vmm *m, struct migrate_progress *p)
 	m->ms = NULL;
 }
 
+static void *prerun_main(void *arg)
+{
+	struct vmm *m = arg;
+	double t0 = mono_ms_exact();
+
+	m->prerun_ret = vm_prerun_image(m->vm, m->prerun_path, &m->prerun_bytes,
+					&m->prerun_err);
+	m->prerun_done_at = mono_ms_exact();
+	m->prerun_ms = m->prerun_done_at - t0;
+	return NULL;
+}
+
+/* Writes the pre-run image while pinvmd takes "created"; inline when no
+ * thread can be had. */
+static void prerun_start(struct vmm *m)
+{
+	if (!m->prerun_path)
+		return;
+	if (pthread_create(&m->prerun, NULL, prerun_main, m) == 0) {
+		m->prerun_running = true;
+		return;
+	}
+	prerun_main(m);
+	m->prerun_running = true; /* reported by prerun_join() */
+	m->prerun = pthread_self();
+}
+
+/* Before anything else touches the VM: the image is written. */
+static void prerun_join(struct vmm *m)
+{
+	double t0 = mono_ms_exact();
+
+	if (!m->prerun_running)
+		return;
+	if (!pthread_equal(m->prerun, pthread_self()))
+		pthread_join(m->prerun, NULL);
+	m->prerun_running = false;
+	if (m->prerun_ret < 0) {
+		logf_("pre-run image: %s: %s (a migration of this VM is judged after the pause)",
+		      m->prerun_err.step, m->prerun_err.detail);
+		unlink(m->prerun_path);
+		return;
+	}
+	logf_("pre-run image: %llu bytes in %.1f ms; the first op waited %.1f ms for it",
+	      (unsigned long long)m->prerun_bytes, m->prerun_ms,
+	      m->prerun_done_at > t0 ? m->prerun_done_at - t0 : 0.0);
+}
+
 /* Ends the VM, reports why, and returns the exit status. */
 static int finish(struct vmm *m)
 {
 	struct vmm_event ev = { .type = VMM_EVENT_EXITED };
 	struct migrate_progress p;
 
+	prerun_join(m);
 	migration_cancel(m, &p); /* the sender must not outlive the VM */
 	vm_stop(m->vm);
 	ev.reason = vm_exit_reason(m->vm, ev.error.detail, sizeof(ev.error.detail));
@@ -388,6 +454,7 @@ static int handle_op(struct vmm *m, enum vmm_op op, const char *path, unsigned t
 	struct migrate_progress p;
 	struct vmm_error err;
 
+	prerun_join(m);
 	if (m->state == MIGRATING && op != VMM_OP_STOP && op != VMM_OP_MIGRATE_ABORT) {
 		reject(m, vmm_op_name(op), "a migration is under way (migrate_abort ends it)");
 		return -1;
@@ -666,6 +733,7 @@ int main(int argc, char **argv)
 		{ "control-fd", required_argument, NULL, 'f' },
 		{ "control-socket", required_argument, NULL, 's' },
 		{ "exit-file", required_argument, NULL, 'x' },
+		{ "prerun-image", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -699,6 +767,9 @@ int main(int argc, char **argv)
 			break;
 		case 'x':
 			m.exit_path = optarg;
+			break;
+		case 'p':
+			m.prerun_path = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -771,10 +842,12 @@ int main(int argc, char **argv)
 		      cfg.restore ? "restored" : cfg.incoming ? "migrated in" : "created", ev.vcpus,
 		      (unsigned long long)cfg.memory_mib, ev.gic, ev.npins,
 		      mono_ms_exact() - t_main, mono_ms_exact() - t_built, vm_build_timing(m.vm));
+		prerun_start(&m);
 		send_event(&m, &ev);
 	}
 	m.cfg = &cfg;
 	status = m.ctl < 0 && m.lfd < 0 ? 0 : serve(&m);
+	prerun_join(&m);
 	vm_destroy(m.vm);
 	vmm_config_free(&cfg);
 	if (m.shutdown_tfd >= 0)

@@ -129,6 +129,10 @@ static int incoming(const json_t *doc)
 	}
 	FUZZ_CHECK(in.g.vcpus >= 1 && in.g.memory_mib >= 1 && json_is_object(in.spec));
 	FUZZ_CHECK(in.g.nfw <= HOSTSET_MAX_REGS);
+	/* The pre-run image is the body's own object, or none. */
+	FUZZ_CHECK(in.prerun ? in.prerun == json_object_get(doc, "prerun") &&
+				       json_is_object(in.prerun)
+			     : !json_is_object(json_object_get(doc, "prerun")));
 	for (size_t i = 1; i < in.g.nfw; i++)
 		FUZZ_CHECK(in.g.fw[i - 1].id < in.g.fw[i].id);
 	/* What the source builds, the destination takes back unchanged. */
@@ -139,6 +143,8 @@ static int incoming(const json_t *doc)
 		FUZZ_CHECK(migrate_incoming_parse(again, &back, &err) == 0);
 		FUZZ_CHECK(back.g.nfw == in.g.nfw && back.g.vcpus == in.g.vcpus &&
 			   back.g.memory_mib == in.g.memory_mib);
+		FUZZ_CHECK(!back.prerun == !in.prerun &&
+			   (!in.prerun || json_equal(back.prerun, in.prerun)));
 		for (size_t i = 0; i < in.g.nfw; i++)
 			FUZZ_CHECK(back.g.fw[i].id == in.g.fw[i].id &&
 				   back.g.fw[i].value == in.g.fw[i].value);

@@ -27,6 +27,13 @@
  *     itself, and B's pinvmd, started again, must list no VM. CTL_A, CTL_B:
  *     the labs' control ports (the probe image is written into each lab's
  *     /images; B's pinvmd is killed and restarted through it).
+ *     With "refused" (a pair whose vCPU state does not move, e.g. 6.12 and
+ *     5.10): the probe guest under the baseline of both is refused on each
+ *     way, A -> B and B -> A, before anything is paused, with 409
+ *     migration_refused naming the register and rule of the destination's
+ *     restore dry run; it runs on at the source, whose event history shows
+ *     no pause and no migration, and the destination lists nothing new.
+ *     Then the PSCI refusal as above; the fault is skipped.
  *
  *   test_lab_link down URL_A LINK_DOWN
  *     LINK_DOWN: a link address whose lab is down: a baseline naming it is
@@ -37,6 +44,7 @@
 #include "client.h"
 #include "probe_rounds.h"
 #include "smccc.h"
+#include "sse.h"
 
 #include <curl/curl.h>
 #include <stdio.h>
@@ -593,8 +601,119 @@ static void fault(const char *link_b, const struct client *ctl_b)
 	free(id);
 }
 
+/* pinvm-vmm's lines about building id and its pre-run image, from the lab
+ * behind ctl, printed as comments (what the image costs: figures). */
+static void print_prerun(const struct client *ctl, const char *id, const char *where)
+{
+	char cmd[256], *out, *line, *save = NULL;
+
+	snprintf(cmd, sizeof(cmd), "grep -h -e 'pre-run image' -e 'created:' -e 'migrated in:' "
+		 "/var/lib/pinvm/vms/%s/vmm.log", id);
+	out = lab_sh(ctl, cmd);
+	for (line = out ? strtok_r(out, "\n", &save) : NULL; line;
+	     line = strtok_r(NULL, "\n", &save))
+		printf("# %s: %s\n", where, line);
+	free(out);
+}
+
+/* Whether id's whole event history on cl holds a pause or a migration
+ * (what in *what); a history that cannot be read counts as one. */
+static bool ever_paused(const struct client *cl, const char *id, char *what, size_t len)
+{
+	const char *colon = strrchr(cl->base, ':');
+	struct sse_event ev;
+	struct sse s;
+	char target[192];
+	bool seen = false;
+
+	snprintf(target, sizeof(target), "/v1/events?vm=%s&last_event_id=0", id);
+	if (!colon || !sse_open(&s, atoi(colon + 1), target, NULL, 10000) || s.status != 200) {
+		snprintf(what, len, "no event history for %s", id);
+		if (colon)
+			sse_close(&s);
+		return true;
+	}
+	/* The history comes at once; then the stream idles. */
+	while (sse_next(&s, 3000, &ev) == 1) {
+		const char *state = js(ev.data, "state");
+
+		if (!strcmp(ev.type, "vm.migration") || !strcmp(state, "paused")) {
+			seen = true;
+			snprintf(what, len, "event %llu: %s %s", ev.id, ev.type, state);
+		}
+		sse_event_clear(&ev);
+	}
+	sse_close(&s);
+	return seen;
+}
+
+/*
+ * A pair whose vCPU state does not move (docs/snapshot-design.md section
+ * 10: 6.x and 5.10, 6.12 and 6.1): the probe guest under the baseline of
+ * both (its firmware fits either host) is refused on its way from `from`
+ * to `to` before anything is paused: 409 migration_refused naming a
+ * register and the rule of the destination's restore dry run, with its
+ * verdict; the guest runs on, its events show no pause and no migration,
+ * and the destination lists nothing new.
+ */
+static void vcpu_refusal(const char *name, const struct client *from, const struct client *to,
+			 const char *link_to, const struct client *ctl_from)
+{
+	static const char *const rules[] = { "register_absent_on_target", "register_refused",
+					     "id_register_differs", "vgic_incompatible",
+					     "counter_frequency_differs", NULL };
+	unsigned before = count_vms(to), n;
+	char path[160], what[200] = "", *id, *s;
+	const char *rule;
+	struct response r;
+	bool known = false;
+	double t0;
+	json_t *vm;
+
+	id = probe_guest(from, "mig-base");
+	if (!id)
+		return;
+	s = wait_round(from, id, 0, 1);
+	check(s != NULL, "the probe guest runs its first round on the source", "%s", name);
+	free(s);
+	print_prerun(ctl_from, id, name);
+	snprintf(path, sizeof(path), "/v1/vms/%s/migrate", id);
+	t0 = client_now();
+	call_json(from, "POST", path, json_pack("{s:s}", "destination", link_to), &r);
+	rule = rs(&r, "rule");
+	for (size_t i = 0; rules[i]; i++)
+		known = known || !strcmp(rule, rules[i]);
+	check(r.status == 409 && !strcmp(rs(&r, "code"), "migration_refused") &&
+		      !strncmp(rs(&r, "field"), "registers.", 10) && *rs(&r, "register") && known &&
+		      json_is_object(json_object_get(r.json, "restore_check")),
+	      "a guest whose vCPU state the destination's KVM cannot take: 409 before the pause, "
+	      "naming the register and the dry run's rule", "%s: %ld %s", name, r.status, r.body);
+	printf("MIGRATE %s: refused before the pause in %.0f ms: register %s, rule %s, wanted %s, "
+	       "offered %s\n", name, (client_now() - t0) * 1000, rs(&r, "register"), rule,
+	       rs(&r, "wanted"), *rs(&r, "offered") ? rs(&r, "offered") : "nothing");
+	printf("# %s: %s\n", name, rs(&r, "detail"));
+	response_free(&r);
+	vm = client_get_vm(from, id);
+	check(vm && !strcmp(js(vm, "state"), "running") && !json_object_get(vm, "migration"),
+	      "the refused guest still runs on the source, no migration recorded", "%s: %s", name,
+	      vm ? js(vm, "state") : "gone");
+	json_decref(vm);
+	check(!ever_paused(from, id, what, sizeof(what)),
+	      "its events show no pause and no migration", "%s: %s", name, what);
+	s = client_console(from, id);
+	n = s ? probe_round_last(s, 0) : 0;
+	free(s);
+	s = wait_round(from, id, 0, n + 1);
+	check(s != NULL, "its rounds go on", "%s: stuck at %u", name, n);
+	free(s);
+	check(count_vms(to) == before, "nothing was created on the destination",
+	      "%s: %u VMs, %u before", name, count_vms(to), before);
+	delete_vm(from, id);
+	free(id);
+}
+
 static int migrate(const char *link_a, const char *link_b, const struct client *ctl_a,
-		   const struct client *ctl_b)
+		   const struct client *ctl_b, bool moves)
 {
 	uint64_t first[PROBE_ROUNDS_MAX_CALLS];
 	json_t *set_a = registers(&ca), *set_b = registers(&cb);
@@ -631,6 +750,15 @@ static int migrate(const char *link_a, const char *link_b, const struct client *
 			response_free(&r);
 		}
 	}
+	if (!moves) {
+		/* Refused both ways before the pause; nothing moves, so the
+		 * fault (a copy cut mid-way) has no copy to cut. */
+		vcpu_refusal("A->B", &ca, &cb, link_b, ctl_a);
+		vcpu_refusal("B->A", &cb, &ca, link_a, ctl_b);
+		refusal(&ca, &cb, link_a, link_b, set_a, set_b);
+		printf("# fault: skipped (this pair's guests are refused before any copy)\n");
+		goto out;
+	}
 	id = probe_guest(&ca, "mig-base");
 	if (!id)
 		goto out;
@@ -639,10 +767,13 @@ static int migrate(const char *link_a, const char *link_b, const struct client *
 		  "the probe guest answers its first rounds on A", "%s", s ? "partial" : "none"))
 		printf("# A: the probe guest runs, %zu calls a round\n", nfirst);
 	free(s);
+	print_prerun(ctl_a, id, "A");
 	id_b = leg("A->B", &ca, &cb, link_b, id, first, nfirst, &last);
 	if (id_b) {
+		print_prerun(ctl_b, id_b, "B");
 		id_a2 = leg("B->A", &cb, &ca, link_a, id_b, first, nfirst, &last);
 		if (id_a2) {
+			print_prerun(ctl_a, id_a2, "A again");
 			delete_vm(&ca, id_a2);
 			free(id_a2);
 		}
@@ -668,20 +799,24 @@ int main(int argc, char **argv)
 		snprintf(ca.base, sizeof(ca.base), "%s", argv[2]);
 		snprintf(cb.base, sizeof(cb.base), "%s", argv[3]);
 		ret = pair(argv[4]);
-	} else if (argc == 8 && !strcmp(argv[1], "migrate")) {
+	} else if ((argc == 8 || (argc == 9 && (!strcmp(argv[8], "moves") ||
+						  !strcmp(argv[8], "refused")))) &&
+		   !strcmp(argv[1], "migrate")) {
 		struct client ctl_a = { 0 }, ctl_b = { 0 };
 
 		snprintf(ca.base, sizeof(ca.base), "%s", argv[2]);
 		snprintf(cb.base, sizeof(cb.base), "%s", argv[3]);
 		snprintf(ctl_a.base, sizeof(ctl_a.base), "%s", argv[6]);
 		snprintf(ctl_b.base, sizeof(ctl_b.base), "%s", argv[7]);
-		ret = migrate(argv[4], argv[5], &ctl_a, &ctl_b);
+		ret = migrate(argv[4], argv[5], &ctl_a, &ctl_b,
+			      argc == 8 || !strcmp(argv[8], "moves"));
 	} else if (argc == 4 && !strcmp(argv[1], "down")) {
 		snprintf(ca.base, sizeof(ca.base), "%s", argv[2]);
 		ret = down(argv[3]);
 	} else {
 		fprintf(stderr, "usage: test_lab_link pair URL_A URL_B LINK_B\n"
-				"       test_lab_link migrate URL_A URL_B LINK_A LINK_B CTL_A CTL_B\n"
+				"       test_lab_link migrate URL_A URL_B LINK_A LINK_B CTL_A CTL_B "
+				"[moves|refused]\n"
 				"       test_lab_link down URL_A LINK_DOWN\n");
 	}
 	curl_global_cleanup();

@@ -3,7 +3,9 @@
  *   POST   /v1/vms/{id}/migrate
  *   DELETE /v1/vms/{id}/migrate
  *   POST   /v1/vms/incoming
- * is a status and problem+json naming the field, and nothing is created.
+ * is a status and problem+json naming the field, and nothing is created;
+ * that includes the pre-run image in the incoming body (each bad one a 422
+ * naming its key under "prerun", checked before anything else is done).
  * A pinvmd with a token proves the incoming endpoint is authenticated.
  * The migrations themselves need two labs (tests/lab-link.sh).
  * usage: test_migrate_native PINVMD
@@ -101,6 +103,80 @@ static void source_bodies(void)
 	expect(&c, "PUT", UNKNOWN, "{}", 405, NULL, NULL, "PUT on /migrate: 405");
 }
 
+/* A one-vCPU pre-run image of a 64 MiB VM (vmm/prerun_image.h), with
+ * member `key` replaced by `value` (JSON text) unless key is NULL. */
+static char *prerun_body(const char *regs, const char *key, const char *value)
+{
+	json_t *img = json_loads(
+		"{\"format\": 1, \"kernel_release\": \"6.12.117+deb13-cloud-arm64\", "
+		"\"vcpus\": 1, \"memory_mib\": 64, \"ram_base\": \"0x80000000\", "
+		"\"vcpu_features\": \"0x4\", \"gic\": {\"version\": \"v3\", \"nr_irqs\": 128, "
+		"\"regs\": []}, \"uart\": {\"ier\": 0, \"lcr\": 0, \"mcr\": 0, \"scr\": 0, "
+		"\"dll\": 0, \"dlm\": 0, \"fcr\": 0, \"rbr\": 0, \"thre_pending\": false, "
+		"\"rx_ready\": false, \"irq_level\": false}, \"console_offset\": 0, \"time\": "
+		"{\"semantics\": \"paused\", \"cntvct\": \"0x0\", \"cntfrq\": \"0x3b9aca0\"}, "
+		"\"vcpu\": [{\"mp_state\": 0, \"mpidr\": \"0x80000000\", \"regs\": [{\"id\": "
+		"\"0x603000000013808c\", \"value\": \"0x8\"}]}], \"pins\": [], "
+		"\"smccc_deny\": []}", 0, NULL);
+	char *text, *body = malloc(8192);
+
+	if (key)
+		json_object_set_new(img, key, json_loads(value, JSON_DECODE_ANY, NULL));
+	text = json_dumps(img, JSON_COMPACT);
+	snprintf(body, 8192, "{\"vcpus\": 1, \"memory_mib\": 64, \"spec\": {}, %s, "
+		 "\"prerun\": %s}", regs, text ? text : "null");
+	free(text);
+	json_decref(img);
+	return body;
+}
+
+/*
+ * The pre-run image the source sends (issue 11): checked before anything
+ * else is done for it, each bad one a 422 naming the key under "prerun";
+ * a good one passes the check and meets this host's lack of KVM.
+ */
+static void prerun_bodies(const char *regs)
+{
+	static const struct {
+		const char *key, *value;
+		long status;
+		const char *code, *field, *what;
+	} bad[] = {
+		{ "memory_mib", "128", 422, "bad_prerun_image", "prerun.memory_mib",
+		  "a pre-run image of another memory size: 422 naming prerun.memory_mib" },
+		{ "format", "2", 422, "bad_prerun_image", "prerun.format",
+		  "a pre-run image of an unknown format: 422 naming prerun.format" },
+		{ "gic", "[]", 422, "bad_prerun_image", "prerun.gic",
+		  "a pre-run image whose gic is no object: 422 naming prerun.gic" },
+		{ "extra", "1", 422, "bad_prerun_image", "prerun.extra",
+		  "a pre-run image with an unknown key: 422 naming it" },
+	};
+	char body[1024], *b;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		b = prerun_body(regs, bad[i].key, bad[i].value);
+		expect(&c, "POST", "/v1/vms/incoming", b, bad[i].status, bad[i].code,
+		       bad[i].field, bad[i].what);
+		free(b);
+	}
+	snprintf(body, sizeof(body), "{\"vcpus\": 1, \"memory_mib\": 64, \"spec\": {}, %s, "
+		 "\"prerun\": [1]}", regs);
+	expect(&c, "POST", "/v1/vms/incoming", body, 400, "wrong_type", "prerun",
+	       "a pre-run image that is no object: 400 wrong_type naming prerun");
+	snprintf(body, sizeof(body), "{\"vcpus\": 1, \"memory_mib\": 64, \"spec\": {}, %s, "
+		 "\"prerun\": {}}", regs);
+	expect(&c, "POST", "/v1/vms/incoming", body, 422, "bad_prerun_image", "prerun.format",
+	       "an empty pre-run image: 422 naming its first missing key");
+	b = prerun_body(regs, NULL, NULL);
+	expect(&c, "POST", "/v1/vms/incoming", b, 503, "no_hypervisor", NULL,
+	       "a good pre-run image passes its check (then: no KVM here, 503)");
+	free(b);
+	snprintf(body, sizeof(body), "{\"vcpus\": 1, \"memory_mib\": 64, \"spec\": {}, %s, "
+		 "\"prerun\": null}", regs);
+	expect(&c, "POST", "/v1/vms/incoming", body, 503, "no_hypervisor", NULL,
+	       "prerun null is no image (then: no KVM here, 503)");
+}
+
 static void incoming_bodies(void)
 {
 	static const char regs[] =
@@ -146,6 +222,7 @@ static void incoming_bodies(void)
 	       "\"value\": \"0x0\"}]}}",
 	       422, "not_firmware_register", "firmware_registers.registers[0]",
 	       "a register that is not a firmware one: 422 naming it under firmware_registers");
+	prerun_bodies(regs);
 	snprintf(body, sizeof(body), "{\"vcpus\": 1, \"memory_mib\": 64, \"spec\": {}, %s}",
 		 regs);
 	/* Valid, but this machine has no KVM to judge or run it on. */

@@ -24,6 +24,7 @@
  * says "incoming", takes one connection and reads it to its end (the
  * stream's bytes are not looked at), then says "created" as any other.
  * It first writes "fds: ..." (its open descriptors) to stderr.
+ * --prerun-image is taken and ignored (no KVM: no image to write).
  * --control-socket and --exit-file work as in pinvm-vmm, through the same
  * vmm_control.c: when the channel closes it waits there for a new one.
  */
