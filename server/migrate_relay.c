@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -161,6 +162,21 @@ static int write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
+int migrate_tcp_watch(int fd)
+{
+	/* Keepalive: idle 10 s, then a probe every 5 s; the user timeout
+	 * bounds both the probes and unacknowledged data. */
+	const int on = 1, idle = 10, intvl = 5, cnt = 3, dead = MIGRATE_TCP_DEAD_MS;
+
+	if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on)) < 0 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle)) < 0 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl)) < 0 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt)) < 0 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &dead, sizeof(dead)) < 0)
+		return -errno;
+	return 0;
+}
+
 int migrate_connect_tcp(const char *host, unsigned port, const char *ticket, int *out)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *ai;
@@ -185,7 +201,9 @@ int migrate_connect_tcp(const char *host, unsigned port, const char *ticket, int
 	freeaddrinfo(res);
 	if (s < 0)
 		return ret;
-	ret = write_all(s, ticket, MIGRATE_TICKET_LEN);
+	ret = migrate_tcp_watch(s);
+	if (!ret)
+		ret = write_all(s, ticket, MIGRATE_TICKET_LEN);
 	if (ret < 0) {
 		close(s);
 		return ret;

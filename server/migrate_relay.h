@@ -48,8 +48,25 @@ int migrate_accept(int lfd, int cancel_fd, int timeout_ms, int *out);
  * compares it in constant time. 0, or -EACCES / -errno. */
 int migrate_ticket_check(int conn, const char *ticket);
 
+/*
+ * How long a migration's TCP stream may go without the peer acknowledging
+ * (a cut link, a host gone without a reset): then the kernel ends the
+ * connection and each side's copy fails with -ETIMEDOUT, instead of waiting
+ * out its idle timeout or, for a write stuck in a full send buffer, more.
+ * Long enough that a destination slowed by load (acks come from its kernel,
+ * not from its pinvm-vmm) is never taken for a dead one.
+ */
+#define MIGRATE_TCP_DEAD_MS 30000
+
+/*
+ * Sets the liveness rules above on a migration's TCP socket: unacknowledged
+ * data for MIGRATE_TCP_DEAD_MS ends it (TCP_USER_TIMEOUT), and keepalive
+ * probes find a silent peer on the receiving side too. 0 or -errno.
+ */
+int migrate_tcp_watch(int fd);
+
 /* Connects to host:port over TCP (numeric or a name), with the ticket
- * written first. *out, or -errno. */
+ * written first and migrate_tcp_watch's rules set. *out, or -errno. */
 int migrate_connect_tcp(const char *host, unsigned port, const char *ticket, int *out);
 
 /* Connects to a Unix stream socket. *out, or -errno. */

@@ -85,6 +85,12 @@ static int receive(struct incoming_job *job, uint64_t *bytes, struct api_error *
 		return api_fail(err, 502, "migration_failed", "",
 				"no source connected within %d s: %s", INCOMING_ACCEPT_MS / 1000,
 				strerror(-ret));
+	ret = migrate_tcp_watch(conn);
+	if (ret < 0) {
+		close(conn);
+		return api_fail(err, 500, "migration_failed", "", "the stream's socket: %s",
+				strerror(-ret));
+	}
 	ret = migrate_ticket_check(conn, job->ticket);
 	if (ret < 0) {
 		close(conn);

@@ -105,6 +105,12 @@ void client_call(const struct client *c, const char *method, const char *path,
 	hdrs = curl_slist_append(hdrs, "Expect:");
 	if (header)
 		hdrs = curl_slist_append(hdrs, header);
+	if (c->token[0]) {
+		char auth[200];
+
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", c->token);
+		hdrs = curl_slist_append(hdrs, auth);
+	}
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
 	rc = curl_easy_perform(h);
 	if (rc != CURLE_OK)

@@ -12,6 +12,7 @@
 struct client {
 	char base[256];        /* "http://127.0.0.1:8080" */
 	char unix_path[256];   /* non-empty: connect over this socket */
+	char token[160];       /* non-empty: sent as "Authorization: Bearer" */
 };
 
 struct response {

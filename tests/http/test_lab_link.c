@@ -21,10 +21,13 @@
  *     created, run and ended: GET /v1/host/observed-abi). Then the same
  *     guest unpinned on the host offering the newer PSCI must be refused
  *     with 409 naming PSCI_VERSION before anything is paused (still
- *     running, no VM on the other side). Last, a fault: a ticking Linux
- *     guest (256 MiB) migrating A -> B while B's pinvmd is killed (-9)
- *     mid-copy: the guest must tick on on A, B's pinvm-vmm must end by
- *     itself, and B's pinvmd, started again, must list no VM. CTL_A, CTL_B:
+ *     running, no VM on the other side). Last, the faults, on one ticking
+ *     Linux guest (256 MiB) migrating A -> B, each mid-copy: a cancel,
+ *     B's link cut, B's pinvmd killed (-9); after each the guest must tick
+ *     on on A, B's pinvm-vmm must end by itself and B list no VM and keep
+ *     no VM directory. B's pinvmd, started again with a bearer token,
+ *     refuses a wrong token before anything moves, and the right one moves
+ *     the guest. CTL_A, CTL_B:
  *     the labs' control ports (the probe image is written into each lab's
  *     /images; B's pinvmd is killed and restarted through it).
  *     With "refused" (a pair whose vCPU state does not move, e.g. 6.12 and
@@ -517,19 +520,120 @@ static bool console_grows(const struct client *cl, const char *id, size_t n, int
 	return false;
 }
 
+/* B's token once its pinvmd is started again with one (the last faults). */
+#define B_TOKEN "lab-link-token-0123456789abcdef"
+
+/*
+ * Starts migrating id from A to link_b (with a bearer token for B when
+ * token is not NULL); the answer's status, and *phase the phase right
+ * after (caller frees), so the caller knows the copy is still under way;
+ * a refusal's problem code in *phase instead.
+ */
+static long migrate_start(const char *id, const char *link_b, const char *token, char **phase)
+{
+	json_t *body = json_pack("{s:s}", "destination", link_b);
+	struct response r;
+	char path[160];
+	json_t *vm;
+	long st;
+
+	if (token)
+		json_object_set_new(body, "token", json_string(token));
+	snprintf(path, sizeof(path), "/v1/vms/%s/migrate", id);
+	call_json(&ca, "POST", path, body, &r);
+	st = r.status;
+	if (st != 202) {
+		printf("# migrate: %ld %s\n", r.status, r.body ? r.body : r.error);
+		*phase = strdup(rs(&r, "code"));
+		response_free(&r);
+		return st;
+	}
+	response_free(&r);
+	vm = client_get_vm(&ca, id);
+	*phase = strdup(js(json_object_get(vm, "migration"), "phase"));
+	json_decref(vm);
+	return st;
+}
+
+/*
+ * After a migration of id that did not happen: it must end in phase `want`
+ * with the guest running and ticking on A.
+ */
+static void on_a(const char *what, const char *id, const char *want)
+{
+	json_t *vm = wait_migration(&ca, id), *mig = json_object_get(vm, "migration");
+	size_t n;
+
+	check(!strcmp(js(mig, "phase"), want) && !strcmp(js(vm, "state"), "running"),
+	      "the migration ends and the guest runs on A", "%s: phase %s (%s), state %s", what,
+	      js(mig, "phase"), js(mig, "error"), js(vm, "state"));
+	printf("# fault %s: %s %s\n", what, js(mig, "phase"), js(mig, "error"));
+	json_decref(vm);
+	n = console_len(&ca, id);
+	check(console_grows(&ca, id, n, 60), "its console goes on (ticks) on A",
+	      "%s: stuck at %zu bytes", what, n);
+}
+
+/*
+ * ... and B must be left clean: its receiving pinvm-vmm ended by itself
+ * (bounded: its idle timeout), then (its pinvmd started again with
+ * B_TOKEN when `restart`) no VM listed and no VM directory.
+ */
+static void b_clean(const char *what, const struct client *ctl_b, bool restart)
+{
+	double t0 = client_now();
+	unsigned nb = 1;
+	char *out;
+
+	out = lab_sh(ctl_b, "for i in $(seq 1 1500); do pidof pinvm-vmm >/dev/null || break; "
+			    "usleep 100000; done; pidof pinvm-vmm >/dev/null && echo lingers; "
+			    "echo done");
+	check(out && !strstr(out, "lingers"), "B's receiving pinvm-vmm ended by itself",
+	      "%s: %s after %.0f s", what, out ? out : "no answer", client_now() - t0);
+	free(out);
+	if (restart) {
+		free(lab_sh(ctl_b, "umask 077; echo " B_TOKEN " >/run/lab-token; setsid "
+				   "/usr/bin/pinvmd $(cat /run/pinvmd.args) --token-file "
+				   "/run/lab-token </dev/null >/dev/console 2>&1 & echo started"));
+		snprintf(cb.token, sizeof(cb.token), "%s", B_TOKEN);
+		t0 = client_now();
+		while (client_now() - t0 < 60) {
+			json_t *h = client_get_json(&cb, "/v1/vms");
+
+			json_decref(h);
+			if (h)
+				break;
+			usleep(300000);
+		}
+	}
+	/* B's pinvmd forgets the VM once its pinvm-vmm is reaped. */
+	t0 = client_now();
+	while (client_now() - t0 < 60 && (nb = count_vms(&cb)) != 0)
+		usleep(300000);
+	check(nb == 0, "B lists no VM", "%s: %u VMs", what, nb);
+	out = lab_sh(ctl_b, "ls /var/lib/pinvm/vms | wc -l");
+	check(out && atoi(out) == 0, "B has no VM directory left", "%s: %s", what,
+	      out ? out : "no answer");
+	free(out);
+}
+
+/*
+ * The faults, one after another on one ticking Linux guest (256 MiB) on A,
+ * each while the copy is under way (round 1 alone is 256 MiB to read):
+ * a cancel, the link cut, B's pinvmd killed (-9); then B's pinvmd started
+ * again with a bearer token, a wrong token refused before anything moves,
+ * and the right one moving the guest.
+ */
 static void fault(const char *link_b, const struct client *ctl_b)
 {
 	json_t *spec = json_pack("{s:i, s:i, s:s, s:s, s:s, s:s}", "vcpus", 2, "memory_mib", 256,
 				 "kernel", LINUX_KERNEL, "initrd", LINUX_INITRD, "cmdline",
 				 "console=ttyS0 pinvm.tick=1", "profile", "mig-base");
 	struct response r;
-	char path[160], *id = NULL, *out;
-	json_t *vm = NULL, *mig;
+	char path[160], *id = NULL, *out, *phase = NULL;
+	json_t *vm;
 	double t0;
-	bool killed = false;
-
-	(void)t0;
-	size_t n;
+	bool up;
 
 	call_json(&ca, "POST", "/v1/vms", spec, &r);
 	if (r.status == 201 && response_str(&r, "id"))
@@ -543,60 +647,86 @@ static void fault(const char *link_b, const struct client *ctl_b)
 	response_free(&r);
 	check(console_grows(&ca, id, 2000, ROUND_TIMEOUT_S), "fault: it boots and prints",
 	      "no console");
-	snprintf(path, sizeof(path), "/v1/vms/%s/migrate", id);
-	call_json(&ca, "POST", path, json_pack("{s:s}", "destination", link_b), &r);
-	check(r.status == 202, "fault: the migration to B starts", "%ld %s", r.status, r.body);
-	response_free(&r);
-	/* Kill B's pinvmd at once: round 1 alone is 256 MiB to read. */
-	vm = client_get_vm(&ca, id);
-	mig = json_object_get(vm, "migration");
-	if (!strcmp(js(mig, "phase"), "precopy")) {
-		out = lab_sh(ctl_b, "touch /run/lab-hold; p=$(pidof pinvmd) && kill -9 $p && "
-				    "echo killed");
-		killed = out && strstr(out, "killed");
-		free(out);
-	}
-	json_decref(vm);
-	vm = client_get_vm(&ca, id);
-	mig = json_object_get(vm, "migration");
-	check(killed, "fault: B's pinvmd is killed (-9) mid-copy", "phase %s, %lld bytes sent",
-	      js(mig, "phase"), (long long)json_integer_value(json_object_get(mig, "bytes_sent")));
-	json_decref(vm);
-	vm = wait_migration(&ca, id);
-	mig = json_object_get(vm, "migration");
-	check(!strcmp(js(mig, "phase"), "failed") && !strcmp(js(vm, "state"), "running"),
-	      "fault: the migration fails and the guest runs on A", "phase %s (%s), state %s",
-	      js(mig, "phase"), js(mig, "error"), js(vm, "state"));
-	printf("# fault: %s\n", js(mig, "error"));
-	json_decref(vm);
-	n = console_len(&ca, id);
-	check(console_grows(&ca, id, n, 60), "fault: its console goes on (ticks) on A",
-	      "stuck at %zu bytes", n);
-	/* B: its pinvm-vmm ends by itself (its stream broke), then a new
-	 * pinvmd on the same state forgets the VM that never arrived. */
-	out = lab_sh(ctl_b, "for i in $(seq 1 900); do pidof pinvm-vmm >/dev/null || break; "
-			    "usleep 100000; done; pidof pinvm-vmm >/dev/null && echo lingers; "
-			    "echo done");
-	check(out && !strstr(out, "lingers"), "fault: B's receiving pinvm-vmm ended by itself",
-	      "%s", out ? out : "no answer");
-	free(out);
-	free(lab_sh(ctl_b, "setsid /usr/bin/pinvmd $(cat /run/pinvmd.args) </dev/null "
-			   ">/dev/console 2>&1 & echo started"));
-	t0 = client_now();
-	while (client_now() - t0 < 60) {
-		json_t *h = client_get_json(&cb, "/v1/health");
 
-		json_decref(h);
-		if (h)
-			break;
-		usleep(300000);
-	}
-	check(count_vms(&cb) == 0, "fault: B, started again, lists no VM", "%u VMs",
-	      count_vms(&cb));
-	out = lab_sh(ctl_b, "ls /var/lib/pinvm/vms | wc -l");
-	check(out && atoi(out) == 0, "fault: and has no VM directory left", "%s",
+	/* A cancel mid-copy. */
+	check(migrate_start(id, link_b, NULL, &phase) == 202 && !strcmp(phase, "precopy"),
+	      "cancel: the migration to B starts and copies", "phase %s", phase);
+	free(phase);
+	snprintf(path, sizeof(path), "/v1/vms/%s/migrate", id);
+	client_call(&ca, "DELETE", path, NULL, NULL, 0, NULL, &r);
+	check(r.status == 202, "cancel: DELETE .../migrate is taken", "%ld %s", r.status, r.body);
+	response_free(&r);
+	on_a("cancel", id, "cancelled");
+	b_clean("cancel", ctl_b, false);
+
+	/* The link cut mid-copy (B's NIC down): no reset ever comes, so each
+	 * side ends on its idle timeout. */
+	check(migrate_start(id, link_b, NULL, &phase) == 202 && !strcmp(phase, "precopy"),
+	      "link cut: the migration to B starts and copies", "phase %s", phase);
+	free(phase);
+	out = lab_sh(ctl_b, "ip link set $(cat /run/lab-link-dev) down && echo cut");
+	check(out && strstr(out, "cut"), "link cut: B's link is down mid-copy", "%s",
 	      out ? out : "no answer");
 	free(out);
+	t0 = client_now();
+	vm = wait_migration(&ca, id);
+	printf("# link cut: the source gave up after %.1f s\n", client_now() - t0);
+	json_decref(vm);
+	out = lab_sh(ctl_b, "ip link set $(cat /run/lab-link-dev) up && echo up");
+	up = out && strstr(out, "up");
+	free(out);
+	on_a("link cut", id, "failed");
+	check(up, "link cut: the link mended", "no answer");
+	b_clean("link cut", ctl_b, false);
+
+	/* B's pinvmd killed (-9) mid-copy, then started again with a token. */
+	check(migrate_start(id, link_b, NULL, &phase) == 202 && !strcmp(phase, "precopy"),
+	      "kill: the migration to B starts and copies", "phase %s", phase);
+	free(phase);
+	out = lab_sh(ctl_b, "touch /run/lab-hold; p=$(pidof pinvmd) && kill -9 $p && echo killed");
+	check(out && strstr(out, "killed"), "kill: B's pinvmd is killed (-9) mid-copy", "%s",
+	      out ? out : "no answer");
+	free(out);
+	on_a("kill", id, "failed");
+	b_clean("kill", ctl_b, true);
+
+	/* A wrong token: B answers 401 to the first request; nothing moves. */
+	check(migrate_start(id, link_b, "not-" B_TOKEN, &phase) == 502 &&
+		      !strcmp(phase, "peer_unauthorized"),
+	      "wrong token: 502 peer_unauthorized before anything moves", "%s", phase);
+	free(phase);
+	vm = client_get_vm(&ca, id);
+	check(!strcmp(js(vm, "state"), "running"), "wrong token: the guest runs on A", "%s",
+	      js(vm, "state"));
+	json_decref(vm);
+	check(count_vms(&cb) == 0, "wrong token: B lists no VM", "%u", count_vms(&cb));
+
+	/* The right token moves it. */
+	check(migrate_start(id, link_b, B_TOKEN, &phase) == 202,
+	      "token: the migration to B starts", "phase %s", phase);
+	free(phase);
+	vm = wait_migration(&ca, id);
+	check(!strcmp(js(json_object_get(vm, "migration"), "phase"), "completed"),
+	      "token: the guest moves to B with the bearer token", "%s (%s)",
+	      js(json_object_get(vm, "migration"), "phase"),
+	      js(json_object_get(vm, "migration"), "error"));
+	json_decref(vm);
+	vm = client_get_json(&cb, "/v1/vms");
+	{
+		json_t *b0 = json_array_get(json_object_get(vm, "vms"), 0);
+		char *id_b = b0 ? strdup(js(b0, "id")) : NULL;
+		size_t n = id_b ? console_len(&cb, id_b) : 0;
+
+		check(id_b && json_array_size(json_object_get(vm, "vms")) == 1 &&
+			      !strcmp(js(b0, "state"), "running") &&
+			      console_grows(&cb, id_b, n, 60),
+		      "token: the guest runs and ticks on B", "%s",
+		      b0 ? js(b0, "state") : "not listed");
+		if (id_b)
+			delete_vm(&cb, id_b);
+		free(id_b);
+	}
+	json_decref(vm);
 	delete_vm(&ca, id);
 	free(id);
 }

@@ -15,9 +15,12 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -122,6 +125,17 @@ static void test_ticketed_copy(void **state)
 	assert_int_equal(migrate_listen_unix(path, &ulfd), 0);
 	assert_int_equal(migrate_listen_tcp(&tcp_l, &port), 0);
 	assert_int_equal(migrate_connect_tcp("127.0.0.1", port, ticket, &src), 0);
+	{
+		/* A cut link ends the stream within MIGRATE_TCP_DEAD_MS. */
+		int v = 0;
+		socklen_t l = sizeof(v);
+
+		assert_int_equal(getsockopt(src, IPPROTO_TCP, TCP_USER_TIMEOUT, &v, &l), 0);
+		assert_int_equal(v, MIGRATE_TCP_DEAD_MS);
+		l = sizeof(v);
+		assert_int_equal(getsockopt(src, SOL_SOCKET, SO_KEEPALIVE, &v, &l), 0);
+		assert_true(v);
+	}
 	assert_int_equal(write(src, data, sizeof(data)), (ssize_t)sizeof(data));
 	close(src); /* the stream ends: migrate_copy returns */
 	assert_int_equal(migrate_accept(tcp_l, -1, WAIT_MS, &conn), 0);
