@@ -633,6 +633,7 @@ static void fault(const char *link_b, const struct client *ctl_b)
 	char path[160], *id = NULL, *out, *phase = NULL;
 	json_t *vm;
 	double t0;
+	long st;
 	bool up;
 
 	call_json(&ca, "POST", "/v1/vms", spec, &r);
@@ -649,7 +650,8 @@ static void fault(const char *link_b, const struct client *ctl_b)
 	      "no console");
 
 	/* A cancel mid-copy. */
-	check(migrate_start(id, link_b, NULL, &phase) == 202 && !strcmp(phase, "precopy"),
+	st = migrate_start(id, link_b, NULL, &phase);
+	check(st == 202 && !strcmp(phase, "precopy"),
 	      "cancel: the migration to B starts and copies", "phase %s", phase);
 	free(phase);
 	snprintf(path, sizeof(path), "/v1/vms/%s/migrate", id);
@@ -661,7 +663,8 @@ static void fault(const char *link_b, const struct client *ctl_b)
 
 	/* The link cut mid-copy (B's NIC down): no reset ever comes, so each
 	 * side ends on its idle timeout. */
-	check(migrate_start(id, link_b, NULL, &phase) == 202 && !strcmp(phase, "precopy"),
+	st = migrate_start(id, link_b, NULL, &phase);
+	check(st == 202 && !strcmp(phase, "precopy"),
 	      "link cut: the migration to B starts and copies", "phase %s", phase);
 	free(phase);
 	out = lab_sh(ctl_b, "ip link set $(cat /run/lab-link-dev) down && echo cut");
@@ -680,7 +683,8 @@ static void fault(const char *link_b, const struct client *ctl_b)
 	b_clean("link cut", ctl_b, false);
 
 	/* B's pinvmd killed (-9) mid-copy, then started again with a token. */
-	check(migrate_start(id, link_b, NULL, &phase) == 202 && !strcmp(phase, "precopy"),
+	st = migrate_start(id, link_b, NULL, &phase);
+	check(st == 202 && !strcmp(phase, "precopy"),
 	      "kill: the migration to B starts and copies", "phase %s", phase);
 	free(phase);
 	out = lab_sh(ctl_b, "touch /run/lab-hold; p=$(pidof pinvmd) && kill -9 $p && echo killed");
@@ -691,8 +695,8 @@ static void fault(const char *link_b, const struct client *ctl_b)
 	b_clean("kill", ctl_b, true);
 
 	/* A wrong token: B answers 401 to the first request; nothing moves. */
-	check(migrate_start(id, link_b, "not-" B_TOKEN, &phase) == 502 &&
-		      !strcmp(phase, "peer_unauthorized"),
+	st = migrate_start(id, link_b, "not-" B_TOKEN, &phase);
+	check(st == 502 && !strcmp(phase, "peer_unauthorized"),
 	      "wrong token: 502 peer_unauthorized before anything moves", "%s", phase);
 	free(phase);
 	vm = client_get_vm(&ca, id);
@@ -702,8 +706,8 @@ static void fault(const char *link_b, const struct client *ctl_b)
 	check(count_vms(&cb) == 0, "wrong token: B lists no VM", "%u", count_vms(&cb));
 
 	/* The right token moves it. */
-	check(migrate_start(id, link_b, B_TOKEN, &phase) == 202,
-	      "token: the migration to B starts", "phase %s", phase);
+	st = migrate_start(id, link_b, B_TOKEN, &phase);
+	check(st == 202, "token: the migration to B starts", "phase %s", phase);
 	free(phase);
 	vm = wait_migration(&ca, id);
 	check(!strcmp(js(json_object_get(vm, "migration"), "phase"), "completed"),
