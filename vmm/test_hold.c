@@ -1,18 +1,30 @@
 #include "test_hold.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 
+static const char *hold_dir;
+static pthread_once_t hold_once = PTHREAD_ONCE_INIT;
+
+static void hold_dir_read(void)
+{
+	hold_dir = getenv("PINVM_TEST_HOLD_DIR");
+}
+
 void test_hold(const char *point)
 {
-	const char *dir = getenv("PINVM_TEST_HOLD_DIR");
+	const char *dir;
 	const struct timespec poll = { .tv_nsec = 20 * 1000 * 1000 };
 	char path[4096], arm[4096 + 8], line[32];
 	int fd, n;
 
+	/* Read once: some points are on the vCPU's exit path. */
+	pthread_once(&hold_once, hold_dir_read);
+	dir = hold_dir;
 	if (!dir || !*dir)
 		return;
 	if (snprintf(path, sizeof(path), "%s/%s", dir, point) >= (int)sizeof(path))

@@ -11,7 +11,7 @@
  * claims it (unlinks the .arm file: one stop per arming, one process),
  * writes DIR/POINT holding its pid and a newline (the readiness signal),
  * and waits until the test removes DIR/POINT (or kills the process).
- * Blocks only the calling thread. Every failure lets the caller go on as
+ * The environment is read at the first call. Blocks only the calling thread. Every failure lets the caller go on as
  * if the point were not armed: a test then fails on its own bounded wait.
  */
 #ifndef PINVM_VMM_TEST_HOLD_H
