@@ -3,6 +3,7 @@
  * that runs KVM_RUN and dispatches its exits. Run control (pause, stop,
  * the end of the VM) is vm_run.c's; this loop only obeys it.
  */
+#include "test_hold.h"
 #include "vcpu_features.h"
 #include "vm_internal.h"
 
@@ -143,6 +144,9 @@ static bool handle_exit(struct vcpu *v)
 		if (!mmio_bus_access(&vm->bus, run->mmio.phys_addr, run->mmio.data,
 				     run->mmio.len, run->mmio.is_write))
 			note_unclaimed_mmio(v);
+		/* The access is done here, not yet in KVM (the next KVM_RUN
+		 * completes it): where a reset or pause may find it. */
+		test_hold("vmm-mmio-exit");
 		return true;
 	case KVM_EXIT_INTR:
 		return true;
@@ -198,13 +202,14 @@ void *vcpu_thread(void *arg)
 	for (;;) {
 		int ret, done_errno;
 
-		if (vm->stop)
-			break;
-		if (vm->pause && v->mmio_pending) {
-			/* Complete the MMIO access before parking, so that a
-			 * snapshot never holds half of one: KVM finishes it at
-			 * the start of KVM_RUN and immediate_exit returns before
-			 * any guest code runs. */
+		if ((vm->pause || vm->stop) && v->mmio_pending) {
+			/* Complete the MMIO access before parking or leaving:
+			 * KVM finishes it (a read's register, the PC past the
+			 * access) at the start of KVM_RUN, and immediate_exit
+			 * returns before any guest code runs. Left to KVM, a
+			 * snapshot would hold half of one, and after a reset
+			 * the new boot's first KVM_RUN would finish it there,
+			 * stepping over the image's first instruction. */
 			__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
 			v->mmio_pending = false;
 			pthread_mutex_unlock(&vm->lock);
@@ -217,6 +222,8 @@ void *vcpu_thread(void *arg)
 					done_errno ? strerror(done_errno) : "KVM_RUN ran");
 			continue;
 		}
+		if (vm->stop)
+			break;
 		if (vm->pause) {
 			v->parked = true;
 			vm->parked++;

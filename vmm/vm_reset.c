@@ -85,8 +85,9 @@ static void join_vcpus(struct vm *vm)
 
 		if (v->thread_started && !v->joined)
 			pthread_join(v->thread, NULL);
+		/* mmio_pending is false: a vCPU completes its access before
+		 * it leaves (vcpu.c). */
 		v->thread_started = v->joined = v->exited = v->parked = false;
-		v->mmio_pending = false;
 	}
 	/* The reset's wake-up is consumed; a later end writes it again. */
 	if (read(vm->exit_efd, &n, sizeof(n)) < 0 && errno != EAGAIN)

@@ -414,6 +414,7 @@ static int do_reboot(struct vmm *m)
 	struct vmm_event ev = { .type = VMM_EVENT_REBOOTED };
 	struct vmm_error err;
 
+	test_hold("vmm-reboot"); /* the vCPUs are told to stop, not yet joined */
 	if (vm_reboot(m->vm, m->cfg, &ev.reboots, ev.error.detail, sizeof(ev.error.detail),
 		      &err) < 0) {
 		logf_("reboot: %s: %s", err.step, err.detail);

@@ -18,7 +18,8 @@
  * half-written or unlisted directory is left under the state directory,
  * and a restore target leaves no half VM (no VM record or a failed one
  * saying why, and no pinvm-vmm process). The snapshot taken first still
- * restores at the end.
+ * restores at the end. Last, the same holds serve a reset: the reboot
+ * action meeting a vCPU stopped between an MMIO exit and its completion.
  */
 #include "check.h"
 #include "client.h"
@@ -269,6 +270,64 @@ static void source_intact(const char *vm, const char *when, size_t listed, const
 	      state_of(vm, NULL, 0), last_round(vm));
 }
 
+/* How many times the probe started its rounds on id's console. */
+static unsigned starts(const char *id)
+{
+	char *s = client_console(&c, id);
+	unsigned n = 0;
+
+	for (const char *p = s; p && (p = strstr(p, "pinvm-probe-round 1\n")) != NULL; p++)
+		n++;
+	free(s);
+	return n;
+}
+
+/*
+ * 6. The reboot action while the probe's vCPU is between an MMIO exit and
+ * the KVM_RUN that completes it (held there): the reset must not leave
+ * that access to KVM, which would finish it on the new boot's first
+ * KVM_RUN and step the PC over the image's first instruction (the probe's
+ * branch to its code). Seen once under load as a probe silent after a
+ * reboot.
+ */
+static void reboot_mid_mmio(void)
+{
+	char path[160];
+	struct bg b;
+	char *id = create_probe();
+	long vcpu, ctl_thread;
+	double t0;
+	unsigned n = 0;
+
+	if (!id)
+		return;
+	arm("vmm-mmio-exit");
+	vcpu = held("vmm-mmio-exit");
+	arm("vmm-reboot");
+	snprintf(path, sizeof(path), "/v1/vms/%s/actions", id);
+	bg_start(&b, "POST", path, "{\"action\": \"reboot\"}");
+	ctl_thread = held("vmm-reboot");
+	check(vcpu > 0 && vcpu == vmm_pid(id) && ctl_thread == vcpu,
+	      "reboot mid-MMIO: the reset is asked for while the vCPU holds an MMIO exit",
+	      "vCPU held in %ld, reboot in %ld, the VM's pinvm-vmm %ld", vcpu, ctl_thread,
+	      vmm_pid(id));
+	release("vmm-mmio-exit");
+	release("vmm-reboot");
+	bg_end(&b);
+	check(b.r.status == 200, "reboot mid-MMIO: the reboot answers 200", "%ld %s", b.r.status,
+	      b.r.body);
+	response_free(&b.r);
+	t0 = client_now();
+	while (client_now() - t0 < ROUND_TIMEOUT_S && (n = starts(id)) < 2)
+		usleep(300000);
+	check(n >= 2, "reboot mid-MMIO: the probe boots again and starts over at round 1",
+	      "its rounds started %u time(s) in %d s", n, ROUND_TIMEOUT_S);
+	snprintf(path, sizeof(path), "/v1/vms/%s", id);
+	client_json(&c, "DELETE", path, NULL, &b.r);
+	response_free(&b.r);
+	free(id);
+}
+
 int main(int argc, char **argv)
 {
 	char path[160], body[320], disk[64], disk2[64], reason[512], *vm, *vm2, *sid = NULL, *err;
@@ -468,6 +527,9 @@ int main(int argc, char **argv)
 	snprintf(path, sizeof(path), "/v1/snapshots/%s", sid);
 	client_json(&c, "DELETE", path, NULL, &r);
 	response_free(&r);
+	/* With no other guest running: an armed point stops the first
+	 * process that reaches it. */
+	reboot_mid_mmio();
 	free(known);
 	free(sid);
 	free(vm);
