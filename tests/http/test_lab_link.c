@@ -617,6 +617,27 @@ static void b_clean(const char *what, const struct client *ctl_b, bool restart)
 	free(out);
 }
 
+/* Starts migrating id to B (no token) and checks the copy is under way. */
+static void start_copy(const char *what, const char *id, const char *link_b)
+{
+	char *phase = NULL, name[96];
+	long st = migrate_start(id, link_b, NULL, &phase);
+
+	snprintf(name, sizeof(name), "%s: the migration to B starts and copies", what);
+	check(st == 202 && !strcmp(phase, "precopy"), name, "phase %s", phase);
+	free(phase);
+}
+
+/* Runs cmd in the lab behind ctl; whether its output says `word`. */
+static bool lab_says(const struct client *ctl, const char *cmd, const char *word)
+{
+	char *out = lab_sh(ctl, cmd);
+	bool yes = out && strstr(out, word);
+
+	free(out);
+	return yes;
+}
+
 /*
  * The faults, one after another on one ticking Linux guest (256 MiB) on A,
  * each while the copy is under way (round 1 alone is 256 MiB to read):
@@ -630,7 +651,7 @@ static void fault(const char *link_b, const struct client *ctl_b)
 				 "kernel", LINUX_KERNEL, "initrd", LINUX_INITRD, "cmdline",
 				 "console=ttyS0 pinvm.tick=1", "profile", "mig-base");
 	struct response r;
-	char path[160], *id = NULL, *out, *phase = NULL;
+	char path[160], *id = NULL, *phase = NULL;
 	json_t *vm;
 	double t0;
 	long st;
@@ -650,10 +671,7 @@ static void fault(const char *link_b, const struct client *ctl_b)
 	      "no console");
 
 	/* A cancel mid-copy. */
-	st = migrate_start(id, link_b, NULL, &phase);
-	check(st == 202 && !strcmp(phase, "precopy"),
-	      "cancel: the migration to B starts and copies", "phase %s", phase);
-	free(phase);
+	start_copy("cancel", id, link_b);
 	snprintf(path, sizeof(path), "/v1/vms/%s/migrate", id);
 	client_call(&ca, "DELETE", path, NULL, NULL, 0, NULL, &r);
 	check(r.status == 202, "cancel: DELETE .../migrate is taken", "%ld %s", r.status, r.body);
@@ -661,36 +679,25 @@ static void fault(const char *link_b, const struct client *ctl_b)
 	on_a("cancel", id, "cancelled");
 	b_clean("cancel", ctl_b, false);
 
-	/* The link cut mid-copy (B's NIC down): no reset ever comes, so each
-	 * side ends on its idle timeout. */
-	st = migrate_start(id, link_b, NULL, &phase);
-	check(st == 202 && !strcmp(phase, "precopy"),
-	      "link cut: the migration to B starts and copies", "phase %s", phase);
-	free(phase);
-	out = lab_sh(ctl_b, "ip link set $(cat /run/lab-link-dev) down && echo cut");
-	check(out && strstr(out, "cut"), "link cut: B's link is down mid-copy", "%s",
-	      out ? out : "no answer");
-	free(out);
+	/* The link cut mid-copy (B's NIC down): no reset ever comes; the
+	 * stream's TCP ends when nothing is acknowledged (migrate_relay.h). */
+	start_copy("link cut", id, link_b);
+	check(lab_says(ctl_b, "ip link set $(cat /run/lab-link-dev) down && echo cut", "cut"),
+	      "link cut: B's link is down mid-copy", "no answer");
 	t0 = client_now();
 	vm = wait_migration(&ca, id);
 	printf("# link cut: the source gave up after %.1f s\n", client_now() - t0);
 	json_decref(vm);
-	out = lab_sh(ctl_b, "ip link set $(cat /run/lab-link-dev) up && echo up");
-	up = out && strstr(out, "up");
-	free(out);
+	up = lab_says(ctl_b, "ip link set $(cat /run/lab-link-dev) up && echo up", "up");
 	on_a("link cut", id, "failed");
 	check(up, "link cut: the link mended", "no answer");
 	b_clean("link cut", ctl_b, false);
 
 	/* B's pinvmd killed (-9) mid-copy, then started again with a token. */
-	st = migrate_start(id, link_b, NULL, &phase);
-	check(st == 202 && !strcmp(phase, "precopy"),
-	      "kill: the migration to B starts and copies", "phase %s", phase);
-	free(phase);
-	out = lab_sh(ctl_b, "touch /run/lab-hold; p=$(pidof pinvmd) && kill -9 $p && echo killed");
-	check(out && strstr(out, "killed"), "kill: B's pinvmd is killed (-9) mid-copy", "%s",
-	      out ? out : "no answer");
-	free(out);
+	start_copy("kill", id, link_b);
+	check(lab_says(ctl_b, "touch /run/lab-hold; p=$(pidof pinvmd) && kill -9 $p && echo killed",
+		       "killed"),
+	      "kill: B's pinvmd is killed (-9) mid-copy", "no answer");
 	on_a("kill", id, "failed");
 	b_clean("kill", ctl_b, true);
 
