@@ -5,6 +5,7 @@
 #include "vm_internal.h"
 #include "vm_state.h"
 #include "mono_clock.h"
+#include "page_hash.h"
 #include "test_digest.h"
 
 #include <errno.h>
@@ -37,6 +38,13 @@ struct migrate_send {
 	uint8_t *out;      /* small frames, batched */
 	size_t out_len;
 	uint64_t bytes, data_pages;
+	/* Each page's hash as last sent, and the bounce buffer a run of
+	 * pages is hashed and sent from (see check_unreported). */
+	uint64_t *sent_hash;
+	uint8_t *bounce;
+	uint64_t zero_hash;
+	unsigned round;
+	uint8_t *sent_in;  /* tests only: each page's last round (test_digest.h) */
 };
 
 static void report(struct migrate_send *ms, const struct migrate_progress *p)
@@ -119,15 +127,26 @@ static int send_range(struct migrate_send *ms, uint64_t first, uint64_t n)
 				p++;
 			if ((ret = put_frame(ms, MIGRATE_FRAME_ZERO, (uint32_t)(p - s), s)) < 0)
 				return ret;
+			for (uint64_t q = s; q < p; q++)
+				ms->sent_hash[q] = ms->zero_hash;
+			if (ms->sent_in)
+				memset(ms->sent_in + s, (int)(ms->round | TEST_DIGEST_ZERO), p - s);
 			continue;
 		}
 		while (p < end && p - s < MIGRATE_MAX_RUN && !page_is_zero(ram + p * MIGRATE_PAGE))
 			p++;
+		/* Hashed as sent, from one copy: the guest may write the page
+		 * meanwhile, and what the last check compares with must be
+		 * exactly what the destination got. */
+		memcpy(ms->bounce, ram + s * MIGRATE_PAGE, (size_t)(p - s) * MIGRATE_PAGE);
+		for (uint64_t q = s; q < p; q++)
+			ms->sent_hash[q] = page_hash(ms->bounce + (q - s) * MIGRATE_PAGE);
 		if ((ret = put_frame(ms, MIGRATE_FRAME_PAGES, (uint32_t)(p - s), s)) < 0 ||
 		    (ret = flush(ms)) < 0 ||
-		    (ret = write_all(ms, ram + s * MIGRATE_PAGE,
-				     (size_t)(p - s) * MIGRATE_PAGE)) < 0)
+		    (ret = write_all(ms, ms->bounce, (size_t)(p - s) * MIGRATE_PAGE)) < 0)
 			return ret;
+		if (ms->sent_in)
+			memset(ms->sent_in + s, (int)ms->round, p - s);
 		ms->data_pages += p - s;
 	}
 	return 0;
@@ -153,6 +172,31 @@ static int send_bitmap(struct migrate_send *ms, const uint64_t *bitmap)
 			return ret;
 	}
 	return 0;
+}
+
+/*
+ * With the guest paused: every page the last round would not send is
+ * compared with what was sent of it, and a page that changed goes into
+ * the last round too. KVM's dirty log should have reported all of them;
+ * on the 5.10 lab it does not always (pages of one 2 MiB block written
+ * and never reported, found by the tests' RAM digests), and a page left
+ * out is a guest that crashes minutes later on the destination. Costs
+ * one pass over RAM while paused; returns how many pages were missed.
+ */
+static uint64_t check_unreported(struct migrate_send *ms, uint64_t *pending)
+{
+	const uint8_t *ram = ms->vm->ram;
+	uint64_t missed = 0;
+
+	for (uint64_t q = 0; q < ms->dl.pages; q++) {
+		if (pending[q / 64] >> (q % 64) & 1)
+			continue;
+		if (page_hash(ram + q * MIGRATE_PAGE) != ms->sent_hash[q]) {
+			pending[q / 64] |= 1ull << (q % 64);
+			missed++;
+		}
+	}
+	return missed;
 }
 
 static int send_state(struct migrate_send *ms, struct vmm_error *err)
@@ -201,8 +245,8 @@ static void *sender(void *arg)
 	};
 	struct vmm_error *err = &p.error;
 	bool paused = false;
-	uint64_t count = 0;
-	int64_t t_pause = 0, t_paused = 0, t_fetched = 0, t_pages = 0;
+	uint64_t count = 0, missed = 0;
+	int64_t t_pause = 0, t_paused = 0, t_fetched = 0, t_checked = 0, t_pages = 0;
 	int ret;
 
 	migrate_header_encode(&h, ms->out);
@@ -213,12 +257,19 @@ static void *sender(void *arg)
 		(unsigned long long)ms->dl.pages,
 		ms->dl.manual ? "KVM_GET_DIRTY_LOG + KVM_CLEAR_DIRTY_LOG" : "KVM_GET_DIRTY_LOG");
 	ms->pending = calloc(ms->dl.words, sizeof(*ms->pending));
-	if (!ms->pending) {
+	ms->sent_hash = calloc(ms->dl.pages, sizeof(*ms->sent_hash));
+	ms->bounce = malloc((size_t)MIGRATE_MAX_RUN * MIGRATE_PAGE);
+	if (!ms->pending || !ms->sent_hash || !ms->bounce) {
 		ret = vmm_error_set(err, "migrate", ENOMEM, "out of memory");
 		goto out;
 	}
+	memset(ms->bounce, 0, MIGRATE_PAGE);
+	ms->zero_hash = page_hash(ms->bounce);
+	if (test_digest_on())
+		ms->sent_in = calloc(ms->dl.pages, 1);
 	/* Round 1: all of RAM; what the guest writes meanwhile is logged. */
 	for (p.round = 1;; p.round++) {
+		ms->round = p.round < 127 ? p.round : 127;
 		if (p.round == 1)
 			ret = send_range(ms, 0, ms->dl.pages);
 		else
@@ -253,12 +304,18 @@ static void *sender(void *arg)
 	if ((ret = dirty_log_fetch(&ms->dl, &count, err)) < 0)
 		goto out;
 	t_fetched = mono_ms();
-	p.dirty_pages = 0;
-	for (size_t i = 0; i < ms->dl.words; i++) {
+	for (size_t i = 0; i < ms->dl.words; i++)
 		ms->pending[i] |= ms->dl.bitmap[i];
+	missed = check_unreported(ms, ms->pending);
+	t_checked = mono_ms();
+	if (missed)
+		fprintf(stderr, "pinvm-vmm: migrate: %llu page(s) changed that KVM's dirty log "
+			"never reported; sent with the last round\n", (unsigned long long)missed);
+	p.dirty_pages = 0;
+	for (size_t i = 0; i < ms->dl.words; i++)
 		p.dirty_pages += (uint64_t)__builtin_popcountll(ms->pending[i]);
-	}
 	p.round++;
+	ms->round = p.round < 127 ? p.round : 127;
 	ret = send_bitmap(ms, ms->pending);
 	if (ret == 0)
 		ret = put_frame(ms, MIGRATE_FRAME_ROUND, 0, p.round);
@@ -277,12 +334,15 @@ static void *sender(void *arg)
 	shutdown(ms->sock, SHUT_WR);
 	p.paused_ms = (uint64_t)(mono_ms() - t_pause);
 	test_digest_ram("sent", ms->vm->ram, ms->vm->ram_size);
+	if (ms->sent_in)
+		test_digest_rounds(ms->sent_in, ms->dl.pages);
 	/* Where the downtime goes on the source side, for tuning. */
 	fprintf(stderr, "pinvm-vmm: migrate: paused %llu ms: pause %lld, last dirty fetch %lld, "
-		"%llu pages %lld, state %lld\n", (unsigned long long)p.paused_ms,
-		(long long)(t_paused - t_pause), (long long)(t_fetched - t_paused),
-		(unsigned long long)p.dirty_pages, (long long)(t_pages - t_fetched),
-		(long long)(mono_ms() - t_pages));
+		"check of unreported pages %lld (%llu missed), %llu pages %lld, state %lld\n",
+		(unsigned long long)p.paused_ms, (long long)(t_paused - t_pause),
+		(long long)(t_fetched - t_paused), (long long)(t_checked - t_fetched),
+		(unsigned long long)missed, (unsigned long long)p.dirty_pages,
+		(long long)(t_pages - t_checked), (long long)(mono_ms() - t_pages));
 out:
 	dirty_log_stop(&ms->dl);
 	if (ret < 0 && paused)
@@ -395,6 +455,9 @@ void migrate_send_finish(struct migrate_send *ms, struct migrate_progress *last)
 	close(ms->sock);
 	close(ms->efd);
 	free(ms->pending);
+	free(ms->sent_hash);
+	free(ms->bounce);
+	free(ms->sent_in);
 	free(ms->out);
 	pthread_mutex_destroy(&ms->lock);
 	free(ms);
