@@ -1850,6 +1850,19 @@ static bool dest_spawn(struct guest *d, const char *name, const char *sock,
 	return ok;
 }
 
+/* The end of a Linux migration case: whichever of the source and the
+ * destination still has a process is ended, and the socket goes. */
+static void abandon_pair(struct guest *g, struct vmm_event *created, struct guest *d,
+			 struct vmm_event *dcreated, const char *sock)
+{
+	if (g->name)
+		abandon(g, created);
+	if (d->name)
+		abandon(d, dcreated);
+	vmm_event_clear(created);
+	unlink(sock);
+}
+
 /*
  * A 2-vCPU Linux guest ticking (pinvm.clock=1) migrated live: the ticks
  * go on on the destination (the two consoles read as one run), no second
@@ -1945,12 +1958,7 @@ out:
 	free(old);
 	free(new);
 	free(all);
-	if (g.name)
-		abandon(&g, &created);
-	if (d.name)
-		abandon(&d, &dcreated);
-	vmm_event_clear(&created);
-	unlink(sock);
+	abandon_pair(&g, &created, &d, &dcreated, sock);
 }
 
 /* The highest "pinvm-guest-tick N" in s, 0 if none. */
@@ -2047,12 +2055,7 @@ static void case_migrate_chain(void)
 out:
 	if (g.name && !g.c.reaped)
 		diagnose(&g);
-	if (g.name)
-		abandon(&g, &created);
-	if (d.name)
-		abandon(&d, &dcreated);
-	vmm_event_clear(&created);
-	unlink(sock);
+	abandon_pair(&g, &created, &d, &dcreated, sock);
 	unsetenv("PINVM_TEST_RAM_DIGEST");
 	unsetenv("PINVM_TEST_RAM_DIGEST_DIR");
 }
