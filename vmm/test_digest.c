@@ -1,25 +1,21 @@
 #include "test_digest.h"
 
+#include "page_hash.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#define CHUNK (1u << 20)
-#define PAGE 4096u
+#define PAGES_PER_MIB ((1u << 20) / PAGE_HASH_SIZE)
 
-static uint64_t fnv1a(const uint8_t *p, size_t n)
+/* 64-bit FNV-1a over n words: a MiB's digest from its pages' hashes. */
+static uint64_t fnv1a(const uint64_t *w, size_t n)
 {
 	uint64_t h = 0xcbf29ce484222325ULL;
 
-	/* Word by word: the order of bytes within a word does not matter
-	 * for telling equal MiB from unequal ones. */
-	for (size_t i = 0; i + 8 <= n; i += 8) {
-		uint64_t w;
-
-		memcpy(&w, p + i, sizeof(w));
-		h = (h ^ w) * 0x100000001b3ULL;
-	}
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ w[i]) * 0x100000001b3ULL;
 	return h;
 }
 
@@ -55,44 +51,36 @@ static bool write_file(const char *path, const void *data, size_t len)
 	return ok;
 }
 
-/* Each page's hash to a file; its path in path, or "" when none. */
-static void page_file(const char *when, const uint8_t *ram, uint64_t size, char *path,
-		      size_t len)
-{
-	uint64_t pages = size / PAGE, *h;
-
-	if (!file_path(path, len, when, "pages") || !(h = malloc(pages * sizeof(*h)))) {
-		*path = '\0';
-		return;
-	}
-	for (uint64_t p = 0; p < pages; p++)
-		h[p] = fnv1a(ram + p * PAGE, PAGE);
-	if (!write_file(path, h, pages * sizeof(*h)))
-		*path = '\0';
-	free(h);
-}
-
+/* RAM is hashed once, page by page; each MiB's digest is derived from
+ * its pages' hashes, which also go to the per-page file when asked. */
 void test_digest_ram(const char *when, const uint8_t *ram, uint64_t size)
 {
-	uint64_t chunks = size / CHUNK;
-	char *line, *p, pages[4096];
+	uint64_t chunks = size >> 20, pages = chunks * PAGES_PER_MIB, *h;
+	char *line, *p, path[4096] = "";
 	size_t cap;
 
 	if (!test_digest_on() || !chunks)
 		return;
-	page_file(when, ram, size, pages, sizeof(pages));
-	cap = (size_t)chunks * 17 + sizeof(pages) + 128;
+	h = malloc(pages * sizeof(*h));
+	cap = (size_t)chunks * 17 + sizeof(path) + 128;
 	line = malloc(cap);
-	if (!line)
-		return;
+	if (!h || !line)
+		goto out;
+	for (uint64_t q = 0; q < pages; q++)
+		h[q] = page_hash(ram + q * PAGE_HASH_SIZE);
+	if (file_path(path, sizeof(path), when, "pages") &&
+	    !write_file(path, h, pages * sizeof(*h)))
+		path[0] = '\0';
 	p = line + snprintf(line, cap, "pinvm-vmm: ram digest (%s): %llu MiB:", when,
 			    (unsigned long long)chunks);
 	for (uint64_t c = 0; c < chunks; c++)
 		p += snprintf(p, cap - (size_t)(p - line), " %016llx",
-			      (unsigned long long)fnv1a(ram + c * CHUNK, CHUNK));
-	if (pages[0])
-		snprintf(p, cap - (size_t)(p - line), "; pages: %s", pages);
+			      (unsigned long long)fnv1a(h + c * PAGES_PER_MIB, PAGES_PER_MIB));
+	if (path[0])
+		snprintf(p, cap - (size_t)(p - line), "; pages: %s", path);
 	fprintf(stderr, "%s\n", line);
+out:
+	free(h);
 	free(line);
 }
 

@@ -9,8 +9,8 @@
  *
  * Off unless asked: only a process with PINVM_TEST_RAM_DIGEST=1 in its
  * environment, which nothing but the tests sets, hashes anything. The
- * line is "pinvm-vmm: ram digest (WHEN): N MiB: H0 H1 ..." (64-bit
- * FNV-1a per MiB, hex).
+ * line is "pinvm-vmm: ram digest (WHEN): N MiB: H0 H1 ..." (per MiB,
+ * hex: 64-bit FNV-1a over its pages' page_hash values).
  *
  * Where a MiB differs, the pages tell why: with PINVM_TEST_RAM_DIGEST_DIR
  * set as well, each page's hash goes to DIR/PID-WHEN.pages (one 64-bit
