@@ -39,12 +39,14 @@ struct migrate_send {
 	size_t out_len;
 	uint64_t bytes, data_pages;
 	/* Each page's hash as last sent, and the bounce buffer a run of
-	 * pages is hashed and sent from (see check_unreported). */
+	 * pages is hashed and sent from (see check_unreported); neither in
+	 * the last round, sent paused, after which nothing is checked. */
 	uint64_t *sent_hash;
 	uint8_t *bounce;
 	uint64_t zero_hash;
-	unsigned round;
-	uint8_t *sent_in;  /* tests only: each page's last round (test_digest.h) */
+	bool hash_sent;
+	uint8_t round_mark; /* tests only: the round, for sent_in */
+	uint8_t *sent_in;   /* tests only: each page's last round (test_digest.h) */
 };
 
 static void report(struct migrate_send *ms, const struct migrate_progress *p)
@@ -100,6 +102,12 @@ static int put_frame(struct migrate_send *ms, uint32_t type, uint32_t count, uin
 	return 0;
 }
 
+/* A round as test_digest_rounds records it: 1..127. */
+static uint8_t round_mark(unsigned round)
+{
+	return (uint8_t)(round < 127 ? round : 127);
+}
+
 static bool page_is_zero(const uint8_t *p)
 {
 	const uint64_t *w = (const uint64_t *)(const void *)p;
@@ -114,7 +122,7 @@ static bool page_is_zero(const uint8_t *p)
  * as PAGES frames of at most MIGRATE_MAX_RUN pages. */
 static int send_range(struct migrate_send *ms, uint64_t first, uint64_t n)
 {
-	const uint8_t *ram = ms->vm->ram;
+	const uint8_t *ram = ms->vm->ram, *src;
 	uint64_t p = first, end = first + n;
 	int ret;
 
@@ -127,26 +135,30 @@ static int send_range(struct migrate_send *ms, uint64_t first, uint64_t n)
 				p++;
 			if ((ret = put_frame(ms, MIGRATE_FRAME_ZERO, (uint32_t)(p - s), s)) < 0)
 				return ret;
-			for (uint64_t q = s; q < p; q++)
+			for (uint64_t q = s; ms->hash_sent && q < p; q++)
 				ms->sent_hash[q] = ms->zero_hash;
 			if (ms->sent_in)
-				memset(ms->sent_in + s, (int)(ms->round | TEST_DIGEST_ZERO), p - s);
+				memset(ms->sent_in + s, ms->round_mark | TEST_DIGEST_ZERO, p - s);
 			continue;
 		}
 		while (p < end && p - s < MIGRATE_MAX_RUN && !page_is_zero(ram + p * MIGRATE_PAGE))
 			p++;
-		/* Hashed as sent, from one copy: the guest may write the page
-		 * meanwhile, and what the last check compares with must be
-		 * exactly what the destination got. */
-		memcpy(ms->bounce, ram + s * MIGRATE_PAGE, (size_t)(p - s) * MIGRATE_PAGE);
-		for (uint64_t q = s; q < p; q++)
-			ms->sent_hash[q] = page_hash(ms->bounce + (q - s) * MIGRATE_PAGE);
+		src = ram + s * MIGRATE_PAGE;
+		if (ms->hash_sent) {
+			/* Hashed as sent, from one copy: the guest may write the
+			 * page meanwhile, and what the last check compares with
+			 * must be exactly what the destination got. */
+			memcpy(ms->bounce, src, (size_t)(p - s) * MIGRATE_PAGE);
+			src = ms->bounce;
+			for (uint64_t q = s; q < p; q++)
+				ms->sent_hash[q] = page_hash(src + (q - s) * MIGRATE_PAGE);
+		}
 		if ((ret = put_frame(ms, MIGRATE_FRAME_PAGES, (uint32_t)(p - s), s)) < 0 ||
 		    (ret = flush(ms)) < 0 ||
-		    (ret = write_all(ms, ms->bounce, (size_t)(p - s) * MIGRATE_PAGE)) < 0)
+		    (ret = write_all(ms, src, (size_t)(p - s) * MIGRATE_PAGE)) < 0)
 			return ret;
 		if (ms->sent_in)
-			memset(ms->sent_in + s, (int)ms->round, p - s);
+			memset(ms->sent_in + s, ms->round_mark, p - s);
 		ms->data_pages += p - s;
 	}
 	return 0;
@@ -265,11 +277,12 @@ static void *sender(void *arg)
 	}
 	memset(ms->bounce, 0, MIGRATE_PAGE);
 	ms->zero_hash = page_hash(ms->bounce);
+	ms->hash_sent = true;
 	if (test_digest_on())
 		ms->sent_in = calloc(ms->dl.pages, 1);
 	/* Round 1: all of RAM; what the guest writes meanwhile is logged. */
 	for (p.round = 1;; p.round++) {
-		ms->round = p.round < 127 ? p.round : 127;
+		ms->round_mark = round_mark(p.round);
 		if (p.round == 1)
 			ret = send_range(ms, 0, ms->dl.pages);
 		else
@@ -315,7 +328,8 @@ static void *sender(void *arg)
 	for (size_t i = 0; i < ms->dl.words; i++)
 		p.dirty_pages += (uint64_t)__builtin_popcountll(ms->pending[i]);
 	p.round++;
-	ms->round = p.round < 127 ? p.round : 127;
+	ms->round_mark = round_mark(p.round);
+	ms->hash_sent = false;
 	ret = send_bitmap(ms, ms->pending);
 	if (ret == 0)
 		ret = put_frame(ms, MIGRATE_FRAME_ROUND, 0, p.round);
