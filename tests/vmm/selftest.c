@@ -16,10 +16,12 @@
  */
 #include "kvm_host.h"
 #include "machine_layout.h"
+#include "migrate_stream.h"
 #include "probe.h"
 #include "probe_rounds.h"
 #include "smccc.h"
 #include "smccc_filter.h"
+#include "test_digest.h"
 #include "vmm_client.h"
 #include "vm_state.h"
 #include "vmm_config.h"
@@ -197,19 +199,34 @@ static int64_t wait_console(struct guest *g, const char *needle, int timeout_ms)
 	}
 }
 
+/* The rest of the line after needle in s, malloc'd; NULL when absent. */
+static char *line_after(const char *s, const char *needle)
+{
+	const char *p = s ? strstr(s, needle) : NULL;
+
+	return p ? strndup(p + strlen(needle), strcspn(p + strlen(needle), "\n")) : NULL;
+}
+
+/* The whole line of s holding needle, malloc'd; NULL when absent. */
+static char *line_with(const char *s, const char *needle)
+{
+	const char *p = s ? strstr(s, needle) : NULL;
+
+	if (!p)
+		return NULL;
+	while (p > s && p[-1] != '\n')
+		p--;
+	return strndup(p, strcspn(p, "\r\n"));
+}
+
 /* Notes the first console line containing needle. */
 static void note_line(struct guest *g, const char *needle)
 {
-	char *s = slurp(g->console, NULL), *p, *e;
+	char *s = slurp(g->console, NULL), *line = line_with(s, needle);
 
-	if (s && (p = strstr(s, needle)) != NULL) {
-		while (p > s && p[-1] != '\n')
-			p--;
-		e = strpbrk(p, "\r\n");
-		if (e)
-			*e = '\0';
-		note("%s: %s", g->name, p);
-	}
+	if (line)
+		note("%s: %s", g->name, line);
+	free(line);
 	free(s);
 }
 
@@ -282,50 +299,31 @@ static void note_oops(struct guest *g)
 	free(s);
 }
 
-/* The hex digests after "ram digest (WHEN): N MiB:" in a pinvm-vmm log
- * (vmm/test_digest.h), as a malloc'd string, and the path of its per-page
- * file into pages ("" when none); NULL when absent. */
+/* The hex digests after "ram digest (WHEN): N MiB:" in a pinvm-vmm log's
+ * text (vmm/test_digest.h), malloc'd, and the path of its per-page file
+ * into pages ("" when none); NULL when absent. */
 static char *ram_digest(const char *log, const char *when, char *pages, size_t len)
 {
-	char *s = slurp(log, NULL), *p, *e, *f, *out = NULL, needle[64];
+	char needle[64], *line, *p, *f, *out = NULL;
 
 	*pages = '\0';
 	snprintf(needle, sizeof(needle), "ram digest (%s): ", when);
-	if (s && (p = strstr(s, needle)) != NULL && (p = strstr(p, "MiB:")) != NULL) {
-		p += 4;
-		e = strchr(p, '\n');
-		if (e)
-			*e = '\0';
+	line = line_after(log, needle);
+	if (line && (p = strstr(line, "MiB:")) != NULL) {
 		f = strstr(p, "; pages: ");
 		if (f) {
 			snprintf(pages, len, "%s", f + 9);
 			*f = '\0';
 		}
-		out = strdup(p);
+		out = strdup(p + 4);
 	}
-	free(s);
+	free(line);
 	return out;
-}
-
-/* The sender's "ram rounds: PATH" (test_digest_rounds) into path. */
-static void ram_rounds(const char *log, char *path, size_t len)
-{
-	char *s = slurp(log, NULL), *p, *e;
-
-	*path = '\0';
-	if (s && (p = strstr(s, "ram rounds: ")) != NULL) {
-		p += 12;
-		e = strchr(p, '\n');
-		if (e)
-			*e = '\0';
-		snprintf(path, len, "%s", p);
-	}
-	free(s);
 }
 
 static void *slurp_bin(const char *path, size_t *len)
 {
-	return *path ? slurp(path, len) : NULL;
+	return path && *path ? slurp(path, len) : NULL;
 }
 
 /*
@@ -334,8 +332,7 @@ static void *slurp_bin(const char *path, size_t *len)
  * tells a page whose write the dirty log never reported (last sent in an
  * early round) from one the stream lost (sent in the last round).
  */
-static void explain_pages(const char *src_pages, const char *dst_pages, const char *rounds_path,
-			  uint64_t ram_base)
+static void explain_pages(const char *src_pages, const char *dst_pages, const char *rounds_path)
 {
 	size_t la = 0, lb = 0, lr = 0;
 	uint64_t *a = slurp_bin(src_pages, &la), *b = slurp_bin(dst_pages, &lb);
@@ -347,17 +344,18 @@ static void explain_pages(const char *src_pages, const char *dst_pages, const ch
 		goto out;
 	}
 	for (size_t i = 0; r && i < lr; i++)
-		if ((r[i] & 0x7f) > max_round)
-			max_round = r[i] & 0x7f;
+		if ((r[i] & ~TEST_DIGEST_ZERO) > max_round)
+			max_round = r[i] & ~TEST_DIGEST_ZERO;
 	for (size_t p = 0; p < la / sizeof(*a); p++) {
 		if (a[p] == b[p])
 			continue;
 		if (differ++ < 24)
 			note("  page %zu (GPA 0x%llx): source %016llx, destination %016llx; last "
 			     "sent in round %u of %u%s", p,
-			     (unsigned long long)(ram_base + p * 4096ull), (unsigned long long)a[p],
-			     (unsigned long long)b[p], r && p < lr ? r[p] & 0x7f : 0, max_round,
-			     r && p < lr && (r[p] & 0x80) ? " as a ZERO frame" : "");
+			     (unsigned long long)(MACHINE_RAM_BASE + p * MIGRATE_PAGE),
+			     (unsigned long long)a[p], (unsigned long long)b[p],
+			     r && p < lr ? r[p] & ~TEST_DIGEST_ZERO : 0, max_round,
+			     r && p < lr && (r[p] & TEST_DIGEST_ZERO) ? " as a ZERO frame" : "");
 	}
 	note("  %u page(s) differ", differ);
 out:
@@ -369,13 +367,17 @@ out:
 /*
  * Every MiB of the destination's RAM, as built from the stream, equals
  * the paused source's (both pinvm-vmm ran with PINVM_TEST_RAM_DIGEST=1):
- * a lost dirty page fails here, at the migration that lost it.
+ * a lost dirty page fails here, at the migration that lost it. Notes the
+ * source's line on pages its last check found that the dirty log never
+ * reported (migrate_send.c), when there were any.
  */
 static void check_ram_digests(struct guest *src, struct guest *dst, const char *label)
 {
-	char pa[4096], pb[4096], rounds[4096];
-	char *a = ram_digest(src->log, "sent", pa, sizeof(pa));
-	char *b = ram_digest(dst->log, "migrated in", pb, sizeof(pb));
+	char *slog = slurp(src->log, NULL), *dlog = slurp(dst->log, NULL);
+	char pa[4096], pb[4096];
+	char *a = ram_digest(slog, "sent", pa, sizeof(pa));
+	char *b = ram_digest(dlog, "migrated in", pb, sizeof(pb));
+	char *missed = line_with(slog, " never reported");
 	char diff[160] = "";
 	unsigned n = 0, differ = 0;
 	size_t used = 0;
@@ -398,28 +400,18 @@ static void check_ram_digests(struct guest *src, struct guest *dst, const char *
 	      label, n, !a || !b ? "; a digest is missing" : "", differ ? "; differing MiB:" : "",
 	      diff);
 	if (a && b && differ) {
-		ram_rounds(src->log, rounds, sizeof(rounds));
-		explain_pages(pa, pb, rounds, MACHINE_RAM_BASE);
+		char *rounds = line_after(slog, "ram rounds: ");
+
+		explain_pages(pa, pb, rounds);
+		free(rounds);
 	}
+	if (missed)
+		note("%s: %s", label, missed);
+	free(missed);
 	free(a);
 	free(b);
-}
-
-/* The source's line on pages its last check found that the dirty log
- * never reported (migrate_send.c), when there were any. */
-static void note_missed(struct guest *src, const char *label)
-{
-	char *s = slurp(src->log, NULL), *p, *e;
-
-	if (s && (p = strstr(s, "migrate: ")) && (p = strstr(p, " never reported"))) {
-		while (p > s && p[-1] != '\n')
-			p--;
-		e = strchr(p, '\n');
-		if (e)
-			*e = '\0';
-		note("%s: %s", label, p);
-	}
-	free(s);
+	free(slog);
+	free(dlog);
 }
 
 static void diagnose(struct guest *g)
@@ -1917,7 +1909,6 @@ static void migrate_linux(void)
 	if (ret < 0 || dcreated.type != VMM_EVENT_CREATED)
 		goto out;
 	check_ram_digests(&g, &d, "migrate linux");
-	note_missed(&g, "migrate linux");
 	d.t_start = now_ms();
 	ret = vmm_client_request(&d.c, VMM_OP_RESUME, EVENT_MS, &ev, &err);
 	check(ret == 0 && ev.type == VMM_EVENT_RUNNING, "migrate linux: resume -> running");
@@ -2030,7 +2021,6 @@ static void case_migrate_chain(void)
 			goto out;
 		}
 		check_ram_digests(&g, &d, label);
-		note_missed(&g, label);
 		ret = vmm_client_request(&d.c, VMM_OP_RESUME, EVENT_MS, &ev, &err);
 		vmm_event_clear(&ev);
 		ret = ret || vmm_client_request(&g.c, VMM_OP_MIGRATE_COMMIT, EVENT_MS, &ev, &err);
@@ -2185,7 +2175,6 @@ static void case_migrate(void)
 	if (ret < 0 || dcreated.type != VMM_EVENT_CREATED)
 		goto out;
 	check_ram_digests(&src, &d, "migrate");
-	note_missed(&src, "migrate");
 	pins_equal = dcreated.npins == created.npins && created.npins == 1;
 	for (size_t i = 0; pins_equal && i < created.npins; i++)
 		pins_equal = dcreated.pins[i].id == created.pins[i].id &&
