@@ -76,7 +76,10 @@ void client_call(const struct client *c, const char *method, const char *path,
 	CURL *h;
 
 	memset(r, 0, sizeof(*r));
-	h = curl_easy_init();
+	h = c->conn ? c->conn : curl_easy_init();
+	/* A reset keeps the handle's open connection, only the options go. */
+	if (c->conn)
+		curl_easy_reset(h);
 	if (!h) {
 		snprintf(r->error, sizeof(r->error), "curl_easy_init failed");
 		return;
@@ -120,7 +123,8 @@ void client_call(const struct client *c, const char *method, const char *path,
 	if (r->body)
 		r->json = json_loadb(r->body, r->len, 0, NULL);
 	curl_slist_free_all(hdrs);
-	curl_easy_cleanup(h);
+	if (!c->conn)
+		curl_easy_cleanup(h);
 }
 
 void response_free(struct response *r)

@@ -13,6 +13,9 @@ struct client {
 	char base[256];        /* "http://127.0.0.1:8080" */
 	char unix_path[256];   /* non-empty: connect over this socket */
 	char token[160];       /* non-empty: sent as "Authorization: Bearer" */
+	void *conn;            /* NULL: a new connection per call; else a CURL
+				* easy handle (caller's) whose connection every
+				* call reuses, one thread at a time */
 };
 
 struct response {
