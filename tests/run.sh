@@ -89,6 +89,8 @@ tally() {
 	fi
 	# A failing step that counted no failure still fails.
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+	# A file, not a variable: lanes tally in subshells.
+	[ "$f" -eq 0 ] || printf '%s\t%s\t%s\n' "$f" "$name" "$log" >>"$LOGDIR/failed-steps.txt"
 	PASSED=$((PASSED + p))
 	FAILED=$((FAILED + f))
 	say "$name: $p passed, $f failed, $((SECONDS - STEP_T0)) s (log: ${log#"$ROOT"/})"
@@ -252,6 +254,8 @@ jobs_wait() {
 		else
 			say "lane job ${JOB_NAMES[$i]}: ended without its counts (log: ${JOBDIR#"$ROOT"/}/${JOB_NAMES[$i]}.out)"
 			FAILED=$((FAILED + 1))
+			printf '1\tlane job %s (no counts)\t%s\n' "${JOB_NAMES[$i]}" \
+				"$JOBDIR/${JOB_NAMES[$i]}.out" >>"$LOGDIR/failed-steps.txt"
 		fi
 	done
 	JOB_NAMES=()
@@ -743,10 +747,22 @@ image_steps() {
 	say "container images and manifests step took $((SECONDS - t0)) s"
 }
 
+# What failed, last, where a reader of only the output's tail (CI keeps
+# the tail) finds it: each failing step and its first failed checks.
+failure_summary() {
+	local f name log
+	[ -s "$LOGDIR/failed-steps.txt" ] || return 0
+	say "what failed (each step, then the first of its failed checks):"
+	while IFS=$'\t' read -r f name log; do
+		echo "$name: $f failed (log: ${log#"$ROOT"/})"
+		grep -m 10 -E '^(not ok|FAIL)|\*\*\*(Failed|Timeout|Exception)' "$log" 2>/dev/null | cut -c 1-300 | sed 's/^/    /'
+	done <"$LOGDIR/failed-steps.txt"
+}
+
 main() {
 	local step
 	install_deps
-	rm -rf "$PROFILES" "$SNAPSHOTS" "$JOBDIR"
+	rm -rf "$PROFILES" "$SNAPSHOTS" "$JOBDIR" "$LOGDIR/failed-steps.txt"
 	mkdir -p "$LOGDIR" "$PROFILES" "$SNAPSHOTS" "$JOBDIR"
 	local t_start=$SECONDS
 	[ "${PINVM_TEST_STRESS:-0}" = 1 ] && stress_start
@@ -766,6 +782,7 @@ main() {
 		esac
 	done
 	stress_stop
+	failure_summary
 	say "the whole suite took $((SECONDS - t_start)) s"
 	echo "$PASSED passed, $FAILED failed"
 	[ "$FAILED" -eq 0 ]
