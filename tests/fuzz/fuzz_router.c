@@ -3,7 +3,9 @@
  * to the first space, the path after it, each up to a NUL, as the HTTP
  * layer hands them over). Checked against a second matcher written
  * differently (split into segments, then compared): the same route, 404
- * or 405 and the same Allow list; the parameters are non-empty slices of
+ * or 405 and the same Allow list, both from the matching patterns with the
+ * fewest parameters alone (the most literal: POST /v1/vms/incoming is not
+ * GET /v1/vms/{id} of a VM named "incoming"); the parameters are non-empty slices of
  * the path without '/', and putting them back into the pattern gives the
  * path again; HEAD answers as GET. Once: no two routes of one method can
  * match the same path, and every pattern is well formed.
@@ -48,24 +50,28 @@ static bool is_param(const struct seg *p)
 
 static struct seg path_segs[MAX_SEGS];
 
-static bool ref_match(const char *pattern, size_t npath)
+/* The number of pattern's parameters when the split path matches it,
+ * else -1. */
+static int ref_match(const char *pattern, size_t npath)
 {
 	struct seg pat[16];
 	size_t npat;
+	int params = 0;
 
 	FUZZ_CHECK(split(pattern, pat, &npat) && npat <= 16);
 	if (npat != npath)
-		return false;
+		return -1;
 	for (size_t i = 0; i < npat; i++) {
 		if (is_param(&pat[i])) {
 			if (path_segs[i].len == 0)
-				return false;
+				return -1;
+			params++;
 		} else if (pat[i].len != path_segs[i].len ||
 			   memcmp(pat[i].s, path_segs[i].s, pat[i].len)) {
-			return false;
+			return -1;
 		}
 	}
-	return true;
+	return params;
 }
 
 /* Could one path match both patterns? */
@@ -143,6 +149,7 @@ static void check(const char *method, const char *path)
 	struct route_match m, again;
 	size_t npath = 0, found = ROUTE_COUNT, nknown = 0, used = 0;
 	bool splits = split(path, path_segs, &npath);
+	int fewest = -1;
 	char allow[ROUTE_MATCH_ALLOW_SIZE] = "";
 	unsigned status = route_match(method, path, &m);
 
@@ -150,10 +157,16 @@ static void check(const char *method, const char *path)
 	FUZZ_CHECK(status == 200 || status == 404 || status == 405);
 	FUZZ_CHECK(memchr(m.allow, '\0', sizeof(m.allow)));
 	for (size_t i = 0; splits && i < ROUTE_COUNT; i++) {
+		int n = ref_match(route_table[i].pattern, npath);
+
+		if (n >= 0 && (fewest < 0 || n < fewest))
+			fewest = n;
+	}
+	for (size_t i = 0; fewest >= 0 && i < ROUTE_COUNT; i++) {
 		const struct route_spec *r = &route_table[i];
 		size_t len = strlen(r->method);
 
-		if (!ref_match(r->pattern, npath))
+		if (ref_match(r->pattern, npath) != fewest)
 			continue;
 		nknown++;
 		if (!strcmp(r->method, want)) {
