@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 int daemon_free_port(void)
@@ -59,10 +60,29 @@ pid_t daemon_spawn(const char *pinvmd, const char *const *args,
 	return pid;
 }
 
+/*
+ * How long a wait for pinvmd (to listen, to be ready, to exit) may last.
+ * Each wait ends at its event, so the bound costs nothing when things go
+ * well; it is wide because an ASan pinvmd on a machine busy with other
+ * work took more than the 5 s this once was to exit by itself.
+ */
+#define DAEMON_WAIT_S 60
+
+static bool waited_out(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec - t0->tv_sec >= DAEMON_WAIT_S;
+}
+
 static bool wait_connect(const struct sockaddr *sa, socklen_t len, int family,
 			 pid_t pid)
 {
-	for (int i = 0; i < 500; i++) {
+	struct timespec t0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (!waited_out(&t0)) {
 		int fd = socket(family, SOCK_STREAM, 0);
 		int ok = connect(fd, sa, len) == 0;
 
@@ -97,7 +117,10 @@ bool daemon_wait_tcp(int port, pid_t pid)
 
 int daemon_wait_ready(const char *path, pid_t pid)
 {
-	for (int i = 0; i < 500; i++) {
+	struct timespec t0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (!waited_out(&t0)) {
 		FILE *f = fopen(path, "r");
 
 		if (f) {
@@ -123,10 +146,12 @@ int daemon_run_to_exit(const char *pinvmd, const char *const *args,
 		       const char *logpath, char *log, size_t len)
 {
 	pid_t pid = daemon_spawn(pinvmd, args, logpath);
+	struct timespec t0;
 	int status;
 	FILE *f;
 
-	for (int i = 0; i < 250; i++) {
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (!waited_out(&t0)) {
 		if (waitpid(pid, &status, WNOHANG) == pid) {
 			log[0] = '\0';
 			f = fopen(logpath, "r");

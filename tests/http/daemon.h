@@ -15,14 +15,14 @@ int daemon_free_port(void);
 pid_t daemon_spawn(const char *pinvmd, const char *const *args,
 		   const char *logpath);
 
-/* Waits until the unix socket accepts connections (10 s) or pid exits. */
+/* Waits until the unix socket accepts connections or pid exits (60 s at most). */
 bool daemon_wait_socket(const char *path, pid_t pid);
 
-/* Waits until 127.0.0.1:port accepts connections (10 s) or pid exits. */
+/* Waits until 127.0.0.1:port accepts connections or pid exits (60 s at most). */
 bool daemon_wait_tcp(int port, pid_t pid);
 
 /*
- * Waits (10 s) until pid has written its --ready-file path, and gives the
+ * Waits (60 s at most) until pid has written its --ready-file path, and gives the
  * port of its first line ("tcp:HOST:PORT"): what a pinvmd started on
  * tcp:127.0.0.1:0 took, so nothing guesses a free port. -1 when pid exits
  * first, the time runs out, or the first line is no TCP address.
@@ -30,9 +30,9 @@ bool daemon_wait_tcp(int port, pid_t pid);
 int daemon_wait_ready(const char *path, pid_t pid);
 
 /*
- * Runs pinvmd with args expecting it to exit within 5 s (a refused start):
- * returns its exit status, or -1 (killed, or still running: then it is
- * killed). Its stderr goes to logpath and is copied into log (len bytes).
+ * Runs pinvmd with args expecting it to exit by itself (a refused start):
+ * returns its exit status, or -1 (killed, or still running after 60 s:
+ * then it is killed). Its stderr goes to logpath and is copied into log (len bytes).
  */
 int daemon_run_to_exit(const char *pinvmd, const char *const *args,
 		       const char *logpath, char *log, size_t len);
