@@ -755,7 +755,7 @@ failure_summary() {
 	say "what failed (each step, then the first of its failed checks):"
 	while IFS=$'\t' read -r f name log; do
 		echo "$name: $f failed (log: ${log#"$ROOT"/})"
-		grep -m 10 -E '^(not ok|FAIL)|\*\*\*(Failed|Timeout|Exception)' "$log" 2>/dev/null | cut -c 1-300 | sed 's/^/    /'
+		grep -m 10 -E '^(not ok|FAIL)|\*\*\*(Failed|Timeout|Exception)| FAILED' "$log" 2>/dev/null | cut -c 1-300 | sed 's/^/    /'
 	done <"$LOGDIR/failed-steps.txt"
 }
 
