@@ -150,7 +150,7 @@ static void *create_one(void *arg)
 }
 
 /*
- * Gives cl a connection of its own, opened now and kept (NULL: none).
+ * Gives cl a connection of its own, opened now and kept (false: none).
  * The lab's API is QEMU's user-mode forward, whose listening socket has a
  * backlog of 1 (ss -ltn: Send-Q 1): 64 connects at once lose SYNs, and
  * the kernel's retransmission backoff (1, 3, 7 ... 63 s) then timed the
@@ -159,17 +159,17 @@ static void *create_one(void *arg)
  * sends its requests at once over its own connection, as a client pool
  * of an orchestrator does.
  */
-static void *connect_own(struct client *cl)
+static bool connect_own(struct client *cl)
 {
 	struct response r;
 
 	*cl = c;
 	cl->conn = curl_easy_init();
 	if (!cl->conn)
-		return NULL;
+		return false;
 	client_call(cl, "GET", "/v1/health", NULL, NULL, 0, NULL, &r);
 	response_free(&r);
-	return cl->conn;
+	return true;
 }
 
 static void sequential(int rounds)

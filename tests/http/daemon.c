@@ -1,6 +1,8 @@
 #include "daemon.h"
 
 #define _XOPEN_SOURCE 700
+#include "client.h"
+
 #include <fcntl.h>
 #include <ftw.h>
 #include <netinet/in.h>
@@ -13,7 +15,6 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 int daemon_free_port(void)
@@ -68,21 +69,12 @@ pid_t daemon_spawn(const char *pinvmd, const char *const *args,
  */
 #define DAEMON_WAIT_S 60
 
-static bool waited_out(const struct timespec *t0)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec - t0->tv_sec >= DAEMON_WAIT_S;
-}
-
 static bool wait_connect(const struct sockaddr *sa, socklen_t len, int family,
 			 pid_t pid)
 {
-	struct timespec t0;
+	double t0 = client_now();
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while (!waited_out(&t0)) {
+	while (client_now() - t0 < DAEMON_WAIT_S) {
 		int fd = socket(family, SOCK_STREAM, 0);
 		int ok = connect(fd, sa, len) == 0;
 
@@ -117,10 +109,9 @@ bool daemon_wait_tcp(int port, pid_t pid)
 
 int daemon_wait_ready(const char *path, pid_t pid)
 {
-	struct timespec t0;
+	double t0 = client_now();
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while (!waited_out(&t0)) {
+	while (client_now() - t0 < DAEMON_WAIT_S) {
 		FILE *f = fopen(path, "r");
 
 		if (f) {
@@ -146,12 +137,11 @@ int daemon_run_to_exit(const char *pinvmd, const char *const *args,
 		       const char *logpath, char *log, size_t len)
 {
 	pid_t pid = daemon_spawn(pinvmd, args, logpath);
-	struct timespec t0;
+	double t0 = client_now();
 	int status;
 	FILE *f;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while (!waited_out(&t0)) {
+	while (client_now() - t0 < DAEMON_WAIT_S) {
 		if (waitpid(pid, &status, WNOHANG) == pid) {
 			log[0] = '\0';
 			f = fopen(logpath, "r");
