@@ -472,7 +472,7 @@ int compat_check(const struct profile *p, const struct hostset *h,
 	return 0;
 }
 
-static const struct compat_write *find_write(const struct compat_write *w,
+static const struct fw_pin *find_write(const struct fw_pin *w,
 					     size_t n, uint64_t id)
 {
 	for (size_t i = 0; i < n; i++)
@@ -482,7 +482,7 @@ static const struct compat_write *find_write(const struct compat_write *w,
 }
 
 int compat_check_readback(struct compat_report *r,
-			  const struct compat_write *readback, size_t n)
+			  const struct fw_pin *readback, size_t n)
 {
 	bool mismatch = false;
 
@@ -490,7 +490,7 @@ int compat_check_readback(struct compat_report *r,
 		return -EINVAL;
 	for (size_t k = 0; k < r->nentries; k++) {
 		struct compat_entry *e = &r->entries[k];
-		const struct compat_write *rb;
+		const struct fw_pin *rb;
 		char name[48];
 
 		if (!e->writes)

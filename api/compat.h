@@ -41,6 +41,7 @@
 #define PINVM_API_COMPAT_H
 
 #include "api_error.h"
+#include "fw_pin.h"
 #include "fwreg.h"
 #include "hostset.h"
 #include "profile.h"
@@ -83,11 +84,6 @@ struct compat_entry {
 	bool has_guest_sees;
 	uint64_t guest_sees;
 	char reason[COMPAT_REASON_MAX];
-};
-
-struct compat_write {
-	uint64_t id;
-	uint64_t value;
 };
 
 /*
@@ -156,7 +152,7 @@ struct compat_report {
 	 * KVM_RUN. PSCI_VERSION (lowest id) comes first; it is per VM, so
 	 * writing it on one vCPU is enough, and never after the guest ran. */
 	size_t nwrites;
-	struct compat_write writes[COMPAT_MAX_ENTRIES];
+	struct fw_pin writes[COMPAT_MAX_ENTRIES];
 	/*
 	 * Whether the VMM gives the guest a PV time (stolen time) area. PV
 	 * time reaches a guest only through that area, so the VMM enforces
@@ -189,7 +185,7 @@ int compat_check(const struct profile *p, const struct hostset *h,
  * arguments.
  */
 int compat_check_readback(struct compat_report *r,
-			  const struct compat_write *readback, size_t n);
+			  const struct fw_pin *readback, size_t n);
 
 /* "pinned", "guest_sees_host", ... */
 const char *compat_verdict_name(enum compat_verdict v);

@@ -453,7 +453,7 @@ int snapshot_check(const struct snapshot_guest *g, const json_t *profile_doc,
 }
 
 size_t snapshot_extra_pins(const struct snapshot_guest *g, const struct compat_report *r,
-			   struct compat_write *out, size_t max)
+			   struct fw_pin *out, size_t max)
 {
 	size_t n = 0;
 

@@ -187,7 +187,7 @@ int snapshot_check(const struct snapshot_guest *g, const json_t *profile_doc,
  * (the zero-pinned bitmaps). Copies up to max into out; returns the count.
  */
 size_t snapshot_extra_pins(const struct snapshot_guest *g, const struct compat_report *r,
-			   struct compat_write *out, size_t max);
+			   struct fw_pin *out, size_t max);
 
 /*
  * The bodies that name a snapshot (borrowed strings point into body):

@@ -277,32 +277,27 @@ void handle_profile_observed_abi_get(struct request *req, struct reply *rep)
 {
 	const char *name = req->params[0];
 	struct compat_report *r = NULL;
-	struct vmm_pin pins[COMPAT_MAX_ENTRIES];
-	struct compat_write back[COMPAT_MAX_ENTRIES];
+	struct fw_pin back[COMPAT_MAX_ENTRIES];
 	struct probe_result res;
-	size_t i, failed;
+	size_t failed;
 	char err[256];
 	json_t *body, *report;
 	int ret;
 
 	if (profile_verdict_here(req, rep, name, true, &r) < 0)
 		return;
-	for (i = 0; i < r->nwrites; i++) {
-		pins[i].id = r->writes[i].id;
-		pins[i].value = r->writes[i].value;
-	}
 	/* An enforced default-deny ABI: the filter goes in before KVM_RUN. */
-	ret = vmm_helper_probe(pins, r->nwrites, r->pvtime, r->smccc.deny,
+	ret = vmm_helper_probe(r->writes, back, r->nwrites, r->pvtime, r->smccc.deny,
 			       r->smccc.verdict == COMPAT_SMCCC_ENFORCED ? r->smccc.ndeny : 0,
 			       PROBE_TIMEOUT_MS, &res, &failed, err, sizeof(err));
 	if (ret < 0 && failed != SIZE_MAX) {
-		const struct fwreg_desc *d = fwreg_lookup_id(pins[failed].id);
+		const struct fwreg_desc *d = fwreg_lookup_id(r->writes[failed].id);
 
 		reply_problem(rep, 409, "kvm_refused",
 			      d ? d->name : NULL,
 			      "KVM_SET_ONE_REG refused %s = 0x%llx on %s: %s "
 			      "(pinvm's rules expected it to accept)",
-			      d ? d->name : "register", (unsigned long long)pins[failed].value,
+			      d ? d->name : "register", (unsigned long long)r->writes[failed].value,
 			      r->kernel_release, strerror(-ret));
 		goto out;
 	}
@@ -310,10 +305,6 @@ void handle_profile_observed_abi_get(struct request *req, struct reply *rep)
 		reply_problem(rep, 500, "probe_failed", NULL,
 			      "the probe guest failed: %s", err);
 		goto out;
-	}
-	for (i = 0; i < r->nwrites; i++) {
-		back[i].id = pins[i].id;
-		back[i].value = pins[i].readback;
 	}
 	if (compat_check_readback(r, back, r->nwrites) < 0) {
 		reply_refused(rep, r, name);

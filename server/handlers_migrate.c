@@ -102,7 +102,7 @@ void handle_vm_migrate_delete(struct request *req, struct reply *rep)
 
 void handle_vms_incoming_post(struct request *req, struct reply *rep)
 {
-	struct compat_write pins[COMPAT_MAX_ENTRIES];
+	struct fw_pin pins[COMPAT_MAX_ENTRIES];
 	struct migrate_incoming *in = malloc(sizeof(*in));
 	struct compat_report *report = malloc(sizeof(*report));
 	struct hostset *here = malloc(sizeof(*here));

@@ -264,7 +264,7 @@ void snapshot_compat_post(struct request *req, struct reply *rep, const json_t *
 void snapshot_restore_post(struct request *req, struct reply *rep, const json_t *body)
 {
 	struct snapshot_env env = env_of(req);
-	struct compat_write pins[COMPAT_MAX_ENTRIES];
+	struct fw_pin pins[COMPAT_MAX_ENTRIES];
 	struct snapshot_verdict v;
 	struct vm_restore r = { 0 };
 	struct vm_entry *e = NULL;

@@ -60,7 +60,7 @@ static int observe(struct host_view *v, struct api_error *err)
 	json_t *calls;
 	int ret;
 
-	ret = vmm_helper_probe(NULL, 0, true, NULL, 0, PROBE_TIMEOUT_MS, &res, &failed, msg,
+	ret = vmm_helper_probe(NULL, NULL, 0, true, NULL, 0, PROBE_TIMEOUT_MS, &res, &failed, msg,
 			       sizeof(msg));
 	if (ret < 0)
 		return api_fail(err, 500, "probe_failed", "", "the probe guest failed: %s", msg);

@@ -162,7 +162,6 @@ static int resolve_images(const struct vm_core *c, const struct vm_spec *spec,
 int vm_core_await_created(struct vm_entry *e, struct compat_report *report,
 			 struct api_error *err)
 {
-	struct compat_write back[COMPAT_MAX_ENTRIES];
 	struct vmm_event ev;
 	struct vmm_error verr;
 	int ret;
@@ -197,11 +196,7 @@ int vm_core_await_created(struct vm_entry *e, struct compat_report *report,
 		size_t n = ev.npins < COMPAT_MAX_ENTRIES ? ev.npins : COMPAT_MAX_ENTRIES;
 		json_t *doc;
 
-		for (size_t i = 0; i < n; i++) {
-			back[i].id = ev.pins[i].id;
-			back[i].value = ev.pins[i].readback;
-		}
-		if (compat_check_readback(report, back, n) < 0) {
+		if (compat_check_readback(report, ev.readback, n) < 0) {
 			compat_refusal(report, e->profile, err);
 			vmm_event_clear(&ev);
 			return -EIO;
@@ -236,14 +231,9 @@ static int write_config(const struct vm_core *c, const struct vm_entry *e,
 	cfg.vcpus = (unsigned)spec->vcpus;
 	cfg.memory_mib = (uint64_t)spec->memory_mib;
 	cfg.cpu_features = spec->cpu_features;
-	if (report && report->nwrites) {
-		cfg.pins = calloc(report->nwrites, sizeof(*cfg.pins));
-		if (!cfg.pins)
-			return api_fail(err, 500, "out_of_memory", "", "out of memory");
-		for (size_t i = 0; i < report->nwrites; i++) {
-			cfg.pins[i].id = report->writes[i].id;
-			cfg.pins[i].value = report->writes[i].value;
-		}
+	/* Borrowed, like the deny ranges below: cfg is only saved. */
+	if (report) {
+		cfg.pins = (struct fw_pin *)report->writes;
 		cfg.npins = report->nwrites;
 	}
 	/* An enforced default-deny ABI: pinvm-vmm installs the SMCCC filter
@@ -253,7 +243,6 @@ static int write_config(const struct vm_core *c, const struct vm_entry *e,
 		cfg.nsmccc_deny = report->smccc.ndeny;
 	}
 	ret = vmm_config_save(&cfg, path, &verr);
-	free(cfg.pins);
 	if (ret < 0)
 		return api_fail(err, 422, "bad_vm_config", "", "%s", verr.detail);
 	return 0;
@@ -516,7 +505,7 @@ err_entry:
 
 int vm_core_write_state_config(const struct vm_core *c, const struct vm_entry *e,
 			       const char *kind, const char *source, unsigned vcpus,
-			       uint64_t memory_mib, const struct compat_write *pins, size_t npins,
+			       uint64_t memory_mib, const struct fw_pin *pins, size_t npins,
 			       const struct smccc_range *deny, size_t ndeny,
 			       struct api_error *err)
 {

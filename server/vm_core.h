@@ -89,7 +89,7 @@ struct vm_restore {
 	const char *dir;                  /* STATE/snapshots/ID, complete */
 	unsigned vcpus;                   /* vm.json's */
 	uint64_t memory_mib;
-	const struct compat_write *pins;  /* extra firmware pins (zero bitmaps) */
+	const struct fw_pin *pins;  /* extra firmware pins (zero bitmaps) */
 	size_t npins;
 	const struct smccc_range *deny;   /* the source profile's filter */
 	size_t ndeny;
@@ -110,7 +110,7 @@ int vm_core_restore(struct vm_core *c, const struct vm_restore *r, const json_t 
 struct vm_incoming {
 	unsigned vcpus;
 	uint64_t memory_mib;
-	const struct compat_write *pins;  /* extra firmware pins (zero bitmaps) */
+	const struct fw_pin *pins;  /* extra firmware pins (zero bitmaps) */
 	size_t npins;
 	const struct smccc_range *deny;   /* the guest's SMCCC filter */
 	size_t ndeny;

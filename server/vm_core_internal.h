@@ -76,7 +76,7 @@ int vm_core_check_host(const struct kvm_host_info *info, const struct vm_spec *b
  */
 int vm_core_write_state_config(const struct vm_core *c, const struct vm_entry *e,
 			       const char *kind, const char *source, unsigned vcpus,
-			       uint64_t memory_mib, const struct compat_write *pins, size_t npins,
+			       uint64_t memory_mib, const struct fw_pin *pins, size_t npins,
 			       const struct smccc_range *deny, size_t ndeny,
 			       struct api_error *err);
 

@@ -35,15 +35,17 @@ int kvm_host_read_fwregs(struct kvm_fwreg **regs, size_t *nregs,
 	return -ENODEV;
 }
 
-int probe_run(struct vmm_pin *pins, size_t npins, bool pvtime, unsigned timeout_ms,
+int probe_run(const struct fw_pin *pins, struct fw_pin *readback, size_t npins,
+	      bool pvtime, unsigned timeout_ms,
 	      struct probe_result *res, size_t *failed_pin,
 	      char *err, size_t errlen)
 {
-	return probe_run_filtered(pins, npins, pvtime, NULL, 0, timeout_ms,
+	return probe_run_filtered(pins, readback, npins, pvtime, NULL, 0, timeout_ms,
 				  res, failed_pin, err, errlen);
 }
 
-int probe_run_filtered(struct vmm_pin *pins, size_t npins, bool pvtime,
+int probe_run_filtered(const struct fw_pin *pins, struct fw_pin *readback, size_t npins,
+		       bool pvtime,
 		       const struct smccc_range *deny, size_t ndeny,
 		       unsigned timeout_ms, struct probe_result *res,
 		       size_t *failed_pin, char *err, size_t errlen)
@@ -51,6 +53,7 @@ int probe_run_filtered(struct vmm_pin *pins, size_t npins, bool pvtime,
 	(void)deny;
 	(void)ndeny;
 	(void)pins;
+	(void)readback;
 	(void)npins;
 	(void)pvtime;
 	(void)timeout_ms;

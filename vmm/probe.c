@@ -4,6 +4,7 @@
 #include "probe_layout.h"
 #include "smccc.h"
 #include "smccc_deny.h"
+#include "vcpu_pins.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -219,15 +220,17 @@ static int run_guest(struct probe_vm *p, struct probe_result *res,
 	}
 }
 
-int probe_run(struct vmm_pin *pins, size_t npins, bool pvtime, unsigned timeout_ms,
+int probe_run(const struct fw_pin *pins, struct fw_pin *readback, size_t npins,
+	      bool pvtime, unsigned timeout_ms,
 	      struct probe_result *res, size_t *failed_pin,
 	      char *err, size_t errlen)
 {
-	return probe_run_filtered(pins, npins, pvtime, NULL, 0, timeout_ms,
+	return probe_run_filtered(pins, readback, npins, pvtime, NULL, 0, timeout_ms,
 				  res, failed_pin, err, errlen);
 }
 
-int probe_run_filtered(struct vmm_pin *pins, size_t npins, bool pvtime,
+int probe_run_filtered(const struct fw_pin *pins, struct fw_pin *readback, size_t npins,
+		       bool pvtime,
 		       const struct smccc_range *deny, size_t ndeny,
 		       unsigned timeout_ms, struct probe_result *res,
 		       size_t *failed_pin, char *err, size_t errlen)
@@ -252,7 +255,7 @@ int probe_run_filtered(struct vmm_pin *pins, size_t npins, bool pvtime,
 	if (ret < 0)
 		goto out;
 	if (npins) {
-		ret = vcpu_apply_pins(p.vcpu, pins, npins, failed_pin);
+		ret = vcpu_apply_pins(p.vcpu, pins, npins, readback, failed_pin);
 		if (ret < 0) {
 			snprintf(err, errlen, "KVM refused register 0x%016llx: %s",
 				 (unsigned long long)pins[*failed_pin].id,

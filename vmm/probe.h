@@ -6,8 +6,8 @@
 #ifndef PINVM_VMM_PROBE_H
 #define PINVM_VMM_PROBE_H
 
+#include "fw_pin.h"
 #include "probe_layout.h"
-#include "vcpu_pins.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -24,13 +24,15 @@ struct probe_result {
  * Builds the probe VM, applies pins (may be NULL/0) after KVM_ARM_VCPU_INIT
  * and before the first KVM_RUN, gives the guest a PV time (stolen time)
  * area when pvtime is true and KVM supports it, runs the guest to
- * SYSTEM_OFF, tears it all down. Returns 0 with *res filled and pins' readbacks set. When KVM refuses
+ * SYSTEM_OFF, tears it all down. Returns 0 with *res filled and
+ * readback[0..npins) set (the caller's array; pins are borrowed). When KVM refuses
  * a pin, returns its negative errno with *failed_pin = its index; any other
  * failure returns a negative errno with *failed_pin = SIZE_MAX. err always
  * says what happened on failure. A guest that does not finish within
  * timeout_ms is stopped (-ETIMEDOUT).
  */
-int probe_run(struct vmm_pin *pins, size_t npins, bool pvtime, unsigned timeout_ms,
+int probe_run(const struct fw_pin *pins, struct fw_pin *readback, size_t npins,
+	      bool pvtime, unsigned timeout_ms,
 	      struct probe_result *res, size_t *failed_pin,
 	      char *err, size_t errlen);
 
@@ -43,7 +45,8 @@ int probe_run(struct vmm_pin *pins, size_t npins, bool pvtime, unsigned timeout_
  * fails the run (*failed_pin = SIZE_MAX, err names the range).
  */
 struct smccc_range;
-int probe_run_filtered(struct vmm_pin *pins, size_t npins, bool pvtime,
+int probe_run_filtered(const struct fw_pin *pins, struct fw_pin *readback, size_t npins,
+		       bool pvtime,
 		       const struct smccc_range *deny, size_t ndeny,
 		       unsigned timeout_ms, struct probe_result *res,
 		       size_t *failed_pin, char *err, size_t errlen);

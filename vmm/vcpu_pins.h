@@ -5,23 +5,19 @@
 #ifndef PINVM_VMM_VCPU_PINS_H
 #define PINVM_VMM_VCPU_PINS_H
 
-#include <stddef.h>
-#include <stdint.h>
+#include "fw_pin.h"
 
-struct vmm_pin {
-	uint64_t id;       /* KVM register id */
-	uint64_t value;    /* what to write */
-	uint64_t readback; /* filled: what KVM_GET_ONE_REG returned after */
-};
+#include <stddef.h>
 
 /*
- * Writes every pin with KVM_SET_ONE_REG, then reads each back into
- * pin->readback. Returns 0 when KVM accepted every write, else the negative
- * errno of the first refused write (or read) with *failed set to its index.
- * Comparing readbacks is the caller's job: for registers KVM only validates
- * (the workaround levels) a different readback is expected.
+ * Writes every pin (borrowed) with KVM_SET_ONE_REG, then reads each back
+ * into readback[i] (the caller's array of npins: the same id, the value
+ * KVM_GET_ONE_REG returned). Returns 0 when KVM accepted every write, else
+ * the negative errno of the first refused write (or read) with *failed set
+ * to its index. Comparing readbacks is the caller's job: for registers KVM
+ * only validates (the workaround levels) a different readback is expected.
  */
-int vcpu_apply_pins(int vcpu_fd, struct vmm_pin *pins, size_t npins,
-		    size_t *failed);
+int vcpu_apply_pins(int vcpu_fd, const struct fw_pin *pins, size_t npins,
+		    struct fw_pin *readback, size_t *failed);
 
 #endif

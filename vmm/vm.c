@@ -15,6 +15,7 @@
 #include "machine_layout.h"
 #include "smccc_deny.h"
 #include "vcpu_features.h"
+#include "vcpu_pins.h"
 #include "vm_internal.h"
 #include "vm_state.h"
 #include "vm_time.h"
@@ -249,26 +250,28 @@ static int pins_apply(struct vm *vm, const struct vmm_config *cfg,
 {
 	struct kvm_one_reg psci = { .id = REG_PSCI_VERSION,
 				    .addr = (uintptr_t)&vm->psci_version };
-	struct vmm_pin *scratch;
+	struct fw_pin *scratch;
 	size_t n = cfg->npins;
 	unsigned i;
 
 	if (n) {
-		vm->pins = calloc(n, sizeof(*vm->pins));
+		vm->pins = malloc(n * sizeof(*vm->pins));
+		vm->readback = calloc(n, sizeof(*vm->readback));
 		scratch = calloc(n, sizeof(*scratch));
-		if (!vm->pins || !scratch) {
+		if (!vm->pins || !vm->readback || !scratch) {
 			free(scratch);
 			return vmm_error_set(err, "pin", ENOMEM, "out of memory");
 		}
+		memcpy(vm->pins, cfg->pins, n * sizeof(*vm->pins));
 		vm->npins = n;
 		for (i = 0; i < vm->nr_vcpus; i++) {
-			/* vCPU 0 writes the reported copy, the others a scratch one. */
-			struct vmm_pin *pins = i == 0 ? vm->pins : scratch;
+			/* vCPU 0's readbacks are kept, the others' only checked
+			 * for KVM's consent. */
+			struct fw_pin *back = i == 0 ? vm->readback : scratch;
 			size_t failed = 0;
 			int ret;
 
-			memcpy(pins, cfg->pins, n * sizeof(*pins));
-			ret = vcpu_apply_pins(vm->vcpus[i].fd, pins, n, &failed);
+			ret = vcpu_apply_pins(vm->vcpus[i].fd, cfg->pins, n, back, &failed);
 			if (ret < 0) {
 				free(scratch);
 				vmm_error_set(err, "pin", -ret,
@@ -494,7 +497,8 @@ static int vm_build(const struct vmm_config *cfg, int console_fd,
 
 err_pins:
 	free(vm->pins);
-	vm->pins = NULL;
+	free(vm->readback);
+	vm->pins = vm->readback = NULL;
 err_vcpus:
 	vcpus_destroy(vm);
 err_devices:
@@ -581,6 +585,7 @@ void vm_destroy(struct vm *vm)
 	if (vm->exit_efd >= 0)
 		close(vm->exit_efd);
 	free(vm->pins);
+	free(vm->readback);
 	free(vm->smccc_deny);
 	vcpus_destroy(vm);
 	devices_destroy(vm);
@@ -591,9 +596,11 @@ void vm_destroy(struct vm *vm)
 	free(vm);
 }
 
-const struct vmm_pin *vm_pins(const struct vm *vm, size_t *npins)
+const struct fw_pin *vm_pins(const struct vm *vm, size_t *npins,
+			    const struct fw_pin **readback)
 {
 	*npins = vm->npins;
+	*readback = vm->readback;
 	return vm->pins;
 }
 

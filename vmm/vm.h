@@ -30,7 +30,7 @@
 #ifndef PINVM_VMM_VM_H
 #define PINVM_VMM_VM_H
 
-#include "vcpu_pins.h"
+#include "fw_pin.h"
 #include "vmm_config.h"
 #include "vmm_error.h"
 #include "vmm_proto.h"
@@ -62,8 +62,10 @@ int vm_create_incoming(const struct vmm_config *cfg, int console_fd, void *ram_a
 		       size_t ram_alloc_size, void *ram, const struct vm_state *st,
 		       struct vm **out, struct vmm_error *err);
 
-/* The pins with their readbacks from vCPU 0 (owned by vm), in config order. */
-const struct vmm_pin *vm_pins(const struct vm *vm, size_t *npins);
+/* The pins written, in config order, and *readback vCPU 0's readbacks in
+ * the same order (both arrays of *npins, owned by vm). */
+const struct fw_pin *vm_pins(const struct vm *vm, size_t *npins,
+			    const struct fw_pin **readback);
 const char *vm_gic_name(const struct vm *vm); /* "v3" or "v2" */
 unsigned vm_vcpu_count(const struct vm *vm);
 /* How long each step of vm_create took, as "kvm MS ram MS ..." (borrowed). */

@@ -72,7 +72,8 @@ struct vm {
 	struct gic *gic;
 	struct vcpu *vcpus;
 	unsigned nr_vcpus;
-	struct vmm_pin *pins;      /* readbacks of vCPU 0 */
+	struct fw_pin *pins;       /* written on every vCPU, config order */
+	struct fw_pin *readback;   /* vCPU 0's, pins' order */
 	size_t npins;
 	uint64_t psci_version;     /* after the pins; for the device tree */
 	uint32_t vcpu_features;    /* KVM_ARM_VCPU_INIT features[0] of vCPU 0 */

@@ -22,10 +22,12 @@ int vm_create(const struct vmm_config *cfg, int console_fd, struct vm **out,
 			     "this pinvm-vmm was built without arm64 KVM support");
 }
 
-const struct vmm_pin *vm_pins(const struct vm *vm, size_t *npins)
+const struct fw_pin *vm_pins(const struct vm *vm, size_t *npins,
+			    const struct fw_pin **readback)
 {
 	(void)vm;
 	*npins = 0;
+	*readback = NULL;
 	return NULL;
 }
 

@@ -7,6 +7,7 @@
 
 #include "boot_image.h"
 #include "gpio_pl061.h"
+#include "vcpu_pins.h"
 #include "vm_internal.h"
 
 #include <errno.h>
@@ -97,7 +98,7 @@ static void join_vcpus(struct vm *vm)
 /* The pins again on every vCPU; each readback as at creation. */
 static int pins_again(struct vm *vm, const struct vmm_config *cfg, struct vmm_error *err)
 {
-	struct vmm_pin *pins;
+	struct fw_pin *back;
 	unsigned i;
 	size_t k;
 	int ret = 0;
@@ -108,44 +109,43 @@ static int pins_again(struct vm *vm, const struct vmm_config *cfg, struct vmm_er
 		return vmm_error_set(err, "reset", EINVAL,
 				     "%zu pins in the config, %zu at creation", cfg->npins,
 				     vm->npins);
-	pins = calloc(vm->npins, sizeof(*pins));
-	if (!pins)
+	back = calloc(vm->npins, sizeof(*back));
+	if (!back)
 		return vmm_error_set(err, "reset", ENOMEM, "out of memory");
 	for (i = 0; i < vm->nr_vcpus && !ret; i++) {
 		size_t failed = 0;
 
-		memcpy(pins, cfg->pins, vm->npins * sizeof(*pins));
-		ret = vcpu_apply_pins(vm->vcpus[i].fd, pins, vm->npins, &failed);
+		ret = vcpu_apply_pins(vm->vcpus[i].fd, cfg->pins, vm->npins, back, &failed);
 		if (ret < 0) {
 			vmm_error_set(err, "pin", -ret,
 				      "after the reset KVM refused firmware register "
 				      "0x%016llx = 0x%llx on vCPU %u: %s",
-				      (unsigned long long)pins[failed].id,
-				      (unsigned long long)pins[failed].value, i,
+				      (unsigned long long)cfg->pins[failed].id,
+				      (unsigned long long)cfg->pins[failed].value, i,
 				      strerror(-ret));
 			if (err) {
 				err->has_register = true;
-				err->reg = pins[failed].id;
+				err->reg = cfg->pins[failed].id;
 			}
 			break;
 		}
 		for (k = 0; k < vm->npins; k++) {
-			if (pins[k].readback == vm->pins[k].readback)
+			if (back[k].value == vm->readback[k].value)
 				continue;
 			ret = vmm_error_set(err, "pin", EIO,
 					    "firmware register 0x%016llx reads 0x%llx on vCPU "
 					    "%u after the reset, 0x%llx before: the ABI changed",
-					    (unsigned long long)pins[k].id,
-					    (unsigned long long)pins[k].readback, i,
-					    (unsigned long long)vm->pins[k].readback);
+					    (unsigned long long)back[k].id,
+					    (unsigned long long)back[k].value, i,
+					    (unsigned long long)vm->readback[k].value);
 			if (err) {
 				err->has_register = true;
-				err->reg = pins[k].id;
+				err->reg = back[k].id;
 			}
 			break;
 		}
 	}
-	free(pins);
+	free(back);
 	return ret;
 }
 

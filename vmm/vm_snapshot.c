@@ -113,9 +113,11 @@ static int gather(struct vm *vm, unsigned nr, struct vm_state *st, struct vmm_er
 		return ret;
 	if (vm->npins) {
 		st->pins = malloc(vm->npins * sizeof(*st->pins));
-		if (!st->pins)
+		st->readback = malloc(vm->npins * sizeof(*st->readback));
+		if (!st->pins || !st->readback)
 			return vmm_error_set(err, "snapshot", ENOMEM, "out of memory");
 		memcpy(st->pins, vm->pins, vm->npins * sizeof(*st->pins));
+		memcpy(st->readback, vm->readback, vm->npins * sizeof(*st->readback));
 		st->npins = vm->npins;
 	}
 	if (vm->nsmccc_deny) {
@@ -264,26 +266,36 @@ int vm_restore_regs(struct vm *vm, const struct vm_state *st, struct vmm_error *
  * followed by the extra pins pins_apply() wrote. */
 static int merge_pins(struct vm *vm, const struct vm_state *st, struct vmm_error *err)
 {
-	struct vmm_pin *all;
+	size_t n = st->npins + vm->npins;
+	struct fw_pin *all, *back;
 
 	if (!st->npins)
 		return 0;
-	all = calloc(st->npins + vm->npins, sizeof(*all));
-	if (!all)
+	all = calloc(n, sizeof(*all));
+	back = calloc(n, sizeof(*back));
+	if (!all || !back) {
+		free(all);
+		free(back);
 		return vmm_error_set(err, "restore", ENOMEM, "out of memory");
+	}
 	for (size_t i = 0; i < st->npins; i++) {
 		struct kvm_one_reg r = { .id = st->pins[i].id,
-					 .addr = (uintptr_t)&all[i].readback };
+					 .addr = (uintptr_t)&back[i].value };
 
 		all[i] = st->pins[i];
+		back[i].id = st->pins[i].id;
 		if (ioctl(vm->vcpus[0].fd, KVM_GET_ONE_REG, &r) < 0)
-			all[i].readback = st->pins[i].readback;
+			back[i].value = st->readback[i].value;
 	}
-	if (vm->npins)
+	if (vm->npins) {
 		memcpy(all + st->npins, vm->pins, vm->npins * sizeof(*all));
+		memcpy(back + st->npins, vm->readback, vm->npins * sizeof(*back));
+	}
 	free(vm->pins);
+	free(vm->readback);
 	vm->pins = all;
-	vm->npins += st->npins;
+	vm->readback = back;
+	vm->npins = n;
 	return 0;
 }
 

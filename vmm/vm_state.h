@@ -14,9 +14,9 @@
 #ifndef PINVM_VMM_VM_STATE_H
 #define PINVM_VMM_VM_STATE_H
 
+#include "fw_pin.h"
 #include "smccc_filter.h"
 #include "uart_16550.h"
-#include "vcpu_pins.h"
 #include "vmm_error.h"
 
 #include <jansson.h>
@@ -70,7 +70,8 @@ struct vm_state {
 	uint64_t cntvct;        /* guest virtual counter when paused */
 	uint64_t cntfrq;
 	struct vm_state_vcpu *vcpu; /* vcpus entries */
-	struct vmm_pin *pins;       /* the VM's pins with vCPU 0's readbacks */
+	struct fw_pin *pins;        /* the VM's pins, as written */
+	struct fw_pin *readback;    /* vCPU 0's readbacks, pins' order */
 	size_t npins;
 	struct smccc_range *smccc_deny;
 	size_t nsmccc_deny;

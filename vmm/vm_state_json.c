@@ -42,6 +42,7 @@ void vm_state_free(struct vm_state *st)
 	free(st->vcpu);
 	free(st->gic_regs);
 	free(st->pins);
+	free(st->readback);
 	free(st->smccc_deny);
 	memset(st, 0, sizeof(*st));
 }
@@ -189,7 +190,7 @@ json_t *vm_state_to_json(const struct vm_state *st)
 	for (i = 0; pins && i < st->npins; i++)
 		if (json_array_append_new(pins, json_pack("{s:o, s:o, s:o}",
 				"id", hex_id(st->pins[i].id), "value", hex64(st->pins[i].value),
-				"readback", hex64(st->pins[i].readback))) < 0)
+				"readback", hex64(st->readback[i].value))) < 0)
 			goto oom;
 	for (i = 0; deny && i < st->nsmccc_deny; i++)
 		if (json_array_append_new(deny, json_pack("{s:o, s:o}",
@@ -531,18 +532,20 @@ static int pins_from_json(const json_t *obj, struct vm_state *st, struct vmm_err
 	if (!arr)
 		return ret;
 	if (json_array_size(arr) &&
-	    !(st->pins = calloc(json_array_size(arr), sizeof(*st->pins))))
+	    (!(st->pins = calloc(json_array_size(arr), sizeof(*st->pins))) ||
+	     !(st->readback = calloc(json_array_size(arr), sizeof(*st->readback)))))
 		return oom(err);
 	for (size_t i = 0; i < json_array_size(arr); i++) {
 		const json_t *p = json_array_get(arr, i);
-		struct vmm_pin *pin = &st->pins[i];
+		struct fw_pin *pin = &st->pins[i];
 
 		snprintf(path, sizeof(path), "pins[%zu]", i);
 		if ((ret = only_keys(p, path, keys, 3, err)) < 0 ||
 		    (ret = get_hex(p, path, "id", &pin->id, err)) < 0 ||
 		    (ret = get_hex(p, path, "value", &pin->value, err)) < 0 ||
-		    (ret = get_hex(p, path, "readback", &pin->readback, err)) < 0)
+		    (ret = get_hex(p, path, "readback", &st->readback[i].value, err)) < 0)
 			return ret;
+		st->readback[i].id = pin->id;
 		st->npins++;
 	}
 	return 0;

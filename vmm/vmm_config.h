@@ -36,8 +36,8 @@
 #define PINVM_VMM_CONFIG_H
 
 #include "cpu_features.h"
+#include "fw_pin.h"
 #include "smccc_filter.h"
-#include "vcpu_pins.h"
 #include "vmm_error.h"
 
 #include <jansson.h>
@@ -58,7 +58,7 @@ struct vmm_config {
 	uint64_t console_limit; /* bytes kept at least; 0: unbounded */
 	unsigned vcpus;
 	uint64_t memory_mib;
-	struct vmm_pin *pins; /* malloc'd array of npins, readback 0; owned */
+	struct fw_pin *pins;  /* malloc'd array of npins; owned */
 	size_t npins;
 	/*
 	 * "smccc_deny": [{"base": "0x..", "count": "0x.."}]: ranges of SMCCC

@@ -22,10 +22,10 @@
 #ifndef PINVM_VMM_HELPER_H
 #define PINVM_VMM_HELPER_H
 
+#include "fw_pin.h"
 #include "kvm_host.h"
 #include "probe.h"
 #include "smccc_filter.h"
-#include "vcpu_pins.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -36,9 +36,10 @@
 /* kvm_host_read_fwregs() in a helper; *regs is malloc'd, caller frees. */
 int vmm_helper_fwregs(struct kvm_fwreg **regs, size_t *nregs, char *err, size_t errlen);
 
-/* probe_run_filtered() in a helper (pins' readbacks are filled as there;
- * deny may be NULL with ndeny 0: no SMCCC filter). */
-int vmm_helper_probe(struct vmm_pin *pins, size_t npins, bool pvtime,
+/* probe_run_filtered() in a helper (readback is filled as there, also on
+ * failure; deny may be NULL with ndeny 0: no SMCCC filter). */
+int vmm_helper_probe(const struct fw_pin *pins, struct fw_pin *readback, size_t npins,
+		     bool pvtime,
 		     const struct smccc_range *deny, size_t ndeny, unsigned timeout_ms,
 		     struct probe_result *res, size_t *failed_pin, char *err, size_t errlen);
 

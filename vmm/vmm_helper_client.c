@@ -209,7 +209,8 @@ out:
 	return ret;
 }
 
-int vmm_helper_probe(struct vmm_pin *pins, size_t npins, bool pvtime,
+int vmm_helper_probe(const struct fw_pin *pins, struct fw_pin *readback, size_t npins,
+		     bool pvtime,
 		     const struct smccc_range *deny, size_t ndeny, unsigned timeout_ms,
 		     struct probe_result *res, size_t *failed_pin, char *err, size_t errlen)
 {
@@ -236,9 +237,11 @@ int vmm_helper_probe(struct vmm_pin *pins, size_t npins, bool pvtime,
 	if (ret < 0)
 		return ret;
 	/* Readbacks come with failures too: a refused pin's neighbours. */
-	for (size_t i = 0; i < npins; i++)
-		if (!hex_at(ans, "readback", i, &pins[i].readback))
-			pins[i].readback = 0;
+	for (size_t i = 0; i < npins; i++) {
+		readback[i].id = pins[i].id;
+		if (!hex_at(ans, "readback", i, &readback[i].value))
+			readback[i].value = 0;
+	}
 	if (!json_is_true(json_object_get(ans, "ok"))) {
 		fp = json_object_get(ans, "failed_pin");
 		if (json_is_integer(fp) && json_integer_value(fp) >= 0 &&

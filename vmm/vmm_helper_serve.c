@@ -51,7 +51,9 @@ static int serve_probe(const json_t *req, FILE *out)
 	const json_t *bases = json_object_get(req, "deny_bases");
 	const json_t *counts = json_object_get(req, "deny_counts");
 	size_t npins = json_array_size(ids), ndeny = json_array_size(bases), failed = SIZE_MAX;
-	struct vmm_pin *pins = calloc(npins + 1, sizeof(*pins));
+	/* One allocation: the pins, then their readbacks. */
+	struct fw_pin *pins = calloc(2 * (npins + 1), sizeof(*pins));
+	struct fw_pin *readback = pins ? pins + npins + 1 : NULL;
 	struct smccc_range deny[SMCCC_RANGES_MAX];
 	struct probe_result res;
 	json_t *x0, *back, *ans;
@@ -85,13 +87,14 @@ static int serve_probe(const json_t *req, FILE *out)
 		deny[i].base = (uint32_t)b;
 		deny[i].count = c;
 	}
-	ret = probe_run_filtered(pins, npins, json_is_true(json_object_get(req, "pvtime")),
+	ret = probe_run_filtered(pins, readback, npins,
+				 json_is_true(json_object_get(req, "pvtime")),
 				 ndeny ? deny : NULL, ndeny,
 				 (unsigned)json_integer_value(json_object_get(req, "timeout_ms")),
 				 &res, &failed, err, sizeof(err));
 	back = json_array();
 	for (size_t i = 0; back && i < npins; i++)
-		json_array_append_new(back, ju_hex(pins[i].readback));
+		json_array_append_new(back, ju_hex(readback[i].value));
 	free(pins);
 	if (ret < 0) {
 		ans = failure(ret, err);

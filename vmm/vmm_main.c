@@ -833,7 +833,7 @@ int main(int argc, char **argv)
 		if (cfg.restore)
 			test_hold("vmm-restore-built");
 
-		ev.pins = (struct vmm_pin *)vm_pins(m.vm, &ev.npins);
+		ev.pins = vm_pins(m.vm, &ev.npins, &ev.readback);
 		ev.vcpus = vm_vcpu_count(m.vm);
 		snprintf(ev.gic, sizeof(ev.gic), "%s", vm_gic_name(m.vm));
 		/* Where start-up time goes (issue 16): main() to the VM, and

@@ -115,7 +115,7 @@ json_t *vmm_event_to_json(const struct vmm_event *ev)
 			if (json_array_append_new(pins, json_pack("{s:o, s:o, s:o}",
 					"id", hex(ev->pins[i].id, true),
 					"value", hex(ev->pins[i].value, false),
-					"readback", hex(ev->pins[i].readback, false))) < 0) {
+					"readback", hex(ev->readback[i].value, false))) < 0) {
 				json_decref(pins);
 				goto oom;
 			}
@@ -202,7 +202,8 @@ oom:
 
 void vmm_event_clear(struct vmm_event *ev)
 {
-	free(ev->pins);
+	free((void *)ev->pins);
+	free((void *)ev->readback);
 	json_decref(ev->json);
 	memset(ev, 0, sizeof(*ev));
 }
@@ -220,24 +221,28 @@ static void copy_str(char *dst, size_t len, const json_t *v)
 static int decode_pins(const json_t *arr, struct vmm_event *ev,
 		       struct vmm_error *err)
 {
-	size_t i;
+	size_t n = json_array_size(arr);
+	struct fw_pin *pins, *back;
 
 	if (!json_is_array(arr))
 		return proto_err(err, "created without a pins array");
-	if (!json_array_size(arr))
+	if (!n)
 		return 0;
-	ev->pins = calloc(json_array_size(arr), sizeof(*ev->pins));
-	if (!ev->pins)
+	/* Owned by ev from here: vmm_event_clear() frees both. */
+	ev->pins = pins = calloc(n, sizeof(*pins));
+	ev->readback = back = calloc(n, sizeof(*back));
+	if (!pins || !back)
 		return vmm_error_set(err, "protocol", ENOMEM, "out of memory");
-	for (i = 0; i < json_array_size(arr); i++) {
+	for (size_t i = 0; i < n; i++) {
 		const json_t *p = json_array_get(arr, i);
-		struct vmm_pin *pin = &ev->pins[i];
 
-		if (ju_parse_hex(json_string_value(json_object_get(p, "id")), &pin->id) < 0 ||
-		    ju_parse_hex(json_string_value(json_object_get(p, "value")), &pin->value) < 0 ||
+		if (ju_parse_hex(json_string_value(json_object_get(p, "id")), &pins[i].id) < 0 ||
+		    ju_parse_hex(json_string_value(json_object_get(p, "value")),
+				 &pins[i].value) < 0 ||
 		    ju_parse_hex(json_string_value(json_object_get(p, "readback")),
-				  &pin->readback) < 0)
+				 &back[i].value) < 0)
 			return proto_err(err, "a pin without id, value and readback");
+		back[i].id = pins[i].id;
 		ev->npins++;
 	}
 	return 0;

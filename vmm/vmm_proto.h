@@ -90,7 +90,7 @@
 #ifndef PINVM_VMM_PROTO_H
 #define PINVM_VMM_PROTO_H
 
-#include "vcpu_pins.h"
+#include "fw_pin.h"
 #include "vmm_error.h"
 
 #include <jansson.h>
@@ -154,7 +154,10 @@ struct vmm_event {
 	/* created */
 	unsigned vcpus;
 	char gic[8];           /* "v3" or "v2" */
-	struct vmm_pin *pins;  /* malloc'd array (decode) or borrowed (encode) */
+	/* The pins written and vCPU 0's readbacks, npins each: malloc'd
+	 * (decode) or borrowed (encode). */
+	const struct fw_pin *pins;
+	const struct fw_pin *readback;
 	size_t npins;
 	/* exited */
 	enum vmm_exit_reason reason;

@@ -17,7 +17,7 @@ static struct compat_report report;
 static void judge(const struct snapshot_guest *g, const json_t *profile_doc)
 {
 	const struct hostset *lab = fuzz_lab_hosts();
-	struct compat_write extra[COMPAT_MAX_ENTRIES];
+	struct fw_pin extra[COMPAT_MAX_ENTRIES];
 	struct api_error err;
 
 	for (size_t i = 0; i < FUZZ_NLAB; i++) {

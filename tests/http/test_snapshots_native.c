@@ -91,7 +91,7 @@ static bool seed_vm(struct store *s, const char *id, const char *kernel, const c
 {
 	char dir[256], cfgpath[300], console[300], sock[300], exitf[300], err[256];
 	json_t *set = fixture_regs(kernel), *regs = json_object_get(set, "registers"), *r, *doc;
-	struct vmm_pin pins[16];
+	struct fw_pin pins[16];
 	struct vmm_config cfg = { .kernel = "/nonexistent/Image", .cmdline = (char *)cmdline,
 				  .vcpus = 2, .memory_mib = 32, .pins = pins };
 	struct vmm_spawn sp = { .binary = fake, .config_path = cfgpath, .log_fd = -1,

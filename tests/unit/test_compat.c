@@ -87,7 +87,7 @@ static size_t count_refused(const struct compat_report *r)
 }
 
 static void assert_plan(const struct compat_report *r,
-			const struct compat_write *want, size_t n)
+			const struct fw_pin *want, size_t n)
 {
 	assert_int_equal(r->nwrites, n);
 	for (size_t i = 0; i < n; i++) {
@@ -257,7 +257,7 @@ static void test_7_3_capture_on_6_12(void **state)
  */
 static void test_6_12_capture_on_7_3(void **state)
 {
-	static const struct compat_write plan[] = {
+	static const struct fw_pin plan[] = {
 		{ FWREG_ID_PSCI_VERSION, 0x10001 },
 		{ FWREG_ID_WORKAROUND_1, 2 },
 		{ FWREG_ID_WORKAROUND_2, 0 },
@@ -370,7 +370,7 @@ static const char *const services_5_10 =
 
 static void test_5_10_services_on_6_12(void **state)
 {
-	static const struct compat_write plan[] = {
+	static const struct fw_pin plan[] = {
 		{ FWREG_ID_PSCI_VERSION, 0x10000 },
 		{ FWREG_ID_STD_BMAP, 0 },
 		{ FWREG_ID_STD_HYP_BMAP, 0 },
@@ -743,7 +743,7 @@ static void test_readback(void **state)
 	struct profile *p = capture("lab-6.12", LAB_6_12_JSON,
 				    PROFILE_UNKNOWN_DISABLE);
 	struct hostset h = load_host(LAB_7_3_JSON);
-	struct compat_write rb[8];
+	struct fw_pin rb[8];
 
 	(void)state;
 	compat_check(p, &h, &report);

@@ -128,7 +128,7 @@ static void upgrade_to_latest_writes_bmap2_zero(void **state)
 	struct snapshot_guest g = guest_of("6.12");
 	struct compat_report *r = judge("6.12", "latest");
 	const struct compat_entry *e = entry(r, FWREG_ID_VENDOR_HYP_BMAP_2);
-	struct compat_write extra[8];
+	struct fw_pin extra[8];
 	size_t n;
 
 	(void)state;
@@ -150,7 +150,7 @@ static void upgrade_to_latest_writes_bmap2_zero(void **state)
 static void same_kernel_compatible(void **state)
 {
 	static const char *const k[] = { "5.10", "6.1", "6.12", "latest" };
-	struct compat_write extra[8];
+	struct fw_pin extra[8];
 
 	(void)state;
 	for (size_t i = 0; i < 4; i++) {

@@ -102,7 +102,8 @@ static int fake_snapshot(const struct vmm_config *cfg, const char *dir,
 		if (vm_state_vcpu_add(&st.vcpu[i], 0x6030000000100040ULL, &pc) < 0)
 			goto out;
 	}
-	st.pins = cfg->pins; /* borrowed: forgotten before vm_state_free */
+	/* Borrowed, forgotten before vm_state_free; read back as pinned. */
+	st.pins = st.readback = cfg->pins;
 	st.npins = cfg->npins;
 	snprintf(path, sizeof(path), "%s/mem.raw", dir);
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
@@ -120,7 +121,7 @@ static int fake_snapshot(const struct vmm_config *cfg, const char *dir,
 		ev->bytes = 1;
 	}
 out:
-	st.pins = NULL;
+	st.pins = st.readback = NULL;
 	st.npins = 0;
 	vm_state_free(&st);
 	return ret;
@@ -267,9 +268,8 @@ static int serve(int fd, struct vmm_config *cfgp)
 	}
 	if (cfg.incoming && receive_incoming(fd, cfg.incoming) < 0)
 		return 1;
-	for (size_t p = 0; p < cfg.npins; p++)
-		cfg.pins[p].readback = cfg.pins[p].value;
-	ev.pins = cfg.pins;
+	/* Reads back what was pinned, as KVM does for stored registers. */
+	ev.pins = ev.readback = cfg.pins;
 	ev.npins = cfg.npins;
 	ev.vcpus = cfg.vcpus;
 	snprintf(ev.gic, sizeof(ev.gic), "v3");

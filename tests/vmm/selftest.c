@@ -445,7 +445,7 @@ static const char *spawn_kernel;
  */
 static bool guest_spawn(struct guest *g, const char *name, const char *kernel,
 			unsigned vcpus, uint64_t mib, const char *cmdline,
-			struct vmm_pin *pins, size_t npins, struct vmm_event *ev)
+			const struct fw_pin *pins, size_t npins, struct vmm_event *ev)
 {
 	char kpath[4200], ipath[4200];
 	struct vmm_config cfg = { 0 };
@@ -468,7 +468,7 @@ static bool guest_spawn(struct guest *g, const char *name, const char *kernel,
 	cfg.console = g->console;
 	cfg.vcpus = vcpus;
 	cfg.memory_mib = mib;
-	cfg.pins = pins;
+	cfg.pins = (struct fw_pin *)pins;
 	cfg.npins = npins;
 	cfg.smccc_deny = spawn_deny;
 	cfg.nsmccc_deny = spawn_ndeny;
@@ -505,7 +505,7 @@ static bool guest_spawn(struct guest *g, const char *name, const char *kernel,
 
 /* Spawn, expect "created", start, expect "running". */
 static bool guest_boot(struct guest *g, const char *name, unsigned vcpus,
-		       const char *cmdline, struct vmm_pin *pins, size_t npins,
+		       const char *cmdline, const struct fw_pin *pins, size_t npins,
 		       struct vmm_event *created)
 {
 	struct vmm_event ev;
@@ -672,7 +672,7 @@ out:
 /* Pins PSCI 1.0 (and no standard services on 6.x); the guest powers off. */
 static void case_pins_poweroff(void)
 {
-	struct vmm_pin pins[2] = { { .id = REG_PSCI_VERSION, .value = 0x10000 },
+	struct fw_pin pins[2] = { { .id = REG_PSCI_VERSION, .value = 0x10000 },
 				   { .id = REG_STD_BMAP, .value = 0 } };
 	struct kvm_fwreg *regs = NULL;
 	size_t nregs = 0, npins = 1, i;
@@ -697,8 +697,8 @@ static void case_pins_poweroff(void)
 		goto out;
 	for (i = 0; i < created.npins; i++) {
 		note("pin 0x%016" PRIx64 " = 0x%" PRIx64 ", readback 0x%" PRIx64,
-		     created.pins[i].id, created.pins[i].value, created.pins[i].readback);
-		readback_ok &= created.pins[i].readback == created.pins[i].value;
+		     created.pins[i].id, created.pins[i].value, created.readback[i].value);
+		readback_ok &= created.readback[i].value == created.pins[i].value;
 	}
 	check(created.npins == npins && readback_ok,
 	      "pins-poweroff: \"created\" reports %zu pins read back as written",
@@ -732,7 +732,7 @@ out:
 /* Creation failures, and stop before start: no guest boots. */
 static void case_failures(void)
 {
-	struct vmm_pin bogus[2] = { { .id = REG_PSCI_VERSION, .value = 0x10000 },
+	struct fw_pin bogus[2] = { { .id = REG_PSCI_VERSION, .value = 0x10000 },
 				    { .id = REG_BOGUS, .value = 1 } };
 	struct vmm_event ev, e2;
 	struct vmm_error err;
@@ -1021,7 +1021,7 @@ static void case_snapshot(void)
 	char *old = NULL, *new = NULL, *all = NULL;
 	double up_old = 0, up_new = 0;
 	int64_t t_seen, t_pause, t_snap, t_next, t_tick;
-	struct vmm_pin psci10 = { .id = REG_PSCI_VERSION, .value = 0x10000 };
+	struct fw_pin psci10 = { .id = REG_PSCI_VERSION, .value = 0x10000 };
 	int ret;
 
 	memset(&r, 0, sizeof(r));
@@ -1110,9 +1110,9 @@ static void case_snapshot(void)
 		goto out;
 	}
 	check(rcreated.npins == 1 && rcreated.pins[0].id == REG_PSCI_VERSION &&
-	      rcreated.pins[0].readback == 0x10000,
+	      rcreated.readback[0].value == 0x10000,
 	      "snap-restored: the source's pin comes back: PSCI_VERSION 0x%llx",
-	      rcreated.npins ? (unsigned long long)rcreated.pins[0].readback : 0ULL);
+	      rcreated.npins ? (unsigned long long)rcreated.readback[0].value : 0ULL);
 	r.t_start = now_ms();
 	ret = vmm_client_request(&r.c, VMM_OP_START, EVENT_MS, &ev, &err);
 	check(ret == 0 && ev.type == VMM_EVENT_RUNNING, "snap-restored: start -> running");
@@ -1863,7 +1863,7 @@ static void abandon_pair(struct guest *g, struct vmm_event *created, struct gues
  */
 static void migrate_linux(void)
 {
-	struct vmm_pin psci10 = { .id = REG_PSCI_VERSION, .value = 0x10000 };
+	struct fw_pin psci10 = { .id = REG_PSCI_VERSION, .value = 0x10000 };
 	struct guest g, d;
 	struct vmm_event ev, created, dcreated;
 	struct vmm_error err;
@@ -1977,7 +1977,7 @@ static unsigned last_tick(const char *s)
 static void case_migrate_chain(void)
 {
 	static const char *names[2] = { "chain-a", "chain-b" };
-	struct vmm_pin psci10 = { .id = REG_PSCI_VERSION, .value = 0x10000 };
+	struct fw_pin psci10 = { .id = REG_PSCI_VERSION, .value = 0x10000 };
 	struct guest g, d;
 	struct vmm_event ev, created, dcreated;
 	struct vmm_error err;
@@ -2063,7 +2063,7 @@ out:
  */
 static void case_migrate(void)
 {
-	struct vmm_pin pin = { .id = REG_PSCI_VERSION, .value = 0x10000 };
+	struct fw_pin pin = { .id = REG_PSCI_VERSION, .value = 0x10000 };
 	struct guest src, d;
 	struct vmm_event ev, created, dcreated;
 	struct vmm_error err;
@@ -2178,10 +2178,10 @@ static void case_migrate(void)
 	pins_equal = dcreated.npins == created.npins && created.npins == 1;
 	for (size_t i = 0; pins_equal && i < created.npins; i++)
 		pins_equal = dcreated.pins[i].id == created.pins[i].id &&
-			     dcreated.pins[i].readback == created.pins[i].readback;
+			     dcreated.readback[i].value == created.readback[i].value;
 	check(pins_equal, "migrate: the destination's firmware registers read back as the "
 	      "source's (PSCI_VERSION 0x%llx)",
-	      dcreated.npins ? (unsigned long long)dcreated.pins[0].readback : 0ULL);
+	      dcreated.npins ? (unsigned long long)dcreated.readback[0].value : 0ULL);
 	/* The source holds the guest until commit: no new output meanwhile
 	 * (a round is a second long; three would show). */
 	size_paused = file_size(src.console);

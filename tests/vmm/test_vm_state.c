@@ -80,8 +80,11 @@ static void sample(struct vm_state *st)
 				}
 	}
 	st->pins = calloc(1, sizeof(*st->pins));
+	st->readback = calloc(1, sizeof(*st->readback));
 	assert_non_null(st->pins);
-	st->pins[0] = (struct vmm_pin){ 0x6030000000140000ULL, 0x10001, 0x10001 };
+	assert_non_null(st->readback);
+	st->pins[0] = (struct fw_pin){ 0x6030000000140000ULL, 0x10001 };
+	st->readback[0] = (struct fw_pin){ 0x6030000000140000ULL, 0x10000 };
 	st->npins = 1;
 	st->smccc_deny = calloc(1, sizeof(*st->smccc_deny));
 	assert_non_null(st->smccc_deny);
@@ -119,6 +122,7 @@ static void assert_same(const struct vm_state *a, const struct vm_state *b)
 	}
 	assert_int_equal(a->npins, b->npins);
 	assert_memory_equal(a->pins, b->pins, a->npins * sizeof(*a->pins));
+	assert_memory_equal(a->readback, b->readback, a->npins * sizeof(*a->readback));
 	assert_int_equal(a->nsmccc_deny, b->nsmccc_deny);
 	assert_memory_equal(a->smccc_deny, b->smccc_deny,
 			    a->nsmccc_deny * sizeof(*a->smccc_deny));

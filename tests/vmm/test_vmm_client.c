@@ -39,7 +39,7 @@ static const char *path_in(const char *name)
 /* A config whose cmdline steers fake-vmm. */
 static const char *write_config(const char *name, const char *cmdline)
 {
-	struct vmm_pin pins[1] = { { .id = 0x6030000000140000ULL, .value = 0x10000 } };
+	struct fw_pin pins[1] = { { .id = 0x6030000000140000ULL, .value = 0x10000 } };
 	struct vmm_config cfg = {
 		.kernel = "/nonexistent/Image", .cmdline = (char *)cmdline,
 		.console = (char *)path_in("console"), .vcpus = 2, .memory_mib = 64,
@@ -167,7 +167,8 @@ static void test_life_cycle(void **state)
 	assert_string_equal(ev.gic, "v3");
 	assert_int_equal(ev.npins, 1);
 	assert_int_equal(ev.pins[0].id, 0x6030000000140000ULL);
-	assert_int_equal(ev.pins[0].readback, 0x10000);
+	assert_int_equal(ev.readback[0].id, 0x6030000000140000ULL);
+	assert_int_equal(ev.readback[0].value, 0x10000);
 	vmm_event_clear(&ev);
 
 	assert_int_equal(vmm_client_request(&c, VMM_OP_START, 5000, &ev, &err), 0);

@@ -258,10 +258,12 @@ static void roundtrip(const struct vmm_event *in, struct vmm_event *out)
 
 static void test_events(void **state)
 {
-	struct vmm_pin pins[2] = { { 0x6030000000140000ULL, 0x10000, 0x10000 },
-				   { 0x6030000000140002ULL, 1, 0 } };
+	struct fw_pin pins[2] = { { 0x6030000000140000ULL, 0x10000 },
+				  { 0x6030000000140002ULL, 1 } };
+	struct fw_pin back[2] = { { 0x6030000000140000ULL, 0x10000 },
+				  { 0x6030000000140002ULL, 0 } };
 	struct vmm_event in = { .type = VMM_EVENT_CREATED, .vcpus = 4, .gic = "v3",
-				.pins = pins, .npins = 2 };
+				.pins = pins, .readback = back, .npins = 2 };
 	struct vmm_event out;
 	char *s;
 
@@ -271,6 +273,7 @@ static void test_events(void **state)
 	assert_string_equal(out.gic, "v3");
 	assert_int_equal(out.npins, 2);
 	assert_memory_equal(out.pins, pins, sizeof(pins));
+	assert_memory_equal(out.readback, back, sizeof(back));
 	s = json_dumps(out.json, JSON_SORT_KEYS | JSON_COMPACT);
 	assert_string_equal(s, "{\"event\":\"created\",\"gic\":\"v3\",\"pins\":["
 			    "{\"id\":\"0x6030000000140000\",\"readback\":\"0x10000\","
