@@ -20,18 +20,29 @@
 #include "vm_state.h"
 #include "vmm_error.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* mpidrs[i]: MPIDR_EL1 of vCPU i (vcpu.c reads it). Fills st->gic_*. */
 int gic_state_save(int gic_fd, const uint64_t *mpidrs, unsigned nr_vcpus,
 		   unsigned nr_irqs, struct vm_state *st, struct vmm_error *err);
 
-/* Replays st->gic_regs in order; the first refusal fails, naming it. */
-int gic_state_restore(int gic_fd, const struct vm_state *st,
+/* Replays st->gic_regs in order; the first refusal (a GICD_IIDR that
+ * reads back otherwise included) fails, naming it, unless it is a
+ * GICD_IIDR that a rule in accept covers (api/accept_rule.h): then this
+ * host's IIDR stays. */
+int gic_state_restore(int gic_fd, const struct vm_state *st, unsigned accept,
 		      struct vmm_error *err);
 
+/* The vGIC's GICD_IIDR here, or 0 when KVM will not say. */
+uint32_t gic_state_iidr(int gic_fd);
+
+/* Whether st->gic_regs[index] is the GICD_IIDR. */
+bool gic_state_is_iidr(const struct vm_state *st, size_t index);
+
 /* The dry run: replays them all, calling on_refused(opaque, index, errno)
- * for each one KVM refuses. */
+ * for each one KVM refuses; errno 0 for a GICD_IIDR KVM answered 0 to but
+ * did not take (6.12 keeps its own revision). */
 void gic_state_try(int gic_fd, const struct vm_state *st,
 		   void (*on_refused)(void *opaque, size_t index, int errnum),
 		   void *opaque);

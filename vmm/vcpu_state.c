@@ -135,8 +135,7 @@ int vcpu_state_restore_regs(int fd, unsigned index, const struct vm_state_vcpu *
 		if (on_refused) {
 			if (on_refused(opaque, index, id, e, want, have ? now : NULL, have))
 				continue;
-			return vmm_error_set(err, "restore", EINVAL, "stopped at 0x%016" PRIx64,
-					     id);
+			return -EINVAL;
 		}
 		vmm_error_set(err, "restore", e,
 			      "vCPU %u: KVM refused register 0x%016" PRIx64 "%s: %s", index,
@@ -164,6 +163,8 @@ int vcpu_state_set_mp(int fd, unsigned index, uint32_t mp_state,
 
 #define SYSREG_MASK 0x000000000000ffffULL
 #define PTIMER_CTL 0x603000000013df11ULL
+#define OSLSR_EL1 0x603000000013808cULL
+#define OSLSR_UNLOCKED 0x8ULL
 /* KVM's reset_unknown() value: a register no one has written. */
 #define KVM_RESET_UNKNOWN 0x1de7ec7edbadc0deULL
 
@@ -203,9 +204,14 @@ bool vcpu_state_absent_tolerated(uint64_t features, const struct vm_state_vcpu *
 				 uint64_t id, const uint8_t *value)
 {
 	/* 5.10 lists the PMU registers even for a vCPU without a PMU, whose
-	 * guest gets UNDEF for any access: nothing it could have seen. */
+	 * guest reads zeros and writes nothing there (RAZ/WI): no state. */
 	if (is_pmu(id) && !(features & (1u << KVM_ARM_VCPU_PMU_V3)))
 		return true;
+	/* Kernels before 5.18 do not list OSLSR_EL1 and answer every read
+	 * with 0x8 (OS lock implemented, not locked): a guest that read 0x8
+	 * reads the same there. A locked one (OSLK) would not. */
+	if (id == OSLSR_EL1)
+		return low64(value, id) == OSLSR_UNLOCKED;
 	/* A service bitmap (coproc 0x16) at 0 offered the guest nothing;
 	 * a target without it offers nothing there either (7.3's
 	 * VENDOR_HYP_BMAP_2 on 6.12). pinvmd judges the rest by api/ rules. */
@@ -260,9 +266,46 @@ int vcpu_state_restore_extra(int fd, unsigned index, const uint64_t *ids, size_t
 	return 0;
 }
 
-int vcpu_state_restore(int fd, unsigned index, uint64_t features,
+unsigned vcpu_state_accept_rule(uint64_t features, uint64_t id, const uint8_t *wanted,
+				const uint8_t *offered, bool listed)
+{
+	return accept_rule_for_reg(id, low64(wanted, id), listed ? low64(offered, id) : 0,
+				   listed, features & (1u << KVM_ARM_VCPU_PMU_V3));
+}
+
+struct restoring {
+	uint64_t features;
+	unsigned accept;
+	int errnum;     /* KVM's answer to the refused write that stopped it */
+	struct vmm_error *err;
+};
+
+static bool refused_unless_accepted(void *opaque, unsigned index, uint64_t id, int errnum,
+				    const uint8_t *wanted, const uint8_t *offered,
+				    bool have_offered)
+{
+	struct restoring *r = opaque;
+	unsigned rule = vcpu_state_accept_rule(r->features, id, wanted, offered, have_offered);
+
+	if (rule & r->accept)
+		return true; /* this host's value stays (accept_rule.h) */
+	r->errnum = errnum;
+	vmm_error_set(r->err, "restore", errnum,
+		      "%s: vCPU %u: KVM refused register 0x%016" PRIx64 "%s: %s",
+		      rule ? accept_rule_name(rule)
+			   : restore_reg_is_id(id) ? "id_register_differs" : "register_refused",
+		      index, id, have_offered ? "" : " (not listed here)", strerror(errnum));
+	if (r->err) {
+		r->err->has_register = true;
+		r->err->reg = id;
+	}
+	return false;
+}
+
+int vcpu_state_restore(int fd, unsigned index, uint64_t features, unsigned accept,
 		       const struct vm_state_vcpu *v, struct vmm_error *err)
 {
+	struct restoring r = { .features = features, .accept = accept, .err = err };
 	struct vm_state_vcpu sub = { 0 };
 	uint64_t *ids;
 	size_t n;
@@ -273,13 +316,19 @@ int vcpu_state_restore(int fd, unsigned index, uint64_t features,
 	for (size_t i = 0; i < v->nregs && ret == 0; i++) {
 		uint64_t id = v->regs[i].id;
 		const uint8_t *p = v->data + v->regs[i].off;
+		unsigned rule;
 
 		if (!bsearch(&id, ids, n, sizeof(*ids), sort_u64)) {
 			if (vcpu_state_absent_tolerated(features, v, id, p))
 				continue;
+			rule = vcpu_state_accept_rule(features, id, p, NULL, false);
+			if (rule & accept)
+				continue;
 			ret = vmm_error_set(err, "restore", ENOENT,
-					    "register_absent_on_target: vCPU %u: register 0x%016"
-					    PRIx64 " is not listed by this host's KVM", index, id);
+					    "%s: vCPU %u: register 0x%016" PRIx64
+					    " is not listed by this host's KVM",
+					    rule ? accept_rule_name(rule)
+						 : "register_absent_on_target", index, id);
 			if (err) {
 				err->has_register = true;
 				err->reg = id;
@@ -289,8 +338,9 @@ int vcpu_state_restore(int fd, unsigned index, uint64_t features,
 		if (vm_state_vcpu_add(&sub, id, p) < 0)
 			ret = vmm_error_set(err, "restore", ENOMEM, "out of memory");
 	}
-	if (ret == 0)
-		ret = vcpu_state_restore_regs(fd, index, &sub, NULL, NULL, err);
+	if (ret == 0 && vcpu_state_restore_regs(fd, index, &sub, refused_unless_accepted, &r,
+						err) < 0)
+		ret = r.errnum ? -r.errnum : -EINVAL;
 	if (ret == 0)
 		ret = vcpu_state_restore_extra(fd, index, ids, n, v, NULL, NULL, err);
 	free(sub.regs);

@@ -9,6 +9,7 @@
 #ifndef PINVM_VMM_VCPU_STATE_H
 #define PINVM_VMM_VCPU_STATE_H
 
+#include "accept_rule.h"
 #include "restore_rule.h"
 #include "vm_state.h"
 #include "vmm_error.h"
@@ -21,9 +22,9 @@ int vcpu_state_save(int fd, unsigned index, struct vm_state_vcpu *out,
 		    struct vmm_error *err);
 
 /*
- * Called for each register the target refuses; return false to stop.
- * errnum is positive; offered is what the target holds now (valid when
- * have_offered).
+ * Called for each register the target refuses; return false to stop (the
+ * callback fills err then). errnum is positive; offered is what the
+ * target holds now (valid when have_offered).
  */
 typedef bool (*vcpu_state_refused_fn)(void *opaque, unsigned index, uint64_t id,
 				      int errnum, const uint8_t *wanted,
@@ -43,18 +44,29 @@ int vcpu_state_restore_regs(int fd, unsigned index, const struct vm_state_vcpu *
  * A register the snapshot has and this host's KVM does not list, that the
  * guest cannot have depended on (features: the vCPU's init features):
  * PMU registers without a PMU, a disabled physical timer, TCR2_EL1 /
- * PIRE0_EL1 / PIR_EL1 still at reset, a firmware service bitmap at 0.
+ * PIRE0_EL1 / PIR_EL1 still at reset, a firmware service bitmap at 0,
+ * OSLSR_EL1 unlocked (0x8, what kernels that do not list it answer).
  * Restore skips those.
  */
 bool vcpu_state_absent_tolerated(uint64_t features, const struct vm_state_vcpu *v,
 				 uint64_t id, const uint8_t *value);
 
 /*
- * The restore of one vCPU's registers: those this host does not list are
- * skipped when tolerated, else refused (-ENOENT, err->reg); the rest go
- * through vcpu_state_restore_regs() without a callback.
+ * The rule of api/accept_rule.h that covers register id of a vCPU with
+ * init features `features` (listed: this host lists it; offered: its
+ * value here), or 0.
  */
-int vcpu_state_restore(int fd, unsigned index, uint64_t features,
+unsigned vcpu_state_accept_rule(uint64_t features, uint64_t id, const uint8_t *wanted,
+				const uint8_t *offered, bool listed);
+
+/*
+ * The restore of one vCPU's registers: those this host does not list are
+ * skipped when tolerated or covered by a rule in accept (api/accept_rule.h),
+ * else refused (-ENOENT, err->reg); the rest are written, and a value KVM
+ * refuses fails the call (err->reg; the detail starts with the rule)
+ * unless a rule in accept covers it: then this host's value stays.
+ */
+int vcpu_state_restore(int fd, unsigned index, uint64_t features, unsigned accept,
 		       const struct vm_state_vcpu *v, struct vmm_error *err);
 
 /*

@@ -418,6 +418,7 @@ static int vm_build(const struct vmm_config *cfg, int console_fd,
 	if (ret < 0)
 		goto err_free;
 	vm->cpu_features = cfg->cpu_features;
+	vm->accept = cfg->accept;
 	ret = vcpu_features_check(vm->vm_fd, &vm->cpu_features, err);
 	if (ret < 0)
 		goto err_close_vm;

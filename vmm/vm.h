@@ -106,11 +106,14 @@ int vm_prerun_image(struct vm *vm, const char *path, uint64_t *bytes, struct vmm
 /*
  * The restore dry run on this host (docs/snapshot-format.md section 3):
  * *answer (a new reference) is {"ok": true, "compatible", "source_kernel",
- * "refused": [...], "left_at_reset": [...]}. Fails (err) only when the
- * snapshot cannot be read or no scratch VM can be built. Any thread; it
- * builds and frees its own VM.
+ * "refused": [...], "accepted": [...], "left_at_reset": [...]}: a
+ * difference a rule in accept covers (api/accept_rule.h) is "accepted"
+ * (register, rule, wanted, kept: this host's value), not refused. Fails
+ * (err) only when the snapshot cannot be read or no scratch VM can be
+ * built. Any thread; it builds and frees its own VM.
  */
-int vm_restore_check(const char *dir, json_t **answer, struct vmm_error *err);
+int vm_restore_check(const char *dir, unsigned accept, json_t **answer,
+		     struct vmm_error *err);
 
 /* Idempotent. A VM still running ends with reason "stopped". */
 void vm_stop(struct vm *vm);

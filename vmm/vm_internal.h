@@ -78,6 +78,7 @@ struct vm {
 	uint64_t psci_version;     /* after the pins; for the device tree */
 	uint32_t vcpu_features;    /* KVM_ARM_VCPU_INIT features[0] of vCPU 0 */
 	struct cpu_features cpu_features; /* the config's (vcpu_features.h) */
+	unsigned accept;           /* the config's: rules a restore may apply */
 	struct kvm_vcpu_init vcpu_init; /* the preferred target, for a reset */
 	struct console_uart *console;
 	struct gpio_pl061 *gpio;   /* the power button; NULL in a scratch VM */

@@ -121,9 +121,11 @@ int vm_prerun_image(struct vm *vm, const char *path, uint64_t *bytes, struct vmm
 			     "this pinvm-vmm was built without arm64 KVM support");
 }
 
-int vm_restore_check(const char *dir, json_t **answer, struct vmm_error *err)
+int vm_restore_check(const char *dir, unsigned accept, json_t **answer,
+		     struct vmm_error *err)
 {
 	(void)dir;
+	(void)accept;
 	*answer = NULL;
 	return vmm_error_set(err, "restore-check", ENODEV,
 			     "this pinvm-vmm was built without arm64 KVM support");

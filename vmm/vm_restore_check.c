@@ -25,6 +25,9 @@
 
 struct check {
 	json_t *refused;
+	json_t *accepted; /* differences a rule in accept covers */
+	unsigned accept;
+	int gic_fd;
 	json_t *left;    /* registers only this host lists, left at reset */
 	json_t *zeroed;  /* ID registers only this host lists, written 0 */
 	const struct vm_state *st;
@@ -91,14 +94,47 @@ static void refuse(struct check *c, uint64_t id, const char *rule, const uint8_t
 	json_array_append_new(c->refused, o);
 }
 
+/* A difference rule covers: accepted when the caller accepts it (this
+ * host's value stays), else refused under the rule's own name. name:
+ * the register's name when it is no vCPU register (the vGIC's IIDR). */
+static void covered(struct check *c, const char *name, uint64_t id, unsigned rule,
+		    uint64_t wanted, const uint64_t *kept, int errnum, const char *what)
+{
+	bool ok = rule & c->accept;
+	char detail[200];
+	json_t *arr = ok ? c->accepted : c->refused, *o;
+
+	if (!name && already(arr, id))
+		return;
+	snprintf(detail, sizeof(detail), ok ? "%s; accepted: this host's value stays"
+					    : "%s; accepting \"%s\" keeps this host's value",
+		 what, accept_rule_name(rule));
+	o = json_pack("{s:o, s:s, s:o, s:s}", "register", name ? json_string(name) : hex_id(id),
+		      "rule", accept_rule_name(rule), "wanted", hex(wanted), "detail", detail);
+	if (o && kept)
+		json_object_set_new(o, ok ? "kept" : "offered", hex(*kept));
+	if (o && errnum)
+		json_object_set_new(o, "errno", json_integer(errnum));
+	if (o)
+		json_array_append_new(arr, o);
+}
+
 static bool on_refused(void *opaque, unsigned index, uint64_t id, int errnum,
 		       const uint8_t *wanted, const uint8_t *offered, bool have_offered)
 {
 	struct check *c = opaque;
+	unsigned rule = vcpu_state_accept_rule(c->st->vcpu_features, id, wanted, offered,
+					       have_offered);
 	char detail[160];
 
 	(void)index;
-	if (!have_offered) {
+	if (rule) {
+		uint64_t kept = have_offered ? value_of(offered, id) : 0;
+
+		covered(c, NULL, id, rule, value_of(wanted, id), have_offered ? &kept : NULL,
+			errnum,
+			"this host will not take the guest's value");
+	} else if (!have_offered) {
 		snprintf(detail, sizeof(detail), "this host does not list it: %s",
 			 strerror(errnum));
 		refuse(c, id, "register_absent_on_target", wanted, NULL, errnum, detail);
@@ -166,7 +202,15 @@ static int check_vcpu(struct check *c, int fd, unsigned index,
 		if (restore_reg_is_firmware(id) || vcpu_state_is_counter(id))
 			continue;
 		if (!listed(ids, n, id)) {
-			if (!vcpu_state_absent_tolerated(c->st->vcpu_features, v, id, p))
+			unsigned rule = vcpu_state_accept_rule(c->st->vcpu_features, id, p, NULL,
+							       false);
+
+			if (vcpu_state_absent_tolerated(c->st->vcpu_features, v, id, p))
+				continue;
+			if (rule)
+				covered(c, NULL, id, rule, value_of(p, id), NULL, 0,
+					"this host's KVM does not list it");
+			else
 				refuse(c, id, "register_absent_on_target", p, NULL, 0,
 				       "the snapshot has it, this host's KVM does not list it");
 			continue;
@@ -193,9 +237,22 @@ static void on_gic_refused(void *opaque, size_t index, int errnum)
 	char detail[200];
 	json_t *o;
 
+	if (gic_state_is_iidr(c->st, index)) {
+		uint64_t here = gic_state_iidr(c->gic_fd);
+		unsigned rule = accept_rule_for_gic_iidr((uint32_t)r->value, (uint32_t)here);
+
+		if (rule) {
+			covered(c, "GICD_IIDR", 0, rule, r->value, &here, errnum,
+				errnum ? "this host's vGIC will not take the guest's GICD_IIDR"
+				       : "this host's vGIC answered 0 to the guest's GICD_IIDR "
+					 "and kept its own");
+			return;
+		}
+	}
 	snprintf(detail, sizeof(detail),
 		 "vGIC group %u attr 0x%" PRIx64 " = 0x%" PRIx64 " (gic.regs[%zu]): %s",
-		 r->group, r->attr, r->value, index, strerror(errnum));
+		 r->group, r->attr, r->value, index,
+		 errnum ? strerror(errnum) : "taken, but it reads back otherwise");
 	o = json_pack("{s:s, s:s, s:o, s:i, s:s}", "register", "vgic", "rule",
 		      "vgic_incompatible", "wanted", hex(r->value), "errno", errnum,
 		      "detail", detail);
@@ -203,9 +260,10 @@ static void on_gic_refused(void *opaque, size_t index, int errnum)
 		json_array_append_new(c->refused, o);
 }
 
-int vm_restore_check(const char *dir, json_t **answer, struct vmm_error *err)
+int vm_restore_check(const char *dir, unsigned accept, json_t **answer,
+		     struct vmm_error *err)
 {
-	struct check c = { 0 };
+	struct check c = { .accept = accept, .gic_fd = -1 };
 	struct vm_state st;
 	struct vm *vm = NULL;
 	uint64_t freq = vm_time_host_frequency();
@@ -219,7 +277,8 @@ int vm_restore_check(const char *dir, json_t **answer, struct vmm_error *err)
 	c.refused = json_array();
 	c.left = json_array();
 	c.zeroed = json_array();
-	if (!c.refused || !c.left || !c.zeroed) {
+	c.accepted = json_array();
+	if (!c.refused || !c.left || !c.zeroed || !c.accepted) {
 		ret = vmm_error_set(err, "restore-check", ENOMEM, "out of memory");
 		goto out;
 	}
@@ -248,12 +307,14 @@ int vm_restore_check(const char *dir, json_t **answer, struct vmm_error *err)
 		ret = check_vcpu(&c, vm->vcpus[i].fd, i, &st.vcpu[i], err);
 	if (ret < 0)
 		goto out;
-	if (!gic_is_v2(vm->gic))
-		gic_state_try(gic_fd(vm->gic), &st, on_gic_refused, &c);
-	*answer = json_pack("{s:b, s:b, s:s, s:O, s:O, s:O}", "ok", 1, "compatible",
+	if (!gic_is_v2(vm->gic)) {
+		c.gic_fd = gic_fd(vm->gic);
+		gic_state_try(c.gic_fd, &st, on_gic_refused, &c);
+	}
+	*answer = json_pack("{s:b, s:b, s:s, s:O, s:O, s:O, s:O}", "ok", 1, "compatible",
 			    json_array_size(c.refused) == 0, "source_kernel",
-			    st.kernel_release, "refused", c.refused, "left_at_reset", c.left,
-			    "id_registers_zeroed", c.zeroed);
+			    st.kernel_release, "refused", c.refused, "accepted", c.accepted,
+			    "left_at_reset", c.left, "id_registers_zeroed", c.zeroed);
 	if (!*answer)
 		ret = vmm_error_set(err, "restore-check", ENOMEM, "out of memory");
 out:
@@ -261,6 +322,7 @@ out:
 	json_decref(c.refused);
 	json_decref(c.left);
 	json_decref(c.zeroed);
+	json_decref(c.accepted);
 	vm_state_free(&st);
 	return ret;
 }

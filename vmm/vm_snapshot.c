@@ -254,8 +254,8 @@ int vm_restore_regs(struct vm *vm, const struct vm_state *st, struct vmm_error *
 					     "vCPU %u: MPIDR_EL1 is 0x%" PRIx64 " here, 0x%" PRIx64
 					     " in the snapshot", i, vm->vcpus[i].mpidr,
 					     st->vcpu[i].mpidr);
-		ret = vcpu_state_restore(vm->vcpus[i].fd, i, st->vcpu_features, &st->vcpu[i],
-					 err);
+		ret = vcpu_state_restore(vm->vcpus[i].fd, i, st->vcpu_features, vm->accept,
+					 &st->vcpu[i], err);
 		if (ret < 0)
 			return ret;
 	}
@@ -320,5 +320,5 @@ int vm_restore_finish(struct vm *vm, const struct vm_state *st, struct vmm_error
 			return ret;
 	vm->paused_cnt = st->cntvct;
 	vm->have_paused_cnt = true;
-	return gic_state_restore(gic_fd(vm->gic), st, err);
+	return gic_state_restore(gic_fd(vm->gic), st, vm->accept, err);
 }

@@ -1,5 +1,6 @@
 #include "vmm_config.h"
 
+#include "accept_rule.h"
 #include "cpu_features.h"
 #include "jsonutil.h"
 #include "vm_spec.h"
@@ -161,7 +162,7 @@ static int get_smccc_deny(const json_t *obj, struct vmm_config *cfg,
 
 static const char *const known_keys[] = {
 	"kernel", "initrd", "cmdline", "vcpus", "memory_mib", "console", "pins",
-	"smccc_deny", "restore", "incoming", "cpu_features", "console_limit",
+	"smccc_deny", "restore", "incoming", "cpu_features", "console_limit", "accept",
 };
 
 int vmm_config_from_json(const json_t *obj, struct vmm_config *cfg,
@@ -245,10 +246,16 @@ int vmm_config_from_json(const json_t *obj, struct vmm_config *cfg,
 		struct api_error aerr;
 
 		if (cpu_features_parse(json_object_get(obj, "cpu_features"), "cpu_features",
-				       &cfg->cpu_features, &aerr) < 0) {
+				       &cfg->cpu_features, &aerr) < 0 ||
+		    accept_rules_parse(json_object_get(obj, "accept"), "accept", &cfg->accept,
+				       &aerr) < 0) {
 			ret = bad(err, "%s: %s", aerr.field, aerr.detail);
 			goto fail;
 		}
+	}
+	if (cfg->accept && !rebuilt) {
+		ret = bad(err, "\"accept\" goes with \"restore\" or \"incoming\"");
+		goto fail;
 	}
 	return 0;
 fail:
@@ -307,6 +314,11 @@ json_t *vmm_config_to_json(const struct vmm_config *cfg)
 	if (obj && cpu_features_any(&cfg->cpu_features) &&
 	    json_object_set_new(obj, "cpu_features",
 				cpu_features_to_json(&cfg->cpu_features)) < 0) {
+		json_decref(obj);
+		return NULL;
+	}
+	if (obj && cfg->accept &&
+	    json_object_set_new(obj, "accept", accept_rules_to_json(cfg->accept)) < 0) {
 		json_decref(obj);
 		return NULL;
 	}

@@ -13,7 +13,9 @@
  *    "restore": "/abs/snapshot/dir",               optional
  *    "incoming": "/abs/migration.sock",            optional
  *    "cpu_features": {"pmu": true, "sve": {"vector_length": 512},
- *                     "pauth": true}}              optional (api/cpu_features.h)
+ *                     "pauth": true},              optional (api/cpu_features.h)
+ *    "accept": ["el2_feature_differs"]}           optional, with "restore" or
+ *                                                  "incoming" (api/accept_rule.h)
  *
  * Register ids and values are strings holding a 0x-prefixed hex 64-bit
  * number (ju_parse_hex, api/jsonutil.h: the one hex rule of the project).
@@ -78,6 +80,9 @@ struct vmm_config {
 	/* Set at KVM_ARM_VCPU_INIT on every vCPU (vcpu_features.h); pinvmd
 	 * checked them against the host before spawning. */
 	struct cpu_features cpu_features;
+	/* Rules of api/accept_rule.h the restore may apply: a register this
+	 * host will not take keeps this host's value when one covers it. */
+	unsigned accept;
 };
 
 /*

@@ -47,13 +47,15 @@ int vmm_helper_probe(const struct fw_pin *pins, struct fw_pin *readback, size_t 
  * `pinvm-vmm --helper restore-check` on snapshot directory path (the dry
  * run of docs/snapshot-format.md section 3; the verb is the snapvmm
  * branch's), or on a directory holding only a migration's pre-run image
- * as vm.json (server/migrate_precheck.c). *answer is the helper's JSON ({"compatible", "refused",
- * "left_at_reset"}; new reference, caller drops it). 0, or -errno with
+ * as vm.json (server/migrate_precheck.c), applying the rules of
+ * api/accept_rule.h in accept (a mask of them). *answer is the helper's
+ * JSON ({"compatible", "refused", "accepted", "left_at_reset"}; new
+ * reference, caller drops it). 0, or -errno with
  * err: the helper's own failure ("errno"/"error" in its answer), -ECHILD,
  * -ETIMEDOUT, or -EPROTO for an answer without "compatible".
  */
-int vmm_helper_restore_check(const char *path, unsigned timeout_ms, json_t **answer,
-			     char *err, size_t errlen);
+int vmm_helper_restore_check(const char *path, unsigned accept, unsigned timeout_ms,
+			     json_t **answer, char *err, size_t errlen);
 
 /* pinvm-vmm's side: serves one request of kind `what` from in to out.
  * Returns the process's exit status (0 answered, 2 bad usage). */

@@ -1,5 +1,7 @@
 #include "vmm_helper.h"
 
+#include "accept_rule.h"
+
 #include "jsonutil.h"
 #include "vmm_client.h"
 #include "mono_clock.h"
@@ -271,10 +273,11 @@ out:
 	return ret;
 }
 
-int vmm_helper_restore_check(const char *path, unsigned timeout_ms, json_t **answer,
-			     char *err, size_t errlen)
+int vmm_helper_restore_check(const char *path, unsigned accept, unsigned timeout_ms,
+			     json_t **answer, char *err, size_t errlen)
 {
-	json_t *req = json_pack("{s:s}", "path", path), *ans = NULL;
+	json_t *req = json_pack("{s:s, s:o}", "path", path, "accept",
+				accept_rules_to_json(accept)), *ans = NULL;
 	int ret;
 
 	*answer = NULL;

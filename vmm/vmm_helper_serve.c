@@ -1,6 +1,8 @@
 /* pinvm-vmm --helper: the KVM side of vmm_helper.h. */
 #include "vmm_helper.h"
 
+#include "accept_rule.h"
+
 #include "jsonutil.h"
 #include "smccc.h"
 #include "vm.h"
@@ -115,7 +117,9 @@ static int serve_probe(const json_t *req, FILE *out)
 static int serve_restore_check(const json_t *req, FILE *out)
 {
 	const char *path = json_string_value(json_object_get(req, "path"));
+	struct api_error aerr;
 	struct vmm_error err;
+	unsigned accept;
 	json_t *ans;
 	int ret;
 
@@ -123,7 +127,11 @@ static int serve_restore_check(const json_t *req, FILE *out)
 		answer(out, failure(-EINVAL, "restore-check needs an absolute \"path\""));
 		return 2;
 	}
-	ret = vm_restore_check(path, &ans, &err);
+	if (accept_rules_parse(json_object_get(req, "accept"), "accept", &accept, &aerr) < 0) {
+		answer(out, failure(-EINVAL, aerr.detail));
+		return 2;
+	}
+	ret = vm_restore_check(path, accept, &ans, &err);
 	if (ret < 0) {
 		ans = failure(ret, err.detail);
 		if (ans)
