@@ -1,5 +1,6 @@
 #include "migrate_request.h"
 
+#include "accept_rule.h"
 #include "hostset.h"
 #include "jsonutil.h"
 #include "vm_spec.h"
@@ -10,7 +11,8 @@
 int migrate_request_parse(const json_t *body, struct migrate_request *out,
 			  struct api_error *err)
 {
-	static const char *const keys[] = { "destination", "token", "token_file", "ca", NULL };
+	static const char *const keys[] = { "destination", "token", "token_file", "ca", "accept",
+					    NULL };
 	const char *k;
 	json_t *ref, *v;
 	int ret;
@@ -29,7 +31,8 @@ int migrate_request_parse(const json_t *body, struct migrate_request *out,
 	if (!ref)
 		return ju_oom(err);
 	json_object_foreach((json_t *)body, k, v)
-		if (json_object_set(ref, strcmp(k, "destination") ? k : "url", v)) {
+		if (strcmp(k, "accept") &&
+		    json_object_set(ref, strcmp(k, "destination") ? k : "url", v)) {
 			json_decref(ref);
 			return ju_oom(err);
 		}
@@ -37,6 +40,9 @@ int migrate_request_parse(const json_t *body, struct migrate_request *out,
 	json_decref(ref);
 	if (ret < 0 && err && !strcmp(err->field, "url"))
 		snprintf(err->field, sizeof(err->field), "destination");
+	if (ret == 0)
+		ret = accept_rules_parse(json_object_get(body, "accept"), "accept", &out->accept,
+					 err);
 	return ret;
 }
 
@@ -61,7 +67,7 @@ int migrate_incoming_parse(const json_t *body, struct migrate_incoming *out,
 {
 	static const char *const keys[] = { "vcpus", "memory_mib", "firmware_registers",
 					    "profile", "profile_document", "spec", "source",
-					    "prerun", NULL };
+					    "prerun", "accept", NULL };
 	static const char *const source_keys[] = { "vm", "kernel_release", NULL };
 	struct hostset *h;
 	const json_t *v, *src;
@@ -105,6 +111,8 @@ int migrate_incoming_parse(const json_t *body, struct migrate_incoming *out,
 	if (v && !json_is_null(v) && !json_is_object(v))
 		return ju_wrong_type(err, "prerun", "an object or null", v);
 	out->prerun = json_is_object(v) ? v : NULL;
+	if (accept_rules_parse(json_object_get(body, "accept"), "accept", &out->accept, err) < 0)
+		return -EINVAL;
 	v = json_object_get(body, "firmware_registers");
 	if (!v)
 		return ju_missing_field(err, "firmware_registers");
@@ -139,5 +147,10 @@ json_t *migrate_incoming_build(const struct migrate_incoming *in)
 			"profile", in->profile, "profile_document", in->profile_doc, "spec",
 			in->spec, "source", "vm", in->source_vm, "kernel_release",
 			in->source_kernel, "prerun", in->prerun);
+	if (doc && in->accept &&
+	    json_object_set_new(doc, "accept", accept_rules_to_json(in->accept)) < 0) {
+		json_decref(doc);
+		return NULL;
+	}
 	return doc;
 }

@@ -5,7 +5,10 @@
  *   POST /v1/vms/{id}/migrate  (the source)
  *     {"destination": "http://169.254.1.2:8080",   required, as a peer
  *      "token": "..." | "token_file": "/abs",       reference's "url"
- *      "ca": "-----BEGIN CERTIFICATE-----..."}      (peer_ref.h)
+ *      "ca": "-----BEGIN CERTIFICATE-----...",      (peer_ref.h)
+ *      "accept": ["el2_feature_differs", ...]}      optional: differences
+ *                  the destination may keep its own value for
+ *                  (api/accept_rule.h), passed on to it
  *
  *   POST /v1/vms/incoming  (the destination; sent by the source pinvmd)
  *     {"vcpus": 2, "memory_mib": 256,
@@ -23,7 +26,8 @@
  *                  that has none (then only the replay after the pause
  *                  judges the vCPU and vGIC state). Only its type is
  *                  checked here (api/ parses no vm.json); pinvmd checks the
- *                  rest with prerun_image_check().}
+ *                  rest with prerun_image_check().
+ *      "accept": [...]  the source request's, as it gave them (optional)}
  *
  * Strings borrow from the parsed document: keep it alive while the result
  * is used. Thread-safe (no state).
@@ -39,13 +43,14 @@
 
 struct migrate_request {
 	struct peer_ref dest;   /* url is "destination" */
+	unsigned accept;        /* api/accept_rule.h mask */
 };
 
 /*
  * Parses the source's body. 0, or -EINVAL with err: 400 wrong_type
  * (not an object, a member not a string), 422 unknown_field,
- * missing_field ("destination"), and peer_ref_parse()'s errors with
- * "url" named "destination".
+ * missing_field ("destination"), peer_ref_parse()'s errors with
+ * "url" named "destination", and accept_rules_parse()'s.
  */
 int migrate_request_parse(const json_t *body, struct migrate_request *out,
 			  struct api_error *err);
@@ -58,6 +63,7 @@ struct migrate_incoming {
 	const char *source_vm;           /* NULL when not given */
 	const char *source_kernel;       /* NULL when not given */
 	const json_t *prerun;            /* an object, or NULL: none */
+	unsigned accept;                 /* api/accept_rule.h mask */
 };
 
 /*

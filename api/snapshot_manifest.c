@@ -4,6 +4,7 @@
  */
 #include "snapshot_manifest.h"
 
+#include "accept_rule.h"
 #include "fwreg.h"
 #include "jsonutil.h"
 #include "vm_spec.h"
@@ -463,27 +464,28 @@ size_t snapshot_extra_pins(const struct snapshot_guest *g, const struct compat_r
 	return n;
 }
 
-int snapshot_restore_request_parse(const json_t *body, const char **id,
+int snapshot_restore_request_parse(const json_t *body, const char **id, unsigned *accept,
 				   struct api_error *err)
 {
 	const char *key;
 	json_t *v;
 
 	*id = NULL;
+	*accept = 0;
 	if (!json_is_object(body))
 		return ju_wrong_type(err, "", "an object", body);
 	json_object_foreach((json_t *)body, key, v) {
-		if (strcmp(key, "snapshot"))
+		if (strcmp(key, "snapshot") && strcmp(key, "accept"))
 			return api_fail(err, 422, "unknown_field", key,
-					"a restore takes only \"snapshot\": vcpus, memory, kernel "
-					"and profile come from the snapshot; \"%s\" is not taken",
-					key);
+					"a restore takes only \"snapshot\" and \"accept\": vcpus, "
+					"memory, kernel and profile come from the snapshot; \"%s\" "
+					"is not taken", key);
 	}
 	if (ju_get_string(body, "snapshot", "snapshot", SNAPSHOT_ID_LEN + 64, id, err) < 0)
 		return -EINVAL;
 	if (!*id)
 		return ju_missing_field(err, "snapshot");
-	return 0;
+	return accept_rules_parse(json_object_get(body, "accept"), "accept", accept, err);
 }
 
 int snapshot_compat_request_parse(const json_t *body, const char **id, struct hostset *host,

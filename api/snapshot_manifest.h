@@ -191,13 +191,16 @@ size_t snapshot_extra_pins(const struct snapshot_guest *g, const struct compat_r
 
 /*
  * The bodies that name a snapshot (borrowed strings point into body):
- *   POST /v1/vms          {"snapshot": ID}  nothing else: the kernel, the
- *                         profile, vcpus and memory come from the snapshot
+ *   POST /v1/vms          {"snapshot": ID, "accept": [rule, ...]} nothing
+ *                         else: the kernel, the profile, vcpus and memory
+ *                         come from the snapshot; "accept" (optional) names
+ *                         the differences the restore may keep this host's
+ *                         value for (api/accept_rule.h; *accept, a mask)
  *   POST /v1/compatibility {"snapshot": ID, "host": {register set}}
  * Errors: 400 wrong_type; 422 unknown_field (the key), missing_field;
- * hostset_from_json()'s under "host".
+ * hostset_from_json()'s under "host"; accept_rules_parse()'s.
  */
-int snapshot_restore_request_parse(const json_t *body, const char **id,
+int snapshot_restore_request_parse(const json_t *body, const char **id, unsigned *accept,
 				   struct api_error *err);
 int snapshot_compat_request_parse(const json_t *body, const char **id, struct hostset *host,
 				  struct api_error *err);

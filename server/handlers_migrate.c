@@ -70,10 +70,10 @@ void handle_vm_migrate_post(struct request *req, struct reply *rep)
 		json_decref(body);
 		return;
 	}
-	if (migrate_out_start(&env, e, &mr.dest, &err, &extra) < 0)
+	if (migrate_out_start(&env, e, &mr.dest, mr.accept, &err, &extra) < 0)
 		reply_error_extra(rep, &err, extra);
 	else
-		reply_vm(rep, 202, e, NULL);
+		reply_vm(rep, 202, e, extra); /* takes extra */
 	vm_entry_put(e);
 	json_decref(body);
 }
@@ -110,7 +110,7 @@ void handle_vms_incoming_post(struct request *req, struct reply *rep)
 	struct vm_entry *e = NULL;
 	struct api_error err;
 	char ticket[MIGRATE_TICKET_LEN + 1], name[80];
-	json_t *body = NULL, *extra = NULL, *doc = NULL;
+	json_t *body = NULL, *extra = NULL, *doc = NULL, *accepted = NULL;
 	unsigned port = 0;
 
 	if (!in || !report || !here) {
@@ -139,8 +139,8 @@ void handle_vms_incoming_post(struct request *req, struct reply *rep)
 	/* The rest of the vCPU state and the vGIC, judged by this host's KVM
 	 * before anything exists here (migrate_precheck.h). */
 	if (in->prerun &&
-	    migrate_precheck_run(req->srv->state_dir, in->prerun, here->kernel_release, &err,
-				 &extra) < 0) {
+	    migrate_precheck_run(req->srv->state_dir, in->prerun, in->accept,
+				 here->kernel_release, &accepted, &err, &extra) < 0) {
 		if (extra)
 			json_object_set_new(extra, "compatibility", compat_report_to_json(report));
 		reply_error_extra(rep, &err, extra);
@@ -162,15 +162,17 @@ void handle_vms_incoming_post(struct request *req, struct reply *rep)
 	doc = compat_report_to_json(report);
 	vi.abi = json_object_get(doc, "registers");
 	vi.source = in->source_vm;
+	vi.accept = in->accept;
 	if (vm_core_incoming(req->srv->vms, &vi, in->spec, &e, &port, ticket, &err) < 0) {
 		reply_api_error(rep, &err);
 		goto out;
 	}
 	reply_vm(rep, 201, e,
-		 json_pack("{s:{s:I, s:s}}", "migration", "port", (json_int_t)port, "ticket",
-			   ticket));
+		 json_pack("{s:{s:I, s:s}, s:O*}", "migration", "port", (json_int_t)port,
+			   "ticket", ticket, "accepted", in->accept ? accepted : NULL));
 	vm_entry_put(e);
 out:
+	json_decref(accepted);
 	json_decref(doc);
 	json_decref(body);
 	free(in);

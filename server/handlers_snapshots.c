@@ -224,7 +224,7 @@ void handle_snapshot_compat_get(struct request *req, struct reply *rep)
 	struct snapshot_verdict v;
 	struct api_error err;
 
-	if (snapshot_judge(&env, req->params[0], NULL, true, &v, &err) < 0) {
+	if (snapshot_judge(&env, req->params[0], NULL, true, 0, &v, &err) < 0) {
 		reply_api_error(rep, &err);
 		return;
 	}
@@ -245,7 +245,7 @@ void snapshot_compat_post(struct request *req, struct reply *rep, const json_t *
 		return;
 	}
 	if (snapshot_compat_request_parse(body, &id, host, &err) < 0 ||
-	    snapshot_judge(&env, id, host, false, &v, &err) < 0) {
+	    snapshot_judge(&env, id, host, false, 0, &v, &err) < 0) {
 		/* An unknown snapshot in a body is the body's fault. */
 		if (err.status == 404) {
 			err.status = 422;
@@ -271,13 +271,14 @@ void snapshot_restore_post(struct request *req, struct reply *rep, const json_t 
 	struct api_error err;
 	json_t *report = NULL;
 	const char *id;
+	unsigned accept;
 
-	if (snapshot_restore_request_parse(body, &id, &err) < 0) {
+	if (snapshot_restore_request_parse(body, &id, &accept, &err) < 0) {
 		reply_api_error(rep, &err);
 		return;
 	}
 	/* Every check before anything is created. */
-	if (snapshot_judge(&env, id, NULL, true, &v, &err) < 0) {
+	if (snapshot_judge(&env, id, NULL, true, accept, &v, &err) < 0) {
 		if (err.status == 404) {
 			err.status = 422;
 			snprintf(err.code, sizeof(err.code), "unknown_snapshot");
@@ -298,6 +299,7 @@ void snapshot_restore_post(struct request *req, struct reply *rep, const json_t 
 		r.ndeny = v.report->smccc.ndeny;
 	}
 	r.profile = v.m.profile_name ? v.m.profile_name : "";
+	r.accept = accept;
 	/* The VM's "abi": what the guest is told, register by register. */
 	report = compat_report_to_json(v.report);
 	r.abi = json_object_get(report, "registers");
@@ -308,6 +310,13 @@ void snapshot_restore_post(struct request *req, struct reply *rep, const json_t 
 	pthread_mutex_lock(&e->lock);
 	reply_json(rep, 201, vm_entry_to_json(e));
 	pthread_mutex_unlock(&e->lock);
+	/* What differs from the source, as the caller accepted it. */
+	if (rep->body && accept) {
+		json_t *acc = json_object_get(v.restore_check, "accepted");
+
+		json_object_set_new(rep->body, "accepted",
+				    acc ? json_incref(acc) : json_array());
+	}
 	snprintf(rep->location, sizeof(rep->location), "/v1/vms/%s", e->id);
 	vm_entry_put(e);
 out:

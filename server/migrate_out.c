@@ -46,6 +46,8 @@ struct job {
 	unsigned port;
 	char ticket[MIGRATE_TICKET_LEN + 1];
 	char dest_vm[40];
+	unsigned accept;                  /* api/accept_rule.h, asked for */
+	json_t *accepted;                 /* the destination's report, or NULL */
 	char sock[PATH_MAX];
 	int lfd, cancel_fd;
 	pthread_t relay;
@@ -61,6 +63,7 @@ static void job_free(struct job *j)
 	if (j->sock[0])
 		unlink(j->sock);
 	free(j->ca);
+	json_decref(j->accepted);
 	explicit_bzero(j->token, sizeof(j->token));
 	free(j);
 }
@@ -257,6 +260,7 @@ static int ask_incoming(const struct migrate_env *env, struct job *j, const json
 	snprintf(j->dest_vm, sizeof(j->dest_vm), "%s", id);
 	snprintf(j->ticket, sizeof(j->ticket), "%s", ticket);
 	j->port = (unsigned)json_integer_value(json_object_get(m, "port"));
+	j->accepted = json_incref(json_object_get(doc, "accepted"));
 	json_decref(doc);
 	return 0;
 }
@@ -608,6 +612,7 @@ static int prepare(const struct migrate_env *env, struct job *j, struct api_erro
 	in.profile_doc = profile_doc;
 	in.source_vm = e->id;
 	in.source_kernel = kernel;
+	in.accept = j->accept;
 	pthread_mutex_lock(&e->lock);
 	in.spec = e->spec;
 	body = migrate_incoming_build(&in);
@@ -627,7 +632,8 @@ out:
 }
 
 int migrate_out_start(const struct migrate_env *env, struct vm_entry *e,
-		      const struct peer_ref *dest, struct api_error *err, json_t **extra)
+		      const struct peer_ref *dest, unsigned accept, struct api_error *err,
+		      json_t **extra)
 {
 	struct vm_migration before;
 	struct job *j = calloc(1, sizeof(*j));
@@ -641,6 +647,7 @@ int migrate_out_start(const struct migrate_env *env, struct vm_entry *e,
 	j->lfd = j->cancel_fd = -1;
 	j->e = e;
 	j->default_ca = env->default_ca;
+	j->accept = accept;
 	ret = copy_ref(j, dest, err);
 	if (ret < 0) {
 		job_free(j);
@@ -722,6 +729,9 @@ int migrate_out_start(const struct migrate_env *env, struct vm_entry *e,
 		return api_fail(err, 500, "internal_error", "", "pthread_create: %s",
 				strerror(ret));
 	}
+	if (accept)
+		*extra = json_pack("{s:o}", "accepted",
+				   j->accepted ? json_incref(j->accepted) : json_array());
 	pthread_detach(t);
 	vm_events_migration(e);
 	log_msg(LOG_INFO, "vm %s: migrating to %s as VM %s", e->id, j->url, j->dest_vm);

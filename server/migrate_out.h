@@ -45,7 +45,10 @@ struct migrate_env {
 
 /*
  * Starts migrating e (a reference the caller holds) to dest (borrowed; its
- * strings are copied). 0 once the migration runs on its own thread, or
+ * strings are copied), the destination applying the rules of
+ * api/accept_rule.h in accept. 0 once the migration runs on its own
+ * thread (with accept, *extra is {"accepted": the destination's report of
+ * what differs}, a new reference), or
  * -errno with err: 409 illegal_transition (not running), 409
  * migration_in_progress, 409 migration_refused (register, rule, wanted,
  * offered and the compatibility report in *extra, a new reference), the
@@ -55,7 +58,8 @@ struct migrate_env {
  * top), peer.h's 502s and 422 bad_token_file, 500.
  */
 int migrate_out_start(const struct migrate_env *env, struct vm_entry *e,
-		      const struct peer_ref *dest, struct api_error *err, json_t **extra);
+		      const struct peer_ref *dest, unsigned accept, struct api_error *err,
+		      json_t **extra);
 
 /* Asks e's migration to stop and the guest to run on here. 0, or 409
  * not_migrating when none is under way (or it is past the point of no

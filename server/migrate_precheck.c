@@ -58,8 +58,9 @@ int migrate_precheck_validate(const json_t *img, uint64_t memory_mib, struct api
 			"the pre-run image is not one this pinvmd can judge: %s", verr.detail);
 }
 
-int migrate_precheck_run(const char *state_dir, const json_t *img, const char *host,
-			 struct api_error *err, json_t **extra)
+int migrate_precheck_run(const char *state_dir, const json_t *img, unsigned accept,
+			 const char *host, json_t **accepted, struct api_error *err,
+			 json_t **extra)
 {
 	char dir[PATH_MAX], path[PATH_MAX + 16], herr[256];
 	struct vmm_error verr;
@@ -69,6 +70,7 @@ int migrate_precheck_run(const char *state_dir, const json_t *img, const char *h
 	int ret;
 
 	*extra = NULL;
+	*accepted = NULL;
 	ret = snapshot_tmp_dir(state_dir, dir, sizeof(dir), err);
 	if (ret < 0)
 		return ret;
@@ -80,7 +82,8 @@ int migrate_precheck_run(const char *state_dir, const json_t *img, const char *h
 			 "cannot write the pre-run image: %s", verr.detail);
 		goto out;
 	}
-	ret = vmm_helper_restore_check(dir, PRECHECK_TIMEOUT_MS, &answer, herr, sizeof(herr));
+	ret = vmm_helper_restore_check(dir, accept, PRECHECK_TIMEOUT_MS, &answer, herr,
+				       sizeof(herr));
 	if (ret < 0) {
 		api_fail(err, 500, "restore_check_failed", "",
 			 "pinvm-vmm --helper restore-check of the pre-run image: %s", herr);
@@ -93,6 +96,8 @@ int migrate_precheck_run(const char *state_dir, const json_t *img, const char *h
 	if (!json_is_true(json_object_get(answer, "compatible")))
 		ret = restore_check_refusal(answer, "migration_refused",
 					    "the guest's vCPU state cannot move", host, err, extra);
+	else
+		*accepted = json_incref(json_object_get(answer, "accepted"));
 out:
 	json_decref(answer);
 	if (snapshot_dir_remove(dir) < 0)

@@ -41,13 +41,17 @@ int migrate_precheck_validate(const json_t *img, uint64_t memory_mib, struct api
 /*
  * The destination's dry run of img (checked, borrowed) on this host, in
  * STATE/snapshots/.tmp-* (removed after; a leftover goes at the next
- * start-up's sweep). 0 when this host's KVM takes the state; -EPERM with
+ * start-up's sweep), applying the rules of api/accept_rule.h in accept
+ * (*accepted: the differences they cover, a new reference to the dry
+ * run's "accepted" array, or NULL). 0 when this host's KVM takes the
+ * state; -EPERM with
  * 409 migration_refused (field "registers.<id>", and register, rule,
  * wanted, offered and restore_check in *extra, a new reference); other
  * -errno with 500 restore_check_failed or state_error. host names this
  * host in the detail (its kernel release).
  */
-int migrate_precheck_run(const char *state_dir, const json_t *img, const char *host,
-			 struct api_error *err, json_t **extra);
+int migrate_precheck_run(const char *state_dir, const json_t *img, unsigned accept,
+			 const char *host, json_t **accepted, struct api_error *err,
+			 json_t **extra);
 
 #endif

@@ -372,8 +372,8 @@ void snapshot_verdict_clear(struct snapshot_verdict *v)
 }
 
 int snapshot_judge(const struct snapshot_env *env, const char *id,
-		   const struct hostset *target, bool run_helper, struct snapshot_verdict *v,
-		   struct api_error *err)
+		   const struct hostset *target, bool run_helper, unsigned accept,
+		   struct snapshot_verdict *v, struct api_error *err)
 {
 	struct hostset *here = NULL;
 	char msum[65], name[PROFILE_NAME_MAX + 1], herr[256];
@@ -418,8 +418,8 @@ int snapshot_judge(const struct snapshot_env *env, const char *id,
 		goto fail;
 	/* The rest only matters for a restore the firmware allows. */
 	if (run_helper && v->report->compatible) {
-		ret = vmm_helper_restore_check(v->dir, RESTORE_CHECK_TIMEOUT_MS, &v->restore_check,
-					       herr, sizeof(herr));
+		ret = vmm_helper_restore_check(v->dir, accept, RESTORE_CHECK_TIMEOUT_MS,
+					       &v->restore_check, herr, sizeof(herr));
 		if (ret < 0) {
 			api_fail(err, 500, "restore_check_failed", "",
 				 "pinvm-vmm --helper restore-check: %s", herr);

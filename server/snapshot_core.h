@@ -75,13 +75,14 @@ struct snapshot_verdict {
  * Loads snapshot id and judges its firmware registers against target
  * (NULL: this host's view, 503 no_hypervisor without KVM). With
  * run_helper, pinvm-vmm --helper restore-check judges the rest (only
- * when the firmware is compatible). 0 with *v filled (clear it with
+ * when the firmware is compatible), applying the rules of
+ * api/accept_rule.h in accept. 0 with *v filled (clear it with
  * snapshot_verdict_clear) whatever the verdict; -errno with err for a
  * snapshot that cannot be judged (404 snapshot_not_found, 422, 500, 503).
  */
 int snapshot_judge(const struct snapshot_env *env, const char *id,
-		   const struct hostset *target, bool run_helper, struct snapshot_verdict *v,
-		   struct api_error *err);
+		   const struct hostset *target, bool run_helper, unsigned accept,
+		   struct snapshot_verdict *v, struct api_error *err);
 
 void snapshot_verdict_clear(struct snapshot_verdict *v);
 

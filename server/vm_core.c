@@ -1,5 +1,6 @@
 #include "vm_core.h"
 
+#include "accept_rule.h"
 #include "compat.h"
 #include "console_log.h"
 #include "fwreg.h"
@@ -506,7 +507,7 @@ err_entry:
 int vm_core_write_state_config(const struct vm_core *c, const struct vm_entry *e,
 			       const char *kind, const char *source, unsigned vcpus,
 			       uint64_t memory_mib, const struct fw_pin *pins, size_t npins,
-			       const struct smccc_range *deny, size_t ndeny,
+			       const struct smccc_range *deny, size_t ndeny, unsigned accept,
 			       struct api_error *err)
 {
 	char console[PATH_MAX], path[PATH_MAX];
@@ -529,6 +530,11 @@ int vm_core_write_state_config(const struct vm_core *c, const struct vm_entry *e
 	cfg = json_pack("{s:s, s:i, s:I, s:s, s:I, s:o, s:o}", kind, source, "vcpus", (int)vcpus,
 			"memory_mib", (json_int_t)memory_mib, "console", console, "console_limit",
 			(json_int_t)c->console_limit, "pins", jpins, "smccc_deny", jdeny);
+	if (cfg && accept &&
+	    json_object_set_new(cfg, "accept", accept_rules_to_json(accept)) < 0) {
+		json_decref(cfg);
+		cfg = NULL;
+	}
 	if (!cfg)
 		return api_fail(err, 500, "out_of_memory", "", "out of memory");
 	ret = vmm_json_save(cfg, JSON_INDENT(1), path, "config", &verr);
@@ -544,7 +550,7 @@ static int write_restore_config(const struct vm_core *c, const struct vm_entry *
 				const struct vm_restore *r, struct api_error *err)
 {
 	return vm_core_write_state_config(c, e, "restore", r->dir, r->vcpus, r->memory_mib,
-					  r->pins, r->npins, r->deny, r->ndeny, err);
+					  r->pins, r->npins, r->deny, r->ndeny, r->accept, err);
 }
 
 /*

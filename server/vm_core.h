@@ -95,6 +95,7 @@ struct vm_restore {
 	size_t ndeny;
 	const char *profile;              /* the source VM's profile, "" none */
 	const json_t *abi;                /* the restore's register report, or NULL */
+	unsigned accept;                  /* api/accept_rule.h rules its restore applies */
 };
 
 /*
@@ -117,6 +118,7 @@ struct vm_incoming {
 	const char *profile;              /* the source VM's profile, NULL none */
 	const json_t *abi;                /* the check's register report, or NULL */
 	const char *source;               /* who sends it, for the log */
+	unsigned accept;                  /* api/accept_rule.h rules its restore applies */
 };
 
 /*

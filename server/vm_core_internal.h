@@ -71,13 +71,14 @@ int vm_core_check_host(const struct kvm_host_info *info, const struct vm_spec *b
  * config.json of a VM pinvm-vmm builds from saved state instead of a
  * kernel: kind "restore" (source: a snapshot's directory) or "incoming"
  * (source: the socket a migration arrives on), with its vCPUs, memory,
- * extra pins and SMCCC filter; the console in e's directory, bounded by
+ * extra pins and SMCCC filter, and the rules of api/accept_rule.h its
+ * restore may apply (accept); the console in e's directory, bounded by
  * c->console_limit. 0, or 500 with err filled.
  */
 int vm_core_write_state_config(const struct vm_core *c, const struct vm_entry *e,
 			       const char *kind, const char *source, unsigned vcpus,
 			       uint64_t memory_mib, const struct fw_pin *pins, size_t npins,
-			       const struct smccc_range *deny, size_t ndeny,
+			       const struct smccc_range *deny, size_t ndeny, unsigned accept,
 			       struct api_error *err);
 
 /* Starts pinvm-vmm on e's directory (config.json written already). */

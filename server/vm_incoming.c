@@ -203,7 +203,7 @@ int vm_core_incoming(struct vm_core *c, const struct vm_incoming *in, const json
 		goto err_entry;
 	}
 	ret = vm_core_write_state_config(c, e, "incoming", job->sock, in->vcpus, in->memory_mib,
-					 in->pins, in->npins, in->deny, in->ndeny, err);
+					 in->pins, in->npins, in->deny, in->ndeny, in->accept, err);
 	if (!ret)
 		ret = vm_core_spawn_vmm(e, err);
 	if (!ret)

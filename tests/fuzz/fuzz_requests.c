@@ -11,6 +11,7 @@
 #include "fuzz_common.h"
 
 #include "baseline.h"
+#include "accept_rule.h"
 #include "migrate_request.h"
 #include "requests.h"
 #include "vm_action.h"
@@ -113,6 +114,7 @@ static int migrate(const json_t *doc)
 										  "destination"))));
 	FUZZ_CHECK(peer_url_check(r.dest.url, "destination", &err) == 0);
 	FUZZ_CHECK(!r.dest.token || !r.dest.token_file);
+	FUZZ_CHECK(!(r.accept & ~ACCEPT_RULES_ALL));
 	return 1;
 }
 
@@ -145,6 +147,7 @@ static int incoming(const json_t *doc)
 			   back.g.memory_mib == in.g.memory_mib);
 		FUZZ_CHECK(!back.prerun == !in.prerun &&
 			   (!in.prerun || json_equal(back.prerun, in.prerun)));
+		FUZZ_CHECK(back.accept == in.accept && !(in.accept & ~ACCEPT_RULES_ALL));
 		for (size_t i = 0; i < in.g.nfw; i++)
 			FUZZ_CHECK(back.g.fw[i].id == in.g.fw[i].id &&
 				   back.g.fw[i].value == in.g.fw[i].value);

@@ -10,6 +10,7 @@
 
 #include "compat.h"
 #include "fwreg.h"
+#include "accept_rule.h"
 #include "snapshot_manifest.h"
 
 static struct compat_report report;
@@ -48,6 +49,7 @@ int fuzz_run(const uint8_t *data, size_t size)
 	struct hostset h;
 	struct api_error err;
 	const char *id;
+	unsigned accept;
 	json_t *doc;
 	int ret;
 
@@ -70,11 +72,11 @@ int fuzz_run(const uint8_t *data, size_t size)
 		fuzz_check_error(ret, &err);
 	else
 		judge(&g, json_object_get(doc, "profile_document"));
-	ret = snapshot_restore_request_parse(doc, &id, &err);
+	ret = snapshot_restore_request_parse(doc, &id, &accept, &err);
 	if (ret)
 		fuzz_check_error(ret, &err);
 	else
-		FUZZ_CHECK(id);
+		FUZZ_CHECK(id && !(accept & ~ACCEPT_RULES_ALL));
 	ret = snapshot_compat_request_parse(doc, &id, &h, &err);
 	if (ret)
 		fuzz_check_error(ret, &err);

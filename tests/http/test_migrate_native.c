@@ -87,6 +87,14 @@ static void source_bodies(void)
 		  "bad_value", "ca", "a ca that is no PEM: 422 naming it" },
 		{ "{\"destination\": \"http://169.254.1.2:8080\", \"speed\": 1}", 422,
 		  "unknown_field", "speed", "an unknown member: 422 unknown_field naming it" },
+		{ "{\"destination\": \"http://169.254.1.2:8080\", \"accept\": \"all\"}", 400,
+		  "wrong_type", "accept", "accept that is not an array: 400 naming it" },
+		{ "{\"destination\": \"http://169.254.1.2:8080\", \"accept\": "
+		  "[\"cache_geometry_differs\", \"register_refused\"]}", 422, "unknown_rule",
+		  "accept[1]", "accepting a rule that cannot be accepted: 422 naming accept[1]" },
+		{ "{\"destination\": \"http://169.254.1.2:8080\", \"accept\": "
+		  "[\"pmu_id_differs\", \"pmu_id_differs\"]}", 422, "duplicate_rule",
+		  "accept[1]", "a rule accepted twice: 422 naming accept[1]" },
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
@@ -96,6 +104,9 @@ static void source_bodies(void)
 	       "malformed JSON: 400 malformed_json");
 	expect(&c, "POST", UNKNOWN, "{\"destination\": \"http://169.254.1.2:8080\"}", 404,
 	       "vm_not_found", NULL, "a valid body for an unknown VM: 404 vm_not_found");
+	expect(&c, "POST", UNKNOWN, "{\"destination\": \"http://169.254.1.2:8080\", "
+	       "\"accept\": [\"vgic_revision_differs\", \"el2_feature_differs\"]}", 404,
+	       "vm_not_found", NULL, "a valid body with accept for an unknown VM: 404");
 	expect(&c, "DELETE", UNKNOWN, NULL, 404, "vm_not_found", NULL,
 	       "cancelling for an unknown VM: 404 vm_not_found");
 	expect(&c, "DELETE", UNKNOWN, "{}", 400, "unexpected_body", NULL,
@@ -206,6 +217,8 @@ static void incoming_bodies(void)
 		  "unknown_field", "source.x", "an unknown source member: 422 naming it" },
 		{ "\"vcpus\": 1, \"memory_mib\": 64, \"spec\": {}, \"ports\": 1", 422,
 		  "unknown_field", "ports", "an unknown incoming member: 422 naming it" },
+		{ "\"vcpus\": 1, \"memory_mib\": 64, \"spec\": {}, \"accept\": [\"all\"]", 422,
+		  "unknown_rule", "accept[0]", "incoming accepting an unknown rule: 422 naming it" },
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

@@ -735,6 +735,21 @@ int main(int argc, char **argv)
 		      "a restore body with a kernel: 422 naming it", "%ld %s", r.status,
 		      r.body ? r.body : "");
 		response_free(&r);
+		snprintf(body, sizeof(body), "{\"snapshot\": \"%s\", \"accept\": "
+			 "[\"pmu_id_differs\", \"id_register_differs\"]}", sid);
+		call("POST", "/v1/vms", NULL, body, strlen(body), &r);
+		check(r.status == 422 && !strcmp(response_str(&r, "code") ?: "", "unknown_rule") &&
+			      !strcmp(response_str(&r, "field") ?: "", "accept[1]"),
+		      "a restore accepting a rule that cannot be accepted: 422 naming accept[1]",
+		      "%ld %s", r.status, r.body ? r.body : "");
+		response_free(&r);
+		snprintf(body, sizeof(body), "{\"snapshot\": \"%s\", \"accept\": "
+			 "[\"el2_feature_differs\"]}", sid);
+		call("POST", "/v1/vms", NULL, body, strlen(body), &r);
+		check(r.status == 503,
+		      "a restore accepting el2_feature_differs passes the body's checks (503 "
+		      "without KVM)", "%ld %s", r.status, r.body ? r.body : "");
+		response_free(&r);
 		call("POST", "/v1/vms", NULL, "{\"snapshot\": \"nope\"}", 20, &r);
 		check(r.status == 422 && !strcmp(response_str(&r, "code") ?: "", "unknown_snapshot"),
 		      "a restore of an unknown snapshot: 422 unknown_snapshot", "%ld %s", r.status,

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "accept_rule.h"
 #include "migrate_precheck.h"
 #include "restore_refusal.h"
 #include "vm_dir.h"
@@ -163,15 +164,17 @@ static void test_run_without_helper(void **state)
 {
 	char snaps[PATH_MAX];
 	struct api_error err;
-	json_t *img = image(), *extra = NULL;
+	json_t *img = image(), *extra = NULL, *accepted = NULL;
 	struct dirent *de;
 	DIR *d;
 
 	(void)state;
-	assert_int_equal(migrate_precheck_run(dir, img, "this host", &err, &extra) < 0, 1);
+	assert_int_equal(migrate_precheck_run(dir, img, ACCEPT_EL2_FEATURES, "this host",
+					      &accepted, &err, &extra) < 0, 1);
 	assert_int_equal(err.status, 500);
 	assert_string_equal(err.code, "restore_check_failed");
 	assert_null(extra);
+	assert_null(accepted);
 	snprintf(snaps, sizeof(snaps), "%s/snapshots", dir);
 	d = opendir(snaps);
 	assert_non_null(d);
