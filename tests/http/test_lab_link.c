@@ -312,6 +312,33 @@ static json_t *wait_migration(const struct client *cl, const char *id)
 	return vm;
 }
 
+static json_t *migrate_body(const char *link_to, const json_t *accept)
+{
+	json_t *b = json_pack("{s:s}", "destination", link_to);
+
+	if (accept)
+		json_object_set_new(b, "accept", json_deep_copy(accept));
+	return b;
+}
+
+/* The differences a move's 202 says the destination keeps its own value
+ * for (accept_rule.h): must be a list of register, rule, wanted and kept;
+ * printed. */
+static void print_accepted(const char *name, const json_t *answer)
+{
+	const json_t *acc = json_object_get(answer, "accepted"), *a;
+	bool whole = json_is_array(acc);
+	size_t i;
+
+	json_array_foreach(acc, i, a) {
+		whole = whole && *js(a, "register") && *js(a, "rule") && *js(a, "wanted");
+		printf("# %s accepted: %s %s: the guest had %s, keeps %s\n", name, js(a, "register"),
+		       js(a, "rule"), js(a, "wanted"), *js(a, "kept") ? js(a, "kept") : "nothing");
+	}
+	check(whole, "the 202 lists what the destination keeps of its own (accepted)",
+	      "%s: %s with %zu entries", name, acc ? "an array" : "nothing", json_array_size(acc));
+}
+
 /* The KVM floor of host cl: a probe VM built, run and ended (s). */
 static double kvm_floor(const struct client *cl)
 {
@@ -328,11 +355,13 @@ static double kvm_floor(const struct client *cl)
  * guest's rounds go on there with round 1's answers (first, from the
  * guest's first host). *last: on entry the last round known on `from`
  * (its console may start after round 1: the guest came from elsewhere),
- * on return the last seen on `to`. Returns the new id (caller frees) or NULL.
+ * on return the last seen on `to`. accept (borrowed, NULL: none): the
+ * rules of api/accept_rule.h the move may apply; the 202 must then report
+ * what they covered. Returns the new id (caller frees) or NULL.
  */
 static char *leg(const char *name, const struct client *from, const struct client *to,
 		 const char *link_to, const char *id, const uint64_t *first, size_t nfirst,
-		 unsigned *last)
+		 unsigned *last, const json_t *accept)
 {
 	uint64_t x0[PROBE_ROUNDS_MAX_CALLS];
 	struct response r;
@@ -343,10 +372,12 @@ static char *leg(const char *name, const struct client *from, const struct clien
 	size_t n;
 
 	snprintf(path, sizeof(path), "/v1/vms/%s/migrate", id);
-	call_json(from, "POST", path, json_pack("{s:s}", "destination", link_to), &r);
+	call_json(from, "POST", path, migrate_body(link_to, accept), &r);
 	check(r.status == 202 && json_object_get(r.json, "migration"),
 	      "POST /v1/vms/{id}/migrate: 202 with the migration under way", "%s: %ld %s", name,
 	      r.status, r.body);
+	if (accept)
+		print_accepted(name, r.json);
 	response_free(&r);
 	vm = wait_migration(from, id);
 	mig = json_object_get(vm, "migration");
@@ -742,6 +773,119 @@ static void fault(const char *link_b, const struct client *ctl_b)
 	free(id);
 }
 
+/* The last "pinvm-guest-clock I up=S online=CPUS ran-on=C" line of the
+ * console of id on cl (deploy/lab/guest-init): false when there is none. */
+static bool last_clock(const struct client *cl, const char *id, unsigned *tick, double *up,
+		       char online[16])
+{
+	char *s = client_console(cl, id), *p = NULL, *q;
+	bool ok = false;
+
+	for (q = s; q && (q = strstr(q, "pinvm-guest-clock ")); q++)
+		p = q;
+	if (p)
+		ok = sscanf(p, "pinvm-guest-clock %u up=%lf online=%15s", tick, up, online) == 3;
+	free(s);
+	return ok;
+}
+
+/*
+ * One move of the ticking Linux guest id on `from` to `to` (at link_to),
+ * accepting accept: the migration completes, and on `to` the guest ticks
+ * on from where it was (a tick after *tick, an uptime not below *up: the
+ * counter never restarted) with both vCPUs online ("0-1") and the second
+ * one running a task. *tick, *up: updated to the destination's. Returns
+ * the destination's id (caller frees) or NULL.
+ */
+static char *linux_leg(const char *name, const struct client *from, const struct client *to,
+		       const char *link_to, const char *id, const json_t *accept, unsigned *tick,
+		       double *up)
+{
+	char path[160], online[16] = "", *dest = NULL;
+	unsigned t = 0;
+	double u = 0, t0;
+	struct response r;
+	json_t *vm;
+
+	snprintf(path, sizeof(path), "/v1/vms/%s/migrate", id);
+	call_json(from, "POST", path, migrate_body(link_to, accept), &r);
+	check(r.status == 202, "Linux guest: the move starts", "%s: %ld %s", name, r.status,
+	      r.body);
+	print_accepted(name, r.json);
+	response_free(&r);
+	vm = wait_migration(from, id);
+	if (check(!strcmp(js(json_object_get(vm, "migration"), "phase"), "completed"),
+		  "Linux guest: the move completes", "%s: %s (%s)", name,
+		  js(json_object_get(vm, "migration"), "phase"),
+		  js(json_object_get(vm, "migration"), "error")))
+		dest = strdup(js(json_object_get(vm, "migration"), "destination_vm"));
+	printf("MIGRATE %s Linux 2 vCPUs 256 MiB: paused %lld ms, downtime %lld ms\n", name,
+	       (long long)json_integer_value(
+		       json_object_get(json_object_get(vm, "migration"), "paused_ms")),
+	       (long long)json_integer_value(
+		       json_object_get(json_object_get(vm, "migration"), "downtime_ms")));
+	json_decref(vm);
+	if (!dest)
+		return NULL;
+	t0 = client_now();
+	while (client_now() - t0 < 90 &&
+	       !(last_clock(to, dest, &t, &u, online) && t > *tick + 1))
+		usleep(500000);
+	check(t > *tick + 1 && u >= *up && !strcmp(online, "0-1"),
+	      "Linux guest: it ticks on at the destination, its clock never restarted, both "
+	      "vCPUs online", "%s: tick %u after %u, up %.2f after %.2f, online %s", name, t,
+	      *tick, u, *up, online);
+	printf("# %s: tick %u up=%.2f before, tick %u up=%.2f online=%s after\n", name, *tick, *up,
+	       t, u, online);
+	*tick = t;
+	*up = u;
+	return dest;
+}
+
+/*
+ * The issue's proof with a Linux guest: 2 vCPUs, 256 MiB, ticking with
+ * its clock, created on A under the baseline of A and B, moved A -> B ->
+ * A accepting accept; on each leg its clock goes on.
+ */
+static void linux_round_trip(const char *link_a, const char *link_b, const json_t *accept)
+{
+	json_t *spec = json_pack("{s:i, s:i, s:s, s:s, s:s, s:s}", "vcpus", 2, "memory_mib", 256,
+				 "kernel", LINUX_KERNEL, "initrd", LINUX_INITRD, "cmdline",
+				 "console=ttyS0 pinvm.tick=1 pinvm.clock=1", "profile", "mig-base");
+	char path[160], online[16] = "", *id = NULL, *id_b = NULL, *id_a2 = NULL;
+	unsigned tick = 0;
+	double up = 0, t0 = client_now();
+	struct response r;
+
+	call_json(&ca, "POST", "/v1/vms", spec, &r);
+	if (r.status == 201 && response_str(&r, "id"))
+		id = strdup(response_str(&r, "id"));
+	check(id != NULL, "Linux guest: 2 vCPUs, 256 MiB, ticking, on A under the baseline",
+	      "%ld %s", r.status, r.body);
+	response_free(&r);
+	if (!id)
+		return;
+	snprintf(path, sizeof(path), "/v1/vms/%s/actions", id);
+	call_json(&ca, "POST", path, json_pack("{s:s}", "action", "start"), &r);
+	response_free(&r);
+	while (client_now() - t0 < ROUND_TIMEOUT_S &&
+	       !(last_clock(&ca, id, &tick, &up, online) && tick >= 3))
+		usleep(500000);
+	check(tick >= 3 && !strcmp(online, "0-1"), "Linux guest: it boots and ticks on A",
+	      "tick %u online %s", tick, online);
+	id_b = linux_leg("A->B", &ca, &cb, link_b, id, accept, &tick, &up);
+	if (id_b)
+		id_a2 = linux_leg("B->A", &cb, &ca, link_a, id_b, accept, &tick, &up);
+	if (id_a2)
+		delete_vm(&ca, id_a2);
+	if (id_b)
+		delete_vm(&cb, id_b);
+	delete_vm(&ca, id);
+	free(id_a2);
+	free(id_b);
+	free(id);
+}
+
 /* pinvm-vmm's lines about building id and its pre-run image, from the lab
  * behind ctl, printed as comments (what the image costs: figures). */
 static void print_prerun(const struct client *ctl, const char *id, const char *where)
@@ -802,7 +946,9 @@ static void vcpu_refusal(const char *name, const struct client *from, const stru
 {
 	static const char *const rules[] = { "register_absent_on_target", "register_refused",
 					     "id_register_differs", "vgic_incompatible",
-					     "counter_frequency_differs", NULL };
+					     "counter_frequency_differs", "cache_geometry_differs",
+					     "el2_feature_differs", "pmu_id_differs",
+					     "vgic_revision_differs", NULL };
 	unsigned before = count_vms(to), n;
 	char path[160], what[200] = "", *id, *s;
 	const char *rule;
@@ -853,11 +999,13 @@ static void vcpu_refusal(const char *name, const struct client *from, const stru
 	free(id);
 }
 
+enum pair_kind { PAIR_MOVES, PAIR_REFUSED, PAIR_ACCEPTING };
+
 static int migrate(const char *link_a, const char *link_b, const struct client *ctl_a,
-		   const struct client *ctl_b, bool moves)
+		   const struct client *ctl_b, enum pair_kind kind)
 {
 	uint64_t first[PROBE_ROUNDS_MAX_CALLS];
-	json_t *set_a = registers(&ca), *set_b = registers(&cb);
+	json_t *set_a = registers(&ca), *set_b = registers(&cb), *accept = NULL;
 	struct response r;
 	char *out, *id, *id_b, *id_a2, *s;
 	size_t nfirst = 0;
@@ -891,15 +1039,23 @@ static int migrate(const char *link_a, const char *link_b, const struct client *
 			response_free(&r);
 		}
 	}
-	if (!moves) {
-		/* Refused both ways before the pause; nothing moves, so the
-		 * fault (a copy cut mid-way) has no copy to cut. */
+	if (kind != PAIR_MOVES) {
+		/* Refused both ways before the pause, naming the rule. */
 		vcpu_refusal("A->B", &ca, &cb, link_b, ctl_a);
 		vcpu_refusal("B->A", &cb, &ca, link_a, ctl_b);
+	}
+	if (kind == PAIR_REFUSED) {
+		/* Nothing moves, so the fault (a copy cut mid-way) has no
+		 * copy to cut. */
 		refusal(&ca, &cb, link_a, link_b, set_a, set_b);
 		printf("# fault: skipped (this pair's guests are refused before any copy)\n");
 		goto out;
 	}
+	/* Accepting every rule of api/accept_rule.h: what each covers
+	 * stays the destination's own, reported in the 202. */
+	if (kind == PAIR_ACCEPTING)
+		accept = json_pack("[s,s,s,s]", "cache_geometry_differs", "el2_feature_differs",
+				   "pmu_id_differs", "vgic_revision_differs");
 	id = probe_guest(&ca, "mig-base");
 	if (!id)
 		goto out;
@@ -909,10 +1065,10 @@ static int migrate(const char *link_a, const char *link_b, const struct client *
 		printf("# A: the probe guest runs, %zu calls a round\n", nfirst);
 	free(s);
 	print_prerun(ctl_a, id, "A");
-	id_b = leg("A->B", &ca, &cb, link_b, id, first, nfirst, &last);
+	id_b = leg("A->B", &ca, &cb, link_b, id, first, nfirst, &last, accept);
 	if (id_b) {
 		print_prerun(ctl_b, id_b, "B");
-		id_a2 = leg("B->A", &cb, &ca, link_a, id_b, first, nfirst, &last);
+		id_a2 = leg("B->A", &cb, &ca, link_a, id_b, first, nfirst, &last, accept);
 		if (id_a2) {
 			print_prerun(ctl_a, id_a2, "A again");
 			delete_vm(&ca, id_a2);
@@ -923,9 +1079,15 @@ static int migrate(const char *link_a, const char *link_b, const struct client *
 	}
 	delete_vm(&ca, id);
 	free(id);
+	if (accept)
+		linux_round_trip(link_a, link_b, accept);
 	refusal(&ca, &cb, link_a, link_b, set_a, set_b);
-	fault(link_b, ctl_b);
+	if (accept)
+		printf("# fault: run on the pair whose state moves as it is (6.12 and latest)\n");
+	else
+		fault(link_b, ctl_b);
 out:
+	json_decref(accept);
 	json_decref(set_a);
 	json_decref(set_b);
 	return check_summary();
@@ -941,7 +1103,8 @@ int main(int argc, char **argv)
 		snprintf(cb.base, sizeof(cb.base), "%s", argv[3]);
 		ret = pair(argv[4]);
 	} else if ((argc == 8 || (argc == 9 && (!strcmp(argv[8], "moves") ||
-						  !strcmp(argv[8], "refused")))) &&
+						  !strcmp(argv[8], "refused") ||
+						  !strcmp(argv[8], "accepting")))) &&
 		   !strcmp(argv[1], "migrate")) {
 		struct client ctl_a = { 0 }, ctl_b = { 0 };
 
@@ -950,14 +1113,16 @@ int main(int argc, char **argv)
 		snprintf(ctl_a.base, sizeof(ctl_a.base), "%s", argv[6]);
 		snprintf(ctl_b.base, sizeof(ctl_b.base), "%s", argv[7]);
 		ret = migrate(argv[4], argv[5], &ctl_a, &ctl_b,
-			      argc == 8 || !strcmp(argv[8], "moves"));
+			      argc == 8 || !strcmp(argv[8], "moves") ? PAIR_MOVES
+			      : !strcmp(argv[8], "refused")          ? PAIR_REFUSED
+								     : PAIR_ACCEPTING);
 	} else if (argc == 4 && !strcmp(argv[1], "down")) {
 		snprintf(ca.base, sizeof(ca.base), "%s", argv[2]);
 		ret = down(argv[3]);
 	} else {
 		fprintf(stderr, "usage: test_lab_link pair URL_A URL_B LINK_B\n"
 				"       test_lab_link migrate URL_A URL_B LINK_A LINK_B CTL_A CTL_B "
-				"[moves|refused]\n"
+				"[moves|refused|accepting]\n"
 				"       test_lab_link down URL_A LINK_DOWN\n");
 	}
 	curl_global_cleanup();
