@@ -669,6 +669,29 @@ static bool lab_says(const struct client *ctl, const char *cmd, const char *word
 	return yes;
 }
 
+/* A ticking Linux guest (2 vCPUs, 256 MiB, under mig-base) created and
+ * started on A with cmdline; its id (caller frees) or NULL. */
+static char *linux_guest_on_a(const char *cmdline, const char *what)
+{
+	json_t *spec = json_pack("{s:i, s:i, s:s, s:s, s:s, s:s}", "vcpus", 2, "memory_mib", 256,
+				 "kernel", LINUX_KERNEL, "initrd", LINUX_INITRD, "cmdline",
+				 cmdline, "profile", "mig-base");
+	struct response r;
+	char path[160], *id = NULL;
+
+	call_json(&ca, "POST", "/v1/vms", spec, &r);
+	if (r.status == 201 && response_str(&r, "id"))
+		id = strdup(response_str(&r, "id"));
+	check(id != NULL, what, "%ld %s", r.status, r.body);
+	response_free(&r);
+	if (!id)
+		return NULL;
+	snprintf(path, sizeof(path), "/v1/vms/%s/actions", id);
+	call_json(&ca, "POST", path, json_pack("{s:s}", "action", "start"), &r);
+	response_free(&r);
+	return id;
+}
+
 /*
  * The faults, one after another on one ticking Linux guest (256 MiB) on A,
  * each while the copy is under way (round 1 alone is 256 MiB to read):
@@ -678,26 +701,17 @@ static bool lab_says(const struct client *ctl, const char *cmd, const char *word
  */
 static void fault(const char *link_b, const struct client *ctl_b)
 {
-	json_t *spec = json_pack("{s:i, s:i, s:s, s:s, s:s, s:s}", "vcpus", 2, "memory_mib", 256,
-				 "kernel", LINUX_KERNEL, "initrd", LINUX_INITRD, "cmdline",
-				 "console=ttyS0 pinvm.tick=1", "profile", "mig-base");
 	struct response r;
-	char path[160], *id = NULL, *phase = NULL;
+	char path[160], *id, *phase = NULL;
 	json_t *vm;
 	double t0;
 	long st;
 	bool up;
 
-	call_json(&ca, "POST", "/v1/vms", spec, &r);
-	if (r.status == 201 && response_str(&r, "id"))
-		id = strdup(response_str(&r, "id"));
-	check(id != NULL, "fault: a 256 MiB ticking Linux guest on A", "%ld %s", r.status, r.body);
-	response_free(&r);
+	id = linux_guest_on_a("console=ttyS0 pinvm.tick=1",
+			      "fault: a 256 MiB ticking Linux guest on A");
 	if (!id)
 		return;
-	snprintf(path, sizeof(path), "/v1/vms/%s/actions", id);
-	call_json(&ca, "POST", path, json_pack("{s:s}", "action", "start"), &r);
-	response_free(&r);
 	check(console_grows(&ca, id, 2000, ROUND_TIMEOUT_S), "fault: it boots and prints",
 	      "no console");
 
@@ -849,25 +863,14 @@ static char *linux_leg(const char *name, const struct client *from, const struct
  */
 static void linux_round_trip(const char *link_a, const char *link_b, const json_t *accept)
 {
-	json_t *spec = json_pack("{s:i, s:i, s:s, s:s, s:s, s:s}", "vcpus", 2, "memory_mib", 256,
-				 "kernel", LINUX_KERNEL, "initrd", LINUX_INITRD, "cmdline",
-				 "console=ttyS0 pinvm.tick=1 pinvm.clock=1", "profile", "mig-base");
-	char path[160], online[16] = "", *id = NULL, *id_b = NULL, *id_a2 = NULL;
+	char online[16] = "", *id, *id_b = NULL, *id_a2 = NULL;
 	unsigned tick = 0;
 	double up = 0, t0 = client_now();
-	struct response r;
 
-	call_json(&ca, "POST", "/v1/vms", spec, &r);
-	if (r.status == 201 && response_str(&r, "id"))
-		id = strdup(response_str(&r, "id"));
-	check(id != NULL, "Linux guest: 2 vCPUs, 256 MiB, ticking, on A under the baseline",
-	      "%ld %s", r.status, r.body);
-	response_free(&r);
+	id = linux_guest_on_a("console=ttyS0 pinvm.tick=1 pinvm.clock=1",
+			      "Linux guest: 2 vCPUs, 256 MiB, ticking, on A under the baseline");
 	if (!id)
 		return;
-	snprintf(path, sizeof(path), "/v1/vms/%s/actions", id);
-	call_json(&ca, "POST", path, json_pack("{s:s}", "action", "start"), &r);
-	response_free(&r);
 	while (client_now() - t0 < ROUND_TIMEOUT_S &&
 	       !(last_clock(&ca, id, &tick, &up, online) && tick >= 3))
 		usleep(500000);
