@@ -106,9 +106,8 @@ static void covered(struct check *c, const char *name, uint64_t id, unsigned rul
 
 	if (!name && already(arr, id))
 		return;
-	snprintf(detail, sizeof(detail), ok ? "%s; accepted: this host's value stays"
-					    : "%s; accepting \"%s\" keeps this host's value",
-		 what, accept_rule_name(rule));
+	snprintf(detail, sizeof(detail), "%s; %s \"%s\": this host's value %s", what,
+		 ok ? "accepted as" : "accepting", accept_rule_name(rule), ok ? "stays" : "would stay");
 	o = json_pack("{s:o, s:s, s:o, s:s}", "register", name ? json_string(name) : hex_id(id),
 		      "rule", accept_rule_name(rule), "wanted", hex(wanted), "detail", detail);
 	if (o && kept)
