@@ -637,6 +637,7 @@ int migrate_out_start(const struct migrate_env *env, struct vm_entry *e,
 {
 	struct vm_migration before;
 	struct job *j = calloc(1, sizeof(*j));
+	json_t *acc;
 	enum vm_state state;
 	pthread_t t;
 	int ret;
@@ -716,8 +717,15 @@ int migrate_out_start(const struct migrate_env *env, struct vm_entry *e,
 	snprintf(e->mig.dest_vm, sizeof(e->mig.dest_vm), "%s", j->dest_vm);
 	e->mig.cancel_fd = j->cancel_fd;
 	pthread_mutex_unlock(&e->lock);
+	/* j is the thread's from pthread_create on (it may free it at once):
+	 * what is read of it comes first. */
+	acc = accept ? json_pack("{s:o}", "accepted",
+				 j->accepted ? json_incref(j->accepted) : json_array())
+		     : NULL;
+	log_msg(LOG_INFO, "vm %s: migrating to %s as VM %s", e->id, j->url, j->dest_vm);
 	vm_entry_get(e);
 	if ((ret = pthread_create(&t, NULL, job_main, j)) != 0) {
+		json_decref(acc);
 		vm_entry_put(e);
 		delete_dest(j, 10000);
 		set_phase(e, "failed", "cannot start the migration's thread");
@@ -729,12 +737,9 @@ int migrate_out_start(const struct migrate_env *env, struct vm_entry *e,
 		return api_fail(err, 500, "internal_error", "", "pthread_create: %s",
 				strerror(ret));
 	}
-	if (accept)
-		*extra = json_pack("{s:o}", "accepted",
-				   j->accepted ? json_incref(j->accepted) : json_array());
+	*extra = acc;
 	pthread_detach(t);
 	vm_events_migration(e);
-	log_msg(LOG_INFO, "vm %s: migrating to %s as VM %s", e->id, j->url, j->dest_vm);
 	return 0;
 }
 
