@@ -212,12 +212,24 @@ static char *reason_of(const char *id)
 }
 
 /* Starts pinvmd again as the lab's /init did, and waits for its API. */
+/*
+ * Starts pinvmd again and waits for its API. Start-up reads the host's
+ * registers through a pinvm-vmm helper first: 0.4 s in a plain build, but
+ * an ASan+UBSan helper spends ~20 s in LeakSanitizer at exit, and the
+ * loaded run's ASan lab measured 60 s to the API. The bound only stops a
+ * pinvmd that never comes up; the time taken is printed.
+ */
 static bool pinvmd_restart(void)
 {
+	double t0 = now();
+	bool up;
+
 	free(lab_sh("[ -f /etc/lab/asan ] && . /etc/lab/asan && export ASAN_OPTIONS UBSAN_OPTIONS; "
 		    "setsid /usr/bin/pinvmd $(cat /run/pinvmd.args) </dev/null "
 		    ">/dev/console 2>&1 & echo started"));
-	return client_api_up(&c, 30);
+	up = client_api_up(&c, 180);
+	printf("BENCH pinvmd restart to API up (records re-adopted): %.1f s\n", now() - t0);
+	return up;
 }
 
 /*
@@ -245,7 +257,7 @@ static void test_restart(const char *killed, const char *ticking)
 	snprintf(cmd, sizeof(cmd), "kill -9 %ld; kill -TERM %ld; sleep 1; echo ok",
 		 pid_lost, pid_ender);
 	free(lab_sh(cmd));
-	check(pinvmd_restart(), "pinvmd starts again on the same state", "no API in 30 s");
+	check(pinvmd_restart(), "pinvmd starts again on the same state", "no API in 180 s");
 
 	call("GET", "/v1/vms", NULL, &r);
 	s = r.body ? r.body : "";
@@ -294,7 +306,7 @@ static void test_restart(const char *killed, const char *ticking)
 	check(s && strstr(s, "alive"), "after SIGTERM the running VM's pinvm-vmm lives on",
 	      "%s", s ? s : "(control port did not answer)");
 	free(s);
-	check(pinvmd_restart(), "pinvmd starts again", "no API in 30 s");
+	check(pinvmd_restart(), "pinvmd starts again", "no API in 180 s");
 	check(!strcmp(state_of(ticking), "running") && vmm_pid(ticking) == pid_ticking,
 	      "the VM is re-adopted again", "state %s", state_of(ticking));
 	a = console_len(ticking);
@@ -750,13 +762,16 @@ static char *create_probe(const char *profile)
 }
 
 /* The text from the last "pinvm-probe-round 1" line of the console on
- * (its first round after the last reset), with the newline before it, as
- * probe_round() reads; NULL when there is none. */
+ * (its first round after the last reset), which probe_round() reads;
+ * NULL when there is none. */
 static const char *last_boot_rounds(const char *con)
 {
 	const char *p = con, *q, *last = NULL;
 
-	while (con && (q = strstr(p, "\npinvm-probe-round 1\n")) != NULL) {
+	/* Not "\npinvm-probe-round 1": a reset may cut the line before it
+	 * (the guest writes a character per MMIO exit), and the console
+	 * starts with it. No later round's marker contains this one. */
+	while (con && (q = strstr(p, "pinvm-probe-round 1\n")) != NULL) {
 		last = q;
 		p = q + 1;
 	}
