@@ -14,6 +14,11 @@ bool restore_reg_is_firmware(uint64_t id)
 	return (id >> 56) == 0x60 && (c == COPROC_FW || c == COPROC_FW_BMAP);
 }
 
+bool restore_reg_is_host_level(uint64_t id)
+{
+	return id >= 0x6030000000140001ULL && id <= 0x6030000000140003ULL;
+}
+
 bool restore_reg_is_id(uint64_t id)
 {
 	/* op0=3 op1=0 CRn=0 CRm=0..7 op2=any: encodings 0xc000..0xc03f. */

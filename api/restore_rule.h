@@ -38,6 +38,17 @@ enum restore_extra {
 /* Firmware pseudo-registers: KVM_REG_ARM_FW (0x14), KVM_REG_ARM_FW_FEAT_BMAP (0x16). */
 bool restore_reg_is_firmware(uint64_t id);
 
+/*
+ * SMCCC_ARCH_WORKAROUND_1/2/3 (0x14, 1..3): KVM stores nothing for them.
+ * A read gives the host's level, a write only checks it against the
+ * host's, and the guest is always answered the host's level
+ * (arch/arm64/kvm/hypercalls.c). So a saved value describes the source
+ * host, not the VM: a restore does not replay it (the target would
+ * refuse a higher level), and pinvmd judges the levels by the profile
+ * rules before anything is created.
+ */
+bool restore_reg_is_host_level(uint64_t id);
+
 /* The feature ID registers: 64-bit sysregs op0=3, op1=0, CRn=0, CRm=0..7. */
 bool restore_reg_is_id(uint64_t id);
 

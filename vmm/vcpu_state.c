@@ -318,6 +318,8 @@ int vcpu_state_restore(int fd, unsigned index, uint64_t features, unsigned accep
 		const uint8_t *p = v->data + v->regs[i].off;
 		unsigned rule;
 
+		if (restore_reg_is_host_level(id))
+			continue; /* the source host's level, not VM state */
 		if (!bsearch(&id, ids, n, sizeof(*ids), sort_u64)) {
 			if (vcpu_state_absent_tolerated(features, v, id, p))
 				continue;

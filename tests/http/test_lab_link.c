@@ -367,7 +367,7 @@ static char *leg(const char *name, const struct client *from, const struct clien
 	struct response r;
 	char path[160], *src_console = NULL, *dst_console = NULL, *dest = NULL;
 	json_t *vm, *mig;
-	unsigned n0, n1, differ = 0;
+	unsigned n0, n1, differ = 0, host_level = 0;
 	double t0 = client_now(), floor_s;
 	size_t n;
 
@@ -418,20 +418,31 @@ static char *leg(const char *name, const struct client *from, const struct clien
 		n1 = probe_round_last(dst_console, from_r);
 		for (unsigned k = n0 + 2; k <= n1; k++) {
 			probe_round(dst_console, k, x0, &n);
-			for (size_t i = 0; i < n && i < nfirst; i++)
-				if (x0[i] != first[i]) {
-					differ++;
-					printf("# %s: round %u call %zu (%s): 0x%llx, round 1: 0x%llx\n",
-					       name, k, i, smccc_probe_calls[i].name,
-					       (unsigned long long)x0[i],
-					       (unsigned long long)first[i]);
-				}
+			for (size_t i = 0; i < n && i < nfirst; i++) {
+				/* ARCH_FEATURES of a workaround answers the host's
+				 * level, which KVM lets no VMM pin (it stores
+				 * nothing) and 5.10 has no SMCCC filter to answer
+				 * otherwise: counted apart, between kernels. */
+				bool level = accept && strstr(smccc_probe_calls[i].name,
+							      "FEATURES(WORKAROUND_");
+
+				if (x0[i] == first[i])
+					continue;
+				differ += !level;
+				host_level += level;
+				printf("# %s: round %u call %zu (%s): 0x%llx, round 1: 0x%llx%s\n",
+				       name, k, i, smccc_probe_calls[i].name,
+				       (unsigned long long)x0[i], (unsigned long long)first[i],
+				       level ? " (the destination host's level)" : "");
+			}
 		}
 		check(differ == 0 && n1 >= n0 + 2,
-		      "every SMCCC call answers on the destination as in round 1, call for call",
+		      "every SMCCC call answers on the destination as in round 1, call for call "
+		      "(between 6.12 and 5.10: but the workaround levels, the host's)",
 		      "%s: %u answers differ", name, differ);
 		printf("MIGRATE %s: probe rounds %u (source) -> %u (destination), %zu calls each, "
-		       "%u answers differ\n", name, n0, n1, nfirst, differ);
+		       "%u answers differ, %u of them workaround levels (the host's)\n", name, n0,
+		       n1, nfirst, differ + host_level, host_level);
 		*last = n1;
 	}
 	free(src_console);

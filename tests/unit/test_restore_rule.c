@@ -75,9 +75,21 @@ static void test_others_left_at_reset(void **state)
 	assert_string_equal(restore_extra_name(RESTORE_EXTRA_FIRMWARE), "firmware");
 }
 
+static void test_host_levels(void **state)
+{
+	(void)state;
+	assert_false(restore_reg_is_host_level(PSCI_VERSION));
+	assert_true(restore_reg_is_host_level(0x6030000000140001ULL));
+	assert_true(restore_reg_is_host_level(0x6030000000140002ULL));
+	assert_true(restore_reg_is_host_level(0x6030000000140003ULL));
+	assert_false(restore_reg_is_host_level(0x6030000000140004ULL));
+	assert_false(restore_reg_is_host_level(VENDOR_HYP_BMAP_2));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_host_levels),
 		cmocka_unit_test(test_id_space),
 		cmocka_unit_test(test_firmware),
 		cmocka_unit_test(test_id_registers_keep_zero),
