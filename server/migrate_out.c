@@ -295,6 +295,14 @@ static void *relay_main(void *arg)
 	int vmm = -1, tcp = -1, ret;
 
 	ret = migrate_accept(j->lfd, j->cancel_fd, RELAY_ACCEPT_MS, &vmm);
+	/* No one accepts from here on: the listener goes, so that a
+	 * pinvm-vmm connecting late (a cancel before it connected, on a
+	 * loaded host) fails at once instead of filling a backlog nobody
+	 * reads and never answering migrate_out (the job waited 30 min). */
+	close(j->lfd);
+	j->lfd = -1;
+	if (j->sock[0])
+		unlink(j->sock);
 	if (ret < 0) {
 		snprintf(j->relay_err, sizeof(j->relay_err), "pinvm-vmm did not connect: %s",
 			 strerror(-ret));
