@@ -294,15 +294,11 @@ static void *relay_main(void *arg)
 	struct job *j = arg;
 	int vmm = -1, tcp = -1, ret;
 
-	ret = migrate_accept(j->lfd, j->cancel_fd, RELAY_ACCEPT_MS, &vmm);
-	/* No one accepts from here on: the listener goes, so that a
-	 * pinvm-vmm connecting late (a cancel before it connected, on a
-	 * loaded host) fails at once instead of filling a backlog nobody
-	 * reads and never answering migrate_out (the job waited 30 min). */
-	close(j->lfd);
-	j->lfd = -1;
-	if (j->sock[0])
-		unlink(j->sock);
+	/* One connection, then the listener goes: a pinvm-vmm connecting
+	 * late (a cancel before it connected, on a loaded host) must fail at
+	 * once, not fill a backlog nobody reads and never answer migrate_out
+	 * (the loaded run's job waited 30 min for it). */
+	ret = migrate_accept_once(&j->lfd, j->sock, j->cancel_fd, RELAY_ACCEPT_MS, &vmm);
 	if (ret < 0) {
 		snprintf(j->relay_err, sizeof(j->relay_err), "pinvm-vmm did not connect: %s",
 			 strerror(-ret));

@@ -123,6 +123,17 @@ int migrate_accept(int lfd, int cancel_fd, int timeout_ms, int *out)
 	return *out < 0 ? -errno : 0;
 }
 
+int migrate_accept_once(int *lfd, const char *path, int cancel_fd, int timeout_ms, int *out)
+{
+	int ret = migrate_accept(*lfd, cancel_fd, timeout_ms, out);
+
+	close(*lfd);
+	*lfd = -1;
+	if (path && path[0])
+		unlink(path);
+	return ret;
+}
+
 int migrate_ticket_check(int conn, const char *ticket)
 {
 	char got[MIGRATE_TICKET_LEN];

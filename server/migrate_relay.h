@@ -44,6 +44,15 @@ int migrate_listen_unix(const char *path, int *fd);
  */
 int migrate_accept(int lfd, int cancel_fd, int timeout_ms, int *out);
 
+/*
+ * migrate_accept() on a one-shot Unix listener: whatever the outcome, *lfd
+ * is closed (and set to -1) and path (NULL: none) unlinked, so that a peer
+ * connecting later, after a cancel or the timeout, fails at once instead
+ * of waiting in a backlog nobody reads, and one already waiting there is
+ * cut (its writes fail). Same results as migrate_accept().
+ */
+int migrate_accept_once(int *lfd, const char *path, int cancel_fd, int timeout_ms, int *out);
+
 /* The destination's check: reads the ticket from conn (5 s at most) and
  * compares it in constant time. 0, or -EACCES / -errno. */
 int migrate_ticket_check(int conn, const char *ticket);

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -157,10 +158,48 @@ static void test_ticketed_copy(void **state)
 	unlink(path);
 }
 
+/*
+ * A one-shot listener after a cancel (migrate_out's relay when the
+ * migration is cancelled before pinvm-vmm connects): a peer already
+ * waiting in the backlog is cut, and a later connect fails at once; the
+ * listener is closed and its file gone.
+ */
+static void test_accept_once_cancelled(void **state)
+{
+	char path[PATH_MAX];
+	uint64_t one = 1;
+	int lfd = -1, early = -1, late = -1, conn = -1, efd = eventfd(0, EFD_CLOEXEC);
+	ssize_t n = 0;
+
+	(void)state;
+	assert_true(efd >= 0);
+	snprintf(path, sizeof(path), "%s/s.sock", dir);
+	assert_int_equal(migrate_listen_unix(path, &lfd), 0);
+	assert_int_equal(migrate_connect_unix(path, &early), 0);
+	assert_int_equal(write(efd, &one, sizeof(one)), (ssize_t)sizeof(one));
+	assert_int_equal(migrate_accept_once(&lfd, path, efd, WAIT_MS, &conn), -ECANCELED);
+	assert_int_equal(lfd, -1);
+	assert_int_equal(access(path, F_OK), -1);
+	/* The one that waited: its writes fail instead of filling a buffer
+	 * no one reads (a bounded number of them, not forever). */
+	for (int i = 0; i < 1024 && n >= 0; i++) {
+		char buf[4096] = { 0 };
+
+		n = send(early, buf, sizeof(buf), MSG_NOSIGNAL | MSG_DONTWAIT);
+	}
+	assert_true(n < 0);
+	assert_true(errno == EPIPE || errno == ECONNRESET || errno == ENOTCONN);
+	/* One that comes later: refused at once. */
+	assert_int_equal(migrate_connect_unix(path, &late), -ENOENT);
+	close(early);
+	close(efd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_unix_listen_connect),
+		cmocka_unit_test(test_accept_once_cancelled),
 		cmocka_unit_test(test_unix_path_too_long),
 		cmocka_unit_test(test_ticketed_copy),
 	};
