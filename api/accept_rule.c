@@ -1,6 +1,7 @@
 #include "accept_rule.h"
 
 #include "jsonutil.h"
+#include "restore_rule.h"
 
 #include <errno.h>
 #include <string.h>
@@ -62,6 +63,15 @@ unsigned accept_rule_for_reg(uint64_t id, uint64_t wanted, uint64_t offered, boo
 unsigned accept_rule_for_gic_iidr(uint32_t wanted, uint32_t offered)
 {
 	return only_in(wanted, offered, IIDR_REVISION) ? ACCEPT_VGIC_REVISION : 0;
+}
+
+const char *accept_refusal_rule(uint64_t id, unsigned rule, bool listed)
+{
+	if (accept_rule_name(rule))
+		return accept_rule_name(rule);
+	if (!listed)
+		return "register_absent_on_target";
+	return restore_reg_is_id(id) ? "id_register_differs" : "register_refused";
 }
 
 const char *accept_rule_name(unsigned rule)

@@ -73,6 +73,15 @@ unsigned accept_rule_for_reg(uint64_t id, uint64_t wanted, uint64_t offered, boo
 /* The rule for a GICD_IIDR the target refuses (wanted) while holding offered. */
 unsigned accept_rule_for_gic_iidr(uint32_t wanted, uint32_t offered);
 
+/*
+ * The rule a refusal of vCPU register id is reported under, in the dry
+ * run and the restore alike: the name of rule (accept_rule_for_reg()'s
+ * answer) when one covers it, else register_absent_on_target (the target
+ * does not list it), id_register_differs (an ID register) or
+ * register_refused.
+ */
+const char *accept_refusal_rule(uint64_t id, unsigned rule, bool listed);
+
 /* "cache_geometry_differs", ...; NULL for anything but one rule bit. */
 const char *accept_rule_name(unsigned rule);
 

@@ -114,8 +114,7 @@ fail:
 }
 
 int vcpu_state_restore_regs(int fd, unsigned index, const struct vm_state_vcpu *v,
-			    vcpu_state_refused_fn on_refused, void *opaque,
-			    struct vmm_error *err)
+			    vcpu_state_refused_fn on_refused, void *opaque)
 {
 	for (size_t i = 0; i < v->nregs; i++) {
 		uint64_t id = v->regs[i].id;
@@ -132,19 +131,8 @@ int vcpu_state_restore_regs(int fd, unsigned index, const struct vm_state_vcpu *
 			continue;
 		e = errno;
 		have = ioctl(fd, KVM_GET_ONE_REG, &g) == 0;
-		if (on_refused) {
-			if (on_refused(opaque, index, id, e, want, have ? now : NULL, have))
-				continue;
+		if (!on_refused(opaque, index, id, e, want, have ? now : NULL, have))
 			return -EINVAL;
-		}
-		vmm_error_set(err, "restore", e,
-			      "vCPU %u: KVM refused register 0x%016" PRIx64 "%s: %s", index,
-			      id, have ? "" : " (not listed here)", strerror(e));
-		if (err) {
-			err->has_register = true;
-			err->reg = id;
-		}
-		return -e;
 	}
 	return 0;
 }
@@ -292,9 +280,8 @@ static bool refused_unless_accepted(void *opaque, unsigned index, uint64_t id, i
 	r->errnum = errnum;
 	vmm_error_set(r->err, "restore", errnum,
 		      "%s: vCPU %u: KVM refused register 0x%016" PRIx64 "%s: %s",
-		      rule ? accept_rule_name(rule)
-			   : restore_reg_is_id(id) ? "id_register_differs" : "register_refused",
-		      index, id, have_offered ? "" : " (not listed here)", strerror(errnum));
+		      accept_refusal_rule(id, rule, have_offered), index, id,
+		      have_offered ? "" : " (not listed here)", strerror(errnum));
 	if (r->err) {
 		r->err->has_register = true;
 		r->err->reg = id;
@@ -329,8 +316,7 @@ int vcpu_state_restore(int fd, unsigned index, uint64_t features, unsigned accep
 			ret = vmm_error_set(err, "restore", ENOENT,
 					    "%s: vCPU %u: register 0x%016" PRIx64
 					    " is not listed by this host's KVM",
-					    rule ? accept_rule_name(rule)
-						 : "register_absent_on_target", index, id);
+					    accept_refusal_rule(id, rule, false), index, id);
 			if (err) {
 				err->has_register = true;
 				err->reg = id;
@@ -340,8 +326,7 @@ int vcpu_state_restore(int fd, unsigned index, uint64_t features, unsigned accep
 		if (vm_state_vcpu_add(&sub, id, p) < 0)
 			ret = vmm_error_set(err, "restore", ENOMEM, "out of memory");
 	}
-	if (ret == 0 && vcpu_state_restore_regs(fd, index, &sub, refused_unless_accepted, &r,
-						err) < 0)
+	if (ret == 0 && vcpu_state_restore_regs(fd, index, &sub, refused_unless_accepted, &r) < 0)
 		ret = r.errnum ? -r.errnum : -EINVAL;
 	if (ret == 0)
 		ret = vcpu_state_restore_extra(fd, index, ids, n, v, NULL, NULL, err);

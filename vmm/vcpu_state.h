@@ -23,8 +23,8 @@ int vcpu_state_save(int fd, unsigned index, struct vm_state_vcpu *out,
 
 /*
  * Called for each register the target refuses; return false to stop (the
- * callback fills err then). errnum is positive; offered is what the
- * target holds now (valid when have_offered).
+ * callback keeps what it needs to say why). errnum is positive; offered
+ * is what the target holds now (valid when have_offered).
  */
 typedef bool (*vcpu_state_refused_fn)(void *opaque, unsigned index, uint64_t id,
 				      int errnum, const uint8_t *wanted,
@@ -32,13 +32,11 @@ typedef bool (*vcpu_state_refused_fn)(void *opaque, unsigned index, uint64_t id,
 
 /*
  * Writes every saved register in ascending id order, except the counters
- * (vm_time.c sets the time); not the mp_state. Without on_refused the
- * first refusal fails the call; with it every refusal is reported there
- * and the call returns 0 unless on_refused said stop (-EINVAL).
+ * (vm_time.c sets the time); not the mp_state. Every refusal goes to
+ * on_refused (required); 0, or -EINVAL once on_refused said stop.
  */
 int vcpu_state_restore_regs(int fd, unsigned index, const struct vm_state_vcpu *v,
-			    vcpu_state_refused_fn on_refused, void *opaque,
-			    struct vmm_error *err);
+			    vcpu_state_refused_fn on_refused, void *opaque);
 
 /*
  * A register the snapshot has and this host's KVM does not list, that the

@@ -133,18 +133,15 @@ static bool on_refused(void *opaque, unsigned index, uint64_t id, int errnum,
 		covered(c, NULL, id, rule, value_of(wanted, id), have_offered ? &kept : NULL,
 			errnum,
 			"this host will not take the guest's value");
-	} else if (!have_offered) {
-		snprintf(detail, sizeof(detail), "this host does not list it: %s",
-			 strerror(errnum));
-		refuse(c, id, "register_absent_on_target", wanted, NULL, errnum, detail);
-	} else if (restore_reg_is_id(id)) {
-		snprintf(detail, sizeof(detail),
-			 "an ID register the guest read at boot; this host will not take "
-			 "the value: %s", strerror(errnum));
-		refuse(c, id, "id_register_differs", wanted, offered, errnum, detail);
 	} else {
-		snprintf(detail, sizeof(detail), "KVM_SET_ONE_REG: %s", strerror(errnum));
-		refuse(c, id, "register_refused", wanted, offered, errnum, detail);
+		snprintf(detail, sizeof(detail), "%s: %s",
+			 !have_offered ? "this host does not list it"
+			 : restore_reg_is_id(id) ? "an ID register the guest read at boot; this "
+						   "host will not take the value"
+						 : "KVM_SET_ONE_REG",
+			 strerror(errnum));
+		refuse(c, id, accept_refusal_rule(id, 0, have_offered), wanted,
+		       have_offered ? offered : NULL, errnum, detail);
 	}
 	return true;
 }
@@ -218,7 +215,7 @@ static int check_vcpu(struct check *c, int fd, unsigned index,
 			ret = vmm_error_set(err, "restore-check", ENOMEM, "out of memory");
 	}
 	if (ret == 0)
-		ret = vcpu_state_restore_regs(fd, index, &sub, on_refused, c, err);
+		ret = vcpu_state_restore_regs(fd, index, &sub, on_refused, c);
 	/* What this host has and the snapshot does not, as the restore
 	 * will treat it (api/restore_rule.h). */
 	if (ret == 0)

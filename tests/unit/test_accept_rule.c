@@ -77,6 +77,16 @@ static void test_what_no_rule_covers(void **state)
 	assert_int_equal(accept_rule_for_gic_iidr(0x4b00343b, 0x4b00343b), 0);
 }
 
+static void test_refusal_rule(void **state)
+{
+	(void)state;
+	assert_string_equal(accept_refusal_rule(CCSIDR_13, ACCEPT_CACHE_GEOMETRY, false),
+			    "cache_geometry_differs");
+	assert_string_equal(accept_refusal_rule(OSLSR_EL1, 0, false), "register_absent_on_target");
+	assert_string_equal(accept_refusal_rule(ID_AA64PFR0_EL1, 0, true), "id_register_differs");
+	assert_string_equal(accept_refusal_rule(SCTLR_EL1, 0, true), "register_refused");
+}
+
 static void test_names_and_parse(void **state)
 {
 	struct api_error err;
@@ -132,6 +142,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_measured_5_10_against_6_12),
 		cmocka_unit_test(test_what_no_rule_covers),
+		cmocka_unit_test(test_refusal_rule),
 		cmocka_unit_test(test_names_and_parse),
 	};
 
