@@ -927,7 +927,7 @@ static void case_smccc_deny(void)
 	      "smccc-deny: guest dmesg shows no \"KVM: hypervisor services detected\"");
 	check(console_has_line(&g, "pinvm-guest-trng: no"),
 	      "smccc-deny: no SMCCC TRNG device in the guest");
-	reap(&g, 20000);
+	reap(&g, EXIT_MS);
 	check(exited_status(&g, 0), "smccc-deny: exit status 0 (status 0x%x)", g.c.status);
 	if (n_failed > failed_before)
 		diagnose(&g);
