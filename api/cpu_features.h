@@ -47,6 +47,13 @@ struct cpu_host_caps {
 	bool pauth_address;   /* KVM_CAP_ARM_PTRAUTH_ADDRESS */
 	bool pauth_generic;   /* KVM_CAP_ARM_PTRAUTH_GENERIC */
 	uint32_t sve_vls;     /* bit VQ-1 set: VQ*128 bits offered; 0 unknown */
+	/*
+	 * A vCPU made without a PMU still shows one: ID_AA64DFR0_EL1.PMUVer
+	 * of such a vCPU is a PMU version (5.10 shows PMUv3p1 with counters
+	 * that read as zero; 6.x shows none). Not a feature anyone can ask
+	 * for: what the kernel gives regardless, reported by compatibility.
+	 */
+	bool pmu_without_request;
 };
 
 /*
@@ -68,6 +75,17 @@ int cpu_features_parse(const json_t *v, const char *field, struct cpu_features *
 
 /* Whether any feature is on (an all-off request is the same as none). */
 bool cpu_features_any(const struct cpu_features *f);
+
+/* Whether a and b ask for the same thing. */
+bool cpu_features_equal(const struct cpu_features *a, const struct cpu_features *b);
+
+/*
+ * Everything host can give, in a form another host can be held to: the
+ * PMU, pointer authentication (address and generic both), SVE with its
+ * longest vector length named ({"vector_length": N}; plain "sve": true
+ * when the host did not say its lengths).
+ */
+void cpu_features_host_offer(const struct cpu_host_caps *host, struct cpu_features *out);
 
 /*
  * A new reference to f as the canonical object ({"pmu": b, "sve": b or
@@ -91,6 +109,33 @@ int cpu_features_check_host(const struct cpu_features *f, const struct cpu_host_
  * up to it. 0 when max_bits is not one of the host's.
  */
 uint32_t cpu_sve_vls_upto(uint32_t host_vls, unsigned max_bits);
+
+/*
+ * The host's offer as GET /v1/host and host register sets show it:
+ *   {"pmu": b, "sve": b, "pauth": b, "sve_vector_lengths": [128, ...],
+ *    "pmu_without_request": b}
+ * ("pauth" is address and generic together). New reference, NULL when out
+ * of memory.
+ */
+json_t *cpu_host_caps_to_json(const struct cpu_host_caps *c);
+
+/*
+ * Reads that object back (v borrowed) into *out, zeroed first; field is
+ * its path for errors:
+ *   400 wrong_type     <field>, <field>.<key>, <field>.sve_vector_lengths[i]
+ *   422 unknown_field  <field>.<key>
+ *   422 missing_field  <field>.pmu/.sve/.pauth/.sve_vector_lengths
+ *                      ("pmu_without_request" is optional: false)
+ *   422 out_of_range   <field>.sve_vector_lengths[i]  not 128..2048 by 128
+ *   422 bad_value      <field>.sve_vector_lengths  not ascending, or
+ *                      lengths without "sve"
+ * 0 or -EINVAL.
+ */
+int cpu_host_caps_from_json(const json_t *v, const char *field, struct cpu_host_caps *out,
+			    struct api_error *err);
+
+/* Whether a and b offer the same (address and generic pauth apart). */
+bool cpu_host_caps_equal(const struct cpu_host_caps *a, const struct cpu_host_caps *b);
 
 /* "128, 256, 512" for a bitmap into buf (size bytes); "none" for 0. */
 void cpu_sve_vls_format(uint32_t vls, char *buf, size_t size);

@@ -247,10 +247,10 @@ int hostset_from_json(const json_t *doc, struct hostset *out,
 		      struct api_error *err)
 {
 	static const char *const keys[] = { "kernel_release", "registers",
-					    "smccc_filter", "observed_abi",
-					    NULL };
+					    "smccc_filter", "cpu_features",
+					    "observed_abi", NULL };
 	const char *release;
-	json_t *regs, *e, *obs, *filter;
+	json_t *regs, *e, *obs, *filter, *cpu;
 	size_t i;
 	int ret;
 
@@ -296,6 +296,14 @@ int hostset_from_json(const json_t *doc, struct hostset *out,
 			return ju_wrong_type(err, "smccc_filter", "a boolean",
 					     filter);
 		out->smccc_filter = json_is_true(filter);
+	}
+
+	cpu = json_object_get(doc, "cpu_features");
+	if (cpu && !json_is_null(cpu)) {
+		ret = cpu_host_caps_from_json(cpu, "cpu_features", &out->cpu, err);
+		if (ret)
+			return ret;
+		out->cpu_known = true;
 	}
 
 	obs = json_object_get(doc, "observed_abi");
@@ -345,6 +353,8 @@ json_t *hostset_to_json(const struct hostset *h)
 	if (h->smccc_filter >= 0 &&
 	    ju_set_new(doc, "smccc_filter", json_boolean(h->smccc_filter)))
 		goto fail;
+	if (h->cpu_known && ju_set_new(doc, "cpu_features", cpu_host_caps_to_json(&h->cpu)))
+		goto fail;
 	if (h->observed.present &&
 	    ju_set_new(doc, "observed_abi", observed_abi_to_json(&h->observed)))
 		goto fail;
@@ -366,7 +376,8 @@ bool hostset_equal(const struct hostset *a, const struct hostset *b)
 {
 	if (strcmp(a->kernel_release, b->kernel_release) != 0 ||
 	    a->nregs != b->nregs || a->smccc_filter != b->smccc_filter ||
-	    a->observed.present != b->observed.present)
+	    a->observed.present != b->observed.present || a->cpu_known != b->cpu_known ||
+	    (a->cpu_known && !cpu_host_caps_equal(&a->cpu, &b->cpu)))
 		return false;
 	for (size_t i = 0; i < a->nregs; i++)
 		if (a->regs[i].id != b->regs[i].id ||

@@ -9,6 +9,9 @@
  *                   "value": "0x10001", "decoded": {...}}, ...],
  *    "smccc_filter": true,                       optional: KVM has the
  *                                                SMCCC filter (Linux 6.4+)
+ *    "cpu_features": {"pmu": true, ...},         optional: the vCPU
+ *                                                features KVM offers
+ *                                                (cpu_host_caps_to_json())
  *    "observed_abi": {"calls": [...]}}           optional, see observed.h
  *
  * "id" and "value" are the truth; "name" and "decoded" may be absent or
@@ -19,6 +22,7 @@
 #define PINVM_API_HOSTSET_H
 
 #include "api_error.h"
+#include "cpu_features.h"
 #include "observed.h"
 
 #include <jansson.h>
@@ -43,6 +47,10 @@ struct hostset {
 	 * unknown (a document without "smccc_filter", hostset_init()).
 	 */
 	int smccc_filter;
+	/* The vCPU features KVM offers; cpu_known false: the document did
+	 * not say (a set saved before pinvm recorded them). */
+	bool cpu_known;
+	struct cpu_host_caps cpu;
 	size_t nregs;
 	struct hostset_reg regs[HOSTSET_MAX_REGS]; /* sorted by id, unique */
 	struct observed_abi observed;              /* .present false: none */
@@ -53,6 +61,7 @@ struct hostset {
  * -EINVAL with err filled (*out unspecified):
  *   400 wrong_type             doc not an object, a member of the wrong type
  *                              (smccc_filter not a boolean)
+ *   and cpu_host_caps_from_json()'s under "cpu_features",
  *   422 missing_field          no kernel_release/registers, an entry
  *                              without id or value
  *   422 unknown_field          a member not listed above
@@ -127,7 +136,7 @@ const struct hostset_reg *hostset_find(const struct hostset *h, uint64_t id);
  */
 json_t *hostset_to_json(const struct hostset *h);
 
-/* Same release, registers and observation. */
+/* Same release, registers, filter, vCPU features and observation. */
 bool hostset_equal(const struct hostset *a, const struct hostset *b);
 
 #endif

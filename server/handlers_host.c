@@ -8,24 +8,6 @@
 
 #include <stdlib.h>
 
-/* What a VM's "cpu_features" may ask for here (api/cpu_features.h). */
-static json_t *cpu_features_json(const struct cpu_host_caps *c)
-{
-	json_t *lens = json_array(), *o;
-
-	for (unsigned vq = 1; lens && vq <= 32; vq++)
-		if (c->sve_vls >> (vq - 1) & 1 &&
-		    json_array_append_new(lens, json_integer(vq * CPU_SVE_VL_STEP)) < 0) {
-			json_decref(lens);
-			return NULL;
-		}
-	if (!lens)
-		return NULL;
-	o = json_pack("{s:b, s:b, s:b, s:o}", "pmu", c->pmu, "sve", c->sve, "pauth",
-		      c->pauth_address && c->pauth_generic, "sve_vector_lengths", lens);
-	return o;
-}
-
 void handle_host_get(struct request *req, struct reply *rep)
 {
 	const struct kvm_host_info *ip = host_view_info(req->srv->host_view), info = *ip;
@@ -52,7 +34,7 @@ void handle_host_get(struct request *req, struct reply *rep)
 		if (json_object_set_new(caps, info.caps[i].name,
 					json_integer(info.caps[i].value)))
 			goto oom;
-	if (json_object_set_new(body, "cpu_features", cpu_features_json(&info.cpu)))
+	if (json_object_set_new(body, "cpu_features", cpu_host_caps_to_json(&info.cpu)))
 		goto oom;
 	reply_json(rep, 200, body);
 	return;
@@ -65,18 +47,15 @@ void handle_host_fwregs_get(struct request *req, struct reply *rep)
 {
 	struct api_error err;
 	struct hostset host;
-	json_t *doc;
 
 	if (host_view_read(req->srv->host_view, false, &host, &err) < 0) {
 		reply_api_error(rep, &err);
 		return;
 	}
-	doc = hostset_to_json(&host);
-	reply_json(rep, 200, doc ? json_pack("{s:s, s:O}", "kernel_release",
-					     host.kernel_release, "registers",
-					     json_object_get(doc, "registers"))
-				 : NULL);
-	json_decref(doc);
+	/* The whole set (no observation: that costs a probe guest), so that a
+	 * peer judging a profile against this host knows its filter and vCPU
+	 * features too. */
+	reply_json(rep, 200, hostset_to_json(&host));
 }
 
 void handle_host_observed_abi_get(struct request *req, struct reply *rep)

@@ -131,6 +131,8 @@ int host_view_read(struct host_view *v, bool with_observed, struct hostset *out,
 		for (size_t i = 0; i < v->info.ncaps; i++)
 			if (!strcmp(v->info.caps[i].name, "smccc_filter"))
 				out->smccc_filter = v->info.caps[i].value != 0;
+		out->cpu_known = true;
+		out->cpu = v->info.cpu;
 	}
 	pthread_mutex_unlock(&v->lock);
 	return ret;

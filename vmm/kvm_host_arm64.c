@@ -125,6 +125,29 @@ static uint32_t sve_vls(int vm)
 	return (uint32_t)vls[0];
 }
 
+/*
+ * Whether a vCPU made without a PMU shows one anyway: ID_AA64DFR0_EL1.PMUVer
+ * (bits 11:8; 0 none, 0xf an IMPLEMENTATION DEFINED PMU) of a fresh vCPU
+ * initialised without KVM_ARM_VCPU_PMU_V3. 5.10 shows PMUv3p1 there, whose
+ * counters read as zero; 6.x shows none. A VM of its own: newer kernels
+ * refuse a VM's vCPUs different features, and the SVE probe's has SVE.
+ */
+static bool pmu_without_request(void)
+{
+	struct scratch_vm s;
+	uint64_t dfr0 = 0, pmuver;
+	struct kvm_one_reg r = { .id = ARM64_SYS_REG(3, 0, 0, 5, 0), .addr = (uintptr_t)&dfr0 };
+	char err[128];
+	bool ok;
+
+	if (scratch_open(&s, true, err, sizeof(err)) < 0)
+		return false;
+	ok = ioctl(s.vcpu, KVM_GET_ONE_REG, &r) == 0;
+	scratch_close(&s);
+	pmuver = dfr0 >> 8 & 0xf;
+	return ok && pmuver && pmuver != 0xf;
+}
+
 static void cpu_caps(int vm, struct kvm_host_info *info)
 {
 	struct cpu_host_caps *c = &info->cpu;
@@ -134,6 +157,7 @@ static void cpu_caps(int vm, struct kvm_host_info *info)
 	c->pauth_address = ioctl(vm, KVM_CHECK_EXTENSION, KVM_CAP_ARM_PTRAUTH_ADDRESS) > 0;
 	c->pauth_generic = ioctl(vm, KVM_CHECK_EXTENSION, KVM_CAP_ARM_PTRAUTH_GENERIC) > 0;
 	c->sve_vls = c->sve ? sve_vls(vm) : 0;
+	c->pmu_without_request = pmu_without_request();
 }
 
 void kvm_host_probe(struct kvm_host_info *info)

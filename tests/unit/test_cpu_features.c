@@ -176,7 +176,7 @@ static void check_refused(const struct cpu_features *f, const struct cpu_host_ca
 
 static void test_check_host(void **state)
 {
-	const struct cpu_host_caps all = { true, true, true, true, ALL_VLS };
+	const struct cpu_host_caps all = { true, true, true, true, ALL_VLS, false };
 	const struct cpu_host_caps none = { 0 };
 	const struct cpu_features every = { true, true, 0, true };
 	struct cpu_host_caps h;
