@@ -284,3 +284,54 @@ int baseline_compute(const char *name, const struct hostset *hosts, size_t n,
 	*out = p;
 	return 0;
 }
+
+/* The longest SVE vector length (bits) below which every host offers
+ * the same lengths, 0 when there is none. */
+static unsigned common_sve_length(const struct hostset *hosts, size_t n)
+{
+	uint32_t common = UINT32_MAX;
+
+	for (size_t h = 0; h < n; h++) {
+		if (!hosts[h].cpu.sve || !hosts[h].cpu.sve_vls)
+			return 0;
+		common &= hosts[h].cpu.sve_vls;
+	}
+	for (unsigned vq = 32; vq >= 1; vq--) {
+		uint32_t upto = vq == 32 ? UINT32_MAX : (UINT32_C(1) << vq) - 1;
+		bool same = common >> (vq - 1) & 1;
+
+		for (size_t h = 1; same && h < n; h++)
+			same = (hosts[h].cpu.sve_vls & upto) == (hosts[0].cpu.sve_vls & upto);
+		if (same)
+			return vq * CPU_SVE_VL_STEP;
+	}
+	return 0;
+}
+
+int baseline_pin_cpu(struct profile *p, const struct hostset *hosts, size_t n,
+		     enum baseline_cpu mode, struct api_error *err)
+{
+	struct cpu_features f = { 0 };
+
+	if (mode == BASELINE_CPU_COMMON) {
+		f.pmu = f.pauth = n > 0;
+		for (size_t h = 0; h < n; h++) {
+			char field[32];
+
+			snprintf(field, sizeof(field), "hosts[%zu]", h);
+			if (!hosts[h].cpu_known)
+				return api_fail(err, 422, "cpu_features_unknown", field,
+						"host %zu (%s) does not say which vCPU features its "
+						"KVM offers (no cpu_features)", h,
+						hosts[h].kernel_release);
+			f.pmu = f.pmu && hosts[h].cpu.pmu;
+			f.pauth = f.pauth && hosts[h].cpu.pauth_address &&
+				  hosts[h].cpu.pauth_generic;
+		}
+		f.sve_vector_length = n ? common_sve_length(hosts, n) : 0;
+		f.sve = f.sve_vector_length != 0;
+	}
+	p->cpu_features = f;
+	p->has_cpu_features = true;
+	return 0;
+}

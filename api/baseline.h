@@ -47,4 +47,23 @@
 int baseline_compute(const char *name, const struct hostset *hosts, size_t n,
 		     struct profile **out, struct api_error *err);
 
+enum baseline_cpu {
+	BASELINE_CPU_NONE,   /* every optional vCPU feature off */
+	BASELINE_CPU_COMMON, /* the greatest set every host offers */
+};
+
+/*
+ * Pins p's vCPU features (profile.h) for hosts[0..n) (borrowed):
+ * BASELINE_CPU_NONE all off, which any host gives (and which keeps a VM
+ * snapshottable and movable); BASELINE_CPU_COMMON the PMU and pointer
+ * authentication where every host has them, and SVE up to the longest
+ * vector length below which every host offers the same lengths, so that
+ * a guest finds one set of lengths wherever it runs (no SVE when there is
+ * none, or when a host does not say its lengths). Errors (p unchanged):
+ * 422 cpu_features_unknown at "hosts[i]" (COMMON, a host set that does
+ * not say what it offers). 0 or -EINVAL.
+ */
+int baseline_pin_cpu(struct profile *p, const struct hostset *hosts, size_t n,
+		     enum baseline_cpu mode, struct api_error *err);
+
 #endif

@@ -1,6 +1,7 @@
 /* compat_check(): a profile against a host register set. */
 #include "compat.h"
 
+#include "compat_cpu.h"
 #include "jsonutil.h"
 
 #include <errno.h>
@@ -468,6 +469,7 @@ int compat_check(const struct profile *p, const struct hostset *h,
 		}
 	}
 	judge_smccc(out, p, h);
+	compat_cpu_judge(out, p, h);
 	discover(out, p);
 	return 0;
 }
@@ -646,8 +648,10 @@ json_t *compat_report_to_json(const struct compat_report *r)
 			json_decref(doc);
 			return NULL;
 		}
-	if (r->smccc.verdict != COMPAT_SMCCC_NONE &&
-	    ju_set_new(doc, "smccc", smccc_json(&r->smccc, r->host_filter))) {
+	if ((r->smccc.verdict != COMPAT_SMCCC_NONE &&
+	     ju_set_new(doc, "smccc", smccc_json(&r->smccc, r->host_filter))) ||
+	    (r->cpu.verdict != COMPAT_CPU_NONE &&
+	     ju_set_new(doc, "cpu_features", compat_cpu_json(r)))) {
 		json_decref(doc);
 		return NULL;
 	}
@@ -683,6 +687,14 @@ int compat_refusal(const struct compat_report *r, const char *profile_name,
 			 profile_name ? profile_name : "(unnamed)",
 			 r->kernel_release[0] ? r->kernel_release : "this host",
 			 r->smccc.reason);
+		return -EPERM;
+	}
+	if (r->cpu.verdict == COMPAT_CPU_REFUSED) {
+		api_fail(err, 409, "profile_refused", r->cpu.field,
+			 "profile %s cannot be applied on %s: %s (rule cpu_feature_unavailable)",
+			 profile_name ? profile_name : "(unnamed)",
+			 r->kernel_release[0] ? r->kernel_release : "this host",
+			 r->cpu.reason);
 		return -EPERM;
 	}
 	return 0;

@@ -41,6 +41,7 @@
 #define PINVM_API_COMPAT_H
 
 #include "api_error.h"
+#include "cpu_features.h"
 #include "fw_pin.h"
 #include "fwreg.h"
 #include "hostset.h"
@@ -143,6 +144,32 @@ struct compat_discovery {
 	char reason[COMPAT_REASON_MAX];
 };
 
+/*
+ * A profile's "cpu_features" (profile.h) on this host:
+ *   given         the host's KVM offers every feature the profile pins
+ *   refused       one it cannot give (rule cpu_feature_unavailable, at
+ *                 field "cpu_features.pmu", ".sve", ".sve.vector_length"
+ *                 or ".pauth"; the report is incompatible)
+ *   undetermined  a host set that does not say what it offers
+ * Whatever the verdict, pmu_without_request reports what the kernel
+ * shows regardless: the profile leaves the PMU off and this host's vCPUs
+ * show a PMU version anyway (5.10: counters that read as zero).
+ */
+enum compat_cpu_verdict {
+	COMPAT_CPU_NONE,     /* neither the profile nor the host set says */
+	COMPAT_CPU_UNPINNED, /* the profile has no "cpu_features" */
+	COMPAT_CPU_GIVEN,
+	COMPAT_CPU_REFUSED,
+	COMPAT_CPU_UNDETERMINED,
+};
+
+struct compat_cpu {
+	enum compat_cpu_verdict verdict;
+	char field[160];           /* refused: the feature's path */
+	bool pmu_without_request;  /* see above */
+	char reason[COMPAT_REASON_MAX];
+};
+
 struct compat_report {
 	bool compatible;   /* no entry is refused */
 	char kernel_release[HOSTSET_RELEASE_MAX + 1];
@@ -165,6 +192,10 @@ struct compat_report {
 	struct compat_discovery discovery;
 	struct compat_smccc smccc;
 	int host_filter;   /* the host set's smccc_filter (-1 unknown) */
+	struct compat_cpu cpu;
+	bool host_cpu_known;           /* the host set's vCPU features ... */
+	struct cpu_host_caps host_cpu; /* ... as it gives them */
+	struct cpu_features cpu_pinned; /* the profile's, when it has them */
 };
 
 /*
@@ -202,7 +233,15 @@ const char *compat_verdict_name(enum compat_verdict v);
  *  "smccc"?: {"policy": "deny_unlisted", "host_filter": bool|null,
  *             "verdict": "enforced"|"degraded"|"refused"|"undetermined",
  *             "rule"?: "smccc_filter_unavailable",
- *             "deny": [{"base": "0x..", "count": n}], "reason": "..."}}
+ *             "deny": [{"base": "0x..", "count": n}], "reason": "..."},
+ *  "cpu_features"?: {"pinned": {cpu_features}|null, "host": {host's
+ *             offer, cpu_host_caps_to_json()}|null,
+ *             "verdict": "unpinned"|"given"|"refused"|"undetermined",
+ *             "rule"?: "cpu_feature_unavailable", "field"?: "...",
+ *             "pmu_without_request": bool, "reason": "..."}}
+ * "cpu_features" is there when the profile pins vCPU features or the host
+ * set says what it offers ("unpinned": the profile does not, each VM's
+ * spec decides).
  * A service the filter denies is listed with "reachable": false and
  * "denied": true.
  * New reference, NULL when an allocation fails.
@@ -212,7 +251,8 @@ json_t *compat_report_to_json(const struct compat_report *r);
 /*
  * When r is not compatible, fills err with the first refusal: 409
  * profile_refused, field "registers.<name or id>" (or "smccc" for
- * smccc_filter_unavailable), detail naming the
+ * smccc_filter_unavailable, "cpu_features..." for
+ * cpu_feature_unavailable), detail naming the
  * register, the wanted value, the host's offer and the rule; returns
  * -EPERM. Returns 0 (err untouched) when r is compatible.
  */

@@ -357,6 +357,9 @@ json_t *profile_to_json(const struct profile *p)
 	if (p->smccc.present &&
 	    ju_set_new(doc, "smccc", smccc_filter_to_json(&p->smccc)))
 		goto fail;
+	if (p->has_cpu_features &&
+	    ju_set_new(doc, "cpu_features", cpu_features_to_json(&p->cpu_features)))
+		goto fail;
 	if (p->source && ju_set_new(doc, "source", json_deep_copy(p->source)))
 		goto fail;
 	return doc;
@@ -390,5 +393,7 @@ bool profile_equal(const struct profile *a, const struct profile *b)
 			return false;
 	return json_same(a->observed_abi, b->observed_abi) &&
 	       json_same(a->source, b->source) &&
-	       smccc_filter_equal(&a->smccc, &b->smccc);
+	       smccc_filter_equal(&a->smccc, &b->smccc) &&
+	       a->has_cpu_features == b->has_cpu_features &&
+	       (!a->has_cpu_features || cpu_features_equal(&a->cpu_features, &b->cpu_features));
 }

@@ -9,6 +9,7 @@
  *    "registers": {<register>: <value>, ...} or the canonical array below,
  *    "observed_abi": {...},                    optional, see observed.h
  *    "smccc": {...},                           optional, see smccc_filter.h
+ *    "cpu_features": {...},                    optional, see cpu_features.h
  *    "source": {...},                          optional, kept verbatim
  *    "created_at": ...}                        optional, ignored (server-set)
  * <register> is a catalogued name ("STD_BMAP") or a raw firmware id
@@ -30,7 +31,7 @@
  *                   "pin": "value", "value": "0x10000",
  *                   "decoded": {...}|null},
  *                  {"id": "...", "name": ..., "pin": "host"}, ...],  by id
- *    "observed_abi"?, "smccc"?, "source"?}
+ *    "observed_abi"?, "smccc"?, "cpu_features"?, "source"?}
  * In the array form "value" is the truth; "decoded", when given and not
  * null, must describe the same value (and is how unknown bits of a
  * catalogued bitmap are acknowledged).
@@ -51,6 +52,7 @@
 #define PINVM_API_PROFILE_H
 
 #include "api_error.h"
+#include "cpu_features.h"
 #include "hostset.h"
 #include "observed.h"
 #include "smccc_filter.h"
@@ -101,6 +103,14 @@ struct profile {
 	json_t *source;
 	/* Default-deny hypercalls (smccc_filter.h); .present false: none. */
 	struct smccc_filter_spec smccc;
+	/*
+	 * The vCPU features of every VM made with the profile (cpu_features.h,
+	 * all off included): pinned like the registers, so a VM's spec may
+	 * only repeat them. has_cpu_features false: the profile says nothing
+	 * and each VM's spec decides.
+	 */
+	bool has_cpu_features;
+	struct cpu_features cpu_features;
 	/* References (atomic; see "Sharing" above). profile_new() sets 1. */
 	unsigned refs;
 };
@@ -120,7 +130,8 @@ struct profile {
  *                               undefined_level, enabled_needs_avail,
  *                               unknown_bits, bad_unknown_bits,
  *                               name_mismatch, decoded_mismatch, bad_pin,
- *                               unexpected_field, and observed_abi's)
+ *                               unexpected_field, and observed_abi's,
+ *                               smccc's and cpu_features')
  *   -ENOMEM, 500 out_of_memory
  * Fields: "registers.STD_BMAP.TRNG", "registers[2].value", "name", ...
  */
@@ -218,7 +229,8 @@ const struct profile_pin *profile_find_pin(const struct profile *p,
 /* "refuse" / "disable" */
 const char *profile_policy_name(enum profile_policy policy);
 
-/* Same name, description, policy, pins, observation and source. */
+/* Same name, description, policy, pins, observation, filter, vCPU features
+ * and source. */
 bool profile_equal(const struct profile *a, const struct profile *b);
 
 #endif

@@ -30,7 +30,8 @@
  *   422 bad_pin               array entry: pin not "value"/"host"
  *   422 unexpected_field      array entry: value/decoded with pin "host"
  *   observed_abi's errors (observed.h) under "observed_abi", smccc's
- *   (smccc_filter.h) under "smccc"
+ *   (smccc_filter.h) under "smccc", cpu_features_parse()'s under
+ *   "cpu_features"
  *   500 out_of_memory (-ENOMEM)
  */
 #include "profile.h"
@@ -331,7 +332,15 @@ static int parse_extras(struct profile *p, const json_t *doc,
 	json_t *obs = json_object_get(doc, "observed_abi");
 	json_t *src = json_object_get(doc, "source");
 	json_t *smccc = json_object_get(doc, "smccc");
+	json_t *cpu = json_object_get(doc, "cpu_features");
 	int ret;
+
+	if (cpu && !json_is_null(cpu)) {
+		ret = cpu_features_parse(cpu, "cpu_features", &p->cpu_features, err);
+		if (ret)
+			return ret;
+		p->has_cpu_features = true;
+	}
 
 	if (smccc && !json_is_null(smccc)) {
 		ret = smccc_filter_from_json(smccc, &p->smccc, err);
@@ -363,7 +372,7 @@ int profile_from_json(const json_t *doc, struct profile **out,
 {
 	static const char *const keys[] = { "name", "description",
 					    "unknown_registers", "registers",
-					    "observed_abi", "smccc", "source",
+					    "observed_abi", "smccc", "cpu_features", "source",
 					    "created_at", NULL };
 	struct profile *p = NULL;
 	const char *name;

@@ -1,6 +1,7 @@
 #include "requests.h"
 
 #include "baseline.h"
+#include "jsonutil.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -30,7 +31,7 @@ int capture_request_parse(const json_t *body, struct capture_request *out,
 			  struct api_error *err)
 {
 	static const char *const allowed[] = { "capture", "name", "description",
-					       "unknown_registers", "smccc" };
+					       "unknown_registers", "smccc", "cpu_features" };
 	const json_t *v;
 	int ret;
 
@@ -39,7 +40,7 @@ int capture_request_parse(const json_t *body, struct capture_request *out,
 		return api_fail(err, 400, "wrong_type", "", "the body must be a JSON object");
 	ret = only_keys(body, allowed, sizeof(allowed) / sizeof(allowed[0]),
 			"a capture request takes capture, name, description, "
-			"unknown_registers and smccc", err);
+			"unknown_registers, smccc and cpu_features", err);
 	if (ret)
 		return ret;
 	/* "smccc": "deny_unlisted" (or "deny_unlisted_degrade"): default-deny
@@ -68,7 +69,30 @@ int capture_request_parse(const json_t *body, struct capture_request *out,
 	out->name = json_string_value(v);
 	out->description = json_object_get(body, "description");
 	out->unknown_registers = json_object_get(body, "unknown_registers");
-	return 0;
+	v = json_object_get(body, "cpu_features");
+	if (json_is_string(v)) {
+		if (strcmp(json_string_value(v), "host") && strcmp(json_string_value(v), "none"))
+			return api_fail(err, 422, "bad_value", "cpu_features",
+					"cpu_features in a capture is \"host\" (all this host "
+					"offers), \"none\" or a cpu_features object");
+		out->cpu_host = !strcmp(json_string_value(v), "host");
+		return 0;
+	}
+	return cpu_features_parse(v, "cpu_features", &out->cpu_features, err);
+}
+
+int capture_request_cpu_features(const struct capture_request *cr, const struct hostset *host,
+				 struct cpu_features *out, struct api_error *err)
+{
+	if (!host->cpu_known)
+		return api_fail(err, 500, "kvm_error", "cpu_features",
+				"this host's vCPU features are unknown");
+	if (cr->cpu_host) {
+		cpu_features_host_offer(&host->cpu, out);
+		return 0;
+	}
+	*out = cr->cpu_features;
+	return cpu_features_check_host(out, &host->cpu, "cpu_features", err);
 }
 
 int compat_request_parse(const json_t *body, struct compat_request *out,
@@ -125,17 +149,28 @@ void compat_request_clear(struct compat_request *r)
 int baseline_request_parse(const json_t *body, struct baseline_request *out,
 			   struct api_error *err)
 {
-	static const char *const allowed[] = { "name", "hosts", "description" };
-	const json_t *list, *name, *h;
+	static const char *const allowed[] = { "name", "hosts", "description", "cpu_features" };
+	const json_t *list, *name, *h, *cpu;
 	size_t i;
 	int ret;
 
 	memset(out, 0, sizeof(*out));
 	if (!json_is_object(body))
 		return api_fail(err, 400, "wrong_type", "", "the body must be a JSON object");
-	ret = only_keys(body, allowed, 3, "takes name, hosts and description", err);
+	ret = only_keys(body, allowed, 4, "takes name, hosts, description and cpu_features",
+			err);
 	if (ret)
 		return ret;
+	cpu = json_object_get(body, "cpu_features");
+	if (cpu && !json_is_string(cpu))
+		return ju_wrong_type(err, "cpu_features", "\"none\" or \"common\"", cpu);
+	if (cpu && strcmp(json_string_value(cpu), "none") &&
+	    strcmp(json_string_value(cpu), "common"))
+		return api_fail(err, 422, "bad_value", "cpu_features",
+				"cpu_features in a baseline is \"none\" (every optional vCPU "
+				"feature off, the default) or \"common\" (what every host offers)");
+	out->cpu = cpu && !strcmp(json_string_value(cpu), "common") ? BASELINE_CPU_COMMON
+								     : BASELINE_CPU_NONE;
 	name = json_object_get(body, "name");
 	list = json_object_get(body, "hosts");
 	if (!json_is_string(name) || !json_is_array(list)) {

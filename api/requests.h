@@ -14,6 +14,8 @@
 #define PINVM_API_REQUESTS_H
 
 #include "api_error.h"
+#include "baseline.h"
+#include "cpu_features.h"
 #include "firecracker.h"
 #include "hostset.h"
 #include "peer_ref.h"
@@ -25,9 +27,12 @@
 
 /*
  * {"capture": "host", "name", "description"?, "unknown_registers"?,
- *  "smccc"?: "deny_unlisted" | "deny_unlisted_degrade"}
+ *  "smccc"?: "deny_unlisted" | "deny_unlisted_degrade",
+ *  "cpu_features"?: "host" | "none" | {cpu_features object}}
  *   422 unknown_field   <key>    a member other than those
  *   400 wrong_type / 422 bad_policy   "smccc"
+ *   422 bad_value       "cpu_features"   a string but "host" or "none";
+ *                       an object: cpu_features_parse()'s errors
  *   422 bad_value       "capture"   not "host"
  *   400 wrong_type / 422 missing_field   "name"; and profile_check_name()'s
  * description and unknown_registers are checked later, by the profile
@@ -39,9 +44,22 @@ struct capture_request {
 	const json_t *unknown_registers;  /* NULL when absent */
 	bool smccc_deny;                  /* "smccc" given */
 	bool smccc_degrade;               /* ... as "deny_unlisted_degrade" */
+	bool cpu_host;                    /* "cpu_features": "host" */
+	struct cpu_features cpu_features; /* an object given (else all off) */
 };
 int capture_request_parse(const json_t *body, struct capture_request *out,
 			  struct api_error *err);
+
+/*
+ * The vCPU features a capture pins on host (borrowed; its cpu_known set):
+ * "host" all it offers (cpu_features_host_offer()); an object that, once
+ * cpu_features_check_host() agrees (422 unsupported_by_host,
+ * "cpu_features..."); absent or "none" none at all, which is what a VM
+ * gets without asking. A host set that does not say what it offers: 500
+ * kvm_error. 0 or -EINVAL.
+ */
+int capture_request_cpu_features(const struct capture_request *cr, const struct hostset *host,
+				 struct cpu_features *out, struct api_error *err);
 
 /*
  * {"profile": {document} | "stored name", "host": {register set, a
@@ -66,10 +84,12 @@ void compat_request_clear(struct compat_request *r);
 
 /*
  * {"name", "hosts": [host sets, Firecracker documents or peer references],
- *  "description"?}
+ *  "description"?, "cpu_features"?: "none" (default) | "common"}
  *   422 unknown_field <key>; "name" and "hosts" missing (422) or of the
  *   wrong type (400), name first; 422 too_many_hosts (more than
- *   BASELINE_MAX_HOSTS); each host's errors under "hosts[i]".
+ *   BASELINE_MAX_HOSTS); each host's errors under "hosts[i]";
+ *   "cpu_features" not a string (400 wrong_type) or another one (422
+ *   bad_value); see baseline_pin_cpu().
  * The name and description are checked by baseline_compute() and the
  * profile document parser. hosts[i] of a peer reference (peers[i].url
  * set) is left empty for the server to fetch and fill.
@@ -81,6 +101,7 @@ struct baseline_request {
 	struct hostset *hosts;      /* nhosts of them (owned) */
 	struct fc_import *imports;  /* one per host (owned) */
 	struct peer_ref *peers;     /* one per host (owned); .url NULL: inline */
+	enum baseline_cpu cpu;      /* "cpu_features" */
 };
 int baseline_request_parse(const json_t *body, struct baseline_request *out,
 			   struct api_error *err);

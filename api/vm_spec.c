@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 /* Required ones first (missing_field reports them in this order), then by
@@ -103,6 +104,39 @@ int vm_spec_parse(const json_t *body, struct vm_spec *out,
 	if (cpu_features_parse(json_object_get(body, "cpu_features"), "cpu_features",
 			       &s.cpu_features, err) < 0)
 		return -EINVAL;
+	s.has_cpu_features = !json_is_null(json_object_get(body, "cpu_features")) &&
+			     json_object_get(body, "cpu_features");
 	*out = s;
+	return 0;
+}
+
+int vm_spec_take_profile_cpu(struct vm_spec *spec, json_t *doc,
+			     const struct cpu_features *pinned, const char *profile,
+			     struct api_error *err)
+{
+	char want[160];
+	json_t *j;
+
+	if (spec->has_cpu_features) {
+		if (cpu_features_equal(&spec->cpu_features, pinned))
+			return 0;
+		size_t n;
+
+		j = cpu_features_to_json(pinned);
+		n = j ? json_dumpb(j, want, sizeof(want) - 1, JSON_COMPACT) : 0;
+		json_decref(j);
+		if (n == 0 || n >= sizeof(want))
+			snprintf(want, sizeof(want), "of its own");
+		else
+			want[n] = '\0';
+		return api_fail(err, 422, "profile_conflict", "cpu_features",
+				"profile %s pins the vCPU features %s; leave cpu_features out "
+				"or give the same", profile, want);
+	}
+	j = cpu_features_to_json(pinned);
+	if (!j || json_object_set_new(doc, "cpu_features", j) < 0)
+		return api_fail(err, 500, "out_of_memory", "", "out of memory");
+	spec->cpu_features = *pinned;
+	spec->has_cpu_features = true;
 	return 0;
 }

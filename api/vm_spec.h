@@ -48,6 +48,7 @@ struct vm_spec {
 	const char *name;      /* NULL: none; vm_name_check passed */
 	const json_t *labels;  /* NULL: none; an object vm_labels_check passed */
 	struct cpu_features cpu_features; /* all off when absent */
+	bool has_cpu_features;            /* "cpu_features" given, not null */
 };
 
 /*
@@ -73,5 +74,17 @@ struct vm_spec {
  */
 int vm_spec_parse(const json_t *body, struct vm_spec *out,
 		  struct api_error *err);
+
+/*
+ * A profile that pins vCPU features (profile.h: pinned, the profile named
+ * profile) over a VM request: a spec without "cpu_features" takes the
+ * profile's, into *spec and into doc (the stored request, so that a
+ * restart and GET show them); a spec that gives them must say exactly the
+ * same, else 422 profile_conflict at "cpu_features". 0, -EINVAL, or
+ * -ENOMEM (500 out_of_memory).
+ */
+int vm_spec_take_profile_cpu(struct vm_spec *spec, json_t *doc,
+			     const struct cpu_features *pinned, const char *profile,
+			     struct api_error *err);
 
 #endif

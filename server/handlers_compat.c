@@ -246,7 +246,8 @@ void handle_baselines_post(struct request *req, struct reply *rep)
 	}
 	if (peer_hosts_fill(req, rep, br.peers, br.hosts, br.nhosts, false) < 0)
 		goto out;
-	if (baseline_compute(br.name, br.hosts, br.nhosts, &p, &aerr) < 0) {
+	if (baseline_compute(br.name, br.hosts, br.nhosts, &p, &aerr) < 0 ||
+	    baseline_pin_cpu(p, br.hosts, br.nhosts, br.cpu, &aerr) < 0) {
 		reply_api_error(rep, &aerr);
 		goto out;
 	}

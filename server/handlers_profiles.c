@@ -116,10 +116,6 @@ int profile_load(struct request *req, struct reply *rep, const char *name,
 	return ret;
 }
 
-/*
- * {"capture": "host", "name", "description"?, "unknown_registers"?}: pin
- * every register this host lists, with what the probe guest saw.
- */
 /* Parses doc (borrowed) as a profile document, then stores and answers it. */
 static void store_document(struct request *req, struct reply *rep, const json_t *doc,
 			   const char *source)
@@ -135,6 +131,10 @@ static void store_document(struct request *req, struct reply *rep, const json_t 
 	profile_free(p);
 }
 
+/*
+ * {"capture": "host", "name", ...} (api/requests.h): pin every register
+ * this host lists, with what the probe guest saw, and the vCPU features.
+ */
 static void capture(struct request *req, struct reply *rep, json_t *body)
 {
 	struct capture_request cr;
@@ -148,6 +148,12 @@ static void capture(struct request *req, struct reply *rep, json_t *body)
 		reply_api_error(rep, &aerr);
 		return;
 	}
+	if (capture_request_cpu_features(&cr, &host, &p->cpu_features, &aerr) < 0) {
+		profile_free(p);
+		reply_api_error(rep, &aerr);
+		return;
+	}
+	p->has_cpu_features = true;
 	if (cr.smccc_deny &&
 	    !smccc_filter_from_observed(&p->observed, cr.smccc_degrade, &p->smccc)) {
 		profile_free(p);

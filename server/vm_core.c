@@ -432,15 +432,23 @@ static int create(struct vm_core *c, const struct vm_spec *spec, const json_t *d
 		  struct api_error *err)
 {
 	double t[CS_COUNT] = { [CS_BEGIN] = mono_ms_exact() };
-	struct image_checks k = { .c = c, .spec = spec, .checked = &t[CS_CHECKED] };
-	const struct vm_core_begin_args begin = {
-		.spec = json_deep_copy(doc), .fit = spec, .profile = spec->profile,
+	struct vm_spec s = *spec;
+	struct image_checks k = { .c = c, .spec = &s, .checked = &t[CS_CHECKED] };
+	struct vm_core_begin_args begin = {
+		.spec = json_deep_copy(doc), .fit = &s, .profile = spec->profile,
 		.check_before_host = images_named, .check_after_host = images_fit, .arg = &k,
 	};
 	struct vm_entry *e;
 	int ret;
 
 	*out = NULL;
+	/* A profile that pins vCPU features gives them to the VM: into the
+	 * spec it is checked and stored with, so GET and a restart see them. */
+	if (begin.spec && report && report->cpu.verdict == COMPAT_CPU_GIVEN &&
+	    vm_spec_take_profile_cpu(&s, begin.spec, &report->cpu_pinned, spec->profile, err) < 0) {
+		json_decref(begin.spec);
+		return -EINVAL;
+	}
 	ret = vm_core_begin(c, &begin, &e, err);
 	if (ret < 0)
 		return ret;
@@ -474,7 +482,7 @@ static int create(struct vm_core *c, const struct vm_spec *spec, const json_t *d
 		*out = e;
 		return 0;
 	}
-	ret = write_config(c, e, spec, k.kernel, k.initrd, report, err);
+	ret = write_config(c, e, &s, k.kernel, k.initrd, report, err);
 	t[CS_CONFIG] = mono_ms_exact();
 	if (!ret)
 		ret = vm_core_spawn_vmm(e, err);
