@@ -7,7 +7,11 @@
  * line, its armv8_pmuv3 event source and dmesg's "hw perfevents" line,
  * and its longest SVE vector length, as deploy/lab/guest-init prints them.
  * What the featureless guest shows of a PMU is printed (5.10's KVM shows
- * one anyway, issue 16), not judged.
+ * one anyway, issue 16), not judged; the host's pmu_without_request says
+ * it (true on 5.10 alone). Profiles that pin the features: a capture of
+ * all this host offers pins exactly GET /v1/host's offer, a VM made with
+ * it gets them in its spec, and a VM asking for others is 422
+ * profile_conflict; the firmware-register set a peer reads says them too.
  * usage: test_lab_cpu_features URL
  */
 #include "check.h"
@@ -34,9 +38,10 @@ static size_t host_nvls;
 static bool host_features(void)
 {
 	json_t *host = client_get_json(&c, "/v1/host"), *cf, *lens, *v;
+	const char *release;
 	char *text;
 	size_t i;
-	bool ok;
+	bool ok, want;
 
 	cf = json_object_get(host, "cpu_features");
 	lens = json_object_get(cf, "sve_vector_lengths");
@@ -57,10 +62,17 @@ static bool host_features(void)
 		text = json_dumps(cf, JSON_COMPACT);
 		printf("# host %s: cpu_features %s\n",
 		       json_string_value(json_object_get(host, "kernel_release")), text);
-		free(text);
 		check(host_sve == (host_nvls > 0),
 		      "SVE vector lengths are listed exactly when SVE is offered", "%zu lengths",
 		      host_nvls);
+		release = json_string_value(json_object_get(host, "kernel_release"));
+		want = release && !strncmp(release, "5.10.", 5);
+		check(json_is_boolean(json_object_get(cf, "pmu_without_request")) &&
+			      json_is_true(json_object_get(cf, "pmu_without_request")) == want,
+		      want ? "5.10: a vCPU made without a PMU shows one anyway (pmu_without_request)"
+			   : "6.x: a vCPU made without a PMU shows none (pmu_without_request false)",
+		      "%s", text ? text : "");
+		free(text);
 	}
 	json_decref(host);
 	return ok;
@@ -299,6 +311,93 @@ static void test_guests(void)
 	free(without);
 }
 
+/* Profiles that pin vCPU features: a capture of everything, a VM from it. */
+static void test_profiles(void)
+{
+	json_t *host = client_get_json(&c, "/v1/host"), *fw, *offer, *prof = NULL, *vm = NULL;
+	char name[64], path[160], body[512], *a, *b;
+	struct response r;
+
+	snprintf(name, sizeof(name), "lab-cpu-%d", (int)getpid());
+	offer = json_object_get(json_object_get(host, "cpu_features"), "sve_vector_lengths");
+	fw = client_get_json(&c, "/v1/host/firmware-registers");
+	a = json_dumps(json_object_get(host, "cpu_features"), JSON_COMPACT | JSON_SORT_KEYS);
+	b = json_dumps(json_object_get(fw, "cpu_features"), JSON_COMPACT | JSON_SORT_KEYS);
+	check(a && b && !strcmp(a, b),
+	      "GET /v1/host/firmware-registers says the vCPU features GET /v1/host does",
+	      "%s vs %s", a ? a : "-", b ? b : "-");
+	free(a);
+	free(b);
+	json_decref(fw);
+
+	snprintf(body, sizeof(body),
+		 "{\"capture\": \"host\", \"name\": \"%s\", \"cpu_features\": \"host\"}", name);
+	client_call(&c, "POST", "/v1/profiles", NULL, body, strlen(body), NULL, &r);
+	if (r.status == 201 && r.json)
+		prof = json_incref(json_object_get(r.json, "cpu_features"));
+	{
+		json_t *sve = json_object_get(prof, "sve");
+		json_int_t longest = json_array_size(offer)
+					     ? json_integer_value(json_array_get(
+						       offer, json_array_size(offer) - 1))
+					     : 0;
+
+		check(r.status == 201 &&
+			      json_is_true(json_object_get(prof, "pmu")) == host_pmu &&
+			      json_is_true(json_object_get(prof, "pauth")) == host_pauth &&
+			      (host_sve ? json_integer_value(json_object_get(sve, "vector_length")) ==
+						  longest
+					: json_is_false(sve)),
+		      "capture with cpu_features \"host\": the profile pins all GET /v1/host "
+		      "offers, SVE at its longest length",
+		      "%ld %s", r.status, r.body ? r.body : "");
+	}
+	response_free(&r);
+
+	/* A VM from it without cpu_features of its own: it gets the profile's. */
+	snprintf(body, sizeof(body),
+		 "{\"vcpus\": 1, \"memory_mib\": 256, \"kernel\": \"%s\", \"initrd\": \"%s\", "
+		 "\"profile\": \"%s\"}", KERNEL, INITRD, name);
+	client_call(&c, "POST", "/v1/vms", NULL, body, strlen(body), NULL, &r);
+	if (r.status == 201 && response_str(&r, "id"))
+		vm = client_get_vm(&c, response_str(&r, "id"));
+	a = json_dumps(prof, JSON_COMPACT | JSON_SORT_KEYS);
+	b = json_dumps(json_object_get(json_object_get(vm, "spec"), "cpu_features"),
+		       JSON_COMPACT | JSON_SORT_KEYS);
+	check(r.status == 201 && a && b && !strcmp(a, b),
+	      "a VM made with the profile gets its cpu_features (GET shows them in its spec)",
+	      "%ld %s; spec %s, profile %s", r.status, r.body ? r.body : "", b ? b : "-",
+	      a ? a : "-");
+	free(a);
+	free(b);
+	if (r.status == 201 && response_str(&r, "id")) {
+		struct response d;
+
+		snprintf(path, sizeof(path), "/v1/vms/%s", response_str(&r, "id"));
+		client_call(&c, "DELETE", path, NULL, NULL, 0, NULL, &d);
+		response_free(&d);
+	}
+	response_free(&r);
+
+	/* Asking for something else than the profile pins: 422, nothing made. */
+	snprintf(body, sizeof(body),
+		 "{\"vcpus\": 1, \"memory_mib\": 256, \"kernel\": \"%s\", \"initrd\": \"%s\", "
+		 "\"profile\": \"%s\", \"cpu_features\": {\"pmu\": %s}}", KERNEL, INITRD, name,
+		 host_pmu ? "false" : "true");
+	client_call(&c, "POST", "/v1/vms", NULL, body, strlen(body), NULL, &r);
+	check(r.status == 422 && !strcmp(response_str(&r, "code") ?: "", "profile_conflict") &&
+		      !strcmp(response_str(&r, "field") ?: "", "cpu_features"),
+	      "a VM asking other cpu_features than its profile pins: 422 profile_conflict",
+	      "%ld %s", r.status, r.body ? r.body : "");
+	response_free(&r);
+	snprintf(path, sizeof(path), "/v1/profiles/%s", name);
+	client_call(&c, "DELETE", path, NULL, NULL, 0, NULL, &r);
+	response_free(&r);
+	json_decref(vm);
+	json_decref(prof);
+	json_decref(host);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -309,6 +408,7 @@ int main(int argc, char **argv)
 	snprintf(c.base, sizeof(c.base), "%s", argv[1]);
 	if (host_features()) {
 		test_refusals();
+		test_profiles();
 		test_guests();
 	}
 	curl_global_cleanup();
