@@ -1,11 +1,9 @@
 #include "vm_core.h"
 
-#include "accept_rule.h"
 #include "compat.h"
 #include "console_log.h"
 #include "fwreg.h"
 #include "image_check.h"
-#include "jsonutil.h"
 #include "log.h"
 #include "vm_core_internal.h"
 #include "vm_dir.h"
@@ -519,35 +517,29 @@ int vm_core_write_state_config(const struct vm_core *c, const struct vm_entry *e
 			       struct api_error *err)
 {
 	char console[PATH_MAX], path[PATH_MAX];
-	json_t *cfg, *jpins = json_array(), *jdeny = json_array();
+	struct vmm_config cfg = { 0 };
 	struct vmm_error verr;
-	int ret;
 
 	if (vm_dir_file(e->dir, VM_FILE_CONSOLE, console, sizeof(console)) < 0 ||
-	    vm_dir_file(e->dir, VM_FILE_CONFIG, path, sizeof(path)) < 0) {
-		json_decref(jpins);
-		json_decref(jdeny);
+	    vm_dir_file(e->dir, VM_FILE_CONFIG, path, sizeof(path)) < 0)
 		return api_fail(err, 500, "state_error", "", "state directory path too long");
-	}
-	for (size_t i = 0; jpins && i < npins; i++)
-		json_array_append_new(jpins, json_pack("{s:o, s:o}", "id", ju_hex(pins[i].id),
-						       "value", ju_hex(pins[i].value)));
-	for (size_t i = 0; jdeny && i < ndeny; i++)
-		json_array_append_new(jdeny, json_pack("{s:o, s:o}", "base", ju_hex(deny[i].base),
-						       "count", ju_hex(deny[i].count)));
-	cfg = json_pack("{s:s, s:i, s:I, s:s, s:I, s:o, s:o}", kind, source, "vcpus", (int)vcpus,
-			"memory_mib", (json_int_t)memory_mib, "console", console, "console_limit",
-			(json_int_t)c->console_limit, "pins", jpins, "smccc_deny", jdeny);
-	if (cfg && accept &&
-	    json_object_set_new(cfg, "accept", accept_rules_to_json(accept)) < 0) {
-		json_decref(cfg);
-		cfg = NULL;
-	}
-	if (!cfg)
-		return api_fail(err, 500, "out_of_memory", "", "out of memory");
-	ret = vmm_json_save(cfg, JSON_INDENT(1), path, "config", &verr);
-	json_decref(cfg);
-	if (ret < 0)
+	/* Borrowed throughout: cfg is only saved, never freed. */
+	cfg.console = console;
+	cfg.console_limit = c->console_limit;
+	cfg.vcpus = vcpus;
+	cfg.memory_mib = memory_mib;
+	cfg.pins = (struct fw_pin *)pins;
+	cfg.npins = npins;
+	cfg.smccc_deny = (struct smccc_range *)deny;
+	cfg.nsmccc_deny = ndeny;
+	cfg.accept = accept;
+	if (!strcmp(kind, "incoming"))
+		cfg.incoming = (char *)source;
+	else
+		cfg.restore = (char *)source;
+	/* The same writer and checks as a booted VM's config (write_config):
+	 * what pinvm-vmm will refuse is refused here. */
+	if (vmm_config_save(&cfg, path, &verr) < 0)
 		return api_fail(err, 500, "state_error", "", "%s", verr.detail);
 	return 0;
 }
