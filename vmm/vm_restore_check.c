@@ -74,24 +74,40 @@ static uint64_t value_of(const uint8_t *p, uint64_t id)
 	return v;
 }
 
+/*
+ * One answer entry: {"register", "rule", "detail"} and, when given,
+ * "wanted", offered under offered_key ("offered", or "kept" when the
+ * target's value stays) and "errno". reg is taken. NULL when out of
+ * memory (the entry is then left out, as every append here does).
+ */
+static json_t *entry(json_t *reg, const char *rule, const char *detail, const uint64_t *wanted,
+		     const char *offered_key, const uint64_t *offered, int errnum)
+{
+	json_t *o = json_pack("{s:o, s:s, s:s}", "register", reg, "rule", rule, "detail", detail);
+
+	if (o && wanted)
+		json_object_set_new(o, "wanted", hex(*wanted));
+	if (o && offered)
+		json_object_set_new(o, offered_key, hex(*offered));
+	if (o && errnum)
+		json_object_set_new(o, "errno", json_integer(errnum));
+	return o;
+}
+
 static void refuse(struct check *c, uint64_t id, const char *rule, const uint8_t *wanted,
 		   const uint8_t *offered, int errnum, const char *detail)
 {
-	json_t *o;
+	bool small = vm_state_reg_size(id) <= 8;
+	uint64_t w = wanted && small ? value_of(wanted, id) : 0;
+	uint64_t o = offered && small ? value_of(offered, id) : 0;
+	json_t *e;
 
 	if (already(c->refused, id))
 		return;
-	o = json_pack("{s:o, s:s, s:s}", "register", hex_id(id), "rule", rule, "detail",
-		      detail);
-	if (!o)
-		return;
-	if (wanted && vm_state_reg_size(id) <= 8)
-		json_object_set_new(o, "wanted", hex(value_of(wanted, id)));
-	if (offered && vm_state_reg_size(id) <= 8)
-		json_object_set_new(o, "offered", hex(value_of(offered, id)));
-	if (errnum)
-		json_object_set_new(o, "errno", json_integer(errnum));
-	json_array_append_new(c->refused, o);
+	e = entry(hex_id(id), rule, detail, wanted && small ? &w : NULL, "offered",
+		  offered && small ? &o : NULL, errnum);
+	if (e)
+		json_array_append_new(c->refused, e);
 }
 
 /* A difference rule covers: accepted when the caller accepts it (this
@@ -102,20 +118,16 @@ static void covered(struct check *c, const char *name, uint64_t id, unsigned rul
 {
 	bool ok = rule & c->accept;
 	char detail[200];
-	json_t *arr = ok ? c->accepted : c->refused, *o;
+	json_t *arr = ok ? c->accepted : c->refused, *e;
 
 	if (!name && already(arr, id))
 		return;
 	snprintf(detail, sizeof(detail), "%s; %s \"%s\": this host's value %s", what,
 		 ok ? "accepted as" : "accepting", accept_rule_name(rule), ok ? "stays" : "would stay");
-	o = json_pack("{s:o, s:s, s:o, s:s}", "register", name ? json_string(name) : hex_id(id),
-		      "rule", accept_rule_name(rule), "wanted", hex(wanted), "detail", detail);
-	if (o && kept)
-		json_object_set_new(o, ok ? "kept" : "offered", hex(*kept));
-	if (o && errnum)
-		json_object_set_new(o, "errno", json_integer(errnum));
-	if (o)
-		json_array_append_new(arr, o);
+	e = entry(name ? json_string(name) : hex_id(id), accept_rule_name(rule), detail, &wanted,
+		  ok ? "kept" : "offered", kept, errnum);
+	if (e)
+		json_array_append_new(arr, e);
 }
 
 static bool on_refused(void *opaque, unsigned index, uint64_t id, int errnum,
