@@ -10,7 +10,9 @@ const char usage_profile[] =
 	"usage: pinvm profile list\n"
 	"       pinvm profile show NAME\n"
 	"       pinvm profile create -f FILE       a profile document ('-' for stdin)\n"
-	"       pinvm profile capture NAME         every register at this host's value\n"
+	"       pinvm profile capture NAME [--cpu-features host|none|JSON]\n"
+	"                                          every register at this host's value, and\n"
+	"                                          the vCPU features pinned (default none)\n"
 	"       pinvm profile check NAME [--host FILE]\n"
 	"                                          the verdict on this host, or on the host\n"
 	"                                          whose firmware-registers FILE holds;\n"
@@ -19,8 +21,10 @@ const char usage_profile[] =
 
 const char usage_baseline[] =
 	"usage: pinvm baseline create NAME --host FILE... [--description TEXT]\n"
+	"                             [--cpu-features none|common]\n"
 	"       stores, as profile NAME, the greatest ABI every host (each FILE a\n"
-	"       GET /v1/host/firmware-registers body) can honour\n";
+	"       GET /v1/host/firmware-registers body) can honour; its vCPU features\n"
+	"       all off (none, the default) or what every host offers (common)\n";
 
 static int print_table(struct table *t)
 {
@@ -32,8 +36,34 @@ static int print_table(struct table *t)
 	return rc;
 }
 
+/* "pmu, sve (longest 512 bits), pauth", "none (all off)", or NULL when the
+ * object is absent; into buf. */
+static const char *features_text(const json_t *f, char *buf, size_t size)
+{
+	const json_t *sve = json_object_get(f, "sve");
+	size_t n = 0;
+
+	if (!json_is_object(f))
+		return NULL;
+	buf[0] = '\0';
+	if (json_is_true(json_object_get(f, "pmu")))
+		n += (size_t)snprintf(buf + n, size - n, "pmu");
+	if (n < size && json_is_object(sve))
+		n += (size_t)snprintf(buf + n, size - n, "%ssve (longest %lld bits)", n ? ", " : "",
+				      (long long)json_integer_value(
+					      json_object_get(sve, "vector_length")));
+	else if (n < size && json_is_true(sve))
+		n += (size_t)snprintf(buf + n, size - n, "%ssve", n ? ", " : "");
+	if (n < size && json_is_true(json_object_get(f, "pauth")))
+		n += (size_t)snprintf(buf + n, size - n, "%spauth", n ? ", " : "");
+	if (!n)
+		snprintf(buf, size, "none (all off)");
+	return buf;
+}
+
 static int show_profile(const json_t *p)
 {
+	char feats[128];
 	static const char *const head[] = { "REGISTER", "ID", "PIN", "VALUE", "DECODED" };
 	const json_t *reg, *obs = json_object_get(p, "observed_abi");
 	struct table *t;
@@ -48,6 +78,9 @@ static int show_profile(const json_t *p)
 	if (obs)
 		printf("%-20s%zu calls\n", "observed abi",
 		       json_array_size(json_object_get(obs, "calls")));
+	printf("%-20s%s\n", "cpu features",
+	       features_text(json_object_get(p, "cpu_features"), feats, sizeof(feats))
+		       ?: "not pinned (each VM's own)");
 	putchar('\n');
 	t = table_new(5, head);
 	json_array_foreach(json_object_get(p, "registers"), i, reg) {
@@ -84,7 +117,7 @@ static int show_verdict(const json_t *v)
 {
 	static const char *const head[] = { "REGISTER", "PINNED", "HOST", "VERDICT", "WHY" };
 	bool ok = json_is_true(json_object_get(v, "compatible"));
-	const json_t *e;
+	const json_t *e, *cpu;
 	struct table *t;
 	size_t i;
 
@@ -108,6 +141,14 @@ static int show_verdict(const json_t *v)
 	}
 	if (print_table(t) != EXIT_OK)
 		return EXIT_FAILURE_LOCAL;
+	cpu = json_object_get(v, "cpu_features");
+	if (cpu) {
+		const char *rule = json_str(cpu, "rule");
+
+		printf("\ncpu features: %s%s%s%s: %s\n", json_text(cpu, "verdict"),
+		       rule ? " (rule " : "", rule ? rule : "", rule ? ")" : "",
+		       json_text(cpu, "reason"));
+	}
 	return ok ? EXIT_OK : EXIT_REFUSED;
 }
 
@@ -225,10 +266,11 @@ int cmd_profile(struct cli *c, int argc, char **argv)
 	static const struct option opts[] = {
 		{ "file", required_argument, NULL, 'f' },
 		{ "host", required_argument, NULL, 'H' },
+		{ "cpu-features", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	const char *file = NULL, *host = NULL, *verb, *name;
+	const char *file = NULL, *host = NULL, *cpu = NULL, *verb, *name;
 	char path[512];
 	int o;
 
@@ -244,6 +286,8 @@ int cmd_profile(struct cli *c, int argc, char **argv)
 			file = optarg;
 		else if (o == 'H')
 			host = optarg;
+		else if (o == 'c')
+			cpu = optarg;
 		else
 			return cli_usage_error(usage_profile, "profile: unknown option or missing value: %s",
 					      argv[optind - 1]);
@@ -268,17 +312,29 @@ int cmd_profile(struct cli *c, int argc, char **argv)
 		json_decref(doc);
 		return rc;
 	}
-	if (!name || file || (host && strcmp(verb, "check") != 0))
+	if (!name || file || (host && strcmp(verb, "check") != 0) ||
+	    (cpu && strcmp(verb, "capture") != 0))
 		return cli_usage_error(usage_profile, "profile %s: wrong arguments", verb);
 	if (strcmp(verb, "check") == 0)
 		return profile_check(c, name, host);
 	if (strcmp(verb, "capture") == 0) {
-		json_t *body = json_pack("{s:s, s:s}", "capture", "host", "name", name);
+		json_t *body = json_pack("{s:s, s:s}", "capture", "host", "name", name), *f = NULL;
 		int rc;
 
 		if (!body) {
 			errorf("out of memory");
 			return EXIT_FAILURE_LOCAL;
+		}
+		/* "host", "none" or an object; the server judges either. */
+		if (cpu) {
+			f = cpu[0] == '{' ? json_loads(cpu, 0, NULL) : json_string(cpu);
+			if (!f) {
+				json_decref(body);
+				return cli_usage_error(usage_profile,
+						       "profile capture: --cpu-features is host, "
+						       "none or a JSON object");
+			}
+			json_object_set_new(body, "cpu_features", f);
 		}
 		rc = send_profile(c, "POST", "/v1/profiles", body);
 		json_decref(body);
@@ -305,11 +361,12 @@ int cmd_baseline(struct cli *c, int argc, char **argv)
 	static const struct option opts[] = {
 		{ "host", required_argument, NULL, 'H' },
 		{ "description", required_argument, NULL, 'd' },
+		{ "cpu-features", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
 	json_t *hosts = json_array(), *body = NULL;
-	const char *desc = NULL, *name = NULL;
+	const char *desc = NULL, *name = NULL, *cpu = NULL;
 	int o, rc = EXIT_OK;
 
 	if (!hosts) {
@@ -329,6 +386,9 @@ int cmd_baseline(struct cli *c, int argc, char **argv)
 		case 'd':
 			desc = optarg;
 			break;
+		case 'c':
+			cpu = optarg;
+			break;
 		case 'H':
 			h = load_host(optarg);
 			if (!h || json_array_append_new(hosts, h) < 0)
@@ -347,8 +407,10 @@ int cmd_baseline(struct cli *c, int argc, char **argv)
 		} else {
 			name = argv[optind + 1];
 			body = json_pack("{s:s, s:O}", "name", name, "hosts", hosts);
-			if (body && desc &&
-			    json_object_set_new(body, "description", json_string(desc)) < 0) {
+			if (body && ((desc && json_object_set_new(body, "description",
+								   json_string(desc)) < 0) ||
+				     (cpu && json_object_set_new(body, "cpu_features",
+								 json_string(cpu)) < 0))) {
 				json_decref(body);
 				body = NULL;
 			}

@@ -33,6 +33,9 @@ expect 'pinvm vm console abc -' --offset
 expect 'pinvm profile ' capture
 expect 'pinvm profile check p --h' --host
 expect 'pinvm host ' registers
+expect 'pinvm profile capture p --cp' --cpu-features
+expect 'pinvm profile capture p --cpu-features ' host
+expect 'pinvm baseline create b --cpu-features ' common
 expect 'pinvm --url ' http://
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -374,10 +374,19 @@ static bool test_commands(void)
 	      "profile check --host (5.10): compatible, exit 0", "exit %d: %s%s", r.status,
 	      r.out, r.err);
 	run_free(&r);
+	RUN(&r, "baseline", "create", bname, "--host", host510, "--host", host612,
+	    "--cpu-features", "common");
+	check_fails("baseline create --cpu-features common of host sets that do not say "
+		    "theirs: exit 5 (422) naming the host", &r, 5, "field hosts[0]");
 	RUN(&r, "baseline", "create", bname, "--host", host510, "--host", host612);
-	check(r.status == 0 && strstr(r.out, bname) && strstr(r.out, "baseline"),
-	      "baseline create NAME --host 5.10 --host 6.12: the stored profile",
-	      "exit %d: %s%s", r.status, r.out, r.err);
+	check(r.status == 0 && strstr(r.out, bname) && strstr(r.out, "baseline") &&
+		      strstr(r.out, "none (all off)"),
+	      "baseline create NAME --host 5.10 --host 6.12: the stored profile, its vCPU "
+	      "features pinned off", "exit %d: %s%s", r.status, r.out, r.err);
+	run_free(&r);
+	RUN(&r, "profile", "show", bname, "--cpu-features", "host");
+	check(r.status == 2 && strstr(r.err, "wrong arguments"),
+	      "profile show --cpu-features: usage error, exit 2", "exit %d: %s", r.status, r.err);
 	run_free(&r);
 	{
 		/* The 6.12 host has three bitmaps this profile does not disable... it
@@ -416,14 +425,23 @@ static bool test_commands(void)
 		char cname[64];
 
 		snprintf(cname, sizeof(cname), "cli-capture-%s", tag);
-		RUN(&r, "profile", "capture", cname);
+		/* Checked by the server before it looks at the host. */
+		RUN(&r, "profile", "capture", cname, "--cpu-features", "everything");
+		check_fails("profile capture --cpu-features everything: exit 5 (422) naming it", &r,
+			    5, "field cpu_features");
+		RUN(&r, "profile", "capture", cname, "--cpu-features", "{\"pmu\": ");
+		check(r.status == 2, "profile capture --cpu-features of broken JSON: usage error",
+		      "exit %d: %s", r.status, r.err);
+		run_free(&r);
+		RUN(&r, "profile", "capture", cname, "--cpu-features", "host");
 		if (!kvm) {
 			check_fails("profile capture without KVM: exit 9 (503)", &r, 9,
 				    "no_hypervisor");
 		} else {
-			check(r.status == 0 && strstr(r.out, "observed abi"),
-			      "profile capture: every register and the observed ABI",
-			      "exit %d: %s%s", r.status, r.out, r.err);
+			check(r.status == 0 && strstr(r.out, "observed abi") &&
+				      strstr(r.out, "cpu features"),
+			      "profile capture --cpu-features host: every register, the observed "
+			      "ABI and the vCPU features", "exit %d: %s%s", r.status, r.out, r.err);
 			run_free(&r);
 			RUN(&r, "profile", "delete", cname);
 			run_free(&r);
