@@ -299,13 +299,30 @@ _Static_assert(MACHINE_UART_BASE == 0x01000000ULL, "probe_image.S prints there")
 _Static_assert(MACHINE_GIC_DIST_BASE == 0x3fff0000ULL && MACHINE_GIC_REDIST_SIZE == 0x20000ULL,
 	       "probe_image.S finds vCPU 0's redistributor below the distributor");
 
+static int image_write(const char *path, uint64_t write_bytes, uint64_t period_us,
+		       uint64_t rounds, char *err, size_t errlen);
+
 int probe_image_write(const char *path, char *err, size_t errlen)
 {
-	return probe_image_write_writer(path, 0, err, errlen);
+	return image_write(path, 0, 0, 0, err, errlen);
 }
 
 int probe_image_write_writer(const char *path, uint64_t write_bytes, char *err,
 			     size_t errlen)
+{
+	return image_write(path, write_bytes, 0, 0, err, errlen);
+}
+
+int probe_image_write_timer(const char *path, uint64_t period_us, uint64_t rounds, char *err,
+			    size_t errlen)
+{
+	return image_write(path, 0, period_us, rounds, err, errlen);
+}
+
+/* The image with its knobs set: the u64s right before the call table are
+ * probe_image_tlat_us, probe_image_tlat_rounds, probe_image_wmem. */
+static int image_write(const char *path, uint64_t write_bytes, uint64_t period_us,
+		       uint64_t rounds, char *err, size_t errlen)
 {
 	size_t size = (size_t)(probe_image_end - probe_image_start);
 	size_t toff = (size_t)(probe_image_table - probe_image_start);
@@ -329,7 +346,9 @@ int probe_image_write_writer(const char *path, uint64_t write_bytes, char *err,
 	}
 	memcpy(img, probe_image_start, size);
 	table = (uint64_t *)(void *)(img + toff);
-	table[-1] = write_bytes; /* probe_image_wmem, right before the table */
+	table[-3] = period_us;
+	table[-2] = rounds;
+	table[-1] = write_bytes;
 	table[0] = smccc_probe_ncalls;
 	for (size_t i = 0; i < smccc_probe_ncalls; i++) {
 		table[1 + 2 * i] = smccc_probe_calls[i].function_id;

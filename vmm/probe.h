@@ -68,4 +68,14 @@ int probe_image_write(const char *path, char *err, size_t errlen);
 int probe_image_write_writer(const char *path, uint64_t write_bytes, char *err,
 			     size_t errlen);
 
+/*
+ * The same guest that first measures its timer's lateness: `rounds` times
+ * a virtual timer `period_us` ahead, printing "pinvm-timer-start FREQ
+ * TICKS", "pinvm-timer I LATE_TICKS" per round and "pinvm-timer-end"
+ * (probe_image.S), then goes on as probe_image_write()'s. For the timer
+ * latency benchmark (issue 16).
+ */
+int probe_image_write_timer(const char *path, uint64_t period_us, uint64_t rounds, char *err,
+			    size_t errlen);
+
 #endif

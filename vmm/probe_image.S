@@ -25,6 +25,20 @@
  * 4 KiB page, page after page, over [RAM + 16 MiB, RAM + 16 MiB + N),
  * round and round: a working set of N bytes that stays dirty, for the
  * live-migration benchmark.
+ *
+ * With probe_image_tlat_rounds (two u64s before probe_image_wmem:
+ * period in microseconds, then rounds) set to N, the guest first measures
+ * how late its virtual timer wakes it, N times (issue 16):
+ *
+ *   pinvm-timer-start FREQ PERIOD_TICKS    (counter Hz, the period armed)
+ *   pinvm-timer I LATE_TICKS               (one line per round)
+ *   pinvm-timer-end
+ *
+ * Each round reads CNTVCT_EL0, arms CNTV_CVAL_EL0 a period later, waits
+ * in WFI until the counter passed it, and prints how far past it was on
+ * waking: the interrupt's delivery and the vCPU's return to the guest,
+ * whatever runs it (pinvm-vmm, or the floor, tests/bench/kvm_timer_floor.c).
+ * The printing comes after the reading, outside the measured interval.
  */
 #include "probe_layout.h"
 
@@ -47,6 +61,7 @@ entry:
 	movz	x28, #0x0100, lsl #16	/* MACHINE_UART_BASE (probe.c checks) */
 	mrs	x27, cntfrq_el0
 	bl	timer_irq_setup
+	bl	timer_latency
 	mov	x26, #1			/* round */
 round:
 	adr	x0, s_round
@@ -130,6 +145,64 @@ done:
 	b.lo	1b
 	add	x26, x26, #1
 	b	round
+
+/*
+ * timer_latency: the rounds described above, when asked for and the timer
+ * can wake WFI (x18). Clobbers x0-x5, x19-x25.
+ */
+timer_latency:
+	mov	x25, x30
+	adr	x0, probe_image_tlat_us
+	ldp	x19, x20, [x0]		/* period (us), rounds */
+	cbz	x20, 9f
+	cbz	x18, 9f
+	mul	x19, x19, x27		/* period in counter ticks */
+	movz	x0, #0x4240
+	movk	x0, #0xf, lsl #16	/* 1000000 */
+	udiv	x19, x19, x0
+	adr	x0, s_tlat_start
+	bl	puts
+	mov	x0, x27
+	bl	putdec
+	mov	x0, #' '
+	bl	putc
+	mov	x0, x19
+	bl	putdec
+	bl	newline
+	mov	x21, #0			/* round */
+1:	isb
+	mrs	x22, cntvct_el0
+	add	x22, x22, x19		/* the deadline */
+	msr	cntv_cval_el0, x22
+	mov	x0, #1			/* ENABLE, IMASK clear */
+	msr	cntv_ctl_el0, x0
+	isb
+2:	wfi
+	isb
+	mrs	x23, cntvct_el0
+	cmp	x23, x22
+	b.lo	2b
+	mov	x0, #3			/* ENABLE, IMASK: the line stays high */
+	msr	cntv_ctl_el0, x0
+	isb
+	sub	x24, x23, x22
+	adr	x0, s_tlat
+	bl	puts
+	mov	x0, x21
+	bl	putdec
+	mov	x0, #' '
+	bl	putc
+	mov	x0, x24
+	bl	putdec
+	bl	newline
+	add	x21, x21, #1
+	cmp	x21, x20
+	b.lo	1b
+	adr	x0, s_tlat_end
+	bl	puts
+	bl	newline
+9:	mov	x30, x25
+	ret
 
 /*
  * timer_irq_setup: lets the virtual timer's interrupt (PPI 27) wake WFI.
@@ -245,8 +318,19 @@ s_call:
 	.asciz	"pinvm-probe "
 s_end:
 	.asciz	"pinvm-probe-end "
+s_tlat_start:
+	.asciz	"pinvm-timer-start "
+s_tlat:
+	.asciz	"pinvm-timer "
+s_tlat_end:
+	.asciz	"pinvm-timer-end"
 
 	.balign 8
+	.global probe_image_tlat_us
+probe_image_tlat_us:
+	.quad	0
+probe_image_tlat_rounds:
+	.quad	0
 	.global probe_image_wmem
 probe_image_wmem:
 	.quad	0
