@@ -34,18 +34,6 @@ static struct profile *capture(const char *name, const char *host_text,
 	return p;
 }
 
-static struct profile *profile(const char *text)
-{
-	struct api_error err = { 0 };
-	struct profile *p;
-	json_t *doc = load_json(text);
-
-	if (profile_from_json(doc, &p, &err))
-		fail_msg("profile: %s %s: %s", err.code, err.field, err.detail);
-	json_decref(doc);
-	return p;
-}
-
 static const struct compat_entry *entry(const struct compat_report *r,
 					uint64_t id)
 {
@@ -343,7 +331,7 @@ static void test_absent_equivalence_by_rule(void **state)
 	assert_string_equal(err.field, "registers.VENDOR_HYP_BMAP");
 	profile_free(p);
 
-	p = profile("{\"name\": \"psci\", \"registers\": "
+	p = load_profile("{\"name\": \"psci\", \"registers\": "
 		    "{\"PSCI_VERSION\": \"1.1\"}}");
 	compat_check(p, &future, &report);
 	assert_false(report.compatible);
@@ -376,7 +364,7 @@ static void test_5_10_services_on_6_12(void **state)
 		{ FWREG_ID_STD_HYP_BMAP, 0 },
 		{ FWREG_ID_VENDOR_HYP_BMAP, 0 },
 	};
-	struct profile *p = profile(services_5_10);
+	struct profile *p = load_profile(services_5_10);
 	struct hostset h = load_host(LAB_6_12_JSON);
 	const struct compat_entry *e;
 
@@ -471,7 +459,7 @@ static void test_derived_from_observed(void **state)
  * host does not have is refused. */
 static void test_derived_refused(void **state)
 {
-	struct profile *p = profile(
+	struct profile *p = load_profile(
 		"{\"name\": \"d\", \"unknown_registers\": \"disable\", "
 		"\"registers\": {}, \"observed_abi\": {\"calls\": ["
 		"{\"function_id\": \"0x86000000\", \"name\": \"KVM_FEATURES\", "
@@ -508,7 +496,7 @@ static void test_derived_refused(void **state)
 
 static void test_workaround_2(void **state)
 {
-	struct profile *p = profile(
+	struct profile *p = load_profile(
 		"{\"name\": \"w\", \"unknown_registers\": \"disable\", "
 		"\"registers\": {\"PSCI_VERSION\": \"host\", "
 		"\"SMCCC_ARCH_WORKAROUND_1\": \"host\", "
@@ -537,7 +525,7 @@ static void test_workaround_2(void **state)
 
 static void test_host_pin_absent(void **state)
 {
-	struct profile *p = profile(
+	struct profile *p = load_profile(
 		"{\"name\": \"h\", \"registers\": {\"PSCI_VERSION\": \"host\", "
 		"\"SMCCC_ARCH_WORKAROUND_1\": \"host\", "
 		"\"SMCCC_ARCH_WORKAROUND_2\": \"host\", "
@@ -571,7 +559,7 @@ static void test_uncatalogued(void **state)
 		LAB_PSCI("0x10003") ","
 		"{\"id\": \"0x6030000000160007\", \"value\": \"0x5\"},"
 		"{\"id\": \"0x6030000000140009\", \"value\": \"0x7\"}]}");
-	struct profile *p = profile(
+	struct profile *p = load_profile(
 		"{\"name\": \"u\", \"registers\": {\"PSCI_VERSION\": \"1.3\", "
 		"\"0x6030000000160007\": \"0x4\", "
 		"\"0x6030000000140009\": \"0x7\", "
@@ -716,7 +704,7 @@ static void test_discovery(void **state)
 	profile_free(p);
 
 	/* The 5.10 services profile on 6.12: only the workaround is left. */
-	p = profile(services_5_10);
+	p = load_profile(services_5_10);
 	h = load_host(LAB_6_12_JSON);
 	compat_check(p, &h, &report);
 	assert_true(report.discovery.smccc_1_1);
@@ -852,14 +840,14 @@ static void test_report_json(void **state)
 static void test_pvtime_follows_std_hyp_bmap(void **state)
 {
 	struct hostset h510 = load_host(LAB_5_10_JSON), h612 = load_host(LAB_6_12_JSON);
-	struct profile *off = profile(
+	struct profile *off = load_profile(
 		"{\"name\": \"off\", \"unknown_registers\": \"disable\", \"registers\": "
 		"{\"STD_HYP_BMAP\": \"0x0\"}}");
-	struct profile *on = profile(
+	struct profile *on = load_profile(
 		"{\"name\": \"on\", \"registers\": {\"STD_HYP_BMAP\": \"0x1\"}}");
-	struct profile *leave = profile(
+	struct profile *leave = load_profile(
 		"{\"name\": \"leave\", \"registers\": {\"STD_HYP_BMAP\": \"host\"}}");
-	struct profile *none = profile("{\"name\": \"none\", \"registers\": {}}");
+	struct profile *none = load_profile("{\"name\": \"none\", \"registers\": {}}");
 
 	(void)state;
 	/* 5.10 has no STD_HYP_BMAP: the pin to 0 is honoured by the VMM alone. */

@@ -23,18 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static struct profile *load_profile(const char *text)
-{
-	struct api_error err = { 0 };
-	struct profile *p;
-	json_t *doc = load_json(text);
-
-	if (profile_from_json(doc, &p, &err))
-		fail_msg("profile: %s %s: %s", err.code, err.field, err.detail);
-	json_decref(doc);
-	return p;
-}
-
 static void assert_pin(const struct profile *p, uint64_t id,
 		       enum profile_pin_mode mode, uint64_t value)
 {

@@ -144,18 +144,6 @@ static void host_offer(void **state)
 	assert_false(cpu_features_any(&f));
 }
 
-static struct profile *load_profile(const char *text)
-{
-	struct api_error err = { 0 };
-	struct profile *p;
-	json_t *doc = load_json(text);
-
-	if (profile_from_json(doc, &p, &err))
-		fail_msg("profile: %s %s: %s", err.code, err.field, err.detail);
-	json_decref(doc);
-	return p;
-}
-
 static void profile_member(void **state)
 {
 	struct profile *p = load_profile("{\"name\": \"p\", \"registers\": {}, \"cpu_features\": "
