@@ -1498,6 +1498,27 @@ out:
 }
 
 /*
+ * Runs `NAME ARGS` (name_args) from pinvm-vmm's directory, where the lab
+ * installs the benchmark floors, and prints each line it writes as a
+ * BENCH line: the floor of a benchmark, measured in the same run.
+ */
+static void bench_sibling(const char *name_args)
+{
+	char cmd[8500], line[512], *slash;
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd), "%s", opt.vmm);
+	slash = strrchr(cmd, '/');
+	if (slash)
+		snprintf(slash + 1, sizeof(cmd) - (size_t)(slash + 1 - cmd), "%s 2>&1", name_args);
+	f = popen(cmd, "r");
+	while (f && fgets(line, sizeof(line), f))
+		printf("BENCH %s", line);
+	if (f)
+		pclose(f);
+}
+
+/*
  * Benchmark, figures only: snapshot time and size and restore-to-running
  * time of a 1-vCPU Linux guest with 256 MiB and 1 GiB, beside the KVM
  * floor (pinvm-bench-floor, next to pinvm-vmm) measured in the same run.
@@ -1506,19 +1527,7 @@ out:
 static void case_snapshot_bench(void)
 {
 	static const unsigned mibs[] = { 256, 1024 };
-	char floor_cmd[4200], line[512], *slash;
-	FILE *f;
-
-	snprintf(floor_cmd, sizeof(floor_cmd), "%s", opt.vmm);
-	slash = strrchr(floor_cmd, '/');
-	if (slash)
-		snprintf(slash + 1, sizeof(floor_cmd) - (size_t)(slash + 1 - floor_cmd),
-			 "pinvm-bench-floor 2>&1");
-	f = popen(floor_cmd, "r");
-	while (f && fgets(line, sizeof(line), f))
-		printf("BENCH %s", line);
-	if (f)
-		pclose(f);
+	bench_sibling("pinvm-bench-floor");
 	for (size_t k = 0; k < sizeof(mibs) / sizeof(mibs[0]); k++) {
 		struct guest g, r;
 		struct vmm_event ev, created, rcreated;
@@ -2350,19 +2359,9 @@ fail:
 static void case_migrate_bench(void)
 {
 	static const unsigned mibs[] = { 256, 1024 };
-	char floor_cmd[4200], line[512], image[4200], e[256], *slash;
-	FILE *f;
+	char image[4200], e[256];
 
-	snprintf(floor_cmd, sizeof(floor_cmd), "%s", opt.vmm);
-	slash = strrchr(floor_cmd, '/');
-	if (slash)
-		snprintf(slash + 1, sizeof(floor_cmd) - (size_t)(slash + 1 - floor_cmd),
-			 "pinvm-bench-floor 2>&1");
-	f = popen(floor_cmd, "r");
-	while (f && fgets(line, sizeof(line), f))
-		printf("BENCH %s", line);
-	if (f)
-		pclose(f);
+	bench_sibling("pinvm-bench-floor");
 	snprintf(image, sizeof(image), "%s/probe-bench-writer.Image", opt.work);
 	if (probe_image_write_writer(image, (uint64_t)BENCH_WRITE_MIB << 20, e, sizeof(e)) < 0) {
 		check(false, "migrate-bench: probe image: %s", e);
@@ -2422,12 +2421,11 @@ static void case_migrate_bench(void)
  */
 static void case_timer_latency(void)
 {
-	char cmd[8500], line[512], image[4200], e[256], *slash, *con;
+	char floor[4300], line[512], image[4200], e[256], *con;
 	struct vmm_event ev, created;
 	struct timer_lateness t;
 	struct vmm_error err;
 	struct guest g;
-	FILE *f;
 	int ret;
 
 	snprintf(image, sizeof(image), "%s/probe-timer.Image", opt.work);
@@ -2435,16 +2433,8 @@ static void case_timer_latency(void)
 		check(false, "timer-latency: probe image: %s", e);
 		return;
 	}
-	snprintf(cmd, sizeof(cmd), "%s", opt.vmm);
-	slash = strrchr(cmd, '/');
-	if (slash)
-		snprintf(slash + 1, sizeof(cmd) - (size_t)(slash + 1 - cmd),
-			 "pinvm-bench-timer-floor %s 2>&1", image);
-	f = popen(cmd, "r");
-	while (f && fgets(line, sizeof(line), f))
-		printf("BENCH %s", line);
-	if (f)
-		pclose(f);
+	snprintf(floor, sizeof(floor), "pinvm-bench-timer-floor %s", image);
+	bench_sibling(floor);
 
 	spawn_kernel = image;
 	ret = guest_spawn(&g, "bench-timer", KERNEL_NAME, 1, 64, "", NULL, 0, &created);
