@@ -25,8 +25,10 @@ static const char *const names[] = {
 	"el2_feature_differs",
 	"pmu_id_differs",
 	"vgic_revision_differs",
+	"workaround_level_differs",
 };
 #define NRULES (sizeof(names) / sizeof(names[0]))
+_Static_assert(ACCEPT_RULES_ALL == (1u << NRULES) - 1, "a name for every rule");
 
 bool accept_reg_is_cache_geometry(uint64_t id)
 {
@@ -106,8 +108,8 @@ int accept_rules_parse(const json_t *arr, const char *field, unsigned *mask,
 		if (!bit)
 			return api_fail(err, 422, "unknown_rule", path,
 					"\"%.64s\" is not a rule that can be accepted; these can: "
-					"%s, %s, %s, %s", json_string_value(v), names[0], names[1],
-					names[2], names[3]);
+					"%s, %s, %s, %s, %s", json_string_value(v), names[0],
+					names[1], names[2], names[3], names[4]);
 		if (*mask & bit)
 			return api_fail(err, 422, "duplicate_rule", path,
 					"\"%s\" is listed twice", names[__builtin_ctz(bit)]);

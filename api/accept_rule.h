@@ -30,7 +30,18 @@
  *  - vgic_revision_differs: the GICD_IIDR implementation revision alone
  *    (2 on 5.10, 3 on 6.x, the same implementer and product): besides the
  *    field itself, revision 3 adds only GICR_CTLR.{IR,CES}, which are
- *    about LPIs, and pinvm's vGIC has no ITS, so a guest has no LPI.
+ *    about LPIs, and pinvm's vGIC has no ITS, so a guest has no LPI;
+ *  - workaround_level_differs: an SMCCC_ARCH_WORKAROUND_n level the
+ *    target would answer above the one the guest was told (5.10 answers
+ *    WORKAROUND_3 "not required" where 6.x answers "not available"). KVM
+ *    stores no level: a guest is always answered its host's, so no pin
+ *    can hold it. A guest asks at boot and acts on that answer; only a
+ *    guest that asks again sees the new one. Only upwards: a target
+ *    below the guest's level stays workaround_level_above_host, never
+ *    acceptable (KVM will not take the guest's level, and a guest told
+ *    "not required" would not protect itself where it must). Judged by
+ *    pinvmd (api/wa_levels.h), not pinvm-vmm: a restore never replays
+ *    these registers.
  *
  * Anything else that differs (another field of an ID register, a
  * register the target does not list, a value KVM refuses for another
@@ -55,8 +66,9 @@ enum accept_rule {
 	ACCEPT_EL2_FEATURES = 1u << 1,
 	ACCEPT_PMU_ID = 1u << 2,
 	ACCEPT_VGIC_REVISION = 1u << 3,
+	ACCEPT_WA_LEVEL = 1u << 4,
 };
-#define ACCEPT_RULES_ALL 0xfu
+#define ACCEPT_RULES_ALL 0x1fu
 
 /* CLIDR_EL1 or a CCSIDR_EL1 value (KVM_REG_ARM_DEMUX_ID_CCSIDR). */
 bool accept_reg_is_cache_geometry(uint64_t id);

@@ -21,6 +21,7 @@ static const char *const verdict_names[] = {
 	[COMPAT_ABSENT_EQUIVALENT] = "absent_equivalent",
 	[COMPAT_DERIVED] = "derived",
 	[COMPAT_DISABLED] = "disabled",
+	[COMPAT_ACCEPTED] = "accepted",
 	[COMPAT_REFUSED] = "refused",
 };
 

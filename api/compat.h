@@ -23,6 +23,11 @@
  *   derived          not pinned; the profile's observed ABI determines the
  *                    bitmap's value, which is written
  *   disabled         not pinned, policy "disable": the bitmap is written 0
+ *   accepted         a moved guest's workaround level that the target
+ *                    answers differently, kept because the caller
+ *                    accepted workaround_level_differs (api/wa_levels.h):
+ *                    `pinned` is the level the guest was told, `guest_sees`
+ *                    the target's
  *   refused          the profile cannot be honoured (see `rule`)
  * Rules of refused entries: fwreg_rule_code()'s (workaround_level_above_host,
  * psci_version_unsupported, register_absent_on_host, register_unknown, ...),
@@ -65,6 +70,7 @@ enum compat_verdict {
 	COMPAT_ABSENT_EQUIVALENT,
 	COMPAT_DERIVED,
 	COMPAT_DISABLED,
+	COMPAT_ACCEPTED,
 	COMPAT_REFUSED,
 };
 

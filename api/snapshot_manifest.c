@@ -7,6 +7,7 @@
 #include "accept_rule.h"
 #include "fwreg.h"
 #include "jsonutil.h"
+#include "restore_rule.h"
 #include "vm_spec.h"
 
 #include <errno.h>
@@ -47,7 +48,7 @@ static json_t *str_or_null(const char *s)
 
 json_t *snapshot_manifest_build(const struct snapshot_manifest_in *in)
 {
-	json_t *files = json_object(), *doc;
+	json_t *files = json_object(), *levels = json_array(), *doc;
 	json_t *applied = in->applied ? json_incref((json_t *)in->applied) : json_array();
 	json_t *readbacks = in->readbacks ? json_incref((json_t *)in->readbacks) : json_array();
 
@@ -58,15 +59,22 @@ json_t *snapshot_manifest_build(const struct snapshot_manifest_in *in)
 			json_decref(files);
 			files = NULL;
 		}
-	if (!files || !applied || !readbacks) {
+	for (size_t i = 0; levels && i < in->nlevels; i++)
+		if (ju_append_new(levels, json_pack("{s:o, s:o}", "id", ju_hex(in->levels[i].id),
+						    "value", ju_hex(in->levels[i].value)))) {
+			json_decref(levels);
+			levels = NULL;
+		}
+	if (!files || !applied || !readbacks || !levels) {
+		json_decref(levels);
 		json_decref(files);
 		json_decref(applied);
 		json_decref(readbacks);
 		return NULL;
 	}
-	/* "o" steals applied, readbacks and files, even when packing fails. */
+	/* "o" steals applied, readbacks, levels and files, even when packing fails. */
 	doc = json_pack("{s:i, s:s, s:s, s:{s:s, s:i, s:I, s:o, s:o, s:o},"
-			" s:{s:s, s:O}, s:{s:o, s:O, s:o, s:o}, s:o}",
+			" s:{s:s, s:O}, s:{s:o, s:O, s:o, s:o, s:o}, s:o}",
 			"format", SNAPSHOT_FORMAT, "id", in->id, "created", in->created,
 			"vm", "id", in->vm_id ? in->vm_id : "", "vcpus", (int)in->vcpus,
 			"memory_mib", (json_int_t)in->memory_mib, "cmdline",
@@ -77,7 +85,7 @@ json_t *snapshot_manifest_build(const struct snapshot_manifest_in *in)
 			in->source_fwregs ? in->source_fwregs : json_null(),
 			"profile", "name", str_or_null(in->profile_name), "document",
 			in->profile_doc ? in->profile_doc : json_null(), "applied", applied,
-			"readbacks", readbacks, "files", files);
+			"readbacks", readbacks, "workaround_levels", levels, "files", files);
 	return doc;
 }
 
@@ -135,6 +143,52 @@ static int get_required_string(const json_t *obj, const char *key, const char *f
 	if (!ret && !*out)
 		return ju_missing_field(err, field);
 	return ret;
+}
+
+/* profile.workaround_levels (optional): [{"id", "value"}], each id one of
+ * SMCCC_ARCH_WORKAROUND_1..3, at most once. */
+static int parse_levels(const json_t *arr, struct snapshot_manifest *m, struct api_error *err)
+{
+	const char *where = "manifest.profile.workaround_levels";
+	char field[96];
+	const json_t *e;
+	size_t i;
+
+	if (!arr || json_is_null(arr))
+		return 0;
+	if (!json_is_array(arr))
+		return ju_wrong_type(err, where, "an array", arr);
+	json_array_foreach(arr, i, e) {
+		uint64_t id, value;
+		size_t k;
+
+		ju_path(field, sizeof(field), "%s[%zu]", where, i);
+		if (!json_is_object(e))
+			return ju_wrong_type(err, field, "an object", e);
+		ju_path(field, sizeof(field), "%s[%zu].id", where, i);
+		if (!json_object_get(e, "id"))
+			return ju_missing_field(err, field);
+		if (ju_get_hex(json_object_get(e, "id"), field, &id, err) < 0)
+			return -EINVAL;
+		if (!restore_reg_is_host_level(id))
+			return api_fail(err, 422, "not_a_workaround_register", field,
+					"0x%016" PRIx64 " is not SMCCC_ARCH_WORKAROUND_1..3", id);
+		for (k = 0; k < m->nlevels && m->levels[k].id < id; k++)
+			;
+		if (k < m->nlevels && m->levels[k].id == id)
+			return api_fail(err, 422, "duplicate_register", field,
+					"register 0x%016" PRIx64 " is listed twice", id);
+		ju_path(field, sizeof(field), "%s[%zu].value", where, i);
+		if (!json_object_get(e, "value"))
+			return ju_missing_field(err, field);
+		if (ju_get_hex(json_object_get(e, "value"), field, &value, err) < 0)
+			return -EINVAL;
+		/* Three ids, each once: room is certain. */
+		memmove(&m->levels[k + 1], &m->levels[k], (m->nlevels - k) * sizeof(m->levels[0]));
+		m->levels[k] = (struct fw_pin){ .id = id, .value = value };
+		m->nlevels++;
+	}
+	return 0;
 }
 
 static int parse_files(const json_t *doc, struct snapshot_manifest *m, struct api_error *err)
@@ -239,7 +293,8 @@ int snapshot_manifest_parse(const json_t *doc, struct snapshot_manifest *out,
 			return ju_wrong_type(err, "manifest.profile.document", "an object", v);
 		m.profile_doc = v;
 	}
-	if (parse_files(doc, &m, err) < 0)
+	if (parse_levels(json_object_get(profile, "workaround_levels"), &m, err) < 0 ||
+	    parse_files(doc, &m, err) < 0)
 		return -EINVAL;
 	m.doc = json_incref((json_t *)doc);
 	*out = m;
@@ -378,6 +433,26 @@ static bool guest_has(const struct snapshot_guest *g, uint64_t id)
 	return false;
 }
 
+void snapshot_guest_set_levels(struct snapshot_guest *g, const struct fw_pin *lv, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t k;
+
+		for (k = 0; k < g->nfw && g->fw[k].id < lv[i].id; k++)
+			;
+		if (k < g->nfw && g->fw[k].id == lv[i].id) {
+			g->fw[k].value = lv[i].value;
+			continue;
+		}
+		if (g->nfw == HOSTSET_MAX_REGS)
+			continue;
+		memmove(&g->fw[k + 1], &g->fw[k], (g->nfw - k) * sizeof(g->fw[0]));
+		g->fw[k].id = lv[i].id;
+		g->fw[k].value = lv[i].value;
+		g->nfw++;
+	}
+}
+
 /* A bitmap the guest never saw: pinned 0 (its services were off). */
 static int pin_zero(struct profile *p, const struct snapshot_guest *g, uint64_t id,
 		    struct api_error *err)
@@ -437,8 +512,8 @@ int snapshot_profile(const struct snapshot_guest *g, const json_t *profile_doc,
 }
 
 int snapshot_check(const struct snapshot_guest *g, const json_t *profile_doc,
-		   const struct hostset *target, const char *name, struct compat_report *out,
-		   struct api_error *err)
+		   const struct hostset *target, const char *name, unsigned accept,
+		   struct compat_report *out, struct api_error *err)
 {
 	struct profile *p;
 	int ret = snapshot_profile(g, profile_doc, target, name, &p, err);
@@ -450,6 +525,7 @@ int snapshot_check(const struct snapshot_guest *g, const json_t *profile_doc,
 	if (ret < 0)
 		return api_fail(err, 500, "internal_error", "", "compat_check: %s",
 				strerror(-ret));
+	wa_levels_judge_move(out, accept);
 	return 0;
 }
 

@@ -16,7 +16,8 @@
  *               "firmware_registers": <hostset document>|null},
  *    "profile": {"name": "lab-6.12"|null, "document": {...}|null,
  *                "applied": [{"id": "0x..", "value": "0x.."}],
- *                "readbacks": [{"id": "0x..", "value": "0x..", "readback": "0x.."}]},
+ *                "readbacks": [{"id": "0x..", "value": "0x..", "readback": "0x.."}],
+ *                "workaround_levels": [{"id": "0x..", "value": "0x.."}]},
  *    "files": {"vm.json": {"sha256": "<64 hex>", "size": N},
  *              "mem.raw": {"sha256_pages": "<64 hex>", "size": N},
  *              "console.log": {"sha256": ..., "size": N}}}
@@ -32,7 +33,12 @@
  * source.firmware_registers is the source host's whole set as pinvmd saw it
  * (null when it could not read one); profile.document is the stored profile
  * the VM was created under; applied are the pins written, readbacks what
- * pinvm-vmm read back (vm.json's "pins").
+ * pinvm-vmm read back (vm.json's "pins"); workaround_levels the
+ * SMCCC_ARCH_WORKAROUND_n levels the guest was told (api/wa_levels.h:
+ * KVM stores none, so vm.json's values are only the source host's), and
+ * when present they stand in for vm.json's. Snapshots written before
+ * pinvm recorded them have none: vm.json's values, what the guest was
+ * answered on the source, stand.
  *
  * The firmware check: the guest must see on the target what it saw on the
  * source. The snapshot becomes a synthetic profile in which every firmware
@@ -43,7 +49,9 @@
  * The profile's "smccc" member comes from profile.document. compat_check()
  * then judges it against the target's set, so verdicts and rule names are
  * the profiles' own (psci_version_unsupported, workaround_level_above_host,
- * register_absent_on_host, ...).
+ * register_absent_on_host, ...), and a workaround level the target would
+ * answer differently is a move's own rule (wa_levels_judge_move():
+ * workaround_level_differs, unless accepted).
  */
 #ifndef PINVM_API_SNAPSHOT_MANIFEST_H
 #define PINVM_API_SNAPSHOT_MANIFEST_H
@@ -52,6 +60,7 @@
 #include "compat.h"
 #include "hostset.h"
 #include "profile.h"
+#include "wa_levels.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -96,6 +105,8 @@ struct snapshot_manifest {
 	const char *profile_name;     /* NULL: none */
 	const json_t *profile_doc;    /* borrowed from doc; NULL: none */
 	const json_t *source_fwregs;  /* borrowed from doc; NULL: none */
+	size_t nlevels;               /* profile.workaround_levels, sorted by id */
+	struct fw_pin levels[WA_LEVELS_MAX];
 	struct snapshot_file files[SNAPSHOT_NFILES];
 };
 
@@ -109,6 +120,8 @@ struct snapshot_manifest_in {
 	const json_t *source_fwregs;           /* NULL: none */
 	const char *profile_name;              /* NULL: none */
 	const json_t *profile_doc, *applied, *readbacks; /* NULL: none / [] */
+	const struct fw_pin *levels;           /* wa_levels_told()'s, nlevels */
+	size_t nlevels;
 	struct snapshot_file files[SNAPSHOT_NFILES];
 };
 
@@ -121,7 +134,9 @@ json_t *snapshot_manifest_build(const struct snapshot_manifest_in *in);
  *   400 wrong_type          not an object, a member of the wrong type
  *   422 unsupported_format  format newer than SNAPSHOT_FORMAT
  *   422 missing_field, bad_snapshot_id, out_of_range, value_too_long,
- *       bad_sha256, bad_value
+ *       bad_sha256, bad_value, bad_hex, duplicate_register (workaround_levels),
+ *       not_a_workaround_register (workaround_levels: an id other than
+ *       SMCCC_ARCH_WORKAROUND_1..3)
  * and, for source.firmware_registers, hostset_from_json()'s errors.
  * On failure *m holds nothing.
  */
@@ -166,6 +181,13 @@ int snapshot_guest_from_vm_json(const json_t *vm, struct snapshot_guest *out,
 				struct api_error *err);
 
 /*
+ * Sets the level of each register of lv[0..n) in g (inserted when g lacks
+ * it and has room): what the guest was told stands in for what KVM read
+ * on its host.
+ */
+void snapshot_guest_set_levels(struct snapshot_guest *g, const struct fw_pin *lv, size_t n);
+
+/*
  * The synthetic profile of the comment above (*out new, caller frees with
  * profile_free), named `name`. profile_doc (borrowed, may be NULL) gives
  * "smccc"; target (may be NULL) adds its bitmaps. 0, or -EINVAL/-ENOMEM
@@ -176,10 +198,14 @@ int snapshot_profile(const struct snapshot_guest *g, const json_t *profile_doc,
 		     const struct hostset *target, const char *name, struct profile **out,
 		     struct api_error *err);
 
-/* snapshot_profile() judged by compat_check() against target into *out. */
+/*
+ * snapshot_profile() judged by compat_check() against target into *out,
+ * then as a move (wa_levels_judge_move(), accept: api/accept_rule.h's
+ * mask).
+ */
 int snapshot_check(const struct snapshot_guest *g, const json_t *profile_doc,
-		   const struct hostset *target, const char *name, struct compat_report *out,
-		   struct api_error *err);
+		   const struct hostset *target, const char *name, unsigned accept,
+		   struct compat_report *out, struct api_error *err);
 
 /*
  * The writes of a compatible report r that restore must add after the

@@ -20,6 +20,7 @@
 #include "migrate_request.h"
 #include "server.h"
 #include "vm_core.h"
+#include "wa_levels.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -127,7 +128,7 @@ void handle_vms_incoming_post(struct request *req, struct reply *rep)
 	}
 	/* The destination judges on its own host, whatever the source found. */
 	snprintf(name, sizeof(name), "migration-%.60s", in->source_vm ? in->source_vm : "in");
-	if (snapshot_check(&in->g, in->profile_doc, here, name, report, &err) < 0) {
+	if (snapshot_check(&in->g, in->profile_doc, here, name, in->accept, report, &err) < 0) {
 		reply_api_error(rep, &err);
 		goto out;
 	}
@@ -145,6 +146,18 @@ void handle_vms_incoming_post(struct request *req, struct reply *rep)
 			json_object_set_new(extra, "compatibility", compat_report_to_json(report));
 		reply_error_extra(rep, &err, extra);
 		goto out;
+	}
+	/* What differs from the source, as the caller accepted it: the vCPU
+	 * state's (the pre-run check) and the workaround levels'. */
+	if (in->accept) {
+		json_t *all = accepted ? json_copy(accepted) : json_array();
+
+		json_decref(accepted);
+		accepted = all;
+		if (!all || wa_levels_accepted_append(report, all) < 0) {
+			reply_json(rep, 500, NULL);
+			goto out;
+		}
 	}
 	if (!in->prerun)
 		log_msg(LOG_WARN, "incoming migration of %s: no pre-run image; its vCPU state is "

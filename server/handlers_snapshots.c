@@ -14,6 +14,7 @@
 #include "snapshot_store.h"
 #include "store.h"
 #include "vm_core.h"
+#include "wa_levels.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -310,12 +311,20 @@ void snapshot_restore_post(struct request *req, struct reply *rep, const json_t 
 	pthread_mutex_lock(&e->lock);
 	reply_json(rep, 201, vm_entry_to_json(e));
 	pthread_mutex_unlock(&e->lock);
-	/* What differs from the source, as the caller accepted it. */
+	/* What differs from the source, as the caller accepted it: the vCPU
+	 * state's (restore-check) and the workaround levels'. */
 	if (rep->body && accept) {
 		json_t *acc = json_object_get(v.restore_check, "accepted");
 
-		json_object_set_new(rep->body, "accepted",
-				    acc ? json_incref(acc) : json_array());
+		acc = acc ? json_copy(acc) : json_array();
+		if (acc && wa_levels_accepted_append(v.report, acc) < 0) {
+			json_decref(acc);
+			acc = NULL;
+		}
+		/* The VM exists: without memory for the list, the 201 goes
+		 * without it rather than with a shorter one. */
+		if (acc)
+			json_object_set_new(rep->body, "accepted", acc);
 	}
 	snprintf(rep->location, sizeof(rep->location), "/v1/vms/%s", e->id);
 	vm_entry_put(e);

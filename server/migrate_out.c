@@ -93,12 +93,15 @@ static int url_host(const char *url, char *out, size_t len)
  * The guest's firmware registers as it sees them: this host's values
  * (what KVM shows a guest for every register nobody wrote), with the
  * values its ABI report says were written (a profile's pins, or the
- * saved registers of a guest that came from a snapshot or a migration).
+ * saved registers of a guest that came from a snapshot or a migration),
+ * and the workaround levels it was told (wa_levels.h: KVM stores none,
+ * so neither this host's level nor a write says what the guest knows).
  */
 static int guest_view(const struct migrate_env *env, struct vm_entry *e,
 		      struct snapshot_guest *g, char *kernel, size_t klen, struct api_error *err)
 {
 	struct hostset *h = malloc(sizeof(*h));
+	struct fw_pin levels[WA_LEVELS_MAX];
 	char cfgpath[PATH_MAX];
 	json_error_t jerr;
 	json_t *cfg, *r;
@@ -145,6 +148,7 @@ static int guest_view(const struct migrate_env *env, struct vm_entry *e,
 			g->nfw++;
 		}
 	}
+	snapshot_guest_set_levels(g, levels, wa_levels_told(e->abi, levels, WA_LEVELS_MAX));
 	pthread_mutex_unlock(&e->lock);
 	if (!g->vcpus || !g->memory_mib)
 		return api_fail(err, 500, "state_error", "", "the VM's config.json has no size");
@@ -603,7 +607,7 @@ static int prepare(const struct migrate_env *env, struct job *j, struct api_erro
 		goto out;
 	}
 	snprintf(name, sizeof(name), "migration-%.40s", e->id);
-	ret = snapshot_check(&in.g, profile_doc, target, name, report, err);
+	ret = snapshot_check(&in.g, profile_doc, target, name, j->accept, report, err);
 	if (ret < 0)
 		goto out;
 	if (!report->compatible) {

@@ -105,6 +105,7 @@ static int finish_dir(const struct snapshot_env *env, struct vm_entry *e, const 
 	const struct kvm_host_info *info = host_view_info(env->host);
 	struct snapshot_guest *g = malloc(sizeof(*g));
 	struct snapshot_file msum;
+	struct fw_pin levels[WA_LEVELS_MAX];
 	struct hostset *host = malloc(sizeof(*host));
 	struct api_error ignored;
 	json_t *vm = NULL, *fwregs = NULL, *profile = NULL, *applied = NULL, *doc = NULL;
@@ -138,7 +139,9 @@ static int finish_dir(const struct snapshot_env *env, struct vm_entry *e, const 
 		profile = NULL; /* deleted since: the guest's registers still say it all */
 	pthread_mutex_lock(&e->lock);
 	applied = applied_of(e->abi);
+	in.nlevels = wa_levels_told(e->abi, levels, WA_LEVELS_MAX);
 	pthread_mutex_unlock(&e->lock);
+	in.levels = levels;
 	in.created = created;
 	in.vcpus = g->vcpus;
 	in.memory_mib = g->memory_mib;
@@ -413,7 +416,9 @@ int snapshot_judge(const struct snapshot_env *env, const char *id,
 		goto fail;
 	}
 	snprintf(name, sizeof(name), "snapshot-%s", id);
-	ret = snapshot_check(&v->g, v->m.profile_doc, target, name, v->report, err);
+	/* What the guest was told, where the manifest says (wa_levels.h). */
+	snapshot_guest_set_levels(&v->g, v->m.levels, v->m.nlevels);
+	ret = snapshot_check(&v->g, v->m.profile_doc, target, name, accept, v->report, err);
 	if (ret < 0)
 		goto fail;
 	/* The rest only matters for a restore the firmware allows. */

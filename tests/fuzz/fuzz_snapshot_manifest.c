@@ -22,7 +22,8 @@ static void judge(const struct snapshot_guest *g, const json_t *profile_doc)
 	struct api_error err;
 
 	for (size_t i = 0; i < FUZZ_NLAB; i++) {
-		int ret = snapshot_check(g, profile_doc, &lab[i], "fuzz", &report, &err);
+		int ret = snapshot_check(g, profile_doc, &lab[i], "fuzz", i % 2 ? ACCEPT_RULES_ALL : 0,
+					 &report, &err);
 		size_t n;
 
 		if (ret) {
@@ -64,6 +65,12 @@ int fuzz_run(const uint8_t *data, size_t size)
 
 		FUZZ_CHECK(rec);
 		FUZZ_CHECK(snapshot_id_valid(m.id));
+		/* Levels: only the workaround registers, each once, in order. */
+		FUZZ_CHECK(m.nlevels <= WA_LEVELS_MAX);
+		for (size_t i = 0; i < m.nlevels; i++)
+			FUZZ_CHECK(m.levels[i].id >= FWREG_ID_WORKAROUND_1 &&
+				   m.levels[i].id <= FWREG_ID_WORKAROUND_3 &&
+				   (!i || m.levels[i - 1].id < m.levels[i].id));
 		json_decref(rec);
 		snapshot_manifest_clear(&m);
 	}

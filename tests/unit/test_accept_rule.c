@@ -100,14 +100,16 @@ static void test_names_and_parse(void **state)
 
 	assert_int_equal(accept_rules_parse(NULL, "accept", &mask, &err), 0);
 	assert_int_equal(mask, 0);
-	a = json_pack("[s,s,s,s]", "vgic_revision_differs", "cache_geometry_differs",
-		      "el2_feature_differs", "pmu_id_differs");
+	a = json_pack("[s,s,s,s,s]", "vgic_revision_differs", "workaround_level_differs",
+		      "cache_geometry_differs", "el2_feature_differs", "pmu_id_differs");
 	assert_int_equal(accept_rules_parse(a, "accept", &mask, &err), 0);
 	assert_int_equal(mask, ACCEPT_RULES_ALL);
 	back = accept_rules_to_json(mask);
-	assert_int_equal(json_array_size(back), 4);
+	assert_int_equal(json_array_size(back), 5);
 	assert_string_equal(json_string_value(json_array_get(back, 0)),
 			    "cache_geometry_differs");
+	assert_string_equal(json_string_value(json_array_get(back, 4)),
+			    "workaround_level_differs");
 	json_decref(back);
 	json_decref(a);
 

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "snapshot_manifest.h"
+#include "accept_rule.h"
 #include "fwreg.h"
 #include "jsonutil.h"
 #include "test_json.h"
@@ -81,17 +82,25 @@ static const struct compat_entry *entry(const struct compat_report *r, uint64_t 
 	return NULL;
 }
 
-static struct compat_report *judge(const char *from, const char *to)
+/* g judged on the fixture of kernel `to`, accepting accept's rules. */
+static struct compat_report *judge_guest(const struct snapshot_guest *g, const char *to,
+					 unsigned accept)
 {
-	struct snapshot_guest g = guest_of(from);
 	struct hostset target = fixture_host(to);
 	struct compat_report *r = malloc(sizeof(*r));
 	struct api_error err;
 
 	assert_non_null(r);
-	if (snapshot_check(&g, NULL, &target, "snapshot-test", r, &err))
-		fail_msg("%s -> %s: %s %s", from, to, err.code, err.detail);
+	if (snapshot_check(g, NULL, &target, "snapshot-test", accept, r, &err))
+		fail_msg("-> %s: %s %s", to, err.code, err.detail);
 	return r;
+}
+
+static struct compat_report *judge(const char *from, const char *to)
+{
+	struct snapshot_guest g = guest_of(from);
+
+	return judge_guest(&g, to, 0);
 }
 
 static void guest_reads_firmware_of_vcpu0(void **state)
@@ -307,6 +316,204 @@ static void vm_json_readbacks_fallback(void **state)
 	json_decref(doc);
 }
 
+static void set_fw(struct snapshot_guest *g, uint64_t id, uint64_t value)
+{
+	struct fw_pin p = { .id = id, .value = value };
+
+	snapshot_guest_set_levels(g, &p, 1);
+}
+
+/*
+ * A 6.12 guest as a baseline of 6.12 and 5.10 leaves it (PSCI 1.0, no
+ * services): what 5.10 can honour but for WORKAROUND_3, which the guest
+ * was told at 6.12's level 0 (NOT_AVAIL) and 5.10 answers 2 (NOT_REQUIRED).
+ */
+static struct snapshot_guest baseline_guest_6_12(void)
+{
+	struct snapshot_guest g = guest_of("6.12");
+
+	set_fw(&g, FWREG_ID_PSCI_VERSION, 0x10000);
+	set_fw(&g, FWREG_ID_STD_BMAP, 0);
+	set_fw(&g, FWREG_ID_STD_HYP_BMAP, 0);
+	set_fw(&g, FWREG_ID_VENDOR_HYP_BMAP, 0);
+	return g;
+}
+
+/* Moving it to 5.10 changes the answer to ARCH_FEATURES(WORKAROUND_3):
+ * refused by default under the move's own rule, naming the register. */
+static void rollback_level_differs_refused(void **state)
+{
+	struct snapshot_guest g = baseline_guest_6_12();
+	struct compat_report *r = judge_guest(&g, "5.10", 0);
+	const struct compat_entry *e = entry(r, FWREG_ID_WORKAROUND_3);
+	struct api_error err;
+
+	(void)state;
+	assert_false(r->compatible);
+	assert_non_null(e);
+	assert_int_equal(e->verdict, COMPAT_REFUSED);
+	assert_string_equal(e->rule, "workaround_level_differs");
+	assert_true(e->pin == 0 && e->guest_sees == 2);
+	/* The only refusal: everything else 5.10 honours. */
+	for (size_t i = 0; i < r->nentries; i++)
+		if (r->entries[i].verdict == COMPAT_REFUSED && r->entries[i].id != e->id)
+			fail_msg("also refused: 0x%llx %s", (unsigned long long)r->entries[i].id,
+				 r->entries[i].rule);
+	assert_int_equal(compat_refusal(r, "snapshot-test", &err), -EPERM);
+	assert_string_equal(err.field, "registers.SMCCC_ARCH_WORKAROUND_3");
+	free(r);
+}
+
+/* Accepted by name: compatible, the entry says so, and the 201's
+ * "accepted" list names register, rule, wanted and kept. */
+static void rollback_level_differs_accepted(void **state)
+{
+	struct snapshot_guest g = baseline_guest_6_12();
+	struct compat_report *r = judge_guest(&g, "5.10", ACCEPT_WA_LEVEL);
+	const struct compat_entry *e = entry(r, FWREG_ID_WORKAROUND_3);
+	json_t *acc = json_array(), *a, *doc;
+
+	(void)state;
+	assert_true(r->compatible);
+	assert_int_equal(e->verdict, COMPAT_ACCEPTED);
+	assert_int_equal(wa_levels_accepted_append(r, acc), 0);
+	assert_int_equal(json_array_size(acc), 1);
+	a = json_array_get(acc, 0);
+	assert_string_equal(json_string_value(json_object_get(a, "register")),
+			    "0x6030000000140003");
+	assert_string_equal(json_string_value(json_object_get(a, "rule")),
+			    "workaround_level_differs");
+	assert_string_equal(json_string_value(json_object_get(a, "wanted")), "0x0");
+	assert_string_equal(json_string_value(json_object_get(a, "kept")), "0x2");
+	/* The restored VM's ABI says what the guest was told: the next move
+	 * judges it by the pin (wa_levels_told()), so it comes home to 0. */
+	doc = compat_report_to_json(r);
+	{
+		struct fw_pin told[WA_LEVELS_MAX];
+		size_t n = wa_levels_told(json_object_get(doc, "registers"), told,
+					  WA_LEVELS_MAX);
+		size_t k;
+
+		for (k = 0; k < n && told[k].id != FWREG_ID_WORKAROUND_3; k++)
+			;
+		assert_true(k < n && told[k].value == 0);
+	}
+	json_decref(doc);
+	json_decref(acc);
+	free(r);
+}
+
+/* A level below what the guest was told is never acceptable: a 5.10
+ * guest told "not required" is refused on 6.12 even accepting all. */
+static void level_above_target_never_accepted(void **state)
+{
+	struct snapshot_guest g = guest_of("5.10");
+	struct compat_report *r = judge_guest(&g, "6.12", ACCEPT_RULES_ALL);
+	const struct compat_entry *e = entry(r, FWREG_ID_WORKAROUND_3);
+
+	(void)state;
+	assert_false(r->compatible);
+	assert_int_equal(e->verdict, COMPAT_REFUSED);
+	assert_string_equal(e->rule, "workaround_level_above_host");
+	free(r);
+}
+
+/* What the guest was told (the manifest's levels) stands in for the
+ * source host's: a guest told 0 on its way back from 5.10 goes home. */
+static void told_level_stands_in(void **state)
+{
+	struct snapshot_guest g = guest_of("5.10");
+	struct fw_pin told = { .id = FWREG_ID_WORKAROUND_3, .value = 0 };
+	struct compat_report *r;
+
+	(void)state;
+	set_fw(&g, FWREG_ID_PSCI_VERSION, 0x10000);
+	snapshot_guest_set_levels(&g, &told, 1);
+	r = judge_guest(&g, "6.12", 0);
+	assert_int_equal(entry(r, FWREG_ID_WORKAROUND_3)->verdict, COMPAT_PINNED);
+	assert_true(r->compatible);
+	free(r);
+}
+
+/* What a VM's ABI says its guest was told: guest_sees, but the pin of an
+ * entry a move accepted; other registers and entries without a value are
+ * not levels. */
+static void told_levels_from_abi(void **state)
+{
+	json_t *abi = load_json(
+		"[{\"id\": \"0x6030000000140000\", \"verdict\": \"pinned\", \"pinned\": \"0x10000\","
+		"  \"guest_sees\": \"0x10000\"},"
+		" {\"id\": \"0x6030000000140003\", \"verdict\": \"guest_sees_host\","
+		"  \"pinned\": \"0x0\", \"guest_sees\": \"0x2\"},"
+		" {\"id\": \"0x6030000000140002\", \"verdict\": \"accepted\", \"pinned\": \"0x0\","
+		"  \"guest_sees\": \"0x3\"},"
+		" {\"id\": \"0x6030000000140001\", \"verdict\": \"host_value\", \"pinned\": \"host\"}]");
+	struct fw_pin told[WA_LEVELS_MAX];
+	size_t n;
+
+	(void)state;
+	n = wa_levels_told(abi, told, WA_LEVELS_MAX);
+	assert_int_equal(n, 2);
+	assert_true(told[0].id == FWREG_ID_WORKAROUND_2 && told[0].value == 0);
+	assert_true(told[1].id == FWREG_ID_WORKAROUND_3 && told[1].value == 2);
+	assert_int_equal(wa_levels_told(NULL, told, WA_LEVELS_MAX), 0);
+	json_decref(abi);
+}
+
+static void manifest_levels_round_trip(void **state)
+{
+	static const struct fw_pin lv[] = { { FWREG_ID_WORKAROUND_1, 2 },
+					    { FWREG_ID_WORKAROUND_3, 0 } };
+	struct snapshot_manifest_in in = {
+		.id = ID, .created = "2026-11-30T09:00:00Z", .vm_id = "vm-1", .vcpus = 1,
+		.memory_mib = 128, .kernel_release = "6.12", .levels = lv, .nlevels = 2,
+	};
+	struct snapshot_manifest m;
+	struct api_error err;
+	json_t *doc;
+
+	(void)state;
+	for (size_t i = 0; i < SNAPSHOT_NFILES; i++)
+		snprintf(in.files[i].sha256, sizeof(in.files[i].sha256), "%s", SUM);
+	doc = snapshot_manifest_build(&in);
+	assert_non_null(doc);
+	assert_int_equal(snapshot_manifest_parse(doc, &m, &err), 0);
+	assert_int_equal(m.nlevels, 2);
+	assert_true(m.levels[1].id == FWREG_ID_WORKAROUND_3 && m.levels[1].value == 0);
+	snapshot_manifest_clear(&m);
+	json_decref(doc);
+}
+
+static void manifest_levels_refusals(void **state)
+{
+	static const struct {
+		const char *levels, *code, *field;
+	} cases[] = {
+		{ "{}", "wrong_type", "manifest.profile.workaround_levels" },
+		{ "[{\"id\": \"0x6030000000140000\", \"value\": \"0x10000\"}]",
+		  "not_a_workaround_register", "manifest.profile.workaround_levels[0].id" },
+		{ "[{\"id\": \"0x6030000000140003\", \"value\": \"0x0\"},"
+		  " {\"id\": \"0x6030000000140003\", \"value\": \"0x2\"}]",
+		  "duplicate_register", "manifest.profile.workaround_levels[1].id" },
+		{ "[{\"id\": \"0x6030000000140003\"}]", "missing_field",
+		  "manifest.profile.workaround_levels[0].value" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct snapshot_manifest m;
+		struct api_error err = { 0 };
+		json_t *doc = manifest();
+
+		json_object_set_new(json_object_get(doc, "profile"), "workaround_levels",
+				    load_json(cases[i].levels));
+		if (snapshot_manifest_parse(doc, &m, &err) != -EINVAL ||
+		    strcmp(err.code, cases[i].code) || strcmp(err.field, cases[i].field))
+			fail_msg("case %zu: %u %s %s", i, err.status, err.code, err.field);
+		json_decref(doc);
+	}
+}
+
 static void ids(void **state)
 {
 	(void)state;
@@ -328,6 +535,13 @@ int main(void)
 		cmocka_unit_test(manifest_refusals),
 		cmocka_unit_test(vm_json_refusals),
 		cmocka_unit_test(vm_json_readbacks_fallback),
+		cmocka_unit_test(rollback_level_differs_refused),
+		cmocka_unit_test(rollback_level_differs_accepted),
+		cmocka_unit_test(level_above_target_never_accepted),
+		cmocka_unit_test(told_level_stands_in),
+		cmocka_unit_test(told_levels_from_abi),
+		cmocka_unit_test(manifest_levels_round_trip),
+		cmocka_unit_test(manifest_levels_refusals),
 		cmocka_unit_test(ids),
 	};
 
