@@ -323,20 +323,22 @@ static json_t *migrate_body(const char *link_to, const json_t *accept)
 
 /* The differences a move's 202 says the destination keeps its own value
  * for (accept_rule.h): must be a list of register, rule, wanted and kept;
- * printed. */
-static void print_accepted(const char *name, const json_t *answer)
+ * printed. Returns whether a workaround level is among them. */
+static bool print_accepted(const char *name, const json_t *answer)
 {
 	const json_t *acc = json_object_get(answer, "accepted"), *a;
-	bool whole = json_is_array(acc);
+	bool whole = json_is_array(acc), level = false;
 	size_t i;
 
 	json_array_foreach(acc, i, a) {
 		whole = whole && *js(a, "register") && *js(a, "rule") && *js(a, "wanted");
+		level = level || !strcmp(js(a, "rule"), "workaround_level_differs");
 		printf("# %s accepted: %s %s: the guest had %s, keeps %s\n", name, js(a, "register"),
 		       js(a, "rule"), js(a, "wanted"), *js(a, "kept") ? js(a, "kept") : "nothing");
 	}
 	check(whole, "the 202 lists what the destination keeps of its own (accepted)",
 	      "%s: %s with %zu entries", name, acc ? "an array" : "nothing", json_array_size(acc));
+	return level;
 }
 
 /* The KVM floor of host cl: a probe VM built, run and ended (s). */
@@ -369,6 +371,7 @@ static char *leg(const char *name, const struct client *from, const struct clien
 	json_t *vm, *mig;
 	unsigned n0, n1, differ = 0, host_level = 0;
 	double t0 = client_now(), floor_s;
+	bool level_accepted = false;
 	size_t n;
 
 	snprintf(path, sizeof(path), "/v1/vms/%s/migrate", id);
@@ -377,7 +380,7 @@ static char *leg(const char *name, const struct client *from, const struct clien
 	      "POST /v1/vms/{id}/migrate: 202 with the migration under way", "%s: %ld %s", name,
 	      r.status, r.body);
 	if (accept)
-		print_accepted(name, r.json);
+		level_accepted = print_accepted(name, r.json);
 	response_free(&r);
 	vm = wait_migration(from, id);
 	mig = json_object_get(vm, "migration");
@@ -422,9 +425,10 @@ static char *leg(const char *name, const struct client *from, const struct clien
 				/* ARCH_FEATURES of a workaround answers the host's
 				 * level, which KVM lets no VMM pin (it stores
 				 * nothing) and 5.10 has no SMCCC filter to answer
-				 * otherwise: counted apart, between kernels. */
-				bool level = accept && strstr(smccc_probe_calls[i].name,
-							      "FEATURES(WORKAROUND_");
+				 * otherwise: a difference only where the 202
+				 * listed it accepted (workaround_level_differs). */
+				bool level = level_accepted &&
+					     strstr(smccc_probe_calls[i].name, "FEATURES(WORKAROUND_");
 
 				if (x0[i] == first[i])
 					continue;
@@ -438,10 +442,10 @@ static char *leg(const char *name, const struct client *from, const struct clien
 		}
 		check(differ == 0 && n1 >= n0 + 2,
 		      "every SMCCC call answers on the destination as in round 1, call for call "
-		      "(between 6.12 and 5.10: but the workaround levels, the host's)",
+		      "(but a workaround level the 202 listed as accepted)",
 		      "%s: %u answers differ", name, differ);
 		printf("MIGRATE %s: probe rounds %u (source) -> %u (destination), %zu calls each, "
-		       "%u answers differ, %u of them workaround levels (the host's)\n", name, n0,
+		       "%u answers differ, %u of them accepted workaround levels\n", name, n0,
 		       n1, nfirst, differ + host_level, host_level);
 		*last = n1;
 	}
@@ -946,17 +950,44 @@ static bool ever_paused(const struct client *cl, const char *id, char *what, siz
 	return seen;
 }
 
+/* -1, 0 or 1 as the workaround levels of set a are below, equal to or
+ * above b's (the first that differs, in id order). */
+static int levels_cmp(const json_t *a, const json_t *b)
+{
+	json_t *e, *f;
+	size_t i, k;
+
+	json_array_foreach(json_object_get(a, "registers"), i, e) {
+		if (!strstr(js(e, "name"), "WORKAROUND"))
+			continue;
+		json_array_foreach(json_object_get(b, "registers"), k, f) {
+			unsigned long long x = strtoull(js(e, "value"), NULL, 16),
+					   y = strtoull(js(f, "value"), NULL, 16);
+
+			if (!strcmp(js(e, "name"), js(f, "name")) && x != y)
+				return x < y ? -1 : 1;
+		}
+	}
+	return 0;
+}
+
 /*
  * A pair whose vCPU state does not move (docs/snapshot-design.md section
  * 10: 6.x and 5.10, 6.12 and 6.1): the probe guest under the baseline of
- * both (its firmware fits either host) is refused on its way from `from`
- * to `to` before anything is paused: 409 migration_refused naming a
- * register and the rule of the destination's restore dry run, with its
- * verdict; the guest runs on, its events show no pause and no migration,
- * and the destination lists nothing new.
+ * both is refused on its way from `from` to `to` before anything is
+ * paused, and the guest runs on, its events show no pause and no
+ * migration, and the destination lists nothing new. The refusal: 409
+ * migration_refused naming a register and the rule of the destination's
+ * restore dry run, with its verdict. Where `to` answers a workaround level
+ * above the one the guest was told (6.x -> 5.10), that is accepted by name
+ * (workaround_level_differs), so that the vCPU state is what refuses;
+ * where `to`'s is below it (5.10 -> 6.x: the guest was told "not
+ * required"), the firmware refuses first (workaround_level_above_host),
+ * and no rule can accept that.
  */
 static void vcpu_refusal(const char *name, const struct client *from, const struct client *to,
-			 const char *link_to, const struct client *ctl_from)
+			 const char *link_to, const struct client *ctl_from, const json_t *set_from,
+			 const json_t *set_to)
 {
 	static const char *const rules[] = { "register_absent_on_target", "register_refused",
 					     "id_register_differs", "vgic_incompatible",
@@ -970,6 +1001,7 @@ static void vcpu_refusal(const char *name, const struct client *from, const stru
 	bool known = false;
 	double t0;
 	json_t *vm;
+	int cmp;
 
 	id = probe_guest(from, "mig-base");
 	if (!id)
@@ -980,15 +1012,29 @@ static void vcpu_refusal(const char *name, const struct client *from, const stru
 	print_prerun(ctl_from, id, name);
 	snprintf(path, sizeof(path), "/v1/vms/%s/migrate", id);
 	t0 = client_now();
-	call_json(from, "POST", path, json_pack("{s:s}", "destination", link_to), &r);
+	cmp = levels_cmp(set_from, set_to);
+	call_json(from, "POST", path,
+		  cmp < 0 ? json_pack("{s:s, s:[s]}", "destination", link_to, "accept",
+				      "workaround_level_differs")
+			  : json_pack("{s:s}", "destination", link_to),
+		  &r);
 	rule = rs(&r, "rule");
 	for (size_t i = 0; rules[i]; i++)
 		known = known || !strcmp(rule, rules[i]);
-	check(r.status == 409 && !strcmp(rs(&r, "code"), "migration_refused") &&
-		      !strncmp(rs(&r, "field"), "registers.", 10) && *rs(&r, "register") && known &&
-		      json_is_object(json_object_get(r.json, "restore_check")),
-	      "a guest whose vCPU state the destination's KVM cannot take: 409 before the pause, "
-	      "naming the register and the dry run's rule", "%s: %ld %s", name, r.status, r.body);
+	if (cmp > 0)
+		check(r.status == 409 && !strcmp(rs(&r, "code"), "migration_refused") &&
+			      !strncmp(rs(&r, "field"), "registers.SMCCC_ARCH_WORKAROUND_", 32) &&
+			      !strcmp(rule, "workaround_level_above_host"),
+		      "a guest told a workaround level the destination does not offer: 409 "
+		      "before the pause, naming the register and the rule",
+		      "%s: %ld %s", name, r.status, r.body);
+	else
+		check(r.status == 409 && !strcmp(rs(&r, "code"), "migration_refused") &&
+			      !strncmp(rs(&r, "field"), "registers.", 10) && *rs(&r, "register") &&
+			      known && json_is_object(json_object_get(r.json, "restore_check")),
+		      "a guest whose vCPU state the destination's KVM cannot take: 409 before the "
+		      "pause, naming the register and the dry run's rule",
+		      "%s: %ld %s", name, r.status, r.body);
 	printf("MIGRATE %s: refused before the pause in %.0f ms: register %s, rule %s, wanted %s, "
 	       "offered %s\n", name, (client_now() - t0) * 1000, rs(&r, "register"), rule,
 	       rs(&r, "wanted"), *rs(&r, "offered") ? rs(&r, "offered") : "nothing");
@@ -1055,8 +1101,8 @@ static int migrate(const char *link_a, const char *link_b, const struct client *
 	}
 	if (kind != PAIR_MOVES) {
 		/* Refused both ways before the pause, naming the rule. */
-		vcpu_refusal("A->B", &ca, &cb, link_b, ctl_a);
-		vcpu_refusal("B->A", &cb, &ca, link_a, ctl_b);
+		vcpu_refusal("A->B", &ca, &cb, link_b, ctl_a, set_a, set_b);
+		vcpu_refusal("B->A", &cb, &ca, link_a, ctl_b, set_b, set_a);
 	}
 	if (kind == PAIR_REFUSED) {
 		/* Nothing moves, so the fault (a copy cut mid-way) has no
@@ -1068,8 +1114,9 @@ static int migrate(const char *link_a, const char *link_b, const struct client *
 	/* Accepting every rule of api/accept_rule.h: what each covers
 	 * stays the destination's own, reported in the 202. */
 	if (kind == PAIR_ACCEPTING)
-		accept = json_pack("[s,s,s,s]", "cache_geometry_differs", "el2_feature_differs",
-				   "pmu_id_differs", "vgic_revision_differs");
+		accept = json_pack("[s,s,s,s,s]", "cache_geometry_differs", "el2_feature_differs",
+				   "pmu_id_differs", "vgic_revision_differs",
+				   "workaround_level_differs");
 	id = probe_guest(&ca, "mig-base");
 	if (!id)
 		goto out;

@@ -20,10 +20,17 @@
  *     pass 2 imported): the same refused registers, the same rules. What
  *     restore-check refuses beyond them (ID registers, the vGIC's IIDR:
  *     what a kernel before 6.7 cannot be made to show) must refuse the
- *     restore with 409 naming a register, creating nothing. A restored
+ *     restore with 409 naming a register, creating nothing. A baseline
+ *     guest refused only under rules a caller may accept by name
+ *     (api/accept_rule.h: cache geometry, EL2-only fields, a PMU-less
+ *     vCPU's PMU version, the vGIC revision, a workaround level above the
+ *     one the guest was told) is restored again accepting them, and must
+ *     then carry on as any other (or be refused under a rule no caller can
+ *     accept, which restore-check may find only then). A restored
  *     guest must carry on: its next tick is the one after the last it
  *     printed on A, no second boot, its clock has not jumped by the time it
- *     spent stopped, both CPUs run. Prints "SNAPSHOT" lines, one per cell.
+ *     spent stopped, both CPUs run. Prints "SNAPSHOT" lines, one per cell
+ *     and restore.
  *
  * A restored probe guest must answer every SMCCC call of its rounds after
  * the restore on B as its first round did on A, call for call.
@@ -378,8 +385,43 @@ static int source(const char *url, const char *control, const char *kernel,
 	return check_summary();
 }
 
-/* "NAME rule" of every refused register of a compatibility report, sorted. */
-static void refusals(json_t *report, char *out, size_t outlen)
+/*
+ * The rules a restore may accept by name (api/accept_rule.h), all five:
+ * a baseline guest refused only under these is restored again accepting
+ * them, and must then carry on.
+ */
+static const char *const acceptable[] = { "cache_geometry_differs", "el2_feature_differs",
+					  "pmu_id_differs", "vgic_revision_differs",
+					  "workaround_level_differs" };
+#define NACCEPTABLE (sizeof(acceptable) / sizeof(acceptable[0]))
+
+static bool is_acceptable(const char *rule)
+{
+	for (size_t i = 0; i < NACCEPTABLE; i++)
+		if (rule && !strcmp(rule, acceptable[i]))
+			return true;
+	return false;
+}
+
+/* Whether every "NAME rule" of list (refusals()' "; "-separated form) is
+ * under an acceptable rule. */
+static bool all_acceptable(const char *list)
+{
+	char buf[1600], *save = NULL;
+
+	snprintf(buf, sizeof(buf), "%s", list);
+	for (char *t = strtok_r(buf, ";", &save); t; t = strtok_r(NULL, ";", &save)) {
+		const char *rule = strrchr(t, ' ');
+
+		if (!rule || !is_acceptable(rule + 1))
+			return false;
+	}
+	return *list != '\0';
+}
+
+/* "NAME rule" of every refused register of a compatibility report, in its
+ * order, leaving out refusals under rule `skip` (NULL: none). */
+static void refusals(json_t *report, char *out, size_t outlen, const char *skip)
 {
 	json_t *regs = json_object_get(report, "registers"), *e;
 	size_t i;
@@ -390,7 +432,8 @@ static void refusals(json_t *report, char *out, size_t outlen)
 		const char *name = json_string_value(json_object_get(e, "name"));
 		size_t n = strlen(out);
 
-		if (strcmp(v, "refused"))
+		if (strcmp(v, "refused") ||
+		    (skip && !strcmp(json_string_value(json_object_get(e, "rule")) ?: "", skip)))
 			continue;
 		snprintf(out + n, outlen - n, "%s%s %s", n ? "; " : "",
 			 name ? name : json_string_value(json_object_get(e, "id")) ?: "?",
@@ -398,17 +441,54 @@ static void refusals(json_t *report, char *out, size_t outlen)
 	}
 }
 
-/* Restores snapshot sid as a new VM, which must be 201 and paused; its id
- * (caller frees) or NULL. */
-static char *restore_paused(const char *sid, const char *cell)
+#define REFUSAL_MAX 512
+
+/*
+ * Restores snapshot sid as a new VM, which must be 201 and paused; its id
+ * (caller frees) or NULL. refusal (NULL: accept nothing): accepting every
+ * acceptable rule; the 201 must then list what they covered, and *level
+ * says whether a workaround level is among it (the guest now sees this
+ * host's). A 409 under a rule no caller can accept is then an answer, not
+ * a failure: its detail goes into refusal (REFUSAL_MAX bytes).
+ */
+static char *restore_paused(const char *sid, const char *cell, char *refusal, bool *level)
 {
 	struct response r;
+	json_t *body = json_pack("{s:s}", "snapshot", sid), *a, *list;
+	bool ok, accept = refusal != NULL;
 	char *vm;
-	bool ok;
+	size_t i;
 
-	call("POST", "/v1/vms", json_pack("{s:s}", "snapshot", sid), &r);
+	*level = false;
+	if (accept) {
+		list = json_array();
+		for (i = 0; i < NACCEPTABLE; i++)
+			json_array_append_new(list, json_string(acceptable[i]));
+		json_object_set_new(body, "accept", list);
+	}
+	call("POST", "/v1/vms", body, &r);
+	if (accept && r.status == 409 && !is_acceptable(response_str(&r, "rule"))) {
+		snprintf(refusal, REFUSAL_MAX, "%s", response_str(&r, "detail") ?: "(no detail)");
+		response_free(&r);
+		return NULL;
+	}
 	ok = r.status == 201 && !strcmp(response_str(&r, "state") ?: "", "paused");
 	check(ok, "restore: 201, state paused", "%s: %ld %s", cell, r.status, r.body);
+	if (ok && accept) {
+		list = json_object_get(r.json, "accepted");
+		check(json_array_size(list) > 0,
+		      "the 201 lists what this host keeps of its own (accepted)", "%s: %s", cell,
+		      r.body);
+		json_array_foreach(list, i, a) {
+			const char *rule = json_string_value(json_object_get(a, "rule")) ?: "";
+
+			*level = *level || !strcmp(rule, "workaround_level_differs");
+			printf("# %s accepted: %s %s: the guest had %s, keeps %s\n", cell,
+			       json_string_value(json_object_get(a, "register")) ?: "?", rule,
+			       json_string_value(json_object_get(a, "wanted")) ?: "?",
+			       json_string_value(json_object_get(a, "kept")) ?: "nothing");
+		}
+	}
 	vm = ok && response_str(&r, "id") ? strdup(response_str(&r, "id")) : NULL;
 	response_free(&r);
 	return vm;
@@ -425,15 +505,16 @@ static void resume(const char *vm, const char *cell)
 	response_free(&r);
 }
 
-/* Restores a snapshot and proves the guest carries on. */
-static bool restore_and_run(const char *sid, const char *cell, double stopped_s)
+/* Restores a snapshot (refusal: accepting, restore_paused()) and proves
+ * the guest carries on. */
+static bool restore_and_run(const char *sid, const char *cell, double stopped_s, char *refusal)
 {
 	char path[160], *vm, *before, *after;
+	bool ok, level, accept = refusal != NULL;
 	double up0, up1;
 	long n0, n1;
-	bool ok;
 
-	vm = restore_paused(sid, cell);
+	vm = restore_paused(sid, cell, refusal, &level);
 	if (!vm)
 		return false;
 	before = client_console(&c, vm);
@@ -467,9 +548,9 @@ static bool restore_and_run(const char *sid, const char *cell, double stopped_s)
 			check(!strcmp(cpus, "0-1") && !strcmp(on, "1"),
 			      "both CPUs online, a task runs on CPU 1", "%s: cpus=%s ran-on=%s",
 			      cell, cpus, on);
-			printf("SNAPSHOT %s: tick %ld -> %ld, guest uptime %.2f -> %.2f s "
+			printf("SNAPSHOT %s: %stick %ld -> %ld, guest uptime %.2f -> %.2f s "
 			       "(stopped %.0f s)\n",
-			       cell, n0, n1, up0, u, stopped_s);
+			       cell, accept ? "accepting: " : "", n0, n1, up0, u, stopped_s);
 		}
 	}
 	free(before);
@@ -481,20 +562,22 @@ static bool restore_and_run(const char *sid, const char *cell, double stopped_s)
 }
 
 /*
- * Restores a probe guest's snapshot and proves its ABI did not move: the
- * rounds go on after the last one the console shows, and every call of a
- * round made after the restore answers what round 1 answered on the
- * source (the console came with the snapshot).
+ * Restores a probe guest's snapshot (refusal: accepting, restore_paused())
+ * and proves its ABI did not move: the rounds go on after the
+ * last one the console shows, and every call of a round made after the
+ * restore answers what round 1 answered on the source (the console came
+ * with the snapshot), but ARCH_FEATURES of a workaround where the 201
+ * listed its level as accepted (the guest now sees this host's).
  */
-static bool restore_probe_and_run(const char *sid, const char *cell)
+static bool restore_probe_and_run(const char *sid, const char *cell, char *refusal)
 {
 	uint64_t first[PROBE_ROUNDS_MAX_CALLS], x0[PROBE_ROUNDS_MAX_CALLS];
 	char path[160], *vm, *before, *after;
-	unsigned n0, n1, differ = 0;
+	unsigned n0, n1, differ = 0, levels = 0;
+	bool ok, level, accept = refusal != NULL;
 	size_t n;
-	bool ok;
 
-	vm = restore_paused(sid, cell);
+	vm = restore_paused(sid, cell, refusal, &level);
 	if (!vm)
 		return false;
 	before = client_console(&c, vm);
@@ -512,18 +595,25 @@ static bool restore_probe_and_run(const char *sid, const char *cell)
 			probe_round(after, k, x0, &n);
 			for (size_t i = 0; i < n; i++)
 				if (x0[i] != first[i]) {
-					differ++;
+					bool lv = level && strstr(smccc_probe_calls[i].name,
+								  "FEATURES(WORKAROUND_");
+
+					differ += !lv;
+					levels += lv;
 					printf("# %s: round %u call %zu (%s): 0x%llx, round 1 on the "
-					       "source: 0x%llx\n",
+					       "source: 0x%llx%s\n",
 					       cell, k, i, smccc_probe_calls[i].name,
-					       (unsigned long long)x0[i], (unsigned long long)first[i]);
+					       (unsigned long long)x0[i], (unsigned long long)first[i],
+					       lv ? " (an accepted workaround level)" : "");
 				}
 		}
 		ok = differ == 0;
-		check(ok, "every SMCCC call answers after the restore as before it",
+		check(ok, "every SMCCC call answers after the restore as before it (but a "
+			  "workaround level the 201 listed as accepted)",
 		      "%s: %u answers differ", cell, differ);
-		printf("SNAPSHOT %s: probe rounds %u -> %u, %zu calls each, %u answers differ\n",
-		       cell, n0, n1, smccc_probe_ncalls, differ);
+		printf("SNAPSHOT %s: %sprobe rounds %u -> %u, %zu calls each, %u answers differ%s\n",
+		       cell, accept ? "accepting: " : "", n0, n1, smccc_probe_ncalls,
+		       differ + levels, levels ? " (accepted workaround levels)" : "");
 	}
 	free(before);
 	free(after);
@@ -535,22 +625,26 @@ static bool restore_probe_and_run(const char *sid, const char *cell)
 
 /*
  * Whether every refused firmware register of a report is a workaround
- * level above this host's. A baseline pins the lowest level, but KVM only
- * checks a workaround level and never lowers it: the guest sees its
- * host's (5.10 reports WORKAROUND_3 = 2 on the lab's CPU, later kernels
- * 0), the snapshot records what the guest saw, and a host offering less is
- * rightly refused.
+ * level. A baseline pins the lowest level, but KVM only checks a
+ * workaround level and never lowers it: the guest is told its host's
+ * (5.10 reports WORKAROUND_3 = 2 on the lab's CPU, later kernels 0), the
+ * snapshot records what it was told, and a host answering another level
+ * is refused: below it, workaround_level_above_host (never acceptable);
+ * above it, workaround_level_differs (acceptable by name).
  */
 static bool only_workaround_levels(json_t *report)
 {
 	json_t *e;
 	size_t i;
 
-	json_array_foreach(json_object_get(report, "registers"), i, e)
+	json_array_foreach(json_object_get(report, "registers"), i, e) {
+		const char *rule = json_string_value(json_object_get(e, "rule")) ?: "";
+
 		if (!strcmp(json_string_value(json_object_get(e, "verdict")) ?: "", "refused") &&
-		    strcmp(json_string_value(json_object_get(e, "rule")) ?: "",
-			   "workaround_level_above_host"))
+		    strcmp(rule, "workaround_level_above_host") &&
+		    strcmp(rule, "workaround_level_differs"))
 			return false;
+	}
 	return true;
 }
 
@@ -591,6 +685,33 @@ static void expect_refusal(const char *sid, const char *cell, const char *refuse
 	response_free(&before);
 	response_free(&after);
 	response_free(&r);
+}
+
+/*
+ * A restore accepting the acceptable rules: a 201 and a guest that
+ * carries on, or a 409 under a rule no caller can accept (found only now:
+ * restore-check runs once the firmware passes), with nothing created.
+ */
+static void accepting(const char *sid, const char *cell, const struct kind *k, double stopped_s)
+{
+	struct response before, after;
+	char refusal[REFUSAL_MAX] = "";
+	bool ran;
+
+	call("GET", "/v1/vms", NULL, &before);
+	ran = k->probe ? restore_probe_and_run(sid, cell, refusal)
+		       : restore_and_run(sid, cell, stopped_s, refusal);
+	if (*refusal) {
+		call("GET", "/v1/vms", NULL, &after);
+		check(before.json && json_equal(before.json, after.json),
+		      "refused under a rule no caller can accept: nothing was created",
+		      "%s: %s -> %s", cell, before.body, after.body);
+		printf("SNAPSHOT %s: refused accepting: %s\n", cell, refusal);
+		response_free(&after);
+	} else if (!ran) {
+		printf("SNAPSHOT %s: FAILED accepting\n", cell);
+	}
+	response_free(&before);
 }
 
 /*
@@ -638,7 +759,7 @@ static void target_cell(const char *kernel, const char *src, const struct kind *
 			json_is_false(json_object_get(comp.json, "compatible")))),
 	      "the snapshot's verdict on this host, restore-check included", "%s: %ld %s", cell,
 	      comp.status, comp.body);
-	refusals(comp.json, got, sizeof(got));
+	refusals(comp.json, got, sizeof(got), NULL);
 	helper_refusals(json_object_get(comp.json, "restore_check"), helper, sizeof(helper));
 	compatible = json_is_true(json_object_get(comp.json, "compatible"));
 	snprintf(all, sizeof(all), "%s%s%s", got, *got && *helper ? "; " : "", helper);
@@ -649,10 +770,15 @@ static void target_cell(const char *kernel, const char *src, const struct kind *
 		      "but a workaround level the guest saw above the pin",
 		      "%s: %s", cell, got);
 	} else {
+		/* A move's own rule (a level the guest was told differs
+		 * here) is no profile's: compared without it. */
+		char moved[512];
+
 		snprintf(path, sizeof(path), "/v1/profiles/lab-%s/compatibility", src);
 		call("GET", path, NULL, &expect);
-		refusals(expect.json, want, sizeof(want));
-		check(expect.status == 200 && !strcmp(want, got),
+		refusals(expect.json, want, sizeof(want), NULL);
+		refusals(comp.json, moved, sizeof(moved), "workaround_level_differs");
+		check(expect.status == 200 && !strcmp(want, moved),
 		      "the firmware registers are judged as the profile matrix judges the capture",
 		      "%s: capture refused [%s], snapshot refused [%s]", cell, want, got);
 		response_free(&expect);
@@ -661,14 +787,18 @@ static void target_cell(const char *kernel, const char *src, const struct kind *
 		check(compatible, "a snapshot restores on the kernel it was taken on", "%s: %s",
 		      cell, all);
 	if (compatible) {
-		ran = k->probe ? restore_probe_and_run(sid, cell)
-			       : restore_and_run(sid, cell, stopped_s);
+		ran = k->probe ? restore_probe_and_run(sid, cell, NULL)
+			       : restore_and_run(sid, cell, stopped_s, NULL);
 		if (!ran)
 			printf("SNAPSHOT %s: FAILED\n", cell);
 	} else {
 		check(*all != '\0', "an incompatible verdict names what it refuses", "%s: %s", cell,
 		      comp.body);
 		expect_refusal(sid, cell, all);
+		/* The baseline guest refused only for what a caller may accept
+		 * by name: restored accepting it, it must carry on. */
+		if (base && all_acceptable(all))
+			accepting(sid, cell, k, stopped_s);
 	}
 	snprintf(path, sizeof(path), "/v1/snapshots/%s", sid);
 	call("DELETE", path, NULL, &r);
