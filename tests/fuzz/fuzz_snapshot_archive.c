@@ -30,15 +30,23 @@ static int count_and_clean(const char *dir)
 	return n;
 }
 
+static char dir[64];
+
+/* Every run emptied it; leave no directory behind either. */
+static void remove_dir(void)
+{
+	rmdir(dir);
+}
+
 int fuzz_run(const uint8_t *data, size_t size)
 {
-	static char dir[64];
 	struct api_error err = { 0 };
 	int fd, ret, n;
 
 	if (!dir[0]) {
 		snprintf(dir, sizeof(dir), "/tmp/pinvm-fuzz-archive-XXXXXX");
 		FUZZ_CHECK(mkdtemp(dir));
+		atexit(remove_dir);
 	}
 	fd = memfd_create("archive", MFD_CLOEXEC);
 	FUZZ_CHECK(fd >= 0);
