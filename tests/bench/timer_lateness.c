@@ -66,3 +66,56 @@ void timer_lateness_format(const struct timer_lateness *t, char *buf, size_t siz
 		 "max %.0f us",
 		 t->rounds, t->period_us / 1000, t->min_us, t->median_us, t->p99_us, t->max_us);
 }
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The median of v[0..n), n <= 64 (the mean of the middle two when even). */
+static double median_of(const double *v, unsigned n)
+{
+	double s[64];
+
+	if (!n || n > 64)
+		return 0;
+	memcpy(s, v, n * sizeof(*s));
+	qsort(s, n, sizeof(*s), cmp_double);
+	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+}
+
+void timer_compare(const double *floor, const double *vmm, unsigned n,
+		   struct timer_compare *out)
+{
+	unsigned m, k;
+	double tail = 0, c = 1;
+
+	memset(out, 0, sizeof(*out));
+	out->pairs = n;
+	out->floor_us = median_of(floor, n);
+	out->vmm_us = median_of(vmm, n);
+	for (unsigned i = 0; i < n; i++) {
+		out->vmm_later += vmm[i] > floor[i];
+		out->ties += vmm[i] == floor[i];
+	}
+	/* P(X <= k) for X ~ Binomial(m, 1/2), k the smaller side, doubled. */
+	m = n - out->ties;
+	k = out->vmm_later < m - out->vmm_later ? out->vmm_later : m - out->vmm_later;
+	for (unsigned i = 0; i <= k; i++) {
+		tail += c;
+		c = c * (double)(m - i) / (double)(i + 1);
+	}
+	for (unsigned i = 0; i < m; i++)
+		tail /= 2;
+	out->p_value = m ? (2 * tail < 1 ? 2 * tail : 1) : 1;
+}
+
+void timer_compare_format(const struct timer_compare *c, char *buf, size_t size)
+{
+	snprintf(buf, size,
+		 "%u interleaved pairs: median of medians floor %.0f us, pinvm-vmm %.0f us; "
+		 "pinvm-vmm later in %u, ties %u, sign test p=%.3f",
+		 c->pairs, c->floor_us, c->vmm_us, c->vmm_later, c->ties, c->p_value);
+}

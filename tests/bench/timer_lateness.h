@@ -26,4 +26,26 @@ int timer_lateness_parse(const char *console, struct timer_lateness *out);
 /* "N rounds of a P ms timer: late min A us, median B us, p99 C us, max D us". */
 void timer_lateness_format(const struct timer_lateness *t, char *buf, size_t size);
 
+/*
+ * Floor and pinvm-vmm run in interleaved pairs (the same image, one after
+ * the other, n times): whether one is later is judged across the pairs,
+ * never from one run, because the emulated lab's noise moves a single
+ * run's median by more than the difference sought.
+ */
+struct timer_compare {
+	unsigned pairs;
+	double floor_us, vmm_us; /* the median of each side's medians */
+	unsigned vmm_later;      /* pairs where pinvm-vmm's median was later */
+	unsigned ties;
+	double p_value;          /* two-sided sign test over the pairs not tied */
+};
+
+/* floor[i] and vmm[i] are pair i's medians (us); n >= 1. */
+void timer_compare(const double *floor, const double *vmm, unsigned n,
+		   struct timer_compare *out);
+
+/* "N interleaved pairs: median of medians floor A us, pinvm-vmm B us;
+ * pinvm-vmm later in K, ties T, sign test p=P". */
+void timer_compare_format(const struct timer_compare *c, char *buf, size_t size);
+
 #endif

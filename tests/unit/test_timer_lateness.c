@@ -72,12 +72,40 @@ static void refuses_what_is_not_a_measurement(void **state)
 			fail_msg("accepted case %zu: %s", i, bad[i] ? bad[i] : "(null)");
 }
 
+/* Six pairs, pinvm-vmm later in all: p = 2/64; the medians of medians. */
+static void compares_interleaved_pairs(void **state)
+{
+	const double floor[] = { 500, 900, 700, 1300, 600, 800 };
+	const double vmm[] = { 600, 950, 900, 1400, 650, 1000 };
+	const double mixed[] = { 400, 950, 600, 1400, 550, 1000 };
+	struct timer_compare c;
+	char line[256];
+
+	(void)state;
+	timer_compare(floor, vmm, 6, &c);
+	assert_int_equal(c.vmm_later, 6);
+	assert_int_equal(c.ties, 0);
+	assert_true(c.floor_us == 750.0 && c.vmm_us == 925.0);
+	assert_true(c.p_value > 0.0312 && c.p_value < 0.0313);
+	/* Later in 3 of 6: no evidence either way. */
+	timer_compare(floor, mixed, 6, &c);
+	assert_int_equal(c.vmm_later, 3);
+	assert_true(c.p_value == 1.0);
+	/* Ties leave the test. */
+	timer_compare(floor, floor, 6, &c);
+	assert_int_equal(c.ties, 6);
+	assert_true(c.p_value == 1.0);
+	timer_compare_format(&c, line, sizeof(line));
+	assert_non_null(strstr(line, "6 interleaved pairs"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(reduces_rounds),
 		cmocka_unit_test(converts_ticks),
 		cmocka_unit_test(refuses_what_is_not_a_measurement),
+		cmocka_unit_test(compares_interleaved_pairs),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
