@@ -2459,15 +2459,20 @@ static bool timer_vmm_once(const char *image, unsigned pair, double *median)
 	g.t_start = now_ms();
 	ret = vmm_client_request(&g.c, VMM_OP_START, EVENT_MS, &ev, &err);
 	vmm_event_clear(&ev);
-	if (ret == 0 && wait_console(&g, "pinvm-timer-end", 300000) == 0) {
+	/* Both answer a non-negative value on success (wait_console: ms). */
+	if (ret >= 0 && wait_console(&g, "pinvm-timer-end", 300000) >= 0) {
 		con = slurp(g.console, NULL);
 		if (timer_lateness_parse(con, &t) == 0 && t.rounds == TIMER_ROUNDS) {
 			timer_lateness_format(&t, line, sizeof(line));
 			printf("BENCH pair %u pinvm-vmm timer: %s\n", pair, line);
 			*median = t.median_us;
 			ok = true;
+		} else {
+			printf("# pair %u: pinvm-vmm's console has no whole set of rounds\n", pair);
 		}
 		free(con);
+	} else {
+		printf("# pair %u: pinvm-vmm did not start or finish its rounds\n", pair);
 	}
 	abandon(&g, &created);
 	return ok;
