@@ -799,6 +799,9 @@ static void target_cell(const char *kernel, const char *src, const struct kind *
 		 * by name: restored accepting it, it must carry on. */
 		if (base && all_acceptable(all))
 			accepting(sid, cell, k, stopped_s);
+		else if (base)
+			printf("# %s: not restored accepting: not every refusal is one a caller may "
+			       "accept: %s\n", cell, all);
 	}
 	snprintf(path, sizeof(path), "/v1/snapshots/%s", sid);
 	call("DELETE", path, NULL, &r);
