@@ -145,6 +145,22 @@ static int get_required_string(const json_t *obj, const char *key, const char *f
 	return ret;
 }
 
+/*
+ * Member key of where[i] (an object, checked), a required hex string:
+ * *out, with field set to its path "where[i].key". 0 or -EINVAL.
+ */
+static int element_hex(const json_t *e, const char *where, size_t i, const char *key,
+		       char *field, size_t flen, uint64_t *out, struct api_error *err)
+{
+	ju_path(field, flen, "%s[%zu]", where, i);
+	if (!json_is_object(e))
+		return ju_wrong_type(err, field, "an object", e);
+	ju_path(field, flen, "%s[%zu].%s", where, i, key);
+	if (!json_object_get(e, key))
+		return ju_missing_field(err, field);
+	return ju_get_hex(json_object_get(e, key), field, out, err) < 0 ? -EINVAL : 0;
+}
+
 /* profile.workaround_levels (optional): [{"id", "value"}], each id one of
  * SMCCC_ARCH_WORKAROUND_1..3, at most once. */
 static int parse_levels(const json_t *arr, struct snapshot_manifest *m, struct api_error *err)
@@ -162,13 +178,7 @@ static int parse_levels(const json_t *arr, struct snapshot_manifest *m, struct a
 		uint64_t id, value;
 		size_t k;
 
-		ju_path(field, sizeof(field), "%s[%zu]", where, i);
-		if (!json_is_object(e))
-			return ju_wrong_type(err, field, "an object", e);
-		ju_path(field, sizeof(field), "%s[%zu].id", where, i);
-		if (!json_object_get(e, "id"))
-			return ju_missing_field(err, field);
-		if (ju_get_hex(json_object_get(e, "id"), field, &id, err) < 0)
+		if (element_hex(e, where, i, "id", field, sizeof(field), &id, err) < 0)
 			return -EINVAL;
 		if (!restore_reg_is_host_level(id))
 			return api_fail(err, 422, "not_a_workaround_register", field,
@@ -178,10 +188,7 @@ static int parse_levels(const json_t *arr, struct snapshot_manifest *m, struct a
 		if (k < m->nlevels && m->levels[k].id == id)
 			return api_fail(err, 422, "duplicate_register", field,
 					"register 0x%016" PRIx64 " is listed twice", id);
-		ju_path(field, sizeof(field), "%s[%zu].value", where, i);
-		if (!json_object_get(e, "value"))
-			return ju_missing_field(err, field);
-		if (ju_get_hex(json_object_get(e, "value"), field, &value, err) < 0)
+		if (element_hex(e, where, i, "value", field, sizeof(field), &value, err) < 0)
 			return -EINVAL;
 		/* Three ids, each once: room is certain. */
 		memmove(&m->levels[k + 1], &m->levels[k], (m->nlevels - k) * sizeof(m->levels[0]));
@@ -357,20 +364,11 @@ static int collect_fw(struct snapshot_guest *g, const json_t *arr, const char *w
 	json_array_foreach(arr, i, r) {
 		uint64_t id, value;
 
-		ju_path(field, sizeof(field), "%s[%zu]", where, i);
-		if (!json_is_object(r))
-			return ju_wrong_type(err, field, "an object", r);
-		ju_path(field, sizeof(field), "%s[%zu].id", where, i);
-		if (!json_object_get(r, "id"))
-			return ju_missing_field(err, field);
-		if (ju_get_hex(json_object_get(r, "id"), field, &id, err) < 0)
+		if (element_hex(r, where, i, "id", field, sizeof(field), &id, err) < 0)
 			return -EINVAL;
 		if (!fwreg_id_is_firmware(id))
 			continue;
-		ju_path(field, sizeof(field), "%s[%zu].%s", where, i, value_key);
-		if (!json_object_get(r, value_key))
-			return ju_missing_field(err, field);
-		if (ju_get_hex(json_object_get(r, value_key), field, &value, err) < 0 ||
+		if (element_hex(r, where, i, value_key, field, sizeof(field), &value, err) < 0 ||
 		    add_fw(g, id, value, field, err) < 0)
 			return -EINVAL;
 	}
