@@ -11,6 +11,7 @@
 #include "test_hold.h"
 #include "uuid.h"
 #include "vm_dir.h"
+#include "vm_events.h"
 #include "vm_spec.h"
 #include "vm_supervisor.h"
 #include "restore_refusal.h"
@@ -236,6 +237,7 @@ int snapshot_take(const struct snapshot_env *env, struct vm_entry *e, json_t **r
 				unstarted ? " and has not run since its restore (its snapshot "
 					    "is the one it came from)" : "");
 	pthread_mutex_lock(&taking);
+	vm_events_snapshot(e->id, "started", NULL, NULL);
 	was_running = state == VM_RUNNING;
 	if (was_running) {
 		ret = vm_request(e, VMM_OP_PAUSE, PAUSE_TIMEOUT_MS, detail, sizeof(detail));
@@ -277,6 +279,8 @@ int snapshot_take(const struct snapshot_env *env, struct vm_entry *e, json_t **r
 		log_msg(LOG_WARN, "vm %s: resume after snapshot %s: %s", e->id, id, detail);
 out:
 	pthread_mutex_unlock(&taking);
+	vm_events_snapshot(e->id, ret < 0 ? "failed" : "completed", ret < 0 ? NULL : *record,
+			   ret < 0 ? err : NULL);
 	return ret;
 }
 

@@ -33,6 +33,23 @@ void vm_events_migration(struct vm_entry *e)
 		events_publish("vm.migration", e->id, f);
 }
 
+void vm_events_snapshot(const char *vm_id, const char *phase, const json_t *record,
+			const struct api_error *err)
+{
+	json_t *f = json_pack("{s:s}", "phase", phase);
+
+	if (f && record) {
+		json_object_set(f, "snapshot", json_object_get(record, "id"));
+		json_object_set(f, "size_bytes", json_object_get(record, "size_bytes"));
+	}
+	if (f && err) {
+		json_object_set_new(f, "code", json_string(err->code));
+		json_object_set_new(f, "detail", json_string(err->detail));
+	}
+	if (f)
+		events_publish("vm.snapshot", vm_id, f);
+}
+
 static bool starts(const char *s, const char *prefix)
 {
 	return !strncmp(s, prefix, strlen(prefix));

@@ -8,6 +8,8 @@
  *   vm.migration    {phase, destination, destination_vm?, rounds, bytes_sent,
  *                    ..., error?}  (the VM's "migration", at each round and
  *                    each change of phase)
+ *   vm.snapshot     {phase: started|completed|failed, snapshot?, size_bytes?,
+ *                    code?, detail?}  (a snapshot of the VM being taken)
  *   profile.refused {profile, code, register, rule, detail}
  * cause is poweroff, reboot, stopped, error, signal, crash or
  * pinvmd_restart (the VM was created when pinvmd stopped, and is ended).
@@ -16,6 +18,7 @@
 #ifndef PINVM_SERVER_VM_EVENTS_H
 #define PINVM_SERVER_VM_EVENTS_H
 
+#include "api_error.h"
 #include "vm_entry.h"
 
 #include <jansson.h>
@@ -34,6 +37,11 @@ void vm_events_rebooted(const char *id, enum vm_state previous, unsigned reboots
 
 /* vm.migration from e's migration as it stands; call without e->lock. */
 void vm_events_migration(struct vm_entry *e);
+
+/* vm.snapshot: phase "started"; "completed" with record (the snapshot's,
+ * borrowed: its id and size_bytes); "failed" with err's code and detail. */
+void vm_events_snapshot(const char *vm_id, const char *phase, const json_t *record,
+			const struct api_error *err);
 
 /* The observer vm_entry_persist() calls (vm_entry_set_observer): a changed
  * state is published, and long-polls (vm_wait.h) look again. */

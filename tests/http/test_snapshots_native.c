@@ -13,6 +13,7 @@
 #include "check.h"
 #include "client.h"
 #include "daemon.h"
+#include "sse.h"
 #include "store.h"
 #include "vmm_client.h"
 #include "vmm_config.h"
@@ -50,6 +51,35 @@ static void end_children(void)
 static char state[128], logpath[160], listen_spec[64], fixtures[256];
 static const char *pinvmd;
 static int port;
+static struct sse events; /* vm.snapshot, opened before the first snapshot */
+
+/*
+ * Reads vm.snapshot events until one about vm in phase arrives (true),
+ * skipping other VMs' and earlier phases; snapshot and code, when given,
+ * must match its fields. Bounded: no sleep.
+ */
+static bool snapshot_event(struct sse *s, const char *vm, const char *phase,
+			   const char *snapshot, const char *code)
+{
+	struct sse_event ev;
+
+	while (sse_next(s, 30000, &ev) == 1) {
+		const char *v = json_string_value(json_object_get(ev.data, "vm_id")) ?: "";
+		const char *p = json_string_value(json_object_get(ev.data, "phase")) ?: "";
+		bool match = !strcmp(v, vm) && !strcmp(p, phase);
+		bool ok = match &&
+			  (!snapshot || !strcmp(json_string_value(json_object_get(ev.data,
+										"snapshot")) ?: "",
+						snapshot)) &&
+			  (!code || !strcmp(json_string_value(json_object_get(ev.data, "code")) ?: "",
+					    code));
+
+		sse_event_clear(&ev);
+		if (match)
+			return ok;
+	}
+	return false;
+}
 
 static pid_t start(void)
 {
@@ -484,7 +514,11 @@ int main(int argc, char **argv)
 	check(!strcmp(vm_state("vm-612"), "running"), "pinvmd took vm-612 over, running", "%s",
 	      vm_state("vm-612"));
 
-	/* Taking a snapshot: a running VM is paused for it and resumed. */
+	/* Taking a snapshot: a running VM is paused for it and resumed; its
+	 * phases are events. */
+	check(sse_open(&events, port, "/v1/events?type=vm.snapshot", NULL, 10000) &&
+		      events.status == 200,
+	      "subscribe to vm.snapshot events", "%ld", events.status);
 	call("POST", "/v1/vms/vm-612/snapshot", NULL, NULL, 0, &r);
 	check(r.status == 201 && response_str(&r, "id") &&
 		      !strcmp(response_str(&r, "vm") ?: "", "vm-612") &&
@@ -497,6 +531,9 @@ int main(int argc, char **argv)
 	      r.body ? r.body : "");
 	snprintf(sid, sizeof(sid), "%s", response_str(&r, "id") ?: "none");
 	response_free(&r);
+	check(snapshot_event(&events, "vm-612", "started", NULL, NULL) &&
+		      snapshot_event(&events, "vm-612", "completed", sid, NULL),
+	      "vm.snapshot events: started, then completed naming the snapshot", "see log");
 	check(!strcmp(vm_state("vm-612"), "running"), "the VM runs again after its snapshot",
 	      "%s", vm_state("vm-612"));
 	check(status_of("POST", "/v1/vms/vm-612/actions", "{\"action\":\"pause\"}") == 200 &&
@@ -710,6 +747,10 @@ int main(int argc, char **argv)
 		      "ENOSPC during the snapshot: 507 insufficient_storage", "%ld %s", r.status,
 		      r.body ? r.body : "");
 		response_free(&r);
+		check(snapshot_event(&events, "vm-full", "started", NULL, NULL) &&
+			      snapshot_event(&events, "vm-full", "failed", NULL,
+					     "insufficient_storage"),
+		      "vm.snapshot events: started, then failed with the 507's code", "see log");
 		check(stored_dirs() == n_before && leftovers() == 0 &&
 			      !strcmp(vm_state("vm-full"), "paused"),
 		      "no directory, no row; the VM is paused", "%d dirs, %d leftovers, %s",
