@@ -67,6 +67,11 @@
 #                         QARMA boots 2-4x faster under TCG; the CPU's ID
 #                         registers, and so the firmware registers, are
 #                         the same as with plain max)
+#   PINVM_LAB_GIC         the emulated host's interrupt controller, 3 (default)
+#                         or 2: a host with only a GICv2, on which KVM gives
+#                         guests a vGICv2 and pinvm falls back to it (max 8
+#                         vCPUs); tried 2026-12-01 on 6.12: KVM works (8
+#                         vCPUs at most) and a Linux guest starts booting
 #   PINVM_LAB_MODULES     extra kernel modules to load (space separated)
 #   PINVM_LAB_BUILD_DIR   aarch64 build directory (default <repo>/build-aarch64,
 #                         with --asan <repo>/build-aarch64-asan)

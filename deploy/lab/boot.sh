@@ -122,7 +122,7 @@ boot() {
 	append+="${PINVM_LAB_APPEND:+ $PINVM_LAB_APPEND}"
 	# shellcheck disable=SC2054 # the commas are QEMU's
 	local qemu=(qemu-system-aarch64
-		-M virt,virtualization=on,gic-version=3 -cpu "${PINVM_LAB_CPU:-max,pauth-impdef=on}" -smp "$CPUS" -m "$MEM"
+		-M virt,virtualization=on,gic-version="${PINVM_LAB_GIC:-3}" -cpu "${PINVM_LAB_CPU:-max,pauth-impdef=on}" -smp "$CPUS" -m "$MEM"
 		-display none -no-reboot -monitor none
 		-chardev "$chardev" -serial chardev:con
 		-kernel "$kdir/vmlinuz" -initrd "$initrd"
