@@ -431,7 +431,7 @@ static bool guest_has(const struct snapshot_guest *g, uint64_t id)
 	return false;
 }
 
-void snapshot_guest_set_levels(struct snapshot_guest *g, const struct fw_pin *lv, size_t n)
+void snapshot_guest_set(struct snapshot_guest *g, const struct fw_pin *lv, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		size_t k;

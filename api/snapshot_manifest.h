@@ -181,11 +181,12 @@ int snapshot_guest_from_vm_json(const json_t *vm, struct snapshot_guest *out,
 				struct api_error *err);
 
 /*
- * Sets the level of each register of lv[0..n) in g (inserted when g lacks
- * it and has room): what the guest was told stands in for what KVM read
- * on its host.
+ * Sets the value of each register of lv[0..n) in g (inserted in id order
+ * when g lacks it and has room): what a guest was told (a pin written,
+ * a workaround level, wa_levels.h) standing in for what KVM read on its
+ * host.
  */
-void snapshot_guest_set_levels(struct snapshot_guest *g, const struct fw_pin *lv, size_t n);
+void snapshot_guest_set(struct snapshot_guest *g, const struct fw_pin *lv, size_t n);
 
 /*
  * The synthetic profile of the comment above (*out new, caller frees with

@@ -131,24 +131,13 @@ static int guest_view(const struct migrate_env *env, struct vm_entry *e,
 	free(h);
 	pthread_mutex_lock(&e->lock);
 	json_array_foreach(e->abi, i, r) {
-		uint64_t id, v;
-		size_t k;
+		struct fw_pin w;
 
-		if (ju_parse_hex(json_string_value(json_object_get(r, "id")), &id) < 0 ||
-		    ju_parse_hex(json_string_value(json_object_get(r, "write")), &v) < 0)
-			continue;
-		for (k = 0; k < g->nfw && g->fw[k].id < id; k++)
-			;
-		if (k < g->nfw && g->fw[k].id == id) {
-			g->fw[k].value = v;
-		} else if (g->nfw < HOSTSET_MAX_REGS) {
-			memmove(&g->fw[k + 1], &g->fw[k], (g->nfw - k) * sizeof(g->fw[0]));
-			g->fw[k].id = id;
-			g->fw[k].value = v;
-			g->nfw++;
-		}
+		if (ju_parse_hex(json_string_value(json_object_get(r, "id")), &w.id) == 0 &&
+		    ju_parse_hex(json_string_value(json_object_get(r, "write")), &w.value) == 0)
+			snapshot_guest_set(g, &w, 1);
 	}
-	snapshot_guest_set_levels(g, levels, wa_levels_told(e->abi, levels, WA_LEVELS_MAX));
+	snapshot_guest_set(g, levels, wa_levels_told(e->abi, levels, WA_LEVELS_MAX));
 	pthread_mutex_unlock(&e->lock);
 	if (!g->vcpus || !g->memory_mib)
 		return api_fail(err, 500, "state_error", "", "the VM's config.json has no size");

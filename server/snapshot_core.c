@@ -421,7 +421,7 @@ int snapshot_judge(const struct snapshot_env *env, const char *id,
 	}
 	snprintf(name, sizeof(name), "snapshot-%s", id);
 	/* What the guest was told, where the manifest says (wa_levels.h). */
-	snapshot_guest_set_levels(&v->g, v->m.levels, v->m.nlevels);
+	snapshot_guest_set(&v->g, v->m.levels, v->m.nlevels);
 	ret = snapshot_check(&v->g, v->m.profile_doc, target, name, accept, v->report, err);
 	if (ret < 0)
 		goto fail;

@@ -320,7 +320,7 @@ static void set_fw(struct snapshot_guest *g, uint64_t id, uint64_t value)
 {
 	struct fw_pin p = { .id = id, .value = value };
 
-	snapshot_guest_set_levels(g, &p, 1);
+	snapshot_guest_set(g, &p, 1);
 }
 
 /*
@@ -428,7 +428,7 @@ static void told_level_stands_in(void **state)
 
 	(void)state;
 	set_fw(&g, FWREG_ID_PSCI_VERSION, 0x10000);
-	snapshot_guest_set_levels(&g, &told, 1);
+	snapshot_guest_set(&g, &told, 1);
 	r = judge_guest(&g, "6.12", 0);
 	assert_int_equal(entry(r, FWREG_ID_WORKAROUND_3)->verdict, COMPAT_PINNED);
 	assert_true(r->compatible);
