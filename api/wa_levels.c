@@ -4,7 +4,6 @@
 #include "jsonutil.h"
 #include "restore_rule.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -75,9 +74,13 @@ void wa_levels_judge_move(struct compat_report *r, unsigned accept)
 	}
 }
 
-int wa_levels_accepted_append(const struct compat_report *r, json_t *arr)
+json_t *wa_levels_accepted(const json_t *vcpu, const struct compat_report *r)
 {
+	json_t *arr = vcpu ? json_copy((json_t *)vcpu) : json_array();
 	char reg[24], wanted[24], kept[24];
+
+	if (!arr)
+		return NULL;
 
 	for (size_t i = 0; i < r->nentries; i++) {
 		const struct compat_entry *e = &r->entries[i];
@@ -91,8 +94,10 @@ int wa_levels_accepted_append(const struct compat_report *r, json_t *arr)
 		o = json_pack("{s:s, s:s, s:s, s:s, s:s}", "register", reg, "rule",
 			      RULE_WA_LEVEL_DIFFERS,
 			      "wanted", wanted, "kept", kept, "detail", e->reason);
-		if (!o || json_array_append_new(arr, o) < 0)
-			return -ENOMEM;
+		if (!o || json_array_append_new(arr, o) < 0) {
+			json_decref(arr);
+			return NULL;
+		}
 	}
-	return 0;
+	return arr;
 }

@@ -50,11 +50,12 @@ size_t wa_levels_told(const json_t *abi, struct fw_pin *out, size_t max);
 void wa_levels_judge_move(struct compat_report *r, unsigned accept);
 
 /*
- * r's accepted entries as AcceptedDifference objects ({"register": KVM
- * id "0x...", "rule", "wanted", "kept", "detail"}) appended to arr
- * (borrowed).
- * 0, or -ENOMEM.
+ * A move's whole "accepted" list (new reference; NULL without memory):
+ * a copy of vcpu (the vCPU state's, from restore-check or the pre-run
+ * check; borrowed, NULL: none), then r's accepted entries as
+ * AcceptedDifference objects ({"register": KVM id "0x...", "rule",
+ * "wanted", "kept", "detail"}).
  */
-int wa_levels_accepted_append(const struct compat_report *r, json_t *arr);
+json_t *wa_levels_accepted(const json_t *vcpu, const struct compat_report *r);
 
 #endif

@@ -150,11 +150,11 @@ void handle_vms_incoming_post(struct request *req, struct reply *rep)
 	/* What differs from the source, as the caller accepted it: the vCPU
 	 * state's (the pre-run check) and the workaround levels'. */
 	if (in->accept) {
-		json_t *all = accepted ? json_copy(accepted) : json_array();
+		json_t *all = wa_levels_accepted(accepted, report);
 
 		json_decref(accepted);
 		accepted = all;
-		if (!all || wa_levels_accepted_append(report, all) < 0) {
+		if (!all) {
 			reply_json(rep, 500, NULL);
 			goto out;
 		}

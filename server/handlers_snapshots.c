@@ -314,13 +314,9 @@ void snapshot_restore_post(struct request *req, struct reply *rep, const json_t 
 	/* What differs from the source, as the caller accepted it: the vCPU
 	 * state's (restore-check) and the workaround levels'. */
 	if (rep->body && accept) {
-		json_t *acc = json_object_get(v.restore_check, "accepted");
+		json_t *acc = wa_levels_accepted(json_object_get(v.restore_check, "accepted"),
+						 v.report);
 
-		acc = acc ? json_copy(acc) : json_array();
-		if (acc && wa_levels_accepted_append(v.report, acc) < 0) {
-			json_decref(acc);
-			acc = NULL;
-		}
 		/* The VM exists: without memory for the list, the 201 goes
 		 * without it rather than with a shorter one. */
 		if (acc)
