@@ -1500,22 +1500,35 @@ out:
 /*
  * Runs `NAME ARGS` (name_args) from pinvm-vmm's directory, where the lab
  * installs the benchmark floors, and prints each line it writes as a
- * BENCH line: the floor of a benchmark, measured in the same run.
+ * BENCH line after tag: the floor of a benchmark, measured in the same
+ * run. last (may be NULL): its last line, for a caller that reads the
+ * figure.
  */
-static void bench_sibling(const char *name_args)
+static void bench_sibling_tagged(const char *name_args, const char *tag, char *last,
+				 size_t lastlen)
 {
 	char cmd[8500], line[512], *slash;
 	FILE *f;
 
+	if (last && lastlen)
+		last[0] = '\0';
 	snprintf(cmd, sizeof(cmd), "%s", opt.vmm);
 	slash = strrchr(cmd, '/');
 	if (slash)
 		snprintf(slash + 1, sizeof(cmd) - (size_t)(slash + 1 - cmd), "%s 2>&1", name_args);
 	f = popen(cmd, "r");
-	while (f && fgets(line, sizeof(line), f))
-		printf("BENCH %s", line);
+	while (f && fgets(line, sizeof(line), f)) {
+		printf("BENCH %s%s", tag, line);
+		if (last && lastlen)
+			snprintf(last, lastlen, "%s", line);
+	}
 	if (f)
 		pclose(f);
+}
+
+static void bench_sibling(const char *name_args)
+{
+	bench_sibling_tagged(name_args, "", NULL, 0);
 }
 
 /*
@@ -2417,25 +2430,13 @@ static void case_migrate_bench(void)
  * printed as a BENCH line. */
 static bool timer_floor_once(const char *image, unsigned pair, double *median)
 {
-	char cmd[8500], line[512], *slash, *m;
-	bool ok = false;
-	FILE *f;
+	char args[4300], tag[32], line[512], *m;
 
-	snprintf(cmd, sizeof(cmd), "%s", opt.vmm);
-	slash = strrchr(cmd, '/');
-	if (slash)
-		snprintf(slash + 1, sizeof(cmd) - (size_t)(slash + 1 - cmd),
-			 "pinvm-bench-timer-floor %s 2>&1", image);
-	f = popen(cmd, "r");
-	while (f && fgets(line, sizeof(line), f)) {
-		printf("BENCH pair %u %s", pair, line);
-		m = strstr(line, "median ");
-		if (m && sscanf(m, "median %lf", median) == 1)
-			ok = true;
-	}
-	if (f)
-		pclose(f);
-	return ok;
+	snprintf(args, sizeof(args), "pinvm-bench-timer-floor %s", image);
+	snprintf(tag, sizeof(tag), "pair %u ", pair);
+	bench_sibling_tagged(args, tag, line, sizeof(line));
+	m = strstr(line, "median ");
+	return m && sscanf(m, "median %lf", median) == 1;
 }
 
 /* pinvm-vmm once on image: every round reported, its median into *median. */
