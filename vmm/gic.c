@@ -13,7 +13,6 @@
 #include <unistd.h>
 
 #define GIC_SPI_BASE 32
-#define GICV2_MAX_VCPUS 8
 
 struct gic {
 	struct vm_device dev;
@@ -106,32 +105,53 @@ static int try_create(struct vm *vm, struct gic *gic, bool v2, unsigned nr_vcpus
 	return ret;
 }
 
-int gic_create(struct vm *vm, unsigned nr_vcpus, struct vmm_error *err)
+enum gic_want gic_want_named(const char *version)
+{
+	return strcmp(version, "v2") == 0 ? GIC_WANT_V2 : GIC_WANT_V3;
+}
+
+int gic_create(struct vm *vm, unsigned nr_vcpus, enum gic_want want,
+	       struct vmm_error *err)
 {
 	struct gic *gic = calloc(1, sizeof(*gic));
 	const char *step3 = "", *step2 = "";
-	int ret3, ret2;
+	int ret3 = -ENODEV, ret2;
 
 	if (!gic)
 		return vmm_error_set(err, "gic", ENOMEM, "out of memory");
 	gic->fd = -1;
-	ret3 = try_create(vm, gic, false, nr_vcpus, &step3);
+	if (want != GIC_WANT_V2)
+		ret3 = try_create(vm, gic, false, nr_vcpus, &step3);
+	if (ret3 < 0 && want == GIC_WANT_V3) {
+		free(gic);
+		return vmm_error_set(err, "gic", -ret3, "GICv3 (the snapshot's): %s: %s",
+				     step3, strerror(-ret3));
+	}
 	if (ret3 < 0) {
-		if (nr_vcpus > GICV2_MAX_VCPUS) {
+		if (nr_vcpus > MACHINE_GICV2_MAX_VCPUS) {
 			free(gic);
+			if (want == GIC_WANT_V2)
+				return vmm_error_set(err, "gic", EINVAL,
+						     "GICv2 (the snapshot's): at most %u vCPUs, "
+						     "not %u", MACHINE_GICV2_MAX_VCPUS, nr_vcpus);
 			return vmm_error_set(err, "gic", -ret3,
-					     "GICv3: %s: %s (a GICv2 takes at most %d vCPUs)",
-					     step3, strerror(-ret3), GICV2_MAX_VCPUS);
+					     "GICv3: %s: %s (a GICv2 takes at most %u vCPUs)",
+					     step3, strerror(-ret3), MACHINE_GICV2_MAX_VCPUS);
 		}
 		ret2 = try_create(vm, gic, true, nr_vcpus, &step2);
 		if (ret2 < 0) {
 			free(gic);
+			if (want == GIC_WANT_V2)
+				return vmm_error_set(err, "gic", -ret2,
+						     "GICv2 (the snapshot's): %s: %s", step2,
+						     strerror(-ret2));
 			return vmm_error_set(err, "gic", -ret2,
 					     "GICv3: %s: %s; GICv2: %s: %s", step3,
 					     strerror(-ret3), step2, strerror(-ret2));
 		}
-		fprintf(stderr, "pinvm-vmm: GICv3 refused (%s: %s), using GICv2\n",
-			step3, strerror(-ret3));
+		if (want == GIC_WANT_ANY)
+			fprintf(stderr, "pinvm-vmm: GICv3 refused (%s: %s), using GICv2\n",
+				step3, strerror(-ret3));
 	}
 	gic->dev.name = "gic";
 	gic->dev.fdt_node = gic_fdt_node;
@@ -169,7 +189,7 @@ const char *gic_name(const struct gic *gic)
 
 unsigned gic_max_vcpus(const struct gic *gic)
 {
-	return gic->v2 ? GICV2_MAX_VCPUS : MACHINE_MAX_VCPUS;
+	return gic->v2 ? MACHINE_GICV2_MAX_VCPUS : MACHINE_MAX_VCPUS;
 }
 
 int gic_set_spi(struct vm *vm, unsigned spi, bool level)

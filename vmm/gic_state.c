@@ -21,8 +21,17 @@
 #define GICD_IPRIORITYR 0x0400
 #define GICD_ICFGR 0x0c00
 #define GICD_IROUTER 0x6000
+#define GICD_ITARGETSR 0x0800 /* v2 */
+#define GICD_SPENDSGIR 0x0f20 /* v2 */
 #define GICR_CTLR 0x0000
 #define GICR_SGI 0x10000 /* the SGI/PPI frame */
+
+/* The GICv2 CPU interface (GICC_*). */
+#define GICC_CTLR 0x00
+#define GICC_PMR 0x04
+#define GICC_BPR 0x08
+#define GICC_ABPR 0x1c
+#define GICC_APR 0xd0
 
 /* ICC system registers: op0:op1:CRn:CRm:op2 as the attr's low 16 bits. */
 #define ICC(op0, op1, crn, crm, op2) \
@@ -199,18 +208,105 @@ static int save_cpuif(struct saver *s, uint64_t aff)
 	return 0;
 }
 
-int gic_state_save(int gic_fd, const uint64_t *mpidrs, unsigned nr_vcpus,
+/*
+ * A GICv2 (vgic-v2.rst): the vCPU index selects the banked copy of a
+ * distributor register and the CPU interface. No line levels: v2 has no
+ * such group; a level interrupt's line reads as pending and comes back
+ * latched, which costs at most one spurious interrupt, and pinvm's UART
+ * drives its line again after a restore.
+ */
+static int save_banked_v2(struct saver *s, uint64_t cpu)
+{
+	const uint32_t g = KVM_DEV_ARM_VGIC_GRP_DIST_REGS;
+	unsigned i;
+	int ret;
+
+	if ((ret = save(s, g, cpu | GICD_IGROUPR, NULL)) < 0 ||
+	    (ret = save_enable(s, g, cpu | GICD_ISENABLER, cpu | GICD_ICENABLER)) < 0 ||
+	    (ret = save(s, g, cpu | GICD_ISPENDR, NULL)) < 0 ||
+	    (ret = save(s, g, cpu | GICD_ISACTIVER, NULL)) < 0)
+		return ret;
+	for (i = 0; i < 8; i++)
+		if ((ret = save(s, g, cpu | (GICD_IPRIORITYR + 4 * i), NULL)) < 0)
+			return ret;
+	/* Pending SGIs, by source CPU: ISPENDR ignores writes for SGIs. */
+	for (i = 0; i < 4; i++)
+		if ((ret = save(s, g, cpu | (GICD_SPENDSGIR + 4 * i), NULL)) < 0)
+			return ret;
+	return 0;
+}
+
+static int save_dist_v2(struct saver *s, unsigned nr_irqs)
+{
+	const uint32_t g = KVM_DEV_ARM_VGIC_GRP_DIST_REGS;
+	unsigned words = nr_irqs / 32, i;
+	int ret;
+
+	for (i = 1; i < words; i++)
+		if ((ret = save(s, g, GICD_IGROUPR + 4 * i, NULL)) < 0)
+			return ret;
+	for (i = 8; i < nr_irqs / 4; i++)
+		if ((ret = save(s, g, GICD_ITARGETSR + 4 * i, NULL)) < 0)
+			return ret;
+	for (i = 2; i < nr_irqs / 16; i++)
+		if ((ret = save(s, g, GICD_ICFGR + 4 * i, NULL)) < 0)
+			return ret;
+	for (i = 1; i < words; i++)
+		if ((ret = save_enable(s, g, GICD_ISENABLER + 4 * i,
+				       GICD_ICENABLER + 4 * i)) < 0 ||
+		    (ret = save(s, g, GICD_ISPENDR + 4 * i, NULL)) < 0 ||
+		    (ret = save(s, g, GICD_ISACTIVER + 4 * i, NULL)) < 0)
+			return ret;
+	for (i = 8; i < nr_irqs / 4; i++)
+		if ((ret = save(s, g, GICD_IPRIORITYR + 4 * i, NULL)) < 0)
+			return ret;
+	return 0;
+}
+
+/* KVM shows the active priorities combined, as GICH_APR, in APR0-3. */
+static int save_cpuif_v2(struct saver *s, uint64_t cpu)
+{
+	static const uint32_t regs[] = { GICC_CTLR, GICC_PMR, GICC_BPR, GICC_ABPR,
+					 GICC_APR, GICC_APR + 4, GICC_APR + 8,
+					 GICC_APR + 12 };
+	int ret;
+
+	for (size_t i = 0; i < sizeof(regs) / sizeof(regs[0]); i++)
+		if ((ret = save(s, KVM_DEV_ARM_VGIC_GRP_CPU_REGS, cpu | regs[i], NULL)) < 0)
+			return ret;
+	return 0;
+}
+
+static int save_v2(struct saver *s, unsigned nr_vcpus, unsigned nr_irqs)
+{
+	unsigned i;
+	int ret;
+
+	for (i = 0; i < nr_vcpus; i++)
+		if ((ret = save_banked_v2(s, (uint64_t)i << KVM_DEV_ARM_VGIC_CPUID_SHIFT)) < 0)
+			return ret;
+	if ((ret = save_dist_v2(s, nr_irqs)) < 0)
+		return ret;
+	for (i = 0; i < nr_vcpus; i++)
+		if ((ret = save_cpuif_v2(s, (uint64_t)i << KVM_DEV_ARM_VGIC_CPUID_SHIFT)) < 0)
+			return ret;
+	return 0;
+}
+
+int gic_state_save(int gic_fd, bool v2, const uint64_t *mpidrs, unsigned nr_vcpus,
 		   unsigned nr_irqs, struct vm_state *st, struct vmm_error *err)
 {
 	struct saver s = { .fd = gic_fd, .st = st, .err = err };
 	unsigned i;
 	int ret;
 
-	snprintf(st->gic_version, sizeof(st->gic_version), "v3");
+	snprintf(st->gic_version, sizeof(st->gic_version), v2 ? "v2" : "v3");
 	st->gic_nr_irqs = nr_irqs;
 	if ((ret = save(&s, KVM_DEV_ARM_VGIC_GRP_DIST_REGS, GICD_IIDR, NULL)) < 0 ||
 	    (ret = save(&s, KVM_DEV_ARM_VGIC_GRP_DIST_REGS, GICD_CTLR, NULL)) < 0)
 		return ret;
+	if (v2)
+		return save_v2(&s, nr_vcpus, nr_irqs);
 	for (i = 0; i < nr_vcpus; i++)
 		if ((ret = save_redist(&s, affinity(mpidrs[i]))) < 0)
 			return ret;

@@ -1,18 +1,22 @@
 /*
- * The vGICv3's state through its KVM device attributes (vgic-v3.rst):
- * distributor, one redistributor and one CPU interface per vCPU, and the
- * line levels of level-triggered interrupts, which the pending registers
- * do not show through this interface.
+ * The vGIC's state through its KVM device attributes. A GICv3
+ * (vgic-v3.rst): distributor, one redistributor and one CPU interface per
+ * vCPU, and the line levels of level-triggered interrupts, which the
+ * pending registers do not show through this interface. A GICv2
+ * (vgic-v2.rst): distributor (banked per vCPU for SGIs and PPIs, pending
+ * SGIs by source) and one CPU interface per vCPU; v2 has no line levels.
  *
  * Saved as an ordered list of accesses (struct vm_state_gic_reg) in the
  * order a restore must replay them: IIDR first, GICD_CTLR, each
  * redistributor (config before pending), the distributor (routing and
- * config before pending), then each CPU interface (AP0R before AP1R).
+ * config before pending), then each CPU interface (AP0R before AP1R);
+ * for v2: IIDR, GICD_CTLR, each vCPU's banked registers, the SPIs
+ * (targets and config before enable and pending), the CPU interfaces.
  * An enable bitmap is preceded by its clear-enable complement, since a
  * fresh vGIC starts with the SGIs enabled.
  *
- * Only while no vCPU runs (KVM answers EBUSY otherwise). GICv2 is not
- * saved (-ENOTSUP). Restore after KVM_DEV_ARM_VGIC_CTRL_INIT.
+ * Only while no vCPU runs (KVM answers EBUSY otherwise). Restore after
+ * KVM_DEV_ARM_VGIC_CTRL_INIT, into a vGIC of the same version.
  */
 #ifndef PINVM_VMM_GIC_STATE_H
 #define PINVM_VMM_GIC_STATE_H
@@ -23,8 +27,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* mpidrs[i]: MPIDR_EL1 of vCPU i (vcpu.c reads it). Fills st->gic_*. */
-int gic_state_save(int gic_fd, const uint64_t *mpidrs, unsigned nr_vcpus,
+/* v2: the vGIC is a GICv2; else mpidrs[i] is MPIDR_EL1 of vCPU i (vcpu.c
+ * reads it; a GICv3 names a vCPU by its affinity). Fills st->gic_*. */
+int gic_state_save(int gic_fd, bool v2, const uint64_t *mpidrs, unsigned nr_vcpus,
 		   unsigned nr_irqs, struct vm_state *st, struct vmm_error *err);
 
 /* Replays st->gic_regs in order; the first refusal (a GICD_IIDR that

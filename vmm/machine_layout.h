@@ -34,6 +34,7 @@
 #define MACHINE_GIC_DIST_SIZE 0x10000ULL
 #define MACHINE_GIC_REDIST_SIZE 0x20000ULL /* per vCPU (GICv3) */
 #define MACHINE_GIC_CPUIF_SIZE 0x20000ULL  /* GICv2 */
+#define MACHINE_GICV2_MAX_VCPUS 8u         /* the GICv2 architecture's */
 /* 32 private interrupts + 96 SPIs; a multiple of 32 as KVM requires. */
 #define MACHINE_GIC_NR_IRQS 128u
 

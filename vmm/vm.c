@@ -344,10 +344,10 @@ static int restore_check_shape(const struct vmm_config *cfg, const struct vm_sta
 static int restore_check_built(struct vm *vm, const struct vm_state *st,
 			       struct vmm_error *err)
 {
-	if (gic_is_v2(vm->gic))
+	if (strcmp(gic_name(vm->gic), st->gic_version))
 		return vmm_error_set(err, "restore", ENOTSUP,
-				     "vgic_incompatible: the snapshot has a GICv3, KVM "
-				     "here gave a GICv2");
+				     "vgic_incompatible: the snapshot has a GIC%s, KVM "
+				     "here gave a GIC%s", st->gic_version, gic_name(vm->gic));
 	if (vm->vcpu_features != st->vcpu_features)
 		return vmm_error_set(err, "restore", EINVAL,
 				     "vCPU features 0x%x here, 0x%llx in the snapshot",
@@ -433,7 +433,8 @@ static int vm_build(const struct vmm_config *cfg, int console_fd,
 			goto err_ram;
 	}
 	step_done(vm, "ram+load", &t);
-	ret = gic_create(vm, cfg->vcpus, err);
+	ret = gic_create(vm, cfg->vcpus,
+			 snap ? gic_want_named(snap->gic_version) : GIC_WANT_ANY, err);
 	if (ret < 0)
 		goto err_ram;
 	step_done(vm, "gic", &t);
@@ -553,8 +554,8 @@ int vm_create_incoming(const struct vmm_config *cfg, int console_fd, void *ram_a
 	return vm_build(cfg, console_fd, st, &given, out, err);
 }
 
-int vm_create_scratch(unsigned vcpus, uint64_t memory_mib, struct vm **out,
-		      struct vmm_error *err)
+int vm_create_scratch(unsigned vcpus, uint64_t memory_mib, enum gic_want want,
+		      struct vm **out, struct vmm_error *err)
 {
 	struct vm *vm = calloc(1, sizeof(*vm));
 	int ret;
@@ -568,7 +569,7 @@ int vm_create_scratch(unsigned vcpus, uint64_t memory_mib, struct vm **out,
 	mmio_bus_init(&vm->bus);
 	/* Same IPA size as the real one; no RAM: nothing will run. */
 	if ((ret = kvm_open_vm(vm, memory_mib << 20, err)) < 0 ||
-	    (ret = gic_create(vm, vcpus, err)) < 0 ||
+	    (ret = gic_create(vm, vcpus, want, err)) < 0 ||
 	    (ret = vcpus_create(vm, vcpus, err)) < 0 ||
 	    (ret = gic_finalize(vm, err)) < 0) {
 		vm_destroy(vm);

@@ -11,6 +11,7 @@
 #define PINVM_VMM_VM_INTERNAL_H
 
 #include "boot_image.h"
+#include "gic.h"
 #include "mmio_bus.h"
 #include "vm.h"
 
@@ -145,8 +146,8 @@ bool vm_all_parked_locked(struct vm *vm);
  * devices or pins, never to run: restore-check tries registers on it.
  * Free it with vm_destroy().
  */
-int vm_create_scratch(unsigned vcpus, uint64_t memory_mib, struct vm **out,
-		      struct vmm_error *err);
+int vm_create_scratch(unsigned vcpus, uint64_t memory_mib, enum gic_want want,
+		      struct vm **out, struct vmm_error *err);
 
 /*
  * vm_snapshot.c: the whole state of a paused VM (registers, time, vGIC,

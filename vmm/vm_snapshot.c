@@ -76,9 +76,6 @@ static int gather(struct vm *vm, unsigned nr, struct vm_state *st, struct vmm_er
 	uint64_t *mpidrs;
 	int ret;
 
-	if (gic_is_v2(vm->gic))
-		return vmm_error_set(err, "snapshot", ENOTSUP,
-				     "pinvm saves a GICv3 only; this VM has a GICv2");
 	if (uname(&u) == 0)
 		snprintf(st->kernel_release, sizeof(st->kernel_release), "%s", u.release);
 	st->vcpus = nr;
@@ -106,7 +103,7 @@ static int gather(struct vm *vm, unsigned nr, struct vm_state *st, struct vmm_er
 		st->vcpu[i].mpidr = vm->vcpus[i].mpidr;
 		mpidrs[i] = vm->vcpus[i].mpidr;
 	}
-	ret = gic_state_save(gic_fd(vm->gic), mpidrs, nr, MACHINE_GIC_NR_IRQS,
+	ret = gic_state_save(gic_fd(vm->gic), gic_is_v2(vm->gic), mpidrs, nr, MACHINE_GIC_NR_IRQS,
 			     st, err);
 	free(mpidrs);
 	if (ret < 0)

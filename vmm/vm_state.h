@@ -62,7 +62,7 @@ struct vm_state {
 	uint64_t memory_mib;
 	uint64_t ram_base;
 	uint64_t vcpu_features; /* features[0] of vCPU 0 */
-	char gic_version[4];    /* "v3" */
+	char gic_version[4];    /* "v3" or "v2" */
 	unsigned gic_nr_irqs;
 	struct vm_state_gic_reg *gic_regs;
 	size_t ngic_regs;

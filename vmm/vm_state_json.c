@@ -2,6 +2,7 @@
 #include "vm_state.h"
 
 #include "jsonutil.h"
+#include "machine_layout.h"
 #include "vm_spec.h"
 #include "vmm_config.h"
 
@@ -434,14 +435,20 @@ static int gic_from_json(const json_t *g, struct vm_state *st, struct vmm_error 
 	const json_t *regs, *ver;
 	char path[48];
 	uint64_t n;
+	bool v2;
 	int ret = 0;
 
 	if ((ret = only_keys(g, "gic", keys, 3, err)) < 0)
 		return ret;
 	ver = json_object_get(g, "version");
-	if (!json_is_string(ver) || strcmp(json_string_value(ver), "v3"))
-		return bad(err, "gic.version: must be \"v3\" (the only GIC pinvm saves)");
-	snprintf(st->gic_version, sizeof(st->gic_version), "v3");
+	if (!json_is_string(ver) || (strcmp(json_string_value(ver), "v3") &&
+				     strcmp(json_string_value(ver), "v2")))
+		return bad(err, "gic.version: must be \"v3\" or \"v2\"");
+	v2 = strcmp(json_string_value(ver), "v2") == 0;
+	if (v2 && st->vcpus > MACHINE_GICV2_MAX_VCPUS)
+		return bad(err, "gic.version: a GICv2 serves at most %u vCPUs, not %u",
+			   MACHINE_GICV2_MAX_VCPUS, st->vcpus);
+	snprintf(st->gic_version, sizeof(st->gic_version), "%s", v2 ? "v2" : "v3");
 	if ((ret = get_int(g, "gic", "nr_irqs", 64, 1024, &n, err)) < 0)
 		return ret;
 	if (n % 32)
@@ -465,10 +472,11 @@ static int gic_from_json(const json_t *g, struct vm_state *st, struct vmm_error 
 		    (ret = get_hex(r, path, "attr", &gr->attr, err)) < 0 ||
 		    (ret = get_hex(r, path, "value", &gr->value, err)) < 0)
 			return ret;
-		/* Distributor, redistributor, CPU sysregs, line levels. */
-		if (n != 1 && n != 5 && n != 6 && n != 7)
-			return bad(err, "%s.group: %" PRIu64 " is not a vGICv3 register group",
-				   path, n);
+		/* v3: distributor, redistributor, CPU sysregs, line levels;
+		 * v2: distributor, CPU interface. */
+		if (v2 ? n != 1 && n != 2 : n != 1 && n != 5 && n != 6 && n != 7)
+			return bad(err, "%s.group: %" PRIu64 " is not a vGIC%s register group",
+				   path, n, st->gic_version);
 		if (n != 6 && gr->value > UINT32_MAX)
 			return bad(err, "%s.value: a 32-bit register", path);
 		gr->group = (uint32_t)n;

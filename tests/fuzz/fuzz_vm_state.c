@@ -7,19 +7,30 @@
  */
 #include "fuzz.h"
 
+#include "machine_layout.h"
 #include "vm_state.h"
 #include "vm_spec.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 
 static void check_limits(const struct vm_state *st)
 {
 	FUZZ_CHECK(st->vcpus >= 1 && st->vcpus <= VM_SPEC_MAX_VCPUS);
 	FUZZ_CHECK(st->vcpu != NULL);
-	FUZZ_CHECK(!strcmp(st->gic_version, "v3"));
+	bool v2 = !strcmp(st->gic_version, "v2");
+
+	FUZZ_CHECK(v2 || !strcmp(st->gic_version, "v3"));
+	FUZZ_CHECK(!v2 || st->vcpus <= MACHINE_GICV2_MAX_VCPUS);
 	FUZZ_CHECK(st->gic_nr_irqs % 32 == 0);
 	FUZZ_CHECK(st->ngic_regs <= VM_STATE_MAX_GIC_REGS);
+	/* Only the version's register groups (vgic-v2.rst, vgic-v3.rst). */
+	for (size_t i = 0; i < st->ngic_regs; i++) {
+		uint32_t g = st->gic_regs[i].group;
+
+		FUZZ_CHECK(v2 ? g == 1 || g == 2 : g == 1 || (g >= 5 && g <= 7));
+	}
 	FUZZ_CHECK(st->cntfrq != 0);
 	for (unsigned i = 0; i < st->vcpus; i++) {
 		const struct vm_state_vcpu *v = &st->vcpu[i];
@@ -45,6 +56,7 @@ static void check_same(const struct vm_state *a, const struct vm_state *b)
 	FUZZ_CHECK(!strcmp(a->kernel_release, b->kernel_release));
 	FUZZ_CHECK(a->vcpus == b->vcpus && a->memory_mib == b->memory_mib);
 	FUZZ_CHECK(a->ram_base == b->ram_base && a->vcpu_features == b->vcpu_features);
+	FUZZ_CHECK(!strcmp(a->gic_version, b->gic_version));
 	FUZZ_CHECK(a->ngic_regs == b->ngic_regs);
 	FUZZ_CHECK(!a->ngic_regs || !memcmp(a->gic_regs, b->gic_regs,
 					   a->ngic_regs * sizeof(*a->gic_regs)));

@@ -161,6 +161,30 @@ static void test_round_trip(void **state)
 	vm_state_free(&a);
 }
 
+/* A GICv2's state: distributor (banked by vCPU index) and CPU interface
+ * registers, 32 bits each. */
+static void test_round_trip_v2(void **state)
+{
+	struct vm_state a, b;
+	struct vmm_error err;
+	json_t *obj;
+
+	(void)state;
+	sample(&a);
+	snprintf(a.gic_version, sizeof(a.gic_version), "v2");
+	a.gic_regs[1] = (struct vm_state_gic_reg){ 1, 0x100000000ULL | 0xf20, 0x3 };
+	a.gic_regs[2] = (struct vm_state_gic_reg){ 2, 0x100000000ULL | 0xd0, 0x80000000 };
+	obj = vm_state_to_json(&a);
+	assert_non_null(obj);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(obj, "gic"),
+							      "version")), "v2");
+	assert_int_equal(vm_state_from_json(obj, &b, &err), 0);
+	assert_same(&a, &b);
+	vm_state_free(&b);
+	json_decref(obj);
+	vm_state_free(&a);
+}
+
 /* Edits a valid document with fn, expects a refusal mentioning want. */
 static void refused(void (*fn)(json_t *doc), const char *want)
 {
@@ -220,7 +244,17 @@ static void e_reg_size(json_t *d)
 }
 static void e_gic_version(json_t *d)
 {
+	json_object_set_new(json_object_get(d, "gic"), "version", json_string("v4"));
+}
+/* The sample's redistributor register under a GICv2. */
+static void e_gic_v2_group(json_t *d)
+{
 	json_object_set_new(json_object_get(d, "gic"), "version", json_string("v2"));
+}
+static void e_gic_v2_vcpus(json_t *d)
+{
+	json_object_set_new(json_object_get(d, "gic"), "version", json_string("v2"));
+	json_object_set_new(d, "vcpus", json_integer(9));
 }
 static void e_gic_group(json_t *d)
 {
@@ -262,7 +296,9 @@ static void test_refusals(void **state)
 	refused(e_reg_bytes_hex, "vcpu[0].regs[4].bytes");
 	refused(e_reg_key, "vcpu[1].regs[0].size: unknown key");
 	refused(e_reg_size, "vcpu[0].regs[1].id");
-	refused(e_gic_version, "gic.version");
+	refused(e_gic_version, "gic.version: must be \"v3\" or \"v2\"");
+	refused(e_gic_v2_group, "gic.regs[1].group: 5 is not a vGICv2 register group");
+	refused(e_gic_v2_vcpus, "gic.version: a GICv2 serves at most 8 vCPUs, not 9");
 	refused(e_gic_group, "gic.regs[1].group");
 	refused(e_uart, "uart.lcr");
 	refused(e_time, "time.semantics");
@@ -288,6 +324,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_round_trip_v2),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_not_an_object),
 	};
