@@ -32,6 +32,11 @@
  *     spent stopped, both CPUs run. Prints "SNAPSHOT" lines, one per cell
  *     and restore.
  *
+ *   test_lab_snapshots other-gic URL OUTDIR SOURCE_KERNEL LABEL
+ *     on a host of SOURCE_KERNEL whose vGIC is of the other version (a
+ *     GICv2 host, PINVM_LAB_GIC=2, and a GICv3 one): each archive refused
+ *     as vgic_incompatible, by the verdict and by the restore.
+ *
  * A restored probe guest must answer every SMCCC call of its rounds after
  * the restore on B as its first round did on A, call for call.
  *
@@ -812,6 +817,49 @@ static void target_cell(const char *kernel, const char *src, const struct kind *
 	response_free(&up);
 }
 
+/*
+ * The archives of src in outdir were taken under the other GIC version
+ * (a GICv2 host's against a GICv3 host's, or the reverse), on this
+ * kernel: the firmware passes, and restore-check and the restore refuse
+ * them as vgic_incompatible, creating nothing. label: "GICv3 -> GICv2".
+ */
+static int other_gic(const char *url, const char *outdir, const char *src, const char *label)
+{
+	snprintf(c.base, sizeof(c.base), "%s", url);
+	for (size_t k = 0; k < NKINDS; k++) {
+		char file[1024], cell[128], path[256], helper[1024];
+		struct response up, comp, r;
+		const char *sid;
+
+		snprintf(cell, sizeof(cell), "%s %s %s", src, label, kinds[k].label);
+		snprintf(file, sizeof(file), "%s/snap-%s-%s.tar", outdir, src, kinds[k].name);
+		upload("/v1/snapshots", file, &up);
+		sid = response_str(&up, "id");
+		check(up.status == 201 && sid, "upload the archive", "%s: %s: %ld %s", cell, file,
+		      up.status, up.body ? up.body : "");
+		if (!sid) {
+			response_free(&up);
+			continue;
+		}
+		snprintf(path, sizeof(path), "/v1/snapshots/%s/compatibility", sid);
+		call("GET", path, NULL, &comp);
+		helper_refusals(json_object_get(comp.json, "restore_check"), helper, sizeof(helper));
+		check(comp.status == 200 && json_is_false(json_object_get(comp.json, "compatible")) &&
+			      strstr(helper, "vgic vgic_incompatible"),
+		      "a snapshot of the other GIC version is refused, naming the vGIC",
+		      "%s: %ld %s", cell, comp.status, comp.body);
+		expect_refusal(sid, cell, helper);
+		snprintf(path, sizeof(path), "/v1/snapshots/%s", sid);
+		call("DELETE", path, NULL, &r);
+		check(r.status == 204 || r.status == 200, "delete the imported snapshot", "%s: %ld",
+		      cell, r.status);
+		response_free(&r);
+		response_free(&comp);
+		response_free(&up);
+	}
+	return check_summary();
+}
+
 /* srcs: the source kernels to restore from (all four when n is 0). */
 static int target(const char *url, const char *kernel, const char *outdir,
 		  char **srcs, int n)
@@ -836,9 +884,13 @@ int main(int argc, char **argv)
 		rc = source(argv[2], argv[3], argv[4], argv[5], argv[6]);
 	else if (argc >= 5 && !strcmp(argv[1], "target"))
 		rc = target(argv[2], argv[3], argv[4], argv + 5, argc - 5);
+	else if (argc == 6 && !strcmp(argv[1], "other-gic"))
+		rc = other_gic(argv[2], argv[3], argv[4], argv[5]);
 	else
 		fprintf(stderr, "usage: %s source URL CONTROL KERNEL FIXTURES OUTDIR\n"
-				"       %s target URL KERNEL OUTDIR [SOURCE_KERNEL...]\n", argv[0], argv[0]);
+				"       %s target URL KERNEL OUTDIR [SOURCE_KERNEL...]\n"
+				"       %s other-gic URL OUTDIR SOURCE_KERNEL LABEL\n",
+			argv[0], argv[0], argv[0]);
 	curl_global_cleanup();
 	return rc;
 }
