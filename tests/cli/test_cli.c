@@ -197,6 +197,19 @@ static void write_file(const char *path, const char *text, mode_t mode)
 	chmod(path, mode);
 }
 
+/* A fixture as a pinvmd from before the vCPU features would send its set:
+ * without them. */
+static void write_without_cpu(const char *from, const char *to)
+{
+	json_t *f = json_load_file(from, 0, NULL);
+
+	json_object_del(json_object_get(f, "firmware_registers"), "cpu_features");
+	json_object_del(json_object_get(f, "host"), "cpu_features");
+	if (!f || json_dump_file(f, to, JSON_COMPACT) < 0)
+		fprintf(stderr, "cannot write %s\n", to);
+	json_decref(f);
+}
+
 /* Checks an expected failure: exit status, one line, and a word in it. */
 static void check_fails(const char *name, struct run *r, int status, const char *word)
 {
@@ -260,7 +273,8 @@ static void test_usage(void)
  * returns whether it has KVM (then VMs can be driven). */
 static bool test_commands(void)
 {
-	char file[160], host510[160], host612[160], pname[64], bname[64], tag[16];
+	char file[160], host510[160], host612[160], bare510[160], pname[64], bname[64];
+	char bname2[72], tag[16];
 	const char *hv;
 	bool kvm;
 	struct run r;
@@ -270,6 +284,7 @@ static bool test_commands(void)
 	snprintf(host612, sizeof(host612), "%s/lab-6.12.json", fixtures);
 	snprintf(pname, sizeof(pname), "cli-p-%s", tag);
 	snprintf(bname, sizeof(bname), "cli-base-%s", tag);
+	snprintf(bname2, sizeof(bname2), "%s-common", bname);
 
 	RUN(&r, "host");
 	check(r.status == 0 && strstr(r.out, "hypervisor") && strstr(r.out, "kernel"),
@@ -374,10 +389,21 @@ static bool test_commands(void)
 	      "profile check --host (5.10): compatible, exit 0", "exit %d: %s%s", r.status,
 	      r.out, r.err);
 	run_free(&r);
-	RUN(&r, "baseline", "create", bname, "--host", host510, "--host", host612,
+	snprintf(bare510, sizeof(bare510), "%s/lab-5.10-without-cpu.json", dir);
+	write_without_cpu(host510, bare510);
+	RUN(&r, "baseline", "create", bname, "--host", bare510, "--host", host612,
 	    "--cpu-features", "common");
 	check_fails("baseline create --cpu-features common of host sets that do not say "
 		    "theirs: exit 5 (422) naming the host", &r, 5, "field hosts[0]");
+	RUN(&r, "baseline", "create", bname2, "--host", host510, "--host", host612,
+	    "--cpu-features", "common");
+	check(r.status == 0 && strstr(r.out, bname2) &&
+		      strstr(r.out, "pmu, sve (longest 2048 bits), pauth"),
+	      "baseline create --cpu-features common of the fixtures: every feature, SVE at "
+	      "the longest length both offer", "exit %d: %s%s", r.status, r.out, r.err);
+	run_free(&r);
+	RUN(&r, "profile", "delete", bname2);
+	run_free(&r);
 	RUN(&r, "baseline", "create", bname, "--host", host510, "--host", host612);
 	check(r.status == 0 && strstr(r.out, bname) && strstr(r.out, "baseline") &&
 		      strstr(r.out, "none (all off)"),

@@ -526,6 +526,12 @@ function fixture(kernel) {
 	return { ...f.firmware_registers, observed_abi: f.observed_abi };
 }
 
+// A host set as a pinvmd from before the vCPU features sends it: without them.
+function withoutCpu(set) {
+	const { cpu_features: _unsaid, ...rest } = set;
+	return rest;
+}
+
 async function scenario() {
 	const kvm = opts.kvm;
 	const noKvm = 503;
@@ -682,11 +688,11 @@ async function scenario() {
 	await call('POST', '/v1/profiles', { json: { name: `ct-cpu-bad-${runTag}`, registers: {}, cpu_features: { sve: { vector_length: 100 } } }, expect: 422, code: 'out_of_range', field: 'cpu_features.sve.vector_length', note: 'an SVE length off the 128-bit steps' });
 	await call('POST', '/v1/compatibility', { json: { profile: cpuName, host: { ...host612, cpu_features: noFeatures } }, expect: 200, note: 'a PMU on a host without one', check: cpuVerdict({ verdict: 'refused', rule: 'cpu_feature_unavailable', field: 'cpu_features.pmu' }) });
 	await call('POST', '/v1/compatibility', { json: { profile: cpuName, host: { ...host612, cpu_features: { ...noFeatures, pmu: true } } }, expect: 200, note: 'a PMU on a host with one', check: cpuVerdict({ verdict: 'given' }) });
-	await call('POST', '/v1/compatibility', { json: { profile: cpuName, host: host612 }, expect: 200, note: 'a host set that does not say its vCPU features', check: cpuVerdict({ verdict: 'undetermined', host: null }) });
+	await call('POST', '/v1/compatibility', { json: { profile: cpuName, host: withoutCpu(host612) }, expect: 200, note: 'a host set that does not say its vCPU features', check: cpuVerdict({ verdict: 'undetermined', host: null }) });
 	await call('POST', '/v1/compatibility', { json: { profile: docName, host: { ...host510, cpu_features: { ...noFeatures, pmu: true, pmu_without_request: true } } }, expect: 200, note: 'a PMU shown without asking is reported', check: cpuVerdict({ verdict: 'unpinned', pinned: null, pmu_without_request: true }) });
 	await call('POST', '/v1/compatibility', { json: { profile: cpuName, host: { ...host612, cpu_features: { ...noFeatures, sve: true, sve_vector_lengths: [256, 128] } } }, expect: 422, code: 'bad_value', field: 'host.cpu_features.sve_vector_lengths', note: 'host SVE lengths out of order' });
 	await call('POST', '/v1/profiles', { json: { capture: 'host', name: `ct-cpu-cap-${runTag}`, cpu_features: 'everything' }, expect: 422, code: 'bad_value', field: 'cpu_features', note: 'capture: cpu_features neither host, none nor an object' });
-	await call('POST', '/v1/baselines', { json: { name: `ct-cpu-b-${runTag}`, hosts: [host510, host612], cpu_features: 'common' }, expect: 422, code: 'cpu_features_unknown', field: 'hosts[0]', note: 'common vCPU features of host sets that do not say theirs' });
+	await call('POST', '/v1/baselines', { json: { name: `ct-cpu-b-${runTag}`, hosts: [withoutCpu(host510), host612], cpu_features: 'common' }, expect: 422, code: 'cpu_features_unknown', field: 'hosts[0]', note: 'common vCPU features of host sets that do not say theirs' });
 	await call('POST', '/v1/baselines', { json: { name: `ct-cpu-b-${runTag}`, hosts: [host510], cpu_features: 'all' }, expect: 422, code: 'bad_value', field: 'cpu_features', note: 'baseline: cpu_features neither none nor common' });
 	await call('POST', '/v1/baselines', {
 		json: { name: `ct-cpu-b-${runTag}`, hosts: [{ ...host510, cpu_features: { ...noFeatures, pmu: true, pauth: true } }, { ...host612, cpu_features: { pmu: true, sve: true, pauth: false, sve_vector_lengths: [128, 256] } }], cpu_features: 'common' },
@@ -700,7 +706,15 @@ async function scenario() {
 		await call('GET', `/v1/profiles/${captureName}`, { expect: 200, note: 'a capture pins the vCPU features (all off by default)', check: (r) => (JSON.stringify(r.json?.cpu_features) === JSON.stringify({ pmu: false, sve: false, pauth: false }) ? [] : [`cpu_features ${JSON.stringify(r.json?.cpu_features)}`]) });
 		await call('POST', '/v1/vms', { json: { vcpus: 1, memory_mib: 128, kernel: opts.kernel, profile: captureName, cpu_features: { pmu: true } }, expect: 422, code: 'profile_conflict', field: 'cpu_features', note: 'a VM asking for a PMU its profile pins off' });
 	}
-	for (const name of [cpuName, `ct-cpu-b-${runTag}`])
+	// The fixtures say theirs (captured from the lab's kernels): every
+	// feature on both, SVE up to 2048 bits.
+	await call('POST', '/v1/baselines', {
+		json: { name: `ct-cpu-b2-${runTag}`, hosts: [host510, host612], cpu_features: 'common' },
+		expect: 201,
+		note: 'common vCPU features of the lab fixtures: all three, SVE at the longest length both offer',
+		check: (r) => (JSON.stringify(r.json?.cpu_features) === JSON.stringify({ pmu: true, sve: { vector_length: 2048 }, pauth: true }) ? [] : [`cpu_features ${JSON.stringify(r.json?.cpu_features)}`]),
+	});
+	for (const name of [cpuName, `ct-cpu-b-${runTag}`, `ct-cpu-b2-${runTag}`])
 		await call('DELETE', `/v1/profiles/${name}`, { expect: 204 });
 
 	// --- images and VMs

@@ -68,6 +68,11 @@ static void test_fingerprint(void **state)
 	assert_int_equal(info.format, FC_FORMAT_FINGERPRINT);
 	assert_int_equal(info.firmware, 7);
 	assert_int_equal(info.ignored, 2);
+	/* A fingerprint says nothing of the filter or the vCPU features. */
+	assert_int_equal(h.smccc_filter, -1);
+	assert_false(h.cpu_known);
+	lab.smccc_filter = -1;
+	lab.cpu_known = false;
 	assert_true(hostset_equal(&h, &lab));
 	assert_string_equal(h.kernel_release, "6.1.0-50-cloud-arm64");
 
