@@ -73,6 +73,8 @@ const char *accept_refusal_rule(uint64_t id, unsigned rule, bool listed)
 		return accept_rule_name(rule);
 	if (!listed)
 		return "register_absent_on_target";
+	if (id == RESTORE_REG_SVE_VLS)
+		return "sve_lengths_differ";
 	return restore_reg_is_id(id) ? "id_register_differs" : "register_refused";
 }
 

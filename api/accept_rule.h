@@ -89,7 +89,8 @@ unsigned accept_rule_for_gic_iidr(uint32_t wanted, uint32_t offered);
  * The rule a refusal of vCPU register id is reported under, in the dry
  * run and the restore alike: the name of rule (accept_rule_for_reg()'s
  * answer) when one covers it, else register_absent_on_target (the target
- * does not list it), id_register_differs (an ID register) or
+ * does not list it), id_register_differs (an ID register),
+ * sve_lengths_differ (the SVE vector lengths, RESTORE_REG_SVE_VLS) or
  * register_refused.
  */
 const char *accept_refusal_rule(uint64_t id, unsigned rule, bool listed);

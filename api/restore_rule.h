@@ -53,6 +53,13 @@ bool restore_reg_is_host_level(uint64_t id);
 bool restore_reg_is_id(uint64_t id);
 
 /*
+ * KVM_REG_ARM64_SVE_VLS: the SVE vector lengths a vCPU offers its guest,
+ * written before KVM_ARM_VCPU_FINALIZE and never after. A restore makes
+ * the vCPU with the saved ones (capped at the longest) and compares.
+ */
+#define RESTORE_REG_SVE_VLS 0x606000000015ffffULL
+
+/*
  * The rule above for register id, which the target lists and the
  * snapshot lacks, whose value on the target after KVM_ARM_VCPU_INIT is
  * reset. WRITE_ZERO only for an ID register whose reset value is not 0.

@@ -651,12 +651,6 @@ int migrate_out_start(const struct migrate_env *env, struct vm_entry *e,
 		job_free(j);
 		return ret;
 	}
-	if (vm_entry_uses_cpu_features(e)) {
-		job_free(j);
-		return api_fail(err, 409, "migration_unsupported", "cpu_features",
-				"a VM with cpu_features (PMU, SVE, pointer auth) cannot migrate "
-				"yet: their vCPU state is not in pinvm's migration stream");
-	}
 	pthread_mutex_lock(&e->lock);
 	state = e->state;
 	if (state != VM_RUNNING) {

@@ -222,11 +222,6 @@ int snapshot_take(const struct snapshot_env *env, struct vm_entry *e, json_t **r
 	int ret;
 
 	*record = NULL;
-	/* Whatever its state: such a VM has no snapshot to take. */
-	if (vm_entry_uses_cpu_features(e))
-		return api_fail(err, 409, "snapshot_unsupported", "cpu_features",
-				"a VM with cpu_features (PMU, SVE, pointer auth) cannot be "
-				"snapshotted yet: their vCPU state is not in pinvm's snapshots");
 	pthread_mutex_lock(&e->lock);
 	state = e->state;
 	unstarted = e->unstarted_restore;

@@ -84,17 +84,6 @@ void vm_entry_put(struct vm_entry *e)
 	free(e);
 }
 
-bool vm_entry_uses_cpu_features(const struct vm_entry *e)
-{
-	json_t *f = json_object_get(e->spec, "cpu_features"), *v;
-	const char *k;
-
-	json_object_foreach(f, k, v)
-		if (json_is_true(v) || json_is_object(v))
-			return true;
-	return false;
-}
-
 bool vm_migration_active(const struct vm_entry *e)
 {
 	return !strcmp(e->mig.phase, "checking") || !strcmp(e->mig.phase, "precopy") ||

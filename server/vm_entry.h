@@ -118,10 +118,6 @@ struct vm_entry *vm_entry_get(struct vm_entry *e);
 /* Drops a reference; the last one frees e. NULL is ignored. */
 void vm_entry_put(struct vm_entry *e);
 
-/* Whether e's spec asks for any cpu_features (PMU, SVE, pointer auth),
- * whose vCPU state snapshots and migrations do not carry yet. */
-bool vm_entry_uses_cpu_features(const struct vm_entry *e);
-
 /* Whether a migration out of e is under way (checking to resuming). Call
  * with e->lock. */
 bool vm_migration_active(const struct vm_entry *e);

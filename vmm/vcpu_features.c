@@ -46,6 +46,40 @@ int vcpu_features_check(int vm_fd, const struct cpu_features *f, struct vmm_erro
 	return 0;
 }
 
+int vcpu_features_of_state(const struct vm_state *st, struct cpu_features *out,
+			   struct vmm_error *err)
+{
+	uint64_t bits = st->vcpu_features, vls[8];
+	const uint8_t *p;
+	unsigned vq = 0;
+
+	memset(out, 0, sizeof(*out));
+	out->pmu = bits & (1u << KVM_ARM_VCPU_PMU_V3);
+	out->sve = bits & (1u << KVM_ARM_VCPU_SVE);
+	out->pauth = bits & (1u << KVM_ARM_VCPU_PTRAUTH_ADDRESS);
+	if (out->pauth != !!(bits & (1u << KVM_ARM_VCPU_PTRAUTH_GENERIC)))
+		return vmm_error_set(err, "vm.json", EINVAL,
+				     "vcpu_features 0x%llx: address and generic pointer "
+				     "authentication come together", (unsigned long long)bits);
+	if (!out->sve)
+		return 0;
+	p = st->vcpus ? vm_state_vcpu_find(&st->vcpu[0], KVM_REG_ARM64_SVE_VLS) : NULL;
+	if (!p)
+		return vmm_error_set(err, "vm.json", EINVAL,
+				     "vcpu[0]: SVE without its vector lengths "
+				     "(KVM_REG_ARM64_SVE_VLS)");
+	memcpy(vls, p, sizeof(vls));
+	for (unsigned i = 0; i < 512; i++)
+		if (vls[i / 64] >> (i % 64) & 1)
+			vq = i + 1;
+	if (!vq || vq * CPU_SVE_VL_STEP > CPU_SVE_VL_MAX)
+		return vmm_error_set(err, "vm.json", EINVAL,
+				     "vcpu[0]: SVE vector lengths up to VQ %u, pinvm knows "
+				     "1 to %u", vq, CPU_SVE_VL_MAX / CPU_SVE_VL_STEP);
+	out->sve_vector_length = vq * CPU_SVE_VL_STEP;
+	return 0;
+}
+
 void vcpu_features_init_bits(const struct cpu_features *f, struct kvm_vcpu_init *init)
 {
 	if (f->pmu)

@@ -21,6 +21,7 @@
 #define PINVM_VMM_VCPU_FEATURES_H
 
 #include "cpu_features.h"
+#include "vm_state.h"
 #include "vmm_error.h"
 
 #include <linux/kvm.h>
@@ -32,6 +33,15 @@ struct vcpu;
 #define VCPU_PMU_PPI 7u
 
 int vcpu_features_check(int vm_fd, const struct cpu_features *f, struct vmm_error *err);
+/*
+ * The features a saved VM's vCPUs were made with: st->vcpu_features (the
+ * KVM_ARM_VCPU_INIT bits), SVE capped at the longest length vCPU 0 had
+ * (its KVM_REG_ARM64_SVE_VLS). A restored or migrated VM is made as its
+ * source was, whatever its config says; whether this host gives the same
+ * lengths is the restore's check (vcpu_state.c). Errors: step "vm.json".
+ */
+int vcpu_features_of_state(const struct vm_state *st, struct cpu_features *out,
+			   struct vmm_error *err);
 void vcpu_features_init_bits(const struct cpu_features *f, struct kvm_vcpu_init *init);
 int vcpu_features_finalize(struct vcpu *v, const struct cpu_features *f,
 			   struct vmm_error *err);

@@ -127,6 +127,17 @@ int vcpu_state_restore_regs(int fd, unsigned index, const struct vm_state_vcpu *
 
 		if (vcpu_state_is_counter(id))
 			continue;
+		if (id == RESTORE_REG_SVE_VLS) {
+			/* Set before KVM_ARM_VCPU_FINALIZE from the saved ones
+			 * (vcpu_features_of_state()); KVM takes no write now
+			 * (EPERM), so equal is the only way through. */
+			have = ioctl(fd, KVM_GET_ONE_REG, &g) == 0;
+			if (have && !memcmp(now, want, vm_state_reg_size(id)))
+				continue;
+			if (!on_refused(opaque, index, id, EPERM, want, have ? now : NULL, have))
+				return -EINVAL;
+			continue;
+		}
 		if (ioctl(fd, KVM_SET_ONE_REG, &r) == 0)
 			continue;
 		e = errno;

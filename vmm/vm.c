@@ -417,7 +417,10 @@ static int vm_build(const struct vmm_config *cfg, int console_fd,
 	ret = kvm_open_vm(vm, ram_size, err);
 	if (ret < 0)
 		goto err_free;
+	/* A saved guest's vCPUs are made as its source's were. */
 	vm->cpu_features = cfg->cpu_features;
+	if (snap && (ret = vcpu_features_of_state(snap, &vm->cpu_features, err)) < 0)
+		goto err_close_vm;
 	vm->accept = cfg->accept;
 	ret = vcpu_features_check(vm->vm_fd, &vm->cpu_features, err);
 	if (ret < 0)
@@ -555,7 +558,8 @@ int vm_create_incoming(const struct vmm_config *cfg, int console_fd, void *ram_a
 }
 
 int vm_create_scratch(unsigned vcpus, uint64_t memory_mib, enum gic_want want,
-		      struct vm **out, struct vmm_error *err)
+		      const struct cpu_features *features, struct vm **out,
+		      struct vmm_error *err)
 {
 	struct vm *vm = calloc(1, sizeof(*vm));
 	int ret;
@@ -567,11 +571,15 @@ int vm_create_scratch(unsigned vcpus, uint64_t memory_mib, enum gic_want want,
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_cond_init(&vm->cond, NULL);
 	mmio_bus_init(&vm->bus);
+	if (features)
+		vm->cpu_features = *features;
 	/* Same IPA size as the real one; no RAM: nothing will run. */
 	if ((ret = kvm_open_vm(vm, memory_mib << 20, err)) < 0 ||
+	    (ret = vcpu_features_check(vm->vm_fd, &vm->cpu_features, err)) < 0 ||
 	    (ret = gic_create(vm, vcpus, want, err)) < 0 ||
 	    (ret = vcpus_create(vm, vcpus, err)) < 0 ||
-	    (ret = gic_finalize(vm, err)) < 0) {
+	    (ret = gic_finalize(vm, err)) < 0 ||
+	    (vm->cpu_features.pmu && (ret = vcpu_features_pmu(vm, err)) < 0)) {
 		vm_destroy(vm);
 		return ret;
 	}

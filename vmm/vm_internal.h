@@ -142,12 +142,14 @@ bool vm_all_parked_locked(struct vm *vm);
  * and makes vm->pins the snapshot's pins plus the extra ones.
  */
 /*
- * vm.c: a VM with vCPUs and vGIC as vm_create() makes them, but no RAM,
- * devices or pins, never to run: restore-check tries registers on it.
+ * vm.c: a VM with vCPUs (with features, NULL: none) and vGIC as
+ * vm_create() makes them, but no RAM, devices or pins, never to run:
+ * restore-check tries registers on it.
  * Free it with vm_destroy().
  */
 int vm_create_scratch(unsigned vcpus, uint64_t memory_mib, enum gic_want want,
-		      struct vm **out, struct vmm_error *err);
+		      const struct cpu_features *features, struct vm **out,
+		      struct vmm_error *err);
 
 /*
  * vm_snapshot.c: the whole state of a paused VM (registers, time, vGIC,

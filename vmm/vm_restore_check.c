@@ -10,6 +10,7 @@
 #include "gic.h"
 #include "gic_state.h"
 #include "machine_layout.h"
+#include "vcpu_features.h"
 #include "vcpu_state.h"
 #include "vm_internal.h"
 #include "vm_state.h"
@@ -268,10 +269,12 @@ static void on_gic_refused(void *opaque, size_t index, int errnum)
 		json_array_append_new(c->refused, o);
 }
 
-static void refuse_vgic(struct check *c, const char *detail)
+/* A refusal of something other than one register's value. */
+static void refuse_named(struct check *c, const char *what, const char *rule,
+			 const char *detail)
 {
-	json_t *o = json_pack("{s:s, s:s, s:s}", "register", "vgic", "rule",
-			      "vgic_incompatible", "detail", detail);
+	json_t *o = json_pack("{s:s, s:s, s:s}", "register", what, "rule", rule, "detail",
+			      detail);
 
 	if (o)
 		json_array_append_new(c->refused, o);
@@ -282,6 +285,7 @@ int vm_restore_check(const char *dir, unsigned accept, json_t **answer,
 {
 	struct check c = { .accept = accept, .gic_fd = -1 };
 	struct vmm_error gerr = { 0 };
+	struct cpu_features features;
 	bool gic_ok = true;
 	struct vm_state st;
 	struct vm *vm = NULL;
@@ -311,14 +315,24 @@ int vm_restore_check(const char *dir, unsigned accept, json_t **answer,
 				  "counter_frequency_differs", "wanted", hex(st.cntfrq),
 				  "offered", hex(freq), "detail", detail));
 	}
-	ret = vm_create_scratch(st.vcpus, st.memory_mib, gic_want_named(st.gic_version), &vm,
-				&gerr);
+	ret = vcpu_features_of_state(&st, &features, err);
+	if (ret < 0)
+		goto out;
+	ret = vm_create_scratch(st.vcpus, st.memory_mib, gic_want_named(st.gic_version),
+				&features, &vm, &gerr);
+	if (ret < 0 && strcmp(gerr.step, "cpu_features") == 0) {
+		/* The guest's vCPUs cannot be made here: that is the verdict;
+		 * their registers cannot be tried without them. */
+		refuse_named(&c, "cpu_features", "cpu_feature_unavailable", gerr.detail);
+		goto answer;
+	}
 	if (ret < 0 && strcmp(gerr.step, "gic") == 0) {
 		/* KVM here will not make the guest's GIC: refused; the vCPUs
 		 * are still checked, beside the GIC it does make. */
-		refuse_vgic(&c, gerr.detail);
+		refuse_named(&c, "vgic", "vgic_incompatible", gerr.detail);
 		gic_ok = false;
-		ret = vm_create_scratch(st.vcpus, st.memory_mib, GIC_WANT_ANY, &vm, &gerr);
+		ret = vm_create_scratch(st.vcpus, st.memory_mib, GIC_WANT_ANY, &features, &vm,
+					&gerr);
 	}
 	if (ret < 0) {
 		if (err)
@@ -326,7 +340,7 @@ int vm_restore_check(const char *dir, unsigned accept, json_t **answer,
 		goto out;
 	}
 	if (st.gic_nr_irqs != MACHINE_GIC_NR_IRQS)
-		refuse_vgic(&c, "a different number of interrupts");
+		refuse_named(&c, "vgic", "vgic_incompatible", "a different number of interrupts");
 	for (unsigned i = 0; i < vm->nr_vcpus && ret == 0; i++)
 		ret = check_vcpu(&c, vm->vcpus[i].fd, i, &st.vcpu[i], err);
 	if (ret < 0)
@@ -335,6 +349,8 @@ int vm_restore_check(const char *dir, unsigned accept, json_t **answer,
 		c.gic_fd = gic_fd(vm->gic);
 		gic_state_try(c.gic_fd, &st, on_gic_refused, &c);
 	}
+answer:
+	ret = 0;
 	*answer = json_pack("{s:b, s:b, s:s, s:O, s:O, s:O, s:O}", "ok", 1, "compatible",
 			    json_array_size(c.refused) == 0, "source_kernel",
 			    st.kernel_release, "refused", c.refused, "accepted", c.accepted,

@@ -12,6 +12,8 @@
  * all this host offers pins exactly GET /v1/host's offer, a VM made with
  * it gets them in its spec, and a VM asking for others is 422
  * profile_conflict; the firmware-register set a peer reads says them too.
+ * The guest with features is then snapshotted while it runs and restored
+ * as a second VM, which must carry on and show the same CPU.
  * usage: test_lab_cpu_features URL
  */
 #include "check.h"
@@ -141,12 +143,15 @@ static void test_refusals(void)
 	response_free(&after);
 }
 
+/* A started VM; with features, one that stays up with a shell (it is
+ * snapshotted), without, one that powers off once it has printed. */
 static char *create_started(const char *features)
 {
 	struct response r;
 	char path[128], *id = NULL;
 
-	post_vm(features, "console=ttyS0 pinvm.poweroff=1", &r);
+	post_vm(features, features ? "console=ttyS0 pinvm.shell=1" : "console=ttyS0 pinvm.poweroff=1",
+		&r);
 	if (r.status == 201 && response_str(&r, "id"))
 		id = strdup(response_str(&r, "id"));
 	check(id != NULL, features ? "create a VM with cpu_features" : "create a VM without",
@@ -228,6 +233,92 @@ static void print_perf(const char *who, const char *con)
 		}
 }
 
+/* Whether the console holds the line arg starts. */
+static bool printed(const char *con, void *arg)
+{
+	return con && strstr(con, (const char *)arg);
+}
+
+/*
+ * The VM with every feature, snapshotted while it runs and restored as a
+ * second VM: the restored guest must carry on and show the CPU it had.
+ * Its kernel signs return addresses with the pointer-auth keys, so keys
+ * that did not travel would end it at its first return; its Features
+ * line, longest SVE length and PMU event source are asked again through
+ * its shell and must be the ones it printed at boot.
+ */
+static void test_snapshot(const char *with, const char *feat, const char *pmu, const char *vl)
+{
+	/* The markers are split in what is typed, which the guest echoes:
+	 * only its answers hold them whole. */
+	static const char cmd[] =
+		"m=pinvm-after; "
+		"f=$(grep -m1 '^Features' /proc/cpuinfo | sed 's/^Features[[:space:]]*: *//'); "
+		"v=$(cat /proc/sys/abi/sve_default_vector_length 2>/dev/null); "
+		"p=$(cd /sys/bus/event_source/devices && ls -d armv8_pmuv3* 2>/dev/null | "
+		"tr '\\n' ' '); "
+		"echo \"$m-features: $f\"; echo \"$m-vl: $v\"; echo \"$m-pmu: ${p:-none}\"\n";
+	char path[160], got[1024], *con, *rid = NULL, *sid = NULL;
+	struct response r;
+
+	/* Taken once its shell reads, so the restored one reads too. */
+	con = client_wait_console(&c, with, printed, "pinvm-guest-shell: ready", 120);
+	check(con != NULL, "the guest with cpu_features reaches its shell", "no shell");
+	if (!con)
+		return;
+	free(con);
+	snprintf(path, sizeof(path), "/v1/vms/%s/snapshot", with);
+	client_call(&c, "POST", path, NULL, NULL, 0, NULL, &r);
+	if (r.status == 201 && response_str(&r, "id"))
+		sid = strdup(response_str(&r, "id"));
+	check(sid != NULL, "a snapshot of the running VM with cpu_features: 201", "%ld %s",
+	      r.status, r.body ? r.body : "");
+	response_free(&r);
+	if (!sid)
+		return;
+	client_json(&c, "POST", "/v1/vms", json_pack("{s:s}", "snapshot", sid), &r);
+	if (r.status == 201 && response_str(&r, "id"))
+		rid = strdup(response_str(&r, "id"));
+	check(rid != NULL, "restored as a new VM: 201", "%ld %s", r.status, r.body ? r.body : "");
+	response_free(&r);
+	if (rid) {
+		snprintf(path, sizeof(path), "/v1/vms/%s/actions", rid);
+		client_json(&c, "POST", path, json_pack("{s:s}", "action", "resume"), &r);
+		check(r.status == 200, "the restored VM resumes", "%ld %s", r.status,
+		      r.body ? r.body : "");
+		response_free(&r);
+		snprintf(path, sizeof(path), "/v1/vms/%s/console", rid);
+		client_call(&c, "POST", path, "application/octet-stream", cmd, strlen(cmd), NULL,
+			    &r);
+		check(r.status == 200, "type into the restored guest's shell", "%ld %s", r.status,
+		      r.body ? r.body : "");
+		response_free(&r);
+		con = client_wait_console(&c, rid, printed, "pinvm-after-pmu: ", 120);
+		check(con != NULL, "the restored guest answers (its pointer-auth keys travelled)",
+		      "no answer");
+		line_of(con, "pinvm-after-features: ", got, sizeof(got));
+		printf("# restored: Features %s\n", got);
+		check(!strcmp(got, feat), "the restored guest's Features line is the one it booted with",
+		      "%s, booted with %s", got, feat);
+		line_of(con, "pinvm-after-vl: ", got, sizeof(got));
+		check(!strcmp(got, vl), "its longest SVE length is the one it booted with",
+		      "%s, booted with %s", got, vl);
+		line_of(con, "pinvm-after-pmu: ", got, sizeof(got));
+		/* Said as at boot: ls and tr leave a trailing space, none is "none". */
+		check(!strcmp(got, pmu), "its PMU event source is the one it booted with",
+		      "%s, booted with %s", got, pmu);
+		free(con);
+		snprintf(path, sizeof(path), "/v1/vms/%s", rid);
+		client_call(&c, "DELETE", path, NULL, NULL, 0, NULL, &r);
+		response_free(&r);
+	}
+	snprintf(path, sizeof(path), "/v1/snapshots/%s", sid);
+	client_call(&c, "DELETE", path, NULL, NULL, 0, NULL, &r);
+	response_free(&r);
+	free(rid);
+	free(sid);
+}
+
 static void test_guests(void)
 {
 	char features[256] = "{", feat[1024], pmu[256], vl[64], *with, *without, *cw, *cn;
@@ -282,20 +373,8 @@ static void test_guests(void)
 	}
 	free(cw);
 	free(cn);
-	if (with && features[1]) {
-		char path[160];
-		struct response r;
-
-		/* Their vCPU state is not in snapshots yet: refused, not half taken. */
-		snprintf(path, sizeof(path), "/v1/vms/%s/snapshot", with);
-		client_call(&c, "POST", path, NULL, NULL, 0, NULL, &r);
-		check(r.status == 409 &&
-			      !strcmp(response_str(&r, "code") ?: "", "snapshot_unsupported") &&
-			      !strcmp(response_str(&r, "field") ?: "", "cpu_features"),
-		      "a snapshot of the VM with cpu_features: 409 snapshot_unsupported naming "
-		      "cpu_features", "%ld %s", r.status, r.body ? r.body : "");
-		response_free(&r);
-	}
+	if (cw && features[1])
+		test_snapshot(with, feat, pmu, vl);
 	for (int i = 0; i < 2; i++) {
 		const char *id = i ? without : with;
 		char path[128];

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "accept_rule.h"
+#include "restore_rule.h"
 
 #include <errno.h>
 #include <string.h>
@@ -85,6 +86,8 @@ static void test_refusal_rule(void **state)
 	assert_string_equal(accept_refusal_rule(OSLSR_EL1, 0, false), "register_absent_on_target");
 	assert_string_equal(accept_refusal_rule(ID_AA64PFR0_EL1, 0, true), "id_register_differs");
 	assert_string_equal(accept_refusal_rule(SCTLR_EL1, 0, true), "register_refused");
+	assert_string_equal(accept_refusal_rule(RESTORE_REG_SVE_VLS, 0, true),
+			    "sve_lengths_differ");
 }
 
 static void test_names_and_parse(void **state)
