@@ -147,6 +147,24 @@ static int save_redist(struct saver *s, uint64_t aff)
 	return 0;
 }
 
+/* The SPIs' pending, active and priority registers, both versions' last
+ * distributor accesses (after the config and enables they depend on). */
+static int save_spi_state(struct saver *s, unsigned nr_irqs)
+{
+	const uint32_t g = KVM_DEV_ARM_VGIC_GRP_DIST_REGS;
+	unsigned i;
+	int ret;
+
+	for (i = 1; i < nr_irqs / 32; i++)
+		if ((ret = save(s, g, GICD_ISPENDR + 4 * i, NULL)) < 0 ||
+		    (ret = save(s, g, GICD_ISACTIVER + 4 * i, NULL)) < 0)
+			return ret;
+	for (i = 8; i < nr_irqs / 4; i++)
+		if ((ret = save(s, g, GICD_IPRIORITYR + 4 * i, NULL)) < 0)
+			return ret;
+	return 0;
+}
+
 static int save_dist(struct saver *s, uint64_t aff0, unsigned nr_irqs)
 {
 	const uint32_t g = KVM_DEV_ARM_VGIC_GRP_DIST_REGS;
@@ -171,14 +189,7 @@ static int save_dist(struct saver *s, uint64_t aff0, unsigned nr_irqs)
 					<< KVM_DEV_ARM_VGIC_LINE_LEVEL_INFO_SHIFT) | (32 * i),
 				NULL)) < 0)
 			return ret;
-	for (i = 1; i < words; i++)
-		if ((ret = save(s, g, GICD_ISPENDR + 4 * i, NULL)) < 0 ||
-		    (ret = save(s, g, GICD_ISACTIVER + 4 * i, NULL)) < 0)
-			return ret;
-	for (i = 8; i < nr_irqs / 4; i++)
-		if ((ret = save(s, g, GICD_IPRIORITYR + 4 * i, NULL)) < 0)
-			return ret;
-	return 0;
+	return save_spi_state(s, nr_irqs);
 }
 
 static int save_cpuif(struct saver *s, uint64_t aff)
@@ -253,14 +264,9 @@ static int save_dist_v2(struct saver *s, unsigned nr_irqs)
 			return ret;
 	for (i = 1; i < words; i++)
 		if ((ret = save_enable(s, g, GICD_ISENABLER + 4 * i,
-				       GICD_ICENABLER + 4 * i)) < 0 ||
-		    (ret = save(s, g, GICD_ISPENDR + 4 * i, NULL)) < 0 ||
-		    (ret = save(s, g, GICD_ISACTIVER + 4 * i, NULL)) < 0)
+				       GICD_ICENABLER + 4 * i)) < 0)
 			return ret;
-	for (i = 8; i < nr_irqs / 4; i++)
-		if ((ret = save(s, g, GICD_IPRIORITYR + 4 * i, NULL)) < 0)
-			return ret;
-	return 0;
+	return save_spi_state(s, nr_irqs);
 }
 
 /* KVM shows the active priorities combined, as GICH_APR, in APR0-3. */
