@@ -340,6 +340,20 @@ lab_pass1() {
 	touch "$JOBDIR/pass1-$kernel.done"
 }
 
+# Waits until the mark JOBDIR/NAME.done exists, which the other lane (or
+# an earlier step of this one) touches when WHAT has ended, for at most
+# LIMIT seconds since T0: "not ok" and 1 past that.
+#   wait_mark NAME WHAT LIMIT T0
+wait_mark() {
+	until [ -e "$JOBDIR/$1.done" ]; do
+		if [ $((SECONDS - $4)) -gt "$3" ]; then
+			echo "not ok - $2 did not end within $3 s"
+			return 1
+		fi
+		sleep 1
+	done
+}
+
 # Waits (bounded) until every other kernel's pass 1 is done, whichever
 # lane runs it: its capture and snapshots exist then, and no other lab
 # runs beside this one.
@@ -347,13 +361,7 @@ pass1_wait_others() {
 	local kernel=$1 k t0=$SECONDS
 	for k in $KERNELS; do
 		[ "$k" = "$kernel" ] && continue
-		until [ -e "$JOBDIR/pass1-$k.done" ]; do
-			if [ $((SECONDS - t0)) -gt 7200 ]; then
-				echo "not ok - pass 1 on $k did not end within 2 h"
-				return 1
-			fi
-			sleep 1
-		done
+		wait_mark "pass1-$k" "pass 1 on $k" 7200 "$t0" || return 1
 	done
 	printf '# waited %d s for pass 1 of the other kernels\n' $((SECONDS - t0))
 }
@@ -578,13 +586,7 @@ gicv2_lab() {
 # before this one's boots.
 gicv2_wait() {
 	local t0=$SECONDS
-	until [ -e "$JOBDIR/gicv2.done" ]; do
-		if [ $((SECONDS - t0)) -gt 3600 ]; then
-			echo "not ok - the GICv2 host's boot did not end within 1 h"
-			return 1
-		fi
-		sleep 1
-	done
+	wait_mark gicv2 "the GICv2 host's boot" 3600 "$t0" || return 1
 	printf '# waited %d s for the GICv2 host\n' $((SECONDS - t0))
 }
 
