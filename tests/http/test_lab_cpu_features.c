@@ -233,6 +233,20 @@ static void print_perf(const char *who, const char *con)
 		}
 }
 
+/* DELETE /v1/KIND/ID, its answer not judged: the test's own clean-up.
+ * NULL ids are skipped. */
+static void delete_one(const char *kind, const char *id)
+{
+	char path[160];
+	struct response r;
+
+	if (!id)
+		return;
+	snprintf(path, sizeof(path), "/v1/%s/%s", kind, id);
+	client_call(&c, "DELETE", path, NULL, NULL, 0, NULL, &r);
+	response_free(&r);
+}
+
 /* Whether the console holds the line arg starts. */
 static bool printed(const char *con, void *arg)
 {
@@ -308,13 +322,9 @@ static void test_snapshot(const char *with, const char *feat, const char *pmu, c
 		check(!strcmp(got, pmu), "its PMU event source is the one it booted with",
 		      "%s, booted with %s", got, pmu);
 		free(con);
-		snprintf(path, sizeof(path), "/v1/vms/%s", rid);
-		client_call(&c, "DELETE", path, NULL, NULL, 0, NULL, &r);
-		response_free(&r);
+		delete_one("vms", rid);
 	}
-	snprintf(path, sizeof(path), "/v1/snapshots/%s", sid);
-	client_call(&c, "DELETE", path, NULL, NULL, 0, NULL, &r);
-	response_free(&r);
+	delete_one("snapshots", sid);
 	free(rid);
 	free(sid);
 }
@@ -375,17 +385,8 @@ static void test_guests(void)
 	free(cn);
 	if (cw && features[1])
 		test_snapshot(with, feat, pmu, vl);
-	for (int i = 0; i < 2; i++) {
-		const char *id = i ? without : with;
-		char path[128];
-		struct response r;
-
-		if (!id)
-			continue;
-		snprintf(path, sizeof(path), "/v1/vms/%s", id);
-		client_call(&c, "DELETE", path, NULL, NULL, 0, NULL, &r);
-		response_free(&r);
-	}
+	delete_one("vms", with);
+	delete_one("vms", without);
 	free(with);
 	free(without);
 }
@@ -394,7 +395,7 @@ static void test_guests(void)
 static void test_profiles(void)
 {
 	json_t *host = client_get_json(&c, "/v1/host"), *fw, *offer, *prof = NULL, *vm = NULL;
-	char name[64], path[160], body[512], *a, *b;
+	char name[64], body[512], *a, *b;
 	struct response r;
 
 	snprintf(name, sizeof(name), "lab-cpu-%d", (int)getpid());
@@ -449,13 +450,8 @@ static void test_profiles(void)
 	      a ? a : "-");
 	free(a);
 	free(b);
-	if (r.status == 201 && response_str(&r, "id")) {
-		struct response d;
-
-		snprintf(path, sizeof(path), "/v1/vms/%s", response_str(&r, "id"));
-		client_call(&c, "DELETE", path, NULL, NULL, 0, NULL, &d);
-		response_free(&d);
-	}
+	if (r.status == 201)
+		delete_one("vms", response_str(&r, "id"));
 	response_free(&r);
 
 	/* Asking for something else than the profile pins: 422, nothing made. */
@@ -469,9 +465,7 @@ static void test_profiles(void)
 	      "a VM asking other cpu_features than its profile pins: 422 profile_conflict",
 	      "%ld %s", r.status, r.body ? r.body : "");
 	response_free(&r);
-	snprintf(path, sizeof(path), "/v1/profiles/%s", name);
-	client_call(&c, "DELETE", path, NULL, NULL, 0, NULL, &r);
-	response_free(&r);
+	delete_one("profiles", name);
 	json_decref(vm);
 	json_decref(prof);
 	json_decref(host);
