@@ -15,11 +15,18 @@ int restore_check_refusal(const json_t *rc, const char *code, const char *subjec
 	const json_t *offered = json_object_get(r, "offered");
 	const json_t *detail = json_object_get(r, "detail");
 
-	api_fail(err, 409, code, "",
-		 "%s on %s: register %s wanted %s, offered %s (rule %s)%s%s", subject, host,
-		 str(json_object_get(r, "register")), str(json_object_get(r, "wanted")),
-		 json_is_string(offered) ? str(offered) : "nothing (not listed)",
-		 str(json_object_get(r, "rule")), detail ? ": " : "", str(detail));
+	/* A refusal of something that has no value, the vGIC or the vCPU
+	 * features, names it and says why. */
+	if (!json_object_get(r, "wanted"))
+		api_fail(err, 409, code, "", "%s on %s: %s (rule %s)%s%s", subject, host,
+			 str(json_object_get(r, "register")), str(json_object_get(r, "rule")),
+			 detail ? ": " : "", str(detail));
+	else
+		api_fail(err, 409, code, "",
+			 "%s on %s: register %s wanted %s, offered %s (rule %s)%s%s", subject, host,
+			 str(json_object_get(r, "register")), str(json_object_get(r, "wanted")),
+			 json_is_string(offered) ? str(offered) : "nothing (not listed)",
+			 str(json_object_get(r, "rule")), detail ? ": " : "", str(detail));
 	snprintf(err->field, sizeof(err->field), "registers.%s",
 		 str(json_object_get(r, "register")));
 	*extra = json_pack("{s:O?, s:O?, s:O?, s:O?, s:O}", "register",

@@ -129,6 +129,17 @@ static void test_refusal(void **state)
 	assert_string_equal(json_string_value(json_object_get(extra, "rule")),
 			    "register_absent_on_target");
 	json_decref(extra);
+	/* A refusal with no value (the vGIC, the vCPU features): named, with why. */
+	json_array_insert_new(json_object_get(rc, "refused"), 0,
+			      json_pack("{s:s, s:s, s:s}", "register", "vgic", "rule",
+					"vgic_incompatible", "detail",
+					"GICv3 (the snapshot's): KVM_CREATE_DEVICE: No such device"));
+	assert_int_equal(restore_check_refusal(rc, "snapshot_refused", "snapshot x", "6.12", &err,
+					       &extra), -EPERM);
+	assert_string_equal(err.field, "registers.vgic");
+	assert_string_equal(err.detail, "snapshot x on 6.12: vgic (rule vgic_incompatible): "
+					"GICv3 (the snapshot's): KVM_CREATE_DEVICE: No such device");
+	json_decref(extra);
 	json_decref(rc);
 }
 
