@@ -747,7 +747,7 @@ pass1_lane2() {
 # the other 2040 s, which therefore takes the GICv2 host). With one lane,
 # the GICv2 host first: 6.12's pass 2 waits for its archives.
 pass2_asan() {
-	local t0=$SECONDS
+	local t0
 	[ "$GICV2_LANE" != 1 ] || gicv2_lab "$LAB_PORT"
 	t0=$SECONDS
 	if [ -n "$ASAN_KERNEL" ]; then
