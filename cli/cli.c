@@ -101,3 +101,70 @@ int cli_usage_error(const char *usage, const char *fmt, ...)
 	fprintf(stderr, "\n%s", usage);
 	return EXIT_USAGE;
 }
+
+int cli_print_table(struct table *t)
+{
+	int rc = table_print(t, stdout) < 0 ? EXIT_FAILURE_LOCAL : EXIT_OK;
+
+	if (rc != EXIT_OK)
+		errorf("out of memory");
+	table_free(t);
+	return rc;
+}
+
+json_t *cli_load_host(const char *path)
+{
+	json_t *doc, *inner, *out;
+
+	if (cli_read_json(path, &doc) != EXIT_OK)
+		return NULL;
+	inner = json_object_get(doc, "firmware_registers");
+	if (!json_is_object(inner))
+		return doc;
+	out = json_deep_copy(inner);
+	if (out && json_object_get(doc, "observed_abi") &&
+	    json_object_set(out, "observed_abi", json_object_get(doc, "observed_abi")) < 0) {
+		json_decref(out);
+		out = NULL;
+	}
+	if (!out)
+		errorf("out of memory");
+	json_decref(doc);
+	return out;
+}
+
+int cli_print_verdict(const json_t *v)
+{
+	static const char *const head[] = { "REGISTER", "PINNED", "HOST", "VERDICT", "WHY" };
+	const json_t *e, *cpu;
+	struct table *t;
+	size_t i;
+
+	t = table_new(5, head);
+	json_array_foreach(json_object_get(v, "registers"), i, e) {
+		char *why = NULL;
+		const char *rule = json_str(e, "rule"), *reason = json_str(e, "reason");
+		const char *row[5];
+
+		if (rule && asprintf(&why, "%s (rule %s)", reason ? reason : "", rule) < 0)
+			why = NULL;
+		row[0] = json_str(e, "name") ? json_str(e, "name") : json_str(e, "id");
+		row[1] = json_str(e, "pinned");
+		row[2] = json_str(e, "host");
+		row[3] = json_str(e, "verdict");
+		row[4] = why ? why : reason;
+		table_row(t, row);
+		free(why);
+	}
+	if (cli_print_table(t) != EXIT_OK)
+		return EXIT_FAILURE_LOCAL;
+	cpu = json_object_get(v, "cpu_features");
+	if (cpu) {
+		const char *rule = json_str(cpu, "rule");
+
+		printf("\ncpu features: %s%s%s%s: %s\n", json_text(cpu, "verdict"),
+		       rule ? " (rule " : "", rule ? rule : "", rule ? ")" : "",
+		       json_text(cpu, "reason"));
+	}
+	return EXIT_OK;
+}

@@ -31,16 +31,6 @@ const char usage_vm[] =
 /* Bytes one console POST takes at most (the server's bound). */
 #define CONSOLE_INPUT_MAX 4096
 
-static int print_table(struct table *t)
-{
-	int rc = table_print(t, stdout) < 0 ? EXIT_FAILURE_LOCAL : EXIT_OK;
-
-	if (rc != EXIT_OK)
-		errorf("out of memory");
-	table_free(t);
-	return rc;
-}
-
 static const char *int_cell(char *buf, size_t len, const json_t *v)
 {
 	if (!json_is_integer(v))
@@ -85,7 +75,7 @@ static int show_vm(const json_t *vm)
 
 		table_row(t, row);
 	}
-	return print_table(t);
+	return cli_print_table(t);
 }
 
 static int show_list(const json_t *list)
@@ -108,7 +98,7 @@ static int show_list(const json_t *list)
 			 json_integer_value(json_object_get(spec, "memory_mib")));
 		table_row(t, row);
 	}
-	return print_table(t);
+	return cli_print_table(t);
 }
 
 /* Parses a decimal in [min, max] into *out; 0 or -1. */

@@ -43,6 +43,27 @@ enum pinvm_exit cli_read_json(const char *path, json_t **out);
 int cli_path(char *buf, size_t len, const char *prefix, const char *segment,
 	     const char *suffix);
 
+struct table;
+
+/* Prints the table on stdout and frees it; EXIT_OK, or EXIT_FAILURE_LOCAL
+ * (said) when memory ran out. */
+int cli_print_table(struct table *t);
+
+/*
+ * A host register set from FILE: a firmware-registers body as it is, or
+ * a file holding one under "firmware_registers" (a lab fixture, whose
+ * "observed_abi" then comes along). Returns a new reference, or NULL
+ * having said why.
+ */
+json_t *cli_load_host(const char *path);
+
+/*
+ * Prints a compatibility report's register table and its vCPU-feature
+ * verdict (a profile's or a snapshot's check). Returns EXIT_OK, or
+ * EXIT_FAILURE_LOCAL when memory ran out; the verdict is the caller's.
+ */
+int cli_print_verdict(const json_t *v);
+
 int cmd_host(struct cli *c, int argc, char **argv);
 int cmd_profile(struct cli *c, int argc, char **argv);
 int cmd_baseline(struct cli *c, int argc, char **argv);
