@@ -21,12 +21,9 @@ enum pinvm_exit cli_call(const struct cli *c, const char *method, const char *pa
 			return EXIT_FAILURE_LOCAL;
 		}
 	}
-	if (transport_request(&c->ep, method, path, text, r) < 0) {
-		/* Where it tried is most of the answer to "why not". */
-		errorf("cannot reach pinvmd at %s%s: %s", c->ep.unix_path ? "unix:" : "",
-		       c->ep.unix_path ? c->ep.unix_path : c->ep.url, r->error);
-		rc = EXIT_UNREACHABLE;
-	} else if (r->status < 200 || r->status >= 300)
+	if (transport_request(&c->ep, method, path, text, r) < 0)
+		rc = cli_unreachable(c, r);
+	else if (r->status < 200 || r->status >= 300)
 		rc = report_failure(r);
 	else
 		rc = EXIT_OK;
@@ -167,4 +164,57 @@ int cli_print_verdict(const json_t *v)
 		       json_text(cpu, "reason"));
 	}
 	return EXIT_OK;
+}
+
+enum pinvm_exit cli_unreachable(const struct cli *c, const struct response *r)
+{
+	/* Where it tried is most of the answer to "why not". */
+	errorf("cannot reach pinvmd at %s%s: %s", c->ep.unix_path ? "unix:" : "",
+	       c->ep.unix_path ? c->ep.unix_path : c->ep.url, r->error);
+	return EXIT_UNREACHABLE;
+}
+
+int cli_get_all(const struct cli *c, const char *path, const char *member, json_t **out)
+{
+	json_t *all = json_array();
+	char page[512], first[512];
+	int rc = EXIT_OK;
+
+	*out = NULL;
+	/* The cursor is an opaque token: encoded so that it stays one
+	 * parameter. */
+	if (!all || cli_path(first, sizeof(first), path, "", "?cursor=") < 0) {
+		json_decref(all);
+		errorf("out of memory");
+		return EXIT_FAILURE_LOCAL;
+	}
+	snprintf(page, sizeof(page), "%s", path);
+	while (rc == EXIT_OK) {
+		struct response r;
+		const char *next;
+		bool more = false;
+
+		rc = cli_call(c, "GET", page, NULL, &r);
+		if (rc == EXIT_OK && json_array_extend(all, json_object_get(r.json, member)) < 0) {
+			errorf("out of memory");
+			rc = EXIT_FAILURE_LOCAL;
+		}
+		next = rc == EXIT_OK ? json_str(r.json, "next_cursor") : NULL;
+		if (next && cli_path(page, sizeof(page), first, next, "") == 0) {
+			more = true;
+		} else if (next) {
+			/* Asking for the same page again would never end. */
+			errorf("pinvmd's next_cursor is too long to follow");
+			rc = EXIT_SERVER;
+		}
+		response_free(&r);
+		if (!more)
+			break;
+	}
+	if (rc == EXIT_OK && !(*out = json_pack("{s:O}", member, all))) {
+		errorf("out of memory");
+		rc = EXIT_FAILURE_LOCAL;
+	}
+	json_decref(all);
+	return rc;
 }

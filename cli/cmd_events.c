@@ -152,9 +152,7 @@ int cmd_events(struct cli *c, int argc, char **argv)
 	if (since)
 		snprintf(header, sizeof(header), "Last-Event-ID: %s", since);
 	if (transport_stream(&c->ep, path, since ? header : NULL, on_data, &f, &r) < 0) {
-		errorf("cannot reach pinvmd at %s%s: %s", c->ep.unix_path ? "unix:" : "",
-		       c->ep.unix_path ? c->ep.unix_path : c->ep.url, r.error);
-		rc = EXIT_UNREACHABLE;
+		rc = cli_unreachable(c, &r);
 	} else if (r.status < 200 || r.status >= 300) {
 		rc = report_failure(&r);
 	} else {

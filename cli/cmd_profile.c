@@ -163,37 +163,15 @@ static int profile_check(const struct cli *c, const char *name, const char *host
 	return rc;
 }
 
-/*
- * Every profile, following next_cursor from page to page (pages of
- * pinvmd's default size), shown as one list.
- */
+/* Every profile, page after page, shown as one list. */
 static int list_all(const struct cli *c)
 {
-	json_t *all = json_array(), *doc;
-	char path[128] = "/v1/profiles";
-	int rc = all ? EXIT_OK : EXIT_FAILURE_LOCAL;
+	json_t *doc;
+	int rc = cli_get_all(c, "/v1/profiles", "profiles", &doc);
 
-	while (rc == EXIT_OK) {
-		struct response r;
-		const char *next = NULL;
-
-		rc = cli_call(c, "GET", path, NULL, &r);
-		if (rc == EXIT_OK) {
-			json_array_extend(all, json_object_get(r.json, "profiles"));
-			next = json_string_value(json_object_get(r.json, "next_cursor"));
-			if (next && strlen(next) < 64)
-				snprintf(path, sizeof(path), "/v1/profiles?cursor=%s", next);
-		}
-		response_free(&r);
-		if (rc != EXIT_OK || !next)
-			break;
-	}
-	if (rc == EXIT_OK) {
-		doc = json_pack("{s:O}", "profiles", all);
-		rc = doc ? cli_show(c, doc, show_list) : EXIT_FAILURE_LOCAL;
-		json_decref(doc);
-	}
-	json_decref(all);
+	if (rc == EXIT_OK)
+		rc = cli_show(c, doc, show_list);
+	json_decref(doc);
 	return rc;
 }
 

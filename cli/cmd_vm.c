@@ -31,14 +31,6 @@ const char usage_vm[] =
 /* Bytes one console POST takes at most (the server's bound). */
 #define CONSOLE_INPUT_MAX 4096
 
-static const char *int_cell(char *buf, size_t len, const json_t *v)
-{
-	if (!json_is_integer(v))
-		return NULL;
-	snprintf(buf, len, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-	return buf;
-}
-
 static int show_vm(const json_t *vm)
 {
 	static const char *const head[] = { "REGISTER", "VERDICT", "WRITE", "GUEST SEES" };
@@ -266,11 +258,9 @@ static int console_type(const struct cli *c, const char *vm_path, const char *da
 		for (;;) {
 			if (transport_request_raw(&c->ep, "POST", path, "application/octet-stream",
 						  data, n, &r) < 0) {
-				errorf("cannot reach pinvmd at %s%s: %s",
-				       c->ep.unix_path ? "unix:" : "",
-				       c->ep.unix_path ? c->ep.unix_path : c->ep.url, r.error);
+				rc = cli_unreachable(c, &r);
 				response_free(&r);
-				return EXIT_UNREACHABLE;
+				return rc;
 			}
 			if (r.status != 503 || waited++ >= 40)
 				break;

@@ -25,6 +25,16 @@ struct cli {
 enum pinvm_exit cli_call(const struct cli *c, const char *method, const char *path,
 			 const json_t *body, struct response *r);
 
+/* Says that no answer came, naming where pinvm tried; EXIT_UNREACHABLE. */
+enum pinvm_exit cli_unreachable(const struct cli *c, const struct response *r);
+
+/*
+ * GETs path and every page after it (following next_cursor), into *out:
+ * a new {member: [every page's items]}. Returns EXIT_OK, or the failure's
+ * status having said it (*out NULL).
+ */
+int cli_get_all(const struct cli *c, const char *path, const char *member, json_t **out);
+
 /* Prints an answer: its JSON with --json, else show's table. Returns the
  * exit status (show's). */
 int cli_show(const struct cli *c, const json_t *v, int (*show)(const json_t *));
