@@ -1,5 +1,6 @@
 /* pinvm events: follows pinvmd's event stream (GET /v1/events). */
 #include "commands.h"
+#include "event_text.h"
 #include "output.h"
 
 #include <getopt.h>
@@ -28,8 +29,7 @@ static void print_event(struct follow *f, const char *frame)
 {
 	const char *data = strstr(frame, "data: ");
 	json_t *ev;
-	char what[256] = "";
-	const char *state, *reason;
+	char what[512];
 
 	if (!data || (data != frame && data[-1] != '\n'))
 		return; /* a comment, or retry: */
@@ -44,19 +44,7 @@ static void print_event(struct follow *f, const char *frame)
 			printf("%s\n", text);
 		free(text);
 	} else {
-		state = json_str(ev, "state");
-		reason = json_str(ev, "reason");
-		if (state)
-			snprintf(what, sizeof(what), "%s%s%s%s%s", state,
-				 json_str(ev, "previous") ? " (was " : "",
-				 json_str(ev, "previous") ? json_str(ev, "previous") : "",
-				 json_str(ev, "previous") ? ")" : "", reason ? "" : "");
-		if (reason)
-			snprintf(what + strlen(what), sizeof(what) - strlen(what), ": %s", reason);
-		if (json_str(ev, "register"))
-			snprintf(what, sizeof(what), "profile %s: %s (rule %s)",
-				 json_text(ev, "profile"), json_text(ev, "register"),
-				 json_text(ev, "rule"));
+		event_text(ev, what, sizeof(what));
 		printf("%-6llu %-24s %-16s %-36s %s\n", f->last, json_text(ev, "time"),
 		       json_text(ev, "type"), json_str(ev, "vm_id") ? json_str(ev, "vm_id") : "-",
 		       what);
