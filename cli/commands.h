@@ -80,10 +80,11 @@ int cmd_baseline(struct cli *c, int argc, char **argv);
 int cmd_vm(struct cli *c, int argc, char **argv);
 int cmd_images(struct cli *c, int argc, char **argv);
 int cmd_events(struct cli *c, int argc, char **argv);
+int cmd_snapshot(struct cli *c, int argc, char **argv);
 
 /* Usage text of each group, for `pinvm GROUP --help` and usage errors. */
 extern const char usage_host[], usage_profile[], usage_baseline[], usage_vm[],
-	usage_images[], usage_events[];
+	usage_images[], usage_events[], usage_snapshot[];
 
 /* Prints "usage error" with the group's usage on stderr; EXIT_USAGE. */
 int cli_usage_error(const char *usage, const char *fmt, ...)

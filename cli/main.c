@@ -25,6 +25,8 @@ static const char usage[] =
 	"                                   the common ABI of several hosts\n"
 	"  vm list|create|show|start|pause|resume|stop|delete|console\n"
 	"                                   microVMs\n"
+	"  snapshot list|show|create|delete|download|upload|check\n"
+	"                                   snapshots of VMs, their archives\n"
 	"  images                           kernels and initrds VMs may use\n"
 	"  events [--vm ID] [--type T] [--since ID]\n"
 	"                                   follow what happens\n"
@@ -123,6 +125,7 @@ static int run(struct cli *c, int argc, char **argv)
 		{ "profiles", cmd_profile },  { "baseline", cmd_baseline },
 		{ "vm", cmd_vm },             { "vms", cmd_vm },
 		{ "images", cmd_images },     { "events", cmd_events },
+		{ "snapshot", cmd_snapshot }, { "snapshots", cmd_snapshot },
 	};
 
 	for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
