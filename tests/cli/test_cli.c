@@ -859,7 +859,7 @@ static void test_download_broken(const char *dl)
  * that is not there would make them exit 7). */
 static void test_snapshot_usage(const char *dl)
 {
-	static const char *const wrong[][5] = {
+	static const char *const wrong[][6] = {
 		{ "snapshot" },
 		{ "snapshot", "frobnicate" },
 		{ "snapshot", "list", "extra" },
@@ -879,7 +879,7 @@ static void test_snapshot_usage(const char *dl)
 		char what[160] = "";
 
 		run_env(&r, NULL, wrong[i]);
-		for (size_t k = 0; k < 5 && wrong[i][k]; k++)
+		for (size_t k = 0; k < 6 && wrong[i][k]; k++)
 			snprintf(what + strlen(what), sizeof(what) - strlen(what), "%s ",
 				 wrong[i][k]);
 		snprintf(what + strlen(what), sizeof(what) - strlen(what), ": usage error, exit 2");
