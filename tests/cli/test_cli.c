@@ -1058,6 +1058,29 @@ static void test_snapshots(const char *full_vm)
 	RUN(&r, "snapshot", "check", "0f8fad5b-d9cb-469f-a165-70867728950e");
 	check_fails("snapshot check of an unknown snapshot: exit 3", &r, 3, "HTTP 404");
 
+	/* Restore: the body's checks, then this host's lack of KVM. */
+	RUN(&r, "vm", "restore", sid);
+	check_fails("vm restore SNAPSHOT on a host without KVM: exit 9 (503) after its checks", &r,
+		    9, "no_hypervisor");
+	RUN(&r, "vm", "restore", sid, "--accept", "el2_feature_differs,pmu_id_differs", "--accept",
+	    "vgic_revision_differs");
+	check_fails("vm restore --accept RULE,RULE --accept RULE: a body pinvmd takes (then 503)",
+		    &r, 9, "no_hypervisor");
+	RUN(&r, "vm", "restore", sid, "--accept", "pmu_id_differs,all_of_them");
+	check_fails("vm restore --accept of a rule no one may accept: exit 5 naming accept[1]", &r,
+		    5, "field accept[1]");
+	RUN(&r, "vm", "restore", "0f8fad5b-d9cb-469f-a165-70867728950e", "-q");
+	check_fails("vm restore of an unknown snapshot: exit 5 (422 unknown_snapshot)", &r, 5,
+		    "unknown_snapshot");
+	RUN(&r, "vm", "restore");
+	check(r.status == 2 && strstr(r.err, "vm restore SNAPSHOT"),
+	      "vm restore without a snapshot: usage error", "exit %d: %s", r.status, r.err);
+	run_free(&r);
+	RUN(&r, "vm", "restore", sid, "--kernel", "x");
+	check(r.status == 2, "vm restore --kernel: usage error (a snapshot has its own)",
+	      "exit %d: %s", r.status, r.err);
+	run_free(&r);
+
 	/* Events: the phases of each snapshot, one line each. */
 	RUN(&r, "events", "--since", "0", "--type", "vm.snapshot", "--vm", "cli-live", "--count",
 	    "2");
@@ -1134,6 +1157,85 @@ static bool spawn_pinned(const char *fake, const char *vmdir, const char *kernel
 	vmm_event_clear(&ev);
 	vmm_client_close(vc);
 	return true;
+}
+
+/*
+ * vm migrate's refusals: its usage, the bodies pinvmd refuses (each its
+ * field), a paused VM, an unknown one, and this host without KVM, which
+ * cannot read the guest's registers to judge the move (a migration
+ * itself needs two KVM hosts: tests/lab-link.sh); and --cancel with
+ * nothing to cancel. running_vm runs, paused_vm is paused.
+ */
+static void test_migrate_refusals(const char *running_vm, const char *paused_vm)
+{
+	static const char *const wrong[][7] = {
+		{ "vm", "migrate", "VM" },
+		{ "vm", "migrate", "--to", "http://127.0.0.1:1" },
+		{ "vm", "migrate", "VM", "--cancel", "--to", "http://127.0.0.1:1" },
+		{ "vm", "migrate", "VM", "--to" },
+		{ "vm", "migrate", "VM", "--to", "http://127.0.0.1:1", "--speed" },
+	};
+	char to[64], nowhere[64], token[160], pem[160];
+	struct run r;
+
+	for (size_t i = 0; i < sizeof(wrong) / sizeof(wrong[0]); i++) {
+		char what[200] = "";
+
+		run_env(&r, NULL, wrong[i]);
+		for (size_t k = 0; k < 7 && wrong[i][k]; k++)
+			snprintf(what + strlen(what), sizeof(what) - strlen(what), "%s ",
+				 wrong[i][k]);
+		snprintf(what + strlen(what), sizeof(what) - strlen(what), ": usage error, exit 2");
+		check(r.status == 2 && strstr(r.err, "vm migrate") && !r.out[0], what,
+		      "exit %d: %s", r.status, r.err);
+		run_free(&r);
+	}
+	/* Nothing listens there: pinvmd never gets that far. */
+	snprintf(to, sizeof(to), "http://127.0.0.1:%d", free_port());
+	snprintf(nowhere, sizeof(nowhere), "http://127.0.0.1:%d", free_port());
+	RUN(&r, "vm", "migrate", "no-such-vm", "--to", to);
+	check_fails("vm migrate of an unknown VM: exit 3", &r, 3, "vm_not_found");
+	RUN(&r, "vm", "migrate", running_vm, "--to", "ftp://127.0.0.1:1");
+	check_fails("vm migrate --to of another scheme: exit 5 (422 bad_url, field destination)",
+		    &r, 5, "field destination");
+	RUN(&r, "vm", "migrate", running_vm, "--to", "http://127.0.0.1:1/v1");
+	check_fails("vm migrate --to a URL with a path: exit 5 (422 bad_url)", &r, 5, "bad_url");
+	RUN(&r, "vm", "migrate", running_vm, "--to", to, "--accept", "everything");
+	check_fails("vm migrate --accept of an unknown rule: exit 5 naming accept[0]", &r, 5,
+		    "field accept[0]");
+	snprintf(token, sizeof(token), "%s/short-token", dir);
+	write_file(token, "short\n", 0600);
+	RUN(&r, "vm", "migrate", running_vm, "--to", to, "--to-token-file", token);
+	check_fails("vm migrate --to-token-file: the token is read here and sent (422 bad_token: "
+		    "too short)", &r, 5, "field token");
+	RUN(&r, "--url", nowhere, "vm", "migrate", running_vm, "--to", to, "--to-token-file",
+	    "/nonexistent/token");
+	check_fails("vm migrate --to-token-file that does not exist: exit 1, no request", &r, 1,
+		    "/nonexistent/token");
+	snprintf(pem, sizeof(pem), "%s/not.pem", dir);
+	write_file(pem, "not a certificate\n", 0600);
+	RUN(&r, "vm", "migrate", running_vm, "--to", to, "--to-cacert", pem);
+	check_fails("vm migrate --to-cacert: the PEM is read here and sent (422, field ca)", &r, 5,
+		    "field ca");
+	RUN(&r, "--url", nowhere, "vm", "migrate", running_vm, "--to", to, "--to-cacert",
+	    "/nonexistent/ca.pem");
+	check_fails("vm migrate --to-cacert that does not exist: exit 1, no request", &r, 1,
+		    "/nonexistent/ca.pem");
+	RUN(&r, "vm", "migrate", paused_vm, "--to", to);
+	check_fails("vm migrate of a paused VM: exit 4 (only a running guest moves live)", &r, 4,
+		    "illegal_transition");
+	RUN(&r, "vm", "migrate", running_vm, "--to", to, "--accept", "cache_geometry_differs");
+	check_fails("vm migrate of a running VM on a host without KVM: exit 9 (503), the guest "
+		    "left running", &r, 9, "no_hypervisor");
+	RUN(&r, "vm", "show", running_vm);
+	check(r.status == 0 && strstr(r.out, "state       running") && !strstr(r.out, "migration"),
+	      "... it runs on, no migration recorded", "exit %d: %s", r.status, r.out);
+	run_free(&r);
+	RUN(&r, "vm", "migrate", running_vm, "--cancel");
+	check_fails("vm migrate --cancel with none under way: exit 4 (409 not_migrating)", &r, 4,
+		    "not_migrating");
+	RUN(&r, "vm", "migrate", "no-such-vm", "--cancel");
+	check_fails("vm migrate --cancel of an unknown VM: exit 3", &r, 3, "vm_not_found");
 }
 
 /* The record of a running VM as a dead pinvmd leaves it: the next one
@@ -1259,6 +1361,7 @@ static void test_live_vm(const char *pinvmd, const char *fake)
 	RUN(&r, "events", "--since", "999999");
 	check_fails("events --since beyond the history: 410 events_gone", &r, 8, "events_gone");
 	test_snapshots("cli-full");
+	test_migrate_refusals("cli-live", "cli-full");
 	RUN(&r, "vm", "console", "cli-live");
 	check(r.status == 0 && strcmp(r.out, "[    0.000000] Booting Linux\nlogin: ") == 0,
 	      "vm console: the bytes as they are", "exit %d: '%s' %s", r.status, r.out, r.err);
