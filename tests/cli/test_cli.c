@@ -766,6 +766,25 @@ static bool archive_matches(const char *path, const json_t *record, char *why, s
 	return members == 4 && total == size && want && strcmp(hex, want) == 0;
 }
 
+/* Copies file into the FIFO fifo from a child process (a pipe of unknown
+ * length for the reader's stdin); its pid. */
+static pid_t feed_fifo(const char *fifo, const char *file)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		char buf[4096];
+		int in = open(file, O_RDONLY), out = open(fifo, O_WRONLY);
+		ssize_t n;
+
+		while (in >= 0 && out >= 0 && (n = read(in, buf, sizeof(buf))) > 0)
+			if (write(out, buf, (size_t)n) != n)
+				_exit(1);
+		_exit(in >= 0 && out >= 0 ? 0 : 1);
+	}
+	return pid;
+}
+
 /*
  * A stand-in pinvmd that answers one request with the head of a 1 MiB
  * archive and never the rest: it hangs up (hold false) or goes quiet
@@ -1023,9 +1042,27 @@ static void test_snapshots(const char *full_vm)
 	RUN(&r, "snapshot", "upload", "-", "--json");
 	stdin_path = NULL;
 	check(r.status == 0 && json_equal(r.json, record),
-	      "snapshot upload - (stdin): the same record as taken", "exit %d: %s%s", r.status,
-	      r.out, r.err);
+	      "snapshot upload - (stdin, a file): the same record as taken", "exit %d: %s%s",
+	      r.status, r.out, r.err);
 	run_free(&r);
+	RUN(&r, "snapshot", "delete", sid);
+	run_free(&r);
+	{
+		char fifo[200];
+		pid_t feeder;
+
+		snprintf(fifo, sizeof(fifo), "%s/archive.fifo", dir);
+		mkfifo(fifo, 0600);
+		feeder = feed_fifo(fifo, file);
+		stdin_path = fifo;
+		RUN(&r, "snapshot", "upload", "-", "--json");
+		stdin_path = NULL;
+		check(r.status == 0 && json_equal(r.json, record) && wait_exit(feeder) == 0,
+		      "snapshot upload - (stdin, a pipe: sent chunked): the same record", "exit %d: %s%s",
+		      r.status, r.out, r.err);
+		run_free(&r);
+		unlink(fifo);
+	}
 	snprintf(garbage, sizeof(garbage), "%s/garbage.tar", dir);
 	write_file(garbage, "this is not a tar archive at all, not even close........", 0600);
 	RUN(&r, "snapshot", "upload", garbage);
