@@ -12,7 +12,8 @@ const char usage_events[] =
 	"usage: pinvm events [--vm ID] [--type TYPE] [--since ID] [--count N]\n"
 	"       follows pinvmd's events until it ends the stream (or N came): one\n"
 	"       line each (ID TIME TYPE VM WHAT), or with --json each event's JSON;\n"
-	"       --type vm.state, or a family (vm.); --since ID resumes after event ID\n";
+	"       --type vm.state (vm.created, vm.deleted, vm.snapshot, vm.migration,\n"
+	"       profile.refused), or a family (vm.); --since ID resumes after event ID\n";
 
 /* The stream's bytes, cut into frames ("...\n\n"). */
 struct follow {
