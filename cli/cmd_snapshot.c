@@ -217,6 +217,7 @@ static int on_archive(const char *data, size_t n, void *arg)
 {
 	struct sink *s = arg;
 
+	errno = 0;
 	if (fwrite(data, 1, n, s->f) != n) {
 		s->err = errno ? errno : EIO;
 		return 1;
@@ -377,7 +378,10 @@ struct source {
 static long on_archive_read(char *buf, size_t n, void *arg)
 {
 	struct source *s = arg;
-	size_t got = fread(buf, 1, n, s->f);
+	size_t got;
+
+	errno = 0;
+	got = fread(buf, 1, n, s->f);
 
 	if (got == 0 && ferror(s->f)) {
 		s->err = errno ? errno : EIO;
