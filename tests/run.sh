@@ -133,9 +133,11 @@ build() {
 		cmake --build "$dir" -j"$(nproc)"
 }
 
+# The unit and server tests of a build tree: every ctest test but the lab
+# tests (label "lab", run per boot by lab_run).
 run_ctest() {
 	local name=$1 dir=$2 log=$LOGDIR/ctest-$(basename "$2").log
-	(cd "$dir" && ctest --output-on-failure -j2) >"$log" 2>&1
+	(cd "$dir" && ctest --output-on-failure -j2 -LE lab) >"$log" 2>&1
 	tally "$name" $? "$log"
 }
 
