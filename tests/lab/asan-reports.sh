@@ -4,7 +4,7 @@
 # given the time), and prints every sanitizer report the lab's /tmp/asan/
 # holds (deploy/lab/init); passes if there is none. A lab that powered off
 # already (pinvmd died) printed them on its console: they are taken from
-# its log then (tests/run.sh's lab_asan_reports).
+# its log then (once tests/run.sh's lab_asan_reports).
 #
 #   asan-reports.sh CONTROL CONSOLE_LOG
 set -uo pipefail

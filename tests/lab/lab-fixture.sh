@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The lab tests' fixture (tests/lab/CMakeLists.txt: lab_boot sets it up,
-# lab_stop cleans it up), what tests/run.sh's lab_start and lab_stop did:
+# lab_stop cleans it up), what tests/run.sh's lab_start and lab_stop were:
 #
 #   lab-fixture.sh boot   deploy/lab.sh on PINVM_LAB_KERNEL in the
 #                         background (the API and control ports of

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs pinvm-vmm-selftest CASES... inside the lab through its control
 # port, printing its output; fails unless it exits 0 (tests/run.sh's
-# lab_selftest).
+# lab_selftest once).
 #
 #   selftest.sh CONTROL CASE...
 set -uo pipefail

@@ -7,7 +7,7 @@
 #   wait-mark.sh LIMIT WHAT MARK...
 #
 # Without PINVM_LAB_MARKS (a lab test run by hand, no lanes) nothing is
-# waited for. tests/run.sh's wait_mark, pass1_wait_others and gicv2_wait.
+# waited for. Once tests/run.sh's wait_mark, pass1_wait_others and gicv2_wait.
 set -uo pipefail
 
 limit=${1:?usage: wait-mark.sh LIMIT WHAT MARK...}
