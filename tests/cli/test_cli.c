@@ -939,7 +939,7 @@ static void test_snapshot_usage(const char *dl)
 static void test_snapshots(const char *full_vm)
 {
 	char dl[160], file[200], garbage[160], sid[64] = "", name[256], why[512];
-	char host510[160], hostlatest[160], line[256];
+	char host510[160], hostlatest[160], line[512];
 	const char *id;
 	json_t *record = NULL;
 	struct run r;
