@@ -4,7 +4,12 @@
  * loop with perf_event_open(2), as a program profiling itself does, and
  * prints one line:
  *   cycles=N instructions=M    both counted (each > 0 when the PMU works)
- *   unavailable: REASON        the kernel has no hardware counters for it
+ *   cycles=N instructions=unsupported (REASON)
+ *                              the PMU offers no retired-instruction event
+ *                              (the lab's emulated host CPU, QEMU's TCG
+ *                              without icount, counts none, so KVM offers
+ *                              its guests none either; measured on 5.10)
+ *   unavailable: REASON        no hardware counters at all
  * Built static for the lab's busybox guest by deploy/lab/initramfs.sh.
  */
 #include <errno.h>
@@ -35,26 +40,29 @@ int main(void)
 	int cyc = counter(PERF_COUNT_HW_CPU_CYCLES, -1), ins;
 	uint64_t c = 0, i = 0;
 	volatile uint64_t sum = 0;
+	char why[128] = "";
 
 	if (cyc < 0) {
 		printf("unavailable: cycles: %s\n", strerror(errno));
 		return 1;
 	}
 	ins = counter(PERF_COUNT_HW_INSTRUCTIONS, cyc);
-	if (ins < 0) {
-		printf("unavailable: instructions: %s\n", strerror(errno));
-		return 1;
-	}
+	if (ins < 0)
+		snprintf(why, sizeof(why), "%s", strerror(errno));
 	ioctl(cyc, PERF_EVENT_IOC_RESET, PERF_IOC_FLAG_GROUP);
 	ioctl(cyc, PERF_EVENT_IOC_ENABLE, PERF_IOC_FLAG_GROUP);
 	for (uint64_t k = 0; k < 1000000; k++)
 		sum += k;
 	ioctl(cyc, PERF_EVENT_IOC_DISABLE, PERF_IOC_FLAG_GROUP);
 	if (read(cyc, &c, sizeof(c)) != (ssize_t)sizeof(c) ||
-	    read(ins, &i, sizeof(i)) != (ssize_t)sizeof(i)) {
+	    (ins >= 0 && read(ins, &i, sizeof(i)) != (ssize_t)sizeof(i))) {
 		printf("unavailable: read: %s\n", strerror(errno));
 		return 1;
 	}
-	printf("cycles=%llu instructions=%llu\n", (unsigned long long)c, (unsigned long long)i);
+	if (ins < 0)
+		printf("cycles=%llu instructions=unsupported (%s)\n", (unsigned long long)c, why);
+	else
+		printf("cycles=%llu instructions=%llu\n", (unsigned long long)c,
+		       (unsigned long long)i);
 	return 0;
 }

@@ -253,12 +253,21 @@ static bool printed(const char *con, void *arg)
 	return con && strstr(con, (const char *)arg);
 }
 
-/* Whether pinvm-pmu-count's line says both counters counted. */
+/*
+ * Whether pinvm-pmu-count's line says the cycle counter counted, and the
+ * instruction counter too where the PMU has that event: the lab's host
+ * CPU (QEMU's TCG without icount) counts no retired instructions, so KVM
+ * offers its guests no such event ("instructions=unsupported", seen on
+ * 5.10); the cycle counter is architectural.
+ */
 static bool counted(const char *line)
 {
 	unsigned long long cyc = 0, ins = 0;
+	int n = sscanf(line, "cycles=%llu instructions=%llu", &cyc, &ins);
 
-	return sscanf(line, "cycles=%llu instructions=%llu", &cyc, &ins) == 2 && cyc && ins;
+	if (n == 1)
+		return cyc && strstr(line, " instructions=unsupported");
+	return n == 2 && cyc && ins;
 }
 
 /*
@@ -329,8 +338,8 @@ static void test_snapshot(const char *with, const char *feat, const char *pmu, c
 		line_of(con, "pinvm-after-count: ", got, sizeof(got));
 		printf("# restored: pmu count %s\n", got);
 		if (strstr(pmu, "armv8_pmuv3"))
-			check(counted(got), "the restored guest's PMU counts cycles and instructions",
-			      "%s", got);
+			check(counted(got), "the restored guest's PMU counts (cycles, instructions "
+			      "where it has the event)", "%s", got);
 		line_of(con, "pinvm-after-pmu: ", got, sizeof(got));
 		/* Said as at boot: ls and tr leave a trailing space, none is "none". */
 		check(!strcmp(got, pmu), "its PMU event source is the one it booted with",
@@ -388,8 +397,9 @@ static void test_guests(void)
 			line_of(cw, "pinvm-guest-pmu-count: ", count, sizeof(count));
 			printf("# with: pmu count %s\n", count);
 			check(counted(count),
-			      "pmu asked: a guest program counts its cycles and instructions "
-			      "(perf_event_open)", "%s", count);
+			      "pmu asked: a guest program counts its cycles (and its "
+			      "instructions where the PMU has the event; perf_event_open)", "%s",
+			      count);
 		}
 		/* Now, while feat, pmu and vl are this guest's. */
 		if (features[1])
