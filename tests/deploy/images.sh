@@ -175,7 +175,14 @@ check "podman run -d -p 127.0.0.1:$PORT:8080 $L --kernel 6.12" \
 # that, so the line, not the port, is the event waited for (polling the port
 # and then reading the logs once raced the image's poll and failed a CI run).
 # The lab boots a kernel in QEMU TCG inside the container: generous bound.
-ready_line() { podman logs "$NAME" 2>/dev/null | grep -m1 "^pinvm lab ready: .* kernel=6\.12\."; }
+# The logs are read whole before grep: "podman logs | grep -m1" fails
+# under pipefail whenever grep exits before podman has written everything
+# (SIGPIPE), which failed an idle run with the ready line in hand.
+ready_line() {
+	local logs
+	logs=$(podman logs "$NAME" 2>/dev/null)
+	grep -m1 "^pinvm lab ready: .* kernel=6\.12\." <<<"$logs"
+}
 ready=0
 for _ in $(seq 1 600); do
 	ready_line >/dev/null && { ready=1; break; }
