@@ -1,5 +1,6 @@
 #include "accept_rule.h"
 
+#include "id_regs.h"
 #include "jsonutil.h"
 #include "restore_rule.h"
 
@@ -9,15 +10,6 @@
 /* KVM_REG_ARM64 | KVM_REG_SIZE_U32 | KVM_REG_ARM_DEMUX | DEMUX_ID_CCSIDR */
 #define CCSIDR_BASE 0x6020000000110000ULL
 #define CLIDR_EL1 0x603000000013c801ULL
-#define ID_DFR0_EL1 0x603000000013c00aULL
-#define ID_AA64DFR0_EL1 0x603000000013c028ULL
-#define ID_AA64MMFR1_EL1 0x603000000013c039ULL
-
-/* ID_AA64MMFR1_EL1: VMIDBits [7:4], VH [11:8], XNX [31:28], HCX [43:40].
- * Not TWED: it also adds SCTLR_EL1.TWEDEn, an EL1 control. */
-#define MMFR1_EL2_ONLY 0x00000f00f0000ff0ULL
-#define DFR0_PERFMON 0x0f000000ULL  /* ID_DFR0_EL1 [27:24] */
-#define AA64DFR0_PMUVER 0x0f00ULL   /* ID_AA64DFR0_EL1 [11:8] */
 #define IIDR_REVISION 0xf000u       /* GICD_IIDR [15:12] */
 
 static const char *const names[] = {
@@ -50,14 +42,14 @@ unsigned accept_rule_for_reg(uint64_t id, uint64_t wanted, uint64_t offered, boo
 		return ACCEPT_CACHE_GEOMETRY;
 	if (!listed)
 		return 0;
-	if (id == ID_AA64MMFR1_EL1 && only_in(wanted, offered, MMFR1_EL2_ONLY))
+	if (id == ID_AA64MMFR1_EL1 && only_in(wanted, offered, ID_MMFR1_EL2_ONLY))
 		return ACCEPT_EL2_FEATURES;
 	/* With a PMU the version says which counters and events work. */
 	if (has_pmu)
 		return 0;
-	if (id == ID_DFR0_EL1 && only_in(wanted, offered, DFR0_PERFMON))
+	if (id == ID_DFR0_EL1 && only_in(wanted, offered, ID_DFR0_PERFMON))
 		return ACCEPT_PMU_ID;
-	if (id == ID_AA64DFR0_EL1 && only_in(wanted, offered, AA64DFR0_PMUVER))
+	if (id == ID_AA64DFR0_EL1 && only_in(wanted, offered, ID_AA64DFR0_PMUVER))
 		return ACCEPT_PMU_ID;
 	return 0;
 }

@@ -223,6 +223,100 @@ static int verify(const struct profile *p, const struct hostset *hosts,
 	return ret;
 }
 
+/* The 4-bit field at shift of v. */
+static unsigned field_of(uint64_t v, unsigned shift)
+{
+	return (unsigned)((v >> shift) & 0xf);
+}
+
+/*
+ * One field of register id (regs[h]: host h's) the hosts disagree on:
+ * the lowest value, which every host showing another must be able to be
+ * written down to. 0 with *low the host whose value it is, or -EINVAL.
+ */
+static int lowest_field(uint64_t id, unsigned shift, const struct id_reg *const regs[],
+			const struct hostset *hosts, size_t n, size_t *low, struct api_error *err)
+{
+	char name[24], field[64];
+	bool ordered = true;
+
+	*low = 0;
+	for (size_t h = 1; h < n; h++)
+		if (id_field_cmp(id, shift, regs[h]->value, regs[*low]->value, &ordered) < 0)
+			*low = h;
+	id_reg_name(id, name, sizeof(name));
+	snprintf(field, sizeof(field), "id_registers.%s", name);
+	for (size_t h = 0; h < n; h++) {
+		uint64_t fm = 0xfULL << shift;
+
+		if (field_of(regs[h]->value, shift) == field_of(regs[*low]->value, shift))
+			continue;
+		if (!ordered)
+			return api_fail(err, 422, "baseline_conflict", field,
+					"%s[%u:%u]: %s shows %u and %s shows %u, and the field has "
+					"no order: no value is one every host shows",
+					name, shift + 3, shift, hosts[h].kernel_release,
+					field_of(regs[h]->value, shift), hosts[*low].kernel_release,
+					field_of(regs[*low]->value, shift));
+		if ((regs[h]->writable & fm) != fm)
+			return api_fail(err, 422, "baseline_conflict", field,
+					"%s[%u:%u]: %s shows %u and %s shows %u, and %s takes no "
+					"write of the field%s: no value is one every host shows, "
+					"so a guest cannot move between them without seeing it "
+					"change",
+					name, shift + 3, shift, hosts[h].kernel_release,
+					field_of(regs[h]->value, shift), hosts[*low].kernel_release,
+					field_of(regs[*low]->value, shift), hosts[h].kernel_release,
+					regs[h]->writable ? ""
+							  : " (Linux before 6.7 takes no write of "
+							    "an ID register)");
+	}
+	return 0;
+}
+
+/*
+ * Pins the ID register fields the hosts disagree on at their lowest
+ * value (id_regs.h), when every host set says its ID registers; a set
+ * that does not leaves them unpinned (nothing to judge by). Registers
+ * some host does not list are left alone.
+ */
+static int pin_ids(struct profile *p, const struct hostset *hosts, size_t n,
+		   struct api_error *err)
+{
+	const struct id_reg *regs[BASELINE_MAX_HOSTS];
+
+	for (size_t h = 0; h < n; h++)
+		if (!hosts[h].idregs.known)
+			return 0;
+	for (size_t i = 0; i < hosts[0].idregs.n; i++) {
+		uint64_t id = hosts[0].idregs.regs[i].id, pinnable = id_reg_pinnable(id);
+		struct id_pin pin = { .id = id };
+		bool all = true;
+
+		for (size_t h = 0; all && h < n; h++)
+			all = (regs[h] = id_regs_find(&hosts[h].idregs, id)) != NULL;
+		for (unsigned shift = 0; all && shift < 64; shift += 4) {
+			bool differ = false;
+			size_t low;
+
+			if (!((pinnable >> shift) & 0xf))
+				continue;
+			for (size_t h = 1; h < n; h++)
+				differ |= field_of(regs[h]->value, shift) !=
+					  field_of(regs[0]->value, shift);
+			if (!differ)
+				continue;
+			if (lowest_field(id, shift, regs, hosts, n, &low, err) < 0)
+				return -EINVAL;
+			pin.mask |= 0xfULL << shift;
+			pin.value |= regs[low]->value & (0xfULL << shift);
+		}
+		if (pin.mask)
+			p->id_pins[p->nid_pins++] = pin;
+	}
+	return 0;
+}
+
 int baseline_compute(const char *name, const struct hostset *hosts, size_t n,
 		     struct profile **out, struct api_error *err)
 {
@@ -273,6 +367,8 @@ int baseline_compute(const char *name, const struct hostset *hosts, size_t n,
 			ret = profile_add_pin(p, ids[i], dec.mode, dec.value,
 					      err);
 	}
+	if (!ret)
+		ret = pin_ids(p, hosts, n, err);
 	if (!ret)
 		ret = set_source(p, hosts, n, err);
 	if (!ret)

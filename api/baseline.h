@@ -29,6 +29,12 @@
  *                      with what its guest saw (observed_derive())
  *   uncatalogued       coprocessor 0x16 (feature bitmaps): AND as above;
  *                      0x14: the hosts' common value
+ *   ID registers       when every host set says them (id_regs.h): each
+ *                      pinnable field the hosts disagree on, at the
+ *                      lowest value, which every host showing more must
+ *                      take as a write (KVM's writable masks, Linux
+ *                      6.7+); registers some host does not list: not
+ *                      pinned
  * unknown_registers "refuse"; source {"kind": "baseline", "hosts":
  * [kernel releases]}; no observed ABI. Every pin is checked with
  * fwreg_check_write() on every host, and the result with compat_check():
@@ -40,7 +46,11 @@
  *                             "hosts[i].registers[j].value")
  *   422 psci_version_missing  a host without PSCI_VERSION (field "hosts[i]")
  *   422 baseline_conflict     no value every host accepts (field
- *                             "registers.<name or id>", detail says why)
+ *                             "registers.<name or id>", detail says why),
+ *                             or an ID register field no value of which
+ *                             every host can show ("id_registers.<name>":
+ *                             6.1 shows ID_AA64DFR0_EL1.DebugVer 6, 5.10
+ *                             shows 9, and neither takes a write)
  *   422 too_many_registers    the hosts list more than 64 registers together
  *   500 out_of_memory (-ENOMEM)
  */

@@ -2,6 +2,7 @@
 #include "compat.h"
 
 #include "compat_cpu.h"
+#include "compat_id.h"
 #include "jsonutil.h"
 
 #include <errno.h>
@@ -471,6 +472,7 @@ int compat_check(const struct profile *p, const struct hostset *h,
 	}
 	judge_smccc(out, p, h);
 	compat_cpu_judge(out, p, h);
+	compat_id_judge(out, p, h);
 	discover(out, p);
 	return 0;
 }
@@ -652,7 +654,9 @@ json_t *compat_report_to_json(const struct compat_report *r)
 	if ((r->smccc.verdict != COMPAT_SMCCC_NONE &&
 	     ju_set_new(doc, "smccc", smccc_json(&r->smccc, r->host_filter))) ||
 	    (r->cpu.verdict != COMPAT_CPU_NONE &&
-	     ju_set_new(doc, "cpu_features", compat_cpu_json(r)))) {
+	     ju_set_new(doc, "cpu_features", compat_cpu_json(r))) ||
+	    (r->ids.verdict != COMPAT_ID_NONE &&
+	     ju_set_new(doc, "id_registers", compat_id_json(r)))) {
 		json_decref(doc);
 		return NULL;
 	}
@@ -698,5 +702,5 @@ int compat_refusal(const struct compat_report *r, const char *profile_name,
 			 r->cpu.reason);
 		return -EPERM;
 	}
-	return 0;
+	return compat_id_refusal(r, profile_name, err);
 }

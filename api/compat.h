@@ -50,6 +50,7 @@
 #include "fw_pin.h"
 #include "fwreg.h"
 #include "hostset.h"
+#include "id_regs.h"
 #include "profile.h"
 #include "smccc_filter.h"
 
@@ -176,6 +177,37 @@ struct compat_cpu {
 	char reason[COMPAT_REASON_MAX];
 };
 
+/*
+ * A profile's "id_registers" (id_regs.h) on this host:
+ *   given         each pin shown already ("same") or written lower at
+ *                 vCPU init ("written": the plan's id_writes)
+ *   refused       one this host cannot show (rule id_register_differs;
+ *                 the report is incompatible)
+ *   undetermined  a host set that does not say its ID registers
+ */
+enum compat_id_verdict {
+	COMPAT_ID_NONE, /* the profile pins no ID register */
+	COMPAT_ID_GIVEN,
+	COMPAT_ID_REFUSED,
+	COMPAT_ID_UNDETERMINED,
+};
+
+struct compat_id_entry {
+	struct id_pin pin;
+	bool host_present;
+	struct id_reg host;
+	enum id_pin_verdict verdict;
+	char reason[256];
+};
+
+struct compat_ids {
+	enum compat_id_verdict verdict;
+	size_t n;
+	struct compat_id_entry entries[ID_REGS_MAX]; /* the profile's pins, by id */
+	size_t nwrites;
+	struct id_pin writes[ID_REGS_MAX]; /* the plan: written at vCPU init */
+};
+
 struct compat_report {
 	bool compatible;   /* no entry is refused */
 	char kernel_release[HOSTSET_RELEASE_MAX + 1];
@@ -202,6 +234,7 @@ struct compat_report {
 	bool host_cpu_known;           /* the host set's vCPU features ... */
 	struct cpu_host_caps host_cpu; /* ... as it gives them */
 	struct cpu_features cpu_pinned; /* the profile's, when it has them */
+	struct compat_ids ids;
 };
 
 /*
@@ -244,10 +277,15 @@ const char *compat_verdict_name(enum compat_verdict v);
  *             offer, cpu_host_caps_to_json()}|null,
  *             "verdict": "unpinned"|"given"|"refused"|"undetermined",
  *             "rule"?: "cpu_feature_unavailable", "field"?: "...",
- *             "pmu_without_request": bool, "reason": "..."}}
+ *             "pmu_without_request": bool, "reason": "..."},
+ *  "id_registers"?: {"verdict": "given"|"refused"|"undetermined",
+ *             "rule"?: "id_register_differs",
+ *             "registers": [{"id", "name", "mask", "pinned", "host"|null,
+ *                            "writable"|null, "verdict": "same"|"written"|
+ *                            "refused", "reason"}]}}
  * "cpu_features" is there when the profile pins vCPU features or the host
  * set says what it offers ("unpinned": the profile does not, each VM's
- * spec decides).
+ * spec decides); "id_registers" when the profile pins ID registers.
  * A service the filter denies is listed with "reachable": false and
  * "denied": true.
  * New reference, NULL when an allocation fails.
@@ -258,7 +296,8 @@ json_t *compat_report_to_json(const struct compat_report *r);
  * When r is not compatible, fills err with the first refusal: 409
  * profile_refused, field "registers.<name or id>" (or "smccc" for
  * smccc_filter_unavailable, "cpu_features..." for
- * cpu_feature_unavailable), detail naming the
+ * cpu_feature_unavailable, "id_registers.<name>" for id_register_differs),
+ * detail naming the
  * register, the wanted value, the host's offer and the rule; returns
  * -EPERM. Returns 0 (err untouched) when r is compatible.
  */

@@ -248,7 +248,7 @@ int hostset_from_json(const json_t *doc, struct hostset *out,
 {
 	static const char *const keys[] = { "kernel_release", "registers",
 					    "smccc_filter", "cpu_features",
-					    "observed_abi", NULL };
+					    "id_registers", "observed_abi", NULL };
 	const char *release;
 	json_t *regs, *e, *obs, *filter, *cpu;
 	size_t i;
@@ -306,6 +306,11 @@ int hostset_from_json(const json_t *doc, struct hostset *out,
 		out->cpu_known = true;
 	}
 
+	ret = id_regs_from_json(json_object_get(doc, "id_registers"), "id_registers",
+				&out->idregs, err);
+	if (ret)
+		return ret;
+
 	obs = json_object_get(doc, "observed_abi");
 	if (obs && !json_is_null(obs)) {
 		ret = observed_abi_from_json(obs, "observed_abi",
@@ -355,6 +360,8 @@ json_t *hostset_to_json(const struct hostset *h)
 		goto fail;
 	if (h->cpu_known && ju_set_new(doc, "cpu_features", cpu_host_caps_to_json(&h->cpu)))
 		goto fail;
+	if (h->idregs.known && ju_set_new(doc, "id_registers", id_regs_to_json(&h->idregs)))
+		goto fail;
 	if (h->observed.present &&
 	    ju_set_new(doc, "observed_abi", observed_abi_to_json(&h->observed)))
 		goto fail;
@@ -377,7 +384,8 @@ bool hostset_equal(const struct hostset *a, const struct hostset *b)
 	if (strcmp(a->kernel_release, b->kernel_release) != 0 ||
 	    a->nregs != b->nregs || a->smccc_filter != b->smccc_filter ||
 	    a->observed.present != b->observed.present || a->cpu_known != b->cpu_known ||
-	    (a->cpu_known && !cpu_host_caps_equal(&a->cpu, &b->cpu)))
+	    (a->cpu_known && !cpu_host_caps_equal(&a->cpu, &b->cpu)) ||
+	    !id_regs_equal(&a->idregs, &b->idregs))
 		return false;
 	for (size_t i = 0; i < a->nregs; i++)
 		if (a->regs[i].id != b->regs[i].id ||

@@ -12,6 +12,9 @@
  *    "cpu_features": {"pmu": true, ...},         optional: the vCPU
  *                                                features KVM offers
  *                                                (cpu_host_caps_to_json())
+ *    "id_registers": {"writable_masks": true,    optional: a fresh vCPU's
+ *                     "registers": [...]},        feature ID registers and
+ *                                                what KVM takes (id_regs.h)
  *    "observed_abi": {"calls": [...]}}           optional, see observed.h
  *
  * "id" and "value" are the truth; "name" and "decoded" may be absent or
@@ -23,6 +26,7 @@
 
 #include "api_error.h"
 #include "cpu_features.h"
+#include "id_regs.h"
 #include "observed.h"
 
 #include <jansson.h>
@@ -51,6 +55,8 @@ struct hostset {
 	 * not say (a set saved before pinvm recorded them). */
 	bool cpu_known;
 	struct cpu_host_caps cpu;
+	/* A fresh vCPU's feature ID registers (.known false: not said). */
+	struct id_regs idregs;
 	size_t nregs;
 	struct hostset_reg regs[HOSTSET_MAX_REGS]; /* sorted by id, unique */
 	struct observed_abi observed;              /* .present false: none */
@@ -62,6 +68,7 @@ struct hostset {
  *   400 wrong_type             doc not an object, a member of the wrong type
  *                              (smccc_filter not a boolean)
  *   and cpu_host_caps_from_json()'s under "cpu_features",
+ *   id_regs_from_json()'s under "id_registers",
  *   422 missing_field          no kernel_release/registers, an entry
  *                              without id or value
  *   422 unknown_field          a member not listed above
@@ -136,7 +143,8 @@ const struct hostset_reg *hostset_find(const struct hostset *h, uint64_t id);
  */
 json_t *hostset_to_json(const struct hostset *h);
 
-/* Same release, registers, filter, vCPU features and observation. */
+/* Same release, registers, filter, vCPU features, ID registers and
+ * observation. */
 bool hostset_equal(const struct hostset *a, const struct hostset *b);
 
 #endif

@@ -360,6 +360,9 @@ json_t *profile_to_json(const struct profile *p)
 	if (p->has_cpu_features &&
 	    ju_set_new(doc, "cpu_features", cpu_features_to_json(&p->cpu_features)))
 		goto fail;
+	if (p->nid_pins &&
+	    ju_set_new(doc, "id_registers", id_pins_to_json(p->id_pins, p->nid_pins)))
+		goto fail;
 	if (p->source && ju_set_new(doc, "source", json_deep_copy(p->source)))
 		goto fail;
 	return doc;
@@ -395,5 +398,7 @@ bool profile_equal(const struct profile *a, const struct profile *b)
 	       json_same(a->source, b->source) &&
 	       smccc_filter_equal(&a->smccc, &b->smccc) &&
 	       a->has_cpu_features == b->has_cpu_features &&
-	       (!a->has_cpu_features || cpu_features_equal(&a->cpu_features, &b->cpu_features));
+	       (!a->has_cpu_features || cpu_features_equal(&a->cpu_features, &b->cpu_features)) &&
+	       a->nid_pins == b->nid_pins &&
+	       !memcmp(a->id_pins, b->id_pins, a->nid_pins * sizeof(a->id_pins[0]));
 }

@@ -10,6 +10,7 @@
  *    "observed_abi": {...},                    optional, see observed.h
  *    "smccc": {...},                           optional, see smccc_filter.h
  *    "cpu_features": {...},                    optional, see cpu_features.h
+ *    "id_registers": [...],                    optional, see id_regs.h
  *    "source": {...},                          optional, kept verbatim
  *    "created_at": ...}                        optional, ignored (server-set)
  * <register> is a catalogued name ("STD_BMAP") or a raw firmware id
@@ -31,7 +32,7 @@
  *                   "pin": "value", "value": "0x10000",
  *                   "decoded": {...}|null},
  *                  {"id": "...", "name": ..., "pin": "host"}, ...],  by id
- *    "observed_abi"?, "smccc"?, "cpu_features"?, "source"?}
+ *    "observed_abi"?, "smccc"?, "cpu_features"?, "id_registers"?, "source"?}
  * In the array form "value" is the truth; "decoded", when given and not
  * null, must describe the same value (and is how unknown bits of a
  * catalogued bitmap are acknowledged).
@@ -54,6 +55,7 @@
 #include "api_error.h"
 #include "cpu_features.h"
 #include "hostset.h"
+#include "id_regs.h"
 #include "observed.h"
 #include "smccc_filter.h"
 
@@ -111,6 +113,13 @@ struct profile {
 	 */
 	bool has_cpu_features;
 	struct cpu_features cpu_features;
+	/*
+	 * Fields of the feature ID registers every VM made with the profile
+	 * shows (id_regs.h), sorted by id; none when nid_pins is 0 (each
+	 * host's own values).
+	 */
+	size_t nid_pins;
+	struct id_pin id_pins[ID_REGS_MAX];
 	/* References (atomic; see "Sharing" above). profile_new() sets 1. */
 	unsigned refs;
 };

@@ -31,7 +31,7 @@
  *   422 unexpected_field      array entry: value/decoded with pin "host"
  *   observed_abi's errors (observed.h) under "observed_abi", smccc's
  *   (smccc_filter.h) under "smccc", cpu_features_parse()'s under
- *   "cpu_features"
+ *   "cpu_features", id_pins_from_json()'s under "id_registers"
  *   500 out_of_memory (-ENOMEM)
  */
 #include "profile.h"
@@ -333,7 +333,14 @@ static int parse_extras(struct profile *p, const json_t *doc,
 	json_t *src = json_object_get(doc, "source");
 	json_t *smccc = json_object_get(doc, "smccc");
 	json_t *cpu = json_object_get(doc, "cpu_features");
+	json_t *idr = json_object_get(doc, "id_registers");
 	int ret;
+
+	if (idr && !json_is_null(idr)) {
+		ret = id_pins_from_json(idr, "id_registers", p->id_pins, &p->nid_pins, err);
+		if (ret)
+			return ret;
+	}
 
 	if (cpu && !json_is_null(cpu)) {
 		ret = cpu_features_parse(cpu, "cpu_features", &p->cpu_features, err);
@@ -372,8 +379,8 @@ int profile_from_json(const json_t *doc, struct profile **out,
 {
 	static const char *const keys[] = { "name", "description",
 					    "unknown_registers", "registers",
-					    "observed_abi", "smccc", "cpu_features", "source",
-					    "created_at", NULL };
+					    "observed_abi", "smccc", "cpu_features",
+					    "id_registers", "source", "created_at", NULL };
 	struct profile *p = NULL;
 	const char *name;
 	int ret;

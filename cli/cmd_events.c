@@ -1,5 +1,6 @@
 /* pinvm events: follows pinvmd's event stream (GET /v1/events). */
 #include "commands.h"
+#include "event_text.h"
 #include "output.h"
 
 #include <getopt.h>
@@ -11,7 +12,8 @@ const char usage_events[] =
 	"usage: pinvm events [--vm ID] [--type TYPE] [--since ID] [--count N]\n"
 	"       follows pinvmd's events until it ends the stream (or N came): one\n"
 	"       line each (ID TIME TYPE VM WHAT), or with --json each event's JSON;\n"
-	"       --type vm.state, or a family (vm.); --since ID resumes after event ID\n";
+	"       --type vm.state (vm.created, vm.deleted, vm.snapshot, vm.migration,\n"
+	"       profile.refused), or a family (vm.); --since ID resumes after event ID\n";
 
 /* The stream's bytes, cut into frames ("...\n\n"). */
 struct follow {
@@ -28,8 +30,7 @@ static void print_event(struct follow *f, const char *frame)
 {
 	const char *data = strstr(frame, "data: ");
 	json_t *ev;
-	char what[256] = "";
-	const char *state, *reason;
+	char what[512];
 
 	if (!data || (data != frame && data[-1] != '\n'))
 		return; /* a comment, or retry: */
@@ -44,19 +45,7 @@ static void print_event(struct follow *f, const char *frame)
 			printf("%s\n", text);
 		free(text);
 	} else {
-		state = json_str(ev, "state");
-		reason = json_str(ev, "reason");
-		if (state)
-			snprintf(what, sizeof(what), "%s%s%s%s%s", state,
-				 json_str(ev, "previous") ? " (was " : "",
-				 json_str(ev, "previous") ? json_str(ev, "previous") : "",
-				 json_str(ev, "previous") ? ")" : "", reason ? "" : "");
-		if (reason)
-			snprintf(what + strlen(what), sizeof(what) - strlen(what), ": %s", reason);
-		if (json_str(ev, "register"))
-			snprintf(what, sizeof(what), "profile %s: %s (rule %s)",
-				 json_text(ev, "profile"), json_text(ev, "register"),
-				 json_text(ev, "rule"));
+		event_text(ev, what, sizeof(what));
 		printf("%-6llu %-24s %-16s %-36s %s\n", f->last, json_text(ev, "time"),
 		       json_text(ev, "type"), json_str(ev, "vm_id") ? json_str(ev, "vm_id") : "-",
 		       what);
@@ -152,9 +141,7 @@ int cmd_events(struct cli *c, int argc, char **argv)
 	if (since)
 		snprintf(header, sizeof(header), "Last-Event-ID: %s", since);
 	if (transport_stream(&c->ep, path, since ? header : NULL, on_data, &f, &r) < 0) {
-		errorf("cannot reach pinvmd at %s%s: %s", c->ep.unix_path ? "unix:" : "",
-		       c->ep.unix_path ? c->ep.unix_path : c->ep.url, r.error);
-		rc = EXIT_UNREACHABLE;
+		rc = cli_unreachable(c, &r);
 	} else if (r.status < 200 || r.status >= 300) {
 		rc = report_failure(&r);
 	} else {

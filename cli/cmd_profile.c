@@ -26,16 +26,6 @@ const char usage_baseline[] =
 	"       GET /v1/host/firmware-registers body) can honour; its vCPU features\n"
 	"       all off (none, the default) or what every host offers (common)\n";
 
-static int print_table(struct table *t)
-{
-	int rc = table_print(t, stdout) < 0 ? EXIT_FAILURE_LOCAL : EXIT_OK;
-
-	if (rc != EXIT_OK)
-		errorf("out of memory");
-	table_free(t);
-	return rc;
-}
-
 /* "pmu, sve (longest 512 bits), pauth", "none (all off)", or NULL when the
  * object is absent; into buf. */
 static const char *features_text(const json_t *f, char *buf, size_t size)
@@ -91,7 +81,7 @@ static int show_profile(const json_t *p)
 		table_row(t, row);
 		free(decoded);
 	}
-	return print_table(t);
+	return cli_print_table(t);
 }
 
 static int show_list(const json_t *list)
@@ -110,72 +100,18 @@ static int show_list(const json_t *list)
 		snprintf(n, sizeof(n), "%zu", json_array_size(json_object_get(p, "registers")));
 		table_row(t, row);
 	}
-	return print_table(t);
+	return cli_print_table(t);
 }
 
 static int show_verdict(const json_t *v)
 {
-	static const char *const head[] = { "REGISTER", "PINNED", "HOST", "VERDICT", "WHY" };
 	bool ok = json_is_true(json_object_get(v, "compatible"));
-	const json_t *e, *cpu;
-	struct table *t;
-	size_t i;
 
 	printf("profile %s on %s: %s\n\n", json_text(v, "profile"),
 	       json_text(v, "kernel_release"), ok ? "compatible" : "NOT compatible");
-	t = table_new(5, head);
-	json_array_foreach(json_object_get(v, "registers"), i, e) {
-		char *why = NULL;
-		const char *rule = json_str(e, "rule"), *reason = json_str(e, "reason");
-		const char *row[5];
-
-		if (rule && asprintf(&why, "%s (rule %s)", reason ? reason : "", rule) < 0)
-			why = NULL;
-		row[0] = json_str(e, "name") ? json_str(e, "name") : json_str(e, "id");
-		row[1] = json_str(e, "pinned");
-		row[2] = json_str(e, "host");
-		row[3] = json_str(e, "verdict");
-		row[4] = why ? why : reason;
-		table_row(t, row);
-		free(why);
-	}
-	if (print_table(t) != EXIT_OK)
+	if (cli_print_verdict(v) != EXIT_OK)
 		return EXIT_FAILURE_LOCAL;
-	cpu = json_object_get(v, "cpu_features");
-	if (cpu) {
-		const char *rule = json_str(cpu, "rule");
-
-		printf("\ncpu features: %s%s%s%s: %s\n", json_text(cpu, "verdict"),
-		       rule ? " (rule " : "", rule ? rule : "", rule ? ")" : "",
-		       json_text(cpu, "reason"));
-	}
 	return ok ? EXIT_OK : EXIT_REFUSED;
-}
-
-/*
- * A host register set from FILE: a firmware-registers body as it is, or
- * a file holding one under "firmware_registers" (a lab fixture, whose
- * "observed_abi" then comes along). Returns a new reference or NULL.
- */
-static json_t *load_host(const char *path)
-{
-	json_t *doc, *inner, *out;
-
-	if (cli_read_json(path, &doc) != EXIT_OK)
-		return NULL;
-	inner = json_object_get(doc, "firmware_registers");
-	if (!json_is_object(inner))
-		return doc;
-	out = json_deep_copy(inner);
-	if (out && json_object_get(doc, "observed_abi") &&
-	    json_object_set(out, "observed_abi", json_object_get(doc, "observed_abi")) < 0) {
-		json_decref(out);
-		out = NULL;
-	}
-	if (!out)
-		errorf("out of memory");
-	json_decref(doc);
-	return out;
 }
 
 /* Sends a request whose 2xx answer is a profile; prints it. */
@@ -199,7 +135,7 @@ static int profile_check(const struct cli *c, const char *name, const char *host
 	int rc;
 
 	if (host_file) {
-		host = load_host(host_file);
+		host = cli_load_host(host_file);
 		if (!host)
 			return EXIT_FAILURE_LOCAL;
 		body = json_pack("{s:s, s:o}", "profile", name, "host", host);
@@ -227,37 +163,15 @@ static int profile_check(const struct cli *c, const char *name, const char *host
 	return rc;
 }
 
-/*
- * Every profile, following next_cursor from page to page (pages of
- * pinvmd's default size), shown as one list.
- */
+/* Every profile, page after page, shown as one list. */
 static int list_all(const struct cli *c)
 {
-	json_t *all = json_array(), *doc;
-	char path[128] = "/v1/profiles";
-	int rc = all ? EXIT_OK : EXIT_FAILURE_LOCAL;
+	json_t *doc;
+	int rc = cli_get_all(c, "/v1/profiles", "profiles", &doc);
 
-	while (rc == EXIT_OK) {
-		struct response r;
-		const char *next = NULL;
-
-		rc = cli_call(c, "GET", path, NULL, &r);
-		if (rc == EXIT_OK) {
-			json_array_extend(all, json_object_get(r.json, "profiles"));
-			next = json_string_value(json_object_get(r.json, "next_cursor"));
-			if (next && strlen(next) < 64)
-				snprintf(path, sizeof(path), "/v1/profiles?cursor=%s", next);
-		}
-		response_free(&r);
-		if (rc != EXIT_OK || !next)
-			break;
-	}
-	if (rc == EXIT_OK) {
-		doc = json_pack("{s:O}", "profiles", all);
-		rc = doc ? cli_show(c, doc, show_list) : EXIT_FAILURE_LOCAL;
-		json_decref(doc);
-	}
-	json_decref(all);
+	if (rc == EXIT_OK)
+		rc = cli_show(c, doc, show_list);
+	json_decref(doc);
 	return rc;
 }
 
@@ -390,7 +304,7 @@ int cmd_baseline(struct cli *c, int argc, char **argv)
 			cpu = optarg;
 			break;
 		case 'H':
-			h = load_host(optarg);
+			h = cli_load_host(optarg);
 			if (!h || json_array_append_new(hosts, h) < 0)
 				rc = EXIT_FAILURE_LOCAL;
 			break;

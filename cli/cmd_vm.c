@@ -1,5 +1,6 @@
 /* pinvm vm ...: lifecycle and console of microVMs. */
 #include "commands.h"
+#include "event_text.h"
 #include "output.h"
 
 #include <ctype.h>
@@ -24,29 +25,48 @@ const char usage_vm[] =
 	"                       the console output; -f streams it until the VM ends\n"
 	"       pinvm vm console ID --input TEXT|-\n"
 	"                       types TEXT and a newline at the console (- : stdin as\n"
-	"                       is); the answer comes with `pinvm vm console ID -f`\n";
+	"                       is); the answer comes with `pinvm vm console ID -f`\n"
+	"       pinvm vm restore SNAPSHOT [--accept RULE[,RULE...]] [-q]\n"
+	"                       a new VM from a snapshot (`pinvm snapshot list`), paused:\n"
+	"                       `vm resume` runs it on from where it was\n"
+	"       pinvm vm migrate ID --to URL [--to-token-file FILE] [--to-cacert FILE]\n"
+	"                       [--accept RULE[,RULE...]]\n"
+	"                       moves a running VM live to the pinvmd at URL (its token\n"
+	"                       and CA read here, sent along); follow it with\n"
+	"                       `pinvm events --vm ID --type vm.migration`\n"
+	"       pinvm vm migrate ID --cancel\n"
+	"                       stops a migration under way; the guest runs on here\n"
+	"       --accept: differences to keep at the new host's value instead of refusing:\n"
+	"       cache_geometry_differs, el2_feature_differs, pmu_id_differs,\n"
+	"       vgic_revision_differs, workaround_level_differs\n";
 
 /* How often a followed console is asked again when it had nothing new. */
 #define FOLLOW_INTERVAL_MS 250
 /* Bytes one console POST takes at most (the server's bound). */
 #define CONSOLE_INPUT_MAX 4096
+/* A CA bundle for --to-cacert: a few certificates, far below this. */
+#define PEM_MAX (256u << 10)
 
-static int print_table(struct table *t)
+/* The answer to a restore or a migration that named rules to accept:
+ * each difference they covered, kept at this host's value. */
+static int show_accepted(const json_t *accepted)
 {
-	int rc = table_print(t, stdout) < 0 ? EXIT_FAILURE_LOCAL : EXIT_OK;
+	static const char *const head[] = { "ACCEPTED", "RULE", "WANTED", "KEPT" };
+	const json_t *d;
+	struct table *t;
+	size_t i;
 
-	if (rc != EXIT_OK)
-		errorf("out of memory");
-	table_free(t);
-	return rc;
-}
+	if (!json_array_size(accepted))
+		return EXIT_OK;
+	putchar('\n');
+	t = table_new(4, head);
+	json_array_foreach(accepted, i, d) {
+		const char *row[] = { json_str(d, "register"), json_str(d, "rule"),
+				      json_str(d, "wanted"), json_str(d, "kept") };
 
-static const char *int_cell(char *buf, size_t len, const json_t *v)
-{
-	if (!json_is_integer(v))
-		return NULL;
-	snprintf(buf, len, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-	return buf;
+		table_row(t, row);
+	}
+	return cli_print_table(t);
 }
 
 static int show_vm(const json_t *vm)
@@ -62,10 +82,15 @@ static int show_vm(const json_t *vm)
 	if (json_str(vm, "reason"))
 		printf("%-12s%s\n", "reason", json_text(vm, "reason"));
 	printf("%-12s%s\n", "created", json_text(vm, "created_at"));
-	printf("%-12s%s\n", "vcpus", int_cell(buf, sizeof(buf), json_object_get(spec, "vcpus")));
-	printf("%-12s%s MiB\n", "memory",
-	       int_cell(buf, sizeof(buf), json_object_get(spec, "memory_mib")));
-	printf("%-12s%s\n", "kernel", json_text(spec, "kernel"));
+	/* A restored VM's spec names its snapshot, which holds the rest. */
+	if (json_str(spec, "snapshot"))
+		printf("%-12s%s\n", "snapshot", json_text(spec, "snapshot"));
+	if (int_cell(buf, sizeof(buf), json_object_get(spec, "vcpus")))
+		printf("%-12s%s\n", "vcpus", buf);
+	if (int_cell(buf, sizeof(buf), json_object_get(spec, "memory_mib")))
+		printf("%-12s%s MiB\n", "memory", buf);
+	if (json_str(spec, "kernel"))
+		printf("%-12s%s\n", "kernel", json_text(spec, "kernel"));
 	if (json_str(spec, "initrd"))
 		printf("%-12s%s\n", "initrd", json_text(spec, "initrd"));
 	if (json_str(spec, "cmdline"))
@@ -74,6 +99,14 @@ static int show_vm(const json_t *vm)
 		printf("%-12s%s\n", "profile", json_text(spec, "profile"));
 	if (int_cell(buf, sizeof(buf), json_object_get(vm, "vmm_pid")))
 		printf("%-12s%s\n", "vmm pid", buf);
+	if (json_is_object(json_object_get(vm, "migration"))) {
+		char what[512];
+
+		migration_text(json_object_get(vm, "migration"), what, sizeof(what));
+		printf("%-12s%s\n", "migration", what);
+	}
+	if (show_accepted(json_object_get(vm, "accepted")) != EXIT_OK)
+		return EXIT_FAILURE_LOCAL;
 	if (!json_is_array(abi))
 		return EXIT_OK;
 	putchar('\n');
@@ -85,7 +118,7 @@ static int show_vm(const json_t *vm)
 
 		table_row(t, row);
 	}
-	return print_table(t);
+	return cli_print_table(t);
 }
 
 static int show_list(const json_t *list)
@@ -101,14 +134,16 @@ static int show_list(const json_t *list)
 		char cpus[32], mem[40];
 		const char *row[] = { json_str(vm, "id"), json_str(vm, "state"),
 				      int_cell(cpus, sizeof(cpus), json_object_get(spec, "vcpus")),
-				      mem, json_str(spec, "kernel"), json_str(spec, "profile"),
+				      int_cell(mem, sizeof(mem) - 4, json_object_get(spec, "memory_mib")),
+				      json_str(spec, "kernel"), json_str(spec, "profile"),
 				      json_text(vm, "created_at") };
 
-		snprintf(mem, sizeof(mem), "%" JSON_INTEGER_FORMAT " MiB",
-			 json_integer_value(json_object_get(spec, "memory_mib")));
+		/* A restored VM's size is its snapshot's: "-" here. */
+		if (row[3])
+			strcat(mem, " MiB");
 		table_row(t, row);
 	}
-	return print_table(t);
+	return cli_print_table(t);
 }
 
 /* Parses a decimal in [min, max] into *out; 0 or -1. */
@@ -276,11 +311,9 @@ static int console_type(const struct cli *c, const char *vm_path, const char *da
 		for (;;) {
 			if (transport_request_raw(&c->ep, "POST", path, "application/octet-stream",
 						  data, n, &r) < 0) {
-				errorf("cannot reach pinvmd at %s%s: %s",
-				       c->ep.unix_path ? "unix:" : "",
-				       c->ep.unix_path ? c->ep.unix_path : c->ep.url, r.error);
+				rc = cli_unreachable(c, &r);
 				response_free(&r);
-				return EXIT_UNREACHABLE;
+				return rc;
 			}
 			if (r.status != 503 || waited++ >= 40)
 				break;
@@ -394,6 +427,25 @@ static int console_poll(const struct cli *c, const char *vm_path, long long offs
 	}
 }
 
+/* POSTs a VM spec or a restore; prints the new VM (its id alone with
+ * quiet). */
+static int create_vm(const struct cli *c, const json_t *body, bool quiet)
+{
+	struct response r;
+	int rc = cli_call(c, "POST", "/v1/vms", body, &r);
+
+	if (rc == EXIT_OK) {
+		if (c->json)
+			print_json(r.json);
+		else if (quiet)
+			printf("%s\n", json_text(r.json, "id"));
+		else
+			rc = show_vm(r.json);
+	}
+	response_free(&r);
+	return rc;
+}
+
 static int vm_create(const struct cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -409,7 +461,6 @@ static int vm_create(const struct cli *c, int argc, char **argv)
 	};
 	json_t *spec = NULL, *set[8] = { 0 };
 	const char *keys[8] = { 0 }, *file = NULL;
-	struct response r;
 	bool quiet = false;
 	int o, n = 0, rc = EXIT_OK;
 	long long v;
@@ -481,17 +532,192 @@ static int vm_create(const struct cli *c, int argc, char **argv)
 		json_decref(spec);
 		return rc;
 	}
-	rc = cli_call(c, "POST", "/v1/vms", spec, &r);
+	rc = create_vm(c, spec, quiet);
 	json_decref(spec);
-	if (rc == EXIT_OK) {
-		if (c->json)
-			print_json(r.json);
-		else if (quiet)
-			printf("%s\n", json_text(r.json, "id"));
+	return rc;
+}
+
+/* Appends RULE[,RULE...] to *accept (made at the first); the server
+ * judges the names. EXIT_OK, or EXIT_FAILURE_LOCAL (said). */
+static int add_rules(json_t **accept, const char *list)
+{
+	char *copy = strdup(list), *save = NULL, *rule;
+	int rc = EXIT_OK;
+
+	if (!*accept)
+		*accept = json_array();
+	if (!copy || !*accept)
+		rc = EXIT_FAILURE_LOCAL;
+	for (rule = copy ? strtok_r(copy, ",", &save) : NULL; rule && rc == EXIT_OK;
+	     rule = strtok_r(NULL, ",", &save))
+		if (json_array_append_new(*accept, json_string(rule)) < 0)
+			rc = EXIT_FAILURE_LOCAL;
+	if (rc != EXIT_OK)
+		errorf("out of memory");
+	free(copy);
+	return rc;
+}
+
+static int vm_restore(const struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "accept", required_argument, NULL, 'a' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ 0 }
+	};
+	json_t *accept = NULL, *body = NULL;
+	bool quiet = false;
+	int o, rc = EXIT_OK;
+
+	optind = 0;
+	while (rc == EXIT_OK && (o = getopt_long(argc, argv, "q", opts, NULL)) != -1) {
+		if (o == 'q')
+			quiet = true;
+		else if (o == 'a')
+			rc = add_rules(&accept, optarg);
 		else
-			rc = show_vm(r.json);
+			rc = cli_usage_error(usage_vm, "vm restore: unknown option or missing value: %s",
+					     argv[optind - 1]);
+	}
+	if (rc == EXIT_OK && argc - optind != 1)
+		rc = cli_usage_error(usage_vm, "vm restore SNAPSHOT");
+	if (rc == EXIT_OK &&
+	    !(body = json_pack("{s:s, s:O*}", "snapshot", argv[optind], "accept", accept))) {
+		errorf("out of memory");
+		rc = EXIT_FAILURE_LOCAL;
+	}
+	if (rc == EXIT_OK)
+		rc = create_vm(c, body, quiet);
+	json_decref(body);
+	json_decref(accept);
+	return rc;
+}
+
+/* A PEM file's text, for the destination's CA (the server checks it);
+ * *out is the caller's to free. EXIT_OK or EXIT_FAILURE_LOCAL (said). */
+static int read_pem(const char *path, char **out)
+{
+	FILE *f = fopen(path, "r");
+	size_t n;
+	char *buf;
+
+	*out = NULL;
+	if (!f) {
+		errorf("%s: %s", path, strerror(errno));
+		return EXIT_FAILURE_LOCAL;
+	}
+	buf = malloc(PEM_MAX + 1);
+	n = buf ? fread(buf, 1, PEM_MAX + 1, f) : 0;
+	if (!buf || ferror(f) || n > PEM_MAX) {
+		errorf("%s: %s", path, !buf ? "out of memory" : ferror(f) ? strerror(errno)
+			: "larger than a CA bundle should be");
+		free(buf);
+		fclose(f);
+		return EXIT_FAILURE_LOCAL;
+	}
+	fclose(f);
+	buf[n] = '\0';
+	*out = buf;
+	return EXIT_OK;
+}
+
+/*
+ * The body of POST /v1/vms/{id}/migrate: the destination, its token and
+ * CA as read here (pinvmd hands them to the destination; a path would be
+ * read on pinvmd's host instead), the rules accepted.
+ */
+static int migrate_body(const char *to, const char *token_file, const char *ca_file,
+			const json_t *accept, json_t **out)
+{
+	char token[256], err[512], *ca = NULL;
+	int rc = EXIT_OK;
+
+	*out = NULL;
+	if (token_file && token_file_read(token_file, token, sizeof(token), err, sizeof(err)) < 0) {
+		errorf("%s", err);
+		return EXIT_FAILURE_LOCAL;
+	}
+	if (ca_file && (rc = read_pem(ca_file, &ca)) != EXIT_OK)
+		return rc;
+	*out = json_pack("{s:s, s:s*, s:s*, s:O*}", "destination", to, "token",
+			 token_file ? token : NULL, "ca", ca, "accept", accept);
+	free(ca);
+	if (!*out) {
+		errorf("out of memory");
+		rc = EXIT_FAILURE_LOCAL;
+	}
+	return rc;
+}
+
+/* Starts the migration (or cancels it) and says how it stands. */
+static int send_migrate(const struct cli *c, const char *id, const json_t *body)
+{
+	const json_t *m;
+	struct response r;
+	char path[512], what[512];
+	int rc;
+
+	if (cli_path(path, sizeof(path), "/v1/vms/", id, "/migrate") < 0)
+		return cli_usage_error(usage_vm, "VM id too long");
+	rc = cli_call(c, body ? "POST" : "DELETE", path, body, &r);
+	m = json_object_get(r.json, "migration");
+	if (rc == EXIT_OK && c->json) {
+		print_json(r.json);
+	} else if (rc == EXIT_OK && body) {
+		migration_text(m, what, sizeof(what));
+		printf("vm %s: %s\n", id, what);
+		rc = show_accepted(json_object_get(r.json, "accepted"));
+	} else if (rc == EXIT_OK) {
+		printf("vm %s: cancelling its migration to %s; the guest runs on here\n", id,
+		       json_text(m, "destination"));
 	}
 	response_free(&r);
+	return rc;
+}
+
+static int vm_migrate(const struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "to", required_argument, NULL, 't' },
+		{ "to-token-file", required_argument, NULL, 'T' },
+		{ "to-cacert", required_argument, NULL, 'C' },
+		{ "accept", required_argument, NULL, 'a' },
+		{ "cancel", no_argument, NULL, 'x' },
+		{ 0 }
+	};
+	const char *to = NULL, *token_file = NULL, *ca_file = NULL;
+	json_t *accept = NULL, *body = NULL;
+	bool cancel = false;
+	int o, rc = EXIT_OK;
+
+	optind = 0;
+	while (rc == EXIT_OK && (o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (o == 't')
+			to = optarg;
+		else if (o == 'T')
+			token_file = optarg;
+		else if (o == 'C')
+			ca_file = optarg;
+		else if (o == 'a')
+			rc = add_rules(&accept, optarg);
+		else if (o == 'x')
+			cancel = true;
+		else
+			rc = cli_usage_error(usage_vm, "vm migrate: unknown option or missing value: %s",
+					     argv[optind - 1]);
+	}
+	if (rc == EXIT_OK && argc - optind != 1)
+		rc = cli_usage_error(usage_vm, "vm migrate ID --to URL, or vm migrate ID --cancel");
+	else if (rc == EXIT_OK && cancel && (to || token_file || ca_file || accept))
+		rc = cli_usage_error(usage_vm, "vm migrate --cancel takes no other option");
+	else if (rc == EXIT_OK && !cancel && !to)
+		rc = cli_usage_error(usage_vm, "vm migrate: --to URL (the destination pinvmd)");
+	if (rc == EXIT_OK && !cancel)
+		rc = migrate_body(to, token_file, ca_file, accept, &body);
+	if (rc == EXIT_OK)
+		rc = send_migrate(c, argv[optind], body);
+	json_decref(body);
+	json_decref(accept);
 	return rc;
 }
 
@@ -523,6 +749,10 @@ int cmd_vm(struct cli *c, int argc, char **argv)
 	verb = argv[1];
 	if (strcmp(verb, "create") == 0)
 		return vm_create(c, argc - 1, argv + 1);
+	if (strcmp(verb, "restore") == 0)
+		return vm_restore(c, argc - 1, argv + 1);
+	if (strcmp(verb, "migrate") == 0)
+		return vm_migrate(c, argc - 1, argv + 1);
 	if (strcmp(verb, "list") == 0) {
 		static const char *const flags[] = { "--state", "--name", "--label" };
 		static const char *const keys[] = { "state", "name", "label" };

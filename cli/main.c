@@ -23,8 +23,10 @@ static const char usage[] =
 	"                                   ABI profiles\n"
 	"  baseline create NAME --host FILE...\n"
 	"                                   the common ABI of several hosts\n"
-	"  vm list|create|show|start|pause|resume|stop|delete|console\n"
+	"  vm list|create|show|start|pause|resume|stop|delete|console|restore|migrate\n"
 	"                                   microVMs\n"
+	"  snapshot list|show|create|delete|download|upload|check\n"
+	"                                   snapshots of VMs, as archives too\n"
 	"  images                           kernels and initrds VMs may use\n"
 	"  events [--vm ID] [--type T] [--since ID]\n"
 	"                                   follow what happens\n"
@@ -44,10 +46,11 @@ static const char usage[] =
 	"\n"
 	"Exit status:\n"
 	"  0 ok                  5 refused: invalid request (400, 413, 415, 422),\n"
-	"  1 local error             or `profile check` found it incompatible\n"
+	"  1 local error             or `profile|snapshot check` found it incompatible\n"
 	"  2 usage error         6 unauthorized (401, 403)\n"
-	"  3 not found (404)     7 pinvmd unreachable (no answer, TLS failure)\n"
-	"  4 conflict (409)      8 server error (500, unexpected status)\n"
+	"  3 not found (404)     7 pinvmd unreachable (no answer, TLS failure, a\n"
+	"  4 conflict (409)          download cut short)\n"
+	"                        8 server error (500, 507 disk full, unexpected status)\n"
 	"                        9 unavailable on this host (503: no arm64 KVM)\n"
 	"Errors are printed on stderr as one line: the server's detail, then\n"
 	"(HTTP status, code, field at fault, request id).\n";
@@ -123,6 +126,7 @@ static int run(struct cli *c, int argc, char **argv)
 		{ "profiles", cmd_profile },  { "baseline", cmd_baseline },
 		{ "vm", cmd_vm },             { "vms", cmd_vm },
 		{ "images", cmd_images },     { "events", cmd_events },
+		{ "snapshot", cmd_snapshot }, { "snapshots", cmd_snapshot },
 	};
 
 	for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)

@@ -52,6 +52,14 @@ const char *json_text(const json_t *obj, const char *key)
 	return s ? s : "-";
 }
 
+const char *int_cell(char *buf, size_t len, const json_t *v)
+{
+	if (!json_is_integer(v))
+		return NULL;
+	snprintf(buf, len, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+	return buf;
+}
+
 enum pinvm_exit report_failure(const struct response *r)
 {
 	const char *detail, *code, *field, *rid;

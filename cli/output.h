@@ -55,4 +55,7 @@ const char *json_str(const json_t *obj, const char *key);
 /* The same for printing: "-" when absent (borrowed or static). */
 const char *json_text(const json_t *obj, const char *key);
 
+/* A JSON integer as text in buf, or NULL when v is none. */
+const char *int_cell(char *buf, size_t len, const json_t *v);
+
 #endif

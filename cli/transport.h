@@ -6,6 +6,7 @@
 #define PINVM_CLI_TRANSPORT_H
 
 #include <jansson.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -30,8 +31,12 @@ struct response {
 
 /*
  * Reads a token file: its first line, surrounding whitespace trimmed,
- * into ep->token. Returns 0, or -1 with a message in err.
+ * into out (len bytes at most with its NUL). Returns 0, or -1 with a
+ * message in err.
  */
+int token_file_read(const char *path, char *out, size_t len, char *err, size_t errlen);
+
+/* The same into ep->token. */
 int endpoint_read_token(struct endpoint *ep, const char *path, char *err,
 			size_t errlen);
 
@@ -56,6 +61,40 @@ int transport_request(const struct endpoint *ep, const char *method,
 int transport_request_raw(const struct endpoint *ep, const char *method, const char *path,
 			  const char *content_type, const void *body, size_t len,
 			  struct response *r);
+
+/*
+ * A request whose bodies are too large, or too long-lived, to hold in
+ * memory: an event stream, a snapshot archive going either way. Every
+ * pointer is borrowed for the call.
+ */
+struct transfer {
+	const char *method;        /* "GET", "POST" */
+	const char *accept;        /* the Accept header's value */
+	const char *header;        /* one more "Name: value" line, or NULL */
+	/* A 2xx answer's body as it comes (return non-zero to stop reading:
+	 * the call still returns 0). NULL: collected into *r like any other
+	 * answer, which always is. */
+	int (*on_data)(const char *data, size_t n, void *arg);
+	void *data_arg;
+	/* The request's body, when there is one: reads up to n bytes into
+	 * buf and returns how many (0 at its end), or -1 to abort. */
+	long (*on_read)(char *buf, size_t n, void *arg);
+	void *read_arg;
+	long long size;            /* the body's length; -1: unknown (chunked) */
+	const char *content_type;  /* the body's */
+	/* Set (by a signal handler) to end the transfer within a second,
+	 * even while the server sends nothing; NULL: never. */
+	const volatile sig_atomic_t *stop;
+};
+
+/*
+ * Performs t with no overall timeout (only the connect's). Always fills
+ * *r; r->json holds a collected answer's JSON. Returns 0 when a whole
+ * answer came (or on_data stopped it), or -1 with r->error: no answer, a
+ * body cut short, on_read's abort or a stop.
+ */
+int transport_transfer(const struct endpoint *ep, const char *path, const struct transfer *t,
+		       struct response *r);
 
 /*
  * A GET of a stream (text/event-stream) that has no end of its own: with a

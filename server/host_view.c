@@ -24,11 +24,12 @@ static int read_regs(struct host_view *v, struct api_error *err)
 	uint64_t ids[HOSTSET_MAX_REGS], values[HOSTSET_MAX_REGS];
 	struct kvm_fwreg *regs = NULL;
 	struct api_error aerr;
+	struct id_regs idregs;
 	size_t n = 0;
 	char msg[256];
 	int ret;
 
-	ret = vmm_helper_fwregs(&regs, &n, msg, sizeof(msg));
+	ret = vmm_helper_fwregs(&regs, &n, &idregs, msg, sizeof(msg));
 	if (ret < 0)
 		return api_fail(err, 500, "kvm_error", "", "reading firmware registers failed: %s",
 				msg);
@@ -46,6 +47,7 @@ static int read_regs(struct host_view *v, struct api_error *err)
 	if (hostset_init(&v->set, v->info.kernel_release, ids, values, n, &aerr) < 0)
 		return api_fail(err, 500, "kvm_error", "", "KVM's register set is not usable: %s",
 				aerr.detail);
+	v->set.idregs = idregs;
 	v->have_regs = true;
 	return 0;
 }

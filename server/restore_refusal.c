@@ -15,20 +15,20 @@ int restore_check_refusal(const json_t *rc, const char *code, const char *subjec
 	const json_t *offered = json_object_get(r, "offered");
 	const json_t *detail = json_object_get(r, "detail");
 
+	const char *reg = str(json_object_get(r, "register"));
+	char what[384];
+
 	/* A refusal of something that has no value, the vGIC or the vCPU
-	 * features, names it and says why. */
+	 * features, names it and says why; a register says both values. */
 	if (!json_object_get(r, "wanted"))
-		api_fail(err, 409, code, "", "%s on %s: %s (rule %s)%s%s", subject, host,
-			 str(json_object_get(r, "register")), str(json_object_get(r, "rule")),
-			 detail ? ": " : "", str(detail));
+		snprintf(what, sizeof(what), "%s", reg);
 	else
-		api_fail(err, 409, code, "",
-			 "%s on %s: register %s wanted %s, offered %s (rule %s)%s%s", subject, host,
-			 str(json_object_get(r, "register")), str(json_object_get(r, "wanted")),
-			 json_is_string(offered) ? str(offered) : "nothing (not listed)",
-			 str(json_object_get(r, "rule")), detail ? ": " : "", str(detail));
-	snprintf(err->field, sizeof(err->field), "registers.%s",
-		 str(json_object_get(r, "register")));
+		snprintf(what, sizeof(what), "register %s wanted %s, offered %s", reg,
+			 str(json_object_get(r, "wanted")),
+			 json_is_string(offered) ? str(offered) : "nothing (not listed)");
+	api_fail(err, 409, code, "", "%s on %s: %s (rule %s)%s%s", subject, host, what,
+		 str(json_object_get(r, "rule")), detail ? ": " : "", str(detail));
+	snprintf(err->field, sizeof(err->field), "registers.%s", reg);
 	*extra = json_pack("{s:O?, s:O?, s:O?, s:O?, s:O}", "register",
 			   json_object_get(r, "register"), "rule", json_object_get(r, "rule"),
 			   "wanted", json_object_get(r, "wanted"), "offered", offered,

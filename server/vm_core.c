@@ -175,7 +175,15 @@ int vm_core_await_created(struct vm_entry *e, struct compat_report *report,
 		char idhex[24];
 
 		snprintf(idhex, sizeof(idhex), "0x%016" PRIx64, ev.error.reg);
-		if (ev.error.has_register)
+		if (ev.error.has_register && id_reg_is_feature(ev.error.reg)) {
+			char name[24], field[48];
+
+			snprintf(field, sizeof(field), "id_registers.%s",
+				 id_reg_name(ev.error.reg, name, sizeof(name)));
+			/* The verdict said KVM would take it (writable, lower):
+			 * a field KVM does not treat as "lower is safe". */
+			api_fail(err, 409, "kvm_refused", field, "%s", ev.error.detail);
+		} else if (ev.error.has_register)
 			api_fail(err, 409, "kvm_refused", d ? d->name : idhex,
 				 "KVM refused firmware register %s: %s",
 				 d ? d->name : idhex, ev.error.detail);
@@ -234,6 +242,9 @@ static int write_config(const struct vm_core *c, const struct vm_entry *e,
 	if (report) {
 		cfg.pins = (struct fw_pin *)report->writes;
 		cfg.npins = report->nwrites;
+		memcpy(cfg.id_pins, report->ids.writes,
+		       report->ids.nwrites * sizeof(cfg.id_pins[0]));
+		cfg.nid_pins = report->ids.nwrites;
 	}
 	/* An enforced default-deny ABI: pinvm-vmm installs the SMCCC filter
 	 * before the first KVM_RUN. */

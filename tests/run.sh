@@ -19,6 +19,16 @@
 #      localhost/pinvm-lab for x86) built, inspected, the lab image run with
 #      podman and driven from outside (tests/deploy/images.sh); the
 #      Kubernetes manifests checked offline (tests/deploy/k8s-validate.sh)
+# The totals add up each step's count. A lab boot (step 4) counts its
+# ctest tests: each program run against the lab is one
+# (tests/lab/CMakeLists.txt), and so are the lab's boot and stop (the
+# fixture); one boot is one ctest -L run of the labels of that boot, and
+# a boot that fails leaves its tests "Not Run", which count failed. The
+# lab programs' own "N passed, N failed" lines (checks) stay in the logs
+# but are not summed. The other steps count as before: the programs'
+# checks where they print such lines (the linked labs among them), else
+# ctest's tests, else 1 per step. The native ctest runs leave the lab
+# tests out (-LE lab).
 # Installs what it needs (Debian packages, one npm package) when missing.
 # PINVM_TEST_KERNELS="6.12" narrows the lab kernels (default: all four);
 # PINVM_ASAN_KERNEL sets the kernel whose second boot runs the ASan+UBSan
@@ -52,8 +62,8 @@ REDOCLY_VERSION=2.77.0
 PASSED=0
 FAILED=0
 STEP_T0=$SECONDS # when the step now being tallied began (roughly: the last tally)
-LAB_PID=
-LAB_ARGS=() # more deploy/lab.sh arguments for lab_start (--asan)
+# The pid file of the lab boot under way (lab_run), for lab_stop.
+LAB_PIDFILE=
 PROFILES=$ROOT/build/test-profiles
 # The lab lanes' output, counts and "pass 1 done" marks (lab_steps).
 JOBDIR=$ROOT/build/test-jobs
@@ -63,22 +73,12 @@ IMAGES_DONE=
 # Snapshot archives of pass 1 (one per source kernel and kind), restored
 # on every kernel in pass 2.
 SNAPSHOTS=$ROOT/build/test-snapshots
-# The GICv2 host's profile and snapshots (lab_gicv2_tests); its
-# snapshots/ appears once every archive is there.
+# The GICv2 host's profile and snapshots (gicv2_lab); its snapshots/
+# appears once every archive is there.
 GICV2_DIR=$ROOT/build/test-lab-gicv2
 GICV2_LANE= # which lane of pass 2 boots the GICv2 host (lab_steps), empty: none
 
 say() { printf '== %s\n' "$*"; }
-
-# Runs "$@" and prints how long it took as "# took N s: PROGRAM ARG1",
-# which lab_run repeats in the summary: where a lab boot's time goes.
-timed() {
-	local t0=$SECONDS rc
-	"$@"
-	rc=$?
-	printf '# took %d s: %s %s\n' $((SECONDS - t0)) "${1##*/}" "${2:-}"
-	return $rc
-}
 
 # Adds the counts of one step: from its programs' "N passed, N failed"
 # lines (summed), or from ctest's summary, or 1/0 by exit status.
@@ -93,13 +93,38 @@ tally() {
 	else
 		p=$((rc == 0)) f=0
 	fi
+	add_counts "$name" "$rc" "$log" "$p" "$f" ""
+}
+
+# Adds the counts of a lab boot: its ctest tests, from the last ctest
+# summary in its log ("N% tests passed, M tests failed out of T"); the
+# programs' own "N passed, N failed" lines there are checks, not summed.
+# A test ctest skipped is neither passed nor failed here; a log without
+# a summary (ctest itself failed) is 1 failed.
+tally_tests() {
+	local name=$1 rc=$2 log=$3 line t f s=0
+	line=$(grep -E '^[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+$' "$log" | tail -n 1)
+	if [ -z "$line" ]; then
+		add_counts "$name" "$rc" "$log" 0 1 " tests"
+		return
+	fi
+	read -r f t < <(sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+)$/\1 \2/' <<<"$line")
+	# ctest counts a skipped test passed; its list follows the summary.
+	s=$(tac "$log" | sed '/ tests\{0,1\} failed out of /q' | grep -cE '^[[:space:]]+[0-9]+ - .* \(Skipped\)$')
+	add_counts "$name" "$rc" "$log" $((t - f - s)) "$f" " tests" "$s"
+}
+
+# add_counts NAME RC LOG PASSED FAILED UNIT [SKIPPED]
+add_counts() {
+	local name=$1 rc=$2 log=$3 p=$4 f=$5 unit=$6 skipped=''
+	[ "${7:-0}" -eq 0 ] || skipped=", $7 skipped"
 	# A failing step that counted no failure still fails.
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
 	# A file, not a variable: lanes tally in subshells.
 	[ "$f" -eq 0 ] || printf '%s\t%s\t%s\n' "$f" "$name" "$log" >>"$LOGDIR/failed-steps.txt"
 	PASSED=$((PASSED + p))
 	FAILED=$((FAILED + f))
-	say "$name: $p passed, $f failed, $((SECONDS - STEP_T0)) s (log: ${log#"$ROOT"/})"
+	say "$name: $p$unit passed, $f failed$skipped, $((SECONDS - STEP_T0)) s (log: ${log#"$ROOT"/})"
 	STEP_T0=$SECONDS
 }
 
@@ -133,9 +158,11 @@ build() {
 		cmake --build "$dir" -j"$(nproc)"
 }
 
+# The unit and server tests of a build tree: every ctest test but the lab
+# tests (label "lab", run per boot by lab_run).
 run_ctest() {
 	local name=$1 dir=$2 log=$LOGDIR/ctest-$(basename "$2").log
-	(cd "$dir" && ctest --output-on-failure -j2) >"$log" 2>&1
+	(cd "$dir" && ctest --output-on-failure -j2 -LE lab) >"$log" 2>&1
 	tally "$name" $? "$log"
 }
 
@@ -220,12 +247,14 @@ stress_stop() {
 	rm -rf "$STRESS_DIR"
 }
 
+# Stops the lab of the boot under way when its fixture did not (the boot
+# ended in the middle of its ctest: the suite was stopped), as the fixture
+# would (tests/lab/lab-fixture.sh stop).
 lab_stop() {
-	if [ -n "$LAB_PID" ] && kill -0 "$LAB_PID" 2>/dev/null; then
-		kill -TERM "$LAB_PID"
-		wait "$LAB_PID" 2>/dev/null
+	if [ -n "$LAB_PIDFILE" ] && [ -s "$LAB_PIDFILE" ]; then
+		PINVM_LAB_PIDFILE=$LAB_PIDFILE "$ROOT/tests/lab/lab-fixture.sh" stop >/dev/null 2>&1
 	fi
-	LAB_PID=
+	LAB_PIDFILE=
 }
 trap 'jobs_kill; lab_stop; stress_stop' EXIT
 
@@ -238,7 +267,7 @@ job_start() {
 	local name=$1; shift
 	say "lane job $name: started (output when the lanes are done)"
 	(
-		LAB_PID="" PASSED=0 FAILED=0 STEP_T0=$SECONDS
+		LAB_PIDFILE="" PASSED=0 FAILED=0 STEP_T0=$SECONDS
 		trap 'lab_stop' EXIT
 		"$@"
 		echo "$PASSED $FAILED" >"$JOBDIR/$name.count"
@@ -269,11 +298,24 @@ jobs_wait() {
 	STEP_T0=$SECONDS
 }
 
+# PID's descendants, each before its own children.
+descendants() {
+	local child
+	for child in $(pgrep -P "$1"); do
+		echo "$child"
+		descendants "$child"
+	done
+}
+
+# SIGTERM to each lane and to everything under it at once: its ctest, the
+# test that runs and that test's programs (a lab that has booted is no
+# one's child any more: the lane's lab_stop stops it, at its exit).
 jobs_kill() {
-	local pid
+	local pid pids
 	for pid in "${JOB_PIDS[@]}"; do
-		pkill -TERM -P "$pid" 2>/dev/null
-		kill -TERM "$pid" 2>/dev/null
+		pids=$(descendants "$pid")
+		# shellcheck disable=SC2086 # one pid per word
+		kill -TERM $pids "$pid" 2>/dev/null
 	done
 }
 
@@ -290,341 +332,148 @@ in_lanes() {
 	fi
 }
 
-# Boots the lab on one kernel and waits for its ready line.
-lab_start() {
-	local kernel=$1 port=$2 log=$3 i
-	"$ROOT/deploy/lab.sh" --kernel "$kernel" --port "$port" \
-		--control-port $((port + 100)) "${LAB_ARGS[@]}" </dev/null >"$log" 2>&1 &
-	LAB_PID=$!
-	for i in $(seq 1 600); do
-		grep -q '^pinvm lab ready:' "$log" && return 0
-		kill -0 "$LAB_PID" 2>/dev/null || return 1
-		sleep 0.5
-	done
-	return 1
-}
-
-# Boots the lab on one kernel, runs "$@" (with {url} and {control}, the
-# lab's test-only control port, replaced) against it,
-# tallies the result under "lab $kernel $step".
+# Boots the lab on one kernel and runs against it, with ctest, the lab
+# tests labelled LABEL... (tests/lab/CMakeLists.txt), one at a time in
+# their order: the fixture there boots and stops the lab. The lab's
+# output goes to lab-KERNEL-STEP.log; ctest's lines, each test's output
+# as it runs and its "# took N s" line to lab-KERNEL-STEP-tests.log
+# (not --output-on-failure, which would put a failed test's output
+# there twice); ctest's summary is tallied under "lab KERNEL STEP", the
+# took lines printed. From the caller, when set: LAB_ARGS (more
+# deploy/lab.sh arguments), LAB_PROFILES and LAB_SNAPSHOTS (instead of
+# PROFILES and SNAPSHOTS), EXTRA_SELFTESTS (pass 2's selftest cases),
+# and deploy/lab.sh's own variables (PINVM_LAB_GIC).
+#   lab_run KERNEL PORT STEP LABEL...
 lab_run() {
 	local kernel=$1 port=$2 step=$3; shift 3
 	local log=$LOGDIR/lab-$kernel-$step.log tlog=$LOGDIR/lab-$kernel-$step-tests.log
-	local url=http://127.0.0.1:$port control=http://127.0.0.1:$((port + 100)) arg args=()
+	local dir=$JOBDIR/ctest-$kernel-$step rc
 	say "lab $kernel ($step): booting"
-	if ! lab_start "$kernel" "$port" "$log"; then
-		echo "lab $kernel did not come up; its log:" >"$tlog"
-		tail -n 40 "$log" >>"$tlog"
-		lab_stop
-		tally "lab $kernel $step" 1 "$tlog"
-		return
-	fi
-	for arg in "$@"; do
-		arg=${arg//\{url\}/$url}
-		args+=("${arg//\{control\}/$control}")
-	done
-	"${args[@]}" >"$tlog" 2>&1
-	local rc=$?
+	# ctest keeps its files (Testing/) in the directory it runs in, and the
+	# other lane runs one at the same time: a directory per boot, whose
+	# tests are tests/lab's of the native build.
+	mkdir -p "$dir"
+	printf 'subdirs([==[%s]==])\n' "$ROOT/build/tests/lab" >"$dir/CTestTestfile.cmake"
+	LAB_PIDFILE=$dir/lab.pid
+	# The lab and the directories, for tests/lab/lab-env.sh.
+	local env=(
+		PINVM_LAB_KERNEL="$kernel"
+		PINVM_LAB_URL="http://127.0.0.1:$port"
+		PINVM_LAB_CONTROL="http://127.0.0.1:$((port + 100))"
+		PINVM_LAB_ARGS="${LAB_ARGS:-}"
+		PINVM_LAB_LOG="$log"
+		PINVM_LAB_TESTS_LOG="$tlog"
+		PINVM_LAB_PIDFILE="$LAB_PIDFILE"
+		PINVM_LAB_KERNELS="$KERNELS"
+		PINVM_LAB_PROFILES="${LAB_PROFILES:-$PROFILES}"
+		PINVM_LAB_SNAPSHOTS="${LAB_SNAPSHOTS:-$SNAPSHOTS}"
+		PINVM_LAB_GICV2_DIR="$GICV2_DIR"
+		PINVM_LAB_MARKS="$JOBDIR"
+		PINVM_LAB_EXTRA_SELFTESTS="${EXTRA_SELFTESTS:-}"
+	)
+	: >"$tlog"
+	# One test at a time, as the lab always ran them; ctest's lines go into
+	# the tests log beside the tests' output (whatever
+	# CTEST_OUTPUT_ON_FAILURE says: each output is there once already).
+	(cd "$dir" && env -u CTEST_OUTPUT_ON_FAILURE "${env[@]}" \
+		ctest -j1 --no-tests=error -L "$(label_regex "$@")") >>"$tlog" 2>&1
+	rc=$?
 	lab_stop
-	tally "lab $kernel $step" $rc "$tlog"
+	tally_tests "lab $kernel $step" $rc "$tlog"
 	grep '^# took ' "$tlog"
 }
 
+# The ctest -L expression of exactly the labels LABEL... (6.12's dot is
+# no wildcard there).
+label_regex() {
+	local IFS='|' labels=("${@//./\\.}")
+	echo "^(${labels[*]})\$"
+}
+
 # Pass 1 on one kernel: the host against its fixture, then its capture as
-# a profile and two snapshots (saved for pass 2). On 6.12 also the figures,
-# here because this boot runs the plain build: pass 2 on 6.12 is the ASan
-# boot, whose timings would measure the sanitizers.
+# a profile and two snapshots (saved for pass 2): lab-pass1. On the ASan
+# kernel also its matrix cells, after every other kernel's pass 1 (in the
+# plain build: they took four times as long in the ASan boot):
+# lab-matrix-pass1. On 6.12 also the figures, here because this boot runs
+# the plain build: pass 2 on 6.12 is the ASan boot, whose timings would
+# measure the sanitizers: lab-bench. Then the mark the ASan kernel's
+# pass 1 waits for.
 lab_pass1() {
-	local kernel=$1 port=$2
-	lab_run "$kernel" "$port" host lab_pass1_tests {url} {control} "$kernel"
+	local kernel=$1 port=$2 labels=(lab-pass1)
+	[ "$kernel" != "$ASAN_KERNEL" ] || labels+=(lab-matrix-pass1)
+	[ "$kernel" != 6.12 ] || labels+=(lab-bench)
+	lab_run "$kernel" "$port" host "${labels[@]}"
 	touch "$JOBDIR/pass1-$kernel.done"
 }
 
-# Waits until the mark JOBDIR/NAME.done exists, which the other lane (or
-# an earlier step of this one) touches when WHAT has ended, for at most
-# LIMIT seconds since T0: "not ok" and 1 past that.
-#   wait_mark NAME WHAT LIMIT T0
-wait_mark() {
-	until [ -e "$JOBDIR/$1.done" ]; do
-		if [ $((SECONDS - $4)) -gt "$3" ]; then
-			echo "not ok - $2 did not end within $3 s"
-			return 1
-		fi
-		sleep 1
-	done
-}
-
-# Waits (bounded) until every other kernel's pass 1 is done, whichever
-# lane runs it: its capture and snapshots exist then, and no other lab
-# runs beside this one.
-pass1_wait_others() {
-	local kernel=$1 k t0=$SECONDS
-	for k in $KERNELS; do
-		[ "$k" = "$kernel" ] && continue
-		wait_mark "pass1-$k" "pass 1 on $k" 7200 "$t0" || return 1
-	done
-	printf '# waited %d s for pass 1 of the other kernels\n' $((SECONDS - t0))
-}
-
-lab_pass1_tests() {
-	local url=$1 control=$2 kernel=$3 bin=$ROOT/build/bin rc=0
-	timed "$bin/test_lab_host" "$url" "$ROOT/tests/fixtures/lab-$kernel.json" || rc=1
-	timed "$bin/test_lab_profiles" capture "$url" "$kernel" "$ROOT/tests/fixtures/lab-$kernel.json" \
-		"$PROFILES" || rc=1
-	timed "$bin/test_lab_snapshots" source "$url" "$control" "$kernel" "$ROOT/tests/fixtures" "$SNAPSHOTS" || rc=1
-	if [ "$kernel" = "$ASAN_KERNEL" ]; then
-		# This kernel's pass 1 comes last in its lane and waits for the
-		# other lane, so every capture and snapshot exists: its matrix
-		# cells run here, in the plain build (in the ASan boot they took
-		# four times as long). The capture above is stored as lab-KERNEL
-		# already; the matrix imports it again.
-		pass1_wait_others "$kernel" || rc=1
-		curl -s -o /dev/null -X DELETE "$url/v1/profiles/lab-$kernel"
-		# shellcheck disable=SC2086 # one kernel per word
-		timed "$bin/test_lab_profiles" matrix "$url" "$kernel" "$PROFILES" $KERNELS || rc=1
-		# shellcheck disable=SC2086 # one kernel per word
-		timed "$bin/test_lab_snapshots" target "$url" "$kernel" "$SNAPSHOTS" $KERNELS || rc=1
-	fi
+# The labels of pass 2 on KERNEL, one per line: with MATRICES non-empty
+# every capture applied on this host and every snapshot restored here
+# (lab-matrix-pass2); Linux microVMs through the API, on 6.12 also under a
+# profile, the contract tests and the CLI against real KVM and kill -9
+# mid-snapshot (lab-6.12-pass2), elsewhere without (lab-other-pass2); on
+# 6.12, when the GICv2 host boots, its archives refused
+# (lab-from-gicv2); two Debian guests with and without cpu_features
+# (lab-pass2); pinvm-vmm-selftest with smccc-deny on the kernels with the
+# SMCCC filter, 6.4+ (lab-smccc-pass2), without on 5.10 and 6.1
+# (lab-nosmccc-pass2).
+#   pass2_labels KERNEL MATRICES
+pass2_labels() {
+	local kernel=$1 matrices=$2
+	[ -z "$matrices" ] || echo lab-matrix-pass2
 	if [ "$kernel" = 6.12 ]; then
-		# The create path beside the KVM floor, 64 VMs at once; a
-		# snapshot and restore, and a live migration, of 256 MiB and
-		# 1 GiB guests; a guest's 10 ms timer under pinvm-vmm and on
-		# the floor. Alone: when 6.12 is the ASan kernel the other
-		# lane is done by now (pass1_wait_others).
-		timed "$bin/bench_lab_create" "$url" "$control" 20 64 || rc=1
-		timed lab_selftest "$control" snapshot-bench migrate-bench timer-latency || rc=1
-	fi
-	return $rc
-}
-
-# After the ASan lab's tests: stops pinvmd with SIGTERM, so LeakSanitizer
-# runs at its exit (as in every pinvm-vmm that exited by itself and was
-# given the time), and prints every
-# sanitizer report the lab's /tmp/asan/ holds (deploy/lab/init); passes if
-# there is none. A lab that powered off already (pinvmd died) printed them
-# on its console: they are taken from its log then.
-lab_asan_reports() {
-	local control=$1 console=$2 out
-	out=$(curl -s --max-time 240 -X POST --data-binary @- "$control/cgi-bin/run" <<'EOF'
-p=$(pidof pinvmd)
-if [ -z "$p" ]; then
-	echo "FAIL: pinvmd was not running any more"
-else
-	grep -q libasan "/proc/$p/maps" || echo "FAIL: pinvmd (pid $p) has no libasan mapped"
-	kill -TERM "$p"
-	i=0
-	while [ -e "/proc/$p" ] && [ "$i" -lt 1200 ]; do usleep 100000; i=$((i + 1)); done
-	if [ -e "/proc/$p" ]; then
-		echo "FAIL: pinvmd (pid $p) did not stop within 120 s of SIGTERM"
+		echo lab-6.12-pass2
+		[ -z "$GICV2_LANE" ] || echo lab-from-gicv2
 	else
-		echo "pinvmd stopped $((i / 10)) s after SIGTERM"
+		echo lab-other-pass2
 	fi
-fi
-# pinvmd leaves running VMs to the next pinvmd: stop their pinvm-vmm (as
-# a stop request would), which then runs its own leak check.
-live=
-for v in $(pidof pinvm-vmm); do
-	grep -q '^State:.*Z' "/proc/$v/status" 2>/dev/null || live="$live $v"
-done
-if [ -n "$live" ]; then
-	echo "pinvm-vmm left running after pinvmd stopped:$live; SIGTERM"
-	# shellcheck disable=SC2086 # one pid per word
-	kill -TERM $live
-fi
-i=0
-while [ -n "$(pidof pinvm-vmm)" ] && [ "$i" -lt 300 ]; do usleep 100000; i=$((i + 1)); done
-[ -z "$(pidof pinvm-vmm)" ] || echo "FAIL: pinvm-vmm still running 30 s later: $(pidof pinvm-vmm)"
-sleep 1 # syslogd passes on what UBSan logged last
-n=0
-for f in /tmp/asan/*; do
-	[ -s "$f" ] || continue
-	n=$((n + 1))
-	echo "== sanitizer report $f"
-	cat "$f"
-done
-echo "sanitizer reports: $n"
-touch /tmp/asan.collected
-EOF
-)
-	if ! grep -q '^sanitizer reports: ' <<<"$out"; then
-		echo "the lab's control port did not answer; its console's sanitizer reports:"
-		out=$(sed -n '/^lab-init: sanitizer report /,$p' "$console")
-		printf '%s\n' "$out"
-		[ -n "$out" ] || echo "(none printed)"
-		echo "not ok - sanitizer reports collected from the lab"
-		echo "0 passed, 1 failed"
-		return 1
-	fi
-	printf '%s\n' "$out"
-	if grep -q '^FAIL: ' <<<"$out" || ! grep -q '^sanitizer reports: 0$' <<<"$out"; then
-		echo "not ok - no ASan, LeakSanitizer or UBSan report from pinvmd and pinvm-vmm"
-		echo "0 passed, 1 failed"
-		return 1
-	fi
-	echo "ok - no ASan, LeakSanitizer or UBSan report from pinvmd and pinvm-vmm"
-	echo "1 passed, 0 failed"
-}
-
-# Runs pinvm-vmm-selftest CASES... inside the lab through its control port,
-# printing its output; fails unless it exits 0.
-lab_selftest() {
-	local control=$1 out; shift
-	out=$(curl -s --max-time 900 -X POST --data-binary \
-		"pinvm-vmm-selftest --image-dir /images --work-dir /tmp/pinvm-vmm-selftest $* 2>&1
-echo \"pinvm-vmm-selftest: exit status \$?\"" "$control/cgi-bin/run")
-	printf '%s\n' "$out"
-	if ! grep -q '^pinvm-vmm-selftest: exit status 0$' <<<"$out"; then
-		grep -qE '^[0-9]+ passed, [0-9]+ failed$' <<<"$out" ||
-			printf 'not ok - pinvm-vmm-selftest %s\n0 passed, 1 failed\n' "$*"
-		return 1
-	fi
-}
-
-# Pass 2 on one kernel, in one boot: every capture in PROFILES_DIR
-# applied on this host (the fidelity matrix), every snapshot in
-# SNAPSHOTS_DIR restored here (the snapshot matrix), Linux microVMs through
-# the API; on 6.12 also under a profile, the contract tests and the CLI
-# against real KVM; on kernels with the SMCCC filter (6.4+) a Debian guest
-# booted by pinvm-vmm with only PSCI and the arch calls allowed
-# (pinvm-vmm-selftest smccc-deny); on every kernel a 2-vCPU guest and the
-# periodic probe guest snapshotted and restored by a new pinvm-vmm
-# (pinvm-vmm-selftest snapshot probe-snapshot); on every kernel two Debian
-# guests with and without cpu_features (test_lab_cpu_features); on every kernel the probe
-# guest live-migrated between two pinvm-vmm processes, with its faults, and
-# a Linux guest after it (pinvm-vmm-selftest migrate); plus EXTRA_SELFTESTS.
-lab_vms_tests() {
-	local url=$1 control=$2 kernel=$3 profiles=${4:-$PROFILES} snapshots=${5:-$SNAPSHOTS}
-	local bin=$ROOT/build/bin rc=0 cases
-	# The captures and snapshots of the kernels pass 1 ran on (all four
-	# unless PINVM_TEST_KERNELS narrows them), and of this one.
-	local sources=$KERNELS
-	[[ " $sources " == *" $kernel "* ]] || sources+=" $kernel"
-	# The ASan kernel's cells ran in its pass 1 (lab_pass1_tests).
-	if [ -z "${SKIP_MATRICES:-}" ]; then
-		# shellcheck disable=SC2086 # one kernel per word
-		timed "$bin/test_lab_profiles" matrix "$url" "$kernel" "$profiles" $sources || rc=1
-		# After the matrix, which imported every capture as lab-KERNEL: the
-		# snapshot cells compare against those profiles' verdicts here.
-		# shellcheck disable=SC2086 # one kernel per word
-		timed "$bin/test_lab_snapshots" target "$url" "$kernel" "$snapshots" $sources || rc=1
-	fi
-	if [ "$kernel" = 6.12 ]; then
-		timed "$bin/test_lab_vms" "$url" "$control" --profile || rc=1
-		timed "$ROOT/tests/contract/run.sh" "$url" --kvm || rc=1
-		if [ -x "$bin/test_cli" ]; then
-			timed "$bin/test_cli" "$bin/pinvm" "$ROOT/tests/fixtures" --url "$url" || rc=1
-		fi
-	else
-		timed "$bin/test_lab_vms" "$url" "$control" || rc=1
-	fi
-	if [ "$kernel" = 6.12 ] && [ -n "$GICV2_LANE" ]; then
-		gicv2_wait || rc=1
-		if [ -d "$GICV2_DIR/snapshots" ]; then
-			timed "$bin/test_lab_snapshots" other-gic "$url" "$GICV2_DIR/snapshots" 6.12 \
-				"GICv2 -> GICv3" || rc=1
-		else
-			echo "not ok - the GICv2 host left its archives for this boot (see lab-6.12-gicv2-tests.log)"
-			rc=1
-		fi
-	fi
-	if [ "$kernel" = 6.12 ]; then
-		# kill -9 of pinvmd and of a pinvm-vmm in the middle of a snapshot
-		# and of a restore, stopped there by the test stopping points (the
-		# probe guest; pinvmd is restarted with PINVM_TEST_HOLD_DIR). One
-		# boot: 6.12's second, the ASan one, where a use after free on
-		# these paths is a report.
-		timed "$bin/test_lab_snapkill" "$url" "$control" || rc=1
-	fi
-	# A Debian guest with every vCPU feature the host gives beside one
-	# with none (issue 16): /proc/cpuinfo, the PMU, the SVE length.
-	timed "$bin/test_lab_cpu_features" "$url" || rc=1
+	echo lab-pass2
 	case $kernel in
-	5.10 | 6.1) cases="snapshot probe-snapshot migrate" ;;
-	*) cases="smccc-deny snapshot probe-snapshot migrate" ;;
+	5.10 | 6.1) echo lab-nosmccc-pass2 ;;
+	*) echo lab-smccc-pass2 ;;
 	esac
-	# shellcheck disable=SC2086 # one case per word
-	timed lab_selftest "$control" $cases ${EXTRA_SELFTESTS:-} || rc=1
-	return $rc
 }
 
-# A 6.12 host whose only interrupt controller is a GICv2 (PINVM_LAB_GIC=2:
-# QEMU's gic-version=2), where pinvm falls back to a vGICv2: its guests
-# snapshot, restore and migrate as on a GICv3 host (issue 10: "v2 where
-# used"), pass 1's GICv3 archives of 6.12 are refused here naming the
-# vGIC, and this host's archives are left in GICV2_DIR for a GICv3 boot
-# of 6.12 to refuse (lab_vms_tests). The capture checks the firmware
-# registers against 6.12's fixture: they do not depend on the GIC.
-lab_gicv2_tests() {
-	local url=$1 control=$2 bin=$ROOT/build/bin rc=0
-	local fixture=$ROOT/tests/fixtures/lab-6.12.json
-	rm -rf "$GICV2_DIR"
-	mkdir -p "$GICV2_DIR/profiles" "$GICV2_DIR/taking"
-	timed "$bin/test_lab_profiles" capture "$url" 6.12 "$fixture" "$GICV2_DIR/profiles" || rc=1
-	timed "$bin/test_lab_snapshots" source "$url" "$control" 6.12 "$ROOT/tests/fixtures" \
-		"$GICV2_DIR/taking" || rc=1
-	timed "$bin/test_lab_snapshots" target "$url" 6.12 "$GICV2_DIR/taking" 6.12 || rc=1
-	mv "$GICV2_DIR/taking" "$GICV2_DIR/snapshots"
-	if [ -e "$SNAPSHOTS/snap-6.12-base.tar" ]; then
-		timed "$bin/test_lab_snapshots" other-gic "$url" "$SNAPSHOTS" 6.12 "GICv3 -> GICv2" ||
-			rc=1
-	fi
-	timed lab_selftest "$control" snapshot probe-snapshot migrate || rc=1
-	return $rc
-}
-
-# The GICv2 host's boot on PORT, its figures and cells printed, then the
-# mark 6.12's pass 2 waits for (gicv2_wait), whatever happened.
+# The GICv2 host's boot on PORT (lab-gicv2), its figures and cells
+# printed, then the mark 6.12's pass 2 waits for (lab-from-gicv2),
+# whatever happened. Its archives are taken into taking/, renamed
+# snapshots/ in the boot once they are all there.
 gicv2_lab() {
 	local t0=$SECONDS
-	PINVM_LAB_GIC=2 lab_run 6.12 "$1" gicv2 lab_gicv2_tests {url} {control}
+	rm -rf "$GICV2_DIR"
+	mkdir -p "$GICV2_DIR/profiles" "$GICV2_DIR/taking"
+	PINVM_LAB_GIC=2 lab_run 6.12 "$1" gicv2 lab-gicv2
 	touch "$JOBDIR/gicv2.done"
 	say "lab 6.12 gicv2 took $((SECONDS - t0)) s (boot included)"
 	grep -h '^SNAPSHOT' "$LOGDIR/lab-6.12-gicv2-tests.log" 2>/dev/null | sed 's/^/GICv2 /'
 }
 
-# Waits (bounded) for the GICv2 host's boot to end, in the other lane or
-# before this one's boots.
-gicv2_wait() {
-	local t0=$SECONDS
-	wait_mark gicv2 "the GICv2 host's boot" 3600 "$t0" || return 1
-	printf '# waited %d s for the GICv2 host\n' $((SECONDS - t0))
-}
-
 # Pass 2 on ASAN_KERNEL, in one boot of the ASan+UBSan build (deploy/lab.sh
 # --asan): the host against its fixture, a capture and two snapshots taken
-# by this build, then pass 2's tests with them beside pass 1's of the other
-# kernels, DELETE racing every other request, and the selftest cases that
-# stop guests; then the sanitizer reports.
-lab_asan_tests() {
-	local url=$1 control=$2 kernel=$3 bin=$ROOT/build/bin rc=0 k
-	local fixture=$ROOT/tests/fixtures/lab-$kernel.json dir=$ROOT/build/test-lab-asan
+# by this build (lab-asan, with pass 1's own tests), then pass 2's tests
+# with them beside pass 1's of the other kernels (the matrix cells only
+# when pass 1 did not run on this kernel), DELETE racing every other
+# request, and the selftest cases that stop guests; then the sanitizer
+# reports (lab-asan).
+lab_asan() {
+	local kernel=$ASAN_KERNEL dir=$ROOT/build/test-lab-asan k matrices=1 labels
 	rm -rf "$dir"
 	mkdir -p "$dir/profiles" "$dir/snapshots"
-	timed "$bin/test_lab_host" "$url" "$fixture" || rc=1
-	timed "$bin/test_lab_profiles" capture "$url" "$kernel" "$fixture" "$dir/profiles" || rc=1
-	timed "$bin/test_lab_snapshots" source "$url" "$control" "$kernel" "$ROOT/tests/fixtures" "$dir/snapshots" || rc=1
+	# Pass 1's captures and snapshots of the other kernels, beside the ones
+	# this build takes in the boot.
 	for k in $KERNELS; do
 		[ "$k" = "$kernel" ] && continue
 		cp "$PROFILES/profile-$k.json" "$dir/profiles/" 2>/dev/null
 		cp "$SNAPSHOTS/snap-$k-"* "$dir/snapshots/" 2>/dev/null
 	done
-	# The matrix imports every capture as lab-KERNEL; this one is stored
-	# already, by the capture.
-	curl -s -o /dev/null -X DELETE "$url/v1/profiles/lab-$kernel"
+	# Its matrix cells ran in its pass 1, when that ran (it is in KERNELS).
+	[[ " $KERNELS " != *" $kernel "* ]] || matrices=
+	mapfile -t labels < <(pass2_labels "$kernel" "$matrices")
 	# pinvm-vmm's leak check takes ~5 s in the emulated lab, and pinvmd
 	# SIGKILLs a pinvm-vmm that is not gone 5 s after it said "exited"; the
 	# selftest waits longer, so these cases (a running guest stopped, a
 	# pinned guest powering off) get pinvm-vmm through LeakSanitizer.
-	# Its matrix cells ran in its pass 1, when that ran (it is in KERNELS).
-	local skip=
-	[[ " $KERNELS " != *" $kernel "* ]] || skip=1
-	SKIP_MATRICES=$skip EXTRA_SELFTESTS="stop pins" lab_vms_tests "$url" "$control" "$kernel" \
-		"$dir/profiles" "$dir/snapshots" || rc=1
-	# DELETE racing GET, actions and console on one VM: a use of a freed
-	# VM is an ASan report collected below.
-	timed "$bin/test_lab_races" "$url" "$control" "${PINVM_RACE_ROUNDS:-200}" || rc=1
-	lab_asan_reports "$control" "$LOGDIR/lab-$kernel-asan.log" || rc=1
-	return $rc
+	LAB_ARGS=--asan LAB_PROFILES=$dir/profiles LAB_SNAPSHOTS=$dir/snapshots \
+		EXTRA_SELFTESTS="stop pins" lab_run "$kernel" "$LAB_PORT" asan lab-asan "${labels[@]}"
 }
 
 # Everything that needs no lab: builds, unit and server tests (also under
@@ -687,7 +536,7 @@ native_steps() {
 # machine. Lane 1 uses LAB_PORT, lane 2 LAB_PORT + 40.
 #   pass 1: the other kernels dealt to the lanes in turn, ASAN_KERNEL last in
 #           lane 2; its matrix cells and the benchmarks wait for the other
-#           lane (pass1_wait_others), so the figures are taken alone;
+#           lane (lab_wait_pass1_others), so the figures are taken alone;
 #   pass 2: lane 1 the ASan boot and, when that step is asked for, the
 #           images; lane 2 the other kernels' boots and the linked labs
 #           (measured: 1990 s + 200 s against 2240 s + the link's faults).
@@ -751,9 +600,7 @@ pass2_asan() {
 	[ "$GICV2_LANE" != 1 ] || gicv2_lab "$LAB_PORT"
 	t0=$SECONDS
 	if [ -n "$ASAN_KERNEL" ]; then
-		LAB_ARGS=(--asan)
-		lab_run "$ASAN_KERNEL" "$LAB_PORT" asan lab_asan_tests {url} {control} "$ASAN_KERNEL"
-		LAB_ARGS=()
+		lab_asan
 		say "lab $ASAN_KERNEL asan took $((SECONDS - t0)) s (ASan+UBSan build, boot included)"
 	fi
 	[ -z "$IMAGES_DONE" ] || image_steps
@@ -762,11 +609,12 @@ pass2_asan() {
 # Pass 2 on every other kernel, and the linked labs; first the GICv2 host
 # when there are two lanes.
 pass2_rest() {
-	local k port=$((LAB_PORT + 40)) t_link
+	local k port=$((LAB_PORT + 40)) t_link labels
 	[ "$GICV2_LANE" != 2 ] || gicv2_lab "$port"
 	for k in $KERNELS; do
 		[ "$k" = "$ASAN_KERNEL" ] && continue
-		lab_run "$k" "$port" vms lab_vms_tests {url} {control} "$k"
+		mapfile -t labels < <(pass2_labels "$k" 1)
+		lab_run "$k" "$port" vms "${labels[@]}"
 	done
 	# Two labs on one emulated link: lab A's pinvmd asks lab B's by URL
 	# (issue 11); B's link address comes from its API port.
@@ -836,7 +684,7 @@ failure_summary() {
 	say "what failed (each step, then the first of its failed checks):"
 	while IFS=$'\t' read -r f name log; do
 		echo "$name: $f failed (log: ${log#"$ROOT"/})"
-		grep -m 10 -E '^(not ok|FAIL)|\*\*\*(Failed|Timeout|Exception)| FAILED' "$log" 2>/dev/null | cut -c 1-300 | sed 's/^/    /'
+		grep -m 10 -E '^(not ok|FAIL)|\*\*\*(Failed|Timeout|Exception|Not Run)| FAILED' "$log" 2>/dev/null | cut -c 1-300 | sed 's/^/    /'
 	done <"$LOGDIR/failed-steps.txt"
 }
 

@@ -9,6 +9,7 @@
 #define PINVM_VMM_KVM_HOST_H
 
 #include "cpu_features.h"
+#include "id_regs.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -59,5 +60,15 @@ void kvm_host_probe(struct kvm_host_info *info);
  */
 int kvm_host_read_fwregs(struct kvm_fwreg **regs, size_t *nregs,
 			 char *err, size_t errlen);
+
+/*
+ * The feature ID registers (api/id_regs.h) of a vCPU initialised as
+ * above, without optional features, read with KVM_GET_ONE_REG, and the
+ * bits KVM_ARM_GET_REG_WRITABLE_MASKS says userspace may write (all 0,
+ * masks_known false, on kernels without it: before Linux 6.7). 0, or a
+ * negative errno with err (errlen bytes) naming the failed step; *out
+ * is then known == false.
+ */
+int kvm_host_read_idregs(struct id_regs *out, char *err, size_t errlen);
 
 #endif

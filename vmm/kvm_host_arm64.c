@@ -19,6 +19,20 @@
 #define KVM_ARM_VM_SMCCC_FILTER 0
 #endif
 
+/* Linux 6.7 uapi (Documentation/virt/kvm/api.rst 4.139); our build
+ * headers may predate it. */
+#ifndef KVM_CAP_ARM_SUPPORTED_REG_MASK_RANGES
+#define KVM_CAP_ARM_SUPPORTED_REG_MASK_RANGES 230
+#define KVM_ARM_FEATURE_ID_RANGE 0
+#define KVM_ARM_FEATURE_ID_RANGE_SIZE (3 * 8 * 8)
+struct reg_mask_range {
+	__u64 addr;
+	__u32 range;
+	__u32 reserved[13];
+};
+#define KVM_ARM_GET_REG_WRITABLE_MASKS _IOR(KVMIO, 0xb6, struct reg_mask_range)
+#endif
+
 #define FW_COPROC_PSEUDO 0x0014
 #define FW_COPROC_FEAT_BMAP 0x0016
 
@@ -298,6 +312,70 @@ int kvm_host_read_fwregs(struct kvm_fwreg **regs, size_t *nregs,
 	ret = 0;
 out:
 	free(out);
+	free(list);
+	scratch_close(&s);
+	return ret;
+}
+
+/*
+ * KVM's writable masks of the feature ID range, indexed by
+ * (op1 << 6 | CRm << 3 | op2) for op1 0 (KVM_ARM_FEATURE_ID_RANGE_IDX):
+ * true when the kernel tells them (6.7+), false (all 0) when it cannot.
+ */
+static int writable_masks(int vm, uint64_t masks[KVM_ARM_FEATURE_ID_RANGE_SIZE], bool *known,
+			  char *err, size_t errlen)
+{
+	int ranges = ioctl(vm, KVM_CHECK_EXTENSION, KVM_CAP_ARM_SUPPORTED_REG_MASK_RANGES);
+	struct reg_mask_range r = { .addr = (uintptr_t)masks,
+				    .range = KVM_ARM_FEATURE_ID_RANGE };
+
+	memset(masks, 0, KVM_ARM_FEATURE_ID_RANGE_SIZE * sizeof(masks[0]));
+	*known = ranges > 0 && (ranges & (1 << KVM_ARM_FEATURE_ID_RANGE));
+	if (*known && ioctl(vm, KVM_ARM_GET_REG_WRITABLE_MASKS, &r) < 0)
+		return fail("KVM_ARM_GET_REG_WRITABLE_MASKS", err, errlen);
+	return 0;
+}
+
+int kvm_host_read_idregs(struct id_regs *out, char *err, size_t errlen)
+{
+	uint64_t ids[ID_REGS_MAX], values[ID_REGS_MAX], writable[ID_REGS_MAX];
+	uint64_t masks[KVM_ARM_FEATURE_ID_RANGE_SIZE];
+	struct kvm_reg_list *list = NULL;
+	struct api_error aerr;
+	struct scratch_vm s;
+	bool known = false;
+	size_t n = 0;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	ret = scratch_open(&s, true, err, errlen);
+	if (ret < 0)
+		return ret;
+	ret = get_reg_list(s.vcpu, &list, err, errlen);
+	if (ret == 0)
+		ret = writable_masks(s.vm, masks, &known, err, errlen);
+	for (uint64_t i = 0; ret == 0 && list && i < list->n && n < ID_REGS_MAX; i++) {
+		uint64_t id = list->reg[i];
+		struct kvm_one_reg one = { .id = id, .addr = (uintptr_t)&values[n] };
+
+		if (!id_reg_is_feature(id))
+			continue;
+		if (ioctl(s.vcpu, KVM_GET_ONE_REG, &one) < 0) {
+			char step[64];
+
+			snprintf(step, sizeof(step), "KVM_GET_ONE_REG 0x%016llx",
+				 (unsigned long long)id);
+			ret = fail(step, err, errlen);
+			break;
+		}
+		ids[n] = id;
+		writable[n] = masks[id & 0x3f];
+		n++;
+	}
+	if (ret == 0 && id_regs_init(out, ids, values, writable, n, known, &aerr) < 0) {
+		snprintf(err, errlen, "KVM's ID registers: %s", aerr.detail);
+		ret = -EPROTO;
+	}
 	free(list);
 	scratch_close(&s);
 	return ret;

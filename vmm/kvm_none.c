@@ -35,6 +35,13 @@ int kvm_host_read_fwregs(struct kvm_fwreg **regs, size_t *nregs,
 	return -ENODEV;
 }
 
+int kvm_host_read_idregs(struct id_regs *out, char *err, size_t errlen)
+{
+	memset(out, 0, sizeof(*out));
+	snprintf(err, errlen, "no arm64 KVM in this build");
+	return -ENODEV;
+}
+
 int probe_run(const struct fw_pin *pins, struct fw_pin *readback, size_t npins,
 	      bool pvtime, unsigned timeout_ms,
 	      struct probe_result *res, size_t *failed_pin,

@@ -289,6 +289,29 @@ static int pins_apply(struct vm *vm, const struct vmm_config *cfg,
 		}
 		free(scratch);
 	}
+	for (i = 0; i < vm->nr_vcpus && cfg->nid_pins; i++) {
+		size_t failed = 0;
+		uint64_t got = 0;
+		int ret = vcpu_apply_id_pins(vm->vcpus[i].fd, cfg->id_pins, cfg->nid_pins, &failed,
+					     &got);
+
+		if (ret < 0) {
+			const struct id_pin *p = &cfg->id_pins[failed];
+			char name[24];
+
+			vmm_error_set(err, "pin", -ret,
+				      "KVM refused ID register %s fields 0x%llx = 0x%llx on vCPU "
+				      "%u: %s",
+				      id_reg_name(p->id, name, sizeof(name)),
+				      (unsigned long long)p->mask, (unsigned long long)p->value, i,
+				      ret == -EPERM ? "it reads back another value" : strerror(-ret));
+			if (err) {
+				err->has_register = true;
+				err->reg = p->id;
+			}
+			return ret;
+		}
+	}
 	/* What the guest will find, for the psci node's compatible. */
 	if (ioctl(vm->vcpus[0].fd, KVM_GET_ONE_REG, &psci) < 0)
 		vm->psci_version = 0x10000;

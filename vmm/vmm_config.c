@@ -163,6 +163,7 @@ static int get_smccc_deny(const json_t *obj, struct vmm_config *cfg,
 static const char *const known_keys[] = {
 	"kernel", "initrd", "cmdline", "vcpus", "memory_mib", "console", "pins",
 	"smccc_deny", "restore", "incoming", "cpu_features", "console_limit", "accept",
+	"id_registers",
 };
 
 int vmm_config_from_json(const json_t *obj, struct vmm_config *cfg,
@@ -245,7 +246,11 @@ int vmm_config_from_json(const json_t *obj, struct vmm_config *cfg,
 	{
 		struct api_error aerr;
 
-		if (cpu_features_parse(json_object_get(obj, "cpu_features"), "cpu_features",
+		const json_t *idr = json_object_get(obj, "id_registers");
+
+		if ((idr && id_pins_from_json(idr, "id_registers", cfg->id_pins,
+					      &cfg->nid_pins, &aerr) < 0) ||
+		    cpu_features_parse(json_object_get(obj, "cpu_features"), "cpu_features",
 				       &cfg->cpu_features, &aerr) < 0 ||
 		    accept_rules_parse(json_object_get(obj, "accept"), "accept", &cfg->accept,
 				       &aerr) < 0) {
@@ -309,6 +314,12 @@ json_t *vmm_config_to_json(const struct vmm_config *cfg)
 				json_decref(obj);
 				return NULL;
 			}
+	}
+	if (obj && cfg->nid_pins &&
+	    json_object_set_new(obj, "id_registers",
+				id_pins_to_json(cfg->id_pins, cfg->nid_pins)) < 0) {
+		json_decref(obj);
+		return NULL;
 	}
 	/* Only when asked for: a config without features reads as before. */
 	if (obj && cpu_features_any(&cfg->cpu_features) &&

@@ -14,8 +14,11 @@
  *    "incoming": "/abs/migration.sock",            optional
  *    "cpu_features": {"pmu": true, "sve": {"vector_length": 512},
  *                     "pauth": true},              optional (api/cpu_features.h)
- *    "accept": ["el2_feature_differs"]}           optional, with "restore" or
+ *    "accept": ["el2_feature_differs"],           optional, with "restore" or
  *                                                  "incoming" (api/accept_rule.h)
+ *    "id_registers": [{"id": "0x603000000013c028", "mask": "0xf",
+ *                      "value": "0x6"}]}           optional: ID register fields
+ *                                                  written at vCPU init (api/id_regs.h)
  *
  * Register ids and values are strings holding a 0x-prefixed hex 64-bit
  * number (ju_parse_hex, api/jsonutil.h: the one hex rule of the project).
@@ -39,6 +42,7 @@
 
 #include "cpu_features.h"
 #include "fw_pin.h"
+#include "id_regs.h"
 #include "smccc_filter.h"
 #include "vmm_error.h"
 
@@ -83,6 +87,10 @@ struct vmm_config {
 	/* Rules of api/accept_rule.h the restore may apply: a register this
 	 * host will not take keeps this host's value when one covers it. */
 	unsigned accept;
+	/* ID register fields every vCPU shows: written after
+	 * KVM_ARM_VCPU_INIT, read back, before the first KVM_RUN. */
+	size_t nid_pins;
+	struct id_pin id_pins[ID_REGS_MAX];
 };
 
 /*

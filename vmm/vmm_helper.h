@@ -33,8 +33,10 @@
 
 #include <jansson.h>
 
-/* kvm_host_read_fwregs() in a helper; *regs is malloc'd, caller frees. */
-int vmm_helper_fwregs(struct kvm_fwreg **regs, size_t *nregs, char *err, size_t errlen);
+/* kvm_host_read_fwregs() and kvm_host_read_idregs() in one helper;
+ * *regs is malloc'd, caller frees. */
+int vmm_helper_fwregs(struct kvm_fwreg **regs, size_t *nregs, struct id_regs *idregs,
+		      char *err, size_t errlen);
 
 /* probe_run_filtered() in a helper (readback is filled as there, also on
  * failure; deny may be NULL with ndeny 0: no SMCCC filter). */

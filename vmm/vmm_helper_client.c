@@ -173,13 +173,16 @@ static bool hex_at(const json_t *ans, const char *key, size_t i, uint64_t *v)
 	return s && ju_parse_hex(s, v) == 0;
 }
 
-int vmm_helper_fwregs(struct kvm_fwreg **regs, size_t *nregs, char *err, size_t errlen)
+int vmm_helper_fwregs(struct kvm_fwreg **regs, size_t *nregs, struct id_regs *idregs,
+		      char *err, size_t errlen)
 {
 	json_t *req = json_object(), *ans = NULL, *list;
+	struct api_error aerr;
 	int ret;
 
 	*regs = NULL;
 	*nregs = 0;
+	memset(idregs, 0, sizeof(*idregs));
 	ret = req ? run_helper("fwregs", req, 0, &ans, err, errlen) : -ENOMEM;
 	json_decref(req);
 	if (ret < 0)
@@ -206,6 +209,15 @@ int vmm_helper_fwregs(struct kvm_fwreg **regs, size_t *nregs, char *err, size_t 
 		}
 	}
 	*nregs = json_array_size(list);
+	if (id_regs_from_json(json_object_get(ans, "id_registers"), "id_registers", idregs,
+			      &aerr) < 0 || !idregs->known) {
+		free(*regs);
+		*regs = NULL;
+		*nregs = 0;
+		snprintf(err, errlen, "pinvm-vmm --helper fwregs: %s",
+			 idregs->known ? aerr.detail : "no id_registers");
+		ret = -ECHILD;
+	}
 out:
 	json_decref(ans);
 	return ret;

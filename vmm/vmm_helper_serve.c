@@ -30,6 +30,7 @@ static json_t *failure(int ret, const char *msg)
 static int serve_fwregs(FILE *out)
 {
 	struct kvm_fwreg *regs = NULL;
+	struct id_regs idregs;
 	json_t *ids, *values;
 	size_t n = 0;
 	char err[256];
@@ -44,7 +45,16 @@ static int serve_fwregs(FILE *out)
 		json_array_append_new(values, ju_hex(regs[i].value));
 	}
 	free(regs);
-	return answer(out, json_pack("{s:b, s:o, s:o}", "ok", 1, "ids", ids, "values", values));
+	/* The ID registers in their document form (api/id_regs.h), which
+	 * the client parses with the same rules as any host set's. */
+	ret = kvm_host_read_idregs(&idregs, err, sizeof(err));
+	if (ret < 0) {
+		json_decref(ids);
+		json_decref(values);
+		return answer(out, failure(ret, err));
+	}
+	return answer(out, json_pack("{s:b, s:o, s:o, s:o}", "ok", 1, "ids", ids, "values", values,
+				     "id_registers", id_regs_to_json(&idregs)));
 }
 
 static int serve_probe(const json_t *req, FILE *out)

@@ -35,13 +35,15 @@ fetch_busybox() {
 # kernel's Image (Debian's arm64 vmlinuz is an uncompressed Image) and a
 # busybox initramfs whose /init is deploy/lab/guest-init. Uncompressed
 # because an arm64 Image shrinks only ~2.5x and the emulated lab would
-# spend seconds inflating it at every boot. Cached under $CACHE/images,
-# keyed by the kernel package, busybox and guest-init.
+# spend seconds inflating it at every boot. The guest also gets
+# /bin/pinvm-pmu-count (deploy/lab/pmu-count.c, built static here).
+# Cached under $CACHE/images, keyed by the kernel package, busybox,
+# guest-init and pmu-count.c.
 build_images() {
 	local gkdir=$1 busybox=$2 d=$CACHE/images key stage
 	key=$({
 		cat "$gkdir/info"
-		sha256sum "$busybox" "$LAB_DIR/guest-init" | cut -d' ' -f1
+		sha256sum "$busybox" "$LAB_DIR/guest-init" "$LAB_DIR/pmu-count.c" | cut -d' ' -f1
 	} | sha256sum | cut -c1-16)
 	if [[ -f $d/$key.cpio ]]; then
 		echo "$d/$key.cpio"
@@ -54,6 +56,8 @@ build_images() {
 	cp "$busybox" "$stage/guest/bin/busybox"
 	ln -s busybox "$stage/guest/bin/sh"
 	install -m 0755 "$LAB_DIR/guest-init" "$stage/guest/init"
+	"$ARCH_TRIPLET-gcc" -static -O2 -Wall -Wextra -Werror -std=c11 -D_GNU_SOURCE \
+		-o "$stage/guest/bin/pinvm-pmu-count" "$LAB_DIR/pmu-count.c"
 	mknod -m 0600 "$stage/guest/dev/console" c 5 1 2>/dev/null || true
 	(cd "$stage/guest" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet | gzip -9) \
 		>"$stage/images/$GUEST_INITRD_NAME"

@@ -64,8 +64,33 @@ struct round {
 	long post_status;          /* 0: no HTTP answer at all */
 };
 
-/* One VM: POST, start, wait until it stopped by its own poweroff. */
-static struct round one_vm(const struct client *cl)
+/*
+ * Where a create's time goes inside pinvm-vmm: its log's "created" line
+ * (main() to the VM, and the VM's build step by step) and its pre-run
+ * image line (how long the first op waited for it), read through the
+ * lab's control port before the VM is deleted.
+ */
+static void print_vmm_steps(const char *id)
+{
+	char cmd[256], *out;
+
+	snprintf(cmd, sizeof(cmd),
+		 "grep -E ': created: |pre-run image: ' /var/lib/pinvm/vms/%s/vmm.log", id);
+	out = client_post_text(&ctl, "/cgi-bin/run", cmd);
+	for (char *line = out, *next; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		printf("BENCH create path inside pinvm-vmm: %s\n", line);
+	}
+	if (!out)
+		printf("BENCH create path inside pinvm-vmm: not read\n");
+	free(out);
+}
+
+/* One VM: POST, start, wait until it stopped by its own poweroff; with
+ * steps, print where its time went inside pinvm-vmm. */
+static struct round one_vm(const struct client *cl, bool steps)
 {
 	static const char spec[] = "{\"vcpus\": 1, \"memory_mib\": 32, \"kernel\": \"off.Image\"}";
 	struct round rd = { 0 };
@@ -103,6 +128,8 @@ static struct round one_vm(const struct client *cl)
 		}
 		response_free(&r);
 	}
+	if (steps)
+		print_vmm_steps(id);
 	snprintf(path, sizeof(path), "/v1/vms/%s", id);
 	client_call(cl, "DELETE", path, NULL, NULL, 0, NULL, &r);
 	response_free(&r);
@@ -145,7 +172,7 @@ static void *create_one(void *arg)
 {
 	struct creator *cr = arg;
 
-	cr->rd = one_vm(&cr->cl);
+	cr->rd = one_vm(&cr->cl, false);
 	return NULL;
 }
 
@@ -182,7 +209,8 @@ static void sequential(int rounds)
 	char *out;
 
 	for (int i = 0; i < rounds && post && start && first; i++) {
-		struct round rd = one_vm(&c);
+		/* The last round also says where its time went. */
+		struct round rd = one_vm(&c, i == rounds - 1);
 
 		if (!rd.ok) {
 			failed++;

@@ -37,5 +37,23 @@ expect 'pinvm profile capture p --cp' --cpu-features
 expect 'pinvm profile capture p --cpu-features ' host
 expect 'pinvm baseline create b --cpu-features ' common
 expect 'pinvm --url ' http://
+expect 'pinvm ' snapshot
+expect 'pinvm snapshot ' download
+expect 'pinvm snapshot check s --h' --host
+expect 'pinvm snapshot create vm -' -q
+expect 'pinvm vm ' restore
+expect 'pinvm vm ' migrate
+expect 'pinvm vm restore s --ac' --accept
+expect 'pinvm vm restore s --accept ' el2_feature_differs
+expect 'pinvm vm migrate v --to' --to-token-file
+expect 'pinvm vm migrate v --to ' https://
+expect 'pinvm vm migrate v --to http://h:1 --ca' --cancel
+# The archive's file: the second argument of download, the first of upload.
+files=$(mktemp -d)
+trap 'rm -rf "$files"' EXIT
+: >"$files/snap.tar"
+expect "pinvm snapshot download s $files/sn" "$files/snap.tar"
+expect "pinvm snapshot upload $files/sn" "$files/snap.tar"
+expect "pinvm vm migrate v --to-cacert $files/sn" "$files/snap.tar"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

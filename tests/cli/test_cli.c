@@ -20,8 +20,12 @@
 #include "vmm_client.h"
 #include "vmm_config.h"
 
+#include <archive.h>
+#include <archive_entry.h>
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <fcntl.h>
+#include <gnutls/crypto.h>
 #include <jansson.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -49,6 +53,8 @@ struct run {
 
 /* The environment of the next runs: NULL value unsets. */
 static const char *env_url, *env_token;
+/* The next runs' stdin (a file), or NULL: the test's own. */
+static const char *stdin_path;
 
 static void slurp(const char *path, char *buf, size_t len)
 {
@@ -87,6 +93,12 @@ static void run_env(struct run *r, const char *const *envs, const char *const *a
 
 		if (o < 0 || e < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0)
 			_exit(126);
+		if (stdin_path) {
+			int in = open(stdin_path, O_RDONLY);
+
+			if (in < 0 || dup2(in, 0) < 0)
+				_exit(126);
+		}
 		if (env_url)
 			setenv("PINVM_URL", env_url, 1);
 		else
@@ -124,20 +136,24 @@ static void run_free(struct run *r)
 	r->json = NULL;
 }
 
-/* Starts pinvm without waiting; its stdout goes to out_path. */
+/* Starts pinvm without waiting; its stdout goes to out_path, its stderr
+ * to out_path.err. */
 static pid_t run_bg(const char *out_path, const char *const *args)
 {
 	const char *argv[32] = { pinvm };
+	char err_path[200];
 	pid_t pid;
 	int i;
 
 	for (i = 0; args[i] && i < 30; i++)
 		argv[i + 1] = args[i];
+	snprintf(err_path, sizeof(err_path), "%s.err", out_path);
 	pid = fork();
 	if (pid == 0) {
 		int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		int e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 
-		if (o < 0 || dup2(o, 1) < 0)
+		if (o < 0 || e < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0)
 			_exit(126);
 		if (env_url)
 			setenv("PINVM_URL", env_url, 1);
@@ -662,17 +678,618 @@ static void append_file(const char *path, const char *text)
 	}
 }
 
+/* Whether two files hold the same bytes. */
+static bool same_file(const char *a, const char *b)
+{
+	FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
+	bool same = fa && fb;
+	int ca, cb;
+
+	while (same) {
+		ca = getc(fa);
+		cb = getc(fb);
+		same = ca == cb;
+		if (ca == EOF)
+			break;
+	}
+	if (fa)
+		fclose(fa);
+	if (fb)
+		fclose(fb);
+	return same;
+}
+
+/* How many entries directory d holds (but . and ..); the first's name in
+ * name. */
+static int entries(const char *d, char *name, size_t len)
+{
+	DIR *dh = opendir(d);
+	struct dirent *e;
+	int n = 0;
+
+	name[0] = '\0';
+	while (dh && (e = readdir(dh)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && n++ == 0)
+			snprintf(name, len, "%s", e->d_name);
+	if (dh)
+		closedir(dh);
+	return n;
+}
+
+static long long file_size(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? (long long)st.st_size : -1;
+}
+
+/*
+ * The downloaded archive against the snapshot's record: its four
+ * members, their apparent sizes adding up to size_bytes (mem.raw's holes
+ * count, though the archive does not carry them), and manifest.json,
+ * which holds every other file's digest, hashing to the record's sha256.
+ */
+static bool archive_matches(const char *path, const json_t *record, char *why, size_t len)
+{
+	struct archive *a = archive_read_new();
+	struct archive_entry *e;
+	const char *want = json_string_value(json_object_get(record, "sha256"));
+	long long total = 0, size = json_integer_value(json_object_get(record, "size_bytes"));
+	char hex[65] = "";
+	int members = 0;
+
+	archive_read_support_format_tar(a);
+	if (archive_read_open_filename(a, path, 65536) != ARCHIVE_OK) {
+		snprintf(why, len, "not a tar: %s", archive_error_string(a));
+		archive_read_free(a);
+		return false;
+	}
+	while (archive_read_next_header(a, &e) == ARCHIVE_OK) {
+		size_t n = (size_t)archive_entry_size(e);
+
+		members++;
+		total += archive_entry_size(e);
+		if (strcmp(archive_entry_pathname(e), "manifest.json") == 0 && n < (1 << 20)) {
+			char *buf = malloc(n + 1);
+			unsigned char d[32];
+
+			if (buf && archive_read_data(a, buf, n) == (la_ssize_t)n &&
+			    gnutls_hash_fast(GNUTLS_DIG_SHA256, buf, n, d) == 0)
+				for (int i = 0; i < 32; i++)
+					snprintf(hex + 2 * i, 3, "%02x", d[i]);
+			free(buf);
+		}
+	}
+	archive_read_free(a);
+	snprintf(why, len, "%d members, %lld bytes (record: %lld), manifest.json's sha256 %s "
+		 "(record: %s)", members, total, size, hex, want ? want : "none");
+	return members == 4 && total == size && want && strcmp(hex, want) == 0;
+}
+
+/* Copies file into the FIFO fifo from a child process (a pipe of unknown
+ * length for the reader's stdin); its pid. */
+static pid_t feed_fifo(const char *fifo, const char *file)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		char buf[4096];
+		int in = open(file, O_RDONLY), out = open(fifo, O_WRONLY);
+		ssize_t n;
+
+		while (in >= 0 && out >= 0 && (n = read(in, buf, sizeof(buf))) > 0)
+			if (write(out, buf, (size_t)n) != n)
+				_exit(1);
+		_exit(in >= 0 && out >= 0 ? 0 : 1);
+	}
+	return pid;
+}
+
+/*
+ * A stand-in pinvmd that answers one request with the head of a 1 MiB
+ * archive and never the rest: it hangs up (hold false) or goes quiet
+ * (hold true), as a pinvmd killed or stuck mid-download would. Listening
+ * when it returns; its pid, or -1.
+ */
+static pid_t half_server(int port, bool hold)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((unsigned short)port),
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int one = 1, lfd = socket(AF_INET, SOCK_STREAM, 0);
+	pid_t pid;
+
+	if (lfd < 0)
+		return -1;
+	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(lfd, 1) < 0) {
+		close(lfd);
+		return -1;
+	}
+	pid = fork();
+	if (pid == 0) {
+		static const char head[] = "HTTP/1.1 200 OK\r\nContent-Type: application/x-tar\r\n"
+					   "Content-Length: 1048576\r\n\r\n";
+		static char body[65536], req[4096];
+		int fd = accept(lfd, NULL, NULL);
+		size_t got = 0;
+		ssize_t n;
+
+		while (fd >= 0 && got < sizeof(req) - 1 && !strstr(req, "\r\n\r\n") &&
+		       (n = read(fd, req + got, sizeof(req) - 1 - got)) > 0)
+			got += (size_t)n;
+		if (fd < 0 || write(fd, head, sizeof(head) - 1) < 0 ||
+		    write(fd, body, sizeof(body)) < 0)
+			_exit(1);
+		if (hold)
+			pause();
+		_exit(0);
+	}
+	close(lfd);
+	return pid;
+}
+
+/* A download that breaks off leaves nothing: cut by the server, or
+ * interrupted by the user while the server is silent. */
+static void test_download_broken(const char *dl)
+{
+	char url[64], file[200], part[480], name[256], out[200], err[4096];
+	int port = free_port(), status;
+	pid_t server, pid;
+	struct run r;
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", port);
+	snprintf(file, sizeof(file), "%s/broken.tar", dl);
+	server = half_server(port, false);
+	RUN(&r, "--url", url, "snapshot", "download", "0f8fad5b-d9cb-469f-a165-70867728950e", file);
+	check_fails("snapshot download the server cuts short: exit 7, saying after how many bytes",
+		    &r, 7, "after 65536 bytes");
+	check(entries(dl, name, sizeof(name)) == 0, "... and nothing is left, no FILE, no part",
+	      "found %s", name);
+	stop(server);
+
+	snprintf(out, sizeof(out), "%s/download.out", dir);
+	server = half_server(port, true);
+	pid = run_bg(out, (const char *const[]){ "--url", url, "snapshot", "download",
+						 "0f8fad5b-d9cb-469f-a165-70867728950e", file,
+						 NULL });
+	/* Interrupted once the first bytes are in its part file, not before. */
+	for (int i = 0; i < 1000; i++) {
+		if (entries(dl, name, sizeof(name)) == 1) {
+			snprintf(part, sizeof(part), "%s/%s", dl, name);
+			if (file_size(part) > 0)
+				break;
+		}
+		usleep(10000);
+	}
+	check(name[0] == '.' && file_size(part) > 0,
+	      "snapshot download writes into a hidden part file beside FILE", "found '%s'", name);
+	kill(pid, SIGINT);
+	status = wait_exit(pid);
+	snprintf(part, sizeof(part), "%s.err", out);
+	slurp(part, err, sizeof(err));
+	check(status == 1 && strstr(err, "interrupted") && entries(dl, name, sizeof(name)) == 0,
+	      "... and ^C (the server silent) ends it at once, exit 1, removing the part file",
+	      "exit %d, stderr '%s', left '%s'", status, err, name);
+	kill(server, SIGKILL);
+	waitpid(server, NULL, 0);
+}
+
+/* Usage errors and what is refused before any request is made (a pinvmd
+ * that is not there would make them exit 7). */
+static void test_snapshot_usage(const char *dl)
+{
+	static const char *const wrong[][6] = {
+		{ "snapshot" },
+		{ "snapshot", "frobnicate" },
+		{ "snapshot", "list", "extra" },
+		{ "snapshot", "show" },
+		{ "snapshot", "create" },
+		{ "snapshot", "download", "ID" },
+		{ "snapshot", "upload", "a", "b" },
+		{ "snapshot", "show", "ID", "-q" },
+		{ "snapshot", "show", "ID", "--host", "f" },
+		{ "snapshot", "check", "ID", "--host" },
+		{ "snapshot", "list", "--colour" },
+	};
+	char nowhere[64], missing[200], name[256];
+	struct run r;
+
+	for (size_t i = 0; i < sizeof(wrong) / sizeof(wrong[0]); i++) {
+		char what[160] = "";
+
+		run_env(&r, NULL, wrong[i]);
+		for (size_t k = 0; k < 6 && wrong[i][k]; k++)
+			snprintf(what + strlen(what), sizeof(what) - strlen(what), "%s ",
+				 wrong[i][k]);
+		snprintf(what + strlen(what), sizeof(what) - strlen(what), ": usage error, exit 2");
+		check(r.status == 2 && strstr(r.err, "usage: pinvm snapshot") && !r.out[0], what,
+		      "exit %d: %s", r.status, r.err);
+		run_free(&r);
+	}
+	RUN(&r, "snapshot", "--help");
+	check(r.status == 0 && strncmp(r.out, "usage: pinvm snapshot list", 26) == 0,
+	      "snapshot --help", "exit %d: %s", r.status, r.out);
+	run_free(&r);
+
+	snprintf(nowhere, sizeof(nowhere), "http://127.0.0.1:%d", free_port());
+	snprintf(missing, sizeof(missing), "%s/no-such-dir/s.tar", dir);
+	RUN(&r, "--url", nowhere, "snapshot", "download", "ID", missing);
+	check_fails("snapshot download into a directory that does not exist: exit 1, no request",
+		    &r, 1, "no-such-dir/s.tar: No such file or directory");
+	RUN(&r, "--url", nowhere, "snapshot", "download", "ID", dl);
+	check_fails("snapshot download to a directory's name: exit 1, no request", &r, 1,
+		    "Is a directory");
+	snprintf(missing, sizeof(missing), "%s/no-such.tar", dir);
+	RUN(&r, "--url", nowhere, "snapshot", "upload", missing);
+	check_fails("snapshot upload of a file that does not exist: exit 1, no request", &r, 1,
+		    "no-such.tar: No such file or directory");
+	RUN(&r, "--url", nowhere, "snapshot", "upload", dl);
+	check_fails("snapshot upload of a directory: exit 1, no request", &r, 1, "Is a directory");
+	check(entries(dl, name, sizeof(name)) == 0, "the refused downloads left nothing",
+	      "found %s", name);
+}
+
+/*
+ * Snapshots of the live fake VM, every command: create (the VM paused
+ * for it and running again), list, show, download (to a file and to
+ * stdout) and what it holds, upload (to the same id: a conflict; after a
+ * delete, from a file and from stdin), check against the lab's register
+ * sets, restore, the events of it all, and each bad input.
+ */
+static void test_snapshots(const char *full_vm)
+{
+	char dl[160], file[200], garbage[160], sid[64] = "", name[256], why[512];
+	char host510[160], hostlatest[160], line[512];
+	const char *id;
+	json_t *record = NULL;
+	struct run r;
+
+	snprintf(dl, sizeof(dl), "%s/downloads", dir);
+	snprintf(file, sizeof(file), "%s/s.tar", dl);
+	snprintf(host510, sizeof(host510), "%s/lab-5.10.json", fixtures);
+	snprintf(hostlatest, sizeof(hostlatest), "%s/lab-latest.json", fixtures);
+	mkdir(dl, 0700);
+	test_snapshot_usage(dl);
+	test_download_broken(dl);
+
+	RUN(&r, "snapshot", "create", "cli-live", "-q");
+	snprintf(sid, sizeof(sid), "%.*s", (int)strcspn(r.out, "\n"), r.out);
+	check(r.status == 0 && strlen(sid) == 36 && strcmp(r.out + 36, "\n") == 0,
+	      "snapshot create VM -q: only the new id", "exit %d: %s%s", r.status, r.out, r.err);
+	run_free(&r);
+	RUN(&r, "vm", "show", "cli-live");
+	check(r.status == 0 && strstr(r.out, "state       running"),
+	      "... and the running VM it paused for it runs again", "%s", r.out);
+	run_free(&r);
+	RUN(&r, "snapshot", "show", sid, "--json");
+	record = json_incref(r.json);
+	id = json_string_value(json_object_get(record, "id"));
+	check(r.status == 0 && id && !strcmp(id, sid) &&
+		      json_integer_value(json_object_get(record, "size_bytes")) > 64 << 20,
+	      "snapshot show ID --json: the record", "exit %d: %.300s", r.status, r.out);
+	run_free(&r);
+	if (!record)
+		return;
+	RUN(&r, "snapshot", "show", sid);
+	snprintf(line, sizeof(line), "size            %" JSON_INTEGER_FORMAT " bytes (64.0 MiB)",
+		 json_integer_value(json_object_get(record, "size_bytes")));
+	check(r.status == 0 && strstr(r.out, "vm              cli-live\n") &&
+		      strstr(r.out, "state           ready\n") &&
+		      strstr(r.out, "memory          64 MiB\n") && strstr(r.out, line) &&
+		      strstr(r.out, json_string_value(json_object_get(record, "sha256"))) &&
+		      strstr(r.out, "FILE         SIZE") && strstr(r.out, "\nmem.raw      67108864 ") &&
+		      strstr(r.out, "(of its data pages)") && strstr(r.out, "\nvm.json "),
+	      "snapshot show ID: its fields, then its files", "exit %d: %s%s", r.status, r.out,
+	      r.err);
+	run_free(&r);
+	RUN(&r, "snapshot", "list");
+	check(r.status == 0 && strncmp(r.out, "ID  ", 4) == 0 && strstr(r.out, sid) &&
+		      strstr(r.out, "cli-live  1      64 MiB  64.0 MiB"),
+	      "snapshot list: a table with it", "exit %d: %s%s", r.status, r.out, r.err);
+	run_free(&r);
+	RUN(&r, "snapshot", "list", "--json");
+	check(r.status == 0 && json_array_size(json_object_get(r.json, "snapshots")) == 1,
+	      "snapshot list --json: the server's list", "exit %d: %s", r.status, r.out);
+	run_free(&r);
+	RUN(&r, "snapshot", "show", "0f8fad5b-d9cb-469f-a165-70867728950e");
+	check_fails("snapshot show of an unknown id: exit 3 (404)", &r, 3, "HTTP 404");
+
+	/* Download: to a file, then to stdout; the same bytes, and what the
+	 * record says they are. */
+	RUN(&r, "snapshot", "download", sid, file);
+	snprintf(line, sizeof(line), "snapshot %s saved to %s (%lld bytes)\n", sid, file,
+		 file_size(file));
+	check(r.status == 0 && !strcmp(r.out, line) && entries(dl, name, sizeof(name)) == 1,
+	      "snapshot download ID FILE: FILE alone, and says how much", "exit %d: %s%s",
+	      r.status, r.out, r.err);
+	run_free(&r);
+	check(archive_matches(file, record, why, sizeof(why)),
+	      "... a tar of the four files, as large as size_bytes, its manifest the record's "
+	      "sha256", "%s", why);
+	RUN(&r, "snapshot", "download", sid, "-");
+	snprintf(line, sizeof(line), "%s/out", dir);
+	check(r.status == 0 && same_file(line, file) && !r.err[0],
+	      "snapshot download ID -: the same bytes on stdout, nothing else", "exit %d: %s",
+	      r.status, r.err);
+	run_free(&r);
+	RUN(&r, "snapshot", "download", "0f8fad5b-d9cb-469f-a165-70867728950e", file);
+	check_fails("snapshot download of an unknown id: exit 3", &r, 3, "snapshot");
+	check(entries(dl, name, sizeof(name)) == 1 && file_size(file) > 0,
+	      "... and the FILE there before is untouched, no part left", "%d entries",
+	      entries(dl, name, sizeof(name)));
+
+	/* Upload: the same id is a conflict until it is deleted. */
+	RUN(&r, "snapshot", "upload", file);
+	check_fails("snapshot upload of a stored snapshot's archive: exit 4 (409)", &r, 4,
+		    "snapshot_exists");
+	RUN(&r, "snapshot", "delete", sid);
+	snprintf(line, sizeof(line), "snapshot %s deleted\n", sid);
+	check(r.status == 0 && !strcmp(r.out, line), "snapshot delete ID", "exit %d: %s%s",
+	      r.status, r.out, r.err);
+	run_free(&r);
+	RUN(&r, "snapshot", "show", sid);
+	check_fails("... it is gone: exit 3", &r, 3, "HTTP 404");
+	RUN(&r, "snapshot", "delete", sid);
+	check_fails("snapshot delete of an unknown id: exit 3", &r, 3, "HTTP 404");
+	RUN(&r, "snapshot", "upload", file);
+	check(r.status == 0 && strstr(r.out, sid) && strstr(r.out, "vm              cli-live"),
+	      "snapshot upload FILE: stored again under its id, shown", "exit %d: %s%s", r.status,
+	      r.out, r.err);
+	run_free(&r);
+	RUN(&r, "snapshot", "delete", sid);
+	run_free(&r);
+	stdin_path = file;
+	RUN(&r, "snapshot", "upload", "-", "--json");
+	stdin_path = NULL;
+	check(r.status == 0 && json_equal(r.json, record),
+	      "snapshot upload - (stdin, a file): the same record as taken", "exit %d: %s%s",
+	      r.status, r.out, r.err);
+	run_free(&r);
+	RUN(&r, "snapshot", "delete", sid);
+	run_free(&r);
+	{
+		char fifo[200];
+		pid_t feeder;
+
+		snprintf(fifo, sizeof(fifo), "%s/archive.fifo", dir);
+		mkfifo(fifo, 0600);
+		feeder = feed_fifo(fifo, file);
+		stdin_path = fifo;
+		RUN(&r, "snapshot", "upload", "-", "--json");
+		stdin_path = NULL;
+		check(r.status == 0 && json_equal(r.json, record) && wait_exit(feeder) == 0,
+		      "snapshot upload - (stdin, a pipe: sent chunked): the same record", "exit %d: %s%s",
+		      r.status, r.out, r.err);
+		run_free(&r);
+		unlink(fifo);
+	}
+	snprintf(garbage, sizeof(garbage), "%s/garbage.tar", dir);
+	write_file(garbage, "this is not a tar archive at all, not even close........", 0600);
+	RUN(&r, "snapshot", "upload", garbage);
+	check_fails("snapshot upload of garbage: exit 5 with the server's detail (422)", &r, 5,
+		    "HTTP 422");
+
+	/* The verdict, offline against the lab's sets; on this host's KVM. */
+	RUN(&r, "snapshot", "check", sid, "--host", hostlatest);
+	check(r.status == 0 && strstr(r.out, ": compatible\n") && strstr(r.out, "REGISTER") &&
+		      strstr(r.out, "restore check: not run"),
+	      "snapshot check ID --host latest: compatible, the table, exit 0", "exit %d: %s%s",
+	      r.status, r.out, r.err);
+	run_free(&r);
+	RUN(&r, "snapshot", "check", sid, "--host", host510);
+	check(r.status == 5 && strstr(r.out, ": NOT compatible\n") &&
+		      strstr(r.out, "(rule psci_version_unsupported)"),
+	      "snapshot check --host 5.10 of a 6.12 guest: NOT compatible, the rule, exit 5",
+	      "exit %d: %s%s", r.status, r.out, r.err);
+	run_free(&r);
+	RUN(&r, "snapshot", "check", sid, "--host", host510, "--json");
+	check(r.status == 5 && json_is_false(json_object_get(r.json, "compatible")),
+	      "snapshot check --json: the server's verdict, exit 5 as well", "exit %d: %.300s",
+	      r.status, r.out);
+	run_free(&r);
+	RUN(&r, "snapshot", "check", "0f8fad5b-d9cb-469f-a165-70867728950e", "--host", hostlatest);
+	check_fails("snapshot check --host of an unknown snapshot: exit 5 (422)", &r, 5,
+		    "HTTP 422");
+	RUN(&r, "snapshot", "check", sid);
+	check_fails("snapshot check on a host without KVM: exit 9 (503)", &r, 9, "no_hypervisor");
+	RUN(&r, "snapshot", "check", "0f8fad5b-d9cb-469f-a165-70867728950e");
+	check_fails("snapshot check of an unknown snapshot: exit 3", &r, 3, "HTTP 404");
+
+	/* Restore: the body's checks, then this host's lack of KVM. */
+	RUN(&r, "vm", "restore", sid);
+	check_fails("vm restore SNAPSHOT on a host without KVM: exit 9 (503) after its checks", &r,
+		    9, "no_hypervisor");
+	RUN(&r, "vm", "restore", sid, "--accept", "el2_feature_differs,pmu_id_differs", "--accept",
+	    "vgic_revision_differs");
+	check_fails("vm restore --accept RULE,RULE --accept RULE: a body pinvmd takes (then 503)",
+		    &r, 9, "no_hypervisor");
+	RUN(&r, "vm", "restore", sid, "--accept", "pmu_id_differs,all_of_them");
+	check_fails("vm restore --accept of a rule no one may accept: exit 5 naming accept[1]", &r,
+		    5, "field accept[1]");
+	RUN(&r, "vm", "restore", "0f8fad5b-d9cb-469f-a165-70867728950e", "-q");
+	check_fails("vm restore of an unknown snapshot: exit 5 (422 unknown_snapshot)", &r, 5,
+		    "unknown_snapshot");
+	RUN(&r, "vm", "restore");
+	check(r.status == 2 && strstr(r.err, "vm restore SNAPSHOT"),
+	      "vm restore without a snapshot: usage error", "exit %d: %s", r.status, r.err);
+	run_free(&r);
+	RUN(&r, "vm", "restore", sid, "--kernel", "x");
+	check(r.status == 2, "vm restore --kernel: usage error (a snapshot has its own)",
+	      "exit %d: %s", r.status, r.err);
+	run_free(&r);
+
+	/* Events: the phases of each snapshot, one line each. */
+	RUN(&r, "events", "--since", "0", "--type", "vm.snapshot", "--vm", "cli-live", "--count",
+	    "2");
+	snprintf(line, sizeof(line), "completed: snapshot %s (%" JSON_INTEGER_FORMAT " bytes)\n",
+		 sid, json_integer_value(json_object_get(record, "size_bytes")));
+	check(r.status == 0 && strstr(r.out, "vm.snapshot") && strstr(r.out, " started\n") &&
+		      strstr(r.out, line),
+	      "events: a snapshot's 'started' and 'completed: snapshot ID (N bytes)'",
+	      "exit %d: %s%s", r.status, r.out, r.err);
+	run_free(&r);
+	RUN(&r, "snapshot", "create", full_vm);
+	check_fails("snapshot create where the disk is full: exit 8 (507)", &r, 8,
+		    "insufficient_storage");
+	RUN(&r, "events", "--since", "0", "--type", "vm.snapshot", "--vm", full_vm, "--count", "2");
+	check(r.status == 0 && strstr(r.out, " started\n") &&
+		      strstr(r.out, " failed: insufficient_storage: "),
+	      "events: a failed snapshot's 'failed: CODE: DETAIL'", "exit %d: %s%s", r.status,
+	      r.out, r.err);
+	run_free(&r);
+	RUN(&r, "snapshot", "create", "no-such-vm");
+	check_fails("snapshot create of an unknown VM: exit 3", &r, 3, "vm_not_found");
+	json_decref(record);
+}
+
 /*
  * The VM commands on x86: a running VM's record is seeded in a fresh
  * state directory with fake-vmm as its pinvm-vmm, pinvmd takes it over,
  * and the CLI lists, shows, pauses, resumes, stops, follows the console
  * of and deletes it.
  */
+/*
+ * fake_vm_spawn_running() of a guest that saw lab kernel `kernel`'s
+ * firmware registers (pinned, and so read back): its snapshots meet the
+ * lab's other hosts as a guest born there would.
+ */
+static bool spawn_pinned(const char *fake, const char *vmdir, const char *kernel,
+			 struct vmm_client *vc)
+{
+	char path[300], cfgpath[300], console[300], sock[300], exitf[300];
+	struct fw_pin pins[32];
+	struct vmm_config cfg = { .kernel = "/nonexistent/Image", .cmdline = "console=ttyS0",
+				  .vcpus = 1, .memory_mib = 64, .pins = pins };
+	struct vmm_spawn sp = { .binary = fake, .config_path = cfgpath, .log_fd = -1,
+				.control_socket = sock, .exit_file = exitf };
+	struct vmm_event ev;
+	struct vmm_error err;
+	json_t *f, *reg;
+	size_t i;
+
+	snprintf(path, sizeof(path), "%s/lab-%s.json", fixtures, kernel);
+	f = json_load_file(path, 0, NULL);
+	json_array_foreach(json_object_get(json_object_get(f, "firmware_registers"), "registers"),
+			   i, reg) {
+		const char *id = json_string_value(json_object_get(reg, "id"));
+		const char *value = json_string_value(json_object_get(reg, "value"));
+
+		if (id && value && cfg.npins < 32) {
+			pins[cfg.npins].id = strtoull(id, NULL, 16);
+			pins[cfg.npins++].value = strtoull(value, NULL, 16);
+		}
+	}
+	json_decref(f);
+	snprintf(cfgpath, sizeof(cfgpath), "%s/config.json", vmdir);
+	snprintf(console, sizeof(console), "%s/console.log", vmdir);
+	snprintf(sock, sizeof(sock), "%s/control.sock", vmdir);
+	snprintf(exitf, sizeof(exitf), "%s/exit.json", vmdir);
+	cfg.console = console;
+	if (!cfg.npins || vmm_config_save(&cfg, cfgpath, &err) < 0 ||
+	    vmm_client_spawn(vc, &sp, &err) < 0 || vmm_client_recv(vc, 5000, &ev, &err) < 0)
+		return false;
+	vmm_event_clear(&ev);
+	if (vmm_client_request(vc, VMM_OP_START, 5000, &ev, &err) < 0)
+		return false;
+	vmm_event_clear(&ev);
+	vmm_client_close(vc);
+	return true;
+}
+
+/*
+ * vm migrate's refusals: its usage, the bodies pinvmd refuses (each its
+ * field), a paused VM, an unknown one, and this host without KVM, which
+ * cannot read the guest's registers to judge the move (a migration
+ * itself needs two KVM hosts: tests/lab-link.sh); and --cancel with
+ * nothing to cancel. running_vm runs, paused_vm is paused.
+ */
+static void test_migrate_refusals(const char *running_vm, const char *paused_vm)
+{
+	static const char *const wrong[][7] = {
+		{ "vm", "migrate", "VM" },
+		{ "vm", "migrate", "--to", "http://127.0.0.1:1" },
+		{ "vm", "migrate", "VM", "--cancel", "--to", "http://127.0.0.1:1" },
+		{ "vm", "migrate", "VM", "--to" },
+		{ "vm", "migrate", "VM", "--to", "http://127.0.0.1:1", "--speed" },
+	};
+	char to[64], nowhere[64], token[160], pem[160];
+	struct run r;
+
+	for (size_t i = 0; i < sizeof(wrong) / sizeof(wrong[0]); i++) {
+		char what[200] = "";
+
+		run_env(&r, NULL, wrong[i]);
+		for (size_t k = 0; k < 7 && wrong[i][k]; k++)
+			snprintf(what + strlen(what), sizeof(what) - strlen(what), "%s ",
+				 wrong[i][k]);
+		snprintf(what + strlen(what), sizeof(what) - strlen(what), ": usage error, exit 2");
+		check(r.status == 2 && strstr(r.err, "vm migrate") && !r.out[0], what,
+		      "exit %d: %s", r.status, r.err);
+		run_free(&r);
+	}
+	/* Nothing listens there: pinvmd never gets that far. */
+	snprintf(to, sizeof(to), "http://127.0.0.1:%d", free_port());
+	snprintf(nowhere, sizeof(nowhere), "http://127.0.0.1:%d", free_port());
+	RUN(&r, "vm", "migrate", "no-such-vm", "--to", to);
+	check_fails("vm migrate of an unknown VM: exit 3", &r, 3, "vm_not_found");
+	RUN(&r, "vm", "migrate", running_vm, "--to", "ftp://127.0.0.1:1");
+	check_fails("vm migrate --to of another scheme: exit 5 (422 bad_url, field destination)",
+		    &r, 5, "field destination");
+	RUN(&r, "vm", "migrate", running_vm, "--to", "http://127.0.0.1:1/v1");
+	check_fails("vm migrate --to a URL with a path: exit 5 (422 bad_url)", &r, 5, "bad_url");
+	RUN(&r, "vm", "migrate", running_vm, "--to", to, "--accept", "everything");
+	check_fails("vm migrate --accept of an unknown rule: exit 5 naming accept[0]", &r, 5,
+		    "field accept[0]");
+	snprintf(token, sizeof(token), "%s/short-token", dir);
+	write_file(token, "short\n", 0600);
+	RUN(&r, "vm", "migrate", running_vm, "--to", to, "--to-token-file", token);
+	check_fails("vm migrate --to-token-file: the token is read here and sent (422 bad_token: "
+		    "too short)", &r, 5, "field token");
+	RUN(&r, "--url", nowhere, "vm", "migrate", running_vm, "--to", to, "--to-token-file",
+	    "/nonexistent/token");
+	check_fails("vm migrate --to-token-file that does not exist: exit 1, no request", &r, 1,
+		    "/nonexistent/token");
+	snprintf(pem, sizeof(pem), "%s/not.pem", dir);
+	write_file(pem, "not a certificate\n", 0600);
+	RUN(&r, "vm", "migrate", running_vm, "--to", to, "--to-cacert", pem);
+	check_fails("vm migrate --to-cacert: the PEM is read here and sent (422, field ca)", &r, 5,
+		    "field ca");
+	RUN(&r, "--url", nowhere, "vm", "migrate", running_vm, "--to", to, "--to-cacert",
+	    "/nonexistent/ca.pem");
+	check_fails("vm migrate --to-cacert that does not exist: exit 1, no request", &r, 1,
+		    "/nonexistent/ca.pem");
+	RUN(&r, "vm", "migrate", paused_vm, "--to", to);
+	check_fails("vm migrate of a paused VM: exit 4 (only a running guest moves live)", &r, 4,
+		    "illegal_transition");
+	RUN(&r, "vm", "migrate", running_vm, "--to", to, "--accept", "cache_geometry_differs");
+	check_fails("vm migrate of a running VM on a host without KVM: exit 9 (503), the guest "
+		    "left running", &r, 9, "no_hypervisor");
+	RUN(&r, "vm", "show", running_vm);
+	check(r.status == 0 && strstr(r.out, "state       running") && !strstr(r.out, "migration"),
+	      "... it runs on, no migration recorded", "exit %d: %s", r.status, r.out);
+	run_free(&r);
+	RUN(&r, "vm", "migrate", running_vm, "--cancel");
+	check_fails("vm migrate --cancel with none under way: exit 4 (409 not_migrating)", &r, 4,
+		    "not_migrating");
+	RUN(&r, "vm", "migrate", "no-such-vm", "--cancel");
+	check_fails("vm migrate --cancel of an unknown VM: exit 3", &r, 3, "vm_not_found");
+}
+
+/* The record of a running VM as a dead pinvmd leaves it: the next one
+ * asks its pinvm-vmm how it is. */
+static json_t *vm_record(const char *id)
+{
+	return json_pack("{s:s, s:s, s:{s:i, s:i, s:s}, s:n, s:s, s:s, s:s, s:i}", "id", id,
+			 "created_at", "2026-11-25T00:00:00Z", "spec", "vcpus", 1, "memory_mib",
+			 64, "kernel", "guest.Image", "abi", "profile", "", "state", "running",
+			 "reason", "", "pid", 4242);
+}
+
 static void test_live_vm(const char *pinvmd, const char *fake)
 {
 	char state[128], vmdir[160], console[200], follow_out[128], logp[128];
-	char listen[64], url[64], err[256];
-	struct vmm_client vc;
+	char listen[64], url[64], err[256], fulldir[160];
+	struct vmm_client vc, vc_full;
 	struct store *s;
 	struct run r;
 	pid_t pid, fpid;
@@ -690,27 +1307,40 @@ static void test_live_vm(const char *pinvmd, const char *fake)
 	snprintf(err, sizeof(err), "%s/vms", state);
 	mkdir(err, 0700);
 	mkdir(vmdir, 0700);
+	snprintf(fulldir, sizeof(fulldir), "%s/vms/cli-full", state);
+	mkdir(fulldir, 0700);
 	if (!check(store_open(state, &s, err, sizeof(err)) == 0, "a state directory to seed",
 		   "%s", err))
 		return;
-	doc = json_pack("{s:s, s:s, s:{s:i, s:i, s:s}, s:n, s:s, s:s, s:s, s:i}", "id",
-			"cli-live", "created_at", "2026-11-25T00:00:00Z", "spec", "vcpus", 1,
-			"memory_mib", 64, "kernel", "guest.Image", "abi", "profile", "", "state",
-			"running", "reason", "", "pid", 4242);
+	doc = vm_record("cli-live");
 	check(doc && store_vm_put(s, "cli-live", doc, err, sizeof(err)) == 0,
 	      "a running VM's record, seeded", "%s", err);
 	json_decref(doc);
+	doc = vm_record("cli-full");
+	check(doc && store_vm_put(s, "cli-full", doc, err, sizeof(err)) == 0,
+	      "and one whose snapshots find the disk full", "%s", err);
+	json_decref(doc);
 	store_close(s);
 	write_file(console, "[    0.000000] Booting Linux\nlogin: ", 0600);
-	if (!check(fake_vm_spawn_running(fake, vmdir, &vc), "fake-vmm runs as its pinvm-vmm", "see stderr"))
+	if (!check(spawn_pinned(fake, vmdir, "6.12", &vc),
+		   "fake-vmm runs as its pinvm-vmm, a guest of 6.12's registers", "see stderr"))
 		return;
+	if (!check(fake_vm_spawn_running_cmdline(fake, fulldir, "console=ttyS0 fake:snapshot-enospc",
+						 &vc_full),
+		   "a second fake-vmm runs, its disk full", "see stderr")) {
+		kill(vc.pid, SIGKILL);
+		waitpid(vc.pid, NULL, 0);
+		return;
+	}
 	pid = daemon_spawn(pinvmd, (const char *const[]){ "--listen", listen, "--state-dir", state,
 							  NULL },
 			   logp);
 	if (!check(port > 0 && daemon_wait_tcp(port, pid), "pinvmd takes the VM over", "see %s",
 		   logp)) {
 		kill(vc.pid, SIGKILL);
+		kill(vc_full.pid, SIGKILL);
 		waitpid(vc.pid, NULL, 0);
+		waitpid(vc_full.pid, NULL, 0);
 		return;
 	}
 	env_url = url;
@@ -742,8 +1372,8 @@ static void test_live_vm(const char *pinvmd, const char *fake)
 	      r.out, r.err);
 	run_free(&r);
 	RUN(&r, "vm", "list", "--state", "running", "--json");
-	check(r.status == 0 && json_array_size(json_object_get(r.json, "vms")) == 1,
-	      "vm list --state running: this VM", "exit %d: %s%s", r.status, r.out, r.err);
+	check(r.status == 0 && json_array_size(json_object_get(r.json, "vms")) == 2,
+	      "vm list --state running: the two VMs", "exit %d: %s%s", r.status, r.out, r.err);
 	run_free(&r);
 	RUN(&r, "vm", "list", "--state", "sleeping");
 	check_fails("vm list --state sleeping: exit 5 (400 bad_state)", &r, 5, "bad_state");
@@ -767,6 +1397,8 @@ static void test_live_vm(const char *pinvmd, const char *fake)
 	check_fails("events --type VM: exit 5 (400 bad_event_type)", &r, 5, "bad_event_type");
 	RUN(&r, "events", "--since", "999999");
 	check_fails("events --since beyond the history: 410 events_gone", &r, 8, "events_gone");
+	test_snapshots("cli-full");
+	test_migrate_refusals("cli-live", "cli-full");
 	RUN(&r, "vm", "console", "cli-live");
 	check(r.status == 0 && strcmp(r.out, "[    0.000000] Booting Linux\nlogin: ") == 0,
 	      "vm console: the bytes as they are", "exit %d: '%s' %s", r.status, r.out, r.err);
@@ -818,6 +1450,10 @@ static void test_live_vm(const char *pinvmd, const char *fake)
 	run_free(&r);
 	RUN(&r, "vm", "console", "cli-live");
 	check_fails("... its console is gone with it: exit 3", &r, 3, "vm_not_found");
+	RUN(&r, "vm", "stop", "cli-full");
+	run_free(&r);
+	check(waitpid(vc_full.pid, &status, 0) == vc_full.pid, "the second fake-vmm was stopped",
+	      "status 0x%x", status);
 	stop(pid);
 }
 

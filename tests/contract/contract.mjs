@@ -694,6 +694,25 @@ async function scenario() {
 	await call('POST', '/v1/profiles', { json: { capture: 'host', name: `ct-cpu-cap-${runTag}`, cpu_features: 'everything' }, expect: 422, code: 'bad_value', field: 'cpu_features', note: 'capture: cpu_features neither host, none nor an object' });
 	await call('POST', '/v1/baselines', { json: { name: `ct-cpu-b-${runTag}`, hosts: [withoutCpu(host510), host612], cpu_features: 'common' }, expect: 422, code: 'cpu_features_unknown', field: 'hosts[0]', note: 'common vCPU features of host sets that do not say theirs' });
 	await call('POST', '/v1/baselines', { json: { name: `ct-cpu-b-${runTag}`, hosts: [host510], cpu_features: 'all' }, expect: 422, code: 'bad_value', field: 'cpu_features', note: 'baseline: cpu_features neither none nor common' });
+	// ID registers: a profile pins fields of them; the fixtures' sets say
+	// what each kernel's vCPUs show and which bits KVM takes (6.7+).
+	const host61 = fixture('6.1');
+	const idName = `ct-id-${runTag}`;
+	const idVerdict = (want) => (r) => {
+		const v = r.json?.id_registers ?? {};
+		return Object.entries(want).filter(([k, x]) => v[k] !== x).map(([k, x]) => `id_registers.${k} is ${JSON.stringify(v[k])}, not ${JSON.stringify(x)}`);
+	};
+	await call('POST', '/v1/profiles', {
+		json: { name: idName, unknown_registers: 'disable', registers: {}, id_registers: [{ name: 'ID_AA64DFR0_EL1', mask: '0xf', value: '0x6' }] },
+		expect: 201, note: 'a profile pinning DebugVer 6',
+		check: (r) => (r.json?.id_registers?.[0]?.id === '0x603000000013c028' ? [] : [`id_registers ${JSON.stringify(r.json?.id_registers)}`]),
+	});
+	await call('POST', '/v1/profiles', { json: { name: `ct-id-bad-${runTag}`, registers: {}, id_registers: [{ name: 'ID_AA64DFR0_EL1', mask: '0xf00', value: '0x100' }] }, expect: 422, code: 'bad_mask', field: 'id_registers[0].mask', note: 'PMUVer is cpu_features\' to pin' });
+	await call('POST', '/v1/profiles', { json: { name: `ct-id-bad-${runTag}`, registers: {}, id_registers: [{ name: 'MIDR_EL1', mask: '0xf', value: '0x1' }] }, expect: 422, code: 'unknown_register', field: 'id_registers[0].name', note: 'not a feature ID register' });
+	await call('POST', '/v1/compatibility', { json: { profile: idName, host: host612 }, expect: 200, note: 'DebugVer 6 on 6.12: written lower', check: idVerdict({ verdict: 'given' }) });
+	await call('POST', '/v1/compatibility', { json: { profile: idName, host: host510 }, expect: 200, note: 'DebugVer 6 on 5.10: no write taken', check: idVerdict({ verdict: 'refused', rule: 'id_register_differs' }) });
+	await call('POST', '/v1/baselines', { json: { name: `ct-id-b-${runTag}`, hosts: [host510, host61] }, expect: 422, code: 'baseline_conflict', field: 'id_registers.ID_AA64DFR0_EL1', note: '5.10 and 6.1 show DebugVer differently and take no write' });
+	await call('DELETE', `/v1/profiles/${idName}`, { expect: 204 });
 	await call('POST', '/v1/baselines', {
 		json: { name: `ct-cpu-b-${runTag}`, hosts: [{ ...host510, cpu_features: { ...noFeatures, pmu: true, pauth: true } }, { ...host612, cpu_features: { pmu: true, sve: true, pauth: false, sve_vector_lengths: [128, 256] } }], cpu_features: 'common' },
 		expect: 201,

@@ -3,12 +3,14 @@
  * REST API only, as an orchestrator moves them with curl (issue 10).
  *
  *   test_lab_snapshots source URL CONTROL KERNEL FIXTURES OUTDIR
- *     on host A (pass 1): a 2-vCPU ticking Linux guest under the baseline
- *     of all four lab kernels ("base"), and the periodic probe guest
- *     (vmm/probe_image.S, written into the lab's /images through its
- *     control port CONTROL) under that baseline ("pbase") and unpinned
- *     ("bare"); each is snapshotted while running and its archive
- *     downloaded to OUTDIR/snap-A-KIND.tar (with .json: the record).
+ *     on host A (pass 1): a 2-vCPU ticking Linux guest ("base") and the
+ *     periodic probe guest (vmm/probe_image.S, written into the lab's
+ *     /images through its control port CONTROL, "pbase") under a baseline
+ *     of A and other lab kernels, one pair per baseline group (below),
+ *     and the probe unpinned ("bare"); each is snapshotted while running
+ *     and its archive downloaded to OUTDIR/snap-A-KIND.tar (KIND base,
+ *     base-g1, ...; with .json: the record), the groups to
+ *     OUTDIR/snap-A-groups.json.
  *
  *   test_lab_snapshots target URL KERNEL OUTDIR [SOURCE_KERNEL...]
  *     on host B (pass 2): the archives of OUTDIR (of every source kernel,
@@ -40,9 +42,15 @@
  * A restored probe guest must answer every SMCCC call of its rounds after
  * the restore on B as its first round did on A, call for call.
  *
- * Why the baseline of all four and not of A and B per cell: the baseline
- * of all four is one of A and B for every B, and one Linux guest per
- * source instead of four keeps the suite inside its time. Why the probe
+ * Baseline groups: every kernel B that has a baseline with A joins the
+ * first group of A's whose baseline it keeps, else opens its own, and
+ * A's guests are made once per group, not once per B: a baseline of A
+ * and a group is one of A and B for every B in it, and fewer Linux
+ * guests keep the suite inside its time. With the lab's kernels, 6.12
+ * and latest need two groups ({5.10, 6.12, latest} and {6.1, 6.12,
+ * latest}: 6.1 shows ID_AA64DFR0_EL1.DebugVer 6, 5.10 shows 9, and
+ * neither takes a write), and 5.10 and 6.1 have no baseline together:
+ * that cell restores the source's group-0 guest, which must be refused. Why the probe
  * guest unpinned and not Linux: the verdict is the registers', whatever
  * the guest, and the probe's rounds prove the ABI call for call; its
  * archive is a few KiB where Linux's is ~46 MiB, which the lab's emulated
@@ -73,7 +81,7 @@ static const struct kind {
 	const char *name;  /* the archive's file name part */
 	const char *label; /* in SNAPSHOT lines */
 	bool probe;        /* the periodic probe guest, else a ticking Linux */
-	bool pinned;       /* under the baseline of the four kernels */
+	bool pinned;       /* under the baseline of a group (one guest per group) */
 } kinds[] = {
 	{ "base", "baseline", false, true },
 	{ "pbase", "baseline probe", true, true },
@@ -316,12 +324,126 @@ static void snapshot_out(const char *id, const char *outdir, const char *kernel,
 	response_free(&r);
 }
 
+/*
+ * The groups of source kernel A: every other kernel B whose baseline with
+ * A exists joins the first group whose baseline it keeps (each group has
+ * one), else opens one; a B without one is "none", with the refusal.
+ * Kernels are the fixtures' host sets, hosts[i] for kernels[i].
+ */
+struct groups {
+	size_t n;
+	struct {
+		size_t nk;
+		size_t k[NKERNELS]; /* indexes into kernels[], A first */
+	} g[NKERNELS];
+	char none[NKERNELS][512]; /* why B has no baseline with A; "" */
+};
+
+/* POST /v1/baselines NAME over kernels idx[0..n): 201 true, else false
+ * with the refusal's field and detail in why. */
+static bool baseline_of(const char *name, json_t *hosts, const size_t *idx, size_t n,
+			char *why, size_t size)
+{
+	json_t *sel = json_array();
+	struct response r;
+	char path[128];
+	bool ok;
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append(sel, json_array_get(hosts, idx[i]));
+	snprintf(path, sizeof(path), "/v1/profiles/%s", name);
+	call_quiet("DELETE", path);
+	call("POST", "/v1/baselines", json_pack("{s:s, s:o}", "name", name, "hosts", sel), &r);
+	ok = r.status == 201;
+	if (!ok)
+		snprintf(why, size, "%ld %s at %s: %s", r.status, response_str(&r, "code") ?: "?",
+			 response_str(&r, "field") ?: "?", response_str(&r, "detail") ?: r.body);
+	response_free(&r);
+	return ok;
+}
+
+static void find_groups(json_t *hosts, size_t a, struct groups *gr)
+{
+	char why[512];
+
+	memset(gr, 0, sizeof(*gr));
+	for (size_t b = 0; b < NKERNELS; b++) {
+		size_t pair[2] = { a, b }, i;
+
+		if (b == a)
+			continue;
+		if (!baseline_of("snap-try", hosts, pair, 2, gr->none[b], sizeof(gr->none[b])))
+			continue;
+		for (i = 0; i < gr->n; i++) {
+			gr->g[i].k[gr->g[i].nk] = b;
+			if (baseline_of("snap-try", hosts, gr->g[i].k, gr->g[i].nk + 1, why,
+					sizeof(why)))
+				break;
+		}
+		if (i == gr->n) {
+			gr->g[i].k[0] = a;
+			gr->g[i].k[1] = b;
+			gr->g[i].nk = 2;
+			gr->n++;
+		} else {
+			gr->g[i].nk++;
+		}
+	}
+	if (!gr->n) {
+		gr->g[0].k[0] = a;
+		gr->g[0].nk = 1;
+		gr->n = 1;
+	}
+	call_quiet("DELETE", "/v1/profiles/snap-try");
+}
+
+/* The groups as OUTDIR/snap-A-groups.json, for the target pass:
+ * {"groups": [["5.10", "6.12", ...], ...], "none": {"6.1": "why"}}. */
+static void save_groups(const struct groups *gr, const char *outdir, const char *kernel)
+{
+	json_t *doc = json_pack("{s:[], s:{}}", "groups", "none");
+	char file[1024];
+
+	for (size_t i = 0; i < gr->n; i++) {
+		json_t *g = json_array();
+
+		for (size_t j = 0; j < gr->g[i].nk; j++)
+			json_array_append_new(g, json_string(kernels[gr->g[i].k[j]]));
+		json_array_append_new(json_object_get(doc, "groups"), g);
+	}
+	for (size_t b = 0; b < NKERNELS; b++)
+		if (gr->none[b][0])
+			json_object_set_new(json_object_get(doc, "none"), kernels[b],
+					    json_string(gr->none[b]));
+	snprintf(file, sizeof(file), "%s/snap-%s-groups.json", outdir, kernel);
+	check(json_dump_file(doc, file, JSON_INDENT(1)) == 0, "save the baseline groups", "%s",
+	      file);
+	json_decref(doc);
+}
+
+/* The archive name of kind k in group g: "base" for group 0, "base-g1"... */
+static void kind_file(const struct kind *k, size_t g, char *buf, size_t size)
+{
+	if (g)
+		snprintf(buf, size, "%s-g%zu", k->name, g);
+	else
+		snprintf(buf, size, "%s", k->name);
+}
+
+#define NGUESTS (NKINDS * NKERNELS)
+
 static int source(const char *url, const char *control, const char *kernel,
 		  const char *fixtures, const char *outdir)
 {
-	struct response r;
 	json_t *hosts = json_array();
-	char *vm[NKINDS] = { NULL }, *s, *out;
+	struct groups gr;
+	struct {
+		const struct kind *k;
+		char file[32];
+		char *vm;
+	} guest[NGUESTS];
+	size_t nguests = 0, self = NKERNELS;
+	char *s, *out;
 	char path[1024];
 
 	snprintf(c.base, sizeof(c.base), "%s", url);
@@ -329,6 +451,8 @@ static int source(const char *url, const char *control, const char *kernel,
 	for (size_t i = 0; i < NKERNELS; i++) {
 		json_t *h;
 
+		if (!strcmp(kernels[i], kernel))
+			self = i;
 		snprintf(path, sizeof(path), "%s/lab-%s.json", fixtures, kernels[i]);
 		h = json_load_file(path, 0, NULL);
 		if (!json_is_object(json_object_get(h, "firmware_registers"))) {
@@ -341,17 +465,48 @@ static int source(const char *url, const char *control, const char *kernel,
 		json_array_append(hosts, json_object_get(h, "firmware_registers"));
 		json_decref(h);
 	}
-	call_quiet("DELETE", "/v1/profiles/snap-all");
-	call("POST", "/v1/baselines", json_pack("{s:s, s:o}", "name", "snap-all", "hosts", hosts),
-	     &r);
-	check(r.status == 201, "the baseline of the four lab kernels", "%ld %s", r.status, r.body);
-	response_free(&r);
+	if (!check(self < NKERNELS, "the source kernel is a lab kernel", "%s", kernel)) {
+		json_decref(hosts);
+		return check_summary();
+	}
+	/*
+	 * The baselines a guest of this kernel is made under: one per group
+	 * of kernels that share one. Where two kernels show an ID register
+	 * field differently and neither takes a write (6.1 and 5.10:
+	 * ID_AA64DFR0_EL1.DebugVer), they share none.
+	 */
+	find_groups(hosts, self, &gr);
+	save_groups(&gr, outdir, kernel);
+	for (size_t i = 0; i < gr.n; i++) {
+		char name[64], why[512];
+
+		printf("# baseline group %zu of %s:", i, kernel);
+		for (size_t j = 0; j < gr.g[i].nk; j++)
+			printf(" %s", kernels[gr.g[i].k[j]]);
+		printf("\n");
+		snprintf(name, sizeof(name), "snap-%s-g%zu", kernel, i);
+		check(baseline_of(name, hosts, gr.g[i].k, gr.g[i].nk, why, sizeof(why)),
+		      "the baseline of the group", "%s: %s", name, why);
+	}
+	for (size_t b = 0; b < NKERNELS; b++)
+		if (gr.none[b][0])
+			printf("SNAPSHOT-BASELINE %s and %s: none: %s\n", kernel, kernels[b],
+			       gr.none[b]);
+	json_decref(hosts);
 	out = client_lab_probe_image(&ctl);
 	check(!out, "the probe guest's image written into /images", "%s", out ? out : "");
 	free(out);
 
 	for (size_t k = 0; k < NKINDS; k++)
-		vm[k] = create_guest(&kinds[k], kinds[k].pinned ? "snap-all" : NULL);
+		for (size_t g = 0; g < (kinds[k].pinned ? gr.n : 1); g++) {
+			char profile[64];
+
+			snprintf(profile, sizeof(profile), "snap-%s-g%zu", kernel, g);
+			guest[nguests].k = &kinds[k];
+			kind_file(&kinds[k], g, guest[nguests].file, sizeof(guest[nguests].file));
+			guest[nguests].vm = create_guest(&kinds[k], kinds[k].pinned ? profile : NULL);
+			nguests++;
+		}
 	/*
 	 * A few ticks or two rounds printed: snapshot in the middle of it.
 	 * The probes first, each deleted once snapshotted: a probe prints its
@@ -359,32 +514,35 @@ static int source(const char *url, const char *control, const char *kernel,
 	 * takes CPU the booting Linux guest needs on a loaded machine.
 	 */
 	for (int probes = 1; probes >= 0; probes--) {
-		for (size_t k = 0; k < NKINDS; k++) {
-			if (!vm[k] || kinds[k].probe != probes)
+		for (size_t i = 0; i < nguests; i++) {
+			const struct kind *k = guest[i].k;
+
+			if (!guest[i].vm || k->probe != probes)
 				continue;
-			s = kinds[k].probe ? wait_round(vm[k], 2, BOOT_TIMEOUT_S)
-					   : wait_tick(vm[k], 3, BOOT_TIMEOUT_S);
+			s = k->probe ? wait_round(guest[i].vm, 2, BOOT_TIMEOUT_S)
+				     : wait_tick(guest[i].vm, 3, BOOT_TIMEOUT_S);
 			if (!s) {
-				char *con = client_console(&c, vm[k]);
-				json_t *v = client_get_vm(&c, vm[k]);
+				char *con = client_console(&c, guest[i].vm);
+				json_t *v = client_get_vm(&c, guest[i].vm);
 				size_t n = con ? strlen(con) : 0;
 
 				check(false, "the guest runs (ticks, or probe rounds)",
 				      "%s %s: state %s, its console still for %d s; it ends: %s", kernel,
-				      kinds[k].name,
+				      guest[i].file,
 				      json_string_value(json_object_get(v, "state")) ?: "?",
 				      BOOT_TIMEOUT_S, con ? con + (n > 600 ? n - 600 : 0) : "(none)");
 				json_decref(v);
 				free(con);
 			} else {
-				check(true, "the guest runs (ticks, or probe rounds)", "%s", kinds[k].name);
+				check(true, "the guest runs (ticks, or probe rounds)", "%s",
+				      guest[i].file);
 				free(s);
-				snapshot_out(vm[k], outdir, kernel, kinds[k].name);
+				snapshot_out(guest[i].vm, outdir, kernel, guest[i].file);
 			}
-			snprintf(path, sizeof(path), "/v1/vms/%s", vm[k]);
+			snprintf(path, sizeof(path), "/v1/vms/%s", guest[i].vm);
 			call_quiet("DELETE", path);
-			free(vm[k]);
-			vm[k] = NULL;
+			free(guest[i].vm);
+			guest[i].vm = NULL;
 		}
 	}
 	return check_summary();
@@ -729,7 +887,7 @@ static void accepting(const char *sid, const char *cell, const struct kind *k, d
  * snapshot always restores on its own kernel.
  */
 static void target_cell(const char *kernel, const char *src, const struct kind *k,
-			const char *outdir)
+			const char *outdir, const char *kfile, const char *nobase)
 {
 	char file[1024], cell[128], path[256], want[512] = "", got[512] = "", helper[1024];
 	char all[1600];
@@ -737,10 +895,12 @@ static void target_cell(const char *kernel, const char *src, const struct kind *
 	const char *sid;
 	struct stat sb;
 	double stopped_s;
-	bool base = k->pinned, compatible, ran;
+	bool base = k->pinned && !nobase, compatible, ran;
 
 	snprintf(cell, sizeof(cell), "%-6s -> %-6s %s", src, kernel, k->label);
-	snprintf(file, sizeof(file), "%s/snap-%s-%s.tar", outdir, src, k->name);
+	snprintf(file, sizeof(file), "%s/snap-%s-%s.tar", outdir, src, kfile);
+	if (nobase)
+		printf("SNAPSHOT %s: no baseline of %s and %s: %s\n", cell, src, kernel, nobase);
 	if (stat(file, &sb)) {
 		check(false, "the source pass saved an archive", "%s: none (%s)", cell, file);
 		printf("SNAPSHOT %s: no archive from the source pass\n", cell);
@@ -769,9 +929,14 @@ static void target_cell(const char *kernel, const char *src, const struct kind *
 	compatible = json_is_true(json_object_get(comp.json, "compatible"));
 	snprintf(all, sizeof(all), "%s%s%s", got, *got && *helper ? "; " : "", helper);
 
-	if (base) {
+	if (nobase) {
+		/* Made under a baseline this kernel is not in, because none
+		 * has both: this host must refuse what the guest saw. */
+		check(!compatible, "no baseline has both kernels: the restore is refused", "%s: %s",
+		      cell, comp.body);
+	} else if (base) {
 		check(only_workaround_levels(comp.json),
-		      "under the baseline of the four kernels no firmware register is refused "
+		      "under a baseline of both kernels no firmware register is refused "
 		      "but a workaround level the guest saw above the pin",
 		      "%s: %s", cell, got);
 	} else {
@@ -860,6 +1025,31 @@ static int other_gic(const char *url, const char *outdir, const char *src, const
 	return check_summary();
 }
 
+/*
+ * Which archive of src's kind k this kernel restores (kfile, size
+ * bytes): the one made under the baseline of src's group this kernel is
+ * in; group 0's when it is in none, with *nobase the refusal of the
+ * pair's baseline (NULL otherwise; it points into doc).
+ */
+static void pick_archive(const json_t *doc, const char *kernel, const struct kind *k,
+			 char *kfile, size_t size, const char **nobase)
+{
+	const json_t *g, *name;
+	size_t i, j;
+
+	*nobase = NULL;
+	kind_file(k, 0, kfile, size);
+	if (!k->pinned)
+		return;
+	json_array_foreach(json_object_get(doc, "groups"), i, g)
+		json_array_foreach(g, j, name)
+			if (!strcmp(json_string_value(name) ?: "", kernel)) {
+				kind_file(k, i, kfile, size);
+				return;
+			}
+	*nobase = json_string_value(json_object_get(json_object_get(doc, "none"), kernel));
+}
+
 /* srcs: the source kernels to restore from (all four when n is 0). */
 static int target(const char *url, const char *kernel, const char *outdir,
 		  char **srcs, int n)
@@ -867,9 +1057,18 @@ static int target(const char *url, const char *kernel, const char *outdir,
 	snprintf(c.base, sizeof(c.base), "%s", url);
 	for (size_t i = 0; i < (n ? (size_t)n : NKERNELS); i++) {
 		const char *src = n ? srcs[i] : kernels[i];
+		char file[1024], kfile[32];
+		const char *nobase;
+		json_t *doc;
 
-		for (size_t k = 0; k < NKINDS; k++)
-			target_cell(kernel, src, &kinds[k], outdir);
+		snprintf(file, sizeof(file), "%s/snap-%s-groups.json", outdir, src);
+		doc = json_load_file(file, 0, NULL);
+		check(doc != NULL, "the source pass saved its baseline groups", "%s", file);
+		for (size_t k = 0; k < NKINDS; k++) {
+			pick_archive(doc, kernel, &kinds[k], kfile, sizeof(kfile), &nobase);
+			target_cell(kernel, src, &kinds[k], outdir, kfile, nobase);
+		}
+		json_decref(doc);
 	}
 	return check_summary();
 }

@@ -8,9 +8,12 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "baseline.h"
+#include "compat.h"
 #include "hostset.h"
 #include "lab_hostsets.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -33,6 +36,10 @@ static void same_set(const char *kernel, const char *compact)
 
 	assert_int_equal(hostset_from_json(json_object_get(f, "firmware_registers"), &a, &err), 0);
 	assert_int_equal(hostset_from_json(c, &b, &err), 0);
+	/* The compact sets leave the ID registers out (test_baselines
+	 * below reads them from the fixtures themselves). */
+	assert_true(a.idregs.known);
+	memset(&a.idregs, 0, sizeof(a.idregs));
 	assert_true(hostset_equal(&a, &b));
 	json_decref(f);
 	json_decref(c);
@@ -69,6 +76,75 @@ static void test_6_1(void **state) { (void)state; same_set("6.1", LAB_6_1_JSON);
 static void test_6_12(void **state) { (void)state; same_set("6.12", LAB_6_12_JSON); same_calls("6.12", LAB_CALLS_6_12); }
 static void test_latest(void **state) { (void)state; same_set("latest", LAB_7_3_JSON); }
 
+static struct hostset fixture_set(const char *kernel)
+{
+	struct hostset h;
+	struct api_error err;
+	json_t *f = fixture(kernel);
+
+	assert_int_equal(hostset_from_json(json_object_get(f, "firmware_registers"), &h, &err), 0);
+	json_decref(f);
+	return h;
+}
+
+static struct compat_report report;
+
+/*
+ * Baselines over the captured sets, ID registers included: what the
+ * snapshot matrix's baseline groups rest on (test_lab_snapshots). The
+ * kernels before 6.7 take no write of an ID register; 6.12 and latest do,
+ * within KVM's writable masks.
+ */
+static void test_baselines(void **state)
+{
+	struct hostset all[4] = { fixture_set("5.10"), fixture_set("6.1"), fixture_set("6.12"),
+				  fixture_set("latest") };
+	struct hostset pair[2];
+	struct api_error err = { 0 };
+	struct profile *p = NULL;
+	const struct id_reg *dfr0_61 = id_regs_find(&all[1].idregs, ID_AA64DFR0_EL1);
+
+	(void)state;
+	assert_false(all[0].idregs.masks_known);
+	assert_false(all[1].idregs.masks_known);
+	assert_true(all[2].idregs.masks_known);
+	assert_true(all[3].idregs.masks_known);
+	assert_non_null(dfr0_61);
+	/* 6.1 and 5.10: DebugVer differs and neither takes a write. */
+	pair[0] = all[0];
+	pair[1] = all[1];
+	assert_int_equal(baseline_compute("b", pair, 2, &p, &err), -EINVAL);
+	assert_string_equal(err.code, "baseline_conflict");
+	assert_string_equal(err.field, "id_registers.ID_AA64DFR0_EL1");
+	assert_int_equal(baseline_compute("b", all, 4, &p, &err), -EINVAL);
+	assert_string_equal(err.field, "id_registers.ID_AA64DFR0_EL1");
+	/* 6.1 with 6.12 and latest: they are written down to 6.1's. */
+	assert_int_equal(baseline_compute("b", &all[1], 3, &p, &err), 0);
+	{
+		const struct id_pin *pin = NULL;
+
+		for (size_t i = 0; i < p->nid_pins; i++)
+			if (p->id_pins[i].id == ID_AA64DFR0_EL1)
+				pin = &p->id_pins[i];
+		assert_non_null(pin);
+		assert_int_equal(pin->mask & 0xf, 0xf);
+		assert_int_equal(pin->value & 0xf, dfr0_61->value & 0xf);
+		for (size_t h = 1; h < 4; h++) {
+			compat_check(p, &all[h], &report);
+			assert_true(report.compatible);
+			for (size_t i = 0; i < report.ids.n; i++)
+				if (report.ids.entries[i].pin.id == ID_AA64DFR0_EL1)
+					assert_int_equal(report.ids.entries[i].verdict,
+							 h == 1 ? ID_PIN_SAME : ID_PIN_WRITE);
+		}
+	}
+	profile_free(p);
+	/* 5.10 with 6.12 and latest. */
+	assert_int_equal(baseline_compute("b", (struct hostset[]){ all[0], all[2], all[3] }, 3, &p,
+					  &err), 0);
+	profile_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -76,6 +152,7 @@ int main(void)
 		cmocka_unit_test(test_6_1),
 		cmocka_unit_test(test_6_12),
 		cmocka_unit_test(test_latest),
+		cmocka_unit_test(test_baselines),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
