@@ -5,7 +5,7 @@
  * holds for a vCPU (the KVM_GET_REG_LIST registers: ID registers, CCSIDR,
  * CLIDR, OSLSR_EL1, ...) and the vGIC's GICD_IIDR only the destination's
  * KVM can judge. So the source sends its VM's pre-run image (vm.h
- * vm_prerun_image, vmm/prerun_image.h), and the destination runs the
+ * vm_prerun_gather, vmm/prerun_image.h), and the destination runs the
  * snapshot restore's exact dry run on it (`pinvm-vmm --helper
  * restore-check`, docs/snapshot-format.md section 3) before it creates
  * anything or opens a port; a refusal is 409 migration_refused naming the

@@ -1,5 +1,5 @@
 /*
- * A VM's pre-run image (vm.h vm_prerun_image) as pinvmd handles it: read
+ * A VM's pre-run image (vm.h vm_prerun_gather) as pinvmd handles it: read
  * from the VM's directory on the source of a migration, sent in the body
  * of POST /v1/vms/incoming, checked by the destination before the restore
  * dry run (pinvm-vmm --helper restore-check) judges it on its KVM.

@@ -92,16 +92,23 @@ int vm_snapshot(struct vm *vm, const char *dir, uint64_t *bytes,
 
 /*
  * The pre-run image (issue 11): what the restore dry run needs to judge a
- * migration of this VM before its guest is paused, written to path as a
- * vm.json (vm_state.h) of vCPU 0 and the vGIC as vCPU 0 sees it ("vcpus"
- * 1, no RAM). Only before the first KVM_RUN: a running vCPU cannot be
- * read without kicking it, and what the dry run decides on (which
- * registers exist, the ID registers, CCSIDR/CLIDR, GICD_IIDR) does not
- * change once the guest runs. Atomic (path.tmp renamed), not synced.
- * *bytes is the file's size. -EBUSY once the VM was started.
- * Controlling thread.
+ * migration of this VM before its guest is paused, a vm.json (vm_state.h)
+ * of vCPU 0 and the vGIC as vCPU 0 sees it ("vcpus" 1, no RAM). In two
+ * halves, so that the guest waits only for the first (issue 16: the
+ * create path):
+ *   vm_prerun_gather() reads them into *st (the caller frees it with
+ *   vm_state_free). Only before the first KVM_RUN: a running vCPU cannot
+ *   be read without kicking it, and what the dry run decides on (which
+ *   registers exist, the ID registers, CCSIDR/CLIDR, GICD_IIDR) does not
+ *   change once the guest runs. -EBUSY once the VM was started. The
+ *   controlling thread, or a thread it waits for before vm_start().
+ *   vm_prerun_write() writes *st to path, atomically (path.tmp renamed),
+ *   not synced; *bytes is the file's size. Touches no VM: any thread,
+ *   while the guest runs.
  */
-int vm_prerun_image(struct vm *vm, const char *path, uint64_t *bytes, struct vmm_error *err);
+int vm_prerun_gather(struct vm *vm, struct vm_state *st, struct vmm_error *err);
+int vm_prerun_write(const struct vm_state *st, const char *path, uint64_t *bytes,
+		    struct vmm_error *err);
 
 /*
  * The restore dry run on this host (docs/snapshot-format.md section 3):

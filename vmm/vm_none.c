@@ -4,9 +4,11 @@
  * no VM, so pinvmd's side can be exercised anywhere.
  */
 #include "vm.h"
+#include "vm_state.h"
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 struct vm {
 	int unused;
@@ -112,9 +114,18 @@ int vm_snapshot(struct vm *vm, const char *dir, uint64_t *bytes,
 			     "this pinvm-vmm was built without arm64 KVM support");
 }
 
-int vm_prerun_image(struct vm *vm, const char *path, uint64_t *bytes, struct vmm_error *err)
+int vm_prerun_gather(struct vm *vm, struct vm_state *st, struct vmm_error *err)
 {
 	(void)vm;
+	memset(st, 0, sizeof(*st));
+	return vmm_error_set(err, "prerun", ENODEV,
+			     "this pinvm-vmm was built without arm64 KVM support");
+}
+
+int vm_prerun_write(const struct vm_state *st, const char *path, uint64_t *bytes,
+		    struct vmm_error *err)
+{
+	(void)st;
 	(void)path;
 	*bytes = 0;
 	return vmm_error_set(err, "prerun", ENODEV,

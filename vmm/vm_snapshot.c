@@ -140,31 +140,36 @@ int vm_save_state(struct vm *vm, struct vm_state *st, struct vmm_error *err)
 	return gather(vm, vm->nr_vcpus, st, err);
 }
 
-int vm_prerun_image(struct vm *vm, const char *path, uint64_t *bytes, struct vmm_error *err)
+int vm_prerun_gather(struct vm *vm, struct vm_state *st, struct vmm_error *err)
 {
-	struct vm_state st = { 0 };
-	char tmp[PATH_MAX];
-	json_t *obj = NULL;
-	char *text = NULL;
-	size_t len;
 	bool started;
-	int fd, ret;
 
-	*bytes = 0;
+	memset(st, 0, sizeof(*st));
 	pthread_mutex_lock(&vm->lock);
 	started = vm->started;
 	pthread_mutex_unlock(&vm->lock);
 	if (started)
 		return vmm_error_set(err, "prerun", EBUSY, "the VM has run already");
+	/* vCPU 0 stands for all: pinvm builds every vCPU alike. */
+	return gather(vm, 1, st, err);
+}
+
+int vm_prerun_write(const struct vm_state *st, const char *path, uint64_t *bytes,
+		    struct vmm_error *err)
+{
+	char tmp[PATH_MAX];
+	json_t *obj = NULL;
+	char *text = NULL;
+	size_t len;
+	int fd, ret = 0;
+
+	*bytes = 0;
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
 		return vmm_error_set(err, "prerun", ENAMETOOLONG, "%s: path too long", path);
-	/* vCPU 0 stands for all: pinvm builds every vCPU alike. */
-	ret = gather(vm, 1, &st, err);
-	if (ret == 0 && (!(obj = vm_state_to_json(&st)) ||
-			 !(text = json_dumps(obj, JSON_COMPACT))))
+	if (!(obj = vm_state_to_json(st)) || !(text = json_dumps(obj, JSON_COMPACT))) {
 		ret = vmm_error_set(err, "prerun", ENOMEM, "out of memory");
-	if (ret < 0)
 		goto out;
+	}
 	len = strlen(text);
 	errno = 0;
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -195,7 +200,6 @@ int vm_prerun_image(struct vm *vm, const char *path, uint64_t *bytes, struct vmm
 out:
 	free(text);
 	json_decref(obj);
-	vm_state_free(&st);
 	return ret;
 }
 

@@ -19,12 +19,15 @@
  * (vmm_control.h); without it, a started VM runs on uncontrolled and one
  * never started is dropped. With --exit-file, the last event is written
  * there before the process exits, whoever is listening. With
- * --prerun-image, the VM's pre-run image (vm.h vm_prerun_image: what a
- * migration's dry run judges) is written there by a thread of its own
- * from "created" on, while pinvmd reads the event and answers; the first
- * op (or the end) waits for it, so no vCPU runs before it is written.
- * Failing to write it is logged, not fatal (a migration without it is
- * judged after the pause, by the replay). For a migrated-in VM this keeps
+ * --prerun-image, the VM's pre-run image (vm.h vm_prerun_gather: what a
+ * migration's dry run judges) is gathered by a thread of its own from
+ * "created" on, while pinvmd reads the event and answers; a start waits
+ * for the gather only, so no vCPU runs before it, and the thread writes
+ * the image while the guest boots (issue 16: the create path); every
+ * other op (or the end) waits for the file. Failing to write it is
+ * logged, not fatal (a migration without it is judged after the pause,
+ * by the replay; so is one asked for in the few ms before the file is
+ * there). For a migrated-in VM this keeps
  * the gather out of the guest's downtime as long as the source's "resume"
  * comes after it.
  *
@@ -55,6 +58,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,12 +102,19 @@ struct vmm {
 	struct migrate_send *ms; /* MIGRATING only */
 	enum state state;
 	bool restored;    /* built from a snapshot ("restore" in the config) */
-	/* The pre-run image's thread (while prerun_running) and its outcome. */
+	/* The pre-run image's thread (while prerun_running): it gathers, sets
+	 * prerun_gathered under prerun_lock, then writes. Its outcome and
+	 * timings are read after the join. */
 	pthread_t prerun;
 	bool prerun_running;
+	pthread_mutex_t prerun_lock;
+	pthread_cond_t prerun_cond;
+	bool prerun_gathered;
+	atomic_bool prerun_abandon; /* the VM ended: the image is not wanted */
+	double prerun_waited; /* ms the start (or the end) waited for the gather */
 	int prerun_ret;
 	uint64_t prerun_bytes;
-	double prerun_ms, prerun_done_at;
+	double prerun_gather_ms, prerun_write_ms;
 	struct vmm_error prerun_err;
 	const struct vmm_config *cfg; /* kept for a guest reset (vm_reboot) */
 	/* A "shutdown" pressed the button: its timer, and what to call the end. */
@@ -209,49 +220,84 @@ static void migration_cancel(struct vmm *m, struct migrate_progress *p)
 static void *prerun_main(void *arg)
 {
 	struct vmm *m = arg;
-	double t0 = mono_ms_exact();
+	double t0 = mono_ms_exact(), t1;
+	struct vm_state st;
+	int ret;
 
-	m->prerun_ret = vm_prerun_image(m->vm, m->prerun_path, &m->prerun_bytes,
-					&m->prerun_err);
-	m->prerun_done_at = mono_ms_exact();
-	m->prerun_ms = m->prerun_done_at - t0;
+	ret = vm_prerun_gather(m->vm, &st, &m->prerun_err);
+	t1 = mono_ms_exact();
+	pthread_mutex_lock(&m->prerun_lock);
+	m->prerun_gathered = true;
+	pthread_cond_broadcast(&m->prerun_cond);
+	pthread_mutex_unlock(&m->prerun_lock);
+	/* A VM that ended cannot move: its end is not held up for a file
+	 * no one will read. */
+	if (ret == 0 && atomic_load(&m->prerun_abandon))
+		ret = -ECANCELED;
+	if (ret == 0)
+		ret = vm_prerun_write(&st, m->prerun_path, &m->prerun_bytes, &m->prerun_err);
+	vm_state_free(&st);
+	m->prerun_ret = ret;
+	m->prerun_gather_ms = t1 - t0;
+	m->prerun_write_ms = mono_ms_exact() - t1;
 	return NULL;
 }
 
-/* Writes the pre-run image while pinvmd takes "created"; inline when no
- * thread can be had. */
+/* Gathers and writes the pre-run image while pinvmd takes "created";
+ * inline when no thread can be had. */
 static void prerun_start(struct vmm *m)
 {
 	if (!m->prerun_path)
 		return;
-	if (pthread_create(&m->prerun, NULL, prerun_main, m) == 0) {
-		m->prerun_running = true;
+	pthread_mutex_init(&m->prerun_lock, NULL);
+	pthread_cond_init(&m->prerun_cond, NULL);
+	m->prerun_running = true;
+	if (pthread_create(&m->prerun, NULL, prerun_main, m) == 0)
 		return;
-	}
 	prerun_main(m);
-	m->prerun_running = true; /* reported by prerun_join() */
-	m->prerun = pthread_self();
+	m->prerun = pthread_self(); /* reported by prerun_join() */
 }
 
-/* Before anything else touches the VM: the image is written. */
-static void prerun_join(struct vmm *m)
+/* Before a start: the image is gathered, so no vCPU has run before. */
+static void prerun_wait_gathered(struct vmm *m)
 {
 	double t0 = mono_ms_exact();
 
 	if (!m->prerun_running)
 		return;
+	pthread_mutex_lock(&m->prerun_lock);
+	while (!m->prerun_gathered)
+		pthread_cond_wait(&m->prerun_cond, &m->prerun_lock);
+	pthread_mutex_unlock(&m->prerun_lock);
+	m->prerun_waited += mono_ms_exact() - t0;
+}
+
+/* Before anything else touches the VM, and at the end: the image is
+ * written (or failed). */
+static void prerun_join(struct vmm *m)
+{
+	if (!m->prerun_running)
+		return;
 	if (!pthread_equal(m->prerun, pthread_self()))
 		pthread_join(m->prerun, NULL);
 	m->prerun_running = false;
+	pthread_cond_destroy(&m->prerun_cond);
+	pthread_mutex_destroy(&m->prerun_lock);
+	if (m->prerun_ret == -ECANCELED) {
+		logf_("pre-run image: gathered in %.1f ms (the VM waited %.1f ms for that); "
+		      "not written: the VM ended first", m->prerun_gather_ms, m->prerun_waited);
+		return;
+	}
 	if (m->prerun_ret < 0) {
 		logf_("pre-run image: %s: %s (a migration of this VM is judged after the pause)",
 		      m->prerun_err.step, m->prerun_err.detail);
 		unlink(m->prerun_path);
 		return;
 	}
-	logf_("pre-run image: %llu bytes in %.1f ms; the first op waited %.1f ms for it",
-	      (unsigned long long)m->prerun_bytes, m->prerun_ms,
-	      m->prerun_done_at > t0 ? m->prerun_done_at - t0 : 0.0);
+	logf_("pre-run image: %llu bytes; gathered in %.1f ms (the VM waited %.1f ms for "
+	      "that), encoded and written in %.1f ms while the guest ran",
+	      (unsigned long long)m->prerun_bytes, m->prerun_gather_ms, m->prerun_waited,
+	      m->prerun_write_ms);
 }
 
 /* Ends the VM, reports why, and returns the exit status. */
@@ -260,7 +306,11 @@ static int finish(struct vmm *m)
 	struct vmm_event ev = { .type = VMM_EVENT_EXITED };
 	struct migrate_progress p;
 
-	prerun_join(m);
+	/* Its end is not held up for the image: the thread stops short of
+	 * writing it, or finishes after "exited" (main() joins it; pinvmd
+	 * removes the VM's directory only once this process is gone). */
+	atomic_store(&m->prerun_abandon, true);
+	prerun_wait_gathered(m);
 	migration_cancel(m, &p); /* the sender must not outlive the VM */
 	vm_stop(m->vm);
 	ev.reason = vm_exit_reason(m->vm, ev.error.detail, sizeof(ev.error.detail));
@@ -455,7 +505,10 @@ static int handle_op(struct vmm *m, enum vmm_op op, const char *path, unsigned t
 	struct migrate_progress p;
 	struct vmm_error err;
 
-	prerun_join(m);
+	if (op == VMM_OP_START)
+		prerun_wait_gathered(m);
+	else
+		prerun_join(m);
 	if (m->state == MIGRATING && op != VMM_OP_STOP && op != VMM_OP_MIGRATE_ABORT) {
 		reject(m, vmm_op_name(op), "a migration is under way (migrate_abort ends it)");
 		return -1;
