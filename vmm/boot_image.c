@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #define SZ_2M (2ULL << 20)
-#define SZ_4K 4096ULL
+#define SZ_64K (64ULL << 10)
 #define BOOT_WINDOW (32ULL << 30) /* initrd and kernel share this window */
 
 static uint64_t le64(const unsigned char *p)
@@ -79,13 +79,15 @@ int boot_plan(const struct boot_image_info *img, uint64_t kernel_file_size,
 	out->kernel_addr = ram_base + img->text_offset;
 	out->kernel_span = span;
 	end = img->text_offset + span;
-	out->dtb_addr = ram_base + align_up(end, SZ_2M);
-	end = align_up(end, SZ_2M) + BOOT_DTB_MAX;
 	if (initrd_size) {
+		end = align_up(end, SZ_2M);
 		out->initrd_addr = ram_base + end;
 		out->initrd_size = initrd_size;
-		end = align_up(end + initrd_size, SZ_4K);
+		end += initrd_size;
 	}
+	end = align_up(end, SZ_64K);
+	out->dtb_addr = ram_base + end;
+	end += BOOT_DTB_MAX;
 	if (end > limit)
 		return vmm_error_set(err, "layout", ENOSPC,
 				     "kernel (%llu KiB reserved), device tree and initrd "

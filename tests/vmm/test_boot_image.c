@@ -66,16 +66,21 @@ static void test_plan(void **state)
 	assert_int_equal(boot_plan(&info, 27 * MIB, 3 * MIB, RAM_BASE, 256 * MIB, &l, &err), 0);
 	assert_int_equal(l.kernel_addr, RAM_BASE);
 	assert_int_equal(l.kernel_span, 31 * MIB + 5);
-	assert_int_equal(l.dtb_addr, RAM_BASE + 32 * MIB); /* next 2 MiB boundary */
-	assert_int_equal(l.dtb_addr % (2 * MIB), 0);
-	assert_int_equal(l.initrd_addr, RAM_BASE + 34 * MIB);
+	assert_int_equal(l.initrd_addr, RAM_BASE + 32 * MIB); /* next 2 MiB boundary */
 	assert_int_equal(l.initrd_size, 3 * MIB);
+	/* The tree in the initrd's last 2 MiB block, not one of its own. */
+	assert_int_equal(l.dtb_addr, RAM_BASE + 35 * MIB);
+	/* An initrd that ends inside a 64 KiB page: the tree starts on the next. */
+	assert_int_equal(boot_plan(&info, 27 * MIB, 3 * MIB + 1, RAM_BASE, 256 * MIB, &l, &err), 0);
+	assert_int_equal(l.dtb_addr, RAM_BASE + 35 * MIB + 64 * 1024);
 	/* Old kernels: text_offset from a 2 MiB aligned base. */
 	info = (struct boot_image_info){ .text_offset = 0x80000, .image_size = MIB };
 	assert_int_equal(boot_plan(&info, MIB, 0, RAM_BASE, 64 * MIB, &l, &err), 0);
 	assert_int_equal(l.kernel_addr, RAM_BASE + 0x80000);
 	assert_int_equal(l.initrd_size, 0);
 	assert_int_equal(l.initrd_addr, 0);
+	/* No initrd: the tree right after the kernel's reservation. */
+	assert_int_equal(l.dtb_addr, RAM_BASE + 0x80000 + MIB);
 	/* Too small: an error that says how much is needed. */
 	info = (struct boot_image_info){ .image_size = 60 * MIB };
 	assert_int_equal(boot_plan(&info, 50 * MIB, 10 * MIB, RAM_BASE, 64 * MIB, &l, &err),
