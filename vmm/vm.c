@@ -503,6 +503,7 @@ static int vm_build(const struct vmm_config *cfg, int console_fd,
 	ret = gpio_pl061_create(vm, MACHINE_GPIO_BASE, MACHINE_GPIO_SPI, err);
 	if (ret < 0)
 		goto err_pins;
+	step_done(vm, "devices", &t);
 	if (snap) {
 		ret = console_uart_restore(vm, &snap->uart);
 		if (ret < 0)
@@ -518,7 +519,7 @@ static int vm_build(const struct vmm_config *cfg, int console_fd,
 		ret = vmm_error_sys(err, "eventfd");
 		goto err_pins;
 	}
-	step_done(vm, "uart+fdt", &t);
+	step_done(vm, snap ? "uart" : "fdt", &t);
 	*out = vm;
 	return 0;
 
