@@ -199,18 +199,36 @@ static bool connect_own(struct client *cl)
 	return true;
 }
 
+/* One spawn of the floor (kvm_floor.c --spawn 1) in the lab: its time
+ * from the spawn to the child's exit, in seconds; -1 when not measured. */
+static double floor_once(void)
+{
+	char *out = client_post_text(&ctl, "/cgi-bin/run", "/usr/bin/pinvm-bench-floor --spawn 1");
+	const char *p = out ? strstr(out, "and exit ") : NULL;
+	double ms = p ? strtod(p + strlen("and exit "), NULL) : -1;
+
+	free(out);
+	return ms > 0 ? ms / 1e3 : -1;
+}
+
 static void sequential(int rounds)
 {
 	double *post = calloc((size_t)rounds, sizeof(double));
 	double *start = calloc((size_t)rounds, sizeof(double));
 	double *first = calloc((size_t)rounds, sizeof(double));
-	size_t n = 0;
+	double *floors = calloc((size_t)rounds, sizeof(double));
+	double *ratio = calloc((size_t)rounds, sizeof(double));
+	size_t n = 0, nf = 0;
 	int failed = 0;
 	char *out;
 
-	for (int i = 0; i < rounds && post && start && first; i++) {
+	/* Each round is followed by one spawn of the floor, so that the two
+	 * share whatever else the machine is doing: the ratio of each pair
+	 * holds under load where two separate series would drift apart. */
+	for (int i = 0; i < rounds && post && start && first && floors && ratio; i++) {
 		/* The last round also says where its time went. */
 		struct round rd = one_vm(&c, i == rounds - 1);
+		double f = floor_once();
 
 		if (!rd.ok) {
 			failed++;
@@ -219,6 +237,10 @@ static void sequential(int rounds)
 		post[n] = rd.post;
 		start[n] = rd.start;
 		first[n] = rd.first;
+		if (f > 0) {
+			floors[nf] = f;
+			ratio[nf++] = rd.first / f / 1e3; /* quantile() prints ms */
+		}
 		n++;
 	}
 	printf("BENCH create path (%zu rounds, %d failed): POST /v1/vms 201 median %.1f ms; "
@@ -226,6 +248,9 @@ static void sequential(int rounds)
 	       "p90 %.1f ms (long-poll wait_for=stopped)\n",
 	       n, failed, quantile(post, n, 0.5), quantile(start, n, 0.5),
 	       quantile(first, n, 0.5), quantile(first, n, 0.9));
+	printf("BENCH create path beside the floor, round by round (%zu pairs): floor median "
+	       "%.1f ms; pinvm / floor median %.1fx (target: 2x)\n",
+	       nf, quantile(floors, nf, 0.5), quantile(ratio, nf, 0.5));
 	/* The floor, spawned as a process too, like pinvm-vmm. */
 	out = client_post_text(&ctl, "/cgi-bin/run",
 			       "/usr/bin/pinvm-bench-floor --spawn 20; /usr/bin/pinvm-bench-floor");
@@ -241,6 +266,8 @@ static void sequential(int rounds)
 	free(post);
 	free(start);
 	free(first);
+	free(floors);
+	free(ratio);
 }
 
 static void concurrent(int want)
