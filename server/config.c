@@ -43,6 +43,9 @@ void config_usage(FILE *f)
 		"                    pinvmd named by URL in a request) unless the\n"
 		"                    request gives its own \"ca\"; default: the system's\n"
 		"  --max-vms N       refuse more VMs than this (default 64)\n"
+		"  --standby-vmms N  pinvm-vmm processes kept started ahead of the VMs\n"
+		"                    that will need them, so that a create skips the\n"
+		"                    process's start-up (default 1; 0: none; with KVM)\n"
 		"  --max-profiles N  refuse more profiles than this (default 10000)\n"
 		"  --max-connections N  connections per listener (default 256)\n"
 		"  --max-connections-per-peer N  of those, from one client address\n"
@@ -253,6 +256,7 @@ struct num_flag {
 static const struct num_flag num_flags[] = {
 	{ 'b', "--body-limit", 1024, 64ull * 1024 * 1024 },
 	{ 'M', "--max-vms", 1, 4096 },
+	{ 'W', "--standby-vmms", 0, 16 },
 	{ 'D', "--drain-seconds", 0, 3600 },
 	{ 'P', "--max-profiles", 1, 1000000 },
 	{ 'c', "--max-connections", 1, 65536 },
@@ -270,6 +274,7 @@ static void set_num(struct config *cfg, int opt, unsigned long long v)
 	switch (opt) {
 	case 'b': cfg->body_limit = (size_t)v; break;
 	case 'M': cfg->max_vms = (unsigned)v; break;
+	case 'W': cfg->standby_vmms = (unsigned)v; break;
 	case 'D': cfg->drain_seconds = (unsigned)v; break;
 	case 'P': cfg->max_profiles = (unsigned)v; break;
 	case 'c': cfg->max_connections = (unsigned)v; break;
@@ -299,6 +304,7 @@ static int parse_flags(int argc, char **argv, struct config *cfg, char *err,
 		{ "token-file", required_argument, NULL, 't' },
 		{ "allow-unauthenticated-tcp", no_argument, NULL, 'U' },
 		{ "max-vms", required_argument, NULL, 'M' },
+		{ "standby-vmms", required_argument, NULL, 'W' },
 		{ "tls-cert", required_argument, NULL, 'C' },
 		{ "tls-key", required_argument, NULL, 'K' },
 		{ "peer-ca", required_argument, NULL, 'A' },
@@ -421,6 +427,7 @@ int config_parse(int argc, char **argv, struct config *cfg, char *err,
 	cfg->body_limit = 1024 * 1024;
 	cfg->max_snapshot_bytes = 64ull << 30;
 	cfg->max_vms = 64;
+	cfg->standby_vmms = 1;
 	cfg->drain_seconds = 30;
 	cfg->max_profiles = 10000;
 	cfg->max_connections = 256;

@@ -52,6 +52,7 @@ struct config {
 	const char *peer_ca_path;  /* --peer-ca, borrowed, or NULL */
 	char *peer_ca;             /* its PEM text, owned, or NULL */
 	unsigned max_vms;
+	unsigned standby_vmms;     /* vm_core_config's */
 	unsigned max_profiles;
 	unsigned drain_seconds;
 	/* Connections, per listener: at most max_connections, of which

@@ -299,6 +299,7 @@ int main(int argc, char **argv)
 			.image_dir = srv.image_dir, .max_vms = srv.max_vms,
 			.console_limit = cfg.console_limit,
 			.stop_on_exit = cfg.stop_vms_on_exit,
+			.standby_vmms = cfg.standby_vmms,
 		};
 
 		if (vm_core_new(&srv.vms, &vc) < 0) {

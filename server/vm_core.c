@@ -14,12 +14,14 @@
 #include "vm_registry.h"
 #include "vm_supervisor.h"
 #include "vmm_config.h"
+#include "vmm_standby.h"
 #include "mono_clock.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +62,16 @@ int vm_core_new(struct vm_core **out, const struct vm_core_config *cfg)
 	c->console_limit = cfg->console_limit;
 	c->max_vms = cfg->max_vms;
 	c->stop_on_exit = cfg->stop_on_exit;
+	if (cfg->standby_vmms && c->host && c->host->hypervisor) {
+		char bin[PATH_MAX];
+		int ret = vmm_client_default_binary(bin, sizeof(bin));
+
+		if (ret == 0)
+			ret = vmm_standby_new(cfg->standby_vmms, bin, &c->standby);
+		/* Only the creates' speed depends on it. */
+		if (ret < 0)
+			log_msg(LOG_WARN, "no standby pinvm-vmm: %s", strerror(-ret));
+	}
 	*out = c;
 	return 0;
 }
@@ -92,6 +104,8 @@ void vm_core_free(struct vm_core *c)
 	}
 	if (left)
 		log_msg(LOG_INFO, "%u VMs left running for the next pinvmd", left);
+	/* After the creators' joins above: none can take one any more. */
+	vmm_standby_free(c->standby);
 	vm_registry_free(c->reg);
 	vm_names_free(c->names);
 	free(c);
@@ -258,8 +272,9 @@ static int write_config(const struct vm_core *c, const struct vm_entry *e,
 	return 0;
 }
 
-/* Starts pinvm-vmm on the VM's directory. */
-int vm_core_spawn_vmm(struct vm_entry *e, struct api_error *err)
+/* Starts pinvm-vmm on the VM's directory: a standby process given the
+ * VM's paths when one is ready, else a new one. */
+int vm_core_spawn_vmm(const struct vm_core *c, struct vm_entry *e, struct api_error *err)
 {
 	char bin[PATH_MAX], config[PATH_MAX], sock[PATH_MAX], exitf[PATH_MAX], log[PATH_MAX];
 	char prerun[PATH_MAX];
@@ -275,13 +290,23 @@ int vm_core_spawn_vmm(struct vm_entry *e, struct api_error *err)
 	    vm_dir_file(e->dir, VM_FILE_VMM_LOG, log, sizeof(log)) < 0 ||
 	    vm_dir_file(e->dir, VM_FILE_PRERUN, prerun, sizeof(prerun)) < 0)
 		return api_fail(err, 500, "state_error", "", "state directory path too long");
-	logfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	spawn.binary = bin;
 	spawn.config_path = config;
-	spawn.log_fd = logfd;
 	spawn.control_socket = sock;
 	spawn.exit_file = exitf;
 	spawn.prerun_image = prerun;
+	if (c->standby && vmm_standby_take(c->standby, &e->client)) {
+		if (vmm_client_become(&e->client, &spawn, log, &verr) == 0)
+			return 0;
+		/* It died between the take and now: a new one, as without. */
+		log_msg(LOG_WARN, "vm %s: standby pinvm-vmm %ld: %s; spawning one", e->id,
+			(long)e->client.pid, verr.detail);
+		vmm_client_close(&e->client);
+		vmm_client_signal(&e->client, SIGKILL);
+		vmm_client_reap(&e->client, -1, &verr);
+	}
+	logfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	spawn.log_fd = logfd;
 	ret = vmm_client_spawn(&e->client, &spawn, &verr);
 	if (logfd >= 0)
 		close(logfd);
@@ -325,7 +350,7 @@ static void *create_thread(void *arg)
 	if (!ret)
 		ret = write_config(job->core, e, &spec, job->kernel, job->initrd, job->report, &err);
 	if (!ret)
-		ret = vm_core_spawn_vmm(e, &err);
+		ret = vm_core_spawn_vmm(job->core, e, &err);
 	if (!ret)
 		record_spawned(e);
 	if (!ret)
@@ -494,7 +519,7 @@ static int create(struct vm_core *c, const struct vm_spec *spec, const json_t *d
 	ret = write_config(c, e, &s, k.kernel, k.initrd, report, err);
 	t[CS_CONFIG] = mono_ms_exact();
 	if (!ret)
-		ret = vm_core_spawn_vmm(e, err);
+		ret = vm_core_spawn_vmm(c, e, err);
 	t[CS_SPAWNED] = mono_ms_exact();
 	if (!ret)
 		ret = vm_core_await_created(e, report, err);
@@ -624,7 +649,7 @@ int vm_core_restore(struct vm_core *c, const struct vm_restore *r, const json_t 
 	if (!ret)
 		ret = write_restore_config(c, e, r, err);
 	if (!ret)
-		ret = vm_core_spawn_vmm(e, err);
+		ret = vm_core_spawn_vmm(c, e, err);
 	if (!ret)
 		record_spawned(e);
 	if (!ret)
@@ -747,7 +772,7 @@ int vm_core_restart(struct vm_core *c, struct vm_entry *e, struct compat_report 
 	if (!ret)
 		ret = write_config(c, e, &spec, kernel, initrd, report, err);
 	if (!ret)
-		ret = vm_core_spawn_vmm(e, err);
+		ret = vm_core_spawn_vmm(c, e, err);
 	if (!ret) {
 		pthread_mutex_lock(&e->lock);
 		json_decref(e->abi);

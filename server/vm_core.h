@@ -43,6 +43,9 @@ struct vm_core_config {
 	 * bytes (older ones are dropped, vmm/console_log.h); 0: all. */
 	uint64_t console_limit;
 	bool stop_on_exit;
+	/* pinvm-vmm processes kept started ahead of the VMs (vmm_standby.h);
+	 * 0: none. Only with KVM. */
+	unsigned standby_vmms;
 };
 
 /* 0 with *out set, or -ENOMEM / -ENAMETOOLONG. */

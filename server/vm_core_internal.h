@@ -22,6 +22,7 @@ struct vm_core {
 	bool stop_on_exit;
 	struct vm_names *names;           /* owned: names in use (vm_names.h) */
 	atomic_ullong seq;                /* the last vm_entry.seq given */
+	struct vmm_standby *standby;      /* owned; NULL: none (no KVM, or 0 asked for) */
 };
 
 /*
@@ -82,7 +83,7 @@ int vm_core_write_state_config(const struct vm_core *c, const struct vm_entry *e
 			       struct api_error *err);
 
 /* Starts pinvm-vmm on e's directory (config.json written already). */
-int vm_core_spawn_vmm(struct vm_entry *e, struct api_error *err);
+int vm_core_spawn_vmm(const struct vm_core *c, struct vm_entry *e, struct api_error *err);
 
 /* The new pinvm-vmm's "created" (60 s at most), or why not; with report,
  * the read-back pins are checked and e->abi set. */

@@ -205,7 +205,7 @@ int vm_core_incoming(struct vm_core *c, const struct vm_incoming *in, const json
 	ret = vm_core_write_state_config(c, e, "incoming", job->sock, in->vcpus, in->memory_mib,
 					 in->pins, in->npins, in->deny, in->ndeny, in->accept, err);
 	if (!ret)
-		ret = vm_core_spawn_vmm(e, err);
+		ret = vm_core_spawn_vmm(c, e, err);
 	if (!ret)
 		ret = await_listening(e, err);
 	if (!ret && (ret = migrate_ticket_new(job->ticket)) < 0)

@@ -35,14 +35,10 @@ void vmm_client_init(struct vmm_client *c)
  * share of a create (issue 16). The child gets a new session, default
  * signal dispositions and an empty mask, /dev/null as stdin, the log as
  * stdout and stderr, the channel as fd 3, and nothing else of ours.
+ * argv[0] is the binary; log_fd -1 leaves the child ours.
  */
-int vmm_client_spawn(struct vmm_client *c, const struct vmm_spawn *spawn,
-		     struct vmm_error *err)
+static int spawn_argv(struct vmm_client *c, char **argv, int log_fd, struct vmm_error *err)
 {
-	char fdarg[16];
-	char *argv[12] = { (char *)spawn->binary, "--config",
-			   (char *)spawn->config_path, "--control-fd", fdarg };
-	int argc = 5;
 	int sv[2] = { -1, -1 };
 	int ctl = -1, logfd = -1, ret;
 	posix_spawn_file_actions_t fa;
@@ -51,27 +47,13 @@ int vmm_client_spawn(struct vmm_client *c, const struct vmm_spawn *spawn,
 	pid_t pid;
 
 	vmm_client_init(c);
-	snprintf(fdarg, sizeof(fdarg), "%d", CHILD_CONTROL_FD);
-	if (spawn->control_socket) {
-		argv[argc++] = "--control-socket";
-		argv[argc++] = (char *)spawn->control_socket;
-	}
-	if (spawn->exit_file) {
-		argv[argc++] = "--exit-file";
-		argv[argc++] = (char *)spawn->exit_file;
-	}
-	if (spawn->prerun_image) {
-		argv[argc++] = "--prerun-image";
-		argv[argc++] = (char *)spawn->prerun_image;
-	}
-	argv[argc] = NULL;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return vmm_error_sys(err, "socketpair");
 	/* Above the fds the child assigns, so a dup2 there clobbers none. */
 	ctl = fcntl(sv[1], F_DUPFD_CLOEXEC, PARENT_FD_FLOOR);
-	if (spawn->log_fd >= 0)
-		logfd = fcntl(spawn->log_fd, F_DUPFD_CLOEXEC, PARENT_FD_FLOOR);
-	if (ctl < 0 || (spawn->log_fd >= 0 && logfd < 0)) {
+	if (log_fd >= 0)
+		logfd = fcntl(log_fd, F_DUPFD_CLOEXEC, PARENT_FD_FLOOR);
+	if (ctl < 0 || (log_fd >= 0 && logfd < 0)) {
 		ret = vmm_error_sys(err, "fcntl F_DUPFD_CLOEXEC");
 		goto out;
 	}
@@ -92,12 +74,11 @@ int vmm_client_spawn(struct vmm_client *c, const struct vmm_spawn *spawn,
 	/* Everything else of pinvmd's (listening sockets, the database),
 	 * close-on-exec or not. */
 	posix_spawn_file_actions_addclosefrom_np(&fa, CHILD_CONTROL_FD + 1);
-	ret = posix_spawn(&pid, spawn->binary, &fa, &attr, argv, environ);
+	ret = posix_spawn(&pid, argv[0], &fa, &attr, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
 	if (ret) {
-		ret = vmm_error_set(err, "spawn", ret, "exec %s: %s", spawn->binary,
-				    strerror(ret));
+		ret = vmm_error_set(err, "spawn", ret, "exec %s: %s", argv[0], strerror(ret));
 		c->reaped = true; /* glibc reaped the child that could not exec */
 		goto out;
 	}
@@ -114,6 +95,68 @@ out:
 	if (sv[0] >= 0)
 		close(sv[0]);
 	close(sv[1]);
+	return ret;
+}
+
+int vmm_client_spawn(struct vmm_client *c, const struct vmm_spawn *spawn,
+		     struct vmm_error *err)
+{
+	char fdarg[16];
+	char *argv[12] = { (char *)spawn->binary, "--config",
+			   (char *)spawn->config_path, "--control-fd", fdarg };
+	int argc = 5;
+
+	snprintf(fdarg, sizeof(fdarg), "%d", CHILD_CONTROL_FD);
+	if (spawn->control_socket) {
+		argv[argc++] = "--control-socket";
+		argv[argc++] = (char *)spawn->control_socket;
+	}
+	if (spawn->exit_file) {
+		argv[argc++] = "--exit-file";
+		argv[argc++] = (char *)spawn->exit_file;
+	}
+	if (spawn->prerun_image) {
+		argv[argc++] = "--prerun-image";
+		argv[argc++] = (char *)spawn->prerun_image;
+	}
+	argv[argc] = NULL;
+	return spawn_argv(c, argv, spawn->log_fd, err);
+}
+
+int vmm_client_spawn_standby(struct vmm_client *c, const char *binary, int log_fd,
+			     struct vmm_error *err)
+{
+	char fdarg[16];
+	char *argv[] = { (char *)binary, "--standby", "--control-fd", fdarg, NULL };
+
+	snprintf(fdarg, sizeof(fdarg), "%d", CHILD_CONTROL_FD);
+	return spawn_argv(c, argv, log_fd, err);
+}
+
+int vmm_client_become(struct vmm_client *c, const struct vmm_spawn *spawn,
+		      const char *log_path, struct vmm_error *err)
+{
+	struct vmm_become *b = calloc(1, sizeof(*b));
+	const char *const from[] = { spawn->config_path, log_path, spawn->control_socket,
+				     spawn->exit_file, spawn->prerun_image };
+	char *const to[] = { b ? b->config : NULL, b ? b->log : NULL,
+			     b ? b->control_socket : NULL, b ? b->exit_file : NULL,
+			     b ? b->prerun_image : NULL };
+	int ret = 0;
+
+	if (!b)
+		return vmm_error_set(err, "become", ENOMEM, "out of memory");
+	for (size_t i = 0; i < sizeof(from) / sizeof(from[0]) && !ret; i++)
+		if (from[i] && (size_t)snprintf(to[i], VMM_PROTO_MAX_PATH, "%s", from[i]) >=
+				       VMM_PROTO_MAX_PATH)
+			ret = vmm_error_set(err, "become", ENAMETOOLONG, "path too long: %s",
+					    from[i]);
+	if (!ret) {
+		ret = c->fd < 0 ? -EPIPE : vmm_proto_send_become(c->fd, b);
+		if (ret < 0)
+			vmm_error_set(err, "become", -ret, "send \"become\": %s", strerror(-ret));
+	}
+	free(b);
 	return ret;
 }
 

@@ -73,6 +73,25 @@ int vmm_client_spawn(struct vmm_client *c, const struct vmm_spawn *spawn,
 		     struct vmm_error *err);
 
 /*
+ * Starts pinvm-vmm --standby --control-fd 3 ahead of the VM that will need
+ * it (issue 16: the exec and the process's start-up leave the create
+ * path), with stdout and stderr on log_fd (-1: ours) until it becomes a
+ * VM's. As vmm_client_spawn otherwise; nothing is sent or received yet.
+ */
+int vmm_client_spawn_standby(struct vmm_client *c, const char *binary, int log_fd,
+			     struct vmm_error *err);
+
+/*
+ * Makes a standby's process the pinvm-vmm vmm_client_spawn(spawn) would
+ * have started, appending its output to log_path (spawn->binary and
+ * spawn->log_fd are not used: the process runs already). The next event
+ * is "created" or "error", as after a spawn. -EPIPE when the standby is
+ * gone (it died, or its channel was closed), -ENAMETOOLONG.
+ */
+int vmm_client_become(struct vmm_client *c, const struct vmm_spawn *spawn,
+		      const char *log_path, struct vmm_error *err);
+
+/*
  * Connects to the control socket of a pinvm-vmm a previous pinvmd spawned
  * and reads its "attached" event into *ev (ev->state says where the VM
  * stands; free it with vmm_event_clear). Fills c (pid from SO_PEERCRED,

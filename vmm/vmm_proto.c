@@ -5,6 +5,7 @@
 #include "vmm_config.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -626,4 +627,80 @@ int vmm_proto_recv_event(int fd, struct vmm_event *ev, struct vmm_error *err)
 	ret = vmm_event_from_json(obj, ev, err);
 	json_decref(obj);
 	return ret;
+}
+
+/* The "become" message's paths: key, field, and whether it must be given. */
+static const struct {
+	const char *key;
+	size_t off;
+	bool required;
+} become_paths[] = {
+	{ "config", offsetof(struct vmm_become, config), true },
+	{ "log", offsetof(struct vmm_become, log), true },
+	{ "control_socket", offsetof(struct vmm_become, control_socket), false },
+	{ "exit_file", offsetof(struct vmm_become, exit_file), false },
+	{ "prerun_image", offsetof(struct vmm_become, prerun_image), false },
+};
+
+#define BECOME_NPATHS (sizeof(become_paths) / sizeof(become_paths[0]))
+
+int vmm_proto_send_become(int fd, const struct vmm_become *b)
+{
+	json_t *obj = json_pack("{s:s}", "op", "become");
+
+	for (size_t i = 0; obj && i < BECOME_NPATHS; i++) {
+		const char *value = (const char *)b + become_paths[i].off;
+		size_t n = strnlen(value, VMM_PROTO_MAX_PATH);
+		int ret = 0;
+
+		if (n == VMM_PROTO_MAX_PATH)
+			ret = -ENAMETOOLONG;
+		else if (!n && !become_paths[i].required)
+			continue;
+		else if (value[0] != '/')
+			ret = -EINVAL;
+		else if (json_object_set_new(obj, become_paths[i].key, json_string(value)) < 0)
+			ret = -ENOMEM;
+		if (ret < 0) {
+			json_decref(obj);
+			return ret;
+		}
+	}
+	return send_json(fd, obj);
+}
+
+int vmm_proto_recv_become(int fd, struct vmm_become *b, struct vmm_error *err)
+{
+	const char *op;
+	json_t *obj;
+	int ret;
+
+	memset(b, 0, sizeof(*b));
+	ret = recv_json(fd, &obj, err);
+	if (ret < 0)
+		return ret;
+	op = json_string_value(json_object_get(obj, "op"));
+	if (!op || strcmp(op, "become")) {
+		json_decref(obj);
+		return vmm_error_set(err, "protocol", EPROTO,
+				     "a standby pinvm-vmm takes \"become\" first");
+	}
+	for (size_t i = 0; i < BECOME_NPATHS; i++) {
+		const json_t *v = json_object_get(obj, become_paths[i].key);
+		const char *str = json_string_value(v);
+
+		if (!v && !become_paths[i].required)
+			continue;
+		if (!str || str[0] != '/' || strlen(str) != json_string_length(v) ||
+		    json_string_length(v) >= VMM_PROTO_MAX_PATH) {
+			json_decref(obj);
+			memset(b, 0, sizeof(*b));
+			return vmm_error_set(err, "protocol", EPROTO,
+					     "\"become\" needs \"%s\": an absolute path shorter "
+					     "than %d bytes", become_paths[i].key, VMM_PROTO_MAX_PATH);
+		}
+		memcpy((char *)b + become_paths[i].off, str, json_string_length(v) + 1);
+	}
+	json_decref(obj);
+	return 0;
 }

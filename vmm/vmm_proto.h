@@ -37,6 +37,16 @@
  *                     the console UART's receive FIFO -> input_queued; or
  *                     rejected with errno EAGAIN when the UART's backlog
  *                     cannot take them all (none is taken)
+ * A standby pinvm-vmm (started with --standby, ahead of the VM that will
+ * need it: vmm_client_spawn_standby) reads one message before any op:
+ *   {"op": "become", "config": "/abs/config.json", "log": "/abs/vmm.log",
+ *    "control_socket": "/abs", "exit_file": "/abs", "prerun_image": "/abs"}
+ *                     (the last three optional) and is from then on the
+ *                     pinvm-vmm that `--config ... --control-socket ...`
+ *                     would have started, its stdout and stderr appended
+ *                     to "log": "created" or "error" follows. A standby
+ *                     whose channel closes first exits, having done
+ *                     nothing.
  * Extra keys are ignored. An op that makes no sense in the current state
  * (pause before start, an unknown op, a malformed message) is answered
  * with "rejected" and changes nothing.
@@ -120,6 +130,15 @@ enum vmm_op {
 
 /* Bytes one console_input carries at most (POST /v1/vms/{id}/console). */
 #define VMM_PROTO_MAX_INPUT 4096
+
+/* The "become" message: "" for an optional path not given. */
+struct vmm_become {
+	char config[VMM_PROTO_MAX_PATH];
+	char log[VMM_PROTO_MAX_PATH];
+	char control_socket[VMM_PROTO_MAX_PATH];
+	char exit_file[VMM_PROTO_MAX_PATH];
+	char prerun_image[VMM_PROTO_MAX_PATH];
+};
 
 enum vmm_event_type {
 	VMM_EVENT_CREATED,
@@ -211,6 +230,13 @@ int vmm_proto_send_shutdown(int fd, unsigned timeout_s);
  * VMM_PROTO_MAX_INPUT bytes. */
 int vmm_proto_send_input(int fd, const void *data, size_t len);
 int vmm_proto_send_event(int fd, const struct vmm_event *ev);
+
+/* The "become" message, paths absolute and shorter than VMM_PROTO_MAX_PATH
+ * (-EINVAL, -ENAMETOOLONG). */
+int vmm_proto_send_become(int fd, const struct vmm_become *b);
+/* Reads it into *b: -EPIPE (with err) when the channel closed first,
+ * -EPROTO for anything else than a well-formed "become". */
+int vmm_proto_recv_become(int fd, struct vmm_become *b, struct vmm_error *err);
 
 /*
  * Receiving one message (blocking unless fd is non-blocking). 0 with the

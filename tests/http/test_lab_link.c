@@ -631,8 +631,12 @@ static void b_clean(const char *what, const struct client *ctl_b, bool restart)
 	unsigned nb = 1;
 	char *out;
 
-	out = lab_sh(ctl_b, "for i in $(seq 1 1500); do pidof pinvm-vmm >/dev/null || break; "
-			    "usleep 100000; done; pidof pinvm-vmm >/dev/null && echo lingers; "
+	/* A VM's pinvm-vmm, not B's standby (named pinvm-standby until a VM
+	 * takes it: pinvmd --standby-vmms). */
+	out = lab_sh(ctl_b, "vmms() { for p in $(pidof pinvm-vmm); do "
+			    "[ \"$(cat /proc/$p/comm 2>/dev/null)\" = pinvm-vmm ] && echo $p; done; }; "
+			    "for i in $(seq 1 1500); do [ -z \"$(vmms)\" ] && break; "
+			    "usleep 100000; done; [ -n \"$(vmms)\" ] && echo lingers; "
 			    "echo done");
 	check(out && !strstr(out, "lingers"), "B's receiving pinvm-vmm ended by itself",
 	      "%s: %s after %.0f s", what, out ? out : "no answer", client_now() - t0);

@@ -34,11 +34,14 @@ static const char *make_image =
 
 static struct client c, ctl;
 
-/* "vmm=N dirs=M": live pinvm-vmm processes and VM directories in the lab
- * (caller frees), so the end can be compared with the start. */
+/* "vmm=N dirs=M": live VMs' pinvm-vmm processes and VM directories in the
+ * lab (caller frees), so the end can be compared with the start. A
+ * standby (pinvmd's --standby-vmms) is named pinvm-standby until a VM
+ * takes it: not counted. */
 static char *leftovers(void)
 {
 	const char *cmd = "n=0; for p in $(pidof pinvm-vmm); do "
+			  "[ \"$(cat /proc/$p/comm 2>/dev/null)\" = pinvm-vmm ] || continue; "
 			  "grep -q '^State:.*Z' /proc/$p/status || n=$((n+1)); done; "
 			  "echo vmm=$n dirs=$(ls /var/lib/pinvm/vms 2>/dev/null | wc -l)";
 	struct response r;

@@ -97,6 +97,7 @@ static void test_defaults(void **state)
 	assert_null(cfg.tls_cert);
 	assert_null(cfg.tls_key);
 	assert_int_equal(cfg.max_vms, 64);
+	assert_int_equal(cfg.standby_vmms, 1);
 	assert_int_equal(cfg.drain_seconds, 30);
 	assert_int_equal(cfg.max_profiles, 10000);
 	assert_int_equal(cfg.max_connections, 256);
@@ -171,6 +172,8 @@ static void test_limits_of_numbers(void **state)
 	assert_int_equal(parse("--body-limit", "1024", NULL), 0);
 	assert_int_equal(parse("--body-limit", "67108864", NULL), 0);
 	assert_int_equal(parse("--max-vms", "4096", NULL), 0);
+	assert_int_equal(parse("--standby-vmms", "0", NULL), 0);
+	assert_int_equal(parse("--standby-vmms", "16", NULL), 0);
 	assert_int_equal(parse("--drain-seconds", "3600", NULL), 0);
 }
 
@@ -199,6 +202,7 @@ static void test_refusals(void **state)
 		{ { "--body-limit", "1k" }, -EINVAL, "--body-limit wants" },
 		{ { "--body-limit", "-5" }, -EINVAL, "--body-limit wants" },
 		{ { "--max-vms", "0" }, -EINVAL, "--max-vms wants 1..4096" },
+		{ { "--standby-vmms", "17" }, -EINVAL, "--standby-vmms wants 0..16" },
 		{ { "--max-vms", "4097" }, -EINVAL, "--max-vms wants" },
 		{ { "--max-vms", "" }, -EINVAL, "--max-vms wants" },
 		{ { "--drain-seconds", "3601" }, -EINVAL, "--drain-seconds wants 0..3600" },

@@ -614,6 +614,52 @@ static void test_lifecycle_messages(void **state)
 	close(sv[1]);
 }
 
+/* A standby's first message: the paths given, "" for the optional ones
+ * not given; anything else refused naming what is wrong. */
+static void test_become_messages(void **state)
+{
+	static struct vmm_become b, got;
+	struct vmm_error err;
+	int sv[2];
+	const char *raw;
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	snprintf(b.config, sizeof(b.config), "/s/vms/1/config.json");
+	snprintf(b.log, sizeof(b.log), "/s/vms/1/vmm.log");
+	snprintf(b.exit_file, sizeof(b.exit_file), "/s/vms/1/exit.json");
+	assert_int_equal(vmm_proto_send_become(sv[0], &b), 0);
+	assert_int_equal(vmm_proto_recv_become(sv[1], &got, &err), 0);
+	assert_string_equal(got.config, b.config);
+	assert_string_equal(got.log, b.log);
+	assert_string_equal(got.exit_file, b.exit_file);
+	assert_string_equal(got.control_socket, "");
+	assert_string_equal(got.prerun_image, "");
+	/* Not sent: a relative path, a missing log. */
+	snprintf(b.prerun_image, sizeof(b.prerun_image), "prerun.json");
+	assert_int_equal(vmm_proto_send_become(sv[0], &b), -EINVAL);
+	b.prerun_image[0] = '\0';
+	b.log[0] = '\0';
+	assert_int_equal(vmm_proto_send_become(sv[0], &b), -EINVAL);
+	/* Refused on receipt: another op first, no config, a relative one. */
+	raw = "{\"op\": \"start\"}";
+	assert_int_equal(send(sv[0], raw, strlen(raw), 0), (ssize_t)strlen(raw));
+	assert_int_equal(vmm_proto_recv_become(sv[1], &got, &err), -EPROTO);
+	assert_non_null(strstr(err.detail, "become"));
+	raw = "{\"op\": \"become\", \"log\": \"/l\"}";
+	assert_int_equal(send(sv[0], raw, strlen(raw), 0), (ssize_t)strlen(raw));
+	assert_int_equal(vmm_proto_recv_become(sv[1], &got, &err), -EPROTO);
+	assert_non_null(strstr(err.detail, "\"config\""));
+	raw = "{\"op\": \"become\", \"config\": \"c.json\", \"log\": \"/l\"}";
+	assert_int_equal(send(sv[0], raw, strlen(raw), 0), (ssize_t)strlen(raw));
+	assert_int_equal(vmm_proto_recv_become(sv[1], &got, &err), -EPROTO);
+	assert_string_equal(got.config, "");
+	/* The channel closed first: EPIPE, as for any message. */
+	close(sv[0]);
+	assert_int_equal(vmm_proto_recv_become(sv[1], &got, &err), -EPIPE);
+	close(sv[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -633,6 +679,7 @@ int main(void)
 		cmocka_unit_test(test_config_incoming),
 		cmocka_unit_test(test_migrate_messages),
 		cmocka_unit_test(test_lifecycle_messages),
+		cmocka_unit_test(test_become_messages),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
