@@ -1,7 +1,8 @@
 /*
  * A peer in the same run (issue 16, item 4): the lab guest booted by
  * pinvm and by QEMU/KVM, the VMM users would otherwise pick, in the same
- * lab boot, alternately, ROUNDS times each; per VMM the medians of
+ * lab boot, alternately (in turn first), ROUNDS times each; per VMM the
+ * medians of
  *   boot     the request that starts the VM (pinvm: POST /v1/vms, then
  *            start; QEMU: the control port's command that starts it) ->
  *            the guest's marker in its console file, seen from here
@@ -100,8 +101,9 @@ static long vmm_pid(const char *id)
 	return pid;
 }
 
-/* With the last round: what pid's RSS beyond guest RAM is made of. */
-static void print_largest(int vmm, long pid);
+/* A round's figures; with the last round also what pid's RSS beyond
+ * guest RAM is made of (read while the VMM still runs). */
+static void print_round(int round, int vmm, const struct figures *f, bool last, long pid);
 
 /* pinvm: POST /v1/vms + start -> marker; its pinvm-vmm's memory; DELETE. */
 static bool pinvm_round(int round, bool last, struct figures *f)
@@ -144,8 +146,8 @@ static bool pinvm_round(int round, bool last, struct figures *f)
 		snprintf(why, sizeof(why), "memory not read: %s", err);
 	else
 		ok = true;
-	if (ok && last)
-		print_largest(PINVM, pid);
+	if (ok)
+		print_round(round, PINVM, f, last, pid);
 out:
 	if (id) {
 		snprintf(path, sizeof(path), "/v1/vms/%s", id);
@@ -191,8 +193,8 @@ static bool qemu_round(int round, bool last, struct figures *f)
 		snprintf(why, sizeof(why), "memory not read: %s", err);
 	else
 		ok = true;
-	if (ok && last)
-		print_largest(QEMU, pid);
+	if (ok)
+		print_round(round, QEMU, f, last, pid);
 out:
 	if (pid > 0) {
 		/* SIGTERM, then SIGKILL after 10 s: none is left for the next round. */
@@ -204,15 +206,6 @@ out:
 	}
 	check(ok, "QEMU/KVM boots the guest to its marker", "round %d: %s", round, why);
 	return ok;
-}
-
-static void print_largest(int vmm, long pid)
-{
-	char *s = lab_memory_largest(&ctl, pid, MEMORY_MIB * 1024L, 8);
-
-	printf("BENCH peer %s RSS beyond guest RAM, the largest parts: %s\n", vmm_name[vmm],
-	       s ?: "not read");
-	free(s);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -230,15 +223,22 @@ static double median(double *v, size_t n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-static void print_round(int round, int vmm, const struct figures *f)
+static void print_round(int round, int vmm, const struct figures *f, bool last, long pid)
 {
 	const struct lab_memory *m = &f->mem;
+	char *parts;
 
 	printf("BENCH peer round %d %s: boot %.0f ms; RSS %ld kB (guest RAM %ld, beyond %ld); "
 	       "PSS %ld kB (guest RAM %ld, beyond %ld)\n",
 	       round, vmm_name[vmm], f->boot_ms, m->rss_kb, m->guest_rss_kb,
 	       m->rss_kb - m->guest_rss_kb, m->pss_kb, m->guest_pss_kb,
 	       m->pss_kb - m->guest_pss_kb);
+	if (!last)
+		return;
+	parts = lab_memory_largest(&ctl, pid, MEMORY_MIB * 1024L, 8);
+	printf("BENCH peer %s RSS beyond guest RAM, the largest parts: %s\n", vmm_name[vmm],
+	       parts ?: "not read");
+	free(parts);
 }
 
 /* One figure's medians, a line: pinvm, QEMU and their ratio. */
@@ -282,15 +282,17 @@ int main(int argc, char **argv)
 	       KERNEL, INITRD, MEMORY_MIB, version);
 	free(version);
 
-	/* Alternately, so that whatever else the machine does weighs on both. */
+	/* Alternately, so that whatever else the machine does weighs on both,
+	 * and in turn first (pinvm, QEMU, QEMU, pinvm, ...): neither always
+	 * boots right after the other's guest ended. */
 	for (int i = 1; i <= rounds; i++) {
-		for (int v = 0; v < VMMS; v++) {
+		for (int k = 0; k < VMMS; k++) {
+			int v = i % 2 ? k : VMMS - 1 - k;
 			struct figures f = { 0 };
 
 			if (!(v == PINVM ? pinvm_round(i, i == rounds, &f)
 					 : qemu_round(i, i == rounds, &f)))
 				continue;
-			print_round(i, v, &f);
 			boot[v][n[v]] = f.boot_ms;
 			rss[v][n[v]] = (double)(f.mem.rss_kb - f.mem.guest_rss_kb);
 			pss[v][n[v]] = (double)(f.mem.pss_kb - f.mem.guest_pss_kb);
