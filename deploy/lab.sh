@@ -12,7 +12,7 @@
 #
 # Usage: deploy/lab.sh [--kernel 5.10|6.1|6.12|latest] [--port N] [--cpus N]
 #                      [--mem MiB] [--prepare] [--extra DIR]... [--selftest]
-#                      [--control-port N] [--asan] [--link P]
+#                      [--control-port N] [--asan] [--link P] [--peer]
 #   --kernel   5.10 = bullseye, 6.1 = bookworm, 6.12 = trixie (default),
 #              latest = trixie-backports; with --prepare also "all".
 #   --prepare  fetch and cache the kernel(s), build pinvm and the initramfs
@@ -41,6 +41,14 @@
 #                pinvm lab link: 169.254.X.Y
 #              The other lab's pinvmd reaches it at http://169.254.X.Y:8080.
 #              Nothing leaves this machine: the link is a loopback socket.
+#   --peer     also carry the peer VMM for the benchmarks: QEMU
+#              (qemu-system-aarch64) of the lab kernel's own Debian suite
+#              (trixie's for latest), its libraries and that suite's
+#              loader, at /peer/qemu (deploy/lab/peer.sh; run it as
+#              /peer/qemu/ld-linux-aarch64.so.1 --library-path
+#              /peer/qemu/lib /peer/qemu/qemu-system-aarch64 ...); adds
+#              16 MB (zstd) to the initramfs. With --prepare, fetch it
+#              (and build .lab/initrd/<suite>-peer.cpio.gz).
 #   --selftest boot, run pinvm-vmm-selftest (tests/vmm/selftest.c) in the
 #              lab instead of serving the API, power off, and exit with the
 #              selftest's status (0 = all passed). Its output is on stdout.
@@ -102,7 +110,7 @@ read -r -a _extra_modules <<<"${PINVM_LAB_MODULES:-}"
 WANT_MODULES+=("${_extra_modules[@]}")
 
 HOST_PACKAGES=(qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross cpio
-	pax-utils python3-pyelftools
+	pax-utils python3-pyelftools zstd
 	libasan8-arm64-cross libubsan1-arm64-cross
 	xz-utils curl cmake make pkg-config libmicrohttpd-dev:arm64
 	libjansson-dev:arm64 libsqlite3-dev:arm64 libfdt-dev:arm64
@@ -117,6 +125,7 @@ SELFTEST=0
 ASAN=0
 CONTROL_PORT=
 LINK_PORT=
+PEER=0
 EXTRA_DIRS=()
 # The guest kernel the lab ships in /images comes from this suite.
 GUEST_SUITE=bookworm
@@ -151,6 +160,7 @@ parse_args() {
 		--prepare) PREPARE=1 ;;
 		--selftest) SELFTEST=1 ;;
 		--asan) ASAN=1 ;;
+		--peer) PEER=1 ;;
 		--control-port) CONTROL_PORT=${2:?--control-port needs a value}; shift ;;
 		--control-port=*) CONTROL_PORT=${1#*=} ;;
 		--link) LINK_PORT=${2:?--link needs a port}; shift ;;
@@ -212,6 +222,8 @@ source "$LAB_DIR/kernels.sh"
 source "$LAB_DIR/initramfs.sh"
 # shellcheck source=deploy/lab/boot.sh
 source "$LAB_DIR/boot.sh"
+# shellcheck source=deploy/lab/peer.sh
+source "$LAB_DIR/peer.sh"
 
 main() {
 	parse_args "$@"
@@ -239,11 +251,16 @@ main() {
 	fi
 	rm -rf "$CACHE"/initrd/.stage.* # left by an interrupted --prepare
 	ensure_host_packages
-	local busybox kdirs=() s
+	local busybox kdirs=() peers=() s
 	for s in "${suites[@]}"; do
 		k=$(fetch_kernel "$s")
 		kdirs+=("$k")
 	done
+	if ((PEER)); then
+		for s in "${suites[@]}"; do
+			peers+=("$(fetch_peer "$(peer_suite_of "$s")")")
+		done
+	fi
 	busybox=$(fetch_busybox)
 	local images
 	images=$(build_images "$(fetch_kernel "$GUEST_SUITE")" "$busybox")
@@ -253,8 +270,10 @@ main() {
 		mkdir -p "$CACHE/initrd"
 		local i
 		for i in "${!suites[@]}"; do
-			build_initrd "${kdirs[$i]}" "$CACHE/initrd/${suites[$i]}$( ((ASAN)) && echo -asan).cpio.gz" \
-				"$busybox" "$images"
+			# (-peer: deploy/images.sh takes the plain one for the lab image.)
+			build_initrd "${kdirs[$i]}" \
+				"$CACHE/initrd/${suites[$i]}$( ((ASAN)) && echo -asan)$( ((PEER)) && echo -peer).cpio.gz" \
+				"$busybox" "$images" "${peers[$i]:-}"
 		done
 		log "prepared: ${suites[*]}"
 		return 0
@@ -265,7 +284,7 @@ main() {
 	# its initrd when it started).
 	find "$CACHE/run" -mindepth 1 -maxdepth 1 -name 'lab.*' -mmin +60 -exec rm -rf {} +
 	RUN_DIR=$(mktemp -d "$CACHE/run/lab.XXXXXX")
-	build_initrd "${kdirs[0]}" "$RUN_DIR/initrd.img" "$busybox" "$images"
+	build_initrd "${kdirs[0]}" "$RUN_DIR/initrd.img" "$busybox" "$images" "${peers[0]:-}"
 	flock -u 9
 	exec 9>&-
 	boot "${kdirs[0]}" "$RUN_DIR/initrd.img"

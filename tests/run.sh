@@ -77,6 +77,7 @@ SNAPSHOTS=$ROOT/build/test-snapshots
 # appears once every archive is there.
 GICV2_DIR=$ROOT/build/test-lab-gicv2
 GICV2_LANE= # which lane of pass 2 boots the GICv2 host (lab_steps), empty: none
+LAB_PEER= # --peer once lab_steps fetched the peer VMM for 6.12's benchmarks
 
 say() { printf '== %s\n' "$*"; }
 
@@ -396,13 +397,17 @@ label_regex() {
 # plain build: they took four times as long in the ASan boot):
 # lab-matrix-pass1. On 6.12 also the figures, here because this boot runs
 # the plain build: pass 2 on 6.12 is the ASan boot, whose timings would
-# measure the sanitizers: lab-bench. Then the mark the ASan kernel's
-# pass 1 waits for.
+# measure the sanitizers: lab-bench, in a lab that also carries the peer
+# VMM, QEMU (deploy/lab.sh --peer, unless lab_steps could not fetch it:
+# LAB_PEER empty). Then the mark the ASan kernel's pass 1 waits for.
 lab_pass1() {
-	local kernel=$1 port=$2 labels=(lab-pass1)
+	local kernel=$1 port=$2 labels=(lab-pass1) args=''
 	[ "$kernel" != "$ASAN_KERNEL" ] || labels+=(lab-matrix-pass1)
-	[ "$kernel" != 6.12 ] || labels+=(lab-bench)
-	lab_run "$kernel" "$port" host "${labels[@]}"
+	if [ "$kernel" = 6.12 ]; then
+		labels+=(lab-bench)
+		args=$LAB_PEER
+	fi
+	LAB_ARGS=$args lab_run "$kernel" "$port" host "${labels[@]}"
 	touch "$JOBDIR/pass1-$kernel.done"
 }
 
@@ -549,6 +554,18 @@ lab_steps() {
 		</dev/null >"$LOGDIR/lab-prepare-asan.log" 2>&1; then
 		tally "lab prepare (ASan+UBSan build)" 1 "$LOGDIR/lab-prepare-asan.log"
 		return
+	fi
+	# The peer VMM for 6.12's benchmarks (lab-bench), fetched now so that
+	# no download happens mid-boot; without it that boot runs all the same
+	# and only its peer benchmark fails.
+	LAB_PEER=
+	if [[ " $KERNELS " == *" 6.12 "* ]]; then
+		if "$ROOT/deploy/lab.sh" --prepare --peer --kernel 6.12 </dev/null \
+			>"$LOGDIR/lab-prepare-peer.log" 2>&1; then
+			LAB_PEER=--peer
+		else
+			tally "lab prepare (peer QEMU)" 1 "$LOGDIR/lab-prepare-peer.log"
+		fi
 	fi
 	local k n=0 t0=$SECONDS
 	P1_LANE1=() P1_LANE2=()

@@ -144,12 +144,13 @@ copy_libs() {
 
 # Builds the initramfs for the kernel in KDIR into OUT: a gzip'ed newc cpio of
 # busybox, /init, the kernel's modules, and every executable of BUILD_DIR/bin
-# with its shared libraries; before it the /images cpio (IMAGES) and each
+# with its shared libraries; before it the /images cpio (IMAGES), the peer's
+# (PEER, with --peer: peer.sh's zstd cpio of /peer/qemu) and each
 # --extra DIR as an uncompressed cpio (no time spent compressing or, in the
 # emulated guest, decompressing tens of MB). The extras come first: the
 # kernel unpacks the archives in order, so the lab's own files win on a clash.
 build_initrd() {
-	local kdir=$1 out=$2 busybox=$3 images=$4 stage
+	local kdir=$1 out=$2 busybox=$3 images=$4 peer=${5:-} stage
 	stage=$(mktemp -d "${out%/*}/.stage.XXXXXX")
 	mkdir -p "$stage"/{bin,sbin,usr/bin,usr/sbin,usr/lib/$ARCH_TRIPLET,lib/modules,etc/lab,proc,sys,dev,tmp,run,root,var/lib/pinvm}
 	# Libraries live in /usr/lib/aarch64-linux-gnu (the loader's default
@@ -179,6 +180,9 @@ build_initrd() {
 	(cd "$stage" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet | gzip -6) >"$base"
 	# newc archives are padded to 512 bytes, so each next one starts aligned.
 	cat "$images" >"$out.tmp"
+	# A compressed archive ends where its stream does; the next one is
+	# looked for after it (the kernel skips zero padding between them).
+	[[ -z $peer ]] || cat "$peer" >>"$out.tmp"
 	for d in "${EXTRA_DIRS[@]}"; do
 		# newc archives are padded to 512 bytes, so the next one starts aligned.
 		(cd "$d" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >>"$out.tmp"
