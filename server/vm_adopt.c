@@ -16,18 +16,22 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #define VM_ATTACH_TIMEOUT_MS 5000
 /* A pinvm-vmm busy writing a snapshot answers only when it is done (its
  * control loop is the one writing): as long as the snapshot may take. */
 #define VM_ATTACH_BUSY_TRIES 60
 
-/* Whether pid is still the pinvm-vmm of dir (its config path is in its
- * command line), so a recycled pid is never signalled or waited for. */
+/* Whether pid is still the pinvm-vmm of dir, so a recycled pid is never
+ * signalled or waited for: its config path is in its command line, or,
+ * for one that was a standby (vmm_standby.h: its command line names no
+ * VM), its stdout is the VM's log, which it opened at "become". */
 static bool vmm_of_dir(json_int_t pid, const char *dir)
 {
 	char path[64], args[4096];
 	size_t n, len = strlen(dir);
+	ssize_t ln;
 	FILE *f;
 
 	if (pid <= 0)
@@ -43,7 +47,12 @@ static bool vmm_of_dir(json_int_t pid, const char *dir)
 		if (!strncmp(args + i, dir, len) && args[i + len] == '/')
 			return true;
 	}
-	return false;
+	snprintf(path, sizeof(path), "/proc/%lld/fd/1", (long long)pid);
+	ln = readlink(path, args, sizeof(args) - 1);
+	if (ln <= 0)
+		return false;
+	args[ln] = '\0';
+	return !strncmp(args, dir, len) && args[len] == '/';
 }
 
 /* Why a VM the record says is alive is not any more, when it is not. */
