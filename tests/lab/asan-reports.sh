@@ -40,7 +40,13 @@ fi
 i=0
 while [ -n "$(pidof pinvm-vmm)" ] && [ "$i" -lt 300 ]; do usleep 100000; i=$((i + 1)); done
 [ -z "$(pidof pinvm-vmm)" ] || echo "FAIL: pinvm-vmm still running 30 s later: $(pidof pinvm-vmm)"
-sleep 1 # syslogd passes on what UBSan logged last
+# What UBSan logged last is in its file once syslogd passed on a mark
+# logged after it (deploy/lab/init's awk touches /tmp/syslog.mark).
+rm -f /tmp/syslog.mark
+logger pinvm-syslog-mark
+i=0
+while [ ! -e /tmp/syslog.mark ] && [ "$i" -lt 250 ]; do usleep 20000; i=$((i + 1)); done
+[ -e /tmp/syslog.mark ] || echo "FAIL: syslogd passed on no mark within 5 s"
 n=0
 for f in /tmp/asan/*; do
 	[ -s "$f" ] || continue
