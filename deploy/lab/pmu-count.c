@@ -59,10 +59,9 @@ int main(void)
 		printf("unavailable: read: %s\n", strerror(errno));
 		return 1;
 	}
-	if (ins < 0)
-		printf("cycles=%llu instructions=unsupported (%s)\n", (unsigned long long)c, why);
-	else
-		printf("cycles=%llu instructions=%llu\n", (unsigned long long)c,
-		       (unsigned long long)i);
+	if (ins >= 0)
+		snprintf(why, sizeof(why), "%llu", (unsigned long long)i);
+	printf("cycles=%llu instructions=%s%s%s\n", (unsigned long long)c,
+	       ins < 0 ? "unsupported (" : "", why, ins < 0 ? ")" : "");
 	return 0;
 }
