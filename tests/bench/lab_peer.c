@@ -105,12 +105,29 @@ static long vmm_pid(const char *id)
  * guest RAM is made of (read while the VMM still runs). */
 static void print_round(int round, int vmm, const struct figures *f, bool last, long pid);
 
+/* A round whose guest showed its marker: its boot time (from t0), its
+ * VMM's memory (read while it still runs) and its line. false, with why,
+ * when the memory could not be read. */
+static bool booted(int round, int vmm, long pid, double t0, bool last, struct figures *f,
+		   char *why, size_t why_len)
+{
+	char err[256];
+
+	f->boot_ms = (client_now() - t0) * 1e3;
+	if (lab_memory_read(&ctl, pid, MEMORY_MIB * 1024L, &f->mem, err, sizeof(err)) < 0) {
+		snprintf(why, why_len, "memory not read: %s", err);
+		return false;
+	}
+	print_round(round, vmm, f, last, pid);
+	return true;
+}
+
 /* pinvm: POST /v1/vms + start -> marker; its pinvm-vmm's memory; DELETE. */
 static bool pinvm_round(int round, bool last, struct figures *f)
 {
 	json_t *spec = json_pack("{s:i, s:i, s:s, s:s, s:s}", "vcpus", 1, "memory_mib", MEMORY_MIB,
 				 "kernel", KERNEL, "initrd", INITRD, "cmdline", "console=ttyS0");
-	char path[160], file[160], why[320] = "", err[256];
+	char path[160], file[160], why[320] = "";
 	struct response r;
 	char *id = NULL;
 	bool ok = false;
@@ -141,13 +158,7 @@ static bool pinvm_round(int round, bool last, struct figures *f)
 		free(t);
 		goto out;
 	}
-	f->boot_ms = (client_now() - t0) * 1e3;
-	if (lab_memory_read(&ctl, pid, MEMORY_MIB * 1024L, &f->mem, err, sizeof(err)) < 0)
-		snprintf(why, sizeof(why), "memory not read: %s", err);
-	else
-		ok = true;
-	if (ok)
-		print_round(round, PINVM, f, last, pid);
+	ok = booted(round, PINVM, pid, t0, last, f, why, sizeof(why));
 out:
 	if (id) {
 		snprintf(path, sizeof(path), "/v1/vms/%s", id);
@@ -169,7 +180,7 @@ static bool qemu_round(int round, bool last, struct figures *f)
 		"-monitor none " QEMU_MACHINE " -m " STR(MEMORY_MIB) " "
 		"-kernel /images/" KERNEL " -initrd /images/" INITRD " -append console=ttyAMA0 "
 		"-serial file:$d/console.log </dev/null >$d/qemu.out 2>&1 & echo \"pid $!\"";
-	char why[320] = "", err[256], *out, cmd[256];
+	char why[320] = "", *out, cmd[256];
 	bool ok = false;
 	double t0 = client_now();
 	long pid = 0;
@@ -188,13 +199,7 @@ static bool qemu_round(int round, bool last, struct figures *f)
 		free(t);
 		goto out;
 	}
-	f->boot_ms = (client_now() - t0) * 1e3;
-	if (lab_memory_read(&ctl, pid, MEMORY_MIB * 1024L, &f->mem, err, sizeof(err)) < 0)
-		snprintf(why, sizeof(why), "memory not read: %s", err);
-	else
-		ok = true;
-	if (ok)
-		print_round(round, QEMU, f, last, pid);
+	ok = booted(round, QEMU, pid, t0, last, f, why, sizeof(why));
 out:
 	if (pid > 0) {
 		/* SIGTERM, then SIGKILL after 10 s: none is left for the next round. */
