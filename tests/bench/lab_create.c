@@ -199,6 +199,71 @@ static bool connect_own(struct client *cl)
 	return true;
 }
 
+/*
+ * Where the last n creates' time went inside pinvmd: the medians of the
+ * ms_* fields of its "vm created" log lines (server/vm_core.c), read from
+ * the lab's console log (PINVM_LAB_LOG, which tests/run.sh sets).
+ */
+static void print_pinvmd_steps(size_t n)
+{
+	static const char *const keys[] = { "ms_checks", "ms_record", "ms_config", "ms_spawn",
+					    "ms_built", "ms_persist", "ms_supervise", "ms_total" };
+	enum { NKEYS = sizeof(keys) / sizeof(keys[0]) };
+	const char *path = getenv("PINVM_LAB_LOG");
+	double *v[NKEYS] = { 0 };
+	size_t have = 0, cap = 0;
+	char line[4096], out[512] = "";
+	FILE *f = path ? fopen(path, "r") : NULL;
+
+	if (!f) {
+		printf("BENCH create path inside pinvmd: not read (no lab log%s%s)\n",
+		       path ? " at " : "", path ? path : "");
+		return;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		const char *brace = strchr(line, '{');
+		json_t *doc;
+
+		if (!brace || !strstr(line, "\"msg\":\"vm created\""))
+			continue;
+		doc = json_loads(brace, 0, NULL);
+		if (!doc)
+			continue;
+		if (have == cap) {
+			cap = cap ? 2 * cap : 64;
+			for (size_t k = 0; k < NKEYS; k++) {
+				double *p = realloc(v[k], cap * sizeof(double));
+
+				if (!p)
+					goto out;
+				v[k] = p;
+			}
+		}
+		for (size_t k = 0; k < NKEYS; k++)
+			v[k][have] = json_real_value(json_object_get(doc, keys[k])) / 1e3;
+		have++;
+		json_decref(doc);
+	}
+	/* The last n: this benchmark's sequential creates. */
+	if (have > n)
+		for (size_t k = 0; k < NKEYS; k++)
+			memmove(v[k], v[k] + (have - n), n * sizeof(double));
+	if (have > n)
+		have = n;
+	for (size_t k = 0; k < NKEYS && have; k++) {
+		size_t len = strlen(out);
+
+		snprintf(out + len, sizeof(out) - len, "%s%s %.1f", k ? " " : "", keys[k] + 3,
+			 quantile(v[k], have, 0.5));
+	}
+	printf("BENCH create path inside pinvmd (median of %zu creates, ms): %s\n", have,
+	       have ? out : "no \"vm created\" lines");
+out:
+	for (size_t k = 0; k < NKEYS; k++)
+		free(v[k]);
+	fclose(f);
+}
+
 /* One spawn of the floor (kvm_floor.c --spawn 1) in the lab: its time
  * from the spawn to the child's exit, in seconds; -1 when not measured. */
 static double floor_once(void)
@@ -248,6 +313,7 @@ static void sequential(int rounds)
 	       "p90 %.1f ms (long-poll wait_for=stopped)\n",
 	       n, failed, quantile(post, n, 0.5), quantile(start, n, 0.5),
 	       quantile(first, n, 0.5), quantile(first, n, 0.9));
+	print_pinvmd_steps(n);
 	printf("BENCH create path beside the floor, round by round (%zu pairs): floor median "
 	       "%.1f ms; pinvm / floor median %.1fx (target: 2x)\n",
 	       nf, quantile(floors, nf, 0.5), quantile(ratio, nf, 0.5));
