@@ -9,8 +9,9 @@
  *   - struct vmm_client is the caller's; it owns c->fd (our end of the
  *     socketpair) and the duty to reap c->pid.
  *   - pinvm-vmm runs in its own session (setsid), with stdin on /dev/null,
- *     stdout and stderr on spawn->log_fd (or pinvmd's own), the control
- *     socket as fd 3 and no other descriptor of pinvmd's.
+ *     stdout and stderr on spawn->log_fd (or pinvmd's own; a standby's on
+ *     its VM's log from "become" on), the control socket as fd 3 and no
+ *     other descriptor of pinvmd's.
  *
  * If pinvmd closes the channel or dies, pinvm-vmm does not stop the guest:
  * the VM keeps its state and the process lives on, reparented, until the
