@@ -55,51 +55,55 @@ static bool match(const char *pattern, const char *path, struct route_match *m)
 	return true;
 }
 
-/* The {x} segments of pattern, or -1 when path does not match it. */
-static int params_of(const char *pattern, const char *path)
-{
-	struct route_match m = { 0 };
-
-	return match(pattern, path, &m) ? (int)m.nparams : -1;
-}
-
 unsigned route_match(const char *method, const char *path,
 		     struct route_match *m)
 {
 	/* HEAD is GET without a body; libmicrohttpd drops the body itself. */
 	const char *want = strcmp(method, "HEAD") ? method : "GET";
+	struct route_match got = { 0 };
+	int nparams[ROUTE_COUNT];
 	int best = -1;
-	size_t i, used = 0;
+	size_t i, hit = ROUTE_COUNT, used = 0;
 
 	memset(m, 0, sizeof(*m));
 	m->route = ROUTE_COUNT;
 	/*
 	 * The most literal patterns that match are the path's routes: POST
 	 * /v1/vms/incoming is not a VM named "incoming", so /v1/vms/{id}'s
-	 * methods neither serve it nor are in its Allow.
+	 * methods neither serve it nor are in its Allow. One pass finds them
+	 * and the first of them with the method (this runs for every
+	 * request, more than once: two passes were a tenth of pinvmd's CPU
+	 * under load).
 	 */
 	for (i = 0; i < ROUTE_COUNT; i++) {
-		int n = params_of(route_table[i].pattern, path);
+		struct route_match tmp;
+		int n = match(route_table[i].pattern, path, &tmp) ? (int)tmp.nparams : -1;
 
-		if (n >= 0 && (best < 0 || n < best))
+		nparams[i] = n;
+		if (n < 0 || (best >= 0 && n > best))
+			continue;
+		if (best < 0 || n < best) {
 			best = n;
+			hit = ROUTE_COUNT;
+		}
+		if (hit == ROUTE_COUNT && !strcmp(route_table[i].method, want)) {
+			hit = i;
+			got = tmp;
+		}
 	}
 	if (best < 0)
 		return m->status = 404;
-	for (i = 0; i < ROUTE_COUNT; i++) {
-		const struct route_spec *r = &route_table[i];
-
-		if (params_of(r->pattern, path) != best || strcmp(r->method, want))
-			continue;
-		match(r->pattern, path, m);
-		m->route = i;
+	if (hit < ROUTE_COUNT) {
+		memcpy(m->params, got.params, got.nparams * sizeof(m->params[0]));
+		m->nparams = got.nparams;
+		m->route = hit;
 		return m->status = 200;
 	}
 	for (i = 0; i < ROUTE_COUNT; i++) {
 		const struct route_spec *r = &route_table[i];
 		size_t len = strlen(r->method);
 
-		if (params_of(r->pattern, path) != best || used + len + 3 > sizeof(m->allow))
+		if (nparams[i] != best || used + len + 3 > sizeof(m->allow))
 			continue;
 		if (used) {
 			memcpy(m->allow + used, ", ", 2);
