@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
-# tests/bench/load.sh [PINVMD_PATH] [SECONDS]: pinvmd under HTTP load, next
-# to nginx serving the very same bytes.
+# tests/bench/load.sh [PINVMD_PATH] [SECONDS] [ROUNDS]: pinvmd under HTTP
+# load, next to nginx serving the very same bytes.
 #
 # Starts PINVMD_PATH (default build/bin/pinvmd, built when missing; the
 # native build serves the API without KVM) on 127.0.0.1:0 (the port it took
 # read from its --ready-file) with a temp state dir, creates the profile
 # "bench", then runs wrk (2 threads, 32 connections, SECONDS each, default
-# 10) against
+# 5) against
 #   GET  /v1/profiles/bench
 #   POST /v1/compatibility  {"profile":"bench","host":<lab-6.12's registers>}
 # and the same two against nginx on another free 127.0.0.1 port, serving
 # pinvmd's answers saved to files (tests/bench/nginx.conf.in says how the
-# POST is served). Prints a table: requests/s, p99 latency, the
-# pinvmd/nginx ratio, non-2xx answers and socket errors.
+# POST is served): ROUNDS rounds (default 3), each pinvmd then nginx on
+# one route, so that both share whatever else the machine does (one 10 s
+# run of each gave ratios of 0.70 to 0.93 for the same binary on an idle
+# machine). Prints a table of medians over the rounds: requests/s, p50 and
+# p99 latency, the median of the rounds' pinvmd/nginx ratios (requests/s,
+# and p99), non-2xx answers and socket errors (summed).
 #
 # Like for like: both log one line per request to a file (pinvmd's stderr,
 # nginx's access log), both keep connections alive without a request cap;
@@ -23,13 +27,14 @@
 # failed): the setup requests succeed, nginx serves byte-identical bodies,
 # and every answer of every run is 2xx, with at least one answer per run.
 # Installs wrk, nginx-light (or nginx), curl, jq and python3 when missing.
-# Cleans up every process and file it made on exit; ~4 x SECONDS + 5 s.
+# Cleans up every process and file it made on exit; ~4 x ROUNDS x SECONDS + 5 s.
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 HERE=$ROOT/tests/bench
 PINVMD=${1:-$ROOT/build/bin/pinvmd}
-DURATION=${2:-10}
+DURATION=${2:-5}
+ROUNDS=${3:-3}
 THREADS=2
 CONNECTIONS=32
 FIXTURE=$ROOT/tests/fixtures/lab-6.12.json
@@ -48,6 +53,7 @@ usage() {
 	exit 2
 }
 case $DURATION in '' | *[!0-9]* | 0) usage ;; esac
+case $ROUNDS in '' | *[!0-9]* | 0) usage ;; esac
 case ${1:-} in -h | --help) usage ;; esac
 
 cleanup() {
@@ -224,53 +230,79 @@ else
 	die "nginx answers both routes 200 with pinvmd's bytes (POST: $s2)"
 fi
 
-echo "load: wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s per run, 127.0.0.1 only;" \
+echo "load: wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s per run, $ROUNDS rounds, 127.0.0.1 only;" \
 	"$(nproc) CPUs shared by wrk, pinvmd and nginx ($(/usr/sbin/nginx -v 2>&1 | sed 's/.*: //'));" \
 	"load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "bodies: GET answer $(wc -c <"$WWW/v1/profiles/bench") B;" \
 	"POST request $(wc -c <"$TMP/compat-request.json") B, answer $(wc -c <"$WWW/v1/compatibility") B"
 
-ROWS=()
-for route in "GET /v1/profiles/bench" "POST /v1/compatibility"; do
-	method=${route%% *} path=${route#* } body=
-	[ "$method" = POST ] && body=$TMP/compat-request.json
-	echo "running $route: pinvmd, then nginx"
-	run_wrk "$API$path" "$method" "$body"
-	r1=$RESULT
-	run_wrk "$STATIC$path" "$method" "$body"
-	r2=$RESULT
-	for who in pinvmd nginx; do
-		r=$r1
-		[ "$who" = nginx ] && r=$r2
-		answers=$(field answers "$r")
-		bad=$(field non2xx "$r")
-		errs=$(field sock_errors "$r")
-		if [ -z "$r" ]; then
-			fail "$who $route: wrk gave no result" "$(tail -n 5 "$TMP/wrk.out")"
-		elif [ "$bad" = 0 ] && [ "${answers:-0}" -gt 0 ]; then
-			ok "$who $route: $answers answers, all 2xx ($errs socket errors)"
-		else
-			fail "$who $route: $bad of $answers answers not 2xx"
-		fi
+# One run's result: checked (all 2xx, some answers), and appended as
+# "who|route|rps|p50_us|p99_us|non2xx|sock_errors" to $TMP/runs.
+record_run() {
+	local who=$1 route=$2 r=$3 answers bad errs
+	answers=$(field answers "$r")
+	bad=$(field non2xx "$r")
+	errs=$(field sock_errors "$r")
+	if [ -z "$r" ]; then
+		fail "$who $route: wrk gave no result" "$(tail -n 5 "$TMP/wrk.out")"
+		return
+	elif [ "$bad" = 0 ] && [ "${answers:-0}" -gt 0 ]; then
+		ok "$who $route: $answers answers, all 2xx ($errs socket errors)"
+	else
+		fail "$who $route: $bad of $answers answers not 2xx"
+	fi
+	printf '%s|%s|%s|%s|%s|%s|%s\n' "$who" "$route" "$(field rps "$r")" "$(field p50_us "$r")" \
+		"$(field p99_us "$r")" "$bad" "$errs" >>"$TMP/runs"
+}
+
+: >"$TMP/runs"
+for ((round = 1; round <= ROUNDS; round++)); do
+	for route in "GET /v1/profiles/bench" "POST /v1/compatibility"; do
+		method=${route%% *} path=${route#* } body=
+		[ "$method" = POST ] && body=$TMP/compat-request.json
+		echo "round $round, $route: pinvmd, then nginx"
+		run_wrk "$API$path" "$method" "$body"
+		record_run pinvmd "$route" "$RESULT"
+		run_wrk "$STATIC$path" "$method" "$body"
+		record_run nginx "$route" "$RESULT"
 	done
-	ROWS+=("$route|$r1|$r2")
 done
 
 echo
-printf '%-24s %12s %15s %12s %15s %6s %12s %12s\n' route "pinvmd req/s" "p50/p99 ms" \
-	"nginx req/s" "p50/p99 ms" ratio "non-2xx p/n" "sock err p/n"
-for row in "${ROWS[@]}"; do
-	IFS='|' read -r route r1 r2 <<<"$row"
-	if [ -z "$r1" ] || [ -z "$r2" ]; then continue; fi
-	awk -v route="$route" \
-		-v a="$(field rps "$r1")" -v am="$(field p50_us "$r1")" -v ap="$(field p99_us "$r1")" \
-		-v b="$(field rps "$r2")" -v bm="$(field p50_us "$r2")" -v bp="$(field p99_us "$r2")" \
-		-v bad="$(field non2xx "$r1")/$(field non2xx "$r2")" \
-		-v err="$(field sock_errors "$r1")/$(field sock_errors "$r2")" \
-		'BEGIN { printf "%-24s %12.0f %15s %12.0f %15s %6.2f %12s %12s\n",
-			route, a, sprintf("%.2f/%.2f", am / 1000, ap / 1000),
-			b, sprintf("%.2f/%.2f", bm / 1000, bp / 1000), (b > 0 ? a / b : 0), bad, err }'
-done
+printf '%-24s %12s %15s %12s %15s %6s %9s %12s %12s\n' route "pinvmd req/s" "p50/p99 ms" \
+	"nginx req/s" "p50/p99 ms" ratio "p99 x" "non-2xx p/n" "sock err p/n"
+# Rounds pair up in order: the k-th pinvmd run of a route with its k-th
+# nginx run.
+awk -F'|' '
+	function median(a, n,   i, j, t) {
+		for (i = 2; i <= n; i++)
+			for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+		return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+	}
+	{
+		k = $1 SUBSEP $2; n[k]++
+		rps[k, n[k]] = $3; p50[k, n[k]] = $4; p99[k, n[k]] = $5
+		bad[k] += $6; err[k] += $7
+		if (!($2 in seen)) { seen[$2] = 1; order[++routes] = $2 }
+	}
+	END {
+		for (i = 1; i <= routes; i++) {
+			r = order[i]; a = "pinvmd" SUBSEP r; b = "nginx" SUBSEP r
+			m = n[a] < n[b] ? n[a] : n[b]
+			if (!m) continue
+			for (j = 1; j <= m; j++) {
+				ra[j] = rps[a, j]; rb[j] = rps[b, j]
+				ma[j] = p50[a, j]; mb[j] = p50[b, j]
+				pa[j] = p99[a, j]; pb[j] = p99[b, j]
+				q[j] = rps[b, j] > 0 ? rps[a, j] / rps[b, j] : 0
+				x[j] = p99[b, j] > 0 ? p99[a, j] / p99[b, j] : 0
+			}
+			printf "%-24s %12.0f %15s %12.0f %15s %6.2f %9.2f %12s %12s\n", r,
+				median(ra, m), sprintf("%.2f/%.2f", median(ma, m) / 1000, median(pa, m) / 1000),
+				median(rb, m), sprintf("%.2f/%.2f", median(mb, m) / 1000, median(pb, m) / 1000),
+				median(q, m), median(x, m), bad[a] "/" bad[b], err[a] "/" err[b]
+		}
+	}' "$TMP/runs"
 echo
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]
