@@ -154,7 +154,6 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn,
 	struct timespec end;
 	enum MHD_Result ret;
 	char *text = NULL, etag[ETAG_SIZE] = "";
-	json_t *fields;
 
 	if (!rep->body && !rep->empty && !rep->raw && !rep->stream_cls && !rep->prepared) {
 		rep->status = 500;
@@ -265,15 +264,11 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn,
 	MHD_destroy_response(resp);
 
 	clock_gettime(CLOCK_MONOTONIC, &end);
-	fields = json_pack("{s:s, s:s, s:s, s:i, s:f}", "request_id", ex->id,
-			   "method", method, "path", url, "status",
-			   (int)rep->status, "duration_ms",
-			   (double)(end.tv_sec - ex->start.tv_sec) * 1e3 +
-				   (double)(end.tv_nsec - ex->start.tv_nsec) / 1e6);
-	if (fields && uid >= 0)
-		json_object_set_new(fields, "peer_uid", json_integer(uid));
-	log_event(rep->status >= 500 ? LOG_ERROR : LOG_INFO, "request", fields);
-	json_decref(fields);
+	log_request(rep->status >= 500 ? LOG_ERROR : LOG_INFO, ex->id, method, url,
+		    (int)rep->status,
+		    (double)(end.tv_sec - ex->start.tv_sec) * 1e3 +
+			    (double)(end.tv_nsec - ex->start.tv_nsec) / 1e6,
+		    uid);
 	metrics_request(route ? route : "unmatched", method, rep->status,
 			(double)(end.tv_sec - ex->start.tv_sec) +
 				(double)(end.tv_nsec - ex->start.tv_nsec) / 1e9);
