@@ -63,6 +63,10 @@ struct exchange {
 	 * req/rep while the connection waits suspended; the job resumes it
 	 * once done, and the next call of on_request sends rep. */
 	atomic_int offload;
+	/* The route of method and path, matched once when the path is
+	 * decoded: the Content-Type check, the offload choice and the router
+	 * all read it. */
+	struct route_match match;
 	struct request req;
 	struct reply rep;
 	struct MHD_Connection *conn;
@@ -287,12 +291,9 @@ static bool json_content_type(struct MHD_Connection *conn)
 
 /* POST /v1/vms/{id}/console takes raw bytes: its handler checks their
  * Content-Type and size itself. */
-static bool raw_body_route(const char *method, const char *path)
+static bool raw_body_route(const struct route_match *m)
 {
-	struct route_match m;
-
-	return !strcmp(method, "POST") && route_match(method, path, &m) == 200 &&
-	       m.route == ROUTE_IDX_handle_vm_console_post;
+	return m->status == 200 && m->route == ROUTE_IDX_handle_vm_console_post;
 }
 
 static bool append_body(struct exchange *ex, const char *data, size_t size,
@@ -493,6 +494,7 @@ static bool refuse_early(struct exchange *ex, struct MHD_Connection *conn,
 			      "query parameter \"%s\" cannot be used: %s", bad, why);
 		return true;
 	}
+	route_match(method, ex->path, &ex->match);
 	return false;
 }
 
@@ -778,7 +780,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		reply_problem(&rep, 413, "body_too_large", NULL,
 			      "request body exceeds %zu bytes", srv->body_limit);
 	} else if (ex->len && !ex->uploading && !json_content_type(conn) &&
-		   !raw_body_route(method, ex->path)) {
+		   !raw_body_route(&ex->match)) {
 		/* The one route that takes something else says so. */
 		bool archive = !strcmp(method, "POST") && ex->path &&
 			       !strcmp(ex->path, "/v1/snapshots");
@@ -801,7 +803,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		req.upload_fd = ex->uploading ? ex->upload_fd : -1;
 		req.upload_len = ex->upload_len;
 		memcpy(req.id, ex->id, sizeof(req.id));
-		if (http_offload_wanted(method, ex->path)) {
+		req.match = &ex->match;
+		if (http_offload_wanted(&ex->match)) {
 			offload(ex, conn, &req);
 			return MHD_YES;
 		}

@@ -34,14 +34,12 @@ static struct {
 	unsigned running;
 } jobs = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0 };
 
-bool http_offload_wanted(const char *method, const char *path)
+bool http_offload_wanted(const struct route_match *m)
 {
-	struct route_match m;
-
-	if (route_match(method, path, &m) != 200)
+	if (m->status != 200)
 		return false;
 	for (size_t i = 0; i < sizeof(slow) / sizeof(slow[0]); i++)
-		if (m.route == (size_t)slow[i])
+		if (m->route == (size_t)slow[i])
 			return true;
 	return false;
 }

@@ -15,9 +15,11 @@
 
 #include <stdbool.h>
 
-/* Whether method on path (as routed: decoded, no query) is answered off
- * the request thread. Pure. */
-bool http_offload_wanted(const char *method, const char *path);
+struct route_match;
+
+/* Whether the route m matched (route_match.h) is answered off the request
+ * thread. Pure. */
+bool http_offload_wanted(const struct route_match *m);
 
 /* Runs fn(arg) on a new thread with every signal blocked. 0, or -errno
  * (fn is then not run and arg stays the caller's). */

@@ -18,6 +18,7 @@
 struct server;
 struct MHD_Connection;
 struct prepared;
+struct route_match;
 
 /* A decoded query parameter ("?limit=10": key "limit", value "10"). */
 struct query_arg {
@@ -39,6 +40,9 @@ struct request {
 	size_t body_len;
 	char id[40];      /* request id, echoed as X-Request-Id */
 	const char *route; /* set by the router: the matched pattern (static) */
+	/* The HTTP layer's match of method and path (route_match.h), borrowed;
+	 * NULL and the router matches them itself. */
+	const struct route_match *match;
 	/* POST /v1/snapshots: the application/octet-stream body, streamed to
 	 * an unlinked file (http.c owns the descriptor) when has_upload. */
 	bool has_upload;

@@ -49,26 +49,31 @@ static int copy_params(struct request *req, const struct route_match *m)
 
 void router_dispatch(struct request *req, struct reply *rep)
 {
-	struct route_match m;
+	struct route_match own;
+	const struct route_match *m = req->match;
 	const struct route *r;
 
-	switch (route_match(req->method, req->path, &m)) {
+	if (!m) {
+		route_match(req->method, req->path, &own);
+		m = &own;
+	}
+	switch (m->status) {
 	case 404:
 		reply_problem(rep, 404, "not_found", NULL,
 			      "no resource at %s", req->path);
 		return;
 	case 405:
-		memcpy(rep->allow, m.allow, sizeof(rep->allow));
+		memcpy(rep->allow, m->allow, sizeof(rep->allow));
 		reply_problem(rep, 405, "method_not_allowed", NULL,
 			      "%s is not allowed on %s (allowed: %s)", req->method,
 			      req->path, rep->allow);
 		return;
 	}
-	r = &router_routes[m.route];
+	r = &router_routes[m->route];
 	req->route = r->pattern;
 	if (!route_query_check(r->handler, req, rep))
 		return;
-	if (copy_params(req, &m) < 0) {
+	if (copy_params(req, m) < 0) {
 		reply_problem(rep, 500, "out_of_memory", NULL,
 			      "out of memory while routing");
 		return;
