@@ -21,7 +21,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -301,9 +300,7 @@ int vm_core_spawn_vmm(const struct vm_core *c, struct vm_entry *e, struct api_er
 		/* It died between the take and now: a new one, as without. */
 		log_msg(LOG_WARN, "vm %s: standby pinvm-vmm %ld: %s; spawning one", e->id,
 			(long)e->client.pid, verr.detail);
-		vmm_client_close(&e->client);
-		vmm_client_signal(&e->client, SIGKILL);
-		vmm_client_reap(&e->client, -1, &verr);
+		vmm_standby_end(&e->client);
 	}
 	logfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	spawn.log_fd = logfd;

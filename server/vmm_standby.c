@@ -23,10 +23,9 @@ struct vmm_standby {
 	char binary[PATH_MAX];
 };
 
-/* Closes a standby's channel (it exits, having done nothing) and reaps
- * it; SIGKILL when it does not go within 10 s (an emulated host's leak
- * check takes ~5). Without the pool's lock. */
-static void end_one(struct vmm_client *c)
+/* SIGKILL when a standby does not go within 10 s: an emulated host's
+ * leak check takes ~5. */
+void vmm_standby_end(struct vmm_client *c)
 {
 	struct vmm_error err;
 
@@ -77,7 +76,7 @@ static void *refill_main(void *arg)
 		}
 		if (s->stopping) {
 			pthread_mutex_unlock(&s->lock);
-			end_one(&c);
+			vmm_standby_end(&c);
 			pthread_mutex_lock(&s->lock);
 			break;
 		}
@@ -141,7 +140,7 @@ bool vmm_standby_take(struct vmm_standby *s, struct vmm_client *out)
 		pthread_mutex_unlock(&s->lock);
 		log_msg(LOG_WARN, "standby pinvm-vmm %ld ended before it was needed; skipped",
 			(long)c.pid);
-		end_one(&c);
+		vmm_standby_end(&c);
 		pthread_mutex_lock(&s->lock);
 	}
 	pthread_mutex_unlock(&s->lock);
@@ -173,7 +172,7 @@ void vmm_standby_free(struct vmm_standby *s)
 	for (unsigned i = 0; i < s->count; i++)
 		vmm_client_close(&s->ready[i]);
 	for (unsigned i = 0; i < s->count; i++)
-		end_one(&s->ready[i]);
+		vmm_standby_end(&s->ready[i]);
 	pthread_cond_destroy(&s->cond);
 	pthread_mutex_destroy(&s->lock);
 	free(s->ready);

@@ -41,6 +41,11 @@ int vmm_standby_new(unsigned n, const char *binary, struct vmm_standby **out);
  * none is ready. */
 bool vmm_standby_take(struct vmm_standby *s, struct vmm_client *out);
 
+/* Ends a standby that was taken but not used (its "become" failed):
+ * closes its channel, so it exits having done nothing, and reaps it.
+ * Blocks until it is gone. */
+void vmm_standby_end(struct vmm_client *c);
+
 /* How many are ready now (metrics, tests). */
 unsigned vmm_standby_ready(struct vmm_standby *s);
 
