@@ -137,15 +137,16 @@ int vmm_client_become(struct vmm_client *c, const struct vmm_spawn *spawn,
 		      const char *log_path, struct vmm_error *err)
 {
 	struct vmm_become *b = calloc(1, sizeof(*b));
-	const char *const from[] = { spawn->config_path, log_path, spawn->control_socket,
-				     spawn->exit_file, spawn->prerun_image };
-	char *const to[] = { b ? b->config : NULL, b ? b->log : NULL,
-			     b ? b->control_socket : NULL, b ? b->exit_file : NULL,
-			     b ? b->prerun_image : NULL };
 	int ret = 0;
 
 	if (!b)
 		return vmm_error_set(err, "become", ENOMEM, "out of memory");
+
+	const char *const from[] = { spawn->config_path, log_path, spawn->control_socket,
+				     spawn->exit_file, spawn->prerun_image };
+	char *const to[] = { b->config, b->log, b->control_socket, b->exit_file,
+			     b->prerun_image };
+
 	for (size_t i = 0; i < sizeof(from) / sizeof(from[0]) && !ret; i++)
 		if (from[i] && (size_t)snprintf(to[i], VMM_PROTO_MAX_PATH, "%s", from[i]) >=
 				       VMM_PROTO_MAX_PATH)
