@@ -1,5 +1,7 @@
 #include "log.h"
 
+#include "log_sink.h"
+
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -80,10 +82,10 @@ void log_request(enum log_level level, const char *id, const char *method, const
 
 	now_iso(when);
 	if (uid >= 0)
-		snprintf(tail, sizeof(tail), "\",\"status\":%d,\"duration_ms\":%.3f,\"peer_uid\":%ld}\n",
+		snprintf(tail, sizeof(tail), "\",\"status\":%d,\"duration_ms\":%.3f,\"peer_uid\":%ld}",
 			 status, duration_ms, uid);
 	else
-		snprintf(tail, sizeof(tail), "\",\"status\":%d,\"duration_ms\":%.3f}\n", status,
+		snprintf(tail, sizeof(tail), "\",\"status\":%d,\"duration_ms\":%.3f}", status,
 			 duration_ms);
 	if (put_raw(line, sizeof(line), &n, "{\"time\":\"") &&
 	    put_raw(line, sizeof(line), &n, when) &&
@@ -96,8 +98,7 @@ void log_request(enum log_level level, const char *id, const char *method, const
 	    put_raw(line, sizeof(line), &n, "\",\"path\":\"") &&
 	    put_json_string(line, sizeof(line), &n, path) &&
 	    put_raw(line, sizeof(line), &n, tail)) {
-		/* One call per line keeps lines whole across threads. */
-		fputs(line, stderr);
+		log_sink_line(line, n);
 		return;
 	}
 	{
@@ -128,8 +129,7 @@ void log_event(enum log_level level, const char *msg, json_t *fields)
 		json_object_update(line, fields);
 	text = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	if (text) {
-		/* One fputs per line keeps lines whole across threads. */
-		fprintf(stderr, "%s\n", text);
+		log_sink_line(text, strlen(text));
 		free(text);
 	}
 	json_decref(line);

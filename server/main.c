@@ -11,6 +11,7 @@
 #include "listen.h"
 #include "ready_file.h"
 #include "log.h"
+#include "log_sink.h"
 #include "router.h"
 #include "profile_cache.h"
 #include "server.h"
@@ -216,6 +217,10 @@ int main(int argc, char **argv)
 		config_free(&cfg);
 		return 1;
 	}
+	/* With the signals above blocked, as every thread. Whatever way the
+	 * process exits from here, the buffered lines are written out. */
+	if (log_sink_start() == 0)
+		atexit(log_sink_stop);
 	memcpy(srv.state_dir, cfg.state_dir, sizeof(srv.state_dir));
 	memcpy(srv.image_dir, cfg.image_dir, sizeof(srv.image_dir));
 	memcpy(srv.token, cfg.token, sizeof(srv.token));
