@@ -12,6 +12,9 @@
 #include <string.h>
 #include <time.h>
 
+/* How long a new standby may take to say it stands by. */
+#define STANDING_BY_TIMEOUT_MS 30000
+
 struct vmm_standby {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;  /* a place freed, or stopping (CLOCK_MONOTONIC) */
@@ -51,6 +54,29 @@ static void wait_ms(struct vmm_standby *s, long ms)
 	pthread_cond_timedwait(&s->cond, &s->lock, &t);
 }
 
+/*
+ * Waits for a new standby's "standing_by": it counts as ready only once
+ * its start-up is behind it. Counted from the spawn, a loaded machine's
+ * ASan build handed out a process still in its loader, not yet named
+ * pinvm-standby (test_vmm_standby, under PINVM_TEST_STRESS). 0, or
+ * -errno with the process ended.
+ */
+static int standing_by(struct vmm_client *c, struct vmm_error *err)
+{
+	struct vmm_event ev;
+	int ret = vmm_client_recv(c, STANDING_BY_TIMEOUT_MS, &ev, err);
+
+	if (ret == 0) {
+		if (ev.type != VMM_EVENT_STANDING_BY)
+			ret = vmm_error_set(err, "standby", EPROTO, "it said \"%s\" first",
+					    vmm_event_name(ev.type));
+		vmm_event_clear(&ev);
+	}
+	if (ret < 0)
+		vmm_standby_end(c);
+	return ret;
+}
+
 static void *refill_main(void *arg)
 {
 	struct vmm_standby *s = arg;
@@ -67,6 +93,8 @@ static void *refill_main(void *arg)
 		}
 		pthread_mutex_unlock(&s->lock);
 		ret = vmm_client_spawn_standby(&c, s->binary, -1, &err);
+		if (ret == 0)
+			ret = standing_by(&c, &err);
 		pthread_mutex_lock(&s->lock);
 		if (ret < 0) {
 			log_msg(LOG_WARN, "standby pinvm-vmm: %s: %s (tried again in 1 s)", err.step,
@@ -130,8 +158,8 @@ bool vmm_standby_take(struct vmm_standby *s, struct vmm_client *out)
 		struct pollfd p = { .fd = c.fd, .events = POLLIN };
 
 		pthread_cond_signal(&s->cond);
-		/* A standby says nothing before "become": one that did, or hung
-		 * up (died), is not one to hand a VM. */
+		/* A standby says nothing after "standing_by" until "become":
+		 * one that did, or hung up (died), is not one to hand a VM. */
 		if (poll(&p, 1, 0) == 0) {
 			pthread_mutex_unlock(&s->lock);
 			*out = c;

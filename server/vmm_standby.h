@@ -4,7 +4,8 @@
  * that a create, restore or incoming migration hands one its paths
  * ("become", vmm_proto.h) instead of spawning: the exec and the process's
  * start-up leave the path a client waits on. A taken one is replaced in
- * the background.
+ * the background. A new one counts as ready once it has said
+ * "standing_by": its exec and start-up are then behind it.
  *
  * Ownership and lifetime: the pool is vm_core's (vm_core_new makes it,
  * vm_core_free frees it). It owns its processes until one is taken; a

@@ -77,7 +77,8 @@ int vmm_client_spawn(struct vmm_client *c, const struct vmm_spawn *spawn,
  * Starts pinvm-vmm --standby --control-fd 3 ahead of the VM that will need
  * it (issue 16: the exec and the process's start-up leave the create
  * path), with stdout and stderr on log_fd (-1: ours) until it becomes a
- * VM's. As vmm_client_spawn otherwise; nothing is sent or received yet.
+ * VM's. As vmm_client_spawn otherwise; nothing is sent or received yet:
+ * its first event is "standing_by", once it is ready for "become".
  */
 int vmm_client_spawn_standby(struct vmm_client *c, const char *binary, int log_fd,
 			     struct vmm_error *err);

@@ -793,6 +793,16 @@ static int standby_wait(struct vmm *m, const char **config, struct vmm_become *b
 	/* What ps and /proc/PID/comm show until it is a VM's: tests that
 	 * count a lab's VMs' processes, and operators, tell them apart. */
 	prctl(PR_SET_NAME, "pinvm-standby");
+	{
+		/* Only now is it one to hand a VM: named, and its start-up
+		 * (the exec, the loader; seconds under a loaded sanitizer
+		 * build) behind it. */
+		struct vmm_event ev = { .type = VMM_EVENT_STANDING_BY };
+
+		send_event(m, &ev);
+		if (m->ctl < 0)
+			return 1;
+	}
 	for (;;) {
 		if (poll(p, 2, -1) < 0) {
 			if (errno == EINTR)

@@ -42,6 +42,7 @@ static const char *const event_names[] = {
 	[VMM_EVENT_SHUTTING_DOWN] = "shutting_down",
 	[VMM_EVENT_REBOOTED] = "rebooted",
 	[VMM_EVENT_INPUT_QUEUED] = "input_queued",
+	[VMM_EVENT_STANDING_BY] = "standing_by",
 };
 
 static const char *const reason_names[] = {
@@ -127,6 +128,7 @@ json_t *vmm_event_to_json(const struct vmm_event *ev)
 		break;
 	case VMM_EVENT_RUNNING:
 	case VMM_EVENT_PAUSED:
+	case VMM_EVENT_STANDING_BY:
 		break;
 	case VMM_EVENT_SHUTTING_DOWN:
 		if (json_object_set_new(obj, "timeout_s", json_integer(ev->timeout_s)) < 0)
@@ -303,6 +305,7 @@ int vmm_event_from_json(json_t *obj, struct vmm_event *ev,
 		break;
 	case VMM_EVENT_RUNNING:
 	case VMM_EVENT_PAUSED:
+	case VMM_EVENT_STANDING_BY:
 		break;
 	case VMM_EVENT_SHUTTING_DOWN:
 		v = json_object_get(obj, "timeout_s");

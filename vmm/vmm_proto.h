@@ -38,7 +38,9 @@
  *                     rejected with errno EAGAIN when the UART's backlog
  *                     cannot take them all (none is taken)
  * A standby pinvm-vmm (started with --standby, ahead of the VM that will
- * need it: vmm_client_spawn_standby) reads one message before any op:
+ * need it: vmm_client_spawn_standby) first says {"event": "standing_by"}
+ * (named pinvm-standby, its start-up done), then reads one message before
+ * any op:
  *   {"op": "become", "config": "/abs/config.json", "log": "/abs/vmm.log",
  *    "control_socket": "/abs", "exit_file": "/abs", "prerun_image": "/abs"}
  *                     (the last three optional) and is from then on the
@@ -156,6 +158,9 @@ enum vmm_event_type {
 	VMM_EVENT_SHUTTING_DOWN,
 	VMM_EVENT_REBOOTED,
 	VMM_EVENT_INPUT_QUEUED,
+	/* A standby's first word (pinvm-vmm --standby): started, named,
+	 * waiting for "become". */
+	VMM_EVENT_STANDING_BY,
 };
 
 enum vmm_exit_reason {
