@@ -982,8 +982,11 @@ int main(int argc, char **argv)
 		      mono_ms_exact() - t_main,
 		      standby ? "\"become\" (a standby process)" : "main()",
 		      mono_ms_exact() - t_built, vm_build_timing(m.vm));
-		prerun_start(&m);
+		/* "created" first: the gather's thread is not made, nor run,
+		 * on the path to pinvmd's answer (the lab: 2-4 ms); any op
+		 * is read in serve(), after the thread is there to wait for. */
 		send_event(&m, &ev);
+		prerun_start(&m);
 	}
 	m.cfg = &cfg;
 	status = m.ctl < 0 && m.lfd < 0 ? 0 : serve(&m);
