@@ -179,11 +179,12 @@ static void put(struct buf *b, const char *fmt, ...)
 
 void handle_metrics_get(struct request *req, struct reply *rep)
 {
-	unsigned by_state[VM_STATE_COUNT] = { 0 };
+	unsigned by_state[VM_STATE_COUNT] = { 0 }, standby;
 	struct buf b = { 0 };
 	size_t i;
 
 	vm_core_count_by_state(req->srv->vms, by_state);
+	standby = vm_core_standby_ready(req->srv->vms);
 	put(&b, "# HELP pinvm_build_info pinvmd's version.\n# TYPE pinvm_build_info gauge\n");
 	put(&b, "pinvm_build_info{version=\"%s\"} 1\n", PINVM_VERSION);
 	pthread_mutex_lock(&lock);
@@ -221,6 +222,8 @@ void handle_metrics_get(struct request *req, struct reply *rep)
 	put(&b, "# HELP pinvm_vms VMs by state.\n# TYPE pinvm_vms gauge\n");
 	for (i = 0; i < VM_STATE_COUNT; i++)
 		put(&b, "pinvm_vms{state=\"%s\"} %u\n", vm_state_name((enum vm_state)i), by_state[i]);
+	put(&b, "# HELP pinvm_standby_vmms_ready Standby pinvm-vmm processes ready for a create.\n"
+		"# TYPE pinvm_standby_vmms_ready gauge\npinvm_standby_vmms_ready %u\n", standby);
 	if (b.failed) {
 		free(b.p);
 		reply_json(rep, 500, NULL);

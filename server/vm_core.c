@@ -998,6 +998,11 @@ void vm_core_count_by_state(struct vm_core *c, unsigned counts[VM_STATE_COUNT])
 	vm_registry_foreach(c->reg, count_state, counts);
 }
 
+unsigned vm_core_standby_ready(struct vm_core *c)
+{
+	return c->standby ? vmm_standby_ready(c->standby) : 0;
+}
+
 struct profile_users {
 	const char *name;
 	size_t max, total;

@@ -205,6 +205,10 @@ json_t *vm_core_list(struct vm_core *c);
 /* Counts VMs by enum vm_state into counts[VM_STATE_COUNT]. */
 void vm_core_count_by_state(struct vm_core *c, unsigned counts[VM_STATE_COUNT]);
 
+/* Standby pinvm-vmm processes ready for the next create now (0 without a
+ * pool): /metrics, and benchmarks that time a create on a settled host. */
+unsigned vm_core_standby_ready(struct vm_core *c);
+
 /*
  * The VMs created from profile `name`, newest first: the first max of them
  * as [{"id", "name" when it has one}] (a new array; NULL when out of

@@ -363,6 +363,34 @@ static bool next_event_of(struct sse *s, const char *vm_id, const char *type,
 	return false;
 }
 
+/* /metrics' pinvm_standby_vmms_ready; -1 when not there. */
+static long standby_ready(void)
+{
+	struct response r;
+	const char *p;
+	long n = -1;
+
+	client_call(&c, "GET", "/metrics", NULL, NULL, 0, NULL, &r);
+	p = r.status == 200 && r.body ? strstr(r.body, "\npinvm_standby_vmms_ready ") : NULL;
+	if (p)
+		n = strtol(p + strlen("\npinvm_standby_vmms_ready "), NULL, 10);
+	response_free(&r);
+	return n;
+}
+
+/* Until /metrics counts want standbys ready, or seconds pass. */
+static bool wait_standby(long want, int seconds)
+{
+	double t0 = now();
+
+	while (standby_ready() != want) {
+		if (now() - t0 > seconds)
+			return false;
+		usleep(50000);
+	}
+	return true;
+}
+
 static void test_boot_and_lifecycle(void)
 {
 	struct response r;
@@ -377,11 +405,27 @@ static void test_boot_and_lifecycle(void)
 	      "the lab's image directory holds the guest kernel and initramfs", "%s", r.body);
 	response_free(&r);
 
+	/* The lab's pinvmd keeps one standby pinvm-vmm (--standby-vmms 1). */
+	check(wait_standby(1, 120), "/metrics: pinvm_standby_vmms_ready 1 before any VM",
+	      "%ld", standby_ready());
 	t0 = now();
 	one = create(1, "console=ttyS0", NULL, &r);
 	check(one && !strcmp(response_str(&r, "state") ?: "", "created"),
 	      "POST /v1/vms: 201, state created", "%ld %s", r.status, r.body);
 	response_free(&r);
+	if (one) {
+		char cmd[200], *out;
+
+		snprintf(cmd, sizeof(cmd),
+			 "grep -c 'from \"become\" (a standby process)' /var/lib/pinvm/vms/%s/vmm.log",
+			 one);
+		out = lab_sh(cmd);
+		check(out && atoi(out) == 1, "the create took the standby (its vmm.log: from \"become\")",
+		      "%s", out ? out : "(no answer)");
+		free(out);
+	}
+	check(wait_standby(1, 120), "and the pool has a standby ready again", "%ld",
+	      standby_ready());
 	two = create(2, "console=ttyS0 pinvm.tick=1", NULL, NULL);
 	check(two != NULL, "a second VM with 2 vCPUs is created", "no id");
 	if (!one || !two)
