@@ -48,7 +48,7 @@ int vm_spec_parse(const json_t *body, struct vm_spec *out,
 			return api_fail(err, 422, "unknown_field", key,
 					"a VM takes vcpus, memory_mib, kernel, "
 					"initrd, cmdline, profile, name, labels and "
-					"cpu_features; "
+					"cpu_features (and a create, start); "
 					"\"%s\" is not one of them", key);
 	}
 	for (i = 0; i < NREQUIRED; i++)

@@ -57,12 +57,41 @@ static void image_not_found_hint(const struct request *req, struct reply *rep)
 	json_object_set_new(rep->body, "images", json_string("/v1/images"));
 }
 
+/*
+ * "start": true asks for the VM started as well as created, in one
+ * request: the answer is then the running VM. It is an instruction, not
+ * a property of the VM, so it leaves the body before the spec is parsed
+ * and stored (a restart or GET never sees it). An asynchronous create
+ * (Prefer: respond-async) answers before the VM exists, so it cannot
+ * start it: 422 rather than a start silently left out.
+ */
+static int take_start(const struct request *req, json_t *body, bool *start,
+		      struct api_error *err)
+{
+	json_t *v = json_is_object(body) ? json_object_get(body, "start") : NULL;
+
+	if (!v)
+		return 0;
+	if (!json_is_boolean(v))
+		return api_fail(err, 400, "wrong_type", "start", "start must be true or false");
+	*start = json_is_true(v);
+	if (*start && req->conn &&
+	    prefer_has(MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Prefer"),
+		       "respond-async"))
+		return api_fail(err, 422, "bad_value", "start",
+				"start: true cannot be combined with Prefer: respond-async (the "
+				"answer comes before the VM is built); start it once it is created");
+	json_object_del(body, "start");
+	return 0;
+}
+
 void handle_vms_post(struct request *req, struct reply *rep)
 {
 	struct compat_report *report = NULL;
 	struct vm_entry *e = NULL;
 	struct api_error err;
 	struct vm_spec spec = { 0 };
+	bool start = false;
 	json_t *body;
 	int ret;
 
@@ -72,7 +101,7 @@ void handle_vms_post(struct request *req, struct reply *rep)
 		snapshot_restore_post(req, rep, body);
 		goto out;
 	}
-	if (vm_spec_parse(body, &spec, &err) < 0) {
+	if (take_start(req, body, &start, &err) < 0 || vm_spec_parse(body, &spec, &err) < 0) {
 		reply_api_error(rep, &err);
 		goto out;
 	}
@@ -104,8 +133,16 @@ void handle_vms_post(struct request *req, struct reply *rep)
 		reply_api_error(rep, &err);
 		goto out;
 	}
-	reply_vm(rep, 201, e);
 	snprintf(rep->location, sizeof(rep->location), "/v1/vms/%s", e->id);
+	if (start && vm_core_act(req->srv->vms, e, VM_ACTION_START, &err) < 0) {
+		/* Created, not started: the start's error, and where the VM is. */
+		reply_api_error(rep, &err);
+		if (rep->body)
+			json_object_set_new(rep->body, "vm_id", json_string(e->id));
+		vm_entry_put(e);
+		goto out;
+	}
+	reply_vm(rep, 201, e);
 	vm_entry_put(e);
 out:
 	if (rep->status == 409 && rep->body)

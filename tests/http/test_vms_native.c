@@ -138,6 +138,23 @@ int main(int argc, char **argv)
 	       422, "image_not_found", "initrd", "a missing initrd: 422");
 	expect("POST", "/v1/vms", "{\"vcpus\": 1, \"memory_mib\": 64, \"kernel\": \"guest.Image\"}",
 	       503, "no_hypervisor", NULL, "a valid VM without KVM: 503 no_hypervisor");
+	expect("POST", "/v1/vms", "{\"vcpus\": 1, \"memory_mib\": 64, \"kernel\": \"guest.Image\", "
+	       "\"start\": \"yes\"}", 400, "wrong_type", "start", "start as a string: 400 wrong_type");
+	expect("POST", "/v1/vms", "{\"vcpus\": 1, \"memory_mib\": 64, \"kernel\": \"guest.Image\", "
+	       "\"start\": true}", 503, "no_hypervisor", NULL,
+	       "start: true is taken as an instruction, not an unknown field (503 without KVM)");
+	{
+		static const char body[] = "{\"vcpus\": 1, \"memory_mib\": 64, "
+					   "\"kernel\": \"guest.Image\", \"start\": true}";
+
+		client_call(&c, "POST", "/v1/vms", NULL, body, strlen(body),
+			    "Prefer: respond-async", &r);
+		check(r.status == 422 && !strcmp(response_str(&r, "code") ?: "", "bad_value") &&
+			      !strcmp(response_str(&r, "field") ?: "", "start"),
+		      "start: true with Prefer: respond-async: 422 bad_value naming start",
+		      "got %ld %s", r.status, r.body ? r.body : "");
+		response_free(&r);
+	}
 	expect("GET", "/v1/vms/nope", NULL, 404, "vm_not_found", NULL, "GET an unknown VM: 404");
 	expect("DELETE", "/v1/vms/nope", NULL, 404, "vm_not_found", NULL, "DELETE an unknown VM: 404");
 	expect("POST", "/v1/vms/nope/actions", "{\"action\": \"start\"}", 404, "vm_not_found", NULL,
