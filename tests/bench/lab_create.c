@@ -88,17 +88,21 @@ static void print_vmm_steps(const char *id)
 	free(out);
 }
 
-/* One VM: POST, start, wait until it stopped by its own poweroff; with
- * steps, print where its time went inside pinvm-vmm. */
-static struct round one_vm(const struct client *cl, bool steps)
+/* One VM: POST and start (in one request with one_request: "start":
+ * true), wait until it stopped by its own poweroff; with steps, print
+ * where its time went inside pinvm-vmm. */
+static struct round one_vm(const struct client *cl, bool steps, bool one_request)
 {
 	static const char spec[] = "{\"vcpus\": 1, \"memory_mib\": 32, \"kernel\": \"off.Image\"}";
+	static const char spec_start[] = "{\"vcpus\": 1, \"memory_mib\": 32, "
+					 "\"kernel\": \"off.Image\", \"start\": true}";
+	const char *body = one_request ? spec_start : spec;
 	struct round rd = { 0 };
 	struct response r;
 	char path[128], id[64] = "";
 	double t0 = client_now();
 
-	client_call(cl, "POST", "/v1/vms", NULL, spec, strlen(spec), NULL, &r);
+	client_call(cl, "POST", "/v1/vms", NULL, body, strlen(body), NULL, &r);
 	rd.post = client_now() - t0;
 	rd.post_status = r.status;
 	if (r.status == 201 && response_str(&r, "id"))
@@ -106,10 +110,13 @@ static struct round one_vm(const struct client *cl, bool steps)
 	response_free(&r);
 	if (!id[0])
 		return rd;
-	snprintf(path, sizeof(path), "/v1/vms/%s/actions", id);
-	client_call(cl, "POST", path, NULL, "{\"action\": \"start\"}", 19, NULL, &r);
-	rd.start = client_now() - t0;
-	response_free(&r);
+	rd.start = rd.post;
+	if (!one_request) {
+		snprintf(path, sizeof(path), "/v1/vms/%s/actions", id);
+		client_call(cl, "POST", path, NULL, "{\"action\": \"start\"}", 19, NULL, &r);
+		rd.start = client_now() - t0;
+		response_free(&r);
+	}
 	/* A long-poll, as an orchestrator would wait: answered when the VM
 	 * changes state, with no client hammering the API meanwhile (64
 	 * clients polling every 1 ms slowed the very creates they timed). */
@@ -172,7 +179,7 @@ static void *create_one(void *arg)
 {
 	struct creator *cr = arg;
 
-	cr->rd = one_vm(&cr->cl, false);
+	cr->rd = one_vm(&cr->cl, false, false);
 	return NULL;
 }
 
@@ -276,47 +283,100 @@ static double floor_once(void)
 	return ms > 0 ? ms / 1e3 : -1;
 }
 
+/* Until pinvmd's pool has a standby ready again (/metrics), at most 10 s:
+ * false when it did not. */
+static bool settled(void)
+{
+	double t0 = client_now();
+
+	do {
+		struct response r;
+		const char *p;
+		long n = 0;
+
+		client_call(&c, "GET", "/metrics", NULL, NULL, 0, NULL, &r);
+		p = r.body ? strstr(r.body, "\npinvm_standby_vmms_ready ") : NULL;
+		if (p)
+			n = strtol(p + strlen("\npinvm_standby_vmms_ready "), NULL, 10);
+		response_free(&r);
+		if (n > 0)
+			return true;
+		usleep(20000);
+	} while (client_now() - t0 < 10);
+	return false;
+}
+
+/* One series' figures, seconds from the POST. */
+struct series {
+	double *post, *start, *first, *ratio;
+	size_t n, nr;
+	int failed;
+};
+
+static void series_add(struct series *s, const struct round *rd, double floor_s)
+{
+	if (!rd->ok) {
+		s->failed++;
+		return;
+	}
+	s->post[s->n] = rd->post;
+	s->start[s->n] = rd->start;
+	s->first[s->n++] = rd->first;
+	if (floor_s > 0)
+		s->ratio[s->nr++] = rd->first / floor_s / 1e3; /* quantile() prints ms */
+}
+
+static void series_print(struct series *s, const char *what, const char *start_what)
+{
+	printf("BENCH create path, %s (%zu rounds, %d failed): POST /v1/vms answered: median "
+	       "%.1f ms; %s: median %.1f ms; -> first guest instruction median %.1f ms, p90 %.1f "
+	       "ms (long-poll wait_for=stopped); pinvm / floor, round by round: median %.1fx "
+	       "(target: 2x)\n",
+	       what, s->n, s->failed, quantile(s->post, s->n, 0.5), start_what,
+	       quantile(s->start, s->n, 0.5), quantile(s->first, s->n, 0.5),
+	       quantile(s->first, s->n, 0.9), quantile(s->ratio, s->nr, 0.5));
+}
+
 static void sequential(int rounds)
 {
-	double *post = calloc((size_t)rounds, sizeof(double));
-	double *start = calloc((size_t)rounds, sizeof(double));
-	double *first = calloc((size_t)rounds, sizeof(double));
-	double *floors = calloc((size_t)rounds, sizeof(double));
-	double *ratio = calloc((size_t)rounds, sizeof(double));
-	size_t n = 0, nf = 0;
-	int failed = 0;
+	struct series two = { 0 }, one = { 0 };
+	double *floors = calloc((size_t)rounds * 2, sizeof(double)), *v[8];
+	size_t nf = 0;
+	int unsettled = 0;
+	bool ok = floors != NULL;
 	char *out;
 
-	/* Each round is followed by one spawn of the floor, so that the two
+	for (int k = 0; k < 8; k++)
+		ok &= (v[k] = calloc((size_t)rounds, sizeof(double))) != NULL;
+	two = (struct series){ .post = v[0], .start = v[1], .first = v[2], .ratio = v[3] };
+	one = (struct series){ .post = v[4], .start = v[5], .first = v[6], .ratio = v[7] };
+	/* Each create is followed by one spawn of the floor, so that the two
 	 * share whatever else the machine is doing: the ratio of each pair
-	 * holds under load where two separate series would drift apart. */
-	for (int i = 0; i < rounds && post && start && first && floors && ratio; i++) {
-		/* The last round also says where its time went. */
-		struct round rd = one_vm(&c, i == rounds - 1);
-		double f = floor_once();
+	 * holds under load where two separate series would drift apart. Both
+	 * begin on a settled host: the standby a create took is replaced in
+	 * the background, and that spawn would otherwise land on whichever of
+	 * the two came next. The two ways to start (a second request, or
+	 * "start": true in the POST) alternate. */
+	for (int i = 0; i < 2 * rounds && ok; i++) {
+		bool single = i % 2;
+		struct round rd;
+		double f;
 
-		if (!rd.ok) {
-			failed++;
-			continue;
-		}
-		post[n] = rd.post;
-		start[n] = rd.start;
-		first[n] = rd.first;
-		if (f > 0) {
-			floors[nf] = f;
-			ratio[nf++] = rd.first / f / 1e3; /* quantile() prints ms */
-		}
-		n++;
+		unsettled += !settled();
+		/* The last round also says where its time went. */
+		rd = one_vm(&c, i == 2 * rounds - 1, single);
+		unsettled += !settled();
+		f = floor_once();
+		series_add(single ? &one : &two, &rd, f);
+		if (f > 0)
+			floors[nf++] = f;
 	}
-	printf("BENCH create path (%zu rounds, %d failed): POST /v1/vms 201 median %.1f ms; "
-	       "+ start 200 median %.1f ms; -> first guest instruction median %.1f ms, "
-	       "p90 %.1f ms (long-poll wait_for=stopped)\n",
-	       n, failed, quantile(post, n, 0.5), quantile(start, n, 0.5),
-	       quantile(first, n, 0.5), quantile(first, n, 0.9));
-	print_pinvmd_steps(n);
-	printf("BENCH create path beside the floor, round by round (%zu pairs): floor median "
-	       "%.1f ms; pinvm / floor median %.1fx (target: 2x)\n",
-	       nf, quantile(floors, nf, 0.5), quantile(ratio, nf, 0.5));
+	series_print(&two, "two requests (POST, then start)", "+ start answered");
+	series_print(&one, "one request (POST with \"start\": true)", "(the same answer)");
+	print_pinvmd_steps(two.n + one.n);
+	printf("BENCH create path floor, round by round (%zu spawns): median %.1f ms%s\n", nf,
+	       quantile(floors, nf, 0.5),
+	       unsettled ? "; some rounds began without a standby ready (10 s waited)" : "");
 	/* The floor, spawned as a process too, like pinvm-vmm. */
 	out = client_post_text(&ctl, "/cgi-bin/run",
 			       "/usr/bin/pinvm-bench-floor --spawn 20; /usr/bin/pinvm-bench-floor");
@@ -329,11 +389,9 @@ static void sequential(int rounds)
 		printf("BENCH create path floor: %s\n", line);
 	}
 	free(out);
-	free(post);
-	free(start);
-	free(first);
+	for (int k = 0; k < 8; k++)
+		free(v[k]);
 	free(floors);
-	free(ratio);
 }
 
 static void concurrent(int want)
