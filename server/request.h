@@ -40,8 +40,8 @@ struct request {
 	size_t body_len;
 	char id[40];      /* request id, echoed as X-Request-Id */
 	const char *route; /* set by the router: the matched pattern (static) */
-	/* The HTTP layer's match of method and path (route_match.h), borrowed;
-	 * NULL and the router matches them itself. */
+	/* The HTTP layer's match of method and path (route_match.h), made
+	 * once per request and borrowed; never NULL in router_dispatch. */
 	const struct route_match *match;
 	/* POST /v1/snapshots: the application/octet-stream body, streamed to
 	 * an unlinked file (http.c owns the descriptor) when has_upload. */

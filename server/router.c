@@ -49,14 +49,9 @@ static int copy_params(struct request *req, const struct route_match *m)
 
 void router_dispatch(struct request *req, struct reply *rep)
 {
-	struct route_match own;
 	const struct route_match *m = req->match;
 	const struct route *r;
 
-	if (!m) {
-		route_match(req->method, req->path, &own);
-		m = &own;
-	}
 	switch (m->status) {
 	case 404:
 		reply_problem(rep, 404, "not_found", NULL,

@@ -15,7 +15,7 @@ struct route {
 };
 
 /*
- * Dispatches req to its route, filling req->params and calling the
+ * Dispatches req to the route req->match found, filling req->params and calling the
  * handler; or fills rep with 404/405 itself. Never fails: out of memory
  * becomes a 500 reply.
  */
