@@ -55,7 +55,8 @@ static bool on_event(struct vm_entry *e)
 	enum vmm_event_type type;
 	enum vm_state rebooted_from = VM_RUNNING;
 	unsigned reboots;
-	bool ending;
+	bool ending, answer_after = false; /* the op's answer waits for the record */
+	int answer = 0;
 	char why[256];
 	int ret;
 
@@ -84,11 +85,11 @@ static bool on_event(struct vm_entry *e)
 	switch (ev.type) {
 	case VMM_EVENT_RUNNING:
 		e->state = VM_RUNNING;
-		finish_op(e, 0, NULL);
+		answer_after = true;
 		break;
 	case VMM_EVENT_PAUSED:
 		e->state = VM_PAUSED;
-		finish_op(e, 0, NULL);
+		answer_after = true;
 		break;
 	case VMM_EVENT_SNAPSHOTTED:
 		e->op_bytes = ev.bytes;
@@ -131,8 +132,7 @@ static bool on_event(struct vm_entry *e)
 		rebooted_from = e->state;
 		e->state = VM_RUNNING;
 		e->reboots = ev.reboots;
-		if (e->op == VMM_OP_REBOOT)
-			finish_op(e, 0, NULL);
+		answer_after = e->op == VMM_OP_REBOOT;
 		break;
 	case VMM_EVENT_REJECTED: {
 		/* A rejected snapshot may say why as an errno (ENOSPC): keep it. */
@@ -154,8 +154,8 @@ static bool on_event(struct vm_entry *e)
 		snprintf(e->reason, sizeof(e->reason), "%s%s%s",
 			 vmm_exit_reason_name(ev.reason), ev.error.detail[0] ? ": " : "",
 			 ev.error.detail);
-		finish_op(e, e->op == VMM_OP_STOP || e->op == VMM_OP_MIGRATE_COMMIT ? 0 : -ESRCH,
-			  e->reason);
+		answer = e->op == VMM_OP_STOP || e->op == VMM_OP_MIGRATE_COMMIT ? 0 : -ESRCH;
+		answer_after = true;
 		break;
 	default:
 		snprintf(why, sizeof(why), "unexpected event %s", vmm_event_name(ev.type));
@@ -178,6 +178,15 @@ static bool on_event(struct vm_entry *e)
 	if (!ending && (type == VMM_EVENT_RUNNING || type == VMM_EVENT_PAUSED ||
 			type == VMM_EVENT_EXITED))
 		vm_entry_persist(e);
+	/* A change of state is answered once it is stored and stamped: the
+	 * answer (and a GET after it) shows the new state with its
+	 * started_at or exited_at, and a pinvmd killed right after it finds
+	 * the same on restart. */
+	if (answer_after) {
+		pthread_mutex_lock(&e->lock);
+		finish_op(e, answer, answer ? e->reason : NULL);
+		pthread_mutex_unlock(&e->lock);
+	}
 	return type != VMM_EVENT_EXITED;
 }
 

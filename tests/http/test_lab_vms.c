@@ -281,8 +281,9 @@ static void test_restart(const char *killed, const char *ticking)
 	check(!strcmp(state_of(idle), "created"), "a created VM is re-adopted as created",
 	      "state %s", state_of(idle));
 	action(idle, "stop", &r);
-	check(r.status == 200 && !strcmp(response_str(&r, "state") ?: "", "stopped"),
-	      "and obeys stop", "%ld %s", r.status, r.body);
+	check(r.status == 200 && !strcmp(response_str(&r, "state") ?: "", "stopped") &&
+		      response_str(&r, "exited_at"),
+	      "and obeys stop (the answer with its exited_at)", "%ld %s", r.status, r.body);
 	response_free(&r);
 	s = reason_of(lost);
 	check(!strcmp(state_of(lost), "failed") && strstr(s, "left no exit record"),
@@ -447,8 +448,10 @@ static void test_boot_and_lifecycle(void)
 	if (!one || !two)
 		return;
 	action(one, "start", &r);
-	check(r.status == 200 && !strcmp(response_str(&r, "state") ?: "", "running"),
-	      "start: running", "%ld %s", r.status, r.body);
+	check(r.status == 200 && !strcmp(response_str(&r, "state") ?: "", "running") &&
+		      response_str(&r, "started_at"),
+	      "start: running, with its started_at (answered once stored)", "%ld %s", r.status,
+	      r.body);
 	response_free(&r);
 	action(one, "start", &r);
 	check(r.status == 409 && !strcmp(response_str(&r, "state") ?: "", "running"),
