@@ -344,7 +344,7 @@ static void sequential(int rounds)
 	size_t nf = 0;
 	int unsettled = 0;
 	bool ok = floors != NULL;
-	char *out;
+	char *out, cmd[96];
 
 	for (int k = 0; k < 8; k++)
 		ok &= (v[k] = calloc((size_t)rounds, sizeof(double))) != NULL;
@@ -377,6 +377,20 @@ static void sequential(int rounds)
 	printf("BENCH create path floor, round by round (%zu spawns): median %.1f ms%s\n", nf,
 	       quantile(floors, nf, 0.5),
 	       unsettled ? "; some rounds began without a standby ready (10 s waited)" : "");
+	/* The same, one request each, sent from inside the lab as the floor
+	 * is spawned there (create_local.c): without QEMU's emulated
+	 * user-mode network between this program and pinvmd. */
+	snprintf(cmd, sizeof(cmd), "/usr/bin/pinvm-bench-create-local %d 2>&1", rounds);
+	out = client_post_text(&ctl, "/cgi-bin/run", cmd);
+	for (char *line = out, *next; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		printf("BENCH create path from inside the lab: %s\n", line);
+	}
+	if (!out)
+		printf("BENCH create path from inside the lab: not measured\n");
+	free(out);
 	/* The floor, spawned as a process too, like pinvm-vmm. */
 	out = client_post_text(&ctl, "/cgi-bin/run",
 			       "/usr/bin/pinvm-bench-floor --spawn 20; /usr/bin/pinvm-bench-floor");
