@@ -63,7 +63,8 @@ static void image_not_found_hint(const struct request *req, struct reply *rep)
  * a property of the VM, so it leaves the body before the spec is parsed
  * and stored (a restart or GET never sees it). An asynchronous create
  * (Prefer: respond-async) answers before the VM exists, so it cannot
- * start it: 422 rather than a start silently left out.
+ * start it: 422 rather than a start silently left out. A start that fails
+ * takes the new VM with it.
  */
 static int take_start(const struct request *req, json_t *body, bool *start,
 		      struct api_error *err)
@@ -135,10 +136,15 @@ void handle_vms_post(struct request *req, struct reply *rep)
 	}
 	snprintf(rep->location, sizeof(rep->location), "/v1/vms/%s", e->id);
 	if (start && vm_core_act(req->srv->vms, e, VM_ACTION_START, &err) < 0) {
-		/* Created, not started: the start's error, and where the VM is. */
+		struct api_error derr;
+
+		/* All or nothing, as a retry expects (a 5xx is not kept by
+		 * Idempotency-Key): the VM goes, and the answer is the start's.
+		 * Should it not go, the problem names it. */
 		reply_api_error(rep, &err);
-		if (rep->body)
+		if (vm_core_delete(req->srv->vms, e->id, &derr) < 0 && rep->body)
 			json_object_set_new(rep->body, "vm_id", json_string(e->id));
+		rep->location[0] = '\0';
 		vm_entry_put(e);
 		goto out;
 	}

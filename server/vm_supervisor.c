@@ -184,7 +184,7 @@ static bool on_event(struct vm_entry *e)
 	 * the same on restart. */
 	if (answer_after) {
 		pthread_mutex_lock(&e->lock);
-		finish_op(e, answer, answer ? e->reason : NULL);
+		finish_op(e, answer, type == VMM_EVENT_EXITED ? e->reason : NULL);
 		pthread_mutex_unlock(&e->lock);
 	}
 	return type != VMM_EVENT_EXITED;

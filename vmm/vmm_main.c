@@ -527,6 +527,7 @@ static int handle_op(struct vmm *m, enum vmm_op op, const char *path, unsigned t
 			reject(m, "start", "the VM was started already");
 			return -1;
 		}
+		test_hold("vmm-start");
 		if (vm_start(m->vm, &err) < 0) {
 			logf_("%s: %s", err.step, err.detail);
 			return finish(m);

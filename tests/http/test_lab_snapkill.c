@@ -250,6 +250,37 @@ static char *create_probe(void)
 	return id;
 }
 
+/* A create with "start": true whose pinvm-vmm is killed at its start:
+ * all or nothing, the answer is the start's problem and no VM is left,
+ * listed or on disk. */
+static void start_killed(void)
+{
+	char disk[64], disk2[64], cmd[64];
+	size_t listed = count_of("/v1/vms", "vms");
+	struct bg b;
+	long pid;
+
+	on_disk(disk, sizeof(disk));
+	arm("vmm-start");
+	bg_start(&b, "POST", "/v1/vms",
+		 "{\"vcpus\": 1, \"memory_mib\": 64, \"kernel\": \"" CLIENT_PROBE_IMAGE
+		 "\", \"start\": true}");
+	pid = held("vmm-start");
+	snprintf(cmd, sizeof(cmd), "kill -9 %ld && echo 1", pid);
+	check(pid > 0 && lab_num(cmd) == 1, "kill -9 pinvm-vmm at the start of a create with "
+	      "\"start\": true", "pid %ld", pid);
+	release("vmm-start");
+	bg_end(&b);
+	check(b.r.status >= 400 && !strcmp(response_str(&b.r, "code") ?: "", "action_failed") &&
+		      !response_str(&b.r, "vm_id"),
+	      "the create answers the start's problem", "%ld %s", b.r.status, b.r.body);
+	response_free(&b.r);
+	on_disk(disk2, sizeof(disk2));
+	check(count_of("/v1/vms", "vms") == listed && !strcmp(disk, disk2),
+	      "and leaves no VM, listed or on disk", "%zu listed (were %zu); %s (were %s)",
+	      count_of("/v1/vms", "vms"), listed, disk2, disk);
+}
+
 /* After pinvmd was killed during a snapshot of vm: paused, resumable, its
  * rounds go on; nothing new listed; nothing half-made on disk. */
 static void source_intact(const char *vm, const char *when, size_t listed, const char *disk)
@@ -529,6 +560,7 @@ int main(int argc, char **argv)
 	response_free(&r);
 	/* With no other guest running: an armed point stops the first
 	 * process that reaches it. */
+	start_killed();
 	reboot_mid_mmio();
 	free(known);
 	free(sid);
