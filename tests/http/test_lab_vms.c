@@ -442,7 +442,7 @@ static void test_boot_and_lifecycle(void)
 		      "a second VM, 2 vCPUs, with \"start\": true: 201, running",
 		      "%ld %s", r.status, r.body);
 		check(!strstr(r.body ?: "", "\"start\""),
-		      "\"start\" is an instruction: not kept in the VM", "%s", r.body);
+		      "\"start\" is an instruction: not kept in the VM", "%s", r.body ?: "");
 		response_free(&r);
 	}
 	if (!one || !two)
