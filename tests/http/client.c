@@ -303,6 +303,22 @@ char *client_lab_sh(const struct client *ctl, const char *cmd)
 	return out;
 }
 
+long client_metric(const struct client *c, const char *name)
+{
+	struct response r;
+	char line[128];
+	const char *p;
+	long v = -1;
+
+	snprintf(line, sizeof(line), "\n%s ", name);
+	client_call(c, "GET", "/metrics", NULL, NULL, 0, NULL, &r);
+	p = r.status == 200 && r.body ? strstr(r.body, line) : NULL;
+	if (p)
+		v = strtol(p + strlen(line), NULL, 10);
+	response_free(&r);
+	return v;
+}
+
 bool client_api_up(const struct client *c, int seconds)
 {
 	for (int i = 0; i < seconds * 4; i++) {

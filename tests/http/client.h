@@ -96,6 +96,10 @@ char *client_lab_probe_image(const struct client *ctl);
  * output (caller frees), or NULL unless 200. */
 char *client_lab_sh(const struct client *ctl, const char *cmd);
 
+/* The value of an unlabelled series `name` in GET /metrics, or -1 when
+ * the answer has none. */
+long client_metric(const struct client *c, const char *name);
+
 /* Waits (up to seconds) until GET /v1/health answers 200. */
 bool client_api_up(const struct client *c, int seconds);
 

@@ -364,19 +364,9 @@ static bool next_event_of(struct sse *s, const char *vm_id, const char *type,
 	return false;
 }
 
-/* /metrics' pinvm_standby_vmms_ready; -1 when not there. */
 static long standby_ready(void)
 {
-	struct response r;
-	const char *p;
-	long n = -1;
-
-	client_call(&c, "GET", "/metrics", NULL, NULL, 0, NULL, &r);
-	p = r.status == 200 && r.body ? strstr(r.body, "\npinvm_standby_vmms_ready ") : NULL;
-	if (p)
-		n = strtol(p + strlen("\npinvm_standby_vmms_ready "), NULL, 10);
-	response_free(&r);
-	return n;
+	return client_metric(&c, "pinvm_standby_vmms_ready");
 }
 
 /* Until /metrics counts want standbys ready, or seconds pass. */
