@@ -64,6 +64,23 @@ struct round {
 	long post_status;          /* 0: no HTTP answer at all */
 };
 
+/* Runs cmd in the lab and prints each line of its output after prefix
+ * (or prefix and missing when there was no output). */
+static void print_lab_lines(const char *prefix, const char *cmd, const char *missing)
+{
+	char *out = client_post_text(&ctl, "/cgi-bin/run", cmd);
+
+	for (char *line = out, *next; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		printf("%s: %s\n", prefix, line);
+	}
+	if (!out)
+		printf("%s: %s\n", prefix, missing);
+	free(out);
+}
+
 /*
  * Where a create's time goes inside pinvm-vmm: its log's "created" line
  * (main() to the VM, and the VM's build step by step) and its pre-run
@@ -72,20 +89,11 @@ struct round {
  */
 static void print_vmm_steps(const char *id)
 {
-	char cmd[256], *out;
+	char cmd[256];
 
 	snprintf(cmd, sizeof(cmd),
 		 "grep -E ': created: |pre-run image: ' /var/lib/pinvm/vms/%s/vmm.log", id);
-	out = client_post_text(&ctl, "/cgi-bin/run", cmd);
-	for (char *line = out, *next; line && *line; line = next) {
-		next = strchr(line, '\n');
-		if (next)
-			*next++ = '\0';
-		printf("BENCH create path inside pinvm-vmm: %s\n", line);
-	}
-	if (!out)
-		printf("BENCH create path inside pinvm-vmm: not read\n");
-	free(out);
+	print_lab_lines("BENCH create path inside pinvm-vmm", cmd, "not read");
 }
 
 /* One VM: POST and start (in one request with one_request: "start":
@@ -290,16 +298,7 @@ static bool settled(void)
 	double t0 = client_now();
 
 	do {
-		struct response r;
-		const char *p;
-		long n = 0;
-
-		client_call(&c, "GET", "/metrics", NULL, NULL, 0, NULL, &r);
-		p = r.body ? strstr(r.body, "\npinvm_standby_vmms_ready ") : NULL;
-		if (p)
-			n = strtol(p + strlen("\npinvm_standby_vmms_ready "), NULL, 10);
-		response_free(&r);
-		if (n > 0)
+		if (client_metric(&c, "pinvm_standby_vmms_ready") > 0)
 			return true;
 		usleep(20000);
 	} while (client_now() - t0 < 10);
@@ -344,7 +343,7 @@ static void sequential(int rounds)
 	size_t nf = 0;
 	int unsettled = 0;
 	bool ok = floors != NULL;
-	char *out, cmd[96];
+	char cmd[96];
 
 	for (int k = 0; k < 8; k++)
 		ok &= (v[k] = calloc((size_t)rounds, sizeof(double))) != NULL;
@@ -381,28 +380,11 @@ static void sequential(int rounds)
 	 * is spawned there (create_local.c): without QEMU's emulated
 	 * user-mode network between this program and pinvmd. */
 	snprintf(cmd, sizeof(cmd), "/usr/bin/pinvm-bench-create-local %d 2>&1", rounds);
-	out = client_post_text(&ctl, "/cgi-bin/run", cmd);
-	for (char *line = out, *next; line && *line; line = next) {
-		next = strchr(line, '\n');
-		if (next)
-			*next++ = '\0';
-		printf("BENCH create path from inside the lab: %s\n", line);
-	}
-	if (!out)
-		printf("BENCH create path from inside the lab: not measured\n");
-	free(out);
+	print_lab_lines("BENCH create path from inside the lab", cmd, "not measured");
 	/* The floor, spawned as a process too, like pinvm-vmm. */
-	out = client_post_text(&ctl, "/cgi-bin/run",
-			       "/usr/bin/pinvm-bench-floor --spawn 20; /usr/bin/pinvm-bench-floor");
-	if (!out)
-		printf("BENCH create path floor: not measured\n");
-	for (char *line = out, *next; line && *line; line = next) {
-		next = strchr(line, '\n');
-		if (next)
-			*next++ = '\0';
-		printf("BENCH create path floor: %s\n", line);
-	}
-	free(out);
+	print_lab_lines("BENCH create path floor",
+			"/usr/bin/pinvm-bench-floor --spawn 20; /usr/bin/pinvm-bench-floor",
+			"not measured");
 	for (int k = 0; k < 8; k++)
 		free(v[k]);
 	free(floors);
