@@ -7,7 +7,8 @@
 # a busybox initramfs holding the aarch64 build of pinvm; /init starts pinvmd
 # on port 8080, forwarded to 127.0.0.1:PORT. The serial console (the server's
 # log) goes to our stdout; progress goes to stderr as "lab: ..." lines; once
-# the API answers, exactly one line is printed to stdout:
+# the API answers, exactly one line is printed to stdout, always at the
+# start of a line (a newline goes first: the console may be mid-line):
 #   pinvm lab ready: http://127.0.0.1:PORT kernel=<uname -r>
 #
 # Usage: deploy/lab.sh [--kernel 5.10|6.1|6.12|latest] [--port N] [--cpus N]

@@ -161,7 +161,10 @@ boot() {
 		sleep 0.5
 	done
 	log "the API answered $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }') s after QEMU started"
-	echo "pinvm lab ready: http://127.0.0.1:$PORT kernel=$release"
+	# QEMU writes the guest's console to this same stdout, byte runs that
+	# need not end a line: a newline first, so the ready line always starts
+	# one (one printf, one write: the console cannot land inside it).
+	printf '\npinvm lab ready: http://127.0.0.1:%s kernel=%s\n' "$PORT" "$release"
 	if [[ -n $link_ip ]] && ! link_wait "$RUN_DIR/console.log" "$link_ip"; then
 		stop_qemu
 		die "the lab's link did not come up"
