@@ -38,7 +38,7 @@
 #              derived from --port (X = 1 + (port >> 8) % 254, Y = port &
 #              255, so labs on different ports never collide), and pinvmd
 #              answers there on port 8080; once it does, one more line is
-#              printed to stdout after the ready line:
+#              printed to stdout after the ready line (it too starts a line):
 #                pinvm lab link: 169.254.X.Y
 #              The other lab's pinvmd reaches it at http://169.254.X.Y:8080.
 #              Nothing leaves this machine: the link is a loopback socket.

@@ -79,6 +79,14 @@ link_mac() {
 	printf '52:54:a9:fe:%02x:%02x\n' $((1 + ($1 >> 8) % 254)) $(($1 & 255))
 }
 
+# Prints one of the lines lab.sh promises on stdout. QEMU writes the
+# guest's console to this same stdout, byte runs that need not end a line:
+# a newline first, so the line always starts one (one printf, one write:
+# the console cannot land inside it).
+announce() {
+	printf '\n%s\n' "$*"
+}
+
 # Waits until the lab's /init says pinvmd answers on the link address.
 link_wait() {
 	local console=$1 addr=$2 deadline=$((SECONDS + TIMEOUT))
@@ -90,7 +98,7 @@ link_wait() {
 		fi
 		sleep 0.5
 	done
-	echo "pinvm lab link: $addr"
+	announce "pinvm lab link: $addr"
 }
 
 boot() {
@@ -161,10 +169,7 @@ boot() {
 		sleep 0.5
 	done
 	log "the API answered $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }') s after QEMU started"
-	# QEMU writes the guest's console to this same stdout, byte runs that
-	# need not end a line: a newline first, so the ready line always starts
-	# one (one printf, one write: the console cannot land inside it).
-	printf '\npinvm lab ready: http://127.0.0.1:%s kernel=%s\n' "$PORT" "$release"
+	announce "pinvm lab ready: http://127.0.0.1:$PORT kernel=$release"
 	if [[ -n $link_ip ]] && ! link_wait "$RUN_DIR/console.log" "$link_ip"; then
 		stop_qemu
 		die "the lab's link did not come up"
